@@ -1,0 +1,64 @@
+"""The environment files agree with each other and with what hw2utils imports."""
+import ast
+import re
+import sys
+from importlib import metadata
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+# Modules Google Colab ships (its base image); hw2utils may import these freely.
+COLAB_PREINSTALLED = {"torch", "numpy", "scipy", "matplotlib", "tqdm", "IPython"}
+# Import name -> distribution name, where they differ.
+DISTRIBUTIONS = {"IPython": "ipython"}
+
+
+def requirement_lines(path):
+    lines = (line.split("#")[0].strip() for line in path.read_text().splitlines())
+    return [line for line in lines if line]
+
+
+def pins(lines):
+    return dict(line.split("==") for line in lines)
+
+
+def third_party_imports(path):
+    modules = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            modules.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            modules.add(node.module.split(".")[0])
+    return {m for m in modules if m not in sys.stdlib_module_names and m != "__future__"}
+
+
+def test_torch_is_pinned_first_so_setup_can_install_it_alone():
+    assert re.fullmatch(r"torch==[\d.]+", requirement_lines(ROOT / "requirements.txt")[0])
+
+
+def test_conda_environment_pins_equal_the_pip_pins():
+    text = (ROOT / "environment.yml").read_text()
+    conda_pins = dict(re.findall(r"^\s+- ([\w-]+)==([\w.]+)$", text, re.MULTILINE))
+    assert conda_pins == pins(requirement_lines(ROOT / "requirements.txt"))
+    assert re.search(r"^\s+- python=3\.11$", text, re.MULTILINE)
+
+
+def test_installed_versions_are_the_pinned_ones():
+    for name, version in pins(requirement_lines(ROOT / "requirements.txt")).items():
+        assert metadata.version(name).split("+")[0] == version, name
+
+
+def test_hw2utils_needs_nothing_colab_lacks_and_colab_never_reinstalls_torch():
+    colab_extra = {re.split(r"[<>=!~ ]", line)[0] for line in
+                   requirement_lines(ROOT / "requirements-colab.txt")}
+    assert "torch" not in colab_extra
+    missing = third_party_imports(ROOT / "hw2utils.py") - COLAB_PREINSTALLED - colab_extra
+    assert not missing, f"hw2utils imports {missing}: add them to requirements-colab.txt"
+
+
+@pytest.mark.parametrize("requirements", ["requirements-student.txt", "requirements.txt"])
+def test_student_and_instructor_requirements_cover_hw2utils(requirements):
+    listed = {re.split(r"[<>=!~ ]", line)[0] for line in requirement_lines(ROOT / requirements)}
+    needed = {DISTRIBUTIONS.get(m, m) for m in third_party_imports(ROOT / "hw2utils.py")}
+    assert needed <= listed

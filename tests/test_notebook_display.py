@@ -1,0 +1,46 @@
+"""In a real Jupyter kernel: each figure is shown exactly once, and the harness
+writes nothing to stderr (nbgrader scores a test cell with stderr as 0)."""
+import nbclient
+import nbformat
+import pytest
+
+ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def executed(tmp_path_factory):
+    from conftest import write_dataset
+    folder = tmp_path_factory.mktemp("nb")
+    write_dataset(folder / "data" / "tiny-classification.npz")
+    cells = [
+        f"import sys; sys.path.insert(0, {str(ROOT)!r})\n"
+        "import torch\nfrom torch import nn\nimport hw2utils",
+        "L = hw2utils.LossFunctionWithPlot()\nL(torch.tensor([-1.5, 1.2]))\nL.plot_history()",
+        "torch.manual_seed(0)\nnet = nn.Sequential(nn.Linear(36, 8), nn.ReLU(), nn.Linear(8, 1), nn.Sigmoid())\n"
+        "hw2utils.run_test(hw2utils.Supervise(nn.BCELoss(), net),\n"
+        "                  lambda p: torch.optim.Adam(p, lr=0.05), epochs=300, device='cpu',\n"
+        "                  data=hw2utils.load_dataset('tiny', data_dir='data'))",
+        "hw2utils.run_init_experiment(lambda i, o, g: torch.randn(i, o, generator=g) / i**0.5, width=64)",
+    ]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    nbclient.NotebookClient(nb, timeout=120, kernel_name="python3",
+                            resources={"metadata": {"path": str(folder)}}).execute()
+    return nb.cells
+
+
+def images(cell):
+    return [o for o in cell.outputs if "image/png" in o.get("data", {})]
+
+
+@pytest.mark.parametrize("index", [1, 2, 3])
+def test_each_drawing_cell_shows_one_figure(executed, index):
+    assert len(images(executed[index])) == 1
+
+
+def test_training_cell_prints_progress_and_summary_on_stdout_only(executed):
+    streams = [o for o in executed[2].outputs if o.output_type == "stream"]
+    assert {s.name for s in streams} == {"stdout"}
+    text = "".join(s.text for s in streams)
+    assert "epoch" in text and "held-out accuracy 1.0000" in text
+    result = next(o for o in executed[2].outputs if o.output_type == "execute_result")
+    assert "TrainingHistory(" in result.data["text/plain"]
