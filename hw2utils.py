@@ -598,3 +598,217 @@ def plot_activation_histograms(activations: Sequence[torch.Tensor]) -> plt.Figur
     axes[-1, 0].set_xlabel("activation")
     fig.tight_layout()
     return fig
+
+
+# ---------------------------------------------------------------------------
+# Visible checks: each "Check that ..." cell calls one of these with a few fixed
+# cases. They print one line on success and raise AssertionError naming the case,
+# expected vs got, the tolerance and a hint on failure. The autograder's hidden
+# tests check the same aspects on fresh cases. References here are PyTorch's own
+# (torch.optim.SGD, torch.optim.Adam) or numbers fixed in advance, never a solution.
+# ---------------------------------------------------------------------------
+
+def _fail(test_id: str, case: str, detail: str, hint: str):
+    raise AssertionError(f"{test_id}, case {case}: {detail}\nHint: {hint}")
+
+
+def _expect_close(test_id: str, case: str, expected, got, tol: float, hint: str) -> None:
+    """Fail unless ``got`` has ``expected``'s shape and max |got - expected| <= tol."""
+    expected = torch.as_tensor(expected).detach().double().cpu()
+    try:
+        got = torch.as_tensor(got.detach() if isinstance(got, torch.Tensor) else got)
+        got = got.double().cpu()
+    except (TypeError, ValueError, RuntimeError):
+        _fail(test_id, case, f"expected a number or tensor, got {type(got).__name__}", hint)
+    if got.shape != expected.shape:
+        _fail(test_id, case, f"expected shape {tuple(expected.shape)}, got {tuple(got.shape)}", hint)
+    diff = (got - expected).abs().max().item() if got.numel() else 0.0
+    if not math.isfinite(diff) or diff > tol:
+        _fail(test_id, case, f"expected {_show(expected)}, got {_show(got)}; max |diff| "
+              f"{diff:.2e} > tolerance {tol:.0e}", hint)
+
+
+def _show(t: torch.Tensor) -> str:
+    values = t.flatten()[:6].tolist()
+    text = ", ".join(f"{v:.6g}" for v in values)
+    return f"[{text}{', ...' if t.numel() > 6 else ''}]" if t.dim() else f"{t.item():.6g}"
+
+
+def _passed(test_id: str, n_cases: int) -> None:
+    print(f"{test_id}: {n_cases}/{n_cases} cases passed")
+
+
+def _torch_sgd_path(loss_fn: Callable, start, lr, steps: int) -> list[torch.Tensor]:
+    """The points torch.optim.SGD visits on ``loss_fn`` (for checking a hand-written loop).
+    A per-coordinate ``lr`` is done by scaling the gradient, which equals it step for step."""
+    x = torch.tensor(start, dtype=torch.float64, requires_grad=True)
+    scale = torch.as_tensor(lr, dtype=torch.float64)
+    optimizer = torch.optim.SGD([x], lr=1.0)
+    path = []
+    for _ in range(steps):
+        path.append(x.detach().clone())
+        optimizer.zero_grad()
+        loss_fn(x).backward()
+        x.grad.mul_(scale)
+        optimizer.step()
+    return path
+
+
+# Part 1 -------------------------------------------------------------------
+
+#: Task 1.2 threshold: the best single learning rate ends 50 steps at L ~ 0.105.
+PER_DIM_LR_THRESHOLD = 0.05
+
+
+def check_gd_loop__matches_reference(descend: Callable) -> None:
+    """``descend(loss_fn, x, lr, steps)`` visits the points torch.optim.SGD visits."""
+    test_id = "gd_loop__matches_reference"
+    cases = [("bowl, lr 0.1, 6 steps", BOWL_MATRIX, BOWL_START, 0.1, 6),
+             ("bowl, lr 0.02, 4 steps", BOWL_MATRIX, (0.5, -2.0), 0.02, 4),
+             ("round bowl, lr 0.3, 3 steps", ((1.0, 0.0), (0.0, 1.0)), (1.0, 1.0), 0.3, 3)]
+    for case, B, start, lr, steps in cases:
+        L = LossFunctionWithPlot(B)
+        x = torch.tensor(start, dtype=torch.float64, requires_grad=True)
+        descend(L, x, lr, steps)
+        expected = _torch_sgd_path(LossFunctionWithPlot(B), start, lr, steps)
+        if len(L.xs) != steps:
+            _fail(test_id, case, f"expected {steps} calls of loss_fn, got {len(L.xs)}",
+                  "call loss_fn(x) once per step, then backward(), then update x")
+        _expect_close(test_id, case, torch.stack(expected), torch.stack(L.xs), 1e-9,
+                      "each step is x <- x - lr * x.grad, using the gradient of this step only: "
+                      "clear x.grad after the update, or gradients pile up")
+    _passed(test_id, len(cases))
+
+
+def check_gd_loop__in_place(descend: Callable) -> None:
+    """``descend`` updates the given leaf tensor in place and leaves no stale gradient."""
+    test_id = "gd_loop__in_place"
+    x = torch.tensor(BOWL_START, dtype=torch.float64, requires_grad=True)
+    returned = descend(LossFunctionWithPlot(), x, 0.1, 3)
+    hint = "update x in place (x -= ...) inside torch.no_grad(), then set x.grad = None"
+    if returned is not x:
+        _fail(test_id, "return value", "expected descend to return the same tensor x it was given", hint)
+    if not (x.is_leaf and x.requires_grad):
+        _fail(test_id, "x after descend", "x is no longer a leaf that requires grad", hint)
+    if torch.equal(x.detach(), torch.tensor(BOWL_START, dtype=torch.float64)):
+        _fail(test_id, "x after descend", "x did not move", hint)
+    if x.grad is not None and x.grad.abs().max().item() != 0:
+        _fail(test_id, "x.grad after descend", f"expected None or zeros, got {_show(x.grad)}", hint)
+    _passed(test_id, 4)
+
+
+def check_gd_loop__tensor_lr(descend: Callable) -> None:
+    """``descend`` accepts one learning rate per coordinate (a tensor of x's shape)."""
+    test_id = "gd_loop__tensor_lr"
+    lr = torch.tensor([0.03, 0.8], dtype=torch.float64)
+    L = LossFunctionWithPlot()
+    descend(L, torch.tensor(BOWL_START, dtype=torch.float64, requires_grad=True), lr, 5)
+    expected = _torch_sgd_path(LossFunctionWithPlot(), BOWL_START, lr, 5)
+    _expect_close(test_id, "lr (0.03, 0.8), 5 steps", torch.stack(expected), torch.stack(L.xs),
+                  1e-9, "multiply the gradient by lr elementwise: lr * x.grad works for a "
+                  "float and for a tensor of x's shape")
+    _passed(test_id, 1)
+
+
+def final_loss_with(lr, steps: int = 50) -> float:
+    """L after ``steps`` steps of gradient descent from x0 on the bowl with learning rate(s) ``lr``."""
+    path = _torch_sgd_path(LossFunctionWithPlot(), BOWL_START, lr, steps + 1)
+    return LossFunctionWithPlot()(path[-1]).item()
+
+
+def check_per_dim_lr__beats_single_lr(lr_pair) -> None:
+    """``lr_pair`` (2 positive numbers) ends 50 steps below ``PER_DIM_LR_THRESHOLD``."""
+    test_id = "per_dim_lr__beats_single_lr"
+    pair = torch.as_tensor(lr_pair, dtype=torch.float64)
+    if pair.shape != (2,) or not bool((pair > 0).all()):
+        _fail(test_id, "format", f"expected two positive learning rates, got {lr_pair!r}",
+              "e.g. lr_pair = torch.tensor([0.1, 0.5])")
+    loss = final_loss_with(pair)
+    if not loss < PER_DIM_LR_THRESHOLD:
+        _fail(test_id, f"lr {pair.tolist()}", f"final loss {loss:.4f} is not below "
+              f"{PER_DIM_LR_THRESHOLD}", "x[0] sits in a steep direction and x[1] in a shallow "
+              "one: search a small grid of pairs with final_loss_with(...)")
+    print(f"{test_id}: final loss {loss:.4f} < {PER_DIM_LR_THRESHOLD}")
+
+
+def _toy_parameters(seed: int, dtype=torch.float64) -> list[torch.Tensor]:
+    """Three leaf tensors of different shapes: (), (3,) and (2, 3)."""
+    g = torch.Generator().manual_seed(seed)
+    return [torch.randn(shape, generator=g, dtype=dtype).requires_grad_()
+            for shape in [(), (3,), (2, 3)]]
+
+
+def _toy_loss(params: Sequence[torch.Tensor]) -> torch.Tensor:
+    """A smooth loss of _toy_parameters whose gradients differ in size and sign."""
+    scalar, vector, matrix = params
+    return ((matrix @ vector - 1.0) ** 2).sum() + 0.1 * scalar ** 4 + (vector * scalar).sin().sum()
+
+
+def _run_optimizer(make, params, steps: int) -> list[list[torch.Tensor]]:
+    """Parameters after each of ``steps`` optimizer steps on _toy_loss."""
+    optimizer = make(iter(params))  # an iterator, as net.parameters() is: it can be read once
+    trajectory = []
+    for _ in range(steps):
+        optimizer.zero_grad()
+        _toy_loss(params).backward()
+        optimizer.step()
+        trajectory.append([p.detach().clone() for p in params])
+    return trajectory
+
+
+def _check_against_torch(test_id: str, student_cls, torch_cls, cases, steps: int, hint: str) -> None:
+    """Compare ``student_cls(params, **kw)`` with ``torch_cls(params, **kw)`` step by step."""
+    for kwargs in cases:
+        case = ", ".join(f"{k}={v}" for k, v in kwargs.items()) + f", {steps} steps"
+        got = _run_optimizer(lambda p: student_cls(p, **kwargs), _toy_parameters(0), steps)
+        expected = _run_optimizer(lambda p: torch_cls(p, **kwargs), _toy_parameters(0), steps)
+        for step, (g_params, e_params) in enumerate(zip(got, expected), start=1):
+            for index, (g, e) in enumerate(zip(g_params, e_params)):
+                _expect_close(test_id, f"{case}: parameter {index} {tuple(e.shape)} after step {step}",
+                              e, g, 1e-6, hint)
+    _passed(test_id, len(cases))
+
+
+def check_sgd_optimizer__matches_torch(SimpleGradientDescent) -> None:
+    """``SimpleGradientDescent`` without weight decay equals torch.optim.SGD."""
+    _check_against_torch("sgd_optimizer__matches_torch", SimpleGradientDescent, torch.optim.SGD,
+                         [{"lr": 0.1}, {"lr": 0.03}], steps=4,
+                         hint="step() does p -= lr * p.grad for every parameter, in place under "
+                              "torch.no_grad(); keep the parameters in a list (parameters may be "
+                              "a generator that can be read only once)")
+
+
+def check_sgd_optimizer__weight_decay(SimpleGradientDescent) -> None:
+    """``SimpleGradientDescent`` with weight decay equals torch.optim.SGD(weight_decay=...)."""
+    _check_against_torch("sgd_optimizer__weight_decay", SimpleGradientDescent, torch.optim.SGD,
+                         [{"lr": 0.1, "weight_decay": 0.1}, {"lr": 0.05, "weight_decay": 1e-3}],
+                         steps=4,
+                         hint="weight decay adds weight_decay * p to the gradient (your answer "
+                              "to 1.D), and the learning rate scales the whole gradient, decay "
+                              "included (1.E)")
+
+
+def check_sgd_optimizer__zero_grad(SimpleGradientDescent) -> None:
+    """``zero_grad()`` clears every parameter's gradient (to None or zeros)."""
+    test_id = "sgd_optimizer__zero_grad"
+    params = _toy_parameters(1)
+    optimizer = SimpleGradientDescent(iter(params), lr=0.1)
+    _toy_loss(params).backward()
+    optimizer.zero_grad()
+    for index, p in enumerate(params):
+        if p.grad is not None and p.grad.abs().max().item() != 0:
+            _fail(test_id, f"parameter {index}", f"gradient not cleared: {_show(p.grad)}",
+                  "loop over the list of parameters you stored and set p.grad = None")
+    _passed(test_id, 1)
+
+
+# Part 2 -------------------------------------------------------------------
+# end of Part 2 checks
+
+
+# Part 3 -------------------------------------------------------------------
+# end of Part 3 checks
+
+
+# Part 4 and extra credit --------------------------------------------------
+# end of Part 4 checks

@@ -1,0 +1,12 @@
+"""nbgrader configuration of the HW2 course (read by nbgrader from the course root)."""
+c = get_config()  # noqa: F821 -- provided by nbgrader when it loads this file
+
+c.CourseDirectory.course_id = "hw2-training-deep-network"
+c.CourseDirectory.source_directory = "source"
+c.CourseDirectory.release_directory = "release"
+
+# Per-cell execution limit while validating and autograding. In grading mode the
+# longest provided cell trains a network for a few epochs: seconds on a 2-core CPU.
+# A submission that hangs loses only the cell that hangs.
+c.Execute.timeout = 120
+c.Execute.interrupt_on_timeout = True

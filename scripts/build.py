@@ -1,0 +1,155 @@
+"""Build the nbgrader source and the student release from the authoring notebooks.
+
+    notebooks/NN_name.py --(jupytext)--> source/hw2/NN_name.ipynb --(nbgrader generate_assignment)--> release/hw2/
+
+    python scripts/build.py           rebuild source/hw2/ and release/hw2/ in place
+    python scripts/build.py --check   rebuild in a scratch folder; exit 1 listing every
+                                      file that differs from the committed trees
+
+Authoring convention: a cell's role is a key in its jupytext header, turned into
+nbgrader metadata here, so that notebooks/*.py stay short and diffable:
+
+    # %% answer="ema_update"                         autograded answer cell; code between
+                                                     ### BEGIN SOLUTION / ### END SOLUTION
+                                                     becomes the stub (raise NotImplementedError)
+    # %% test="ema_update__formula" points=2         autograded test cell (read-only); lines between
+                                                     ### BEGIN HIDDEN TESTS / ### END HIDDEN TESTS
+                                                     are removed from the release
+    # %% [markdown] manual="q_lr_high" points=1      manually graded answer; the source text (model
+                                                     answer and rubric) becomes "YOUR ANSWER HERE"
+
+Other cells carry no nbgrader metadata. A cell holding only ``@SETUP@`` becomes
+notebooks/setup_cell.py (the same Colab setup in every notebook), and ``@BASE_URL@``
+in any cell becomes ``hw2utils.BASE_URL``, the one place the publishing URL is set. Besides the
+notebooks, source/hw2/ receives hw2utils.py and data/ (every file there is
+released to students, so nothing instructor-only may be copied in).
+"""
+import argparse
+import ast
+import filecmp
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import jupytext
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[1]
+ASSIGNMENT = "hw2"
+NOTEBOOKS = ROOT / "notebooks"
+SUPPORT_FILES = ["hw2utils.py", "data/tiny-classification.npz", "data/hard-classification.npz",
+                 "data/DATASHEET.md"]
+ROLE_KEYS = ("answer", "test", "manual")
+KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+
+
+def base_url() -> str:
+    """``BASE_URL`` as written in hw2utils.py (read, not imported: no torch needed here)."""
+    for node in ast.parse((ROOT / "hw2utils.py").read_text()).body:
+        if isinstance(node, ast.Assign) and [t.id for t in node.targets] == ["BASE_URL"]:
+            return ast.literal_eval(node.value)
+    raise RuntimeError("hw2utils.py defines no BASE_URL")
+
+
+def nbgrader_metadata(cell, where: str) -> dict | None:
+    """nbgrader cell metadata for the cell's role key, or None for a plain cell."""
+    roles = [key for key in ROLE_KEYS if key in cell.metadata]
+    if not roles:
+        return None
+    if len(roles) > 1:
+        raise ValueError(f"{where}: a cell has one role, got {roles}")
+    role = roles[0]
+    grade_id = cell.metadata.pop(role)
+    points = cell.metadata.pop("points", None)
+    if (role == "answer") != (points is None):
+        raise ValueError(f"{where} ({grade_id}): test and manual cells need points, answers none")
+    meta = {"grade": role != "answer", "grade_id": grade_id, "locked": role == "test",
+            "schema_version": 3, "solution": role != "test", "task": False}
+    if points is not None:
+        meta["points"] = points
+    return meta
+
+
+def author_to_source(path: Path, url: str) -> nbformat.NotebookNode:
+    """Read one authoring notebook and return its nbgrader source notebook."""
+    nb = jupytext.read(path)
+    nb.metadata = {"kernelspec": KERNELSPEC,
+                   "language_info": {"name": "python", "pygments_lexer": "ipython3"}}
+    seen = set()
+    for index, cell in enumerate(nb.cells):
+        where = f"{path.name}, cell {index}"
+        meta = nbgrader_metadata(cell, where)
+        cell.metadata = {"nbgrader": meta} if meta else {}
+        if meta:
+            if meta["grade_id"] in seen:
+                raise ValueError(f"{where}: grade id {meta['grade_id']!r} is used twice")
+            seen.add(meta["grade_id"])
+        if cell.source.strip() == "@SETUP@":
+            cell.source = (NOTEBOOKS / "setup_cell.py").read_text().strip()
+        cell.source = cell.source.replace("@BASE_URL@", url)
+        cell.pop("id", None)  # nbformat assigns fresh random ids; nbgrader does not need them
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    nb.nbformat_minor = 4  # 4.4: no cell ids, so rebuilding gives identical bytes
+    return nb
+
+
+def build(out: Path) -> None:
+    """Write <out>/source/hw2 and <out>/release/hw2."""
+    source = out / "source" / ASSIGNMENT
+    source.mkdir(parents=True)
+    url = base_url()
+    for path in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.py")):
+        nbformat.write(author_to_source(path, url), source / (path.stem + ".ipynb"))
+    for name in SUPPORT_FILES:
+        (source / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(ROOT / name, source / name)
+    shutil.copyfile(ROOT / "nbgrader_config.py", out / "nbgrader_config.py")
+    result = subprocess.run(
+        [sys.executable, "-m", "nbgrader", "generate_assignment", ASSIGNMENT, "--no-db",
+         "--force"], cwd=out, capture_output=True, text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)})
+    if result.returncode != 0:
+        raise RuntimeError(f"nbgrader generate_assignment failed:\n{result.stdout}{result.stderr}")
+    (out / "nbgrader_config.py").unlink()
+
+
+def differences(built: Path, committed: Path) -> list[str]:
+    """Relative paths present in only one tree or with different bytes."""
+    def files(tree):
+        return {p.relative_to(tree) for p in tree.rglob("*") if p.is_file()} if tree.exists() else set()
+    mine, theirs = files(built), files(committed)
+    changed = [p for p in mine & theirs
+               if not filecmp.cmp(built / p, committed / p, shallow=False)]
+    return sorted(str(p) for p in (mine ^ theirs) | set(changed))
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true",
+                        help="compare a fresh build with the committed trees instead of writing")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as scratch:
+        scratch = Path(scratch)
+        build(scratch)
+        stale = []
+        for tree in ("source", "release"):
+            built, committed = scratch / tree / ASSIGNMENT, ROOT / tree / ASSIGNMENT
+            if args.check:
+                stale += [f"{tree}/{ASSIGNMENT}/{p}" for p in differences(built, committed)]
+            else:
+                shutil.rmtree(committed, ignore_errors=True)
+                shutil.copytree(built, committed)
+    if args.check and stale:
+        print("out of date (run: python scripts/build.py):\n  " + "\n  ".join(stale))
+        return 1
+    print("source/ and release/ are up to date" if args.check else
+          f"built {ROOT / 'source' / ASSIGNMENT} and {ROOT / 'release' / ASSIGNMENT}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
