@@ -1,0 +1,678 @@
+# %% [markdown]
+# # HW2 Part 3 — Training networks (30 points)
+#
+# In this part you train small networks on a binary classification problem and watch what
+# the choice of nonlinearity, loss, optimizer, weight decay, width, depth, BatchNorm and
+# residual connections does to training.
+#
+# **How this notebook works.** Write your code where it says `YOUR CODE HERE` (delete the
+# `raise NotImplementedError()` line) and your answers where it says `YOUR ANSWER HERE`.
+# Each task is followed by a cell that starts with *"Check that …"*: run it. It tries your
+# code and prints one line when it passes; the grader runs more checks of the same kind.
+# Before you submit, use *Restart kernel and run all cells* and check that every cell runs.
+# Do not rename this file (in Colab: do not keep the "Copy of" prefix).
+#
+# **What is graded.** Each network's architecture (layer types, sizes, order) is graded
+# automatically, and your written answers by hand. The accuracy your training reaches is not
+# graded: your plots are material for the questions.
+#
+# **Time.** Each experiment trains for up to 2000 epochs: from a few seconds on a GPU to a
+# minute or two on a laptop CPU. While grading, `run_test` trains only a few epochs, so
+# your submission is graded quickly whatever your hardware.
+#
+# **Credit.** If you used help — classmates, web pages, AI tools — say which and for what
+# in the last cell.
+
+# %%
+@SETUP@
+
+# %%
+import matplotlib.pyplot as plt
+import torch
+from torch import nn
+
+import hw2utils
+from hw2utils import Supervise, run_test
+
+SEED = 7150  # every experiment starts from this seed, so reruns repeat exactly
+hw2utils.set_seed(SEED)
+print(f"running on {hw2utils.pick_device()}")
+
+# %% [markdown]
+# ## The data
+#
+# Each example is 36 bits, best read as a 6×6 grid of black and white cells, with a label 0
+# or 1 given by a hidden rule (the extra credit in Part 4 asks you to find it). Train on the
+# training split and watch the held-out (validation) split; the test split stays untouched.
+
+# %%
+data = hw2utils.load_dataset("tiny")
+print(data)
+print(f"{data.train_data.shape[0]} training examples of {data.train_data.shape[1]} features, "
+      f"{data.val_data.shape[0]} held-out; share of label 1: "
+      f"{data.train_labels.mean().item():.2f} (train), {data.val_labels.mean().item():.2f} (held-out)")
+fig, axes = plt.subplots(1, 8, figsize=(12, 2))
+for ax, grid, label in zip(axes, data.train_data[:8].cpu(), data.train_labels[:8].cpu()):
+    ax.imshow(grid.reshape(6, 6), cmap="gray_r", vmin=0, vmax=1)
+    ax.set_title(f"label {int(label)}")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+# %% [markdown]
+# Half the examples have each label, so always guessing one label scores 0.50: that is
+# *chance* on this problem.
+#
+# ## The training harness
+#
+# Two provided pieces train every network here (read them in `hw2utils.py`):
+#
+# - `Supervise(criterion, net)` pairs a network with a loss: calling it on `(x, y)` returns
+#   `criterion(net(x).squeeze(-1), y)`. Every network here ends in a Sigmoid and outputs the
+#   probability of label 1.
+# - `run_test(model, optmaker, epochs=2000)` trains `model` on the whole training split at
+#   once (full batch) with `optimizer = optmaker(model.parameters())`. Every 10 epochs it
+#   measures training and held-out accuracy (in `eval()` mode, without gradients) and stops
+#   early if held-out accuracy reaches 100 %. It shows a progress bar, prints a summary —
+#   including the range of the largest gradient per parameter tensor, where a tiny lower end
+#   means vanishing gradients — and plots the loss (log scale) and both accuracies. It
+#   returns a history you can inspect (`history.val_acc`, `history.losses`, …).
+#
+# **Optimizers.** Your `SimpleGradientDescent` (Part 1) and `ADAMOptimizer` (Part 2) equal
+# `torch.optim.SGD` and `torch.optim.Adam` step for step — their checks compared them — so this
+# notebook uses PyTorch's, to run on its own. You may paste your classes in and use them
+# instead; the results are the same.
+#
+# In each task: build the network described, name it as asked, and write its loss and its
+# optimizer maker (a function of the parameters, e.g. `lambda params: torch.optim.SGD(params, lr=1.0)`).
+# The cell seeds the random generator first, so the initial weights repeat on every run.
+
+# %% [markdown]
+# ## Nonlinearities
+#
+# ### Task 3.1 — Sigmoid hidden units (1 point)
+#
+# `net_3_1`: Linear(36→128), Sigmoid, Linear(128→128), Sigmoid, Linear(128→1), Sigmoid
+# (21,377 parameters). Loss `loss_3_1`: mean squared error. Optimizer `optmaker_3_1`:
+# `SimpleGradientDescent` with learning rate 1.0 (`torch.optim.SGD`).
+
+# %% answer="net_3_1"
+hw2utils.set_seed(SEED)
+### BEGIN SOLUTION
+net_3_1 = nn.Sequential(nn.Linear(36, 128), nn.Sigmoid(), nn.Linear(128, 128), nn.Sigmoid(),
+                        nn.Linear(128, 1), nn.Sigmoid())
+loss_3_1 = nn.MSELoss()
+optmaker_3_1 = lambda params: torch.optim.SGD(params, lr=1.0)
+### END SOLUTION
+
+# %% test="net_3_1__architecture" points=1
+# Check that net_3_1 has the layers Task 3.1 asks for.
+hw2utils.check_architecture("3.1", net_3_1)
+### BEGIN HIDDEN TESTS
+import autograder.checks.part3 as _hidden; _hidden.check_architecture("3.1", net_3_1)
+### END HIDDEN TESTS
+
+# %%
+history_3_1 = run_test(Supervise(loss_3_1, net_3_1), optmaker_3_1)
+
+# %% [markdown]
+# ### Task 3.2 — Tanh hidden units (1 point)
+#
+# `net_3_2`: as 3.1 with Tanh instead of the two hidden Sigmoids (the output keeps its
+# Sigmoid). Same loss and optimizer as 3.1.
+
+# %% answer="net_3_2"
+hw2utils.set_seed(SEED)
+### BEGIN SOLUTION
+net_3_2 = nn.Sequential(nn.Linear(36, 128), nn.Tanh(), nn.Linear(128, 128), nn.Tanh(),
+                        nn.Linear(128, 1), nn.Sigmoid())
+loss_3_2 = nn.MSELoss()
+optmaker_3_2 = lambda params: torch.optim.SGD(params, lr=1.0)
+### END SOLUTION
+
+# %% test="net_3_2__architecture" points=1
+# Check that net_3_2 has the layers Task 3.2 asks for.
+hw2utils.check_architecture("3.2", net_3_2)
+### BEGIN HIDDEN TESTS
+import autograder.checks.part3 as _hidden; _hidden.check_architecture("3.2", net_3_2)
+### END HIDDEN TESTS
+
+# %%
+history_3_2 = run_test(Supervise(loss_3_2, net_3_2), optmaker_3_2)
+
+# %% [markdown]
+# ### Task 3.3 — ReLU hidden units (1 point)
+#
+# `net_3_3`: as 3.1 with ReLU as the hidden nonlinearity. Same loss and optimizer as 3.1.
+
+# %% answer="net_3_3"
+hw2utils.set_seed(SEED)
+### BEGIN SOLUTION
+net_3_3 = nn.Sequential(nn.Linear(36, 128), nn.ReLU(), nn.Linear(128, 128), nn.ReLU(),
+                        nn.Linear(128, 1), nn.Sigmoid())
+loss_3_3 = nn.MSELoss()
+optmaker_3_3 = lambda params: torch.optim.SGD(params, lr=1.0)
+### END SOLUTION
+
+# %% test="net_3_3__architecture" points=1
+# Check that net_3_3 has the layers Task 3.3 asks for.
+hw2utils.check_architecture("3.3", net_3_3)
+### BEGIN HIDDEN TESTS
+import autograder.checks.part3 as _hidden; _hidden.check_architecture("3.3", net_3_3)
+### END HIDDEN TESTS
+
+# %%
+history_3_3 = run_test(Supervise(loss_3_3, net_3_3), optmaker_3_3)
+
+# %% [markdown]
+# ## Loss and optimizer
+#
+# For a probability output, binary cross-entropy $-[y\log p + (1-y)\log(1-p)]$ is the
+# natural loss: its gradient with respect to the last layer's input is $p - y$, which does
+# not vanish when a Sigmoid output saturates on the wrong side, as the MSE gradient does.
+#
+# ### Task 3.4 — Binary cross-entropy (1 point)
+#
+# `net_3_4`: the ReLU network of 3.3. Loss: binary cross-entropy (`nn.BCELoss`). Optimizer:
+# `SimpleGradientDescent`, learning rate 1.0.
+
+# %% answer="net_3_4"
+hw2utils.set_seed(SEED)
+### BEGIN SOLUTION
+net_3_4 = nn.Sequential(nn.Linear(36, 128), nn.ReLU(), nn.Linear(128, 128), nn.ReLU(),
+                        nn.Linear(128, 1), nn.Sigmoid())
+loss_3_4 = nn.BCELoss()
+optmaker_3_4 = lambda params: torch.optim.SGD(params, lr=1.0)
+### END SOLUTION
+
+# %% test="net_3_4__architecture" points=1
+# Check that net_3_4 has the layers Task 3.4 asks for.
+hw2utils.check_architecture("3.4", net_3_4)
+### BEGIN HIDDEN TESTS
+import autograder.checks.part3 as _hidden; _hidden.check_architecture("3.4", net_3_4)
+### END HIDDEN TESTS
+
+# %%
+history_3_4 = run_test(Supervise(loss_3_4, net_3_4), optmaker_3_4)
+
+# %% [markdown]
+# ### Task 3.5 — PyTorch's SGD at a lower rate (1 point)
+#
+# `net_3_5`: the ReLU network of 3.3. Loss: binary cross-entropy. Optimizer:
+# `torch.optim.SGD` with learning rate 0.5.
+
+# %% answer="net_3_5"
+hw2utils.set_seed(SEED)
+### BEGIN SOLUTION
+net_3_5 = nn.Sequential(nn.Linear(36, 128), nn.ReLU(), nn.Linear(128, 128), nn.ReLU(),
+                        nn.Linear(128, 1), nn.Sigmoid())
+loss_3_5 = nn.BCELoss()
+optmaker_3_5 = lambda params: torch.optim.SGD(params, lr=0.5)
+### END SOLUTION
+
+# %% test="net_3_5__architecture" points=1
+# Check that net_3_5 has the layers Task 3.5 asks for.
+hw2utils.check_architecture("3.5", net_3_5)
+### BEGIN HIDDEN TESTS
+import autograder.checks.part3 as _hidden; _hidden.check_architecture("3.5", net_3_5)
+### END HIDDEN TESTS
+
+# %%
+history_3_5 = run_test(Supervise(loss_3_5, net_3_5), optmaker_3_5)
+
+# %% [markdown]
+# ### Task 3.6 — Adam (1 point)
+#
+# `net_3_6`: the ReLU network of 3.3. Loss: binary cross-entropy. Optimizer: `ADAMOptimizer`
+# (`torch.optim.Adam`) with learning rate 0.01 and no weight decay.
+
+# %% answer="net_3_6"
+hw2utils.set_seed(SEED)
+### BEGIN SOLUTION
+net_3_6 = nn.Sequential(nn.Linear(36, 128), nn.ReLU(), nn.Linear(128, 128), nn.ReLU(),
+                        nn.Linear(128, 1), nn.Sigmoid())
+loss_3_6 = nn.BCELoss()
+optmaker_3_6 = lambda params: torch.optim.Adam(params, lr=0.01)
+### END SOLUTION
+
+# %% test="net_3_6__architecture" points=1
+# Check that net_3_6 has the layers Task 3.6 asks for.
+hw2utils.check_architecture("3.6", net_3_6)
+### BEGIN HIDDEN TESTS
+import autograder.checks.part3 as _hidden; _hidden.check_architecture("3.6", net_3_6)
+### END HIDDEN TESTS
+
+# %%
+history_3_6 = run_test(Supervise(loss_3_6, net_3_6), optmaker_3_6)
+
+# %% [markdown]
+# ### Task 3.7 — Adam with weight decay (1 point)
+#
+# `net_3_7`: the ReLU network of 3.3. Loss: binary cross-entropy. Optimizer: `ADAMOptimizer`
+# with learning rate 0.01 and weight decay 1e-3. From here on every task uses this loss and
+# this optimizer.
+
+# %% answer="net_3_7"
+hw2utils.set_seed(SEED)
+### BEGIN SOLUTION
+net_3_7 = nn.Sequential(nn.Linear(36, 128), nn.ReLU(), nn.Linear(128, 128), nn.ReLU(),
+                        nn.Linear(128, 1), nn.Sigmoid())
+loss_3_7 = nn.BCELoss()
+optmaker_3_7 = lambda params: torch.optim.Adam(params, lr=0.01, weight_decay=1e-3)
+### END SOLUTION
+
+# %% test="net_3_7__architecture" points=1
+# Check that net_3_7 has the layers Task 3.7 asks for.
+hw2utils.check_architecture("3.7", net_3_7)
+### BEGIN HIDDEN TESTS
+import autograder.checks.part3 as _hidden; _hidden.check_architecture("3.7", net_3_7)
+### END HIDDEN TESTS
+
+# %%
+history_3_7 = run_test(Supervise(loss_3_7, net_3_7), optmaker_3_7)
+
+# %% [markdown]
+# ## Questions 3.A–3.B (4 points)
+#
+# **3.A (2 points).** Compare the sigmoid (3.1), tanh (3.2) and ReLU (3.3) networks: which
+# learned, which did not, and why? Use the gradient ranges printed under each run, and what
+# the derivative of each nonlinearity looks like. (Glorot and Bengio, *Understanding the
+# difficulty of training deep feedforward neural networks*, 2010, studies exactly this.)
+
+# %% [markdown] manual="q_nonlinearities" points=2
+# **Model answer.** The sigmoid network stays near chance, tanh learns part of the problem,
+# and ReLU clearly does best. A sigmoid's derivative is at most 0.25 and its outputs are all
+# positive (not zero-centred), so each layer shrinks the gradient and biases the next
+# layer's inputs; units saturate and the gradient reaching the first layer is tiny (see the
+# small lower end of the gradient range). Tanh is zero-centred with derivative up to 1, so
+# gradients survive better, but it still saturates. ReLU's derivative is exactly 1 for
+# active units: gradients pass through unshrunk and training moves fastest.
+#
+# **Rubric.** 1 point: the ranking (sigmoid ≈ chance < tanh < ReLU) read from the runs.
+# 1 point: the explanation via derivatives / saturation / vanishing gradients (zero-centring
+# is a bonus, not required).
+
+# %% [markdown]
+# **3.B (2 points).** Compare Adam without weight decay (3.6) with Adam with weight decay
+# (3.7): look at training and held-out accuracy. What happened without decay, and how did
+# weight decay change it?
+
+# %% [markdown] manual="q_adam_overfitting" points=2
+# **Model answer.** Without decay Adam drives training accuracy close to 100 % while
+# held-out accuracy stays far lower: the network memorizes the training examples
+# (overfitting) — Adam's per-parameter step sizes let it fit fast. With weight decay 1e-3
+# the held-out accuracy is clearly higher: the penalty on $\lVert\theta\rVert^2$ keeps the
+# weights small, which limits how sharply the network can fit individual examples, so it
+# learns something closer to the rule.
+#
+# **Rubric.** 1 point: overfitting/memorization without decay (high train, much lower
+# held-out). 1 point: decay improves held-out accuracy, with the mechanism (smaller
+# weights / regularization / simpler function).
+
+# %% [markdown]
+# ## Width
+#
+# Tasks 3.8–3.10 use the 3.7 setup (BCE, Adam lr 0.01, weight decay 1e-3) with narrower
+# hidden layers. The parameter count falls fast with width: $36w + w + w^2 + w + w + 1$.
+#
+# ### Task 3.8 — Width 64 (1 point)
+#
+# `net_3_8`: Linear(36→64), ReLU, Linear(64→64), ReLU, Linear(64→1), Sigmoid (6,593 parameters).
+
+# %% answer="net_3_8"
+hw2utils.set_seed(SEED)
+### BEGIN SOLUTION
+net_3_8 = nn.Sequential(nn.Linear(36, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(),
+                        nn.Linear(64, 1), nn.Sigmoid())
+loss_3_8 = nn.BCELoss()
+optmaker_3_8 = lambda params: torch.optim.Adam(params, lr=0.01, weight_decay=1e-3)
+### END SOLUTION
+
+# %% test="net_3_8__architecture" points=1
+# Check that net_3_8 has the layers Task 3.8 asks for.
+hw2utils.check_architecture("3.8", net_3_8)
+### BEGIN HIDDEN TESTS
+import autograder.checks.part3 as _hidden; _hidden.check_architecture("3.8", net_3_8)
+### END HIDDEN TESTS
+
+# %%
+history_3_8 = run_test(Supervise(loss_3_8, net_3_8), optmaker_3_8)
+
+# %% [markdown]
+# ### Task 3.9 — Width 32 (1 point)
+#
+# `net_3_9`: the same with 32 units per hidden layer (2,273 parameters).
+
+# %% answer="net_3_9"
+hw2utils.set_seed(SEED)
+### BEGIN SOLUTION
+net_3_9 = nn.Sequential(nn.Linear(36, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU(),
+                        nn.Linear(32, 1), nn.Sigmoid())
+loss_3_9 = nn.BCELoss()
+optmaker_3_9 = lambda params: torch.optim.Adam(params, lr=0.01, weight_decay=1e-3)
+### END SOLUTION
+
+# %% test="net_3_9__architecture" points=1
+# Check that net_3_9 has the layers Task 3.9 asks for.
+hw2utils.check_architecture("3.9", net_3_9)
+### BEGIN HIDDEN TESTS
+import autograder.checks.part3 as _hidden; _hidden.check_architecture("3.9", net_3_9)
+### END HIDDEN TESTS
+
+# %%
+history_3_9 = run_test(Supervise(loss_3_9, net_3_9), optmaker_3_9)
+
+# %% [markdown]
+# ### Task 3.10 — Width 16 (1 point)
+#
+# `net_3_10`: the same with 16 units per hidden layer (881 parameters).
+
+# %% answer="net_3_10"
+hw2utils.set_seed(SEED)
+### BEGIN SOLUTION
+net_3_10 = nn.Sequential(nn.Linear(36, 16), nn.ReLU(), nn.Linear(16, 16), nn.ReLU(),
+                         nn.Linear(16, 1), nn.Sigmoid())
+loss_3_10 = nn.BCELoss()
+optmaker_3_10 = lambda params: torch.optim.Adam(params, lr=0.01, weight_decay=1e-3)
+### END SOLUTION
+
+# %% test="net_3_10__architecture" points=1
+# Check that net_3_10 has the layers Task 3.10 asks for.
+hw2utils.check_architecture("3.10", net_3_10)
+### BEGIN HIDDEN TESTS
+import autograder.checks.part3 as _hidden; _hidden.check_architecture("3.10", net_3_10)
+### END HIDDEN TESTS
+
+# %%
+history_3_10 = run_test(Supervise(loss_3_10, net_3_10), optmaker_3_10)
+
+# %% [markdown]
+# **3.C (2 points).** Put the four widths side by side (128 in 3.7, then 64, 32, 16): for
+# each, its parameter count, its final training accuracy and its final held-out accuracy
+# (`history_3_7.train_acc`, `history_3_7.val_acc`, …). What changes as the network gets
+# narrower, and what does that tell you about capacity and overfitting on this problem?
+
+# %% [markdown] manual="q_width" points=2
+# **Model answer.** The parameter count falls from 21,377 to 6,593, 2,273 and 881. A
+# narrower network has less capacity: it can memorize fewer individual examples, so the gap
+# between training and held-out accuracy tends to close, and at some width it can no longer
+# fit the rule well, so both accuracies fall. Which width generalizes best depends on the
+# run (seed, device); what matters is reading the train/held-out gap as the sign of
+# overfitting and the drop of training accuracy as the sign of too little capacity.
+#
+# **Rubric.** 1 point: the table (parameter counts and the student's own accuracies). 1
+# point: an interpretation in terms of capacity vs. overfitting that matches the student's
+# numbers. Do not require a particular width to win: that outcome varies between runs.
+
+# %% [markdown]
+# ## Depth and BatchNorm
+#
+# ### Task 3.11 — Four layers (1 point)
+#
+# `net_3_11`: four Linear layers of width 64: Linear(36→64), ReLU, Linear(64→64), ReLU,
+# Linear(64→64), ReLU, Linear(64→1), Sigmoid (10,753 parameters).
+
+# %% answer="net_3_11"
+hw2utils.set_seed(SEED)
+### BEGIN SOLUTION
+net_3_11 = nn.Sequential(nn.Linear(36, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(),
+                         nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 1), nn.Sigmoid())
+loss_3_11 = nn.BCELoss()
+optmaker_3_11 = lambda params: torch.optim.Adam(params, lr=0.01, weight_decay=1e-3)
+### END SOLUTION
+
+# %% test="net_3_11__architecture" points=1
+# Check that net_3_11 has the layers Task 3.11 asks for.
+hw2utils.check_architecture("3.11", net_3_11)
+### BEGIN HIDDEN TESTS
+import autograder.checks.part3 as _hidden; _hidden.check_architecture("3.11", net_3_11)
+### END HIDDEN TESTS
+
+# %%
+history_3_11 = run_test(Supervise(loss_3_11, net_3_11), optmaker_3_11)
+
+# %% [markdown]
+# ### Task 3.12 — Six narrow layers (1 point)
+#
+# `net_3_12`: six Linear layers of width 32: Linear(36→32), then four times ReLU,
+# Linear(32→32), then ReLU, Linear(32→1), Sigmoid (5,441 parameters).
+
+# %% answer="net_3_12"
+hw2utils.set_seed(SEED)
+### BEGIN SOLUTION
+net_3_12 = nn.Sequential(nn.Linear(36, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU(),
+                         nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU(),
+                         nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 1), nn.Sigmoid())
+loss_3_12 = nn.BCELoss()
+optmaker_3_12 = lambda params: torch.optim.Adam(params, lr=0.01, weight_decay=1e-3)
+### END SOLUTION
+
+# %% test="net_3_12__architecture" points=1
+# Check that net_3_12 has the layers Task 3.12 asks for.
+hw2utils.check_architecture("3.12", net_3_12)
+### BEGIN HIDDEN TESTS
+import autograder.checks.part3 as _hidden; _hidden.check_architecture("3.12", net_3_12)
+### END HIDDEN TESTS
+
+# %%
+history_3_12 = run_test(Supervise(loss_3_12, net_3_12), optmaker_3_12)
+
+# %% [markdown]
+# ### Task 3.13 — BatchNorm (1 point)
+#
+# `nn.BatchNorm1d(n)` normalizes each of its `n` inputs to zero mean and unit variance over
+# the batch, then applies a learned scale and shift. In `eval()` mode it uses running
+# averages collected during training instead of the batch's statistics.
+#
+# `net_3_13`: the network of 3.12 with a `BatchNorm1d(32)` right after the **first** and
+# right after the **last** hidden ReLU (5,569 parameters).
+
+# %% answer="net_3_13"
+hw2utils.set_seed(SEED)
+### BEGIN SOLUTION
+net_3_13 = nn.Sequential(nn.Linear(36, 32), nn.ReLU(), nn.BatchNorm1d(32),
+                         nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU(),
+                         nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU(),
+                         nn.BatchNorm1d(32), nn.Linear(32, 1), nn.Sigmoid())
+loss_3_13 = nn.BCELoss()
+optmaker_3_13 = lambda params: torch.optim.Adam(params, lr=0.01, weight_decay=1e-3)
+### END SOLUTION
+
+# %% test="net_3_13__architecture" points=1
+# Check that net_3_13 has the layers Task 3.13 asks for.
+hw2utils.check_architecture("3.13", net_3_13)
+### BEGIN HIDDEN TESTS
+import autograder.checks.part3 as _hidden; _hidden.check_architecture("3.13", net_3_13)
+### END HIDDEN TESTS
+
+# %%
+history_3_13 = run_test(Supervise(loss_3_13, net_3_13), optmaker_3_13)
+
+# %% [markdown]
+# **3.D (2 points).** What did depth do without BatchNorm (3.12), and what did BatchNorm
+# change (3.13)? Use the accuracies and the printed gradient ranges.
+
+# %% [markdown] manual="q_depth_batchnorm" points=2
+# **Model answer.** The six-layer network of width 32 does not learn at all: training and
+# held-out accuracy stay at chance, the loss stays near $\log 2 \approx 0.693$ and the
+# gradients are tiny — with the default initialization each narrow layer shrinks the
+# signal, the units die or saturate, and almost no gradient reaches the early layers.
+# With BatchNorm after the first and last hidden ReLU the same network trains to a high
+# held-out accuracy: normalizing the activations keeps them at a usable scale whatever the
+# weights do, so gradients keep flowing and the optimizer can make progress.
+#
+# **Rubric.** 1 point: deep plain network stuck at chance, linked to vanishing signal /
+# gradients. 1 point: BatchNorm revives it, with the normalization mechanism.
+
+# %% [markdown]
+# ## Residual networks
+#
+# A residual block computes $x + f(x)$: the layers $f$ learn a *correction* to their input,
+# and the identity path carries both the signal forward and the gradient backward
+# ($\partial(x + f(x))/\partial x = I + \partial f/\partial x$), however deep the stack.
+#
+# ### Task 3.14 — ResidualSequence (3 points)
+#
+# `ResidualSequence` is an `nn.Sequential` whose layers form $f$. Write its `forward` so it
+# returns $f(x) + x$ (`super().forward(x)` runs the layers in order).
+
+# %% answer="residual_sequence"
+class ResidualSequence(nn.Sequential):
+    """A Sequential f whose forward returns f(x) + x (f must keep x's shape)."""
+
+    def forward(self, x):
+        ### BEGIN SOLUTION
+        return super().forward(x) + x
+        ### END SOLUTION
+
+
+# %% test="residual_sequence__adds_input" points=2
+# Check that ResidualSequence returns f(x) + x.
+hw2utils.check_residual_sequence__adds_input(ResidualSequence)
+### BEGIN HIDDEN TESTS
+import autograder.checks.part3 as _hidden; _hidden.check_residual_sequence__adds_input(ResidualSequence)
+### END HIDDEN TESTS
+
+# %% test="residual_sequence__is_sequential" points=1
+# Check that ResidualSequence still registers its layers and passes gradients through the skip.
+hw2utils.check_residual_sequence__is_sequential(ResidualSequence)
+### BEGIN HIDDEN TESTS
+import autograder.checks.part3 as _hidden; _hidden.check_residual_sequence__is_sequential(ResidualSequence)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Task 3.15 — Four residual blocks (1 point)
+#
+# `net_3_15`: Linear(36→16); then 4 residual blocks, each
+# `ResidualSequence(ReLU, Linear(16→32), ReLU, Linear(32→16))`; then Linear(16→1), Sigmoid
+# (4,897 parameters).
+
+# %% answer="net_3_15"
+hw2utils.set_seed(SEED)
+### BEGIN SOLUTION
+net_3_15 = nn.Sequential(
+    nn.Linear(36, 16),
+    *[ResidualSequence(nn.ReLU(), nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 16))
+      for _ in range(4)],
+    nn.Linear(16, 1), nn.Sigmoid())
+loss_3_15 = nn.BCELoss()
+optmaker_3_15 = lambda params: torch.optim.Adam(params, lr=0.01, weight_decay=1e-3)
+### END SOLUTION
+
+# %% test="net_3_15__architecture" points=1
+# Check that net_3_15 has the layers Task 3.15 asks for.
+hw2utils.check_architecture("3.15", net_3_15)
+### BEGIN HIDDEN TESTS
+import autograder.checks.part3 as _hidden; _hidden.check_architecture("3.15", net_3_15)
+### END HIDDEN TESTS
+
+# %%
+history_3_15 = run_test(Supervise(loss_3_15, net_3_15), optmaker_3_15)
+
+# %% [markdown]
+# ### Task 3.16 — Two residual blocks (1 point)
+#
+# `net_3_16`: as 3.15 with 2 residual blocks (2,753 parameters).
+
+# %% answer="net_3_16"
+hw2utils.set_seed(SEED)
+### BEGIN SOLUTION
+net_3_16 = nn.Sequential(
+    nn.Linear(36, 16),
+    *[ResidualSequence(nn.ReLU(), nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 16))
+      for _ in range(2)],
+    nn.Linear(16, 1), nn.Sigmoid())
+loss_3_16 = nn.BCELoss()
+optmaker_3_16 = lambda params: torch.optim.Adam(params, lr=0.01, weight_decay=1e-3)
+### END SOLUTION
+
+# %% test="net_3_16__architecture" points=1
+# Check that net_3_16 has the layers Task 3.16 asks for.
+hw2utils.check_architecture("3.16", net_3_16)
+### BEGIN HIDDEN TESTS
+import autograder.checks.part3 as _hidden; _hidden.check_architecture("3.16", net_3_16)
+### END HIDDEN TESTS
+
+# %%
+history_3_16 = run_test(Supervise(loss_3_16, net_3_16), optmaker_3_16)
+
+# %% [markdown]
+# ### Task 3.17 — Residual blocks with BatchNorm (1 point)
+#
+# `net_3_17`: Linear(36→16); then 2 residual blocks, each
+# `ResidualSequence(BatchNorm1d(16), Linear(16→32), ReLU, Linear(32→16))`; then
+# BatchNorm1d(16), Linear(16→1), Sigmoid (2,849 parameters).
+
+# %% answer="net_3_17"
+hw2utils.set_seed(SEED)
+### BEGIN SOLUTION
+net_3_17 = nn.Sequential(
+    nn.Linear(36, 16),
+    *[ResidualSequence(nn.BatchNorm1d(16), nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 16))
+      for _ in range(2)],
+    nn.BatchNorm1d(16), nn.Linear(16, 1), nn.Sigmoid())
+loss_3_17 = nn.BCELoss()
+optmaker_3_17 = lambda params: torch.optim.Adam(params, lr=0.01, weight_decay=1e-3)
+### END SOLUTION
+
+# %% test="net_3_17__architecture" points=1
+# Check that net_3_17 has the layers Task 3.17 asks for.
+hw2utils.check_architecture("3.17", net_3_17)
+### BEGIN HIDDEN TESTS
+import autograder.checks.part3 as _hidden; _hidden.check_architecture("3.17", net_3_17)
+### END HIDDEN TESTS
+
+# %%
+history_3_17 = run_test(Supervise(loss_3_17, net_3_17), optmaker_3_17)
+
+# %% [markdown]
+# ### Task 3.18 — Six residual blocks with BatchNorm (1 point)
+#
+# `net_3_18`: as 3.17 with **six** residual blocks (7,265 parameters) — deeper than the
+# six-layer network of 3.12.
+
+# %% answer="net_3_18"
+hw2utils.set_seed(SEED)
+### BEGIN SOLUTION
+net_3_18 = nn.Sequential(
+    nn.Linear(36, 16),
+    *[ResidualSequence(nn.BatchNorm1d(16), nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 16))
+      for _ in range(6)],
+    nn.BatchNorm1d(16), nn.Linear(16, 1), nn.Sigmoid())
+loss_3_18 = nn.BCELoss()
+optmaker_3_18 = lambda params: torch.optim.Adam(params, lr=0.01, weight_decay=1e-3)
+### END SOLUTION
+
+# %% test="net_3_18__architecture" points=1
+# Check that net_3_18 has the layers Task 3.18 asks for.
+hw2utils.check_architecture("3.18", net_3_18)
+### BEGIN HIDDEN TESTS
+import autograder.checks.part3 as _hidden; _hidden.check_architecture("3.18", net_3_18)
+### END HIDDEN TESTS
+
+# %%
+history_3_18 = run_test(Supervise(loss_3_18, net_3_18), optmaker_3_18)
+
+# %% [markdown]
+# **3.E (2 points).** The network of 3.18 has more layers than the one of 3.12, yet it
+# trains. Compare them (and 3.17) and explain what the residual connections and BatchNorm
+# each contribute.
+
+# %% [markdown] manual="q_residual" points=2
+# **Model answer.** The residual networks with BatchNorm reach 100 % held-out accuracy
+# (and stop early), with two blocks and with six, while the plain six-layer network of 3.12
+# stays at chance. The skip connections give every block an identity path: the signal
+# reaches the output and the gradient reaches the first layer even when a block's layers
+# contribute little, so adding blocks does not starve the early layers of gradient. BatchNorm
+# keeps each block's input at a steady scale, so the blocks' corrections stay well
+# conditioned as depth grows.
+#
+# **Rubric.** 1 point: the comparison (residual + BatchNorm solves it at both depths, plain
+# deep network does not). 1 point: the gradient / identity-path explanation (BatchNorm's
+# role is a bonus). Do not grade on 3.15 vs 3.16: without BatchNorm their order varies
+# between runs.
+
+# %% [markdown]
+# ## Sources
+#
+# List anyone and anything that helped you (classmates, web pages, AI tools) and how.
+# Write "none" if nothing did.

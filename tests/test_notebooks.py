@@ -1,0 +1,130 @@
+"""The notebooks as built: generated trees up to date, grade ids and points as
+promised, source notebooks pass their tests, release notebooks fail every test
+without crashing, and no test cell writes to stderr."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbclient
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCE, RELEASE = ROOT / "source" / "hw2", ROOT / "release" / "hw2"
+NOTEBOOKS = sorted(p.name for p in SOURCE.glob("*.ipynb"))
+
+# The contract between notebooks, autograder and gradebook: answer/manual grade ids and the
+# points of each notebook.
+GRADE_IDS = {
+    "01_gradient_descent.ipynb": {"gd_loop", "per_dim_lr", "q_lr_high", "q_lr_low", "q_curvature",
+                                  "q_wd_gradient", "q_wd_update", "sgd_optimizer"},
+    "03_training.ipynb": {f"net_3_{i}" for i in range(1, 19) if i != 14}
+    | {"residual_sequence", "q_nonlinearities", "q_adam_overfitting", "q_width",
+       "q_depth_batchnorm", "q_residual"},
+}
+POINTS = {"01_gradient_descent.ipynb": 20, "02_ema_adam.ipynb": 25, "03_training.ipynb": 30,
+          "04_initialization.ipynb": 35}
+
+
+def nbgrader_cells(path):
+    return [(c.cell_type, c.metadata["nbgrader"], c.source) for c in nbformat.read(path, 4).cells
+            if "nbgrader" in c.metadata]
+
+
+def grading_env():
+    return {**os.environ, "PYTHONPATH": str(ROOT), "HW2_DEVICE": "cpu"}
+
+
+def test_generated_trees_match_the_authoring_notebooks():
+    result = subprocess.run([sys.executable, "scripts/build.py", "--check"], cwd=ROOT,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_grade_ids_test_ids_and_points(name):
+    cells = nbgrader_cells(SOURCE / name)
+    answers = {m["grade_id"] for _, m, _ in cells if m["solution"]}
+    tests = [m for _, m, _ in cells if m["grade"] and not m["solution"]]
+    if name in GRADE_IDS:
+        assert answers == GRADE_IDS[name]
+    for meta in tests:
+        owner, _, aspect = meta["grade_id"].partition("__")
+        assert owner in answers and aspect, f"test id {meta['grade_id']} names no answer cell"
+    assert sum(m.get("points", 0) for _, m, _ in cells) == POINTS[name]
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_test_cells_start_with_a_check_line_and_hide_one_line_calls(name):
+    for cell_type, meta, source in nbgrader_cells(SOURCE / name):
+        if not meta["grade"] or meta["solution"]:
+            continue
+        lines = source.splitlines()
+        assert lines[0].startswith("# Check that"), meta["grade_id"]
+        hidden = lines[lines.index("### BEGIN HIDDEN TESTS") + 1:lines.index("### END HIDDEN TESTS")]
+        assert len(hidden) == 1 and "autograder.checks" in hidden[0], meta["grade_id"]
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_release_holds_no_solution_hidden_test_or_model_answer(name):
+    text = (RELEASE / name).read_text()
+    for leak in ("BEGIN SOLUTION", "HIDDEN TESTS", "autograder", "Model answer", "Rubric"):
+        assert leak not in text, f"{leak!r} in release/{name}"
+
+
+@pytest.fixture(scope="session")
+def copies(tmp_path_factory):
+    """Scratch copies of source/hw2 and release/hw2: running a notebook may write files."""
+    base = tmp_path_factory.mktemp("trees")
+    return {"source": Path(shutil.copytree(SOURCE, base / "source")),
+            "release": Path(shutil.copytree(RELEASE, base / "release"))}
+
+
+def execute(path, env):
+    """Run a notebook top to bottom in a fresh kernel in its own folder, as nbgrader does."""
+    nb = nbformat.read(path, 4)
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in env.items():
+            mp.setenv(key, value)  # the kernel inherits this process's environment
+        nbclient.NotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=True,
+                                resources={"metadata": {"path": str(path.parent)}}).execute()
+    return nb
+
+
+@pytest.fixture(scope="module", params=NOTEBOOKS)
+def executed_source(request, copies):
+    env = {**grading_env(), "NBGRADER_EXECUTION": "validate"}
+    return request.param, execute(copies["source"] / request.param, env)
+
+
+def test_source_runs_without_errors_stderr_or_warnings(executed_source):
+    name, nb = executed_source
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        for output in cell.outputs:
+            where = f"{name}: {cell.source[:60]!r}"
+            assert output.output_type != "error", f"{where}: {output.get('ename')}: {output.get('evalue')}"
+            assert not (output.output_type == "stream" and output.name == "stderr"), \
+                f"{where} wrote to stderr: {output.text[:300]}"
+            assert "Warning" not in json.dumps(output.get("data", {})) + output.get("text", ""), where
+
+
+def nbgrader_validate(path, *flags):
+    return subprocess.run([sys.executable, "-m", "nbgrader", "validate", *flags, path.name],
+                          cwd=path.parent, capture_output=True, text=True, env=grading_env())
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_nbgrader_validate_passes_on_the_source(name, copies):
+    result = nbgrader_validate(copies["source"] / name)
+    assert "Success! Your notebook passes all the tests." in result.stdout, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_every_test_cell_fails_on_the_untouched_release(name, copies):
+    result = nbgrader_validate(copies["release"] / name, "--invert")
+    assert "Success! The notebook does not pass any tests." in result.stdout, result.stdout + result.stderr
