@@ -1,10 +1,20 @@
-"""The kit's main job (``bash run.sh``), at this stage of the project: load the
-datasets, exercise every helper students get end to end, and write the figures
-to ``build/``. Later stages add building the release and grading the examples.
+"""The kit's main job (``bash run.sh``), at this stage of the project:
+
+1. load both datasets and report their splits;
+2. build ``source/hw2`` and ``release/hw2`` from ``notebooks/`` (scripts/build.py);
+3. run nbgrader validate on every source notebook (in grading mode, so training is short)
+   and ``validate --invert`` on every release notebook, on scratch copies;
+4. run the bowl and Part 4 helpers once and save their figures to ``build/``.
+
+Later stages add grading a bundled class of example submissions.
 """
 import argparse
 import math
+import os
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -13,12 +23,13 @@ import matplotlib
 matplotlib.use("Agg")
 
 import torch  # noqa: E402
-from torch import nn  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 import hw2utils  # noqa: E402
 
+VERDICTS = {False: "Success! Your notebook passes all the tests.",
+            True: "Success! The notebook does not pass any tests."}
 
 
 def check_datasets():
@@ -29,59 +40,71 @@ def check_datasets():
         print(f"{ds}\n  share of label 1: {balance}")
 
 
-def bowl_demo():
+def build():
+    subprocess.run([sys.executable, "scripts/build.py"], cwd=ROOT, check=True)
+
+
+def validate_all() -> bool:
+    """nbgrader validate on scratch copies of source/ (must pass) and release/ (--invert)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    ok = True
+    with tempfile.TemporaryDirectory() as scratch:
+        for tree, invert in (("source", False), ("release", True)):
+            copy = Path(shutil.copytree(ROOT / tree / "hw2", Path(scratch) / tree))
+            for notebook in sorted(copy.glob("*.ipynb")):
+                start = time.perf_counter()
+                result = subprocess.run(
+                    [sys.executable, "-m", "nbgrader", "validate", notebook.name,
+                     *(["--invert"] if invert else [])],
+                    cwd=copy, env=env, capture_output=True, text=True)
+                passed = VERDICTS[invert] in result.stdout
+                ok &= passed
+                print(f"  {tree}/{notebook.name:28s} validate{' --invert' if invert else ''}: "
+                      f"{'ok' if passed else 'FAILED'} ({time.perf_counter() - start:.0f} s)")
+                if not passed:
+                    print(result.stdout[-3000:], result.stderr[-3000:])
+    return ok
+
+
+def helper_figures(out: Path):
     L = hw2utils.LossFunctionWithPlot()
     x = torch.tensor(hw2utils.BOWL_START, requires_grad=True)
-    grads = []
     for _ in range(50):
         L(x).backward()
-        grads.append(x.grad.clone())
         with torch.no_grad():
             x -= 0.1 * x.grad
         x.grad = None
-    grads = torch.stack(grads)
-    mean, rms = grads.mean(0), grads.pow(2).mean(0).sqrt()
-    print(f"bowl: L(x0) = {L.losses[0]:.3f}; 50 GD steps (lr 0.1): final loss {L.losses[-1]:.3f}, "
-          f"mean gradient {mean.numpy().round(4)}, RMS gradient {rms.numpy().round(4)}")
-    L.plot_history(grads=grads, mean_grads=mean, rms_grads=rms)
-    return {"bowl.png": L.figure}
+    L.plot_history()
+    print(f"bowl: L(x0) = {L.losses[0]:.3f}, after 50 steps of lr 0.1: {L.losses[-1]:.3f}")
+    xavier = hw2utils.run_init_experiment(
+        lambda n_in, n_out, g: torch.randn(n_in, n_out, generator=g) / math.sqrt(n_in))
+    figures = {"bowl.png": L.figure, "activations_xavier.png": xavier.figure}
+    for name, fig in figures.items():
+        fig.savefig(out / name, dpi=80)
+    print(f"figures written to {out}: {', '.join(figures)}")
 
 
-def training_demo(epochs):
-    hw2utils.set_seed(7150)
-    net = nn.Sequential(nn.Linear(36, 128), nn.ReLU(), nn.Linear(128, 128), nn.ReLU(),
-                        nn.Linear(128, 1), nn.Sigmoid())
-    history = hw2utils.run_test(hw2utils.Supervise(nn.BCELoss(), net),
-                                lambda p: torch.optim.Adam(p, lr=0.01, weight_decay=1e-3),
-                                epochs=epochs)
-    print(history)
-    return {"training.png": history.figure}
-
-
-def init_demo():
-    figures = {}
-    for name, std in [("small", lambda n: 0.01), ("xavier", lambda n: 1 / math.sqrt(n))]:
-        exp = hw2utils.run_init_experiment(
-            lambda n_in, n_out, g, std=std: torch.randn(n_in, n_out, generator=g) * std(n_in))
-        print(f"init {name}: activation std per layer {[round(s, 4) for s in exp.stds]}")
-        figures[f"activations_{name}.png"] = exp.figure
-    return figures
-
-
-def main(argv=None):
+def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "build", help="where figures go")
-    parser.add_argument("--epochs", type=int, default=300, help="epochs of the training demo")
+    parser.add_argument("--skip-notebooks", action="store_true",
+                        help="skip the build and the validation (tests/test_notebooks.py covers them)")
     args = parser.parse_args(argv)
     start = time.perf_counter()
     args.out.mkdir(parents=True, exist_ok=True)
+    print("== datasets")
     check_datasets()
-    figures = {**bowl_demo(), **training_demo(args.epochs), **init_demo()}
-    for name, fig in figures.items():
-        fig.savefig(args.out / name, dpi=80)
-    print(f"figures written to {args.out}: {', '.join(figures)}")
-    print(f"main job finished in {time.perf_counter() - start:.0f} s")
+    ok = True
+    if not args.skip_notebooks:
+        print("== build: notebooks/ -> source/hw2 -> release/hw2")
+        build()
+        print("== nbgrader validate (grading mode: short training)")
+        ok = validate_all()
+    print("== helpers")
+    helper_figures(args.out)
+    print(f"main job {'finished' if ok else 'FAILED'} in {time.perf_counter() - start:.0f} s")
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
