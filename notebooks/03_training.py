@@ -496,12 +496,14 @@ history_3_13 = run_test(Supervise(loss_3_13, net_3_13), optmaker_3_13)
 # held-out accuracy stay at chance, the loss stays near $\log 2 \approx 0.693$ and the
 # gradients are tiny — with the default initialization each narrow layer shrinks the
 # signal, the units die or saturate, and almost no gradient reaches the early layers.
-# With BatchNorm after the first and last hidden ReLU the same network trains to a high
-# held-out accuracy: normalizing the activations keeps them at a usable scale whatever the
-# weights do, so gradients keep flowing and the optimizer can make progress.
+# With BatchNorm after the first and last hidden ReLU the same network learns: training
+# accuracy climbs to 0.8 or more and held-out accuracy rises clearly above chance (how far
+# varies from run to run). Normalizing the activations keeps them at a usable scale whatever
+# the weights do, so gradients keep flowing and the optimizer can make progress.
 #
 # **Rubric.** 1 point: deep plain network stuck at chance, linked to vanishing signal /
-# gradients. 1 point: BatchNorm revives it, with the normalization mechanism.
+# gradients. 1 point: BatchNorm makes it learn, with the normalization mechanism. Do not
+# require a particular held-out accuracy for 3.13: it varies between runs.
 
 # %% [markdown]
 # ## Residual networks
@@ -658,9 +660,9 @@ history_3_18 = run_test(Supervise(loss_3_18, net_3_18), optmaker_3_18)
 # each contribute.
 
 # %% [markdown] manual="q_residual" points=2
-# **Model answer.** The residual networks with BatchNorm reach 100 % held-out accuracy
-# (and stop early), with two blocks and with six, while the plain six-layer network of 3.12
-# stays at chance. The skip connections give every block an identity path: the signal
+# **Model answer.** The residual networks with BatchNorm reach (nearly) 100 % held-out
+# accuracy — 0.98 or more, usually stopping early — with two blocks and with six, while the
+# plain six-layer network of 3.12 stays at chance. The skip connections give every block an identity path: the signal
 # reaches the output and the gradient reaches the first layer even when a block's layers
 # contribute little, so adding blocks does not starve the early layers of gradient. BatchNorm
 # keeps each block's input at a steady scale, so the blocks' corrections stay well

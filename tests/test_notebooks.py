@@ -21,9 +21,14 @@ NOTEBOOKS = sorted(p.name for p in SOURCE.glob("*.ipynb"))
 GRADE_IDS = {
     "01_gradient_descent.ipynb": {"gd_loop", "per_dim_lr", "q_lr_high", "q_lr_low", "q_curvature",
                                   "q_wd_gradient", "q_wd_update", "sgd_optimizer"},
+    "02_ema_adam.ipynb": {"grad_stats", "q_mean_values", "q_rms_values", "q_mean_vs_rms",
+                          "q_scale_invariance", "ema_update", "adam_optimizer"},
     "03_training.ipynb": {f"net_3_{i}" for i in range(1, 19) if i != 14}
     | {"residual_sequence", "q_nonlinearities", "q_adam_overfitting", "q_width",
        "q_depth_batchnorm", "q_residual"},
+    "04_initialization.ipynb": {"init_zero", "init_small", "init_large", "init_xavier", "init_he",
+                                "q_zero_init", "q_small_init", "q_large_init", "supervise_random",
+                                "net_4_7", "supervise_kaiming", "net_4_9", "ec_transfer", "ec_rule"},
 }
 POINTS = {"01_gradient_descent.ipynb": 20, "02_ema_adam.ipynb": 25, "03_training.ipynb": 30,
           "04_initialization.ipynb": 35}

@@ -20,10 +20,16 @@ def show(t: torch.Tensor) -> str:
     return f"[{values}{', ...' if t.numel() > 6 else ''}]"
 
 
-def max_diff(expected: torch.Tensor, got: torch.Tensor) -> float:
+def float64(values) -> torch.Tensor:
+    """A float64 CPU copy; Python numbers go straight to float64 (not through float32)."""
+    if isinstance(values, torch.Tensor):
+        return values.detach().double().cpu()
+    return torch.as_tensor(values, dtype=torch.float64)
+
+
+def max_diff(expected, got) -> float:
     """max |got - expected| in float64 on the CPU (inf when shapes differ or values are NaN)."""
-    expected = torch.as_tensor(expected).detach().double().cpu()
-    got = torch.as_tensor(got).detach().double().cpu()
+    expected, got = float64(expected), float64(got)
     if got.shape != expected.shape:
         return math.inf
     diff = (got - expected).abs().max().item() if got.numel() else 0.0
@@ -34,12 +40,11 @@ def expect_close(test_id: str, case: str, expected, got, tol: float, hint: str,
                  mistakes: Mapping[str, object] | None = None) -> None:
     """Fail unless max |got - expected| <= tol. ``mistakes`` maps a misconception's
     description to what it would produce; when ``got`` matches one, the message names it."""
-    if not isinstance(got, torch.Tensor):
-        try:
-            got = torch.as_tensor(got)
-        except (TypeError, ValueError, RuntimeError):
-            fail(test_id, case, f"expected a tensor or number, got {type(got).__name__}", hint)
-    expected = torch.as_tensor(expected)
+    try:
+        got = float64(got)
+    except (TypeError, ValueError, RuntimeError):
+        fail(test_id, case, f"expected a tensor or number, got {type(got).__name__}", hint)
+    expected = float64(expected)
     if tuple(got.shape) != tuple(expected.shape):
         fail(test_id, case, f"expected shape {tuple(expected.shape)}, got {tuple(got.shape)}", hint)
     diff = max_diff(expected, got)

@@ -1,0 +1,86 @@
+"""The outcomes the notebooks may state, as checks on certified training results.
+
+Every sentence in Parts 3–4 and the extra credit that says what training *does* must be one of
+these claims. A claim is a predicate on one seed's results ({experiment id: result}, results as
+returned by `autograder.replay.run`); it holds when it holds in at least ⌈0.8·K⌉ of K seeds.
+Claims that were tried and did not hold, with their numbers, are in autograder/CERTIFICATE.md.
+"""
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+QUORUM = 0.8
+
+
+def val(results, task):
+    return results[task]["val_acc"]
+
+
+def train(results, task):
+    return results[task]["train_acc"]
+
+
+@dataclass(frozen=True)
+class Claim:
+    id: str
+    text: str
+    needs: tuple
+    check: Callable[[dict], bool]
+
+
+CLAIMS = [
+    Claim("sigmoid-chance", "3.1 sigmoid + MSE + SGD ends below 0.60 held-out",
+          ("3.1",), lambda r: val(r, "3.1") < 0.60),
+    Claim("relu-beats-sigmoid", "ReLU (3.3) beats sigmoid (3.1) by ≥ 0.20 held-out",
+          ("3.1", "3.3"), lambda r: val(r, "3.3") - val(r, "3.1") >= 0.20),
+    Claim("tanh-between", "tanh (3.2) lands between sigmoid (3.1) and ReLU (3.3) held-out",
+          ("3.1", "3.2", "3.3"), lambda r: val(r, "3.1") < val(r, "3.2") < val(r, "3.3")),
+    Claim("adam-memorizes", "Adam without decay (3.6): train ≥ 0.85 and held-out ≥ 0.20 below train",
+          ("3.6",), lambda r: train(r, "3.6") >= 0.85 and train(r, "3.6") - val(r, "3.6") >= 0.20),
+    Claim("decay-helps", "weight decay 1e-3 (3.7) raises Adam's held-out accuracy (3.6) by ≥ 0.08",
+          ("3.6", "3.7"), lambda r: val(r, "3.7") - val(r, "3.6") >= 0.08),
+    Claim("deep-dies", "6 layers of width 32, default init (3.12), stay at chance: train and held-out ≤ 0.55",
+          ("3.12",), lambda r: max(train(r, "3.12"), val(r, "3.12")) <= 0.55),
+    Claim("batchnorm-revives", "BatchNorm (3.13) makes that network learn: train ≥ 0.80, held-out ≥ 0.60",
+          ("3.13",), lambda r: train(r, "3.13") >= 0.80 and val(r, "3.13") >= 0.60),
+    Claim("residual-bn-solves", "residual blocks with BatchNorm, 2 and 6 (3.17, 3.18), reach ≥ 0.98 held-out",
+          ("3.17", "3.18"), lambda r: min(val(r, "3.17"), val(r, "3.18")) >= 0.98),
+    Claim("small-init-dies", "N(0, 0.01²) init (4.7) leaves the deep network at chance: held-out ≤ 0.55",
+          ("4.7",), lambda r: val(r, "4.7") <= 0.55),
+    Claim("kaiming-not-worse", "Kaiming init (4.9) ends at least as high held-out as N(0, 0.01²) init (4.7)",
+          ("4.7", "4.9"), lambda r: val(r, "4.9") >= val(r, "4.7")),
+    Claim("hard-scratch-fails", "hard from scratch ends ≤ 0.60 held-out",
+          ("EC.scratch",), lambda r: val(r, "EC.scratch") <= 0.60),
+    Claim("hard-scratch-memorizes", "hard from scratch fits its training set: train ≥ 0.25 above held-out",
+          ("EC.scratch",), lambda r: train(r, "EC.scratch") - val(r, "EC.scratch") >= 0.25),
+    Claim("finetune-solves", "hard fine-tuned from tiny (weights kept) reaches ≥ 0.95 held-out",
+          ("EC.finetune",), lambda r: val(r, "EC.finetune") >= 0.95),
+]
+
+
+def quorum(n_seeds):
+    """Seeds a claim must hold in: ⌈0.8·K⌉ (4 of 5)."""
+    return math.ceil(QUORUM * n_seeds - 1e-9)
+
+
+def evaluate(runs, claims=CLAIMS):
+    """Check each claim on `runs` (a list of results with "id" and "seed").
+
+    Returns one dict per claim: {id, text, seeds_held, seeds, needed, status}, status "holds",
+    "fails", or "skipped" when an experiment it needs was not run for every seed.
+    """
+    by_seed = {}
+    for result in runs:
+        by_seed.setdefault(result["seed"], {})[result["id"]] = result
+    verdicts = []
+    for claim in claims:
+        usable = [r for r in by_seed.values() if all(task in r for task in claim.needs)]
+        held = sum(bool(claim.check(r)) for r in usable)
+        needed = quorum(len(by_seed))
+        if not by_seed or len(usable) < len(by_seed):
+            status = "skipped"
+        else:
+            status = "holds" if held >= needed else "fails"
+        verdicts.append({"id": claim.id, "text": claim.text, "seeds_held": held,
+                         "seeds": len(usable), "needed": needed, "status": status})
+    return verdicts

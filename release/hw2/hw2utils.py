@@ -1,0 +1,2039 @@
+"""Helpers for HW2 "Training a Deep Network".
+
+Students import this module; they read it, they do not edit it (the autograder
+replaces any edited copy with the original). It holds everything the notebooks
+provide rather than ask for:
+
+* device choice and grading mode      -- ``pick_device``, ``grading_mode``, ``set_seed``
+* Parts 1-2: the bowl                  -- ``LossFunctionWithPlot``, ``ConstantVectorNetwork``
+* Part 3: data and training harness    -- ``load_dataset``, ``Supervise``, ``run_test``
+* Part 4: activation statistics        -- ``layer_activations``, ``run_init_experiment``
+
+Conventions: tensors are float32 unless stated; a network maps a batch ``(N, 36)``
+to probabilities ``(N, 1)`` or ``(N,)``; every figure is a matplotlib ``Figure``
+that Jupyter shows at the end of the cell. Helpers that draw return either
+nothing or an object with a text summary, so that no figure is shown twice.
+"""
+from __future__ import annotations
+
+import math
+import os
+import random
+import sys
+import tempfile
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+# ---------------------------------------------------------------------------
+# Configuration: the one place that says where the course files are published.
+# ---------------------------------------------------------------------------
+
+#: Where Colab fetches ``hw2utils.py`` and ``data/*.npz`` from (a folder URL
+#: ending in "/"). Instructors set it once per course; ``HW2_BASE_URL`` overrides it.
+BASE_URL = "https://raw.githubusercontent.com/hw2-course/hw2-training-deep-network/main/"
+
+#: Environment variables this module reads.
+ENV_BASE_URL = "HW2_BASE_URL"          # overrides BASE_URL
+ENV_DEVICE = "HW2_DEVICE"              # "cpu", "cuda", "cuda:1", ...: overrides the automatic choice
+ENV_GRADING = "HW2_GRADING_MODE"       # "1" forces grading mode outside nbgrader
+ENV_FORCE_COLAB = "HW2_FORCE_COLAB"    # "1" makes this module behave as in Colab (tests)
+
+#: Epochs ``run_test`` trains for in grading mode, whatever the notebook asks.
+GRADING_EPOCHS = 20
+
+DATASET_FILES = {"tiny": "tiny-classification.npz", "hard": "hard-classification.npz"}
+SPLITS = ("train", "val", "test")
+N_FEATURES = 36
+
+_TRUE_WORDS = {"1", "true", "yes", "on"}
+
+
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in _TRUE_WORDS
+
+
+def base_url() -> str:
+    """The publishing folder URL, from ``HW2_BASE_URL`` or ``BASE_URL``, ending in "/"."""
+    url = os.environ.get(ENV_BASE_URL, "").strip() or BASE_URL
+    return url if url.endswith("/") else url + "/"
+
+
+def in_colab() -> bool:
+    """True inside Google Colab (or when ``HW2_FORCE_COLAB=1``)."""
+    return ("google.colab" in sys.modules or "COLAB_RELEASE_TAG" in os.environ
+            or _env_flag(ENV_FORCE_COLAB))
+
+
+def grading_mode() -> bool:
+    """True while nbgrader autogrades or validates, or when ``HW2_GRADING_MODE=1``.
+
+    nbgrader sets ``NBGRADER_EXECUTION`` (``autograde`` or ``validate``) in the
+    kernel it starts. Only functions and architectures are graded, never a
+    training outcome, so the harness may then train for just ``GRADING_EPOCHS``.
+    """
+    return bool(os.environ.get("NBGRADER_EXECUTION")) or _env_flag(ENV_GRADING)
+
+
+def pick_device(device: str | torch.device | None = None) -> torch.device:
+    """The device to compute on: ``device`` if given, else ``$HW2_DEVICE``, else
+    CUDA when available, else CPU. Asking for CUDA where there is none is an error."""
+    choice = device if device is not None else os.environ.get(ENV_DEVICE, "").strip()
+    if not choice:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    chosen = torch.device(choice)
+    if chosen.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError(
+            f"device {str(chosen)!r} was requested (argument or ${ENV_DEVICE}) but no CUDA "
+            "GPU is available; use 'cpu' or unset the variable")
+    return chosen
+
+
+def set_seed(seed: int) -> None:
+    """Seed Python's, NumPy's and PyTorch's (CPU and CUDA) random generators."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+# ---------------------------------------------------------------------------
+# Parts 1-2: the bowl
+# ---------------------------------------------------------------------------
+
+BOWL_MATRIX = ((2.3, -0.3), (-0.5, 0.2))
+BOWL_START = (-1.5, 1.2)
+
+
+class LossFunctionWithPlot:
+    """The bowl  L(x) = ||B x||_2  (the norm, not its square), which remembers its calls.
+
+    ``B`` is 2x2, by default ``[[2.3, -0.3], [-0.5, 0.2]]``: steep along ``x[0]``,
+    shallow along ``x[1]``; the minimum is L(0) = 0. From ``x0 = (-1.5, 1.2)``,
+    L(x0) = 3.937. Because L is a norm, ``|grad L| = |B^T B x| / |B x|`` does not
+    shrink near the minimum: a fixed step keeps overshooting it.
+
+    Calling ``L(x)`` with ``x`` of shape ``(2,)`` returns a scalar tensor (with a
+    graph, so ``backward()`` works) and appends ``x`` and the loss to ``xs`` and
+    ``losses``; ``plot_history`` draws them.
+    """
+
+    def __init__(self, B: Sequence[Sequence[float]] | torch.Tensor = BOWL_MATRIX):
+        self.B = torch.as_tensor(B, dtype=torch.float64)
+        if self.B.shape != (2, 2):
+            raise ValueError(f"B must be 2x2, got shape {tuple(self.B.shape)}")
+        self.xs: list[torch.Tensor] = []
+        self.losses: list[float] = []
+        self.figure: plt.Figure | None = None
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape != (2,):
+            raise ValueError(f"the bowl takes x of shape (2,), got {tuple(x.shape)}")
+        B = self.B.to(dtype=x.dtype, device=x.device)
+        loss = torch.linalg.vector_norm(B @ x)
+        self.xs.append(x.detach().cpu().clone())
+        self.losses.append(loss.item())
+        return loss
+
+    def reset(self) -> None:
+        """Forget the recorded path."""
+        self.xs.clear()
+        self.losses.clear()
+
+    def value(self, points: np.ndarray) -> np.ndarray:
+        """L at many points: ``points`` (..., 2) -> (...), in NumPy (for contours)."""
+        return np.linalg.norm(points @ self.B.numpy().T, axis=-1)
+
+    def plot_history(self, grads=None, mean_grads=None, rms_grads=None) -> None:
+        """Draw the path of x over the contours of L, and the loss per step (log scale).
+
+        Given ``grads`` (shape (T, 2), one row per step), add one panel per
+        coordinate with the gradient per step, a solid line at ``mean_grads[i]``
+        and dashed lines at +-``rms_grads[i]`` (each of shape (2,), optional).
+        The figure is kept in ``self.figure``; it is not returned, because Jupyter
+        would then show it twice when the call ends a cell.
+        """
+        if not self.xs:
+            raise RuntimeError("nothing to plot: call the loss function at least once")
+        grads = None if grads is None else _as_numpy(grads, "grads")
+        if grads is not None and (grads.ndim != 2 or grads.shape[1] != 2):
+            raise ValueError(f"grads must have shape (steps, 2), got {grads.shape}")
+        n_panels = 2 + (0 if grads is None else grads.shape[1])
+        fig, axes = plt.subplots(1, n_panels, figsize=(4.2 * n_panels, 3.8))
+        self._draw_path(axes[0])
+        self._draw_losses(axes[1])
+        if grads is not None:
+            means = None if mean_grads is None else _as_numpy(mean_grads, "mean_grads")
+            rmss = None if rms_grads is None else _as_numpy(rms_grads, "rms_grads")
+            for i, ax in enumerate(axes[2:]):
+                _draw_gradient_panel(ax, i, grads[:, i],
+                                     None if means is None else float(means[i]),
+                                     None if rmss is None else float(rmss[i]))
+        fig.tight_layout()
+        self.figure = fig
+
+    def _draw_path(self, ax) -> None:
+        path = torch.stack(self.xs).double().numpy()
+        # The view covers the path and the minimum, with a margin, so both show.
+        corners = np.vstack([path, np.zeros((1, 2))])
+        low, high = corners.min(axis=0), corners.max(axis=0)
+        pad = 0.15 * (high - low).max() + 0.1
+        g0, g1 = np.meshgrid(np.linspace(low[0] - pad, high[0] + pad, 200),
+                             np.linspace(low[1] - pad, high[1] + pad, 200))
+        surface = self.value(np.stack([g0, g1], axis=-1))
+        ax.contour(g0, g1, surface, levels=15, cmap="viridis", linewidths=0.8)
+        ax.plot(path[:, 0], path[:, 1], "o-", color="tab:red", markersize=3, linewidth=1,
+                label="path of x")
+        ax.plot([0], [0], "k*", markersize=10, label="minimum")
+        ax.set(xlabel="x[0]", ylabel="x[1]", title="Path on the loss surface")
+        ax.legend(loc="best", fontsize="small")
+
+    def _draw_losses(self, ax) -> None:
+        ax.plot(np.arange(len(self.losses)), self.losses, "o-", markersize=3)
+        ax.set_yscale("log")
+        ax.set(xlabel="step", ylabel="L(x)", title="Loss per step")
+
+
+def _as_numpy(values, name: str) -> np.ndarray:
+    if isinstance(values, torch.Tensor):
+        values = values.detach().cpu().double().numpy()
+    array = np.asarray(values, dtype=float)
+    if name != "grads" and array.shape != (2,):
+        raise ValueError(f"{name} must have shape (2,), got {array.shape}")
+    return array
+
+
+def _draw_gradient_panel(ax, i: int, series: np.ndarray, mean: float | None,
+                         rms: float | None) -> None:
+    ax.plot(np.arange(len(series)), series, ".-", color="tab:blue", label=f"dL/dx[{i}]")
+    if mean is not None:
+        ax.axhline(mean, color="tab:green", label=f"mean {mean:.4f}")
+    if rms is not None:
+        ax.axhline(rms, color="tab:orange", linestyle="--", label=f"+-RMS {rms:.4f}")
+        ax.axhline(-rms, color="tab:orange", linestyle="--")
+    ax.axhline(0, color="black", linewidth=0.5)
+    ax.set(xlabel="step", title=f"Gradient along x[{i}]")
+    ax.legend(loc="best", fontsize="small")
+
+
+class ConstantVectorNetwork(nn.Module):
+    """A "network" whose parameters are the given scalars and whose output is them,
+    stacked: ``ConstantVectorNetwork(-1.5, 1.2)()`` is ``tensor([-1.5, 1.2])`` with a
+    graph back to two parameters of shape (). It lets an optimizer, which only sees
+    ``.parameters()``, walk the bowl: ``loss = L(net())``."""
+
+    def __init__(self, *values: float):
+        super().__init__()
+        if not values:
+            raise ValueError("give at least one value")
+        self.values = nn.ParameterList(nn.Parameter(torch.tensor(float(v))) for v in values)
+
+    def forward(self) -> torch.Tensor:
+        return torch.stack(list(self.values))
+
+
+# ---------------------------------------------------------------------------
+# Part 3: data
+# ---------------------------------------------------------------------------
+
+@dataclass(frozen=True, repr=False)
+class Dataset:
+    """One dataset's three splits, as float32 tensors on one device.
+
+    ``*_data`` has shape (N, 36): bits in {0., 1.} read as a row-major 6x6 grid;
+    ``*_labels`` has shape (N,): {0., 1.}. Train on train, watch val; test is
+    held back.
+    """
+    name: str
+    train_data: torch.Tensor
+    train_labels: torch.Tensor
+    val_data: torch.Tensor
+    val_labels: torch.Tensor
+    test_data: torch.Tensor
+    test_labels: torch.Tensor
+
+    def __repr__(self) -> str:
+        sizes = ", ".join(f"{s} {len(getattr(self, s + '_labels'))}" for s in SPLITS)
+        return (f"Dataset({self.name!r}: {sizes}; {self.train_data.shape[1]} features; "
+                f"device {self.train_data.device})")
+
+
+def dataset_url(name: str) -> str:
+    """Where Colab downloads dataset ``name`` from."""
+    return base_url() + "data/" + _dataset_file(name)
+
+
+def _dataset_file(name: str) -> str:
+    if name not in DATASET_FILES:
+        raise ValueError(f"unknown dataset {name!r}; choose one of {sorted(DATASET_FILES)}")
+    return DATASET_FILES[name]
+
+
+def _search_dirs(data_dir: str | os.PathLike | None) -> list[Path]:
+    if data_dir is not None:
+        return [Path(data_dir)]
+    here = Path(__file__).resolve().parent
+    return list(dict.fromkeys([here / "data", Path.cwd() / "data", Path.cwd()]))
+
+
+def load_dataset(name: str = "tiny", device: str | torch.device | None = None,
+                 data_dir: str | os.PathLike | None = None,
+                 download: bool | None = None) -> Dataset:
+    """Load dataset ``name`` ("tiny" or "hard") as float32 tensors on ``device``.
+
+    Looks for ``data/<file>.npz`` beside this module, then in ``./data`` and ``.``
+    (or only in ``data_dir`` if given). If it is in none of them and ``download``
+    is true -- by default only in Colab -- it fetches ``dataset_url(name)`` into
+    ``./data`` (or ``data_dir``). Raises ``FileNotFoundError`` naming the file, the
+    folders searched and the URL when neither works, and ``ValueError`` when the
+    file is not a complete dataset.
+    """
+    filename = _dataset_file(name)
+    dirs = _search_dirs(data_dir)
+    path = next((d / filename for d in dirs if (d / filename).is_file()), None)
+    if path is None:
+        url = dataset_url(name)
+        if download if download is not None else in_colab():
+            path = _download(url, (Path(data_dir) if data_dir else Path.cwd() / "data") / filename)
+        else:
+            raise FileNotFoundError(
+                f"dataset file {filename!r} not found in {', '.join(map(str, dirs))}. "
+                f"Download it from {url} into a 'data' folder next to your notebook, "
+                f"or call load_dataset({name!r}, download=True).")
+    arrays = _read_npz(path)
+    device = pick_device(device)
+    tensors = {key: torch.as_tensor(value, dtype=torch.float32).to(device)
+               for key, value in arrays.items()}
+    return Dataset(name=name, **tensors)
+
+
+def _download(url: str, dest: Path) -> Path:
+    """Fetch ``url`` to ``dest`` atomically (a failed download leaves no partial file)."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response:
+            payload = response.read()
+    except (urllib.error.URLError, OSError) as err:
+        reason = (f"HTTP {err.code} {err.reason}" if isinstance(err, urllib.error.HTTPError)
+                  else getattr(err, "reason", err))
+        raise FileNotFoundError(
+            f"could not download {dest.name!r} from {url} ({reason}). Check the "
+            "notebook's internet connection (Colab: Runtime > Restart session, then run "
+            "the setup cell again) or upload the file into a 'data' folder by hand.") from err
+    with tempfile.NamedTemporaryFile(dir=dest.parent, delete=False, suffix=".part") as tmp:
+        tmp.write(payload)
+    os.replace(tmp.name, dest)
+    return dest
+
+
+def _read_npz(path: Path) -> dict[str, np.ndarray]:
+    """Read and validate a dataset file: every split present, non-empty, 36
+    features, labels in {0, 1}, as many labels as examples."""
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {key: npz[key] for key in npz.files}
+    except Exception as err:  # a truncated download or an HTML error page saved as .npz
+        raise ValueError(f"{path} is not a readable .npz dataset ({err}); delete it and "
+                         "download it again") from err
+    problems = []
+    for split in SPLITS:
+        data, labels = arrays.get(f"{split}_data"), arrays.get(f"{split}_labels")
+        if data is None or labels is None:
+            problems.append(f"missing {split}_data or {split}_labels")
+        elif data.ndim != 2 or data.shape[0] == 0 or data.shape[1] != N_FEATURES:
+            problems.append(f"{split}_data has shape {data.shape}, expected (N>0, {N_FEATURES})")
+        elif labels.shape != (data.shape[0],):
+            problems.append(f"{split}_labels has shape {labels.shape}, expected ({data.shape[0]},)")
+        elif not np.isin(labels, (0, 1)).all():
+            problems.append(f"{split}_labels holds values other than 0 and 1")
+    if problems:
+        raise ValueError(f"{path} is not a complete dataset: " + "; ".join(problems))
+    return {f"{s}_{part}": arrays[f"{s}_{part}"] for s in SPLITS for part in ("data", "labels")}
+
+
+# ---------------------------------------------------------------------------
+# Part 3: training harness
+# ---------------------------------------------------------------------------
+
+class Supervise(nn.Module):
+    """Pairs a network with a loss: ``Supervise(criterion, net)(x, y)`` is
+    ``criterion(net(x).squeeze(-1), y)``, a scalar. ``x``: (N, 36); ``y``: (N,).
+    The network, ``.net``, must output probabilities (end in a Sigmoid)."""
+
+    def __init__(self, criterion: nn.Module, net: nn.Module):
+        super().__init__()
+        self.criterion = criterion
+        self.net = net
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return self.criterion(self.net(x).squeeze(-1), y)
+
+
+@dataclass(repr=False)
+class TrainingHistory:
+    """What ``run_test`` saw. Per epoch: ``losses``. Per evaluation (every
+    ``test_every`` epochs and at the last): ``eval_epochs``, ``train_accs``,
+    ``val_accs`` and ``grad_ranges`` -- (largest, smallest) over parameter
+    tensors of max |gradient|; a tiny smallest value means vanishing gradients."""
+    n_parameters: int
+    epochs_run: int = 0
+    losses: list[float] = field(default_factory=list)
+    eval_epochs: list[int] = field(default_factory=list)
+    train_accs: list[float] = field(default_factory=list)
+    val_accs: list[float] = field(default_factory=list)
+    grad_ranges: list[tuple[float, float]] = field(default_factory=list)
+    solved_epoch: int | None = None
+    figure: plt.Figure | None = None
+
+    @property
+    def train_acc(self) -> float:
+        """Training accuracy at the last evaluation."""
+        return self.train_accs[-1]
+
+    @property
+    def val_acc(self) -> float:
+        """Held-out (val) accuracy at the last evaluation."""
+        return self.val_accs[-1]
+
+    def __repr__(self) -> str:
+        solved = f"epoch {self.solved_epoch}" if self.solved_epoch else "no"
+        return (f"TrainingHistory(epochs_run={self.epochs_run}, train_acc={self.train_acc:.4f}, "
+                f"val_acc={self.val_acc:.4f}, reached 100% held-out: {solved})")
+
+
+@torch.no_grad()
+def accuracy(net: nn.Module, data: torch.Tensor, labels: torch.Tensor) -> float:
+    """Share of examples where ``net(data) > 0.5`` equals the label; ``net`` in eval mode."""
+    was_training = net.training
+    net.eval()
+    try:
+        predictions = net(data).squeeze(-1) > 0.5
+        return (predictions == labels.bool()).float().mean().item()
+    finally:
+        net.train(was_training)
+
+
+def _gradient_range(parameters: Iterable[torch.Tensor]) -> tuple[float, float]:
+    peaks = [p.grad.detach().abs().max() for p in parameters if p.grad is not None]
+    if not peaks:
+        return (0.0, 0.0)
+    peaks = torch.stack(peaks)
+    return (peaks.max().item(), peaks.min().item())
+
+
+def run_test(model: Supervise, optmaker: Callable[[Iterable[nn.Parameter]], object],
+             epochs: int = 2000, test_every: int = 10, data: Dataset | None = None,
+             device: str | torch.device | None = None, progress: bool = True,
+             plot: bool = True) -> TrainingHistory:
+    """Train ``model`` full-batch on ``data``'s train split and watch its val split.
+
+    Each epoch: ``zero_grad``, loss on all training examples, ``backward``, ``step``
+    with ``optimizer = optmaker(model.parameters())``. Every ``test_every`` epochs
+    (and after the last) it measures train and held-out accuracy with the network
+    in ``eval()`` mode under ``torch.no_grad()``, then returns to ``train()`` mode;
+    it stops early once held-out accuracy is 100 %.
+
+    ``data`` defaults to ``load_dataset("tiny")``; model and data move to
+    ``pick_device(device)``. In grading mode (see ``grading_mode``) it trains at
+    most ``GRADING_EPOCHS`` epochs: graders check code, not training outcomes.
+    Shows a one-line progress bar and, if ``plot``, a loss/accuracy figure
+    (kept in the returned history's ``figure``).
+    """
+    if not isinstance(getattr(model, "net", None), nn.Module):
+        raise TypeError("run_test trains a Supervise(criterion, net); wrap your network, "
+                        "e.g. run_test(Supervise(nn.BCELoss(), net), optmaker)")
+    if epochs < 1 or test_every < 1:
+        raise ValueError(f"epochs and test_every must be at least 1, got {epochs} and {test_every}")
+    if grading_mode() and epochs > GRADING_EPOCHS:
+        print(f"Grading mode: training for {GRADING_EPOCHS} epochs instead of {epochs}.")
+        epochs = GRADING_EPOCHS
+    device = pick_device(device)
+    data = load_dataset("tiny", device=device) if data is None else data
+    x, y = data.train_data.to(device), data.train_labels.to(device)
+    x_val, y_val = data.val_data.to(device), data.val_labels.to(device)
+    model.to(device).train()
+    optimizer = optmaker(model.parameters())
+    history = TrainingHistory(n_parameters=sum(p.numel() for p in model.net.parameters()))
+    print(f"{history.n_parameters} parameters, training on {len(y)} examples ({device})")
+
+    losses = []  # detached tensors: reading each with .item() would sync the GPU every epoch
+    bar = tqdm(total=epochs, file=sys.stdout, disable=not progress, mininterval=0.5,
+               unit="epoch", dynamic_ncols=True, leave=True)
+    with bar:
+        for epoch in range(1, epochs + 1):
+            optimizer.zero_grad()
+            loss = model(x, y)
+            loss.backward()
+            evaluate = epoch % test_every == 0 or epoch == epochs
+            if evaluate:
+                history.grad_ranges.append(_gradient_range(model.parameters()))
+            optimizer.step()
+            losses.append(loss.detach())
+            bar.update()
+            if evaluate:
+                history.eval_epochs.append(epoch)
+                history.train_accs.append(accuracy(model.net, x, y))
+                history.val_accs.append(accuracy(model.net, x_val, y_val))
+                bar.set_postfix(loss=f"{loss.item():.4f}", train=f"{history.train_accs[-1]:.3f}",
+                                val=f"{history.val_accs[-1]:.3f}", refresh=False)
+                if history.val_accs[-1] == 1.0:
+                    history.solved_epoch = epoch
+                    break
+    history.epochs_run = len(losses)
+    history.losses = torch.stack(losses).tolist()
+    high, low = history.grad_ranges[-1]
+    print(f"Epoch {history.epochs_run}: loss {history.losses[-1]:.5f}, gradient range "
+          f"{high:.1e} to {low:.1e}, train accuracy {history.train_acc:.4f}, "
+          f"held-out accuracy {history.val_acc:.4f}")
+    if plot:
+        history.figure = plot_training(history)
+    return history
+
+
+def plot_training(history: TrainingHistory) -> plt.Figure:
+    """Training loss per epoch (left axis, log scale) and train / held-out accuracy
+    per evaluation (right axis, 0 to 1). Returns the figure."""
+    fig, ax_loss = plt.subplots(figsize=(7, 4))
+    ax_acc = ax_loss.twinx()
+    ax_loss.plot(np.arange(1, len(history.losses) + 1), history.losses, color="tab:blue",
+                 label="training loss")
+    ax_loss.set_yscale("log")
+    ax_acc.plot(history.eval_epochs, history.train_accs, color="tab:orange",
+                label="training accuracy")
+    ax_acc.plot(history.eval_epochs, history.val_accs, color="tab:red",
+                label="held-out accuracy")
+    ax_acc.set_ylim(0.0, 1.02)
+    ax_loss.set(xlabel="epoch", ylabel="loss")
+    ax_acc.set_ylabel("accuracy")
+    fig.legend(loc="lower left", bbox_to_anchor=(0, 0), bbox_transform=ax_loss.transAxes,
+               fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+# ---------------------------------------------------------------------------
+# Part 4: activation statistics under different initializations
+# ---------------------------------------------------------------------------
+
+InitFunction = Callable[[int, int, torch.Generator], torch.Tensor]
+
+
+def layer_activations(weights: Sequence[torch.Tensor], x: torch.Tensor,
+                      nonlinearity: Callable[[torch.Tensor], torch.Tensor] = torch.tanh,
+                      ) -> list[torch.Tensor]:
+    """Forward pass without biases: a_0 = x, a_k = nonlinearity(a_{k-1} @ W_k).
+
+    ``x``: (batch, n_0); ``weights[k-1]``: (n_{k-1}, n_k). Returns [a_1, ..., a_L]."""
+    activations, a = [], x
+    for W in weights:
+        a = nonlinearity(a @ W)
+        activations.append(a)
+    return activations
+
+
+@dataclass(repr=False)
+class InitExperiment:
+    """Activations of each layer (``activations[k]``: (batch, width)) and the figure."""
+    activations: list[torch.Tensor]
+    figure: plt.Figure | None = None
+
+    @property
+    def stds(self) -> list[float]:
+        """Standard deviation of each layer's activations."""
+        return [a.std().item() for a in self.activations]
+
+    def __repr__(self) -> str:
+        rows = [f"  layer {k}: mean {a.mean().item():+.4f}, std {a.std().item():.4f}"
+                for k, a in enumerate(self.activations, start=1)]
+        return "InitExperiment(\n" + "\n".join(rows) + "\n)"
+
+
+def run_init_experiment(init_fn: InitFunction, nonlinearity: str = "tanh",
+                        n_layers: int = 7, width: int = 2048, batch: int = 16,
+                        seed: int = 0, plot: bool = True) -> InitExperiment:
+    """Push ``batch`` standard-normal inputs through ``n_layers`` layers of ``width``
+    units whose weights come from ``init_fn(n_in, n_out, generator)`` -> (n_in, n_out),
+    with ``nonlinearity`` "tanh" or "relu"; plot each layer's activation histogram
+    against the standard normal density. Runs on the CPU with a generator seeded
+    by ``seed``, so the same seed gives the same numbers anywhere."""
+    nonlinearities = {"tanh": torch.tanh, "relu": torch.relu}
+    if nonlinearity not in nonlinearities:
+        raise ValueError(f"nonlinearity must be one of {sorted(nonlinearities)}")
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(batch, width, generator=generator)
+    weights = []
+    for _ in range(n_layers):
+        W = torch.as_tensor(init_fn(width, width, generator), dtype=torch.float32)
+        if W.shape != (width, width):
+            raise ValueError(f"{getattr(init_fn, '__name__', 'init_fn')}({width}, {width}, "
+                             f"generator) must return shape ({width}, {width}), got {tuple(W.shape)}")
+        weights.append(W)
+    experiment = InitExperiment(layer_activations(weights, x, nonlinearities[nonlinearity]))
+    if plot:
+        experiment.figure = plot_activation_histograms(experiment.activations)
+    return experiment
+
+
+def plot_activation_histograms(activations: Sequence[torch.Tensor]) -> plt.Figure:
+    """One panel per layer: a density histogram of its activations and, dashed,
+    the standard normal density N(0, 1) for scale. Returns the figure."""
+    fig, axes = plt.subplots(len(activations), 1, figsize=(7, 1.7 * len(activations)),
+                             sharex=True, squeeze=False)
+    values = [a.detach().cpu().double().flatten().numpy() for a in activations]
+    reach = max(1.0, max(np.abs(v).max() for v in values))
+    grid = np.linspace(-reach, reach, 400)
+    normal_pdf = np.exp(-grid**2 / 2) / math.sqrt(2 * math.pi)
+    for k, (ax, v) in enumerate(zip(axes[:, 0], values), start=1):
+        ax.hist(v, bins=100, range=(-reach, reach), density=True, color="tab:blue", alpha=0.7,
+                label=f"layer {k} (std {v.std():.3g})")
+        ax.plot(grid, normal_pdf, "r--", linewidth=1, label="N(0, 1)")
+        ax.legend(loc="upper right", fontsize="small")
+    axes[-1, 0].set_xlabel("activation")
+    fig.tight_layout()
+    return fig
+
+
+# ---------------------------------------------------------------------------
+# Visible checks: each "Check that ..." cell calls one of these with a few fixed
+# cases. They print one line on success and raise AssertionError naming the case,
+# expected vs got, the tolerance and a hint on failure. The autograder's hidden
+# tests check the same aspects on fresh cases. References here are PyTorch's own
+# (torch.optim.SGD, torch.optim.Adam) or numbers fixed in advance, never a solution.
+# ---------------------------------------------------------------------------
+
+def _fail(test_id: str, case: str, detail: str, hint: str):
+    raise AssertionError(f"{test_id}, case {case}: {detail}\nHint: {hint}")
+
+
+def _expect_close(test_id: str, case: str, expected, got, tol: float, hint: str) -> None:
+    """Fail unless ``got`` has ``expected``'s shape and max |got - expected| <= tol."""
+    expected = _float64(expected)
+    try:
+        got = _float64(got)
+    except (TypeError, ValueError, RuntimeError):
+        _fail(test_id, case, f"expected a number or tensor, got {type(got).__name__}", hint)
+    if got.shape != expected.shape:
+        _fail(test_id, case, f"expected shape {tuple(expected.shape)}, got {tuple(got.shape)}", hint)
+    diff = (got - expected).abs().max().item() if got.numel() else 0.0
+    if not math.isfinite(diff) or diff > tol:
+        _fail(test_id, case, f"expected {_show(expected)}, got {_show(got)}; max |diff| "
+              f"{diff:.2e} > tolerance {tol:.0e}", hint)
+
+
+def _float64(values) -> torch.Tensor:
+    """A float64 CPU copy; Python numbers go straight to float64 (not through float32)."""
+    if isinstance(values, torch.Tensor):
+        return values.detach().double().cpu()
+    return torch.as_tensor(values, dtype=torch.float64)
+
+
+def _show(t: torch.Tensor) -> str:
+    values = t.flatten()[:6].tolist()
+    text = ", ".join(f"{v:.6g}" for v in values)
+    return f"[{text}{', ...' if t.numel() > 6 else ''}]" if t.dim() else f"{t.item():.6g}"
+
+
+def _passed(test_id: str, n_cases: int) -> None:
+    print(f"{test_id}: {n_cases}/{n_cases} cases passed")
+
+
+def _torch_sgd_path(loss_fn: Callable, start, lr, steps: int) -> list[torch.Tensor]:
+    """The points torch.optim.SGD visits on ``loss_fn`` (for checking a hand-written loop).
+    A per-coordinate ``lr`` is done by scaling the gradient, which equals it step for step."""
+    x = torch.tensor(start, dtype=torch.float64, requires_grad=True)
+    scale = torch.as_tensor(lr, dtype=torch.float64)
+    optimizer = torch.optim.SGD([x], lr=1.0)
+    path = []
+    for _ in range(steps):
+        path.append(x.detach().clone())
+        optimizer.zero_grad()
+        loss_fn(x).backward()
+        x.grad.mul_(scale)
+        optimizer.step()
+    return path
+
+
+# Part 1 -------------------------------------------------------------------
+
+#: Task 1.2 threshold: the best single learning rate ends 50 steps at L ~ 0.105.
+PER_DIM_LR_THRESHOLD = 0.05
+
+
+def check_gd_loop__matches_reference(descend: Callable) -> None:
+    """``descend(loss_fn, x, lr, steps)`` visits the points torch.optim.SGD visits."""
+    test_id = "gd_loop__matches_reference"
+    cases = [("bowl, lr 0.1, 6 steps", BOWL_MATRIX, BOWL_START, 0.1, 6),
+             ("bowl, lr 0.02, 4 steps", BOWL_MATRIX, (0.5, -2.0), 0.02, 4),
+             ("round bowl, lr 0.3, 3 steps", ((1.0, 0.0), (0.0, 1.0)), (1.0, 1.0), 0.3, 3)]
+    for case, B, start, lr, steps in cases:
+        L = LossFunctionWithPlot(B)
+        x = torch.tensor(start, dtype=torch.float64, requires_grad=True)
+        descend(L, x, lr, steps)
+        expected = _torch_sgd_path(LossFunctionWithPlot(B), start, lr, steps)
+        if len(L.xs) != steps:
+            _fail(test_id, case, f"expected {steps} calls of loss_fn, got {len(L.xs)}",
+                  "call loss_fn(x) once per step, then backward(), then update x")
+        _expect_close(test_id, case, torch.stack(expected), torch.stack(L.xs), 1e-9,
+                      "each step is x <- x - lr * x.grad, using the gradient of this step only: "
+                      "clear x.grad after the update, or gradients pile up")
+    _passed(test_id, len(cases))
+
+
+def check_gd_loop__in_place(descend: Callable) -> None:
+    """``descend`` updates the given leaf tensor in place and leaves no stale gradient."""
+    test_id = "gd_loop__in_place"
+    x = torch.tensor(BOWL_START, dtype=torch.float64, requires_grad=True)
+    returned = descend(LossFunctionWithPlot(), x, 0.1, 3)
+    hint = "update x in place (x -= ...) inside torch.no_grad(), then set x.grad = None"
+    if returned is not x:
+        _fail(test_id, "return value", "expected descend to return the same tensor x it was given", hint)
+    if not (x.is_leaf and x.requires_grad):
+        _fail(test_id, "x after descend", "x is no longer a leaf that requires grad", hint)
+    if torch.equal(x.detach(), torch.tensor(BOWL_START, dtype=torch.float64)):
+        _fail(test_id, "x after descend", "x did not move", hint)
+    if x.grad is not None and x.grad.abs().max().item() != 0:
+        _fail(test_id, "x.grad after descend", f"expected None or zeros, got {_show(x.grad)}", hint)
+    _passed(test_id, 4)
+
+
+def check_gd_loop__tensor_lr(descend: Callable) -> None:
+    """``descend`` accepts one learning rate per coordinate (a tensor of x's shape)."""
+    test_id = "gd_loop__tensor_lr"
+    lr = torch.tensor([0.03, 0.8], dtype=torch.float64)
+    L = LossFunctionWithPlot()
+    descend(L, torch.tensor(BOWL_START, dtype=torch.float64, requires_grad=True), lr, 5)
+    expected = _torch_sgd_path(LossFunctionWithPlot(), BOWL_START, lr, 5)
+    _expect_close(test_id, "lr (0.03, 0.8), 5 steps", torch.stack(expected), torch.stack(L.xs),
+                  1e-9, "multiply the gradient by lr elementwise: lr * x.grad works for a "
+                  "float and for a tensor of x's shape")
+    _passed(test_id, 1)
+
+
+def final_loss_with(lr, steps: int = 50) -> float:
+    """L after ``steps`` steps of gradient descent from x0 on the bowl with learning rate(s) ``lr``."""
+    path = _torch_sgd_path(LossFunctionWithPlot(), BOWL_START, lr, steps + 1)
+    return LossFunctionWithPlot()(path[-1]).item()
+
+
+def check_per_dim_lr__beats_single_lr(lr_pair) -> None:
+    """``lr_pair`` (2 positive numbers) ends 50 steps below ``PER_DIM_LR_THRESHOLD``."""
+    test_id = "per_dim_lr__beats_single_lr"
+    try:
+        pair = torch.as_tensor(lr_pair, dtype=torch.float64)
+    except (TypeError, ValueError, RuntimeError):
+        pair = None
+    if pair is None or pair.shape != (2,) or not bool((pair > 0).all()):
+        _fail(test_id, "format", f"expected two positive learning rates, got {lr_pair!r}",
+              "e.g. lr_pair = torch.tensor([0.1, 0.5])")
+    loss = final_loss_with(pair)
+    if not loss < PER_DIM_LR_THRESHOLD:
+        _fail(test_id, f"lr {pair.tolist()}", f"final loss {loss:.4f} is not below "
+              f"{PER_DIM_LR_THRESHOLD}", "x[0] sits in a steep direction and x[1] in a shallow "
+              "one: search a small grid of pairs with final_loss_with(...)")
+    print(f"{test_id}: final loss {loss:.4f} < {PER_DIM_LR_THRESHOLD}")
+
+
+def _toy_parameters(seed: int, dtype=torch.float64) -> list[torch.Tensor]:
+    """Three leaf tensors of different shapes: (), (3,) and (2, 3)."""
+    g = torch.Generator().manual_seed(seed)
+    return [torch.randn(shape, generator=g, dtype=dtype).requires_grad_()
+            for shape in [(), (3,), (2, 3)]]
+
+
+def _toy_loss(params: Sequence[torch.Tensor]) -> torch.Tensor:
+    """A smooth loss of _toy_parameters whose gradients differ in size and sign."""
+    scalar, vector, matrix = params
+    return ((matrix @ vector - 1.0) ** 2).sum() + 0.1 * scalar ** 4 + (vector * scalar).sin().sum()
+
+
+def _run_optimizer(make, params, steps: int) -> list[list[torch.Tensor]]:
+    """Parameters after each of ``steps`` optimizer steps on _toy_loss."""
+    optimizer = make(iter(params))  # an iterator, as net.parameters() is: it can be read once
+    trajectory = []
+    for _ in range(steps):
+        optimizer.zero_grad()
+        _toy_loss(params).backward()
+        optimizer.step()
+        trajectory.append([p.detach().clone() for p in params])
+    return trajectory
+
+
+def _check_against_torch(test_id: str, student_cls, torch_cls, cases, steps: int, hint: str) -> None:
+    """Compare ``student_cls(params, **kw)`` with ``torch_cls(params, **kw)`` step by step."""
+    for kwargs in cases:
+        case = ", ".join(f"{k}={v}" for k, v in kwargs.items()) + f", {steps} steps"
+        got = _run_optimizer(lambda p: student_cls(p, **kwargs), _toy_parameters(0), steps)
+        expected = _run_optimizer(lambda p: torch_cls(p, **kwargs), _toy_parameters(0), steps)
+        for step, (g_params, e_params) in enumerate(zip(got, expected), start=1):
+            for index, (g, e) in enumerate(zip(g_params, e_params)):
+                _expect_close(test_id, f"{case}: parameter {index} {tuple(e.shape)} after step {step}",
+                              e, g, 1e-6, hint)
+    _passed(test_id, len(cases))
+
+
+def check_sgd_optimizer__matches_torch(SimpleGradientDescent) -> None:
+    """``SimpleGradientDescent`` without weight decay equals torch.optim.SGD."""
+    _check_against_torch("sgd_optimizer__matches_torch", SimpleGradientDescent, torch.optim.SGD,
+                         [{"lr": 0.1}, {"lr": 0.03}], steps=4,
+                         hint="step() does p -= lr * p.grad for every parameter, in place under "
+                              "torch.no_grad(); keep the parameters in a list (parameters may be "
+                              "a generator that can be read only once)")
+
+
+def check_sgd_optimizer__weight_decay(SimpleGradientDescent) -> None:
+    """``SimpleGradientDescent`` with weight decay equals torch.optim.SGD(weight_decay=...)."""
+    _check_against_torch("sgd_optimizer__weight_decay", SimpleGradientDescent, torch.optim.SGD,
+                         [{"lr": 0.1, "weight_decay": 0.1}, {"lr": 0.05, "weight_decay": 1e-3}],
+                         steps=4,
+                         hint="weight decay adds weight_decay * p to the gradient (your answer "
+                              "to 1.D), and the learning rate scales the whole gradient, decay "
+                              "included (1.E)")
+
+
+def check_sgd_optimizer__zero_grad(SimpleGradientDescent) -> None:
+    """``zero_grad()`` clears every parameter's gradient (to None or zeros)."""
+    test_id = "sgd_optimizer__zero_grad"
+    params = _toy_parameters(1)
+    optimizer = SimpleGradientDescent(iter(params), lr=0.1)
+    _toy_loss(params).backward()
+    optimizer.zero_grad()
+    for index, p in enumerate(params):
+        if p.grad is not None and p.grad.abs().max().item() != 0:
+            _fail(test_id, f"parameter {index}", f"gradient not cleared: {_show(p.grad)}",
+                  "loop over the list of parameters you stored and set p.grad = None")
+    _passed(test_id, 1)
+
+
+# Part 2 -------------------------------------------------------------------
+
+#: Task 2.1 cases: (case, gradients (T, d), mean, RMS), the answers worked out in advance.
+_GRAD_STATS_CASES = [
+    ("4 steps, 2 coordinates", [[1.0, -2.0], [3.0, 2.0], [-1.0, 0.0], [1.0, 4.0]],
+     [1.0, 1.0], [1.7320508076, 2.4494897428]),
+    ("1 step, 3 coordinates", [[-0.5, 2.0, 0.0]], [-0.5, 2.0, 0.0], [0.5, 2.0, 0.0]),
+    ("5 equal steps", [[2.0, -3.0]] * 5, [2.0, -3.0], [2.0, 3.0]),
+]
+_GRAD_STATS_SHAPE_CASES = [
+    ("3 steps, 5 coordinates", [[-7.0, -6.0, -5.0, -4.0, -3.0], [-2.0, -1.0, 0.0, 1.0, 2.0],
+                                [3.0, 4.0, 5.0, 6.0, 7.0]],
+     [-2.0, -1.0, 0.0, 1.0, 2.0], [4.5460605657, 4.2031734043, 4.0824829046, 4.2031734043, 4.5460605657]),
+    ("6 steps, 1 coordinate", [[0.5], [-1.0], [2.0], [-0.5], [1.5], [-2.5]], [0.0], [1.5275252317]),
+]
+
+
+def _f64(values) -> torch.Tensor:
+    """Numbers fixed in advance, kept in float64 (torch.as_tensor would round them to float32)."""
+    return torch.tensor(values, dtype=torch.float64)
+
+
+def _got64(value):
+    """A result that is not a tensor (a float, a list), in float64 for comparing with _f64 numbers."""
+    if isinstance(value, torch.Tensor):
+        return value
+    try:
+        return torch.as_tensor(value, dtype=torch.float64)
+    except (TypeError, ValueError, RuntimeError):
+        return value
+
+
+def _call_pair(test_id: str, func: Callable, case: str, args: tuple, names: str, hint: str):
+    result = func(*args)
+    if not isinstance(result, (tuple, list)) or len(result) != 2:
+        _fail(test_id, case, f"expected a pair ({names}), got {type(result).__name__}", hint)
+    return result
+
+
+def _check_gradient_stats(test_id: str, gradient_stats: Callable, cases, hint: str) -> None:
+    for case, rows, mean, rms in cases:
+        for dtype, tol in [(torch.float64, 1e-8), (torch.float32, 1e-5)]:
+            grads = torch.tensor(rows, dtype=dtype)
+            before = grads.clone()
+            where = f"{case} (grads of shape {tuple(grads.shape)}, {dtype})"
+            got_mean, got_rms = _call_pair(test_id, gradient_stats, where, (grads,), "mean, rms", hint)
+            if not torch.equal(grads, before):
+                _fail(test_id, where, "gradient_stats changed the tensor it was given",
+                      "compute new tensors instead of modifying grads in place")
+            _expect_close(test_id, f"{where}: mean", _f64(mean), _got64(got_mean), tol, hint)
+            _expect_close(test_id, f"{where}: RMS", _f64(rms), _got64(got_rms), tol, hint)
+
+
+def check_grad_stats__values(gradient_stats: Callable) -> None:
+    """``gradient_stats(grads)`` returns the per-coordinate mean and RMS of a few fixed (T, d) tensors."""
+    _check_gradient_stats("grad_stats__values", gradient_stats, _GRAD_STATS_CASES,
+                          "mean = the average of g over the steps; RMS = the square root of the "
+                          "average of g**2 over the steps (not sqrt(sum of g**2) / N)")
+    _passed("grad_stats__values", 2 * len(_GRAD_STATS_CASES))
+
+
+def check_grad_stats__shapes(gradient_stats: Callable) -> None:
+    """``gradient_stats`` returns two tensors of shape (d,) for grads of shape (T, d), any d."""
+    _check_gradient_stats("grad_stats__shapes", gradient_stats, _GRAD_STATS_SHAPE_CASES,
+                          "average over the steps, dim 0, so that a (T, d) input gives two (d,) "
+                          "outputs: one mean and one RMS per coordinate")
+    _passed("grad_stats__shapes", 2 * len(_GRAD_STATS_SHAPE_CASES))
+
+
+def _check_two_numbers(test_id: str, value, name: str, nonnegative: bool = False) -> None:
+    hint = f"write {name} = (value for x[0], value for x[1]), numbers to 4 decimals"
+    try:
+        numbers = torch.as_tensor(value.detach().cpu() if isinstance(value, torch.Tensor) else value,
+                                  dtype=torch.float64).flatten()
+    except (TypeError, ValueError, RuntimeError):
+        _fail(test_id, "format", f"expected two numbers, got {value!r}", hint)
+    if numbers.numel() != 2 or not bool(torch.isfinite(numbers).all()):
+        _fail(test_id, "format", f"expected two finite numbers, got {value!r}", hint)
+    if nonnegative and bool((numbers < 0).any()):
+        _fail(test_id, "format", f"got {numbers.tolist()}, but an RMS is never negative", hint)
+    first, second = numbers.tolist()
+    print(f"{test_id}: {name} = ({first:.4f}, {second:.4f}) has the right form; "
+          "the grader compares it with the true values (tolerance 1e-3)")
+
+
+def check_q_mean_values__numbers(mean_grad_values) -> None:
+    """``mean_grad_values`` holds two numbers (their values are graded by the autograder)."""
+    _check_two_numbers("q_mean_values__numbers", mean_grad_values, "mean_grad_values")
+
+
+def check_q_rms_values__numbers(rms_grad_values) -> None:
+    """``rms_grad_values`` holds two non-negative numbers (their values are graded by the autograder)."""
+    _check_two_numbers("q_rms_values__numbers", rms_grad_values, "rms_grad_values", nonnegative=True)
+
+
+#: Question 2.C: the options each answer variable may take.
+MEAN_VS_RMS_OPTIONS = {"never_smaller": ("mean", "RMS"), "typical_size": ("mean", "RMS"),
+                       "consistent_sign": ("close", "much smaller"),
+                       "sign_changes": ("close", "much smaller")}
+
+
+def _check_choice(test_id: str, answer, name: str) -> None:
+    options = MEAN_VS_RMS_OPTIONS[name]
+    allowed = " or ".join(f'"{option}"' for option in options)
+    if not isinstance(answer, str) or answer.strip().lower() not in {o.lower() for o in options}:
+        _fail(test_id, "format", f"{name} must be {allowed}, got {answer!r}",
+              f"set {name} to one of the strings {allowed}")
+    print(f"{test_id}: {name} = {answer.strip()!r} is one of {allowed}; "
+          "the grader checks whether it is right")
+
+
+def check_q_mean_vs_rms__never_smaller(never_smaller) -> None:
+    _check_choice("q_mean_vs_rms__never_smaller", never_smaller, "never_smaller")
+
+
+def check_q_mean_vs_rms__typical_size(typical_size) -> None:
+    _check_choice("q_mean_vs_rms__typical_size", typical_size, "typical_size")
+
+
+def check_q_mean_vs_rms__consistent_sign(consistent_sign) -> None:
+    _check_choice("q_mean_vs_rms__consistent_sign", consistent_sign, "consistent_sign")
+
+
+def check_q_mean_vs_rms__sign_changes(sign_changes) -> None:
+    _check_choice("q_mean_vs_rms__sign_changes", sign_changes, "sign_changes")
+
+
+#: Task 2.2 cases: (x_t, beta, t, ema_star_old) -> (EMA_t, EMA*_t), worked out in advance. The
+#: first four are one series, x = 1, 2, -1, 0.5 with beta = 0.5, starting from EMA*_0 = 0.
+_EMA_CASES = [
+    ((1.0, 0.5, 1, 0.0), (1.0, 0.5)),
+    ((2.0, 0.5, 2, 0.5), (1.6666666667, 1.25)),
+    ((-1.0, 0.5, 3, 1.25), (0.1428571429, 0.125)),
+    ((0.5, 0.5, 4, 0.125), (0.3333333333, 0.3125)),
+    ((2.0, 0.9, 5, 1.0), (2.6861370907, 1.1)),
+    ((1.0, 0.99, 3, 0.5), (17.0027945187, 0.505)),
+    ((-3.0, 0.9, 200, -2.0), (-2.1000000015, -2.1)),
+]
+
+
+def _check_ema_cases(test_id: str, ema_update: Callable, which: int, hint: str) -> None:
+    for args, expected in _EMA_CASES:
+        case = "x_t={}, beta={}, t={}, ema_star_old={}".format(*args)
+        result = _call_pair(test_id, ema_update, case, args, "ema, ema_star_t", "return ema, ema_star_t")
+        _expect_close(test_id, f"{case}: {('ema', 'ema_star_t')[which]}", _f64(expected[which]),
+                      _got64(result[which]), 1e-8, hint)
+    _passed(test_id, len(_EMA_CASES))
+
+
+def check_ema_update__formula(ema_update: Callable) -> None:
+    """The second output of ``ema_update`` is EMA*_t on a few fixed cases."""
+    _check_ema_cases("ema_update__formula", ema_update, 1,
+                     "EMA*_t = beta * EMA*_{t-1} + (1 - beta) * x_t, returned second: the new value "
+                     "x_t gets the small weight 1 - beta")
+
+
+def check_ema_update__bias_correction(ema_update: Callable) -> None:
+    """The first output of ``ema_update`` is the bias-corrected EMA_t on a few fixed cases."""
+    _check_ema_cases("ema_update__bias_correction", ema_update, 0,
+                     "EMA_t = EMA*_t / (1 - beta ** t), returned first, with t counting from 1: "
+                     "at t = 1, starting from EMA*_0 = 0, the EMA equals x_1")
+
+
+def check_ema_update__tensors_unchanged(ema_update: Callable) -> None:
+    """``ema_update`` works on tensors of any shape, giving element by element what it gives
+    for numbers, and does not modify its inputs."""
+    test_id = "ema_update__tensors_unchanged"
+    hint = "use operations that make new tensors (beta * old + ...), not in-place ones (*=, +=, .mul_())"
+    x_rows, old_rows = [[1.0, -2.0, 0.5], [4.0, 0.0, -1.0]], [[0.1, 0.2, 0.3], [-0.1, -0.2, -0.3]]
+    beta, t = 0.9, 3
+    cases = 0
+    for dtype, tol in [(torch.float64, 1e-8), (torch.float32, 1e-5)]:
+        x = torch.tensor(x_rows, dtype=dtype)
+        for start, step in [(torch.tensor(old_rows, dtype=dtype), t), (0.0, 1)]:
+            case = (f"tensors of shape (2, 3), {dtype}, beta={beta}, t={step}, ema_star_old "
+                    f"{'a tensor' if isinstance(start, torch.Tensor) else '= 0.0'}")
+            x_before = x.clone()
+            start_before = start.clone() if isinstance(start, torch.Tensor) else start
+            result = _call_pair(test_id, ema_update, case, (x, beta, step, start), "ema, ema_star_t",
+                                "return ema, ema_star_t")
+            olds = start_before.flatten().tolist() if isinstance(start, torch.Tensor) else [start] * x.numel()
+            try:
+                scalar = [_call_pair(test_id, ema_update, case, (xi, beta, step, oi), "ema, ema_star_t", "")
+                          for xi, oi in zip(x_before.flatten().tolist(), olds)]
+                scalar = [_f64([float(pair[k]) for pair in scalar]).reshape(x.shape) for k in (0, 1)]
+            except Exception:  # the student's code on numbers; the two formula checks show why
+                _fail(test_id, case, "ema_update fails on Python numbers, so its tensor results "
+                      "cannot be compared with them", "make check_ema_update__formula pass first")
+            if not torch.equal(x, x_before):
+                _fail(test_id, case, "ema_update changed its input x_t", hint)
+            if isinstance(start, torch.Tensor) and not torch.equal(start, start_before):
+                _fail(test_id, case, "ema_update changed its input ema_star_old", hint)
+            for name, got, want in zip(("ema", "ema_star_t"), result, scalar):
+                if not isinstance(got, torch.Tensor):
+                    _fail(test_id, case, f"{name} is a {type(got).__name__}, expected a tensor", hint)
+                _expect_close(test_id, f"{case}: {name}, compared with your results for each element "
+                              "as a number", want, got, tol, "for tensors the results must be what you "
+                              "get element by element for numbers; " + hint)
+            cases += 1
+    _passed(test_id, cases)
+
+
+def _student_global(cls, name: str):
+    """What ``name`` means to the methods of ``cls`` (a notebook global), or None."""
+    for attr in vars(cls).values():
+        space = getattr(getattr(attr, "__func__", attr), "__globals__", None)
+        if isinstance(space, dict) and name in space:
+            return space[name]
+    return None
+
+
+def _passes_quietly(check: Callable, *args) -> bool:
+    import contextlib
+    import io
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            check(*args)
+    except Exception:
+        return False
+    return True
+
+
+def _check_adam(test_id: str, ADAMOptimizer, run: Callable[[], None]) -> None:
+    """Run the check ``run``. If it fails while ``ema_update``, which ADAMOptimizer is built on,
+    fails its own checks, say that ADAMOptimizer cannot be checked yet instead of failing: the
+    autograder checks ADAMOptimizer with a correct ema_update, so one mistake costs once."""
+    ADAMOptimizer(iter(_toy_parameters(0)), lr=0.1)
+    try:
+        run()
+    except Exception:
+        ema_update = _student_global(ADAMOptimizer, "ema_update")
+        if ema_update is not None and all(_passes_quietly(check, ema_update) for check in (
+                check_ema_update__formula, check_ema_update__bias_correction,
+                check_ema_update__tensors_unchanged)):
+            raise
+        print(f"{test_id}: not checked yet: ADAMOptimizer is built on ema_update, which does not pass "
+              "its own checks. Fix ema_update first; the grader checks ADAMOptimizer with a correct "
+              "ema_update.")
+
+
+_ADAM_HINT = ("step() advances t by one, then for each parameter: g = p.grad + weight_decay * p; "
+              "m, m* = ema_update(g, beta1, t, m*); v, v* = ema_update(g * g, beta2, t, v*); "
+              "p -= lr * m / (sqrt(v) + eps); m* and v* are kept for the next step")
+
+
+def _adam_against_torch(test_id: str, ADAMOptimizer, cases, steps: int, hint: str) -> None:
+    """Compare ``ADAMOptimizer(params, **kw)`` with ``torch.optim.Adam(params, **kw)`` step by step
+    on _toy_loss. Gradients are cleared here, not by zero_grad, which has a check of its own."""
+    def trajectory(make):
+        params = _toy_parameters(0)
+        optimizer = make(iter(params))
+        out = []
+        for _ in range(steps):
+            for p in params:
+                p.grad = None
+            _toy_loss(params).backward()
+            optimizer.step()
+            out.append([p.detach().clone() for p in params])
+        return out
+
+    for kwargs in cases:
+        case = ", ".join(f"{k}={v}" for k, v in kwargs.items()) + f", {steps} steps"
+        got = trajectory(lambda p: ADAMOptimizer(p, **kwargs))
+        expected = trajectory(lambda p: torch.optim.Adam(p, **kwargs))
+        for step, (g_params, e_params) in enumerate(zip(got, expected), start=1):
+            for index, (g, e) in enumerate(zip(g_params, e_params)):
+                _expect_close(test_id, f"{case}: parameter {index} {tuple(e.shape)} after step {step}",
+                              e, g, 1e-9, hint)
+    _passed(test_id, len(cases))
+
+
+def check_adam_optimizer__matches_torch(ADAMOptimizer) -> None:
+    """``ADAMOptimizer`` without weight decay equals torch.optim.Adam step for step."""
+    test_id = "adam_optimizer__matches_torch"
+    _check_adam(test_id, ADAMOptimizer, lambda: _adam_against_torch(
+        test_id, ADAMOptimizer, [{"lr": 0.1}, {"lr": 0.05, "betas": (0.5, 0.9), "eps": 0.1}],
+        steps=5, hint=_ADAM_HINT))
+
+
+def _adam_own_path(ADAMOptimizer, kwargs, steps: int, l2: float = 0.0, dtype=torch.float64,
+                   device="cpu") -> list[torch.Tensor]:
+    """``ADAMOptimizer(params, **kwargs)`` on _toy_loss + (l2 / 2) |params|^2: the parameters
+    (float64, CPU, flattened) after each step. Gradients are cleared here, not by zero_grad."""
+    params = [p.detach().to(dtype=dtype, device=device).requires_grad_() for p in _toy_parameters(0)]
+    optimizer = ADAMOptimizer(iter(params), **kwargs)
+    path = []
+    for _ in range(steps):
+        for p in params:
+            p.grad = None
+        (_toy_loss(params) + l2 / 2 * sum((p ** 2).sum() for p in params)).backward()
+        optimizer.step()
+        path.append(torch.cat([p.detach().double().cpu().flatten() for p in params]))
+    return path
+
+
+def check_adam_optimizer__weight_decay(ADAMOptimizer) -> None:
+    """``ADAMOptimizer(weight_decay=wd)`` on a loss L does what ``ADAMOptimizer(weight_decay=0)``
+    does on L + (wd / 2) |p|^2: PyTorch's coupled L2, whatever the rest of the update."""
+    test_id = "adam_optimizer__weight_decay"
+    cases = [{"lr": 0.1, "weight_decay": 0.1}, {"lr": 0.05, "betas": (0.8, 0.95), "weight_decay": 0.5}]
+
+    def run():
+        for kwargs in cases:
+            wd = kwargs["weight_decay"]
+            plain = {k: v for k, v in kwargs.items() if k != "weight_decay"}
+            got = _adam_own_path(ADAMOptimizer, kwargs, 5)
+            expected = _adam_own_path(ADAMOptimizer, plain, 5, l2=wd)
+            case = ", ".join(f"{k}={v}" for k, v in kwargs.items())
+            for step, (g, e) in enumerate(zip(got, expected), start=1):
+                _expect_close(test_id, f"{case}, after step {step}: compared with your ADAMOptimizer "
+                              f"without weight decay on the loss + ({wd}/2)|p|^2", e, g, 1e-9,
+                              "weight decay adds weight_decay * p to the gradient, g = p.grad + "
+                              "weight_decay * p, before both moments (coupled L2, as in Part 1 and "
+                              "torch.optim.Adam); nothing else changes")
+        _passed(test_id, len(cases))
+    _check_adam(test_id, ADAMOptimizer, run)
+
+
+#: Gradients set by hand for two parameters (shapes (2,) and ()), changing sign and size.
+_HAND_GRADIENTS = [([0.5, -1.0], 2.0), ([-1.5, 0.2], -0.5), ([0.1, 3.0], 1.0), ([2.0, -0.3], -2.5),
+                   ([-0.4, 0.8], 0.3), ([1.2, 1.2], -1.0)]
+
+
+def _steps_with_hand_gradients(make, gradients=_HAND_GRADIENTS, which=(0, 1)) -> list[torch.Tensor]:
+    """Parameters (flattened) after each step of ``make`` over the parameters ``which`` of
+    ((0.3, -0.7), 1.1), their gradients set by hand."""
+    start = [torch.tensor([0.3, -0.7], dtype=torch.float64), torch.tensor(1.1, dtype=torch.float64)]
+    params = [start[i].requires_grad_() for i in which]
+    optimizer = make(iter(params))
+    path = []
+    for grads in gradients:
+        for p, i in zip(params, which):
+            p.grad = torch.tensor(grads[i], dtype=torch.float64)
+        optimizer.step()
+        path.append(torch.cat([p.detach().clone().flatten() for p in params]))
+    return path
+
+
+def check_adam_optimizer__state_persists(ADAMOptimizer) -> None:
+    """Each parameter's m* and v* carry over from step to step, and t advances once per step():
+    a step depends on earlier gradients, and a parameter moves the same alone or with others."""
+    test_id = "adam_optimizer__state_persists"
+    kwargs = {"lr": 0.1, "betas": (0.8, 0.9)}
+
+    def run():
+        make = lambda p: ADAMOptimizer(p, **kwargs)  # noqa: E731
+        first = _steps_with_hand_gradients(make)
+        (vector, scalar), rest = _HAND_GRADIENTS[0], _HAND_GRADIENTS[1:]
+        changed = [([-3 * g for g in vector], -3 * scalar)] + rest
+        second = _steps_with_hand_gradients(make, changed)
+        moved_first, moved_second = first[1] - first[0], second[1] - second[0]
+        if (moved_first - moved_second).abs().max().item() < 1e-7:
+            _fail(test_id, "two runs whose gradients differ only at step 1",
+                  f"step 2 moved the parameters by {_show(moved_first)} in both runs: the first "
+                  "gradient was forgotten", "m* and v* must survive from one step() to the next: "
+                  "update the stored tensors in place (m_star.copy_(new) or m_star[...] = new; a "
+                  "plain m_star = new only renames a loop variable)")
+        alone = _steps_with_hand_gradients(make, which=(1,))
+        for step, (a, b) in enumerate(zip(alone, first), start=1):
+            _expect_close(test_id, f"the scalar parameter after step {step}, with the other parameter "
+                          "in the optimizer, compared with it alone", a, b[-1:], 1e-12,
+                          "a parameter's steps depend only on its own gradients and on t: advance t "
+                          "once per step(), not once per parameter, and keep m*, v* per parameter")
+        _passed(test_id, len(_HAND_GRADIENTS) + 1)
+    _check_adam(test_id, ADAMOptimizer, run)
+
+
+def _tensors_held(obj, exclude) -> list[tuple[str, torch.Tensor]]:
+    """(where, tensor) for the floating-point tensors in ``obj``'s attributes, in lists, tuples
+    and dicts up to three levels deep, except those in ``exclude``."""
+    skip, found = {id(t) for t in exclude}, []
+
+    def walk(value, where, depth):
+        if isinstance(value, torch.Tensor):
+            if id(value) not in skip and value.is_floating_point():
+                found.append((where, value))
+        elif depth < 3 and isinstance(value, (list, tuple, dict)):
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, item in items:
+                walk(item, f"{where}[{key if not isinstance(key, torch.Tensor) else '...'}]", depth + 1)
+    for name, value in vars(obj).items():
+        walk(value, f"self.{name}", 0)
+    return found
+
+
+def check_adam_optimizer__devices_dtypes(ADAMOptimizer) -> None:
+    """``ADAMOptimizer`` keeps float32 and float64 parameters, on the chosen device, as they
+    are, and gives what it gives for the same values in float64 on the CPU."""
+    test_id = "adam_optimizer__devices_dtypes"
+    device = pick_device()
+    hint = ("create the state with torch.zeros_like(p), which has p's shape, dtype and device "
+            "(torch.zeros(p.shape) is float32 on the CPU)")
+
+    def path(dtypes, where):
+        params = [p.detach().to(dtype=d, device=where).requires_grad_()
+                  for p, d in zip(_toy_parameters(2), dtypes)]
+        optimizer = ADAMOptimizer(iter(params), lr=0.05)
+        for _ in range(4):
+            for p in params:
+                p.grad = None
+            # One term per parameter, so that the float64 ones do not see float32 rounding.
+            sum(((p - 1) ** 2).sum() + p.sin().sum() for p in params).backward()
+            optimizer.step()
+        return params, optimizer
+
+    def run():
+        dtypes = (torch.float64, torch.float32, torch.float64)
+        try:
+            got, optimizer = path(dtypes, device)
+        except RuntimeError as err:
+            if "device" not in str(err).lower():
+                raise
+            _fail(test_id, f"float32 and float64 parameters on {device}",
+                  f"step() failed: {str(err).splitlines()[0]}", hint)
+        for where, tensor in _tensors_held(optimizer, got):
+            for p in got:  # the parameters' shapes differ, so a state tensor's shape names its parameter
+                if tensor.shape == p.shape and (tensor.dtype, tensor.device) != (p.dtype, p.device):
+                    _fail(test_id, f"float32 and float64 parameters on {device}",
+                          f"{where} is {tensor.dtype} on {tensor.device}, for a {p.dtype} parameter "
+                          f"of shape {tuple(p.shape)} on {p.device}", hint)
+        expected, _ = path((torch.float64,) * 3, "cpu")
+        for index, (g, e, dtype) in enumerate(zip(got, expected, dtypes)):
+            case = f"a {dtype} parameter of shape {tuple(e.shape)} on {device}, after 4 steps"
+            if g.dtype != dtype or g.device.type != torch.device(device).type:
+                _fail(test_id, case, f"the parameter became {g.dtype} on {g.device}", hint)
+            _expect_close(test_id, f"{case}, compared with your result in float64 on the CPU", e, g,
+                          1e-9 if dtype == torch.float64 else 1e-4, hint)
+        _passed(test_id, len(expected))
+    _check_adam(test_id, ADAMOptimizer, run)
+
+
+def check_adam_optimizer__zero_grad(ADAMOptimizer) -> None:
+    """``zero_grad()`` clears every parameter's gradient (to None or zeros)."""
+    test_id = "adam_optimizer__zero_grad"
+    params = _toy_parameters(1)
+    optimizer = ADAMOptimizer(iter(params), lr=0.1)
+    _toy_loss(params).backward()
+    optimizer.zero_grad()
+    for index, p in enumerate(params):
+        if p.grad is not None and p.grad.abs().max().item() != 0:
+            _fail(test_id, f"parameter {index}", f"gradient not cleared: {_show(p.grad)}",
+                  "loop over the list of parameters you stored and set p.grad = None")
+    _passed(test_id, 1)
+
+
+# end of Part 2 checks
+
+
+# Part 3 -------------------------------------------------------------------
+
+def layer_signature(net: nn.Module) -> list[str]:
+    """The layers of ``net`` in order, as short strings: plain ``nn.Sequential`` nesting is
+    flattened, a ``ResidualSequence`` becomes ``"Residual(...)"`` around its layers.
+    E.g. ``["Linear(36, 128)", "ReLU", "Linear(128, 1)", "Sigmoid"]``."""
+    signature = []
+    for child in net.children():
+        if type(child).__name__ == "ResidualSequence":
+            signature.append(f"Residual({', '.join(layer_signature(child))})")
+        elif isinstance(child, nn.Sequential):
+            signature.extend(layer_signature(child))
+        elif isinstance(child, nn.Linear):
+            bias = "" if child.bias is not None else ", bias=False"
+            signature.append(f"Linear({child.in_features}, {child.out_features}{bias})")
+        elif isinstance(child, nn.BatchNorm1d):
+            signature.append(f"BatchNorm1d({child.num_features})")
+        else:
+            signature.append(type(child).__name__)
+    return signature
+
+
+def _mlp(widths: Sequence[int], activation: str, batchnorm_after: Sequence[int] = ()) -> list[str]:
+    layers = []
+    for i, (n_in, n_out) in enumerate(zip(widths[:-1], widths[1:])):
+        layers.append(f"Linear({n_in}, {n_out})")
+        if i < len(widths) - 2:
+            layers.append(activation)
+            if i in batchnorm_after:
+                layers.append(f"BatchNorm1d({n_out})")
+    return layers + ["Sigmoid"]
+
+
+def _residual(blocks: int, batchnorm: bool) -> list[str]:
+    first = "BatchNorm1d(16)" if batchnorm else "ReLU"
+    block = f"Residual({first}, Linear(16, 32), ReLU, Linear(32, 16))"
+    head = ["BatchNorm1d(16)"] if batchnorm else []
+    return ["Linear(36, 16)", *[block] * blocks, *head, "Linear(16, 1)", "Sigmoid"]
+
+
+#: The architecture each Part 3 task asks for (its task text states the same).
+ARCHITECTURES = {
+    "3.1": _mlp([36, 128, 128, 1], "Sigmoid"),
+    "3.2": _mlp([36, 128, 128, 1], "Tanh"),
+    **{task: _mlp([36, 128, 128, 1], "ReLU") for task in ("3.3", "3.4", "3.5", "3.6", "3.7")},
+    "3.8": _mlp([36, 64, 64, 1], "ReLU"),
+    "3.9": _mlp([36, 32, 32, 1], "ReLU"),
+    "3.10": _mlp([36, 16, 16, 1], "ReLU"),
+    "3.11": _mlp([36, 64, 64, 64, 1], "ReLU"),
+    "3.12": _mlp([36] + [32] * 5 + [1], "ReLU"),
+    "3.13": _mlp([36] + [32] * 5 + [1], "ReLU", batchnorm_after=(0, 4)),
+    "3.15": _residual(4, batchnorm=False),
+    "3.16": _residual(2, batchnorm=False),
+    "3.17": _residual(2, batchnorm=True),
+    "3.18": _residual(6, batchnorm=True),
+}
+
+
+def check_architecture(task: str, net) -> None:
+    """``net`` has exactly the layers Task ``task`` asks for, in order."""
+    test_id = f"net_{task.replace('.', '_')}__architecture"
+    hint = "compare your layers with the task's list, in order; print(net) shows yours"
+    if not isinstance(net, nn.Module):
+        _fail(test_id, "type", f"expected an nn.Module, got {type(net).__name__}", hint)
+    expected, got = ARCHITECTURES[task], layer_signature(net)
+    for position, (e, g) in enumerate(zip(expected, got), start=1):
+        if e != g:
+            _fail(test_id, f"layer {position}", f"expected {e}, got {g}", hint)
+    if len(got) != len(expected):
+        _fail(test_id, "length", f"expected {len(expected)} layers, got {len(got)}", hint)
+    print(f"{test_id}: architecture matches ({sum(p.numel() for p in net.parameters())} parameters)")
+
+
+def check_residual_sequence__adds_input(ResidualSequence) -> None:
+    """``ResidualSequence(*layers)(x)`` equals ``layers(x) + x``."""
+    test_id = "residual_sequence__adds_input"
+    torch.manual_seed(0)
+    inner = [nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 4)]
+    block = ResidualSequence(*inner)
+    x = torch.randn(3, 4)
+    _expect_close(test_id, "Linear 4->6, ReLU, Linear 6->4 on a batch of 3",
+                  nn.Sequential(*inner)(x) + x, block(x), 1e-6,
+                  "forward returns the layers' output plus the input: f(x) + x")
+    _passed(test_id, 1)
+
+
+def check_residual_sequence__is_sequential(ResidualSequence) -> None:
+    """A ``ResidualSequence`` is still an ``nn.Sequential``: it registers its layers."""
+    test_id = "residual_sequence__is_sequential"
+    block = ResidualSequence(nn.Linear(3, 3), nn.Tanh())
+    hint = "subclass nn.Sequential and override only forward"
+    if not isinstance(block, nn.Sequential):
+        _fail(test_id, "type", "ResidualSequence is not an nn.Sequential subclass", hint)
+    if len(list(block.parameters())) != 2:
+        _fail(test_id, "parameters", "the Linear layer's weight and bias are not registered", hint)
+    with torch.no_grad():
+        block[0].weight.zero_()
+        block[0].bias.zero_()
+    x = torch.randn(2, 3, requires_grad=True)
+    block(x).sum().backward()
+    # f is zero here, so only the skip connection carries the gradient: d(sum)/dx = 1
+    _expect_close(test_id, "gradient through the skip connection", torch.ones(2, 3), x.grad, 1e-6,
+                  "return f(x) + x with x itself, so the gradient flows through both paths")
+    _passed(test_id, 3)
+# end of Part 3 checks
+
+
+# Part 4 and extra credit --------------------------------------------------
+
+#: Statistics checks allow STAT_Z standard errors. For n independent draws with standard
+#: deviation s, the sample mean has standard error s/sqrt(n) and the sample standard deviation
+#: about s/sqrt(2n) (normal draws; less for uniform ones). At 6 standard errors a correct
+#: initializer fails by chance with probability about 2e-9 per comparison.
+STAT_Z = 6.0
+
+
+def _stat_tolerances(std: float, n: int) -> tuple[float, float]:
+    """(tolerance on the mean, tolerance on the standard deviation) for n draws of std ``std``."""
+    return STAT_Z * std / math.sqrt(n), STAT_Z * std / math.sqrt(2 * n)
+
+
+def _draw_init(test_id: str, init_fn: Callable, n_in: int, n_out: int, seed: int) -> torch.Tensor:
+    """``init_fn(n_in, n_out, generator)`` checked for type, shape and dtype, as float64."""
+    case = f"shape ({n_in}, {n_out})"
+    W = init_fn(n_in, n_out, torch.Generator().manual_seed(seed))
+    if not isinstance(W, torch.Tensor):
+        _fail(test_id, case, f"expected a torch.Tensor, got {type(W).__name__}",
+              "build the matrix with torch, drawing from the generator you are given")
+    if tuple(W.shape) != (n_in, n_out):
+        _fail(test_id, case, f"expected shape ({n_in}, {n_out}), got {tuple(W.shape)}",
+              "rows index a layer's inputs and columns its outputs (activations @ W): "
+              "the shape is (n_in, n_out)")
+    if not W.is_floating_point():
+        _fail(test_id, case, f"expected a floating-point tensor, got {W.dtype}",
+              "weights are real numbers: keep torch's default float32")
+    return W.detach().double().cpu()
+
+
+def _check_init_statistics(test_id: str, init_fn: Callable, shapes, stds: Callable,
+                           mistakes: Callable, hint: str) -> int:
+    """Mean 0 and a standard deviation in ``stds(n_in, n_out)`` for each shape, within
+    ``STAT_Z`` standard errors; ``mistakes(n_in, n_out)`` maps a misconception to its std."""
+    for index, (n_in, n_out) in enumerate(shapes):
+        W = _draw_init(test_id, init_fn, n_in, n_out, seed=100 + index)
+        n, accepted = W.numel(), stds(n_in, n_out)
+        case = f"shape ({n_in}, {n_out})"
+        mean, std = W.mean().item(), W.std().item()
+        if not any(abs(std - s) <= _stat_tolerances(s, n)[1] for s in accepted):
+            tol = _stat_tolerances(accepted[0], n)[1]
+            known = [name for name, s in mistakes(n_in, n_out).items()
+                     if abs(std - s) <= _stat_tolerances(s, n)[1]]
+            expected = " or ".join(f"{s:.4g}" for s in accepted)
+            _fail(test_id, case, f"expected standard deviation {expected}, got {std:.4g}; "
+                  f"tolerance {tol:.2g} ({STAT_Z:g} standard errors for {n} draws)",
+                  f"your weights match a known mistake: {known[0]}" if known else hint)
+        mean_tol = _stat_tolerances(max(accepted), n)[0]
+        if not abs(mean) <= mean_tol:
+            _fail(test_id, case, f"expected mean 0, got {mean:.4g}; tolerance {mean_tol:.2g} "
+                  f"({STAT_Z:g} standard errors for {n} draws)", "draw weights centred on 0")
+    return len(shapes)
+
+
+def _check_init_generator(test_id: str, init_fn: Callable, n_in: int, n_out: int) -> int:
+    """Generators seeded alike give the same matrix, whatever the global random state;
+    generators seeded differently give different ones."""
+    case = f"shape ({n_in}, {n_out})"
+    hint = ("draw every random number from the generator argument, e.g. "
+            "torch.randn(n_in, n_out, generator=generator)")
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(1)
+        first = _draw_init(test_id, init_fn, n_in, n_out, seed=7)
+        torch.manual_seed(2)
+        again = _draw_init(test_id, init_fn, n_in, n_out, seed=7)
+        other = _draw_init(test_id, init_fn, n_in, n_out, seed=8)
+    if not torch.equal(first, again):
+        _fail(test_id, case, "two generators seeded alike gave different matrices", hint +
+              "; torch.randn without generator= (or np.random) reads the global random state")
+    if torch.equal(first, other):
+        _fail(test_id, case, "generators seeded differently gave the same matrix", hint)
+    return 2
+
+
+def check_init_zero__values(init_zero: Callable) -> None:
+    """``init_zero(n_in, n_out, generator)`` is a float tensor of exact zeros."""
+    test_id = "init_zero__values"
+    shapes = [(3, 5), (64, 32), (1, 1)]
+    for n_in, n_out in shapes:
+        W = _draw_init(test_id, init_zero, n_in, n_out, seed=0)
+        if W.count_nonzero().item():
+            _fail(test_id, f"shape ({n_in}, {n_out})",
+                  f"expected every entry exactly 0, got {W.count_nonzero().item()} nonzero entries "
+                  f"(largest |w| {W.abs().max().item():.3g})",
+                  "small is not zero: torch.empty leaves whatever was in memory, and a tiny "
+                  "random scale is still random")
+    _passed(test_id, len(shapes))
+
+
+def _small_init_mistakes(n_in: int, n_out: int) -> dict[str, float]:
+    return {"std 1: the factor 0.01 is missing": 1.0,
+            "std 0.0001: the factor 0.01 was applied twice": 1e-4,
+            "std 0.05: that is the large scale of Task 4.3": 0.05,
+            "uniform on [-0.01, 0.01] (std 0.0058) instead of 0.01 times a standard normal":
+                0.01 / math.sqrt(3)}
+
+
+def _large_init_mistakes(n_in: int, n_out: int) -> dict[str, float]:
+    return {"std 5 instead of 0.05: N(0, 1) times 5, without the factor 0.01": 5.0,
+            "std 1: the factor 0.05 is missing": 1.0,
+            "std 0.01: that is the small scale of Task 4.2": 0.01,
+            "std 0.224 = sqrt(0.05): 0.05 was used as the variance": math.sqrt(0.05)}
+
+
+def _xavier_stds(n_in: int, n_out: int) -> list[float]:
+    """N(0, 1/n_in) as asked; Glorot's 2/(n_in + n_out) (xavier_normal_, or xavier_uniform_'s
+    std) is accepted too -- the two agree on square matrices."""
+    return sorted({round(1 / math.sqrt(n_in), 12), round(math.sqrt(2 / (n_in + n_out)), 12)})
+
+
+def _xavier_mistakes(n_in: int, n_out: int) -> dict[str, float]:
+    return {"uniform with limit 1/sqrt(n_in): U(-a, a) has std a/sqrt(3), so this std is "
+            "1/sqrt(3 n_in); Glorot's uniform limit is sqrt(6/(n_in + n_out))": 1 / math.sqrt(3 * n_in),
+            "std 1/n_in: the variance 1/n_in was used as the standard deviation": 1 / n_in,
+            "variance 2/n_in: that is He's scale (Task 4.5)": math.sqrt(2 / n_in),
+            "variance 1/n_out: the fan-out instead of the fan-in": 1 / math.sqrt(n_out),
+            "std 1: the factor 1/sqrt(n_in) is missing": 1.0}
+
+
+def _he_mistakes(n_in: int, n_out: int) -> dict[str, float]:
+    return {"variance 2/n_out: the fan-out instead of the fan-in (nn.init.kaiming_normal_ "
+            "applied to an (n_in, n_out) tensor does this, because PyTorch stores a layer's "
+            "weight as (out, in))": math.sqrt(2 / n_out),
+            "variance 1/n_in: Xavier's scale, without ReLU's factor 2": 1 / math.sqrt(n_in),
+            "std 2/n_in: the variance 2/n_in was used as the standard deviation": 2 / n_in,
+            "variance 2/(n_in + n_out): Glorot's average of fan-in and fan-out":
+                math.sqrt(2 / (n_in + n_out)),
+            "uniform with limit sqrt(2/n_in): U(-a, a) has std a/sqrt(3)": math.sqrt(2 / (3 * n_in))}
+
+
+def check_init_small__distribution(init_small: Callable) -> None:
+    """Mean 0 and std 0.01 (within ``STAT_Z`` standard errors), drawn from the generator."""
+    test_id = "init_small__distribution"
+    n = _check_init_statistics(test_id, init_small, [(512, 256), (256, 512)],
+                               lambda n_in, n_out: [0.01], _small_init_mistakes,
+                               "scale standard normal draws by 0.01")
+    _passed(test_id, n + _check_init_generator(test_id, init_small, 40, 30))
+
+
+def check_init_large__distribution(init_large: Callable) -> None:
+    """Mean 0 and std 0.05 (within ``STAT_Z`` standard errors), drawn from the generator."""
+    test_id = "init_large__distribution"
+    n = _check_init_statistics(test_id, init_large, [(512, 256), (256, 512)],
+                               lambda n_in, n_out: [0.05], _large_init_mistakes,
+                               "scale standard normal draws by 0.05")
+    _passed(test_id, n + _check_init_generator(test_id, init_large, 40, 30))
+
+
+def check_init_xavier__distribution(init_xavier: Callable) -> None:
+    """Mean 0 and std 1/sqrt(n_in) (Glorot's sqrt(2/(n_in + n_out)) also accepted)."""
+    test_id = "init_xavier__distribution"
+    _passed(test_id, _check_init_statistics(
+        test_id, init_xavier, [(1024, 1024), (512, 128)], _xavier_stds, _xavier_mistakes,
+        "the variance of each weight is 1/n_in, so its standard deviation is 1/sqrt(n_in)"))
+
+
+def check_init_xavier__generator(init_xavier: Callable) -> None:
+    """The same generator seed gives the same matrix; another seed another matrix."""
+    test_id = "init_xavier__generator"
+    _passed(test_id, _check_init_generator(test_id, init_xavier, 50, 20))
+
+
+def check_init_he__distribution(init_he: Callable) -> None:
+    """Mean 0 and std sqrt(2/n_in), on square and non-square shapes (fan-in, not fan-out)."""
+    test_id = "init_he__distribution"
+    _passed(test_id, _check_init_statistics(
+        test_id, init_he, [(1024, 1024), (800, 200), (200, 800)],
+        lambda n_in, n_out: [math.sqrt(2 / n_in)], _he_mistakes,
+        "the variance of each weight is 2/n_in (n_in = the layer's inputs, the rows of W)"))
+
+
+def check_init_he__generator(init_he: Callable) -> None:
+    """The same generator seed gives the same matrix; another seed another matrix."""
+    test_id = "init_he__generator"
+    _passed(test_id, _check_init_generator(test_id, init_he, 50, 20))
+
+
+# Tasks 4.6 and 4.8: wrappers that re-initialize every nn.Linear weight of a network.
+
+def _linear_layers(net: nn.Module) -> list[tuple[str, nn.Linear]]:
+    """Every nn.Linear in the module tree, with its dotted name (e.g. "2.0.1")."""
+    return [(name, m) for name, m in net.named_modules() if isinstance(m, nn.Linear)]
+
+
+def _wrap_seeded(test_id: str, cls, net: nn.Module, criterion: nn.Module | None = None):
+    """``cls(criterion, net)`` under a fixed seed (the caller's random state is kept), and
+    a copy of every parameter from before the call."""
+    before = {name: p.detach().clone() for name, p in net.named_parameters()}
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        model = cls(nn.BCELoss() if criterion is None else criterion, net)
+    if not isinstance(getattr(model, "net", None), nn.Module):
+        _fail(test_id, "structure", "the wrapper has no network in .net",
+              "call super().__init__(criterion, net) first: Supervise keeps the network as self.net")
+    return model, before
+
+
+def _check_reinit(test_id: str, cls, net: nn.Module, stds: Callable, mistakes: Callable,
+                  hint: str) -> int:
+    """Wrap ``net``; every nn.Linear weight must be redrawn with mean 0 and a std in
+    ``stds(layer)``; biases unchanged or zero; every other parameter unchanged."""
+    model, before = _wrap_seeded(test_id, cls, net)
+    layers = _linear_layers(model.net)
+    kept = [name for name, layer in layers
+            if torch.equal(layer.weight.detach(), before.get(f"{name}.weight", torch.empty(0)))]
+    if kept:
+        nested = all("." in name for name in kept) and len(kept) < len(layers)
+        _fail(test_id, f"Linear layer net.{kept[0]}",
+              f"{len(kept)} of {len(layers)} Linear weights were not re-initialized "
+              f"({', '.join('net.' + k for k in kept)})",
+              "only the top-level layers were re-initialized: net.children() (or looping over "
+              "net) stops at the first level, net.modules() visits the whole tree" if nested else
+              "re-initialize in __init__, in place, every nn.Linear found in self.net.modules()")
+    for name, layer in layers:
+        W = layer.weight.detach().double().cpu()
+        n, accepted = W.numel(), stds(layer)
+        case = f"Linear layer net.{name} ({layer.in_features} -> {layer.out_features})"
+        mean, std = W.mean().item(), W.std().item()
+        if not any(abs(std - s) <= _stat_tolerances(s, n)[1] for s in accepted):
+            known = [k for k, s in mistakes(layer).items() if abs(std - s) <= _stat_tolerances(s, n)[1]]
+            _fail(test_id, case, f"expected weight std {accepted[0]:.4g}, got {std:.4g}; tolerance "
+                  f"{_stat_tolerances(accepted[0], n)[1]:.2g} ({STAT_Z:g} standard errors for "
+                  f"{n} weights)",
+                  f"your weights match a known mistake: {known[0]}" if known else hint)
+        mean_tol = _stat_tolerances(max(accepted), n)[0]
+        if not abs(mean) <= mean_tol:
+            _fail(test_id, case, f"expected weight mean 0, got {mean:.4g}; tolerance "
+                  f"{mean_tol:.2g}", hint)
+        if layer.bias is not None:
+            bias, old = layer.bias.detach(), before.get(f"{name}.bias")
+            unchanged = old is not None and torch.equal(bias, old)
+            if not unchanged and bias.count_nonzero().item():
+                _fail(test_id, case, "the bias changed to something other than zeros",
+                      "leave biases as they are, or set them to zero; the task is about weights")
+    linear_params = {f"{name}.{p}" for name, _ in layers for p in ("weight", "bias")}
+    for name, p in model.net.named_parameters():
+        if name not in linear_params and name in before and not torch.equal(p.detach(), before[name]):
+            _fail(test_id, f"parameter net.{name}",
+                  "a parameter of a layer that is not nn.Linear changed",
+                  "re-initialize only nn.Linear weights (check isinstance(module, nn.Linear))")
+    return len(layers)
+
+
+def _check_supervise_wrapper(test_id: str, cls) -> None:
+    """A Supervise-like module: keeps the given network and loss, registers the network's
+    parameters, computes criterion(net(x).squeeze(-1), y), and forward changes no weight."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(1)
+        net = nn.Sequential(nn.Linear(6, 4), nn.ReLU(), nn.Linear(4, 1), nn.Sigmoid())
+        x, y = torch.rand(5, 6), torch.rand(5)
+    criterion = nn.MSELoss()
+    model, _ = _wrap_seeded(test_id, cls, net, criterion)
+    hint = ("subclass Supervise and call super().__init__(criterion, net) first, then "
+            "re-initialize the weights of that same network in place")
+    if model.net is not net:
+        _fail(test_id, "model.net", "model.net is not the network that was passed in", hint)
+    if getattr(model, "criterion", None) is not criterion:
+        _fail(test_id, "model.criterion", "model.criterion is not the loss that was passed in", hint)
+    if not {id(p) for p in net.parameters()} <= {id(p) for p in model.parameters()}:
+        _fail(test_id, "parameters", "the network's parameters are not among model.parameters()",
+              hint + ", so that the optimizer sees them")
+    state = {k: v.clone() for k, v in net.state_dict().items()}
+    got = model(x, y)
+    _expect_close(test_id, "model(x, y) with MSELoss on a batch of 5",
+                  criterion(net(x).squeeze(-1), y), got, 1e-6,
+                  "forward(x, y) returns criterion(self.net(x).squeeze(-1), y), as Supervise does")
+    if any(not torch.equal(v, net.state_dict()[k]) for k, v in state.items()):
+        _fail(test_id, "model(x, y)", "calling the model changed the weights",
+              "re-initialize once, in __init__, not in forward")
+    _passed(test_id, 4)
+
+
+def _random_init_mistakes(layer: nn.Linear) -> dict[str, float]:
+    return {"std 1: nn.init.normal_ without std=0.01 draws from N(0, 1)": 1.0,
+            "std 0.0001: 0.01² is the variance, its standard deviation is 0.01": 1e-4,
+            "std 0.1: sqrt(0.01) -- N(0, 0.01²) means standard deviation 0.01": 0.1}
+
+
+def _kaiming_mistakes(layer: nn.Linear) -> dict[str, float]:
+    n_in, n_out = layer.in_features, layer.out_features
+    return {"mode='fan_out': the std uses the layer's outputs; Kaiming's forward-pass rule "
+            "uses its inputs (mode='fan_in', the default)": math.sqrt(2 / n_out),
+            "gain 1 (nonlinearity='linear' or 'sigmoid'): ReLU needs gain sqrt(2)": 1 / math.sqrt(n_in),
+            "xavier_normal_: Glorot's std sqrt(2/(fan_in + fan_out))": math.sqrt(2 / (n_in + n_out))}
+
+
+def _stats_net() -> nn.Sequential:
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(2)
+        return nn.Sequential(nn.Linear(300, 200), nn.ReLU(), nn.Linear(200, 100), nn.ReLU(),
+                             nn.Linear(100, 1), nn.Sigmoid())
+
+
+def _nested_net() -> nn.Sequential:
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(3)
+        return nn.Sequential(nn.Linear(36, 64), nn.ReLU(), nn.BatchNorm1d(64),
+                             nn.Sequential(nn.Linear(64, 128), nn.ReLU(),
+                                           nn.Sequential(nn.Linear(128, 64), nn.ReLU())),
+                             nn.Linear(64, 1), nn.Sigmoid())
+
+
+_RANDOM_HINT = "draw each nn.Linear weight from N(0, 0.01²): mean 0, standard deviation 0.01"
+_KAIMING_HINT = ("nn.init.kaiming_normal_(weight, mode='fan_in', nonlinearity='relu') gives std "
+                 "sqrt(2 / in_features)")
+
+
+def check_supervise_random__statistics(Supervise_random_weights) -> None:
+    """Every nn.Linear weight has mean 0 and std 0.01 after wrapping (biases: kept or zero)."""
+    test_id = "supervise_random__statistics"
+    _passed(test_id, _check_reinit(test_id, Supervise_random_weights, _stats_net(),
+                                   lambda layer: [0.01], _random_init_mistakes, _RANDOM_HINT))
+
+
+def check_supervise_random__whole_tree(Supervise_random_weights) -> None:
+    """Linear layers inside nested containers are re-initialized too; BatchNorm is left alone."""
+    test_id = "supervise_random__whole_tree"
+    _passed(test_id, _check_reinit(test_id, Supervise_random_weights, _nested_net(),
+                                   lambda layer: [0.01], _random_init_mistakes, _RANDOM_HINT))
+
+
+def check_supervise_random__wrapper(Supervise_random_weights) -> None:
+    """It is a Supervise: same network, same loss, same forward."""
+    _check_supervise_wrapper("supervise_random__wrapper", Supervise_random_weights)
+
+
+def _kaiming_std(layer: nn.Linear) -> list[float]:
+    return [math.sqrt(2 / layer.in_features)]
+
+
+def check_supervise_kaiming__statistics(Supervise_Kaiming_weights) -> None:
+    """Every nn.Linear weight has mean 0 and std sqrt(2 / in_features) after wrapping."""
+    test_id = "supervise_kaiming__statistics"
+    _passed(test_id, _check_reinit(test_id, Supervise_Kaiming_weights, _stats_net(),
+                                   _kaiming_std, _kaiming_mistakes, _KAIMING_HINT))
+
+
+def check_supervise_kaiming__whole_tree(Supervise_Kaiming_weights) -> None:
+    """Linear layers inside nested containers are re-initialized too; BatchNorm is left alone."""
+    test_id = "supervise_kaiming__whole_tree"
+    _passed(test_id, _check_reinit(test_id, Supervise_Kaiming_weights, _nested_net(),
+                                   _kaiming_std, _kaiming_mistakes, _KAIMING_HINT))
+
+
+def check_supervise_kaiming__wrapper(Supervise_Kaiming_weights) -> None:
+    """It is a Supervise: same network, same loss, same forward."""
+    _check_supervise_wrapper("supervise_kaiming__wrapper", Supervise_Kaiming_weights)
+
+
+def _check_deep_narrow(test_id: str, net) -> None:
+    """``net`` has the layers of Task 3.12, in order."""
+    hint = ("the network of Task 3.12: six Linear layers (36 -> 32 -> ... -> 32 -> 1), ReLU "
+            "between them, Sigmoid at the end")
+    if not isinstance(net, nn.Module):
+        _fail(test_id, "type", f"expected an nn.Module, got {type(net).__name__}", hint)
+    expected, got = ARCHITECTURES["3.12"], layer_signature(net)
+    for position, (e, g) in enumerate(zip(expected, got), start=1):
+        if e != g:
+            _fail(test_id, f"layer {position}", f"expected {e}, got {g}", hint)
+    if len(got) != len(expected):
+        _fail(test_id, "length", f"expected {len(expected)} layers, got {len(got)}", hint)
+    print(f"{test_id}: architecture matches ({sum(p.numel() for p in net.parameters())} parameters)")
+
+
+def _check_wrapped(test_id: str, model, net, class_name: str) -> None:
+    """``model`` is a ``class_name`` around ``net`` with a BCE loss."""
+    hint = f"wrap the network: {class_name}(nn.BCELoss(), <your network>)"
+    if not any(c.__name__ == class_name for c in type(model).__mro__):
+        _fail(test_id, "type", f"expected a {class_name}, got {type(model).__name__}", hint)
+    if getattr(model, "net", None) is not net:
+        _fail(test_id, "model.net", "the wrapper does not hold the network you built", hint)
+    if not isinstance(getattr(model, "criterion", None), nn.BCELoss):
+        _fail(test_id, "model.criterion",
+              f"expected nn.BCELoss, got {type(getattr(model, 'criterion', None)).__name__}", hint)
+    print(f"{test_id}: {class_name} around your network, with BCELoss")
+
+
+def check_net_4_7__architecture(net_4_7) -> None:
+    _check_deep_narrow("net_4_7__architecture", net_4_7)
+
+
+def check_net_4_7__wrapper(model_4_7, net_4_7) -> None:
+    _check_wrapped("net_4_7__wrapper", model_4_7, net_4_7, "Supervise_random_weights")
+
+
+def check_net_4_9__architecture(net_4_9) -> None:
+    _check_deep_narrow("net_4_9__architecture", net_4_9)
+
+
+def check_net_4_9__wrapper(model_4_9, net_4_9) -> None:
+    _check_wrapped("net_4_9__wrapper", model_4_9, net_4_9, "Supervise_Kaiming_weights")
+
+
+# Extra credit 1: the fine-tuned network travels as a file next to the notebook. The file
+# holds a description of the layers and their state_dict, written with torch.save and read
+# with torch.load(weights_only=True): it loads in any recent PyTorch, runs no code from the
+# file, and needs none of the notebook's classes.
+
+#: Where ``save_ec_model`` writes EC1's network (next to the notebook). Submit it too.
+EC_MODEL_FILE = "ec_transfer_model.pt"
+_EC_FORMAT = "hw2-ec-model"
+#: EC1 tiers: accuracy on "hard" examples (the grader draws examples you never saw).
+EC_TRANSFER_TIERS = {"accuracy_75": 0.75, "accuracy_95": 0.95}
+#: EC2 tiers: share of "tiny" examples on which ``rule`` agrees with the true label.
+EC_RULE_TIERS = {"agreement_90": 0.90, "agreement_99": 0.99}
+#: Elementwise layers a saved network may use, with the settings that define each.
+EC_ELEMENTWISE = {"ReLU": (), "Tanh": (), "Sigmoid": (), "SiLU": (), "Identity": (),
+                  "GELU": ("approximate",), "LeakyReLU": ("negative_slope",), "ELU": ("alpha",),
+                  "Dropout": ("p",)}
+
+
+def _ec_describe(module: nn.Module) -> dict:
+    """The layer tree of ``module`` as plain data: containers (nn.Sequential, and a
+    ResidualSequence from Part 3), nn.Linear, nn.BatchNorm1d and ``EC_ELEMENTWISE``."""
+    kind = type(module).__name__
+    if type(module) is nn.Sequential or (isinstance(module, nn.Sequential) and kind == "ResidualSequence"):
+        return {"type": "Sequential" if type(module) is nn.Sequential else "Residual",
+                "layers": [_ec_describe(child) for child in module]}
+    if type(module) is nn.Linear:
+        return {"type": "Linear", "in_features": module.in_features,
+                "out_features": module.out_features, "bias": module.bias is not None}
+    if type(module) is nn.BatchNorm1d:
+        return {"type": "BatchNorm1d", "num_features": module.num_features, "eps": module.eps,
+                "momentum": module.momentum, "affine": module.affine,
+                "track_running_stats": module.track_running_stats}
+    if kind in EC_ELEMENTWISE and type(module) is getattr(nn, kind):
+        return {"type": kind, **{name: getattr(module, name) for name in EC_ELEMENTWISE[kind]}}
+    raise TypeError(f"save_ec_model cannot save a {kind}: build the network from nn.Sequential, "
+                    f"your ResidualSequence, nn.Linear, nn.BatchNorm1d and {', '.join(EC_ELEMENTWISE)}")
+
+
+def _ec_build(spec: dict) -> nn.Module:
+    """Modules for a description, nested as in the original, so its state_dict loads."""
+    kind = spec["type"]
+    if kind in ("Sequential", "Residual"):
+        return nn.Sequential(*[_ec_build(layer) for layer in spec["layers"]])
+    if kind == "Linear":
+        return nn.Linear(spec["in_features"], spec["out_features"], bias=spec["bias"])
+    if kind == "BatchNorm1d":
+        return nn.BatchNorm1d(spec["num_features"], eps=spec["eps"], momentum=spec["momentum"],
+                              affine=spec["affine"], track_running_stats=spec["track_running_stats"])
+    if kind in EC_ELEMENTWISE:
+        return getattr(nn, kind)(**{name: spec[name] for name in EC_ELEMENTWISE[kind]})
+    raise ValueError(f"unknown layer type {kind!r}")
+
+
+def _ec_forward(spec: dict, module: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    if spec["type"] == "Sequential":
+        for layer, child in zip(spec["layers"], module):
+            x = _ec_forward(layer, child, x)
+        return x
+    if spec["type"] == "Residual":
+        return x + _ec_forward({"type": "Sequential", "layers": spec["layers"]}, module, x)
+    return module(x)
+
+
+class SavedNetwork(nn.Module):
+    """A network rebuilt by ``load_ec_model``: the saved layers and weights, in eval mode."""
+
+    def __init__(self, spec: dict, state_dict: dict):
+        super().__init__()
+        self.spec = spec
+        self.layers = _ec_build(spec)
+        self.layers.load_state_dict(state_dict)
+        self.eval()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return _ec_forward(self.spec, self.layers, x)
+
+
+def _write_ec_model(net: nn.Module, path: str | os.PathLike, saved_by: str) -> Path:
+    """Describe ``net``, check that the rebuilt copy computes what ``net`` computes (in eval
+    mode, on random grids), and write description and weights to ``path``."""
+    import copy
+
+    if not isinstance(net, nn.Module):
+        raise TypeError(f"save_ec_model takes an nn.Module, got {type(net).__name__}")
+    if isinstance(getattr(net, "net", None), nn.Module) and hasattr(net, "criterion"):
+        raise TypeError("pass the network itself (model.net), not its Supervise wrapper: the "
+                        "saved model maps a batch (N, 36) to probabilities")
+    original = copy.deepcopy(net).cpu().float().eval()
+    spec = _ec_describe(original)
+    state = {key: value.detach().clone() for key, value in original.state_dict().items()}
+    x = torch.randint(0, 2, (64, N_FEATURES), generator=torch.Generator().manual_seed(0)).float()
+    with torch.no_grad():
+        gap = (SavedNetwork(spec, state)(x) - original(x)).abs().max().item()
+    if not gap <= 1e-5:
+        raise ValueError(f"the saved copy of your network computes something else (max difference "
+                         f"{gap:.3g}): if it holds a ResidualSequence, check that its forward returns "
+                         "f(x) + x; other custom forward methods cannot be saved")
+    torch.save({"format": _EC_FORMAT, "saved_by": saved_by, "torch": str(torch.__version__),
+                "layers": spec, "state_dict": state}, os.fspath(path))
+    return Path(path)
+
+
+def load_ec_model(path: str | os.PathLike = EC_MODEL_FILE) -> SavedNetwork:
+    """The network ``save_ec_model`` wrote, in eval mode on the CPU: call it on a float32
+    tensor (N, 36) to get probabilities (N, 1)."""
+    saved = torch.load(os.fspath(path), map_location="cpu", weights_only=True)
+    if not isinstance(saved, dict) or saved.get("format") != _EC_FORMAT:
+        raise ValueError(f"{path} was not written by hw2utils.save_ec_model")
+    return SavedNetwork(saved["layers"], saved["state_dict"])
+
+
+def save_ec_model(net: nn.Module, path: str | os.PathLike = EC_MODEL_FILE) -> Path | None:
+    """Save EC1's fine-tuned network ``net`` (not its Supervise wrapper) to ``path``, next to
+    the notebook, and print its accuracy on the hard val split. Submit the file with the
+    notebook: the grader scores it on "hard" examples you never saw.
+
+    ``net`` may use nn.Sequential, your ResidualSequence, nn.Linear, nn.BatchNorm1d and the
+    layers in ``EC_ELEMENTWISE``; it is saved in eval mode (BatchNorm uses its running
+    averages), and the saved copy is checked to compute what ``net`` computes.
+
+    In grading mode nothing is written: the grader scores the file you submitted, and the
+    few epochs that ``run_test`` trains while grading must not replace it."""
+    path = Path(path)
+    if grading_mode():
+        state = ("keeping the file you submitted" if path.is_file()
+                 else "no such file was submitted, so EC1 scores 0")
+        print(f"Grading mode: not writing {path} ({state}).")
+        return None
+    _write_ec_model(net, path, saved_by="save_ec_model")
+    data = load_dataset("hard", device="cpu")
+    with torch.no_grad():
+        predictions = load_ec_model(path)(data.val_data).reshape(-1) > 0.5
+    accuracy_val = (predictions == data.val_labels.bool()).float().mean().item()
+    print(f"Saved your network to {path.resolve()} ({path.stat().st_size / 1024:.0f} kB); "
+          f"held-out (hard val) accuracy {accuracy_val:.4f}. Submit this file with the notebook.")
+    return path
+
+
+def _load_ec_model_or_fail(test_id: str):
+    path = Path(EC_MODEL_FILE)
+    if not path.is_file():
+        _fail(test_id, "model file", f"there is no {EC_MODEL_FILE} in {Path.cwd()}",
+              "run your EC1 cell (outside grading mode): hw2utils.save_ec_model(net) writes the "
+              "file next to the notebook. Submit it with the notebook (in Colab, download it "
+              "from the Files panel)")
+    try:
+        return load_ec_model(path)
+    except Exception as err:  # a truncated upload, or a file saved some other way
+        _fail(test_id, "model file", f"{EC_MODEL_FILE} cannot be loaded ({type(err).__name__}: "
+              f"{str(err)[:200]})",
+              "save your network again with hw2utils.save_ec_model(net)")
+
+
+def _ec_probabilities(test_id: str, model, data: torch.Tensor) -> torch.Tensor:
+    """The model's outputs on ``data`` (N, 36), checked to be N probabilities."""
+    hint = "the saved network maps (N, 36) to probabilities (N, 1): end it with a Sigmoid"
+    try:
+        with torch.no_grad():
+            out = model(data.detach().cpu().float())
+    except Exception as err:
+        _fail(test_id, "forward pass", f"the saved model fails on a batch (N, 36): "
+              f"{type(err).__name__}: {err}", hint)
+    n = data.shape[0]
+    if not isinstance(out, torch.Tensor) or tuple(out.shape) not in ((n, 1), (n,)):
+        _fail(test_id, "forward pass", f"expected outputs of shape ({n}, 1), got "
+              f"{tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__}", hint)
+    out = out.reshape(-1).float()
+    if not bool(torch.isfinite(out).all()) or out.min().item() < 0 or out.max().item() > 1:
+        _fail(test_id, "forward pass", "outputs are not probabilities in [0, 1]", hint)
+    return out
+
+
+def _ec_val_accuracy(test_id: str) -> float:
+    data = load_dataset("hard", device="cpu")
+    probabilities = _ec_probabilities(test_id, _load_ec_model_or_fail(test_id), data.val_data)
+    return ((probabilities > 0.5) == data.val_labels.bool()).float().mean().item()
+
+
+def check_ec_transfer__saved_model() -> None:
+    """``EC_MODEL_FILE`` exists, loads, and maps a batch of grids to probabilities."""
+    test_id = "ec_transfer__saved_model"
+    accuracy_val = _ec_val_accuracy(test_id)
+    print(f"{test_id}: {EC_MODEL_FILE} loads and outputs probabilities; "
+          f"held-out (hard val) accuracy {accuracy_val:.4f}")
+
+
+def _check_ec_accuracy(test_id: str, tier: str) -> None:
+    threshold = EC_TRANSFER_TIERS[tier]
+    accuracy_val = _ec_val_accuracy(test_id)
+    if not accuracy_val >= threshold:
+        _fail(test_id, "hard val split", f"accuracy {accuracy_val:.4f} is below {threshold}",
+              "pretrain on tiny, then fine-tune that same network on hard: keep its weights "
+              "(plain Supervise, no re-initializing wrapper) and give it a fresh optimizer")
+    print(f"{test_id}: held-out (hard val) accuracy {accuracy_val:.4f} >= {threshold} "
+          "(the grader measures it on hard examples you have not seen)")
+
+
+def check_ec_transfer__accuracy_75() -> None:
+    _check_ec_accuracy("ec_transfer__accuracy_75", "accuracy_75")
+
+
+def check_ec_transfer__accuracy_95() -> None:
+    _check_ec_accuracy("ec_transfer__accuracy_95", "accuracy_95")
+
+
+# Extra credit 2: the rule, as a function of one 6x6 grid.
+
+class _NoNetworks:
+    """Inside, calling any nn.Module fails: EC2 asks for the rule, not a trained network."""
+
+    def __init__(self, test_id: str):
+        self.test_id = test_id
+
+    def __enter__(self):
+        test_id = self.test_id
+        self.original = nn.Module.__call__
+
+        def refuse(module, *args, **kwargs):
+            raise AssertionError(f"{test_id}: your rule calls a network ({type(module).__name__}); "
+                                 "EC2 asks for the rule itself, written with the grid's cells")
+        nn.Module.__call__ = refuse
+        return self
+
+    def __exit__(self, *exc) -> None:
+        nn.Module.__call__ = self.original
+
+
+def _as_label(test_id: str, answer, case: str) -> bool:
+    """A rule's answer as a bool: True/False, 0/1, or a one-element tensor or array of them."""
+    value = answer
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        value = value.item()
+    elif isinstance(value, np.ndarray) and value.size == 1:
+        value = value.item()
+    if isinstance(value, (bool, np.bool_)) or (
+            isinstance(value, (int, float, np.integer, np.floating)) and value in (0, 1)):
+        return bool(value)
+    _fail(test_id, case, f"rule returned {answer!r}; expected True or False",
+          "rule(grid) returns one bool: True for label 1")
+
+
+def _rule_agreement(test_id: str, rule: Callable, data: torch.Tensor, labels: torch.Tensor) -> float:
+    """Share of examples where ``rule(6x6 grid)`` equals the label."""
+    grids = data.detach().cpu().float().reshape(-1, 6, 6)
+    answers = []
+    with _NoNetworks(test_id):
+        for index, grid in enumerate(grids):
+            case = f"example {index} (grid rows {grid.int().tolist()})"
+            try:
+                answer = rule(grid.clone())
+            except AssertionError:
+                raise
+            except Exception as err:
+                _fail(test_id, case, f"rule raised {type(err).__name__}: {err}",
+                      "rule receives a 6x6 float tensor of 0. and 1.; grid[r, c] is feature 6*r + c")
+            answers.append(_as_label(test_id, answer, case))
+    return (torch.tensor(answers) == labels.detach().cpu().bool()).float().mean().item()
+
+
+def _check_ec_rule(test_id: str, rule: Callable, tier: str) -> None:
+    threshold = EC_RULE_TIERS[tier]
+    data = load_dataset("tiny", device="cpu")
+    agreement = _rule_agreement(test_id, rule, data.val_data, data.val_labels)
+    if not agreement >= threshold:
+        _fail(test_id, "tiny val split", f"rule agrees with {agreement:.4f} of the labels, below "
+              f"{threshold}", "compare your rule's answers with the labels where they disagree")
+    print(f"{test_id}: rule agrees with {agreement:.4f} of the tiny val labels (>= {threshold}); "
+          "the grader uses examples you have not seen")
+
+
+def check_ec_rule__agreement_90(rule: Callable) -> None:
+    _check_ec_rule("ec_rule__agreement_90", rule, "agreement_90")
+
+
+def check_ec_rule__agreement_99(rule: Callable) -> None:
+    _check_ec_rule("ec_rule__agreement_99", rule, "agreement_99")
+# end of Part 4 checks

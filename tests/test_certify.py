@@ -1,0 +1,114 @@
+"""The outcome certificate: claim logic on synthetic results, the CLI end to end, the references."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from autograder.claims import CLAIMS, evaluate, quorum
+from autograder.experiments import EXPERIMENTS, ResidualSequence, build
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# One seed's results that satisfy every claim (val, train) per experiment.
+GOOD = {"3.1": (0.50, 0.51), "3.2": (0.65, 0.74), "3.3": (0.88, 0.95), "3.4": (0.89, 0.97),
+        "3.5": (0.85, 0.90), "3.6": (0.62, 0.95), "3.7": (0.80, 0.93), "3.8": (0.95, 0.99),
+        "3.9": (0.75, 0.85), "3.10": (0.80, 0.88), "3.11": (0.85, 0.93), "3.12": (0.50, 0.50),
+        "3.13": (0.99, 1.0), "3.15": (0.9, 0.95), "3.16": (0.5, 0.5), "3.17": (1.0, 1.0),
+        "3.18": (1.0, 1.0), "4.7": (0.5, 0.5), "4.9": (0.97, 0.99), "EC.scratch": (0.48, 0.87),
+        "EC.finetune": (1.0, 1.0)}
+
+
+def synthetic_runs(seeds=5, overrides=None):
+    """Results for every experiment and seed; overrides: {seed: {id: (val, train)}}."""
+    runs = []
+    for seed in range(1, seeds + 1):
+        for task, (val, train) in {**GOOD, **(overrides or {}).get(seed, {})}.items():
+            runs.append({"id": task, "seed": seed, "train_acc": train, "val_acc": val,
+                         "solved_epoch": 100 if val == 1.0 else None, "epochs_run": 2000, "seconds": 1.0})
+    return runs
+
+
+def verdict(verdicts, claim_id):
+    return next(v for v in verdicts if v["id"] == claim_id)
+
+
+def test_quorum_is_ceil_of_80_percent():
+    assert [quorum(k) for k in (1, 3, 5, 10)] == [1, 3, 4, 8]
+
+
+def test_every_claim_holds_on_good_results_and_names_known_experiments():
+    assert all(task in EXPERIMENTS for claim in CLAIMS for task in claim.needs)
+    assert {v["status"] for v in evaluate(synthetic_runs())} == {"holds"}
+
+
+def test_claim_needs_four_of_five_seeds():
+    one_bad = synthetic_runs(overrides={2: {"3.13": (0.55, 1.0)}})
+    two_bad = synthetic_runs(overrides={2: {"3.13": (0.55, 1.0)}, 4: {"3.13": (0.58, 0.99)}})
+    assert verdict(evaluate(one_bad), "batchnorm-revives")["status"] == "holds"
+    v = verdict(evaluate(two_bad), "batchnorm-revives")
+    assert (v["status"], v["seeds_held"], v["needed"]) == ("fails", 3, 4)
+
+
+def test_claim_with_a_missing_experiment_is_skipped():
+    runs = [r for r in synthetic_runs() if r["id"] != "3.1"]
+    assert verdict(evaluate(runs), "sigmoid-chance")["status"] == "skipped"
+    assert verdict(evaluate(runs), "deep-dies")["status"] == "holds"
+
+
+def certify(*args, extra_env=None):
+    env = {k: v for k, v in os.environ.items() if k not in ("NBGRADER_EXECUTION", "HW2_GRADING_MODE")}
+    env.update(extra_env or {})
+    return subprocess.run([sys.executable, "-m", "autograder.certify", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize("overrides, code", [(None, 0), ({s: {"3.12": (0.9, 0.9)} for s in (1, 2)}, 1)])
+def test_recheck_exits_nonzero_exactly_when_a_claim_fails(tmp_path, overrides, code):
+    saved = tmp_path / "saved.json"
+    saved.write_text(json.dumps({"meta": {"seeds": 5, "device": "cpu", "hardware": "test", "torch": "x",
+                                          "epochs": 2000, "wall_seconds": 1.0}, "runs": synthetic_runs(overrides=overrides)}))
+    done = certify("--results", str(saved), "--out", str(tmp_path / "out"))
+    assert done.returncode == code, done.stdout + done.stderr
+    assert ("deep-dies" in done.stderr) == bool(code)
+    assert (tmp_path / "out" / "certificate.md").is_file()
+
+
+@pytest.mark.slow
+def test_smoke_run_end_to_end(tmp_path):
+    done = certify("--smoke", "--out", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    saved = json.loads((tmp_path / "certificate.json").read_text())
+    assert {r["id"] for r in saved["runs"]} == set(EXPERIMENTS)
+    assert all(r["epochs_run"] <= 20 for r in saved["runs"])
+    assert len(saved["claims"]) == len(CLAIMS)
+    table = (tmp_path / "certificate.md").read_text()
+    assert all(f"| {task} |" in table for task in EXPERIMENTS)
+
+
+def test_full_run_refuses_grading_mode(tmp_path):
+    done = certify("--only", "3.17", "--seeds", "1", "--out", str(tmp_path), extra_env={"HW2_GRADING_MODE": "1"})
+    assert done.returncode != 0 and "HW2_GRADING_MODE" in done.stderr
+
+
+def test_reference_parameter_counts():
+    counts = {task: sum(p.numel() for p in build(task).parameters()) for task in ("3.1", "3.12", "3.13", "3.18")}
+    assert counts == {"3.1": 21377, "3.12": 5441, "3.13": 5569, "3.18": 7265}
+
+
+def test_residual_sequence_adds_its_input():
+    block = ResidualSequence(nn.Linear(4, 4))
+    x = torch.randn(3, 4)
+    assert torch.allclose(block(x), block[0](x) + x)
+
+
+def test_init_experiments_reinitialize_every_linear_weight():
+    torch.manual_seed(0)
+    small = [m.weight for m in build("4.7").modules() if isinstance(m, nn.Linear)]
+    assert all(w.std() < 0.013 for w in small)
+    kaiming = [m.weight for m in build("4.9").modules() if isinstance(m, nn.Linear)]
+    assert all(abs(w.std() / (2 / w.shape[1]) ** 0.5 - 1) < 0.2 for w in kaiming if w.numel() > 100)

@@ -1,0 +1,494 @@
+"""The checks of notebook 2 (visible ones in hw2utils, hidden ones in autograder.checks.part2):
+correct code passes, including code written differently; each classic mistake fails the check
+of its own aspect with a message that names it; the numbers fixed in advance in hw2utils agree
+with the hidden reference; a broken ema_update costs only its own points."""
+import contextlib
+import io
+import math
+
+import pytest
+import torch
+
+import hw2utils
+from autograder.checks import part2 as hidden
+
+torch.set_num_threads(1)
+
+# Correct implementations, and equivalent ones written differently -------------------------------
+
+
+def gradient_stats(grads):
+    return grads.mean(dim=0), (grads ** 2).mean(dim=0).sqrt()
+
+
+def gradient_stats_by_norm(grads):
+    # The RMS is the Euclidean norm of each column divided by sqrt(T); returned as a list.
+    return [grads.sum(dim=0) / grads.shape[0],
+            torch.linalg.vector_norm(grads, dim=0) / math.sqrt(grads.shape[0])]
+
+
+def gradient_stats_loop(grads):
+    total = torch.zeros_like(grads[0])
+    squares = torch.zeros_like(grads[0])
+    for row in grads:
+        total = total + row
+        squares = squares + row * row
+    return total / len(grads), torch.sqrt(squares / len(grads))
+
+
+def ema_update(x_t, beta, t, ema_star_old):
+    ema_star_t = beta * ema_star_old + (1 - beta) * x_t
+    return ema_star_t / (1 - beta ** t), ema_star_t
+
+
+def ema_update_incremental(x_t, beta, t, ema_star_old):
+    # EMA* moves a fraction 1 - beta of the way towards x_t.
+    ema_star_t = ema_star_old + (1 - beta) * (x_t - ema_star_old)
+    correction = 1.0 - math.pow(beta, t)
+    return (ema_star_t / correction, ema_star_t)
+
+
+ADAM = '''
+class ADAMOptimizer:
+    def __init__(self, parameters, lr=0.1, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+        self.lr = lr
+        self.beta1, self.beta2 = betas
+        self.eps = eps
+        self.weight_decay = weight_decay
+        self.parameters = list(parameters)
+        self.t = 0
+        self.m_star = [torch.zeros_like(p) for p in self.parameters]
+        self.v_star = [torch.zeros_like(p) for p in self.parameters]
+
+    def step(self):
+        self.t += 1
+        with torch.no_grad():
+            for p, m_star, v_star in zip(self.parameters, self.m_star, self.v_star):
+                g = p.grad + self.weight_decay * p
+                m, new_m = ema_update(g, self.beta1, self.t, m_star)
+                v, new_v = ema_update(g * g, self.beta2, self.t, v_star)
+                m_star.copy_(new_m)
+                v_star.copy_(new_v)
+                p -= self.lr * m / (v.sqrt() + self.eps)
+
+    def zero_grad(self):
+        for p in self.parameters:
+            p.grad = None
+'''
+
+# Equivalent: state in a dict keyed by position, stored back rather than copied, the update
+# written with addcdiv_, zero_grad that zeroes instead of dropping the gradients.
+ADAM_DICT_STATE = '''
+class ADAMOptimizer:
+    def __init__(self, parameters, lr=0.1, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+        self.params = [p for p in parameters]
+        self.lr, self.betas, self.eps, self.wd = lr, betas, eps, weight_decay
+        self.state = {}
+        self.t = 0
+
+    def step(self):
+        self.t += 1
+        for i, p in enumerate(self.params):
+            g = p.grad.detach()
+            if self.wd != 0:
+                g = g.add(p.detach(), alpha=self.wd)
+            m_old, v_old = self.state.get(i, (0.0, 0.0))
+            m, m_star = ema_update(g, self.betas[0], self.t, m_old)
+            v, v_star = ema_update(g.square(), self.betas[1], self.t, v_old)
+            self.state[i] = (m_star, v_star)
+            with torch.no_grad():
+                p.addcdiv_(m, v.sqrt().add(self.eps), value=-self.lr)
+
+    def zero_grad(self):
+        for p in self.params:
+            if p.grad is not None:
+                p.grad.zero_()
+'''
+
+
+def notebook(source, **names):
+    """Run ``source`` in a fresh namespace, as a notebook cell runs in the kernel's namespace."""
+    namespace = {"torch": torch, "ema_update": ema_update, **names}
+    exec(source, namespace)
+    return namespace
+
+
+def adam_class(source=ADAM, **names):
+    return notebook(source, **names)["ADAMOptimizer"]
+
+
+def mutate(*replacements, source=ADAM):
+    for old, new in replacements:
+        assert old in source, old
+        source = source.replace(old, new)
+    return source
+
+
+def quietly(check, *args):
+    with contextlib.redirect_stdout(io.StringIO()) as out:
+        check(*args)
+    return out.getvalue()
+
+
+def visible(test_id):
+    return getattr(hw2utils, f"check_{test_id}")
+
+
+def reference_check(test_id):
+    return getattr(hidden, f"check_{test_id}")
+
+
+def both(test_id):
+    """The two calls a test cell makes: the visible check, then the hidden one."""
+    return [visible(test_id), reference_check(test_id)]
+
+
+GRAD_STATS_IDS = ["grad_stats__values", "grad_stats__shapes"]
+EMA_IDS = ["ema_update__formula", "ema_update__bias_correction", "ema_update__tensors_unchanged"]
+ADAM_IDS = ["adam_optimizer__matches_torch", "adam_optimizer__weight_decay",
+            "adam_optimizer__state_persists", "adam_optimizer__devices_dtypes", "adam_optimizer__zero_grad"]
+CHOICES = {"never_smaller": "RMS", "typical_size": "RMS", "consistent_sign": "close",
+           "sign_changes": "much smaller"}
+
+
+# Correct code passes everything, silently on stderr ------------------------------------------------
+
+@pytest.mark.parametrize("implementation", [gradient_stats, gradient_stats_by_norm, gradient_stats_loop])
+@pytest.mark.parametrize("test_id", GRAD_STATS_IDS)
+def test_correct_gradient_stats_pass(implementation, test_id, capsys):
+    for check in both(test_id):
+        check(implementation)
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("implementation", [ema_update, ema_update_incremental])
+@pytest.mark.parametrize("test_id", EMA_IDS)
+def test_correct_ema_update_passes(implementation, test_id, capsys):
+    for check in both(test_id):
+        check(implementation)
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("source", [ADAM, ADAM_DICT_STATE], ids=["lists", "dict_state"])
+@pytest.mark.parametrize("test_id", ADAM_IDS)
+def test_correct_adam_passes(source, test_id, capsys):
+    for check in both(test_id):
+        check(adam_class(source))
+    assert capsys.readouterr().err == ""
+
+
+def test_correct_answers_pass(capsys):
+    for check in both("q_mean_values__numbers"):
+        check((-0.2982, 0.0940))
+    for check in both("q_rms_values__numbers"):
+        check(torch.tensor([2.1092, 0.3078]))
+    for name, answer in CHOICES.items():
+        for check in both(f"q_mean_vs_rms__{name}"):
+            check(f" {answer.lower()} ")  # case and spaces do not matter
+    assert capsys.readouterr().err == ""
+
+
+# The numbers fixed in advance in hw2utils are the reference's ---------------------------------------
+
+def test_visible_gradient_stats_numbers_agree_with_the_reference():
+    for _, rows, mean, rms in hw2utils._GRAD_STATS_CASES + hw2utils._GRAD_STATS_SHAPE_CASES:
+        expected_mean, expected_rms = hidden.reference_gradient_stats(torch.tensor(rows, dtype=torch.float64))
+        assert torch.allclose(expected_mean, torch.tensor(mean, dtype=torch.float64), atol=1e-9)
+        assert torch.allclose(expected_rms, torch.tensor(rms, dtype=torch.float64), atol=1e-9)
+
+
+def test_visible_ema_numbers_agree_with_the_reference():
+    for args, (ema, ema_star) in hw2utils._EMA_CASES:
+        expected_ema, expected_star = hidden.reference_ema_update(*args)
+        assert expected_ema == pytest.approx(ema, abs=1e-9)
+        assert expected_star == pytest.approx(ema_star, abs=1e-9)
+    # The first four cases are one series started from EMA*_0 = 0.
+    series = hw2utils._EMA_CASES[:4]
+    assert series[0][0][3] == 0.0 and [case[0][2] for case in series] == [1, 2, 3, 4]
+    for previous, current in zip(series, series[1:]):
+        assert current[0][3] == previous[1][1]
+
+
+def test_the_bowl_statistics_are_the_curriculum_facts():
+    mean, rms = hidden.reference_gradient_stats(hidden.bowl_gradients())
+    assert mean.tolist() == pytest.approx([-0.2982, 0.0940], abs=1e-4)
+    assert rms.tolist() == pytest.approx([2.1092, 0.3078], abs=1e-4)
+
+
+# Wrong gradient statistics -------------------------------------------------------------------------
+
+GRAD_STATS_MISTAKES = {
+    "RMS as sqrt(sum)/N": (lambda g: (g.mean(0), g.pow(2).sum(0).sqrt() / g.shape[0]),
+                           "sqrt(sum of g^2) / N"),
+    "std instead of RMS": (lambda g: (g.mean(0), g.std(0, unbiased=False)), "standard deviation"),
+    "mean of |g|": (lambda g: (g.abs().mean(0), g.pow(2).mean(0).sqrt()), "mean of |g|"),
+    "no square root": (lambda g: (g.mean(0), g.pow(2).mean(0)), "without the square root"),
+}
+
+
+@pytest.mark.parametrize("name", GRAD_STATS_MISTAKES)
+def test_wrong_gradient_stats_fail_with_the_mistake_named(name):
+    wrong, phrase = GRAD_STATS_MISTAKES[name]
+    with pytest.raises(AssertionError):
+        quietly(visible("grad_stats__values"), wrong)
+    with pytest.raises(AssertionError, match="known mistake") as failure:
+        quietly(reference_check("grad_stats__values"), wrong)
+    assert phrase in str(failure.value)
+
+
+def test_gradient_stats_over_the_wrong_dimension_fails_on_shape():
+    wrong = lambda g: (g.mean(1), g.pow(2).mean(1).sqrt())  # noqa: E731
+    for check in both("grad_stats__shapes"):
+        with pytest.raises(AssertionError, match="shape"):
+            quietly(check, wrong)
+
+
+def test_gradient_stats_that_modify_their_input_fail():
+    def in_place(grads):
+        mean = grads.mean(dim=0)
+        return mean, grads.pow_(2).mean(dim=0).sqrt()
+    for check in both("grad_stats__shapes"):
+        with pytest.raises(AssertionError, match="changed the tensor"):
+            quietly(check, in_place)
+
+
+# Wrong answers to 2.A-2.C ------------------------------------------------------------------------
+
+def test_rms_values_from_the_sum_mistake_are_named():
+    with pytest.raises(AssertionError, match=r"sqrt\(sum of g\^2\) / N"):
+        quietly(reference_check("q_rms_values__numbers"), (0.2983, 0.0435))
+
+
+def test_mean_values_swapped_with_rms_are_named():
+    with pytest.raises(AssertionError, match="RMS values instead of the means"):
+        quietly(reference_check("q_mean_values__numbers"), (2.1092, 0.3078))
+
+
+@pytest.mark.parametrize("test_id, value", [("q_mean_values__numbers", "about zero"),
+                                            ("q_mean_values__numbers", (1.0, 2.0, 3.0)),
+                                            ("q_rms_values__numbers", (-2.1, 0.3)),
+                                            ("q_rms_values__numbers", (float("nan"), 0.3))])
+def test_answers_in_the_wrong_form_fail_the_visible_check(test_id, value):
+    with pytest.raises(AssertionError, match="format"):
+        quietly(visible(test_id), value)
+
+
+@pytest.mark.parametrize("name", CHOICES)
+def test_multiple_choice_visible_checks_accept_either_option_and_the_hidden_ones_grade(name):
+    options = hw2utils.MEAN_VS_RMS_OPTIONS[name]
+    wrong = next(option for option in options if option != CHOICES[name])
+    quietly(visible(f"q_mean_vs_rms__{name}"), wrong)  # the visible check tests the form only
+    with pytest.raises(AssertionError, match="is not right"):
+        quietly(reference_check(f"q_mean_vs_rms__{name}"), wrong)
+    for check in both(f"q_mean_vs_rms__{name}"):
+        with pytest.raises(AssertionError, match="format"):
+            quietly(check, "larger")
+        with pytest.raises(AssertionError, match="format"):
+            quietly(check, None)
+
+
+# Wrong EMAs ------------------------------------------------------------------------------------------
+
+def ema_no_bias_correction(x_t, beta, t, old):
+    star = beta * old + (1 - beta) * x_t
+    return star, star
+
+
+def ema_t_from_zero(x_t, beta, t, old):
+    star = beta * old + (1 - beta) * x_t
+    return star / (1 - beta ** (t + 1)), star
+
+
+def ema_swapped_weights(x_t, beta, t, old):
+    star = (1 - beta) * old + beta * x_t
+    return star / (1 - beta ** t), star
+
+
+def ema_corrected_state(x_t, beta, t, old):
+    star = beta * old + (1 - beta) * x_t
+    ema = star / (1 - beta ** t)
+    return ema, ema
+
+
+def ema_in_place(x_t, beta, t, old):
+    old *= beta
+    old += (1 - beta) * x_t
+    return old / (1 - beta ** t), old
+
+
+EMA_MISTAKES = [
+    (ema_no_bias_correction, "ema_update__bias_correction", "no bias correction"),
+    (ema_t_from_zero, "ema_update__bias_correction", "t counted from 0"),
+    (ema_swapped_weights, "ema_update__formula", "weights are swapped"),
+    (ema_corrected_state, "ema_update__formula", "bias-corrected EMA is returned as the new EMA*"),
+    (ema_in_place, "ema_update__tensors_unchanged", "changed its input ema_star_old"),
+]
+
+
+@pytest.mark.parametrize("wrong, test_id, phrase", EMA_MISTAKES, ids=[m[0].__name__ for m in EMA_MISTAKES])
+def test_wrong_ema_fails_its_aspect_with_the_mistake_named(wrong, test_id, phrase):
+    with pytest.raises(AssertionError):
+        quietly(visible(test_id), wrong)
+    with pytest.raises(AssertionError, match=phrase):
+        quietly(reference_check(test_id), wrong)
+
+
+@pytest.mark.parametrize("wrong", [ema_no_bias_correction, ema_t_from_zero])
+def test_a_bias_correction_mistake_costs_only_the_bias_correction_points(wrong):
+    for test_id in ("ema_update__formula", "ema_update__tensors_unchanged"):
+        for check in both(test_id):
+            quietly(check, wrong)
+
+
+# Wrong Adams -----------------------------------------------------------------------------------------
+
+GRAD = "                g = p.grad + self.weight_decay * p\n"
+UPDATE = "                p -= self.lr * m / (v.sqrt() + self.eps)\n"
+
+ADAM_MISTAKES = {
+    "ignores_weight_decay": (mutate((GRAD, "                g = p.grad\n")),
+                             "adam_optimizer__weight_decay", "weight_decay ignored"),
+    "decay_outside": (mutate((GRAD, "                g = p.grad\n"),
+                             (UPDATE, "                p -= self.lr * m / (v.sqrt() + self.eps) + "
+                                      "self.weight_decay * p\n")),
+                      "adam_optimizer__weight_decay", "applied outside the update"),
+    "decoupled_adamw": (mutate((GRAD, "                g = p.grad\n"),
+                               (UPDATE, "                p -= self.lr * (m / (v.sqrt() + self.eps) + "
+                                        "self.weight_decay * p)\n")),
+                        "adam_optimizer__weight_decay", "decoupled (AdamW-style)"),
+    "no_bias_correction": (mutate((UPDATE, UPDATE.replace("m / (v.sqrt()", "new_m / (new_v.sqrt()"))),
+                           "adam_optimizer__matches_torch", "no bias correction"),
+    "eps_inside_sqrt": (mutate((UPDATE, "                p -= self.lr * m / (v + self.eps).sqrt()\n")),
+                        "adam_optimizer__matches_torch", "eps inside the square root"),
+    "no_sqrt": (mutate((UPDATE, "                p -= self.lr * m / (v + self.eps)\n")),
+                "adam_optimizer__matches_torch", "no square root"),
+    "t_per_parameter": (mutate(("        self.t += 1\n        with torch.no_grad():\n",
+                                "        with torch.no_grad():\n"),
+                               (GRAD, "                self.t += 1\n" + GRAD)),
+                        "adam_optimizer__state_persists", "t advanced once per parameter"),
+    "t_starts_at_zero": (mutate(("        self.t += 1\n        with torch.no_grad():\n",
+                                 "        with torch.no_grad():\n"),
+                                (UPDATE, UPDATE + "        self.t += 1\n")),
+                         "adam_optimizer__matches_torch", "is t 0 in the first step"),
+    "state_rebound": (mutate(("                m, new_m = ema_update(g, self.beta1, self.t, m_star)\n",
+                              "                m, m_star = ema_update(g, self.beta1, self.t, m_star)\n"),
+                             ("                v, new_v = ema_update(g * g, self.beta2, self.t, v_star)\n",
+                              "                v, v_star = ema_update(g * g, self.beta2, self.t, v_star)\n"),
+                             ("                m_star.copy_(new_m)\n", ""),
+                             ("                v_star.copy_(new_v)\n", "")),
+                      "adam_optimizer__state_persists", "the moments never persist"),
+    "state_float32_on_cpu": (mutate(("[torch.zeros_like(p) for p in self.parameters]",
+                                     "[torch.zeros(p.shape) for p in self.parameters]")),
+                             "adam_optimizer__devices_dtypes", "torch.zeros_like"),
+    "state_on_the_class": (mutate(("class ADAMOptimizer:\n",
+                                   "class ADAMOptimizer:\n    m_star, v_star = [], []\n"),
+                                  (" = [torch.zeros_like(p) for p in self.parameters]",
+                                   ".extend(torch.zeros_like(p) for p in self.parameters)")),
+                           "adam_optimizer__state_persists", "not as class attributes"),
+    "delegates_to_torch": (ADAM.replace("        self.t = 0\n", "        self.t = 0\n        self.inner = "
+                                        "torch.optim.Adam(self.parameters, lr, betas, eps, weight_decay)\n")
+                           .replace("        self.t += 1\n", "        self.inner.step()\n        return\n"),
+                           "adam_optimizer__matches_torch", "torch.optim"),
+    "zero_grad_calls_the_list": (mutate(("        for p in self.parameters:\n            p.grad = None\n",
+                                         "        for p in self.parameters():\n            p.grad = None\n")),
+                                 "adam_optimizer__zero_grad", "raised TypeError"),
+}
+
+
+@pytest.mark.parametrize("name", ADAM_MISTAKES)
+def test_wrong_adam_fails_its_aspect_with_the_mistake_named(name):
+    source, test_id, phrase = ADAM_MISTAKES[name]
+    cls = adam_class(source)
+    if name != "delegates_to_torch":  # the visible checks do not police torch.optim
+        with pytest.raises(Exception):  # an AssertionError, or the error the student's code raises
+            quietly(visible(test_id), cls)
+    with pytest.raises((AssertionError, TypeError)) as failure:
+        quietly(reference_check(test_id), cls)
+    if phrase is not None:
+        assert phrase in str(failure.value), str(failure.value)
+
+
+#: The aspects each mistake fails, visible and hidden alike: a mistake costs the aspect it belongs
+#: to (matches_torch owns the update formula) and no other, except where it breaks several
+#: (persisting state is part of matching torch). Mistakes that break everything (NaN from t = 0,
+#: state on the class, delegating to torch.optim) are left out.
+FAILING_ASPECTS = {
+    "ignores_weight_decay": {"weight_decay"},
+    "decay_outside": {"weight_decay"},
+    "decoupled_adamw": {"weight_decay"},
+    "no_bias_correction": {"matches_torch"},
+    "eps_inside_sqrt": {"matches_torch"},
+    "no_sqrt": {"matches_torch"},
+    "t_per_parameter": {"matches_torch", "state_persists"},
+    "state_rebound": {"matches_torch", "state_persists"},
+    "state_float32_on_cpu": {"matches_torch", "devices_dtypes"},
+    "zero_grad_calls_the_list": {"zero_grad"},
+}
+
+
+@pytest.mark.parametrize("name", FAILING_ASPECTS)
+def test_an_adam_mistake_costs_only_its_own_aspects(name):
+    for checks in (visible, reference_check):
+        failing = set()
+        for test_id in ADAM_IDS:
+            try:
+                quietly(checks(test_id), adam_class(ADAM_MISTAKES[name][0]))
+            except Exception:  # AssertionError, or the student's own error
+                failing.add(test_id.split("__")[1])
+        assert failing == FAILING_ASPECTS[name], checks.__name__
+
+
+# Isolation: Adam is checked with the reference ema_update ------------------------------------------------
+
+@pytest.mark.parametrize("broken", [ema_no_bias_correction, ema_swapped_weights, ema_in_place, None],
+                         ids=["no_bias_correction", "swapped_weights", "in_place", "missing"])
+def test_a_broken_ema_update_costs_no_adam_points(broken):
+    names = {} if broken is None else {"ema_update": broken}
+    namespace = notebook(ADAM, **names)
+    if broken is None:
+        del namespace["ema_update"]
+    cls = namespace["ADAMOptimizer"]
+    for test_id in ADAM_IDS:
+        out = "".join(quietly(check, cls) for check in both(test_id))
+        assert f"{test_id}: " in out
+    # The student's ema_update is back in place (or still absent) afterwards.
+    assert namespace.get("ema_update") is broken
+
+
+def test_the_visible_adam_check_says_why_it_cannot_check_yet():
+    cls = adam_class(ema_update=ema_swapped_weights)
+    out = quietly(visible("adam_optimizer__matches_torch"), cls)
+    assert "not checked yet" in out and "ema_update" in out
+
+
+def test_a_wrong_adam_on_a_correct_ema_still_fails_the_visible_check():
+    cls = adam_class(ADAM_MISTAKES["no_bias_correction"][0])
+    with pytest.raises(AssertionError):
+        quietly(visible("adam_optimizer__matches_torch"), cls)
+
+
+def test_the_reference_ema_is_restored_even_when_the_check_fails():
+    namespace = notebook(ADAM_MISTAKES["eps_inside_sqrt"][0], ema_update=ema_t_from_zero)
+    with pytest.raises(AssertionError):
+        quietly(reference_check("adam_optimizer__matches_torch"), namespace["ADAMOptimizer"])
+    assert namespace["ema_update"] is ema_t_from_zero
+
+
+# The untouched release fails every check, without crashing the checks themselves --------------------------
+
+def stub(*args, **kwargs):
+    raise NotImplementedError()
+
+
+class StubAdam:
+    def __init__(self, parameters, lr=0.1, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+        raise NotImplementedError()
+
+    step = zero_grad = stub
+
+
+@pytest.mark.parametrize("test_id, answer", [(i, stub) for i in GRAD_STATS_IDS + EMA_IDS]
+                         + [(i, StubAdam) for i in ADAM_IDS])
+def test_release_stubs_fail_the_visible_checks(test_id, answer):
+    with pytest.raises(NotImplementedError):
+        quietly(visible(test_id), answer)
