@@ -800,11 +800,10 @@ def check_sgd_optimizer__weight_decay(SimpleGradientDescent) -> None:
                               "included (1.E)")
 
 
-def check_sgd_optimizer__zero_grad(SimpleGradientDescent) -> None:
-    """``zero_grad()`` clears every parameter's gradient (to None or zeros)."""
-    test_id = "sgd_optimizer__zero_grad"
+def _check_zero_grad(test_id: str, optimizer_cls) -> None:
+    """``optimizer_cls(params).zero_grad()`` clears every gradient (to None or zeros)."""
     params = _toy_parameters(1)
-    optimizer = SimpleGradientDescent(iter(params), lr=0.1)
+    optimizer = optimizer_cls(iter(params), lr=0.1)
     _toy_loss(params).backward()
     optimizer.zero_grad()
     for index, p in enumerate(params):
@@ -812,6 +811,11 @@ def check_sgd_optimizer__zero_grad(SimpleGradientDescent) -> None:
             _fail(test_id, f"parameter {index}", f"gradient not cleared: {_show(p.grad)}",
                   "loop over the list of parameters you stored and set p.grad = None")
     _passed(test_id, 1)
+
+
+def check_sgd_optimizer__zero_grad(SimpleGradientDescent) -> None:
+    """``zero_grad()`` clears every parameter's gradient (to None or zeros)."""
+    _check_zero_grad("sgd_optimizer__zero_grad", SimpleGradientDescent)
 
 
 # Part 2 -------------------------------------------------------------------
@@ -1247,16 +1251,7 @@ def check_adam_optimizer__devices_dtypes(ADAMOptimizer) -> None:
 
 def check_adam_optimizer__zero_grad(ADAMOptimizer) -> None:
     """``zero_grad()`` clears every parameter's gradient (to None or zeros)."""
-    test_id = "adam_optimizer__zero_grad"
-    params = _toy_parameters(1)
-    optimizer = ADAMOptimizer(iter(params), lr=0.1)
-    _toy_loss(params).backward()
-    optimizer.zero_grad()
-    for index, p in enumerate(params):
-        if p.grad is not None and p.grad.abs().max().item() != 0:
-            _fail(test_id, f"parameter {index}", f"gradient not cleared: {_show(p.grad)}",
-                  "loop over the list of parameters you stored and set p.grad = None")
-    _passed(test_id, 1)
+    _check_zero_grad("adam_optimizer__zero_grad", ADAMOptimizer)
 
 
 # end of Part 2 checks

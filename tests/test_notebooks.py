@@ -133,3 +133,35 @@ def test_nbgrader_validate_passes_on_the_source(name, copies):
 def test_every_test_cell_fails_on_the_untouched_release(name, copies):
     result = nbgrader_validate(copies["release"] / name, "--invert")
     assert "Success! The notebook does not pass any tests." in result.stdout, result.stdout + result.stderr
+
+
+def answer_names(path):
+    """Names the answer cells of a source notebook define (top-level assignments and defs)."""
+    import ast
+    names = set()
+    for _, meta, source in nbgrader_cells(path):
+        if meta["solution"] and not meta["grade"]:
+            for node in ast.parse(source).body:
+                targets = node.targets if isinstance(node, ast.Assign) else [node]
+                for target in targets:
+                    if isinstance(target, (ast.Name, ast.FunctionDef, ast.ClassDef)):
+                        names.add(getattr(target, "id", None) or target.name)
+    return names
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_untouched_release_fails_only_for_want_of_answers(name, copies):
+    """Answer stubs raise NotImplementedError; other cells fail only because an answer is
+    missing (NameError of an answer's name) or, in test cells, by assertion."""
+    nb = execute(copies["release"] / name, {**grading_env(), "NBGRADER_EXECUTION": "validate"})
+    missing = answer_names(SOURCE / name)
+    for cell in nb.cells:
+        for output in getattr(cell, "outputs", []):
+            if output.output_type != "error":
+                continue
+            where = f"{name}: {cell.source[:60]!r}"
+            if output.ename == "NameError":
+                assert output.evalue.split("'")[1] in missing, f"{where}: {output.evalue}"
+            else:
+                assert output.ename in ("NotImplementedError", "AssertionError"), \
+                    f"{where}: {output.ename}: {output.evalue}"
