@@ -86,6 +86,7 @@ def match(student: str, files: list[Path]) -> Submission:
     """Match one student's files to the homework notebooks, recording every problem."""
     submission = Submission(student)
     candidates: dict[str, list[Path]] = {}
+    unreadable: set[str] = set()
     for path in sorted(files):
         if path.name in EXTRA_FILES:
             submission.extras[path.name] = path
@@ -102,12 +103,17 @@ def match(student: str, files: list[Path]) -> Submission:
             submission.problems.append(f"ignored {path.name}: {why}")
             continue
         if problem:
+            # Not staged: one unreadable notebook makes nbgrader's autograde drop the
+            # student's whole assignment (seen with nbgrader 0.9.6); missing, it scores 0 alone.
             submission.problems.append(problem)
+            unreadable.add(name)
+            continue
         candidates.setdefault(name, []).append(path)
     for name in NOTEBOOKS:
         paths = candidates.get(name, [])
         if not paths:
-            submission.problems.append(f"{name}.ipynb is missing; it scores 0")
+            if name not in unreadable:
+                submission.problems.append(f"{name}.ipynb is missing; it scores 0")
             continue
         # Several copies (e.g. "x.ipynb" and "Copy of x.ipynb"): grade the newest, say so.
         chosen = max(paths, key=lambda p: (p.stat().st_mtime, p.name))

@@ -55,11 +55,14 @@ def test_student_folders_with_every_kind_of_trouble(tmp_path):
         [f"{n}.ipynb" for n in intake.NOTEBOOKS] + ["ec_transfer_model.pt"])
 
     bob = submissions["bob"]
-    assert set(bob.notebooks) == set(intake.NOTEBOOKS)   # the broken one is staged, to score 0
+    # the unreadable one is left out: nbgrader scores it 0 and still grades the other three
+    assert set(bob.notebooks) == set(intake.NOTEBOOKS) - {"04_initialization"}
+    assert not (out / "bob" / "hw2" / "04_initialization.ipynb").exists()
     assert bob.notebooks["02_ema_adam"].name == "my homework.ipynb"
     assert bob.notebooks["03_training"].name == "Copy of 03_training.ipynb"
     problems = " | ".join(bob.problems)
     assert "04_initialization.ipynb is not a valid notebook" in problems
+    assert "is missing" not in problems  # said once, as unreadable, not again as missing
     assert "graded Copy of 03_training.ipynb, the newest of several" in problems
     assert "ignored notes.txt" in problems
     report = json.loads((out / "intake.json").read_text())
