@@ -1,0 +1,83 @@
+"""Batch grading through real nbgrader (autograde, SQLite gradebook, feedback) on a small
+class: the reference, the untouched release, and a student whose notebooks are renamed and
+one unreadable. One grading run serves every test here (about two minutes on 2 cores)."""
+import csv
+import shutil
+from pathlib import Path
+
+import pytest
+
+from autograder import grade
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCE, RELEASE = ROOT / "source" / "hw2", ROOT / "release" / "hw2"
+AUTOGRADED_POINTS = 73  # 100 minus the 27 points of manually graded answers
+EC_RULE_POINTS = 5
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    base = tmp_path_factory.mktemp("class")
+    subs = base / "submissions"
+    shutil.copytree(SOURCE, subs / "reference", ignore=shutil.ignore_patterns("data", "*.py", "*.md"))
+    shutil.copytree(RELEASE, subs / "blank", ignore=shutil.ignore_patterns("data", "*.py", "*.md"))
+    broken = subs / "broken"
+    broken.mkdir()
+    shutil.copy(SOURCE / "01_gradient_descent.ipynb", broken / "Copy of 01_gradient_descent.ipynb")
+    shutil.copy(SOURCE / "02_ema_adam.ipynb", broken / "02_ema_adam (1).ipynb")
+    shutil.copy(SOURCE / "03_training.ipynb", broken / "03_training.ipynb")
+    (broken / "04_initialization.ipynb").write_text("{ this is not json")
+    out = base / "out"
+    problems = grade.grade(subs, out)
+    return out, problems
+
+
+def read_csv(path):
+    with open(path) as f:
+        return {row[next(iter(row))]: row for row in csv.DictReader(f)}
+
+
+def test_reference_scores_every_autograded_point_and_the_blank_release_none(graded):
+    out, _ = graded
+    grades = read_csv(out / "grades.csv")
+    assert float(grades["reference"]["autograded"]) == AUTOGRADED_POINTS
+    # EC1 needs the student's saved model file, which the reference notebook does not write
+    # while grading; EC2 (the rule) is scored in full.
+    assert float(grades["reference"]["extra_credit"]) == EC_RULE_POINTS
+    assert float(grades["blank"]["autograded"]) == 0 and float(grades["blank"]["extra_credit"]) == 0
+
+
+def test_a_broken_notebook_costs_only_its_own_points_and_says_why(graded):
+    out, problems = graded
+    grades = read_csv(out / "grades.csv")
+    scores = read_csv(out / "scores.csv")
+    part4_points = sum(float(v) for k, v in scores["reference"].items()
+                       if k.startswith(("init_", "supervise_", "net_4_")) and v)
+    assert float(grades["broken"]["autograded"]) == AUTOGRADED_POINTS - part4_points
+    assert "04_initialization.ipynb is not a valid notebook" in grades["broken"]["problems"]
+    assert problems["broken"] and not problems["reference"]
+
+
+def test_class_summary_names_what_students_lose_points_on(graded):
+    out, _ = graded
+    summary = read_csv(out / "summary.csv")
+    adam = summary["adam_optimizer__matches_torch"]
+    assert float(adam["max_score"]) == 3
+    assert float(adam["share_losing_points"]) == pytest.approx(1 / 3, abs=1e-3)  # only the blank release
+    assert float(summary["init_he__distribution"]["share_losing_points"]) == pytest.approx(2 / 3, abs=1e-3)
+
+
+def test_feedback_shows_diagnostics_not_the_reference_solution(graded):
+    out, _ = graded
+    html = (out / "course" / "feedback" / "blank" / "hw2" / "02_ema_adam.html").read_text()
+    assert "NotImplementedError" in html and "_hidden.check_adam_optimizer__matches_torch" in html
+    assert "m_star.copy_(new_m_star)" not in html  # a line of the reference Adam
+
+
+def test_rerunning_is_idempotent_and_skips_graded_students(graded, monkeypatch):
+    out, _ = graded
+    before = (out / "grades.csv").read_text()
+    calls = []
+    monkeypatch.setattr(grade, "autograde", lambda *args: calls.append(args))
+    grade.grade(out.parent / "submissions", out)
+    assert calls == [] and (out / "grades.csv").read_text() == before
