@@ -37,7 +37,11 @@ DONE_MARKER = ".graded"
 
 
 def _nbgrader(course: Path, *args: str, timeout: float | None = None) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "HW2_DEVICE": os.environ.get("HW2_DEVICE", "cpu")}
+    # nbgrader creates its gradebook by running the `alembic` command: the interpreter's own
+    # bin folder must be on PATH even when the virtualenv is not activated.
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    env = {**os.environ, "PATH": path, "PYTHONPATH": str(ROOT),
+           "HW2_DEVICE": os.environ.get("HW2_DEVICE", "cpu")}
     return subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=env,
                           capture_output=True, text=True, timeout=timeout)
 
