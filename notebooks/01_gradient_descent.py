@@ -16,10 +16,9 @@
 # in the last cell.
 
 # %%
-@SETUP@
+# @SETUP@
 
 # %%
-import matplotlib.pyplot as plt
 import torch
 
 import hw2utils

@@ -16,7 +16,7 @@
 # in the last cell.
 
 # %%
-@SETUP@
+# @SETUP@
 
 # %%
 import matplotlib.pyplot as plt

@@ -24,7 +24,7 @@
 # in the last cell.
 
 # %%
-@SETUP@
+# @SETUP@
 
 # %%
 import matplotlib.pyplot as plt

@@ -28,7 +28,7 @@
 # in the last cell.
 
 # %%
-@SETUP@
+# @SETUP@
 
 # %%
 import torch

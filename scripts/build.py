@@ -18,9 +18,10 @@ nbgrader metadata here, so that notebooks/*.py stay short and diffable:
     # %% [markdown] manual="q_lr_high" points=1      manually graded answer; the source text (model
                                                      answer and rubric) becomes "YOUR ANSWER HERE"
 
-Other cells carry no nbgrader metadata. A cell holding only ``@SETUP@`` becomes
-notebooks/setup_cell.py (the same Colab setup in every notebook), and ``@BASE_URL@``
-in any cell becomes ``hw2utils.BASE_URL``, the one place the publishing URL is set. Besides the
+Other cells carry no nbgrader metadata. A cell holding only ``# @SETUP@`` (a comment, so
+notebooks/*.py stay valid Python) becomes notebooks/setup_cell.py, the same Colab setup in
+every notebook, and ``@BASE_URL@`` in any cell becomes ``hw2utils.BASE_URL``, the one place
+the publishing URL is set. Besides the
 notebooks, source/hw2/ receives hw2utils.py and data/ (every file there is
 released to students, so nothing instructor-only may be copied in).
 """
@@ -87,7 +88,7 @@ def author_to_source(path: Path, url: str) -> nbformat.NotebookNode:
             if meta["grade_id"] in seen:
                 raise ValueError(f"{where}: grade id {meta['grade_id']!r} is used twice")
             seen.add(meta["grade_id"])
-        if cell.source.strip() == "@SETUP@":
+        if cell.source.strip() == "# @SETUP@":
             cell.source = (NOTEBOOKS / "setup_cell.py").read_text().strip()
         cell.source = cell.source.replace("@BASE_URL@", url)
         cell.pop("id", None)  # nbformat assigns fresh random ids; nbgrader does not need them

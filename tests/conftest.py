@@ -1,7 +1,6 @@
 """Shared fixtures: a non-interactive matplotlib, a clean environment, and small
 synthetic datasets in the shipped file format (so these tests do not depend on
 the generated data in data/)."""
-import os
 
 import matplotlib
 

@@ -1,6 +1,5 @@
 """Part 3 checks: architectures (visible spec = reference) and ResidualSequence."""
 import pytest
-import torch
 from torch import nn
 
 import hw2utils
