@@ -1,57 +1,87 @@
-"""Batch grading with nbgrader: submissions in, gradebook and score tables out (serial).
+"""Batch grading with nbgrader: submissions in, gradebook and score tables out.
 
-    python -m autograder.grade SUBMISSIONS (folder or LMS zip) --out DIR
+    python -m autograder.grade SUBMISSIONS (folder or LMS zip) --out DIR [--jobs N]
 
 1. DIR/course is an nbgrader course made from this repository's source/hw2, with its own
-   SQLite gradebook (DIR/course/gradebook.db); the assignment's cells are registered by
-   ``nbgrader generate_assignment``.
+   SQLite gradebook (DIR/course/gradebook.db). DIR/template is the same course with an empty
+   gradebook, the starting point of every student's scratch course.
 2. ``autograder.intake`` stages the submissions into DIR/course/submitted (renamed, duplicated,
    unreadable and missing notebooks are resolved or recorded there).
-3. ``nbgrader autograde`` runs once per student, with this repository on PYTHONPATH so the
-   hidden tests reach ``autograder.checks``. A student already graded is skipped, so an
-   interrupted run resumes; one whose grading fails or outlasts ``--student-timeout`` is
-   recorded and the batch goes on.
-4. ``nbgrader generate_feedback`` writes DIR/course/feedback/<student>/hw2/*.html.
+3. Workers (``--jobs N`` at a time) each execute one student in a private copy of the
+   template in a temporary folder: nbgrader autograde one notebook at a time (``autograder.nbgrader_steps``),
+   with this repository on PYTHONPATH so hidden tests reach ``autograder.checks``, one torch
+   thread per worker by default, an address-space and CPU-time limit on the worker and its
+   kernels, and a wall-clock limit per student after which its processes are killed. The
+   executed notebooks go to DIR/course/executed/<student>/hw2 with ``worker.json``
+   (problems seen), which marks the student done: an interrupted run resumes from there.
+4. The main process alone writes the gradebook: nbgrader's autograde without execution
+   records each executed student (``nbgrader_steps.record``), then
+   ``nbgrader generate_feedback`` writes DIR/course/feedback/<student>/hw2/*.html.
 5. From the gradebook: DIR/scores.csv (student × test cell), DIR/grades.csv (per student:
    autograded points, extra credit, points awaiting manual grading, problems) and
    DIR/summary.csv (per test cell: mean score and share of students who lost points on it —
    what to re-teach).
 
 Extra credit: grade ids starting with ``ec_`` count apart from the 100 regular points.
+What the limits protect against: crashes, hangs, memory hogs and stray writes of a student's
+code; not a student who deliberately attacks the grader as the same OS user (grade such a
+class in containers, e.g. with the Gradescope bundle, one container per submission).
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
+import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
 from pathlib import Path
 
-from autograder import intake
+from autograder import intake, nbgrader_steps
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENT = intake.ASSIGNMENT
-DONE_MARKER = ".graded"
+WORKER_RECORD = "worker.json"
+GiB = 2**30
 
 
-def _nbgrader(course: Path, *args: str, timeout: float | None = None) -> subprocess.CompletedProcess:
+@dataclass(frozen=True)
+class Limits:
+    """What one student's grading may use: wall seconds, CPU seconds per process, address
+    space per process (bytes), torch threads."""
+    wall: float = 900
+    cpu: int = 1800
+    memory: int = 4 * GiB
+    threads: int = 1
+    cell: int = 120  # seconds one cell may run (nbgrader's Execute.timeout)
+
+
+def _environment(threads: int) -> dict[str, str]:
     # nbgrader creates its gradebook by running the `alembic` command: the interpreter's own
     # bin folder must be on PATH even when the virtualenv is not activated.
     path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
-    env = {**os.environ, "PATH": path, "PYTHONPATH": str(ROOT),
-           "HW2_DEVICE": os.environ.get("HW2_DEVICE", "cpu")}
-    return subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    return {**os.environ, "PATH": path, "PYTHONPATH": str(ROOT),
+            "HW2_DEVICE": os.environ.get("HW2_DEVICE", "cpu"),
+            # two workers with two torch threads each run 5-8x slower on 2 cores than with one
+            "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
 
 
-def make_course(course: Path) -> None:
+def _nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course,
+                          env=_environment(1), capture_output=True, text=True)
+
+
+def make_course(course: Path, cell_timeout: int = Limits.cell) -> None:
     """An nbgrader course holding this repository's source/hw2 and its gradebook."""
     course.mkdir(parents=True, exist_ok=True)
     config = (ROOT / "nbgrader_config.py").read_text()
-    config += f'\nc.CourseDirectory.db_url = "sqlite:///{course / "gradebook.db"}"\n'
-    (course / "nbgrader_config.py").write_text(config)
+    (course / "nbgrader_config.py").write_text(config + f"\nc.Execute.timeout = {cell_timeout}\n")
     shutil.rmtree(course / "source", ignore_errors=True)
     shutil.copytree(ROOT / "source" / ASSIGNMENT, course / "source" / ASSIGNMENT)
     result = _nbgrader(course, "generate_assignment", ASSIGNMENT, "--force")
@@ -59,35 +89,103 @@ def make_course(course: Path) -> None:
         raise RuntimeError(f"nbgrader generate_assignment failed:\n{result.stderr[-3000:]}")
 
 
-def autograde(course: Path, student: str, timeout: float) -> str | None:
-    """Grade one student; None when it worked, else what went wrong."""
+def _kill_tree(pid: int) -> None:
+    """Kill a worker and everything it started. Kernels run in sessions of their own
+    (jupyter_client starts them so), so the process group alone is not enough."""
+    import psutil
     try:
-        result = _nbgrader(course, "autograde", ASSIGNMENT, "--student", student, "--force",
-                           timeout=timeout)
+        processes = psutil.Process(pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        processes = []
+    for group in {pid} | {_group(p.pid) for p in processes} - {None}:
+        try:
+            os.killpg(group, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    for process in processes:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.kill()
+
+
+def _group(pid: int) -> int | None:
+    try:
+        return os.getpgid(pid)
+    except ProcessLookupError:
+        return None
+
+
+def execute_student(out: Path, work: Path, student: str, limits: Limits) -> list[str]:
+    """Run one student's notebooks in a private scratch course under ``work`` (outside DIR, so
+    no relative path from there reaches the class course); move the executed notebooks to
+    DIR/course/executed/<student>/hw2 and return the problems seen."""
+    course, scratch = out / "course", work / student
+    shutil.rmtree(scratch, ignore_errors=True)
+    shutil.copytree(out / "template", scratch, ignore=shutil.ignore_patterns("release"))
+    shutil.copytree(course / "submitted" / student, scratch / "submitted" / student)
+    command = [sys.executable, "-m", "autograder.nbgrader_steps", str(scratch), student,
+               "--memory", str(limits.memory), "--cpu", str(limits.cpu)]
+    # its own session, so that the worker, its kernels and anything they start die together
+    process = subprocess.Popen(command, cwd=scratch, env=_environment(limits.threads),
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               start_new_session=True)
+    problems = []
+    try:
+        log, _ = process.communicate(timeout=limits.wall)
     except subprocess.TimeoutExpired:
-        return f"grading stopped after {timeout:.0f} s"
-    if result.returncode != 0:
-        errors = [line for line in result.stderr.splitlines() if "ERROR" in line]
-        return "nbgrader autograde failed: " + " / ".join(errors[:3] or [result.stderr[-300:]])
-    (course / "autograded" / student / ASSIGNMENT / DONE_MARKER).write_text("")
-    return None
+        _kill_tree(process.pid)
+        log, _ = process.communicate()
+        problems.append(f"grading stopped after {limits.wall:.0f} s; "
+                        "notebooks not finished by then score 0")
+    finally:
+        _kill_tree(process.pid)
+    outcome_file = scratch / nbgrader_steps.OUTCOME
+    outcome = json.loads(outcome_file.read_text()) if outcome_file.exists() else {}
+    problems += [f"{notebook}.ipynb could not be graded ({why})"
+                 for notebook, why in outcome.items() if why]
+    if not problems and process.returncode != 0:
+        problems.append(f"grading crashed (exit {process.returncode}): {log.strip()[-300:]}")
+    executed = course / nbgrader_steps.EXECUTED / student / ASSIGNMENT
+    shutil.rmtree(executed.parent, ignore_errors=True)
+    executed.mkdir(parents=True)
+    for notebook, why in outcome.items():  # only notebooks that finished
+        if why is None:
+            shutil.copy(scratch / "autograded" / student / ASSIGNMENT / f"{notebook}.ipynb",
+                        executed / f"{notebook}.ipynb")
+    timestamp = course / "submitted" / student / ASSIGNMENT / "timestamp.txt"
+    if timestamp.exists():
+        shutil.copy(timestamp, executed / timestamp.name)
+    (executed.parent / WORKER_RECORD).write_text(json.dumps({"problems": problems}, indent=1))
+    shutil.rmtree(scratch, ignore_errors=True)
+    return problems
 
 
-def grade_cells(course: Path) -> tuple[list[str], dict[str, dict[str, tuple[float | None, float]]]]:
-    """(test cell ids in notebook order, {student: {grade id: (score or None, max score)}})."""
+def record_student(course: Path, student: str) -> list[str]:
+    """Write one executed student to the gradebook (main process only); problems seen."""
+    problems = json.loads((course / nbgrader_steps.EXECUTED / student / WORKER_RECORD).read_text())["problems"]
+    if any((course / nbgrader_steps.EXECUTED / student / ASSIGNMENT).glob("*.ipynb")):
+        error = nbgrader_steps.record(course, student)
+        if error:
+            problems.append(f"grades not recorded: {error}")
+    return problems
+
+
+def grade_cells(course: Path, students: list[str]
+                ) -> tuple[list[str], dict[str, dict[str, tuple[float | None, float]]]]:
+    """(test cell ids in notebook order, {student: {grade id: (score or None, max score)}}).
+    A student or notebook absent from the gradebook (nothing could be graded) scores 0."""
     from nbgrader.api import Gradebook, MissingEntry
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         assignment = gb.find_assignment(ASSIGNMENT)
         cells = [(nb.name, cell.name, cell.max_score) for nb in assignment.notebooks
                  for cell in nb.grade_cells]
         table = {}
-        for student in sorted(s.id for s in gb.students):
+        for student in sorted(students):
             row = {}
             for nb_name, cell_name, max_score in cells:
                 try:
                     grade = gb.find_grade(cell_name, nb_name, ASSIGNMENT, student)
                     row[cell_name] = (grade.score, max_score)
-                except MissingEntry:  # notebook missing: nothing to grade
+                except MissingEntry:
                     row[cell_name] = (0.0, max_score)
             table[student] = row
     return [name for _, name, _ in cells], table
@@ -120,20 +218,35 @@ def write_reports(out: Path, ids: list[str], table: dict, problems: dict[str, li
             writer.writerow([grade_id, max_score, round(mean, 3), round(losing, 3)])
 
 
-def grade(source: Path, out: Path, student_timeout: float = 900) -> dict[str, list[str]]:
-    """Grade every submission in ``source``; returns the problems recorded per student."""
+def grade(source: Path, out: Path, jobs: int = 1, limits: Limits | None = None,
+          feedback: bool = True) -> dict[str, list[str]]:
+    """Grade every submission in ``source``; returns the problems recorded per student.
+    ``feedback=False`` skips the feedback HTML (the tables are written either way)."""
+    from tqdm import tqdm
+    limits = limits or Limits(threads=max(1, (os.cpu_count() or 1) // jobs))
     course = out / "course"
-    make_course(course)
+    make_course(out / "template", limits.cell)
+    make_course(course, limits.cell)
     submissions = intake.stage(source, course / "submitted")
+    students = sorted(s.student for s in submissions)
     problems = {s.student: list(s.problems) for s in submissions}
-    for submission in sorted(submissions, key=lambda s: s.student):
-        if (course / "autograded" / submission.student / ASSIGNMENT / DONE_MARKER).exists():
-            continue  # graded by an earlier, interrupted run
-        failure = autograde(course, submission.student, student_timeout)
-        if failure:
-            problems[submission.student].append(failure)
-    _nbgrader(course, "generate_feedback", ASSIGNMENT, "--force")
-    ids, table = grade_cells(course)
+    executed = course / nbgrader_steps.EXECUTED
+    pending = [s for s in students if not (executed / s / WORKER_RECORD).exists()]
+    with tempfile.TemporaryDirectory(prefix="hw2-grading-") as work, \
+            ThreadPoolExecutor(max_workers=jobs) as pool, \
+            tqdm(total=len(students), initial=len(students) - len(pending), unit="student",
+                 desc="grading", file=sys.stderr, disable=None) as progress:
+        futures = {pool.submit(execute_student, out, Path(work), student, limits): student
+                   for student in pending}
+        for future in as_completed(futures):
+            if future.exception():  # a fault of the grader's own (disk full, ...): say so, go on
+                problems[futures[future]].append(f"grading crashed: {future.exception()!r}")
+            progress.update()
+    for student in students:  # one writer: only this process touches the gradebook
+        problems[student] += record_student(course, student)
+    if feedback:
+        _nbgrader(course, "generate_feedback", ASSIGNMENT, "--force")
+    ids, table = grade_cells(course, students)
     write_reports(out, ids, table, problems)
     return problems
 
@@ -142,10 +255,21 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("source", type=Path, help="folder of student folders, or an LMS .zip")
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--student-timeout", type=float, default=900,
-                        help="seconds one student's grading may take (default 900)")
+    parser.add_argument("--jobs", type=int, default=1, help="students graded at once (default 1)")
+    parser.add_argument("--student-timeout", type=float, default=Limits.wall,
+                        help=f"wall seconds one student's grading may take (default {Limits.wall:.0f})")
+    parser.add_argument("--cell-timeout", type=int, default=Limits.cell,
+                        help="seconds one cell may run (default %(default)s)")
+    parser.add_argument("--memory-gib", type=float, default=Limits.memory / GiB,
+                        help="address space per grading process, GiB (default %(default)s)")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="torch threads per worker (default: cores / jobs)")
     args = parser.parse_args(argv)
-    problems = grade(args.source, args.out, args.student_timeout)
+    limits = Limits(wall=args.student_timeout, cpu=int(2 * args.student_timeout),
+                    cell=args.cell_timeout,
+                    memory=int(args.memory_gib * GiB),
+                    threads=args.threads or max(1, (os.cpu_count() or 1) // args.jobs))
+    problems = grade(args.source, args.out, args.jobs, limits)
     with open(args.out / "grades.csv") as f:
         print(f.read(), end="")
     print(f"scores: {args.out / 'scores.csv'}; class summary: {args.out / 'summary.csv'}; "

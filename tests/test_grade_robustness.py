@@ -1,0 +1,174 @@
+"""Batch grading survives hostile submissions: each ends in a score and a message, costs only
+its own points, and the batch goes on. Real nbgrader, real kernels, two workers.
+
+Each student below is the reference notebook 1 with one thing added; one grading run
+(about a minute on 2 cores) serves every test here.
+"""
+import csv
+import json
+import subprocess
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder import grade
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCE = ROOT / "source" / "hw2"
+NB1, NB2 = "01_gradient_descent", "02_ema_adam"
+SLEEPER = "4321"  # the argument of the `sleep` a student leaves running
+
+
+def reference(name):
+    return nbformat.read(SOURCE / f"{name}.ipynb", as_version=4)
+
+
+def with_cell(code, after_grade_id=None):
+    """Notebook 1 with a new code cell after the answer ``after_grade_id`` (default: first)."""
+    nb = reference(NB1)
+    index = 0
+    if after_grade_id:
+        index = next(i for i, c in enumerate(nb.cells)
+                     if c.metadata.get("nbgrader", {}).get("grade_id") == after_grade_id) + 1
+    cell = nbformat.v4.new_code_cell(code)
+    del cell["id"]  # the source notebooks are nbformat 4.4, which has no cell ids
+    nb.cells.insert(index, cell)
+    return nb
+
+
+def with_answer_prefix(grade_id, code):
+    nb = reference(NB1)
+    cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+    cell.source = code + cell.source
+    return nb
+
+
+def setup_raises():
+    nb = reference(NB1)
+    first = next(c for c in nb.cells if c.cell_type == "code")
+    first.source = "import a_module_that_does_not_exist\n" + first.source
+    return nb
+
+
+STUDENTS = {
+    "reference": {NB1: reference(NB1), NB2: reference(NB2)},
+    "hangs": {NB1: with_answer_prefix("gd_loop", "import time\ntime.sleep(600)\n")},
+    "floods": {NB1: with_cell('print("spam " * 1_000_000)')},
+    "stderr": {NB1: with_cell(
+        "import sys\n"
+        "class NoisySGD(SimpleGradientDescent):\n"
+        "    def step(self):\n"
+        "        print('debug: one step', file=sys.stderr)\n"
+        "        super().step()\n"
+        "SimpleGradientDescent = NoisySGD", after_grade_id="sgd_optimizer")},
+    "exits": {NB1: with_cell("import os\nos._exit(3)", after_grade_id="gd_loop"),
+              NB2: reference(NB2)},
+    "hog": {NB1: with_cell("import torch\nhog = torch.ones(3 * 2**30 // 4)  # 3 GiB")},
+    "spawns": {NB1: with_cell("import subprocess\n"  # one child, one detached from the kernel
+                              f"subprocess.Popen(['sleep', '{SLEEPER}'])\n"
+                              f"subprocess.Popen(['sleep', '{SLEEPER}'], start_new_session=True)")},
+    "raises": {NB1: setup_raises()},
+}
+LIMITS = grade.Limits(wall=300, cpu=600, memory=int(2.5 * grade.GiB), threads=1, cell=15)
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    base = tmp_path_factory.mktemp("hostile")
+    for student, notebooks in STUDENTS.items():
+        (base / "subs" / student).mkdir(parents=True)
+        for name, nb in notebooks.items():
+            nbformat.write(nb, base / "subs" / student / f"{name}.ipynb")
+    problems = grade.grade(base / "subs", base / "out", jobs=2, limits=LIMITS, feedback=False)
+    with open(base / "out" / "scores.csv") as f:
+        scores = {row.pop("student"): row for row in csv.DictReader(f)}
+    return base / "out", problems, scores
+
+
+def nb1_ids(scores):
+    cells = reference(NB1).cells
+    ids = [c.metadata["nbgrader"]["grade_id"] for c in cells
+           if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"]
+    assert ids and all(i in scores["reference"] for i in ids)
+    return ids
+
+
+def executed(out, student, name=NB1):
+    return nbformat.read(out / "course" / "autograded" / student / "hw2" / f"{name}.ipynb", as_version=4)
+
+
+def test_every_student_gets_a_row_and_the_reference_full_marks(graded):
+    _, problems, scores = graded
+    assert set(scores) == set(STUDENTS)
+    assert all(float(scores["reference"][i]) > 0 for i in nb1_ids(scores))
+    assert all(p.endswith("is missing; it scores 0") for p in problems["reference"])
+
+
+@pytest.mark.parametrize("student", ["floods", "stderr", "hog", "spawns"])
+def test_harmless_misbehaviour_keeps_full_marks(graded, student):
+    _, problems, scores = graded
+    for grade_id in nb1_ids(scores):
+        assert scores[student][grade_id] == scores["reference"][grade_id], grade_id
+    assert not [p for p in problems[student] if not p.endswith("is missing; it scores 0")]
+
+
+def test_a_hanging_cell_costs_only_the_tests_of_what_it_defines(graded):
+    out, _, scores = graded
+    for grade_id in nb1_ids(scores):
+        lost = float(scores["hangs"][grade_id]) < float(scores["reference"][grade_id])
+        assert lost == grade_id.startswith("gd_loop__"), grade_id
+    answer = next(c for c in executed(out, "hangs").cells
+                  if c.metadata.get("nbgrader", {}).get("grade_id") == "gd_loop")
+    assert any(o.output_type == "error" for o in answer.outputs)
+
+
+def test_megabytes_of_output_are_cut_down(graded):
+    out, _, _ = graded
+    path = out / "course" / "autograded" / "floods" / "hw2" / f"{NB1}.ipynb"
+    assert path.stat().st_size < 1_000_000
+
+
+def test_stderr_from_student_code_stays_visible_and_costs_nothing(graded):
+    out, _, scores = graded
+    assert float(scores["stderr"]["sgd_optimizer__weight_decay"]) > 0
+    test_cell = next(c for c in executed(out, "stderr").cells
+                     if c.metadata.get("nbgrader", {}).get("grade_id") == "sgd_optimizer__weight_decay")
+    assert "[stderr] debug: one step" in json.dumps(test_cell.outputs)
+
+
+def test_a_kernel_that_exits_loses_its_notebook_only_and_says_so(graded):
+    _, problems, scores = graded
+    assert all(float(scores["exits"][i]) == 0 for i in nb1_ids(scores))
+    nb2_ids = [i for i, v in scores["reference"].items() if i.startswith(("ema_update__", "adam_"))]
+    assert nb2_ids and all(scores["exits"][i] == scores["reference"][i] for i in nb2_ids)
+    assert any(f"{NB1}.ipynb could not be graded (its kernel died" in p for p in problems["exits"])
+
+
+def test_memory_beyond_the_limit_fails_only_the_cell_that_asks(graded):
+    out, _, _ = graded
+    hog = next(c for c in executed(out, "hog").cells if "hog = torch.ones" in c.source)
+    assert [o.ename for o in hog.outputs if o.output_type == "error"] == ["RuntimeError"]
+
+
+def test_processes_a_submission_starts_do_not_outlive_its_grading(graded):
+    found = subprocess.run(["pgrep", "-f", f"sleep {SLEEPER}"], capture_output=True, text=True)
+    assert found.stdout == ""
+
+
+def test_an_import_that_fails_is_an_error_in_its_cell_not_in_the_batch(graded):
+    out, problems, scores = graded
+    first = next(c for c in executed(out, "raises").cells if c.cell_type == "code")
+    assert [o.ename for o in first.outputs if o.output_type == "error"] == ["ModuleNotFoundError"]
+    assert not [p for p in problems["raises"] if "could not be graded" in p]
+
+
+def test_a_student_past_the_wall_clock_limit_is_stopped_and_told(tmp_path):
+    student = tmp_path / "subs" / "sleeper"
+    student.mkdir(parents=True)
+    nbformat.write(with_cell("import time\ntime.sleep(1000)"), student / f"{NB1}.ipynb")
+    limits = grade.Limits(wall=20, cpu=60, memory=LIMITS.memory, threads=1, cell=600)
+    problems = grade.grade(tmp_path / "subs", tmp_path / "out", limits=limits, feedback=False)
+    assert any("grading stopped after 20 s" in p for p in problems["sleeper"])
+    with open(tmp_path / "out" / "grades.csv") as f:
+        assert float(next(csv.DictReader(f))["autograded"]) == 0
