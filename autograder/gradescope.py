@@ -1,0 +1,171 @@
+"""Gradescope autograder: build the bundle, and grade one submission inside it.
+
+    python -m autograder.gradescope build [--out build/gradescope_autograder.zip]
+                                          [--visibility after_published]
+    python -m autograder.gradescope run [--root /autograder]      (what run_autograder calls)
+
+Gradescope unpacks the zip into /autograder/source: its two scripts, the ``autograder``
+package, the nbgrader source notebooks with their helpers and data (``source/hw2``),
+``nbgrader_config.py``, ``requirements.txt`` and ``gradescope.json`` (settings). ``setup.sh`` installs Python 3.11, the CPU build of the pinned torch and
+the rest of requirements.txt into /autograder/venv. ``run_autograder`` grades
+/autograder/submission with the same pipeline as a local batch (``autograder.grade``, one
+student, one worker) and writes /autograder/results/results.json: one test per autograded
+grade id, with the diagnostic of a failed check as its output. Manually graded answers are
+not in results.json; grade them as Gradescope questions.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
+BUNDLED = ("autograder", "source/hw2", "nbgrader_config.py", "requirements.txt")
+STUDENT = "student"
+
+SETUP_SH = """#!/usr/bin/env bash
+# Gradescope runs this once, as root, when the autograder image is built.
+set -euo pipefail
+apt-get update
+apt-get install -y --no-install-recommends software-properties-common
+add-apt-repository -y ppa:deadsnakes/ppa
+apt-get update
+apt-get install -y --no-install-recommends python3.11 python3.11-venv
+python3.11 -m venv /autograder/venv
+TORCH=$(grep '^torch==' /autograder/source/requirements.txt)
+/autograder/venv/bin/pip install "$TORCH" --index-url https://download.pytorch.org/whl/cpu
+/autograder/venv/bin/pip install -r /autograder/source/requirements.txt
+"""
+
+RUN_AUTOGRADER = """#!/usr/bin/env bash
+# Gradescope runs this for each submission. AUTOGRADER_ROOT and HW2_PYTHON exist for tests.
+set -euo pipefail
+ROOT="${AUTOGRADER_ROOT:-/autograder}"
+PYTHON="${HW2_PYTHON:-$ROOT/venv/bin/python}"
+cd "$ROOT/source"
+exec "$PYTHON" -m autograder.gradescope run --root "$ROOT"
+"""
+
+
+def build(out: Path, visibility: str) -> Path:
+    """Write the autograder zip to ``out``; returns it."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints", "certificate")
+    with tempfile.TemporaryDirectory() as tmp:
+        tree = Path(tmp)
+        for name in BUNDLED:
+            src, dst = ROOT / name, tree / name
+            if src.is_dir():
+                shutil.copytree(src, dst, ignore=ignore)
+            else:
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy(src, dst)
+        (tree / "gradescope.json").write_text(json.dumps({"visibility": visibility}))
+        (tree / "setup.sh").write_text(SETUP_SH)
+        (tree / "run_autograder").write_text(RUN_AUTOGRADER)
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+            for path in sorted(tree.rglob("*")):
+                if path.is_file():
+                    info = zipfile.ZipInfo(str(path.relative_to(tree)), date_time=(2025, 1, 1, 0, 0, 0))
+                    info.external_attr = (0o755 if path.name in ("setup.sh", "run_autograder") else 0o644) << 16
+                    info.compress_type = zipfile.ZIP_DEFLATED
+                    zf.writestr(info, path.read_bytes())
+    return out
+
+
+def manual_ids() -> set[str]:
+    """Grade ids answered in prose and graded by hand (markdown grade cells)."""
+    import nbformat
+    ids = set()
+    for path in (ROOT / "source" / "hw2").glob("*.ipynb"):
+        for cell in nbformat.read(path, as_version=4).cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if meta.get("grade") and cell.cell_type == "markdown":
+                ids.add(meta["grade_id"])
+    return ids
+
+
+def diagnostics(course: Path, student: str) -> dict[str, str]:
+    """{grade id: the error a failed test cell showed} from the autograded notebooks."""
+    import nbformat
+    found = {}
+    for path in (course / "autograded" / student / "hw2").glob("*.ipynb"):
+        for cell in nbformat.read(path, as_version=4).cells:
+            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+            errors = [o for o in cell.get("outputs", []) if o.output_type == "error"]
+            if grade_id and errors:
+                found[grade_id] = f"{errors[-1].ename}: {errors[-1].evalue}"
+    return found
+
+
+def results(out: Path, problems: list[str], visibility: str) -> dict:
+    """Gradescope's results.json from a graded one-student batch in ``out``."""
+    from autograder import grade
+    ids, table = grade.grade_cells(out / "course", [STUDENT])
+    row, manual, why = table[STUDENT], manual_ids(), diagnostics(out / "course", STUDENT)
+    tests = []
+    for grade_id in ids:
+        if grade_id in manual:
+            continue
+        score, max_score = row[grade_id]
+        test = {"name": grade_id, "score": score or 0.0, "max_score": max_score,
+                "visibility": visibility}
+        if grade_id.startswith("ec_"):
+            test["name"] += " (extra credit)"
+        if grade_id in why:
+            test["output"] = why[grade_id]
+        tests.append(test)
+    manual_points = sum(row[i][1] for i in ids if i in manual)
+    lines = [f"Autograded points: {sum(t['score'] for t in tests):g}. The written answers "
+             f"({manual_points:g} points) are graded by hand."]
+    lines += [f"Problem: {p}" for p in problems]
+    return {"score": sum(t["score"] for t in tests), "output": "\n".join(lines),
+            "visibility": visibility, "stdout_visibility": "hidden", "tests": tests}
+
+
+def run(root: Path) -> dict:
+    """Grade root/submission; write root/results/results.json; return it."""
+    from autograder import grade
+    settings = json.loads((ROOT / "gradescope.json").read_text()) if (ROOT / "gradescope.json").exists() else {}
+    visibility = settings.get("visibility", "after_published")
+    with tempfile.TemporaryDirectory() as tmp:
+        subs = Path(tmp) / "subs" / STUDENT
+        subs.mkdir(parents=True)
+        for path in (root / "submission").rglob("*"):  # Gradescope keeps uploaded folders
+            if path.is_file() and not path.name.startswith("."):
+                shutil.copy(path, subs / path.name)
+        out = Path(tmp) / "out"
+        problems = grade.grade(subs.parent, out, jobs=1, limits=grade.Limits(
+            threads=max(1, os.cpu_count() or 1)), feedback=False)
+        result = results(out, problems.get(STUDENT, []), visibility)
+    (root / "results").mkdir(parents=True, exist_ok=True)
+    (root / "results" / "results.json").write_text(json.dumps(result, indent=1))
+    return result
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    b = sub.add_parser("build", help="write the autograder zip")
+    b.add_argument("--out", type=Path, default=ROOT / "build" / "gradescope_autograder.zip")
+    b.add_argument("--visibility", choices=VISIBILITIES, default="after_published",
+                   help="when students see the test results (default %(default)s)")
+    r = sub.add_parser("run", help="grade one submission (inside Gradescope)")
+    r.add_argument("--root", type=Path, default=Path("/autograder"))
+    args = parser.parse_args(argv)
+    if args.command == "build":
+        print(build(args.out, args.visibility))
+    else:
+        result = run(args.root)
+        print(f"score {result['score']:g}; {len(result['tests'])} tests")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

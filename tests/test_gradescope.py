@@ -1,0 +1,74 @@
+"""The Gradescope bundle, run for real in a simulated /autograder tree: unzip it where
+Gradescope would, call its run_autograder on a sample submission, validate results.json."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from autograder import gradescope
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCE, RELEASE = ROOT / "source" / "hw2", ROOT / "release" / "hw2"
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    base = tmp_path_factory.mktemp("gradescope")
+    bundle = gradescope.build(base / "autograder.zip", visibility="visible")
+    root = base / "autograder"
+    with zipfile.ZipFile(bundle) as zf:
+        zf.extractall(root / "source")
+    shutil.copy(root / "source" / "run_autograder", root / "run_autograder")
+    # a student who did Part 1 and left Part 2 untouched, uploaded inside a folder
+    (root / "submission" / "hw2").mkdir(parents=True)
+    shutil.copy(SOURCE / "01_gradient_descent.ipynb", root / "submission" / "hw2" / "Copy of 01_gradient_descent.ipynb")
+    shutil.copy(RELEASE / "02_ema_adam.ipynb", root / "submission" / "02_ema_adam.ipynb")
+    env = {**os.environ, "AUTOGRADER_ROOT": str(root), "HW2_PYTHON": sys.executable}
+    run = subprocess.run(["bash", str(root / "run_autograder")], env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-3000:]
+    return bundle, json.loads((root / "results" / "results.json").read_text())
+
+
+def test_the_bundle_has_gradescope_scripts_and_no_gradebook_or_outputs(graded):
+    bundle, _ = graded
+    with zipfile.ZipFile(bundle) as zf:
+        names = set(zf.namelist())
+        modes = {i.filename: i.external_attr >> 16 for i in zf.infolist()}
+    assert {"setup.sh", "run_autograder", "requirements.txt", "nbgrader_config.py",
+            "source/hw2/01_gradient_descent.ipynb", "autograder/checks/part2.py"} <= names
+    assert modes["run_autograder"] & 0o111 and modes["setup.sh"] & 0o111
+    assert not [n for n in names if n.endswith((".db", ".pyc")) or "certificate/" in n]
+
+
+def test_the_bundle_builds_byte_for_byte_the_same(graded, tmp_path):
+    bundle, _ = graded
+    again = gradescope.build(tmp_path / "again.zip", visibility="visible")
+    assert again.read_bytes() == bundle.read_bytes()
+
+
+def test_results_have_one_test_per_autograded_grade_id(graded):
+    _, results = graded
+    ids = [t["name"].split(" ")[0] for t in results["tests"]]
+    assert len(ids) == len(set(ids))
+    assert not set(ids) & gradescope.manual_ids()
+    assert {"gd_loop__matches_reference", "adam_optimizer__matches_torch", "init_he__distribution"} <= set(ids)
+    for test in results["tests"]:
+        assert 0 <= test["score"] <= test["max_score"] and test["visibility"] == "visible"
+    assert results["score"] == pytest.approx(sum(t["score"] for t in results["tests"]))
+    assert results["stdout_visibility"] == "hidden"
+
+
+def test_results_score_the_work_done_and_explain_the_rest(graded):
+    _, results = graded
+    tests = {t["name"].split(" ")[0]: t for t in results["tests"]}
+    part1 = [t for i, t in tests.items() if i.startswith(("gd_loop", "per_dim_lr", "sgd_optimizer"))]
+    assert part1 and all(t["score"] == t["max_score"] for t in part1)
+    adam = tests["adam_optimizer__matches_torch"]
+    assert adam["score"] == 0 and "NotImplementedError" in adam["output"]
+    assert "03_training.ipynb is missing" in results["output"]
+    assert "graded by hand" in results["output"]
