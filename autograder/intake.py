@@ -5,7 +5,15 @@
 Accepted shapes:
 - a folder (or zip) with one sub-folder per student: ``<student>/<files>``;
 - a flat LMS download (Canvas): ``<name>_[LATE_]<user id>_<submission id>_<original file name>``;
-  the student is the user id.
+  the student is the user id;
+- Moodle's "download all submissions": folders (or, flat, file-name prefixes)
+  ``<Full Name>_<participant id>_assignsubmission_file_``; the student is the participant id;
+- Blackboard's "download assignment": ``<assignment>_<username>_attempt_<YYYY-MM-DD-hh-mm-ss>_<file>``
+  (its ``.txt`` receipts are skipped); the student is the username, and of several attempts
+  the latest is graded.
+
+Any other folder name is the student id, with characters other than letters, digits and
+``._@-`` replaced by ``_``.
 
 Each student's files are matched to the four homework notebooks by name, forgiving what
 Colab and LMSs do to names ("Copy of ", " (1)", "-2", another case, spaces for underscores),
@@ -20,7 +28,9 @@ give a score and a message instead of crashing. Output::
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
+import os
 import re
 import shutil
 import sys
@@ -36,6 +46,10 @@ EXTRA_FILES = ("ec_transfer_model.pt",)
 SIGNATURE_IDS = {"gd_loop": NOTEBOOKS[0], "ema_update": NOTEBOOKS[1],
                  "residual_sequence": NOTEBOOKS[2], "init_xavier": NOTEBOOKS[3]}
 _CANVAS = re.compile(r"^(?P<name>[^_]+)_(?:LATE_)?(?P<user>\d+)_(?P<submission>\d+)_(?P<file>.+)$")
+_MOODLE = re.compile(r"^(?P<name>.+?)_(?P<user>\d+)_assignsubmission_file_(?P<file>.*)$")
+_BLACKBOARD = re.compile(r"^(?P<assignment>.+)_(?P<user>[^_]+)_attempt_"
+                         r"(?P<when>\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2})(?:_(?P<file>.+)|\.txt)$")
+_UNSAFE = re.compile(r"[^A-Za-z0-9._@-]+")
 _NOISE = re.compile(r"^(copy of\s+)+|(\s*\(\d+\)|-\d+)$", re.IGNORECASE)
 
 
@@ -125,22 +139,47 @@ def match(student: str, files: list[Path]) -> Submission:
     return submission
 
 
+def student_id(folder_name: str) -> str:
+    """The nbgrader student id a submission folder's name stands for."""
+    if found := _MOODLE.match(folder_name):
+        return found["user"]
+    return _UNSAFE.sub("_", folder_name).strip("_") or "unnamed"
+
+
+def _unwrap(path: Path, student: str, original: str, mtime: float | None = None) -> tuple[str, Path]:
+    """Give a flat LMS file its original name back, for matching, in a folder of its own
+    (two students' files often share that name); keep the attempt's time."""
+    folder = path.parent / ".unwrapped" / path.name
+    folder.mkdir(parents=True)
+    renamed = path.rename(folder / original)
+    if mtime is not None:
+        os.utime(renamed, (mtime, mtime))
+    return student, renamed
+
+
 def _student_files(root: Path) -> dict[str, list[Path]]:
-    """Files per student, from per-student folders or from a flat Canvas download."""
+    """Files per student, from per-student folders or from a flat LMS download."""
     per_student: dict[str, list[Path]] = {}
     for path in sorted(root.iterdir()):
         if path.name.startswith(".") or path.name == "__MACOSX":
             continue
         if path.is_dir():
-            per_student[path.name] = [p for p in path.rglob("*") if p.is_file()
-                                      and ".ipynb_checkpoints" not in p.parts]
-        elif (found := _CANVAS.match(path.name)):
-            # Canvas keeps the original name after the ids; give it back for matching.
-            renamed = path.with_name(found["file"])
-            path.rename(renamed)
-            per_student.setdefault(found["user"], []).append(renamed)
+            per_student.setdefault(student_id(path.name), []).extend(
+                p for p in path.rglob("*") if p.is_file() and ".ipynb_checkpoints" not in p.parts)
+            continue
+        if found := _CANVAS.match(path.name):
+            student, path = _unwrap(path, found["user"], found["file"])
+        elif found := _MOODLE.match(path.name):
+            student, path = _unwrap(path, found["user"], found["file"])
+        elif found := _BLACKBOARD.match(path.name):
+            if not found["file"]:
+                continue  # the attempt's receipt (.txt)
+            when = datetime.datetime.strptime(found["when"], "%Y-%m-%d-%H-%M-%S").timestamp()
+            # several attempts hold the same file name: keep them apart, the newest wins
+            student, path = _unwrap(path, found["user"], f"{found['when']} {found['file']}", when)
         else:
-            per_student.setdefault("unknown-student", []).append(path)
+            student = "unknown-student"
+        per_student.setdefault(student, []).append(path)
     return per_student
 
 

@@ -102,3 +102,36 @@ def test_command_line_prints_one_line_per_student(tmp_path, capsys):
     assert intake.main([str(tmp_path / "subs"), "--out", str(tmp_path / "out")]) == 0
     line, = capsys.readouterr().out.splitlines()
     assert line.startswith("dave: 1/4 notebooks") and "02_ema_adam.ipynb is missing" in line
+
+
+def test_two_canvas_students_with_the_same_file_name_keep_their_own(tmp_path):
+    archive = tmp_path / "submissions.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.write(RELEASE / "01_gradient_descent.ipynb", "doejane_12345_9001_01_gradient_descent.ipynb")
+        zf.writestr("roeric_67890_9002_01_gradient_descent.ipynb",
+                    (RELEASE / "01_gradient_descent.ipynb").read_text().replace("Gradient", "GRADIENT"))
+    intake.stage(archive, tmp_path / "out")
+    jane = (tmp_path / "out" / "12345" / "hw2" / "01_gradient_descent.ipynb").read_text()
+    eric = (tmp_path / "out" / "67890" / "hw2" / "01_gradient_descent.ipynb").read_text()
+    assert "GRADIENT" in eric and "GRADIENT" not in jane
+
+
+def test_moodle_folders_and_flat_files(tmp_path):
+    subs = tmp_path / "subs"
+    release_copy(subs / "Jane Doe_1234567_assignsubmission_file_", "01_gradient_descent")
+    release_copy(subs, "02_ema_adam", "Eric Roe_7654321_assignsubmission_file_02_ema_adam.ipynb")
+    release_copy(subs / "Ann O'Neil (TA)", "03_training")
+    students = {s.student: s for s in intake.stage(subs, tmp_path / "out")}
+    assert set(students) == {"1234567", "7654321", "Ann_O_Neil_TA"}
+    assert list(students["7654321"].notebooks) == ["02_ema_adam"]
+
+
+def test_blackboard_attempts_grade_the_latest_and_skip_receipts(tmp_path):
+    subs = tmp_path / "subs"
+    release_copy(subs, "01_gradient_descent", "HW2_jdoe_attempt_2026-10-01-09-00-00_01_gradient_descent.ipynb")
+    release_copy(subs, "01_gradient_descent", "HW2_jdoe_attempt_2026-10-03-18-30-00_Copy of 01_gradient_descent.ipynb")
+    (subs / "HW2_jdoe_attempt_2026-10-03-18-30-00.txt").write_text("receipt")
+    jdoe, = intake.stage(subs, tmp_path / "out")
+    assert jdoe.student == "jdoe"
+    assert jdoe.notebooks["01_gradient_descent"].name.startswith("2026-10-03-18-30-00")
+    assert not [p for p in jdoe.problems if "ignored" in p]
