@@ -28,7 +28,7 @@ def graded(tmp_path_factory):
     shutil.copy(SOURCE / "03_training.ipynb", broken / "03_training.ipynb")
     (broken / "04_initialization.ipynb").write_text("{ this is not json")
     out = base / "out"
-    problems = grade.grade(subs, out)
+    problems = grade.grade(subs, out, jobs=2)
     return out, problems
 
 
@@ -76,8 +76,24 @@ def test_feedback_shows_diagnostics_not_the_reference_solution(graded):
 
 def test_rerunning_is_idempotent_and_skips_graded_students(graded, monkeypatch):
     out, _ = graded
-    before = (out / "grades.csv").read_text()
+    before = {name: (out / name).read_text() for name in ("grades.csv", "scores.csv", "summary.csv")}
     calls = []
-    monkeypatch.setattr(grade, "autograde", lambda *args: calls.append(args))
+    monkeypatch.setattr(grade, "execute_student", lambda *args: calls.append(args))
     grade.grade(out.parent / "submissions", out)
-    assert calls == [] and (out / "grades.csv").read_text() == before
+    assert calls == []
+    assert {name: (out / name).read_text() for name in before} == before
+
+
+def test_an_interrupted_run_resumes_with_the_students_not_finished(graded, monkeypatch):
+    out, _ = graded
+    before = (out / "grades.csv").read_text()
+    # as if the run had been stopped while "blank" was still being executed
+    (out / "course" / "executed" / "blank" / grade.WORKER_RECORD).unlink()
+    executed = []
+    original = grade.execute_student
+    monkeypatch.setattr(grade, "execute_student",
+                        lambda out, work, student, limits: executed.append(student)
+                        or original(out, work, student, limits))
+    grade.grade(out.parent / "submissions", out, jobs=2)
+    assert executed == ["blank"]
+    assert (out / "grades.csv").read_text() == before
