@@ -4,6 +4,10 @@
 #   bash run.sh test     the test suite (pytest; extra arguments go to pytest)
 #   bash run.sh build    rebuild source/hw2 and release/hw2 from notebooks/ (--check: verify only)
 #   bash run.sh bench    the harness-overhead benchmark (arguments go to the script)
+#   bash run.sh bundle   the student bundle: build/student/hw2/ and hw2.zip, leak-checked
+#   bash run.sh grade SUBMISSIONS --out DIR [--jobs N]   grade a class (autograder/grade.py)
+#   bash run.sh gradescope [--out ZIP]                    the Gradescope autograder zip
+#   bash run.sh bench-grading [--students N]              grading speed and memory
 set -euo pipefail
 cd "$(dirname "$0")"
 bash scripts/setup_env.sh
@@ -15,5 +19,9 @@ case "$command" in
   test)  exec "$python" -m pytest "$@" ;;
   build) exec "$python" scripts/build.py "$@" ;;
   bench) exec "$python" benchmarks/harness_overhead.py "$@" ;;
-  *) echo "usage: bash run.sh [main|test|build|bench] [args...]" >&2; exit 2 ;;
+  bundle) exec "$python" scripts/bundle.py "$@" ;;
+  grade) exec "$python" -m autograder.grade "$@" ;;
+  gradescope) exec "$python" -m autograder.gradescope build "$@" ;;
+  bench-grading) exec "$python" benchmarks/grading_speed.py "$@" ;;
+  *) echo "usage: bash run.sh [main|test|build|bench|bundle|grade|gradescope|bench-grading] [args...]" >&2; exit 2 ;;
 esac

@@ -18,9 +18,9 @@
    records each executed student (``nbgrader_steps.record``), then
    ``nbgrader generate_feedback`` writes DIR/course/feedback/<student>/hw2/*.html.
 5. From the gradebook: DIR/scores.csv (student × test cell), DIR/grades.csv (per student:
-   autograded points, extra credit, points awaiting manual grading, problems) and
-   DIR/summary.csv (per test cell: mean score and share of students who lost points on it —
-   what to re-teach).
+   autograded points, extra credit, points awaiting manual grading, problems),
+   DIR/summary.csv (per test cell: mean score and share of students who lost points on it)
+   and DIR/tasks.csv (the same per task — what to re-teach).
 
 Extra credit: grade ids starting with ``ec_`` count apart from the 100 regular points.
 What the limits protect against: crashes, hangs, memory hogs and stray writes of a student's
@@ -208,6 +208,10 @@ def write_reports(out: Path, ids: list[str], table: dict, problems: dict[str, li
             extra = sum(s for i, (s, _) in row.items() if s is not None and i.startswith("ec_"))
             manual = sum(m for s, m in row.values() if s is None)
             writer.writerow([student, core, extra, manual, "; ".join(problems.get(student, []))])
+    with open(out / "tasks.csv", "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["task", "points", "mean_score", "share_losing_points"])
+        writer.writerows(task_summary(ids, table))
     with open(out / "summary.csv", "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["grade_id", "max_score", "mean_score", "share_losing_points"])
@@ -219,6 +223,22 @@ def write_reports(out: Path, ids: list[str], table: dict, problems: dict[str, li
             mean = sum(s for s, _ in scored) / len(scored)
             losing = sum(s < m for s, m in scored) / len(scored)
             writer.writerow([grade_id, max_score, round(mean, 3), round(losing, 3)])
+
+
+def task_summary(ids: list[str], table: dict) -> list[tuple[str, float, float, float]]:
+    """Per task (a grade id's part before "__"): (task, points, mean score, share of students
+    who lost any of its points), autograded cells only, in notebook order."""
+    tasks: dict[str, list[str]] = {}
+    for grade_id in ids:
+        if all(row[grade_id][0] is not None for row in table.values()):
+            tasks.setdefault(grade_id.split("__")[0], []).append(grade_id)
+    rows = []
+    for task, cells in tasks.items():
+        points = sum(next(iter(table.values()))[c][1] for c in cells) if table else 0.0
+        scores = [sum(row[c][0] for c in cells) for row in table.values()]
+        losing = sum(score < points for score in scores) / len(scores) if scores else 0.0
+        rows.append((task, points, round(sum(scores) / max(len(scores), 1), 3), round(losing, 3)))
+    return rows
 
 
 def grade(source: Path, out: Path, jobs: int = 1, limits: Limits | None = None,
@@ -272,12 +292,28 @@ def main(argv=None) -> int:
                     cell=args.cell_timeout,
                     memory=int(args.memory_gib * GiB),
                     threads=args.threads or max(1, (os.cpu_count() or 1) // args.jobs))
-    problems = grade(args.source, args.out, args.jobs, limits)
-    with open(args.out / "grades.csv") as f:
-        print(f.read(), end="")
-    print(f"scores: {args.out / 'scores.csv'}; class summary: {args.out / 'summary.csv'}; "
-          f"feedback: {args.out / 'course' / 'feedback'}")
-    return 0 if problems is not None else 1
+    grade(args.source, args.out, args.jobs, limits)
+    print_summary(args.out)
+    return 0
+
+
+def print_summary(out: Path) -> None:
+    """The class at a glance: each student's points and problems, then each task's."""
+    with open(out / "grades.csv") as f:
+        students = list(csv.DictReader(f))
+    print(f"{'student':24s} {'autograded':>10s} {'extra':>6s}  problems")
+    for row in students:
+        print(f"{row['student']:24s} {float(row['autograded']):10g} {float(row['extra_credit']):6g}  "
+              f"{row['problems'][:100]}")
+    with open(out / "tasks.csv") as f:
+        tasks = list(csv.DictReader(f))
+    print(f"\n{'task':28s} {'points':>6s} {'mean':>6s}  students losing points")
+    for row in tasks:
+        print(f"{row['task']:28s} {float(row['points']):6g} {float(row['mean_score']):6.2f}  "
+              f"{float(row['share_losing_points']):.0%}")
+    print(f"\ngrades: {out / 'grades.csv'}; per test cell: {out / 'scores.csv'}, "
+          f"{out / 'summary.csv'}; per task: {out / 'tasks.csv'}; "
+          f"feedback: {out / 'course' / 'feedback'}; gradebook: {out / 'course' / 'gradebook.db'}")
 
 
 if __name__ == "__main__":

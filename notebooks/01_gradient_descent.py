@@ -81,24 +81,24 @@ def descend(loss_fn, x, lr, steps):
 
 # %% test="gd_loop__matches_reference" points=3
 # Check that descend visits the same points as torch.optim.SGD on a few bowls.
-hw2utils.check_gd_loop__matches_reference(descend)
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part1 as _hidden; _hidden.check_gd_loop__matches_reference(descend)
 ### END HIDDEN TESTS
+hw2utils.check_gd_loop__matches_reference(descend)
 
 # %% test="gd_loop__in_place" points=1
 # Check that descend updates x in place and leaves no gradient behind.
-hw2utils.check_gd_loop__in_place(descend)
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part1 as _hidden; _hidden.check_gd_loop__in_place(descend)
 ### END HIDDEN TESTS
+hw2utils.check_gd_loop__in_place(descend)
 
 # %% test="gd_loop__tensor_lr" points=1
 # Check that descend accepts one learning rate per coordinate.
-hw2utils.check_gd_loop__tensor_lr(descend)
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part1 as _hidden; _hidden.check_gd_loop__tensor_lr(descend)
 ### END HIDDEN TESTS
+hw2utils.check_gd_loop__tensor_lr(descend)
 
 # %% [markdown]
 # Now watch it: 50 steps with learning rate 0.1 from $x_0$. The loss first drops, then
@@ -135,10 +135,10 @@ L.plot_history()
 
 # %% test="per_dim_lr__beats_single_lr" points=2
 # Check that lr_pair ends 50 steps below 0.05.
-hw2utils.check_per_dim_lr__beats_single_lr(lr_pair)
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part1 as _hidden; _hidden.check_per_dim_lr__beats_single_lr(lr_pair)
 ### END HIDDEN TESTS
+hw2utils.check_per_dim_lr__beats_single_lr(lr_pair)
 
 # %% [markdown]
 # ## Questions 1.A–1.C — Choosing a learning rate (3 points)
@@ -255,24 +255,24 @@ class SimpleGradientDescent:
 
 # %% test="sgd_optimizer__matches_torch" points=3
 # Check that SimpleGradientDescent without weight decay equals torch.optim.SGD.
-hw2utils.check_sgd_optimizer__matches_torch(SimpleGradientDescent)
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part1 as _hidden; _hidden.check_sgd_optimizer__matches_torch(SimpleGradientDescent)
 ### END HIDDEN TESTS
+hw2utils.check_sgd_optimizer__matches_torch(SimpleGradientDescent)
 
 # %% test="sgd_optimizer__weight_decay" points=2
 # Check that SimpleGradientDescent with weight decay equals torch.optim.SGD(weight_decay=...).
-hw2utils.check_sgd_optimizer__weight_decay(SimpleGradientDescent)
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part1 as _hidden; _hidden.check_sgd_optimizer__weight_decay(SimpleGradientDescent)
 ### END HIDDEN TESTS
+hw2utils.check_sgd_optimizer__weight_decay(SimpleGradientDescent)
 
 # %% test="sgd_optimizer__zero_grad" points=1
 # Check that zero_grad clears every gradient.
-hw2utils.check_sgd_optimizer__zero_grad(SimpleGradientDescent)
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part1 as _hidden; _hidden.check_sgd_optimizer__zero_grad(SimpleGradientDescent)
 ### END HIDDEN TESTS
+hw2utils.check_sgd_optimizer__zero_grad(SimpleGradientDescent)
 
 # %% [markdown]
 # Your optimizer on the bowl, with a little weight decay. `ConstantVectorNetwork` wraps the

@@ -64,17 +64,17 @@ def gradient_stats(grads):
 
 # %% test="grad_stats__values" points=2
 # Check that gradient_stats returns the mean and the RMS of each coordinate on a few fixed cases.
-hw2utils.check_grad_stats__values(gradient_stats)
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part2 as _hidden; _hidden.check_grad_stats__values(gradient_stats)
 ### END HIDDEN TESTS
+hw2utils.check_grad_stats__values(gradient_stats)
 
 # %% test="grad_stats__shapes" points=1
 # Check that gradient_stats returns two tensors of shape (d,) for gradients of shape (T, d).
-hw2utils.check_grad_stats__shapes(gradient_stats)
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part2 as _hidden; _hidden.check_grad_stats__shapes(gradient_stats)
 ### END HIDDEN TESTS
+hw2utils.check_grad_stats__shapes(gradient_stats)
 
 # %% [markdown]
 # The cell below repeats Part 1's run — 50 steps of `torch.optim.SGD` with learning rate 0.1
@@ -120,10 +120,10 @@ mean_grad_values = (-0.2982, 0.0940)
 
 # %% test="q_mean_values__numbers" points=1
 # Check that mean_grad_values holds two numbers (the grader checks their values).
-hw2utils.check_q_mean_values__numbers(mean_grad_values)
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part2 as _hidden; _hidden.check_q_mean_values__numbers(mean_grad_values)
 ### END HIDDEN TESTS
+hw2utils.check_q_mean_values__numbers(mean_grad_values)
 
 # %% [markdown]
 # **2.B (1 point).** The RMS gradient: `rms_grad_values = (..., ...)`.
@@ -135,10 +135,10 @@ rms_grad_values = (2.1092, 0.3078)
 
 # %% test="q_rms_values__numbers" points=1
 # Check that rms_grad_values holds two non-negative numbers (the grader checks their values).
-hw2utils.check_q_rms_values__numbers(rms_grad_values)
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part2 as _hidden; _hidden.check_q_rms_values__numbers(rms_grad_values)
 ### END HIDDEN TESTS
+hw2utils.check_q_rms_values__numbers(rms_grad_values)
 
 # %% [markdown]
 # ## Question 2.C — Mean versus RMS (4 points)
@@ -167,31 +167,31 @@ sign_changes = "much smaller"
 
 # %% test="q_mean_vs_rms__never_smaller" points=1
 # Check that never_smaller is "mean" or "RMS".
-hw2utils.check_q_mean_vs_rms__never_smaller(never_smaller)
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part2 as _hidden; _hidden.check_q_mean_vs_rms__never_smaller(never_smaller)
 ### END HIDDEN TESTS
+hw2utils.check_q_mean_vs_rms__never_smaller(never_smaller)
 
 # %% test="q_mean_vs_rms__typical_size" points=1
 # Check that typical_size is "mean" or "RMS".
-hw2utils.check_q_mean_vs_rms__typical_size(typical_size)
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part2 as _hidden; _hidden.check_q_mean_vs_rms__typical_size(typical_size)
 ### END HIDDEN TESTS
+hw2utils.check_q_mean_vs_rms__typical_size(typical_size)
 
 # %% test="q_mean_vs_rms__consistent_sign" points=1
 # Check that consistent_sign is "close" or "much smaller".
-hw2utils.check_q_mean_vs_rms__consistent_sign(consistent_sign)
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part2 as _hidden; _hidden.check_q_mean_vs_rms__consistent_sign(consistent_sign)
 ### END HIDDEN TESTS
+hw2utils.check_q_mean_vs_rms__consistent_sign(consistent_sign)
 
 # %% test="q_mean_vs_rms__sign_changes" points=1
 # Check that sign_changes is "close" or "much smaller".
-hw2utils.check_q_mean_vs_rms__sign_changes(sign_changes)
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part2 as _hidden; _hidden.check_q_mean_vs_rms__sign_changes(sign_changes)
 ### END HIDDEN TESTS
+hw2utils.check_q_mean_vs_rms__sign_changes(sign_changes)
 
 # %% [markdown]
 # ## The idea behind Adam
@@ -280,24 +280,24 @@ def ema_update(x_t, beta, t, ema_star_old):
 
 # %% test="ema_update__formula" points=2
 # Check that ema_update computes EMA*_t (its second output) on a few fixed cases.
-hw2utils.check_ema_update__formula(ema_update)
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part2 as _hidden; _hidden.check_ema_update__formula(ema_update)
 ### END HIDDEN TESTS
+hw2utils.check_ema_update__formula(ema_update)
 
 # %% test="ema_update__bias_correction" points=2
 # Check that ema_update returns the bias-corrected EMA_t (its first output) on a few fixed cases.
-hw2utils.check_ema_update__bias_correction(ema_update)
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part2 as _hidden; _hidden.check_ema_update__bias_correction(ema_update)
 ### END HIDDEN TESTS
+hw2utils.check_ema_update__bias_correction(ema_update)
 
 # %% test="ema_update__tensors_unchanged" points=1
 # Check that ema_update works on tensors and leaves its inputs unchanged.
-hw2utils.check_ema_update__tensors_unchanged(ema_update)
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part2 as _hidden; _hidden.check_ema_update__tensors_unchanged(ema_update)
 ### END HIDDEN TESTS
+hw2utils.check_ema_update__tensors_unchanged(ema_update)
 
 # %% [markdown]
 # Now watch an EMA follow a series. The series below has 200 noisy values: around 3 for the
@@ -414,38 +414,38 @@ class ADAMOptimizer:
 
 # %% test="adam_optimizer__matches_torch" points=3
 # Check that ADAMOptimizer without weight decay equals torch.optim.Adam.
-hw2utils.check_adam_optimizer__matches_torch(ADAMOptimizer)
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part2 as _hidden; _hidden.check_adam_optimizer__matches_torch(ADAMOptimizer)
 ### END HIDDEN TESTS
+hw2utils.check_adam_optimizer__matches_torch(ADAMOptimizer)
 
 # %% test="adam_optimizer__weight_decay" points=2
 # Check that ADAMOptimizer adds weight_decay * p to the gradient, as torch.optim.Adam does.
-hw2utils.check_adam_optimizer__weight_decay(ADAMOptimizer)
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part2 as _hidden; _hidden.check_adam_optimizer__weight_decay(ADAMOptimizer)
 ### END HIDDEN TESTS
+hw2utils.check_adam_optimizer__weight_decay(ADAMOptimizer)
 
 # %% test="adam_optimizer__state_persists" points=2
 # Check that each parameter's m* and v* carry over between steps and t advances once per step.
-hw2utils.check_adam_optimizer__state_persists(ADAMOptimizer)
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part2 as _hidden; _hidden.check_adam_optimizer__state_persists(ADAMOptimizer)
 ### END HIDDEN TESTS
+hw2utils.check_adam_optimizer__state_persists(ADAMOptimizer)
 
 # %% test="adam_optimizer__devices_dtypes" points=1
 # Check that ADAMOptimizer works with float32 and float64 parameters on the chosen device.
-hw2utils.check_adam_optimizer__devices_dtypes(ADAMOptimizer)
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part2 as _hidden; _hidden.check_adam_optimizer__devices_dtypes(ADAMOptimizer)
 ### END HIDDEN TESTS
+hw2utils.check_adam_optimizer__devices_dtypes(ADAMOptimizer)
 
 # %% test="adam_optimizer__zero_grad" points=1
 # Check that zero_grad clears every gradient.
-hw2utils.check_adam_optimizer__zero_grad(ADAMOptimizer)
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part2 as _hidden; _hidden.check_adam_optimizer__zero_grad(ADAMOptimizer)
 ### END HIDDEN TESTS
+hw2utils.check_adam_optimizer__zero_grad(ADAMOptimizer)
 
 # %% [markdown]
 # Your Adam on the bowl: 50 steps from $x_0$ with learning rate 0.1 and weight decay 0.1.

@@ -106,10 +106,10 @@ optmaker_3_1 = lambda params: torch.optim.SGD(params, lr=1.0)
 
 # %% test="net_3_1__architecture" points=1
 # Check that net_3_1 has the layers Task 3.1 asks for.
-hw2utils.check_architecture("3.1", net_3_1)
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part3 as _hidden; _hidden.check_architecture("3.1", net_3_1)
 ### END HIDDEN TESTS
+hw2utils.check_architecture("3.1", net_3_1)
 
 # %%
 history_3_1 = run_test(Supervise(loss_3_1, net_3_1), optmaker_3_1)
@@ -131,10 +131,10 @@ optmaker_3_2 = lambda params: torch.optim.SGD(params, lr=1.0)
 
 # %% test="net_3_2__architecture" points=1
 # Check that net_3_2 has the layers Task 3.2 asks for.
-hw2utils.check_architecture("3.2", net_3_2)
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part3 as _hidden; _hidden.check_architecture("3.2", net_3_2)
 ### END HIDDEN TESTS
+hw2utils.check_architecture("3.2", net_3_2)
 
 # %%
 history_3_2 = run_test(Supervise(loss_3_2, net_3_2), optmaker_3_2)
@@ -155,10 +155,10 @@ optmaker_3_3 = lambda params: torch.optim.SGD(params, lr=1.0)
 
 # %% test="net_3_3__architecture" points=1
 # Check that net_3_3 has the layers Task 3.3 asks for.
-hw2utils.check_architecture("3.3", net_3_3)
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part3 as _hidden; _hidden.check_architecture("3.3", net_3_3)
 ### END HIDDEN TESTS
+hw2utils.check_architecture("3.3", net_3_3)
 
 # %%
 history_3_3 = run_test(Supervise(loss_3_3, net_3_3), optmaker_3_3)
@@ -186,10 +186,10 @@ optmaker_3_4 = lambda params: torch.optim.SGD(params, lr=1.0)
 
 # %% test="net_3_4__architecture" points=1
 # Check that net_3_4 has the layers Task 3.4 asks for.
-hw2utils.check_architecture("3.4", net_3_4)
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part3 as _hidden; _hidden.check_architecture("3.4", net_3_4)
 ### END HIDDEN TESTS
+hw2utils.check_architecture("3.4", net_3_4)
 
 # %%
 history_3_4 = run_test(Supervise(loss_3_4, net_3_4), optmaker_3_4)
@@ -211,10 +211,10 @@ optmaker_3_5 = lambda params: torch.optim.SGD(params, lr=0.5)
 
 # %% test="net_3_5__architecture" points=1
 # Check that net_3_5 has the layers Task 3.5 asks for.
-hw2utils.check_architecture("3.5", net_3_5)
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part3 as _hidden; _hidden.check_architecture("3.5", net_3_5)
 ### END HIDDEN TESTS
+hw2utils.check_architecture("3.5", net_3_5)
 
 # %%
 history_3_5 = run_test(Supervise(loss_3_5, net_3_5), optmaker_3_5)
@@ -236,10 +236,10 @@ optmaker_3_6 = lambda params: torch.optim.Adam(params, lr=0.01)
 
 # %% test="net_3_6__architecture" points=1
 # Check that net_3_6 has the layers Task 3.6 asks for.
-hw2utils.check_architecture("3.6", net_3_6)
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part3 as _hidden; _hidden.check_architecture("3.6", net_3_6)
 ### END HIDDEN TESTS
+hw2utils.check_architecture("3.6", net_3_6)
 
 # %%
 history_3_6 = run_test(Supervise(loss_3_6, net_3_6), optmaker_3_6)
@@ -262,10 +262,10 @@ optmaker_3_7 = lambda params: torch.optim.Adam(params, lr=0.01, weight_decay=1e-
 
 # %% test="net_3_7__architecture" points=1
 # Check that net_3_7 has the layers Task 3.7 asks for.
-hw2utils.check_architecture("3.7", net_3_7)
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part3 as _hidden; _hidden.check_architecture("3.7", net_3_7)
 ### END HIDDEN TESTS
+hw2utils.check_architecture("3.7", net_3_7)
 
 # %%
 history_3_7 = run_test(Supervise(loss_3_7, net_3_7), optmaker_3_7)
@@ -329,10 +329,10 @@ optmaker_3_8 = lambda params: torch.optim.Adam(params, lr=0.01, weight_decay=1e-
 
 # %% test="net_3_8__architecture" points=1
 # Check that net_3_8 has the layers Task 3.8 asks for.
-hw2utils.check_architecture("3.8", net_3_8)
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part3 as _hidden; _hidden.check_architecture("3.8", net_3_8)
 ### END HIDDEN TESTS
+hw2utils.check_architecture("3.8", net_3_8)
 
 # %%
 history_3_8 = run_test(Supervise(loss_3_8, net_3_8), optmaker_3_8)
@@ -353,10 +353,10 @@ optmaker_3_9 = lambda params: torch.optim.Adam(params, lr=0.01, weight_decay=1e-
 
 # %% test="net_3_9__architecture" points=1
 # Check that net_3_9 has the layers Task 3.9 asks for.
-hw2utils.check_architecture("3.9", net_3_9)
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part3 as _hidden; _hidden.check_architecture("3.9", net_3_9)
 ### END HIDDEN TESTS
+hw2utils.check_architecture("3.9", net_3_9)
 
 # %%
 history_3_9 = run_test(Supervise(loss_3_9, net_3_9), optmaker_3_9)
@@ -377,10 +377,10 @@ optmaker_3_10 = lambda params: torch.optim.Adam(params, lr=0.01, weight_decay=1e
 
 # %% test="net_3_10__architecture" points=1
 # Check that net_3_10 has the layers Task 3.10 asks for.
-hw2utils.check_architecture("3.10", net_3_10)
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part3 as _hidden; _hidden.check_architecture("3.10", net_3_10)
 ### END HIDDEN TESTS
+hw2utils.check_architecture("3.10", net_3_10)
 
 # %%
 history_3_10 = run_test(Supervise(loss_3_10, net_3_10), optmaker_3_10)
@@ -422,10 +422,10 @@ optmaker_3_11 = lambda params: torch.optim.Adam(params, lr=0.01, weight_decay=1e
 
 # %% test="net_3_11__architecture" points=1
 # Check that net_3_11 has the layers Task 3.11 asks for.
-hw2utils.check_architecture("3.11", net_3_11)
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part3 as _hidden; _hidden.check_architecture("3.11", net_3_11)
 ### END HIDDEN TESTS
+hw2utils.check_architecture("3.11", net_3_11)
 
 # %%
 history_3_11 = run_test(Supervise(loss_3_11, net_3_11), optmaker_3_11)
@@ -448,10 +448,10 @@ optmaker_3_12 = lambda params: torch.optim.Adam(params, lr=0.01, weight_decay=1e
 
 # %% test="net_3_12__architecture" points=1
 # Check that net_3_12 has the layers Task 3.12 asks for.
-hw2utils.check_architecture("3.12", net_3_12)
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part3 as _hidden; _hidden.check_architecture("3.12", net_3_12)
 ### END HIDDEN TESTS
+hw2utils.check_architecture("3.12", net_3_12)
 
 # %%
 history_3_12 = run_test(Supervise(loss_3_12, net_3_12), optmaker_3_12)
@@ -479,10 +479,10 @@ optmaker_3_13 = lambda params: torch.optim.Adam(params, lr=0.01, weight_decay=1e
 
 # %% test="net_3_13__architecture" points=1
 # Check that net_3_13 has the layers Task 3.13 asks for.
-hw2utils.check_architecture("3.13", net_3_13)
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part3 as _hidden; _hidden.check_architecture("3.13", net_3_13)
 ### END HIDDEN TESTS
+hw2utils.check_architecture("3.13", net_3_13)
 
 # %%
 history_3_13 = run_test(Supervise(loss_3_13, net_3_13), optmaker_3_13)
@@ -529,17 +529,17 @@ class ResidualSequence(nn.Sequential):
 
 # %% test="residual_sequence__adds_input" points=2
 # Check that ResidualSequence returns f(x) + x.
-hw2utils.check_residual_sequence__adds_input(ResidualSequence)
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part3 as _hidden; _hidden.check_residual_sequence__adds_input(ResidualSequence)
 ### END HIDDEN TESTS
+hw2utils.check_residual_sequence__adds_input(ResidualSequence)
 
 # %% test="residual_sequence__is_sequential" points=1
 # Check that ResidualSequence still registers its layers and passes gradients through the skip.
-hw2utils.check_residual_sequence__is_sequential(ResidualSequence)
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part3 as _hidden; _hidden.check_residual_sequence__is_sequential(ResidualSequence)
 ### END HIDDEN TESTS
+hw2utils.check_residual_sequence__is_sequential(ResidualSequence)
 
 # %% [markdown]
 # ### Task 3.15 — Four residual blocks (1 point)
@@ -562,10 +562,10 @@ optmaker_3_15 = lambda params: torch.optim.Adam(params, lr=0.01, weight_decay=1e
 
 # %% test="net_3_15__architecture" points=1
 # Check that net_3_15 has the layers Task 3.15 asks for.
-hw2utils.check_architecture("3.15", net_3_15)
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part3 as _hidden; _hidden.check_architecture("3.15", net_3_15)
 ### END HIDDEN TESTS
+hw2utils.check_architecture("3.15", net_3_15)
 
 # %%
 history_3_15 = run_test(Supervise(loss_3_15, net_3_15), optmaker_3_15)
@@ -589,10 +589,10 @@ optmaker_3_16 = lambda params: torch.optim.Adam(params, lr=0.01, weight_decay=1e
 
 # %% test="net_3_16__architecture" points=1
 # Check that net_3_16 has the layers Task 3.16 asks for.
-hw2utils.check_architecture("3.16", net_3_16)
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part3 as _hidden; _hidden.check_architecture("3.16", net_3_16)
 ### END HIDDEN TESTS
+hw2utils.check_architecture("3.16", net_3_16)
 
 # %%
 history_3_16 = run_test(Supervise(loss_3_16, net_3_16), optmaker_3_16)
@@ -618,10 +618,10 @@ optmaker_3_17 = lambda params: torch.optim.Adam(params, lr=0.01, weight_decay=1e
 
 # %% test="net_3_17__architecture" points=1
 # Check that net_3_17 has the layers Task 3.17 asks for.
-hw2utils.check_architecture("3.17", net_3_17)
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part3 as _hidden; _hidden.check_architecture("3.17", net_3_17)
 ### END HIDDEN TESTS
+hw2utils.check_architecture("3.17", net_3_17)
 
 # %%
 history_3_17 = run_test(Supervise(loss_3_17, net_3_17), optmaker_3_17)
@@ -646,10 +646,10 @@ optmaker_3_18 = lambda params: torch.optim.Adam(params, lr=0.01, weight_decay=1e
 
 # %% test="net_3_18__architecture" points=1
 # Check that net_3_18 has the layers Task 3.18 asks for.
-hw2utils.check_architecture("3.18", net_3_18)
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part3 as _hidden; _hidden.check_architecture("3.18", net_3_18)
 ### END HIDDEN TESTS
+hw2utils.check_architecture("3.18", net_3_18)
 
 # %%
 history_3_18 = run_test(Supervise(loss_3_18, net_3_18), optmaker_3_18)

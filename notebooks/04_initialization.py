@@ -83,10 +83,10 @@ def init_zero(n_in, n_out, generator):
 
 # %% test="init_zero__values" points=1
 # Check that init_zero returns float matrices of the right shape holding exact zeros.
-hw2utils.check_init_zero__values(init_zero)
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part4 as _hidden; _hidden.check_init_zero__values(init_zero)
 ### END HIDDEN TESTS
+hw2utils.check_init_zero__values(init_zero)
 
 # %%
 hw2utils.run_init_experiment(init_zero)
@@ -126,10 +126,10 @@ def init_small(n_in, n_out, generator):
 
 # %% test="init_small__distribution" points=1
 # Check that init_small draws from N(0, 0.01²) with the generator it is given.
-hw2utils.check_init_small__distribution(init_small)
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part4 as _hidden; _hidden.check_init_small__distribution(init_small)
 ### END HIDDEN TESTS
+hw2utils.check_init_small__distribution(init_small)
 
 # %%
 hw2utils.run_init_experiment(init_small)
@@ -172,10 +172,10 @@ def init_large(n_in, n_out, generator):
 
 # %% test="init_large__distribution" points=1
 # Check that init_large draws from N(0, 0.05²) with the generator it is given.
-hw2utils.check_init_large__distribution(init_large)
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part4 as _hidden; _hidden.check_init_large__distribution(init_large)
 ### END HIDDEN TESTS
+hw2utils.check_init_large__distribution(init_large)
 
 # %%
 hw2utils.run_init_experiment(init_large)
@@ -219,17 +219,17 @@ def init_xavier(n_in, n_out, generator):
 
 # %% test="init_xavier__distribution" points=1
 # Check that init_xavier draws weights with mean 0 and standard deviation 1/sqrt(n_in).
-hw2utils.check_init_xavier__distribution(init_xavier)
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part4 as _hidden; _hidden.check_init_xavier__distribution(init_xavier)
 ### END HIDDEN TESTS
+hw2utils.check_init_xavier__distribution(init_xavier)
 
 # %% test="init_xavier__generator" points=1
 # Check that init_xavier draws its random numbers from the generator it is given.
-hw2utils.check_init_xavier__generator(init_xavier)
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part4 as _hidden; _hidden.check_init_xavier__generator(init_xavier)
 ### END HIDDEN TESTS
+hw2utils.check_init_xavier__generator(init_xavier)
 
 # %% [markdown]
 # Compare the printed standard deviations with those of 4.2 and 4.3: the spread now shrinks
@@ -262,17 +262,17 @@ def init_he(n_in, n_out, generator):
 
 # %% test="init_he__distribution" points=1
 # Check that init_he draws weights with mean 0 and standard deviation sqrt(2/n_in), on non-square shapes too.
-hw2utils.check_init_he__distribution(init_he)
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part4 as _hidden; _hidden.check_init_he__distribution(init_he)
 ### END HIDDEN TESTS
+hw2utils.check_init_he__distribution(init_he)
 
 # %% test="init_he__generator" points=1
 # Check that init_he draws its random numbers from the generator it is given.
-hw2utils.check_init_he__generator(init_he)
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part4 as _hidden; _hidden.check_init_he__generator(init_he)
 ### END HIDDEN TESTS
+hw2utils.check_init_he__generator(init_he)
 
 # %% [markdown]
 # This experiment uses ReLU instead of tanh. ReLU outputs are never negative, so the
@@ -320,24 +320,24 @@ class Supervise_random_weights(Supervise):
 
 # %% test="supervise_random__statistics" points=1
 # Check that every Linear weight has mean 0 and standard deviation 0.01 after wrapping.
-hw2utils.check_supervise_random__statistics(Supervise_random_weights)
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part4 as _hidden; _hidden.check_supervise_random__statistics(Supervise_random_weights)
 ### END HIDDEN TESTS
+hw2utils.check_supervise_random__statistics(Supervise_random_weights)
 
 # %% test="supervise_random__whole_tree" points=1
 # Check that Linear layers inside nested containers are re-initialized too, and nothing else changes.
-hw2utils.check_supervise_random__whole_tree(Supervise_random_weights)
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part4 as _hidden; _hidden.check_supervise_random__whole_tree(Supervise_random_weights)
 ### END HIDDEN TESTS
+hw2utils.check_supervise_random__whole_tree(Supervise_random_weights)
 
 # %% test="supervise_random__wrapper" points=1
 # Check that Supervise_random_weights keeps the network and the loss and computes Supervise's loss.
-hw2utils.check_supervise_random__wrapper(Supervise_random_weights)
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part4 as _hidden; _hidden.check_supervise_random__wrapper(Supervise_random_weights)
 ### END HIDDEN TESTS
+hw2utils.check_supervise_random__wrapper(Supervise_random_weights)
 
 # %% [markdown]
 # ### Task 4.7 — The deep network with small random weights (2 points)
@@ -363,17 +363,17 @@ optmaker_4_7 = lambda params: torch.optim.Adam(params, lr=0.01, weight_decay=1e-
 
 # %% test="net_4_7__architecture" points=1
 # Check that net_4_7 has the layers of Task 3.12.
-hw2utils.check_net_4_7__architecture(net_4_7)
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part4 as _hidden; _hidden.check_net_4_7__architecture(net_4_7)
 ### END HIDDEN TESTS
+hw2utils.check_net_4_7__architecture(net_4_7)
 
 # %% test="net_4_7__wrapper" points=1
 # Check that model_4_7 is a Supervise_random_weights around net_4_7 with a BCE loss.
-hw2utils.check_net_4_7__wrapper(model_4_7, net_4_7)
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part4 as _hidden; _hidden.check_net_4_7__wrapper(model_4_7, net_4_7)
 ### END HIDDEN TESTS
+hw2utils.check_net_4_7__wrapper(model_4_7, net_4_7)
 
 # %% [markdown]
 # Train it. With weights this small the deep network stays at chance: its held-out accuracy
@@ -406,24 +406,24 @@ class Supervise_Kaiming_weights(Supervise):
 
 # %% test="supervise_kaiming__statistics" points=1
 # Check that every Linear weight has mean 0 and standard deviation sqrt(2 / in_features) after wrapping.
-hw2utils.check_supervise_kaiming__statistics(Supervise_Kaiming_weights)
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part4 as _hidden; _hidden.check_supervise_kaiming__statistics(Supervise_Kaiming_weights)
 ### END HIDDEN TESTS
+hw2utils.check_supervise_kaiming__statistics(Supervise_Kaiming_weights)
 
 # %% test="supervise_kaiming__whole_tree" points=1
 # Check that Linear layers inside nested containers are re-initialized too, and nothing else changes.
-hw2utils.check_supervise_kaiming__whole_tree(Supervise_Kaiming_weights)
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part4 as _hidden; _hidden.check_supervise_kaiming__whole_tree(Supervise_Kaiming_weights)
 ### END HIDDEN TESTS
+hw2utils.check_supervise_kaiming__whole_tree(Supervise_Kaiming_weights)
 
 # %% test="supervise_kaiming__wrapper" points=1
 # Check that Supervise_Kaiming_weights keeps the network and the loss and computes Supervise's loss.
-hw2utils.check_supervise_kaiming__wrapper(Supervise_Kaiming_weights)
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part4 as _hidden; _hidden.check_supervise_kaiming__wrapper(Supervise_Kaiming_weights)
 ### END HIDDEN TESTS
+hw2utils.check_supervise_kaiming__wrapper(Supervise_Kaiming_weights)
 
 # %% [markdown]
 # ### Task 4.9 — The deep network with Kaiming weights (2 points)
@@ -444,17 +444,17 @@ optmaker_4_9 = lambda params: torch.optim.Adam(params, lr=0.01, weight_decay=1e-
 
 # %% test="net_4_9__architecture" points=1
 # Check that net_4_9 has the layers of Task 3.12.
-hw2utils.check_net_4_9__architecture(net_4_9)
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part4 as _hidden; _hidden.check_net_4_9__architecture(net_4_9)
 ### END HIDDEN TESTS
+hw2utils.check_net_4_9__architecture(net_4_9)
 
 # %% test="net_4_9__wrapper" points=1
 # Check that model_4_9 is a Supervise_Kaiming_weights around net_4_9 with a BCE loss.
-hw2utils.check_net_4_9__wrapper(model_4_9, net_4_9)
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part4 as _hidden; _hidden.check_net_4_9__wrapper(model_4_9, net_4_9)
 ### END HIDDEN TESTS
+hw2utils.check_net_4_9__wrapper(model_4_9, net_4_9)
 
 # %% [markdown]
 # Train it, and compare the gradient range with 4.7's. With Kaiming's scale the signal
@@ -556,24 +556,24 @@ else:
 
 # %% test="ec_transfer__saved_model" points=1
 # Check that ec_transfer_model.pt exists, loads and outputs probabilities.
-hw2utils.check_ec_transfer__saved_model()
 ### BEGIN HIDDEN TESTS
 import autograder.checks.extra_credit as _hidden; _hidden.check_ec_transfer__saved_model()
 ### END HIDDEN TESTS
+hw2utils.check_ec_transfer__saved_model()
 
 # %% test="ec_transfer__accuracy_75" points=2
 # Check that the saved network classifies at least 75 % of hard held-out examples correctly.
-hw2utils.check_ec_transfer__accuracy_75()
 ### BEGIN HIDDEN TESTS
 import autograder.checks.extra_credit as _hidden; _hidden.check_ec_transfer__accuracy_75()
 ### END HIDDEN TESTS
+hw2utils.check_ec_transfer__accuracy_75()
 
 # %% test="ec_transfer__accuracy_95" points=2
 # Check that the saved network classifies at least 95 % of hard held-out examples correctly.
-hw2utils.check_ec_transfer__accuracy_95()
 ### BEGIN HIDDEN TESTS
 import autograder.checks.extra_credit as _hidden; _hidden.check_ec_transfer__accuracy_95()
 ### END HIDDEN TESTS
+hw2utils.check_ec_transfer__accuracy_95()
 
 # %% [markdown]
 # ### EC2 — The rule behind the data (5 points)
@@ -614,17 +614,17 @@ def rule(grid):
 
 # %% test="ec_rule__agreement_90" points=2
 # Check that rule agrees with at least 90 % of the tiny held-out labels.
-hw2utils.check_ec_rule__agreement_90(rule)
 ### BEGIN HIDDEN TESTS
 import autograder.checks.extra_credit as _hidden; _hidden.check_ec_rule__agreement_90(rule)
 ### END HIDDEN TESTS
+hw2utils.check_ec_rule__agreement_90(rule)
 
 # %% test="ec_rule__agreement_99" points=3
 # Check that rule agrees with at least 99 % of the tiny held-out labels.
-hw2utils.check_ec_rule__agreement_99(rule)
 ### BEGIN HIDDEN TESTS
 import autograder.checks.extra_credit as _hidden; _hidden.check_ec_rule__agreement_99(rule)
 ### END HIDDEN TESTS
+hw2utils.check_ec_rule__agreement_99(rule)
 
 # %% [markdown]
 # ## Sources

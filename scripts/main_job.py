@@ -1,14 +1,17 @@
-"""The kit's main job (``bash run.sh``), at this stage of the project:
+"""The kit's main job (``bash run.sh``): from a fresh clone to a release and a graded class.
 
 1. load both datasets and report their splits;
 2. build ``source/hw2`` and ``release/hw2`` from ``notebooks/`` (scripts/build.py);
 3. run nbgrader validate on every source notebook (in grading mode, so training is short)
    and ``validate --invert`` on every release notebook, on scratch copies;
-4. run the bowl and Part 4 helpers once and save their figures to ``build/``.
-
-Later stages add grading a bundled class of example submissions.
+4. build the student bundle (``build/student/hw2`` and ``hw2.zip``) and leak-check it;
+5. grade the example class (scripts/examples.py: the reference, the blank release and four
+   students with realistic mistakes) with two workers into ``build/demo``, and print the
+   class summary and where the grades, tables and feedback are;
+6. run the bowl and Part 4 helpers once and save their figures to ``build/``.
 """
 import argparse
+import csv
 import math
 import os
 import shutil
@@ -27,6 +30,12 @@ import torch  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 import hw2utils  # noqa: E402
+from autograder import grade  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "scripts"))
+import bundle  # noqa: E402
+import examples  # noqa: E402
+import leak_check  # noqa: E402
 
 VERDICTS = {False: "Success! Your notebook passes all the tests.",
             True: "Success! The notebook does not pass any tests."}
@@ -66,6 +75,31 @@ def validate_all() -> bool:
     return ok
 
 
+def student_bundle(out: Path) -> bool:
+    folder, archive = bundle.make_bundle(out / "student")
+    leaks = leak_check.scan([folder, archive, ROOT / "release" / "hw2"])
+    for leak in leaks:
+        print(f"  LEAK {leak}")
+    print(f"  {folder} and {archive}: {'clean' if not leaks else f'{len(leaks)} LEAKS'}")
+    return not leaks
+
+
+def grade_examples(out: Path) -> bool:
+    submissions = out / "demo-submissions"
+    students = examples.write_class(submissions)
+    print(f"  {len(students)} students in {submissions}: {', '.join(students)}")
+    shutil.rmtree(out / "demo", ignore_errors=True)  # a fresh gradebook each run
+    grade.grade(submissions, out / "demo", jobs=2)
+    grade.print_summary(out / "demo")
+    with open(out / "demo" / "tasks.csv") as f:
+        points = sum(float(r["points"]) for r in csv.DictReader(f) if not r["task"].startswith("ec_"))
+    with open(out / "demo" / "grades.csv") as f:
+        reference = next(r for r in csv.DictReader(f) if r["student"] == "reference")
+    ok = float(reference["autograded"]) == points  # the reference earns every autograded point
+    print(f"  reference: {reference['autograded']} of {points:g} autograded points: {'ok' if ok else 'WRONG'}")
+    return ok
+
+
 def helper_figures(out: Path):
     L = hw2utils.LossFunctionWithPlot()
     x = torch.tensor(hw2utils.BOWL_START, requires_grad=True)
@@ -89,6 +123,8 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "build", help="where figures go")
     parser.add_argument("--skip-notebooks", action="store_true",
                         help="skip the build and the validation (tests/test_notebooks.py covers them)")
+    parser.add_argument("--skip-grading", action="store_true",
+                        help="skip the bundle and the example class (tests cover them)")
     args = parser.parse_args(argv)
     start = time.perf_counter()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -100,6 +136,11 @@ def main(argv=None) -> int:
         build()
         print("== nbgrader validate (grading mode: short training)")
         ok = validate_all()
+    if not args.skip_grading:
+        print("== student bundle")
+        ok &= student_bundle(args.out)
+        print("== grading the example class (2 workers)")
+        ok &= grade_examples(args.out)
     print("== helpers")
     helper_figures(args.out)
     print(f"main job {'finished' if ok else 'FAILED'} in {time.perf_counter() - start:.0f} s")

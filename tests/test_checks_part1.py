@@ -186,8 +186,58 @@ def test_optimizer_that_keeps_the_generator_fails(module):
 
 @pytest.mark.parametrize("module", [hw2utils, hidden], ids=["visible", "hidden"])
 def test_crashing_zero_grad_fails_only_zero_grad(module):
-    with pytest.raises(TypeError):
+    # the step checks clear the gradients themselves, so a broken zero_grad costs only its own check
+    run_check(module, "sgd_optimizer__matches_torch", SGDZeroGradCrashes)
+    run_check(module, "sgd_optimizer__weight_decay", SGDZeroGradCrashes)
+    with pytest.raises((TypeError, AssertionError)):
         run_check(module, "sgd_optimizer__zero_grad", SGDZeroGradCrashes)
+
+
+def test_hidden_zero_grad_check_reports_the_crash():
+    with pytest.raises(AssertionError, match=r"zero_grad\(\) raised TypeError"):
+        hidden.check_sgd_optimizer__zero_grad(SGDZeroGradCrashes)
+
+
+class SGDReadsGlobalDecay(SGD):
+    def step(self):
+        with torch.no_grad():
+            for p in self.params:
+                p -= self.lr * (p.grad + weight_decay * p)  # noqa: F821 -- the notebook's global
+
+
+def test_hidden_checks_name_a_global_read_instead_of_the_attribute():
+    SGDReadsGlobalDecay.step.__globals__["weight_decay"] = 1e-3
+    try:
+        for test_id in ("sgd_optimizer__matches_torch", "sgd_optimizer__weight_decay"):
+            with pytest.raises(AssertionError, match="global variable weight_decay"):
+                run_check(hidden, test_id, SGDReadsGlobalDecay)
+    finally:
+        del SGDReadsGlobalDecay.step.__globals__["weight_decay"]
+
+
+def test_hidden_check_names_an_optimizer_that_keeps_the_iterator():
+    with pytest.raises(AssertionError, match=r"list\(parameters\)"):
+        hidden.check_sgd_optimizer__matches_torch(SGDKeepsGenerator)
+
+
+def descend_uphill(loss_fn, x, lr, steps):
+    return descend(loss_fn, x, -lr, steps)
+
+
+def descend_without_rate(loss_fn, x, lr, steps):
+    return descend(loss_fn, x, 1.0, steps)
+
+
+@pytest.mark.parametrize("wrong, named", [(descend_uphill, "uphill"), (descend_without_rate, "lr is missing")])
+def test_hidden_descent_check_names_the_mistake(wrong, named):
+    with pytest.raises(AssertionError, match=named):
+        hidden.check_gd_loop__matches_reference(wrong)
+
+
+@pytest.mark.parametrize("pair, named", [([1.0, 0.034], "swapped"), ([0.1, 0.1], "single learning rate")])
+def test_hidden_per_dim_lr_check_names_the_mistake(pair, named):
+    with pytest.raises(AssertionError, match=named):
+        hidden.check_per_dim_lr__beats_single_lr(torch.tensor(pair))
 
 
 def test_hidden_check_refuses_delegation_to_torch_optim():

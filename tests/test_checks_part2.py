@@ -408,6 +408,15 @@ def test_wrong_adam_fails_its_aspect_with_the_mistake_named(name):
         assert phrase in str(failure.value), str(failure.value)
 
 
+def test_hidden_adam_checks_name_a_global_read_instead_of_the_attribute():
+    # weight_decay, a global of the notebook, read where self.weight_decay was meant
+    source = mutate(("g = p.grad + self.weight_decay * p", "g = p.grad + weight_decay * p"))
+    cls = adam_class(source, weight_decay=0.1)
+    for test_id in ("adam_optimizer__matches_torch", "adam_optimizer__weight_decay"):
+        with pytest.raises(AssertionError, match="global variable weight_decay"):
+            quietly(reference_check(test_id), cls)
+
+
 #: The aspects each mistake fails, visible and hidden alike: a mistake costs the aspect it belongs
 #: to (matches_torch owns the update formula) and no other, except where it breaks several
 #: (persisting state is part of matching torch). Mistakes that break everything (NaN from t = 0,

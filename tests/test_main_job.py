@@ -8,7 +8,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_main_job_reports_the_data_and_writes_the_helper_figures(tmp_path):
-    result = subprocess.run([sys.executable, "scripts/main_job.py", "--skip-notebooks",
+    result = subprocess.run([sys.executable, "scripts/main_job.py", "--skip-notebooks", "--skip-grading",
                              "--out", str(tmp_path)], cwd=ROOT, capture_output=True, text=True,
                             timeout=300)
     assert result.returncode == 0, result.stderr

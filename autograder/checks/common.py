@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import contextlib
+import dis
 import math
+import types
 from typing import Callable, Iterator, Mapping
 
 import torch
@@ -107,3 +109,37 @@ def run_optimizer(make: Callable, params, steps: int, loss=quartic_loss) -> list
 def devices() -> list[str]:
     """CPU, and CUDA when this grading machine has a GPU."""
     return ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+def globals_read(cls, names) -> list[str]:
+    """Those of ``names`` that the methods of ``cls`` read as global variables: a bare
+    ``weight_decay`` in step() where ``self.weight_decay`` was meant works only while the
+    notebook happens to define a global of that name holding the right value."""
+    found = set()
+
+    def visit(code):
+        for instruction in dis.get_instructions(code):
+            if instruction.opname in ("LOAD_GLOBAL", "LOAD_NAME") and instruction.argval in names:
+                found.add(instruction.argval)
+        for const in code.co_consts:
+            if isinstance(const, types.CodeType):
+                visit(const)
+    for klass in getattr(cls, "__mro__", ()):
+        if klass is object:
+            continue
+        for attr in vars(klass).values():
+            code = getattr(getattr(attr, "__func__", attr), "__code__", None)
+            if isinstance(code, types.CodeType):
+                visit(code)
+    return sorted(found)
+
+
+def global_variable_hint(cls, names) -> str | None:
+    """A hint naming the global variables of ``names`` that ``cls`` reads, or None."""
+    leaked = globals_read(cls, names)
+    if not leaked:
+        return None
+    listed = ", ".join(leaked)
+    return (f"your class reads the global variable{'s' if len(leaked) > 1 else ''} {listed} instead of "
+            f"the value given to its constructor (self.{leaked[0]}): it works only while the notebook's "
+            f"global happens to hold that value, and these checks pass other values")

@@ -1,10 +1,12 @@
 """Hidden checks of notebook 1: gradient descent by hand, per-coordinate rates, SGD with weight decay."""
 from __future__ import annotations
 
+import types
+
 import torch
 
-from autograder.checks.common import (devices, expect_close, fail, no_torch_optim, passed,
-                                      quartic_loss, random_parameters, run_optimizer)
+from autograder.checks.common import (devices, expect_close, fail, global_variable_hint,
+                                      no_torch_optim, passed, quartic_loss, random_parameters)
 
 BOWL = ((2.3, -0.3), (-0.5, 0.2))
 BOWL_START = (-1.5, 1.2)
@@ -58,9 +60,15 @@ def _compare_paths(test_id, descend, cases, dtype=torch.float64, tol=1e-9):
             fail(test_id, case, f"loss_fn was called {len(L.xs)} times for {steps} steps",
                  "one call of loss_fn per step")
         stale = reference_path_accumulating(B, start, lr, steps, dtype)
+        uphill, _ = reference_path(B, start, -torch.as_tensor(lr, dtype=dtype), steps, dtype)
+        no_rate, _ = reference_path(B, start, 1.0, steps, dtype)
         expect_close(test_id, case, torch.stack(expected), torch.stack(L.xs), tol,
                      "each step is x <- x - lr * x.grad with this step's gradient",
-                     mistakes={"x.grad is never cleared, so gradients add up over steps": stale})
+                     mistakes={"x.grad is never cleared, so gradients add up over steps": stale,
+                               "each step goes uphill (x += lr * x.grad): gradient descent "
+                               "subtracts the gradient": torch.stack(uphill),
+                               "lr is missing from the update (x -= x.grad): the step is lr "
+                               "times the gradient": torch.stack(no_rate)})
         count += 1
     return count
 
@@ -116,36 +124,72 @@ def check_per_dim_lr__beats_single_lr(lr_pair):
     if pair.shape != (2,) or not bool((pair > 0).all()):
         fail(test_id, "format", f"expected two positive learning rates, got {lr_pair!r}",
              "a tensor of 2 positive numbers")
-    _, end = reference_path(BOWL, BOWL_START, pair, 50)
-    loss = torch.linalg.vector_norm(torch.tensor(BOWL, dtype=torch.float64) @ end).item()
+    loss = _final_loss(pair)
     if not loss < PER_DIM_LR_THRESHOLD:
+        hint = "use a small rate for the steep x[0] and a much larger one for the shallow x[1]"
+        if pair[0] == pair[1]:
+            hint = ("both coordinates get the same rate: that is a single learning rate, and no single "
+                    "rate ends 50 steps below 0.1; " + hint)
+        elif _final_loss(pair.flip(0)) < PER_DIM_LR_THRESHOLD:
+            hint = ("the two rates are swapped: x[0] is the steep coordinate and needs the small rate, "
+                    "x[1] the shallow one and needs the large rate")
         fail(test_id, f"lr {pair.tolist()}", f"final loss {loss:.4f} is not below {PER_DIM_LR_THRESHOLD}",
-             "use a small rate for the steep x[0] and a much larger one for the shallow x[1]")
+             hint)
     passed(test_id, 1)
+
+
+def _final_loss(pair: torch.Tensor) -> float:
+    """L after 50 steps of gradient descent on the bowl from x0 with the rates ``pair``."""
+    _, end = reference_path(BOWL, BOWL_START, pair, 50)
+    return torch.linalg.vector_norm(torch.tensor(BOWL, dtype=torch.float64) @ end).item()
 
 
 SGD_CASES = [dict(lr=0.1), dict(lr=0.01), dict(lr=0.5)]
 SHAPES = [(), (4,), (3, 2), (2, 2, 2)]
 
 
+OPTIMIZER_ARGUMENTS = ("lr", "weight_decay")
+GENERATOR_HINT = ("your optimizer keeps the parameters as the one-pass iterator it was given "
+                  "(net.parameters() is a generator: the second pass over it finds nothing); store "
+                  "self.parameters = list(parameters) in __init__")
+
+
+def run_sgd(test_id, make, params, steps: int) -> list[list[torch.Tensor]]:
+    """Parameters after each of ``steps`` steps of ``make(iter(params))`` on quartic_loss. The
+    gradients are cleared here, not by zero_grad(), which has a check of its own."""
+    optimizer = make(iter(params))
+    if any(isinstance(value, types.GeneratorType) or type(value).__name__.endswith("iterator")
+           for value in vars(optimizer).values()):
+        fail(test_id, "__init__", "the optimizer stores an iterator", GENERATOR_HINT)
+    trajectory = []
+    for _ in range(steps):
+        for p in params:
+            p.grad = None
+        quartic_loss(params).backward()
+        optimizer.step()
+        trajectory.append([p.detach().clone() for p in params])
+    return trajectory
+
+
 def _compare_with_sgd(test_id, SimpleGradientDescent, cases, hint, mistakes_for=None):
     n = 0
+    leaked = global_variable_hint(SimpleGradientDescent, OPTIMIZER_ARGUMENTS)
     for device in devices():
         for dtype, tol in [(torch.float64, 1e-9), (torch.float32, 1e-5)]:
             for kwargs in cases:
                 g = torch.Generator().manual_seed(n)
                 init = random_parameters(g, SHAPES, dtype, device)
                 with no_torch_optim(test_id):
-                    got = run_optimizer(lambda p: SimpleGradientDescent(p, **kwargs),
-                                        [p.detach().clone().requires_grad_() for p in init], 5)
-                expected = run_optimizer(lambda p: torch.optim.SGD(p, **kwargs),
-                                         [p.detach().clone().requires_grad_() for p in init], 5)
-                mistakes = mistakes_for(kwargs, init) if mistakes_for else {}
+                    got = run_sgd(test_id, lambda p: SimpleGradientDescent(p, **kwargs),
+                                  [p.detach().clone().requires_grad_() for p in init], 5)
+                expected = run_sgd(test_id, lambda p: torch.optim.SGD(p, **kwargs),
+                                   [p.detach().clone().requires_grad_() for p in init], 5)
+                mistakes = mistakes_for(kwargs, init) if mistakes_for and not leaked else {}
                 case = f"{kwargs}, {device}, {dtype}, 4 parameter tensors of shapes {SHAPES}"
                 for step in range(5):
                     expect_close(test_id, f"{case}, after step {step + 1}",
                                  torch.cat([e.flatten() for e in expected[step]]),
-                                 torch.cat([q.flatten() for q in got[step]]), tol, hint,
+                                 torch.cat([q.flatten() for q in got[step]]), tol, leaked or hint,
                                  {k: v[step] for k, v in mistakes.items()})
                 n += 1
     passed(test_id, n)
@@ -193,14 +237,18 @@ def check_sgd_optimizer__weight_decay(SimpleGradientDescent):
 def check_sgd_optimizer__zero_grad(SimpleGradientDescent):
     test_id = "sgd_optimizer__zero_grad"
     params = random_parameters(torch.Generator().manual_seed(5), SHAPES)
+    hint = ("store list(parameters) in __init__ (a generator can be read only once) and "
+            "set p.grad = None for each")
     with no_torch_optim(test_id):
         optimizer = SimpleGradientDescent((p for p in params), lr=0.1)
         for _ in range(2):
             quartic_loss(params).backward()
-            optimizer.zero_grad()
+            try:
+                optimizer.zero_grad()
+            except Exception as err:  # the student's code: report it as a failed check
+                fail(test_id, "zero_grad()", f"zero_grad() raised {type(err).__name__}: {err}",
+                     hint + "; the stored list is used as it is: self.parameters, not self.parameters()")
     for index, p in enumerate(params):
         if p.grad is not None and p.grad.abs().max().item() != 0:
-            fail(test_id, f"parameter {index} of {len(params)}", "zero_grad() left its gradient",
-                 "store list(parameters) in __init__ (a generator can be read only once) and "
-                 "set p.grad = None for each")
+            fail(test_id, f"parameter {index} of {len(params)}", "zero_grad() left its gradient", hint)
     passed(test_id, 1)

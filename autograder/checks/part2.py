@@ -13,8 +13,8 @@ from typing import Callable, Iterator
 
 import torch
 
-from autograder.checks.common import (devices, expect_close, fail, max_diff, no_torch_optim, passed,
-                                      quartic_loss, show)
+from autograder.checks.common import (devices, expect_close, fail, global_variable_hint, max_diff,
+                                      no_torch_optim, passed, quartic_loss, show)
 
 BOWL = ((2.3, -0.3), (-0.5, 0.2))
 BOWL_START = (-1.5, 1.2)
@@ -630,10 +630,14 @@ ADAM_HINT = ("one step: t += 1 once; for each parameter, g = p.grad + weight_dec
              "for the next step; p -= lr * m / (sqrt(v) + eps)")
 
 
+ADAM_ARGUMENTS = ("lr", "betas", "beta1", "beta2", "eps", "weight_decay")
+
+
 def check_adam_optimizer__matches_torch(ADAMOptimizer):
     test_id = "adam_optimizer__matches_torch"
     cases = [dict(lr=0.1), dict(lr=0.03, betas=(0.8, 0.99)), dict(lr=0.05, betas=(0.5, 0.9), eps=0.1)]
     n, steps = 0, 6
+    leaked = global_variable_hint(ADAMOptimizer, ADAM_ARGUMENTS)
     for device in devices():
         for dtype in (torch.float64, torch.float32):
             for kwargs in cases:
@@ -645,8 +649,8 @@ def check_adam_optimizer__matches_torch(ADAMOptimizer):
                 expected, _, _ = drive(lambda p: torch.optim.Adam(p, **kwargs), init, steps, source)
                 mismatch = state_mismatch(optimizer, params)
                 compare_paths(test_id, case, expected, got, TOLERANCE[dtype],
-                              f"{mismatch}: {STATE_HINT}" if mismatch else ADAM_HINT,
-                              adam_mistakes(init, steps, source, kwargs))
+                              leaked or (f"{mismatch}: {STATE_HINT}" if mismatch else ADAM_HINT),
+                              {} if leaked else adam_mistakes(init, steps, source, kwargs))
                 n += 1
     passed(test_id, n)
 
@@ -658,6 +662,7 @@ def check_adam_optimizer__weight_decay(ADAMOptimizer):
     cases = [dict(lr=0.1, weight_decay=0.1), dict(lr=0.05, betas=(0.8, 0.95), weight_decay=0.5),
              dict(lr=0.01, weight_decay=0.02, eps=1e-3)]
     n, steps = 0, 6
+    leaked = global_variable_hint(ADAMOptimizer, ADAM_ARGUMENTS)
     for device in devices():
         for dtype in (torch.float64, torch.float32):
             for kwargs in cases:
@@ -679,14 +684,15 @@ def check_adam_optimizer__weight_decay(ADAMOptimizer):
                     "weight decay applied outside the update (p -= lr*m_hat/(sqrt(v_hat)+eps) + wd*p); "
                     "torch.optim.Adam adds wd*p to the gradient": student(plain, source, ("outside", lr, wd)),
                 }
-                compare_paths(test_id, case, coupled, got, TOLERANCE[dtype], hint, mistakes,
+                compare_paths(test_id, case, coupled, got, TOLERANCE[dtype], leaked or hint,
+                              {} if leaked else mistakes,
                               what=f"expected what your ADAMOptimizer(weight_decay=0) does on the loss "
                                    f"+ ({wd}/2)|p|^2,")
                 # Where the rest of the update is right, the whole is torch.optim.Adam(weight_decay=...).
                 reference = drive(lambda p: torch.optim.Adam(p, **plain), init, steps, source)[0]
                 if max_diff(reference, student(plain, source)) <= TOLERANCE[dtype]:
                     expected = drive(lambda p: torch.optim.Adam(p, **kwargs), init, steps, source)[0]
-                    compare_paths(test_id, case, expected, got, TOLERANCE[dtype], hint)
+                    compare_paths(test_id, case, expected, got, TOLERANCE[dtype], leaked or hint)
                 n += 1
     passed(test_id, n)
 

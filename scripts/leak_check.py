@@ -1,0 +1,176 @@
+"""Leak check: nothing instructor-only in what students get.
+
+    python scripts/leak_check.py PATH...      (folders or zips; exit 1 listing every leak)
+
+What counts as a leak, each found by its own rule:
+- ``unexpected file``: anything but the four notebooks, hw2utils.py, data/*.npz,
+  data/DATASHEET.md and README.md (so no autograder module, no gradebook, no model file);
+- ``gradebook``: an SQLite database, whatever its name;
+- ``solution``: a line of a solution region of source/hw2 (code between
+  ``### BEGIN SOLUTION`` / ``### END SOLUTION``);
+- ``hidden test``: a line of a hidden-test region, or an import of ``autograder``;
+- ``model answer``: a line of a manually graded cell's model answer or rubric;
+- ``autograder``: a line of autograder/ — the dataset rule and generator (rules.py,
+  datasets.py) always; other modules where the line is not also public (hw2utils.py, the
+  notebooks outside answers and hidden tests: visible and hidden checks share plain lines);
+- ``data``: a data file with arrays other than the six splits.
+
+Lines are compared stripped, and only if at least ``MIN_CHARS`` long and not imports, so
+that ``return x`` is not a leak. Notebooks are searched in their cell sources and outputs.
+"""
+from __future__ import annotations
+
+import io
+import json
+import re
+import sys
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+MIN_CHARS = 16
+ALLOWED = {"01_gradient_descent.ipynb", "02_ema_adam.ipynb", "03_training.ipynb",
+           "04_initialization.ipynb", "hw2utils.py", "data/tiny-classification.npz",
+           "data/hard-classification.npz", "data/DATASHEET.md", "README.md"}
+SPLIT_ARRAYS = {f"{split}_{kind}" for split in ("train", "val", "test") for kind in ("data", "labels")}
+ALWAYS_SECRET = ("rules.py", "datasets.py")  # the dataset rule and its generator
+_HIDDEN_IMPORT = re.compile(r"\b(import|from)\s+autograder\b|autograder\.checks")
+
+
+@dataclass(frozen=True)
+class Leak:
+    where: str
+    kind: str
+    what: str
+
+    def __str__(self):
+        return f"{self.where}: {self.kind}: {self.what[:120]}"
+
+
+def _region_lines(source: str, begin: str, end: str) -> list[str]:
+    lines, inside = [], False
+    for line in source.splitlines():
+        if begin in line:
+            inside = True
+        elif end in line:
+            inside = False
+        elif inside:
+            lines.append(line)
+    return lines
+
+
+def _significant(lines) -> set[str]:
+    """Stripped lines long enough to mean something; imports are never secret."""
+    return {s for s in (line.strip() for line in lines)
+            if len(s) >= MIN_CHARS and not s.startswith(("import ", "from "))}
+
+
+def _outside_regions(text: str) -> list[str]:
+    lines, inside = [], False
+    for line in text.splitlines():
+        if "### BEGIN" in line:
+            inside = True
+        elif "### END" in line:
+            inside = False
+        elif not inside:
+            lines.append(line)
+    return lines
+
+
+def secrets(root: Path = ROOT) -> dict[str, set[str]]:
+    """{kind: lines that must not reach students}, read from source/hw2 and autograder/."""
+    found = {"solution": set(), "hidden test": set(), "model answer": set(), "autograder": set()}
+    public = {line.strip() for line in (root / "hw2utils.py").read_text().splitlines()}
+    for path in sorted((root / "source" / "hw2").glob("*.ipynb")):
+        for cell in json.loads(path.read_text())["cells"]:
+            text = "".join(cell["source"])
+            meta = cell.get("metadata", {}).get("nbgrader", {})
+            found["solution"] |= _significant(_region_lines(text, "### BEGIN SOLUTION", "### END SOLUTION"))
+            found["hidden test"] |= _significant(_region_lines(text, "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"))
+            if cell["cell_type"] == "markdown" and meta.get("solution") and meta.get("grade"):
+                found["model answer"] |= _significant(text.splitlines())
+            else:  # what the release shows anyway: a class header the answer repeats, ...
+                public |= {line.strip() for line in _outside_regions(text)}
+    for path in sorted((root / "autograder").rglob("*.py")):
+        lines = _significant(path.read_text().splitlines())
+        found["autograder"] |= lines if path.name in ALWAYS_SECRET else lines - public
+    found["solution"] -= public  # a line the release shows elsewhere is not an answer
+    return found
+
+
+def _notebook_text(raw: bytes) -> list[str]:
+    nb = json.loads(raw)
+    lines = []
+    for cell in nb.get("cells", []):
+        lines += "".join(cell.get("source", "")).splitlines()
+        for out in cell.get("outputs", []):
+            lines += "".join(out.get("text", "")).splitlines()
+            for value in out.get("data", {}).values():
+                if isinstance(value, (str, list)):
+                    lines += "".join(value).splitlines()
+            lines += out.get("traceback", [])
+    return lines
+
+
+def scan_file(name: str, raw: bytes, secret: dict[str, set[str]]) -> list[Leak]:
+    """Leaks in one file, ``name`` relative to the bundle's top folder."""
+    leaks = []
+    if raw.startswith(b"SQLite format 3"):
+        leaks.append(Leak(name, "gradebook", "an SQLite database"))
+    if name not in ALLOWED:
+        return leaks + [Leak(name, "unexpected file", "not part of what students get")]
+    if name.endswith(".npz"):
+        arrays = set(np.load(io.BytesIO(raw)).files)
+        if arrays - SPLIT_ARRAYS:
+            leaks.append(Leak(name, "data", f"extra arrays {sorted(arrays - SPLIT_ARRAYS)}"))
+        return leaks
+    text = raw.decode("utf-8", errors="replace")
+    lines = _notebook_text(raw) if name.endswith(".ipynb") else text.splitlines()
+    stripped = {line.strip() for line in lines}
+    for kind, forbidden in secret.items():
+        for line in sorted(stripped & forbidden):
+            leaks.append(Leak(name, kind, line))
+    for line in lines:
+        if _HIDDEN_IMPORT.search(line) or "BEGIN HIDDEN TESTS" in line:
+            leaks.append(Leak(name, "hidden test", line.strip()))
+    return leaks
+
+
+def _files(path: Path):
+    """(name relative to the bundle's top folder, bytes) for a folder or a zip."""
+    if path.is_dir():
+        for file in sorted(p for p in path.rglob("*") if p.is_file()):
+            yield file.relative_to(path).as_posix(), file.read_bytes()
+    else:
+        with zipfile.ZipFile(path) as zf:
+            names = [n for n in zf.namelist() if not n.endswith("/")]
+            top = {PurePosixPath(n).parts[0] for n in names}
+            strip = len(top) == 1 and all(len(PurePosixPath(n).parts) > 1 for n in names)
+            for n in sorted(names):
+                yield (str(PurePosixPath(*PurePosixPath(n).parts[1:])) if strip else n), zf.read(n)
+
+
+def scan(paths, root: Path = ROOT) -> list[Leak]:
+    secret = secrets(root)
+    leaks = []
+    for path in paths:
+        for name, raw in _files(Path(path)):
+            leaks += [Leak(f"{path}/{leak.where}" if path else leak.where, leak.kind, leak.what)
+                      for leak in scan_file(name, raw, secret)]
+    return leaks
+
+
+def main(argv=None) -> int:
+    paths = [Path(p) for p in (argv if argv is not None else sys.argv[1:])] or [ROOT / "release" / "hw2"]
+    leaks = scan(paths)
+    for leak in leaks:
+        print(leak)
+    print(f"{len(leaks)} leaks in {', '.join(map(str, paths))}")
+    return 1 if leaks else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,192 @@
+"""In a real browser (Debian's headless Chromium, driven by Selenium): a student's JupyterLab
+runs notebook 1's setup and one visible check, and a student's nbgrader feedback page shows
+the diagnostics but no reference code. Screenshots go to build/test-artifacts/.
+
+Needs chromium and chromium-driver (Debian packages): skipped without them, failed under CI
+(the CI variable set), where .ci/run installs them."""
+import contextlib
+import hashlib
+import html
+import importlib.util
+import io
+import re
+import shutil
+import sys
+from pathlib import Path
+
+import browser  # tests/browser.py
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCE, RELEASE = ROOT / "source" / "hw2", ROOT / "release" / "hw2"
+ARTIFACTS = ROOT / "build" / "test-artifacts"
+NOTEBOOK = "01_gradient_descent.ipynb"
+FEEDBACK_NOTEBOOK = "02_ema_adam.ipynb"
+CORRECT_DESCEND = '''\
+def descend(loss_fn, x, lr, steps):
+    for _ in range(steps):
+        loss_fn(x).backward()
+        with torch.no_grad():
+            x -= lr * x.grad
+        x.grad = None
+    return x
+'''
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def driver():
+    browser.require_browser()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    chrome = browser.chrome()
+    yield chrome
+    chrome.quit()
+
+
+def cell_index(nb, grade_id):
+    return next(i for i, cell in enumerate(nb.cells)
+                if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+
+
+def snapshot(folder):
+    """Every non-hidden file under ``folder`` with a hash of its bytes."""
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()
+            and not any(part.startswith(".") for part in p.relative_to(folder).parts)}
+
+
+def release_success_line(check_name, *args):
+    """What the release hw2utils prints when ``check_name`` passes (loaded from the file the
+    student's JupyterLab imports, under another name)."""
+    spec = importlib.util.spec_from_file_location("release_hw2utils", RELEASE / "hw2utils.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up there
+    try:
+        spec.loader.exec_module(module)
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            getattr(module, check_name)(*args)
+    finally:
+        del sys.modules[spec.name]
+    return printed.getvalue().strip()
+
+
+def correct_descend():
+    import torch
+    namespace = {"torch": torch}
+    exec(CORRECT_DESCEND, namespace)
+    return namespace["descend"]
+
+
+def test_jupyterlab_runs_the_setup_and_a_visible_check(driver, tmp_path):
+    student = tmp_path / "hw2"  # what a student has after unpacking the bundle
+    student.mkdir()
+    shutil.copy(RELEASE / NOTEBOOK, student)
+    shutil.copy(RELEASE / "hw2utils.py", student)
+    shutil.copytree(RELEASE / "data", student / "data")
+    nb = nbformat.read(student / NOTEBOOK, as_version=4)
+    # The setup: the code cells up to the one importing hw2utils (in Colab, the first fetches it).
+    setup = []
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "code":
+            setup.append(i)
+            if re.search(r"^import hw2utils", cell.source, re.MULTILINE):
+                break
+    answer, check = cell_index(nb, "gd_loop"), cell_index(nb, "gd_loop__matches_reference")
+    assert "hw2utils.check_gd_loop__matches_reference(descend)" in nb.cells[check].source
+    expected = release_success_line("check_gd_loop__matches_reference", correct_descend())
+    assert expected.startswith("gd_loop__matches_reference: ") and "\n" not in expected
+    files_before = snapshot(student)
+
+    log = ARTIFACTS / "jupyterlab-server.log"
+    with browser.jupyterlab(student, tmp_path / "jupyter", log) as lab:
+        try:
+            page = browser.Notebook(driver, lab, NOTEBOOK)
+            for i in setup:
+                page.run(i)
+                assert not page.errors(i), f"setup cell {i} shows an error:\n{page.errors(i)}"
+            assert snapshot(student) == files_before, "outside Colab the setup must fetch nothing"
+
+            # The untouched release: the check fails visibly, naming what is missing.
+            page.run(answer)
+            page.run(check)
+            assert "NotImplementedError" in "\n".join(page.errors(check))
+            assert expected not in page.text_output(check)
+
+            # The student writes descend; the same check now prints its one success line.
+            page.set_source(answer, CORRECT_DESCEND)
+            page.run(answer)
+            assert not page.errors(answer), "\n".join(page.errors(answer))
+            page.run(check)
+            page.scroll_to(check)
+            assert not page.errors(check), "\n".join(page.errors(check))
+            assert page.text_output(check).strip() == expected
+        finally:  # the last state seen, passed or failed
+            driver.save_screenshot(str(ARTIFACTS / "jupyterlab_notebook1.png"))
+
+
+def solution_lines(notebook, grade_ids, given):
+    """The non-trivial lines between ### BEGIN SOLUTION and ### END SOLUTION of the cells,
+    except those that ``given`` (what students have anyway) contains."""
+    nb = nbformat.read(notebook, as_version=4)
+    lines = []
+    for grade_id in grade_ids:
+        inside = False
+        for line in nb.cells[cell_index(nb, grade_id)].source.splitlines():
+            if "### BEGIN SOLUTION" in line or "### END SOLUTION" in line:
+                inside = "BEGIN" in line
+            elif inside and len(line.strip()) > 15 and line.strip() not in given:
+                lines.append(line.strip())
+    return lines
+
+
+@pytest.fixture
+def feedback_html(tmp_path):
+    """One student's feedback on the untouched release notebook 2, from the real batch grader."""
+    from autograder import grade
+
+    subs = tmp_path / "submissions"
+    (subs / "blank").mkdir(parents=True)
+    shutil.copy(RELEASE / FEEDBACK_NOTEBOOK, subs / "blank")
+    grade.grade(subs, tmp_path / "out", jobs=1)
+    page = (tmp_path / "out" / "course" / "feedback" / "blank" / "hw2"
+            / FEEDBACK_NOTEBOOK.replace(".ipynb", ".html"))
+    assert page.is_file()
+    return page
+
+
+def test_feedback_page_shows_diagnostics_and_no_reference_code(driver, feedback_html):
+    from selenium.webdriver.common.by import By
+
+    driver.get(feedback_html.as_uri())
+    try:
+        tracebacks = [pre for pre in driver.find_elements(By.TAG_NAME, "pre")
+                      if "Traceback" in pre.text and "NotImplementedError" in pre.text]
+        adam = [pre for pre in tracebacks if "check_adam_optimizer__matches_torch" in pre.text]
+        assert adam, "no NotImplementedError traceback of the Adam test cell on the page"
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", adam[0])
+        assert all(pre.is_displayed() for pre in tracebacks)
+        scores = driver.find_elements(By.XPATH, "//*[contains(text(), 'Score:')]")
+        assert any(s.is_displayed() for s in scores), "the page shows no score"
+    finally:
+        driver.save_screenshot(str(ARTIFACTS / "feedback_02_ema_adam.png"))
+
+    text = " ".join(driver.execute_script("return document.body.innerText;").split())
+    source = driver.page_source
+    release = nbformat.read(RELEASE / FEEDBACK_NOTEBOOK, as_version=4)
+    # The student's own code is on the page, and a line of it is found in the page's text
+    # though highlighting splits it into many elements: so would a leaked reference line be.
+    own = next(line.strip() for line in release.cells[cell_index(release, "adam_optimizer")]
+               .source.splitlines() if "def __init__" in line)
+    assert " ".join(own.split()) in text
+    # Lines the release already holds are no leak: `with torch.no_grad():` is in the task's
+    # text, `return ema, ema_star_t` in a visible check's hint.
+    given = "\n".join([cell.source for cell in release.cells]
+                      + [(RELEASE / "hw2utils.py").read_text()])
+    reference = solution_lines(SOURCE / FEEDBACK_NOTEBOOK, ["ema_update", "adam_optimizer"], given)
+    assert len(reference) >= 8
+    leaked = [line for line in reference
+              if line in source or html.escape(line) in source or " ".join(line.split()) in text]
+    assert not leaked, f"the feedback page shows reference code: {leaked}"
