@@ -9,6 +9,7 @@ import hashlib
 import html
 import importlib.util
 import io
+import json
 import re
 import shutil
 import sys
@@ -23,15 +24,16 @@ SOURCE, RELEASE = ROOT / "source" / "hw2", ROOT / "release" / "hw2"
 ARTIFACTS = ROOT / "build" / "test-artifacts"
 NOTEBOOK = "01_gradient_descent.ipynb"
 FEEDBACK_NOTEBOOK = "02_ema_adam.ipynb"
-CORRECT_DESCEND = '''\
-def descend(loss_fn, x, lr, steps):
-    for _ in range(steps):
-        loss_fn(x).backward()
-        with torch.no_grad():
-            x -= lr * x.grad
-        x.grad = None
-    return x
-'''
+
+
+def _reference_answer(notebook: str, grade_id: str) -> str:
+    """The source notebook's answer cell (the reference a student would have written)."""
+    cells = json.loads((SOURCE / notebook).read_text())["cells"]
+    cell = next(c for c in cells if c["metadata"].get("nbgrader", {}).get("grade_id") == grade_id)
+    return "".join(line for line in cell["source"] if "### " not in line)
+
+
+CORRECT_DESCEND = _reference_answer(NOTEBOOK, "gd_loop")
 
 pytestmark = pytest.mark.slow
 
