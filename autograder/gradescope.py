@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import sys
 import tempfile
@@ -141,8 +140,7 @@ def run(root: Path) -> dict:
             if path.is_file() and not path.name.startswith("."):
                 shutil.copy(path, subs / path.name)
         out = Path(tmp) / "out"
-        problems = grade.grade(subs.parent, out, jobs=1, limits=grade.Limits(
-            threads=max(1, os.cpu_count() or 1)), feedback=False)
+        problems = grade.grade(subs.parent, out, jobs=1, feedback=False)
         result = results(out, problems.get(STUDENT, []), visibility)
     (root / "results").mkdir(parents=True, exist_ok=True)
     (root / "results" / "results.json").write_text(json.dumps(result, indent=1))

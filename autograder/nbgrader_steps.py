@@ -18,7 +18,7 @@ import warnings
 from pathlib import Path
 
 from nbconvert.preprocessors import ClearMetadataPreprocessor
-from nbgrader.converters import Autograde
+from nbgrader.converters import Autograde, GenerateFeedback
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, DeduplicateIds,
                                     Execute, IgnorePattern, LimitOutput, OverwriteCells,
@@ -27,7 +27,7 @@ from sqlalchemy.exc import SAWarning
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
-from autograder.preprocessors import LimitOutputSize, StderrAsStdout
+from autograder.preprocessors import HideCheckFrames, LimitOutputSize, StderrAsStdout
 
 ASSIGNMENT = "hw2"
 EXECUTED = "executed"  # class course folder holding the workers' executed notebooks
@@ -65,11 +65,12 @@ def course_config(course: Path, **overrides) -> Config:
     return config
 
 
-def _autograde(course: Path, student: str, config: Config, notebook: str = "*") -> str | None:
-    """One nbgrader autograde run; None on success, else nbgrader's error lines."""
+def _convert(course: Path, student: str, config: Config, notebook: str = "*",
+               converter_class=Autograde) -> str | None:
+    """One run of an nbgrader converter (autograde by default); None on success, else why not."""
     coursedir = CourseDirectory(config=config, root=str(course))
     coursedir.assignment_id, coursedir.student_id, coursedir.notebook_id = ASSIGNMENT, student, notebook
-    converter = Autograde(coursedir=coursedir, config=config)
+    converter = converter_class(coursedir=coursedir, config=config)
     converter.force = True
     errors = _Errors()
     converter.log.addHandler(errors)
@@ -97,7 +98,7 @@ def execute(scratch: Path, student: str) -> dict[str, str | None]:
         SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]})
     outcome: dict[str, str | None] = {}
     for path in sorted(submitted.glob("*.ipynb")):
-        outcome[path.stem] = _autograde(scratch, student, config, notebook=path.stem)
+        outcome[path.stem] = _convert(scratch, student, config, notebook=path.stem)
         partial = scratch / "outcome.json.partial"
         partial.write_text(json.dumps(outcome, indent=1))
         partial.replace(scratch / OUTCOME)
@@ -111,10 +112,17 @@ def record(course: Path, student: str = "*") -> str | None:
         # no ClearOutput and no Execute: the outputs are the workers' results
         "sanitize_preprocessors": [DeduplicateIds, OverwriteKernelspec, OverwriteCells,
                                    CheckCellMetadata],
-        "autograde_preprocessors": [ClearMetadataPreprocessor, LimitOutput, LimitOutputSize, StderrAsStdout,
-                                    SaveAutoGrades, AssignLatePenalties, CheckCellMetadata],
+        "autograde_preprocessors": [ClearMetadataPreprocessor, LimitOutput, LimitOutputSize,
+                                    StderrAsStdout, HideCheckFrames, SaveAutoGrades,
+                                    AssignLatePenalties, CheckCellMetadata],
     })
-    return _autograde(course, student, config)
+    return _convert(course, student, config)
+
+
+def feedback(course: Path, student: str = "*") -> str | None:
+    """nbgrader's generate_feedback for one student (or all), in this process: one HTML page
+    per graded notebook in course/feedback/<student>/hw2; None on success, else why not."""
+    return _convert(course, student, course_config(course), converter_class=GenerateFeedback)
 
 
 def _limit_resources(memory_bytes: int, cpu_seconds: int) -> None:

@@ -1,6 +1,8 @@
 """nbgrader preprocessors of the HW2 grading pipeline."""
 from __future__ import annotations
 
+import re
+
 from nbformat.v4 import new_output
 from nbgrader import utils
 from nbgrader.preprocessors import NbGraderPreprocessor
@@ -50,3 +52,38 @@ class LimitOutputSize(NbGraderPreprocessor):
                     value = out.data[mime]
                     out.data[mime] = self._cut(value if isinstance(value, str) else "".join(value))
         return cell, resources
+
+
+class HideCheckFrames(NbGraderPreprocessor):
+    """In test cells, replace the traceback frames inside ``autograder/checks`` with one line.
+
+    Those frames print lines of the hidden checks (and absolute paths of the grading
+    machine); the diagnostic a student needs is in the cell's own frame, the frames of
+    their code, and the final exception line, all kept.
+    """
+
+    placeholder = "[frames inside the hidden check are not shown]"
+
+    @staticmethod
+    def _is_check_frame(frame: str) -> bool:
+        text = _ANSI.sub("", frame).lstrip()
+        return text.startswith("File ") and bool(_CHECKS_PATH.search(text.splitlines()[0]))
+
+    def preprocess_cell(self, cell, resources, cell_index):
+        if cell.cell_type != "code" or not utils.is_grade(cell) or utils.is_solution(cell):
+            return cell, resources
+        for out in cell.outputs:
+            if out.output_type != "error":
+                continue
+            frames = []
+            for frame in out.traceback:
+                if not self._is_check_frame(frame):
+                    frames.append(frame)
+                elif not frames or frames[-1] != self.placeholder:
+                    frames.append(self.placeholder)
+            out.traceback = frames
+        return cell, resources
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_CHECKS_PATH = re.compile(r"[/\\]autograder[/\\]checks[/\\]")

@@ -1,7 +1,7 @@
 """How fast and how big grading is, on this machine (issue: ≤ 45 s per submission on one
 worker, ≥ 150 submissions/hour with --jobs 2, ≤ 1.5 GiB per worker, Gradescope's 768 MB).
 
-    .venv/bin/python benchmarks/grading_speed.py [--students 6] [--skip-baseline] [--json FILE]
+    .venv/bin/python benchmarks/grading_speed.py [--students 10] [--skip-baseline] [--json FILE]
 
 Every run grades copies of the reference submission (source/hw2: every task answered):
 
@@ -183,7 +183,7 @@ def baseline(tmp: Path) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--students", type=int, default=6)
+    parser.add_argument("--students", type=int, default=10)
     parser.add_argument("--skip-baseline", action="store_true")
     parser.add_argument("--skip-gradescope", action="store_true")
     parser.add_argument("--json", type=Path, help="also write the numbers here")

@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # Modules Google Colab ships (its base image); hw2utils may import these freely.
 COLAB_PREINSTALLED = {"torch", "numpy", "scipy", "matplotlib", "tqdm", "IPython"}
 # Import name -> distribution name, where they differ.
-DISTRIBUTIONS = {"IPython": "ipython"}
+DISTRIBUTIONS = {"IPython": "ipython", "matplotlib_inline": "matplotlib-inline"}
 
 
 def requirement_lines(path):
@@ -23,14 +23,36 @@ def pins(lines):
     return dict(line.split("==") for line in lines)
 
 
-def third_party_imports(path):
+def _imported(nodes):
     modules = set()
-    for node in ast.walk(ast.parse(path.read_text())):
+    for node in nodes:
         if isinstance(node, ast.Import):
             modules.update(alias.name.split(".")[0] for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.level == 0:
             modules.add(node.module.split(".")[0])
     return {m for m in modules if m not in sys.stdlib_module_names and m != "__future__"}
+
+
+def _optional_nodes(tree):
+    """Nodes inside ``try: ... except ImportError:`` bodies: imports the code does without."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Try) and any(
+                isinstance(h.type, ast.Name) and h.type.id in ("ImportError", "ModuleNotFoundError")
+                for h in node.handlers):
+            for statement in node.body:
+                yield from ast.walk(statement)
+
+
+def third_party_imports(path):
+    """Third-party modules ``path`` cannot run without."""
+    tree = ast.parse(path.read_text())
+    optional = set(map(id, _optional_nodes(tree)))
+    return _imported(n for n in ast.walk(tree) if id(n) not in optional)
+
+
+def optional_imports(path):
+    """Third-party modules ``path`` uses when present (inside try/except ImportError)."""
+    return _imported(_optional_nodes(ast.parse(path.read_text()))) - third_party_imports(path)
 
 
 def test_torch_is_pinned_first_so_setup_can_install_it_alone():
@@ -55,6 +77,15 @@ def test_hw2utils_needs_nothing_colab_lacks_and_colab_never_reinstalls_torch():
     assert "torch" not in colab_extra
     missing = third_party_imports(ROOT / "hw2utils.py") - COLAB_PREINSTALLED - colab_extra
     assert not missing, f"hw2utils imports {missing}: add them to requirements-colab.txt"
+
+
+def test_hw2utils_optional_imports_come_with_every_jupyter_kernel():
+    """hw2utils uses IPython and matplotlib-inline only inside Jupyter (to skip drawing while
+    grading); ipykernel, which every Jupyter, JupyterLab and Colab kernel runs on, needs both."""
+    optional = {DISTRIBUTIONS.get(m, m) for m in optional_imports(ROOT / "hw2utils.py")}
+    assert optional == {"ipython", "matplotlib-inline"}
+    kernel_needs = {re.split(r"[<>=!~ ;\[]", r)[0].lower() for r in metadata.requires("ipykernel")}
+    assert optional <= kernel_needs
 
 
 @pytest.mark.parametrize("requirements", ["requirements-student.txt", "requirements.txt"])

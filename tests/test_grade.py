@@ -72,6 +72,8 @@ def test_feedback_shows_diagnostics_not_the_reference_solution(graded):
     html = (out / "course" / "feedback" / "blank" / "hw2" / "02_ema_adam.html").read_text()
     assert "NotImplementedError" in html and "_hidden.check_adam_optimizer__matches_torch" in html
     assert "m_star.copy_(new_m_star)" not in html  # a line of the reference Adam
+    # the traceback passes through the hidden check: its frames become one line
+    assert "/autograder/checks/" not in html and "frames inside the hidden check are not shown" in html
 
 
 def test_rerunning_is_idempotent_and_skips_graded_students(graded, monkeypatch):

@@ -72,3 +72,24 @@ def test_results_score_the_work_done_and_explain_the_rest(graded):
     assert adam["score"] == 0 and "NotImplementedError" in adam["output"]
     assert "03_training.ipynb is missing" in results["output"]
     assert "graded by hand" in results["output"]
+
+
+@pytest.mark.parametrize("quota_cpus, expected", [(0.5, 1), (1.0, 1), (None, None)])
+def test_workers_size_their_torch_threads_to_the_container_cpu_quota(quota_cpus, expected):
+    """A 0.5 vCPU container sees every core of its host; two torch threads there would
+    fight over half a core. Checked in a real cgroup-v1 CPU group (root only)."""
+    group = Path("/sys/fs/cgroup/cpu") / f"hw2-test-quota-{os.getpid()}"
+    try:
+        group.mkdir(exist_ok=True)
+        (group / "cpu.cfs_period_us").write_text("100000")
+        (group / "cpu.cfs_quota_us").write_text(str(int(quota_cpus * 100000)) if quota_cpus else "-1")
+    except OSError:
+        pytest.skip("needs a writable cgroup-v1 cpu hierarchy (root)")
+    try:
+        run = subprocess.run(
+            [sys.executable, "-c", "from autograder.grade import available_cpus; print(available_cpus())"],
+            cwd=ROOT, capture_output=True, text=True, check=True,
+            preexec_fn=lambda: (group / "cgroup.procs").write_text(str(os.getpid())))
+    finally:
+        group.rmdir()
+    assert int(run.stdout) == (expected or len(os.sched_getaffinity(0)))

@@ -44,3 +44,20 @@ def test_training_cell_prints_progress_and_summary_on_stdout_only(executed):
     assert "epoch" in text and "held-out accuracy 1.0000" in text
     result = next(o for o in executed[2].outputs if o.output_type == "execute_result")
     assert "TrainingHistory(" in result.data["text/plain"]
+
+
+def test_grading_mode_draws_no_figure(monkeypatch):
+    """Students' own plots become one line of text; the helpers build no figure at all."""
+    monkeypatch.setenv("HW2_GRADING_MODE", "1")  # the kernel inherits it
+    cells = [f"import sys; sys.path.insert(0, {str(ROOT)!r})\n"
+             "import matplotlib.pyplot as plt\nimport torch\nimport hw2utils",
+             "plt.plot([1, 2]); plt.show()",
+             "L = hw2utils.LossFunctionWithPlot()\nL(torch.tensor([-1.5, 1.2]))\nL.plot_history()\n"
+             "experiment = hw2utils.run_init_experiment(lambda i, o, g: torch.randn(i, o, generator=g) / i**0.5, width=64)\n"
+             "print(L.figure, experiment.figure, len(plt.get_fignums()))"]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    nbclient.NotebookClient(nb, timeout=120, kernel_name="python3").execute()
+    own, helpers = nb.cells[1], nb.cells[2]
+    assert not images(own) and "<Figure size" in own.outputs[0].data["text/plain"]
+    assert [o.output_type for o in helpers.outputs] == ["stream"]
+    assert helpers.outputs[0].text == "None None 0\n"
