@@ -207,7 +207,8 @@ def record_student(course: Path, student: str) -> list[str]:
 
 def grade_cells(course: Path, students: list[str]
                 ) -> tuple[list[str], dict[str, dict[str, tuple[float | None, float]]]]:
-    """(test cell ids in notebook order, {student: {grade id: (score or None, max score)}}).
+    """(grade cell ids in notebook order, {student: {grade id: (score or None, max score)}}).
+    None: an answer awaiting manual grading (an unchanged blank answer scores 0 at once).
     A student or notebook absent from the gradebook (nothing could be graded) scores 0."""
     from nbgrader.api import Gradebook, MissingEntry
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
@@ -220,7 +221,9 @@ def grade_cells(course: Path, students: list[str]
             for nb_name, cell_name, max_score in cells:
                 try:
                     grade = gb.find_grade(cell_name, nb_name, ASSIGNMENT, student)
-                    row[cell_name] = (grade.score, max_score)
+                    # not grade.score: nbgrader reports 0 for an answer awaiting manual grading
+                    score = grade.manual_score if grade.manual_score is not None else grade.auto_score
+                    row[cell_name] = (score, max_score)
                 except MissingEntry:
                     row[cell_name] = (0.0, max_score)
             table[student] = row
@@ -249,9 +252,9 @@ def write_reports(out: Path, ids: list[str], table: dict, problems: dict[str, li
         writer = csv.writer(f)
         writer.writerow(["grade_id", "max_score", "mean_score", "share_losing_points"])
         for grade_id in ids:
-            scored = [row[grade_id] for row in table.values() if row[grade_id][0] is not None]
-            if not scored:
-                continue  # manually graded, not graded yet
+            scored = [row[grade_id] for row in table.values()]
+            if not scored or any(score is None for score, _ in scored):
+                continue  # graded by hand, and not yet for every student
             max_score = scored[0][1]
             mean = sum(s for s, _ in scored) / len(scored)
             losing = sum(s < m for s, m in scored) / len(scored)

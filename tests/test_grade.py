@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder import grade
+from autograder import grade, gradescope
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE, RELEASE = ROOT / "source" / "hw2", ROOT / "release" / "hw2"
@@ -45,6 +45,18 @@ def test_reference_scores_every_autograded_point_and_the_blank_release_none(grad
     # while grading; EC2 (the rule) is scored in full.
     assert float(grades["reference"]["extra_credit"]) == EC_RULE_POINTS
     assert float(grades["blank"]["autograded"]) == 0 and float(grades["blank"]["extra_credit"]) == 0
+
+
+def test_written_answers_await_manual_grading_and_stay_out_of_the_summaries(graded):
+    out, _ = graded
+    grades = read_csv(out / "grades.csv")
+    # nbgrader scores an unchanged (blank) answer 0 at once; a written one awaits a grader
+    assert float(grades["reference"]["awaiting_manual"]) == 100 - AUTOGRADED_POINTS
+    assert float(grades["blank"]["awaiting_manual"]) == 0
+    written = gradescope.manual_ids()  # the markdown answer cells
+    assert len(written) >= 10 and written <= set(read_csv(out / "scores.csv")["reference"])
+    assert not written & set(read_csv(out / "summary.csv"))
+    assert not {gid.split("__")[0] for gid in written} & set(read_csv(out / "tasks.csv"))
 
 
 def test_a_broken_notebook_costs_only_its_own_points_and_says_why(graded):
