@@ -346,13 +346,14 @@ def main(argv=None) -> int:
 
 
 def print_summary(out: Path) -> None:
-    """The class at a glance: each student's points and problems, then each task's."""
+    """The class at a glance: each student's points (and those awaiting grading by hand) and
+    problems, then each task's."""
     with open(out / "grades.csv") as f:
         students = list(csv.DictReader(f))
-    print(f"{'student':24s} {'autograded':>10s} {'extra':>6s}  problems")
+    print(f"{'student':24s} {'autograded':>10s} {'extra':>6s} {'by hand':>7s}  problems")
     for row in students:
-        print(f"{row['student']:24s} {float(row['autograded']):10g} {float(row['extra_credit']):6g}  "
-              f"{row['problems'][:100]}")
+        print(f"{row['student']:24s} {float(row['autograded']):10g} {float(row['extra_credit']):6g} "
+              f"{float(row['awaiting_manual']):7g}  {row['problems'][:100]}")
     with open(out / "tasks.csv") as f:
         tasks = list(csv.DictReader(f))
     print(f"\n{'task':28s} {'points':>6s} {'mean':>6s}  students losing points")
