@@ -66,7 +66,7 @@ def course_config(course: Path, **overrides) -> Config:
 
 
 def _convert(course: Path, student: str, config: Config, notebook: str = "*",
-               converter_class=Autograde) -> str | None:
+             converter_class=Autograde) -> str | None:
     """One run of an nbgrader converter (autograde by default); None on success, else why not."""
     coursedir = CourseDirectory(config=config, root=str(course))
     coursedir.assignment_id, coursedir.student_id, coursedir.notebook_id = ASSIGNMENT, student, notebook
