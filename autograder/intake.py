@@ -62,16 +62,19 @@ class Submission:
     problems: list[str] = field(default_factory=list)
 
 
-def canonical_by_name(filename: str) -> str | None:
-    """The homework notebook a file name means, or None: "Copy of 02_ema_adam (1).ipynb" ->
-    "02_ema_adam"; "02 EMA Adam.ipynb" -> "02_ema_adam"."""
-    stem = Path(filename).stem
+def _without_noise(stem: str) -> str:
+    """A file stem without what browsers, Colab and LMSs add: "Copy of x (1)" -> "x"."""
     while True:
         cleaned = _NOISE.sub("", stem).strip()
         if cleaned == stem:
-            break
+            return stem
         stem = cleaned
-    key = re.sub(r"[\s\-]+", "_", stem.lower())
+
+
+def canonical_by_name(filename: str) -> str | None:
+    """The homework notebook a file name means, or None: "Copy of 02_ema_adam (1).ipynb" ->
+    "02_ema_adam"; "02 EMA Adam.ipynb" -> "02_ema_adam"."""
+    key = re.sub(r"[\s\-]+", "_", _without_noise(Path(filename).stem).lower())
     by_prefix = [name for name in NOTEBOOKS if key.startswith(name[:3])]  # "02_..." is Part 2
     by_topic = [name for name in NOTEBOOKS if name[3:] in key]            # "..._ema_adam_..."
     return (by_prefix or by_topic or [None])[0]
@@ -96,14 +99,35 @@ def _read_notebook(path: Path) -> tuple[dict | None, str | None]:
     return notebook, None
 
 
+def canonical_extra(filename: str) -> str | None:
+    """The extra file (EC1's model) a file name means, or None: a second browser download
+    "ec_transfer_model (1).pt", Canvas's resubmission "ec_transfer_model-2.pt" or a
+    Blackboard attempt "<date> ec_transfer_model.pt" is still it."""
+    path = Path(filename)
+    key = re.sub(r"[\s\-]+", "_", _without_noise(path.stem).lower())
+    return next((name for name in EXTRA_FILES if path.suffix.lower() == Path(name).suffix
+                 and Path(name).stem in key), None)
+
+
+def _newest(submission: Submission, name: str, paths: list[Path]) -> Path:
+    """Of several files for ``name`` (e.g. "x.ipynb" and "Copy of x.ipynb"): the newest, said."""
+    chosen = max(paths, key=lambda p: (p.stat().st_mtime, p.name))
+    if len(paths) > 1:
+        others = ", ".join(p.name for p in paths if p != chosen)
+        submission.problems.append(f"{name}: graded {chosen.name}, the newest of several "
+                                   f"copies (also handed in: {others})")
+    return chosen
+
+
 def match(student: str, files: list[Path]) -> Submission:
     """Match one student's files to the homework notebooks, recording every problem."""
     submission = Submission(student)
     candidates: dict[str, list[Path]] = {}
+    extras: dict[str, list[Path]] = {}
     unreadable: set[str] = set()
     for path in sorted(files):
-        if path.name in EXTRA_FILES:
-            submission.extras[path.name] = path
+        if extra := canonical_extra(path.name):
+            extras.setdefault(extra, []).append(path)
             continue
         if path.suffix.lower() != ".ipynb" or path.name.startswith("."):
             submission.problems.append(f"ignored {path.name}: not a notebook of this homework")
@@ -129,13 +153,9 @@ def match(student: str, files: list[Path]) -> Submission:
             if name not in unreadable:
                 submission.problems.append(f"{name}.ipynb is missing; it scores 0")
             continue
-        # Several copies (e.g. "x.ipynb" and "Copy of x.ipynb"): grade the newest, say so.
-        chosen = max(paths, key=lambda p: (p.stat().st_mtime, p.name))
-        if len(paths) > 1:
-            others = ", ".join(p.name for p in paths if p != chosen)
-            submission.problems.append(f"{name}: graded {chosen.name}, the newest of several "
-                                       f"copies (also handed in: {others})")
-        submission.notebooks[name] = chosen
+        submission.notebooks[name] = _newest(submission, name, paths)
+    for name, paths in extras.items():
+        submission.extras[name] = _newest(submission, name, paths)
     return submission
 
 

@@ -6,15 +6,26 @@
 - ``blank``: the four release notebooks, untouched;
 - four students who each make mistakes real students made (taken from the mutation corpus,
   tests/mutants.py), some with Colab's "Copy of" names or a missing notebook.
+Extra credit EC1 is graded on a model file handed in beside notebook 4 (``write_ec_models``): the
+reference hands in the network its EC1 solution fine-tunes, "ben" one trained on hard from
+scratch (the mistake EC1 is about), under a browser's second-download name.
 The class is rebuilt from source/hw2 each time, so it follows the current solutions.
 """
+import contextlib
+import copy
+import io
 import json
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
+import torch
+
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
+import hw2utils  # noqa: E402
 import mutants  # noqa: E402  (the corpus: one wrong answer each)
 
 SOURCE, RELEASE = ROOT / "source" / "hw2", ROOT / "release" / "hw2"
@@ -27,6 +38,36 @@ STUDENTS = {
               ["03_training"], ""),
     "dev": (["ema_no_bias_correction", "xavier_uniform_wrong_limit"], [], ""),
 }
+
+
+def write_ec_models(fine_tuned: Path, from_scratch: Path) -> None:
+    """Two EC1 model files as a student's ``hw2utils.save_ec_model`` writes them, made by the
+    source notebook's own cells (its imports cell, then the EC1 solution: pretrain on tiny,
+    fine-tune on hard; seconds on one core):
+
+    - ``fine_tuned``: that network, about 0.99 on unseen hard examples (EC1: 5 of 5);
+    - ``from_scratch``: the same network re-initialized and trained on hard alone, which
+      memorizes its training set and stays near chance held out (EC1: 1 of 5, it loads).
+    """
+    notebook = json.loads((SOURCE / "04_initialization.ipynb").read_text())
+    code = ["".join(cell["source"]) for cell in notebook["cells"] if cell["cell_type"] == "code"]
+    imports = next(source for source in code if "import hw2utils" in source and "SEED =" in source)
+    solution = next("".join(cell["source"]) for cell in notebook["cells"]
+                    if cell["metadata"].get("nbgrader", {}).get("grade_id") == "ec_transfer")
+    # in an empty folder the solution trains even in grading mode (no model file to keep)
+    with tempfile.TemporaryDirectory() as scratch, contextlib.chdir(scratch), \
+            contextlib.redirect_stdout(io.StringIO()):
+        namespace: dict = {}
+        exec(compile(imports, "04_initialization: imports", "exec"), namespace)
+        exec(compile(solution, "04_initialization: ec_transfer", "exec"), namespace)
+        hw2utils._write_ec_model(namespace["net_ec"], fine_tuned, saved_by="save_ec_model")
+        scratch_net = copy.deepcopy(namespace["net_ec"])
+        torch.manual_seed(namespace["SEED"])
+        for module in scratch_net.modules():
+            if hasattr(module, "reset_parameters"):
+                module.reset_parameters()  # also BatchNorm's running statistics
+        namespace["fit"](scratch_net, hw2utils.load_dataset("hard"), max_epochs=300)
+        hw2utils._write_ec_model(scratch_net, from_scratch, saved_by="save_ec_model")
 
 
 def write_class(out: Path) -> list[str]:
@@ -45,6 +86,8 @@ def write_class(out: Path) -> list[str]:
         (out / student).mkdir(parents=True)
         for notebook, nb in notebooks.items():
             (out / student / f"{prefix}{notebook}.ipynb").write_text(json.dumps(nb, indent=1))
+    write_ec_models(out / "reference" / hw2utils.EC_MODEL_FILE,
+                    out / "ben" / "ec_transfer_model (1).pt")
     return ["reference", "blank", *STUDENTS]
 
 

@@ -92,11 +92,15 @@ def grade_examples(out: Path) -> bool:
     grade.grade(submissions, out / "demo", jobs=2)
     grade.print_summary(out / "demo")
     with open(out / "demo" / "tasks.csv") as f:
-        points = sum(float(r["points"]) for r in csv.DictReader(f) if not r["task"].startswith("ec_"))
+        tasks = list(csv.DictReader(f))
+    points = sum(float(r["points"]) for r in tasks if not r["task"].startswith("ec_"))
+    extra = sum(float(r["points"]) for r in tasks if r["task"].startswith("ec_"))
     with open(out / "demo" / "grades.csv") as f:
         reference = next(r for r in csv.DictReader(f) if r["student"] == "reference")
-    ok = float(reference["autograded"]) == points  # the reference earns every autograded point
-    print(f"  reference: {reference['autograded']} of {points:g} autograded points: {'ok' if ok else 'WRONG'}")
+    # the reference earns every autograded point and all the extra credit
+    ok = float(reference["autograded"]) == points and float(reference["extra_credit"]) == extra
+    print(f"  reference: {float(reference['autograded']):g} of {points:g} autograded points, "
+          f"{float(reference['extra_credit']):g} of {extra:g} extra: {'ok' if ok else 'WRONG'}")
     return ok
 
 

@@ -1,8 +1,10 @@
 """Batch grading through real nbgrader (autograde, SQLite gradebook, feedback) on a small
-class: the reference, the untouched release, and a student whose notebooks are renamed and
-one unreadable. One grading run serves every test here (about two minutes on 2 cores)."""
+class: the reference (with its EC1 model under a browser's second-download name), the
+untouched release, and a student whose notebooks are renamed and one unreadable. One grading
+run serves every test here (about two minutes on 2 cores)."""
 import csv
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,7 +14,9 @@ from autograder import grade, gradescope
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE, RELEASE = ROOT / "source" / "hw2", ROOT / "release" / "hw2"
 AUTOGRADED_POINTS = 73  # 100 minus the 27 points of manually graded answers
-EC_RULE_POINTS = 5
+EC_POINTS = 10  # EC1 (transfer, graded on the submitted model file) 5, EC2 (the rule) 5
+sys.path.insert(0, str(ROOT / "scripts"))
+import examples  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -21,6 +25,7 @@ def graded(tmp_path_factory):
     subs = base / "submissions"
     shutil.copytree(SOURCE, subs / "reference", ignore=shutil.ignore_patterns("data", "*.py", "*.md"))
     shutil.copytree(RELEASE, subs / "blank", ignore=shutil.ignore_patterns("data", "*.py", "*.md"))
+    examples.write_ec_models(subs / "reference" / "ec_transfer_model (1).pt", base / "scratch.pt")
     broken = subs / "broken"
     broken.mkdir()
     shutil.copy(SOURCE / "01_gradient_descent.ipynb", broken / "Copy of 01_gradient_descent.ipynb")
@@ -41,9 +46,9 @@ def test_reference_scores_every_autograded_point_and_the_blank_release_none(grad
     out, _ = graded
     grades = read_csv(out / "grades.csv")
     assert float(grades["reference"]["autograded"]) == AUTOGRADED_POINTS
-    # EC1 needs the student's saved model file, which the reference notebook does not write
-    # while grading; EC2 (the rule) is scored in full.
-    assert float(grades["reference"]["extra_credit"]) == EC_RULE_POINTS
+    # EC1 is scored on the handed-in model file: renamed by the browser, found, kept by the
+    # notebook's EC1 cell in grading mode, and graded in the kernel's folder
+    assert float(grades["reference"]["extra_credit"]) == EC_POINTS
     assert float(grades["blank"]["autograded"]) == 0 and float(grades["blank"]["extra_credit"]) == 0
 
 

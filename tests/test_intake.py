@@ -27,6 +27,20 @@ def test_names_that_colab_and_lms_produce(filename, expected):
     assert intake.canonical_by_name(filename) == expected
 
 
+@pytest.mark.parametrize("filename, expected", [
+    ("ec_transfer_model.pt", "ec_transfer_model.pt"),
+    ("ec_transfer_model (1).pt", "ec_transfer_model.pt"),     # a second browser download
+    ("ec_transfer_model-2.pt", "ec_transfer_model.pt"),       # Canvas's resubmission
+    ("2026-11-02-10-00-00 ec_transfer_model.pt", "ec_transfer_model.pt"),  # Blackboard attempt
+    ("EC_Transfer_Model.PT", "ec_transfer_model.pt"),
+    ("ec_transfer_model.pt.zip", None),
+    ("model.pt", None),
+    ("ec_transfer_model.ipynb", None),
+])
+def test_the_ec_model_file_under_the_names_browsers_and_lms_give_it(filename, expected):
+    assert intake.canonical_extra(filename) == expected
+
+
 def release_copy(folder, name, as_name=None, mtime=None):
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / (as_name or f"{name}.ipynb")
@@ -47,6 +61,9 @@ def test_student_folders_with_every_kind_of_trouble(tmp_path):
     release_copy(subs / "bob", "03_training", "Copy of 03_training.ipynb")  # newer copy wins
     (subs / "bob" / "04_initialization.ipynb").write_text("{ not json")
     (subs / "bob" / "notes.txt").write_text("hi")
+    (subs / "bob" / "ec_transfer_model.pt").write_bytes(b"older model")
+    os.utime(subs / "bob" / "ec_transfer_model.pt", (time.time() - 60, time.time() - 60))
+    (subs / "bob" / "ec_transfer_model (1).pt").write_bytes(b"newer model")
     out = tmp_path / "submitted"
     submissions = {s.student: s for s in intake.stage(subs, out)}
 
@@ -65,6 +82,8 @@ def test_student_folders_with_every_kind_of_trouble(tmp_path):
     assert "is missing" not in problems  # said once, as unreadable, not again as missing
     assert "graded Copy of 03_training.ipynb, the newest of several" in problems
     assert "ignored notes.txt" in problems
+    assert (out / "bob" / "hw2" / "ec_transfer_model.pt").read_bytes() == b"newer model"
+    assert "graded ec_transfer_model (1).pt, the newest of several" in problems
     report = json.loads((out / "intake.json").read_text())
     assert report["bob"]["problems"] == bob.problems
 
