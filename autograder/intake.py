@@ -62,19 +62,21 @@ class Submission:
     problems: list[str] = field(default_factory=list)
 
 
-def _without_noise(stem: str) -> str:
-    """A file stem without what browsers, Colab and LMSs add: "Copy of x (1)" -> "x"."""
+def _name_key(filename: str) -> str:
+    """A file's stem without what browsers, Colab and LMSs add, lower case, runs of spaces
+    and dashes as "_": "Copy of 02 EMA Adam (1).ipynb" -> "02_ema_adam"."""
+    stem = Path(filename).stem
     while True:
         cleaned = _NOISE.sub("", stem).strip()
         if cleaned == stem:
-            return stem
+            return re.sub(r"[\s\-]+", "_", stem.lower())
         stem = cleaned
 
 
 def canonical_by_name(filename: str) -> str | None:
     """The homework notebook a file name means, or None: "Copy of 02_ema_adam (1).ipynb" ->
     "02_ema_adam"; "02 EMA Adam.ipynb" -> "02_ema_adam"."""
-    key = re.sub(r"[\s\-]+", "_", _without_noise(Path(filename).stem).lower())
+    key = _name_key(filename)
     by_prefix = [name for name in NOTEBOOKS if key.startswith(name[:3])]  # "02_..." is Part 2
     by_topic = [name for name in NOTEBOOKS if name[3:] in key]            # "..._ema_adam_..."
     return (by_prefix or by_topic or [None])[0]
@@ -103,10 +105,9 @@ def canonical_extra(filename: str) -> str | None:
     """The extra file (EC1's model) a file name means, or None: a second browser download
     "ec_transfer_model (1).pt", Canvas's resubmission "ec_transfer_model-2.pt" or a
     Blackboard attempt "<date> ec_transfer_model.pt" is still it."""
-    path = Path(filename)
-    key = re.sub(r"[\s\-]+", "_", _without_noise(path.stem).lower())
-    return next((name for name in EXTRA_FILES if path.suffix.lower() == Path(name).suffix
-                 and Path(name).stem in key), None)
+    suffix, key = Path(filename).suffix.lower(), _name_key(filename)
+    return next((name for name in EXTRA_FILES
+                 if suffix == Path(name).suffix and Path(name).stem in key), None)
 
 
 def _newest(submission: Submission, name: str, paths: list[Path]) -> Path:

@@ -4,19 +4,18 @@ untouched release, and a student whose notebooks are renamed and one unreadable.
 run serves every test here (about two minutes on 2 cores)."""
 import csv
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 
+import hw2utils
 from autograder import grade, gradescope
+from ec_networks import rule_network  # tests/: an exact EC1 network, no training
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE, RELEASE = ROOT / "source" / "hw2", ROOT / "release" / "hw2"
 AUTOGRADED_POINTS = 73  # 100 minus the 27 points of manually graded answers
 EC_POINTS = 10  # EC1 (transfer, graded on the submitted model file) 5, EC2 (the rule) 5
-sys.path.insert(0, str(ROOT / "scripts"))
-import examples  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +24,8 @@ def graded(tmp_path_factory):
     subs = base / "submissions"
     shutil.copytree(SOURCE, subs / "reference", ignore=shutil.ignore_patterns("data", "*.py", "*.md"))
     shutil.copytree(RELEASE, subs / "blank", ignore=shutil.ignore_patterns("data", "*.py", "*.md"))
-    examples.write_ec_models(subs / "reference" / "ec_transfer_model (1).pt", base / "scratch.pt")
+    hw2utils._write_ec_model(rule_network(), subs / "reference" / "ec_transfer_model (1).pt",
+                             saved_by="save_ec_model")
     broken = subs / "broken"
     broken.mkdir()
     shutil.copy(SOURCE / "01_gradient_descent.ipynb", broken / "Copy of 01_gradient_descent.ipynb")
