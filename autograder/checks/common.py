@@ -1,13 +1,13 @@
-"""Comparison, diagnosis and integrity helpers shared by the hidden checks."""
+"""Comparison and diagnosis helpers shared by the judges (the trusted half of each hidden check);
+the input makers they share with the probes live in ``hw2probes.common``."""
 from __future__ import annotations
 
-import contextlib
-import dis
 import math
-import types
-from typing import Callable, Iterator, Mapping
+from typing import Mapping
 
 import torch
+
+from hw2probes.common import devices, quartic_loss, random_parameters, run_optimizer  # noqa: F401 (re-exported)
 
 
 def fail(test_id: str, case: str, detail: str, hint: str):
@@ -60,83 +60,19 @@ def expect_close(test_id: str, case: str, expected, got, tol: float, hint: str,
          f"tolerance {tol:.0e}", hint)
 
 
-def passed(test_id: str, n_cases: int) -> None:
-    print(f"{test_id}: {n_cases}/{n_cases} hidden cases passed")
+def passed(test_id: str, n_cases: int) -> str:
+    """The success line a judge returns."""
+    return f"{test_id}: {n_cases}/{n_cases} hidden cases passed"
 
 
-@contextlib.contextmanager
-def no_torch_optim(test_id: str) -> Iterator[None]:
-    """Inside, constructing any torch.optim optimizer fails: a hand-written optimizer
-    must not delegate its work to PyTorch's."""
-    original = torch.optim.Optimizer.__init__
-
-    def refuse(self, *args, **kwargs):
-        raise AssertionError(f"{test_id}: your optimizer creates a torch.optim.{type(self).__name__}; "
-                             "the task is to write the update yourself, with tensor operations")
-    torch.optim.Optimizer.__init__ = refuse
-    try:
-        yield
-    finally:
-        torch.optim.Optimizer.__init__ = original
+def delegation_message(test_id: str, optimizer_name: str) -> str:
+    return (f"{test_id}: your optimizer creates a torch.optim.{optimizer_name}; "
+            "the task is to write the update yourself, with tensor operations")
 
 
-def random_parameters(generator: torch.Generator, shapes, dtype=torch.float64,
-                      device="cpu") -> list[torch.Tensor]:
-    return [torch.randn(shape, generator=generator, dtype=dtype).to(device).requires_grad_()
-            for shape in shapes]
-
-
-def quartic_loss(params) -> torch.Tensor:
-    """A smooth loss of any parameter list whose gradients vary in size and sign."""
-    total = 0.0
-    for index, p in enumerate(params):
-        total = total + ((p - 0.3 * index) ** 2).sum() + 0.05 * (p ** 4).sum() + p.sin().sum()
-    return total
-
-
-def run_optimizer(make: Callable, params, steps: int, loss=quartic_loss) -> list[list[torch.Tensor]]:
-    """Parameters after each of ``steps`` steps of ``make(iter(params))`` on ``loss``."""
-    optimizer = make(iter(params))
-    trajectory = []
-    for _ in range(steps):
-        optimizer.zero_grad()
-        loss(params).backward()
-        optimizer.step()
-        trajectory.append([p.detach().clone() for p in params])
-    return trajectory
-
-
-def devices() -> list[str]:
-    """CPU, and CUDA when this grading machine has a GPU."""
-    return ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
-
-
-def globals_read(cls, names) -> list[str]:
-    """Those of ``names`` that the methods of ``cls`` read as global variables: a bare
-    ``weight_decay`` in step() where ``self.weight_decay`` was meant works only while the
-    notebook happens to define a global of that name holding the right value."""
-    found = set()
-
-    def visit(code):
-        for instruction in dis.get_instructions(code):
-            if instruction.opname in ("LOAD_GLOBAL", "LOAD_NAME") and instruction.argval in names:
-                found.add(instruction.argval)
-        for const in code.co_consts:
-            if isinstance(const, types.CodeType):
-                visit(const)
-    for klass in getattr(cls, "__mro__", ()):
-        if klass is object:
-            continue
-        for attr in vars(klass).values():
-            code = getattr(getattr(attr, "__func__", attr), "__code__", None)
-            if isinstance(code, types.CodeType):
-                visit(code)
-    return sorted(found)
-
-
-def global_variable_hint(cls, names) -> str | None:
-    """A hint naming the global variables of ``names`` that ``cls`` reads, or None."""
-    leaked = globals_read(cls, names)
+def global_variable_hint(leaked: list[str]) -> str | None:
+    """A hint naming the global variables a student's class reads (``hw2probes.common.globals_read``,
+    run by the probe) instead of its constructor's values, or None."""
     if not leaked:
         return None
     listed = ", ".join(leaked)

@@ -1,0 +1,88 @@
+"""Probes: run a student's objects on the grader's inputs and keep what they produce.
+
+A probe is the half of a hidden check that has to touch student code. It runs inside the
+grading sandbox (the student's own kernel, as an unprivileged user) and returns plain data:
+tensors, numbers, strings, lists and dicts, nothing else. The other half, the judge
+(``autograder.checks.<part>.judge_<check>``), runs in the trusted grader, rebuilds the same
+inputs, computes the reference and decides. So this package holds no expected value, no
+reference solution and no tolerance: a submission can read it, rebind it or fake what it
+returns, and still gains nothing it could not gain by computing the right outputs itself.
+
+    probe_<check>(*student_objects) -> plain data          (hw2probes/<part>.py)
+    judge_<check>(data, *literals) -> message or AssertionError  (autograder/checks/<part>.py)
+
+While grading, each test cell runs ``hw2probes.record(grade_id, part, check, lambda: (objects...))``,
+which saves ``{"result": data}`` (or ``{"error": what the student's code raised}``) to
+``$HW2_PROBE_OUT/<grade_id>.pt``; the judge reads it with ``torch.load(weights_only=True)``.
+"""
+from __future__ import annotations
+
+import importlib
+import io
+import os
+import traceback
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+ENV_OUT = "HW2_PROBE_OUT"  # the folder probes write to, set by the grader
+PARTS = ("part1", "part2", "part3", "part4", "extra_credit")
+MAX_ERROR_CHARS = 2000
+_OWN_FILES = (os.path.dirname(os.path.abspath(__file__)),)
+
+
+def probe_function(part: str, check: str) -> Callable:
+    if part not in PARTS:
+        raise ValueError(f"unknown part {part!r}")
+    return getattr(importlib.import_module(f"{__name__}.{part}"), f"probe_{check}")
+
+
+def describe_error(exc: BaseException) -> str:
+    """`Type: message`, then the student's own frames (not this package's), at most
+    MAX_ERROR_CHARS: what a student needs to find the line that failed."""
+    frames = [frame for frame in traceback.extract_tb(exc.__traceback__)
+              if not frame.filename.startswith(_OWN_FILES)]
+    lines = [f"{type(exc).__name__}: {exc}"]
+    if frames:
+        lines.append("in your code:")
+        lines += [f"  line {frame.lineno} in {frame.name}: {(frame.line or '').strip()}"
+                  for frame in frames[-4:]]
+    return "\n".join(lines)[:MAX_ERROR_CHARS]
+
+
+def collect(part: str, check: str, objects: Callable[[], tuple]) -> dict:
+    """{"result": what the probe returned} or {"error": what was raised while getting the
+    student's objects or running them}. ``objects`` is a thunk, so that a name the student
+    never defined is an error recorded here, not one that stops the cell."""
+    probe = probe_function(part, check)
+    try:
+        return {"result": probe(*objects())}
+    except Exception as exc:  # the student's code failed: that is data for the judge
+        return {"error": describe_error(exc)}
+
+
+def to_bytes(data) -> bytes:
+    buffer = io.BytesIO()
+    torch.save(data, buffer)
+    return buffer.getvalue()
+
+
+def from_bytes(raw: bytes):
+    """Plain data back from ``to_bytes``: weights_only refuses anything that is not tensors,
+    numbers, strings, None, lists, tuples and dicts (nothing in the file can run code)."""
+    return torch.load(io.BytesIO(raw), weights_only=True, map_location="cpu")
+
+
+def record(grade_id: str, part: str, check: str, objects: Callable[[], tuple]) -> None:
+    """Run one probe and save its data where the grader collects it (a test cell's body)."""
+    data = collect(part, check, objects)
+    try:
+        raw = to_bytes(data)
+    except Exception as exc:  # a result that is not plain data: the judge must learn why
+        raw = to_bytes({"error": f"the probe's data could not be saved: {type(exc).__name__}: {exc}"})
+    out = Path(os.environ.get(ENV_OUT, "probe-data"))
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{grade_id}.pt").write_bytes(raw)
+    print(f"{grade_id}: {'ran' if 'result' in data else 'raised an error'}; "
+          "the grader judges the result")

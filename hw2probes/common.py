@@ -1,0 +1,89 @@
+"""What probes of several parts share: input makers (the judge rebuilds the same inputs from
+the same functions, so they have one home here) and ways to exercise student objects."""
+from __future__ import annotations
+
+import contextlib
+import dis
+import types
+from typing import Callable, Iterator
+
+import torch
+
+
+def plain(t: torch.Tensor) -> torch.Tensor:
+    """A detached CPU copy of a student's tensor, safe to hand to the judge."""
+    return t.detach().cpu().clone()
+
+
+def random_parameters(generator: torch.Generator, shapes, dtype=torch.float64,
+                      device="cpu") -> list[torch.Tensor]:
+    return [torch.randn(shape, generator=generator, dtype=dtype).to(device).requires_grad_()
+            for shape in shapes]
+
+
+def quartic_loss(params) -> torch.Tensor:
+    """A smooth loss of any parameter list whose gradients vary in size and sign."""
+    total = 0.0
+    for index, p in enumerate(params):
+        total = total + ((p - 0.3 * index) ** 2).sum() + 0.05 * (p ** 4).sum() + p.sin().sum()
+    return total
+
+
+def run_optimizer(make: Callable, params, steps: int, loss=quartic_loss) -> list[list[torch.Tensor]]:
+    """Parameters after each of ``steps`` steps of ``make(iter(params))`` on ``loss``."""
+    optimizer = make(iter(params))
+    trajectory = []
+    for _ in range(steps):
+        optimizer.zero_grad()
+        loss(params).backward()
+        optimizer.step()
+        trajectory.append([p.detach().clone() for p in params])
+    return trajectory
+
+
+def devices() -> list[str]:
+    """CPU, and CUDA when this machine has a GPU."""
+    return ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+class Delegated(Exception):
+    """A hand-written optimizer constructed a torch.optim optimizer (the name is args[0])."""
+
+
+@contextlib.contextmanager
+def no_torch_optim() -> Iterator[None]:
+    """Inside, constructing any torch.optim optimizer raises Delegated: a probe reports it as
+    data ({"delegated": name}). The judge also reads the submitted source for delegation,
+    so a submission that undoes this patch gains nothing."""
+    original = torch.optim.Optimizer.__init__
+
+    def refuse(self, *args, **kwargs):
+        raise Delegated(type(self).__name__)
+    torch.optim.Optimizer.__init__ = refuse
+    try:
+        yield
+    finally:
+        torch.optim.Optimizer.__init__ = original
+
+
+def globals_read(cls, names) -> list[str]:
+    """Those of ``names`` that the methods of ``cls`` read as global variables: a bare
+    ``weight_decay`` in step() where ``self.weight_decay`` was meant works only while the
+    notebook happens to define a global of that name holding the right value."""
+    found = set()
+
+    def visit(code):
+        for instruction in dis.get_instructions(code):
+            if instruction.opname in ("LOAD_GLOBAL", "LOAD_NAME") and instruction.argval in names:
+                found.add(instruction.argval)
+        for const in code.co_consts:
+            if isinstance(const, types.CodeType):
+                visit(const)
+    for klass in getattr(cls, "__mro__", ()):
+        if klass is object:
+            continue
+        for attr in vars(klass).values():
+            code = getattr(getattr(attr, "__func__", attr), "__code__", None)
+            if isinstance(code, types.CodeType):
+                visit(code)
+    return sorted(found)
