@@ -8,6 +8,7 @@
 #   bash run.sh grade SUBMISSIONS --out DIR [--jobs N]   grade a class (autograder/grade.py)
 #   bash run.sh gradescope [--out ZIP]                    the Gradescope autograder zip
 #   bash run.sh bench-grading [--students N]              grading speed and memory
+#   bash run.sh sandbox  (root) create the sandbox users and lock the kit (autograder/sandbox.py)
 set -euo pipefail
 cd "$(dirname "$0")"
 bash scripts/setup_env.sh
@@ -23,5 +24,6 @@ case "$command" in
   grade) exec "$python" -m autograder.grade "$@" ;;
   gradescope) exec "$python" -m autograder.gradescope build "$@" ;;
   bench-grading) exec "$python" benchmarks/grading_speed.py "$@" ;;
-  *) echo "usage: bash run.sh [main|test|build|bench|bundle|grade|gradescope|bench-grading] [args...]" >&2; exit 2 ;;
+  sandbox) exec "$python" -m autograder.sandbox setup --kit . "$@" ;;
+  *) echo "usage: bash run.sh [main|test|build|bench|bundle|grade|gradescope|bench-grading|sandbox] [args...]" >&2; exit 2 ;;
 esac

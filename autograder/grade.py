@@ -1,31 +1,31 @@
 """Batch grading with nbgrader: submissions in, gradebook and score tables out.
 
-    python -m autograder.grade SUBMISSIONS (folder or LMS zip) --out DIR [--jobs N]
+    python -m autograder.grade SUBMISSIONS (folder or LMS zip) --out DIR [--jobs N] [--trust-students]
 
 1. DIR/course is an nbgrader course made from this repository's source/hw2, with its own
    SQLite gradebook (DIR/course/gradebook.db). DIR/template is the same course with an empty
-   gradebook, the starting point of every student's scratch course.
+   gradebook; its release is what each submission is compared with.
 2. ``autograder.intake`` stages the submissions into DIR/course/submitted (renamed, duplicated,
-   unreadable and missing notebooks are resolved or recorded there).
-3. Workers (``--jobs N`` at a time) each execute one student in a private copy of the
-   template in a temporary folder: nbgrader autograde one notebook at a time (``autograder.nbgrader_steps``),
-   with this repository on PYTHONPATH so hidden tests reach ``autograder.checks``, one torch
-   thread per worker by default, an address-space and CPU-time limit on the worker and its
-   kernels, and a wall-clock limit per student after which its processes are killed. The
-   executed notebooks go to DIR/course/executed/<student>/hw2 with ``worker.json``
-   (problems seen), which marks the student done: an interrupted run resumes from there.
+   unreadable and missing notebooks are resolved or recorded there; the student is who the
+   LMS says handed the files in).
+3. Workers (``--jobs N`` at a time) each grade one student through the trusted pipeline
+   (``autograder.execution``): the notebooks are checked against the release, run in a scratch
+   folder as slot N's unprivileged user (``autograder.sandbox``: no access to the kit, the
+   course or other students; every process of that user killed afterwards), and each test
+   cell is judged here, in the grader, from the data its probe returned. The graded notebooks
+   go to DIR/course/executed/<student>/hw2 with ``worker.json`` (problems, flags), which marks
+   the student done: an interrupted run resumes from there.
 4. The main process alone writes the gradebook: as each worker finishes, nbgrader's
    autograde without execution records that student (``nbgrader_steps.record``) and
    nbgrader's generate_feedback writes DIR/course/feedback/<student>/hw2/*.html.
 5. From the gradebook: DIR/scores.csv (student × test cell), DIR/grades.csv (per student:
-   autograded points, extra credit, points awaiting manual grading, problems),
+   autograded points, extra credit, points awaiting manual grading, problems, flags),
    DIR/summary.csv (per test cell: mean score and share of students who lost points on it)
    and DIR/tasks.csv (the same per task — what to re-teach).
 
 Extra credit: grade ids starting with ``ec_`` count apart from the 100 regular points.
-What the limits protect against: crashes, hangs, memory hogs and stray writes of a student's
-code; not a student who deliberately attacks the grader as the same OS user (grade such a
-class in containers, e.g. with the Gradescope bundle, one container per submission).
+Without root (no sandbox users), grading refuses to start unless ``--trust-students``: the
+students' code then runs as the grader's own user, and could change its grades.
 """
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ import json
 import math
 import os
 import shutil
-import signal
+import queue
 import subprocess
 import sys
 import tempfile
@@ -44,7 +44,8 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder import intake, nbgrader_steps
+from autograder import execution, intake, nbgrader_steps, sandbox
+from autograder.nbgrader_steps import EXECUTED
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENT = intake.ASSIGNMENT
@@ -94,23 +95,16 @@ def _cgroup_cpu_quota() -> float | None:
     return min(quotas, default=None)
 
 
-def _environment(threads: int) -> dict[str, str]:
+def _environment() -> dict[str, str]:
     # nbgrader creates its gradebook by running the `alembic` command: the interpreter's own
     # bin folder must be on PATH even when the virtualenv is not activated.
     path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
-    return {**os.environ, "PATH": path, "PYTHONPATH": str(ROOT),
-            "HW2_DEVICE": os.environ.get("HW2_DEVICE", "cpu"),
-            # two workers with two torch threads each run 5-8x slower on 2 cores than with one
-            "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
-            # a fixed mmap threshold makes glibc hand large freed tensors back to the system:
-            # notebook 4's kernel peaks at 480 MiB instead of 670-840 (Gradescope allows 768 MB).
-            # A 4 MiB threshold costs no time; 128 KiB made notebook 3 a third slower.
-            "MALLOC_MMAP_THRESHOLD_": str(4 * 2**20)}
+    return {**os.environ, "PATH": path, "PYTHONPATH": str(ROOT)}
 
 
 def _nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course,
-                          env=_environment(1), capture_output=True, text=True)
+                          env=_environment(), capture_output=True, text=True)
 
 
 def make_course(course: Path, cell_timeout: int = Limits.cell) -> None:
@@ -125,84 +119,47 @@ def make_course(course: Path, cell_timeout: int = Limits.cell) -> None:
         raise RuntimeError(f"nbgrader generate_assignment failed:\n{result.stderr[-3000:]}")
 
 
-def _kill_tree(pid: int) -> None:
-    """Kill a worker and everything it started. Kernels run in sessions of their own
-    (jupyter_client starts them so), so the process group alone is not enough."""
-    import psutil
-    try:
-        processes = psutil.Process(pid).children(recursive=True)
-    except psutil.NoSuchProcess:
-        processes = []
-    for group in {pid} | {_group(p.pid) for p in processes} - {None}:
-        try:
-            os.killpg(group, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-    for process in processes:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            process.kill()
-
-
-def _group(pid: int) -> int | None:
-    try:
-        return os.getpgid(pid)
-    except ProcessLookupError:
-        return None
-
-
-def execute_student(out: Path, work: Path, student: str, limits: Limits) -> list[str]:
-    """Run one student's notebooks in a private scratch course under ``work`` (outside DIR, so
-    no relative path from there reaches the class course); move the executed notebooks to
-    DIR/course/executed/<student>/hw2 and return the problems seen."""
-    course, scratch = out / "course", work / student
+def execute_student(out: Path, work: Path, student: str, limits: Limits,
+                    slot: sandbox.Slot | None) -> tuple[list[str], list[str]]:
+    """Check, run (sandboxed, in a scratch folder under ``work``) and judge one student
+    (``autograder.execution``); write the graded notebooks to DIR/course/executed/<student>/hw2
+    with ``worker.json`` (problems and flags), which marks the student done: an interrupted
+    run resumes from there. Returns (problems, flags)."""
+    course = out / "course"
+    submitted = course / "submitted" / student / ASSIGNMENT
+    scratch = work / student
     shutil.rmtree(scratch, ignore_errors=True)
-    shutil.copytree(out / "template", scratch, ignore=shutil.ignore_patterns("release"))
-    shutil.copytree(course / "submitted" / student, scratch / "submitted" / student)
-    command = [sys.executable, "-m", "autograder.nbgrader_steps", str(scratch), student,
-               "--memory", str(limits.memory), "--cpu", str(limits.cpu)]
-    # its own session, so that the worker, its kernels and anything they start die together
-    process = subprocess.Popen(command, cwd=scratch, env=_environment(limits.threads),
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                               start_new_session=True)
-    problems = []
+    if slot is not None:
+        sandbox.make_scratch(slot, scratch)
+    else:
+        scratch.mkdir(parents=True)
     try:
-        log, _ = process.communicate(timeout=limits.wall)
-    except subprocess.TimeoutExpired:
-        _kill_tree(process.pid)
-        log, _ = process.communicate()
-        problems.append(f"grading stopped after {limits.wall:.0f} s; "
-                        "notebooks not finished by then score 0")
+        outcome = execution.grade_student(submitted, out / "template" / "release" / ASSIGNMENT,
+                                          out / "template" / "source" / ASSIGNMENT, scratch, slot, limits)
     finally:
-        _kill_tree(process.pid)
-    outcome_file = scratch / nbgrader_steps.OUTCOME
-    outcome = json.loads(outcome_file.read_text()) if outcome_file.exists() else {}
-    problems += [f"{notebook}.ipynb could not be graded ({why})"
-                 for notebook, why in outcome.items() if why]
-    if not problems and process.returncode != 0:
-        problems.append(f"grading crashed (exit {process.returncode}): {log.strip()[-300:]}")
-    executed = course / nbgrader_steps.EXECUTED / student / ASSIGNMENT
+        shutil.rmtree(scratch, ignore_errors=True)
+    executed = course / EXECUTED / student / ASSIGNMENT
     shutil.rmtree(executed.parent, ignore_errors=True)
     executed.mkdir(parents=True)
-    for notebook, why in outcome.items():  # only notebooks that finished
-        if why is None:
-            shutil.copy(scratch / "autograded" / student / ASSIGNMENT / f"{notebook}.ipynb",
-                        executed / f"{notebook}.ipynb")
-    timestamp = course / "submitted" / student / ASSIGNMENT / "timestamp.txt"
+    for name, notebook in outcome.notebooks.items():
+        (executed / f"{name}.ipynb").write_text(json.dumps(notebook))
+    timestamp = submitted / "timestamp.txt"
     if timestamp.exists():
         shutil.copy(timestamp, executed / timestamp.name)
-    (executed.parent / WORKER_RECORD).write_text(json.dumps({"problems": problems}, indent=1))
-    shutil.rmtree(scratch, ignore_errors=True)
-    return problems
+    (executed.parent / WORKER_RECORD).write_text(
+        json.dumps({"problems": outcome.problems, "flags": outcome.flags}, indent=1))
+    return outcome.problems, outcome.flags
 
 
-def record_student(course: Path, student: str) -> list[str]:
-    """Write one executed student to the gradebook (main process only); problems seen."""
-    problems = json.loads((course / nbgrader_steps.EXECUTED / student / WORKER_RECORD).read_text())["problems"]
-    if any((course / nbgrader_steps.EXECUTED / student / ASSIGNMENT).glob("*.ipynb")):
+def record_student(course: Path, student: str) -> tuple[list[str], list[str]]:
+    """Write one executed student to the gradebook (main process only); (problems, flags)."""
+    record = json.loads((course / EXECUTED / student / WORKER_RECORD).read_text())
+    problems = record["problems"]
+    if any((course / EXECUTED / student / ASSIGNMENT).glob("*.ipynb")):
         error = nbgrader_steps.record(course, student)
         if error:
             problems.append(f"grades not recorded: {error}")
-    return problems
+    return problems, record.get("flags", [])
 
 
 def grade_cells(course: Path, students: list[str]
@@ -230,7 +187,9 @@ def grade_cells(course: Path, students: list[str]
     return [name for _, name, _ in cells], table
 
 
-def write_reports(out: Path, ids: list[str], table: dict, problems: dict[str, list[str]]) -> None:
+def write_reports(out: Path, ids: list[str], table: dict, problems: dict[str, list[str]],
+                  flags: dict[str, list[str]] | None = None) -> None:
+    flags = flags or {}
     with open(out / "scores.csv", "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["student", *ids])
@@ -238,12 +197,13 @@ def write_reports(out: Path, ids: list[str], table: dict, problems: dict[str, li
             writer.writerow([student, *("" if row[i][0] is None else row[i][0] for i in ids)])
     with open(out / "grades.csv", "w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["student", "autograded", "extra_credit", "awaiting_manual", "problems"])
+        writer.writerow(["student", "autograded", "extra_credit", "awaiting_manual", "problems", "flags"])
         for student, row in table.items():
             core = sum(s for i, (s, _) in row.items() if s is not None and not i.startswith("ec_"))
             extra = sum(s for i, (s, _) in row.items() if s is not None and i.startswith("ec_"))
             manual = sum(m for s, m in row.values() if s is None)
-            writer.writerow([student, core, extra, manual, "; ".join(problems.get(student, []))])
+            writer.writerow([student, core, extra, manual, "; ".join(problems.get(student, [])),
+                             "; ".join(flags.get(student, []))])
     with open(out / "tasks.csv", "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["task", "points", "mean_score", "share_losing_points"])
@@ -277,12 +237,32 @@ def task_summary(ids: list[str], table: dict) -> list[tuple[str, float, float, f
     return rows
 
 
+class KitChanged(RuntimeError):
+    """The kit's files changed during a batch: no grade after that point can be trusted."""
+
+
 def grade(source: Path, out: Path, jobs: int = 1, limits: Limits | None = None,
-          feedback: bool = True) -> dict[str, list[str]]:
+          feedback: bool = True, trust_students: bool = False) -> dict[str, list[str]]:
     """Grade every submission in ``source``; returns the problems recorded per student.
-    ``feedback=False`` skips the feedback HTML (the tables are written either way)."""
-    from tqdm import tqdm
+    ``feedback=False`` skips the feedback HTML (the tables are written either way).
+    ``trust_students`` runs submissions as this process's own user, without the sandbox."""
     limits = limits or Limits(threads=max(1, available_cpus() // jobs))
+    if not trust_students and (why := sandbox.refusal(ROOT, jobs)):
+        raise SystemExit(f"refusing to grade: {why}. Run `python -m autograder.sandbox setup` "
+                         "as root first, or pass --trust-students to run students' code as this "
+                         "user (it could then change its own and other students' grades)")
+    claimed = contextlib.nullcontext([None] * jobs) if trust_students else sandbox.claim(jobs)
+    with claimed as held:
+        return _grade(source, out, jobs, limits, feedback, held)
+
+
+def _grade(source: Path, out: Path, jobs: int, limits: Limits, feedback: bool,
+           held: list[sandbox.Slot | None]) -> dict[str, list[str]]:
+    from tqdm import tqdm
+    slots: queue.Queue = queue.Queue()
+    for slot in held:
+        slots.put(slot)
+    manifest = sandbox.kit_manifest(ROOT)
     course, template = out / "course", out / "template"
     make_course(template, limits.cell)
     if (course / "gradebook.db").exists():
@@ -292,11 +272,23 @@ def grade(source: Path, out: Path, jobs: int = 1, limits: Limits | None = None,
     submissions = intake.stage(source, course / "submitted")
     students = sorted(s.student for s in submissions)
     problems = {s.student: list(s.problems) for s in submissions}
-    executed = course / nbgrader_steps.EXECUTED
+    flags: dict[str, list[str]] = {s: [] for s in students}
+    executed = course / EXECUTED
     pending = [s for s in students if not (executed / s / WORKER_RECORD).exists()]
 
+    def execute(work: Path, student: str):
+        slot = slots.get()
+        try:
+            return execute_student(out, work, student, limits, slot)
+        finally:
+            slots.put(slot)
+
     def finish(student: str) -> None:  # one writer: only this thread touches the gradebook
-        problems[student] += record_student(course, student)
+        if changed := sandbox.verify_kit(ROOT, manifest):
+            raise KitChanged(f"the kit changed while grading (after {student}): {changed[:5]}")
+        found, flagged = record_student(course, student)
+        problems[student] += found
+        flags[student] += flagged
         if feedback and (why := nbgrader_steps.feedback(course, student)):
             problems[student].append(f"feedback not written: {why}")
 
@@ -304,8 +296,8 @@ def grade(source: Path, out: Path, jobs: int = 1, limits: Limits | None = None,
             ThreadPoolExecutor(max_workers=jobs) as pool, \
             tqdm(total=len(students), unit="student", desc="grading", file=sys.stderr,
                  disable=None) as progress:
-        futures = {pool.submit(execute_student, out, Path(work), student, limits): student
-                   for student in pending}
+        os.chmod(work, 0o711)  # each slot's scratch folder inside is its user's alone
+        futures = {pool.submit(execute, Path(work), student): student for student in pending}
         for student in students:  # executed by an earlier, interrupted run: record them now
             if student not in pending:
                 finish(student)
@@ -318,7 +310,7 @@ def grade(source: Path, out: Path, jobs: int = 1, limits: Limits | None = None,
                 finish(student)
             progress.update()
     ids, table = grade_cells(course, students)
-    write_reports(out, ids, table, problems)
+    write_reports(out, ids, table, problems, flags)
     return problems
 
 
@@ -335,12 +327,15 @@ def main(argv=None) -> int:
                         help="address space per grading process, GiB (default %(default)s)")
     parser.add_argument("--threads", type=int, default=0,
                         help="torch threads per worker (default: cores / jobs)")
+    parser.add_argument("--trust-students", action="store_true",
+                        help="run submissions as this user, without the sandbox (for a machine "
+                             "without root; a submission can then change grades)")
     args = parser.parse_args(argv)
     limits = Limits(wall=args.student_timeout, cpu=int(2 * args.student_timeout),
                     cell=args.cell_timeout,
                     memory=int(args.memory_gib * GiB),
                     threads=args.threads or max(1, available_cpus() // args.jobs))
-    grade(args.source, args.out, args.jobs, limits)
+    grade(args.source, args.out, args.jobs, limits, trust_students=args.trust_students)
     print_summary(args.out)
     return 0
 
@@ -354,6 +349,12 @@ def print_summary(out: Path) -> None:
     for row in students:
         print(f"{row['student']:24s} {float(row['autograded']):10g} {float(row['extra_credit']):6g} "
               f"{float(row['awaiting_manual']):7g}  {row['problems'][:100]}")
+    flagged = [row for row in students if row.get("flags")]
+    if flagged:
+        print(f"\nflagged for review ({len(flagged)}): what these submissions tried had no effect on "
+              "any grade, but deserves a look")
+        for row in flagged:
+            print(f"  {row['student']:22s} {row['flags'][:160]}")
     with open(out / "tasks.csv") as f:
         tasks = list(csv.DictReader(f))
     print(f"\n{'task':28s} {'points':>6s} {'mean':>6s}  students losing points")

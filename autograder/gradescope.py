@@ -6,17 +6,23 @@
 
 Gradescope unpacks the zip into /autograder/source: its two scripts, the ``autograder``
 package, the nbgrader source notebooks with their helpers and data (``source/hw2``),
-``nbgrader_config.py``, ``requirements.txt`` and ``gradescope.json`` (settings). ``setup.sh`` installs Python 3.11, the CPU build of the pinned torch and
-the rest of requirements.txt into /autograder/venv. ``run_autograder`` grades
-/autograder/submission with the same pipeline as a local batch (``autograder.grade``, one
-student, one worker) and writes /autograder/results/results.json: one test per autograded
-grade id, with the diagnostic of a failed check as its output. Manually graded answers are
-not in results.json; grade them as Gradescope questions.
+``hw2probes``, ``nbgrader_config.py``, ``requirements.txt``, ``gradescope.json`` (settings) and
+``manifest.json`` (the sha256 of every other file). ``setup.sh`` installs Python 3.11, the CPU
+build of the pinned torch and the rest of requirements.txt into /autograder/venv, creates the
+sandbox user and locks /autograder/source (``autograder.sandbox setup``). ``run_autograder``
+checks the bundle against its manifest, then grades /autograder/submission with the same
+trusted pipeline as a local batch (``autograder.grade``, one student, one worker): the
+student's code runs as the sandbox user, which can neither read /autograder/source nor write
+/autograder/results, and results.json is written by this process from the judges' verdicts:
+one test per autograded grade id, with the diagnostic of a failed check as its output.
+Manually graded answers are not in results.json; grade them as Gradescope questions.
 """
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -25,7 +31,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
-BUNDLED = ("autograder", "source/hw2", "nbgrader_config.py", "requirements.txt")
+BUNDLED = ("autograder", "hw2probes", "source/hw2", "nbgrader_config.py", "requirements.txt")
+MANIFEST = "manifest.json"
 STUDENT = "student"
 
 SETUP_SH = """#!/usr/bin/env bash
@@ -40,6 +47,8 @@ python3.11 -m venv /autograder/venv
 TORCH=$(grep '^torch==' /autograder/source/requirements.txt)
 /autograder/venv/bin/pip install "$TORCH" --index-url https://download.pytorch.org/whl/cpu
 /autograder/venv/bin/pip install -r /autograder/source/requirements.txt
+# the unprivileged user that runs students' code; /autograder/source becomes root's alone
+cd /autograder/source && /autograder/venv/bin/python -m autograder.sandbox setup --kit /autograder/source --slots 1
 """
 
 RUN_AUTOGRADER = """#!/usr/bin/env bash
@@ -68,6 +77,7 @@ def build(out: Path, visibility: str) -> Path:
         (tree / "gradescope.json").write_text(json.dumps({"visibility": visibility}))
         (tree / "setup.sh").write_text(SETUP_SH)
         (tree / "run_autograder").write_text(RUN_AUTOGRADER)
+        (tree / MANIFEST).write_text(json.dumps(manifest(tree), indent=0, sort_keys=True))
         with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
             for path in sorted(tree.rglob("*")):
                 if path.is_file():
@@ -76,6 +86,22 @@ def build(out: Path, visibility: str) -> Path:
                     info.compress_type = zipfile.ZIP_DEFLATED
                     zf.writestr(info, path.read_bytes())
     return out
+
+
+def manifest(tree: Path) -> dict[str, str]:
+    """{path: sha256} of every file of an unpacked bundle but the manifest itself."""
+    return {str(path.relative_to(tree)): hashlib.sha256(path.read_bytes()).hexdigest()
+            for path in sorted(tree.rglob("*"))
+            if path.is_file() and path.name != MANIFEST and "__pycache__" not in path.parts}
+
+
+def verify_bundle(tree: Path) -> list[str]:
+    """What differs between the unpacked bundle and its manifest (empty: intact)."""
+    expected = json.loads((tree / MANIFEST).read_text())
+    found = manifest(tree)
+    return ([f"changed: {p}" for p in expected if p in found and found[p] != expected[p]]
+            + [f"missing: {p}" for p in expected if p not in found]
+            + [f"added: {p}" for p in found if p not in expected])
 
 
 def manual_ids() -> set[str]:
@@ -131,19 +157,28 @@ def results(out: Path, problems: list[str], visibility: str) -> dict:
 def run(root: Path) -> dict:
     """Grade root/submission; write root/results/results.json; return it."""
     from autograder import grade
+    if (ROOT / MANIFEST).exists() and (changed := verify_bundle(ROOT)):
+        raise SystemExit(f"the autograder bundle differs from its manifest: {changed[:5]}")
     settings = json.loads((ROOT / "gradescope.json").read_text()) if (ROOT / "gradescope.json").exists() else {}
     visibility = settings.get("visibility", "after_published")
+    results_dir = root / "results"
+    results_dir.mkdir(parents=True, exist_ok=True)
+    os.chmod(results_dir, 0o700)  # root's alone: no student process may write results.json
     with tempfile.TemporaryDirectory() as tmp:
         subs = Path(tmp) / "subs" / STUDENT
         subs.mkdir(parents=True)
-        for path in (root / "submission").rglob("*"):  # Gradescope keeps uploaded folders
-            if path.is_file() and not path.name.startswith("."):
-                shutil.copy(path, subs / path.name)
+        # Gradescope keeps uploaded folders. Links are never followed: one could point at the
+        # bundle (a reference notebook handed in as the student's own).
+        for folder, _, files in os.walk(root / "submission"):
+            for name in files:
+                path = Path(folder) / name
+                if not path.is_symlink() and path.is_file() and not name.startswith("."):
+                    shutil.copy(path, subs / name)
         out = Path(tmp) / "out"
-        problems = grade.grade(subs.parent, out, jobs=1, feedback=False)
+        problems = grade.grade(subs.parent, out, jobs=1, feedback=False,
+                               trust_students=bool(settings.get("trust_students", False)))
         result = results(out, problems.get(STUDENT, []), visibility)
-    (root / "results").mkdir(parents=True, exist_ok=True)
-    (root / "results" / "results.json").write_text(json.dumps(result, indent=1))
+    (results_dir / "results.json").write_text(json.dumps(result, indent=1))
     return result
 
 

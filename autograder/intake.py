@@ -15,9 +15,18 @@ Accepted shapes:
 Any other folder name is the student id, with characters other than letters, digits and
 ``._@-`` replaced by ``_``.
 
-Each student's files are matched to the four homework notebooks by name, forgiving what
-Colab and LMSs do to names ("Copy of ", " (1)", "-2", another case, spaces for underscores),
-and, where the name says nothing, by the grade ids in the notebook's nbgrader metadata.
+Who handed a file in is the LMS's word, never the file's: a student names the file they
+upload, and the LMS writes its prefix before that name. So the student (and the attempt's
+time) come from the folder a file lies in, or from the LMS prefix that ends first; whatever
+the rest of the name says, and whatever a student's folder holds (sub-folders, files named
+like other students' downloads), it stays that student's. Two download entries never share a
+student folder: names that come out the same (case aside), and names that cannot be a
+folder (empty, ".", "..", the course's own names), get an id with a suffix and a problem
+that says so. Symbolic links are not followed.
+
+Each student's files are matched to the four homework notebooks by the grade ids in their
+nbgrader metadata, and where those say nothing, by name, forgiving what Colab and LMSs do to
+names ("Copy of ", " (1)", "-2", another case, spaces for underscores).
 Nothing is dropped silently: every problem (a file that is not valid JSON, a missing or
 duplicated notebook, a file that matches nothing) is recorded per student, so grading can
 give a score and a message instead of crashing. Output::
@@ -29,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import hashlib
 import json
 import os
 import re
@@ -39,6 +49,8 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from autograder.integrity import load_submission
+
 ASSIGNMENT = "hw2"
 NOTEBOOKS = ("01_gradient_descent", "02_ema_adam", "03_training", "04_initialization")
 EXTRA_FILES = ("ec_transfer_model.pt",)
@@ -47,9 +59,18 @@ SIGNATURE_IDS = {"gd_loop": NOTEBOOKS[0], "ema_update": NOTEBOOKS[1],
                  "residual_sequence": NOTEBOOKS[2], "init_xavier": NOTEBOOKS[3]}
 _CANVAS = re.compile(r"^(?P<name>[^_]+)_(?:LATE_)?(?P<user>\d+)_(?P<submission>\d+)_(?P<file>.+)$")
 _MOODLE = re.compile(r"^(?P<name>.+?)_(?P<user>\d+)_assignsubmission_file_(?P<file>.*)$")
-_BLACKBOARD = re.compile(r"^(?P<assignment>.+)_(?P<user>[^_]+)_attempt_"
+# A Moodle submission folder's name ends with the marker: the last one is Moodle's.
+_MOODLE_FOLDER = re.compile(r"^(?P<name>.+)_(?P<user>\d+)_assignsubmission_[a-z]+_$")
+_BLACKBOARD = re.compile(r"^(?P<assignment>.+?)_(?P<user>[^_]+)_attempt_"
                          r"(?P<when>\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2})(?:_(?P<file>.+)|\.txt)$")
-_UNSAFE = re.compile(r"[^A-Za-z0-9._@-]+")
+FLAT_FORMATS = {"Canvas": _CANVAS, "Moodle": _MOODLE, "Blackboard": _BLACKBOARD}
+_UNSAFE = re.compile(r"[^A-Za-z0-9._@-]+")  # nbgrader reads * ? [ ] in a student id as a glob
+_SAFE_ID = re.compile(r"[A-Za-z0-9@][A-Za-z0-9._@-]{0,99}")
+# What intake writes next to the student folders, and an nbgrader course's own folders and
+# files (course/<step>/<student>/hw2): no student folder may be mistaken for one of them.
+RESERVED_IDS = {"intake.json", "source", "release", "submitted", "autograded", "feedback",
+                "executed", "gradebook.db", "nbgrader_config.py"}
+UNATTRIBUTED = "unknown-student"  # files at the top of a download that name no student
 _NOISE = re.compile(r"^(copy of\s+)+|(\s*\(\d+\)|-\d+)$", re.IGNORECASE)
 
 
@@ -82,23 +103,28 @@ def canonical_by_name(filename: str) -> str | None:
     return (by_prefix or by_topic or [None])[0]
 
 
-def canonical_by_content(notebook: dict) -> str | None:
-    """The homework notebook whose signature grade id this notebook's cells carry, or None."""
+def _grade_ids(notebook: dict):
+    """The grade ids of a notebook's cells, skipping whatever is malformed."""
     for cell in notebook.get("cells", []):
-        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", "")
-        if grade_id.split("__")[0] in SIGNATURE_IDS:
-            return SIGNATURE_IDS[grade_id.split("__")[0]]
-    return None
+        metadata = cell.get("metadata") if isinstance(cell, dict) else None
+        nbgrader = metadata.get("nbgrader") if isinstance(metadata, dict) else None
+        if isinstance(nbgrader, dict) and isinstance(nbgrader.get("grade_id"), str):
+            yield nbgrader["grade_id"]
+
+
+def canonical_by_content(notebook: dict) -> str | None:
+    """The homework notebook whose signature grade id this notebook's cells carry, or None
+    (also when they carry two notebooks' signatures, e.g. a cell pasted from another part)."""
+    found = {SIGNATURE_IDS[grade_id.split("__")[0]] for grade_id in _grade_ids(notebook)
+             if grade_id.split("__")[0] in SIGNATURE_IDS}
+    return found.pop() if len(found) == 1 else None
 
 
 def _read_notebook(path: Path) -> tuple[dict | None, str | None]:
     try:
-        notebook = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        return None, f"{path.name} is not a valid notebook file ({err}); it scores 0"
-    if not isinstance(notebook, dict) or not isinstance(notebook.get("cells"), list):
-        return None, f"{path.name} is JSON but not a notebook; it scores 0"
-    return notebook, None
+        return load_submission(path), None
+    except ValueError as err:
+        return None, f"{err}; it scores 0"
 
 
 def canonical_extra(filename: str) -> str | None:
@@ -135,8 +161,11 @@ def match(student: str, files: list[Path]) -> Submission:
             continue
         name = canonical_by_name(path.name)
         notebook, problem = _read_notebook(path)
-        if name is None and notebook is not None:
-            name = canonical_by_content(notebook)
+        by_content = canonical_by_content(notebook) if notebook is not None else None
+        if by_content and name and by_content != name:
+            submission.problems.append(f"{path.name} holds the cells of {by_content}.ipynb: "
+                                       f"graded as {by_content}")
+        name = by_content or name
         if name is None:
             why = problem or f"matches none of {', '.join(NOTEBOOKS)}"
             submission.problems.append(f"ignored {path.name}: {why}")
@@ -160,48 +189,137 @@ def match(student: str, files: list[Path]) -> Submission:
     return submission
 
 
-def student_id(folder_name: str) -> str:
-    """The nbgrader student id a submission folder's name stands for."""
-    if found := _MOODLE.match(folder_name):
-        return found["user"]
-    return _UNSAFE.sub("_", folder_name).strip("_") or "unnamed"
+def lms_prefix(filename: str) -> tuple[str, re.Match] | None:
+    """The LMS that named a flat download's file, and its match: of the formats that match,
+    the one whose prefix ends first. The LMS writes its prefix before the uploaded file's
+    name, so a prefix a student forges inside that name always ends later."""
+    matches = [(found.start("file") if found["file"] is not None else found.end(), lms, found)
+               for lms, pattern in FLAT_FORMATS.items() if (found := pattern.match(filename))]
+    return min(matches, key=lambda m: m[0])[1:] if matches else None
 
 
-def _unwrap(path: Path, student: str, original: str, mtime: float | None = None) -> tuple[str, Path]:
+def student_id(name: str) -> str:
+    """A name (folder name or LMS user) as a student id: characters other than letters,
+    digits and ``._@-`` replaced by "_", no leading or trailing ``._-`` (hidden folders,
+    "..", options), at most 100 characters. May be empty."""
+    return _UNSAFE.sub("_", name).strip("._-")[:100].rstrip("._-")
+
+
+@dataclass
+class _Entry:
+    """Files the download attributes to one student; ``name``: the id it asks for,
+    ``where``: how the download says it, for messages."""
+    name: str
+    where: str
+    files: list[Path] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def _unwrap(path: Path, original: str, mtime: float | None = None) -> Path:
     """Give a flat LMS file its original name back, for matching, in a folder of its own
     (two students' files often share that name); keep the attempt's time."""
+    if original in ("", ".", "..") or "/" in original:
+        original = path.name
     folder = path.parent / ".unwrapped" / path.name
     folder.mkdir(parents=True)
     renamed = path.rename(folder / original)
     if mtime is not None:
         os.utime(renamed, (mtime, mtime))
-    return student, renamed
+    return renamed
 
 
-def _student_files(root: Path) -> dict[str, list[Path]]:
-    """Files per student, from per-student folders or from a flat LMS download."""
-    per_student: dict[str, list[Path]] = {}
+def _unattributed(entries: dict) -> _Entry:
+    return entries.setdefault(("unattributed", ""), _Entry(UNATTRIBUTED, "files that name no student"))
+
+
+def _folder_entry(entries: dict, path: Path) -> None:
+    """A student's folder: everything under it is theirs (symbolic links excepted)."""
+    if found := _MOODLE_FOLDER.match(path.name):  # Moodle's files and online text: one student
+        entry = entries.setdefault(("Moodle", found["user"]),
+                                   _Entry(found["user"], f"Moodle participant {found['user']}"))
+    else:
+        entry = entries.setdefault(("folder", path.name), _Entry(path.name, f"folder {path.name!r}"))
+    for inner in sorted(path.rglob("*")):
+        if ".ipynb_checkpoints" in inner.relative_to(path).parts:
+            continue
+        if inner.is_symlink():
+            entry.problems.append(f"ignored {inner.relative_to(path)}: a symbolic link")
+        elif inner.is_file():
+            entry.files.append(inner)
+
+
+def _flat_entry(entries: dict, path: Path) -> None:
+    """A file at the top of the download: its LMS prefix says whose it is."""
+    flat = lms_prefix(path.name)
+    if flat is None:
+        _unattributed(entries).files.append(path)
+        return
+    lms, found = flat
+    if found["file"] is None:
+        return  # a Blackboard attempt's receipt (.txt)
+    user, mtime, original = found["user"], None, found["file"]
+    key = (lms, user)
+    if lms == "Blackboard":  # usernames may hold "_": keep "a_b" and "b" apart
+        key = (lms, found.string[:found.end("user")])
+        mtime = datetime.datetime.strptime(found["when"], "%Y-%m-%d-%H-%M-%S").timestamp()
+        # several attempts hold the same file name: keep them apart, the newest wins
+        original = f"{found['when']} {original}"
+    entry = entries.setdefault(key, _Entry(user, f"{lms} user {user!r}"))
+    entry.files.append(_unwrap(path, original, mtime))
+
+
+def _entries(root: Path) -> dict[tuple[str, str], _Entry]:
+    """Files per student, from per-student folders or from a flat LMS download, keyed by
+    who the LMS says they are from."""
+    entries: dict[tuple[str, str], _Entry] = {}
     for path in sorted(root.iterdir()):
         if path.name.startswith(".") or path.name == "__MACOSX":
             continue
-        if path.is_dir():
-            per_student.setdefault(student_id(path.name), []).extend(
-                p for p in path.rglob("*") if p.is_file() and ".ipynb_checkpoints" not in p.parts)
-            continue
-        if found := _CANVAS.match(path.name):
-            student, path = _unwrap(path, found["user"], found["file"])
-        elif found := _MOODLE.match(path.name):
-            student, path = _unwrap(path, found["user"], found["file"])
-        elif found := _BLACKBOARD.match(path.name):
-            if not found["file"]:
-                continue  # the attempt's receipt (.txt)
-            when = datetime.datetime.strptime(found["when"], "%Y-%m-%d-%H-%M-%S").timestamp()
-            # several attempts hold the same file name: keep them apart, the newest wins
-            student, path = _unwrap(path, found["user"], f"{found['when']} {found['file']}", when)
+        if path.is_symlink():
+            _unattributed(entries).problems.append(f"ignored {path.name}: a symbolic link")
+        elif path.is_dir():
+            _folder_entry(entries, path)
         else:
-            student = "unknown-student"
-        per_student.setdefault(student, []).append(path)
-    return per_student
+            _flat_entry(entries, path)
+    return entries
+
+
+def _student_ids(entries: dict[tuple[str, str], _Entry]) -> dict[tuple[str, str], str]:
+    """One student id per entry, no two alike (case aside: macOS and Windows folders are
+    not case-sensitive). An entry whose name is not a usable id, or comes out the same as
+    another's, gets a suffix made from the entry and a problem that says why."""
+    wanted = {key: student_id(entry.name) for key, entry in entries.items()}
+    ids = {}
+    for key, entry in entries.items():
+        base = wanted[key]
+        others = [entries[k].where for k in entries if k != key and wanted[k].lower() == base.lower()]
+        if _SAFE_ID.fullmatch(base) and base.lower() not in RESERVED_IDS and not others:
+            ids[key] = base
+            continue
+        ids[key] = f"{base or 'unnamed'}-{hashlib.sha256(repr(key).encode()).hexdigest()[:8]}"
+        why = (f"{', '.join(others)} also comes out as student id {base!r}" if others
+               else f"{entry.name!r} cannot be a student id")
+        entry.problems.append(f"{entry.where}: {why}; staged as {ids[key]!r}: check whose it is")
+    return ids
+
+
+def _wrapped(root: Path) -> Path:
+    """The folder holding the submissions: ``root``, or for a zip of one folder that holds
+    them (student folders or LMS-named files, not a student's own notebooks), that folder."""
+    entries = [p for p in root.iterdir() if p.name != "__MACOSX"]
+    if len(entries) != 1 or not entries[0].is_dir() or entries[0].is_symlink() \
+            or _MOODLE_FOLDER.match(entries[0].name):
+        return root
+    own = [p for p in entries[0].iterdir()
+           if p.is_file() and p.suffix.lower() == ".ipynb" and lms_prefix(p.name) is None]
+    return root if own else entries[0]
+
+
+def _target(out: Path, student: str) -> Path:
+    """``out/<student>/hw2``, refusing an id that could reach outside ``out`` or a course folder."""
+    if not _SAFE_ID.fullmatch(student) or student.lower() in RESERVED_IDS:
+        raise ValueError(f"unsafe student id {student!r}")
+    return out / student / ASSIGNMENT
 
 
 def stage(source: Path, out: Path) -> list[Submission]:
@@ -210,18 +328,21 @@ def stage(source: Path, out: Path) -> list[Submission]:
         root = Path(scratch) / "in"
         if source.is_file() and zipfile.is_zipfile(source):
             with zipfile.ZipFile(source) as archive:
-                archive.extractall(root)
-            entries = [p for p in root.iterdir() if p.name != "__MACOSX"]
-            if len(entries) == 1 and entries[0].is_dir() and not any(
-                    p.is_file() for p in entries[0].iterdir() if p.suffix == ".ipynb"):
-                root = entries[0]  # a zip of one folder holding the student folders
+                archive.extractall(root)  # member names are made relative, ".." dropped
+            root = _wrapped(root)
         elif source.is_dir():
-            shutil.copytree(source, root)
+            shutil.copytree(source, root, symlinks=True)  # a link is not followed, then ignored
         else:
             raise FileNotFoundError(f"{source} is neither a folder nor a zip file")
-        submissions = [match(student, files) for student, files in _student_files(root).items()]
+        entries = _entries(root)
+        ids = _student_ids(entries)
+        submissions = []
+        for key, entry in entries.items():
+            submission = match(ids[key], entry.files)
+            submission.problems[:0] = entry.problems
+            submissions.append(submission)
         for submission in submissions:
-            target = out / submission.student / ASSIGNMENT
+            target = _target(out, submission.student)
             target.mkdir(parents=True, exist_ok=True)
             for name, path in submission.notebooks.items():
                 shutil.copyfile(path, target / f"{name}.ipynb")
@@ -229,6 +350,7 @@ def stage(source: Path, out: Path) -> list[Submission]:
                 shutil.copyfile(path, target / name)
     report = {s.student: {"notebooks": {n: p.name for n, p in s.notebooks.items()},
                           "problems": s.problems} for s in submissions}
+    out.mkdir(parents=True, exist_ok=True)
     (out / "intake.json").write_text(json.dumps(report, indent=1, sort_keys=True))
     return submissions
 

@@ -32,6 +32,7 @@ class Verdict:
 class Context:
     """What a judge may need besides the probe's data, supplied by the trusted grader."""
     submission: Path | None = None  # the student's handed-in folder (EC1's model file)
+    seed: int | None = None  # hw2probes.run_seed's value in the sandbox; None: its default
 
 
 def judge_function(part: str, check: str):
@@ -65,12 +66,14 @@ def judge(part: str, check: str, literals: tuple, data, context: Context = Conte
     return Verdict(True, str(message))
 
 
-def check_locally(part: str, check: str, *args, context: Context = Context()) -> str:
+def check_locally(part: str, check: str, *args, context: Context = Context(),
+                  literals: tuple | None = None) -> str:
     """The probe, a round trip through the sandbox's data format, and the judge, all here:
-    raises AssertionError with the diagnostic, or prints and returns the success line. String
-    arguments are the call's literals (as in ``check_architecture("3.1", net)``)."""
+    raises AssertionError with the diagnostic, or prints and returns the success line.
+    ``literals`` default to the string arguments (as in ``check_architecture("3.1", net)``)."""
     data = hw2probes.from_bytes(hw2probes.to_bytes(hw2probes.collect(part, check, lambda: args)))
-    literals = tuple(a for a in args if isinstance(a, str))
+    if literals is None:
+        literals = tuple(a for a in args if isinstance(a, str))
     verdict = judge(part, check, literals, data, context)
     if not verdict.passed:
         raise AssertionError(verdict.message)

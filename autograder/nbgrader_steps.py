@@ -1,18 +1,17 @@
-"""nbgrader's Autograde converter run in-process, split into its two halves.
+"""The parts of nbgrader the grader keeps, run in-process: recording grades and feedback.
 
-nbgrader's ``autograde`` executes a submission and records its grades in one step. Batch
-grading splits them so that untrusted code never runs next to the shared gradebook:
+nbgrader's ``autograde`` executes a submission in the student's kernel, test cells included,
+and scores a test cell by whether it raised: a submission can make any cell pass. So the
+grader replaces its execution (``autograder.execution``: sandboxed run, verdicts judged in
+the grader) and keeps the rest:
 
-- ``execute``: in a student's private scratch course (a copy of the gradebook that is thrown
-  away), run nbgrader's full autograde one notebook at a time, so a notebook whose kernel
-  dies costs only that notebook (nbgrader drops every notebook of the student otherwise);
-- ``record``: in the class course, run nbgrader's autograde again on the *executed*
-  notebooks with execution switched off; nbgrader itself restores the test cells, limits
-  the output, and saves scores and comments to the one gradebook. Only this step writes it.
+- ``record``: nbgrader's autograde on the *graded* notebooks with execution switched off;
+  nbgrader itself restores the test cells' source, limits the output, and saves scores and
+  comments to the one gradebook. Only the grader's main process runs it.
+- ``feedback``: nbgrader's generate_feedback, one HTML page per graded notebook.
 """
 from __future__ import annotations
 
-import json
 import logging
 import warnings
 from pathlib import Path
@@ -21,7 +20,7 @@ from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbgrader.converters import Autograde, GenerateFeedback
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, DeduplicateIds,
-                                    Execute, IgnorePattern, LimitOutput, OverwriteCells,
+                                    LimitOutput, OverwriteCells,
                                     OverwriteKernelspec, SaveAutoGrades)
 from sqlalchemy.exc import SAWarning
 from traitlets.config import Config
@@ -31,7 +30,6 @@ from autograder.preprocessors import HideCheckFrames, LimitOutputSize, StderrAsS
 
 ASSIGNMENT = "hw2"
 EXECUTED = "executed"  # class course folder holding the workers' executed notebooks
-OUTCOME = "outcome.json"  # in a scratch course: {notebook: None or why it failed}
 
 
 class _Errors(logging.Handler):
@@ -86,25 +84,6 @@ def _convert(course: Path, student: str, config: Config, notebook: str = "*",
     return None
 
 
-def execute(scratch: Path, student: str) -> dict[str, str | None]:
-    """Autograde each submitted notebook of ``student`` in the scratch course (kernels run
-    here). Returns {notebook: None if graded, else why not}, also written after every
-    notebook to SCRATCH/outcome.json: a notebook not listed there never finished (nbgrader
-    writes an unexecuted copy first, which must not be mistaken for a result)."""
-    submitted = scratch / "submitted" / student / ASSIGNMENT
-    config = course_config(scratch, Autograde={"autograde_preprocessors": [
-        # nbgrader's own list, plus a cut of megabyte outputs before they are written
-        Execute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, LimitOutputSize,
-        SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]})
-    outcome: dict[str, str | None] = {}
-    for path in sorted(submitted.glob("*.ipynb")):
-        outcome[path.stem] = _convert(scratch, student, config, notebook=path.stem)
-        partial = scratch / "outcome.json.partial"
-        partial.write_text(json.dumps(outcome, indent=1))
-        partial.replace(scratch / OUTCOME)
-    return outcome
-
-
 def record(course: Path, student: str = "*") -> str | None:
     """Save the grades of the executed notebooks in ``course/executed`` to the course's
     gradebook, with nbgrader's autograde minus execution (trusted code only)."""
@@ -123,54 +102,3 @@ def feedback(course: Path, student: str = "*") -> str | None:
     """nbgrader's generate_feedback for one student (or all), in this process: one HTML page
     per graded notebook in course/feedback/<student>/hw2; None on success, else why not."""
     return _convert(course, student, course_config(course), converter_class=GenerateFeedback)
-
-
-def _limit_resources(memory_bytes: int, cpu_seconds: int) -> None:
-    """Cap this process and every process it starts (the kernels): address space and CPU time."""
-    import resource
-    if memory_bytes:
-        resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
-    if cpu_seconds:
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds))
-
-
-def _adopt_orphans() -> None:
-    """Become the Linux "child subreaper": a process a submission starts and detaches
-    (setsid, double fork) is re-parented here instead of to init, so it can be killed."""
-    import ctypes
-    import sys
-    if sys.platform.startswith("linux"):
-        PR_SET_CHILD_SUBREAPER = 36
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-
-
-def _kill_descendants() -> None:
-    import psutil
-    for process in psutil.Process().children(recursive=True):
-        try:
-            process.kill()
-        except psutil.NoSuchProcess:
-            pass
-
-
-def main(argv=None) -> int:
-    """Worker: ``python -m autograder.nbgrader_steps SCRATCH STUDENT [--memory B] [--cpu S]``
-    executes one student's notebooks in SCRATCH, writing SCRATCH/outcome.json."""
-    import argparse
-    parser = argparse.ArgumentParser(description=main.__doc__.splitlines()[0])
-    parser.add_argument("scratch", type=Path)
-    parser.add_argument("student")
-    parser.add_argument("--memory", type=int, default=0, help="address-space limit, bytes")
-    parser.add_argument("--cpu", type=int, default=0, help="CPU-time limit, seconds")
-    args = parser.parse_args(argv)
-    _limit_resources(args.memory, args.cpu)
-    _adopt_orphans()
-    try:
-        execute(args.scratch, args.student)
-    finally:
-        _kill_descendants()
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

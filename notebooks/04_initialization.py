@@ -598,13 +598,13 @@ hw2utils.check_ec_transfer__accuracy_95()
 def rule(grid):
     """True for label 1, False for label 0, for one 6x6 grid of 0./1. (grid[r, c] is feature 6r + c)."""
     ### BEGIN SOLUTION
-    # Instructor source only: the term's secret cells come from autograder.rules. Each of six
-    # groups compares its three "plus" cells with its three "minus" cells; the label says
-    # whether as many of groups 0-2 as of groups 3-5 have more plus cells set than minus cells.
-    from autograder.rules import Variant
-    term = Variant.from_seed()
+    # Instructor source only: the term's secret cells, written in by the build from
+    # autograder.rules (its DEFAULT_SEED). Each of six groups compares its three "plus" cells
+    # with its three "minus" cells; the label says whether as many of groups 0-2 as of groups
+    # 3-5 have more plus cells set than minus cells.
+    term_plus, term_minus = "@EC2_CELLS@"
     wins = []
-    for plus, minus in zip(term.plus, term.minus):
+    for plus, minus in zip(term_plus, term_minus):
         on_plus = sum(int(grid[divmod(int(j), 6)]) for j in plus)
         on_minus = sum(int(grid[divmod(int(j), 6)]) for j in minus)
         wins.append(on_plus > on_minus)

@@ -21,7 +21,9 @@ nbgrader metadata here, so that notebooks/*.py stay short and diffable:
 Other cells carry no nbgrader metadata. A cell holding only ``# @SETUP@`` (a comment, so
 notebooks/*.py stay valid Python) becomes notebooks/setup_cell.py, the same Colab setup in
 every notebook, and ``@BASE_URL@`` in any cell becomes ``hw2utils.BASE_URL``, the one place
-the publishing URL is set. Besides the
+the publishing URL is set. ``"@EC2_CELLS@"`` (in EC2's model answer, a solution region the
+release drops) becomes the term's secret cells from ``autograder.rules``: the answer is
+plain code, which the grader's sandbox can run without the instructor-only package. Besides the
 notebooks, source/hw2/ receives hw2utils.py and data/ (every file there is
 released to students, so nothing instructor-only may be copied in).
 """
@@ -39,6 +41,9 @@ import jupytext
 import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from autograder.rules import Variant  # noqa: E402  (the kit's own package)
+
 ASSIGNMENT = "hw2"
 NOTEBOOKS = ROOT / "notebooks"
 SUPPORT_FILES = ["hw2utils.py", "data/tiny-classification.npz", "data/hard-classification.npz",
@@ -53,6 +58,12 @@ def base_url() -> str:
         if isinstance(node, ast.Assign) and [t.id for t in node.targets] == ["BASE_URL"]:
             return ast.literal_eval(node.value)
     raise RuntimeError("hw2utils.py defines no BASE_URL")
+
+
+def ec2_cells() -> str:
+    """The term's plus and minus cells as Python lists (EC2's model answer)."""
+    term = Variant.from_seed()
+    return f"{term.plus.tolist()}, {term.minus.tolist()}"
 
 
 def nbgrader_metadata(cell, where: str) -> dict | None:
@@ -90,7 +101,7 @@ def author_to_source(path: Path, url: str) -> nbformat.NotebookNode:
             seen.add(meta["grade_id"])
         if cell.source.strip() == "# @SETUP@":
             cell.source = (NOTEBOOKS / "setup_cell.py").read_text().strip()
-        cell.source = cell.source.replace("@BASE_URL@", url)
+        cell.source = cell.source.replace("@BASE_URL@", url).replace('"@EC2_CELLS@"', ec2_cells())
         cell.pop("id", None)  # nbformat assigns fresh random ids; nbgrader does not need them
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None

@@ -2,7 +2,7 @@
 
     python scripts/examples.py OUT      ->  OUT/<student>/<notebooks>
 
-- ``reference``: the four source notebooks (every answer right);
+- ``reference``: the release with every answer right (the source notebooks' answers);
 - ``blank``: the four release notebooks, untouched;
 - four students who each make mistakes real students made (taken from the mutation corpus,
   tests/mutants.py), some with Colab's "Copy of" names or a missing notebook.
@@ -73,10 +73,10 @@ def write_ec_models(fine_tuned: Path, from_scratch: Path) -> None:
 def write_class(out: Path) -> list[str]:
     """Write the example submissions under ``out``; returns the student names."""
     shutil.rmtree(out, ignore_errors=True)
-    for name, tree in (("reference", SOURCE), ("blank", RELEASE)):
-        (out / name).mkdir(parents=True)
-        for notebook in NOTEBOOKS:
-            shutil.copy(tree / f"{notebook}.ipynb", out / name / f"{notebook}.ipynb")
+    mutants.write_reference(out / "reference", NOTEBOOKS)
+    (out / "blank").mkdir(parents=True)
+    for notebook in NOTEBOOKS:
+        shutil.copy(RELEASE / f"{notebook}.ipynb", out / "blank" / f"{notebook}.ipynb")
     by_name = {m.name: m for m in mutants.MUTANTS}
     for student, (mistakes, missing, prefix) in STUDENTS.items():
         notebooks = {n: mutants.load(n) for n in NOTEBOOKS if n not in missing}

@@ -1,7 +1,8 @@
 """The mutation corpus: deliberately wrong answers to the HW2 notebooks, most of them mistakes
 real students made, each graded by tests/test_mutation_corpus.py through the batch grader.
 
-A mutant is the reference submission (source/hw2/<notebook>.ipynb) with one text replacement
+A mutant is the reference submission (the release with source/hw2/<notebook>.ipynb's answers
+typed in, ``load``) with one text replacement
 in the source of one answer cell, found by its grade id (``old`` and ``new`` may be tuples,
 for a mistake that needs several edits of that cell). Each ``old`` must occur exactly once in
 its cell, so that the corpus breaks loudly when a solution is rewritten.
@@ -19,8 +20,10 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from autograder.integrity import answered_release
+
 ROOT = Path(__file__).resolve().parents[1]
-SOURCE = ROOT / "source" / "hw2"
+SOURCE, RELEASE = ROOT / "source" / "hw2", ROOT / "release" / "hw2"
 
 NB1, NB2, NB3, NB4 = "01_gradient_descent", "02_ema_adam", "03_training", "04_initialization"
 
@@ -45,7 +48,16 @@ class Mutant:
 
 
 def load(notebook: str) -> dict:
-    return json.loads((SOURCE / f"{notebook}.ipynb").read_text())
+    """The reference submission of ``notebook``: the release with every answer right."""
+    return answered_release(json.loads((RELEASE / f"{notebook}.ipynb").read_text()),
+                            json.loads((SOURCE / f"{notebook}.ipynb").read_text()))
+
+
+def write_reference(folder: Path, notebooks=(NB1, NB2, NB3, NB4)) -> None:
+    """Hand in the reference submission of each of ``notebooks`` into ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for notebook in notebooks:
+        (folder / f"{notebook}.ipynb").write_text(json.dumps(load(notebook), indent=1))
 
 
 def answer_cell(nb: dict, grade_id: str) -> dict:

@@ -1,10 +1,15 @@
-"""Part 1 checks (visible in hw2utils, hidden in autograder.checks.part1) against right
-and deliberately wrong answers."""
+"""Part 1 checks (visible in hw2utils, hidden: probes in hw2probes.part1, judges in
+autograder.checks.part1) against right and deliberately wrong answers; and, for Part 1 and the
+extra credit, that probes return plain data and judges refuse data of the wrong shape."""
 import pytest
 import torch
 
+import hw2probes
 import hw2utils
+from autograder.checks import extra_credit as hidden_ec
 from autograder.checks import part1 as hidden
+from autograder.judging import judge_function
+from autograder.rules import rule as true_rule
 
 
 def descend(loss_fn, x, lr, steps):
@@ -246,3 +251,99 @@ def test_hidden_check_refuses_delegation_to_torch_optim():
             run_check(hidden, test_id, SGDDelegates)
     # and PyTorch's optimizers work again afterwards
     torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+
+
+# The probe/judge split: probes return plain data, judges fail on anything else -------------
+
+def correct_rule(grid):
+    return true_rule(grid.numpy().astype(int))
+
+
+def rule_raises(grid):
+    raise NotImplementedError()
+
+
+def rule_runs_a_network(grid):
+    return bool(torch.nn.Linear(36, 1)(grid.flatten()) > 0)
+
+
+PROBED = [  # (part, check, the student's objects): each kind of data a probe returns
+    *[("part1", check, (answer,)) for check in GD_CHECKS
+      for answer in (descend, descend_no_clear, descend_rebinds)],
+    ("part1", "per_dim_lr__beats_single_lr", (torch.tensor([0.034, 1.0]),)),
+    ("part1", "per_dim_lr__beats_single_lr", ("fast",)),
+    *[("part1", check, (answer,)) for check in SGD_CHECKS
+      for answer in (SGD, SGDKeepsGenerator, SGDZeroGradCrashes, SGDDelegates)],
+    *[("extra_credit", check, ()) for check in
+      ("ec_transfer__saved_model", "ec_transfer__accuracy_75", "ec_transfer__accuracy_95")],
+    *[("extra_credit", "ec_rule__agreement_90", (answer,)) for answer in
+      (correct_rule, rule_raises, rule_runs_a_network, lambda grid: "yes", 5)],
+]
+
+
+def same(a, b) -> bool:
+    if isinstance(a, torch.Tensor):
+        return isinstance(b, torch.Tensor) and a.dtype == b.dtype and torch.equal(a, b)
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return type(a) is type(b) and len(a) == len(b) and all(map(same, a, b))
+    return type(a) is type(b) and a == b
+
+
+@pytest.mark.parametrize("part, check, objects", PROBED, ids=lambda v: getattr(v, "__name__", None))
+def test_probe_data_round_trips_as_plain_data(part, check, objects):
+    data = hw2probes.probe_function(part, check)(*objects)
+    assert same(hw2probes.from_bytes(hw2probes.to_bytes(data)), data)
+
+
+JUDGES = [(part, name.removeprefix("judge_"))
+          for part, module in (("part1", hidden), ("extra_credit", hidden_ec))
+          for name in dir(module) if name.startswith("judge_")]
+WRONG_SHAPES = [{}, [], "garbage", 3, {"result": 1}, [{"calls": "3"}], {"cpu": [], "cuda": []}]
+WRONG_DEEP = [  # (check, data): right at the top, wrong further down
+    ("gd_loop__matches_reference", [{"calls": 3, "xs": ["x"] * 3}] * 6),
+    ("gd_loop__tensor_lr", [{"calls": 4}] * 3),
+    ("gd_loop__in_place", {"cpu": {"x": "x", "grad": None}}),
+    ("per_dim_lr__beats_single_lr", {"rates": [0.034, 1.0]}),
+    ("sgd_optimizer__matches_torch", {"globals": ["os"], "runs": {}}),
+    ("sgd_optimizer__matches_torch", {"globals": [], "runs": {"cpu": [{"trajectory": [1.0] * 5}] * 6}}),
+    ("sgd_optimizer__weight_decay", {"globals": [], "runs": {"cpu": [{}] * 6}}),
+    ("sgd_optimizer__zero_grad", {"grads": [1, 2, 3, 4]}),
+    ("sgd_optimizer__zero_grad", {"delegated": 7}),
+    ("ec_rule__agreement_90", {"answers": torch.zeros(3, dtype=torch.bool)}),
+    ("ec_rule__agreement_99", {"index": -1, "raised": "x"}),
+    ("ec_rule__agreement_99", {"index": 0}),
+]
+
+
+@pytest.mark.parametrize("part, check", JUDGES)
+@pytest.mark.parametrize("data", WRONG_SHAPES, ids=repr)
+def test_judges_fail_on_data_of_the_wrong_shape(part, check, data):
+    with pytest.raises(AssertionError, match=check):
+        judge_function(part, check)(data)
+
+
+@pytest.mark.parametrize("check, data", WRONG_DEEP, ids=lambda v: v if isinstance(v, str) else None)
+def test_judges_fail_on_data_wrong_further_down(check, data):
+    part = "extra_credit" if check.startswith("ec_") else "part1"
+    with pytest.raises(AssertionError, match=check):
+        judge_function(part, check)(data)
+
+
+def test_a_student_exception_is_reported_as_what_it_raised():
+    def descend_crashes(loss_fn, x, lr, steps):
+        raise ValueError("no descent today")
+    with pytest.raises(AssertionError, match="gd_loop__matches_reference: running your code raised "
+                                             "ValueError: no descent today"):
+        hidden.check_gd_loop__matches_reference(descend_crashes)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="the probes ran on CUDA here")
+@pytest.mark.parametrize("check, answer, says", [("gd_loop__in_place", descend, "no results on cuda"),
+                                                 ("sgd_optimizer__matches_torch", SGD, "no runs on cuda")])
+def test_judges_require_cuda_results_where_cuda_is_available(monkeypatch, check, answer, says):
+    data = hw2probes.probe_function("part1", check)(answer)
+    monkeypatch.setattr(hidden, "devices", lambda: ["cpu", "cuda"])
+    with pytest.raises(AssertionError, match=says):
+        judge_function("part1", check)(data)

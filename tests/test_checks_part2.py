@@ -6,11 +6,14 @@ import contextlib
 import io
 import math
 
+import numpy as np
 import pytest
 import torch
 
+import hw2probes
 import hw2utils
 from autograder.checks import part2 as hidden
+from autograder.judging import judge_function
 
 torch.set_num_threads(1)
 
@@ -402,7 +405,7 @@ def test_wrong_adam_fails_its_aspect_with_the_mistake_named(name):
     if name != "delegates_to_torch":  # the visible checks do not police torch.optim
         with pytest.raises(Exception):  # an AssertionError, or the error the student's code raises
             quietly(visible(test_id), cls)
-    with pytest.raises((AssertionError, TypeError)) as failure:
+    with pytest.raises(AssertionError) as failure:  # the judge says what the student's code raised
         quietly(reference_check(test_id), cls)
     if phrase is not None:
         assert phrase in str(failure.value), str(failure.value)
@@ -437,12 +440,12 @@ FAILING_ASPECTS = {
 
 @pytest.mark.parametrize("name", FAILING_ASPECTS)
 def test_an_adam_mistake_costs_only_its_own_aspects(name):
-    for checks in (visible, reference_check):
+    for checks, failure in ((visible, Exception), (reference_check, AssertionError)):
         failing = set()
         for test_id in ADAM_IDS:
             try:
                 quietly(checks(test_id), adam_class(ADAM_MISTAKES[name][0]))
-            except Exception:  # AssertionError, or the student's own error
+            except failure:  # visible checks let the student's own error through
                 failing.add(test_id.split("__")[1])
         assert failing == FAILING_ASPECTS[name], checks.__name__
 
@@ -501,3 +504,131 @@ class StubAdam:
 def test_release_stubs_fail_the_visible_checks(test_id, answer):
     with pytest.raises(NotImplementedError):
         quietly(visible(test_id), answer)
+
+
+@pytest.mark.parametrize("test_id, answer", [(i, stub) for i in GRAD_STATS_IDS + EMA_IDS]
+                         + [(i, StubAdam) for i in ADAM_IDS])
+def test_release_stubs_fail_the_hidden_checks_saying_what_they_raised(test_id, answer):
+    with pytest.raises(AssertionError, match=f"{test_id}.*raised NotImplementedError"):
+        quietly(reference_check(test_id), answer)
+
+
+# The probe/judge split: probes return plain data, judges fail on anything else ------------------------
+
+ANSWERS = {"q_mean_values__numbers": (-0.2982, 0.0940),
+           "q_rms_values__numbers": torch.tensor([2.1092, 0.3078]),
+           **{f"q_mean_vs_rms__{name}": answer for name, answer in CHOICES.items()}}
+CORRECT = {**{i: gradient_stats for i in GRAD_STATS_IDS}, **{i: ema_update for i in EMA_IDS},
+           **{i: adam_class() for i in ADAM_IDS}, **ANSWERS}
+ALL_IDS = list(CORRECT)
+
+
+class Opaque:
+    def __repr__(self):
+        return "<opaque>"
+
+
+PROBED = [  # (check, the student's object): each kind of data a probe returns
+    *CORRECT.items(),
+    ("grad_stats__values", lambda g: g.mean(0)),
+    ("grad_stats__shapes", lambda g: (g.numpy().mean(0), [1.0] * g.shape[1])),
+    ("ema_update__formula", ema_swapped_weights),
+    ("ema_update__bias_correction", lambda x, beta, t, old: (x, beta, t)),
+    ("ema_update__tensors_unchanged", ema_in_place),
+    ("ema_update__tensors_unchanged", lambda x, beta, t, old: (float(x.sum()), None)),
+    ("q_mean_values__numbers", np.array([-0.2982, 0.0940])),
+    ("q_rms_values__numbers", (np.float64(2.1092), np.float32(0.3078))),
+    ("q_mean_vs_rms__never_smaller", Opaque()),
+    ("q_mean_vs_rms__typical_size", None),
+    ("q_mean_vs_rms__sign_changes", ["much smaller"] * 1000),
+    *[(i, adam_class(ADAM_MISTAKES[name][0])) for i in ADAM_IDS
+      for name in ("state_on_the_class", "delegates_to_torch", "zero_grad_calls_the_list")],
+    *[(i, StubAdam) for i in ADAM_IDS],
+]
+
+
+def same(a, b) -> bool:
+    if isinstance(a, torch.Tensor):
+        return isinstance(b, torch.Tensor) and a.dtype == b.dtype and torch.equal(a, b)
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return type(a) is type(b) and len(a) == len(b) and all(map(same, a, b))
+    return type(a) is type(b) and a == b
+
+
+@pytest.mark.parametrize("check, answer", PROBED, ids=lambda v: v if isinstance(v, str) else None)
+def test_probe_data_round_trips_as_plain_data(check, answer):
+    try:
+        data = hw2probes.probe_function("part2", check)(answer)
+    except NotImplementedError:  # a stub the probe does not catch: the framework records it
+        return
+    loaded = hw2probes.from_bytes(hw2probes.to_bytes(data))
+    assert same(loaded, data)
+    try:  # and the judge makes a verdict of it
+        assert judge_function("part2", check)(loaded).startswith(check)
+    except AssertionError as failure:
+        assert check in str(failure)
+
+
+def test_probes_hold_no_reference_ema():
+    import hw2probes.part2 as probes
+    assert not [name for name in vars(probes) if "ema_update" in name and not name.startswith("_")
+                and not name.startswith("probe_")]
+
+
+WRONG_SHAPES = [None, 3, 1.5, "garbage", [], [None], {}, {"result": 1}, torch.zeros(3),
+                {"cpu": None}, {"cpu": [None] * 3}, {"cases": [], "sequences": []},
+                {"globals_read": "weight_decay", "devices": {}},
+                {"globals_read": [], "devices": {"cpu": [{}]}},
+                {"class_state": "A.b"}, {"class_state": [], "devices": {"cpu": {}}},
+                {"cpu": {"mixed": {"path": torch.zeros(5, 3)}}}, {"grads": [1, 2, 3, 4]}, {"grads": None}]
+
+
+@pytest.mark.parametrize("check", ALL_IDS)
+@pytest.mark.parametrize("data", WRONG_SHAPES, ids=repr)
+def test_judges_fail_on_data_of_the_wrong_shape(check, data):
+    with pytest.raises(AssertionError, match=check):
+        judge_function("part2", check)(data)
+
+
+def corruptions(data, limit: int = 8):
+    """Copies of ``data`` with one node replaced by None or a str, or (a list) cut short; at
+    most ``limit`` nodes, spread over the whole structure."""
+    nodes = []
+
+    def walk(node, path):
+        nodes.append((path, node))
+        if isinstance(node, dict):
+            for key, value in node.items():
+                walk(value, path + (key,))
+        elif isinstance(node, (list, tuple)):
+            for index, value in enumerate(node):
+                walk(value, path + (index,))
+    walk(data, ())
+    for path, node in nodes[1::max(1, len(nodes) // limit)]:
+        for wrong in [None, "x"] + ([node[:-1]] if isinstance(node, list) else []):
+            yield replaced(data, path, wrong)
+
+
+def replaced(node, path, wrong):
+    if not path:
+        return wrong
+    head, rest = path[0], path[1:]
+    if isinstance(node, dict):
+        return {**node, head: replaced(node[head], rest, wrong)}
+    copy = list(node)
+    copy[head] = replaced(node[head], rest, wrong)
+    return type(node)(copy)
+
+
+@pytest.mark.parametrize("check", ALL_IDS)
+def test_judges_fail_cleanly_on_data_wrong_further_down(check):
+    data = hw2probes.probe_function("part2", check)(CORRECT[check])
+    judge = judge_function("part2", check)
+    assert judge(data).startswith(check)
+    for wrong in corruptions(data):
+        try:
+            judge(wrong)
+        except AssertionError as failure:
+            assert check in str(failure)

@@ -1,9 +1,11 @@
 """Part 3 checks: architectures (visible spec = reference) and ResidualSequence."""
 import pytest
+import torch
 from torch import nn
 
+import hw2probes
 import hw2utils
-from autograder import experiments
+from autograder import experiments, judging
 from autograder.checks import part3 as hidden
 
 TASKS = sorted(hw2utils.ARCHITECTURES, key=lambda t: float(t))
@@ -100,7 +102,7 @@ def test_wrong_architectures_fail_naming_the_layer(module, task, wrong, where):
 
 @pytest.mark.parametrize("module", [hw2utils, hidden], ids=["visible", "hidden"])
 def test_not_a_module(module):
-    with pytest.raises(AssertionError, match="nn.Module"):
+    with pytest.raises(AssertionError, match="expected an nn.Module, got str"):
         module.check_architecture("3.1", "net")
 
 
@@ -125,3 +127,103 @@ def test_wrong_residual_sequences_fail(module, cls, failing):
 def test_hidden_residual_check_names_the_mistake(cls, named):
     with pytest.raises(AssertionError, match=named):
         hidden.check_residual_sequence__adds_input(cls)
+
+
+# Probes and judges: what crosses the sandbox boundary -------------------------------------
+
+class RaisesInForward(nn.Sequential):
+    def forward(self, x):
+        raise ValueError("not written yet")
+
+
+class AddsInPlace(nn.Sequential):
+    """Right values, but x += f(x) changes the caller's tensor: autograd refuses it on a leaf."""
+    def forward(self, x):
+        x += super().forward(x)
+        return x
+
+
+def test_a_forward_that_raises_is_reported_after_the_layers():
+    with pytest.raises(AssertionError, match="forward pass: your code raised ValueError: not written yet"):
+        hidden.check_architecture("3.1", RaisesInForward(*experiments.build("3.1")))
+    # a network that cannot run at all still hears which layer is wrong first
+    broken = nn.Sequential(nn.Linear(36, 64), nn.ReLU(), nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 1),
+                           nn.Sigmoid())
+    with pytest.raises(AssertionError, match="layer 1: expected Linear\\(36, 32\\), got Linear\\(36, 64\\)"):
+        hidden.check_architecture("3.9", broken)
+
+
+def test_a_residual_block_that_raises_or_adds_in_place():
+    with pytest.raises(AssertionError, match="raised ValueError: not written yet"):
+        hidden.check_residual_sequence__adds_input(RaisesInForward)
+    hidden.check_residual_sequence__adds_input(AddsInPlace)
+    with pytest.raises(AssertionError, match="is_sequential, case gradient .*raised RuntimeError"):
+        hidden.check_residual_sequence__is_sequential(AddsInPlace)
+
+
+def replaced(value, change):
+    """(``value`` with ``change`` applied to it or, where that leaves it as it is, to each of
+    its dict values and list items, recursively; whether anything changed)."""
+    new = change(value)
+    if new is not value:
+        return new, True
+    if isinstance(value, dict):
+        done = {k: replaced(v, change) for k, v in value.items()}
+        return {k: v for k, (v, _) in done.items()}, any(changed for _, changed in done.values())
+    if isinstance(value, list):
+        done = [replaced(v, change) for v in value]
+        return [v for v, _ in done], any(changed for _, changed in done)
+    return value, False
+
+
+def mangled(data) -> list:
+    """Data of the wrong shape: garbage, and the probe's data with a key dropped, the lists
+    emptied, the tensors or the numbers turned into strings."""
+    variants = [None, [], {}, "data", 3, {"result": data}]
+    if isinstance(data, dict):
+        variants += [{k: v for k, v in data.items() if k != key} for key in data]
+    for change in (lambda v: [] if isinstance(v, list) and v else v,
+                   lambda v: "tensor" if isinstance(v, torch.Tensor) else v,
+                   lambda v: str(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v):
+        variant, changed = replaced(data, change)
+        if changed:
+            variants.append(variant)
+    return variants
+
+
+def probe_data(part: str, check: str, *args):
+    data = hw2probes.collect(part, check, lambda: args)
+    assert set(data) == {"result"}, data
+    raw = hw2probes.to_bytes(data)
+    assert len(raw) < 8 * 2**20
+    return hw2probes.from_bytes(raw)["result"]
+
+
+def assert_judges_cleanly(part: str, check: str, literals: tuple, data) -> None:
+    """The judge passes the probe's own data and fails every mangled copy with an
+    AssertionError (a diagnostic or 'not what the check produces'), never anything else."""
+    judge = judging.judge_function(part, check)
+    assert judge(data, *literals)
+    for bad in mangled(data):
+        with pytest.raises(AssertionError):
+            judge(bad, *literals)
+
+
+PART3_CALLS = [("architecture", ("3.1",), lambda: (experiments.build("3.1"),)),
+               ("architecture", ("3.18",), lambda: (student_residual(6, True),)),
+               ("residual_sequence__adds_input", (), lambda: (ResidualSequence,)),
+               ("residual_sequence__is_sequential", (), lambda: (ResidualSequence,))]
+
+
+@pytest.mark.parametrize("check, literals, objects", PART3_CALLS,
+                         ids=[c[0] + "".join(c[1]) for c in PART3_CALLS])
+def test_probe_data_round_trips_small_and_judges_fail_cleanly_on_bad_data(check, literals, objects):
+    data = probe_data("part3", check, *literals, *objects())
+    assert_judges_cleanly("part3", check, literals, data)
+
+
+def test_the_judge_computes_the_residual_reference_itself():
+    data = probe_data("part3", "residual_sequence__adds_input", ResidualSequence)
+    data["cases"][0]["output"] = data["cases"][0]["output"] + 1e-3
+    with pytest.raises(AssertionError, match="residual_sequence__adds_input, case Linear 5->7"):
+        hidden.judge_residual_sequence__adds_input(data)

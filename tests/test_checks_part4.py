@@ -10,11 +10,14 @@ import pytest
 import torch
 from torch import nn
 
+import hw2probes.part4
 import hw2utils
 from autograder.checks import extra_credit as hidden_ec
 from autograder.checks import part4 as hidden
 from autograder.rules import rule as true_rule
 from ec_networks import rule_network
+from mutants import MUTANTS
+from test_checks_part3 import assert_judges_cleanly, probe_data
 
 BOTH = [pytest.param(hw2utils, id="visible"), pytest.param(hidden, id="hidden")]
 BOTH_EC = [pytest.param(hw2utils, id="visible"), pytest.param(hidden_ec, id="hidden")]
@@ -324,6 +327,109 @@ def test_deep_networks_and_their_wrappers(checks):
     fails(checks.check_net_4_9__wrapper, Kaiming(nn.MSELoss(), net), net, match="BCELoss")
 
 
+# Probes and judges: what crosses the sandbox boundary -------------------------------------
+
+def test_student_exceptions_arrive_as_failures_in_their_place():
+    def raises_on_one_row(n_in, n_out, g):
+        if n_in == 1:
+            raise ZeroDivisionError("n_in - 1 is 0")
+        return torch.randn(n_in, n_out, generator=g) * 0.01
+    fails(hidden.check_init_small__distribution, raises_on_one_row,
+          match=r"shape \(1, 1\): your function raised ZeroDivisionError: n_in - 1 is 0")
+    # a wrong scale on the big shapes is still what the student hears first
+    fails(hidden.check_init_small__distribution, lambda i, o, g: raises_on_one_row(i, o, g) * 100,
+          match="factor 0.01 is missing")
+
+    class RaisesInForward(Random):
+        def forward(self, x, y):
+            raise RuntimeError("forward not written")
+    fails(hidden.check_supervise_random__wrapper, RaisesInForward,
+          match="model\\(x, y\\) on a batch of 6: your code raised RuntimeError: forward not written")
+
+    class RaisesInInit(hw2utils.Supervise):
+        def __init__(self, criterion, net):
+            raise NotImplementedError("to do")
+    fails(hidden.check_supervise_random__statistics, RaisesInInit, match="raised NotImplementedError: to do")
+
+
+PART4_CALLS = [
+    ("init_zero__values", lambda: (init_zero,)),
+    ("init_small__distribution", lambda: (init_small,)),
+    ("init_large__distribution", lambda: (init_large,)),
+    ("init_xavier__distribution", lambda: (glorot_uniform,)),
+    ("init_xavier__generator", lambda: (init_xavier,)),
+    ("init_he__distribution", lambda: (he_float64_uniform,)),
+    ("init_he__generator", lambda: (init_he,)),
+    ("supervise_random__statistics", lambda: (Random,)),
+    ("supervise_random__whole_tree", lambda: (PlainRandom,)),
+    ("supervise_random__wrapper", lambda: (Random,)),
+    ("net_4_7__architecture", lambda: (deep_narrow(),)),
+    ("net_4_7__wrapper", lambda: (lambda net: (Random(nn.BCELoss(), net), net))(deep_narrow())),
+    ("supervise_kaiming__statistics", lambda: (Kaiming,)),
+    ("supervise_kaiming__whole_tree", lambda: (Kaiming,)),
+    ("supervise_kaiming__wrapper", lambda: (Kaiming,)),
+    ("net_4_9__architecture", lambda: (deep_narrow(),)),
+    ("net_4_9__wrapper", lambda: (lambda net: (Kaiming(nn.BCELoss(), net), net))(deep_narrow())),
+]
+
+
+@pytest.mark.parametrize("check, objects", PART4_CALLS, ids=[c[0] for c in PART4_CALLS])
+def test_probe_data_round_trips_small_and_judges_fail_cleanly_on_bad_data(check, objects):
+    assert_judges_cleanly("part4", check, (), probe_data("part4", check, *objects()))
+
+
+def test_a_summary_must_agree_with_the_entries_it_travels_with():
+    data = probe_data("part4", "init_small__distribution", normal(lambda i, o: 1.0))
+    data["statistics"][0]["summary"]["std"] = 0.01  # a tampered probe claiming the right scale
+    fails(hidden.judge_init_small__distribution, data,
+          match="shape \\(2048, 2048\\).*do not match its entries")
+    data = probe_data("part4", "init_zero__values", lambda i, o, g: torch.randn(i, o, generator=g) * 1e-8)
+    data["draws"][0]["summary"]["nonzero"] = 0
+    fails(hidden.judge_init_zero__values, data, match="do not match its entries")
+
+
+def test_the_wrapper_judge_recomputes_the_loss_from_the_weights():
+    data = probe_data("part4", "supervise_random__wrapper", Random)
+    first = data["cases"][0]
+    with torch.no_grad():
+        first["after"]["0.weight"] += 0.5  # a loss that does not belong to these weights
+    first["before"] = {k: v.clone() for k, v in first["after"].items()}
+    fails(hidden.judge_supervise_random__wrapper, data, match="BCELoss, cpu: model\\(x, y\\).*expected")
+
+
+def test_the_wrapper_judge_requires_every_device_of_its_machine(monkeypatch):
+    data = probe_data("part4", "supervise_kaiming__wrapper", Kaiming)
+    data["cases"] = [case for case in data["cases"] if case["device"] == "cpu"]
+    monkeypatch.setattr(hw2probes.part4, "devices", lambda: ["cpu", "cuda"])  # as on a GPU machine
+    fails(hidden.judge_supervise_kaiming__wrapper, data, match="no result for BCELoss, cuda")
+
+
+MUTANT_ANSWERS = [  # (mutant of tests/mutants.py, check, what the mutant's cell defines)
+    ("zero_init_tiny_random", "init_zero__values",
+     lambda: (lambda i, o, g: torch.randn(i, o, generator=g) * 1e-8,)),
+    ("small_init_std_1", "init_small__distribution", lambda: (normal(lambda i, o: 1.0),)),
+    ("large_init_std_5", "init_large__distribution", lambda: (normal(lambda i, o: 5.0),)),
+    ("xavier_uniform_wrong_limit", "init_xavier__distribution",
+     lambda: (lambda i, o, g: (2 * torch.rand(i, o, generator=g) - 1) / i ** 0.5,)),
+    ("he_kaiming_on_in_out_tensor", "init_he__distribution",
+     lambda: (lambda i, o, g: nn.init.kaiming_normal_(torch.empty(i, o), nonlinearity="relu", generator=g),)),
+    ("supervise_random_std_1", "supervise_random__statistics",
+     lambda: (reinit_class("Supervise_random_weights", nn.init.normal_),)),
+    ("kaiming_fan_out", "supervise_kaiming__statistics",
+     lambda: (reinit_class("Supervise_Kaiming_weights",
+                           lambda w: nn.init.kaiming_normal_(w, mode="fan_out", nonlinearity="relu")),)),
+    ("net_4_7_plain_supervise", "net_4_7__wrapper",
+     lambda: (lambda net: (hw2utils.Supervise(nn.BCELoss(), net), net))(deep_narrow())),
+    ("net_4_9_five_layers", "net_4_9__architecture", lambda: (nn.Sequential(*list(deep_narrow())[2:]),)),
+]
+
+
+@pytest.mark.parametrize("mutant, check, objects", MUTANT_ANSWERS, ids=[m[0] for m in MUTANT_ANSWERS])
+def test_the_mutation_corpus_diagnostics_are_kept(mutant, check, objects):
+    says = {m.name: m.says for m in MUTANTS}[mutant]
+    fails(getattr(hidden, f"check_{check}"), *objects(), match=f"(?i){re.escape(says)}")
+
+
 # EC1: the saved network --------------------------------------------------------------------
 
 class ResidualSequence(nn.Sequential):
@@ -437,6 +543,25 @@ def test_the_grader_refuses_absurdly_large_networks(tmp_path, monkeypatch):
     fails(hidden_ec.check_ec_transfer__saved_model, match="more than 5000000 parameters")
 
 
+def test_ec1_judges_read_the_model_file_in_the_handed_in_folder(saved_models, tmp_path, monkeypatch):
+    from autograder.judging import Context, judge
+    handed_in, elsewhere = tmp_path / "handed_in", tmp_path / "elsewhere"
+    handed_in.mkdir()
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # a model here is not the submission's
+    shutil.copyfile(saved_models / "perfect.pt", elsewhere / hidden_ec.MODEL_FILE)
+    context = Context(submission=handed_in)
+    checks = ("ec_transfer__saved_model", "ec_transfer__accuracy_75", "ec_transfer__accuracy_95")
+    for check in checks:
+        verdict = judge("extra_credit", check, (), {"result": None}, context)
+        assert not verdict.passed and "was not submitted" in verdict.message
+    shutil.copyfile(saved_models / "perfect.pt", handed_in / hidden_ec.MODEL_FILE)
+    assert all(judge("extra_credit", check, (), {"result": None}, context).passed for check in checks)
+    shutil.copyfile(saved_models / "reference.pt", handed_in / hidden_ec.MODEL_FILE)
+    verdict = judge("extra_credit", "ec_transfer__accuracy_95", (), {"result": None}, context)
+    assert not verdict.passed and "instructor's reference model" in verdict.message
+
+
 def test_save_ec_model_writes_a_self_contained_file_outside_grading_mode(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     torch.manual_seed(0)
@@ -523,6 +648,29 @@ def test_rule_mistakes_fail_clearly(checks):
     def stub(grid):
         raise NotImplementedError()
     fails(checks.check_ec_rule__agreement_99, stub, match="rule raised NotImplementedError")
+
+
+def test_the_reference_rule_scores_1_and_a_constant_rule_0_5():
+    import hw2probes
+    from mutants import NB4, answer_cell, load
+    namespace = {"torch": torch}
+    exec("".join(answer_cell(load(NB4), "ec_rule")["source"]), namespace)
+    probe = hw2probes.probe_function("extra_credit", "ec_rule__agreement_99")
+    assert hidden_ec.agreement(probe(namespace["rule"])["answers"], hidden_ec.rule_labels(hidden_ec.RULE_SEED))[0] == 1.0
+    assert hidden_ec.agreement(probe(lambda grid: True)["answers"], hidden_ec.rule_labels(hidden_ec.RULE_SEED)) == (0.5, 1.0, 0.0)
+    for check in (hidden_ec.check_ec_rule__agreement_90, hidden_ec.check_ec_rule__agreement_99):
+        fails(check, lambda grid: True, match=r"agrees with 0\.5000 .*below 0\.9")
+
+
+def test_the_rule_grids_are_unseen_and_hold_both_classes_as_documented():
+    from autograder.datasets import SPLITS, example_keys, make_dataset
+    from hw2probes.extra_credit import N_RULE, rule_grids
+    keys = set(example_keys(rule_grids().reshape(-1, 36).bool().numpy()).tolist())
+    assert len(keys) == N_RULE
+    for kind in ("tiny", "hard"):
+        shipped = make_dataset(kind)
+        assert not keys & set(example_keys(np.concatenate([shipped[f"{s}_data"] for s, _ in SPLITS])).tolist())
+    assert int(hidden_ec.rule_labels(hidden_ec.RULE_SEED).sum()) == 2044  # n1 in autograder.checks.extra_credit's docstring
 
 
 def test_the_released_part_4_helpers_do_not_contain_the_rule():

@@ -10,6 +10,7 @@ import pytest
 
 import hw2utils
 from autograder import grade, gradescope
+import mutants  # tests/: the reference submission
 from ec_networks import rule_network  # tests/: an exact EC1 network, no training
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -22,15 +23,15 @@ EC_POINTS = 10  # EC1 (transfer, graded on the submitted model file) 5, EC2 (the
 def graded(tmp_path_factory):
     base = tmp_path_factory.mktemp("class")
     subs = base / "submissions"
-    shutil.copytree(SOURCE, subs / "reference", ignore=shutil.ignore_patterns("data", "*.py", "*.md"))
+    mutants.write_reference(subs / "reference")
     shutil.copytree(RELEASE, subs / "blank", ignore=shutil.ignore_patterns("data", "*.py", "*.md"))
     hw2utils._write_ec_model(rule_network(), subs / "reference" / "ec_transfer_model (1).pt",
                              saved_by="save_ec_model")
     broken = subs / "broken"
     broken.mkdir()
-    shutil.copy(SOURCE / "01_gradient_descent.ipynb", broken / "Copy of 01_gradient_descent.ipynb")
-    shutil.copy(SOURCE / "02_ema_adam.ipynb", broken / "02_ema_adam (1).ipynb")
-    shutil.copy(SOURCE / "03_training.ipynb", broken / "03_training.ipynb")
+    mutants.write_reference(broken, ["01_gradient_descent", "02_ema_adam", "03_training"])
+    (broken / "01_gradient_descent.ipynb").rename(broken / "Copy of 01_gradient_descent.ipynb")
+    (broken / "02_ema_adam.ipynb").rename(broken / "02_ema_adam (1).ipynb")
     (broken / "04_initialization.ipynb").write_text("{ this is not json")
     out = base / "out"
     problems = grade.grade(subs, out, jobs=2)

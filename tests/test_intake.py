@@ -154,3 +154,239 @@ def test_blackboard_attempts_grade_the_latest_and_skip_receipts(tmp_path):
     assert jdoe.student == "jdoe"
     assert jdoe.notebooks["01_gradient_descent"].name.startswith("2026-10-03-18-30-00")
     assert not [p for p in jdoe.problems if "ignored" in p]
+
+
+# Identity: the LMS's prefix or folder says whose a file is, never the uploaded file's own name.
+
+def marked(name, mark):
+    """A release notebook with ``mark`` in its first cell: whose copy it is."""
+    notebook = json.loads((RELEASE / f"{name}.ipynb").read_text())
+    notebook["cells"][0]["source"] = [mark]
+    return json.dumps(notebook)
+
+
+def staged(out, student, name="01_gradient_descent"):
+    path = out / student / "hw2" / f"{name}.ipynb"
+    return json.loads(path.read_text())["cells"][0]["source"] if path.exists() else None
+
+
+@pytest.mark.parametrize("filename, lms, user", [
+    ("doejane_12345_9001_01_gradient_descent.ipynb", "Canvas", "12345"),
+    ("doejane_LATE_12345_9001_67890_9002_01_gradient_descent.ipynb", "Canvas", "12345"),
+    ("doejane_12345_9001_x_67890_assignsubmission_file_01.ipynb", "Canvas", "12345"),
+    ("doejane_12345_9001_HW2_alice_attempt_2099-01-01-00-00-00_01.ipynb", "Canvas", "12345"),
+    ("Jane Doe_1234567_assignsubmission_file_Eric Roe_7654321_assignsubmission_file_02.ipynb",
+     "Moodle", "1234567"),
+    ("Jane Doe_1234567_assignsubmission_file_HW2_alice_attempt_2099-01-01-00-00-00_02.ipynb",
+     "Moodle", "1234567"),
+    ("Jane Doe_1234567_assignsubmission_file_roe_7654321_9002_02.ipynb", "Moodle", "1234567"),
+    ("HW2_jdoe_attempt_2026-10-01-09-00-00_x_alice_attempt_2099-01-01-00-00-00_01.ipynb",
+     "Blackboard", "jdoe"),
+    ("HW2_jdoe_attempt_2026-10-01-09-00-00_x_7654321_assignsubmission_file_01.ipynb",
+     "Blackboard", "jdoe"),
+    ("HW2 Part_1_jdoe_attempt_2026-10-01-09-00-00_01.ipynb", "Blackboard", "jdoe"),
+    ("01_gradient_descent.ipynb", None, None),
+])
+def test_the_lms_prefix_is_the_one_that_ends_first(filename, lms, user):
+    found = intake.lms_prefix(filename)
+    assert (found[0], found[1]["user"]) == (lms, user) if lms else found is None
+
+
+def test_a_blackboard_file_named_like_another_students_later_attempt_stays_its_owners(tmp_path):
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    attack = ("HW2_mallory_attempt_2026-10-01-09-00-00_x_alice_attempt_2099-01-01-00-00-00_"
+              "01_gradient_descent.ipynb")
+    (subs / attack).write_text(marked("01_gradient_descent", "mallory's"))
+    (subs / "HW2_alice_attempt_2026-10-02-09-00-00_01_gradient_descent.ipynb").write_text(
+        marked("01_gradient_descent", "alice's"))
+    # the forged 2099 does not make mallory's first attempt beat her own later one
+    (subs / "HW2_mallory_attempt_2026-10-03-09-00-00_01_gradient_descent.ipynb").write_text(
+        marked("01_gradient_descent", "mallory's second"))
+    # Moodle's marker, tried before Blackboard's, used to win too
+    (subs / "HW2_mallory_attempt_2026-10-01-09-00-00_x_1234567_assignsubmission_file_02_ema_adam.ipynb"
+     ).write_text(marked("02_ema_adam", "mallory's"))
+    out = tmp_path / "out"
+    students = {s.student: s for s in intake.stage(subs, out)}
+    assert set(students) == {"alice", "mallory"}
+    assert staged(out, "alice") == ["alice's"]
+    assert staged(out, "mallory", "02_ema_adam") == ["mallory's"]
+    assert staged(out, "mallory") == ["mallory's second"]
+    assert students["mallory"].notebooks["01_gradient_descent"].name.startswith("2026-10-03")
+
+
+def test_canvas_and_moodle_files_named_like_other_students_stay_their_owners(tmp_path):
+    archive = tmp_path / "submissions.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("doejane_12345_9001_01_gradient_descent.ipynb", marked("01_gradient_descent", "jane's"))
+        zf.writestr("roeeric_67890_9002_doejane_12345_9003_01_gradient_descent.ipynb",
+                    marked("01_gradient_descent", "eric's"))
+        zf.writestr("roeeric_67890_9002_x_12345_assignsubmission_file_02_ema_adam.ipynb",
+                    marked("02_ema_adam", "eric's"))
+    out = tmp_path / "out"
+    students = {s.student: s for s in intake.stage(archive, out)}
+    assert set(students) == {"12345", "67890"}
+    assert staged(out, "12345") == ["jane's"] and staged(out, "12345", "02_ema_adam") is None
+    assert staged(out, "67890") == ["eric's"] and staged(out, "67890", "02_ema_adam") == ["eric's"]
+
+
+def test_moodle_names_that_hold_another_participants_marker(tmp_path):
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    (subs / "Eve_7654321_assignsubmission_file_Jane Doe_1234567_assignsubmission_file_"
+            "01_gradient_descent.ipynb").write_text(marked("01_gradient_descent", "eve's"))
+    # a folder per submission ends with Moodle's marker: a display name cannot forge it
+    folder = subs / "X_1234567_assignsubmission_file_ Eve_7654321_assignsubmission_file_"
+    folder.mkdir()
+    (folder / "02_ema_adam.ipynb").write_text(marked("02_ema_adam", "eve's"))
+    out = tmp_path / "out"
+    students = {s.student: s for s in intake.stage(subs, out)}
+    assert set(students) == {"7654321"}
+    assert staged(out, "7654321") == ["eve's"] and staged(out, "7654321", "02_ema_adam") == ["eve's"]
+
+
+def test_whatever_a_students_folder_holds_stays_theirs(tmp_path):
+    subs = tmp_path / "subs"
+    alice = subs / "alice"
+    (alice / "bob" / "hw2").mkdir(parents=True)
+    (alice / "bob" / "hw2" / "01_gradient_descent.ipynb").write_text(marked("01_gradient_descent", "a1"))
+    (alice / "HW2_bob_attempt_2099-01-01-00-00-00_02_ema_adam.ipynb").write_text(marked("02_ema_adam", "a2"))
+    (alice / "doejane_12345_9001_03_training.ipynb").write_text(marked("03_training", "a3"))
+    (alice / "Bob Roe_7654321_assignsubmission_file_").mkdir()
+    (alice / "Bob Roe_7654321_assignsubmission_file_" / "04_initialization.ipynb").write_text(
+        marked("04_initialization", "a4"))
+    with zipfile.ZipFile(alice / "bob.zip", "w") as zf:  # a zip is not opened: it stays hers
+        zf.writestr("01_gradient_descent.ipynb", marked("01_gradient_descent", "zipped"))
+    (subs / "bob").mkdir()
+    (subs / "bob" / "01_gradient_descent.ipynb").write_text(marked("01_gradient_descent", "bob's"))
+    out = tmp_path / "out"
+    students = {s.student: s for s in intake.stage(subs, out)}
+    assert set(students) == {"alice", "bob"}
+    assert [staged(out, "alice", name) for name in intake.NOTEBOOKS] == [["a1"], ["a2"], ["a3"], ["a4"]]
+    assert "ignored bob.zip: not a notebook of this homework" in students["alice"].problems
+    assert staged(out, "bob") == ["bob's"]
+    assert sorted(p.name for p in out.iterdir()) == ["alice", "bob", "intake.json"]
+
+
+def test_a_notebook_named_like_another_part_is_graded_as_the_part_it_holds(tmp_path):
+    subs = tmp_path / "subs"
+    release_copy(subs / "carol", "01_gradient_descent", "02_ema_adam.ipynb")
+    carol, = intake.stage(subs, tmp_path / "out")
+    assert list(carol.notebooks) == ["01_gradient_descent"]
+    assert "02_ema_adam.ipynb holds the cells of 01_gradient_descent.ipynb: graded as 01_gradient_descent" \
+        in carol.problems
+    # a cell pasted from another part does not make the content say otherwise than the name
+    mixed = json.loads((RELEASE / "02_ema_adam.ipynb").read_text())
+    mixed["cells"].append(json.loads((RELEASE / "01_gradient_descent.ipynb").read_text())["cells"][6])
+    assert intake.canonical_by_content(mixed) is None
+
+
+@pytest.mark.parametrize("folder, says", [
+    ("intake.json", "'intake.json' cannot be a student id"),
+    ("submitted", "'submitted' cannot be a student id"),
+    ("___", "'___' cannot be a student id"),
+    ("-h", None),  # an option to nbgrader_steps' command line: the id is "h"
+])
+def test_folder_names_that_cannot_be_student_ids(tmp_path, folder, says):
+    release_copy(tmp_path / "subs" / folder, "01_gradient_descent")
+    out = tmp_path / "out"
+    student, = intake.stage(tmp_path / "subs", out)
+    assert (out / student.student / "hw2" / "01_gradient_descent.ipynb").is_file()
+    assert json.loads((out / "intake.json").read_text())[student.student]["notebooks"]
+    if says:
+        assert student.student.startswith(intake.student_id(folder) or "unnamed")
+        assert any(says in p and "staged as" in p for p in student.problems)
+    else:
+        assert student.student == "h"
+
+
+def test_dot_and_empty_lms_users_never_reach_outside_out(tmp_path):
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    release_copy(subs, "01_gradient_descent", "HW2_.._attempt_2026-10-01-09-00-00_01_gradient_descent.ipynb")
+    release_copy(subs, "02_ema_adam", "HW2_._attempt_2026-10-01-09-00-00_02_ema_adam.ipynb")
+    out = tmp_path / "course" / "submitted"
+    students = intake.stage(subs, out)
+    assert len(students) == 2 and all(s.student.startswith("unnamed-") for s in students)
+    assert sorted(p.name for p in (tmp_path / "course").iterdir()) == ["submitted"]
+    for bad in ("..", ".", "", "a/b", "intake.json", "Source", "*", "x" * 101):
+        with pytest.raises(ValueError, match="unsafe student id"):
+            intake._target(out, bad)
+
+
+def test_submissions_that_come_out_as_the_same_id_are_kept_apart(tmp_path):
+    subs = tmp_path / "subs"
+    for folder, mark in [("alice", "lower"), ("Alice", "upper"), ("ann o'neil", "a"), ("ann o neil", "b"),
+                         ("12345", "folder")]:
+        (subs / folder).mkdir(parents=True)
+        (subs / folder / "01_gradient_descent.ipynb").write_text(marked("01_gradient_descent", mark))
+    for prefix, name, mark in [("doejane_12345_9001", "01_gradient_descent", "canvas"),
+                               ("HW2_j_doe_attempt_2026-10-01-09-00-00", "02_ema_adam", "j_doe"),
+                               ("HW2_doe_attempt_2026-10-01-09-00-00", "02_ema_adam", "doe")]:
+        (subs / f"{prefix}_{name}.ipynb").write_text(marked(name, mark))
+    out = tmp_path / "out"
+    students = intake.stage(subs, out)
+    assert len(students) == 8 and len({s.student.lower() for s in students}) == 8
+    marks = sorted(str(staged(out, s.student) or staged(out, s.student, "02_ema_adam")) for s in students)
+    expected = ["lower", "upper", "a", "b", "folder", "canvas", "j_doe", "doe"]
+    assert marks == sorted(str([mark]) for mark in expected)
+    for s in students:
+        assert any("also comes out as student id" in p and "check whose it is" in p for p in s.problems)
+
+
+def test_a_moodle_participants_folders_are_one_student(tmp_path):
+    subs = tmp_path / "subs"
+    release_copy(subs / "Jane Doe_1234567_assignsubmission_file_", "01_gradient_descent")
+    (subs / "Jane Doe_1234567_assignsubmission_onlinetext_").mkdir()
+    (subs / "Jane Doe_1234567_assignsubmission_onlinetext_" / "onlinetext.html").write_text("hi")
+    release_copy(subs, "02_ema_adam", "Jane Doe_1234567_assignsubmission_file_02_ema_adam.ipynb")
+    jane, = intake.stage(subs, tmp_path / "out")
+    assert jane.student == "1234567" and set(jane.notebooks) == {"01_gradient_descent", "02_ema_adam"}
+
+
+def test_a_zipped_folder_of_a_flat_download_is_not_one_student(tmp_path):
+    archive = tmp_path / "submissions.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for prefix, mark in [("doejane_12345_9001", "jane"), ("roeeric_67890_9002", "eric")]:
+            zf.writestr(f"HW2/{prefix}_01_gradient_descent.ipynb", marked("01_gradient_descent", mark))
+    out = tmp_path / "out"
+    assert {s.student for s in intake.stage(archive, out)} == {"12345", "67890"}
+    assert (staged(out, "12345"), staged(out, "67890")) == (["jane"], ["eric"])
+
+
+def test_zip_members_stay_inside_and_an_empty_download_gives_an_empty_report(tmp_path):
+    archive = tmp_path / "submissions.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("../../escaped.ipynb", marked("01_gradient_descent", "x"))
+        zf.writestr("/abs/escaped2.ipynb", marked("01_gradient_descent", "x"))
+    students = {s.student for s in intake.stage(archive, tmp_path / "out")}
+    assert students == {intake.UNATTRIBUTED, "abs"}
+    assert not list(tmp_path.parent.glob("escaped*")) and not (tmp_path / "escaped.ipynb").exists()
+    (tmp_path / "empty").mkdir()
+    assert intake.stage(tmp_path / "empty", tmp_path / "out2") == []
+    assert json.loads((tmp_path / "out2" / "intake.json").read_text()) == {}
+
+
+def test_symbolic_links_are_not_followed(tmp_path):
+    subs = tmp_path / "subs"
+    (subs / "bob").mkdir(parents=True)
+    (subs / "bob" / "01_gradient_descent.ipynb").write_text(marked("01_gradient_descent", "bob's"))
+    (subs / "mallory").mkdir()
+    (subs / "mallory" / "01_gradient_descent.ipynb").symlink_to(subs / "bob" / "01_gradient_descent.ipynb")
+    (subs / "mallory" / "notes").symlink_to(subs / "bob", target_is_directory=True)
+    out = tmp_path / "out"
+    students = {s.student: s for s in intake.stage(subs, out)}
+    assert staged(out, "mallory") is None and staged(out, "bob") == ["bob's"]
+    assert "ignored 01_gradient_descent.ipynb: a symbolic link" in students["mallory"].problems
+    assert "ignored notes: a symbolic link" in students["mallory"].problems
+
+
+def test_forged_nbgrader_metadata_does_not_break_matching(tmp_path):
+    notebook = json.loads((RELEASE / "03_training.ipynb").read_text())
+    notebook["cells"][0]["metadata"]["nbgrader"] = "forged"
+    notebook["cells"][1]["metadata"]["nbgrader"] = {"grade_id": ["gd_loop"]}
+    assert intake.canonical_by_content(notebook) == "03_training"
+    (tmp_path / "subs" / "erin").mkdir(parents=True)
+    (tmp_path / "subs" / "erin" / "homework.ipynb").write_text(json.dumps(notebook))
+    erin, = intake.stage(tmp_path / "subs", tmp_path / "out")
+    assert list(erin.notebooks) == ["03_training"]

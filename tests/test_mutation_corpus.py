@@ -117,7 +117,7 @@ def write_notebook(folder: Path, name: str, nb: dict) -> None:
 def graded(tmp_path_factory) -> Graded:
     base = tmp_path_factory.mktemp("corpus")
     subs = base / "submissions"
-    shutil.copytree(SOURCE, subs / "reference", ignore=shutil.ignore_patterns("data", "*.py", "*.md"))
+    corpus.write_reference(subs / "reference")
     shutil.copytree(RELEASE, subs / "blank", ignore=shutil.ignore_patterns("data", "*.py", "*.md"))
     for student, held in STUDENTS.items():
         for notebook, mutant in held.items():

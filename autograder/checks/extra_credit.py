@@ -1,16 +1,27 @@
-"""Hidden checks of the extra credit, scored on fresh examples of the term's rules that appear
-in none of the shipped files (`autograder.datasets.fresh_examples`), so neither a memorized
-training set nor a tuned-on-val answer helps.
+"""Judges of the extra credit, scored on examples of the term's rules that appear in none of
+the shipped files, so neither a memorized training set nor a tuned-on-val answer helps.
 
 EC1 (`ec_transfer`): the fine-tuned network the student saved with `hw2utils.save_ec_model` as
-MODEL_FILE beside the notebook (submitted with it): a layer description and a state_dict. A
+MODEL_FILE beside the notebook (submitted with it): a layer description and a state_dict, read
+here, in the trusted grader, from the handed-in folder (`Context.submission`); no student code
+runs. It is scored on fresh balanced examples (`autograder.datasets.fresh_examples`). A
 missing or unreadable file fails every EC1 cell with a message saying so, and nothing else.
-EC2 (`ec_rule`): the student's `rule(grid) -> bool`, compared with `autograder.rules.rule`.
+EC2 (`ec_rule`): the student's `rule(grid) -> bool` on the probe's N_RULE = 6000 uniformly
+random grids (`hw2probes.extra_credit.rule_grids`), labelled here with `autograder.rules.rule`.
+While grading, their seed is drawn afresh for each run (`hw2probes.run_seed`, told to the
+judge as `Context.seed`), so a table of answers made in advance (e.g. by a trained network)
+cannot match them; the default seed's grids are in none of the shipped datasets (tested).
+About a third of uniform grids are label 1: the counts below are the default seed's.
 
-Tiers and margins: accuracy is measured on N_TRANSFER = 4000 (EC1) and N_RULE = 2000 (EC2)
-balanced examples; the standard error of a measured accuracy near the 0.95 and 0.99
-thresholds is at most 0.0035 and 0.0023; the reference answers score about 0.99 and exactly
-1.0, more than ten standard errors above them.
+Tiers and margins. EC1: accuracy on N_TRANSFER = 4000 balanced examples; near the 0.95
+threshold its standard error is at most sqrt(0.95 * 0.05 / 4000) = 0.0035, and the reference
+model scores about 0.99, more than ten standard errors above. EC2: about a third of uniform
+grids are label 1 (n1 = 2044 of the 6000, n0 = 3956), so agreement is class-balanced, the mean
+of the shares a1 and a0 of label-1 and label-0 grids the rule gets right: what accuracy on
+balanced examples measures, and a constant answer scores exactly 0.5. Its standard error
+sqrt((a1(1 - a1)/n1 + a0(1 - a0)/n0) / 4) is, at a true agreement of 0.99 and 0.90, at most
+0.0015 and 0.0044 (all errors on label-1 grids; 2000 balanced examples gave 0.0022 and
+0.0067). The reference rule scores exactly 1.0.
 """
 from __future__ import annotations
 
@@ -18,19 +29,22 @@ import functools
 import os
 from pathlib import Path
 
-import numpy as np
 import torch
 from torch import nn
 
 from autograder.checks.common import fail, passed
+from autograder.checks.part1 import expect_data
 from autograder.datasets import fresh_examples
+from autograder.judging import Context, check_locally
+from autograder.rules import rule as true_rule
+from hw2probes.extra_credit import N_RULE, RULE_SEED, rule_grids
 
 MODEL_FILE = "ec_transfer_model.pt"  # hw2utils.EC_MODEL_FILE
 FORMAT = "hw2-ec-model"              # hw2utils._EC_FORMAT
 TRANSFER_TIERS = {"accuracy_75": 0.75, "accuracy_95": 0.95}
 RULE_TIERS = {"agreement_90": 0.90, "agreement_99": 0.99}
-N_TRANSFER, N_RULE = 4000, 2000
-TRANSFER_SEED, RULE_SEED, FORMAT_SEED = 1, 2, 3
+N_TRANSFER = 4000
+TRANSFER_SEED, FORMAT_SEED = 1, 3
 
 
 @functools.lru_cache(maxsize=None)
@@ -93,9 +107,10 @@ class Loaded(nn.Module):
         return run(self.spec, self.layers, x)
 
 
-def load_model(test_id: str):
-    """The submitted network, or a failure naming what is wrong with the file."""
-    path = Path(MODEL_FILE)
+def load_model(test_id: str, context: Context = Context()):
+    """The submitted network, or a failure naming what is wrong with the file. It is read from
+    the handed-in folder while grading, else (a local check) from the current directory."""
+    path = (Path.cwd() if context.submission is None else Path(context.submission)) / MODEL_FILE
     if not path.is_file():
         fail(test_id, "model file", f"{MODEL_FILE} was not submitted: there is no such file beside "
              "the notebook", "EC1 is graded on the file hw2utils.save_ec_model(net) writes next to "
@@ -108,7 +123,8 @@ def load_model(test_id: str):
     except Exception as err:  # truncated upload, another format, a renamed file
         fail(test_id, "model file", f"{MODEL_FILE} cannot be loaded ({type(err).__name__}: "
              f"{str(err)[:200]})", "save the network again with hw2utils.save_ec_model(net)")
-    if saved.get("saved_by") == "reference" and os.environ.get("NBGRADER_EXECUTION") == "autograde":
+    grading = context.submission is not None or os.environ.get("NBGRADER_EXECUTION") == "autograde"
+    if saved.get("saved_by") == "reference" and grading:
         # nbgrader copies files from source/ over submitted ones: the instructor's model must
         # never sit in source/hw2 (see the notebook's EC1 solution).
         fail(test_id, "model file", f"the {MODEL_FILE} being graded is the instructor's reference "
@@ -135,20 +151,26 @@ def probabilities(test_id: str, model, data: torch.Tensor) -> torch.Tensor:
     return out
 
 
-def check_ec_transfer__saved_model():
+def expect_no_data(test_id: str, data) -> None:
+    expect_data(test_id, data is None, "EC1's probe returns nothing")
+
+
+def judge_ec_transfer__saved_model(data, *, context: Context = Context()) -> str:
     test_id = "ec_transfer__saved_model"
-    model = load_model(test_id)
-    data, _ = fresh("hard", 64, FORMAT_SEED)
-    for batch in (data[:1], data):
+    expect_no_data(test_id, data)
+    model = load_model(test_id, context)
+    examples, _ = fresh("hard", 64, FORMAT_SEED)
+    for batch in (examples[:1], examples):
         probabilities(test_id, model, batch)
-    passed(test_id, 2)
+    return passed(test_id, 2)
 
 
-def _check_accuracy(test_id: str, tier: str):
+def _judge_accuracy(test_id: str, data, tier: str, context: Context) -> str:
     threshold = TRANSFER_TIERS[tier]
-    model = load_model(test_id)
-    data, labels = fresh("hard", N_TRANSFER, TRANSFER_SEED)
-    accuracy = ((probabilities(test_id, model, data) > 0.5) == labels).float().mean().item()
+    expect_no_data(test_id, data)
+    model = load_model(test_id, context)
+    examples, labels = fresh("hard", N_TRANSFER, TRANSFER_SEED)
+    accuracy = ((probabilities(test_id, model, examples) > 0.5) == labels).float().mean().item()
     if not accuracy >= threshold:
         hint = ("that is chance: a network trained on hard from scratch memorizes its training set. "
                 "Pretrain on tiny, then fine-tune that same network on hard with its weights kept"
@@ -157,87 +179,94 @@ def _check_accuracy(test_id: str, tier: str):
                 "re-initializes the pretrained weights")
         fail(test_id, f"{N_TRANSFER} hard examples you never saw",
              f"accuracy {accuracy:.4f} is below {threshold}", hint)
-    passed(test_id, 1)
+    return passed(test_id, 1)
+
+
+def judge_ec_transfer__accuracy_75(data, *, context: Context = Context()) -> str:
+    return _judge_accuracy("ec_transfer__accuracy_75", data, "accuracy_75", context)
+
+
+def judge_ec_transfer__accuracy_95(data, *, context: Context = Context()) -> str:
+    return _judge_accuracy("ec_transfer__accuracy_95", data, "accuracy_95", context)
+
+
+def check_ec_transfer__saved_model():
+    return check_locally("extra_credit", "ec_transfer__saved_model")
 
 
 def check_ec_transfer__accuracy_75():
-    _check_accuracy("ec_transfer__accuracy_75", "accuracy_75")
+    return check_locally("extra_credit", "ec_transfer__accuracy_75")
 
 
 def check_ec_transfer__accuracy_95():
-    _check_accuracy("ec_transfer__accuracy_95", "accuracy_95")
+    return check_locally("extra_credit", "ec_transfer__accuracy_95")
 
 
 # EC2 ---------------------------------------------------------------------------------------
 
-class NoNetworks:
-    """Inside, calling any nn.Module fails: EC2 asks for the rule, not a network that
-    imitates it."""
-
-    def __init__(self, test_id: str):
-        self.test_id = test_id
-
-    def __enter__(self):
-        test_id = self.test_id
-        self.original = nn.Module.__call__
-
-        def refuse(module, *args, **kwargs):
-            raise AssertionError(f"{test_id}: your rule calls a network ({type(module).__name__}); "
-                                 "EC2 asks for the rule itself, written with the grid's cells")
-        nn.Module.__call__ = refuse
-        return self
-
-    def __exit__(self, *exc):
-        nn.Module.__call__ = self.original
+@functools.lru_cache(maxsize=4)
+def rule_labels(seed: int) -> torch.Tensor:
+    """bool (N_RULE,): the term's tiny label of each of rule_grids(seed)."""
+    return torch.as_tensor(true_rule(rule_grids(seed).numpy(), kind="tiny"), dtype=torch.bool)
 
 
-def as_label(test_id: str, answer, case: str) -> bool:
-    """True/False, 0/1, or a one-element tensor or array of them, as a bool."""
-    value = answer
-    if isinstance(value, torch.Tensor) and value.numel() == 1:
-        value = value.item()
-    elif isinstance(value, np.ndarray) and value.size == 1:
-        value = value.item()
-    if isinstance(value, (bool, np.bool_)) or (
-            isinstance(value, (int, float, np.integer, np.floating)) and value in (0, 1)):
-        return bool(value)
-    fail(test_id, case, f"rule returned {str(answer)[:80]!r}; expected True or False",
+def agreement(answers: torch.Tensor, labels: torch.Tensor) -> tuple[float, float, float]:
+    """(class-balanced agreement (a1 + a0) / 2, a1, a0): a1 and a0 are the shares of label-1
+    and label-0 grids on which the answers equal the labels."""
+    right = answers == labels
+    a1, a0 = right[labels].float().mean().item(), right[~labels].float().mean().item()
+    return (a1 + a0) / 2, a1, a0
+
+
+def _stopped_early(test_id: str, data: dict, seed: int) -> None:
+    """Fail with what stopped the probe: a rule that is no function, calls a network, raised,
+    or returned something other than a bool."""
+    if isinstance(data.get("not_callable"), str):
+        fail(test_id, "type", f"rule is a {data['not_callable'][:80]}, not a function", "def rule(grid): ...")
+    index = data.get("index")
+    expect_data(test_id, isinstance(index, int) and 0 <= index < N_RULE,
+                "the rule's answers or where it stopped")
+    case = f"random grid {index}, grid rows {rule_grids(seed)[index].int().tolist()}"
+    if "network" in data:
+        raise AssertionError(f"{test_id}: your rule calls a network ({str(data['network'])[:80]}); "
+                             "EC2 asks for the rule itself, written with the grid's cells")
+    if "raised" in data:
+        fail(test_id, case, f"rule raised {data['raised']}",
+             "rule receives a 6x6 float tensor of 0. and 1.; grid[r, c] is feature 6*r + c")
+    expect_data(test_id, isinstance(data.get("answer"), str), "what the rule returned")
+    fail(test_id, case, f"rule returned {data['answer'][:80]!r}; expected True or False",
          "rule(grid) returns one bool: True for label 1")
 
 
-def agreement(test_id: str, rule) -> float:
-    """Share of N_RULE unseen tiny examples on which `rule(6x6 grid)` gives the true label."""
-    if not callable(rule):
-        fail(test_id, "type", f"rule is a {type(rule).__name__}, not a function", "def rule(grid): ...")
-    data, labels = fresh("tiny", N_RULE, RULE_SEED)
-    answers = []
-    with NoNetworks(test_id):
-        for index, grid in enumerate(data.reshape(-1, 6, 6)):
-            case = f"unseen example {index}, grid rows {grid.int().tolist()}"
-            try:
-                answer = rule(grid.clone())
-            except AssertionError:
-                raise
-            except Exception as err:
-                fail(test_id, case, f"rule raised {type(err).__name__}: {str(err)[:200]}",
-                     "rule receives a 6x6 float tensor of 0. and 1.; grid[r, c] is feature 6*r + c")
-            answers.append(as_label(test_id, answer, case))
-    return (torch.tensor(answers) == labels).float().mean().item()
-
-
-def _check_rule(test_id: str, rule, tier: str):
+def _judge_rule(test_id: str, data, tier: str, context: Context) -> str:
     threshold = RULE_TIERS[tier]
-    share = agreement(test_id, rule)
+    seed = RULE_SEED if context.seed is None else context.seed
+    expect_data(test_id, isinstance(data, dict), "expected a dict")
+    if "answers" not in data:
+        _stopped_early(test_id, data, seed)
+    answers = data["answers"]
+    expect_data(test_id, isinstance(answers, torch.Tensor) and answers.dtype == torch.bool
+                and tuple(answers.shape) == (N_RULE,), f"{N_RULE} bool answers")
+    share, a1, a0 = agreement(answers, rule_labels(seed))
     if not share >= threshold:
-        fail(test_id, f"{N_RULE} tiny examples you never saw",
-             f"rule agrees with {share:.4f} of the true labels, below {threshold}",
+        fail(test_id, f"{N_RULE} random grids",
+             f"rule agrees with {share:.4f} of the true labels, class-balanced ({a1:.4f} of the "
+             f"label-1 grids, {a0:.4f} of the label-0 grids), below {threshold}",
              "check your rule on the tiny train split, where you can see the disagreements")
-    passed(test_id, 1)
+    return passed(test_id, 1)
+
+
+def judge_ec_rule__agreement_90(data, *, context: Context = Context()) -> str:
+    return _judge_rule("ec_rule__agreement_90", data, "agreement_90", context)
+
+
+def judge_ec_rule__agreement_99(data, *, context: Context = Context()) -> str:
+    return _judge_rule("ec_rule__agreement_99", data, "agreement_99", context)
 
 
 def check_ec_rule__agreement_90(rule):
-    _check_rule("ec_rule__agreement_90", rule, "agreement_90")
+    return check_locally("extra_credit", "ec_rule__agreement_90", rule)
 
 
 def check_ec_rule__agreement_99(rule):
-    _check_rule("ec_rule__agreement_99", rule, "agreement_99")
+    return check_locally("extra_credit", "ec_rule__agreement_99", rule)

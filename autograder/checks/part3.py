@@ -1,4 +1,9 @@
-"""Hidden checks of notebook 3: architectures of the training experiments, ResidualSequence."""
+"""Judges of notebook 3: architectures of the training experiments, ResidualSequence.
+
+The probes (``hw2probes.part3``) report a network's layers, parameter count and output, and
+what ResidualSequence computes on their cases; these judges compare with the reference
+networks of ``autograder.experiments`` and with f(x) + x computed here.
+"""
 from __future__ import annotations
 
 import torch
@@ -6,34 +11,59 @@ from torch import nn
 
 from autograder import experiments
 from autograder.checks.common import expect_close, fail, passed
+from autograder.judging import check_locally
+from hw2probes.part3 import class_path, residual_cases, signature  # noqa: F401 (signature re-exported)
+
+SEQUENTIAL = class_path(nn.Sequential)
 
 
-def signature(net: nn.Module) -> list[str]:
-    """Layers in order; plain Sequential nesting flattened, a residual block as Residual(...)."""
-    out = []
-    for child in net.children():
-        if type(child).__name__ == "ResidualSequence":
-            out.append(f"Residual({', '.join(signature(child))})")
-        elif isinstance(child, nn.Sequential):
-            out.extend(signature(child))
-        elif isinstance(child, nn.Linear):
-            bias = "" if child.bias is not None else ", bias=False"
-            out.append(f"Linear({child.in_features}, {child.out_features}{bias})")
-        elif isinstance(child, nn.BatchNorm1d):
-            out.append(f"BatchNorm1d({child.num_features})")
-        else:
-            out.append(type(child).__name__)
-    return out
+def malformed(test_id: str, what: str):
+    """Fail on data that the check's probe never returns (a tampered check)."""
+    raise AssertionError(f"{test_id}: the data your notebook returned for this check is not what "
+                         f"the check produces ({what}); was the check tampered with?")
 
 
-def check_architecture(task: str, net):
+def expect_data(test_id: str, ok: bool, what: str) -> None:
+    if not ok:
+        malformed(test_id, what)
+
+
+def is_str_list(value) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def received(test_id: str, case: str, result, hint: str):
+    """A student's result from the probe's ``value``: fails when the call raised or returned
+    something that is neither a tensor nor a number."""
+    if isinstance(result, dict) and isinstance(result.get("raised"), str):
+        fail(test_id, case, f"your code raised {result['raised']}", hint)
+    if isinstance(result, dict) and isinstance(result.get("type"), str):
+        fail(test_id, case, f"expected a tensor or number, got {result['type']}", hint)
+    expect_data(test_id, isinstance(result, (torch.Tensor, bool, int, float)), f"{case}: a result")
+    return result
+
+
+# Architectures (3.1-3.18, and 4.7 and 4.9 through part4) ---------------------------------
+
+def reference(task: str) -> nn.Module:
+    """The task's reference network; building it draws random numbers, so the caller's random
+    state is set aside meanwhile."""
+    with torch.random.fork_rng(devices=[]):
+        return experiments.build(task)
+
+
+def judge_architecture(data, task: str) -> str:
     """Layer types, sizes and order, parameter count, and a forward pass to probabilities."""
     test_id = f"net_{task.replace('.', '_')}__architecture"
     hint = "build exactly the layers the task lists, in order"
-    if not isinstance(net, nn.Module):
-        fail(test_id, "type", f"expected an nn.Module, got {type(net).__name__}", hint)
-    reference = experiments.build(task)
-    expected, got = signature(reference), signature(net)
+    expect_data(test_id, isinstance(data, dict) and isinstance(data.get("module"), bool)
+                and isinstance(data.get("type"), str), "a network's description")
+    if not data["module"]:
+        fail(test_id, "type", f"expected an nn.Module, got {data['type']}", hint)
+    expect_data(test_id, is_str_list(data.get("signature")) and isinstance(data.get("parameters"), int),
+                "layers and parameter count")
+    net = reference(task)
+    expected, got = signature(net), data["signature"]
     if got != expected:
         first = next((i for i, (e, g) in enumerate(zip(expected, got)) if e != g),
                      min(len(expected), len(got)))
@@ -41,63 +71,65 @@ def check_architecture(task: str, net):
              f"expected {expected[first] if first < len(expected) else 'no more layers'}, got "
              f"{got[first] if first < len(got) else 'no more layers'} (expected {len(expected)} "
              f"layers, got {len(got)})", hint)
-    n_expected = sum(p.numel() for p in reference.parameters())
-    n_got = sum(p.numel() for p in net.parameters())
-    if n_got != n_expected:
-        fail(test_id, "parameter count", f"expected {n_expected}, got {n_got}", hint)
-    device = next(net.parameters()).device
-    was_training = net.training
-    net.eval()
-    try:
-        with torch.no_grad():
-            out = net(torch.randint(0, 2, (5, 36), generator=torch.Generator().manual_seed(0))
-                      .float().to(device))
-    finally:
-        net.train(was_training)
-    if out.shape not in ((5, 1), (5,)) or not bool(((out >= 0) & (out <= 1)).all()):
+    n_expected = sum(p.numel() for p in net.parameters())
+    if data["parameters"] != n_expected:
+        fail(test_id, "parameter count", f"expected {n_expected}, got {data['parameters']}", hint)
+    forward_hint = "the network maps (N, 36) to (N, 1) probabilities: end with a Sigmoid"
+    out = received(test_id, "forward pass", data.get("output"), forward_hint)
+    if not isinstance(out, torch.Tensor):
+        fail(test_id, "forward pass", f"expected 5 probabilities, got a {type(out).__name__}", forward_hint)
+    if tuple(out.shape) not in ((5, 1), (5,)) or not bool(((out >= 0) & (out <= 1)).all()):
         fail(test_id, "forward pass", f"expected 5 probabilities, got shape {tuple(out.shape)}",
-             "the network maps (N, 36) to (N, 1) probabilities: end with a Sigmoid")
-    passed(test_id, 3)
+             forward_hint)
+    return passed(test_id, 3)
 
 
-def _random_blocks(ResidualSequence, seed):
-    g = torch.Generator().manual_seed(seed)
-    torch.manual_seed(seed)
-    for width, hidden, batch, dtype in [(5, 7, 4, torch.float64), (16, 32, 9, torch.float32),
-                                        (3, 3, 1, torch.float64)]:
-        layers = [nn.Linear(width, hidden), nn.Tanh(), nn.Linear(hidden, width)]
-        x = torch.randn(batch, width, generator=g, dtype=dtype)
-        yield (f"Linear {width}->{hidden}, Tanh, Linear {hidden}->{width}, batch {batch}, {dtype}",
-               layers, ResidualSequence(*layers).to(dtype), x)
+def check_architecture(task, net):
+    return check_locally("part3", "architecture", task, net, literals=(task,))
+
+
+# ResidualSequence (3.14) ------------------------------------------------------------------
+
+def judge_residual_sequence__adds_input(data) -> str:
+    """ResidualSequence(*layers)(x) = f(x) + x, f being the same layers as an nn.Sequential."""
+    test_id = "residual_sequence__adds_input"
+    hint = "forward must return f(x) + x, f being the layers in order"
+    cases = residual_cases()
+    expect_data(test_id, isinstance(data, dict) and isinstance(data.get("cases"), list)
+                and len(data["cases"]) == len(cases), f"{len(cases)} cases")
+    for (case, layers, x), result in zip(cases, data["cases"]):
+        expect_data(test_id, isinstance(result, dict) and isinstance(result.get("input_after"), torch.Tensor)
+                    and result["input_after"].shape == x.shape, f"{case}: the input after the call")
+        got = received(test_id, case, result.get("output"), hint)
+        inner = nn.Sequential(*layers)
+        after = result["input_after"].to(x.dtype)  # x as the student's forward left it
+        with torch.no_grad():
+            expect_close(test_id, case, inner(x) + x, got, 1e-6, hint,
+                         mistakes={"returns f(x) without the skip connection": inner(after),
+                                   "returns x without the layers": after})
+    return passed(test_id, len(cases))
 
 
 def check_residual_sequence__adds_input(ResidualSequence):
-    test_id = "residual_sequence__adds_input"
-    n = 0
-    for case, layers, block, x in _random_blocks(ResidualSequence, 3):
-        inner = nn.Sequential(*layers).to(x.dtype)
-        expect_close(test_id, case, inner(x) + x, block(x), 1e-6,
-                     "forward must return f(x) + x, f being the layers in order",
-                     mistakes={"returns f(x) without the skip connection": inner(x),
-                               "returns x without the layers": x})
-        n += 1
-    passed(test_id, n)
+    return check_locally("part3", "residual_sequence__adds_input", ResidualSequence)
+
+
+def judge_residual_sequence__is_sequential(data) -> str:
+    """An nn.Sequential of the 3 given layers with their 4 parameters registered, whose skip
+    connection carries the gradient (the last Linear zeroed: d sum(block(x)) / dx = 1)."""
+    test_id = "residual_sequence__is_sequential"
+    hint = "subclass nn.Sequential and override only forward, so the layers stay registered"
+    expect_data(test_id, isinstance(data, dict) and is_str_list(data.get("mro")), "the class's bases")
+    if SEQUENTIAL not in data["mro"] or data.get("length") != 3:
+        fail(test_id, "structure", "expected an nn.Sequential of the 3 given layers", hint)
+    if data.get("parameters") != 4:
+        fail(test_id, "parameters", "the Linear layers' parameters are not registered", hint)
+    case, skip_hint = ("gradient through the skip connection",
+                       "the skip connection must add the input itself (not a detached copy)")
+    expect_close(test_id, case, torch.ones(2, 4), received(test_id, case, data.get("gradient"), skip_hint),
+                 1e-6, skip_hint)
+    return passed(test_id, 3)
 
 
 def check_residual_sequence__is_sequential(ResidualSequence):
-    test_id = "residual_sequence__is_sequential"
-    hint = "subclass nn.Sequential and override only forward, so the layers stay registered"
-    block = ResidualSequence(nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 4))
-    if not isinstance(block, nn.Sequential) or len(block) != 3:
-        fail(test_id, "structure", "expected an nn.Sequential of the 3 given layers", hint)
-    if len(list(block.parameters())) != 4:
-        fail(test_id, "parameters", "the Linear layers' parameters are not registered", hint)
-    with torch.no_grad():
-        block[2].weight.zero_()
-        block[2].bias.zero_()
-    x = torch.randn(2, 4, requires_grad=True)
-    block(x).sum().backward()
-    # With the last layer zeroed, only the skip connection carries the gradient: d(sum)/dx = 1.
-    expect_close(test_id, "gradient through the skip connection", torch.ones(2, 4), x.grad, 1e-6,
-                 "the skip connection must add the input itself (not a detached copy)")
-    passed(test_id, 3)
+    return check_locally("part3", "residual_sequence__is_sequential", ResidualSequence)

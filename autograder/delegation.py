@@ -1,0 +1,109 @@
+"""Read a submission's optimizer code for delegation to torch.optim, in the trusted grader.
+
+Tasks 1.3 and 2.3 ask for an optimizer written with tensor operations. The probes refuse a
+torch.optim optimizer at run time, but the probe runs in the student's kernel, where that
+refusal can be undone; this reading of the submitted source cannot. It looks at the answer
+cell of each optimizer task and at the student's own cells that define a name the answer
+cell uses, and reports what reaches torch.optim or hides what the code calls (dynamic
+imports, eval/exec, attribute lookups by computed name, the interpreter's internals). Honest
+optimizer code needs none of these; a cell that does not parse is left to the probe (it
+cannot define the class either).
+"""
+from __future__ import annotations
+
+import ast
+import builtins
+
+# {answer cell grade id: the test cells that fail when it delegates}
+OPTIMIZER_CELLS = {"sgd_optimizer": "sgd_optimizer__", "adam_optimizer": "adam_optimizer__"}
+HIDING_NAMES = {"__import__", "importlib", "eval", "exec", "compile", "globals", "locals", "vars",
+                "sys", "builtins", "__builtins__", "__dict__", "__class__", "__subclasses__",
+                "__globals__", "__code__", "marshal", "pickle", "base64", "codecs", "subprocess",
+                "os", "ctypes", "get_ipython"}
+
+
+def findings(code: str) -> list[str]:
+    """What in ``code`` reaches torch.optim or hides what it calls, one line each."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return []
+    found = []
+    # a docstring may name torch.optim ("equals torch.optim.Adam step for step"): it runs nothing
+    docstrings = {id(n.value) for n in ast.walk(tree)
+                  if isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant)}
+    for node in ast.walk(tree):
+        line = getattr(node, "lineno", "?")
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            module = getattr(node, "module", None) or ""
+            names = [module] + [alias.name for alias in node.names]
+            if any("optim" in name for name in names):
+                found.append(f"line {line}: imports {', '.join(n for n in names if n)}")
+            elif any(name.split(".")[0] in HIDING_NAMES for name in names):
+                found.append(f"line {line}: imports {', '.join(n for n in names if n)}")
+        elif isinstance(node, ast.Attribute) and (node.attr == "optim" or node.attr in HIDING_NAMES):
+            found.append(f"line {line}: uses .{node.attr}")
+        elif isinstance(node, ast.Name) and (node.id == "optim" or node.id in HIDING_NAMES):
+            found.append(f"line {line}: uses {node.id}")
+        elif (isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings
+              and "optim" in node.value.lower()):
+            found.append(f"line {line}: a string naming optim")
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+              and node.func.id in ("getattr", "setattr", "delattr")
+              and not (len(node.args) > 1 and isinstance(node.args[1], ast.Constant))):
+            found.append(f"line {line}: {node.func.id} with a computed name")
+    return sorted(set(found), key=lambda text: (len(text.split(":")[0]), text))
+
+
+def _defined(code: str) -> set[str]:
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return set()
+    names = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names |= {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
+    return names
+
+
+def _used(code: str) -> set[str]:
+    try:
+        return {n.id for n in ast.walk(ast.parse(code)) if isinstance(n, ast.Name)} - set(dir(builtins))
+    except SyntaxError:
+        return set()
+
+
+def scan(notebook) -> dict[str, list[str]]:
+    """{test cell grade-id prefix: findings} for the optimizer tasks of one checked notebook
+    (``autograder.integrity.check_notebook``'s, whose only unlabelled cells are the student's)."""
+    cells = notebook["cells"]
+    source = {id(c): "".join(c["source"]) if isinstance(c["source"], list) else c["source"] for c in cells}
+    own = [c for c in cells if c["cell_type"] == "code" and "nbgrader" not in c.get("metadata", {})]
+    result = {}
+    for cell in cells:
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if grade_id not in OPTIMIZER_CELLS:
+            continue
+        reached, frontier = [cell], _used(source[id(cell)])
+        while frontier:  # the student's cells that define what the answer uses, transitively
+            helpers = [c for c in own if c not in reached and _defined(source[id(c)]) & frontier]
+            reached += helpers
+            frontier = set().union(*(_used(source[id(c)]) for c in helpers)) if helpers else set()
+        found = [f"{'the answer cell' if c is cell else 'your cell defining ' + ', '.join(sorted(_defined(source[id(c)])))}, {item}"
+                 for c in reached for item in findings(source[id(c)])]
+        if found:
+            result[OPTIMIZER_CELLS[grade_id]] = found
+    return result
+
+
+def message(test_id: str, found: list[str]) -> str:
+    shown = "; ".join(found[:4]) + ("; ..." if len(found) > 4 else "")
+    return (f"{test_id}: your optimizer's code reaches torch.optim or hides what it calls ({shown}). "
+            "The task is to write the update yourself, with tensor operations; remove these and "
+            "compute each step directly")

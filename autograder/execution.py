@@ -1,0 +1,266 @@
+"""One student through the trusted pipeline: check, run sandboxed, judge.
+
+1. **Check** (trusted): each submitted notebook is compared with the release by grade id
+   (``autograder.integrity``); what runs is the release's own cells, the student's answers
+   and added cells, and a probe call in place of each test cell (``autograder.runnable``).
+2. **Run** (untrusted): ``hw2probes.execute`` runs the notebooks in a scratch folder as the
+   slot's unprivileged user (``autograder.sandbox``), which can read nothing of the kit and
+   write nothing but that folder; afterwards every process of that user is killed.
+3. **Judge** (trusted): each test cell's verdict comes from its probe's data
+   (``autograder.judging``), read as plain data; the optimizer tasks are also read for
+   delegation (``autograder.delegation``). The graded notebook the gradebook records is the
+   checked notebook with the student's (sanitized) outputs and, in each test cell, only the
+   judge's verdict: a pass line, or an error that nbgrader scores 0.
+
+What the instructor should see (edits to locked cells, data a probe cannot have produced,
+processes that outlived the run, delegation) is returned as ``flags``; ordinary failures
+(a notebook past the time limit, an unreadable file) as ``problems``.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import os
+import secrets
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import hw2probes
+from autograder import delegation, integrity, judging, runnable, sandbox
+
+ROOT = Path(__file__).resolve().parents[1]
+ASSIGNMENT = "hw2"
+MAX_PROBE_BYTES = 32 * 2**20
+MAX_EXECUTED_BYTES = 64 * 2**20
+MAX_OUTPUT_CHARS = 20_000
+KEPT_MIME = ("text/plain", "image/png")  # no HTML, SVG or JavaScript from a student reaches a browser
+
+
+@dataclass
+class Outcome:
+    notebooks: dict[str, dict] = field(default_factory=dict)  # name -> graded notebook
+    problems: list[str] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    checked: integrity.Checked
+    calls: dict[str, runnable.HiddenCall]
+    to_run: dict  # the notebook given to the sandbox (kept here: the sandbox can rewrite its copy)
+    test_sources: dict[str, str]  # test cell grade id -> its source notebook text (hidden line)
+
+
+def _environment(scratch: Path, threads: int, seed: int) -> dict[str, str]:
+    """Everything the sandbox's processes see: nothing is inherited from the grader."""
+    venv_bin = str(Path(sandbox.python()).parent)
+    return {"PATH": f"{venv_bin}:/usr/local/bin:/usr/bin:/bin", "HOME": str(scratch),
+            "TMPDIR": str(scratch / "tmp"), "PYTHONPATH": str(scratch), "PYTHONNOUSERSITE": "1",
+            "PYTHONDONTWRITEBYTECODE": "1", "LANG": "C.UTF-8", "MPLBACKEND": "Agg",
+            "MPLCONFIGDIR": str(scratch / "tmp"), "JUPYTER_RUNTIME_DIR": str(scratch / "tmp"),
+            "JUPYTER_DATA_DIR": str(scratch / "tmp"), "IPYTHONDIR": str(scratch / "tmp" / "ipython"),
+            hw2probes.ENV_OUT: str(scratch / "probes"), hw2probes.ENV_SEED: str(seed),
+            "HW2_GRADING_MODE": "1", "NBGRADER_EXECUTION": "autograde",
+            "HW2_DEVICE": os.environ.get("HW2_DEVICE", "cpu"),
+            # two workers with two torch threads each run 5-8x slower on 2 cores than with one
+            "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
+            # glibc hands large freed tensors back to the system: notebook 4's kernel peaks at
+            # 480 MiB instead of 670-840 (Gradescope allows 768 MB); 4 MiB costs no time
+            "MALLOC_MMAP_THRESHOLD_": str(4 * 2**20)}
+
+
+def prepare(submitted: Path, release: Path, source: Path, scratch: Path, outcome: Outcome
+            ) -> dict[str, Prepared]:
+    """Check each submitted notebook and write what the sandbox runs to scratch/notebooks."""
+    prepared = {}
+    (scratch / "notebooks").mkdir(parents=True)
+    for path in sorted(submitted.glob("*.ipynb")):
+        name = path.stem
+        try:
+            submission = integrity.load_submission(path)
+        except ValueError as why:
+            outcome.problems.append(f"{path.name} could not be graded ({why})")
+            continue
+        release_nb = json.loads((release / path.name).read_text())
+        checked = integrity.check_notebook(submission, release_nb)
+        source_nb = json.loads((source / path.name).read_text())
+        calls = runnable.hidden_calls(source_nb)
+        test_sources = {c["metadata"]["nbgrader"]["grade_id"]: runnable.source_text(c)
+                        for c in source_nb["cells"] if c["metadata"].get("nbgrader", {}).get("grade_id") in calls}
+        for edit in checked.edits:
+            (outcome.flags if checked.suspicious else outcome.problems).append(f"{path.name}: {edit}")
+        to_run = runnable.with_probes(checked.notebook, calls, checked.deleted_tests)
+        (scratch / "notebooks" / path.name).write_text(json.dumps(to_run))
+        prepared[name] = Prepared(checked, calls, to_run, test_sources)
+    for item in release.iterdir():  # what students were given: hw2utils.py, data/
+        if item.suffix != ".ipynb":
+            (shutil.copytree if item.is_dir() else shutil.copy)(item, scratch / item.name)
+    shutil.copytree(ROOT / "hw2probes", scratch / "hw2probes",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    for extra in submitted.iterdir():  # the EC1 model file, for the student's own cells
+        if extra.suffix != ".ipynb" and extra.is_file() and extra.name != "timestamp.txt":
+            shutil.copy(extra, scratch / extra.name)
+    for folder in ("probes", "tmp", "executed"):
+        (scratch / folder).mkdir()
+    return prepared
+
+
+def _hand_over(slot: sandbox.Slot, scratch: Path) -> None:
+    """Give the slot's user the scratch folder the grader filled (nothing of it runs yet)."""
+    for folder, dirs, files in os.walk(scratch):
+        for name in [folder, *(os.path.join(folder, n) for n in dirs + files)]:
+            os.chown(name, slot.uid, slot.gid, follow_symlinks=False)
+
+
+def _sanitized(outputs) -> list[dict]:
+    """A student's outputs, reduced to text and PNG images, each text cut to MAX_OUTPUT_CHARS."""
+    kept = []
+    for output in outputs if isinstance(outputs, list) else []:
+        if not isinstance(output, dict):
+            continue
+        kind = output.get("output_type")
+        if kind == "stream":
+            text = output.get("text", "")
+            text = "".join(text) if isinstance(text, list) else str(text)
+            kept.append({"output_type": "stream", "name": "stdout" if output.get("name") != "stderr" else "stderr",
+                         "text": text[:MAX_OUTPUT_CHARS]})
+        elif kind in ("display_data", "execute_result"):
+            data = output.get("data", {}) if isinstance(output.get("data"), dict) else {}
+            data = {m: (v if isinstance(v, str) else "".join(map(str, v)))[:MAX_OUTPUT_CHARS * 50]
+                    for m, v in data.items() if m in KEPT_MIME and isinstance(v, (str, list))}
+            if data:
+                item = {"output_type": kind, "data": data, "metadata": {}}
+                if kind == "execute_result":
+                    item["execution_count"] = None
+                kept.append(item)
+        elif kind == "error":
+            traceback = output.get("traceback", [])
+            kept.append({"output_type": "error", "ename": str(output.get("ename", ""))[:200],
+                         "evalue": str(output.get("evalue", ""))[:MAX_OUTPUT_CHARS],
+                         "traceback": [str(t)[:MAX_OUTPUT_CHARS] for t in traceback[:50]]
+                         if isinstance(traceback, list) else []})
+    return kept
+
+
+def _executed_outputs(scratch: Path, name: str, expected: dict, outcome: Outcome) -> list | None:
+    """The outputs of each cell of the executed notebook, or None when it is missing or is not
+    the notebook the sandbox was given (its outputs are then not used)."""
+    try:
+        raw = sandbox.read_file(scratch, f"executed/{name}.ipynb", MAX_EXECUTED_BYTES)
+        if raw is None:
+            return None
+        cells = json.loads(raw)["cells"]
+        sources = [runnable.source_text(c) for c in cells]
+    except (ValueError, KeyError, TypeError, AttributeError) as why:
+        outcome.flags.append(f"{name}.ipynb: the executed notebook was unreadable ({why}); its outputs are not shown")
+        return None
+    if sources != [runnable.source_text(c) for c in expected["cells"]]:
+        outcome.flags.append(f"{name}.ipynb: the executed notebook was rewritten by the submission; "
+                             "its outputs are not shown")
+        return None
+    return [c.get("outputs", []) for c in cells]
+
+
+def _status(scratch: Path) -> dict:
+    """hw2probes.execute's account of each notebook (untrusted: used for messages only)."""
+    try:
+        status = json.loads(sandbox.read_file(scratch, "executed/status.json", 2**20) or b"{}")
+    except (ValueError, OSError):
+        return {}
+    return status if isinstance(status, dict) else {}
+
+
+def _probe_data(scratch: Path, grade_id: str, outcome: Outcome):
+    try:
+        raw = sandbox.read_file(scratch, f"probes/{grade_id}.pt", MAX_PROBE_BYTES)
+    except (ValueError, OSError) as why:
+        outcome.flags.append(f"{grade_id}: the check's data could not be read ({why})")
+        return {"malformed": True}
+    if raw is None:
+        return None
+    try:
+        return hw2probes.from_bytes(raw)
+    except Exception as why:  # not plain data (weights_only refused it) or not a torch file
+        outcome.flags.append(f"{grade_id}: the check's data is not plain data ({type(why).__name__})")
+        return {"malformed": True}
+
+
+def verdicts(name: str, prepared: Prepared, scratch: Path, context: judging.Context,
+             outcome: Outcome) -> dict[str, judging.Verdict]:
+    """{test cell grade id: verdict} for one notebook."""
+    delegated = delegation.scan(prepared.checked.notebook)
+    result = {}
+    for grade_id, call in prepared.calls.items():
+        if grade_id in prepared.checked.deleted_tests:
+            result[grade_id] = judging.Verdict(False, f"{grade_id}: this test cell was deleted from "
+                                                      "your notebook, so it scores 0")
+            continue
+        data = _probe_data(scratch, grade_id, outcome)
+        verdict = judging.judge(call.part, call.check, call.literals, data, context)
+        if verdict.malformed:
+            outcome.flags.append(f"{name}.ipynb, {grade_id}: the check's data was not what its probe "
+                                 "returns (a tampered check?)")
+        found = [f for prefix, f in delegated.items() if grade_id.startswith(prefix)]
+        if verdict.passed and found:
+            verdict = judging.Verdict(False, delegation.message(grade_id, found[0]))
+            outcome.flags.append(f"{name}.ipynb, {grade_id}: optimizer code reaches torch.optim or "
+                                 f"hides what it calls ({'; '.join(found[0][:3])})")
+        result[grade_id] = verdict
+    return result
+
+
+def _verdict_output(verdict: judging.Verdict) -> dict:
+    if verdict.passed:
+        return {"output_type": "stream", "name": "stdout", "text": verdict.message + "\n"}
+    return {"output_type": "error", "ename": "AssertionError", "evalue": verdict.message,
+            "traceback": ["AssertionError: " + verdict.message]}
+
+
+def graded_notebook(prepared: Prepared, outputs: list | None, judged: dict[str, judging.Verdict]) -> dict:
+    """The checked notebook with the student's outputs and, in test cells, the verdicts."""
+    nb = copy.deepcopy(prepared.checked.notebook)
+    for index, cell in enumerate(nb["cells"]):
+        if cell["cell_type"] != "code":
+            continue
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if grade_id in judged:  # the gradebook's own text, which nbgrader's checksum expects
+            cell["source"] = prepared.test_sources[grade_id]
+            cell["outputs"] = [_verdict_output(judged[grade_id])]
+        else:
+            cell["outputs"] = _sanitized(outputs[index]) if outputs else []
+        cell["execution_count"] = None
+    return nb
+
+
+def grade_student(submitted: Path, release: Path, source: Path, scratch: Path,
+                  slot: sandbox.Slot | None, limits) -> Outcome:
+    """Check, run and judge one student's notebooks (``submitted``: the handed-in folder)."""
+    outcome = Outcome()
+    prepared = prepare(submitted, release, source, scratch, outcome)
+    if slot is not None:
+        _hand_over(slot, scratch)
+    argv = [sandbox.python(), "-m", "hw2probes.execute", str(scratch), "--cell-timeout", str(limits.cell)]
+    context = judging.Context(submission=submitted, seed=secrets.randbelow(2**31))
+    run = sandbox.run(slot, argv, scratch, _environment(scratch, limits.threads, context.seed),
+                      wall=limits.wall, memory=limits.memory, cpu=limits.cpu)
+    if run.timed_out:
+        outcome.problems.append(f"grading stopped after {limits.wall:.0f} s; "
+                                "notebooks not finished by then score 0 on what did not run")
+    elif run.returncode != 0:
+        outcome.problems.append(f"the notebook runner ended with exit status {run.returncode}: "
+                                f"{run.output.strip()[-300:]}")
+    if run.survivors_killed:
+        outcome.flags.append(f"{run.survivors_killed} process(es) started by the submission outlived "
+                             "its notebooks and were killed")
+    if slot is not None:
+        sandbox.clean(slot)
+    status = _status(scratch)
+    for name, item in prepared.items():
+        outputs = _executed_outputs(scratch, name, item.to_run, outcome)
+        if not run.timed_out and (status.get(name) == "kernel died" or outputs is None):
+            outcome.problems.append(f"{name}.ipynb could not be graded (its kernel died while running "
+                                    "it: exit(), os._exit(), a crash, or memory beyond the grading "
+                                    "limit); the checks after that point score 0")
+        outcome.notebooks[name] = graded_notebook(item, outputs, verdicts(name, item, scratch, context, outcome))
+    return outcome

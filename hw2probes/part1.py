@@ -1,0 +1,183 @@
+"""Probes of notebook 1: gradient descent by hand, per-coordinate rates, SGD with weight decay.
+
+Each probe runs the student's answer on the cases below and returns what it produced; the
+judge (``autograder.checks.part1``) rebuilds the same cases from these functions.
+"""
+from __future__ import annotations
+
+import itertools
+import types
+
+import torch
+
+from hw2probes import describe_error
+from hw2probes.common import (Delegated, devices, globals_read, no_torch_optim, plain, quartic_loss,
+                              random_parameters)
+
+BOWL = ((2.3, -0.3), (-0.5, 0.2))
+
+
+class RecordingBowl:
+    """L(x) = ||B x||, recording each x it is called with (the student's loss_fn)."""
+
+    def __init__(self, B):
+        self.B = torch.as_tensor(B, dtype=torch.float64)
+        self.xs = []
+
+    def __call__(self, x):
+        self.xs.append(x.detach().clone())
+        return torch.linalg.vector_norm(self.B.to(x) @ x)
+
+
+# Task 1.1: descend(loss_fn, x, lr, steps) ---------------------------------------------------
+
+def random_cases(seed: int, n: int, per_coordinate=False, dtype=torch.float64) -> list[tuple]:
+    """n bowls (B, start, lr, steps, dtype): B near 2I, start in [-2, 2]^2, lr in [0.01, 0.31]
+    (a float, or a float64 2-vector with ``per_coordinate``), 3 to 12 steps."""
+    g = torch.Generator().manual_seed(seed)
+    cases = []
+    for _ in range(n):
+        B = torch.randn(2, 2, generator=g, dtype=torch.float64) + 2 * torch.eye(2, dtype=torch.float64)
+        start = (torch.rand(2, generator=g, dtype=torch.float64) * 4 - 2).tolist()
+        lr = torch.rand(2 if per_coordinate else (), generator=g, dtype=torch.float64) * 0.3 + 0.01
+        steps = int(torch.randint(3, 13, (), generator=g))
+        cases.append((B.tolist(), start, lr if per_coordinate else lr.item(), steps, dtype))
+    return cases
+
+
+def matches_reference_cases() -> list[tuple]:
+    return random_cases(11, 4) + random_cases(12, 2, dtype=torch.float32)
+
+
+def tensor_lr_cases() -> list[tuple]:
+    return random_cases(13, 3, per_coordinate=True)
+
+
+IN_PLACE_START, IN_PLACE_LR, IN_PLACE_STEPS = (0.7, -1.1), 0.05, 4
+
+
+def _paths(descend, cases) -> list[dict]:
+    """Per case, {"calls": how often descend called loss_fn, "xs": the points it passed, in
+    order (at most steps + 1 of them, which is enough to see that there were too many)}."""
+    paths = []
+    for B, start, lr, steps, dtype in cases:
+        L = RecordingBowl(B)
+        descend(L, torch.tensor(start, dtype=dtype, requires_grad=True), lr, steps)
+        paths.append({"calls": len(L.xs), "xs": [plain(x) for x in L.xs[:steps + 1]]})
+    return paths
+
+
+def probe_gd_loop__matches_reference(descend):
+    return _paths(descend, matches_reference_cases())
+
+
+def probe_gd_loop__tensor_lr(descend):
+    return _paths(descend, tensor_lr_cases())
+
+
+def probe_gd_loop__in_place(descend):
+    """Per device: whether descend returned x itself, and x and x.grad afterwards."""
+    runs = {}
+    for device in devices():
+        x = torch.tensor(IN_PLACE_START, dtype=torch.float64, device=device, requires_grad=True)
+        returned = descend(RecordingBowl(BOWL), x, IN_PLACE_LR, IN_PLACE_STEPS)
+        runs[device] = {"returned_x": returned is x, "is_leaf": x.is_leaf, "requires_grad": x.requires_grad,
+                        "device": x.device.type, "x": plain(x),
+                        "grad": None if x.grad is None else plain(x.grad)}
+    return runs
+
+
+# Task 1.2: lr_pair --------------------------------------------------------------------------
+
+def probe_per_dim_lr__beats_single_lr(lr_pair):
+    """{"rates": float64 tensor} or, for what is not numbers, {"not_numbers": its repr}."""
+    try:
+        return {"rates": plain(torch.as_tensor(lr_pair, dtype=torch.float64))}
+    except (TypeError, ValueError, RuntimeError):
+        return {"not_numbers": repr(lr_pair)[:200]}
+
+
+# Task 1.3: SimpleGradientDescent(parameters, lr, weight_decay) -------------------------------
+
+SHAPES = [(), (4,), (3, 2), (2, 2, 2)]
+STEPS = 5
+DTYPES = (torch.float64, torch.float32)
+SGD_CASES = {"sgd_optimizer__matches_torch": [dict(lr=0.1), dict(lr=0.01), dict(lr=0.5)],
+             "sgd_optimizer__weight_decay": [dict(lr=0.1, weight_decay=1e-3), dict(lr=0.05, weight_decay=0.2),
+                                             dict(lr=0.3, weight_decay=0.05)]}
+OPTIMIZER_ARGUMENTS = ("lr", "weight_decay")
+ZERO_GRAD_SEED, ZERO_GRAD_CALLS = 5, 2
+
+
+def sgd_runs(check: str, device: str) -> list[tuple]:
+    """(dtype, kwargs, initial parameters) of each run of ``check`` on ``device``; run i of
+    all (cpu first, then cuda) starts from parameters drawn with seed i."""
+    cases = list(itertools.product(DTYPES, SGD_CASES[check]))
+    first = ("cpu", "cuda").index(device) * len(cases)
+    return [(dtype, kwargs,
+             random_parameters(torch.Generator().manual_seed(first + i), SHAPES, dtype, device))
+            for i, (dtype, kwargs) in enumerate(cases)]
+
+
+def run_steps(optimizer, params) -> list[torch.Tensor]:
+    """All parameters, flattened into one vector, after each of STEPS steps on quartic_loss.
+    The gradients are cleared here, not by zero_grad(), which has a check of its own."""
+    trajectory = []
+    for _ in range(STEPS):
+        for p in params:
+            p.grad = None
+        quartic_loss(params).backward()
+        optimizer.step()
+        trajectory.append(plain(torch.cat([p.detach().flatten() for p in params])))
+    return trajectory
+
+
+def stores_iterator(optimizer) -> bool:
+    """Whether the optimizer keeps a one-pass iterator (such as net.parameters()) as an attribute."""
+    return any(isinstance(value, types.GeneratorType) or type(value).__name__.endswith("iterator")
+               for value in vars(optimizer).values())
+
+
+def _sgd_trajectories(check: str, SimpleGradientDescent) -> dict:
+    """{"globals": globals_read, "runs": {device: [{"trajectory": [...]} or {"iterator": True}]}},
+    or {"delegated": name} when it constructs a torch.optim optimizer."""
+    runs = {}
+    try:
+        with no_torch_optim():
+            for device in devices():
+                runs[device] = []
+                for _, kwargs, params in sgd_runs(check, device):
+                    optimizer = SimpleGradientDescent(iter(params), **kwargs)
+                    runs[device].append({"iterator": True} if stores_iterator(optimizer)
+                                        else {"trajectory": run_steps(optimizer, params)})
+    except Delegated as delegated:
+        return {"delegated": str(delegated.args[0])}
+    return {"globals": globals_read(SimpleGradientDescent, OPTIMIZER_ARGUMENTS), "runs": runs}
+
+
+def probe_sgd_optimizer__matches_torch(SimpleGradientDescent):
+    return _sgd_trajectories("sgd_optimizer__matches_torch", SimpleGradientDescent)
+
+
+def probe_sgd_optimizer__weight_decay(SimpleGradientDescent):
+    return _sgd_trajectories("sgd_optimizer__weight_decay", SimpleGradientDescent)
+
+
+def probe_sgd_optimizer__zero_grad(SimpleGradientDescent):
+    """{"grads": each parameter's gradient (or None) after ZERO_GRAD_CALLS rounds of backward()
+    and zero_grad()}, {"raised": ...} when zero_grad() raised, or {"delegated": name}."""
+    params = random_parameters(torch.Generator().manual_seed(ZERO_GRAD_SEED), SHAPES)
+    try:
+        with no_torch_optim():
+            optimizer = SimpleGradientDescent((p for p in params), lr=0.1)
+            for _ in range(ZERO_GRAD_CALLS):
+                quartic_loss(params).backward()
+                try:
+                    optimizer.zero_grad()
+                except Delegated:
+                    raise
+                except Exception as exc:  # the student's code: its error is the check's data
+                    return {"raised": describe_error(exc)}
+    except Delegated as delegated:
+        return {"delegated": str(delegated.args[0])}
+    return {"grads": [None if p.grad is None else plain(p.grad) for p in params]}

@@ -1,0 +1,592 @@
+"""Probes of notebook 2: gradient mean and RMS, the answers read off them, the EMA, Adam.
+
+Each probe runs the student's answer on the cases below and returns what it produced; the
+judge (``autograder.checks.part2``) rebuilds the same cases from these functions. A call of the
+student's code that raises is kept as {"raised": ...} in place of its result, so that the judge
+reports it where its case comes, after the cases before it.
+"""
+from __future__ import annotations
+
+import contextlib
+import functools
+import sys
+from typing import Callable, Iterator
+
+import torch
+
+from hw2probes import describe_error
+from hw2probes.common import Delegated, devices, globals_read, no_torch_optim, plain, quartic_loss
+
+BOWL = ((2.3, -0.3), (-0.5, 0.2))
+BOWL_START = (-1.5, 1.2)
+DTYPES = (torch.float64, torch.float32)
+MAX_ITEMS = 100  # a longer list or tuple is described, not kept (an answer holds a few numbers)
+
+
+# What the student's code produced, as plain data -------------------------------------------------
+
+def _attempt(call: Callable[[], object]) -> object:
+    """call(), or {"raised": what it raised}."""
+    try:
+        return call()
+    except Delegated:  # a torch.optim optimizer: the whole probe says so (see _adam_probe)
+        raise
+    except Exception as exc:
+        return {"raised": describe_error(exc)}
+
+
+def _described(value) -> dict:
+    try:
+        shown = repr(value)[:200]
+    except Exception:  # the student's __repr__
+        shown = f"<{type(value).__name__}>"
+    return {"type": type(value).__name__, "repr": shown}
+
+
+def _value(value, depth: int = 0):
+    """A value the student's code gave: a tensor as a CPU copy; a number, str or None as it is;
+    a short list or tuple item by item; an array as a tensor; anything else as {"type", "repr"}."""
+    if isinstance(value, torch.Tensor):
+        return plain(value)
+    if value is None:
+        return None
+    for kind in (bool, int, float, str):  # exact types: numpy.float64 is a float that torch.load refuses
+        if isinstance(value, kind):
+            return kind(value)
+    if isinstance(value, (list, tuple)):
+        if depth >= 3 or len(value) > MAX_ITEMS:
+            return _described(value)
+        items = [_value(item, depth + 1) for item in value]
+        return tuple(items) if isinstance(value, tuple) else items
+    try:
+        return torch.as_tensor(value).clone()  # numpy arrays and scalars
+    except Exception:  # not array-like: say what it is
+        return _described(value)
+
+
+def _placed(value) -> dict:
+    """A tensor with the device it is on, or the type of what is not a tensor."""
+    if isinstance(value, torch.Tensor):
+        return {"tensor": plain(value), "device": str(value.device)}
+    return {"type": type(value).__name__}
+
+
+def _pair(result, describe=_value) -> list | str:
+    """The two values a function returned, or, when it returned no pair, the type it returned."""
+    if isinstance(result, (tuple, list)) and len(result) == 2:
+        return [describe(result[0]), describe(result[1])]
+    return type(result).__name__
+
+
+# Task 2.1: gradient_stats(grads) -> (mean, rms) --------------------------------------------------
+
+def bowl_gradients(steps: int = 50, lr: float = 0.1) -> torch.Tensor:
+    """The gradient at each of ``steps`` steps of gradient descent on the bowl from x0, (steps, 2)."""
+    B = torch.tensor(BOWL, dtype=torch.float64)
+    x = torch.tensor(BOWL_START, dtype=torch.float64, requires_grad=True)
+    grads = []
+    for _ in range(steps):
+        grad, = torch.autograd.grad(torch.linalg.vector_norm(B @ x), x)
+        grads.append(grad)
+        with torch.no_grad():
+            x -= lr * grad
+    return torch.stack(grads)
+
+
+def random_gradients(g: torch.Generator, T: int, d: int, dtype, device) -> torch.Tensor:
+    """Gradients with a per-coordinate offset and spread, so mean and RMS differ."""
+    offset = torch.randn(d, generator=g, dtype=torch.float64) * 2
+    spread = torch.rand(d, generator=g, dtype=torch.float64) * 3 + 0.1
+    grads = offset + spread * torch.randn(T, d, generator=g, dtype=torch.float64)
+    return grads.to(dtype=dtype, device=device)
+
+
+def grad_stats_value_cases() -> list[tuple[str, torch.Tensor]]:
+    """(case, grads): the 50 gradients on the bowl, then random ones of a few sizes, float64 and float32."""
+    g = torch.Generator().manual_seed(21)
+    cases = [("gradients of 50 steps on the bowl", bowl_gradients())]
+    for dtype in DTYPES:
+        for T, d in [(30, 2), (7, 3), (12, 1), (5, 6)]:
+            cases.append((f"random grads of shape ({T}, {d}), {dtype}",
+                          random_gradients(g, T, d, dtype, "cpu")))
+    return cases
+
+
+def grad_stats_shape_cases(device_list) -> dict[str, list[tuple[str, torch.Tensor]]]:
+    """{device: [(case, grads)]}: a single step, a single coordinate, float64 and float32."""
+    g = torch.Generator().manual_seed(22)
+    cases = {}
+    for device in device_list:
+        cases[device] = [(f"grads of shape ({T}, {d}), {dtype}, {device}",
+                          random_gradients(g, T, d, dtype, device))
+                         for dtype in DTYPES for T, d in [(1, 2), (1, 5), (4, 1), (3, 10)]]
+    return cases
+
+
+def probe_grad_stats__values(gradient_stats) -> list:
+    """Per case, the pair gradient_stats returned for a copy of grads."""
+    return [_attempt(lambda: _pair(gradient_stats(grads.clone()))) for _, grads in grad_stats_value_cases()]
+
+
+def _stats_and_grads_after(gradient_stats, grads: torch.Tensor) -> dict:
+    stats = _pair(gradient_stats(grads.clone()))
+    gradient_stats(grads)  # on grads itself, not a copy: the judge sees whether it changed
+    return {"stats": stats, "grads_after": plain(grads)}
+
+
+def probe_grad_stats__shapes(gradient_stats) -> dict:
+    """{device: per case, the pair returned for a copy of grads, and grads after a call on it}."""
+    return {device: [_attempt(lambda: _stats_and_grads_after(gradient_stats, grads)) for _, grads in cases]
+            for device, cases in grad_stats_shape_cases(devices()).items()}
+
+
+# Questions 2.A-2.C: the student's values ---------------------------------------------------------
+
+def probe_q_mean_values__numbers(mean_grad_values):
+    return _value(mean_grad_values)
+
+
+def probe_q_rms_values__numbers(rms_grad_values):
+    return _value(rms_grad_values)
+
+
+def probe_q_mean_vs_rms__never_smaller(never_smaller):
+    return _value(never_smaller)
+
+
+def probe_q_mean_vs_rms__typical_size(typical_size):
+    return _value(typical_size)
+
+
+def probe_q_mean_vs_rms__consistent_sign(consistent_sign):
+    return _value(consistent_sign)
+
+
+def probe_q_mean_vs_rms__sign_changes(sign_changes):
+    return _value(sign_changes)
+
+
+# Task 2.2: ema_update(x_t, beta, t, ema_star_old) -> (ema, ema_star_t) -----------------------------
+
+def ema_float_cases(seed: int, n: int) -> list[tuple[float, float, int, float]]:
+    """n cases (x_t, beta, t, ema_star_old): beta in [0.5, 0.999), t in 1..29, x and EMA* about +-3."""
+    g = torch.Generator().manual_seed(seed)
+    cases = []
+    for _ in range(n):
+        beta = 0.5 + 0.499 * torch.rand((), generator=g, dtype=torch.float64).item()
+        t = int(torch.randint(1, 30, (), generator=g))
+        old = 3 * torch.randn((), generator=g, dtype=torch.float64).item()
+        x = 3 * torch.randn((), generator=g, dtype=torch.float64).item()
+        cases.append((x, beta, t, old))
+    return cases
+
+
+def ema_formula_cases():
+    """(cases, a sequence of 12 values, the betas it is run with)."""
+    xs = (3 * torch.randn(12, generator=torch.Generator().manual_seed(32), dtype=torch.float64)).tolist()
+    return ema_float_cases(31, 8), xs, (0.8,)
+
+
+def ema_bias_correction_cases():
+    """(cases, a sequence of 6 values around 2, the betas it is run with)."""
+    xs = (2 + torch.randn(6, generator=torch.Generator().manual_seed(42), dtype=torch.float64)).tolist()
+    return ema_float_cases(41, 8), xs, (0.9, 0.99)
+
+
+def _ema_sequence(ema_update, xs, beta) -> list:
+    """The pairs ema_update returns fed its own EMA* back, from EMA*_0 = 0 and t = 1, 2, ...,
+    up to the first call that raises or returns no pair."""
+    state, pairs = 0.0, []
+    for t, x in enumerate(xs, start=1):
+        try:
+            result = ema_update(x, beta, t, state)
+        except Exception as exc:
+            pairs.append({"raised": describe_error(exc)})
+            break
+        pairs.append(_pair(result))
+        if isinstance(pairs[-1], str):
+            break
+        state = result[1]
+    return pairs
+
+
+def _ema_runs(ema_update, cases) -> dict:
+    floats, xs, betas = cases
+    return {"cases": [_attempt(lambda: _pair(ema_update(*case))) for case in floats],
+            "sequences": [_ema_sequence(ema_update, xs, beta) for beta in betas]}
+
+
+def probe_ema_update__formula(ema_update) -> dict:
+    """{"cases": the pair returned per case, "sequences": the pairs along each sequence}."""
+    return _ema_runs(ema_update, ema_formula_cases())
+
+
+def probe_ema_update__bias_correction(ema_update) -> dict:
+    return _ema_runs(ema_update, ema_bias_correction_cases())
+
+
+EMA_SHAPES = [(), (3,), (2, 4), (2, 3, 2)]
+
+
+def ema_tensor_cases(device_list) -> dict[str, list[tuple]]:
+    """{device: [(case, x, ema_star_old, beta, t)]}: tensors of each shape and dtype, first with
+    ema_star_old a tensor (t=4), then with the float 0.0 (t=1); the two cases share x."""
+    g = torch.Generator().manual_seed(51)
+    cases = {}
+    for device in device_list:
+        cases[device] = []
+        for dtype in DTYPES:
+            for shape in EMA_SHAPES:
+                x = torch.randn(shape, generator=g, dtype=torch.float64).to(dtype=dtype, device=device)
+                old = torch.randn(shape, generator=g, dtype=torch.float64).to(dtype=dtype, device=device)
+                for start in (old, 0.0):
+                    beta, t = 0.9, 1 if isinstance(start, float) else 4
+                    case = (f"tensors of shape {shape}, {dtype}, {device}, ema_star_old "
+                            f"{'= 0.0 (a float)' if isinstance(start, float) else 'a tensor'}, t={t}")
+                    cases[device].append((case, x, start, beta, t))
+    return cases
+
+
+def _elementwise(ema_update, x: torch.Tensor, beta, t, start):
+    """What ``ema_update`` gives for each element of the tensors as Python floats (two float64
+    tensors of x's shape), or None when it fails on floats."""
+    xs = x.detach().double().cpu().flatten().tolist()
+    olds = ([start] * len(xs) if isinstance(start, float)
+            else start.detach().double().cpu().flatten().tolist())
+    try:
+        pairs = [ema_update(xi, beta, t, oi) for xi, oi in zip(xs, olds)]
+        return [torch.tensor([float(pair[k]) for pair in pairs], dtype=torch.float64).reshape(x.shape)
+                for k in (0, 1)]
+    except Exception:  # the student's code on floats: any failure means "no results for floats"
+        return None
+
+
+def _tensor_case(ema_update, x, start, beta, t) -> dict:
+    pair = _pair(ema_update(x, beta, t, start), _placed)
+    return {"pair": pair, "x_after": plain(x),
+            "old_after": plain(start) if isinstance(start, torch.Tensor) else None,
+            "elementwise": _elementwise(ema_update, x, beta, t, start)}
+
+
+def probe_ema_update__tensors_unchanged(ema_update) -> dict:
+    """{device: per case, the pair returned (tensors with their device), the inputs after the
+    call, and what ema_update gives element by element for floats}."""
+    return {device: [_attempt(lambda: _tensor_case(ema_update, x, start, beta, t))
+                     for _, x, start, beta, t in cases]
+            for device, cases in ema_tensor_cases(devices()).items()}
+
+
+# Task 2.3: ADAMOptimizer ----------------------------------------------------------------------------
+
+SHAPES = [(), (4,), (3, 2), (2, 2, 2)]
+ADAM_ARGUMENTS = ("lr", "betas", "beta1", "beta2", "eps", "weight_decay")
+STEPS = 6  # matches_torch and weight_decay
+MATCH_CASES = [dict(lr=0.1), dict(lr=0.03, betas=(0.8, 0.99)), dict(lr=0.05, betas=(0.5, 0.9), eps=0.1)]
+DECAY_CASES = [dict(lr=0.1, weight_decay=0.1), dict(lr=0.05, betas=(0.8, 0.95), weight_decay=0.5),
+               dict(lr=0.01, weight_decay=0.02, eps=1e-3)]
+PERSIST_CASES = [dict(lr=0.1), dict(lr=0.02, betas=(0.7, 0.9))]
+PERSIST_STEPS = 5
+IN_TURN_STEPS = 4
+# Shapes differ, so each state tensor can be matched to its parameter by shape.
+LAYOUT = [((3,), torch.float64), ((2, 2), torch.float32), ((5,), torch.float32), ((2, 1, 3), torch.float64)]
+LAYOUT_KWARGS = dict(lr=0.05)
+LAYOUT_STEPS = 5
+
+
+def initial_parameters(seed, shapes, dtype, device) -> list[torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    return [torch.randn(shape, generator=g, dtype=torch.float64).to(dtype=dtype, device=device)
+            for shape in shapes]
+
+
+def adam_cases(first_seed: int, cases, device_list) -> dict[str, list[tuple]]:
+    """{device: [(dtype, kwargs, initial parameters of SHAPES)]}: each of ``cases`` in float64
+    and float32, the parameters drawn from seeds first_seed, first_seed + 1, ..."""
+    n, inputs = 0, {}
+    for device in device_list:
+        inputs[device] = []
+        for dtype in DTYPES:
+            for kwargs in cases:
+                init = initial_parameters(first_seed + n, SHAPES, dtype, device)
+                inputs[device].append((dtype, kwargs, init))
+                n += 1
+    return inputs
+
+
+def without_decay(kwargs: dict) -> dict:
+    return {k: v for k, v in kwargs.items() if k != "weight_decay"}
+
+
+def loss_gradients(loss=quartic_loss):
+    """A gradient source: the gradients of ``loss`` at the current parameters."""
+    def source(step, params):
+        return torch.autograd.grad(loss(params), params)
+    return source
+
+
+def fixed_gradients(sequence):
+    """A gradient source: ``sequence[step]`` whatever the parameters."""
+    def source(step, params):
+        return [g.clone() for g in sequence[step]]
+    return source
+
+
+def with_l2(gradients, weight_decay: float):
+    """A gradient source: that of the loss plus (weight_decay / 2) |p|^2."""
+    def source(step, params):
+        return [g + weight_decay * p.detach() for g, p in zip(gradients(step, params), params)]
+    return source
+
+
+def drive(make: Callable, init, steps: int, gradients):
+    """Run ``steps`` steps of ``make(iter(params))`` from copies of ``init``; return the path
+    (parameters after each step, flattened, float64, CPU; shape (steps, n)), the parameters and
+    the optimizer. The driver sets each ``p.grad`` itself, so a broken zero_grad costs only its
+    own check."""
+    params = [p.detach().clone().requires_grad_() for p in init]
+    optimizer = make(iter(params))
+    path = []
+    for step in range(steps):
+        for p, grad in zip(params, gradients(step, params)):
+            p.grad = grad.detach().clone()
+        optimizer.step()
+        path.append(torch.cat([p.detach().double().cpu().flatten() for p in params]))
+    return torch.stack(path), params, optimizer
+
+
+def gradient_sequence(seed, shapes, steps, dtype, device):
+    """Gradients that change sign and size from step to step."""
+    g = torch.Generator().manual_seed(seed)
+    sequence = []
+    for step in range(steps):
+        sign = -1.0 if step % 3 == 1 else 1.0
+        sequence.append([(sign * (1 + step) * torch.randn(shape, generator=g, dtype=torch.float64))
+                         .to(dtype=dtype, device=device) for shape in shapes])
+    return sequence
+
+
+_MISSING = object()
+
+
+@contextlib.contextmanager
+def _global_replaced(cls, name: str, replacement) -> Iterator[None]:
+    """Inside, the global ``name`` seen by the code of ``cls`` (its methods' module namespaces
+    and its module) is ``replacement``; afterwards each namespace gets back what it had."""
+    namespaces = {}
+    for klass in getattr(cls, "__mro__", (cls,)):
+        if klass is object:
+            continue
+        for attr in vars(klass).values():
+            space = getattr(getattr(attr, "__func__", attr), "__globals__", None)
+            if isinstance(space, dict):
+                namespaces[id(space)] = space
+        module = sys.modules.get(getattr(klass, "__module__", None) or "")
+        if module is not None and module.__name__ != "builtins":
+            namespaces[id(module.__dict__)] = module.__dict__
+    saved = {key: space.get(name, _MISSING) for key, space in namespaces.items()}
+    for space in namespaces.values():
+        space[name] = replacement
+    try:
+        yield
+    finally:
+        for key, space in namespaces.items():
+            if saved[key] is _MISSING:
+                space.pop(name, None)
+            else:
+                space[name] = saved[key]
+
+
+def _adam_probe(probe: Callable) -> Callable:
+    """``probe`` run with no torch.optim (constructing one makes the data {"delegated": its
+    name}) and with Task 2.2's EMA in place of the student's ema_update."""
+    @functools.wraps(probe)
+    def run(ADAMOptimizer):
+        # The formula stated in Task 2.2's text, given so that Adam is judged apart from
+        # ema_update: a wrong ema_update costs only its own checks' points.
+        def ema_update(x_t, beta, t, ema_star_old):
+            ema_star_t = beta * ema_star_old + (1 - beta) * x_t
+            return ema_star_t / (1 - beta ** t), ema_star_t
+
+        try:
+            with no_torch_optim(), _global_replaced(ADAMOptimizer, "ema_update", ema_update):
+                return probe(ADAMOptimizer)
+        except Delegated as delegated:
+            return {"delegated": str(delegated.args[0])}
+    return run
+
+
+def _state_facts(optimizer, params) -> list[dict]:
+    """Each floating-point tensor the optimizer holds besides the parameters (in its attributes,
+    and lists, tuples and dicts in them to depth 3): where, dtype, device, shape."""
+    own = {id(p) for p in params}
+    found = []
+
+    def walk(value, where, depth):
+        if isinstance(value, torch.Tensor):
+            if id(value) not in own and value.is_floating_point():
+                found.append({"where": where, "dtype": str(value.dtype), "device": str(value.device),
+                              "shape": list(value.shape)})
+        elif depth < 3 and isinstance(value, (list, tuple)):
+            for i, item in enumerate(value):
+                walk(item, f"{where}[{i}]", depth + 1)
+        elif depth < 3 and isinstance(value, dict):
+            for i, item in enumerate(value.values()):
+                walk(item, f"{where}[...{i}]", depth + 1)
+    for name, value in vars(optimizer).items():
+        walk(value, f"self.{name}", 0)
+    return found
+
+
+def _param_facts(p: torch.Tensor) -> dict:
+    return {"shape": list(p.shape), "dtype": str(p.dtype), "device": str(p.device), "leaf": p.is_leaf}
+
+
+def _run(ADAMOptimizer, kwargs, init, steps, gradients, facts=False) -> dict:
+    """{"path": (steps, n)} of the student's optimizer (see drive), with "state" and "params"
+    facts after the last step when ``facts``; or {"raised": ...}."""
+    def run():
+        path, params, optimizer = drive(lambda p: ADAMOptimizer(p, **kwargs), init, steps, gradients)
+        if not facts:
+            return {"path": path}
+        return {"path": path, "state": _state_facts(optimizer, params),
+                "params": [_param_facts(p) for p in params]}
+    return _attempt(run)
+
+
+@_adam_probe
+def probe_adam_optimizer__matches_torch(ADAMOptimizer) -> dict:
+    """{"globals_read", "devices": {device: per case of adam_cases(100, MATCH_CASES), its run}}."""
+    runs = {device: [_run(ADAMOptimizer, kwargs, init, STEPS, loss_gradients(), facts=True)
+                     for _, kwargs, init in cases]
+            for device, cases in adam_cases(100, MATCH_CASES, devices()).items()}
+    return {"globals_read": globals_read(ADAMOptimizer, ADAM_ARGUMENTS), "devices": runs}
+
+
+def _decay_runs(ADAMOptimizer, kwargs, init) -> dict:
+    no_decay, wd = without_decay(kwargs), kwargs["weight_decay"]
+    return {"with_decay": _run(ADAMOptimizer, kwargs, init, STEPS, loss_gradients()),
+            "on_l2_loss": _run(ADAMOptimizer, no_decay, init, STEPS, with_l2(loss_gradients(), wd)),
+            "without_decay": _run(ADAMOptimizer, no_decay, init, STEPS, loss_gradients())}
+
+
+@_adam_probe
+def probe_adam_optimizer__weight_decay(ADAMOptimizer) -> dict:
+    """Per case of adam_cases(700, DECAY_CASES): the run with weight_decay=wd on the loss, with
+    weight_decay=0 on the loss + (wd/2)|p|^2, and with weight_decay=0 on the loss."""
+    runs = {device: [_decay_runs(ADAMOptimizer, kwargs, init) for _, kwargs, init in cases]
+            for device, cases in adam_cases(700, DECAY_CASES, devices()).items()}
+    return {"globals_read": globals_read(ADAMOptimizer, ADAM_ARGUMENTS), "devices": runs}
+
+
+def _holds_tensors(value) -> bool:
+    if isinstance(value, torch.Tensor):
+        return True
+    if isinstance(value, dict):
+        value = list(value.values())
+    return isinstance(value, (list, tuple)) and any(_holds_tensors(item) for item in value)
+
+
+def _tensors_on_the_class(optimizer) -> list[str]:
+    """Each class attribute holding tensors (state every object would share), as "Class.name"."""
+    return [f"{klass.__name__}.{name}" for klass in type(optimizer).__mro__ if klass is not object
+            for name, value in vars(klass).items() if not name.startswith("__") and _holds_tensors(value)]
+
+
+def _class_state(ADAMOptimizer) -> list[str]:
+    """Class attributes holding tensors after constructing one optimizer, or else after its first step."""
+    params = [p.requires_grad_() for p in initial_parameters(199, [(3,), (2,)], torch.float64, "cpu")]
+    optimizer = ADAMOptimizer(iter(params), lr=0.1)
+    found = _tensors_on_the_class(optimizer)
+    if found:
+        return found
+    for p, grad in zip(params, torch.autograd.grad(quartic_loss(params), params)):
+        p.grad = grad
+    try:
+        optimizer.step()
+    except Exception:  # shared state can make step() fail; the class attributes say why
+        found = _tensors_on_the_class(optimizer)
+        if found:
+            return found
+        raise
+    return _tensors_on_the_class(optimizer)
+
+
+def _persist_runs(ADAMOptimizer, kwargs, init, sequence) -> dict:
+    """Runs on gradients set by hand: as given, with only the first changed, and the last
+    parameter alone."""
+    changed = [[-3 * g for g in sequence[0]]] + sequence[1:]
+    last_alone = [grads[-1:] for grads in sequence]
+    run = functools.partial(_run, ADAMOptimizer, kwargs)
+    return {"given": run(init, PERSIST_STEPS, fixed_gradients(sequence)),
+            "first_changed": run(init, PERSIST_STEPS, fixed_gradients(changed)),
+            "last_alone": run(init[-1:], PERSIST_STEPS, fixed_gradients(last_alone))}
+
+
+def _in_turn(ADAMOptimizer, device) -> list[dict]:
+    """Two optimizers stepped in turn on the loss: per optimizer, its parameters after
+    IN_TURN_STEPS steps ("in_turn") and the run of the same parameters alone ("alone")."""
+    inits = [initial_parameters(400, [(3,), (2,)], torch.float64, device),
+             initial_parameters(401, [(5,)], torch.float64, device)]
+    groups = [[p.clone().requires_grad_() for p in init] for init in inits]
+    optimizers = [ADAMOptimizer(iter(params), lr=0.1) for params in groups]
+    for _ in range(IN_TURN_STEPS):
+        for optimizer, params in zip(optimizers, groups):
+            for p, grad in zip(params, torch.autograd.grad(quartic_loss(params), params)):
+                p.grad = grad
+            optimizer.step()
+    return [{"in_turn": torch.cat([p.detach().double().cpu().flatten() for p in params]),
+             "alone": _run(ADAMOptimizer, dict(lr=0.1), init, IN_TURN_STEPS, loss_gradients())}
+            for init, params in zip(inits, groups)]
+
+
+@_adam_probe
+def probe_adam_optimizer__state_persists(ADAMOptimizer) -> dict:
+    """{"class_state": class attributes holding tensors; when none, "devices": {device:
+    {"runs": per PERSIST_CASES, _persist_runs, "in_turn": _in_turn}}}."""
+    shared = _class_state(ADAMOptimizer)
+    if shared:
+        return {"class_state": shared}
+    n, runs = 0, {}
+    for device in devices():
+        cases = []
+        for kwargs in PERSIST_CASES:
+            init = initial_parameters(200 + n, SHAPES, torch.float64, device)
+            sequence = gradient_sequence(300 + n, SHAPES, PERSIST_STEPS, torch.float64, device)
+            cases.append(_persist_runs(ADAMOptimizer, kwargs, init, sequence))
+            n += 1
+        runs[device] = {"runs": cases, "in_turn": _in_turn(ADAMOptimizer, device)}
+        n += 1
+    return {"class_state": [], "devices": runs}
+
+
+@_adam_probe
+def probe_adam_optimizer__devices_dtypes(ADAMOptimizer) -> dict:
+    """{device: {"mixed": the run of one optimizer over the LAYOUT parameters, with facts,
+    "float64_cpu": the same parameters as float64 on the CPU}}."""
+    runs = {}
+    for n, device in enumerate(devices()):
+        g = torch.Generator().manual_seed(500 + n)
+        init = [torch.randn(shape, generator=g, dtype=torch.float64).to(dtype=dtype, device=device)
+                for shape, dtype in LAYOUT]
+        run = functools.partial(_run, ADAMOptimizer, LAYOUT_KWARGS)
+        runs[device] = {
+            "mixed": run(init, LAYOUT_STEPS, loss_gradients(), facts=True),
+            "float64_cpu": run([p.double().cpu() for p in init], LAYOUT_STEPS, loss_gradients())}
+    return runs
+
+
+@_adam_probe
+def probe_adam_optimizer__zero_grad(ADAMOptimizer) -> dict:
+    """{"grads": each parameter's gradient (or None) after backward() and zero_grad() twice},
+    or {"raised": what zero_grad() raised}."""
+    params = [p.requires_grad_() for p in initial_parameters(600, SHAPES, torch.float64, "cpu")]
+    optimizer = ADAMOptimizer((p for p in params), lr=0.1)
+    for _ in range(2):
+        quartic_loss(params).backward()
+        try:
+            optimizer.zero_grad()
+        except Delegated:
+            raise
+        except Exception as exc:  # the student's zero_grad: the judge says so
+            return {"raised": describe_error(exc)}
+    return {"grads": [None if p.grad is None else plain(p.grad) for p in params]}
