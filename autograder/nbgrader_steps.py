@@ -13,20 +13,20 @@ the grader) and keeps the rest:
 from __future__ import annotations
 
 import logging
+import shutil
 import warnings
 from pathlib import Path
 
-from nbconvert.preprocessors import ClearMetadataPreprocessor
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
 from nbgrader.converters import Autograde, GenerateFeedback
 from nbgrader.coursedir import CourseDirectory
-from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, DeduplicateIds,
-                                    LimitOutput, OverwriteCells,
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearHiddenTests,
+                                    DeduplicateIds, GetGrades, LimitOutput, OverwriteCells,
                                     OverwriteKernelspec, SaveAutoGrades)
 from sqlalchemy.exc import SAWarning
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
-from autograder.preprocessors import HideCheckFrames, LimitOutputSize, StderrAsStdout
 
 ASSIGNMENT = "hw2"
 EXECUTED = "executed"  # class course folder holding the workers' executed notebooks
@@ -91,8 +91,9 @@ def record(course: Path, student: str = "*") -> str | None:
         # no ClearOutput and no Execute: the outputs are the workers' results
         "sanitize_preprocessors": [DeduplicateIds, OverwriteKernelspec, OverwriteCells,
                                    CheckCellMetadata],
-        "autograde_preprocessors": [ClearMetadataPreprocessor, LimitOutput, LimitOutputSize,
-                                    StderrAsStdout, HideCheckFrames, SaveAutoGrades,
+        # the graded notebooks' outputs are already cut to size and reduced to text and PNG
+        # (autograder.execution), and a test cell holds only the judge's verdict
+        "autograde_preprocessors": [ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
                                     AssignLatePenalties, CheckCellMetadata],
     })
     return _convert(course, student, config)
@@ -100,5 +101,16 @@ def record(course: Path, student: str = "*") -> str | None:
 
 def feedback(course: Path, student: str = "*") -> str | None:
     """nbgrader's generate_feedback for one student (or all), in this process: one HTML page
-    per graded notebook in course/feedback/<student>/hw2; None on success, else why not."""
-    return _convert(course, student, course_config(course), converter_class=GenerateFeedback)
+    per graded notebook in course/feedback/<student>/hw2, without the hidden lines of the test
+    cells (a student reads the check's visible call and the judge's diagnostic); None on
+    success, else why not."""
+    config = course_config(course, GenerateFeedback={
+        "preprocessors": [GetGrades, CSSHTMLHeaderPreprocessor, ClearHiddenTests]})
+    why = _convert(course, student, config, converter_class=GenerateFeedback)
+    # nbgrader copies the assignment's other files (data/, hw2utils.py: 0.7 MB) beside each
+    # student's pages; a class of 300 does not need 300 copies of the data
+    for folder in (course / "feedback").glob(f"{student}/{ASSIGNMENT}"):
+        for item in folder.iterdir():
+            if item.suffix != ".html":
+                shutil.rmtree(item) if item.is_dir() else item.unlink()
+    return why

@@ -690,12 +690,14 @@ def main(argv: list[str] | None = None) -> int:
                         "and lock the kit; check: say whether grading can be sandboxed here")
     parser.add_argument("--slots", type=int, default=4, help="parallel workers (one user each)")
     parser.add_argument("--kit", type=Path, default=ROOT)
+    parser.add_argument("--quiet", action="store_true", help="print only changes and problems")
     args = parser.parse_args(argv)
     if args.command == "setup":
         for change in setup(args.kit, args.slots):
             print(change)
     why = refusal(args.kit, args.slots)
-    print(f"sandboxed grading is impossible here: {why}" if why else "sandboxed grading is possible here")
+    if why or not args.quiet:
+        print(f"sandboxed grading is impossible here: {why}" if why else "sandboxed grading is possible here")
     return 1 if why else 0
 
 

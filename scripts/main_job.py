@@ -89,7 +89,10 @@ def grade_examples(out: Path) -> bool:
     students = examples.write_class(submissions)
     print(f"  {len(students)} students in {submissions}: {', '.join(students)}")
     shutil.rmtree(out / "demo", ignore_errors=True)  # a fresh gradebook each run
-    grade.grade(submissions, out / "demo", jobs=2)
+    trust = os.geteuid() != 0  # no sandbox users without root: say so, and grade anyway
+    if trust:
+        print("  not root: grading the example class without the sandbox (--trust-students)")
+    grade.grade(submissions, out / "demo", jobs=2, trust_students=trust)
     grade.print_summary(out / "demo")
     with open(out / "demo" / "tasks.csv") as f:
         tasks = list(csv.DictReader(f))

@@ -5,37 +5,78 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from autograder import gradescope
+import mutants  # tests/: the reference submission
+from autograder import gradescope, sandbox
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE, RELEASE = ROOT / "source" / "hw2", ROOT / "release" / "hw2"
 
 
+# Part 1 handed in with this cell added: it looks for Gradescope's folders (in the real
+# container, /autograder) and tries to write results.json, rewrite the checks and copy the
+# reference out of the bundle.
+ATTACK = """
+import os, json, glob
+for top in ("/autograder", "/tmp"):
+    for folder, dirs, files in os.walk(top):
+        for name in ("results/results.json",):
+            try:
+                os.makedirs(os.path.join(folder, "results"), exist_ok=True)
+                with open(os.path.join(folder, name), "w") as f:
+                    json.dump({"score": 1000, "tests": []}, f)
+            except OSError:
+                pass
+        for path in glob.glob(os.path.join(folder, "autograder", "checks", "*.py")):
+            try:
+                with open(path, "a") as f:
+                    f.write("\\nraise SystemExit\\n")
+            except OSError:
+                pass
+"""
+
+
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    base = tmp_path_factory.mktemp("gradescope")
+    # laid out like Gradescope's /autograder: a folder every user may enter
+    base = Path(tempfile.mkdtemp(prefix="hw2-gradescope-test-"))
+    os.chmod(base, 0o755)
     bundle = gradescope.build(base / "autograder.zip", visibility="visible")
     root = base / "autograder"
     with zipfile.ZipFile(bundle) as zf:
         zf.extractall(root / "source")
     shutil.copy(root / "source" / "run_autograder", root / "run_autograder")
-    # a student who did Part 1 and left Part 2 untouched, uploaded inside a folder
+    if os.geteuid() == 0:  # what setup.sh does in the container
+        sandbox.setup(root / "source", slots=1)
+    # a student who did Part 1 (and tried the attack above) and left Part 2 untouched,
+    # uploaded inside a folder
     (root / "submission" / "hw2").mkdir(parents=True)
-    shutil.copy(SOURCE / "01_gradient_descent.ipynb", root / "submission" / "hw2" / "Copy of 01_gradient_descent.ipynb")
+    part1 = mutants.load(mutants.NB1)
+    part1["cells"].insert(3, {"cell_type": "code", "metadata": {}, "source": ATTACK,
+                              "outputs": [], "execution_count": None})
+    (root / "submission" / "hw2" / "Copy of 01_gradient_descent.ipynb").write_text(json.dumps(part1))
     shutil.copy(RELEASE / "02_ema_adam.ipynb", root / "submission" / "02_ema_adam.ipynb")
     env = {**os.environ, "AUTOGRADER_ROOT": str(root), "HW2_PYTHON": sys.executable}
     run = subprocess.run(["bash", str(root / "run_autograder")], env=env, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr[-3000:]
-    return bundle, json.loads((root / "results" / "results.json").read_text())
+    yield bundle, json.loads((root / "results" / "results.json").read_text()), root
+    shutil.rmtree(base)
+
+
+def test_student_code_can_neither_write_results_nor_change_the_bundle(graded):
+    _, results, root = graded
+    assert results["score"] != 1000 and results["tests"]
+    assert gradescope.verify_bundle(root / "source") == []
+    assert not (root / "source" / "results").exists()
 
 
 def test_the_bundle_has_gradescope_scripts_and_no_gradebook_or_outputs(graded):
-    bundle, _ = graded
+    bundle, _, _ = graded
     with zipfile.ZipFile(bundle) as zf:
         names = set(zf.namelist())
         modes = {i.filename: i.external_attr >> 16 for i in zf.infolist()}
@@ -46,13 +87,13 @@ def test_the_bundle_has_gradescope_scripts_and_no_gradebook_or_outputs(graded):
 
 
 def test_the_bundle_builds_byte_for_byte_the_same(graded, tmp_path):
-    bundle, _ = graded
+    bundle, _, _ = graded
     again = gradescope.build(tmp_path / "again.zip", visibility="visible")
     assert again.read_bytes() == bundle.read_bytes()
 
 
 def test_results_have_one_test_per_autograded_grade_id(graded):
-    _, results = graded
+    _, results, _ = graded
     ids = [t["name"].split(" ")[0] for t in results["tests"]]
     assert len(ids) == len(set(ids))
     assert not set(ids) & gradescope.manual_ids()
@@ -64,7 +105,7 @@ def test_results_have_one_test_per_autograded_grade_id(graded):
 
 
 def test_results_score_the_work_done_and_explain_the_rest(graded):
-    _, results = graded
+    _, results, _ = graded
     tests = {t["name"].split(" ")[0]: t for t in results["tests"]}
     part1 = [t for i, t in tests.items() if i.startswith(("gd_loop", "per_dim_lr", "sgd_optimizer"))]
     assert part1 and all(t["score"] == t["max_score"] for t in part1)
