@@ -55,21 +55,25 @@ def findings(code: str) -> list[str]:
     return sorted(set(found), key=lambda text: (len(text.split(":")[0]), text))
 
 
-def _defined(code: str) -> set[str]:
+def _statements(code: str) -> list[tuple[set[str], str]]:
+    """Each top-level statement of ``code``: (the names it defines, its source)."""
     try:
         tree = ast.parse(code)
     except SyntaxError:
-        return set()
-    names = set()
+        return []
+    found = []
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            names.add(node.name)
+            names = {node.name}
         elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            names |= {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+            names = {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
-    return names
+            names = {(a.asname or a.name).split(".")[0] for a in node.names}
+        else:
+            continue
+        found.append((names, ast.get_source_segment(code, node) or ""))
+    return found
 
 
 def _used(code: str) -> set[str]:
@@ -81,22 +85,26 @@ def _used(code: str) -> set[str]:
 
 def scan(notebook) -> dict[str, list[str]]:
     """{test cell grade-id prefix: findings} for the optimizer tasks of one checked notebook
-    (``autograder.integrity.check_notebook``'s, whose only unlabelled cells are the student's)."""
+    (``autograder.integrity.check_notebook``'s). Besides the answer cell, the top-level
+    statements of the other code cells that define a name the answer uses (transitively) are
+    read: a helper the optimizer calls counts, a comparison with torch.optim elsewhere does not."""
     cells = notebook["cells"]
-    source = {id(c): "".join(c["source"]) if isinstance(c["source"], list) else c["source"] for c in cells}
-    own = [c for c in cells if c["cell_type"] == "code" and "nbgrader" not in c.get("metadata", {})]
+    text = {id(c): "".join(c["source"]) if isinstance(c["source"], list) else c["source"] for c in cells}
+    others = [statement for c in cells if c["cell_type"] == "code" and "nbgrader" not in c.get("metadata", {})
+              for statement in _statements(text[id(c)])]
     result = {}
     for cell in cells:
         grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
         if grade_id not in OPTIMIZER_CELLS:
             continue
-        reached, frontier = [cell], _used(source[id(cell)])
-        while frontier:  # the student's cells that define what the answer uses, transitively
-            helpers = [c for c in own if c not in reached and _defined(source[id(c)]) & frontier]
+        found = [f"the answer cell, {item}" for item in findings(text[id(cell)])]
+        reached, frontier = [], _used(text[id(cell)])
+        while frontier:  # the statements defining what the answer uses, transitively
+            helpers = [st for st in others if st not in reached and st[0] & frontier]
             reached += helpers
-            frontier = set().union(*(_used(source[id(c)]) for c in helpers)) if helpers else set()
-        found = [f"{'the answer cell' if c is cell else 'your cell defining ' + ', '.join(sorted(_defined(source[id(c)])))}, {item}"
-                 for c in reached for item in findings(source[id(c)])]
+            frontier = set().union(*(_used(source) for _, source in helpers)) if helpers else set()
+        found += [f"the statement defining {', '.join(sorted(names))}, {item}"
+                  for names, source in reached for item in findings(source)]
         if found:
             result[OPTIMIZER_CELLS[grade_id]] = found
     return result

@@ -1,0 +1,82 @@
+"""Reading the optimizer answers for delegation (autograder/delegation.py), on the real
+notebooks: honest answers pass, every way of reaching torch.optim or hiding a call is named."""
+import json
+from pathlib import Path
+
+import pytest
+
+import mutants
+from autograder import delegation, integrity
+
+ROOT = Path(__file__).resolve().parents[1]
+RELEASE = ROOT / "release" / "hw2"
+
+
+def checked(notebook: str, answer: str | None = None, grade_id: str = "sgd_optimizer",
+            added: str | None = None) -> dict:
+    """The checked reference notebook, with ``answer`` in ``grade_id``'s cell and ``added``
+    as a cell of the student's own before it."""
+    nb = mutants.load(notebook)
+    index = next(i for i, c in enumerate(nb["cells"])
+                 if c["metadata"].get("nbgrader", {}).get("grade_id") == grade_id)
+    if answer is not None:
+        nb["cells"][index]["source"] = answer
+    if added is not None:
+        nb["cells"].insert(index, {"cell_type": "code", "metadata": {}, "source": added,
+                                   "outputs": [], "execution_count": None})
+    release = json.loads((RELEASE / f"{notebook}.ipynb").read_text())
+    return integrity.check_notebook(nb, release).notebook
+
+
+def test_the_reference_answers_and_the_equivalent_rewrites_pass():
+    assert delegation.scan(checked(mutants.NB1)) == {}
+    assert delegation.scan(checked(mutants.NB2, grade_id="adam_optimizer")) == {}
+    for eq in mutants.EQUIVALENTS:
+        release = json.loads((RELEASE / f"{eq.notebook}.ipynb").read_text())
+        assert delegation.scan(integrity.check_notebook(mutants.equivalent(eq), release).notebook) == {}, eq.name
+
+
+SGD = '''class SimpleGradientDescent:
+    def __init__(self, parameters, lr=0.1, weight_decay=0.0):
+        self.parameters = list(parameters)
+        {init}
+    def step(self):
+        {step}
+    def zero_grad(self):
+        for p in self.parameters:
+            p.grad = None
+'''
+
+
+@pytest.mark.parametrize("init, step, named", [
+    ("self.inner = torch.optim.SGD(self.parameters, lr=lr)", "self.inner.step()", ".optim"),
+    ("from torch.optim import SGD as S; self.inner = S(self.parameters, lr=lr)", "self.inner.step()", "imports"),
+    ("self.inner = getattr(torch, 'op' + 'tim').SGD(self.parameters, lr=lr)", "self.inner.step()", "computed name"),
+    ("self.inner = vars(torch)['optim'].SGD(self.parameters, lr=lr)", "self.inner.step()", "vars"),
+    ("m = __import__('torch.op' + 'tim'); self.inner = m.optim.SGD(self.parameters, lr=lr)", "self.inner.step()", "__import__"),
+    ("import importlib; self.m = importlib.import_module('torch.optim')", "pass", "importlib"),
+    ("pass", "exec(compile('import torch', 'x', 'exec'))", "exec"),
+    ("pass", "eval('1')", "eval"),
+    ("self.s = sys.modules", "pass", "sys"),
+])
+def test_delegation_and_hidden_calls_are_named(init, step, named):
+    found = delegation.scan(checked(mutants.NB1, SGD.format(init=init, step=step)))
+    assert list(found) == ["sgd_optimizer__"] and any(named in f for f in found["sgd_optimizer__"])
+
+
+def test_a_helper_cell_the_answer_uses_is_read_too():
+    helper = "import torch\ndef make_inner(params, lr):\n    return torch.optim.SGD(params, lr=lr)\n"
+    answer = SGD.format(init="self.inner = make_inner(self.parameters, lr)", step="self.inner.step()")
+    found = delegation.scan(checked(mutants.NB1, answer, added=helper))
+    assert any("the statement defining make_inner" in f and ".optim" in f for f in found["sgd_optimizer__"])
+
+
+def test_a_cell_the_answer_does_not_use_may_mention_torch_optim():
+    # comparing with PyTorch's optimizer in a cell of one's own is fine
+    demo = "import torch\nreference = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)\n"
+    assert delegation.scan(checked(mutants.NB1, added=demo)) == {}
+
+
+def test_the_message_asks_for_the_update_written_by_hand():
+    text = delegation.message("sgd_optimizer__weight_decay", ["the answer cell, line 3: uses .optim"])
+    assert text.startswith("sgd_optimizer__weight_decay: ") and "with tensor operations" in text

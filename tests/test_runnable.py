@@ -1,0 +1,66 @@
+"""What the sandbox runs (autograder/runnable.py) and who judges it (autograder/judging.py):
+every test cell of every source notebook maps to a probe and a judge that exist, and the
+cell the sandbox runs is one probe call."""
+import ast
+import json
+from pathlib import Path
+
+import pytest
+
+import hw2probes
+from autograder import judging, runnable
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCES = sorted((ROOT / "source" / "hw2").glob("*.ipynb"))
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.stem)
+def test_every_test_cell_has_a_probe_and_a_judge(path):
+    nb = json.loads(path.read_text())
+    tests = [c for c in nb["cells"] if c["metadata"].get("nbgrader", {}).get("grade")
+             and not c["metadata"]["nbgrader"].get("solution") and c["cell_type"] == "code"]
+    calls = runnable.hidden_calls(nb)
+    assert tests and set(calls) == {c["metadata"]["nbgrader"]["grade_id"] for c in tests}
+    for grade_id, call in calls.items():
+        assert callable(hw2probes.probe_function(call.part, call.check)), grade_id
+        assert callable(judging.judge_function(call.part, call.check)), grade_id
+        body = runnable.probe_source(grade_id, call)
+        tree = ast.parse(body)  # one statement: the probe call, nothing of the test cell
+        assert len(tree.body) == 1 and "autograder" not in body and "hw2utils" not in body
+
+
+def test_literal_arguments_go_to_the_judge_and_names_to_the_probe():
+    nb = json.loads((ROOT / "source" / "hw2" / "03_training.ipynb").read_text())
+    call = runnable.hidden_calls(nb)["net_3_12__architecture"]
+    assert (call.part, call.check, call.arguments, call.literals) == ("part3", "architecture", "'3.12', net_3_12", ("3.12",))
+
+
+def test_deleted_test_cells_run_nothing():
+    nb = json.loads((ROOT / "source" / "hw2" / "01_gradient_descent.ipynb").read_text())
+    calls = runnable.hidden_calls(nb)
+    built = runnable.with_probes(nb, calls, skipped=["gd_loop__in_place"])
+    sources = {c["metadata"].get("nbgrader", {}).get("grade_id"): runnable.source_text(c) for c in built["cells"]}
+    assert "record" not in sources["gd_loop__in_place"] and "record(" in sources["gd_loop__tensor_lr"]
+
+
+@pytest.mark.parametrize("block", [
+    "import os; os.system('true')",
+    "import autograder.checks.part1 as _hidden\n_hidden.check_x(a)\n_hidden.check_y(b)",
+    "import autograder.secret as _hidden; _hidden.check_x(a)",
+])
+def test_a_hidden_block_of_another_shape_is_refused(block):
+    cell = {"cell_type": "code", "source": f"### BEGIN HIDDEN TESTS\n{block}\n### END HIDDEN TESTS\n"}
+    with pytest.raises(ValueError):
+        runnable.hidden_call(cell)
+
+
+def test_the_judge_fails_missing_malformed_and_raising_data_without_crashing():
+    never = judging.judge("part1", "gd_loop__in_place", (), None)
+    assert not never.passed and "never ran" in never.message
+    for data in ({"result": 1, "extra": 2}, ["result"], {"error": 3}):
+        verdict = judging.judge("part1", "gd_loop__in_place", (), data)
+        assert not verdict.passed and verdict.malformed
+    raised = judging.judge("part1", "gd_loop__in_place", (), {"error": "NameError: name 'descend' is not defined"})
+    assert not raised.passed and "running your code raised NameError" in raised.message
+    garbage = judging.judge("part1", "gd_loop__in_place", (), {"result": {"cpu": "no"}})
+    assert not garbage.passed
