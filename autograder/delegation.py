@@ -16,14 +16,17 @@ import builtins
 
 # {answer cell grade id: the test cells that fail when it delegates}
 OPTIMIZER_CELLS = {"sgd_optimizer": "sgd_optimizer__", "adam_optimizer": "adam_optimizer__"}
+# names that run code by a route the reader cannot follow: suspect anywhere in the notebook
 HIDING_NAMES = {"__import__", "importlib", "eval", "exec", "compile", "globals", "locals", "vars",
-                "sys", "builtins", "__builtins__", "__dict__", "__class__", "__subclasses__",
-                "__globals__", "__code__", "marshal", "pickle", "base64", "codecs", "subprocess",
-                "os", "ctypes", "get_ipython"}
+                "builtins", "__builtins__", "__dict__", "__class__", "__subclasses__",
+                "__globals__", "__code__", "marshal", "pickle", "ctypes", "get_ipython"}
+# names ordinary notebook code uses (the Colab setup cell does), suspect in optimizer code only
+SYSTEM_NAMES = {"sys", "os", "subprocess", "base64", "codecs"}
 
 
-def findings(code: str) -> list[str]:
-    """What in ``code`` reaches torch.optim or hides what it calls, one line each."""
+def findings(code: str, suspect=HIDING_NAMES | SYSTEM_NAMES) -> list[str]:
+    """What in ``code`` reaches torch.optim, or uses a name of ``suspect``, or looks an
+    attribute up by a computed name; one line each."""
     try:
         tree = ast.parse(code)
     except SyntaxError:
@@ -37,13 +40,11 @@ def findings(code: str) -> list[str]:
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             module = getattr(node, "module", None) or ""
             names = [module] + [alias.name for alias in node.names]
-            if any("optim" in name for name in names):
+            if any("optim" in name or name.split(".")[0] in suspect for name in names):
                 found.append(f"line {line}: imports {', '.join(n for n in names if n)}")
-            elif any(name.split(".")[0] in HIDING_NAMES for name in names):
-                found.append(f"line {line}: imports {', '.join(n for n in names if n)}")
-        elif isinstance(node, ast.Attribute) and (node.attr == "optim" or node.attr in HIDING_NAMES):
+        elif isinstance(node, ast.Attribute) and (node.attr == "optim" or node.attr in suspect):
             found.append(f"line {line}: uses .{node.attr}")
-        elif isinstance(node, ast.Name) and (node.id == "optim" or node.id in HIDING_NAMES):
+        elif isinstance(node, ast.Name) and (node.id == "optim" or node.id in suspect):
             found.append(f"line {line}: uses {node.id}")
         elif (isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings
               and "optim" in node.value.lower()):
@@ -53,6 +54,11 @@ def findings(code: str) -> list[str]:
               and not (len(node.args) > 1 and isinstance(node.args[1], ast.Constant))):
             found.append(f"line {line}: {node.func.id} with a computed name")
     return sorted(set(found), key=lambda text: (len(text.split(":")[0]), text))
+
+
+def _hides(code: str) -> bool:
+    """Whether ``code`` hides what it calls (HIDING_NAMES or a computed attribute name)."""
+    return any("optim" not in item for item in findings(code, suspect=HIDING_NAMES))
 
 
 def _statements(code: str) -> list[tuple[set[str], str]]:
@@ -85,9 +91,10 @@ def _used(code: str) -> set[str]:
 
 def scan(notebook) -> dict[str, list[str]]:
     """{test cell grade-id prefix: findings} for the optimizer tasks of one checked notebook
-    (``autograder.integrity.check_notebook``'s). Besides the answer cell, the top-level
-    statements of the other code cells that define a name the answer uses (transitively) are
-    read: a helper the optimizer calls counts, a comparison with torch.optim elsewhere does not."""
+    (``autograder.integrity.check_notebook``'s). Besides the answer cell, these top-level
+    statements of the other code cells are read: those that define a name the answer uses
+    (transitively) or redefine a name the answer defines, and any that hides what it calls.
+    A helper the optimizer calls counts; a comparison with torch.optim elsewhere does not."""
     cells = notebook["cells"]
     text = {id(c): "".join(c["source"]) if isinstance(c["source"], list) else c["source"] for c in cells}
     others = [statement for c in cells if c["cell_type"] == "code" and "nbgrader" not in c.get("metadata", {})
@@ -98,8 +105,12 @@ def scan(notebook) -> dict[str, list[str]]:
         if grade_id not in OPTIMIZER_CELLS:
             continue
         found = [f"the answer cell, {item}" for item in findings(text[id(cell)])]
-        reached, frontier = [], _used(text[id(cell)])
-        while frontier:  # the statements defining what the answer uses, transitively
+        # what the answer uses, what redefines the answer's own names (a class replaced in a
+        # later cell), and whatever hides a call, anywhere
+        own = set().union(*(names for names, _ in _statements(text[id(cell)])))
+        reached = [st for st in others if st[0] & own or _hides(st[1])]
+        frontier = _used(text[id(cell)]).union(*(_used(source) for _, source in reached))
+        while frontier:  # the statements defining what those use, transitively
             helpers = [st for st in others if st not in reached and st[0] & frontier]
             reached += helpers
             frontier = set().union(*(_used(source) for _, source in helpers)) if helpers else set()

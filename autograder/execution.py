@@ -254,7 +254,10 @@ def grade_student(submitted: Path, release: Path, source: Path, scratch: Path,
         outcome.flags.append(f"{run.survivors_killed} process(es) started by the submission outlived "
                              "its notebooks and were killed")
     if slot is not None:
-        sandbox.clean(slot)
+        try:
+            sandbox.clean(slot)
+        except OSError as why:  # the grader's fault, not the student's: say so, go on
+            outcome.problems.append(f"cleaning up after the sandbox failed: {why!r}")
     status = _status(scratch)
     for name, item in prepared.items():
         outputs = _executed_outputs(scratch, name, item.to_run, outcome)

@@ -251,6 +251,11 @@ def grade(source: Path, out: Path, jobs: int = 1, limits: Limits | None = None,
         raise SystemExit(f"refusing to grade: {why}. Run `python -m autograder.sandbox setup` "
                          "as root first, or pass --trust-students to run students' code as this "
                          "user (it could then change its own and other students' grades)")
+    out.mkdir(parents=True, exist_ok=True)
+    if not trust_students:
+        # the course (reference notebooks, every student's hand-in, the gradebook) is root's
+        # alone; a sandbox user needs nothing in it
+        os.chmod(out, 0o700)
     claimed = contextlib.nullcontext([None] * jobs) if trust_students else sandbox.claim(jobs)
     with claimed as held:
         return _grade(source, out, jobs, limits, feedback, held)

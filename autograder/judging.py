@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import hw2probes
+from autograder.checks.common import Malformed
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,8 @@ def judge(part: str, check: str, literals: tuple, data, context: Context = Conte
     kwargs = {"context": context} if "context" in inspect.signature(function).parameters else {}
     try:
         message = function(data["result"], *literals, **kwargs)
+    except Malformed as failure:
+        return Verdict(False, str(failure), malformed=True)
     except AssertionError as failure:
         return Verdict(False, str(failure))
     except Exception as exc:  # data of the wrong shape or type: the judge cannot use it

@@ -417,20 +417,31 @@ def _remove_owned(folder: str, uid: int) -> list[str]:
     """Entries of ``uid`` in ``folder`` (if others may write it) and in the root folders below
     that others may enter."""
     removed = []
-    open_to_all = os.stat(folder).st_mode & stat.S_IWOTH
-    with os.scandir(folder) as entries:
-        for entry in list(entries):
+    try:
+        open_to_all = os.stat(folder).st_mode & stat.S_IWOTH
+        entries = list(os.scandir(folder))
+    except FileNotFoundError:  # other users' processes (other batches, the system) come and go
+        return removed
+    for entry in entries:
+        try:
             info = entry.stat(follow_symlinks=False)
             is_folder = stat.S_ISDIR(info.st_mode)
             if info.st_uid == uid and open_to_all:
                 if is_folder:
-                    shutil.rmtree(entry.path)
+                    shutil.rmtree(entry.path, onerror=_vanished_is_fine)
                 else:
                     os.unlink(entry.path)
                 removed.append(entry.path)
             elif is_folder and info.st_uid == 0 and info.st_mode & stat.S_IXOTH:
                 removed += _remove_owned(entry.path, uid)
+        except FileNotFoundError:
+            continue
     return removed
+
+
+def _vanished_is_fine(function, path, exc_info) -> None:
+    if not issubclass(exc_info[0], FileNotFoundError):
+        raise exc_info[1]
 
 
 _IPC = {"shm": ("shmid", "-m"), "msg": ("msqid", "-q"), "sem": ("semid", "-s")}

@@ -21,6 +21,7 @@ import importlib
 import io
 import os
 import traceback
+import warnings
 from pathlib import Path
 from typing import Callable
 
@@ -79,7 +80,9 @@ def to_bytes(data) -> bytes:
 def from_bytes(raw: bytes):
     """Plain data back from ``to_bytes``: weights_only refuses anything that is not tensors,
     numbers, strings, None, lists, tuples and dicts (nothing in the file can run code)."""
-    return torch.load(io.BytesIO(raw), weights_only=True, map_location="cpu")
+    with warnings.catch_warnings():  # a forged file's pickle protocol is the judge's to refuse, quietly
+        warnings.simplefilter("ignore", UserWarning)
+        return torch.load(io.BytesIO(raw), weights_only=True, map_location="cpu")
 
 
 def record(grade_id: str, part: str, check: str, objects: Callable[[], tuple]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import dis
 import types
-from typing import Callable, Iterator
+from typing import Iterator
 
 import torch
 
@@ -27,18 +27,6 @@ def quartic_loss(params) -> torch.Tensor:
     for index, p in enumerate(params):
         total = total + ((p - 0.3 * index) ** 2).sum() + 0.05 * (p ** 4).sum() + p.sin().sum()
     return total
-
-
-def run_optimizer(make: Callable, params, steps: int, loss=quartic_loss) -> list[list[torch.Tensor]]:
-    """Parameters after each of ``steps`` steps of ``make(iter(params))`` on ``loss``."""
-    optimizer = make(iter(params))
-    trajectory = []
-    for _ in range(steps):
-        optimizer.zero_grad()
-        loss(params).backward()
-        optimizer.step()
-        trajectory.append([p.detach().clone() for p in params])
-    return trajectory
 
 
 def devices() -> list[str]:

@@ -80,3 +80,27 @@ def test_a_cell_the_answer_does_not_use_may_mention_torch_optim():
 def test_the_message_asks_for_the_update_written_by_hand():
     text = delegation.message("sgd_optimizer__weight_decay", ["the answer cell, line 3: uses .optim"])
     assert text.startswith("sgd_optimizer__weight_decay: ") and "with tensor operations" in text
+
+
+def checked_with_later_cell(code: str) -> dict:
+    """The reference notebook 1 with a cell of the student's own after the optimizer's answer."""
+    nb = mutants.load(mutants.NB1)
+    index = next(i for i, c in enumerate(nb["cells"])
+                 if c["metadata"].get("nbgrader", {}).get("grade_id") == "sgd_optimizer")
+    nb["cells"].insert(index + 1, {"cell_type": "code", "metadata": {}, "source": code,
+                                   "outputs": [], "execution_count": None})
+    release = json.loads((RELEASE / f"{mutants.NB1}.ipynb").read_text())
+    return integrity.check_notebook(nb, release).notebook
+
+
+@pytest.mark.parametrize("code, named", [
+    # the honest class replaced later by torch's own
+    ("import torch\nclass SimpleGradientDescent(torch.optim.SGD):\n    pass", ".optim"),
+    ("import torch\nSimpleGradientDescent.step = lambda self: torch.optim.SGD(self.parameters).step()",
+     "statement defining SimpleGradientDescent"),
+    # a replacement by a route a reader cannot follow, in a cell that defines nothing
+    ("globals()['Simple' + 'GradientDescent'] = __import__('torch').optim.SGD", "globals"),
+])
+def test_a_later_cell_that_replaces_the_optimizer_is_read_too(code, named):
+    found = delegation.scan(checked_with_later_cell(code))
+    assert any(named in f for f in found.get("sgd_optimizer__", [])), found

@@ -7,7 +7,32 @@ from typing import Mapping
 
 import torch
 
-from hw2probes.common import devices, quartic_loss, random_parameters, run_optimizer  # noqa: F401 (re-exported)
+from hw2probes.common import devices, quartic_loss  # noqa: F401 (the judges rebuild inputs with these)
+
+
+class Malformed(AssertionError):
+    """Data a probe never returns: the judge fails the cell, and the grader flags the student
+    (a check made to return something else)."""
+
+
+def malformed(test_id: str, what: str):
+    raise Malformed(f"{test_id}: the data your notebook returned for this check is not what "
+                    f"the check produces ({what}); was the check tampered with?")
+
+
+def expect_data(test_id: str, ok: bool, what: str) -> None:
+    """Fail as ``malformed`` unless the probe's data has the expected form (``ok``)."""
+    if not ok:
+        malformed(test_id, what)
+
+
+def is_str_list(value) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def is_tensor_list(value, length: int | None = None) -> bool:
+    return (isinstance(value, list) and all(isinstance(v, torch.Tensor) for v in value)
+            and (length is None or len(value) == length))
 
 
 def fail(test_id: str, case: str, detail: str, hint: str):

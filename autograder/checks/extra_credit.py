@@ -32,8 +32,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from autograder.checks.common import fail, passed
-from autograder.checks.part1 import expect_data
+from autograder.checks.common import expect_data, fail, passed
 from autograder.datasets import fresh_examples
 from autograder.judging import Context, check_locally
 from autograder.rules import rule as true_rule

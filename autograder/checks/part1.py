@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import torch
 
-from autograder.checks.common import (delegation_message, devices, expect_close, fail, float64,
-                                      global_variable_hint, passed, quartic_loss)
+from autograder.checks.common import (delegation_message, devices, expect_close, expect_data, fail,
+                                      float64, global_variable_hint, is_tensor_list, passed,
+                                      quartic_loss)
 from autograder.judging import check_locally
 from hw2probes.part1 import (BOWL, IN_PLACE_LR, IN_PLACE_START, IN_PLACE_STEPS, OPTIMIZER_ARGUMENTS,
                              SHAPES, STEPS, RecordingBowl, matches_reference_cases, run_steps, sgd_runs,
@@ -18,22 +19,6 @@ BOWL_START = (-1.5, 1.2)
 PER_DIM_LR_THRESHOLD = 0.05  # the best single learning rate ends 50 steps at L ~ 0.105
 PATH_TOLERANCE = {torch.float64: 1e-9, torch.float32: 1e-4}
 SGD_TOLERANCE = {torch.float64: 1e-9, torch.float32: 1e-5}
-
-
-def malformed(test_id: str, what: str):
-    """Fail on data that the check's probe never returns (a tampered check)."""
-    raise AssertionError(f"{test_id}: the data your notebook returned for this check is not what "
-                         f"the check produces ({what}); was the check tampered with?")
-
-
-def expect_data(test_id: str, ok: bool, what: str) -> None:
-    if not ok:
-        malformed(test_id, what)
-
-
-def is_tensor_list(value, length: int | None = None) -> bool:
-    return (isinstance(value, list) and all(isinstance(v, torch.Tensor) for v in value)
-            and (length is None or len(value) == length))
 
 
 # Task 1.1 -----------------------------------------------------------------------------------

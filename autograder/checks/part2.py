@@ -13,8 +13,8 @@ from typing import Callable
 import torch
 
 import hw2probes
-from autograder.checks.common import (delegation_message, devices, expect_close, fail, global_variable_hint,
-                                      max_diff, passed, show)
+from autograder.checks.common import (delegation_message, devices, expect_close, fail,
+                                      global_variable_hint, malformed, max_diff, passed, show)
 from autograder.judging import check_locally, judge
 from hw2probes.part2 import (DECAY_CASES, IN_TURN_STEPS, LAYOUT, LAYOUT_STEPS, MATCH_CASES, PERSIST_CASES,
                              PERSIST_STEPS, SHAPES, STEPS, adam_cases, bowl_gradients, drive,
@@ -28,12 +28,6 @@ TOLERANCE = {torch.float64: 1e-8, torch.float32: 1e-5}  # Adam's paths against t
 
 
 # The probes' data ---------------------------------------------------------------------------------
-
-def malformed(test_id: str, what: str):
-    """Fail on data that the check's probe never returns (a tampered check)."""
-    raise AssertionError(f"{test_id}: the data your notebook returned for this check is not what "
-                         f"the check produces ({what}); was the check tampered with?")
-
 
 def field(test_id: str, data, key: str):
     if not isinstance(data, dict) or key not in data:

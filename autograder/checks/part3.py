@@ -10,26 +10,11 @@ import torch
 from torch import nn
 
 from autograder import experiments
-from autograder.checks.common import expect_close, fail, passed
+from autograder.checks.common import expect_close, expect_data, fail, is_str_list, passed
 from autograder.judging import check_locally
 from hw2probes.part3 import class_path, residual_cases, signature  # noqa: F401 (signature re-exported)
 
 SEQUENTIAL = class_path(nn.Sequential)
-
-
-def malformed(test_id: str, what: str):
-    """Fail on data that the check's probe never returns (a tampered check)."""
-    raise AssertionError(f"{test_id}: the data your notebook returned for this check is not what "
-                         f"the check produces ({what}); was the check tampered with?")
-
-
-def expect_data(test_id: str, ok: bool, what: str) -> None:
-    if not ok:
-        malformed(test_id, what)
-
-
-def is_str_list(value) -> bool:
-    return isinstance(value, list) and all(isinstance(v, str) for v in value)
 
 
 def received(test_id: str, case: str, result, hint: str):

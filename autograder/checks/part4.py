@@ -18,8 +18,8 @@ import math
 import torch
 from torch import nn
 
-from autograder.checks.common import expect_close, fail, passed
-from autograder.checks.part3 import expect_data, is_str_list, judge_architecture, received
+from autograder.checks.common import expect_close, expect_data, fail, is_str_list, passed
+from autograder.checks.part3 import judge_architecture, received
 from autograder.judging import check_locally
 from hw2probes.part3 import class_path
 from hw2probes.part4 import (GENERATOR_SHAPES, ODD_SHAPES, SHAPES, STATISTICS_NETS, WHOLE_TREE_NETS,

