@@ -17,11 +17,12 @@ import builtins
 # {answer cell grade id: the test cells that fail when it delegates}
 OPTIMIZER_CELLS = {"sgd_optimizer": "sgd_optimizer__", "adam_optimizer": "adam_optimizer__"}
 # names that run code by a route the reader cannot follow: suspect anywhere in the notebook
+# (sys.modules reaches a module by a computed name: sys itself, as in sys.stderr, is fine)
 HIDING_NAMES = {"__import__", "importlib", "eval", "exec", "compile", "globals", "locals", "vars",
-                "builtins", "__builtins__", "__dict__", "__class__", "__subclasses__",
+                "builtins", "__builtins__", "__dict__", "__class__", "__subclasses__", "modules",
                 "__globals__", "__code__", "marshal", "pickle", "ctypes", "get_ipython"}
 # names ordinary notebook code uses (the Colab setup cell does), suspect in optimizer code only
-SYSTEM_NAMES = {"sys", "os", "subprocess", "base64", "codecs"}
+SYSTEM_NAMES = {"os", "subprocess", "base64", "codecs"}
 
 
 def findings(code: str, suspect=HIDING_NAMES | SYSTEM_NAMES) -> list[str]:

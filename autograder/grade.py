@@ -268,6 +268,8 @@ def _grade(source: Path, out: Path, jobs: int, limits: Limits, feedback: bool,
     for slot in held:
         slots.put(slot)
     manifest = sandbox.kit_manifest(ROOT)
+    if changed := sandbox.verify_kit(ROOT, manifest):  # a virtualenv others could write
+        raise KitChanged(f"the kit is not safe to grade with: {changed[:5]}")
     course, template = out / "course", out / "template"
     make_course(template, limits.cell)
     if (course / "gradebook.db").exists():
@@ -289,7 +291,7 @@ def _grade(source: Path, out: Path, jobs: int, limits: Limits, feedback: bool,
             slots.put(slot)
 
     def finish(student: str) -> None:  # one writer: only this thread touches the gradebook
-        if changed := sandbox.verify_kit(ROOT, manifest):
+        if changed := sandbox.verify_kit(ROOT, manifest, deep=False):
             raise KitChanged(f"the kit changed while grading (after {student}): {changed[:5]}")
         found, flagged = record_student(course, student)
         problems[student] += found
@@ -314,6 +316,8 @@ def _grade(source: Path, out: Path, jobs: int, limits: Limits, feedback: bool,
             else:
                 finish(student)
             progress.update()
+    if changed := sandbox.verify_kit(ROOT, manifest):
+        raise KitChanged(f"the kit changed while grading: {changed[:5]}")
     ids, table = grade_cells(course, students)
     write_reports(out, ids, table, problems, flags)
     return problems

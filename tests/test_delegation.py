@@ -57,7 +57,8 @@ SGD = '''class SimpleGradientDescent:
     ("import importlib; self.m = importlib.import_module('torch.optim')", "pass", "importlib"),
     ("pass", "exec(compile('import torch', 'x', 'exec'))", "exec"),
     ("pass", "eval('1')", "eval"),
-    ("self.s = sys.modules", "pass", "sys"),
+    ("self.s = sys.modules", "pass", "modules"),
+    ("import subprocess", "subprocess.run(['python', '-c', 'pass'])", "subprocess"),
 ])
 def test_delegation_and_hidden_calls_are_named(init, step, named):
     found = delegation.scan(checked(mutants.NB1, SGD.format(init=init, step=step)))
@@ -69,6 +70,13 @@ def test_a_helper_cell_the_answer_uses_is_read_too():
     answer = SGD.format(init="self.inner = make_inner(self.parameters, lr)", step="self.inner.step()")
     found = delegation.scan(checked(mutants.NB1, answer, added=helper))
     assert any("the statement defining make_inner" in f and ".optim" in f for f in found["sgd_optimizer__"])
+
+
+def test_a_subclass_that_prints_to_stderr_is_no_delegation():
+    noisy = ("import sys\nclass NoisySGD(SimpleGradientDescent):\n    def step(self):\n"
+             "        print('one step', file=sys.stderr)\n        super().step()\n"
+             "SimpleGradientDescent = NoisySGD")
+    assert delegation.scan(checked_with_later_cell(noisy)) == {}
 
 
 def test_a_cell_the_answer_does_not_use_may_mention_torch_optim():
