@@ -162,13 +162,12 @@ def _executed_outputs(scratch: Path, name: str, expected: dict, outcome: Outcome
     return [c.get("outputs", []) for c in cells]
 
 
-def _status(scratch: Path) -> dict:
-    """hw2probes.execute's account of each notebook (untrusted: used for messages only)."""
+def _status(scratch: Path, name: str) -> str:
+    """hw2probes.execute's account of one notebook (untrusted: used for messages only)."""
     try:
-        status = json.loads(sandbox.read_file(scratch, "executed/status.json", 2**20) or b"{}")
+        return (sandbox.read_file(scratch, f"executed/{name}.status", 2**12) or b"").decode(errors="replace")
     except (ValueError, OSError):
-        return {}
-    return status if isinstance(status, dict) else {}
+        return ""
 
 
 def _probe_data(scratch: Path, grade_id: str, outcome: Outcome):
@@ -240,7 +239,9 @@ def grade_student(submitted: Path, release: Path, source: Path, scratch: Path,
     prepared = prepare(submitted, release, source, scratch, outcome)
     if slot is not None:
         _hand_over(slot, scratch)
-    argv = [sandbox.python(), "-m", "hw2probes.execute", str(scratch), "--cell-timeout", str(limits.cell)]
+    # with the cores to itself (one worker), a student's notebooks run two or more at a time
+    argv = [sandbox.python(), "-m", "hw2probes.execute", str(scratch), "--cell-timeout", str(limits.cell),
+            "--parallel", str(max(1, limits.threads))]
     context = judging.Context(submission=submitted, seed=secrets.randbelow(2**31))
     run = sandbox.run(slot, argv, scratch, _environment(scratch, limits.threads, context.seed),
                       wall=limits.wall, memory=limits.memory, cpu=limits.cpu)
@@ -258,10 +259,9 @@ def grade_student(submitted: Path, release: Path, source: Path, scratch: Path,
             sandbox.clean(slot)
         except OSError as why:  # the grader's fault, not the student's: say so, go on
             outcome.problems.append(f"cleaning up after the sandbox failed: {why!r}")
-    status = _status(scratch)
     for name, item in prepared.items():
         outputs = _executed_outputs(scratch, name, item.to_run, outcome)
-        if not run.timed_out and (status.get(name) == "kernel died" or outputs is None):
+        if not run.timed_out and (_status(scratch, name) == "kernel died" or outputs is None):
             outcome.problems.append(f"{name}.ipynb could not be graded (its kernel died while running "
                                     "it: exit(), os._exit(), a crash, or memory beyond the grading "
                                     "limit); the checks after that point score 0")

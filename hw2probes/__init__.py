@@ -25,8 +25,6 @@ import warnings
 from pathlib import Path
 from typing import Callable
 
-import torch
-
 ENV_OUT = "HW2_PROBE_OUT"  # the folder probes write to, set by the grader
 ENV_SEED = "HW2_PROBE_SEED"  # drawn by the grader for each run; the judge is told it too
 PARTS = ("part1", "part2", "part3", "part4", "extra_credit")
@@ -71,7 +69,11 @@ def collect(part: str, check: str, objects: Callable[[], tuple]) -> dict:
         return {"error": describe_error(exc)}
 
 
+# torch is imported where it is used: the notebook runner (hw2probes.execute) imports this
+# package and needs no torch, and under Gradescope's 768 MB its 200 MB matter.
+
 def to_bytes(data) -> bytes:
+    import torch
     buffer = io.BytesIO()
     torch.save(data, buffer)
     return buffer.getvalue()
@@ -80,6 +82,7 @@ def to_bytes(data) -> bytes:
 def from_bytes(raw: bytes):
     """Plain data back from ``to_bytes``: weights_only refuses anything that is not tensors,
     numbers, strings, None, lists, tuples and dicts (nothing in the file can run code)."""
+    import torch
     with warnings.catch_warnings():  # a forged file's pickle protocol is the judge's to refuse, quietly
         warnings.simplefilter("ignore", UserWarning)
         return torch.load(io.BytesIO(raw), weights_only=True, map_location="cpu")

@@ -1,51 +1,71 @@
 """Execute the notebooks of one submission, inside the grading sandbox.
 
-    python -m hw2probes.execute FOLDER --cell-timeout SECONDS
+    python -m hw2probes.execute FOLDER --cell-timeout SECONDS [--parallel N]
 
 Runs as the sandbox's unprivileged user, so everything it writes is as untrusted as the
 student's code: FOLDER/notebooks/*.ipynb (built by the grader: the student's answers, the
-release's own cells, and a probe call in place of each test cell) are executed in order, each
-in a fresh kernel, with nbclient; errors do not stop a notebook, a cell past the timeout is
-interrupted. Results: FOLDER/executed/<name>.ipynb, and the probes' data in $HW2_PROBE_OUT.
-A notebook whose kernel dies is saved as far as it got, and FOLDER/executed/status.json says
-so ({name: null, or "kernel died" / the error that stopped it}).
+release's own cells, and a probe call in place of each test cell) are executed, each in a
+fresh kernel of its own process, ``--parallel`` at a time (longest first; one torch thread
+each when more than one), with nbclient; errors do not stop a notebook, a cell past the
+timeout is interrupted. Results: FOLDER/executed/<name>.ipynb, the probes' data in
+$HW2_PROBE_OUT, and FOLDER/executed/<name>.status (empty, or "kernel died" / the error that
+stopped the notebook). A notebook whose kernel dies is saved as far as it got.
 """
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 
-def execute(folder: Path, cell_timeout: int) -> None:
-    import json
-
+def execute_one(folder: Path, name: str, cell_timeout: int) -> None:
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, DeadKernelError
+    nb = nbformat.read(folder / "notebooks" / f"{name}.ipynb", as_version=4)
+    client = NotebookClient(nb, timeout=cell_timeout, kernel_name="python3", allow_errors=True,
+                            interrupt_on_timeout=True, resources={"metadata": {"path": str(folder)}})
+    status = ""
+    try:
+        client.execute()
+    except DeadKernelError:
+        status = "kernel died"
+    except (CellExecutionError, RuntimeError) as exc:
+        status = f"{type(exc).__name__}: {str(exc)[:300]}"
+    nbformat.write(nb, folder / "executed" / f"{name}.ipynb")
+    (folder / "executed" / f"{name}.status").write_text(status)
+
+
+def execute(folder: Path, cell_timeout: int, parallel: int) -> None:
+    """Each notebook in a process of its own, ``parallel`` at a time, biggest file first."""
     (folder / "executed").mkdir(exist_ok=True)
-    status = {}
-    for path in sorted((folder / "notebooks").glob("*.ipynb")):
-        nb = nbformat.read(path, as_version=4)
-        client = NotebookClient(nb, timeout=cell_timeout, kernel_name="python3",
-                                allow_errors=True, interrupt_on_timeout=True,
-                                resources={"metadata": {"path": str(folder)}})
-        status[path.stem] = None
-        try:
-            client.execute()
-        except DeadKernelError:
-            status[path.stem] = "kernel died"
-        except (CellExecutionError, RuntimeError) as exc:
-            status[path.stem] = f"{type(exc).__name__}: {str(exc)[:300]}"
-        nbformat.write(nb, folder / "executed" / path.name)
-        (folder / "executed" / "status.json").write_text(json.dumps(status))
+    names = [p.stem for p in sorted((folder / "notebooks").glob("*.ipynb"), key=lambda p: -p.stat().st_size)]
+    env = dict(os.environ)
+    if parallel > 1:  # the cores are shared by the notebooks, not by torch's threads
+        env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    running: list[subprocess.Popen] = []
+    for name in names:
+        while len(running) >= parallel:
+            running.pop(0).wait()
+        running.append(subprocess.Popen([sys.executable, "-m", "hw2probes.execute", str(folder),
+                                         "--cell-timeout", str(cell_timeout), "--only", name], env=env))
+    for process in running:
+        process.wait()
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", type=Path)
     parser.add_argument("--cell-timeout", type=int, required=True)
+    parser.add_argument("--parallel", type=int, default=1, help="notebooks run at once")
+    parser.add_argument("--only", help="run this notebook, in this process")
     args = parser.parse_args(argv)
-    execute(args.folder, args.cell_timeout)
+    if args.only:
+        execute_one(args.folder, args.only, args.cell_timeout)
+    else:
+        execute(args.folder, args.cell_timeout, args.parallel)
     return 0
 
 
