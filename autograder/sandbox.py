@@ -91,7 +91,7 @@ def setup(kit: Path, slots: int = 4) -> list[str]:
     by all and writable by its owner only. Returns what was changed (nothing, a second time)."""
     _require_root()
     changes = [f"created user {user}" for user in _users(slots) if _create_user(user)]
-    return changes + _lock(Path(kit)) + _make_stand_in(_first_slot())
+    return changes + _lock(Path(os.path.abspath(kit))) + _make_stand_in(_first_slot())
 
 
 def _first_slot() -> Slot:
@@ -225,7 +225,7 @@ def problems(kit: Path, n: int, python: str | None = None) -> list[str]:
     if missing := [user for user in _users(n) if not _exists(pwd.getpwnam, user)
                    or not _exists(grp.getgrnam, user)]:
         return [f"user(s) {', '.join(missing)} missing: run `python -m autograder.sandbox setup`"]
-    kit, python, users = Path(kit), python or _interpreter(), slots(n)
+    kit, python, users = Path(os.path.abspath(kit)), python or _interpreter(), slots(n)
     who: dict[str, list[str]] = {}  # what was possible (or not) -> the users who found it so
     for slot in users:
         for finding in _tried_as(slot, kit, python):
