@@ -4,10 +4,10 @@
 
 Runs as the sandbox's unprivileged user, so everything it writes is as untrusted as the
 student's code: FOLDER/notebooks/*.ipynb (built by the grader: the student's answers, the
-release's own cells, and a probe call in place of each test cell) are executed, each in a
-fresh kernel of its own process, ``--parallel`` at a time (longest first; one torch thread
-each when more than one), with nbclient; errors do not stop a notebook, a cell past the
-timeout is interrupted. Results: FOLDER/executed/<name>.ipynb, the probes' data in
+release's own cells, and a probe call in place of each test cell) are executed with nbclient,
+each in a fresh kernel, ``--parallel`` at a time (each from a process of its own, longest
+first, one torch thread each; with 1, one after another from this process); errors do not
+stop a notebook, a cell past the timeout is interrupted. Results: FOLDER/executed/<name>.ipynb, the probes' data in
 $HW2_PROBE_OUT, and FOLDER/executed/<name>.status (empty, or "kernel died" / the error that
 stopped the notebook). A notebook whose kernel dies is saved as far as it got.
 """
@@ -42,6 +42,10 @@ def execute(folder: Path, cell_timeout: int, parallel: int) -> None:
     """Each notebook in a process of its own, ``parallel`` at a time, biggest file first."""
     (folder / "executed").mkdir(exist_ok=True)
     names = [p.stem for p in sorted((folder / "notebooks").glob("*.ipynb"), key=lambda p: -p.stat().st_size)]
+    if parallel <= 1:  # one at a time: in this process (each still in a kernel of its own)
+        for name in names:
+            execute_one(folder, name, cell_timeout)
+        return
     env = dict(os.environ)
     if parallel > 1:  # the cores are shared by the notebooks, not by torch's threads
         env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")

@@ -122,6 +122,12 @@ def test_refusal_finds_nothing_on_the_set_up_kit(kit, python):
     assert sandbox.refusal(kit, SLOTS, python=python) is None
 
 
+def test_a_relative_kit_path_is_tried_where_it_points(kit, python, monkeypatch):
+    # `bash run.sh sandbox` passes --kit . and the tries run from /: "." must not mean "/"
+    monkeypatch.chdir(kit)
+    assert sandbox.refusal(Path("."), SLOTS, python=python) is None
+
+
 def test_refusal_says_what_is_wrong(kit, monkeypatch):
     missing = sandbox.refusal(kit, 100)
     assert "hw2sandbox99" in missing and "missing" in missing and "hw2sandbox7," not in missing
