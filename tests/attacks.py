@@ -971,7 +971,9 @@ ATTACKS = [
     Attack("rewriter_daemon", "processes", NB1,
            "a double-forked daemon waits while notebook 2 runs, then rewrites notebook 1's executed "
            "copy (every output 'all cases passed') and its probe files",
-           ("outlived its notebooks", "the check's data"), cells=((END, REWRITER),), also=(NB2,)),
+           # whether it rewrites before it is killed depends on which notebook runs last:
+           # what it rewrites never counts, and the process is always seen
+           "outlived its notebooks", cells=((END, REWRITER),), also=(NB2,)),
     Attack("kill_the_runner", "signals", NB1, "SIGKILL to its parent, the notebook runner",
            "could not be graded", cells=((TOP, KILL_PARENT),)),
     Attack("os_exit", "signals", NB1, "os._exit(0) in an early cell", "could not be graded",
