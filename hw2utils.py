@@ -30,6 +30,7 @@ from typing import Callable, Iterable, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib import ticker, transforms
 from torch import nn
 from tqdm import tqdm
 
@@ -178,6 +179,8 @@ class LossFunctionWithPlot:
 
     def plot_history(self, grads=None, mean_grads=None, rms_grads=None) -> None:
         """Draw the path of x over the contours of L, and the loss per step (log scale).
+        Where the path's last third is too small to read in the full view (a zig-zag across
+        the valley), a zoom on it is drawn beside the path.
 
         Given ``grads`` (shape (T, 2), one row per step), add one panel per
         coordinate with the gradient per step, a solid line at ``mean_grads[i]``
@@ -192,8 +195,13 @@ class LossFunctionWithPlot:
             raise ValueError(f"grads must have shape (steps, 2), got {grads.shape}")
         if grading_mode():
             return  # no figure is graded; building them cost seconds per submission
-        n_panels = 2 + (0 if grads is None else grads.shape[1])
-        fig, axes = plt.subplots(1, n_panels, figsize=(4.2 * n_panels, 3.8))
+        # Path and loss side by side, the path wider for the legend and zoom beside it; the
+        # gradient panels, if any, in a second row. 9.5 inches fit a notebook unscaled.
+        rows = 1 if grads is None else 2
+        fig = plt.figure(figsize=(9.5, 4 * rows), layout="constrained")
+        top, *bottom = fig.subfigures(rows, 1, squeeze=False)[:, 0]
+        axes = [*top.subplots(1, 2, width_ratios=[3, 2]),
+                *(bottom[0].subplots(1, 2) if bottom else [])]
         self._draw_path(axes[0])
         self._draw_losses(axes[1])
         if grads is not None:
@@ -203,7 +211,6 @@ class LossFunctionWithPlot:
                 _draw_gradient_panel(ax, i, grads[:, i],
                                      None if means is None else float(means[i]),
                                      None if rmss is None else float(rmss[i]))
-        fig.tight_layout()
         self.figure = fig
 
     def _draw_path(self, ax) -> None:
@@ -215,17 +222,50 @@ class LossFunctionWithPlot:
         g0, g1 = np.meshgrid(np.linspace(low[0] - pad, high[0] + pad, 200),
                              np.linspace(low[1] - pad, high[1] + pad, 200))
         surface = self.value(np.stack([g0, g1], axis=-1))
-        ax.contour(g0, g1, surface, levels=15, cmap="viridis", linewidths=0.8)
-        ax.plot(path[:, 0], path[:, 1], "o-", color="tab:red", markersize=3, linewidth=1,
+        ax.contour(g0, g1, surface, levels=15, cmap="viridis", linewidths=0.6, alpha=0.6)
+        # A thin line between small dots, so that where the path zig-zags each step stays a
+        # stroke of its own instead of merging into a blob.
+        ax.plot(path[:, 0], path[:, 1], "-o", color="tab:red", linewidth=0.5, markersize=2.5,
                 label="path of x")
-        ax.plot([0], [0], "k*", markersize=10, label="minimum")
+        ax.plot(*path[0], "o", color="tab:green", markersize=9, markerfacecolor="none",
+                markeredgewidth=2, label="start")
+        _mark_end(ax, path, label=f"end (step {len(path) - 1})")
+        ax.plot([0], [0], "*", color="black", markersize=11, label="minimum")
         ax.set(xlabel="x[0]", ylabel="x[1]", title="Path on the loss surface")
-        ax.legend(loc="best", fontsize="small")
+        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1), fontsize="small")
+        _zoom_on_tail(ax, path)
 
     def _draw_losses(self, ax) -> None:
-        ax.plot(np.arange(len(self.losses)), self.losses, "o-", markersize=3)
-        ax.set_yscale("log")
-        ax.set(xlabel="step", ylabel="L(x)", title="Loss per step")
+        ax.plot(np.arange(len(self.losses)), self.losses, "-o", linewidth=0.8, markersize=3)
+        _log_scale_with_plain_ticks(ax.yaxis, self.losses)
+        ax.set(xlabel="step", ylabel="L(x)", title="Loss per step (log scale)")
+
+
+def _mark_end(ax, path: np.ndarray, **kwargs) -> None:
+    ax.plot(*path[-1], "s", color="black", markersize=7, markerfacecolor="none",
+            markeredgewidth=1.5, **kwargs)
+
+
+def _zoom_on_tail(ax, path: np.ndarray) -> None:
+    """If the last third of the path fills under a fifth of the view both ways (a zig-zag
+    across the valley, steps a pixel apart), draw it again, stretched, in an inset under
+    the legend, where its steps can be told apart."""
+    first = len(path) - len(path) // 3
+    tail = path[first:]
+    view = np.array([np.ptp(ax.get_xlim()), np.ptp(ax.get_ylim())])
+    if len(tail) < 4 or np.any(np.ptp(tail, axis=0) >= view / 5):
+        return
+    # x in inches from the panel's right edge, y in panel heights: the inset's width does
+    # not depend on the panel's, so constrained layout leaves it room at its first pass.
+    beside = transforms.blended_transform_factory(
+        ax.figure.dpi_scale_trans + transforms.ScaledTranslation(1, 0, ax.transAxes), ax.transAxes)
+    inset = ax.inset_axes([0.4, 0.0, 1.7, 0.5], transform=beside)
+    inset.set_in_layout(True)
+    inset.plot(tail[:, 0], tail[:, 1], "-o", color="tab:red", linewidth=0.8, markersize=3.5)
+    _mark_end(inset, tail)
+    inset.set_title(f"steps {first} to {len(path) - 1}, zoomed", fontsize="small")
+    inset.tick_params(labelsize="x-small")
+    ax.indicate_inset_zoom(inset, edgecolor="gray")
 
 
 def _as_numpy(values, name: str) -> np.ndarray:
@@ -239,15 +279,72 @@ def _as_numpy(values, name: str) -> np.ndarray:
 
 def _draw_gradient_panel(ax, i: int, series: np.ndarray, mean: float | None,
                          rms: float | None) -> None:
-    ax.plot(np.arange(len(series)), series, ".-", color="tab:blue", label=f"dL/dx[{i}]")
+    ax.plot(np.arange(len(series)), series, "-o", color="tab:blue", linewidth=0.8,
+            markersize=3, label=f"dL/dx[{i}]")
     if mean is not None:
         ax.axhline(mean, color="tab:green", label=f"mean {mean:.4f}")
     if rms is not None:
-        ax.axhline(rms, color="tab:orange", linestyle="--", label=f"+-RMS {rms:.4f}")
+        ax.axhline(rms, color="tab:orange", linestyle="--", label=f"±RMS {rms:.4f}")
         ax.axhline(-rms, color="tab:orange", linestyle="--")
     ax.axhline(0, color="black", linewidth=0.5)
     ax.set(xlabel="step", title=f"Gradient along x[{i}]")
-    ax.legend(loc="best", fontsize="small")
+    _legend_beside(ax)
+
+
+def _legend_beside(ax) -> None:
+    """The axes' legend to its right, outside the data: a series that fills the panel
+    (a gradient flipping sign every step, a histogram's spike at its edge) leaves no
+    free corner inside."""
+    ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize="small")
+
+
+class _PlainNumbers(ticker.Formatter):
+    """Tick labels as short plain numbers ("0.6934", "0.02", "30", "1e-5") with the fewest
+    significant digits that write every tick exactly; a log axis would write 6.934×10⁻¹."""
+
+    def __init__(self):
+        self.digits = 1
+
+    def set_locs(self, locs) -> None:
+        super().set_locs(locs)
+        self.digits = next((d for d in range(1, 8) if all(
+            math.isclose(float(self._format(v, d)), v, rel_tol=1e-9) for v in locs)), 8)
+
+    def __call__(self, x, pos=None) -> str:
+        return self._format(x, self.digits)
+
+    @staticmethod
+    def _format(x: float, digits: int) -> str:
+        if x == 0 or 1e-4 <= abs(x) < 1e6:
+            return np.format_float_positional(x, precision=digits, fractional=False, trim="-")
+        return np.format_float_scientific(x, precision=digits - 1, trim="-", exp_digits=1)
+
+
+class _PositiveMaxNLocator(ticker.MaxNLocator):
+    """Evenly spaced round ticks, none at or below 0 (where a log axis has no place)."""
+
+    def tick_values(self, vmin, vmax):
+        ticks = super().tick_values(vmin, vmax)
+        return ticks[ticks > 0]
+
+
+def _log_scale_with_plain_ticks(axis, values) -> None:
+    """Put ``axis`` (``ax.yaxis``) on a log scale with a few plain-number labels whatever the
+    range of ``values``: up to six powers of 10 (with 2 and 5 between them over less than two
+    decades, 3 over less than three), or, over less than one, evenly spaced round numbers,
+    which a log scale would not label."""
+    axis.axes.set_yscale("log")
+    values = np.asarray(values, dtype=float)
+    positive = values[np.isfinite(values) & (values > 0)]
+    decades = math.log10(positive.max() / positive.min()) if positive.size else 0.0
+    if decades >= 1:
+        subs = (1.0, 2.0, 5.0) if decades < 2 else (1.0, 3.0) if decades < 3 else (1.0,)
+        axis.set_major_locator(ticker.LogLocator(subs=subs, numticks=6))
+    else:
+        axis.set_major_locator(_PositiveMaxNLocator(nbins=5, steps=[1, 2, 5, 10]))
+        axis.set_minor_locator(ticker.NullLocator())
+    axis.set_major_formatter(_PlainNumbers())
+    axis.set_minor_formatter(ticker.NullFormatter())
 
 
 class ConstantVectorNetwork(nn.Module):
@@ -447,6 +544,23 @@ def accuracy(net: nn.Module, data: torch.Tensor, labels: torch.Tensor) -> float:
         net.train(was_training)
 
 
+def _progress_note(history: TrainingHistory, loss_log: torch.Tensor, epoch: int,
+                   window: int = 100) -> str:
+    """The progress bar's text at an evaluation: what the run is heading for.
+
+    The loss and its relative change over the last ``window`` epochs (near 0 % at chance
+    accuracy: the run is stuck), train and held-out accuracy (a widening gap: memorizing),
+    and the best held-out accuracy so far with its epoch (held-out falling from it: overfitting).
+    """
+    span = min(window, epoch - 1)
+    now, then = loss_log[epoch - 1].item(), loss_log[epoch - 1 - span].item()
+    change = (now - then) / then if then > 0 else 0.0
+    best = max(range(len(history.val_accs)), key=history.val_accs.__getitem__)
+    return (f"loss {now:.4f} ({change:+.1%} in {span} epochs), train {history.train_accs[-1]:.3f}, "
+            f"held-out {history.val_accs[-1]:.3f} (best {history.val_accs[best]:.3f} "
+            f"at epoch {history.eval_epochs[best]})")
+
+
 def _gradient_range(parameters: Iterable[torch.Tensor]) -> tuple[float, float]:
     peaks = [p.grad.detach().abs().max() for p in parameters if p.grad is not None]
     if not peaks:
@@ -471,7 +585,8 @@ def run_test(model: Supervise, optmaker: Callable[[Iterable[nn.Parameter]], obje
     ``pick_device(device)``. In grading mode (see ``grading_mode``) it trains at
     most ``GRADING_EPOCHS`` epochs and draws no figure: graders check code, not
     training outcomes.
-    Shows a one-line progress bar and, if ``plot``, a loss/accuracy figure
+    Shows a one-line progress bar (see ``_progress_note``: the loss's recent trend,
+    both accuracies, the best held-out so far) and, if ``plot``, a loss/accuracy figure
     (kept in the returned history's ``figure``).
     """
     if not isinstance(getattr(model, "net", None), nn.Module):
@@ -513,8 +628,7 @@ def run_test(model: Supervise, optmaker: Callable[[Iterable[nn.Parameter]], obje
                 history.eval_epochs.append(epoch)
                 history.train_accs.append(accuracy(model.net, x, y))
                 history.val_accs.append(accuracy(model.net, x_val, y_val))
-                bar.set_postfix(loss=f"{loss.item():.4f}", train=f"{history.train_accs[-1]:.3f}",
-                                val=f"{history.val_accs[-1]:.3f}", refresh=False)
+                bar.set_postfix_str(_progress_note(history, loss_log, epoch), refresh=False)
                 if history.val_accs[-1] == 1.0:
                     history.solved_epoch = epoch
                     break
@@ -530,22 +644,28 @@ def run_test(model: Supervise, optmaker: Callable[[Iterable[nn.Parameter]], obje
 
 def plot_training(history: TrainingHistory) -> plt.Figure:
     """Training loss per epoch (left axis, log scale) and train / held-out accuracy
-    per evaluation (right axis, 0 to 1). Returns the figure."""
-    fig, ax_loss = plt.subplots(figsize=(7, 4))
+    per evaluation (right axis, 0 to 1), legend above. Returns the figure.
+
+    The accuracy curves differ in style, not only colour: training thick and solid with
+    dots, held-out thin and dashed with crosses on top of it, so both show where they
+    coincide; when they are equal at every evaluation, the legend says so."""
+    fig, ax_loss = plt.subplots(figsize=(7, 4.4), layout="constrained")
     ax_acc = ax_loss.twinx()
     ax_loss.plot(np.arange(1, len(history.losses) + 1), history.losses, color="tab:blue",
                  label="training loss")
-    ax_loss.set_yscale("log")
-    ax_acc.plot(history.eval_epochs, history.train_accs, color="tab:orange",
-                label="training accuracy")
-    ax_acc.plot(history.eval_epochs, history.val_accs, color="tab:red",
-                label="held-out accuracy")
+    _log_scale_with_plain_ticks(ax_loss.yaxis, history.losses)
+    every = max(1, len(history.eval_epochs) // 12)  # a dozen markers, not one per evaluation
+    ax_acc.plot(history.eval_epochs, history.train_accs, "-o", color="tab:orange", linewidth=3,
+                markersize=7, markevery=every, label="training accuracy")
+    ax_acc.plot(history.eval_epochs, history.val_accs, "--x", color="tab:red", linewidth=1.5,
+                markersize=7, markeredgewidth=1.5, markevery=every, label="held-out accuracy")
     ax_acc.set_ylim(0.0, 1.02)
-    ax_loss.set(xlabel="epoch", ylabel="loss")
+    ax_loss.set(xlabel="epoch", ylabel="loss (log scale)")
     ax_acc.set_ylabel("accuracy")
-    fig.legend(loc="lower left", bbox_to_anchor=(0, 0), bbox_transform=ax_loss.transAxes,
-               fontsize="small")
-    fig.tight_layout()
+    same = np.array_equal(history.train_accs, history.val_accs)
+    fig.legend(loc="outside upper center", ncol=3, fontsize="small", title_fontsize="small",
+               title="training and held-out accuracy are equal at every evaluation"
+               if same else None)
     return fig
 
 
@@ -615,9 +735,10 @@ def run_init_experiment(init_fn: InitFunction, nonlinearity: str = "tanh",
 
 def plot_activation_histograms(activations: Sequence[torch.Tensor]) -> plt.Figure:
     """One panel per layer: a density histogram of its activations and, dashed,
-    the standard normal density N(0, 1) for scale. Returns the figure."""
-    fig, axes = plt.subplots(len(activations), 1, figsize=(7, 1.7 * len(activations)),
-                             sharex=True, squeeze=False)
+    the standard normal density N(0, 1) for scale; the same x range in every panel, each
+    with its own tick labels and its legend to the right. Returns the figure."""
+    fig, axes = plt.subplots(len(activations), 1, figsize=(8.5, 1.9 * len(activations)),
+                             sharex=True, squeeze=False, layout="constrained")
     values = [a.detach().cpu().double().flatten().numpy() for a in activations]
     reach = max(1.0, max(np.abs(v).max() for v in values))
     grid = np.linspace(-reach, reach, 400)
@@ -626,9 +747,10 @@ def plot_activation_histograms(activations: Sequence[torch.Tensor]) -> plt.Figur
         ax.hist(v, bins=100, range=(-reach, reach), density=True, color="tab:blue", alpha=0.7,
                 label=f"layer {k} (std {v.std():.3g})")
         ax.plot(grid, normal_pdf, "r--", linewidth=1, label="N(0, 1)")
-        ax.legend(loc="upper right", fontsize="small")
+        ax.tick_params(labelbottom=True)  # sharex would keep them on the bottom panel only
+        _legend_beside(ax)
     axes[-1, 0].set_xlabel("activation")
-    fig.tight_layout()
+    fig.supylabel("density")
     return fig
 
 
@@ -644,8 +766,39 @@ def _fail(test_id: str, case: str, detail: str, hint: str):
     raise AssertionError(f"{test_id}, case {case}: {detail}\nHint: {hint}")
 
 
-def _expect_close(test_id: str, case: str, expected, got, tol: float, hint: str) -> None:
-    """Fail unless ``got`` has ``expected``'s shape and max |got - expected| <= tol."""
+#: How far a result may be from the reference, relative to 1 + max |expected|, by the least precise
+#: floating dtype of what is compared (the inputs, your result). float64 leaves room for a setting
+#: such as lr held as a tensor of torch's default dtype (torch.tensor(0.1) is float32, rounded to
+#: 2^-24 of its value); float32 for its own rounding. The autograder applies the same rule.
+RELATIVE_TOLERANCE = {torch.float64: 1e-6, torch.float32: 1e-5}
+
+
+def _tolerance(expected, *involved) -> float:
+    """RELATIVE_TOLERANCE of the least precise floating dtype among ``expected`` and ``involved``
+    (tensors or dtypes; Python numbers count as float64), times 1 + max |expected|."""
+    def dtype(value):
+        if isinstance(value, torch.dtype):
+            return value
+        return value.dtype if isinstance(value, torch.Tensor) else torch.float64
+    dtypes = [d for d in map(dtype, (expected, *involved)) if d.is_floating_point]
+    relative = max(RELATIVE_TOLERANCE.get(d, RELATIVE_TOLERANCE[torch.float32]) for d in dtypes)
+    size = _float64(expected).abs().max().item() if _float64(expected).numel() else 0.0
+    return relative * (1 + (size if math.isfinite(size) else 0.0))
+
+
+def _max_diff(expected, got) -> float:
+    """max |got - expected| in float64 (inf when the shapes differ or a value is not finite)."""
+    expected, got = _float64(expected), _float64(got)
+    if got.shape != expected.shape:
+        return math.inf
+    diff = (got - expected).abs().max().item() if got.numel() else 0.0
+    return diff if math.isfinite(diff) else math.inf
+
+
+def _expect_close(test_id: str, case: str, expected, got, tol: float, hint: str,
+                  mistakes: dict | None = None) -> None:
+    """Fail unless ``got`` has ``expected``'s shape and max |got - expected| <= tol. ``mistakes``
+    maps a misconception to what it produces; when ``got`` matches one, the hint names it."""
     expected = _float64(expected)
     try:
         got = _float64(got)
@@ -653,10 +806,42 @@ def _expect_close(test_id: str, case: str, expected, got, tol: float, hint: str)
         _fail(test_id, case, f"expected a number or tensor, got {type(got).__name__}", hint)
     if got.shape != expected.shape:
         _fail(test_id, case, f"expected shape {tuple(expected.shape)}, got {tuple(got.shape)}", hint)
-    diff = (got - expected).abs().max().item() if got.numel() else 0.0
-    if not math.isfinite(diff) or diff > tol:
-        _fail(test_id, case, f"expected {_show(expected)}, got {_show(got)}; max |diff| "
-              f"{diff:.2e} > tolerance {tol:.0e}", hint)
+    diff = _max_diff(expected, got)
+    if diff <= tol:
+        return
+    shown = _show_pair(expected, got)
+    _fail(test_id, case, f"expected {shown[0]}, got {shown[1]}; max |diff| {diff:.2e} > tolerance "
+          f"{tol:.2g}", _named(hint, mistakes, got, tol))
+
+
+def _named(hint: str, mistakes: dict | None, got: torch.Tensor, tol: float) -> str:
+    """The hint, or the mistake in ``mistakes`` whose result ``got`` starts with (a mistake's path
+    may be given for its first steps only)."""
+    for description, produced in (mistakes or {}).items():
+        produced = _float64(produced)
+        if _max_diff(produced, got[:len(produced)] if produced.dim() else got) <= tol:
+            return f"your result matches a known mistake: {description}"
+    return hint
+
+
+def _expect_path(test_id: str, case: str, expected: torch.Tensor, got: torch.Tensor, tol: float,
+                 hint: str, mistakes: Callable[[], dict] | None = None, what: str = "expected") -> None:
+    """Fail when ``got`` leaves ``expected`` (values after each step, (steps, n)) by more than
+    ``tol``: at the first step where the two differ visibly (to 6 digits), saying when an earlier
+    step is already beyond ``tol``; naming a mistake from ``mistakes()`` that ``got`` follows."""
+    expected, got = _float64(expected), _float64(got)
+    diffs = [_max_diff(e, g) for e, g in zip(expected, got)]
+    beyond = [step for step, diff in enumerate(diffs) if diff > tol]
+    if not beyond:
+        return
+    visible = [step for step in beyond if len(set(_show_pair(expected[step], got[step], 6))) == 2]
+    step = visible[0] if visible else beyond[0]
+    earlier = (f" (beyond the tolerance from step {beyond[0] + 1} on, by {diffs[beyond[0]]:.2e} there)"
+               if step != beyond[0] else "")
+    shown = _show_pair(expected[step], got[step])
+    _fail(test_id, f"{case}, after step {step + 1}", f"{what} {shown[0]}, got {shown[1]}; max |diff| "
+          f"{diffs[step]:.2e} > tolerance {tol:.2g}{earlier}",
+          _named(hint, mistakes() if mistakes else None, got, tol))
 
 
 def _float64(values) -> torch.Tensor:
@@ -666,10 +851,26 @@ def _float64(values) -> torch.Tensor:
     return torch.as_tensor(values, dtype=torch.float64)
 
 
-def _show(t: torch.Tensor) -> str:
-    values = t.flatten()[:6].tolist()
-    text = ", ".join(f"{v:.6g}" for v in values)
-    return f"[{text}{', ...' if t.numel() > 6 else ''}]" if t.dim() else f"{t.item():.6g}"
+def _show(t: torch.Tensor, start: int = 0, digits: int = 6) -> str:
+    """Up to 6 values from flat index ``start`` on, to ``digits`` significant digits."""
+    if not t.dim():
+        return f"{t.item():.{digits}g}"
+    text = ", ".join(f"{v:.{digits}g}" for v in t.flatten()[start:start + 6].tolist())
+    return f"[{'..., ' if start else ''}{text}{', ...' if t.numel() > start + 6 else ''}]"
+
+
+def _show_pair(expected: torch.Tensor, got: torch.Tensor, most_digits: int = 17) -> tuple[str, str]:
+    """The two as a failure prints them: around the element where they differ most, with as many
+    significant digits (6 to ``most_digits``) as it takes to print differently."""
+    if expected.shape != got.shape or not expected.numel():
+        return _show(expected), _show(got)
+    worst = int((got - expected).abs().nan_to_num(nan=math.inf).flatten().argmax())
+    start = 0 if worst < 6 else min(worst - 2, expected.numel() - 6)
+    for digits in range(6, most_digits + 1):
+        shown = _show(expected, start, digits), _show(got, start, digits)
+        if shown[0] != shown[1]:
+            break
+    return shown
 
 
 def _passed(test_id: str, n_cases: int) -> None:
@@ -712,7 +913,8 @@ def check_gd_loop__matches_reference(descend: Callable) -> None:
         if len(L.xs) != steps:
             _fail(test_id, case, f"expected {steps} calls of loss_fn, got {len(L.xs)}",
                   "call loss_fn(x) once per step, then backward(), then update x")
-        _expect_close(test_id, case, torch.stack(expected), torch.stack(L.xs), 1e-9,
+        _expect_close(test_id, case, torch.stack(expected), torch.stack(L.xs),
+                      _tolerance(torch.stack(expected), *L.xs),
                       "each step is x <- x - lr * x.grad, using the gradient of this step only: "
                       "clear x.grad after the update, or gradients pile up")
     _passed(test_id, len(cases))
@@ -743,8 +945,8 @@ def check_gd_loop__tensor_lr(descend: Callable) -> None:
     descend(L, torch.tensor(BOWL_START, dtype=torch.float64, requires_grad=True), lr, 5)
     expected = _torch_sgd_path(LossFunctionWithPlot(), BOWL_START, lr, 5)
     _expect_close(test_id, "lr (0.03, 0.8), 5 steps", torch.stack(expected), torch.stack(L.xs),
-                  1e-9, "multiply the gradient by lr elementwise: lr * x.grad works for a "
-                  "float and for a tensor of x's shape")
+                  _tolerance(torch.stack(expected), *L.xs), "multiply the gradient by lr elementwise: "
+                  "lr * x.grad works for a float and for a tensor of x's shape")
     _passed(test_id, 1)
 
 
@@ -785,36 +987,98 @@ def _toy_loss(params: Sequence[torch.Tensor]) -> torch.Tensor:
     return ((matrix @ vector - 1.0) ** 2).sum() + 0.1 * scalar ** 4 + (vector * scalar).sin().sum()
 
 
-def _run_optimizer(make, params, steps: int) -> list[list[torch.Tensor]]:
-    """Parameters after each of ``steps`` optimizer steps on _toy_loss. Gradients are cleared
-    here, not by zero_grad, which has a check of its own."""
+def _flat(params: Sequence[torch.Tensor]) -> torch.Tensor:
+    return torch.cat([p.detach().double().cpu().flatten() for p in params])
+
+
+def _run_optimizer(make, params, steps: int, clear=None) -> torch.Tensor:
+    """The parameters (flattened, float64) after each of ``steps`` optimizer steps on _toy_loss,
+    (steps, n). Gradients are cleared here (or by ``clear(optimizer)``), not by zero_grad, which
+    has a check of its own."""
     optimizer = make(iter(params))  # an iterator, as net.parameters() is: it can be read once
     trajectory = []
     for _ in range(steps):
-        for p in params:
-            p.grad = None
+        if clear is None:
+            for p in params:
+                p.grad = None
+        else:
+            clear(optimizer)
         _toy_loss(params).backward()
         optimizer.step()
-        trajectory.append([p.detach().clone() for p in params])
-    return trajectory
+        trajectory.append(_flat(params))
+    return torch.stack(trajectory)
 
 
-def _check_against_torch(test_id: str, student_cls, torch_cls, cases, steps: int, hint: str) -> None:
-    """Compare ``student_cls(params, **kw)`` with ``torch_cls(params, **kw)`` step by step."""
+def _run_in_turn(makers, steps: int) -> list[torch.Tensor]:
+    """Two optimizers ``make(params)`` alive at once, over _toy_parameters(0) and (1), made one
+    after the other and then stepped in turn: the path of each, as _run_optimizer gives it."""
+    groups = [_toy_parameters(seed) for seed in (0, 1)]
+    optimizers = [make(iter(params)) for make, params in zip(makers, groups)]
+    paths = [[], []]
+    for _ in range(steps):
+        for optimizer, params, path in zip(optimizers, groups, paths):
+            for p in params:
+                p.grad = None
+            _toy_loss(params).backward()
+            optimizer.step()
+            path.append(_flat(params))
+    return [torch.stack(path) for path in paths]
+
+
+def _sgd_mistakes(kwargs: dict, steps: int) -> dict:
+    """What classic wrong updates of SimpleGradientDescent produce from _toy_parameters(0)."""
+    lr, wd = kwargs["lr"], kwargs.get("weight_decay", 0.0)
+
+    def run(update):
+        params = _toy_parameters(0)
+        path = []
+        for _ in range(steps):
+            grads = torch.autograd.grad(_toy_loss(params), params)
+            with torch.no_grad():
+                for p, g in zip(params, grads):
+                    p.copy_(update(p, g))
+            path.append(_flat(params))
+        return torch.stack(path)
+    updates = {} if not wd else {
+        "weight decay applied outside the learning rate (p -= lr*g + wd*p)": lambda p, g: p - lr * g - wd * p,
+        "weight decay with the wrong sign (p -= lr*(g - wd*p))": lambda p, g: p - lr * (g - wd * p),
+        "weight decay on |p| instead of p": lambda p, g: p - lr * (g + wd * p.abs()),
+        "weight decay outside the learning rate and with the wrong sign (p -= lr*g - wd*p)":
+            lambda p, g: p - lr * g + wd * p,
+        "weight decay on |p| and outside the learning rate (p -= lr*g + wd*|p|)":
+            lambda p, g: p - lr * g - wd * p.abs(),
+        "weight decay ignored": lambda p, g: p - lr * g}
+    mistakes = {name: run(update) for name, update in updates.items()}
+    mistakes["momentum (a velocity kept from step to step): SimpleGradientDescent is plain gradient "
+              "descent, each step from this step's gradient alone"] = _run_optimizer(
+        lambda p: torch.optim.SGD(p, momentum=0.9, **kwargs), _toy_parameters(0), steps)
+    return mistakes
+
+
+def _check_against_torch(test_id: str, SimpleGradientDescent, cases, steps: int, hint: str) -> None:
+    """Compare ``SimpleGradientDescent(params, **kw)`` with ``torch.optim.SGD(params, **kw)`` step
+    by step, for each of ``cases``, then two of them alive at once (the settings of the first two
+    cases), stepped in turn."""
     for kwargs in cases:
         case = ", ".join(f"{k}={v}" for k, v in kwargs.items()) + f", {steps} steps"
-        got = _run_optimizer(lambda p: student_cls(p, **kwargs), _toy_parameters(0), steps)
-        expected = _run_optimizer(lambda p: torch_cls(p, **kwargs), _toy_parameters(0), steps)
-        for step, (g_params, e_params) in enumerate(zip(got, expected), start=1):
-            for index, (g, e) in enumerate(zip(g_params, e_params)):
-                _expect_close(test_id, f"{case}: parameter {index} {tuple(e.shape)} after step {step}",
-                              e, g, 1e-6, hint)
-    _passed(test_id, len(cases))
+        got = _run_optimizer(lambda p: SimpleGradientDescent(p, **kwargs), _toy_parameters(0), steps)
+        expected = _run_optimizer(lambda p: torch.optim.SGD(p, **kwargs), _toy_parameters(0), steps)
+        _expect_path(test_id, case, expected, got, _tolerance(expected, got), hint,
+                     lambda: _sgd_mistakes(kwargs, steps))
+    pair = cases[:2]
+    got = _run_in_turn([lambda p, kw=kw: SimpleGradientDescent(p, **kw) for kw in pair], steps)
+    expected = _run_in_turn([lambda p, kw=kw: torch.optim.SGD(p, **kw) for kw in pair], steps)
+    for index, (e, g) in enumerate(zip(expected, got)):
+        _expect_path(test_id, f"two optimizers alive at once, {pair[0]} and {pair[1]}, stepped in turn: "
+                     f"the {('first', 'second')[index]}", e, g, _tolerance(e, g),
+                     "two optimizers must share nothing: keep the parameters and the settings on self "
+                     "(self.lr = lr), not on the class (SimpleGradientDescent.lr = lr)")
+    _passed(test_id, len(cases) + 1)
 
 
 def check_sgd_optimizer__matches_torch(SimpleGradientDescent) -> None:
-    """``SimpleGradientDescent`` without weight decay equals torch.optim.SGD."""
-    _check_against_torch("sgd_optimizer__matches_torch", SimpleGradientDescent, torch.optim.SGD,
+    """``SimpleGradientDescent`` without weight decay equals torch.optim.SGD, also with two alive at once."""
+    _check_against_torch("sgd_optimizer__matches_torch", SimpleGradientDescent,
                          [{"lr": 0.1}, {"lr": 0.03}], steps=4,
                          hint="step() does p -= lr * p.grad for every parameter, in place under "
                               "torch.no_grad(); keep the parameters in a list (parameters may be "
@@ -823,8 +1087,8 @@ def check_sgd_optimizer__matches_torch(SimpleGradientDescent) -> None:
 
 def check_sgd_optimizer__weight_decay(SimpleGradientDescent) -> None:
     """``SimpleGradientDescent`` with weight decay equals torch.optim.SGD(weight_decay=...)."""
-    _check_against_torch("sgd_optimizer__weight_decay", SimpleGradientDescent, torch.optim.SGD,
-                         [{"lr": 0.1, "weight_decay": 0.1}, {"lr": 0.05, "weight_decay": 1e-3}],
+    _check_against_torch("sgd_optimizer__weight_decay", SimpleGradientDescent,
+                         [{"lr": 0.1, "weight_decay": 0.1}, {"lr": 0.1, "weight_decay": 1e-3}],
                          steps=4,
                          hint="weight decay adds weight_decay * p to the gradient (your answer "
                               "to 1.D), and the learning rate scales the whole gradient, decay "
@@ -832,16 +1096,37 @@ def check_sgd_optimizer__weight_decay(SimpleGradientDescent) -> None:
 
 
 def _check_zero_grad(test_id: str, optimizer_cls) -> None:
-    """``optimizer_cls(params).zero_grad()`` clears every gradient (to None or zeros)."""
+    """``zero_grad()`` raises nothing before the first backward() (a training loop calls it first,
+    while every p.grad is None), clears every gradient (to None or zeros), and changes nothing
+    else: steps with zero_grad() between them go where steps with the gradients cleared by hand go."""
     params = _toy_parameters(1)
     optimizer = optimizer_cls(iter(params), lr=0.1)
+    try:
+        optimizer.zero_grad()
+    except Exception as err:  # the student's zero_grad, on parameters without gradients
+        _fail(test_id, "zero_grad() before any backward()", f"zero_grad() raised {type(err).__name__}: {err}",
+              "until the first backward() every p.grad is None, and a training loop calls zero_grad() "
+              "first: set p.grad = None, which works either way")
     _toy_loss(params).backward()
     optimizer.zero_grad()
     for index, p in enumerate(params):
         if p.grad is not None and p.grad.abs().max().item() != 0:
             _fail(test_id, f"parameter {index}", f"gradient not cleared: {_show(p.grad)}",
                   "loop over the list of parameters you stored and set p.grad = None")
-    _passed(test_id, 1)
+    make = lambda p: optimizer_cls(p, lr=0.1)  # noqa: E731
+    try:
+        by_hand = _run_optimizer(make, _toy_parameters(1), 3)
+    except Exception:  # step() itself fails: the other checks say why
+        by_hand = None
+    if by_hand is None or not bool(torch.isfinite(by_hand).all()):
+        _passed(test_id, 2)
+        return
+    with_it = _run_optimizer(make, _toy_parameters(1), 3, clear=lambda optimizer: optimizer.zero_grad())
+    _expect_path(test_id, "3 rounds of zero_grad(), backward(), step()", by_hand, with_it,
+                 _tolerance(by_hand), "zero_grad() only clears the gradients: the optimizer's state "
+                 "(t, m*, v*) and settings must stay as they are",
+                 what="expected what the same rounds do with p.grad = None in place of zero_grad(),")
+    _passed(test_id, 3)
 
 
 def check_sgd_optimizer__zero_grad(SimpleGradientDescent) -> None:
@@ -858,11 +1143,11 @@ _GRAD_STATS_CASES = [
     ("1 step, 3 coordinates", [[-0.5, 2.0, 0.0]], [-0.5, 2.0, 0.0], [0.5, 2.0, 0.0]),
     ("5 equal steps", [[2.0, -3.0]] * 5, [2.0, -3.0], [2.0, 3.0]),
 ]
+#: Task 2.1 shape cases: (case, gradients (T, d)); their values are the other check's.
 _GRAD_STATS_SHAPE_CASES = [
     ("3 steps, 5 coordinates", [[-7.0, -6.0, -5.0, -4.0, -3.0], [-2.0, -1.0, 0.0, 1.0, 2.0],
-                                [3.0, 4.0, 5.0, 6.0, 7.0]],
-     [-2.0, -1.0, 0.0, 1.0, 2.0], [4.5460605657, 4.2031734043, 4.0824829046, 4.2031734043, 4.5460605657]),
-    ("6 steps, 1 coordinate", [[0.5], [-1.0], [2.0], [-0.5], [1.5], [-2.5]], [0.0], [1.5275252317]),
+                                [3.0, 4.0, 5.0, 6.0, 7.0]]),
+    ("6 steps, 1 coordinate", [[0.5], [-1.0], [2.0], [-0.5], [1.5], [-2.5]]),
 ]
 
 
@@ -888,34 +1173,58 @@ def _call_pair(test_id: str, func: Callable, case: str, args: tuple, names: str,
     return result
 
 
-def _check_gradient_stats(test_id: str, gradient_stats: Callable, cases, hint: str) -> None:
-    for case, rows, mean, rms in cases:
-        for dtype, tol in [(torch.float64, 1e-8), (torch.float32, 1e-5)]:
-            grads = torch.tensor(rows, dtype=dtype)
-            before = grads.clone()
-            where = f"{case} (grads of shape {tuple(grads.shape)}, {dtype})"
-            got_mean, got_rms = _call_pair(test_id, gradient_stats, where, (grads,), "mean, rms", hint)
-            if not torch.equal(grads, before):
-                _fail(test_id, where, "gradient_stats changed the tensor it was given",
-                      "compute new tensors instead of modifying grads in place")
-            _expect_close(test_id, f"{where}: mean", _f64(mean), _got64(got_mean), tol, hint)
-            _expect_close(test_id, f"{where}: RMS", _f64(rms), _got64(got_rms), tol, hint)
+def _rms_mistakes(g: torch.Tensor) -> dict:
+    """What classic wrong RMS formulas give for gradients ``g`` (T, d), float64."""
+    return {"RMS computed as sqrt(sum of g^2) / N: the root of a sum divided by N is RMS / sqrt(N)":
+            g.pow(2).sum(dim=0).sqrt() / g.shape[0],
+            "the mean of g^2, without the square root": g.pow(2).mean(dim=0),
+            "the standard deviation (it subtracts the mean first; the RMS does not)":
+                g.std(dim=0, unbiased=False),
+            **({"the unbiased standard deviation (it subtracts the mean first; the RMS does not)":
+                g.std(dim=0, unbiased=True)} if g.shape[0] > 1 else {})}
 
 
 def check_grad_stats__values(gradient_stats: Callable) -> None:
     """``gradient_stats(grads)`` returns the per-coordinate mean and RMS of a few fixed (T, d) tensors."""
-    _check_gradient_stats("grad_stats__values", gradient_stats, _GRAD_STATS_CASES,
-                          "mean = the average of g over the steps; RMS = the square root of the "
-                          "average of g**2 over the steps (not sqrt(sum of g**2) / N)")
-    _passed("grad_stats__values", 2 * len(_GRAD_STATS_CASES))
+    test_id = "grad_stats__values"
+    hint = ("mean = the average of g over the steps; RMS = the square root of the average of g**2 "
+            "over the steps")
+    for case, rows, mean, rms in _GRAD_STATS_CASES:
+        for dtype in (torch.float64, torch.float32):
+            grads = torch.tensor(rows, dtype=dtype)
+            where = f"{case} (grads of shape {tuple(grads.shape)}, {dtype})"
+            got_mean, got_rms = _call_pair(test_id, gradient_stats, where, (grads,), "mean, rms", hint)
+            rms_mistakes = _rms_mistakes(_f64(rows))
+            for name, expected, got, mistakes in (("mean", _f64(mean), _got64(got_mean), None),
+                                                  ("RMS", _f64(rms), _got64(got_rms), rms_mistakes)):
+                _expect_close(test_id, f"{where}: {name}", expected, got, _tolerance(expected, dtype, got),
+                              hint, mistakes)
+    _passed(test_id, 2 * len(_GRAD_STATS_CASES))
 
 
 def check_grad_stats__shapes(gradient_stats: Callable) -> None:
-    """``gradient_stats`` returns two tensors of shape (d,) for grads of shape (T, d), any d."""
-    _check_gradient_stats("grad_stats__shapes", gradient_stats, _GRAD_STATS_SHAPE_CASES,
-                          "average over the steps, dim 0, so that a (T, d) input gives two (d,) "
-                          "outputs: one mean and one RMS per coordinate")
-    _passed("grad_stats__shapes", 2 * len(_GRAD_STATS_SHAPE_CASES))
+    """``gradient_stats`` returns two tensors of shape (d,) for grads of shape (T, d), any d, and
+    leaves grads as it was (the values are check_grad_stats__values')."""
+    test_id = "grad_stats__shapes"
+    hint = ("average over the steps, dim 0, so that a (T, d) input gives two (d,) outputs: one mean "
+            "and one RMS per coordinate")
+    for case, rows in _GRAD_STATS_SHAPE_CASES:
+        for dtype in (torch.float64, torch.float32):
+            grads = torch.tensor(rows, dtype=dtype)
+            where = f"{case} (grads of shape {tuple(grads.shape)}, {dtype})"
+            result = _call_pair(test_id, gradient_stats, where, (grads.clone(),), "mean, rms", hint)
+            for name, got in zip(("mean", "RMS"), result):
+                got = _got64(got)
+                shape = tuple(got.shape) if isinstance(got, torch.Tensor) else type(got).__name__
+                if shape != (grads.shape[1],):
+                    _fail(test_id, f"{where}: {name}", f"expected shape ({grads.shape[1]},), got {shape}",
+                          hint)
+            before = grads.clone()
+            gradient_stats(grads)
+            if not torch.equal(grads, before):
+                _fail(test_id, where, "gradient_stats changed the tensor it was given",
+                      "compute new tensors instead of modifying grads in place")
+    _passed(test_id, 2 * len(_GRAD_STATS_SHAPE_CASES))
 
 
 def _check_two_numbers(test_id: str, value, name: str, nonnegative: bool = False) -> None:
@@ -993,8 +1302,9 @@ def _check_ema_cases(test_id: str, ema_update: Callable, which: int, hint: str) 
     for args, expected in _EMA_CASES:
         case = "x_t={}, beta={}, t={}, ema_star_old={}".format(*args)
         result = _call_pair(test_id, ema_update, case, args, "ema, ema_star_t", "return ema, ema_star_t")
-        _expect_close(test_id, f"{case}: {('ema', 'ema_star_t')[which]}", _f64(expected[which]),
-                      _got64(result[which]), 1e-8, hint)
+        got = _got64(result[which])
+        _expect_close(test_id, f"{case}: {('ema', 'ema_star_t')[which]}", _f64(expected[which]), got,
+                      _tolerance(_f64(expected[which]), got), hint)
     _passed(test_id, len(_EMA_CASES))
 
 
@@ -1020,7 +1330,7 @@ def check_ema_update__tensors_unchanged(ema_update: Callable) -> None:
     x_rows, old_rows = [[1.0, -2.0, 0.5], [4.0, 0.0, -1.0]], [[0.1, 0.2, 0.3], [-0.1, -0.2, -0.3]]
     beta, t = 0.9, 3
     cases = 0
-    for dtype, tol in [(torch.float64, 1e-8), (torch.float32, 1e-5)]:
+    for dtype in (torch.float64, torch.float32):
         x = torch.tensor(x_rows, dtype=dtype)
         for start, step in [(torch.tensor(old_rows, dtype=dtype), t), (0.0, 1)]:
             case = (f"tensors of shape (2, 3), {dtype}, beta={beta}, t={step}, ema_star_old "
@@ -1045,8 +1355,8 @@ def check_ema_update__tensors_unchanged(ema_update: Callable) -> None:
                 if not isinstance(got, torch.Tensor):
                     _fail(test_id, case, f"{name} is a {type(got).__name__}, expected a tensor", hint)
                 _expect_close(test_id, f"{case}: {name}, compared with your results for each element "
-                              "as a number", want, got, tol, "for tensors the results must be what you "
-                              "get element by element for numbers; " + hint)
+                              "as a number", want, got, _tolerance(want, dtype, got), "for tensors the "
+                              "results must be what you get element by element for numbers; " + hint)
             cases += 1
     _passed(test_id, cases)
 
@@ -1094,29 +1404,38 @@ _ADAM_HINT = ("step() advances t by one, then for each parameter: g = p.grad + w
               "p -= lr * m / (sqrt(v) + eps); m* and v* are kept for the next step")
 
 
+_STATE_HINT = ("create the state with torch.zeros_like(p), which has p's shape, dtype and device "
+               "(torch.zeros(p.shape) is float32 on the CPU)")
+
+
+def _adam_first_step_mistakes(kwargs: dict) -> dict:
+    """What classic mistakes in the update give at the first step from _toy_parameters(0), as a
+    path of one step: at t = 1 the bias-corrected moments are g and g * g."""
+    params = _toy_parameters(0)
+    g = _flat(torch.autograd.grad(_toy_loss(params), params))
+    lr, (beta1, beta2), eps = kwargs["lr"], kwargs.get("betas", (0.9, 0.999)), kwargs.get("eps", 1e-8)
+    steps = {"eps inside the square root: the update divides by sqrt(v_hat + eps) instead of "
+             "sqrt(v_hat) + eps": g / (g * g + eps).sqrt(),
+             "no square root: the update divides by v_hat + eps instead of sqrt(v_hat) + eps":
+                 g / (g * g + eps),
+             "no bias correction (m* and v* used as they are; divide them by 1 - beta1^t and 1 - beta2^t)":
+                 (1 - beta1) * g / ((1 - beta2) ** 0.5 * g.abs() + eps)}
+    return {name: (_flat(params) - lr * step)[None] for name, step in steps.items()}
+
+
 def _adam_against_torch(test_id: str, ADAMOptimizer, cases, steps: int, hint: str) -> None:
     """Compare ``ADAMOptimizer(params, **kw)`` with ``torch.optim.Adam(params, **kw)`` step by step
     on _toy_loss. Gradients are cleared here, not by zero_grad, which has a check of its own."""
-    def trajectory(make):
-        params = _toy_parameters(0)
-        optimizer = make(iter(params))
-        out = []
-        for _ in range(steps):
-            for p in params:
-                p.grad = None
-            _toy_loss(params).backward()
-            optimizer.step()
-            out.append([p.detach().clone() for p in params])
-        return out
-
     for kwargs in cases:
         case = ", ".join(f"{k}={v}" for k, v in kwargs.items()) + f", {steps} steps"
-        got = trajectory(lambda p: ADAMOptimizer(p, **kwargs))
-        expected = trajectory(lambda p: torch.optim.Adam(p, **kwargs))
-        for step, (g_params, e_params) in enumerate(zip(got, expected), start=1):
-            for index, (g, e) in enumerate(zip(g_params, e_params)):
-                _expect_close(test_id, f"{case}: parameter {index} {tuple(e.shape)} after step {step}",
-                              e, g, 1e-9, hint)
+        params = _toy_parameters(0)
+        optimizer = ADAMOptimizer(iter(params), **kwargs)
+        got = _run_optimizer(lambda _: optimizer, params, steps)
+        expected = _run_optimizer(lambda p: torch.optim.Adam(p, **kwargs), _toy_parameters(0), steps)
+        mismatch = _state_mismatch(optimizer, params)
+        _expect_path(test_id, case, expected, got, _tolerance(expected, got),
+                     f"{mismatch}: {_STATE_HINT}" if mismatch else hint,
+                     lambda: _adam_first_step_mistakes(kwargs))
     _passed(test_id, len(cases))
 
 
@@ -1156,13 +1475,16 @@ def check_adam_optimizer__weight_decay(ADAMOptimizer) -> None:
             plain = {k: v for k, v in kwargs.items() if k != "weight_decay"}
             got = _adam_own_path(ADAMOptimizer, kwargs, 5)
             expected = _adam_own_path(ADAMOptimizer, plain, 5, l2=wd)
+            ignored = _adam_own_path(ADAMOptimizer, plain, 5)
             case = ", ".join(f"{k}={v}" for k, v in kwargs.items())
-            for step, (g, e) in enumerate(zip(got, expected), start=1):
+            for step, (g, e, i) in enumerate(zip(got, expected, ignored), start=1):
                 _expect_close(test_id, f"{case}, after step {step}: compared with your ADAMOptimizer "
-                              f"without weight decay on the loss + ({wd}/2)|p|^2", e, g, 1e-9,
+                              f"without weight decay on the loss + ({wd}/2)|p|^2", e, g, _tolerance(e, g),
                               "weight decay adds weight_decay * p to the gradient, g = p.grad + "
                               "weight_decay * p, before both moments (coupled L2, as in Part 1 and "
-                              "torch.optim.Adam); nothing else changes")
+                              "torch.optim.Adam); nothing else changes",
+                              {"weight_decay ignored (add weight_decay * p to the gradient before the "
+                               "moments)": i})
         _passed(test_id, len(cases))
     _check_adam(test_id, ADAMOptimizer, run)
 
@@ -1187,9 +1509,53 @@ def _steps_with_hand_gradients(make, gradients=_HAND_GRADIENTS, which=(0, 1)) ->
     return path
 
 
+def _twins_with_hand_gradients(make, which=(0, 1)) -> torch.Tensor:
+    """Parameters (flattened, (steps, n)) after each step of ``make`` over the parameters ``which``
+    of two of one shape, (0.3, -0.7) and (1.1, -0.2), with the vectors of _HAND_GRADIENTS as the
+    gradients of the first and those reversed as the second's."""
+    start = [torch.tensor([0.3, -0.7], dtype=torch.float64), torch.tensor([1.1, -0.2], dtype=torch.float64)]
+    params = [start[i].requires_grad_() for i in which]
+    optimizer = make(iter(params))
+    path = []
+    for vector, _ in _HAND_GRADIENTS:
+        for p, i in zip(params, which):
+            p.grad = torch.tensor(vector if i == 0 else vector[::-1], dtype=torch.float64)
+        optimizer.step()
+        path.append(_flat(params))
+    return torch.stack(path)
+
+
+#: Two optimizers alive at once (Task 2.3's state_persists): each keeps its own settings.
+_IN_TURN_SETTINGS = ({"lr": 0.1, "betas": (0.8, 0.9)}, {"lr": 0.03, "betas": (0.5, 0.99), "eps": 1e-6})
+
+
+def _check_in_turn(test_id: str, ADAMOptimizer) -> None:
+    """Two ADAMOptimizer objects, made one after the other with _IN_TURN_SETTINGS and stepped in
+    turn on _HAND_GRADIENTS, each move as it does alone."""
+    groups = [[torch.tensor([0.3, -0.7], dtype=torch.float64).requires_grad_(),
+               torch.tensor(1.1, dtype=torch.float64).requires_grad_()] for _ in _IN_TURN_SETTINGS]
+    optimizers = [ADAMOptimizer(iter(params), **kwargs) for params, kwargs in zip(groups, _IN_TURN_SETTINGS)]
+    paths = [[], []]
+    for grads in _HAND_GRADIENTS:
+        for optimizer, params, path in zip(optimizers, groups, paths):
+            for p, grad in zip(params, grads):
+                p.grad = torch.tensor(grad, dtype=torch.float64)
+            optimizer.step()
+            path.append(_flat(params))
+    for index, (kwargs, path) in enumerate(zip(_IN_TURN_SETTINGS, paths)):
+        alone = torch.stack(_steps_with_hand_gradients(lambda p: ADAMOptimizer(p, **kwargs)))
+        _expect_path(test_id, f"two optimizers alive at once, {_IN_TURN_SETTINGS[0]} and "
+                     f"{_IN_TURN_SETTINGS[1]}, stepped in turn: the {('first', 'second')[index]}",
+                     alone, torch.stack(path), _tolerance(alone),
+                     "each optimizer keeps its own settings, t, m* and v*: set them on self in "
+                     "__init__ (self.lr = lr), not on the class (ADAMOptimizer.lr = lr, or a list or "
+                     "dict written in the class body)", what="expected (what it does alone)")
+
+
 def check_adam_optimizer__state_persists(ADAMOptimizer) -> None:
     """Each parameter's m* and v* carry over from step to step, and t advances once per step():
-    a step depends on earlier gradients, and a parameter moves the same alone or with others."""
+    a step depends on earlier gradients, a parameter moves the same alone or with others (also
+    one of the same shape), and two optimizers alive at once share nothing."""
     test_id = "adam_optimizer__state_persists"
     kwargs = {"lr": 0.1, "betas": (0.8, 0.9)}
 
@@ -1209,10 +1575,20 @@ def check_adam_optimizer__state_persists(ADAMOptimizer) -> None:
         alone = _steps_with_hand_gradients(make, which=(1,))
         for step, (a, b) in enumerate(zip(alone, first), start=1):
             _expect_close(test_id, f"the scalar parameter after step {step}, with the other parameter "
-                          "in the optimizer, compared with it alone", a, b[-1:], 1e-12,
+                          "in the optimizer, compared with it alone", a, b[-1:], _tolerance(a),
                           "a parameter's steps depend only on its own gradients and on t: advance t "
                           "once per step(), not once per parameter, and keep m*, v* per parameter")
-        _passed(test_id, len(_HAND_GRADIENTS) + 1)
+        together = _twins_with_hand_gradients(make)
+        for index in (0, 1):
+            alone = _twins_with_hand_gradients(make, which=(index,))
+            _expect_path(test_id, f"two parameters of shape (2,) in one optimizer: the "
+                         f"{('first', 'second')[index]}, compared with it alone", alone,
+                         together[:, 2 * index:2 * index + 2], _tolerance(alone),
+                         "two parameters of the same shape must not share m* and v*: keep the state "
+                         "per parameter (lists in the order of self.parameters, or a dict keyed by "
+                         "position), not keyed by p.shape", what="expected (what it does alone)")
+        _check_in_turn(test_id, ADAMOptimizer)
+        _passed(test_id, len(_HAND_GRADIENTS) + 3)
     _check_adam(test_id, ADAMOptimizer, run)
 
 
@@ -1234,13 +1610,25 @@ def _tensors_held(obj, exclude) -> list[tuple[str, torch.Tensor]]:
     return found
 
 
+def _state_mismatch(optimizer, params) -> str | None:
+    """A tensor ``optimizer`` holds whose dtype or device is not that of the parameter of its shape,
+    described (the parameters' shapes differ, so a state tensor's shape names its parameter).
+    Single numbers are left out: a setting held as a tensor (torch.tensor(lr)) is one too."""
+    for where, tensor in _tensors_held(optimizer, params):
+        for p in params:
+            if tensor.dim() and tensor.shape == p.shape and (tensor.dtype, tensor.device) != (
+                    p.dtype, p.device):
+                return (f"{where} is {tensor.dtype} on {tensor.device}, for a {p.dtype} parameter "
+                        f"of shape {tuple(p.shape)} on {p.device}")
+    return None
+
+
 def check_adam_optimizer__devices_dtypes(ADAMOptimizer) -> None:
     """``ADAMOptimizer`` keeps float32 and float64 parameters, on the chosen device, as they
     are, and gives what it gives for the same values in float64 on the CPU."""
     test_id = "adam_optimizer__devices_dtypes"
     device = pick_device()
-    hint = ("create the state with torch.zeros_like(p), which has p's shape, dtype and device "
-            "(torch.zeros(p.shape) is float32 on the CPU)")
+    hint = _STATE_HINT
 
     def path(dtypes, where):
         params = [p.detach().to(dtype=d, device=where).requires_grad_()
@@ -1263,19 +1651,16 @@ def check_adam_optimizer__devices_dtypes(ADAMOptimizer) -> None:
                 raise
             _fail(test_id, f"float32 and float64 parameters on {device}",
                   f"step() failed: {str(err).splitlines()[0]}", hint)
-        for where, tensor in _tensors_held(optimizer, got):
-            for p in got:  # the parameters' shapes differ, so a state tensor's shape names its parameter
-                if tensor.shape == p.shape and (tensor.dtype, tensor.device) != (p.dtype, p.device):
-                    _fail(test_id, f"float32 and float64 parameters on {device}",
-                          f"{where} is {tensor.dtype} on {tensor.device}, for a {p.dtype} parameter "
-                          f"of shape {tuple(p.shape)} on {p.device}", hint)
+        mismatch = _state_mismatch(optimizer, got)
+        if mismatch:
+            _fail(test_id, f"float32 and float64 parameters on {device}", mismatch, hint)
         expected, _ = path((torch.float64,) * 3, "cpu")
         for index, (g, e, dtype) in enumerate(zip(got, expected, dtypes)):
             case = f"a {dtype} parameter of shape {tuple(e.shape)} on {device}, after 4 steps"
             if g.dtype != dtype or g.device.type != torch.device(device).type:
                 _fail(test_id, case, f"the parameter became {g.dtype} on {g.device}", hint)
             _expect_close(test_id, f"{case}, compared with your result in float64 on the CPU", e, g,
-                          1e-9 if dtype == torch.float64 else 1e-4, hint)
+                          _tolerance(e, dtype), hint)
         _passed(test_id, len(expected))
     _check_adam(test_id, ADAMOptimizer, run)
 
@@ -1358,20 +1743,51 @@ def check_architecture(task: str, net) -> None:
             _fail(test_id, f"layer {position}", f"expected {e}, got {g}", hint)
     if len(got) != len(expected):
         _fail(test_id, "length", f"expected {len(expected)} layers, got {len(got)}", hint)
+    _check_blocks_keep_input(test_id, net)
     print(f"{test_id}: architecture matches ({sum(p.numel() for p in net.parameters())} parameters)")
 
 
+def _check_blocks_keep_input(test_id: str, net: nn.Module) -> None:
+    """The layers of each residual block, run alone (eval mode, no gradients), leave their
+    input as it was: the skip connection adds that input."""
+    blocks = [m for m in net.modules() if type(m).__name__ == "ResidualSequence"]
+    was_training = net.training
+    net.eval()
+    try:
+        for index, block in enumerate(blocks, start=1):
+            parameter = next(block.parameters(), None)
+            width = next((m.in_features for m in block.modules() if isinstance(m, nn.Linear)), None)
+            if parameter is None or width is None:
+                continue
+            x = torch.randn(6, width, generator=torch.Generator().manual_seed(index)).to(parameter)
+            before, out = x.clone(), x
+            with torch.no_grad():
+                for layer in block.children():
+                    out = layer(out)
+            if not torch.equal(x, before):
+                _fail(test_id, f"residual block {index}", "its layers changed the block's input in "
+                      "place, so the skip connection adds the changed input instead of x",
+                      "an activation with inplace=True as a block's first layer overwrites x: use "
+                      "nn.ReLU(), whose default is inplace=False")
+    finally:
+        net.train(was_training)
+
+
 def check_residual_sequence__adds_input(ResidualSequence) -> None:
-    """``ResidualSequence(*layers)(x)`` equals ``layers(x) + x``."""
+    """``ResidualSequence(*layers)(x)`` equals ``layers(x) + x``, x as it was given (a block may
+    start with an activation, which must not overwrite x)."""
     test_id = "residual_sequence__adds_input"
     torch.manual_seed(0)
-    inner = [nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 4)]
-    block = ResidualSequence(*inner)
-    x = torch.randn(3, 4)
-    _expect_close(test_id, "Linear 4->6, ReLU, Linear 6->4 on a batch of 3",
-                  nn.Sequential(*inner)(x) + x, block(x), 1e-6,
-                  "forward returns the layers' output plus the input: f(x) + x")
-    _passed(test_id, 1)
+    cases = {"Linear 4->6, ReLU, Linear 6->4 on a batch of 3": [],
+             "ReLU, Linear 4->6, ReLU, Linear 6->4 on a batch of 3": [nn.ReLU()]}
+    for case, first in cases.items():
+        inner = [*first, nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 4)]
+        x = torch.randn(3, 4)
+        expected = nn.Sequential(*inner)(x) + x
+        _expect_close(test_id, case, expected, ResidualSequence(*inner)(x), 1e-6,
+                      "forward returns the layers' output plus the input x as it was given: "
+                      "f(x) + x, with nothing done to x in place")
+    _passed(test_id, len(cases))
 
 
 def check_residual_sequence__is_sequential(ResidualSequence) -> None:
@@ -1409,10 +1825,12 @@ def _stat_tolerances(std: float, n: int) -> tuple[float, float]:
     return STAT_Z * std / math.sqrt(n), STAT_Z * std / math.sqrt(2 * n)
 
 
-def _draw_init(test_id: str, init_fn: Callable, n_in: int, n_out: int, seed: int) -> torch.Tensor:
-    """``init_fn(n_in, n_out, generator)`` checked for type, shape and dtype, as float64."""
+def _draw_init(test_id: str, init_fn: Callable, n_in: int, n_out: int, seed: int = 0,
+               generator: torch.Generator | None = None) -> torch.Tensor:
+    """``init_fn(n_in, n_out, generator)`` checked for type, shape and dtype, as float64
+    (a generator seeded ``seed`` unless one is given)."""
     case = f"shape ({n_in}, {n_out})"
-    W = init_fn(n_in, n_out, torch.Generator().manual_seed(seed))
+    W = init_fn(n_in, n_out, generator or torch.Generator().manual_seed(seed))
     if not isinstance(W, torch.Tensor):
         _fail(test_id, case, f"expected a torch.Tensor, got {type(W).__name__}",
               "build the matrix with torch, drawing from the generator you are given")
@@ -1452,7 +1870,8 @@ def _check_init_statistics(test_id: str, init_fn: Callable, shapes, stds: Callab
 
 def _check_init_generator(test_id: str, init_fn: Callable, n_in: int, n_out: int) -> int:
     """Generators seeded alike give the same matrix, whatever the global random state;
-    generators seeded differently give different ones."""
+    generators seeded differently give different ones; two calls with one generator give
+    different ones (each call continues the generator's stream)."""
     case = f"shape ({n_in}, {n_out})"
     hint = ("draw every random number from the generator argument, e.g. "
             "torch.randn(n_in, n_out, generator=generator)")
@@ -1462,12 +1881,18 @@ def _check_init_generator(test_id: str, init_fn: Callable, n_in: int, n_out: int
         torch.manual_seed(2)
         again = _draw_init(test_id, init_fn, n_in, n_out, seed=7)
         other = _draw_init(test_id, init_fn, n_in, n_out, seed=8)
+        generator = torch.Generator().manual_seed(9)
+        twice = [_draw_init(test_id, init_fn, n_in, n_out, generator=generator) for _ in range(2)]
     if not torch.equal(first, again):
         _fail(test_id, case, "two generators seeded alike gave different matrices", hint +
               "; torch.randn without generator= (or np.random) reads the global random state")
     if torch.equal(first, other):
         _fail(test_id, case, "generators seeded differently gave the same matrix", hint)
-    return 2
+    if torch.equal(*twice):
+        _fail(test_id, case, "two calls with one generator returned the same matrix",
+              hint + ", which advances it; reseeding, or a new generator seeded from it, makes "
+              "every call (every layer) return the same matrix")
+    return 3
 
 
 def check_init_zero__values(init_zero: Callable) -> None:

@@ -1,10 +1,10 @@
 """Certify the homework's outcome claims by replaying its experiments over several seeds.
 
-    python -m autograder.certify [--seeds 5] [--first-seed 1] [--device cpu|cuda] [--jobs 1] [--only 3.1,3.3]
+    python -m autograder.certify [--seeds 10] [--first-seed 1] [--device cpu|cuda] [--jobs 1] [--only 3.1,3.3]
                                  [--epochs E] [--out build/certificate] [--smoke]
-    python -m autograder.certify --results build/certificate/certificate.json   # re-check only
+    python -m autograder.certify --results A/certificate.json [B/certificate.json ...]   # re-check only
 
-Each experiment of `autograder.experiments` runs once per seed S..S+K−1 (default 1..5) through `hw2utils.run_test`;
+Each experiment of `autograder.experiments` runs once per seed S..S+K−1 (default 1..10) through `hw2utils.run_test`;
 the claims of `autograder.claims` are checked on the results. Writes certificate.json (every run,
 the summary, the verdicts) and certificate.md (the table) into --out. Exit status 1 when a claim
 fails. --smoke: 1 seed, 20 epochs, claims reported but not enforced (for the test suite).
@@ -117,9 +117,23 @@ def write(out, meta, runs):
     return verdicts
 
 
+def merge(saved):
+    """One (meta, runs) from saved certificates of the same seeds: runs concatenated, wall times
+    added; a run of one (id, seed) given twice is refused."""
+    seeds = {(c["meta"].get("first_seed", 1), c["meta"]["seeds"]) for c in saved}
+    if len(seeds) != 1:
+        raise SystemExit(f"saved certificates of different seeds cannot be checked together: {sorted(seeds)}")
+    runs = [run for c in saved for run in c["runs"]]
+    keys = [(r["id"], r["seed"]) for r in runs]
+    if len(set(keys)) != len(keys):
+        raise SystemExit("an experiment and seed appear in more than one saved certificate")
+    meta = {**saved[0]["meta"], "wall_seconds": sum(c["meta"]["wall_seconds"] for c in saved)}
+    return meta, runs
+
+
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=5, help="number of seeds K (default 5)")
+    parser.add_argument("--seeds", type=int, default=10, help="number of seeds K (default 10)")
     parser.add_argument("--first-seed", type=int, default=1, help="seeds run from here: S..S+K-1")
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
     parser.add_argument("--jobs", type=int, default=1, help="parallel processes, one thread each")
@@ -128,15 +142,16 @@ def parse_args(argv):
     parser.add_argument("--data-dir", default=str(Path(__file__).resolve().parent.parent / "data"))
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--smoke", action="store_true", help=f"1 seed, {SMOKE_EPOCHS} epochs, claims not enforced")
-    parser.add_argument("--results", type=Path, help="re-check the claims of a saved certificate.json")
+    parser.add_argument("--results", type=Path, nargs="+",
+                        help="re-check the claims of saved certificate.json files (runs of the same "
+                             "seeds, e.g. one per part, are checked together)")
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
     if args.results:
-        saved = json.loads(args.results.read_text())
-        meta, runs = saved["meta"], saved["runs"]
+        meta, runs = merge([json.loads(path.read_text()) for path in args.results])
     else:
         if args.smoke:
             args.seeds, args.epochs = 1, args.epochs or SMOKE_EPOCHS

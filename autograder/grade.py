@@ -41,27 +41,15 @@ import subprocess
 import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
 from pathlib import Path
 
 from autograder import execution, intake, nbgrader_steps, sandbox
+from autograder.limits import GiB, Limits
 from autograder.nbgrader_steps import EXECUTED
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENT = intake.ASSIGNMENT
 WORKER_RECORD = "worker.json"
-GiB = 2**30
-
-
-@dataclass(frozen=True)
-class Limits:
-    """What one student's grading may use: wall seconds, CPU seconds per process, address
-    space per process (bytes), torch threads."""
-    wall: float = 900
-    cpu: int = 1800
-    memory: int = 4 * GiB
-    threads: int = 1
-    cell: int = 120  # seconds one cell may run (nbgrader's Execute.timeout)
 
 
 def available_cpus() -> int:

@@ -28,9 +28,9 @@ def run(experiment_id, seed, device="cpu", data_dir=None, epochs=None):
     """Train experiment `experiment_id` seeded with `seed`; return a JSON-able result.
 
     As in the notebooks, the seed is set right before the network is built. A fine-tuning
-    experiment first replays its `pretrained` experiment in full (same seed), then trains that
-    network, weights kept, with a fresh optimizer on its own dataset. `epochs` overrides each
-    stage's epoch budget (smoke runs only).
+    experiment first replays its `pretrained` experiment (same seed; for `pretrain_epochs` if
+    set), then trains that network, weights kept, with a fresh optimizer on its own dataset.
+    `epochs` overrides each stage's epoch budget (smoke runs only).
     Returns {id, seed, train_acc, val_acc, solved_epoch, epochs_run, seconds}.
     """
     experiment = EXPERIMENTS[experiment_id]
@@ -40,7 +40,7 @@ def run(experiment_id, seed, device="cpu", data_dir=None, epochs=None):
     if experiment.pretrained:
         base = EXPERIMENTS[experiment.pretrained]
         _train(base, net, hw2utils.load_dataset(base.dataset, device=device, data_dir=data_dir),
-               device, epochs or base.epochs)
+               device, epochs or experiment.pretrain_epochs or base.epochs)
     data = hw2utils.load_dataset(experiment.dataset, device=device, data_dir=data_dir)
     history = _train(experiment, net, data, device, epochs or experiment.epochs)
     return {"id": experiment_id, "seed": seed, "train_acc": history.train_acc, "val_acc": history.val_acc,

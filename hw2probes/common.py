@@ -9,6 +9,8 @@ from typing import Iterator
 
 import torch
 
+from hw2probes import describe_error
+
 
 def plain(t: torch.Tensor) -> torch.Tensor:
     """A detached CPU copy of a student's tensor, safe to hand to the judge."""
@@ -75,3 +77,53 @@ def globals_read(cls, names) -> list[str]:
             if isinstance(code, types.CodeType):
                 visit(code)
     return sorted(found)
+
+
+ZERO_GRAD_ROUNDS = 3
+
+
+def _rounds(make, init, clear) -> torch.Tensor | dict:
+    """The parameters (float64, CPU, flattened) after each of ZERO_GRAD_ROUNDS rounds of
+    clear(optimizer, params), backward() of quartic_loss and step(), (rounds, n); or
+    {"raised": ...} when a round raised."""
+    params = [p.detach().clone().requires_grad_() for p in init]
+    optimizer = make(iter(params))
+    path = []
+    try:
+        for _ in range(ZERO_GRAD_ROUNDS):
+            clear(optimizer, params)
+            quartic_loss(params).backward()
+            optimizer.step()
+            path.append(torch.cat([p.detach().double().cpu().flatten() for p in params]))
+    except Delegated:
+        raise
+    except Exception as exc:  # the student's code: what it raised is the check's data
+        return {"raised": describe_error(exc)}
+    return torch.stack(path)
+
+
+def _clear_by_hand(optimizer, params) -> None:
+    for p in params:
+        p.grad = None
+
+
+def exercise_zero_grad(make, init) -> dict:
+    """zero_grad() as a training loop calls it, on copies of ``init`` in ``make(iter(params))``:
+    before any backward() (every p.grad is None), after backward() twice, and between steps.
+    {"raised": what zero_grad() raised, "when": "before any backward()" or "after backward()"}, or
+    {"grads": each gradient after the second backward() and zero_grad() (or None), "with": the
+    rounds (see _rounds) with zero_grad(), "without": the same rounds with p.grad = None instead}."""
+    params = [p.detach().clone().requires_grad_() for p in init]
+    optimizer = make(iter(params))
+    for when in ("before any backward()", "after backward()", "after backward()"):
+        if when != "before any backward()":
+            quartic_loss(params).backward()
+        try:
+            optimizer.zero_grad()
+        except Delegated:
+            raise
+        except Exception as exc:  # the student's zero_grad: the judge says what it raised, and when
+            return {"raised": describe_error(exc), "when": when}
+    return {"grads": [None if p.grad is None else plain(p.grad) for p in params],
+            "with": _rounds(make, init, lambda optimizer, _: optimizer.zero_grad()),
+            "without": _rounds(make, init, _clear_by_hand)}

@@ -10,9 +10,8 @@ import types
 
 import torch
 
-from hw2probes import describe_error
-from hw2probes.common import (Delegated, devices, globals_read, no_torch_optim, plain, quartic_loss,
-                              random_parameters)
+from hw2probes.common import (Delegated, devices, exercise_zero_grad, globals_read, no_torch_optim, plain,
+                              quartic_loss, random_parameters)
 
 BOWL = ((2.3, -0.3), (-0.5, 0.2))
 
@@ -106,7 +105,11 @@ SGD_CASES = {"sgd_optimizer__matches_torch": [dict(lr=0.1), dict(lr=0.01), dict(
              "sgd_optimizer__weight_decay": [dict(lr=0.1, weight_decay=1e-3), dict(lr=0.05, weight_decay=0.2),
                                              dict(lr=0.3, weight_decay=0.05)]}
 OPTIMIZER_ARGUMENTS = ("lr", "weight_decay")
-ZERO_GRAD_SEED, ZERO_GRAD_CALLS = 5, 2
+ZERO_GRAD_SEED = 5
+# Two optimizers alive at once, stepped in turn; their settings differ only in what the check is about.
+IN_TURN = {"sgd_optimizer__matches_torch": (dict(lr=0.1), dict(lr=0.3)),
+           "sgd_optimizer__weight_decay": (dict(lr=0.1, weight_decay=0.02), dict(lr=0.1, weight_decay=0.3))}
+IN_TURN_SHAPES = ([(3,), (2, 2)], [(5,), (2,)])
 
 
 def sgd_runs(check: str, device: str) -> list[tuple]:
@@ -132,6 +135,28 @@ def run_steps(optimizer, params) -> list[torch.Tensor]:
     return trajectory
 
 
+def in_turn_inputs(check: str) -> list[tuple[dict, list[torch.Tensor]]]:
+    """(kwargs, initial parameters) of the two optimizers that ``check`` steps in turn (float64, CPU)."""
+    return [(kwargs, random_parameters(torch.Generator().manual_seed(40 + i), shapes))
+            for i, (kwargs, shapes) in enumerate(zip(IN_TURN[check], IN_TURN_SHAPES))]
+
+
+def run_in_turn(make, inputs) -> list[list[torch.Tensor]]:
+    """Two optimizers ``make(iter(params), **kwargs)``, made one after the other from ``inputs``, then
+    stepped in turn (as run_steps steps one): the trajectory of each."""
+    groups = [[p.detach().clone().requires_grad_() for p in init] for _, init in inputs]
+    optimizers = [make(iter(params), **kwargs) for (kwargs, _), params in zip(inputs, groups)]
+    trajectories = [[], []]
+    for _ in range(STEPS):
+        for optimizer, params, trajectory in zip(optimizers, groups, trajectories):
+            for p in params:
+                p.grad = None
+            quartic_loss(params).backward()
+            optimizer.step()
+            trajectory.append(plain(torch.cat([p.detach().flatten() for p in params])))
+    return trajectories
+
+
 def stores_iterator(optimizer) -> bool:
     """Whether the optimizer keeps a one-pass iterator (such as net.parameters()) as an attribute."""
     return any(isinstance(value, types.GeneratorType) or type(value).__name__.endswith("iterator")
@@ -139,8 +164,9 @@ def stores_iterator(optimizer) -> bool:
 
 
 def _sgd_trajectories(check: str, SimpleGradientDescent) -> dict:
-    """{"globals": globals_read, "runs": {device: [{"trajectory": [...]} or {"iterator": True}]}},
-    or {"delegated": name} when it constructs a torch.optim optimizer."""
+    """{"globals": globals_read, "runs": {device: [{"trajectory": [...]} or {"iterator": True}]},
+    "in_turn": the two trajectories of run_in_turn}, or {"delegated": name} when it constructs
+    a torch.optim optimizer."""
     runs = {}
     try:
         with no_torch_optim():
@@ -150,9 +176,11 @@ def _sgd_trajectories(check: str, SimpleGradientDescent) -> dict:
                     optimizer = SimpleGradientDescent(iter(params), **kwargs)
                     runs[device].append({"iterator": True} if stores_iterator(optimizer)
                                         else {"trajectory": run_steps(optimizer, params)})
+            in_turn = run_in_turn(SimpleGradientDescent, in_turn_inputs(check))
     except Delegated as delegated:
         return {"delegated": str(delegated.args[0])}
-    return {"globals": globals_read(SimpleGradientDescent, OPTIMIZER_ARGUMENTS), "runs": runs}
+    return {"globals": globals_read(SimpleGradientDescent, OPTIMIZER_ARGUMENTS), "runs": runs,
+            "in_turn": in_turn}
 
 
 def probe_sgd_optimizer__matches_torch(SimpleGradientDescent):
@@ -164,20 +192,10 @@ def probe_sgd_optimizer__weight_decay(SimpleGradientDescent):
 
 
 def probe_sgd_optimizer__zero_grad(SimpleGradientDescent):
-    """{"grads": each parameter's gradient (or None) after ZERO_GRAD_CALLS rounds of backward()
-    and zero_grad()}, {"raised": ...} when zero_grad() raised, or {"delegated": name}."""
-    params = random_parameters(torch.Generator().manual_seed(ZERO_GRAD_SEED), SHAPES)
+    """hw2probes.common.exercise_zero_grad's data, or {"delegated": name}."""
+    init = random_parameters(torch.Generator().manual_seed(ZERO_GRAD_SEED), SHAPES)
     try:
         with no_torch_optim():
-            optimizer = SimpleGradientDescent((p for p in params), lr=0.1)
-            for _ in range(ZERO_GRAD_CALLS):
-                quartic_loss(params).backward()
-                try:
-                    optimizer.zero_grad()
-                except Delegated:
-                    raise
-                except Exception as exc:  # the student's code: its error is the check's data
-                    return {"raised": describe_error(exc)}
+            return exercise_zero_grad(lambda params: SimpleGradientDescent(params, lr=0.1), init)
     except Delegated as delegated:
         return {"delegated": str(delegated.args[0])}
-    return {"grads": [None if p.grad is None else plain(p.grad) for p in params]}

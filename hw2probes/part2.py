@@ -15,7 +15,8 @@ from typing import Callable, Iterator
 import torch
 
 from hw2probes import describe_error
-from hw2probes.common import Delegated, devices, globals_read, no_torch_optim, plain, quartic_loss
+from hw2probes.common import (Delegated, devices, exercise_zero_grad, globals_read, no_torch_optim, plain,
+                              quartic_loss)
 
 BOWL = ((2.3, -0.3), (-0.5, 0.2))
 BOWL_START = (-1.5, 1.2)
@@ -128,14 +129,20 @@ def probe_grad_stats__values(gradient_stats) -> list:
     return [_attempt(lambda: _pair(gradient_stats(grads.clone()))) for _, grads in grad_stats_value_cases()]
 
 
+def _device(value) -> str | None:
+    return str(value.device) if isinstance(value, torch.Tensor) else None
+
+
 def _stats_and_grads_after(gradient_stats, grads: torch.Tensor) -> dict:
-    stats = _pair(gradient_stats(grads.clone()))
+    result = gradient_stats(grads.clone())
+    stats, places = _pair(result), _pair(result, _device)
     gradient_stats(grads)  # on grads itself, not a copy: the judge sees whether it changed
-    return {"stats": stats, "grads_after": plain(grads)}
+    return {"stats": stats, "devices": places, "grads_after": plain(grads)}
 
 
 def probe_grad_stats__shapes(gradient_stats) -> dict:
-    """{device: per case, the pair returned for a copy of grads, and grads after a call on it}."""
+    """{device: per case, the pair returned for a copy of grads, the device of each (None for what
+    is not a tensor), and grads after a call on it}."""
     return {device: [_attempt(lambda: _stats_and_grads_after(gradient_stats, grads)) for _, grads in cases]
             for device, cases in grad_stats_shape_cases(devices()).items()}
 
@@ -287,6 +294,11 @@ DECAY_CASES = [dict(lr=0.1, weight_decay=0.1), dict(lr=0.05, betas=(0.8, 0.95), 
 PERSIST_CASES = [dict(lr=0.1), dict(lr=0.02, betas=(0.7, 0.9))]
 PERSIST_STEPS = 5
 IN_TURN_STEPS = 4
+# Two optimizers alive at once, stepped in turn: with settings of their own, which the one made
+# first keeps only if nothing is shared through the class.
+IN_TURN_CASES = (dict(lr=0.1), dict(lr=0.03, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.1))
+TWIN_SHAPES = [(2, 3), (2, 3)]  # state kept per parameter, not per shape
+ZERO_GRAD_SEED = 600
 # Shapes differ, so each state tensor can be matched to its parameter by shape.
 LAYOUT = [((3,), torch.float64), ((2, 2), torch.float32), ((5,), torch.float32), ((2, 1, 3), torch.float64)]
 LAYOUT_KWARGS = dict(lr=0.05)
@@ -523,26 +535,39 @@ def _persist_runs(ADAMOptimizer, kwargs, init, sequence) -> dict:
 
 
 def _in_turn(ADAMOptimizer, device) -> list[dict]:
-    """Two optimizers stepped in turn on the loss: per optimizer, its parameters after
-    IN_TURN_STEPS steps ("in_turn") and the run of the same parameters alone ("alone")."""
+    """Two optimizers (IN_TURN_CASES) made one after the other, then stepped in turn on the loss:
+    per optimizer, its parameters after IN_TURN_STEPS steps ("in_turn") and the run of the same
+    parameters alone ("alone")."""
     inits = [initial_parameters(400, [(3,), (2,)], torch.float64, device),
              initial_parameters(401, [(5,)], torch.float64, device)]
     groups = [[p.clone().requires_grad_() for p in init] for init in inits]
-    optimizers = [ADAMOptimizer(iter(params), lr=0.1) for params in groups]
+    optimizers = [ADAMOptimizer(iter(params), **kwargs) for params, kwargs in zip(groups, IN_TURN_CASES)]
     for _ in range(IN_TURN_STEPS):
         for optimizer, params in zip(optimizers, groups):
             for p, grad in zip(params, torch.autograd.grad(quartic_loss(params), params)):
                 p.grad = grad
             optimizer.step()
     return [{"in_turn": torch.cat([p.detach().double().cpu().flatten() for p in params]),
-             "alone": _run(ADAMOptimizer, dict(lr=0.1), init, IN_TURN_STEPS, loss_gradients())}
-            for init, params in zip(inits, groups)]
+             "alone": _run(ADAMOptimizer, kwargs, init, IN_TURN_STEPS, loss_gradients())}
+            for init, params, kwargs in zip(inits, groups, IN_TURN_CASES)]
+
+
+def _twins(ADAMOptimizer, device) -> dict:
+    """Two parameters of the same shape in one optimizer ("together"), and each alone ("alone"),
+    on gradients set by hand."""
+    init = initial_parameters(450, TWIN_SHAPES, torch.float64, device)
+    sequence = gradient_sequence(451, TWIN_SHAPES, PERSIST_STEPS, torch.float64, device)
+    run = functools.partial(_run, ADAMOptimizer, PERSIST_CASES[0])
+    return {"together": run(init, PERSIST_STEPS, fixed_gradients(sequence)),
+            "alone": [run(init[i:i + 1], PERSIST_STEPS,
+                          fixed_gradients([grads[i:i + 1] for grads in sequence]))
+                      for i in range(len(init))]}
 
 
 @_adam_probe
 def probe_adam_optimizer__state_persists(ADAMOptimizer) -> dict:
     """{"class_state": class attributes holding tensors; when none, "devices": {device:
-    {"runs": per PERSIST_CASES, _persist_runs, "in_turn": _in_turn}}}."""
+    {"runs": per PERSIST_CASES, _persist_runs, "twins": _twins, "in_turn": _in_turn}}}."""
     shared = _class_state(ADAMOptimizer)
     if shared:
         return {"class_state": shared}
@@ -554,7 +579,8 @@ def probe_adam_optimizer__state_persists(ADAMOptimizer) -> dict:
             sequence = gradient_sequence(300 + n, SHAPES, PERSIST_STEPS, torch.float64, device)
             cases.append(_persist_runs(ADAMOptimizer, kwargs, init, sequence))
             n += 1
-        runs[device] = {"runs": cases, "in_turn": _in_turn(ADAMOptimizer, device)}
+        runs[device] = {"runs": cases, "twins": _twins(ADAMOptimizer, device),
+                        "in_turn": _in_turn(ADAMOptimizer, device)}
         n += 1
     return {"class_state": [], "devices": runs}
 
@@ -577,16 +603,6 @@ def probe_adam_optimizer__devices_dtypes(ADAMOptimizer) -> dict:
 
 @_adam_probe
 def probe_adam_optimizer__zero_grad(ADAMOptimizer) -> dict:
-    """{"grads": each parameter's gradient (or None) after backward() and zero_grad() twice},
-    or {"raised": what zero_grad() raised}."""
-    params = [p.requires_grad_() for p in initial_parameters(600, SHAPES, torch.float64, "cpu")]
-    optimizer = ADAMOptimizer((p for p in params), lr=0.1)
-    for _ in range(2):
-        quartic_loss(params).backward()
-        try:
-            optimizer.zero_grad()
-        except Delegated:
-            raise
-        except Exception as exc:  # the student's zero_grad: the judge says so
-            return {"raised": describe_error(exc)}
-    return {"grads": [None if p.grad is None else plain(p.grad) for p in params]}
+    """hw2probes.common.exercise_zero_grad's data."""
+    return exercise_zero_grad(lambda params: ADAMOptimizer(params, lr=0.1),
+                              initial_parameters(ZERO_GRAD_SEED, SHAPES, torch.float64, "cpu"))

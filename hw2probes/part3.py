@@ -2,6 +2,10 @@
 ``autograder.checks.part3``; the architectures each task asks for live only there."""
 from __future__ import annotations
 
+import contextlib
+import functools
+from typing import Iterator
+
 import torch
 from torch import nn
 
@@ -11,6 +15,9 @@ from hw2probes.common import plain
 
 RESIDUAL_SEED = 3
 RESIDUAL_SHAPES = [(5, 7, 4, torch.float64), (16, 32, 9, torch.float32), (3, 3, 1, torch.float64)]
+# the block of Tasks 3.15-3.16, whose first layer (a ReLU) sees the block's input itself
+PRE_ACTIVATION_SHAPE = (16, 32, 6, torch.float32)
+BLOCK_SEED = 4
 
 
 # the layer list a Part 3 network is compared by: hw2utils' own (shipped beside this package,
@@ -43,10 +50,69 @@ def forward_input() -> torch.Tensor:
     return torch.randint(0, 2, (5, 36), generator=torch.Generator().manual_seed(0)).float()
 
 
+def is_residual(module) -> bool:
+    """A residual block, by the notebook's class name (as ``signature`` tells them)."""
+    return type(module).__name__ == "ResidualSequence"
+
+
+def block_input(width: int) -> torch.Tensor:
+    """(6, width) standard normal: about half of it negative, which a ReLU would change."""
+    return torch.randn(6, width, generator=torch.Generator().manual_seed(BLOCK_SEED))
+
+
+def block_width(block: nn.Module) -> int | None:
+    """The width a block takes: its first layer's in_features or num_features."""
+    for layer in block.modules():
+        for attribute in ("in_features", "num_features"):
+            if isinstance(getattr(layer, attribute, None), int):
+                return getattr(layer, attribute)
+    return None
+
+
+def layers_in_order(block: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """f(x): the block's layers one after the other, as nn.Sequential runs them."""
+    for layer in block.children():
+        x = layer(x)
+    return x
+
+
+@contextlib.contextmanager
+def blocks_as_layers(blocks: list[nn.Module]) -> Iterator[None]:
+    """Inside, each block computes ``layers_in_order`` instead of its own forward (Task 3.14's
+    ResidualSequence, judged by its own checks): a network's checks do not depend on it."""
+    own = [vars(block).pop("forward", None) for block in blocks]
+    for block in blocks:
+        block.forward = functools.partial(layers_in_order, block)
+    try:
+        yield
+    finally:
+        for block, forward in zip(blocks, own):
+            del block.forward
+            if forward is not None:
+                block.forward = forward
+
+
+def block_layers_effect(block: nn.Module, device) -> dict:
+    """{"width", "input_after"}: ``block_input(width)`` after ``layers_in_order`` ran on it.
+    {"width": None} for a block without a sized layer, {"width", "raised"} if a layer raised."""
+    width = block_width(block)
+    if width is None:
+        return {"width": None}
+    parameter = next(block.parameters(), None)
+    x = block_input(width).to(device, parameter.dtype if parameter is not None else torch.float32)
+    try:
+        layers_in_order(block, x)
+    except Exception as exc:  # a layer that cannot run alone is the judge's to name
+        return {"width": width, "raised": describe_error(exc)}
+    return {"width": width, "input_after": plain(x)}
+
+
 def probe_architecture(task: str, net):
-    """{"module", "type", "signature", "parameters", "output"}: the layers as ``signature``
-    lists them, the number of parameters, and the output on ``forward_input()`` in eval mode
-    ({"raised": ...} if the forward pass raised). ``task`` is the judge's to read."""
+    """{"module", "type", "signature", "parameters", "output", "blocks"}: the layers as
+    ``signature`` lists them, the number of parameters, the output on ``forward_input()``
+    with the residual blocks (``is_residual``) ``blocks_as_layers`` ({"raised": ...} if the
+    forward pass raised), and ``block_layers_effect`` of every residual block in
+    ``net.modules()`` order, all in eval mode without gradients. ``task`` is the judge's."""
     if not isinstance(net, nn.Module):
         return {"module": False, "type": type(net).__name__}
     parameters = list(net.parameters())
@@ -54,19 +120,24 @@ def probe_architecture(task: str, net):
             "parameters": sum(p.numel() for p in parameters)}
     device = parameters[0].device if parameters else torch.device("cpu")
     was_training = net.training
+    blocks = [m for m in net.modules() if is_residual(m)]
     net.eval()
     try:
         with torch.no_grad():
-            data["output"] = value(net(forward_input().to(device)))
-    except Exception as exc:  # a wrong network may not run: the judge names its layers first
-        data["output"] = {"raised": describe_error(exc)}
+            try:
+                with blocks_as_layers(blocks):
+                    data["output"] = value(net(forward_input().to(device)))
+            except Exception as exc:  # a wrong network may not run: the judge names its layers first
+                data["output"] = {"raised": describe_error(exc)}
+            data["blocks"] = [block_layers_effect(block, device) for block in blocks]
     finally:
         net.train(was_training)
     return data
 
 
 def residual_cases() -> list[tuple[str, list[nn.Module], torch.Tensor]]:
-    """[(case, layers, x)]: Linear, Tanh, Linear in each case's dtype, made under
+    """[(case, layers, x)]: Linear, Tanh, Linear for each of RESIDUAL_SHAPES, then ReLU,
+    Linear, ReLU, Linear (PRE_ACTIVATION_SHAPE), in each case's dtype, made under
     torch.manual_seed(RESIDUAL_SEED) (the caller's random state kept), and a batch x."""
     g = torch.Generator().manual_seed(RESIDUAL_SEED)
     cases = []
@@ -77,6 +148,11 @@ def residual_cases() -> list[tuple[str, list[nn.Module], torch.Tensor]]:
             x = torch.randn(batch, width, generator=g, dtype=dtype)
             cases.append((f"Linear {width}->{hidden}, Tanh, Linear {hidden}->{width}, batch {batch}, "
                           f"{dtype}", layers, x))
+        width, hidden, batch, dtype = PRE_ACTIVATION_SHAPE
+        layers = [nn.ReLU(), nn.Linear(width, hidden).to(dtype), nn.ReLU(), nn.Linear(hidden, width).to(dtype)]
+        x = torch.randn(batch, width, generator=g, dtype=dtype)
+        cases.append((f"ReLU, Linear {width}->{hidden}, ReLU, Linear {hidden}->{width}, batch {batch}, "
+                       f"{dtype}", layers, x))
     return cases
 
 

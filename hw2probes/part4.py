@@ -7,6 +7,7 @@ matrix, from which the judge recomputes the same statistics to cross-check the s
 """
 from __future__ import annotations
 
+import copy
 import math
 from itertools import product
 
@@ -60,12 +61,16 @@ def describe(W) -> dict:
     return data
 
 
-def draw(init_fn, n_in: int, n_out: int, seed: int) -> dict:
+def draw_from(init_fn, n_in: int, n_out: int, generator: torch.Generator) -> dict:
     """``describe(init_fn(n_in, n_out, generator))``, or {"raised": ...}."""
     try:
-        return describe(init_fn(n_in, n_out, torch.Generator().manual_seed(seed)))
+        return describe(init_fn(n_in, n_out, generator))
     except Exception as exc:  # judged in its place: earlier shapes' diagnostics come first
         return {"raised": describe_error(exc)}
+
+
+def draw(init_fn, n_in: int, n_out: int, seed: int) -> dict:
+    return draw_from(init_fn, n_in, n_out, torch.Generator().manual_seed(seed))
 
 
 def draws(init_fn, shapes, seed: int) -> list[dict]:
@@ -73,17 +78,25 @@ def draws(init_fn, shapes, seed: int) -> list[dict]:
 
 
 def generator_draws(init_fn, shapes, seed: int) -> list[dict]:
-    """Per shape {"first", "again", "other"}: draws from generators seeded ``seed``, ``seed``
-    and ``seed + 1``, the global random state seeded differently before each of the first two."""
+    """Per shape {"first", "again", "other", "next", "resumed"}: draws from generators seeded
+    ``seed``, ``seed`` and ``seed + 1``, the global random state seeded differently before each
+    of the first two; "next", a second call with the generator of "first"; "resumed", a call
+    with a new generator set to the state the first call left that generator in."""
     out = []
     for index, (n_in, n_out) in enumerate(shapes):
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed + 2 * index)
-            first = draw(init_fn, n_in, n_out, seed)
+            generator = torch.Generator().manual_seed(seed)
+            first = draw_from(init_fn, n_in, n_out, generator)
+            left = generator.get_state()
+            following = draw_from(init_fn, n_in, n_out, generator)
             torch.manual_seed(seed + 2 * index + 1)
             again = draw(init_fn, n_in, n_out, seed)
             other = draw(init_fn, n_in, n_out, seed + 1)
-        out.append({"first": first, "again": again, "other": other})
+            restored = torch.Generator()
+            restored.set_state(left)
+            resumed = draw_from(init_fn, n_in, n_out, restored)
+        out.append({"first": first, "again": again, "other": other, "next": following, "resumed": resumed})
     return out
 
 
@@ -289,16 +302,31 @@ def probe_net_4_9__architecture(net_4_9):
     return probe_architecture("4.9", net_4_9)
 
 
-def wrapped(model, net) -> dict:
-    """Introspection only: {"mro": the model's classes, "holds_net": model.net is net,
-    "criterion": the classes of model.criterion}."""
-    return {"mro": mro(model), "holds_net": getattr(model, "net", None) is net,
-            "criterion": mro(getattr(model, "criterion", None))}
+def wrapped(model, net, cls) -> dict:
+    """Introspection: {"built": True, "mro": the model's classes, "holds_net": model.net is
+    net, "criterion": the classes of model.criterion}. A model that was never built (None:
+    the notebook has no such name) gives {"built": False, "class_defined": cls is not None,
+    "class_raised": what cls(nn.BCELoss(), a copy of net) raises, or None}."""
+    if model is not None:
+        return {"built": True, "mro": mro(model), "holds_net": getattr(model, "net", None) is net,
+                "criterion": mro(getattr(model, "criterion", None))}
+    data = {"built": False, "class_defined": cls is not None, "class_raised": None}
+    if cls is None:
+        return data
+    try:
+        with torch.random.fork_rng(devices=[]):
+            cls(nn.BCELoss(), copy.deepcopy(net))
+    except Exception as exc:  # the wrapper class of Task 4.6 or 4.8 fails: its own checks say so
+        data["class_raised"] = describe_error(exc)
+    return data
 
 
-def probe_net_4_7__wrapper(model_4_7, net_4_7):
-    return wrapped(model_4_7, net_4_7)
+# The notebook's hidden calls pass globals().get() of the model and of its class: these probes
+# run (and the wrapping is judged) even when the class raised before the model existed.
+
+def probe_net_4_7__wrapper(model_4_7, net_4_7, Supervise_random_weights=None):
+    return wrapped(model_4_7, net_4_7, Supervise_random_weights)
 
 
-def probe_net_4_9__wrapper(model_4_9, net_4_9):
-    return wrapped(model_4_9, net_4_9)
+def probe_net_4_9__wrapper(model_4_9, net_4_9, Supervise_Kaiming_weights=None):
+    return wrapped(model_4_9, net_4_9, Supervise_Kaiming_weights)

@@ -229,7 +229,7 @@ hw2utils.check_per_dim_lr__beats_single_lr(lr_pair)
 
 # %% answer="sgd_optimizer"
 class SimpleGradientDescent:
-    """Gradient descent with L2 weight decay: p <- p - lr * (p.grad + weight_decay * p)."""
+    """Gradient descent on L(p) = L_obj(p) + weight_decay / 2 * ||p||² (the step of your 1.E)."""
 
     def __init__(self, parameters, lr=0.1, weight_decay=0.0):
         self.lr = lr

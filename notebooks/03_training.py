@@ -16,9 +16,12 @@
 # automatically, and your written answers by hand. The accuracy your training reaches is not
 # graded: your plots are material for the questions.
 #
-# **Time.** Each experiment trains for up to 2000 epochs: from a few seconds on a GPU to a
-# minute or two on a laptop CPU. While grading, `run_test` trains only a few epochs, so
-# your submission is graded quickly whatever your hardware.
+# **Time.** Each experiment trains for 300 to 500 epochs, the number its cell passes to
+# `run_test`. Restart-and-run-all of this notebook took 87 s on an otherwise idle 2-core x86
+# CPU (the size of Colab's free CPU runtime; measured 2026-12-01); a busy or slower machine
+# takes longer — up to several times as long when other programs compete for the cores.
+# While grading, `run_test` trains only a few epochs, so your submission is graded quickly
+# whatever your hardware.
 #
 # **Credit.** If you used help — classmates, web pages, AI tools — say which and for what
 # in the last cell.
@@ -69,13 +72,19 @@ for ax, grid, label in zip(axes, data.train_data[:8].cpu(), data.train_labels[:8
 # - `Supervise(criterion, net)` pairs a network with a loss: calling it on `(x, y)` returns
 #   `criterion(net(x).squeeze(-1), y)`. Every network here ends in a Sigmoid and outputs the
 #   probability of label 1.
-# - `run_test(model, optmaker, epochs=2000)` trains `model` on the whole training split at
-#   once (full batch) with `optimizer = optmaker(model.parameters())`. Every 10 epochs it
-#   measures training and held-out accuracy (in `eval()` mode, without gradients) and stops
-#   early if held-out accuracy reaches 100 %. It shows a progress bar, prints a summary —
-#   including the range of the largest gradient per parameter tensor, where a tiny lower end
-#   means vanishing gradients — and plots the loss (log scale) and both accuracies. It
-#   returns a history you can inspect (`history.val_acc`, `history.losses`, …).
+# - `run_test(model, optmaker, epochs)` trains `model` for `epochs` epochs on the whole
+#   training split at once (full batch) with `optimizer = optmaker(model.parameters())`.
+#   Every 10 epochs it measures training and held-out accuracy (in `eval()` mode, without
+#   gradients) and stops early if held-out accuracy reaches 100 %. Its progress bar shows,
+#   at each measurement, the loss and how much it changed over the last 100 epochs, both
+#   accuracies, and the best held-out accuracy so far: a loss that no longer falls while
+#   accuracy sits near 0.50 means the run is stuck; training accuracy pulling away from
+#   held-out accuracy means the network is memorizing its training examples. At the end it
+#   prints a summary — including the range of the largest gradient per parameter tensor,
+#   where a tiny lower end means vanishing gradients — and plots the loss (log scale) and
+#   both accuracies. It returns a history you can inspect (`history.val_acc`,
+#   `history.losses`, …). Each task's cell passes its number of epochs; runs that a
+#   question compares train for the same number.
 #
 # **Optimizers.** Your `SimpleGradientDescent` (Part 1) and `ADAMOptimizer` (Part 2) equal
 # `torch.optim.SGD` and `torch.optim.Adam` step for step — their checks compared them — so this
@@ -92,8 +101,8 @@ for ax, grid, label in zip(axes, data.train_data[:8].cpu(), data.train_labels[:8
 # ### Task 3.1 — Sigmoid hidden units (1 point)
 #
 # `net_3_1`: Linear(36→128), Sigmoid, Linear(128→128), Sigmoid, Linear(128→1), Sigmoid
-# (21,377 parameters). Loss `loss_3_1`: mean squared error. Optimizer `optmaker_3_1`:
-# `SimpleGradientDescent` with learning rate 1.0 (`torch.optim.SGD`).
+# (21,377 parameters). Loss `loss_3_1`: mean squared error (`nn.MSELoss`). Optimizer
+# `optmaker_3_1`: `torch.optim.SGD` with learning rate 1.0.
 
 # %% answer="net_3_1"
 hw2utils.set_seed(SEED)
@@ -112,7 +121,7 @@ import autograder.checks.part3 as _hidden; _hidden.check_architecture("3.1", net
 hw2utils.check_architecture("3.1", net_3_1)
 
 # %%
-history_3_1 = run_test(Supervise(loss_3_1, net_3_1), optmaker_3_1)
+history_3_1 = run_test(Supervise(loss_3_1, net_3_1), optmaker_3_1, epochs=500)
 
 # %% [markdown]
 # ### Task 3.2 — Tanh hidden units (1 point)
@@ -137,7 +146,7 @@ import autograder.checks.part3 as _hidden; _hidden.check_architecture("3.2", net
 hw2utils.check_architecture("3.2", net_3_2)
 
 # %%
-history_3_2 = run_test(Supervise(loss_3_2, net_3_2), optmaker_3_2)
+history_3_2 = run_test(Supervise(loss_3_2, net_3_2), optmaker_3_2, epochs=500)
 
 # %% [markdown]
 # ### Task 3.3 — ReLU hidden units (1 point)
@@ -161,7 +170,7 @@ import autograder.checks.part3 as _hidden; _hidden.check_architecture("3.3", net
 hw2utils.check_architecture("3.3", net_3_3)
 
 # %%
-history_3_3 = run_test(Supervise(loss_3_3, net_3_3), optmaker_3_3)
+history_3_3 = run_test(Supervise(loss_3_3, net_3_3), optmaker_3_3, epochs=500)
 
 # %% [markdown]
 # ## Loss and optimizer
@@ -170,10 +179,13 @@ history_3_3 = run_test(Supervise(loss_3_3, net_3_3), optmaker_3_3)
 # natural loss: its gradient with respect to the last layer's input is $p - y$, which does
 # not vanish when a Sigmoid output saturates on the wrong side, as the MSE gradient does.
 #
+# Tasks 3.4–3.7 each change one thing of an earlier run: 3.4 the loss of 3.3, 3.5 the
+# learning rate of 3.4, 3.6 the optimizer of 3.4, 3.7 the weight decay of 3.6.
+#
 # ### Task 3.4 — Binary cross-entropy (1 point)
 #
-# `net_3_4`: the ReLU network of 3.3. Loss: binary cross-entropy (`nn.BCELoss`). Optimizer:
-# `SimpleGradientDescent`, learning rate 1.0.
+# `net_3_4`: the ReLU network of 3.3 with the same optimizer (`torch.optim.SGD`, learning
+# rate 1.0); only the loss changes, to binary cross-entropy (`nn.BCELoss`).
 
 # %% answer="net_3_4"
 hw2utils.set_seed(SEED)
@@ -192,13 +204,13 @@ import autograder.checks.part3 as _hidden; _hidden.check_architecture("3.4", net
 hw2utils.check_architecture("3.4", net_3_4)
 
 # %%
-history_3_4 = run_test(Supervise(loss_3_4, net_3_4), optmaker_3_4)
+history_3_4 = run_test(Supervise(loss_3_4, net_3_4), optmaker_3_4, epochs=500)
 
 # %% [markdown]
-# ### Task 3.5 — PyTorch's SGD at a lower rate (1 point)
+# ### Task 3.5 — Half the learning rate (1 point)
 #
-# `net_3_5`: the ReLU network of 3.3. Loss: binary cross-entropy. Optimizer:
-# `torch.optim.SGD` with learning rate 0.5.
+# `net_3_5`: 3.4 again (the ReLU network, binary cross-entropy, `torch.optim.SGD`) with
+# learning rate 0.5 instead of 1.0; only the learning rate changes.
 
 # %% answer="net_3_5"
 hw2utils.set_seed(SEED)
@@ -217,13 +229,13 @@ import autograder.checks.part3 as _hidden; _hidden.check_architecture("3.5", net
 hw2utils.check_architecture("3.5", net_3_5)
 
 # %%
-history_3_5 = run_test(Supervise(loss_3_5, net_3_5), optmaker_3_5)
+history_3_5 = run_test(Supervise(loss_3_5, net_3_5), optmaker_3_5, epochs=500)
 
 # %% [markdown]
 # ### Task 3.6 — Adam (1 point)
 #
-# `net_3_6`: the ReLU network of 3.3. Loss: binary cross-entropy. Optimizer: `ADAMOptimizer`
-# (`torch.optim.Adam`) with learning rate 0.01 and no weight decay.
+# `net_3_6`: 3.4 with Adam instead of SGD: the ReLU network, binary cross-entropy, and
+# `torch.optim.Adam` with learning rate 0.01 and no weight decay.
 
 # %% answer="net_3_6"
 hw2utils.set_seed(SEED)
@@ -242,14 +254,13 @@ import autograder.checks.part3 as _hidden; _hidden.check_architecture("3.6", net
 hw2utils.check_architecture("3.6", net_3_6)
 
 # %%
-history_3_6 = run_test(Supervise(loss_3_6, net_3_6), optmaker_3_6)
+history_3_6 = run_test(Supervise(loss_3_6, net_3_6), optmaker_3_6, epochs=500)
 
 # %% [markdown]
 # ### Task 3.7 — Adam with weight decay (1 point)
 #
-# `net_3_7`: the ReLU network of 3.3. Loss: binary cross-entropy. Optimizer: `ADAMOptimizer`
-# with learning rate 0.01 and weight decay 1e-3. From here on every task uses this loss and
-# this optimizer.
+# `net_3_7`: 3.6 with weight decay: `torch.optim.Adam` with learning rate 0.01 and
+# `weight_decay=1e-3`. From here on every task uses binary cross-entropy and this optimizer.
 
 # %% answer="net_3_7"
 hw2utils.set_seed(SEED)
@@ -268,51 +279,61 @@ import autograder.checks.part3 as _hidden; _hidden.check_architecture("3.7", net
 hw2utils.check_architecture("3.7", net_3_7)
 
 # %%
-history_3_7 = run_test(Supervise(loss_3_7, net_3_7), optmaker_3_7)
+history_3_7 = run_test(Supervise(loss_3_7, net_3_7), optmaker_3_7, epochs=500)
 
 # %% [markdown]
 # ## Questions 3.A–3.B (4 points)
 #
-# **3.A (2 points).** Compare the sigmoid (3.1), tanh (3.2) and ReLU (3.3) networks: which
-# learned, which did not, and why? Use the gradient ranges printed under each run, and what
-# the derivative of each nonlinearity looks like. (Glorot and Bengio, *Understanding the
-# difficulty of training deep feedforward neural networks*, 2010, studies exactly this.)
+# **3.A (2 points).** Compare the sigmoid (3.1), tanh (3.2) and ReLU (3.3) networks after
+# their 500 epochs: which learned, which did not, and why? Use the gradient ranges printed
+# under each run, and what the derivative of each nonlinearity looks like. (Glorot and
+# Bengio, *Understanding the difficulty of training deep feedforward neural networks*, 2010,
+# studies exactly this.)
 
 # %% [markdown] manual="q_nonlinearities" points=2
-# **Model answer.** The sigmoid network stays near chance, tanh learns part of the problem,
-# and ReLU clearly does best. A sigmoid's derivative is at most 0.25 and its outputs are all
-# positive (not zero-centred), so each layer shrinks the gradient and biases the next
-# layer's inputs; units saturate and the gradient reaching the first layer is tiny (see the
-# small lower end of the gradient range). Tanh is zero-centred with derivative up to 1, so
-# gradients survive better, but it still saturates. ReLU's derivative is exactly 1 for
-# active units: gradients pass through unshrunk and training moves fastest.
+# **Model answer.** After 500 epochs the sigmoid network is still at chance (held-out below
+# 0.60), ReLU clearly does best (0.10 or more above sigmoid), and tanh lands in between — in
+# some runs barely above sigmoid, in others partway up. A sigmoid's derivative is at most
+# 0.25 and its outputs are all positive (not zero-centred), so each layer shrinks the
+# gradient and biases the next layer's inputs; units saturate and the gradient reaching the
+# first layer is tiny (see the small lower end of the gradient range). Tanh is zero-centred
+# with derivative up to 1, so gradients survive better, but it still saturates, and around
+# 0 it is nearly linear, so the freshly initialized network computes an almost linear
+# function that must first grow out of it. ReLU's derivative is exactly 1 for active units
+# and its kink makes the network nonlinear from the first step: gradients pass through
+# unshrunk and training moves fastest.
 #
-# **Rubric.** 1 point: the ranking (sigmoid ≈ chance < tanh < ReLU) read from the runs.
-# 1 point: the explanation via derivatives / saturation / vanishing gradients (zero-centring
-# is a bonus, not required).
+# **Rubric.** 1 point: the ranking (sigmoid ≈ chance < tanh < ReLU) read from the runs;
+# accept tanh described as only just above chance. 1 point: the explanation via
+# derivatives / saturation / vanishing gradients (zero-centring and the near-linear start
+# are a bonus, not required).
 
 # %% [markdown]
-# **3.B (2 points).** Compare Adam without weight decay (3.6) with Adam with weight decay
-# (3.7): look at training and held-out accuracy. What happened without decay, and how did
-# weight decay change it?
+# **3.B (2 points).** Compare Adam without weight decay (3.6) with SGD (3.4) and with Adam
+# with weight decay (3.7), all three after the same 500 epochs: look at training and
+# held-out accuracy. What did Adam do without decay, and how did weight decay change it?
 
 # %% [markdown] manual="q_adam_overfitting" points=2
-# **Model answer.** Without decay Adam drives training accuracy close to 100 % while
-# held-out accuracy stays far lower: the network memorizes the training examples
-# (overfitting) — Adam's per-parameter step sizes let it fit fast. With weight decay 1e-3
-# the held-out accuracy is clearly higher: the penalty on $\lVert\theta\rVert^2$ keeps the
-# weights small, which limits how sharply the network can fit individual examples, so it
-# learns something closer to the rule.
+# **Model answer.** Without decay Adam fits the training set much faster than SGD (training
+# accuracy 0.95 or more, at least 0.15 above SGD's after the same epochs) while its held-out
+# accuracy stays far lower (0.20 or more below training): the network memorizes the
+# training examples (overfitting) — Adam's per-parameter step sizes let it fit fast. With
+# weight decay 1e-3 the held-out accuracy is higher (by 0.05 or more) and the gap between
+# training and held-out accuracy narrows (by 0.10 or more): the penalty on
+# $\lVert\theta\rVert^2$ keeps the weights small, which limits how sharply the network can
+# fit individual examples, so it learns something closer to the rule.
 #
 # **Rubric.** 1 point: overfitting/memorization without decay (high train, much lower
-# held-out). 1 point: decay improves held-out accuracy, with the mechanism (smaller
-# weights / regularization / simpler function).
+# held-out; fitting faster than SGD is a bonus). 1 point: decay improves held-out accuracy
+# or narrows the gap, with the mechanism (smaller weights / regularization / simpler
+# function).
 
 # %% [markdown]
 # ## Width
 #
-# Tasks 3.8–3.10 use the 3.7 setup (BCE, Adam lr 0.01, weight decay 1e-3) with narrower
-# hidden layers. The parameter count falls fast with width: $36w + w + w^2 + w + w + 1$.
+# Tasks 3.8–3.10 use the 3.7 setup (BCE, Adam lr 0.01, weight decay 1e-3, 500 epochs) with
+# narrower hidden layers. The parameter count falls fast with width:
+# $36w + w + w^2 + w + w + 1$.
 #
 # ### Task 3.8 — Width 64 (1 point)
 #
@@ -335,7 +356,7 @@ import autograder.checks.part3 as _hidden; _hidden.check_architecture("3.8", net
 hw2utils.check_architecture("3.8", net_3_8)
 
 # %%
-history_3_8 = run_test(Supervise(loss_3_8, net_3_8), optmaker_3_8)
+history_3_8 = run_test(Supervise(loss_3_8, net_3_8), optmaker_3_8, epochs=500)
 
 # %% [markdown]
 # ### Task 3.9 — Width 32 (1 point)
@@ -359,7 +380,7 @@ import autograder.checks.part3 as _hidden; _hidden.check_architecture("3.9", net
 hw2utils.check_architecture("3.9", net_3_9)
 
 # %%
-history_3_9 = run_test(Supervise(loss_3_9, net_3_9), optmaker_3_9)
+history_3_9 = run_test(Supervise(loss_3_9, net_3_9), optmaker_3_9, epochs=500)
 
 # %% [markdown]
 # ### Task 3.10 — Width 16 (1 point)
@@ -383,28 +404,34 @@ import autograder.checks.part3 as _hidden; _hidden.check_architecture("3.10", ne
 hw2utils.check_architecture("3.10", net_3_10)
 
 # %%
-history_3_10 = run_test(Supervise(loss_3_10, net_3_10), optmaker_3_10)
+history_3_10 = run_test(Supervise(loss_3_10, net_3_10), optmaker_3_10, epochs=500)
 
 # %% [markdown]
 # **3.C (2 points).** Put the four widths side by side (128 in 3.7, then 64, 32, 16): for
 # each, its parameter count, its final training accuracy and its final held-out accuracy
-# (`history_3_7.train_acc`, `history_3_7.val_acc`, …). What changes as the network gets
-# narrower, and what does that tell you about capacity and overfitting on this problem?
+# (`history_3_7.train_acc`, `history_3_7.val_acc`, …). Compare the widest and the narrowest
+# network: how well did each fit its training set in the same 500 epochs, and what does that
+# say about capacity? Do the held-out accuracies line up with width in the same way?
 
 # %% [markdown] manual="q_width" points=2
-# **Model answer.** The parameter count falls from 21,377 to 6,593, 2,273 and 881. A
-# narrower network has less capacity: it can memorize fewer individual examples, so the gap
-# between training and held-out accuracy tends to close, and at some width it can no longer
-# fit the rule well, so both accuracies fall. Which width generalizes best depends on the
-# run (seed, device); what matters is reading the train/held-out gap as the sign of
-# overfitting and the drop of training accuracy as the sign of too little capacity.
+# **Model answer.** The parameter count falls from 21,377 to 6,593, 2,273 and 881. In the
+# same 500 epochs the narrowest network (16 units) fits its training set less well than the
+# widest (128 units): its training accuracy ends 0.03 or more lower. With fewer units it has
+# less capacity — fewer features to combine, fewer parameters to fit (or memorize)
+# individual examples. Held-out accuracy does not follow width in a fixed order: which width
+# generalizes best changes from run to run (seed, device), because it depends on how much
+# of what each network fitted is the rule rather than memorized examples — the gap between
+# training and held-out accuracy shows that share.
 #
 # **Rubric.** 1 point: the table (parameter counts and the student's own accuracies). 1
-# point: an interpretation in terms of capacity vs. overfitting that matches the student's
-# numbers. Do not require a particular width to win: that outcome varies between runs.
+# point: the widest network fits the training set better than the narrowest, explained by
+# capacity; held-out accuracy read with the train/held-out gap. Do not require a particular
+# width to win on held-out accuracy: that outcome varies between runs.
 
 # %% [markdown]
 # ## Depth and BatchNorm
+#
+# Tasks 3.11–3.13 train for 400 epochs each.
 #
 # ### Task 3.11 — Four layers (1 point)
 #
@@ -428,7 +455,7 @@ import autograder.checks.part3 as _hidden; _hidden.check_architecture("3.11", ne
 hw2utils.check_architecture("3.11", net_3_11)
 
 # %%
-history_3_11 = run_test(Supervise(loss_3_11, net_3_11), optmaker_3_11)
+history_3_11 = run_test(Supervise(loss_3_11, net_3_11), optmaker_3_11, epochs=400)
 
 # %% [markdown]
 # ### Task 3.12 — Six narrow layers (1 point)
@@ -454,7 +481,7 @@ import autograder.checks.part3 as _hidden; _hidden.check_architecture("3.12", ne
 hw2utils.check_architecture("3.12", net_3_12)
 
 # %%
-history_3_12 = run_test(Supervise(loss_3_12, net_3_12), optmaker_3_12)
+history_3_12 = run_test(Supervise(loss_3_12, net_3_12), optmaker_3_12, epochs=400)
 
 # %% [markdown]
 # ### Task 3.13 — BatchNorm (1 point)
@@ -485,7 +512,7 @@ import autograder.checks.part3 as _hidden; _hidden.check_architecture("3.13", ne
 hw2utils.check_architecture("3.13", net_3_13)
 
 # %%
-history_3_13 = run_test(Supervise(loss_3_13, net_3_13), optmaker_3_13)
+history_3_13 = run_test(Supervise(loss_3_13, net_3_13), optmaker_3_13, epochs=400)
 
 # %% [markdown]
 # **3.D (2 points).** What did depth do without BatchNorm (3.12), and what did BatchNorm
@@ -497,9 +524,9 @@ history_3_13 = run_test(Supervise(loss_3_13, net_3_13), optmaker_3_13)
 # gradients are tiny — with the default initialization each narrow layer shrinks the
 # signal, the units die or saturate, and almost no gradient reaches the early layers.
 # With BatchNorm after the first and last hidden ReLU the same network learns: training
-# accuracy climbs to 0.8 or more and held-out accuracy rises clearly above chance (how far
-# varies from run to run). Normalizing the activations keeps them at a usable scale whatever
-# the weights do, so gradients keep flowing and the optimizer can make progress.
+# accuracy climbs to 0.8 or more and held-out accuracy rises above chance (0.55 or more; how
+# far varies from run to run). Normalizing the activations keeps them at a usable scale
+# whatever the weights do, so gradients keep flowing and the optimizer can make progress.
 #
 # **Rubric.** 1 point: deep plain network stuck at chance, linked to vanishing signal /
 # gradients. 1 point: BatchNorm makes it learn, with the normalization mechanism. Do not
@@ -511,6 +538,8 @@ history_3_13 = run_test(Supervise(loss_3_13, net_3_13), optmaker_3_13)
 # A residual block computes $x + f(x)$: the layers $f$ learn a *correction* to their input,
 # and the identity path carries both the signal forward and the gradient backward
 # ($\partial(x + f(x))/\partial x = I + \partial f/\partial x$), however deep the stack.
+#
+# Tasks 3.15–3.18 train for 300 epochs each.
 #
 # ### Task 3.14 — ResidualSequence (3 points)
 #
@@ -568,7 +597,7 @@ import autograder.checks.part3 as _hidden; _hidden.check_architecture("3.15", ne
 hw2utils.check_architecture("3.15", net_3_15)
 
 # %%
-history_3_15 = run_test(Supervise(loss_3_15, net_3_15), optmaker_3_15)
+history_3_15 = run_test(Supervise(loss_3_15, net_3_15), optmaker_3_15, epochs=300)
 
 # %% [markdown]
 # ### Task 3.16 — Two residual blocks (1 point)
@@ -595,7 +624,7 @@ import autograder.checks.part3 as _hidden; _hidden.check_architecture("3.16", ne
 hw2utils.check_architecture("3.16", net_3_16)
 
 # %%
-history_3_16 = run_test(Supervise(loss_3_16, net_3_16), optmaker_3_16)
+history_3_16 = run_test(Supervise(loss_3_16, net_3_16), optmaker_3_16, epochs=300)
 
 # %% [markdown]
 # ### Task 3.17 — Residual blocks with BatchNorm (1 point)
@@ -624,7 +653,7 @@ import autograder.checks.part3 as _hidden; _hidden.check_architecture("3.17", ne
 hw2utils.check_architecture("3.17", net_3_17)
 
 # %%
-history_3_17 = run_test(Supervise(loss_3_17, net_3_17), optmaker_3_17)
+history_3_17 = run_test(Supervise(loss_3_17, net_3_17), optmaker_3_17, epochs=300)
 
 # %% [markdown]
 # ### Task 3.18 — Six residual blocks with BatchNorm (1 point)
@@ -652,7 +681,7 @@ import autograder.checks.part3 as _hidden; _hidden.check_architecture("3.18", ne
 hw2utils.check_architecture("3.18", net_3_18)
 
 # %%
-history_3_18 = run_test(Supervise(loss_3_18, net_3_18), optmaker_3_18)
+history_3_18 = run_test(Supervise(loss_3_18, net_3_18), optmaker_3_18, epochs=300)
 
 # %% [markdown]
 # **3.E (2 points).** The network of 3.18 has more layers than the one of 3.12, yet it
@@ -660,12 +689,12 @@ history_3_18 = run_test(Supervise(loss_3_18, net_3_18), optmaker_3_18)
 # each contribute.
 
 # %% [markdown] manual="q_residual" points=2
-# **Model answer.** The residual networks with BatchNorm reach (nearly) 100 % held-out
-# accuracy — 0.98 or more, usually stopping early — with two blocks and with six, while the
-# plain six-layer network of 3.12 stays at chance. The skip connections give every block an identity path: the signal
-# reaches the output and the gradient reaches the first layer even when a block's layers
-# contribute little, so adding blocks does not starve the early layers of gradient. BatchNorm
-# keeps each block's input at a steady scale, so the blocks' corrections stay well
+# **Model answer.** The residual networks with BatchNorm reach a held-out accuracy of 0.95
+# or more within their 300 epochs, with two blocks and with six, while the plain six-layer
+# network of 3.12 stays at chance. The skip connections give every block an identity path:
+# the signal reaches the output and the gradient reaches the first layer even when a block's
+# layers contribute little, so adding blocks does not starve the early layers of gradient.
+# BatchNorm keeps each block's input at a steady scale, so the blocks' corrections stay well
 # conditioned as depth grows.
 #
 # **Rubric.** 1 point: the comparison (residual + BatchNorm solves it at both depths, plain

@@ -248,3 +248,18 @@ class Notebook:
 
     def text_output(self, index: int) -> str:
         return "".join(text for mime, text in self.outputs(index) if mime == STDOUT)
+
+    def images(self, index: int) -> list:
+        """The cell's image outputs, scrolled into view, once the browser has loaded them."""
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        def loaded(_):
+            images = self.cell(index).find_elements(By.CSS_SELECTOR, ".jp-RenderedImage img")
+            done = all(self.driver.execute_script(
+                "return arguments[0].complete && arguments[0].naturalWidth > 0;", image)
+                for image in images)
+            return images if images and done else False
+
+        self.scroll_to(index)
+        return WebDriverWait(self.driver, 10).until(loaded, f"cell {index} shows no loaded image")

@@ -143,6 +143,28 @@ MUTANTS = [
            "        self.inner = torch.optim.SGD(self.parameters, lr=lr, weight_decay=weight_decay)",
            "sgd_optimizer", "creates a torch.optim",
            "constructs torch.optim.SGD inside the hand-written optimizer"),
+    Mutant("sgd_decay_outside_lr_sign_flipped", NB1, "sgd_optimizer", SGD_UPDATE,
+           "p -= self.lr * p.grad - self.weight_decay * p", "sgd_optimizer__weight_decay",
+           "p -= lr*g - wd*p", "x -= lr*g - wd*x: decay outside the learning rate, with the wrong sign"),
+    Mutant("sgd_decay_abs_outside_lr", NB1, "sgd_optimizer", SGD_UPDATE,
+           "p -= self.lr * p.grad + self.weight_decay * p.abs()", "sgd_optimizer__weight_decay",
+           "p -= lr*g + wd*|p|", "x -= lr*g + wd*|x|: decay on |x|, outside the learning rate"),
+    Mutant("sgd_momentum", NB1, "sgd_optimizer",
+           ("self.parameters = list(parameters)",
+            "for p in self.parameters:\n                if p.grad is not None:\n"
+            "                    " + SGD_UPDATE),
+           ("self.parameters = list(parameters)\n"
+            "        self.velocity = [torch.zeros_like(p) for p in self.parameters]",
+            "for p, v in zip(self.parameters, self.velocity):\n                if p.grad is not None:\n"
+            "                    v.mul_(0.9).add_(p.grad + self.weight_decay * p)\n"
+            "                    p -= self.lr * v"),
+           "sgd_optimizer", "momentum", "adds momentum (a velocity buffer) to plain gradient descent"),
+    Mutant("sgd_lr_on_the_class", NB1, "sgd_optimizer", "self.lr = lr", "SimpleGradientDescent.lr = lr",
+           "sgd_optimizer__matches_torch", "stored on the class",
+           "the learning rate is a class attribute: two optimizers alive at once share it"),
+    Mutant("sgd_zero_grad_before_backward", NB1, "sgd_optimizer", ZERO_GRAD_LOOP,
+           "for p in self.parameters:\n            p.grad.zero_()", "sgd_optimizer__zero_grad",
+           "before any backward()", "p.grad.zero_() fails while p.grad is None, before the first backward()"),
 
     # Part 2, Task 2.1: gradient mean and RMS -------------------------------------------------
     Mutant("rms_root_of_sum_over_n", NB2, "grad_stats", "rms = (grads ** 2).mean(dim=0).sqrt()",
@@ -151,6 +173,9 @@ MUTANTS = [
     Mutant("grad_stats_modifies_input", NB2, "grad_stats", "rms = (grads ** 2).mean(dim=0).sqrt()",
            "rms = grads.pow_(2).mean(dim=0).sqrt()", "grad_stats", "changed the tensor",
            "squares grads in place"),
+    Mutant("rms_population_std", NB2, "grad_stats", "rms = (grads ** 2).mean(dim=0).sqrt()",
+           "rms = grads.std(dim=0, unbiased=False)", "grad_stats__values", "standard deviation",
+           "the population standard deviation as the RMS (a wrong RMS costs the values only)"),
     # Questions 2.A-2.C
     Mutant("mean_values_are_rms", NB2, "q_mean_values", "(-0.2982, 0.0940)", "(2.1092, 0.3078)",
            "q_mean_values", "RMS values instead of the means", "copied the RMS line"),
@@ -215,6 +240,22 @@ MUTANTS = [
            "self.t = 0\n        self.inner = torch.optim.Adam(self.parameters, lr=lr)",
            "adam_optimizer", "creates a torch.optim",
            "constructs torch.optim.Adam inside ADAMOptimizer"),
+    Mutant("adam_zero_grad_resets_t", NB2, "adam_optimizer", ZERO_GRAD_LOOP,
+           ZERO_GRAD_LOOP + "\n        self.t = 0", "adam_optimizer__zero_grad",
+           "zero_grad() only clears the gradients", "zero_grad also resets the step count"),
+    Mutant("adam_state_keyed_by_shape", NB2, "adam_optimizer",
+           ("self.m_star = [torch.zeros_like(p) for p in self.parameters]\n"
+            "        self.v_star = [torch.zeros_like(p) for p in self.parameters]",
+            "for p, m_star, v_star in zip(self.parameters, self.m_star, self.v_star):\n"),
+           ("self.state = {}",
+            "for p in self.parameters:\n"
+            "                m_star, v_star = self.state.setdefault(p.shape, (torch.zeros_like(p), "
+            "torch.zeros_like(p)))\n"),
+           "adam_optimizer__state_persists", "keyed by p.shape",
+           "the moments in a dict keyed by the parameter's shape: two parameters of one shape share them"),
+    Mutant("adam_lr_on_the_class", NB2, "adam_optimizer", "self.lr = lr", "ADAMOptimizer.lr = lr",
+           "adam_optimizer__state_persists", "ADAMOptimizer.lr = lr",
+           "the learning rate is a class attribute: two optimizers alive at once share it"),
 
     # Part 3 (the slowest notebook to grade: few mutants) -------------------------------------
     Mutant("net_3_13_one_batchnorm", NB3, "net_3_13",
@@ -230,6 +271,16 @@ MUTANTS = [
     Mutant("residual_without_skip", NB3, "residual_sequence", "return super().forward(x) + x",
            "return super().forward(x)", "residual_sequence", "without the skip connection",
            "f(x) instead of f(x) + x"),
+    Mutant("residual_relu_in_place", NB3, "residual_sequence", "return super().forward(x) + x",
+           "out = x\n        for layer in self:  # ReLU in place, to save memory\n"
+           "            out = torch.relu_(out) if isinstance(layer, nn.ReLU) else layer(out)\n"
+           "        return out + x", "residual_sequence", "changed it in place",
+           "runs ReLUs in place: a block starting with ReLU overwrites x, so it returns f(x) + relu(x)"),
+    Mutant("net_3_15_inplace_relu", NB3, "net_3_15",
+           "ResidualSequence(nn.ReLU(), nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 16))",
+           "ResidualSequence(nn.ReLU(inplace=True), nn.Linear(16, 32), nn.ReLU(inplace=True), "
+           "nn.Linear(32, 16))", "net_3_15", "changed the block's input in place",
+           "ReLU(inplace=True) first in each block: the skip connection adds relu(x), not x"),
     # Part 4, Tasks 4.1-4.5: initializers -----------------------------------------------------
     Mutant("zero_init_tiny_random", NB4, "init_zero", "torch.zeros(n_in, n_out)",
            "torch.randn(n_in, n_out, generator=generator) * 1e-8", "init_zero", "exactly 0",
@@ -243,6 +294,21 @@ MUTANTS = [
            "(2 * torch.rand(n_in, n_out, generator=generator) - 1) / n_in ** 0.5",
            "init_xavier__distribution", "Xavier-uniform",
            "U(-1/sqrt(n_in), 1/sqrt(n_in)): std 0.0128, not 0.0221 on 2048 x 2048"),
+    Mutant("small_init_reseeds_global", NB4, "init_small",
+           "return torch.randn(n_in, n_out, generator=generator) * 0.01",
+           "torch.manual_seed(generator.initial_seed())\n    return torch.randn(n_in, n_out) * 0.01",
+           "init_small", "two calls with one generator returned the same matrix",
+           "reseeds the global generator from the generator's seed: every call (every layer) "
+           "returns the same matrix"),
+    Mutant("xavier_generator_from_seed", NB4, "init_xavier",
+           "torch.randn(n_in, n_out, generator=generator) / n_in ** 0.5",
+           "torch.randn(n_in, n_out, generator=torch.Generator().manual_seed(generator.initial_seed())) "
+           "/ n_in ** 0.5", "init_xavier__generator", "two calls with one generator returned the same matrix",
+           "a new generator seeded from the given one's seed: every call returns the same matrix"),
+    Mutant("he_global_random_state", NB4, "init_he",
+           "torch.randn(n_in, n_out, generator=generator) * (2 / n_in) ** 0.5",
+           "torch.randn(n_in, n_out) * (2 / n_in) ** 0.5", "init_he__generator", "global random state",
+           "ignores the generator and draws from the global random state"),
     Mutant("he_kaiming_on_in_out_tensor", NB4, "init_he",
            "torch.randn(n_in, n_out, generator=generator) * (2 / n_in) ** 0.5",
            "torch.nn.init.kaiming_normal_(torch.empty(n_in, n_out), nonlinearity='relu', "
@@ -253,6 +319,11 @@ MUTANTS = [
            "nn.init.normal_(module.weight, mean=0.0, std=0.01)", "nn.init.normal_(module.weight)",
            "supervise_random", "without std=0.01",
            "normal_ without std=0.01: std 1 instead of 0.01"),
+    Mutant("supervise_random_crashes", NB4, "supervise_random",
+           "nn.init.normal_(module.weight, mean=0.0, std=0.01)", "module.weight.normal_(mean=0.0, std=0.01)",
+           "supervise_random", "leaf Variable",
+           "an in-place draw on a parameter outside torch.no_grad() raises, so model_4_7 is never "
+           "built: Task 4.7's wrapping is judged from its cell's code"),
     Mutant("kaiming_fan_out", NB4, "supervise_kaiming", 'mode="fan_in"', 'mode="fan_out"',
            "supervise_kaiming", "fan_out", "kaiming_normal_(mode='fan_out')"),
     Mutant("net_4_7_plain_supervise", NB4, "net_4_7",
@@ -285,6 +356,7 @@ EQUIVALENTS = [
             x -= lr * x.grad
         x.grad = None
     return x""", """\
+    lr = torch.as_tensor(lr)
     step = 0
     while step < steps:
         loss = loss_fn(x)
@@ -302,20 +374,23 @@ EQUIVALENTS = [
         for p in self.parameters:
             with torch.no_grad():
                 p.mul_(1 - self.lr * self.weight_decay)
-                p.add_(p.grad, alpha=-self.lr)"""),
+                p.sub_(self.lr * p.grad)"""),
+        ("sgd_optimizer", "self.lr = lr", "self.lr = torch.tensor(lr)"),
         ("sgd_optimizer", ZERO_GRAD_LOOP, """\
 for p in self.parameters:
             if p.grad is not None:
                 p.grad.detach_()
                 p.grad.zero_()"""),
-    ), "while loop with .data and zero_(); decay as a shrink factor; no_grad inside the loop"),
+    ), "while loop with .data and zero_(); the learning rate as a float32 tensor (torch.as_tensor(0.1), "
+       "torch.tensor(lr)); decay as a shrink factor; no_grad inside the loop; zero_grad that zeroes in "
+       "place and skips gradients not made yet"),
     Equivalent("equivalent_part2", NB2, (
         ("grad_stats", """\
     mean = grads.mean(dim=0)
     rms = (grads ** 2).mean(dim=0).sqrt()
     return mean, rms""", """\
-    T = grads.shape[0]
-    return [grads.sum(dim=0) / T, torch.linalg.vector_norm(grads, dim=0) / T ** 0.5]"""),
+    g, T = grads.float(), grads.shape[0]
+    return [g.sum(dim=0) / T, torch.linalg.vector_norm(g, dim=0) / T ** 0.5]"""),
         ("ema_update", """\
     ema_star_t = beta * ema_star_old + (1 - beta) * x_t
     ema = ema_star_t / (1 - beta ** t)
@@ -346,11 +421,30 @@ for p in self.parameters:
             self.state[i] = (m_new, v_new)
             with torch.no_grad():
                 p.addcdiv_(m, v.sqrt().add(self.eps), value=-self.lr)"""),
-    ), "sum/norm statistics as a list; incremental EMA; Adam state in a dict stored back, addcdiv_"),
+        ("adam_optimizer", ZERO_GRAD_LOOP, """\
+for p in self.parameters:
+            if p.grad is not None:
+                p.grad.zero_()"""),
+    ), "sum/norm statistics in float32, as a list; incremental EMA; Adam state in a dict stored back, "
+       "addcdiv_, zero_grad that zeroes in place and skips gradients not made yet"),
+    Equivalent("equivalent_part3", NB3, (
+        ("residual_sequence", "return super().forward(x) + x", """\
+identity = x
+        out = x
+        for layer in self:
+            out = layer(out)
+        out += identity
+        return out"""),
+        ("net_3_15", "ResidualSequence(nn.ReLU(), nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 16))",
+         "ResidualSequence(nn.ReLU(), nn.Linear(16, 32), nn.ReLU(inplace=True), nn.Linear(32, 16))"),
+    ), "the skip added in place to the layers' output (a new tensor); inplace=True on a ReLU that "
+       "follows a Linear, where it overwrites nothing the block needs"),
     Equivalent("equivalent_part4", NB4, (
         ("init_zero", "torch.zeros(n_in, n_out)", "torch.full((n_in, n_out), 0.0)"),
         ("init_small", "torch.randn(n_in, n_out, generator=generator) * 0.01",
          "torch.normal(0.0, 0.01, size=(n_in, n_out), generator=generator)"),
+        ("init_large", "torch.randn(n_in, n_out, generator=generator) * 0.05",
+         "torch.empty(n_in, n_out).normal_(mean=0.0, std=0.05, generator=generator)"),
         ("init_xavier", "torch.randn(n_in, n_out, generator=generator) / n_in ** 0.5",
          "(2 * torch.rand(n_in, n_out, generator=generator) - 1) * (6 / (n_in + n_out)) ** 0.5"),
         ("init_he", "torch.randn(n_in, n_out, generator=generator) * (2 / n_in) ** 0.5",
@@ -365,8 +459,11 @@ for p in self.parameters:
                 if type(module) is nn.Linear:
                     module.weight.copy_(torch.randn_like(module.weight) * 0.01)
                     module.bias.zero_()"""),
-    ), "exact float64 zeros; torch.normal; Glorot-uniform by hand; kaiming_normal_ on (out, in) "
-       "transposed; weights copied under no_grad and biases zeroed"),
+        ("net_4_9", "model_4_9 = Supervise_Kaiming_weights(nn.BCELoss(), net_4_9)",
+         "criterion = nn.BCELoss()\nmodel_4_9 = Supervise_Kaiming_weights(criterion=criterion, net=net_4_9)"),
+    ), "exact float64 zeros; torch.normal; Tensor.normal_ with the generator; Glorot-uniform by "
+       "hand; kaiming_normal_ on (out, in) transposed; weights copied under no_grad and biases "
+       "zeroed; the wrapper built with keyword arguments"),
 ]
 
 

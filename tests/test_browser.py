@@ -1,6 +1,7 @@
 """In a real browser (Debian's headless Chromium, driven by Selenium): a student's JupyterLab
-runs notebook 1's setup and one visible check, and a student's nbgrader feedback page shows
-the diagnostics but no reference code. Screenshots go to build/test-artifacts/.
+runs notebook 1's setup and one visible check, a student's nbgrader feedback page shows
+the diagnostics but no reference code, and JupyterLab shows the helpers' figures at a readable
+size. Screenshots go to build/test-artifacts/ and (the figures) build/figures-check/.
 
 Needs chromium and chromium-driver (Debian packages): skipped without them, failed under CI
 (the CI variable set), where .ci/run installs them."""
@@ -194,3 +195,65 @@ def test_feedback_page_shows_diagnostics_and_no_reference_code(driver, feedback_
     leaked = [line for line in reference
               if line in source or html.escape(line) in source or " ".join(line.split()) in text]
     assert not leaked, f"the feedback page shows reference code: {leaked}"
+
+
+FIGURES = ROOT / "build" / "figures-check"
+# matplotlib's tab:orange and tab:red: the training and held-out accuracy lines
+TRAINING_ORANGE, HELD_OUT_RED = (255, 127, 14), (214, 39, 40)
+
+
+def colour_pixels(png: bytes, rgb, tolerance: int = 40) -> int:
+    """How many pixels of the screenshot ``png`` are within ``tolerance`` of the colour ``rgb``."""
+    import numpy as np
+    from PIL import Image
+
+    pixels = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=int)
+    return int((np.abs(pixels - np.array(rgb)).sum(axis=-1) <= tolerance).sum())
+
+
+def test_helper_figures_render_readably_in_jupyterlab(driver, tmp_path):
+    """The helpers' figures of awkward runs (tests/test_figures.py draws them: accuracies
+    that coincide at 0.50 over a flat loss, the zig-zag on the bowl, saturated tanh), executed
+    by a kernel and shown by JupyterLab. Screenshots go to build/figures-check/ for a person
+    to look at; the test asserts what a PNG can show: each figure at a readable size, and
+    both accuracy lines on screen."""
+    import nbclient
+
+    cells = {
+        "setup": f"import sys\nsys.path[:0] = [{str(ROOT)!r}, {str(ROOT / 'tests')!r}]\n"
+                 "import hw2utils\n"
+                 "from test_figures import saturated_experiment, stuck_history, zigzag_bowl",
+        "training": "figure = hw2utils.plot_training(stuck_history())",
+        "bowl": "L = zigzag_bowl()",
+        "histograms": "experiment = saturated_experiment(layers=7)",
+    }
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells.values()])
+    nbclient.NotebookClient(nb, timeout=120, kernel_name="python3",
+                            resources={"metadata": {"path": str(tmp_path)}}).execute()
+    nbformat.write(nb, tmp_path / "figures.ipynb")
+    shutil.rmtree(FIGURES, ignore_errors=True)
+    FIGURES.mkdir(parents=True)
+
+    driver.set_window_size(1400, 2000)  # the seven histogram panels in one view
+    with browser.jupyterlab(tmp_path, tmp_path / "jupyter", FIGURES / "jupyterlab-server.log") as lab:
+        try:
+            page = browser.Notebook(driver, lab, "figures.ipynb")
+            shots = {}
+            for index, name in enumerate(list(cells)[1:], start=1):
+                (image,) = page.images(index)  # one figure: none shown twice
+                natural = driver.execute_script(
+                    "return [arguments[0].naturalWidth, arguments[0].naturalHeight];", image)
+                shown = image.size
+                # shown whole, not shrunk to fit (small text would become unreadable)
+                assert shown["width"] >= 400 and shown["height"] >= 250, (name, shown)
+                assert shown["width"] >= 0.95 * natural[0], (name, shown, natural)
+                shots[name] = image.screenshot_as_png
+                (FIGURES / f"{name}.png").write_bytes(shots[name])
+        finally:
+            driver.save_screenshot(str(FIGURES / "jupyterlab_figures.png"))
+            driver.set_window_size(1400, 1000)
+
+    # A dozen markers and the legend's handle are not enough: the lines themselves show.
+    orange = colour_pixels(shots["training"], TRAINING_ORANGE)
+    red = colour_pixels(shots["training"], HELD_OUT_RED)
+    assert orange >= 300 and red >= 300, f"{orange} orange and {red} red pixels"

@@ -1,4 +1,6 @@
 """The outcome certificate: claim logic on synthetic results, the CLI end to end, the references."""
+import ast
+import inspect
 import json
 import os
 import subprocess
@@ -9,17 +11,18 @@ import pytest
 import torch
 from torch import nn
 
+import hw2utils
 from autograder.claims import CLAIMS, evaluate, quorum
 from autograder.experiments import EXPERIMENTS, ResidualSequence, build
 
 ROOT = Path(__file__).resolve().parent.parent
 
 # One seed's results that satisfy every claim (val, train) per experiment.
-GOOD = {"3.1": (0.50, 0.51), "3.2": (0.65, 0.74), "3.3": (0.88, 0.95), "3.4": (0.89, 0.97),
+GOOD = {"3.1": (0.50, 0.51), "3.2": (0.65, 0.74), "3.3": (0.88, 0.95), "3.4": (0.69, 0.77),
         "3.5": (0.85, 0.90), "3.6": (0.62, 0.95), "3.7": (0.80, 0.93), "3.8": (0.95, 0.99),
         "3.9": (0.75, 0.85), "3.10": (0.80, 0.88), "3.11": (0.85, 0.93), "3.12": (0.50, 0.50),
         "3.13": (0.99, 1.0), "3.15": (0.9, 0.95), "3.16": (0.5, 0.5), "3.17": (1.0, 1.0),
-        "3.18": (1.0, 1.0), "4.7": (0.5, 0.5), "4.9": (0.97, 0.99), "EC.scratch": (0.48, 0.87),
+        "3.18": (1.0, 1.0), "4.7": (0.5, 0.5), "4.9": (0.65, 0.98), "EC.scratch": (0.48, 0.87),
         "EC.finetune": (1.0, 1.0)}
 
 
@@ -37,8 +40,8 @@ def verdict(verdicts, claim_id):
     return next(v for v in verdicts if v["id"] == claim_id)
 
 
-def test_quorum_is_ceil_of_80_percent():
-    assert [quorum(k) for k in (1, 3, 5, 10)] == [1, 3, 4, 8]
+def test_quorum_is_ceil_of_90_percent():
+    assert [quorum(k) for k in (1, 3, 5, 10)] == [1, 3, 5, 9]
 
 
 def test_every_claim_holds_on_good_results_and_names_known_experiments():
@@ -46,12 +49,13 @@ def test_every_claim_holds_on_good_results_and_names_known_experiments():
     assert {v["status"] for v in evaluate(synthetic_runs())} == {"holds"}
 
 
-def test_claim_needs_four_of_five_seeds():
-    one_bad = synthetic_runs(overrides={2: {"3.13": (0.55, 1.0)}})
-    two_bad = synthetic_runs(overrides={2: {"3.13": (0.55, 1.0)}, 4: {"3.13": (0.58, 0.99)}})
+def test_claim_needs_nine_of_ten_seeds():
+    dead = (0.50, 0.50)  # BatchNorm did not revive the network at that seed
+    one_bad = synthetic_runs(10, overrides={2: {"3.13": dead}})
+    two_bad = synthetic_runs(10, overrides={2: {"3.13": dead}, 4: {"3.13": dead}})
     assert verdict(evaluate(one_bad), "batchnorm-revives")["status"] == "holds"
     v = verdict(evaluate(two_bad), "batchnorm-revives")
-    assert (v["status"], v["seeds_held"], v["needed"]) == ("fails", 3, 4)
+    assert (v["status"], v["seeds_held"], v["needed"]) == ("fails", 8, 9)
 
 
 def test_claim_with_a_missing_experiment_is_skipped():
@@ -78,6 +82,21 @@ def test_recheck_exits_nonzero_exactly_when_a_claim_fails(tmp_path, overrides, c
     assert (tmp_path / "out" / "certificate.md").is_file()
 
 
+def test_recheck_merges_certificates_of_one_seed_range_run_part_by_part(tmp_path):
+    runs = synthetic_runs(10)
+    meta = {"seeds": 10, "first_seed": 1, "device": "cpu", "hardware": "test", "torch": "x",
+            "epochs": "per experiment", "wall_seconds": 1.0}
+    parts = [tmp_path / "part3.json", tmp_path / "rest.json"]
+    parts[0].write_text(json.dumps({"meta": meta, "runs": [r for r in runs if r["id"].startswith("3.")]}))
+    parts[1].write_text(json.dumps({"meta": meta, "runs": [r for r in runs if not r["id"].startswith("3.")]}))
+    done = certify("--results", *map(str, parts), "--out", str(tmp_path / "out"))
+    assert done.returncode == 0, done.stdout + done.stderr
+    merged = json.loads((tmp_path / "out" / "certificate.json").read_text())
+    assert {v["status"] for v in merged["claims"]} == {"holds"} and merged["meta"]["wall_seconds"] == 2.0
+    twice = certify("--results", str(parts[0]), str(parts[0]), "--out", str(tmp_path / "again"))
+    assert twice.returncode != 0 and "more than one" in twice.stderr
+
+
 @pytest.mark.slow
 def test_smoke_run_end_to_end(tmp_path):
     done = certify("--smoke", "--out", str(tmp_path))
@@ -98,6 +117,46 @@ def test_full_run_refuses_grading_mode(tmp_path):
 def test_reference_parameter_counts():
     counts = {task: sum(p.numel() for p in build(task).parameters()) for task in ("3.1", "3.12", "3.13", "3.18")}
     assert counts == {"3.1": 21377, "3.12": 5441, "3.13": 5569, "3.18": 7265}
+
+
+def notebook_budgets(path):
+    """{experiment id: epochs} from a notebook's `history_<id> = run_test(..., epochs=N)` cells."""
+    budgets = {}
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) \
+                and getattr(node.value.func, "id", None) == "run_test":
+            task = node.targets[0].id.removeprefix("history_").replace("_", ".")
+            budgets[task] = next((k.value.value for k in node.value.keywords if k.arg == "epochs"), None)
+    return budgets
+
+
+def test_notebook_3_passes_each_experiments_reference_budget():
+    """A student sees `run_test(..., epochs=N)` and the notebook cannot import autograder, so each
+    budget is written twice; this keeps the notebook's cells equal to the references."""
+    part3 = {task: e.epochs for task, e in EXPERIMENTS.items() if task.startswith("3.")}
+    assert notebook_budgets(ROOT / "notebooks" / "03_training.py") == part3
+
+
+def notebook_optimizers(path):
+    """{experiment id: optmaker} from a notebook's `optmaker_<id> = lambda params: torch.optim…` cells."""
+    makers = {}
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "").startswith("optmaker_"):
+            task = node.targets[0].id.removeprefix("optmaker_").replace("_", ".")
+            makers[task] = eval(compile(ast.Expression(node.value), str(path), "eval"), {"torch": torch})
+    return makers
+
+
+def test_notebook_4_trains_4_7_and_4_9_like_their_references():
+    """Part 4 trains with its own optimizer (not Part 3's), written in the notebook and in the references."""
+    path = ROOT / "notebooks" / "04_initialization.py"
+    makers, budgets = notebook_optimizers(path), notebook_budgets(path)
+    run_test_default = inspect.signature(hw2utils.run_test).parameters["epochs"].default
+    params = [nn.Parameter(torch.zeros(1))]
+    for task in ("4.7", "4.9"):
+        got, want = makers[task](params), EXPERIMENTS[task].optimizer(params)
+        assert (type(got), got.defaults) == (type(want), want.defaults), task
+        assert (budgets[task] or run_test_default) == EXPERIMENTS[task].epochs, task
 
 
 def test_residual_sequence_adds_its_input():

@@ -6,6 +6,7 @@ import torch
 
 import hw2probes
 import hw2utils
+from autograder.checks import common
 from autograder.checks import extra_credit as hidden_ec
 from autograder.checks import part1 as hidden
 from autograder.judging import judge_function
@@ -50,6 +51,11 @@ def descend_ascends(loss_fn, x, lr, steps):
     return descend(loss_fn, x, -lr, steps)
 
 
+def descend_float32_rate(loss_fn, x, lr, steps):
+    """Correct too: torch.as_tensor(0.1) is a float32 tensor, rounded to 2^-24 of its value."""
+    return descend(loss_fn, x, torch.as_tensor(lr), steps)
+
+
 class SGD:
     def __init__(self, parameters, lr=0.1, weight_decay=0.0):
         self.params, self.lr, self.weight_decay = list(parameters), lr, weight_decay
@@ -85,6 +91,84 @@ class SGDDecayAbs(SGD):
                 p -= self.lr * (p.grad + self.weight_decay * p.abs())
 
 
+class SGDDecayOutsideLrSignFlipped(SGD):
+    def step(self):
+        with torch.no_grad():
+            for p in self.params:
+                p -= self.lr * p.grad - self.weight_decay * p
+
+
+class SGDDecayAbsOutsideLr(SGD):
+    def step(self):
+        with torch.no_grad():
+            for p in self.params:
+                p -= self.lr * p.grad + self.weight_decay * p.abs()
+
+
+class SGDMomentum(SGD):
+    """Momentum added to plain gradient descent: buffer <- mu * buffer + (1 - damping) * g."""
+    mu, damping = 0.9, 0.0
+
+    def step(self):
+        if not hasattr(self, "buffers"):
+            self.buffers = [torch.zeros_like(p) for p in self.params]
+        with torch.no_grad():
+            for p, buffer in zip(self.params, self.buffers):
+                buffer.mul_(self.mu).add_((1 - self.damping) * (p.grad + self.weight_decay * p))
+                p -= self.lr * buffer
+
+
+class SGDAveragedMomentum(SGDMomentum):
+    mu, damping = 0.5, 0.5
+
+
+class SGDFloat32Settings(SGD):
+    """Correct too: lr and weight_decay held as float32 tensors (torch.tensor(0.1))."""
+    def __init__(self, parameters, lr=0.1, weight_decay=0.0):
+        super().__init__(parameters, torch.tensor(lr), torch.tensor(weight_decay))
+
+
+class SGDLrOnTheClass(SGD):
+    def __init__(self, parameters, lr=0.1, weight_decay=0.0):
+        super().__init__(parameters, lr, weight_decay)
+        del self.lr
+        type(self).lr = lr
+
+
+class SGDDecayOnTheClass(SGD):
+    def __init__(self, parameters, lr=0.1, weight_decay=0.0):
+        super().__init__(parameters, lr, weight_decay)
+        del self.weight_decay
+        type(self).weight_decay = weight_decay
+
+
+class SGDParametersOnTheClass(SGD):
+    """The parameters of every optimizer ever made, in one list on the class."""
+    params = []
+
+    def __init__(self, parameters, lr=0.1, weight_decay=0.0):
+        self.lr, self.weight_decay = lr, weight_decay
+        self.params.extend(parameters)
+
+    def step(self):
+        with torch.no_grad():
+            for p in self.params:
+                if p.grad is not None:
+                    p -= self.lr * (p.grad + self.weight_decay * p)
+
+
+class SGDZeroGradNeedsBackward(SGD):
+    def zero_grad(self):
+        for p in self.params:
+            p.grad.zero_()
+
+
+class SGDZeroGradHalvesLr(SGD):
+    def zero_grad(self):
+        super().zero_grad()
+        self.lr = self.lr / 2
+
+
 class SGDKeepsGenerator(SGD):
     def __init__(self, parameters, lr=0.1, weight_decay=0.0):
         super().__init__([], lr, weight_decay)
@@ -108,7 +192,7 @@ class SGDDelegates:
         self.inner.zero_grad()
 
 
-RIGHT_DESCENT = [descend, descend_other_style]
+RIGHT_DESCENT = [descend, descend_other_style, descend_float32_rate]
 GD_CHECKS = ["gd_loop__matches_reference", "gd_loop__in_place", "gd_loop__tensor_lr"]
 SGD_CHECKS = ["sgd_optimizer__matches_torch", "sgd_optimizer__weight_decay", "sgd_optimizer__zero_grad"]
 
@@ -159,13 +243,21 @@ def test_threshold_is_below_every_single_learning_rate():
 
 
 @pytest.mark.parametrize("module", [hw2utils, hidden], ids=["visible", "hidden"])
+@pytest.mark.parametrize("answer", [SGD, SGDFloat32Settings], ids=lambda c: c.__name__)
 @pytest.mark.parametrize("test_id", SGD_CHECKS)
-def test_right_sgd_passes(module, test_id):
-    run_check(module, test_id, SGD)
+def test_right_sgd_passes(module, answer, test_id):
+    run_check(module, test_id, answer)
+
+
+WRONG_DECAY = [(SGDDecayOutsideLr, r"applied outside the learning rate \(p -= lr\*g \+ wd\*p\)"),
+               (SGDDecaySignFlipped, r"with the wrong sign \(p -= lr\*\(g - wd\*p\)\)"),
+               (SGDDecayAbs, r"on \|p\| instead of p"),
+               (SGDDecayOutsideLrSignFlipped, r"p -= lr\*g - wd\*p"),
+               (SGDDecayAbsOutsideLr, r"p -= lr\*g \+ wd\*\|p\|")]
 
 
 @pytest.mark.parametrize("module", [hw2utils, hidden], ids=["visible", "hidden"])
-@pytest.mark.parametrize("wrong", [SGDDecayOutsideLr, SGDDecaySignFlipped, SGDDecayAbs])
+@pytest.mark.parametrize("wrong", [wrong for wrong, _ in WRONG_DECAY], ids=lambda c: c.__name__)
 def test_wrong_weight_decay_fails_only_the_decay_aspect(module, wrong):
     run_check(module, "sgd_optimizer__matches_torch", wrong)
     run_check(module, "sgd_optimizer__zero_grad", wrong)
@@ -173,14 +265,51 @@ def test_wrong_weight_decay_fails_only_the_decay_aspect(module, wrong):
         run_check(module, "sgd_optimizer__weight_decay", wrong)
 
 
-@pytest.mark.parametrize("wrong, named", [
-    (SGDDecayOutsideLr, "outside the learning rate"),
-    (SGDDecaySignFlipped, "wrong sign"),
-    (SGDDecayAbs, r"\|p\|"),
-])
-def test_hidden_weight_decay_check_names_the_mistake(wrong, named):
-    with pytest.raises(AssertionError, match=named):
-        hidden.check_sgd_optimizer__weight_decay(wrong)
+@pytest.mark.parametrize("module", [hw2utils, hidden], ids=["visible", "hidden"])
+@pytest.mark.parametrize("wrong, named", WRONG_DECAY, ids=lambda v: getattr(v, "__name__", "named"))
+def test_weight_decay_checks_name_the_mistake(module, wrong, named):
+    with pytest.raises(AssertionError, match="known mistake: weight decay .*" + named):
+        run_check(module, "sgd_optimizer__weight_decay", wrong)
+
+
+@pytest.mark.parametrize("module", [hw2utils, hidden], ids=["visible", "hidden"])
+def test_momentum_fails_the_step_checks_and_is_named(module):
+    run_check(module, "sgd_optimizer__zero_grad", SGDMomentum)
+    for test_id in ("sgd_optimizer__matches_torch", "sgd_optimizer__weight_decay"):
+        with pytest.raises(AssertionError, match="known mistake: momentum"):
+            run_check(module, test_id, SGDMomentum)
+
+
+def test_hidden_check_says_how_much_momentum():
+    with pytest.raises(AssertionError, match="each step adds 0.5 times the previous step"):
+        hidden.check_sgd_optimizer__matches_torch(SGDAveragedMomentum)
+
+
+@pytest.mark.parametrize("module", [hw2utils, hidden], ids=["visible", "hidden"])
+@pytest.mark.parametrize("wrong, failing", [(SGDLrOnTheClass, "sgd_optimizer__matches_torch"),
+                                            (SGDDecayOnTheClass, "sgd_optimizer__weight_decay")])
+def test_settings_shared_by_two_optimizers_fail_their_own_aspect(module, wrong, failing):
+    """Each check steps two optimizers alive at once whose settings differ only in its aspect."""
+    for test_id in SGD_CHECKS:
+        if test_id != failing:
+            run_check(module, test_id, wrong)
+    with pytest.raises(AssertionError, match="alive at once"):
+        run_check(module, failing, wrong)
+
+
+@pytest.mark.parametrize("wrong", [SGDLrOnTheClass, SGDDecayOnTheClass], ids=lambda c: c.__name__)
+def test_hidden_checks_name_settings_stored_on_the_class(wrong):
+    failing = "sgd_optimizer__matches_torch" if wrong is SGDLrOnTheClass else "sgd_optimizer__weight_decay"
+    with pytest.raises(AssertionError, match="known mistake: both optimizers stepped with the settings "
+                                             "of the one made last: the settings are stored on the class"):
+        run_check(hidden, failing, wrong)
+
+
+@pytest.mark.parametrize("module", [hw2utils, hidden], ids=["visible", "hidden"])
+def test_parameters_shared_by_two_optimizers_fail(module):
+    for test_id in ("sgd_optimizer__matches_torch", "sgd_optimizer__weight_decay"):
+        with pytest.raises(AssertionError, match="share nothing"):
+            run_check(module, test_id, SGDParametersOnTheClass)
 
 
 @pytest.mark.parametrize("module", [hw2utils, hidden], ids=["visible", "hidden"])
@@ -201,6 +330,25 @@ def test_crashing_zero_grad_fails_only_zero_grad(module):
 def test_hidden_zero_grad_check_reports_the_crash():
     with pytest.raises(AssertionError, match=r"zero_grad\(\) raised TypeError"):
         hidden.check_sgd_optimizer__zero_grad(SGDZeroGradCrashes)
+
+
+@pytest.mark.parametrize("module", [hw2utils, hidden], ids=["visible", "hidden"])
+def test_zero_grad_before_any_backward_must_not_raise(module):
+    """A training loop calls zero_grad() first, while every p.grad is None (the notebook's does)."""
+    for test_id in ("sgd_optimizer__matches_torch", "sgd_optimizer__weight_decay"):
+        run_check(module, test_id, SGDZeroGradNeedsBackward)
+    with pytest.raises(AssertionError, match=r"(?s)zero_grad\(\) before any backward\(\): zero_grad\(\) "
+                                             r"raised AttributeError.*until the first backward\(\) every "
+                                             r"p.grad is None"):
+        run_check(module, "sgd_optimizer__zero_grad", SGDZeroGradNeedsBackward)
+
+
+@pytest.mark.parametrize("module", [hw2utils, hidden], ids=["visible", "hidden"])
+def test_zero_grad_that_changes_a_setting_fails_zero_grad_only(module):
+    for test_id in ("sgd_optimizer__matches_torch", "sgd_optimizer__weight_decay"):
+        run_check(module, test_id, SGDZeroGradHalvesLr)
+    with pytest.raises(AssertionError, match="zero_grad\\(\\) only clears the gradients"):
+        run_check(module, "sgd_optimizer__zero_grad", SGDZeroGradHalvesLr)
 
 
 class SGDReadsGlobalDecay(SGD):
@@ -273,7 +421,7 @@ PROBED = [  # (part, check, the student's objects): each kind of data a probe re
     ("part1", "per_dim_lr__beats_single_lr", (torch.tensor([0.034, 1.0]),)),
     ("part1", "per_dim_lr__beats_single_lr", ("fast",)),
     *[("part1", check, (answer,)) for check in SGD_CHECKS
-      for answer in (SGD, SGDKeepsGenerator, SGDZeroGradCrashes, SGDDelegates)],
+      for answer in (SGD, SGDKeepsGenerator, SGDZeroGradCrashes, SGDDelegates, SGDZeroGradNeedsBackward)],
     *[("extra_credit", check, ()) for check in
       ("ec_transfer__saved_model", "ec_transfer__accuracy_75", "ec_transfer__accuracy_95")],
     *[("extra_credit", "ec_rule__agreement_90", (answer,)) for answer in
@@ -309,8 +457,14 @@ WRONG_DEEP = [  # (check, data): right at the top, wrong further down
     ("sgd_optimizer__matches_torch", {"globals": ["os"], "runs": {}}),
     ("sgd_optimizer__matches_torch", {"globals": [], "runs": {"cpu": [{"trajectory": [1.0] * 5}] * 6}}),
     ("sgd_optimizer__weight_decay", {"globals": [], "runs": {"cpu": [{}] * 6}}),
+    ("sgd_optimizer__matches_torch", {"globals": [], "in_turn": [[torch.zeros(7)] * 5],
+                                      "runs": {"cpu": [{"trajectory": [torch.zeros(47)] * 5}] * 6}}),
     ("sgd_optimizer__zero_grad", {"grads": [1, 2, 3, 4]}),
     ("sgd_optimizer__zero_grad", {"delegated": 7}),
+    ("sgd_optimizer__zero_grad", {"raised": "x", "when": "later"}),
+    ("sgd_optimizer__zero_grad", {"grads": [None] * 4, "with": "path", "without": torch.zeros(3, 47)}),
+    ("sgd_optimizer__zero_grad", {"grads": [None] * 4, "with": torch.zeros(3, 47, dtype=torch.float64),
+                                  "without": {"raised": 1}}),
     ("ec_rule__agreement_90", {"answers": torch.zeros(3, dtype=torch.bool)}),
     ("ec_rule__agreement_99", {"index": -1, "raised": "x"}),
     ("ec_rule__agreement_99", {"index": 0}),
@@ -347,3 +501,42 @@ def test_judges_require_cuda_results_where_cuda_is_available(monkeypatch, check,
     monkeypatch.setattr(hidden, "devices", lambda: ["cpu", "cuda"])
     with pytest.raises(AssertionError, match=says):
         judge_function("part1", check)(data)
+
+
+# The comparison rule and the display, shared by the judges of Parts 1 and 2 --------------------
+
+def test_the_visible_and_hidden_checks_share_one_tolerance_rule():
+    assert hw2utils.RELATIVE_TOLERANCE == common.RELATIVE_TOLERANCE
+    for expected, involved in [(torch.ones(3, dtype=torch.float64) * 2, ()),
+                               (torch.ones(3, dtype=torch.float64), (torch.float32,)),
+                               (torch.ones(2, dtype=torch.float32), (torch.zeros(2, dtype=torch.float64),)),
+                               (0.5, (torch.zeros(1, dtype=torch.float16),))]:
+        assert hw2utils._tolerance(expected, *involved) == common.tolerance(expected, *involved)
+    # relative to 1 + max |expected|, by the least precise dtype involved
+    assert common.tolerance(torch.full((2,), 3.0, dtype=torch.float64)) == pytest.approx(4e-6)
+    assert common.tolerance(torch.full((2,), 3.0, dtype=torch.float64), torch.float32) == pytest.approx(4e-5)
+
+
+def test_values_that_print_alike_get_the_digits_that_tell_them_apart():
+    expected = torch.tensor([1.341251234, 2.0], dtype=torch.float64)
+    shown = common.show_pair(expected, expected + torch.tensor([3e-9, 0.0], dtype=torch.float64))
+    assert shown == ("[1.34125123, 2]", "[1.34125124, 2]")  # 6 digits print both as 1.34125
+    assert hw2utils._show_pair(expected, expected + torch.tensor([3e-9, 0.0], dtype=torch.float64)) == shown
+
+
+def test_a_difference_beyond_the_first_values_is_shown_where_it_is():
+    expected = torch.arange(20, dtype=torch.float64)
+    got = expected.clone()
+    got[15] += 0.5
+    shown = common.show_pair(expected, got)
+    assert shown == ("[..., 13, 14, 15, 16, 17, 18, ...]", "[..., 13, 14, 15.5, 16, 17, 18, ...]")
+
+
+def test_a_path_is_reported_where_it_differs_visibly():
+    expected = torch.ones(4, 3, dtype=torch.float64)
+    got = expected + torch.tensor([[1e-7], [1e-3], [2e-2], [3e-1]], dtype=torch.float64)
+    with pytest.raises(AssertionError, match=r"after step 2: expected \[1, 1, 1\], got \[1.001, 1.001, "
+                                             r"1.001\].*first differ by more than the tolerance "
+                                             r"after step 1"):
+        common.expect_path("t", "case", expected, got, 1e-8, "hint")
+

@@ -5,6 +5,7 @@ with the hidden reference; a broken ema_update costs only its own points."""
 import contextlib
 import io
 import math
+import re
 
 import numpy as np
 import pytest
@@ -37,6 +38,11 @@ def gradient_stats_loop(grads):
         total = total + row
         squares = squares + row * row
     return total / len(grads), torch.sqrt(squares / len(grads))
+
+
+def gradient_stats_float32(grads):
+    # Correct too: computed in float32 whatever the input's dtype.
+    return gradient_stats(grads.float())
 
 
 def ema_update(x_t, beta, t, ema_star_old):
@@ -156,7 +162,8 @@ CHOICES = {"never_smaller": "RMS", "typical_size": "RMS", "consistent_sign": "cl
 
 # Correct code passes everything, silently on stderr ------------------------------------------------
 
-@pytest.mark.parametrize("implementation", [gradient_stats, gradient_stats_by_norm, gradient_stats_loop])
+@pytest.mark.parametrize("implementation", [gradient_stats, gradient_stats_by_norm, gradient_stats_loop,
+                                            gradient_stats_float32])
 @pytest.mark.parametrize("test_id", GRAD_STATS_IDS)
 def test_correct_gradient_stats_pass(implementation, test_id, capsys):
     for check in both(test_id):
@@ -172,7 +179,12 @@ def test_correct_ema_update_passes(implementation, test_id, capsys):
     assert capsys.readouterr().err == ""
 
 
-@pytest.mark.parametrize("source", [ADAM, ADAM_DICT_STATE], ids=["lists", "dict_state"])
+# Equivalent: the learning rate held as a float32 tensor (torch.tensor(0.1) rounds it to 2^-24).
+ADAM_FLOAT32_LR = ADAM.replace("        self.lr = lr\n", "        self.lr = torch.tensor(lr)\n")
+
+
+@pytest.mark.parametrize("source", [ADAM, ADAM_DICT_STATE, ADAM_FLOAT32_LR],
+                         ids=["lists", "dict_state", "float32_lr"])
 @pytest.mark.parametrize("test_id", ADAM_IDS)
 def test_correct_adam_passes(source, test_id, capsys):
     for check in both(test_id):
@@ -194,7 +206,7 @@ def test_correct_answers_pass(capsys):
 # The numbers fixed in advance in hw2utils are the reference's ---------------------------------------
 
 def test_visible_gradient_stats_numbers_agree_with_the_reference():
-    for _, rows, mean, rms in hw2utils._GRAD_STATS_CASES + hw2utils._GRAD_STATS_SHAPE_CASES:
+    for _, rows, mean, rms in hw2utils._GRAD_STATS_CASES:
         expected_mean, expected_rms = hidden.reference_gradient_stats(torch.tensor(rows, dtype=torch.float64))
         assert torch.allclose(expected_mean, torch.tensor(mean, dtype=torch.float64), atol=1e-9)
         assert torch.allclose(expected_rms, torch.tensor(rms, dtype=torch.float64), atol=1e-9)
@@ -237,6 +249,29 @@ def test_wrong_gradient_stats_fail_with_the_mistake_named(name):
     with pytest.raises(AssertionError, match="known mistake") as failure:
         quietly(reference_check("grad_stats__values"), wrong)
     assert phrase in str(failure.value)
+
+
+RMS_MISTAKES = ["RMS as sqrt(sum)/N", "std instead of RMS", "no square root"]
+
+
+@pytest.mark.parametrize("name", RMS_MISTAKES)
+def test_a_wrong_rms_costs_the_values_only_and_both_checks_name_it(name):
+    wrong, phrase = GRAD_STATS_MISTAKES[name]
+    for check in both("grad_stats__shapes"):
+        quietly(check, wrong)
+    for check in both("grad_stats__values"):
+        with pytest.raises(AssertionError, match="known mistake") as failure:
+            quietly(check, wrong)
+        assert phrase in str(failure.value)
+
+
+def test_the_standard_deviation_is_named_as_such():
+    """Not as the sqrt(sum)/N mistake, which the visible hint used to name whatever the RMS was."""
+    for unbiased in (False, True):
+        for check in both("grad_stats__values"):
+            with pytest.raises(AssertionError) as failure:
+                quietly(check, lambda g: (g.mean(0), g.std(0, unbiased=unbiased)))
+            assert "standard deviation" in str(failure.value) and "sqrt(sum" not in str(failure.value)
 
 
 def test_gradient_stats_over_the_wrong_dimension_fails_on_shape():
@@ -395,6 +430,25 @@ ADAM_MISTAKES = {
     "zero_grad_calls_the_list": (mutate(("        for p in self.parameters:\n            p.grad = None\n",
                                          "        for p in self.parameters():\n            p.grad = None\n")),
                                  "adam_optimizer__zero_grad", "raised TypeError"),
+    "zero_grad_needs_backward": (mutate(("            p.grad = None\n", "            p.grad.zero_()\n")),
+                                 "adam_optimizer__zero_grad", "before any backward()"),
+    "zero_grad_resets_t": (mutate(("            p.grad = None\n",
+                                   "            p.grad = None\n        self.t = 0\n")),
+                           "adam_optimizer__zero_grad", "zero_grad() only clears the gradients"),
+    "zero_grad_resets_moments": (mutate(("            p.grad = None\n", "            p.grad = None\n        "
+                                         "self.m_star = [torch.zeros_like(p) for p in self.parameters]\n")),
+                                 "adam_optimizer__zero_grad", "zero_grad() only clears the gradients"),
+    "state_keyed_by_shape": (mutate(("        self.m_star = [torch.zeros_like(p) for p in self.parameters]\n"
+                                     "        self.v_star = [torch.zeros_like(p) for p in self.parameters]\n",
+                                     "        self.state = {}\n"),
+                                    ("            for p, m_star, v_star in zip(self.parameters, self.m_star, "
+                                     "self.v_star):\n",
+                                     "            for p in self.parameters:\n"
+                                     "                m_star, v_star = self.state.setdefault(p.shape, "
+                                     "(torch.zeros_like(p), torch.zeros_like(p)))\n")),
+                             "adam_optimizer__state_persists", "keyed by p.shape"),
+    "lr_on_the_class": (mutate(("        self.lr = lr\n", "        ADAMOptimizer.lr = lr\n")),
+                        "adam_optimizer__state_persists", "ADAMOptimizer.lr = lr"),
 }
 
 
@@ -409,6 +463,24 @@ def test_wrong_adam_fails_its_aspect_with_the_mistake_named(name):
         quietly(reference_check(test_id), cls)
     if phrase is not None:
         assert phrase in str(failure.value), str(failure.value)
+
+
+@pytest.mark.parametrize("name", ["no_bias_correction", "eps_inside_sqrt", "no_sqrt", "ignores_weight_decay"])
+def test_the_visible_adam_checks_name_mistakes_in_the_update_too(name):
+    source, test_id, phrase = ADAM_MISTAKES[name]
+    with pytest.raises(AssertionError, match="known mistake") as failure:
+        quietly(visible(test_id), adam_class(source))
+    assert phrase in str(failure.value)
+
+
+def test_a_mistake_is_shown_where_the_printed_values_differ():
+    """Adam without weight decay is within 1e-7 of the right path after step 1: the diagnostic
+    shows a step whose values differ to 6 digits, and says when they first parted."""
+    with pytest.raises(AssertionError) as failure:
+        quietly(reference_check("adam_optimizer__weight_decay"),
+                adam_class(ADAM_MISTAKES["ignores_weight_decay"][0]))
+    expected, got = re.search(r"(\[[^\]]*\]), got (\[[^\]]*\])", str(failure.value)).groups()
+    assert expected != got and "after step 1," not in str(failure.value)
 
 
 def test_hidden_adam_checks_name_a_global_read_instead_of_the_attribute():
@@ -433,8 +505,13 @@ FAILING_ASPECTS = {
     "no_sqrt": {"matches_torch"},
     "t_per_parameter": {"matches_torch", "state_persists"},
     "state_rebound": {"matches_torch", "state_persists"},
-    "state_float32_on_cpu": {"matches_torch", "devices_dtypes"},
+    "state_float32_on_cpu": {"devices_dtypes"},
     "zero_grad_calls_the_list": {"zero_grad"},
+    "zero_grad_needs_backward": {"zero_grad"},
+    "zero_grad_resets_t": {"zero_grad"},
+    "zero_grad_resets_moments": {"zero_grad"},
+    "state_keyed_by_shape": {"state_persists"},
+    "lr_on_the_class": {"state_persists"},
 }
 
 
@@ -542,7 +619,8 @@ PROBED = [  # (check, the student's object): each kind of data a probe returns
     ("q_mean_vs_rms__typical_size", None),
     ("q_mean_vs_rms__sign_changes", ["much smaller"] * 1000),
     *[(i, adam_class(ADAM_MISTAKES[name][0])) for i in ADAM_IDS
-      for name in ("state_on_the_class", "delegates_to_torch", "zero_grad_calls_the_list")],
+      for name in ("state_on_the_class", "delegates_to_torch", "zero_grad_calls_the_list",
+                   "zero_grad_needs_backward", "zero_grad_resets_t")],
     *[(i, StubAdam) for i in ADAM_IDS],
 ]
 

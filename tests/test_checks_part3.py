@@ -36,6 +36,18 @@ class SkipOnly(nn.Sequential):
         return x
 
 
+class ReLUInPlace(nn.Sequential):
+    """Runs ReLUs in place: a block that starts with a ReLU overwrites x, then adds relu(x)."""
+    def forward(self, x):
+        out = x
+        for layer in self:
+            out = torch.relu_(out) if isinstance(layer, nn.ReLU) else layer(out)
+        return out + x
+
+
+ReLUInPlace.__name__ = "ResidualSequence"
+
+
 class DetachedSkip(nn.Sequential):
     def forward(self, x):
         return super().forward(x) + x.detach()
@@ -81,6 +93,43 @@ def test_student_built_residual_nets_pass_with_their_own_class(module):
     module.check_architecture("3.15", student_residual(4, False, ResidualLoop))
 
 
+def in_place_blocks(task: str, positions) -> nn.Module:
+    """The reference network of ``task`` with inplace=True on the activations at ``positions``
+    of every residual block."""
+    net = experiments.build(task)
+    for block in (m for m in net.modules() if type(m).__name__ == "ResidualSequence"):
+        for position in positions:
+            block[position].inplace = True
+    return net
+
+
+@pytest.mark.parametrize("module", [hw2utils, hidden], ids=["visible", "hidden"])
+def test_a_block_whose_first_activation_works_in_place_fails_the_architecture(module):
+    """The layer list cannot tell ReLU(inplace=True) from ReLU: the check runs each block's
+    layers and requires the block's input unchanged, which the skip connection adds."""
+    for task in ("3.15", "3.16"):
+        with pytest.raises(AssertionError, match="residual block 1.*changed the block's input in place"):
+            module.check_architecture(task, in_place_blocks(task, (0,)))
+        module.check_architecture(task, in_place_blocks(task, (2,)))  # after a Linear: harmless
+
+
+def test_the_architecture_check_leaves_the_network_as_it_was():
+    net = student_residual(6, True)
+    state = {k: v.clone() for k, v in net.state_dict().items()}
+    for module in (hw2utils, hidden):
+        module.check_architecture("3.18", net)
+    assert net.training and all(torch.equal(v, net.state_dict()[k]) for k, v in state.items())
+    assert not any("forward" in vars(m) for m in net.modules())  # each block's own forward is back
+
+
+@pytest.mark.parametrize("module", [hw2utils, hidden], ids=["visible", "hidden"])
+def test_a_wrong_residual_class_costs_no_architecture_point(module):
+    """The blocks' forward is Task 3.14's aspect: a network built with a wrong, or raising,
+    class passes its architecture check."""
+    for cls in (NoSkip, ReLUInPlace, RaisesInForward):  # named as in the notebook
+        module.check_architecture("3.15", student_residual(4, False, type("ResidualSequence", (cls,), {})))
+
+
 @pytest.mark.parametrize("module", [hw2utils, hidden], ids=["visible", "hidden"])
 @pytest.mark.parametrize("task, wrong, where", [
     ("3.1", experiments.build("3.2"), "layer 2"),                       # tanh for sigmoid
@@ -116,14 +165,15 @@ def test_right_residual_sequences_pass(module, cls):
 @pytest.mark.parametrize("module", [hw2utils, hidden], ids=["visible", "hidden"])
 @pytest.mark.parametrize("cls, failing", [
     (NoSkip, "adds_input"), (SkipOnly, "adds_input"), (DetachedSkip, "is_sequential"),
-    (Wrapped, "is_sequential"),
+    (Wrapped, "is_sequential"), (ReLUInPlace, "adds_input"),
 ])
 def test_wrong_residual_sequences_fail(module, cls, failing):
     with pytest.raises(AssertionError, match=failing):
         getattr(module, f"check_residual_sequence__{failing}")(cls)
 
 
-@pytest.mark.parametrize("cls, named", [(NoSkip, "without the skip"), (SkipOnly, "without the layers")])
+@pytest.mark.parametrize("cls, named", [(NoSkip, "without the skip"), (SkipOnly, "without the layers"),
+                                        (ReLUInPlace, "ReLU, Linear 16->32.*\n.*changed it in place")])
 def test_hidden_residual_check_names_the_mistake(cls, named):
     with pytest.raises(AssertionError, match=named):
         hidden.check_residual_sequence__adds_input(cls)
@@ -211,6 +261,7 @@ def assert_judges_cleanly(part: str, check: str, literals: tuple, data) -> None:
 
 PART3_CALLS = [("architecture", ("3.1",), lambda: (experiments.build("3.1"),)),
                ("architecture", ("3.18",), lambda: (student_residual(6, True),)),
+               ("architecture", ("3.15",), lambda: (student_residual(4, False, ResidualLoop),)),
                ("residual_sequence__adds_input", (), lambda: (ResidualSequence,)),
                ("residual_sequence__is_sequential", (), lambda: (ResidualSequence,))]
 
@@ -227,3 +278,10 @@ def test_the_judge_computes_the_residual_reference_itself():
     data["cases"][0]["output"] = data["cases"][0]["output"] + 1e-3
     with pytest.raises(AssertionError, match="residual_sequence__adds_input, case Linear 5->7"):
         hidden.judge_residual_sequence__adds_input(data)
+
+
+def test_the_judge_recomputes_the_blocks_input_itself():
+    data = probe_data("part3", "architecture", "3.16", experiments.build("3.16"))
+    data["blocks"][1]["input_after"] = data["blocks"][1]["input_after"].clamp(min=0)
+    with pytest.raises(AssertionError, match="case residual block 2 .*changed the block's input in place"):
+        hidden.judge_architecture(data, "3.16")

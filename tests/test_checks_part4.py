@@ -1,6 +1,7 @@
 """Part 4 and extra-credit checks, visible (hw2utils) and hidden (autograder.checks): every
 check passes on correct answers, including equivalent-but-different ones, and fails on each
 listed misconception with a message that names it."""
+import json
 import math
 import re
 import shutil
@@ -14,6 +15,7 @@ import hw2probes.part4
 import hw2utils
 from autograder.checks import extra_credit as hidden_ec
 from autograder.checks import part4 as hidden
+from autograder.judging import Context
 from autograder.rules import rule as true_rule
 from ec_networks import rule_network
 from mutants import MUTANTS
@@ -107,6 +109,49 @@ def test_initializers_must_draw_from_the_generator(checks):
     def ignores_seed(n_in, n_out, g):
         return torch.randn(n_in, n_out, generator=torch.Generator().manual_seed(0)) / math.sqrt(n_in)
     fails(checks.check_init_he__generator, ignores_seed, match="different seeds|seeded differently")
+
+
+def reseeds_global(n_in, n_out, g):
+    torch.manual_seed(g.initial_seed())
+    return torch.randn(n_in, n_out) * 0.01
+
+
+def generator_from_seed(n_in, n_out, g):
+    return torch.randn(n_in, n_out, generator=torch.Generator().manual_seed(g.initial_seed())) / n_in ** 0.5
+
+
+@pytest.mark.parametrize("checks", BOTH)
+def test_each_call_must_continue_the_generators_stream(checks):
+    """run_init_experiment draws every layer from one generator: an initializer that restarts
+    its stream gives every layer the same matrix, yet gives one seed one matrix."""
+    message = fails(checks.check_init_small__distribution, reseeds_global,
+                    match="two calls with one generator returned the same matrix")
+    assert "generator=generator" in message
+    fails(checks.check_init_xavier__generator, generator_from_seed,
+          match="two calls with one generator returned the same matrix")
+    fails(checks.check_init_he__generator, lambda i, o, g: torch.randn(i, o) * math.sqrt(2 / i),
+          match="global random state")
+
+
+def test_a_call_depending_on_more_than_the_generator_is_named():
+    calls = []
+
+    def counts_calls(n_in, n_out, g):  # same seed, same matrix, but only on odd calls
+        calls.append(1)
+        return torch.randn(n_in, n_out, generator=g) / math.sqrt(n_in) * (1 + 1e-3 * (len(calls) % 2))
+    fails(hidden.check_init_xavier__generator, counts_calls, match="did not continue its stream")
+
+
+@pytest.mark.parametrize("checks", BOTH)
+def test_other_ways_of_drawing_from_the_generator_pass(checks):
+    def normal_in_place(n_in, n_out, g):
+        return torch.empty(n_in, n_out).normal_(mean=0.0, std=0.01, generator=g)
+
+    def seed_drawn_from_it(n_in, n_out, g):  # a generator seeded by a draw: still g's stream
+        seed = int(torch.randint(2**62, (1,), generator=g))
+        return torch.randn(n_in, n_out, generator=torch.Generator().manual_seed(seed)) * 0.01
+    for init in (normal_in_place, seed_drawn_from_it):
+        checks.check_init_small__distribution(init)
 
 
 def test_generator_check_leaves_the_global_random_state_alone():
@@ -327,6 +372,46 @@ def test_deep_networks_and_their_wrappers(checks):
     fails(checks.check_net_4_9__wrapper, Kaiming(nn.MSELoss(), net), net, match="BCELoss")
 
 
+def crashing_random():
+    return reinit_class("Supervise_random_weights", lambda w: w.normal_(0.0, 0.01))  # a leaf, in place
+
+
+def handed_in(folder, net_4_7_cell: str | None):
+    """``folder`` holding notebook 4 as the reference answers it, with the net_4_7 answer cell's
+    model line replaced by ``net_4_7_cell`` (None: removed)."""
+    from mutants import NB4, apply, load
+    line = "model_4_7 = Supervise_random_weights(nn.BCELoss(), net_4_7)"
+    folder.mkdir(parents=True)
+    (folder / f"{NB4}.ipynb").write_text(json.dumps(apply(load(NB4), "net_4_7", [(line, net_4_7_cell or "")])))
+    return folder
+
+
+def test_a_crashing_wrapper_class_costs_no_point_on_the_wrapping(tmp_path):
+    """Supervise_random_weights raising (Task 4.6) leaves model_4_7 unbuilt; the wrapping of
+    Task 4.7 is then judged from its cell's code, in the grader's submission folder."""
+    data = probe_data("part4", "net_4_7__wrapper", None, deep_narrow(), crashing_random())
+    assert data["built"] is False and "leaf Variable" in data["class_raised"]
+    wraps = handed_in(tmp_path / "wraps",
+                      "model_4_7 = Supervise_random_weights(criterion=nn.BCELoss(), net=net_4_7)")
+    message = hidden.judge_net_4_7__wrapper(data, context=Context(submission=wraps))
+    assert "never built" in message and "leaf Variable" in message and "judged from your code" in message
+    fails(hidden.judge_net_4_7__wrapper, data,  # a local check: no submission to read
+          match=r"net_4_7__wrapper, case model_4_7: model_4_7 is not defined: "
+                r"Supervise_random_weights\(nn.BCELoss\(\), net_4_7\) raises RuntimeError")
+    for name, cell in (("no_line", None), ("plain", "model_4_7 = Supervise(nn.BCELoss(), net_4_7)")):
+        with pytest.raises(AssertionError, match="model_4_7 is not defined: Supervise_random_weights"):
+            hidden.judge_net_4_7__wrapper(data, context=Context(submission=handed_in(tmp_path / name, cell)))
+
+
+def test_a_missing_model_with_a_working_class_is_the_tasks_own_mistake(tmp_path):
+    data = probe_data("part4", "net_4_7__wrapper", None, deep_narrow(), Random)
+    folder = handed_in(tmp_path / "wraps", "model_4_7 = Supervise_random_weights(nn.BCELoss(), net_4_7)")
+    with pytest.raises(AssertionError, match="model_4_7 is not defined\nHint: build it"):
+        hidden.judge_net_4_7__wrapper(data, context=Context(submission=folder))
+    undefined = probe_data("part4", "net_4_9__wrapper", None, deep_narrow(), None)  # no such class
+    fails(hidden.judge_net_4_9__wrapper, undefined, match="the notebook defines no Supervise_Kaiming_weights")
+
+
 # Probes and judges: what crosses the sandbox boundary -------------------------------------
 
 def test_student_exceptions_arrive_as_failures_in_their_place():
@@ -421,6 +506,10 @@ MUTANT_ANSWERS = [  # (mutant of tests/mutants.py, check, what the mutant's cell
     ("net_4_7_plain_supervise", "net_4_7__wrapper",
      lambda: (lambda net: (hw2utils.Supervise(nn.BCELoss(), net), net))(deep_narrow())),
     ("net_4_9_five_layers", "net_4_9__architecture", lambda: (nn.Sequential(*list(deep_narrow())[2:]),)),
+    ("small_init_reseeds_global", "init_small__distribution", lambda: (reseeds_global,)),
+    ("xavier_generator_from_seed", "init_xavier__generator", lambda: (generator_from_seed,)),
+    ("he_global_random_state", "init_he__generator", lambda: (lambda i, o, g: torch.randn(i, o) * (2 / i) ** 0.5,)),
+    ("supervise_random_crashes", "supervise_random__statistics", lambda: (crashing_random(),)),
 ]
 
 

@@ -135,7 +135,7 @@ def test_stderr_from_student_code_costs_nothing_and_test_cells_show_only_the_ver
     test_cell = next(c for c in executed(out, "stderr").cells
                      if c.metadata.get("nbgrader", {}).get("grade_id") == "sgd_optimizer__weight_decay")
     # what the student's code printed while its probe ran is not the grader's to show as a result
-    assert [o.text for o in test_cell.outputs] == ["sgd_optimizer__weight_decay: 6/6 hidden cases passed\n"]
+    assert [o.text for o in test_cell.outputs] == ["sgd_optimizer__weight_decay: 7/7 hidden cases passed\n"]
 
 
 def test_a_kernel_that_exits_loses_its_notebook_only_and_says_so(graded):

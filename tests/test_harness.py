@@ -52,6 +52,18 @@ def test_learns_an_easy_rule_and_stops_early_at_full_held_out_accuracy(easy_data
     assert "305 parameters" in out.out and "held-out accuracy 1.0000" in out.out
 
 
+def test_progress_bar_shows_the_loss_trend_and_the_best_held_out_so_far(easy_dataset, capsys):
+    history = run_test(Supervise(nn.BCELoss(), small_net()), lambda p: torch.optim.SGD(p, lr=0.05),
+                       epochs=150, data=easy_dataset, device="cpu", plot=False)
+    bar = capsys.readouterr().out.split("\n")[1].split("\r")[-1]  # the bar as last drawn
+    span = min(100, history.epochs_run - 1)
+    change = history.losses[-1] / history.losses[-1 - span] - 1
+    best = max(history.val_accs)
+    at = history.eval_epochs[history.val_accs.index(best)]
+    assert f"loss {history.losses[-1]:.4f} ({change:+.1%} in {span} epochs)" in bar
+    assert f"train {history.train_acc:.3f}, held-out {history.val_acc:.3f} (best {best:.3f} at epoch {at})" in bar
+
+
 def test_without_early_success_it_runs_every_epoch_and_evaluates_at_the_last(easy_dataset):
     history = run_test(Supervise(nn.BCELoss(), small_net()), lambda p: torch.optim.SGD(p, lr=1e-4),
                        epochs=25, data=easy_dataset, device="cpu", progress=False, plot=False)

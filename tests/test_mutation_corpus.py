@@ -36,7 +36,7 @@ NOT_SCORED_BY_THE_REFERENCE = ("ec_transfer__",)
 # Answer cells without a mutant, and why.
 UNCOVERED = {
     **{f"net_3_{n}": "one architecture check per network, like net_3_9 and net_3_13"
-       for n in (1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 15, 16, 17, 18)},
+       for n in (1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 16, 17, 18)},
     "ec_transfer": "extra credit: graded on a trained model file, which the reference does not write",
     "ec_rule": "extra credit (optional in the corpus)",
 }

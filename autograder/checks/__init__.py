@@ -3,6 +3,7 @@
 The notebooks' hidden tests are one-line calls into these modules (part1 ... part4),
 so that feedback shows the call and the diagnostic, never a reference solution.
 Each check raises AssertionError naming the task, the case, expected vs got, the
-tolerance and the likely misconception. Checks import nothing from hw2utils: a
-submission can rebind names in it, not in this package.
+tolerance and the likely misconception. Each check is a judge (here, in the grader's
+process) of the data its probe (``hw2probes``, in the sandbox) saved; judges may use the kit's
+own ``hw2utils`` (the grader's copy, which no submission reaches) for shared facts.
 """

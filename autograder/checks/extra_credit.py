@@ -32,16 +32,19 @@ from pathlib import Path
 import torch
 from torch import nn
 
+import hw2utils
 from autograder.checks.common import expect_data, fail, passed
 from autograder.datasets import fresh_examples
 from autograder.judging import Context, check_locally
 from autograder.rules import rule as true_rule
 from hw2probes.extra_credit import N_RULE, RULE_SEED, rule_grids
 
-MODEL_FILE = "ec_transfer_model.pt"  # hw2utils.EC_MODEL_FILE
-FORMAT = "hw2-ec-model"              # hw2utils._EC_FORMAT
-TRANSFER_TIERS = {"accuracy_75": 0.75, "accuracy_95": 0.95}
-RULE_TIERS = {"agreement_90": 0.90, "agreement_99": 0.99}
+# The file's name and format and the tiers are the kit's own hw2utils' (the grader's copy, never
+# the student's): one home for what the notebook tells students and what is graded.
+MODEL_FILE = hw2utils.EC_MODEL_FILE
+FORMAT = hw2utils._EC_FORMAT
+TRANSFER_TIERS = hw2utils.EC_TRANSFER_TIERS
+RULE_TIERS = hw2utils.EC_RULE_TIERS
 N_TRANSFER = 4000
 TRANSFER_SEED, FORMAT_SEED = 1, 3
 

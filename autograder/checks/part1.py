@@ -7,18 +7,16 @@ from __future__ import annotations
 
 import torch
 
-from autograder.checks.common import (delegation_message, devices, expect_close, expect_data, fail,
-                                      float64, global_variable_hint, is_tensor_list, passed,
-                                      quartic_loss)
+from autograder.checks.common import (delegation_message, devices, expect_close, expect_data, expect_path,
+                                      fail, float64, global_variable_hint, is_tensor_list, zero_grad_verdict,
+                                      passed, quartic_loss, tolerance)
 from autograder.judging import check_locally
 from hw2probes.part1 import (BOWL, IN_PLACE_LR, IN_PLACE_START, IN_PLACE_STEPS, OPTIMIZER_ARGUMENTS,
-                             SHAPES, STEPS, RecordingBowl, matches_reference_cases, run_steps, sgd_runs,
-                             tensor_lr_cases)
+                             SHAPES, STEPS, RecordingBowl, in_turn_inputs, matches_reference_cases,
+                             run_in_turn, run_steps, sgd_runs, tensor_lr_cases)
 
 BOWL_START = (-1.5, 1.2)
 PER_DIM_LR_THRESHOLD = 0.05  # the best single learning rate ends 50 steps at L ~ 0.105
-PATH_TOLERANCE = {torch.float64: 1e-9, torch.float32: 1e-4}
-SGD_TOLERANCE = {torch.float64: 1e-9, torch.float32: 1e-5}
 
 
 # Task 1.1 -----------------------------------------------------------------------------------
@@ -68,8 +66,9 @@ def _compare_paths(test_id, data, cases) -> int:
         stale = reference_path_accumulating(B, start, lr, steps, dtype)
         uphill, _ = reference_path(B, start, -torch.as_tensor(lr, dtype=dtype), steps, dtype)
         no_rate, _ = reference_path(B, start, 1.0, steps, dtype)
-        expect_close(test_id, case, torch.stack(expected), torch.stack([float64(x) for x in path["xs"]]),
-                     PATH_TOLERANCE[dtype], "each step is x <- x - lr * x.grad with this step's gradient",
+        got = torch.stack([float64(x) for x in path["xs"]])
+        expect_close(test_id, case, torch.stack(expected), got, tolerance(torch.stack(expected), *path["xs"]),
+                     "each step is x <- x - lr * x.grad with this step's gradient",
                      mistakes={"x.grad is never cleared, so gradients add up over steps": stale,
                                "each step goes uphill (x += lr * x.grad): gradient descent "
                                "subtracts the gradient": torch.stack(uphill),
@@ -106,7 +105,8 @@ def judge_gd_loop__in_place(data) -> str:
             fail(test_id, device, "x is no longer a leaf tensor that requires grad on its device", hint)
         if run["grad"] is not None and bool((float64(run["grad"]) != 0).any()):
             fail(test_id, device, "x.grad still holds a gradient after descend", hint)
-        expect_close(test_id, f"{device}: x after {IN_PLACE_STEPS} steps", expected_end, run["x"], 1e-9, hint)
+        expect_close(test_id, f"{device}: x after {IN_PLACE_STEPS} steps", expected_end, run["x"],
+                     tolerance(expected_end, run["x"]), hint)
     return passed(test_id, len(devices()))
 
 
@@ -174,7 +174,23 @@ def refuse_delegation(test_id: str, data) -> None:
         raise AssertionError(delegation_message(test_id, data["delegated"][:80]))
 
 
-def _weight_decay_mistakes(kwargs, init):
+def _path(init, update) -> torch.Tensor:
+    """The parameters (flattened) after each of STEPS steps p <- update(p, grad of quartic_loss),
+    (STEPS, n)."""
+    params = [p.detach().clone().requires_grad_() for p in init]
+    steps = []
+    for _ in range(STEPS):
+        for p in params:
+            p.grad = None
+        quartic_loss(params).backward()
+        with torch.no_grad():
+            for p in params:
+                p.copy_(update(p, p.grad))
+        steps.append(torch.cat([p.detach().flatten() for p in params]))
+    return torch.stack(steps)
+
+
+def _weight_decay_mistakes(kwargs, init) -> dict:
     """What the classic wrong weight-decay updates produce, step by step."""
     lr, wd = kwargs["lr"], kwargs["weight_decay"]
     variants = {
@@ -182,26 +198,89 @@ def _weight_decay_mistakes(kwargs, init):
             lambda p, g: p - lr * g - wd * p,
         "weight decay with the wrong sign (p -= lr*(g - wd*p))": lambda p, g: p - lr * (g - wd * p),
         "weight decay on |p| instead of p": lambda p, g: p - lr * (g + wd * p.abs()),
+        "weight decay outside the learning rate and with the wrong sign (p -= lr*g - wd*p): the decay "
+        "term is wd*p, added to the gradient, and lr scales both": lambda p, g: p - lr * g + wd * p,
+        "weight decay on |p| and outside the learning rate (p -= lr*g + wd*|p|): the decay term is "
+        "wd*p, added to the gradient, and lr scales both": lambda p, g: p - lr * g - wd * p.abs(),
         "weight decay ignored": lambda p, g: p - lr * g,
     }
-    out = {}
-    for name, update in variants.items():
-        params = [p.detach().clone().requires_grad_() for p in init]
-        steps = []
-        for _ in range(STEPS):
-            for p in params:
-                p.grad = None
-            quartic_loss(params).backward()
-            with torch.no_grad():
-                for p in params:
-                    p.copy_(update(p, p.grad))
-            steps.append(torch.cat([p.detach().flatten() for p in params]))
-        out[name] = steps
-    return out
+    return {name: _path(init, update) for name, update in variants.items()}
+
+
+def _momentum_mistake(kwargs, init, got: torch.Tensor) -> dict:
+    """{description: path} for momentum, when ``got`` (STEPS, n) steps as p_k - p_{k-1} =
+    a (p_{k-1} - p_{k-2}) + b d_k, d_k the plain step at p_{k-1}: a and b fitted to ``got``, the
+    path simulated from init with them."""
+    start = torch.cat([p.detach().double().flatten() for p in init])
+    points = torch.cat([start[None], got.double()])
+    if not bool(torch.isfinite(points).all()):
+        return {}
+    moves = points[1:] - points[:-1]
+    plain = torch.stack([_plain_step(kwargs, init, point) for point in points[:-1]])
+    previous = torch.cat([torch.zeros_like(moves[:1]), moves[:-1]])
+    fit = torch.linalg.lstsq(torch.stack([previous.flatten(), plain.flatten()], dim=1),
+                             moves.flatten()[:, None])
+    a, b = fit.solution.flatten().tolist()
+    if abs(a) < 1e-3:
+        return {}
+    point, move, path = start, torch.zeros_like(start), []
+    for _ in range(STEPS):
+        move = a * move + b * _plain_step(kwargs, init, point)
+        point = point + move
+        path.append(point)
+    return {f"momentum: each step adds {a:.3g} times the previous step (a velocity or buffer kept "
+            "from step to step); SimpleGradientDescent is plain gradient descent, each step is "
+            "-lr * (p.grad + weight_decay * p) from this step's gradient alone": torch.stack(path)}
+
+
+def _plain_step(kwargs, init, point: torch.Tensor) -> torch.Tensor:
+    """-lr * (grad + weight_decay * p) of quartic_loss at ``point`` (the parameters of ``init``'s
+    shapes, flattened), in float64."""
+    params, offset = [], 0
+    for p in init:
+        params.append(point[offset:offset + p.numel()].reshape(p.shape).clone().requires_grad_())
+        offset += p.numel()
+    grads = torch.autograd.grad(quartic_loss(params), params)
+    wd = kwargs.get("weight_decay", 0.0)
+    return torch.cat([(-kwargs["lr"] * (g + wd * p.detach())).flatten() for p, g in zip(params, grads)])
+
+
+SETTINGS_SHARED = ("both optimizers stepped with the settings of the one made last: the settings are "
+                   "stored on the class (SimpleGradientDescent.lr = lr, or a class attribute), which every "
+                   "SimpleGradientDescent shares; store them on self (self.lr = lr)")
+
+
+def _trajectory(test_id, value, init) -> torch.Tensor:
+    """A trajectory of the probe's, (STEPS, n) for parameters like ``init``."""
+    n = sum(p.numel() for p in init)
+    expect_data(test_id, is_tensor_list(value, STEPS) and all(t.shape == (n,) for t in value),
+                f"a trajectory of {STEPS} steps of {n} values")
+    return torch.stack(value)
+
+
+def _compare_in_turn(test_id, data, hint) -> None:
+    """The two trajectories of run_in_turn against torch.optim.SGD's."""
+    got = data.get("in_turn")
+    inputs = in_turn_inputs(test_id)
+    expect_data(test_id, isinstance(got, list) and len(got) == 2,
+                "the trajectories of two optimizers stepped in turn")
+    got = [_trajectory(test_id, trajectory, init) for trajectory, (_, init) in zip(got, inputs)]
+    expected = run_in_turn(torch.optim.SGD, inputs)
+    (first, _), (last, _) = inputs
+    for index, ((kwargs, init), want, have) in enumerate(zip(inputs, expected, got)):
+        want = torch.stack(want)
+        case = (f"two SimpleGradientDescent alive at once, {first} and {last}, stepped in turn: the "
+                f"{('first', 'second')[index]}, with parameters of shapes {[tuple(p.shape) for p in init]}")
+        expect_path(test_id, case, want, have, tolerance(want, have),
+                    "two optimizers alive at once share nothing: keep the parameters and the settings "
+                    "on self (self.parameters = list(parameters), self.lr = lr), not on the class; " + hint,
+                    lambda: {SETTINGS_SHARED:
+                             torch.stack(run_in_turn(torch.optim.SGD, [(last, init)] * 2)[0])})
 
 
 def _compare_with_sgd(test_id, data, hint, mistakes_for=None) -> str:
-    """Each run's trajectory (from the probe) against torch.optim.SGD's from the same start."""
+    """Each run's trajectory (from the probe) against torch.optim.SGD's from the same start, and
+    two optimizers stepped in turn."""
     refuse_delegation(test_id, data)
     names, runs = data.get("globals"), data.get("runs")
     expect_data(test_id, isinstance(names, list) and set(names) <= set(OPTIMIZER_ARGUMENTS)
@@ -217,17 +296,18 @@ def _compare_with_sgd(test_id, data, hint, mistakes_for=None) -> str:
         for (dtype, kwargs, init), run in zip(cases, got_runs):
             if run.get("iterator") is True:
                 fail(test_id, "__init__", "the optimizer stores an iterator", GENERATOR_HINT)
-            expect_data(test_id, is_tensor_list(run.get("trajectory"), STEPS), "a trajectory")
+            got = _trajectory(test_id, run.get("trajectory"), init)
             params = [p.detach().clone().requires_grad_() for p in init]
-            expected = run_steps(torch.optim.SGD(iter(params), **kwargs), params)
-            mistakes = mistakes_for(kwargs, init) if mistakes_for and not leaked else {}
+            expected = torch.stack(run_steps(torch.optim.SGD(iter(params), **kwargs), params))
+
+            def mistakes():
+                return {} if leaked else {**(mistakes_for(kwargs, init) if mistakes_for else {}),
+                                          **_momentum_mistake(kwargs, init, got)}
             case = f"{kwargs}, {device}, {dtype}, 4 parameter tensors of shapes {SHAPES}"
-            for step in range(STEPS):
-                expect_close(test_id, f"{case}, after step {step + 1}", expected[step],
-                             run["trajectory"][step], SGD_TOLERANCE[dtype], leaked or hint,
-                             {k: v[step] for k, v in mistakes.items()})
+            expect_path(test_id, case, expected, got, tolerance(expected, got), leaked or hint, mistakes)
             n += 1
-    return passed(test_id, n)
+    _compare_in_turn(test_id, data, leaked or hint)
+    return passed(test_id, n + 1)
 
 
 def judge_sgd_optimizer__matches_torch(data) -> str:
@@ -242,22 +322,10 @@ def judge_sgd_optimizer__weight_decay(data) -> str:
 
 
 def judge_sgd_optimizer__zero_grad(data) -> str:
-    """No gradient left after backward() and zero_grad(), twice."""
+    """zero_grad() raises nothing before or after backward(), leaves no gradient, changes nothing else."""
     test_id = "sgd_optimizer__zero_grad"
-    hint = ("store list(parameters) in __init__ (a generator can be read only once) and "
-            "set p.grad = None for each")
     refuse_delegation(test_id, data)
-    if "raised" in data:
-        expect_data(test_id, isinstance(data["raised"], str), "what zero_grad() raised")
-        fail(test_id, "zero_grad()", f"zero_grad() raised {data['raised']}",
-             hint + "; the stored list is used as it is: self.parameters, not self.parameters()")
-    grads = data.get("grads")
-    expect_data(test_id, isinstance(grads, list) and len(grads) == len(SHAPES)
-                and all(g is None or isinstance(g, torch.Tensor) for g in grads), "the gradients")
-    for index, grad in enumerate(grads):
-        if grad is not None and bool((float64(grad) != 0).any()):
-            fail(test_id, f"parameter {index} of {len(grads)}", "zero_grad() left its gradient", hint)
-    return passed(test_id, 1)
+    return zero_grad_verdict(test_id, data, len(SHAPES), "the parameters' values and the settings")
 
 
 def check_sgd_optimizer__matches_torch(SimpleGradientDescent):

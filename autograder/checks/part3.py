@@ -1,8 +1,10 @@
 """Judges of notebook 3: architectures of the training experiments, ResidualSequence.
 
-The probes (``hw2probes.part3``) report a network's layers, parameter count and output, and
-what ResidualSequence computes on their cases; these judges compare with the reference
-networks of ``autograder.experiments`` and with f(x) + x computed here.
+The probes (``hw2probes.part3``) report a network's layers, parameter count and output, what
+its residual blocks' layers leave of the input they add, and what ResidualSequence computes
+on their cases; these judges compare with the reference networks of ``autograder.experiments``
+and with f(x) + x computed here. A network's checks never run the student's ResidualSequence
+forward (its blocks run as their layers alone): that class is Task 3.14's to grade.
 """
 from __future__ import annotations
 
@@ -10,9 +12,10 @@ import torch
 from torch import nn
 
 from autograder import experiments
-from autograder.checks.common import expect_close, expect_data, fail, is_str_list, passed
+from autograder.checks.common import expect_close, expect_data, fail, is_str_list, passed, tolerance
 from autograder.judging import check_locally
-from hw2probes.part3 import class_path, residual_cases, signature  # noqa: F401 (signature re-exported)
+from hw2probes.part3 import (block_input, block_width, class_path, is_residual, residual_cases,  # noqa: F401
+                             signature)
 
 SEQUENTIAL = class_path(nn.Sequential)
 
@@ -37,8 +40,37 @@ def reference(task: str) -> nn.Module:
         return experiments.build(task)
 
 
+IN_PLACE_BLOCK_HINT = ("the skip connection adds the block's input x, so its layers must leave x as it "
+                       "is: an activation with inplace=True as a block's first layer overwrites x (use "
+                       "nn.ReLU(), whose default is inplace=False; inplace=True is harmless after a Linear)")
+
+
+def judge_blocks(test_id: str, blocks, net: nn.Module) -> int:
+    """Each residual block's layers, run alone on ``block_input(width)``, left it unchanged:
+    else the skip connection adds the overwritten input, not x. (The block's forward is Task
+    3.14's ResidualSequence, judged there; the network's own choice is its layers.)"""
+    expected = [m for m in net.modules() if is_residual(m)]
+    expect_data(test_id, isinstance(blocks, list) and len(blocks) == len(expected)
+                and all(isinstance(b, dict) for b in blocks), f"{len(expected)} residual blocks")
+    for index, (block, reference) in enumerate(zip(blocks, expected)):
+        case = f"residual block {index + 1} ({signature(nn.Sequential(reference))[0]})"
+        expect_data(test_id, block.get("width") == block_width(reference), f"{case}: its width")
+        if isinstance(block.get("raised"), str):
+            fail(test_id, case, f"running the block's layers raised {block['raised']}", IN_PLACE_BLOCK_HINT)
+        after, x = block.get("input_after"), block_input(block["width"])
+        expect_data(test_id, isinstance(after, torch.Tensor) and after.is_floating_point()
+                    and after.shape == x.shape, f"{case}: the block's input")
+        changed = int((after.double() != x.to(after.dtype).double()).sum())
+        if changed:
+            fail(test_id, case, f"its layers changed the block's input in place ({changed} of "
+                 f"{x.numel()} entries), so the skip connection adds the changed input instead of x",
+                 IN_PLACE_BLOCK_HINT)
+    return len(blocks)
+
+
 def judge_architecture(data, task: str) -> str:
-    """Layer types, sizes and order, parameter count, and a forward pass to probabilities."""
+    """Layer types, sizes and order, parameter count, a forward pass to probabilities, and
+    residual blocks whose layers leave the block's input for the skip connection."""
     test_id = f"net_{task.replace('.', '_')}__architecture"
     hint = "build exactly the layers the task lists, in order"
     expect_data(test_id, isinstance(data, dict) and isinstance(data.get("module"), bool)
@@ -66,7 +98,7 @@ def judge_architecture(data, task: str) -> str:
     if tuple(out.shape) not in ((5, 1), (5,)) or not bool(((out >= 0) & (out <= 1)).all()):
         fail(test_id, "forward pass", f"expected 5 probabilities, got shape {tuple(out.shape)}",
              forward_hint)
-    return passed(test_id, 3)
+    return passed(test_id, 3 + judge_blocks(test_id, data.get("blocks"), net))
 
 
 def check_architecture(task, net):
@@ -75,8 +107,14 @@ def check_architecture(task, net):
 
 # ResidualSequence (3.14) ------------------------------------------------------------------
 
+IN_PLACE_SKIP = ("the skip connection adds x after your forward changed it in place (an in-place "
+                 "operation on x, such as relu_ or an activation with inplace=True): f(x) + x needs the "
+                 "original x, so leave the input as it is")
+
+
 def judge_residual_sequence__adds_input(data) -> str:
-    """ResidualSequence(*layers)(x) = f(x) + x, f being the same layers as an nn.Sequential."""
+    """ResidualSequence(*layers)(x) = f(x) + x with x as given, f being the same layers as an
+    nn.Sequential; one case starts with a ReLU, which must not overwrite the x it adds."""
     test_id = "residual_sequence__adds_input"
     hint = "forward must return f(x) + x, f being the layers in order"
     cases = residual_cases()
@@ -89,9 +127,11 @@ def judge_residual_sequence__adds_input(data) -> str:
         inner = nn.Sequential(*layers)
         after = result["input_after"].to(x.dtype)  # x as the student's forward left it
         with torch.no_grad():
-            expect_close(test_id, case, inner(x) + x, got, 1e-6, hint,
+            expected = inner(x) + x
+            expect_close(test_id, case, expected, got, tolerance(expected), hint,
                          mistakes={"returns f(x) without the skip connection": inner(after),
-                                   "returns x without the layers": after})
+                                   "returns x without the layers": after,
+                                   IN_PLACE_SKIP: inner(x) + after})
     return passed(test_id, len(cases))
 
 
@@ -112,7 +152,7 @@ def judge_residual_sequence__is_sequential(data) -> str:
     case, skip_hint = ("gradient through the skip connection",
                        "the skip connection must add the input itself (not a detached copy)")
     expect_close(test_id, case, torch.ones(2, 4), received(test_id, case, data.get("gradient"), skip_hint),
-                 1e-6, skip_hint)
+                 tolerance(torch.ones(2, 4)), skip_hint)
     return passed(test_id, 3)
 
 

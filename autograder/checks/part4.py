@@ -1,5 +1,7 @@
 """Judges of notebook 4: weight initializers (4.1-4.5), the re-initializing wrappers (4.6, 4.8)
-and the networks trained with them (4.7, 4.9).
+and the networks trained with them (4.7, 4.9). A wrapper class that raises leaves 4.7's (4.9's)
+model unbuilt: the wrapping is then judged from the answer cell's code, so one mistake costs
+the points of one task.
 
 The probes (``hw2probes.part4``) draw the student's matrices and re-initialize the probes'
 test networks; a big matrix arrives as statistics of all its entries plus an evenly strided
@@ -13,20 +15,26 @@ lies dozens of tolerances away on the shapes used.
 """
 from __future__ import annotations
 
+import ast
 import math
+from pathlib import Path
 
 import torch
 from torch import nn
 
-from autograder.checks.common import expect_close, expect_data, fail, is_str_list, passed
+import hw2utils
+from autograder.checks.common import expect_close, expect_data, fail, is_str_list, passed, tolerance
 from autograder.checks.part3 import judge_architecture, received
-from autograder.judging import check_locally
+from autograder.intake import NOTEBOOKS
+from autograder.integrity import load_submission
+from autograder.judging import Context, check_locally
 from hw2probes.part3 import class_path
 from hw2probes.part4 import (GENERATOR_SHAPES, ODD_SHAPES, SHAPES, STATISTICS_NETS, WHOLE_TREE_NETS,
                              ZERO_SHAPES, subset, subset_step, summary, wrapper_case, wrapper_cases)
 
-Z = 6.0
+Z = hw2utils.STAT_Z  # standard errors a statistic may stray; why 6 is said there
 MODULE, BCE = class_path(nn.Module), class_path(nn.BCELoss)
+NOTEBOOK = NOTEBOOKS[3]
 
 
 def tolerances(std: float, n: int) -> tuple[float, float]:
@@ -140,21 +148,36 @@ def judge_shapes_only(test_id: str, draws) -> int:
     return len(ODD_SHAPES)
 
 
+RESTARTS_STREAM = ("reseeding (torch.manual_seed(generator.initial_seed())) or a new torch.Generator "
+                   "seeded from the given one restarts the same stream on every call, so every layer "
+                   "of a network gets the same weights")
+
+
 def judge_generator(test_id: str, data) -> int:
     """Generators seeded alike gave the same matrix whatever the global random state;
-    generators seeded differently gave different matrices (all their entries are compared)."""
+    generators seeded differently gave different matrices; a second call with one generator
+    gave another matrix, the one a generator in the state the first call left gives (the
+    call continues the generator's stream). All the matrices' entries are compared."""
     hint = ("draw every random number from the generator argument, e.g. "
             "torch.randn(n_in, n_out, generator=generator)")
+    keys = ("first", "again", "other", "next", "resumed")
     for c, (n_in, n_out) in zip(listed(test_id, data, "generator", len(GENERATOR_SHAPES)), GENERATOR_SHAPES):
-        expect_data(test_id, isinstance(c, dict), "three matrices")
-        first, again, other = (drawn(test_id, c.get(key), n_in, n_out)["subset"]
-                               for key in ("first", "again", "other"))
+        expect_data(test_id, isinstance(c, dict), f"{len(keys)} matrices")
+        first, again, other, following, resumed = (drawn(test_id, c.get(key), n_in, n_out)["subset"]
+                                                   for key in keys)
         case = f"shape ({n_in}, {n_out})"
         if not torch.equal(first, again):
             fail(test_id, case, "two generators with the same seed gave different matrices",
                  hint + "; torch.randn without generator= (or np.random) reads the global random state")
         if torch.equal(first, other):
             fail(test_id, case, "generators with different seeds gave the same matrix", hint)
+        if torch.equal(first, following):
+            fail(test_id, case, "two calls with one generator returned the same matrix",
+                 f"{hint}, which advances it: {RESTARTS_STREAM}")
+        if not torch.equal(following, resumed):
+            fail(test_id, case, "the second call with one generator did not continue its stream: a "
+                 "generator in the state the first call left gave another matrix",
+                 hint + ", and keep no state of your own between calls")
     return len(GENERATOR_SHAPES)
 
 
@@ -406,7 +429,7 @@ def judge_wrapper(test_id: str, data) -> str:
         net.to(device)
         with torch.no_grad():
             expected = getattr(nn, criterion_name)()(net(x.to(device)).squeeze(-1), y.to(device))
-        expect_close(test_id, forward_case, expected.cpu(), loss, 1e-6, forward_hint)
+        expect_close(test_id, forward_case, expected.cpu(), loss, tolerance(expected), forward_hint)
         if any(not same_tensor(t, got["after"][key]) for key, t in got["before"].items()):
             fail(test_id, case, "calling the model changed the network's weights",
                  "re-initialize once, in __init__, not in forward")
@@ -492,17 +515,78 @@ def check_supervise_kaiming__wrapper(Supervise_Kaiming_weights):
 
 # 4.7 and 4.9: 3.12's network inside the wrappers ----------------------------------------
 
-def judge_wrapped(test_id: str, data, class_name: str) -> str:
-    """The model is an instance of the notebook's ``class_name`` holding the task's network
-    and a BCE loss, as the probe's introspection reports. Only the type is checked, not the
-    initialization (that is 4.6's and 4.8's to grade)."""
+def answer_source(context: Context, grade_id: str) -> str | None:
+    """The source of answer cell ``grade_id`` in the handed-in notebook 4, or None (no
+    submission folder, as in a local check, or no such readable cell)."""
+    if context.submission is None:
+        return None
+    try:
+        notebook = load_submission(Path(context.submission) / f"{NOTEBOOK}.ipynb")
+    except (OSError, ValueError):
+        return None
+    for cell in notebook["cells"]:
+        nbgrader = cell.get("metadata", {}).get("nbgrader")
+        if isinstance(nbgrader, dict) and nbgrader.get("grade_id") == grade_id:
+            source = cell.get("source", "")
+            return "".join(source) if isinstance(source, list) else source
+    return None
+
+
+def assigns_wrapper(source: str | None, model_name: str, class_name: str, net_name: str) -> bool:
+    """Whether ``source`` holds ``model_name = class_name(..., net_name, ...)`` (the network
+    passed by position or by keyword)."""
+    try:
+        tree = ast.parse(source or "")
+    except SyntaxError:
+        return False
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)
+                and any(isinstance(t, ast.Name) and t.id == model_name for t in node.targets)):
+            continue
+        func, call = node.value.func, node.value
+        called = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
+        arguments = [*call.args, *(k.value for k in call.keywords)]
+        if called == class_name and any(isinstance(a, ast.Name) and a.id == net_name for a in arguments):
+            return True
+    return False
+
+
+def judge_unbuilt(test_id: str, data, names: tuple[str, str, str], owner: str, context: Context) -> str:
+    """The model does not exist. When the wrapper class is missing or raises (``owner``'s
+    checks grade that) and the answer cell wraps the network in it, the wrapping is judged
+    from the cell's code: the one mistake costs no point here."""
+    model_name, class_name, net_name = names
+    expect_data(test_id, isinstance(data.get("class_defined"), bool)
+                and (data.get("class_raised") is None or isinstance(data["class_raised"], str)),
+                "whether the class raised")
+    why = (f"the notebook defines no {class_name}" if not data["class_defined"] else
+           f"{class_name}(nn.BCELoss(), {net_name}) raises {data['class_raised'].splitlines()[0]}"
+           if data["class_raised"] else None)
+    if why and assigns_wrapper(answer_source(context, net_name), model_name, class_name, net_name):
+        return (f"{test_id}: {model_name} was never built, because {why} ({owner}'s checks grade "
+                f"that); your cell assigns {model_name} = {class_name}(..., {net_name}): 1/1, judged "
+                f"from your code")
+    fail(test_id, model_name, f"{model_name} is not defined" + (f": {why}" if why else ""),
+         f"build it in the cell of the task: {model_name} = {class_name}(nn.BCELoss(), {net_name})")
+
+
+def judge_wrapped(test_id: str, data, names: tuple[str, str, str], owner: str,
+                  context: Context = Context()) -> str:
+    """The model is an instance of the notebook's class holding the task's network and a BCE
+    loss, as the probe's introspection reports (``names``: the model's, the class's and the
+    network's). Only the type is checked, not the initialization (that is ``owner``'s to
+    grade); a model the class failed to build goes to ``judge_unbuilt``."""
+    class_name = names[1]
     hint = f"wrap the network you built: {class_name}(nn.BCELoss(), <network>)"
-    expect_data(test_id, isinstance(data, dict) and is_str_list(data.get("mro")) and data["mro"]
+    expect_data(test_id, isinstance(data, dict) and isinstance(data.get("built"), bool), "the model")
+    if not data["built"]:
+        return judge_unbuilt(test_id, data, names, owner, context)
+    expect_data(test_id, is_str_list(data.get("mro")) and data["mro"]
                 and isinstance(data.get("holds_net"), bool) and is_str_list(data.get("criterion"))
                 and data["criterion"], "the model's classes")
-    names = [path.rsplit(".", 1)[-1] for path in data["mro"]]
-    if class_name not in names:
-        fail(test_id, "type", f"expected a {class_name}, got {names[0]}", hint)
+    classes = [path.rsplit(".", 1)[-1] for path in data["mro"]]
+    if class_name not in classes:
+        fail(test_id, "type", f"expected a {class_name}, got {classes[0]}", hint)
     if MODULE not in data["mro"]:
         fail(test_id, "type", f"{class_name} is not an nn.Module", "subclass Supervise")
     if not data["holds_net"]:
@@ -518,29 +602,31 @@ def judge_net_4_7__architecture(data) -> str:
     return judge_architecture(data, "4.7")
 
 
-def judge_net_4_7__wrapper(data) -> str:
-    return judge_wrapped("net_4_7__wrapper", data, "Supervise_random_weights")
+def judge_net_4_7__wrapper(data, *, context: Context = Context()) -> str:
+    return judge_wrapped("net_4_7__wrapper", data, ("model_4_7", "Supervise_random_weights", "net_4_7"),
+                         "Task 4.6", context)
 
 
 def judge_net_4_9__architecture(data) -> str:
     return judge_architecture(data, "4.9")
 
 
-def judge_net_4_9__wrapper(data) -> str:
-    return judge_wrapped("net_4_9__wrapper", data, "Supervise_Kaiming_weights")
+def judge_net_4_9__wrapper(data, *, context: Context = Context()) -> str:
+    return judge_wrapped("net_4_9__wrapper", data, ("model_4_9", "Supervise_Kaiming_weights", "net_4_9"),
+                         "Task 4.8", context)
 
 
 def check_net_4_7__architecture(net_4_7):
     return check_locally("part4", "net_4_7__architecture", net_4_7)
 
 
-def check_net_4_7__wrapper(model_4_7, net_4_7):
-    return check_locally("part4", "net_4_7__wrapper", model_4_7, net_4_7)
+def check_net_4_7__wrapper(model_4_7, net_4_7, Supervise_random_weights=None):
+    return check_locally("part4", "net_4_7__wrapper", model_4_7, net_4_7, Supervise_random_weights)
 
 
 def check_net_4_9__architecture(net_4_9):
     return check_locally("part4", "net_4_9__architecture", net_4_9)
 
 
-def check_net_4_9__wrapper(model_4_9, net_4_9):
-    return check_locally("part4", "net_4_9__wrapper", model_4_9, net_4_9)
+def check_net_4_9__wrapper(model_4_9, net_4_9, Supervise_Kaiming_weights=None):
+    return check_locally("part4", "net_4_9__wrapper", model_4_9, net_4_9, Supervise_Kaiming_weights)
