@@ -93,7 +93,7 @@ def prepare(submitted: Path, release: Path, source: Path, scratch: Path, outcome
         to_run = runnable.with_probes(checked.notebook, calls, checked.deleted_tests)
         (scratch / "notebooks" / path.name).write_text(json.dumps(to_run))
         prepared[name] = Prepared(checked, calls, to_run, test_sources)
-    for item in release.iterdir():  # what students were given: hw2utils.py, data/
+    for item in release.iterdir():  # what students were given: hw2utils.py, hw2checks.py, data/
         if item.suffix != ".ipynb":
             (shutil.copytree if item.is_dir() else shutil.copy)(item, scratch / item.name)
     shutil.copytree(ROOT / "hw2probes", scratch / "hw2probes",

@@ -6,7 +6,7 @@
 
 Gradescope unpacks the zip into /autograder/source: its two scripts, the ``autograder``
 package, the nbgrader source notebooks with their helpers and data (``source/hw2``),
-``hw2probes``, ``hw2utils.py``, ``nbgrader_config.py``, ``requirements.txt``, ``gradescope.json`` (settings) and
+``hw2probes``, ``hw2utils.py``, ``hw2checks.py``, ``nbgrader_config.py``, ``requirements.txt``, ``gradescope.json`` (settings) and
 ``manifest.json`` (the sha256 of every other file). ``setup.sh`` installs Python 3.11, the CPU
 build of the pinned torch and the rest of requirements.txt into /autograder/venv, creates the
 sandbox user and locks /autograder/source (``autograder.sandbox setup``). ``run_autograder``
@@ -31,7 +31,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
-BUNDLED = ("autograder", "hw2probes", "hw2utils.py", "source/hw2", "nbgrader_config.py",
+BUNDLED = ("autograder", "hw2probes", "hw2utils.py", "hw2checks.py", "source/hw2", "nbgrader_config.py",
            "requirements.txt")
 MANIFEST = "manifest.json"
 STUDENT = "student"

@@ -9,7 +9,7 @@ from typing import Iterator
 import torch
 from torch import nn
 
-import hw2utils
+import hw2checks
 from hw2probes import describe_error
 from hw2probes.common import plain
 
@@ -20,9 +20,9 @@ PRE_ACTIVATION_SHAPE = (16, 32, 6, torch.float32)
 BLOCK_SEED = 4
 
 
-# the layer list a Part 3 network is compared by: hw2utils' own (shipped beside this package,
+# the layer list a Part 3 network is compared by: hw2checks' own (shipped beside this package,
 # and in the grader's kit), so students, probes and judges read one definition
-signature = hw2utils.layer_signature
+signature = hw2checks.layer_signature
 
 
 def class_path(cls) -> str:

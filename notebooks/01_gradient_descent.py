@@ -21,6 +21,7 @@
 # %%
 import torch
 
+import hw2checks
 import hw2utils
 from hw2utils import BOWL_START, LossFunctionWithPlot
 
@@ -84,21 +85,21 @@ def descend(loss_fn, x, lr, steps):
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part1 as _hidden; _hidden.check_gd_loop__matches_reference(descend)
 ### END HIDDEN TESTS
-hw2utils.check_gd_loop__matches_reference(descend)
+hw2checks.check_gd_loop__matches_reference(descend)
 
 # %% test="gd_loop__in_place" points=1
 # Check that descend updates x in place and leaves no gradient behind.
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part1 as _hidden; _hidden.check_gd_loop__in_place(descend)
 ### END HIDDEN TESTS
-hw2utils.check_gd_loop__in_place(descend)
+hw2checks.check_gd_loop__in_place(descend)
 
 # %% test="gd_loop__tensor_lr" points=1
 # Check that descend accepts one learning rate per coordinate.
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part1 as _hidden; _hidden.check_gd_loop__tensor_lr(descend)
 ### END HIDDEN TESTS
-hw2utils.check_gd_loop__tensor_lr(descend)
+hw2checks.check_gd_loop__tensor_lr(descend)
 
 # %% [markdown]
 # Now watch it: 50 steps with learning rate 0.1 from $x_0$. The loss first drops, then
@@ -119,7 +120,7 @@ L.plot_history()
 # coordinate its own rate: `lr_pair = torch.tensor([rate_for_x0, rate_for_x1])`.
 #
 # Find a pair whose loss after 50 steps from $x_0$ is **below 0.05**. For comparison, the
-# best single learning rate ends 50 steps at about 0.105. `hw2utils.final_loss_with(lr)`
+# best single learning rate ends 50 steps at about 0.105. `hw2checks.final_loss_with(lr)`
 # returns the loss after 50 steps for a rate or a pair, so you can try a small grid of
 # pairs in a loop. Even the best pair keeps oscillating a little, because the gradient of a
 # norm does not shrink near the minimum — Part 2 is about optimizers that adapt their steps.
@@ -128,7 +129,7 @@ L.plot_history()
 ### BEGIN SOLUTION
 lr_pair = torch.tensor([0.034, 1.0])
 ### END SOLUTION
-print(f"final loss with lr_pair = {lr_pair.tolist()}: {hw2utils.final_loss_with(lr_pair):.4f}")
+print(f"final loss with lr_pair = {lr_pair.tolist()}: {hw2checks.final_loss_with(lr_pair):.4f}")
 L = LossFunctionWithPlot()
 descend(L, torch.tensor(BOWL_START, requires_grad=True), lr=lr_pair, steps=50)
 L.plot_history()
@@ -138,7 +139,7 @@ L.plot_history()
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part1 as _hidden; _hidden.check_per_dim_lr__beats_single_lr(lr_pair)
 ### END HIDDEN TESTS
-hw2utils.check_per_dim_lr__beats_single_lr(lr_pair)
+hw2checks.check_per_dim_lr__beats_single_lr(lr_pair)
 
 # %% [markdown]
 # ## Questions 1.A–1.C — Choosing a learning rate (3 points)
@@ -258,21 +259,21 @@ class SimpleGradientDescent:
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part1 as _hidden; _hidden.check_sgd_optimizer__matches_torch(SimpleGradientDescent)
 ### END HIDDEN TESTS
-hw2utils.check_sgd_optimizer__matches_torch(SimpleGradientDescent)
+hw2checks.check_sgd_optimizer__matches_torch(SimpleGradientDescent)
 
 # %% test="sgd_optimizer__weight_decay" points=2
 # Check that SimpleGradientDescent with weight decay equals torch.optim.SGD(weight_decay=...).
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part1 as _hidden; _hidden.check_sgd_optimizer__weight_decay(SimpleGradientDescent)
 ### END HIDDEN TESTS
-hw2utils.check_sgd_optimizer__weight_decay(SimpleGradientDescent)
+hw2checks.check_sgd_optimizer__weight_decay(SimpleGradientDescent)
 
 # %% test="sgd_optimizer__zero_grad" points=1
 # Check that zero_grad clears every gradient.
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part1 as _hidden; _hidden.check_sgd_optimizer__zero_grad(SimpleGradientDescent)
 ### END HIDDEN TESTS
-hw2utils.check_sgd_optimizer__zero_grad(SimpleGradientDescent)
+hw2checks.check_sgd_optimizer__zero_grad(SimpleGradientDescent)
 
 # %% [markdown]
 # Your optimizer on the bowl, with a little weight decay. `ConstantVectorNetwork` wraps the

@@ -22,6 +22,7 @@
 import matplotlib.pyplot as plt
 import torch
 
+import hw2checks
 import hw2utils
 from hw2utils import BOWL_START, ConstantVectorNetwork, LossFunctionWithPlot
 
@@ -67,14 +68,14 @@ def gradient_stats(grads):
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part2 as _hidden; _hidden.check_grad_stats__values(gradient_stats)
 ### END HIDDEN TESTS
-hw2utils.check_grad_stats__values(gradient_stats)
+hw2checks.check_grad_stats__values(gradient_stats)
 
 # %% test="grad_stats__shapes" points=1
 # Check that gradient_stats returns two tensors of shape (d,) for gradients of shape (T, d).
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part2 as _hidden; _hidden.check_grad_stats__shapes(gradient_stats)
 ### END HIDDEN TESTS
-hw2utils.check_grad_stats__shapes(gradient_stats)
+hw2checks.check_grad_stats__shapes(gradient_stats)
 
 # %% [markdown]
 # The cell below repeats Part 1's run — 50 steps of `torch.optim.SGD` with learning rate 0.1
@@ -123,7 +124,7 @@ mean_grad_values = (-0.2982, 0.0940)
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part2 as _hidden; _hidden.check_q_mean_values__numbers(mean_grad_values)
 ### END HIDDEN TESTS
-hw2utils.check_q_mean_values__numbers(mean_grad_values)
+hw2checks.check_q_mean_values__numbers(mean_grad_values)
 
 # %% [markdown]
 # **2.B (1 point).** The RMS gradient: `rms_grad_values = (..., ...)`.
@@ -138,7 +139,7 @@ rms_grad_values = (2.1092, 0.3078)
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part2 as _hidden; _hidden.check_q_rms_values__numbers(rms_grad_values)
 ### END HIDDEN TESTS
-hw2utils.check_q_rms_values__numbers(rms_grad_values)
+hw2checks.check_q_rms_values__numbers(rms_grad_values)
 
 # %% [markdown]
 # ## Question 2.C — Mean versus RMS (4 points)
@@ -170,28 +171,28 @@ sign_changes = "much smaller"
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part2 as _hidden; _hidden.check_q_mean_vs_rms__never_smaller(never_smaller)
 ### END HIDDEN TESTS
-hw2utils.check_q_mean_vs_rms__never_smaller(never_smaller)
+hw2checks.check_q_mean_vs_rms__never_smaller(never_smaller)
 
 # %% test="q_mean_vs_rms__typical_size" points=1
 # Check that typical_size is "mean" or "RMS".
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part2 as _hidden; _hidden.check_q_mean_vs_rms__typical_size(typical_size)
 ### END HIDDEN TESTS
-hw2utils.check_q_mean_vs_rms__typical_size(typical_size)
+hw2checks.check_q_mean_vs_rms__typical_size(typical_size)
 
 # %% test="q_mean_vs_rms__consistent_sign" points=1
 # Check that consistent_sign is "close" or "much smaller".
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part2 as _hidden; _hidden.check_q_mean_vs_rms__consistent_sign(consistent_sign)
 ### END HIDDEN TESTS
-hw2utils.check_q_mean_vs_rms__consistent_sign(consistent_sign)
+hw2checks.check_q_mean_vs_rms__consistent_sign(consistent_sign)
 
 # %% test="q_mean_vs_rms__sign_changes" points=1
 # Check that sign_changes is "close" or "much smaller".
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part2 as _hidden; _hidden.check_q_mean_vs_rms__sign_changes(sign_changes)
 ### END HIDDEN TESTS
-hw2utils.check_q_mean_vs_rms__sign_changes(sign_changes)
+hw2checks.check_q_mean_vs_rms__sign_changes(sign_changes)
 
 # %% [markdown]
 # ## The idea behind Adam
@@ -283,21 +284,21 @@ def ema_update(x_t, beta, t, ema_star_old):
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part2 as _hidden; _hidden.check_ema_update__formula(ema_update)
 ### END HIDDEN TESTS
-hw2utils.check_ema_update__formula(ema_update)
+hw2checks.check_ema_update__formula(ema_update)
 
 # %% test="ema_update__bias_correction" points=2
 # Check that ema_update returns the bias-corrected EMA_t (its first output) on a few fixed cases.
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part2 as _hidden; _hidden.check_ema_update__bias_correction(ema_update)
 ### END HIDDEN TESTS
-hw2utils.check_ema_update__bias_correction(ema_update)
+hw2checks.check_ema_update__bias_correction(ema_update)
 
 # %% test="ema_update__tensors_unchanged" points=1
 # Check that ema_update works on tensors and leaves its inputs unchanged.
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part2 as _hidden; _hidden.check_ema_update__tensors_unchanged(ema_update)
 ### END HIDDEN TESTS
-hw2utils.check_ema_update__tensors_unchanged(ema_update)
+hw2checks.check_ema_update__tensors_unchanged(ema_update)
 
 # %% [markdown]
 # Now watch an EMA follow a series. The series below has 200 noisy values: around 3 for the
@@ -417,35 +418,35 @@ class ADAMOptimizer:
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part2 as _hidden; _hidden.check_adam_optimizer__matches_torch(ADAMOptimizer)
 ### END HIDDEN TESTS
-hw2utils.check_adam_optimizer__matches_torch(ADAMOptimizer)
+hw2checks.check_adam_optimizer__matches_torch(ADAMOptimizer)
 
 # %% test="adam_optimizer__weight_decay" points=2
 # Check that ADAMOptimizer adds weight_decay * p to the gradient, as torch.optim.Adam does.
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part2 as _hidden; _hidden.check_adam_optimizer__weight_decay(ADAMOptimizer)
 ### END HIDDEN TESTS
-hw2utils.check_adam_optimizer__weight_decay(ADAMOptimizer)
+hw2checks.check_adam_optimizer__weight_decay(ADAMOptimizer)
 
 # %% test="adam_optimizer__state_persists" points=2
 # Check that each parameter's m* and v* carry over between steps and t advances once per step.
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part2 as _hidden; _hidden.check_adam_optimizer__state_persists(ADAMOptimizer)
 ### END HIDDEN TESTS
-hw2utils.check_adam_optimizer__state_persists(ADAMOptimizer)
+hw2checks.check_adam_optimizer__state_persists(ADAMOptimizer)
 
 # %% test="adam_optimizer__devices_dtypes" points=1
 # Check that ADAMOptimizer works with float32 and float64 parameters on the chosen device.
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part2 as _hidden; _hidden.check_adam_optimizer__devices_dtypes(ADAMOptimizer)
 ### END HIDDEN TESTS
-hw2utils.check_adam_optimizer__devices_dtypes(ADAMOptimizer)
+hw2checks.check_adam_optimizer__devices_dtypes(ADAMOptimizer)
 
 # %% test="adam_optimizer__zero_grad" points=1
 # Check that zero_grad clears every gradient.
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part2 as _hidden; _hidden.check_adam_optimizer__zero_grad(ADAMOptimizer)
 ### END HIDDEN TESTS
-hw2utils.check_adam_optimizer__zero_grad(ADAMOptimizer)
+hw2checks.check_adam_optimizer__zero_grad(ADAMOptimizer)
 
 # %% [markdown]
 # Your Adam on the bowl: 50 steps from $x_0$ with learning rate 0.1 and weight decay 0.1.

@@ -34,6 +34,7 @@ import matplotlib.pyplot as plt
 import torch
 from torch import nn
 
+import hw2checks
 import hw2utils
 from hw2utils import Supervise, run_test
 
@@ -118,7 +119,7 @@ optmaker_3_1 = lambda params: torch.optim.SGD(params, lr=1.0)
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part3 as _hidden; _hidden.check_architecture("3.1", net_3_1)
 ### END HIDDEN TESTS
-hw2utils.check_architecture("3.1", net_3_1)
+hw2checks.check_architecture("3.1", net_3_1)
 
 # %%
 history_3_1 = run_test(Supervise(loss_3_1, net_3_1), optmaker_3_1, epochs=500)
@@ -143,7 +144,7 @@ optmaker_3_2 = lambda params: torch.optim.SGD(params, lr=1.0)
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part3 as _hidden; _hidden.check_architecture("3.2", net_3_2)
 ### END HIDDEN TESTS
-hw2utils.check_architecture("3.2", net_3_2)
+hw2checks.check_architecture("3.2", net_3_2)
 
 # %%
 history_3_2 = run_test(Supervise(loss_3_2, net_3_2), optmaker_3_2, epochs=500)
@@ -167,7 +168,7 @@ optmaker_3_3 = lambda params: torch.optim.SGD(params, lr=1.0)
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part3 as _hidden; _hidden.check_architecture("3.3", net_3_3)
 ### END HIDDEN TESTS
-hw2utils.check_architecture("3.3", net_3_3)
+hw2checks.check_architecture("3.3", net_3_3)
 
 # %%
 history_3_3 = run_test(Supervise(loss_3_3, net_3_3), optmaker_3_3, epochs=500)
@@ -201,7 +202,7 @@ optmaker_3_4 = lambda params: torch.optim.SGD(params, lr=1.0)
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part3 as _hidden; _hidden.check_architecture("3.4", net_3_4)
 ### END HIDDEN TESTS
-hw2utils.check_architecture("3.4", net_3_4)
+hw2checks.check_architecture("3.4", net_3_4)
 
 # %%
 history_3_4 = run_test(Supervise(loss_3_4, net_3_4), optmaker_3_4, epochs=500)
@@ -226,7 +227,7 @@ optmaker_3_5 = lambda params: torch.optim.SGD(params, lr=0.5)
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part3 as _hidden; _hidden.check_architecture("3.5", net_3_5)
 ### END HIDDEN TESTS
-hw2utils.check_architecture("3.5", net_3_5)
+hw2checks.check_architecture("3.5", net_3_5)
 
 # %%
 history_3_5 = run_test(Supervise(loss_3_5, net_3_5), optmaker_3_5, epochs=500)
@@ -251,7 +252,7 @@ optmaker_3_6 = lambda params: torch.optim.Adam(params, lr=0.01)
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part3 as _hidden; _hidden.check_architecture("3.6", net_3_6)
 ### END HIDDEN TESTS
-hw2utils.check_architecture("3.6", net_3_6)
+hw2checks.check_architecture("3.6", net_3_6)
 
 # %%
 history_3_6 = run_test(Supervise(loss_3_6, net_3_6), optmaker_3_6, epochs=500)
@@ -276,7 +277,7 @@ optmaker_3_7 = lambda params: torch.optim.Adam(params, lr=0.01, weight_decay=1e-
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part3 as _hidden; _hidden.check_architecture("3.7", net_3_7)
 ### END HIDDEN TESTS
-hw2utils.check_architecture("3.7", net_3_7)
+hw2checks.check_architecture("3.7", net_3_7)
 
 # %%
 history_3_7 = run_test(Supervise(loss_3_7, net_3_7), optmaker_3_7, epochs=500)
@@ -353,7 +354,7 @@ optmaker_3_8 = lambda params: torch.optim.Adam(params, lr=0.01, weight_decay=1e-
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part3 as _hidden; _hidden.check_architecture("3.8", net_3_8)
 ### END HIDDEN TESTS
-hw2utils.check_architecture("3.8", net_3_8)
+hw2checks.check_architecture("3.8", net_3_8)
 
 # %%
 history_3_8 = run_test(Supervise(loss_3_8, net_3_8), optmaker_3_8, epochs=500)
@@ -377,7 +378,7 @@ optmaker_3_9 = lambda params: torch.optim.Adam(params, lr=0.01, weight_decay=1e-
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part3 as _hidden; _hidden.check_architecture("3.9", net_3_9)
 ### END HIDDEN TESTS
-hw2utils.check_architecture("3.9", net_3_9)
+hw2checks.check_architecture("3.9", net_3_9)
 
 # %%
 history_3_9 = run_test(Supervise(loss_3_9, net_3_9), optmaker_3_9, epochs=500)
@@ -401,7 +402,7 @@ optmaker_3_10 = lambda params: torch.optim.Adam(params, lr=0.01, weight_decay=1e
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part3 as _hidden; _hidden.check_architecture("3.10", net_3_10)
 ### END HIDDEN TESTS
-hw2utils.check_architecture("3.10", net_3_10)
+hw2checks.check_architecture("3.10", net_3_10)
 
 # %%
 history_3_10 = run_test(Supervise(loss_3_10, net_3_10), optmaker_3_10, epochs=500)
@@ -452,7 +453,7 @@ optmaker_3_11 = lambda params: torch.optim.Adam(params, lr=0.01, weight_decay=1e
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part3 as _hidden; _hidden.check_architecture("3.11", net_3_11)
 ### END HIDDEN TESTS
-hw2utils.check_architecture("3.11", net_3_11)
+hw2checks.check_architecture("3.11", net_3_11)
 
 # %%
 history_3_11 = run_test(Supervise(loss_3_11, net_3_11), optmaker_3_11, epochs=400)
@@ -478,7 +479,7 @@ optmaker_3_12 = lambda params: torch.optim.Adam(params, lr=0.01, weight_decay=1e
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part3 as _hidden; _hidden.check_architecture("3.12", net_3_12)
 ### END HIDDEN TESTS
-hw2utils.check_architecture("3.12", net_3_12)
+hw2checks.check_architecture("3.12", net_3_12)
 
 # %%
 history_3_12 = run_test(Supervise(loss_3_12, net_3_12), optmaker_3_12, epochs=400)
@@ -509,7 +510,7 @@ optmaker_3_13 = lambda params: torch.optim.Adam(params, lr=0.01, weight_decay=1e
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part3 as _hidden; _hidden.check_architecture("3.13", net_3_13)
 ### END HIDDEN TESTS
-hw2utils.check_architecture("3.13", net_3_13)
+hw2checks.check_architecture("3.13", net_3_13)
 
 # %%
 history_3_13 = run_test(Supervise(loss_3_13, net_3_13), optmaker_3_13, epochs=400)
@@ -561,14 +562,14 @@ class ResidualSequence(nn.Sequential):
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part3 as _hidden; _hidden.check_residual_sequence__adds_input(ResidualSequence)
 ### END HIDDEN TESTS
-hw2utils.check_residual_sequence__adds_input(ResidualSequence)
+hw2checks.check_residual_sequence__adds_input(ResidualSequence)
 
 # %% test="residual_sequence__is_sequential" points=1
 # Check that ResidualSequence still registers its layers and passes gradients through the skip.
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part3 as _hidden; _hidden.check_residual_sequence__is_sequential(ResidualSequence)
 ### END HIDDEN TESTS
-hw2utils.check_residual_sequence__is_sequential(ResidualSequence)
+hw2checks.check_residual_sequence__is_sequential(ResidualSequence)
 
 # %% [markdown]
 # ### Task 3.15 — Four residual blocks (1 point)
@@ -594,7 +595,7 @@ optmaker_3_15 = lambda params: torch.optim.Adam(params, lr=0.01, weight_decay=1e
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part3 as _hidden; _hidden.check_architecture("3.15", net_3_15)
 ### END HIDDEN TESTS
-hw2utils.check_architecture("3.15", net_3_15)
+hw2checks.check_architecture("3.15", net_3_15)
 
 # %%
 history_3_15 = run_test(Supervise(loss_3_15, net_3_15), optmaker_3_15, epochs=300)
@@ -621,7 +622,7 @@ optmaker_3_16 = lambda params: torch.optim.Adam(params, lr=0.01, weight_decay=1e
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part3 as _hidden; _hidden.check_architecture("3.16", net_3_16)
 ### END HIDDEN TESTS
-hw2utils.check_architecture("3.16", net_3_16)
+hw2checks.check_architecture("3.16", net_3_16)
 
 # %%
 history_3_16 = run_test(Supervise(loss_3_16, net_3_16), optmaker_3_16, epochs=300)
@@ -650,7 +651,7 @@ optmaker_3_17 = lambda params: torch.optim.Adam(params, lr=0.01, weight_decay=1e
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part3 as _hidden; _hidden.check_architecture("3.17", net_3_17)
 ### END HIDDEN TESTS
-hw2utils.check_architecture("3.17", net_3_17)
+hw2checks.check_architecture("3.17", net_3_17)
 
 # %%
 history_3_17 = run_test(Supervise(loss_3_17, net_3_17), optmaker_3_17, epochs=300)
@@ -678,7 +679,7 @@ optmaker_3_18 = lambda params: torch.optim.Adam(params, lr=0.01, weight_decay=1e
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part3 as _hidden; _hidden.check_architecture("3.18", net_3_18)
 ### END HIDDEN TESTS
-hw2utils.check_architecture("3.18", net_3_18)
+hw2checks.check_architecture("3.18", net_3_18)
 
 # %%
 history_3_18 = run_test(Supervise(loss_3_18, net_3_18), optmaker_3_18, epochs=300)

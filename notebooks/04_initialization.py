@@ -36,6 +36,7 @@
 import torch
 from torch import nn
 
+import hw2checks
 import hw2utils
 from hw2utils import Supervise, run_test
 
@@ -88,7 +89,7 @@ def init_zero(n_in, n_out, generator):
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part4 as _hidden; _hidden.check_init_zero__values(init_zero)
 ### END HIDDEN TESTS
-hw2utils.check_init_zero__values(init_zero)
+hw2checks.check_init_zero__values(init_zero)
 
 # %%
 hw2utils.run_init_experiment(init_zero)
@@ -131,7 +132,7 @@ def init_small(n_in, n_out, generator):
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part4 as _hidden; _hidden.check_init_small__distribution(init_small)
 ### END HIDDEN TESTS
-hw2utils.check_init_small__distribution(init_small)
+hw2checks.check_init_small__distribution(init_small)
 
 # %%
 hw2utils.run_init_experiment(init_small)
@@ -177,7 +178,7 @@ def init_large(n_in, n_out, generator):
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part4 as _hidden; _hidden.check_init_large__distribution(init_large)
 ### END HIDDEN TESTS
-hw2utils.check_init_large__distribution(init_large)
+hw2checks.check_init_large__distribution(init_large)
 
 # %%
 hw2utils.run_init_experiment(init_large)
@@ -227,14 +228,14 @@ def init_xavier(n_in, n_out, generator):
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part4 as _hidden; _hidden.check_init_xavier__distribution(init_xavier)
 ### END HIDDEN TESTS
-hw2utils.check_init_xavier__distribution(init_xavier)
+hw2checks.check_init_xavier__distribution(init_xavier)
 
 # %% test="init_xavier__generator" points=1
 # Check that init_xavier draws its random numbers from the generator it is given.
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part4 as _hidden; _hidden.check_init_xavier__generator(init_xavier)
 ### END HIDDEN TESTS
-hw2utils.check_init_xavier__generator(init_xavier)
+hw2checks.check_init_xavier__generator(init_xavier)
 
 # %% [markdown]
 # Compare the printed standard deviations with those of 4.2 and 4.3: the spread now shrinks
@@ -270,14 +271,14 @@ def init_he(n_in, n_out, generator):
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part4 as _hidden; _hidden.check_init_he__distribution(init_he)
 ### END HIDDEN TESTS
-hw2utils.check_init_he__distribution(init_he)
+hw2checks.check_init_he__distribution(init_he)
 
 # %% test="init_he__generator" points=1
 # Check that init_he draws its random numbers from the generator it is given.
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part4 as _hidden; _hidden.check_init_he__generator(init_he)
 ### END HIDDEN TESTS
-hw2utils.check_init_he__generator(init_he)
+hw2checks.check_init_he__generator(init_he)
 
 # %% [markdown]
 # This experiment uses ReLU instead of tanh. ReLU outputs are never negative, so the
@@ -328,21 +329,21 @@ class Supervise_random_weights(Supervise):
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part4 as _hidden; _hidden.check_supervise_random__statistics(Supervise_random_weights)
 ### END HIDDEN TESTS
-hw2utils.check_supervise_random__statistics(Supervise_random_weights)
+hw2checks.check_supervise_random__statistics(Supervise_random_weights)
 
 # %% test="supervise_random__whole_tree" points=1
 # Check that Linear layers inside nested containers are re-initialized too, and nothing else changes.
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part4 as _hidden; _hidden.check_supervise_random__whole_tree(Supervise_random_weights)
 ### END HIDDEN TESTS
-hw2utils.check_supervise_random__whole_tree(Supervise_random_weights)
+hw2checks.check_supervise_random__whole_tree(Supervise_random_weights)
 
 # %% test="supervise_random__wrapper" points=1
 # Check that Supervise_random_weights keeps the network and the loss and computes Supervise's loss.
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part4 as _hidden; _hidden.check_supervise_random__wrapper(Supervise_random_weights)
 ### END HIDDEN TESTS
-hw2utils.check_supervise_random__wrapper(Supervise_random_weights)
+hw2checks.check_supervise_random__wrapper(Supervise_random_weights)
 
 # %% [markdown]
 # ### Task 4.7 — The deep network with small random weights (2 points)
@@ -371,14 +372,14 @@ optmaker_4_7 = lambda params: torch.optim.Adam(params, lr=0.001, weight_decay=1e
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part4 as _hidden; _hidden.check_net_4_7__architecture(net_4_7)
 ### END HIDDEN TESTS
-hw2utils.check_net_4_7__architecture(net_4_7)
+hw2checks.check_net_4_7__architecture(net_4_7)
 
 # %% test="net_4_7__wrapper" points=1
 # Check that model_4_7 is a Supervise_random_weights around net_4_7 with a BCE loss.
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part4 as _hidden; _hidden.check_net_4_7__wrapper(globals().get("model_4_7"), net_4_7, globals().get("Supervise_random_weights"))
 ### END HIDDEN TESTS
-hw2utils.check_net_4_7__wrapper(model_4_7, net_4_7)
+hw2checks.check_net_4_7__wrapper(model_4_7, net_4_7)
 
 # %% [markdown]
 # Train it. With weights this small the deep network stays at chance: its training and
@@ -421,21 +422,21 @@ class Supervise_Kaiming_weights(Supervise):
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part4 as _hidden; _hidden.check_supervise_kaiming__statistics(Supervise_Kaiming_weights)
 ### END HIDDEN TESTS
-hw2utils.check_supervise_kaiming__statistics(Supervise_Kaiming_weights)
+hw2checks.check_supervise_kaiming__statistics(Supervise_Kaiming_weights)
 
 # %% test="supervise_kaiming__whole_tree" points=1
 # Check that Linear layers inside nested containers are re-initialized too, and nothing else changes.
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part4 as _hidden; _hidden.check_supervise_kaiming__whole_tree(Supervise_Kaiming_weights)
 ### END HIDDEN TESTS
-hw2utils.check_supervise_kaiming__whole_tree(Supervise_Kaiming_weights)
+hw2checks.check_supervise_kaiming__whole_tree(Supervise_Kaiming_weights)
 
 # %% test="supervise_kaiming__wrapper" points=1
 # Check that Supervise_Kaiming_weights keeps the network and the loss and computes Supervise's loss.
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part4 as _hidden; _hidden.check_supervise_kaiming__wrapper(Supervise_Kaiming_weights)
 ### END HIDDEN TESTS
-hw2utils.check_supervise_kaiming__wrapper(Supervise_Kaiming_weights)
+hw2checks.check_supervise_kaiming__wrapper(Supervise_Kaiming_weights)
 
 # %% [markdown]
 # ### Task 4.9 — The deep network with Kaiming weights (2 points)
@@ -469,14 +470,14 @@ optmaker_4_9 = lambda params: torch.optim.Adam(params, lr=0.001, weight_decay=1e
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part4 as _hidden; _hidden.check_net_4_9__architecture(net_4_9)
 ### END HIDDEN TESTS
-hw2utils.check_net_4_9__architecture(net_4_9)
+hw2checks.check_net_4_9__architecture(net_4_9)
 
 # %% test="net_4_9__wrapper" points=1
 # Check that model_4_9 is a Supervise_Kaiming_weights around net_4_9 with a BCE loss.
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part4 as _hidden; _hidden.check_net_4_9__wrapper(globals().get("model_4_9"), net_4_9, globals().get("Supervise_Kaiming_weights"))
 ### END HIDDEN TESTS
-hw2utils.check_net_4_9__wrapper(model_4_9, net_4_9)
+hw2checks.check_net_4_9__wrapper(model_4_9, net_4_9)
 
 # %% [markdown]
 # Train it, and compare the gradient range with 4.7's. With Kaiming's scale the signal keeps
@@ -586,21 +587,21 @@ else:
 ### BEGIN HIDDEN TESTS
 import autograder.checks.extra_credit as _hidden; _hidden.check_ec_transfer__saved_model()
 ### END HIDDEN TESTS
-hw2utils.check_ec_transfer__saved_model()
+hw2checks.check_ec_transfer__saved_model()
 
 # %% test="ec_transfer__accuracy_75" points=2
 # Check that the saved network classifies at least 75 % of hard held-out examples correctly.
 ### BEGIN HIDDEN TESTS
 import autograder.checks.extra_credit as _hidden; _hidden.check_ec_transfer__accuracy_75()
 ### END HIDDEN TESTS
-hw2utils.check_ec_transfer__accuracy_75()
+hw2checks.check_ec_transfer__accuracy_75()
 
 # %% test="ec_transfer__accuracy_95" points=2
 # Check that the saved network classifies at least 95 % of hard held-out examples correctly.
 ### BEGIN HIDDEN TESTS
 import autograder.checks.extra_credit as _hidden; _hidden.check_ec_transfer__accuracy_95()
 ### END HIDDEN TESTS
-hw2utils.check_ec_transfer__accuracy_95()
+hw2checks.check_ec_transfer__accuracy_95()
 
 # %% [markdown]
 # ### EC2 — The rule behind the data (5 points)
@@ -646,14 +647,14 @@ def rule(grid):
 ### BEGIN HIDDEN TESTS
 import autograder.checks.extra_credit as _hidden; _hidden.check_ec_rule__agreement_90(rule)
 ### END HIDDEN TESTS
-hw2utils.check_ec_rule__agreement_90(rule)
+hw2checks.check_ec_rule__agreement_90(rule)
 
 # %% test="ec_rule__agreement_99" points=3
 # Check that rule agrees with at least 99 % of the tiny held-out labels.
 ### BEGIN HIDDEN TESTS
 import autograder.checks.extra_credit as _hidden; _hidden.check_ec_rule__agreement_99(rule)
 ### END HIDDEN TESTS
-hw2utils.check_ec_rule__agreement_99(rule)
+hw2checks.check_ec_rule__agreement_99(rule)
 
 # %% [markdown]
 # ## Sources

@@ -46,7 +46,7 @@ from autograder.rules import Variant  # noqa: E402  (the kit's own package)
 
 ASSIGNMENT = "hw2"
 NOTEBOOKS = ROOT / "notebooks"
-SUPPORT_FILES = ["hw2utils.py", "data/tiny-classification.npz", "data/hard-classification.npz",
+SUPPORT_FILES = ["hw2utils.py", "hw2checks.py", "data/tiny-classification.npz", "data/hard-classification.npz",
                  "data/DATASHEET.md"]
 ROLE_KEYS = ("answer", "test", "manual")
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}

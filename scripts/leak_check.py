@@ -3,7 +3,7 @@
     python scripts/leak_check.py PATH...      (folders or zips; exit 1 listing every leak)
 
 What counts as a leak, each found by its own rule:
-- ``unexpected file``: anything but the four notebooks, hw2utils.py, data/*.npz,
+- ``unexpected file``: anything but the four notebooks, hw2utils.py, hw2checks.py, data/*.npz,
   data/DATASHEET.md and README.md (so no autograder module, no gradebook, no model file);
 - ``gradebook``: an SQLite database, whatever its name;
 - ``solution``: a line of a solution region of source/hw2 (code between
@@ -11,7 +11,8 @@ What counts as a leak, each found by its own rule:
 - ``hidden test``: a line of a hidden-test region, or an import of ``autograder``;
 - ``model answer``: a line of a manually graded cell's model answer or rubric;
 - ``autograder``: a line of autograder/ — the dataset rule and generator (rules.py,
-  datasets.py) always; other modules where the line is not also public (hw2utils.py, the
+  datasets.py) always; other modules where the line is not also public (hw2utils.py,
+  hw2checks.py, the
   notebooks outside answers and hidden tests: visible and hidden checks share plain lines);
 - ``data``: a data file with arrays other than the six splits.
 
@@ -33,7 +34,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 MIN_CHARS = 16
 ALLOWED = {"01_gradient_descent.ipynb", "02_ema_adam.ipynb", "03_training.ipynb",
-           "04_initialization.ipynb", "hw2utils.py", "data/tiny-classification.npz",
+           "04_initialization.ipynb", "hw2utils.py", "hw2checks.py", "data/tiny-classification.npz",
            "data/hard-classification.npz", "data/DATASHEET.md", "README.md"}
 SPLIT_ARRAYS = {f"{split}_{kind}" for split in ("train", "val", "test") for kind in ("data", "labels")}
 ALWAYS_SECRET = ("rules.py", "datasets.py")  # the dataset rule and its generator
@@ -83,7 +84,8 @@ def _outside_regions(text: str) -> list[str]:
 def secrets(root: Path = ROOT) -> dict[str, set[str]]:
     """{kind: lines that must not reach students}, read from source/hw2 and autograder/."""
     found = {"solution": set(), "hidden test": set(), "model answer": set(), "autograder": set()}
-    public = {line.strip() for line in (root / "hw2utils.py").read_text().splitlines()}
+    public = {line.strip() for name in ("hw2utils.py", "hw2checks.py")
+              for line in (root / name).read_text().splitlines()}
     for path in sorted((root / "source" / "hw2").glob("*.ipynb")):
         for cell in json.loads(path.read_text())["cells"]:
             text = "".join(cell["source"])

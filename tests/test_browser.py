@@ -98,7 +98,7 @@ def test_jupyterlab_runs_the_setup_and_a_visible_check(driver, tmp_path):
             if re.search(r"^import hw2utils", cell.source, re.MULTILINE):
                 break
     answer, check = cell_index(nb, "gd_loop"), cell_index(nb, "gd_loop__matches_reference")
-    assert "hw2utils.check_gd_loop__matches_reference(descend)" in nb.cells[check].source
+    assert "hw2checks.check_gd_loop__matches_reference(descend)" in nb.cells[check].source
     expected = release_success_line("check_gd_loop__matches_reference", correct_descend())
     assert expected.startswith("gd_loop__matches_reference: ") and "\n" not in expected
     files_before = snapshot(student)

@@ -1,10 +1,11 @@
-"""Part 1 checks (visible in hw2utils, hidden: probes in hw2probes.part1, judges in
+"""Part 1 checks (visible in hw2checks, hidden: probes in hw2probes.part1, judges in
 autograder.checks.part1) against right and deliberately wrong answers; and, for Part 1 and the
 extra credit, that probes return plain data and judges refuse data of the wrong shape."""
 import pytest
 import torch
 
 import hw2probes
+import hw2checks
 import hw2utils
 from autograder.checks import common
 from autograder.checks import extra_credit as hidden_ec
@@ -201,7 +202,7 @@ def run_check(module, test_id, answer):
     getattr(module, f"check_{test_id}")(answer)
 
 
-@pytest.mark.parametrize("module", [hw2utils, hidden], ids=["visible", "hidden"])
+@pytest.mark.parametrize("module", [hw2checks, hidden], ids=["visible", "hidden"])
 @pytest.mark.parametrize("answer", RIGHT_DESCENT, ids=lambda f: f.__name__)
 @pytest.mark.parametrize("test_id", GD_CHECKS)
 def test_right_descent_passes(module, answer, test_id, capsys):
@@ -209,7 +210,7 @@ def test_right_descent_passes(module, answer, test_id, capsys):
     assert "passed" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("module", [hw2utils, hidden], ids=["visible", "hidden"])
+@pytest.mark.parametrize("module", [hw2checks, hidden], ids=["visible", "hidden"])
 @pytest.mark.parametrize("answer, failing, message", [
     (descend_no_clear, "gd_loop__matches_reference", "max |diff|"),
     (descend_rebinds, "gd_loop__in_place", "same tensor"),
@@ -226,7 +227,7 @@ def test_hidden_check_names_the_uncleared_gradient():
         hidden.check_gd_loop__matches_reference(descend_no_clear)
 
 
-@pytest.mark.parametrize("module", [hw2utils, hidden], ids=["visible", "hidden"])
+@pytest.mark.parametrize("module", [hw2checks, hidden], ids=["visible", "hidden"])
 def test_per_dim_lr(module):
     run_check(module, "per_dim_lr__beats_single_lr", torch.tensor([0.034, 1.0]))
     for wrong in ([0.04, 0.04], [0.1, 0.55], [0.034], "fast", [-0.034, 1.0]):
@@ -237,12 +238,12 @@ def test_per_dim_lr(module):
 def test_threshold_is_below_every_single_learning_rate():
     """The task text's claim: no single rate reaches the threshold in 50 steps."""
     import numpy as np
-    best_single = min(hw2utils.final_loss_with(float(lr)) for lr in np.geomspace(1e-3, 3, 300))
+    best_single = min(hw2checks.final_loss_with(float(lr)) for lr in np.geomspace(1e-3, 3, 300))
     assert 0.1 < best_single < 0.11
-    assert hw2utils.PER_DIM_LR_THRESHOLD == hidden.PER_DIM_LR_THRESHOLD <= best_single / 2
+    assert hw2checks.PER_DIM_LR_THRESHOLD == hidden.PER_DIM_LR_THRESHOLD <= best_single / 2
 
 
-@pytest.mark.parametrize("module", [hw2utils, hidden], ids=["visible", "hidden"])
+@pytest.mark.parametrize("module", [hw2checks, hidden], ids=["visible", "hidden"])
 @pytest.mark.parametrize("answer", [SGD, SGDFloat32Settings], ids=lambda c: c.__name__)
 @pytest.mark.parametrize("test_id", SGD_CHECKS)
 def test_right_sgd_passes(module, answer, test_id):
@@ -256,7 +257,7 @@ WRONG_DECAY = [(SGDDecayOutsideLr, r"applied outside the learning rate \(p -= lr
                (SGDDecayAbsOutsideLr, r"p -= lr\*g \+ wd\*\|p\|")]
 
 
-@pytest.mark.parametrize("module", [hw2utils, hidden], ids=["visible", "hidden"])
+@pytest.mark.parametrize("module", [hw2checks, hidden], ids=["visible", "hidden"])
 @pytest.mark.parametrize("wrong", [wrong for wrong, _ in WRONG_DECAY], ids=lambda c: c.__name__)
 def test_wrong_weight_decay_fails_only_the_decay_aspect(module, wrong):
     run_check(module, "sgd_optimizer__matches_torch", wrong)
@@ -265,14 +266,14 @@ def test_wrong_weight_decay_fails_only_the_decay_aspect(module, wrong):
         run_check(module, "sgd_optimizer__weight_decay", wrong)
 
 
-@pytest.mark.parametrize("module", [hw2utils, hidden], ids=["visible", "hidden"])
+@pytest.mark.parametrize("module", [hw2checks, hidden], ids=["visible", "hidden"])
 @pytest.mark.parametrize("wrong, named", WRONG_DECAY, ids=lambda v: getattr(v, "__name__", "named"))
 def test_weight_decay_checks_name_the_mistake(module, wrong, named):
     with pytest.raises(AssertionError, match="known mistake: weight decay .*" + named):
         run_check(module, "sgd_optimizer__weight_decay", wrong)
 
 
-@pytest.mark.parametrize("module", [hw2utils, hidden], ids=["visible", "hidden"])
+@pytest.mark.parametrize("module", [hw2checks, hidden], ids=["visible", "hidden"])
 def test_momentum_fails_the_step_checks_and_is_named(module):
     run_check(module, "sgd_optimizer__zero_grad", SGDMomentum)
     for test_id in ("sgd_optimizer__matches_torch", "sgd_optimizer__weight_decay"):
@@ -285,7 +286,7 @@ def test_hidden_check_says_how_much_momentum():
         hidden.check_sgd_optimizer__matches_torch(SGDAveragedMomentum)
 
 
-@pytest.mark.parametrize("module", [hw2utils, hidden], ids=["visible", "hidden"])
+@pytest.mark.parametrize("module", [hw2checks, hidden], ids=["visible", "hidden"])
 @pytest.mark.parametrize("wrong, failing", [(SGDLrOnTheClass, "sgd_optimizer__matches_torch"),
                                             (SGDDecayOnTheClass, "sgd_optimizer__weight_decay")])
 def test_settings_shared_by_two_optimizers_fail_their_own_aspect(module, wrong, failing):
@@ -305,20 +306,20 @@ def test_hidden_checks_name_settings_stored_on_the_class(wrong):
         run_check(hidden, failing, wrong)
 
 
-@pytest.mark.parametrize("module", [hw2utils, hidden], ids=["visible", "hidden"])
+@pytest.mark.parametrize("module", [hw2checks, hidden], ids=["visible", "hidden"])
 def test_parameters_shared_by_two_optimizers_fail(module):
     for test_id in ("sgd_optimizer__matches_torch", "sgd_optimizer__weight_decay"):
         with pytest.raises(AssertionError, match="share nothing"):
             run_check(module, test_id, SGDParametersOnTheClass)
 
 
-@pytest.mark.parametrize("module", [hw2utils, hidden], ids=["visible", "hidden"])
+@pytest.mark.parametrize("module", [hw2checks, hidden], ids=["visible", "hidden"])
 def test_optimizer_that_keeps_the_generator_fails(module):
     with pytest.raises(Exception):
         run_check(module, "sgd_optimizer__matches_torch", SGDKeepsGenerator)
 
 
-@pytest.mark.parametrize("module", [hw2utils, hidden], ids=["visible", "hidden"])
+@pytest.mark.parametrize("module", [hw2checks, hidden], ids=["visible", "hidden"])
 def test_crashing_zero_grad_fails_only_zero_grad(module):
     # the step checks clear the gradients themselves, so a broken zero_grad costs only its own check
     run_check(module, "sgd_optimizer__matches_torch", SGDZeroGradCrashes)
@@ -332,7 +333,7 @@ def test_hidden_zero_grad_check_reports_the_crash():
         hidden.check_sgd_optimizer__zero_grad(SGDZeroGradCrashes)
 
 
-@pytest.mark.parametrize("module", [hw2utils, hidden], ids=["visible", "hidden"])
+@pytest.mark.parametrize("module", [hw2checks, hidden], ids=["visible", "hidden"])
 def test_zero_grad_before_any_backward_must_not_raise(module):
     """A training loop calls zero_grad() first, while every p.grad is None (the notebook's does)."""
     for test_id in ("sgd_optimizer__matches_torch", "sgd_optimizer__weight_decay"):
@@ -343,7 +344,7 @@ def test_zero_grad_before_any_backward_must_not_raise(module):
         run_check(module, "sgd_optimizer__zero_grad", SGDZeroGradNeedsBackward)
 
 
-@pytest.mark.parametrize("module", [hw2utils, hidden], ids=["visible", "hidden"])
+@pytest.mark.parametrize("module", [hw2checks, hidden], ids=["visible", "hidden"])
 def test_zero_grad_that_changes_a_setting_fails_zero_grad_only(module):
     for test_id in ("sgd_optimizer__matches_torch", "sgd_optimizer__weight_decay"):
         run_check(module, test_id, SGDZeroGradHalvesLr)
@@ -506,12 +507,12 @@ def test_judges_require_cuda_results_where_cuda_is_available(monkeypatch, check,
 # The comparison rule and the display, shared by the judges of Parts 1 and 2 --------------------
 
 def test_the_visible_and_hidden_checks_share_one_tolerance_rule():
-    assert hw2utils.RELATIVE_TOLERANCE == common.RELATIVE_TOLERANCE
+    assert hw2checks.RELATIVE_TOLERANCE == common.RELATIVE_TOLERANCE
     for expected, involved in [(torch.ones(3, dtype=torch.float64) * 2, ()),
                                (torch.ones(3, dtype=torch.float64), (torch.float32,)),
                                (torch.ones(2, dtype=torch.float32), (torch.zeros(2, dtype=torch.float64),)),
                                (0.5, (torch.zeros(1, dtype=torch.float16),))]:
-        assert hw2utils._tolerance(expected, *involved) == common.tolerance(expected, *involved)
+        assert hw2checks.tolerance(expected, *involved) == common.tolerance(expected, *involved)
     # relative to 1 + max |expected|, by the least precise dtype involved
     assert common.tolerance(torch.full((2,), 3.0, dtype=torch.float64)) == pytest.approx(4e-6)
     assert common.tolerance(torch.full((2,), 3.0, dtype=torch.float64), torch.float32) == pytest.approx(4e-5)
@@ -521,7 +522,7 @@ def test_values_that_print_alike_get_the_digits_that_tell_them_apart():
     expected = torch.tensor([1.341251234, 2.0], dtype=torch.float64)
     shown = common.show_pair(expected, expected + torch.tensor([3e-9, 0.0], dtype=torch.float64))
     assert shown == ("[1.34125123, 2]", "[1.34125124, 2]")  # 6 digits print both as 1.34125
-    assert hw2utils._show_pair(expected, expected + torch.tensor([3e-9, 0.0], dtype=torch.float64)) == shown
+    assert hw2checks.show_pair(expected, expected + torch.tensor([3e-9, 0.0], dtype=torch.float64)) == shown
 
 
 def test_a_difference_beyond_the_first_values_is_shown_where_it_is():

@@ -1,6 +1,6 @@
-"""The checks of notebook 2 (visible ones in hw2utils, hidden ones in autograder.checks.part2):
+"""The checks of notebook 2 (visible ones in hw2checks, hidden ones in autograder.checks.part2):
 correct code passes, including code written differently; each classic mistake fails the check
-of its own aspect with a message that names it; the numbers fixed in advance in hw2utils agree
+of its own aspect with a message that names it; the numbers fixed in advance in hw2checks agree
 with the hidden reference; a broken ema_update costs only its own points."""
 import contextlib
 import io
@@ -12,6 +12,7 @@ import pytest
 import torch
 
 import hw2probes
+import hw2checks
 import hw2utils
 from autograder.checks import part2 as hidden
 from autograder.judging import judge_function
@@ -140,7 +141,7 @@ def quietly(check, *args):
 
 
 def visible(test_id):
-    return getattr(hw2utils, f"check_{test_id}")
+    return getattr(hw2checks, f"check_{test_id}")
 
 
 def reference_check(test_id):
@@ -203,22 +204,22 @@ def test_correct_answers_pass(capsys):
     assert capsys.readouterr().err == ""
 
 
-# The numbers fixed in advance in hw2utils are the reference's ---------------------------------------
+# The numbers fixed in advance in hw2checks are the reference's ---------------------------------------
 
 def test_visible_gradient_stats_numbers_agree_with_the_reference():
-    for _, rows, mean, rms in hw2utils._GRAD_STATS_CASES:
+    for _, rows, mean, rms in hw2checks._GRAD_STATS_CASES:
         expected_mean, expected_rms = hidden.reference_gradient_stats(torch.tensor(rows, dtype=torch.float64))
         assert torch.allclose(expected_mean, torch.tensor(mean, dtype=torch.float64), atol=1e-9)
         assert torch.allclose(expected_rms, torch.tensor(rms, dtype=torch.float64), atol=1e-9)
 
 
 def test_visible_ema_numbers_agree_with_the_reference():
-    for args, (ema, ema_star) in hw2utils._EMA_CASES:
+    for args, (ema, ema_star) in hw2checks._EMA_CASES:
         expected_ema, expected_star = hidden.reference_ema_update(*args)
         assert expected_ema == pytest.approx(ema, abs=1e-9)
         assert expected_star == pytest.approx(ema_star, abs=1e-9)
     # The first four cases are one series started from EMA*_0 = 0.
-    series = hw2utils._EMA_CASES[:4]
+    series = hw2checks._EMA_CASES[:4]
     assert series[0][0][3] == 0.0 and [case[0][2] for case in series] == [1, 2, 3, 4]
     for previous, current in zip(series, series[1:]):
         assert current[0][3] == previous[1][1]
@@ -313,7 +314,7 @@ def test_answers_in_the_wrong_form_fail_the_visible_check(test_id, value):
 
 @pytest.mark.parametrize("name", CHOICES)
 def test_multiple_choice_visible_checks_accept_either_option_and_the_hidden_ones_grade(name):
-    options = hw2utils.MEAN_VS_RMS_OPTIONS[name]
+    options = hw2checks.MEAN_VS_RMS_OPTIONS[name]
     wrong = next(option for option in options if option != CHOICES[name])
     quietly(visible(f"q_mean_vs_rms__{name}"), wrong)  # the visible check tests the form only
     with pytest.raises(AssertionError, match="is not right"):

@@ -4,11 +4,12 @@ import torch
 from torch import nn
 
 import hw2probes
+import hw2checks
 import hw2utils
 from autograder import experiments, judging
 from autograder.checks import part3 as hidden
 
-TASKS = sorted(hw2utils.ARCHITECTURES, key=lambda t: float(t))
+TASKS = sorted(hw2checks.ARCHITECTURES, key=lambda t: float(t))
 
 
 class ResidualSequence(nn.Sequential):
@@ -69,10 +70,10 @@ class Wrapped(nn.Module):
 def test_visible_specs_equal_the_reference_networks():
     assert set(TASKS) == {t for t in experiments.EXPERIMENTS if t.startswith("3.")}
     for task in TASKS:
-        assert hw2utils.ARCHITECTURES[task] == hidden.signature(experiments.build(task)), task
+        assert hw2checks.ARCHITECTURES[task] == hidden.signature(experiments.build(task)), task
 
 
-@pytest.mark.parametrize("module", [hw2utils, hidden], ids=["visible", "hidden"])
+@pytest.mark.parametrize("module", [hw2checks, hidden], ids=["visible", "hidden"])
 @pytest.mark.parametrize("task", TASKS)
 def test_reference_networks_pass(module, task, capsys):
     module.check_architecture(task, experiments.build(task))
@@ -87,7 +88,7 @@ def student_residual(blocks, batchnorm, cls=ResidualSequence):
                          nn.Sigmoid())
 
 
-@pytest.mark.parametrize("module", [hw2utils, hidden], ids=["visible", "hidden"])
+@pytest.mark.parametrize("module", [hw2checks, hidden], ids=["visible", "hidden"])
 def test_student_built_residual_nets_pass_with_their_own_class(module):
     module.check_architecture("3.18", student_residual(6, True))
     module.check_architecture("3.15", student_residual(4, False, ResidualLoop))
@@ -103,7 +104,7 @@ def in_place_blocks(task: str, positions) -> nn.Module:
     return net
 
 
-@pytest.mark.parametrize("module", [hw2utils, hidden], ids=["visible", "hidden"])
+@pytest.mark.parametrize("module", [hw2checks, hidden], ids=["visible", "hidden"])
 def test_a_block_whose_first_activation_works_in_place_fails_the_architecture(module):
     """The layer list cannot tell ReLU(inplace=True) from ReLU: the check runs each block's
     layers and requires the block's input unchanged, which the skip connection adds."""
@@ -116,13 +117,13 @@ def test_a_block_whose_first_activation_works_in_place_fails_the_architecture(mo
 def test_the_architecture_check_leaves_the_network_as_it_was():
     net = student_residual(6, True)
     state = {k: v.clone() for k, v in net.state_dict().items()}
-    for module in (hw2utils, hidden):
+    for module in (hw2checks, hidden):
         module.check_architecture("3.18", net)
     assert net.training and all(torch.equal(v, net.state_dict()[k]) for k, v in state.items())
     assert not any("forward" in vars(m) for m in net.modules())  # each block's own forward is back
 
 
-@pytest.mark.parametrize("module", [hw2utils, hidden], ids=["visible", "hidden"])
+@pytest.mark.parametrize("module", [hw2checks, hidden], ids=["visible", "hidden"])
 def test_a_wrong_residual_class_costs_no_architecture_point(module):
     """The blocks' forward is Task 3.14's aspect: a network built with a wrong, or raising,
     class passes its architecture check."""
@@ -130,7 +131,7 @@ def test_a_wrong_residual_class_costs_no_architecture_point(module):
         module.check_architecture("3.15", student_residual(4, False, type("ResidualSequence", (cls,), {})))
 
 
-@pytest.mark.parametrize("module", [hw2utils, hidden], ids=["visible", "hidden"])
+@pytest.mark.parametrize("module", [hw2checks, hidden], ids=["visible", "hidden"])
 @pytest.mark.parametrize("task, wrong, where", [
     ("3.1", experiments.build("3.2"), "layer 2"),                       # tanh for sigmoid
     ("3.8", experiments.build("3.9"), "layer 1"),                       # wrong width
@@ -149,20 +150,20 @@ def test_wrong_architectures_fail_naming_the_layer(module, task, wrong, where):
         module.check_architecture(task, wrong)
 
 
-@pytest.mark.parametrize("module", [hw2utils, hidden], ids=["visible", "hidden"])
+@pytest.mark.parametrize("module", [hw2checks, hidden], ids=["visible", "hidden"])
 def test_not_a_module(module):
     with pytest.raises(AssertionError, match="expected an nn.Module, got str"):
         module.check_architecture("3.1", "net")
 
 
-@pytest.mark.parametrize("module", [hw2utils, hidden], ids=["visible", "hidden"])
+@pytest.mark.parametrize("module", [hw2checks, hidden], ids=["visible", "hidden"])
 @pytest.mark.parametrize("cls", [ResidualSequence, ResidualLoop], ids=["super", "loop"])
 def test_right_residual_sequences_pass(module, cls):
     module.check_residual_sequence__adds_input(cls)
     module.check_residual_sequence__is_sequential(cls)
 
 
-@pytest.mark.parametrize("module", [hw2utils, hidden], ids=["visible", "hidden"])
+@pytest.mark.parametrize("module", [hw2checks, hidden], ids=["visible", "hidden"])
 @pytest.mark.parametrize("cls, failing", [
     (NoSkip, "adds_input"), (SkipOnly, "adds_input"), (DetachedSkip, "is_sequential"),
     (Wrapped, "is_sequential"), (ReLUInPlace, "adds_input"),

@@ -1,4 +1,4 @@
-"""Part 4 and extra-credit checks, visible (hw2utils) and hidden (autograder.checks): every
+"""Part 4 and extra-credit checks, visible (hw2checks) and hidden (autograder.checks): every
 check passes on correct answers, including equivalent-but-different ones, and fails on each
 listed misconception with a message that names it."""
 import json
@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 import hw2probes.part4
+import hw2checks
 import hw2utils
 from autograder.checks import extra_credit as hidden_ec
 from autograder.checks import part4 as hidden
@@ -21,8 +22,8 @@ from ec_networks import rule_network
 from mutants import MUTANTS
 from test_checks_part3 import assert_judges_cleanly, probe_data
 
-BOTH = [pytest.param(hw2utils, id="visible"), pytest.param(hidden, id="hidden")]
-BOTH_EC = [pytest.param(hw2utils, id="visible"), pytest.param(hidden_ec, id="hidden")]
+BOTH = [pytest.param(hw2checks, id="visible"), pytest.param(hidden, id="hidden")]
+BOTH_EC = [pytest.param(hw2checks, id="visible"), pytest.param(hidden_ec, id="hidden")]
 
 
 def fails(check, *args, match):
@@ -157,7 +158,7 @@ def test_other_ways_of_drawing_from_the_generator_pass(checks):
 def test_generator_check_leaves_the_global_random_state_alone():
     state = torch.get_rng_state()
     hidden.check_init_small__distribution(init_small)
-    hw2utils.check_init_he__generator(init_he)
+    hw2checks.check_init_he__generator(init_he)
     assert torch.equal(state, torch.get_rng_state())
 
 
@@ -337,7 +338,7 @@ def test_wrapper_contract(checks):
 def test_wrapper_checks_leave_the_global_random_state_alone():
     state = torch.get_rng_state()
     hidden.check_supervise_random__statistics(Random)
-    hw2utils.check_supervise_kaiming__whole_tree(Kaiming)
+    hw2checks.check_supervise_kaiming__whole_tree(Kaiming)
     hidden.check_supervise_kaiming__wrapper(Kaiming)
     assert torch.equal(state, torch.get_rng_state())
 
@@ -575,8 +576,8 @@ def test_the_grader_and_the_helpers_agree_on_file_format_and_tiers():
     assert hidden_ec.MODEL_FILE == hw2utils.EC_MODEL_FILE
     assert hidden_ec.FORMAT == hw2utils._EC_FORMAT
     assert hidden_ec.ELEMENTWISE == hw2utils.EC_ELEMENTWISE
-    assert hidden_ec.TRANSFER_TIERS == hw2utils.EC_TRANSFER_TIERS
-    assert hidden_ec.RULE_TIERS == hw2utils.EC_RULE_TIERS
+    assert hidden_ec.TRANSFER_TIERS == hw2checks.EC_TRANSFER_TIERS
+    assert hidden_ec.RULE_TIERS == hw2checks.EC_RULE_TIERS
 
 
 @pytest.mark.parametrize("checks", BOTH_EC)
@@ -763,7 +764,7 @@ def test_the_rule_grids_are_unseen_and_hold_both_classes_as_documented():
 
 
 def test_the_released_part_4_helpers_do_not_contain_the_rule():
-    source = open(hw2utils.__file__).read()
+    source = open(hw2checks.__file__).read()
     region = source[source.index("# Part 4 and extra credit --"):source.index("# end of Part 4 checks")]
     assert "def check_ec_rule__agreement_99" in region
     assert not re.search(r"autograder|Variant|permutation|\bplus\b|\bminus\b|contrast", region)

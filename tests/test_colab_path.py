@@ -74,7 +74,7 @@ def first_answer_and_check(name):
     answer = next(i for i, m in enumerate(meta) if m.get("solution") and not m.get("grade"))
     test = next(i for i, m in enumerate(meta) if i > answer and m.get("grade"))
     visible = "\n".join(line for line in "".join(source[test]["source"]).splitlines()
-                        if line.startswith("hw2utils.check_"))
+                        if line.startswith("hw2checks.check_"))
     return source[:answer + 1], visible
 
 
@@ -85,7 +85,7 @@ def test_setup_fetches_helpers_and_data_and_a_check_runs(server, fresh_kernel, t
     assert "HW2_BASE_URL" in setup
     kernel = fresh_kernel(server)
     _, error = run(kernel, setup)
-    assert error is None and (tmp_path / "hw2utils.py").is_file()
+    assert error is None and (tmp_path / "hw2utils.py").is_file() and (tmp_path / "hw2checks.py").is_file()
     out, error = run(kernel, "import hw2utils\nprint(tuple(hw2utils.load_dataset('tiny').train_data.shape))")
     assert error is None and out.strip().endswith(", 36)"), (out, error)
     assert (tmp_path / "data" / "tiny-classification.npz").is_file()

@@ -30,7 +30,8 @@ def _imported(nodes):
             modules.update(alias.name.split(".")[0] for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.level == 0:
             modules.add(node.module.split(".")[0])
-    return {m for m in modules if m not in sys.stdlib_module_names and m != "__future__"}
+    shipped = {"hw2utils", "hw2checks"}  # shipped side by side, never installed
+    return {m for m in modules if m not in sys.stdlib_module_names and m != "__future__" and m not in shipped}
 
 
 def _optional_nodes(tree):
@@ -71,12 +72,16 @@ def test_installed_versions_are_the_pinned_ones():
         assert metadata.version(name).split("+")[0] == version, name
 
 
-def test_hw2utils_needs_nothing_colab_lacks_and_colab_never_reinstalls_torch():
+SHIPPED_MODULES = ("hw2utils.py", "hw2checks.py")
+
+
+@pytest.mark.parametrize("module", SHIPPED_MODULES)
+def test_shipped_modules_need_nothing_colab_lacks_and_colab_never_reinstalls_torch(module):
     colab_extra = {re.split(r"[<>=!~ ]", line)[0] for line in
                    requirement_lines(ROOT / "requirements-colab.txt")}
     assert "torch" not in colab_extra
-    missing = third_party_imports(ROOT / "hw2utils.py") - COLAB_PREINSTALLED - colab_extra
-    assert not missing, f"hw2utils imports {missing}: add them to requirements-colab.txt"
+    missing = third_party_imports(ROOT / module) - COLAB_PREINSTALLED - colab_extra
+    assert not missing, f"{module} imports {missing}: add them to requirements-colab.txt"
 
 
 def test_hw2utils_optional_imports_come_with_every_jupyter_kernel():
@@ -88,8 +93,9 @@ def test_hw2utils_optional_imports_come_with_every_jupyter_kernel():
     assert optional <= kernel_needs
 
 
+@pytest.mark.parametrize("module", SHIPPED_MODULES)
 @pytest.mark.parametrize("requirements", ["requirements-student.txt", "requirements.txt"])
-def test_student_and_instructor_requirements_cover_hw2utils(requirements):
+def test_student_and_instructor_requirements_cover_the_shipped_modules(requirements, module):
     listed = {re.split(r"[<>=!~ ]", line)[0] for line in requirement_lines(ROOT / requirements)}
-    needed = {DISTRIBUTIONS.get(m, m) for m in third_party_imports(ROOT / "hw2utils.py")}
+    needed = {DISTRIBUTIONS.get(m, m) for m in third_party_imports(ROOT / module)}
     assert needed <= listed

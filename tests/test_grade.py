@@ -98,7 +98,7 @@ def test_feedback_shows_diagnostics_not_the_reference_solution(graded):
             and "line 10 in __init__: raise NotImplementedError()" in text)
     assert "m_star.copy_(new_m_star)" not in html  # a line of the reference Adam
     assert "autograder" not in text and "judge_adam" not in html  # nothing of the judge
-    assert "hw2utils.check_adam_optimizer__matches_torch(ADAMOptimizer)" in text  # the visible call
+    assert "hw2checks.check_adam_optimizer__matches_torch(ADAMOptimizer)" in text  # the visible call
     # a student's feedback folder holds their pages, not a copy of the data
     assert {p.name for p in html_path.parent.iterdir()} == {"01_gradient_descent.html", "02_ema_adam.html",
                                                             "03_training.html", "04_initialization.html"}

@@ -1,7 +1,7 @@
 """Names the prose tells a student to use exist where the student is.
 
 A student follows a task's text literally: a backticked name in a notebook's markdown must be
-something that notebook defines or imports, something `hw2utils`, `torch` or Python provides,
+something that notebook defines or imports, something `hw2utils`, `hw2checks`, `torch` or Python provides,
 or a parameter of a provided function. Another Part's answer (Part 1's `SimpleGradientDescent`
 in notebook 3) is only allowed in a paragraph that says which Part it comes from: followed
 literally, it is a NameError.
@@ -18,11 +18,12 @@ import pytest
 import torch
 from torch import nn
 
+import hw2checks
 import hw2utils
 
 SOURCE = Path(__file__).resolve().parents[1] / "source" / "hw2"
 NOTEBOOKS = sorted(SOURCE.glob("*.ipynb"))
-MODULES = {"hw2utils": hw2utils, "torch": torch, "nn": nn, "np": None, "plt": None}
+MODULES = {"hw2utils": hw2utils, "hw2checks": hw2checks, "torch": torch, "nn": nn, "np": None, "plt": None}
 SPAN = re.compile(r"`([^`\n]+)`")
 CALL_OR_NAME = re.compile(r"^([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)(?:\(.*\))?$")
 FILE_NAME = re.compile(r"\.(py|pt|npz|md|ipynb)$")
@@ -70,12 +71,15 @@ def answers(path: Path) -> set[str]:
 
 
 def provided_names() -> set[str]:
-    """hw2utils's names, their parameters and attributes, torch's, nn's and Python's."""
-    names = set(dir(hw2utils)) | set(dir(torch)) | set(dir(nn)) | set(dir(torch.optim))
+    """What hw2utils and hw2checks export, their parameters and attributes, torch's, nn's and Python's."""
+    shipped = [getattr(hw2utils, name) for name in hw2utils.__all__]
+    shipped += [obj for name, obj in vars(hw2checks).items() if not name.startswith("_")]
+    names = set(hw2utils.__all__) | {name for name in vars(hw2checks) if not name.startswith("_")}
+    names |= set(dir(torch)) | set(dir(nn)) | set(dir(torch.optim))
     names |= set(dir(torch.Tensor)) | set(dir(nn.Module)) | set(dir(builtins)) | set(keyword.kwlist)
     names |= set(vars(nn.Linear(1, 1))) | set(vars(nn.BatchNorm1d(1)))
-    for obj in vars(hw2utils).values():
-        if getattr(obj, "__module__", None) != "hw2utils" or not callable(obj):
+    for obj in shipped:
+        if getattr(obj, "__module__", None) not in ("hw2utils", "hw2checks") or not callable(obj):
             continue
         if inspect.isclass(obj):
             names |= set(dir(obj))

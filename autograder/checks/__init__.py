@@ -4,6 +4,8 @@ The notebooks' hidden tests are one-line calls into these modules (part1 ... par
 so that feedback shows the call and the diagnostic, never a reference solution.
 Each check raises AssertionError naming the task, the case, expected vs got, the
 tolerance and the likely misconception. Each check is a judge (here, in the grader's
-process) of the data its probe (``hw2probes``, in the sandbox) saved; judges may use the kit's
-own ``hw2utils`` (the grader's copy, which no submission reaches) for shared facts.
+process) of the data its probe (``hw2probes``, in the sandbox) saved. Judges build on the kit's own
+``hw2checks`` (the grader's copy, which no submission reaches): its toolkit (tolerance, comparison,
+failure report) and the facts the visible checks state (architectures, tiers); what they add is
+hidden on purpose (fresh cases, references, catalogues of named mistakes, CUDA runs).
 """

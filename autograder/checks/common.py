@@ -1,13 +1,16 @@
-"""Comparison and diagnosis helpers shared by the judges (the trusted half of each hidden check);
-the input makers they share with the probes live in ``hw2probes.common``."""
+"""What the judges (the trusted half of each hidden check) add to the shipped checks' toolkit
+(``hw2checks``: tolerance, comparison, failure report): malformed probe data, the success line,
+and verdicts several Parts share. The input makers they share with the probes live in
+``hw2probes.common``."""
 from __future__ import annotations
-
-import math
-from typing import Callable, Mapping
 
 import torch
 
-import hw2utils
+# The comparison rule, the diagnostics' printing and the failure report are the shipped checks' own
+# (the kit's hw2checks, which no submission reaches in the grader): one home, and a student reads the
+# same messages from the visible and the hidden checks.
+from hw2checks import (RELATIVE_TOLERANCE, expect_close, expect_path, fail, float64,  # noqa: F401
+                       max_diff, show, show_pair, tolerance)
 from hw2probes.common import devices, quartic_loss  # noqa: F401 (the judges rebuild inputs with these)
 
 
@@ -34,127 +37,6 @@ def is_str_list(value) -> bool:
 def is_tensor_list(value, length: int | None = None) -> bool:
     return (isinstance(value, list) and all(isinstance(v, torch.Tensor) for v in value)
             and (length is None or len(value) == length))
-
-
-def fail(test_id: str, case: str, detail: str, hint: str):
-    raise AssertionError(f"{test_id}, case {case}: {detail}\nHint: {hint}")
-
-
-def show(t: torch.Tensor, start: int = 0, digits: int = 6) -> str:
-    """Up to 6 values from flat index ``start`` on, to ``digits`` significant digits."""
-    t = t.detach().double().cpu()
-    if t.dim() == 0:
-        return f"{t.item():.{digits}g}"
-    values = ", ".join(f"{v:.{digits}g}" for v in t.flatten()[start:start + 6].tolist())
-    return f"[{'..., ' if start else ''}{values}{', ...' if t.numel() > start + 6 else ''}]"
-
-
-def show_pair(expected, got, most_digits: int = 17) -> tuple[str, str]:
-    """``expected`` and ``got`` as a diagnostic prints them: the values around the element where
-    they differ most, with as many significant digits (6 to ``most_digits``) as it takes to print
-    differently."""
-    expected, got = float64(expected), float64(got)
-    if expected.shape != got.shape or not expected.numel():
-        return show(expected), show(got)
-    worst = int((got - expected).abs().nan_to_num(nan=math.inf).flatten().argmax())
-    start = 0 if worst < 6 else min(worst - 2, expected.numel() - 6)
-    for digits in range(6, most_digits + 1):
-        shown = show(expected, start, digits), show(got, start, digits)
-        if shown[0] != shown[1]:
-            break
-    return shown
-
-
-def float64(values) -> torch.Tensor:
-    """A float64 CPU copy; Python numbers go straight to float64 (not through float32)."""
-    if isinstance(values, torch.Tensor):
-        return values.detach().double().cpu()
-    return torch.as_tensor(values, dtype=torch.float64)
-
-
-def max_diff(expected, got) -> float:
-    """max |got - expected| in float64 on the CPU (inf when shapes differ or values are NaN)."""
-    expected, got = float64(expected), float64(got)
-    if got.shape != expected.shape:
-        return math.inf
-    diff = (got - expected).abs().max().item() if got.numel() else 0.0
-    return diff if math.isfinite(diff) else math.inf
-
-
-# RELATIVE_TOLERANCE (by dtype, relative to 1 + max |expected|) has one home, the kit's own
-# hw2utils, whose visible checks apply the same rule; why each value is what it is is said there.
-RELATIVE_TOLERANCE = hw2utils.RELATIVE_TOLERANCE
-
-
-def _dtype(value):
-    if isinstance(value, torch.dtype):
-        return value
-    if isinstance(value, torch.Tensor):
-        return value.dtype
-    return torch.float64 if isinstance(value, (int, float, list, tuple)) else None
-
-
-def tolerance(expected, *involved) -> float:
-    """The tolerance of comparing a result with ``expected``: RELATIVE_TOLERANCE of the least
-    precise floating dtype among ``expected`` and ``involved`` (tensors or dtypes: the inputs,
-    the student's result), times 1 + max |expected|. A dtype less precise than float32 gets
-    float32's."""
-    dtypes = [d for d in map(_dtype, (expected, *involved)) if d is not None and d.is_floating_point]
-    relative = max(RELATIVE_TOLERANCE.get(d, RELATIVE_TOLERANCE[torch.float32]) for d in dtypes)
-    size = float64(expected).abs().max().item() if float64(expected).numel() else 0.0
-    return relative * (1 + (size if math.isfinite(size) else 0.0))
-
-
-def expect_close(test_id: str, case: str, expected, got, tol: float, hint: str,
-                 mistakes: Mapping[str, object] | None = None) -> None:
-    """Fail unless max |got - expected| <= tol. ``mistakes`` maps a misconception's
-    description to what it would produce; when ``got`` matches one, the message names it."""
-    try:
-        got = float64(got)
-    except (TypeError, ValueError, RuntimeError):
-        fail(test_id, case, f"expected a tensor or number, got {type(got).__name__}", hint)
-    expected = float64(expected)
-    if tuple(got.shape) != tuple(expected.shape):
-        fail(test_id, case, f"expected shape {tuple(expected.shape)}, got {tuple(got.shape)}", hint)
-    diff = max_diff(expected, got)
-    if diff <= tol:
-        return
-    for description, produced in (mistakes or {}).items():
-        if max_diff(produced, got) <= tol:
-            hint = f"your result matches a known mistake: {description}"
-            break
-    shown = show_pair(expected, got)
-    fail(test_id, case, f"expected {shown[0]}, got {shown[1]}; max |diff| {diff:.2e} > "
-         f"tolerance {tol:.2g}", hint)
-
-
-def expect_path(test_id: str, case: str, expected, got, tol: float, hint: str,
-                mistakes: Callable[[], Mapping[str, object]] | None = None, what: str = "expected",
-                nonfinite_hint: str | None = None) -> None:
-    """Fail when ``got`` leaves ``expected`` (paths: the values after each step, (steps, n)) by
-    more than ``tol``. The message shows the first step where they differ visibly (printed to 6
-    digits), and when an earlier step is beyond ``tol``, says which; it names a mistake whose whole
-    path ``got`` follows (``mistakes()``, computed only then). ``what`` says what ``expected`` is."""
-    diffs = [max_diff(e, g) for e, g in zip(expected, got)]
-    beyond = [step for step, diff in enumerate(diffs) if diff > tol]
-    if not beyond:
-        return
-    first = beyond[0]
-    visible = [step for step in beyond if len(set(show_pair(expected[step], got[step], most_digits=6))) == 2]
-    shown_step = visible[0] if visible else first
-    if not bool(torch.isfinite(float64(got[first])).all()):
-        shown_step = first
-        hint = nonfinite_hint or hint
-    for description, produced in (mistakes() if mistakes else {}).items():
-        if max_diff(produced, got) <= tol:
-            hint = f"your result matches a known mistake: {description}"
-            break
-    shown = show_pair(expected[shown_step], got[shown_step])
-    earlier = (f" (the two first differ by more than the tolerance after step {first + 1}, by "
-               f"{diffs[first]:.2e})" if shown_step != first else "")
-    fail(test_id, f"{case}, after step {shown_step + 1}",
-         f"{what} {shown[0]}, got {shown[1]}; max |diff| {diffs[shown_step]:.2e} > tolerance "
-         f"{tol:.2g}{earlier}", hint)
 
 
 def passed(test_id: str, n_cases: int) -> str:

@@ -32,6 +32,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+import hw2checks
 import hw2utils
 from autograder.checks.common import expect_data, fail, passed
 from autograder.datasets import fresh_examples
@@ -43,8 +44,8 @@ from hw2probes.extra_credit import N_RULE, RULE_SEED, rule_grids
 # the student's): one home for what the notebook tells students and what is graded.
 MODEL_FILE = hw2utils.EC_MODEL_FILE
 FORMAT = hw2utils._EC_FORMAT
-TRANSFER_TIERS = hw2utils.EC_TRANSFER_TIERS
-RULE_TIERS = hw2utils.EC_RULE_TIERS
+TRANSFER_TIERS = hw2checks.EC_TRANSFER_TIERS
+RULE_TIERS = hw2checks.EC_RULE_TIERS
 N_TRANSFER = 4000
 TRANSFER_SEED, FORMAT_SEED = 1, 3
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-import hw2utils
+import hw2checks
 from autograder.checks.common import expect_close, expect_data, fail, is_str_list, passed, tolerance
 from autograder.checks.part3 import judge_architecture, received
 from autograder.intake import NOTEBOOKS
@@ -32,7 +32,7 @@ from hw2probes.part3 import class_path
 from hw2probes.part4 import (GENERATOR_SHAPES, ODD_SHAPES, SHAPES, STATISTICS_NETS, WHOLE_TREE_NETS,
                              ZERO_SHAPES, subset, subset_step, summary, wrapper_case, wrapper_cases)
 
-Z = hw2utils.STAT_Z  # standard errors a statistic may stray; why 6 is said there
+Z = hw2checks.STAT_Z  # standard errors a statistic may stray; why 6 is said there
 MODULE, BCE = class_path(nn.Module), class_path(nn.BCELoss)
 NOTEBOOK = NOTEBOOKS[3]
 
