@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
+from typing import Callable, Mapping, NamedTuple, Sequence
 
 import numpy as np
 import torch
@@ -159,11 +159,12 @@ def _passed(test_id: str, n_cases: int) -> None:
 
 # Part 1 -------------------------------------------------------------------
 
-def torch_sgd_path(loss_fn: Callable, start, lr, steps: int) -> list[torch.Tensor]:
-    """The points torch.optim.SGD visits on ``loss_fn`` (for checking a hand-written loop).
-    A per-coordinate ``lr`` is done by scaling the gradient, which equals it step for step."""
-    x = torch.tensor(start, dtype=torch.float64, requires_grad=True)
-    scale = torch.as_tensor(lr, dtype=torch.float64)
+def torch_sgd_path(loss_fn: Callable, start, lr, steps: int, dtype=torch.float64) -> list[torch.Tensor]:
+    """The points torch.optim.SGD visits on ``loss_fn`` (for checking a hand-written loop), in
+    ``dtype``. A per-coordinate (or negative) ``lr`` is done by scaling the gradient, which
+    equals it step for step."""
+    x = torch.tensor(start, dtype=dtype, requires_grad=True)
+    scale = torch.as_tensor(lr, dtype=dtype)
     optimizer = torch.optim.SGD([x], lr=1.0)
     path = []
     for _ in range(steps):
@@ -184,6 +185,10 @@ def final_loss_with(lr, steps: int = 50) -> float:
 #: Task 1.2 threshold: the best single learning rate ends 50 steps at L ~ 0.105.
 PER_DIM_LR_THRESHOLD = 0.05
 
+GD_HINT = ("each step is x <- x - lr * x.grad, using the gradient of this step only: clear x.grad "
+           "after the update, or gradients pile up")
+IN_PLACE_HINT = "update x in place (x -= ...) inside torch.no_grad(), return x, then set x.grad = None"
+
 
 def check_gd_loop__matches_reference(descend: Callable) -> None:
     """``descend(loss_fn, x, lr, steps)`` visits the points torch.optim.SGD visits."""
@@ -200,9 +205,7 @@ def check_gd_loop__matches_reference(descend: Callable) -> None:
             fail(test_id, case, f"expected {steps} calls of loss_fn, got {len(L.xs)}",
                   "call loss_fn(x) once per step, then backward(), then update x")
         expect_close(test_id, case, torch.stack(expected), torch.stack(L.xs),
-                      tolerance(torch.stack(expected), *L.xs),
-                      "each step is x <- x - lr * x.grad, using the gradient of this step only: "
-                      "clear x.grad after the update, or gradients pile up")
+                     tolerance(torch.stack(expected), *L.xs), GD_HINT)
     _passed(test_id, len(cases))
 
 
@@ -211,7 +214,7 @@ def check_gd_loop__in_place(descend: Callable) -> None:
     test_id = "gd_loop__in_place"
     x = torch.tensor(BOWL_START, dtype=torch.float64, requires_grad=True)
     returned = descend(LossFunctionWithPlot(), x, 0.1, 3)
-    hint = "update x in place (x -= ...) inside torch.no_grad(), then set x.grad = None"
+    hint = IN_PLACE_HINT
     if returned is not x:
         fail(test_id, "return value", "expected descend to return the same tensor x it was given", hint)
     if not (x.is_leaf and x.requires_grad):
@@ -236,17 +239,23 @@ def check_gd_loop__tensor_lr(descend: Callable) -> None:
     _passed(test_id, 1)
 
 
-
-def check_per_dim_lr__beats_single_lr(lr_pair) -> None:
-    """``lr_pair`` (2 positive numbers) ends 50 steps below ``PER_DIM_LR_THRESHOLD``."""
-    test_id = "per_dim_lr__beats_single_lr"
+def expect_lr_pair(test_id: str, lr_pair, shown: str | None = None) -> torch.Tensor:
+    """``lr_pair`` as a float64 tensor of two positive numbers, or fail on its format, showing it
+    as ``shown`` (its repr by default)."""
     try:
         pair = torch.as_tensor(lr_pair, dtype=torch.float64)
     except (TypeError, ValueError, RuntimeError):
         pair = None
     if pair is None or pair.shape != (2,) or not bool((pair > 0).all()):
-        fail(test_id, "format", f"expected two positive learning rates, got {lr_pair!r}",
-              "e.g. lr_pair = torch.tensor([0.1, 0.5])")
+        fail(test_id, "format", f"expected two positive learning rates, got "
+             f"{repr(lr_pair) if shown is None else shown}", "e.g. lr_pair = torch.tensor([0.1, 0.5])")
+    return pair
+
+
+def check_per_dim_lr__beats_single_lr(lr_pair) -> None:
+    """``lr_pair`` (2 positive numbers) ends 50 steps below ``PER_DIM_LR_THRESHOLD``."""
+    test_id = "per_dim_lr__beats_single_lr"
+    pair = expect_lr_pair(test_id, lr_pair)
     loss = final_loss_with(pair)
     if not loss < PER_DIM_LR_THRESHOLD:
         fail(test_id, f"lr {pair.tolist()}", f"final loss {loss:.4f} is not below "
@@ -255,85 +264,110 @@ def check_per_dim_lr__beats_single_lr(lr_pair) -> None:
     print(f"{test_id}: final loss {loss:.4f} < {PER_DIM_LR_THRESHOLD}")
 
 
-def _toy_parameters(seed: int, dtype=torch.float64) -> list[torch.Tensor]:
-    """Three leaf tensors of different shapes: (), (3,) and (2, 3)."""
+#: The parameters the visible optimizer checks train: a scalar, a vector and a matrix.
+TOY_SHAPES = [(), (3,), (2, 3)]
+
+
+def random_parameters(seed: int, shapes, dtype=torch.float64, device="cpu") -> list[torch.Tensor]:
+    """Leaf tensors of ``shapes`` that require grad, drawn from N(0, 1) in float64 with ``seed``
+    (so that every dtype gets the same values, rounded), then put in ``dtype`` on ``device``."""
     g = torch.Generator().manual_seed(seed)
-    return [torch.randn(shape, generator=g, dtype=dtype).requires_grad_()
-            for shape in [(), (3,), (2, 3)]]
+    return [torch.randn(shape, generator=g, dtype=torch.float64).to(dtype=dtype, device=device).requires_grad_()
+            for shape in shapes]
 
 
-def _toy_loss(params: Sequence[torch.Tensor]) -> torch.Tensor:
-    """A smooth loss of _toy_parameters whose gradients differ in size and sign."""
-    scalar, vector, matrix = params
-    return ((matrix @ vector - 1.0) ** 2).sum() + 0.1 * scalar ** 4 + (vector * scalar).sin().sum()
+def leaf_copies(params) -> list[torch.Tensor]:
+    """New leaf tensors that require grad, with the values, dtypes and devices of ``params``."""
+    return [p.detach().clone().requires_grad_() for p in params]
 
 
-def _flat(params: Sequence[torch.Tensor]) -> torch.Tensor:
+def quartic_loss(params) -> torch.Tensor:
+    """sum_i |p_i - 0.3 i|^2 + 0.05 sum(p_i^4) + sum(sin p_i): a smooth loss of any list of
+    parameters, whose gradients vary in size and sign."""
+    total = 0.0
+    for index, p in enumerate(params):
+        total = total + ((p - 0.3 * index) ** 2).sum() + 0.05 * (p ** 4).sum() + p.sin().sum()
+    return total
+
+
+def flat(params) -> torch.Tensor:
+    """The parameters as one float64 CPU vector."""
     return torch.cat([p.detach().double().cpu().flatten() for p in params])
 
 
-def _run_optimizer(make, params, steps: int, clear=None) -> torch.Tensor:
-    """The parameters (flattened, float64) after each of ``steps`` optimizer steps on _toy_loss,
-    (steps, n). Gradients are cleared here (or by ``clear(optimizer)``), not by zero_grad, which
-    has a check of its own."""
-    optimizer = make(iter(params))  # an iterator, as net.parameters() is: it can be read once
-    trajectory = []
-    for _ in range(steps):
-        if clear is None:
-            for p in params:
-                p.grad = None
-        else:
-            clear(optimizer)
-        _toy_loss(params).backward()
-        optimizer.step()
-        trajectory.append(_flat(params))
-    return torch.stack(trajectory)
-
-
-def _run_in_turn(makers, steps: int) -> list[torch.Tensor]:
-    """Two optimizers ``make(params)`` alive at once, over _toy_parameters(0) and (1), made one
-    after the other and then stepped in turn: the path of each, as _run_optimizer gives it."""
-    groups = [_toy_parameters(seed) for seed in (0, 1)]
+def run_in_turn(makers: Sequence[Callable], groups, steps: int, loss: Callable = quartic_loss,
+                clear: Callable | None = None) -> list[torch.Tensor]:
+    """Optimizers ``make(iter(params))``, one per maker and group of parameters, all made first,
+    then stepped in turn on ``loss``: the parameters (``flat``) after each step, (steps, n), per
+    optimizer. Before each backward() the gradients are set to None here, or cleared by
+    ``clear(optimizer)``: zero_grad has a check of its own."""
+    # iter(): an optimizer gets a one-pass iterator, as net.parameters() is
     optimizers = [make(iter(params)) for make, params in zip(makers, groups)]
-    paths = [[], []]
+    paths = [[] for _ in optimizers]
     for _ in range(steps):
         for optimizer, params, path in zip(optimizers, groups, paths):
-            for p in params:
-                p.grad = None
-            _toy_loss(params).backward()
+            if clear is None:
+                for p in params:
+                    p.grad = None
+            else:
+                clear(optimizer)
+            loss(params).backward()
             optimizer.step()
-            path.append(_flat(params))
+            path.append(flat(params))
     return [torch.stack(path) for path in paths]
 
 
-def _sgd_mistakes(kwargs: dict, steps: int) -> dict:
-    """What classic wrong updates of SimpleGradientDescent produce from _toy_parameters(0)."""
-    lr, wd = kwargs["lr"], kwargs.get("weight_decay", 0.0)
+def run_steps(make: Callable, params, steps: int, loss: Callable = quartic_loss,
+              clear: Callable | None = None) -> torch.Tensor:
+    """run_in_turn for the one optimizer ``make(iter(params))``: its path, (steps, n)."""
+    return run_in_turn([make], [params], steps, loss, clear)[0]
 
-    def run(update):
-        params = _toy_parameters(0)
-        path = []
-        for _ in range(steps):
-            grads = torch.autograd.grad(_toy_loss(params), params)
-            with torch.no_grad():
-                for p, g in zip(params, grads):
-                    p.copy_(update(p, g))
-            path.append(_flat(params))
-        return torch.stack(path)
-    updates = {} if not wd else {
+
+def _path_of_update(init, update: Callable, steps: int, loss: Callable) -> torch.Tensor:
+    """The path (as run_steps gives it) of p <- update(p, grad of loss) from leaf_copies(init)."""
+    params = leaf_copies(init)
+    path = []
+    for _ in range(steps):
+        grads = torch.autograd.grad(loss(params), params)
+        with torch.no_grad():
+            for p, g in zip(params, grads):
+                p.copy_(update(p, g))
+        path.append(flat(params))
+    return torch.stack(path)
+
+
+def weight_decay_mistakes(kwargs: dict, init, steps: int, loss: Callable = quartic_loss) -> dict:
+    """The paths (as run_steps gives them) of classic wrong weight-decay updates of
+    SimpleGradientDescent(**kwargs) from leaf_copies(init), by description; {} without weight decay."""
+    lr, wd = kwargs["lr"], kwargs.get("weight_decay", 0.0)
+    if not wd:
+        return {}
+    updates = {
         "weight decay applied outside the learning rate (p -= lr*g + wd*p)": lambda p, g: p - lr * g - wd * p,
         "weight decay with the wrong sign (p -= lr*(g - wd*p))": lambda p, g: p - lr * (g - wd * p),
         "weight decay on |p| instead of p": lambda p, g: p - lr * (g + wd * p.abs()),
-        "weight decay outside the learning rate and with the wrong sign (p -= lr*g - wd*p)":
-            lambda p, g: p - lr * g + wd * p,
-        "weight decay on |p| and outside the learning rate (p -= lr*g + wd*|p|)":
-            lambda p, g: p - lr * g - wd * p.abs(),
-        "weight decay ignored": lambda p, g: p - lr * g}
-    mistakes = {name: run(update) for name, update in updates.items()}
-    mistakes["momentum (a velocity kept from step to step): SimpleGradientDescent is plain gradient "
-              "descent, each step from this step's gradient alone"] = _run_optimizer(
-        lambda p: torch.optim.SGD(p, momentum=0.9, **kwargs), _toy_parameters(0), steps)
+        "weight decay outside the learning rate and with the wrong sign (p -= lr*g - wd*p): the decay "
+        "term is wd*p, added to the gradient, and lr scales both": lambda p, g: p - lr * g + wd * p,
+        "weight decay on |p| and outside the learning rate (p -= lr*g + wd*|p|): the decay term is "
+        "wd*p, added to the gradient, and lr scales both": lambda p, g: p - lr * g - wd * p.abs()}
+    mistakes = {name: _path_of_update(init, update, steps, loss) for name, update in updates.items()}
+    mistakes["weight decay ignored"] = run_steps(lambda p: torch.optim.SGD(p, lr=lr), leaf_copies(init),
+                                                 steps, loss)
     return mistakes
+
+
+def _sgd_mistakes(kwargs: dict, steps: int) -> dict:
+    """weight_decay_mistakes from random_parameters(0, TOY_SHAPES), and momentum."""
+    init = random_parameters(0, TOY_SHAPES)
+    return {**weight_decay_mistakes(kwargs, init, steps),
+            "momentum (a velocity kept from step to step): SimpleGradientDescent is plain gradient "
+            "descent, each step from this step's gradient alone": run_steps(
+                lambda p: torch.optim.SGD(p, momentum=0.9, **kwargs), leaf_copies(init), steps)}
+
+
+SETTINGS_ON_SELF_HINT = ("two optimizers alive at once share nothing: keep the parameters and the settings "
+                         "on self (self.parameters = list(parameters), self.lr = lr), not on the class "
+                         "(SimpleGradientDescent.lr = lr)")
 
 
 def _check_against_torch(test_id: str, SimpleGradientDescent, cases, steps: int, hint: str) -> None:
@@ -342,18 +376,18 @@ def _check_against_torch(test_id: str, SimpleGradientDescent, cases, steps: int,
     cases), stepped in turn."""
     for kwargs in cases:
         case = ", ".join(f"{k}={v}" for k, v in kwargs.items()) + f", {steps} steps"
-        got = _run_optimizer(lambda p: SimpleGradientDescent(p, **kwargs), _toy_parameters(0), steps)
-        expected = _run_optimizer(lambda p: torch.optim.SGD(p, **kwargs), _toy_parameters(0), steps)
+        got = run_steps(lambda p: SimpleGradientDescent(p, **kwargs), random_parameters(0, TOY_SHAPES), steps)
+        expected = run_steps(lambda p: torch.optim.SGD(p, **kwargs), random_parameters(0, TOY_SHAPES), steps)
         expect_path(test_id, case, expected, got, tolerance(expected, got), hint,
-                     lambda: _sgd_mistakes(kwargs, steps))
+                    lambda: _sgd_mistakes(kwargs, steps))
     pair = cases[:2]
-    got = _run_in_turn([lambda p, kw=kw: SimpleGradientDescent(p, **kw) for kw in pair], steps)
-    expected = _run_in_turn([lambda p, kw=kw: torch.optim.SGD(p, **kw) for kw in pair], steps)
-    for index, (e, g) in enumerate(zip(expected, got)):
+
+    def in_turn(optimizer_cls):
+        return run_in_turn([lambda p, kw=kw: optimizer_cls(p, **kw) for kw in pair],
+                           [random_parameters(seed, TOY_SHAPES) for seed in (0, 1)], steps)
+    for index, (e, g) in enumerate(zip(in_turn(torch.optim.SGD), in_turn(SimpleGradientDescent))):
         expect_path(test_id, f"two optimizers alive at once, {pair[0]} and {pair[1]}, stepped in turn: "
-                     f"the {('first', 'second')[index]}", e, g, tolerance(e, g),
-                     "two optimizers must share nothing: keep the parameters and the settings on self "
-                     "(self.lr = lr), not on the class (SimpleGradientDescent.lr = lr)")
+                    f"the {('first', 'second')[index]}", e, g, tolerance(e, g), SETTINGS_ON_SELF_HINT)
     _passed(test_id, len(cases) + 1)
 
 
@@ -376,43 +410,61 @@ def check_sgd_optimizer__weight_decay(SimpleGradientDescent) -> None:
                               "included (1.E)")
 
 
-def _check_zero_grad(test_id: str, optimizer_cls) -> None:
+#: zero_grad checks: the rounds of zero_grad(), backward() and step() compared with the same
+#: rounds with the gradients set to None by hand.
+ZERO_GRAD_ROUNDS = 3
+ZERO_GRAD_HINT = ("store list(parameters) in __init__ (a generator can be read only once) and set "
+                  "p.grad = None for each")
+ZERO_GRAD_BEFORE_BACKWARD_HINT = ("until the first backward() every p.grad is None, and a training loop "
+                                  "calls zero_grad() first (this notebook's does): set p.grad = None, which "
+                                  "works either way, or skip a p whose p.grad is None")
+
+
+def zero_grad_keeps_hint(keeps: str) -> str:
+    return f"zero_grad() only clears the gradients: it must leave {keeps} as they are"
+
+
+def expect_same_rounds(test_id: str, by_hand, with_it, keeps: str) -> None:
+    """Fail unless the rounds with zero_grad() (``with_it``, as run_steps gives them) go where the
+    rounds with the gradients set to None by hand go; ``keeps``: what zero_grad() must leave alone."""
+    expect_path(test_id, f"{ZERO_GRAD_ROUNDS} rounds of zero_grad(), backward(), step()", by_hand, with_it,
+                tolerance(by_hand), zero_grad_keeps_hint(keeps),
+                what="expected what the same rounds do with p.grad = None in place of zero_grad(),")
+
+
+def _check_zero_grad(test_id: str, optimizer_cls, keeps: str) -> None:
     """``zero_grad()`` raises nothing before the first backward() (a training loop calls it first,
     while every p.grad is None), clears every gradient (to None or zeros), and changes nothing
-    else: steps with zero_grad() between them go where steps with the gradients cleared by hand go."""
-    params = _toy_parameters(1)
+    else (see expect_same_rounds)."""
+    params = random_parameters(1, TOY_SHAPES)
     optimizer = optimizer_cls(iter(params), lr=0.1)
     try:
         optimizer.zero_grad()
     except Exception as err:  # the student's zero_grad, on parameters without gradients
         fail(test_id, "zero_grad() before any backward()", f"zero_grad() raised {type(err).__name__}: {err}",
-              "until the first backward() every p.grad is None, and a training loop calls zero_grad() "
-              "first: set p.grad = None, which works either way")
-    _toy_loss(params).backward()
+             ZERO_GRAD_BEFORE_BACKWARD_HINT)
+    quartic_loss(params).backward()
     optimizer.zero_grad()
     for index, p in enumerate(params):
         if p.grad is not None and p.grad.abs().max().item() != 0:
-            fail(test_id, f"parameter {index}", f"gradient not cleared: {show(p.grad)}",
-                  "loop over the list of parameters you stored and set p.grad = None")
+            fail(test_id, f"parameter {index}", f"gradient not cleared: {show(p.grad)}", ZERO_GRAD_HINT)
     make = lambda p: optimizer_cls(p, lr=0.1)  # noqa: E731
     try:
-        by_hand = _run_optimizer(make, _toy_parameters(1), 3)
+        by_hand = run_steps(make, random_parameters(1, TOY_SHAPES), ZERO_GRAD_ROUNDS)
     except Exception:  # step() itself fails: the other checks say why
         by_hand = None
     if by_hand is None or not bool(torch.isfinite(by_hand).all()):
         _passed(test_id, 2)
         return
-    with_it = _run_optimizer(make, _toy_parameters(1), 3, clear=lambda optimizer: optimizer.zero_grad())
-    expect_path(test_id, "3 rounds of zero_grad(), backward(), step()", by_hand, with_it,
-                 tolerance(by_hand), "zero_grad() only clears the gradients: the optimizer's state "
-                 "(t, m*, v*) and settings must stay as they are",
-                 what="expected what the same rounds do with p.grad = None in place of zero_grad(),")
+    with_it = run_steps(make, random_parameters(1, TOY_SHAPES), ZERO_GRAD_ROUNDS,
+                        clear=lambda optimizer: optimizer.zero_grad())
+    expect_same_rounds(test_id, by_hand, with_it, keeps)
     _passed(test_id, 3)
 
 
 def check_sgd_optimizer__zero_grad(SimpleGradientDescent) -> None:
     """``zero_grad()`` clears every parameter's gradient (to None or zeros)."""
-    _check_zero_grad("sgd_optimizer__zero_grad", SimpleGradientDescent)
+    _check_zero_grad("sgd_optimizer__zero_grad", SimpleGradientDescent, "the parameters' values and the settings")
 
 
 # Part 2 -------------------------------------------------------------------
@@ -437,8 +489,9 @@ def _f64(values) -> torch.Tensor:
     return torch.tensor(values, dtype=torch.float64)
 
 
-def _got64(value):
-    """A result that is not a tensor (a float, a list), in float64 for comparing with _f64 numbers."""
+def got64(value):
+    """A tensor as it is; a result that is not one (a float, a list) as a float64 tensor (not
+    rounded to float32); what cannot be one as it is."""
     if isinstance(value, torch.Tensor):
         return value
     try:
@@ -454,15 +507,18 @@ def _call_pair(test_id: str, func: Callable, case: str, args: tuple, names: str,
     return result
 
 
-def _rms_mistakes(g: torch.Tensor) -> dict:
-    """What classic wrong RMS formulas give for gradients ``g`` (T, d), float64."""
-    return {"RMS computed as sqrt(sum of g^2) / N: the root of a sum divided by N is RMS / sqrt(N)":
-            g.pow(2).sum(dim=0).sqrt() / g.shape[0],
+def rms_mistakes(g: torch.Tensor) -> dict:
+    """What classic wrong RMS formulas give for gradients ``g`` (T, d), float64, by description."""
+    n = g.shape[0]
+    return {"RMS computed as sqrt(sum of g^2) / N (the root of a sum, divided by N, is not the root of "
+            "a mean: it is RMS / sqrt(N))": g.pow(2).sum(dim=0).sqrt() / n,
+            "RMS computed as sqrt(sum of g^2), without dividing by N": g.pow(2).sum(dim=0).sqrt(),
             "the mean of g^2, without the square root": g.pow(2).mean(dim=0),
+            "the mean of |g| instead of the RMS": g.abs().mean(dim=0),
             "the standard deviation (it subtracts the mean first; the RMS does not)":
                 g.std(dim=0, unbiased=False),
             **({"the unbiased standard deviation (it subtracts the mean first; the RMS does not)":
-                g.std(dim=0, unbiased=True)} if g.shape[0] > 1 else {})}
+                g.std(dim=0, unbiased=True)} if n > 1 else {})}
 
 
 def check_grad_stats__values(gradient_stats: Callable) -> None:
@@ -475,9 +531,8 @@ def check_grad_stats__values(gradient_stats: Callable) -> None:
             grads = torch.tensor(rows, dtype=dtype)
             where = f"{case} (grads of shape {tuple(grads.shape)}, {dtype})"
             got_mean, got_rms = _call_pair(test_id, gradient_stats, where, (grads,), "mean, rms", hint)
-            rms_mistakes = _rms_mistakes(_f64(rows))
-            for name, expected, got, mistakes in (("mean", _f64(mean), _got64(got_mean), None),
-                                                  ("RMS", _f64(rms), _got64(got_rms), rms_mistakes)):
+            for name, expected, got, mistakes in (("mean", _f64(mean), got64(got_mean), None),
+                                                  ("RMS", _f64(rms), got64(got_rms), rms_mistakes(_f64(rows)))):
                 expect_close(test_id, f"{where}: {name}", expected, got, tolerance(expected, dtype, got),
                               hint, mistakes)
     _passed(test_id, 2 * len(_GRAD_STATS_CASES))
@@ -495,7 +550,7 @@ def check_grad_stats__shapes(gradient_stats: Callable) -> None:
             where = f"{case} (grads of shape {tuple(grads.shape)}, {dtype})"
             result = _call_pair(test_id, gradient_stats, where, (grads.clone(),), "mean, rms", hint)
             for name, got in zip(("mean", "RMS"), result):
-                got = _got64(got)
+                got = got64(got)
                 shape = tuple(got.shape) if isinstance(got, torch.Tensor) else type(got).__name__
                 if shape != (grads.shape[1],):
                     fail(test_id, f"{where}: {name}", f"expected shape ({grads.shape[1]},), got {shape}",
@@ -508,20 +563,33 @@ def check_grad_stats__shapes(gradient_stats: Callable) -> None:
     _passed(test_id, 2 * len(_GRAD_STATS_SHAPE_CASES))
 
 
-def _check_two_numbers(test_id: str, value, name: str, nonnegative: bool = False) -> None:
+#: Questions 2.A and 2.B: how far the two numbers, read off a printout to 4 decimals, may be from
+#: the true values.
+ANSWER_TOLERANCE = 1e-3
+
+
+def expect_two_numbers(test_id: str, value, name: str, nonnegative: bool = False,
+                       shown: str | None = None) -> torch.Tensor:
+    """``value`` as a float64 tensor of two finite numbers (not negative with ``nonnegative``), or
+    fail on its format, showing it as ``shown`` (its repr by default)."""
     hint = f"write {name} = (value for x[0], value for x[1]), numbers to 4 decimals"
+    shown = repr(value) if shown is None else shown
     try:
         numbers = torch.as_tensor(value.detach().cpu() if isinstance(value, torch.Tensor) else value,
                                   dtype=torch.float64).flatten()
     except (TypeError, ValueError, RuntimeError):
-        fail(test_id, "format", f"expected two numbers, got {value!r}", hint)
+        fail(test_id, "format", f"expected two numbers, got {shown}", hint)
     if numbers.numel() != 2 or not bool(torch.isfinite(numbers).all()):
-        fail(test_id, "format", f"expected two finite numbers, got {value!r}", hint)
+        fail(test_id, "format", f"expected two finite numbers, got {shown}", hint)
     if nonnegative and bool((numbers < 0).any()):
         fail(test_id, "format", f"got {numbers.tolist()}, but an RMS is never negative", hint)
-    first, second = numbers.tolist()
+    return numbers
+
+
+def _check_two_numbers(test_id: str, value, name: str, nonnegative: bool = False) -> None:
+    first, second = expect_two_numbers(test_id, value, name, nonnegative).tolist()
     print(f"{test_id}: {name} = ({first:.4f}, {second:.4f}) has the right form; "
-          "the grader compares it with the true values (tolerance 1e-3)")
+          f"the grader compares it with the true values (tolerance {ANSWER_TOLERANCE:g})")
 
 
 def check_q_mean_values__numbers(mean_grad_values) -> None:
@@ -540,13 +608,20 @@ MEAN_VS_RMS_OPTIONS = {"never_smaller": ("mean", "RMS"), "typical_size": ("mean"
                        "sign_changes": ("close", "much smaller")}
 
 
-def _check_choice(test_id: str, answer, name: str) -> None:
+def expect_choice(test_id: str, answer, name: str, shown: str | None = None) -> str:
+    """``answer`` (one of MEAN_VS_RMS_OPTIONS[name], in any case, spaces around it ignored) stripped,
+    or fail on its format, showing it as ``shown`` (its repr by default)."""
     options = MEAN_VS_RMS_OPTIONS[name]
     allowed = " or ".join(f'"{option}"' for option in options)
     if not isinstance(answer, str) or answer.strip().lower() not in {o.lower() for o in options}:
-        fail(test_id, "format", f"{name} must be {allowed}, got {answer!r}",
-              f"set {name} to one of the strings {allowed}")
-    print(f"{test_id}: {name} = {answer.strip()!r} is one of {allowed}; "
+        fail(test_id, "format", f"{name} must be {allowed}, got {repr(answer) if shown is None else shown}",
+             f"set {name} to one of the strings {allowed}")
+    return answer.strip()
+
+
+def _check_choice(test_id: str, answer, name: str) -> None:
+    allowed = " or ".join(f'"{option}"' for option in MEAN_VS_RMS_OPTIONS[name])
+    print(f"{test_id}: {name} = {expect_choice(test_id, answer, name)!r} is one of {allowed}; "
           "the grader checks whether it is right")
 
 
@@ -583,7 +658,7 @@ def _check_ema_cases(test_id: str, ema_update: Callable, which: int, hint: str) 
     for args, expected in _EMA_CASES:
         case = "x_t={}, beta={}, t={}, ema_star_old={}".format(*args)
         result = _call_pair(test_id, ema_update, case, args, "ema, ema_star_t", "return ema, ema_star_t")
-        got = _got64(result[which])
+        got = got64(result[which])
         expect_close(test_id, f"{case}: {('ema', 'ema_star_t')[which]}", _f64(expected[which]), got,
                       tolerance(_f64(expected[which]), got), hint)
     _passed(test_id, len(_EMA_CASES))
@@ -666,7 +741,7 @@ def _check_adam(test_id: str, ADAMOptimizer, run: Callable[[], None]) -> None:
     """Run the check ``run``. If it fails while ``ema_update``, which ADAMOptimizer is built on,
     fails its own checks, say that ADAMOptimizer cannot be checked yet instead of failing: the
     autograder checks ADAMOptimizer with a correct ema_update, so one mistake costs once."""
-    ADAMOptimizer(iter(_toy_parameters(0)), lr=0.1)
+    ADAMOptimizer(iter(random_parameters(0, TOY_SHAPES)), lr=0.1)
     try:
         run()
     except Exception:
@@ -680,43 +755,98 @@ def _check_adam(test_id: str, ADAMOptimizer, run: Callable[[], None]) -> None:
               "ema_update.")
 
 
-_ADAM_HINT = ("step() advances t by one, then for each parameter: g = p.grad + weight_decay * p; "
-              "m, m* = ema_update(g, beta1, t, m*); v, v* = ema_update(g * g, beta2, t, v*); "
-              "p -= lr * m / (sqrt(v) + eps); m* and v* are kept for the next step")
+ADAM_HINT = ("step() advances t by one, then for each parameter: g = p.grad + weight_decay * p; "
+             "m, m* = ema_update(g, beta1, t, m*); v, v* = ema_update(g * g, beta2, t, v*); "
+             "p -= lr * m / (sqrt(v) + eps); m* and v* are kept for the next step")
+STATE_HINT = ("create the state with torch.zeros_like(p), which has p's shape, dtype and device "
+              "(torch.zeros(p.shape) is float32 on the CPU)")
+ADAM_DECAY_HINT = ("weight decay adds weight_decay * p to the gradient, g = p.grad + weight_decay * p, "
+                   "before both moments (coupled L2, as in Part 1 and torch.optim.Adam); nothing else changes")
+CLASS_STATE_HINT = ("each optimizer keeps its own settings (lr, betas, eps, weight_decay), t, m* and v*: "
+                    "create them in __init__ as attributes of self (self.lr = lr, self.t = 0), not as "
+                    "class attributes shared by every ADAMOptimizer (ADAMOptimizer.lr = lr, or a list "
+                    "or dict written in the class body)")
+TWIN_HINT = ("two parameters of the same shape must not share m* and v*: is the state keyed by p.shape, or "
+             "by something else two parameters can share? Keep it per parameter: lists in the order of "
+             "self.parameters, or a dict keyed by the parameter's position")
+
+# Classic mistakes in Adam, by description (the hidden checks simulate them; these checks name the
+# first three from the first step).
+NO_BIAS_CORRECTION = ("no bias correction (m* and v* used as they are; divide them by 1 - beta1^t and "
+                      "1 - beta2^t)")
+EPS_INSIDE_SQRT = ("eps inside the square root: the update divides by sqrt(v_hat + eps) instead of "
+                   "sqrt(v_hat) + eps")
+NO_SQRT = "no square root: the update divides by v_hat + eps instead of sqrt(v_hat) + eps"
+DECAY_IGNORED = "weight_decay ignored (add weight_decay * p to the gradient before the moments)"
+PER_PARAMETER_MISTAKE = ("t advanced once per parameter instead of once per step() (increment t once, "
+                         "before the loop)")
+PERSIST_MISTAKE = ("the moments never persist: m* and v* start from zero at every step (the state is "
+                   "rebound, e.g. `m, m_star = ema_update(...)` into a loop variable, instead of "
+                   "updated in place with m_star.copy_(...) or m_star[...] = ...)")
+OWN_STATE_HINT = (f"a parameter's updates depend only on its own gradients and on t: {PER_PARAMETER_MISTAKE}, "
+                  "or state shared between parameters?")
 
 
-_STATE_HINT = ("create the state with torch.zeros_like(p), which has p's shape, dtype and device "
-               "(torch.zeros(p.shape) is float32 on the CPU)")
+def drive(make: Callable, init, steps: int, gradients: Callable):
+    """Run ``steps`` steps of ``make(iter(params))`` over leaf_copies(init), each p.grad set to
+    ``gradients(step, params)`` first: (the path as run_steps gives it, the parameters, the
+    optimizer). Setting p.grad here, a broken zero_grad costs only its own check."""
+    params = leaf_copies(init)
+    optimizer = make(iter(params))
+    path = []
+    for step in range(steps):
+        for p, grad in zip(params, gradients(step, params)):
+            p.grad = grad.detach().clone()
+        optimizer.step()
+        path.append(flat(params))
+    return torch.stack(path), params, optimizer
+
+
+def loss_gradients(loss: Callable = quartic_loss) -> Callable:
+    """A gradient source for drive: the gradients of ``loss`` at the current parameters."""
+    def source(step, params):
+        return torch.autograd.grad(loss(params), params)
+    return source
+
+
+def fixed_gradients(sequence) -> Callable:
+    """A gradient source for drive: ``sequence[step]`` (a list of tensors), whatever the parameters."""
+    def source(step, params):
+        return [g.clone() for g in sequence[step]]
+    return source
+
+
+def with_l2(gradients: Callable, weight_decay: float) -> Callable:
+    """A gradient source for drive: that of ``gradients``' loss plus (weight_decay / 2) |p|^2."""
+    def source(step, params):
+        return [g + weight_decay * p.detach() for g, p in zip(gradients(step, params), params)]
+    return source
 
 
 def _adam_first_step_mistakes(kwargs: dict) -> dict:
-    """What classic mistakes in the update give at the first step from _toy_parameters(0), as a
-    path of one step: at t = 1 the bias-corrected moments are g and g * g."""
-    params = _toy_parameters(0)
-    g = _flat(torch.autograd.grad(_toy_loss(params), params))
+    """What classic mistakes in the update give at the first step from random_parameters(0,
+    TOY_SHAPES), as a path of one step: at t = 1 the bias-corrected moments are g and g * g."""
+    params = random_parameters(0, TOY_SHAPES)
+    g = flat(torch.autograd.grad(quartic_loss(params), params))
     lr, (beta1, beta2), eps = kwargs["lr"], kwargs.get("betas", (0.9, 0.999)), kwargs.get("eps", 1e-8)
-    steps = {"eps inside the square root: the update divides by sqrt(v_hat + eps) instead of "
-             "sqrt(v_hat) + eps": g / (g * g + eps).sqrt(),
-             "no square root: the update divides by v_hat + eps instead of sqrt(v_hat) + eps":
-                 g / (g * g + eps),
-             "no bias correction (m* and v* used as they are; divide them by 1 - beta1^t and 1 - beta2^t)":
-                 (1 - beta1) * g / ((1 - beta2) ** 0.5 * g.abs() + eps)}
-    return {name: (_flat(params) - lr * step)[None] for name, step in steps.items()}
+    steps = {EPS_INSIDE_SQRT: g / (g * g + eps).sqrt(),
+             NO_SQRT: g / (g * g + eps),
+             NO_BIAS_CORRECTION: (1 - beta1) * g / ((1 - beta2) ** 0.5 * g.abs() + eps)}
+    return {name: (flat(params) - lr * step)[None] for name, step in steps.items()}
 
 
 def _adam_against_torch(test_id: str, ADAMOptimizer, cases, steps: int, hint: str) -> None:
     """Compare ``ADAMOptimizer(params, **kw)`` with ``torch.optim.Adam(params, **kw)`` step by step
-    on _toy_loss. Gradients are cleared here, not by zero_grad, which has a check of its own."""
+    on quartic_loss (see drive)."""
     for kwargs in cases:
         case = ", ".join(f"{k}={v}" for k, v in kwargs.items()) + f", {steps} steps"
-        params = _toy_parameters(0)
-        optimizer = ADAMOptimizer(iter(params), **kwargs)
-        got = _run_optimizer(lambda _: optimizer, params, steps)
-        expected = _run_optimizer(lambda p: torch.optim.Adam(p, **kwargs), _toy_parameters(0), steps)
+        init = random_parameters(0, TOY_SHAPES)
+        got, params, optimizer = drive(lambda p: ADAMOptimizer(p, **kwargs), init, steps, loss_gradients())
+        expected, _, _ = drive(lambda p: torch.optim.Adam(p, **kwargs), init, steps, loss_gradients())
         mismatch = _state_mismatch(optimizer, params)
         expect_path(test_id, case, expected, got, tolerance(expected, got),
-                     f"{mismatch}: {_STATE_HINT}" if mismatch else hint,
-                     lambda: _adam_first_step_mistakes(kwargs))
+                    f"{mismatch}: {STATE_HINT}" if mismatch else hint,
+                    lambda: _adam_first_step_mistakes(kwargs))
     _passed(test_id, len(cases))
 
 
@@ -725,23 +855,7 @@ def check_adam_optimizer__matches_torch(ADAMOptimizer) -> None:
     test_id = "adam_optimizer__matches_torch"
     _check_adam(test_id, ADAMOptimizer, lambda: _adam_against_torch(
         test_id, ADAMOptimizer, [{"lr": 0.1}, {"lr": 0.05, "betas": (0.5, 0.9), "eps": 0.1}],
-        steps=5, hint=_ADAM_HINT))
-
-
-def _adam_own_path(ADAMOptimizer, kwargs, steps: int, l2: float = 0.0, dtype=torch.float64,
-                   device="cpu") -> list[torch.Tensor]:
-    """``ADAMOptimizer(params, **kwargs)`` on _toy_loss + (l2 / 2) |params|^2: the parameters
-    (float64, CPU, flattened) after each step. Gradients are cleared here, not by zero_grad."""
-    params = [p.detach().to(dtype=dtype, device=device).requires_grad_() for p in _toy_parameters(0)]
-    optimizer = ADAMOptimizer(iter(params), **kwargs)
-    path = []
-    for _ in range(steps):
-        for p in params:
-            p.grad = None
-        (_toy_loss(params) + l2 / 2 * sum((p ** 2).sum() for p in params)).backward()
-        optimizer.step()
-        path.append(torch.cat([p.detach().double().cpu().flatten() for p in params]))
-    return path
+        steps=5, hint=ADAM_HINT))
 
 
 def check_adam_optimizer__weight_decay(ADAMOptimizer) -> None:
@@ -750,22 +864,21 @@ def check_adam_optimizer__weight_decay(ADAMOptimizer) -> None:
     test_id = "adam_optimizer__weight_decay"
     cases = [{"lr": 0.1, "weight_decay": 0.1}, {"lr": 0.05, "betas": (0.8, 0.95), "weight_decay": 0.5}]
 
+    def own_path(kwargs, gradients):
+        return drive(lambda p: ADAMOptimizer(p, **kwargs), random_parameters(0, TOY_SHAPES), 5, gradients)[0]
+
     def run():
         for kwargs in cases:
             wd = kwargs["weight_decay"]
             plain = {k: v for k, v in kwargs.items() if k != "weight_decay"}
-            got = _adam_own_path(ADAMOptimizer, kwargs, 5)
-            expected = _adam_own_path(ADAMOptimizer, plain, 5, l2=wd)
-            ignored = _adam_own_path(ADAMOptimizer, plain, 5)
+            got = own_path(kwargs, loss_gradients())
+            expected = own_path(plain, with_l2(loss_gradients(), wd))
+            ignored = own_path(plain, loss_gradients())
             case = ", ".join(f"{k}={v}" for k, v in kwargs.items())
             for step, (g, e, i) in enumerate(zip(got, expected, ignored), start=1):
                 expect_close(test_id, f"{case}, after step {step}: compared with your ADAMOptimizer "
-                              f"without weight decay on the loss + ({wd}/2)|p|^2", e, g, tolerance(e, g),
-                              "weight decay adds weight_decay * p to the gradient, g = p.grad + "
-                              "weight_decay * p, before both moments (coupled L2, as in Part 1 and "
-                              "torch.optim.Adam); nothing else changes",
-                              {"weight_decay ignored (add weight_decay * p to the gradient before the "
-                               "moments)": i})
+                             f"without weight decay on the loss + ({wd}/2)|p|^2", e, g, tolerance(e, g),
+                             ADAM_DECAY_HINT, {DECAY_IGNORED: i})
         _passed(test_id, len(cases))
     _check_adam(test_id, ADAMOptimizer, run)
 
@@ -775,62 +888,38 @@ _HAND_GRADIENTS = [([0.5, -1.0], 2.0), ([-1.5, 0.2], -0.5), ([0.1, 3.0], 1.0), (
                    ([-0.4, 0.8], 0.3), ([1.2, 1.2], -1.0)]
 
 
-def _steps_with_hand_gradients(make, gradients=_HAND_GRADIENTS, which=(0, 1)) -> list[torch.Tensor]:
-    """Parameters (flattened) after each step of ``make`` over the parameters ``which`` of
-    ((0.3, -0.7), 1.1), their gradients set by hand."""
-    start = [torch.tensor([0.3, -0.7], dtype=torch.float64), torch.tensor(1.1, dtype=torch.float64)]
-    params = [start[i].requires_grad_() for i in which]
-    optimizer = make(iter(params))
-    path = []
-    for grads in gradients:
-        for p, i in zip(params, which):
-            p.grad = torch.tensor(grads[i], dtype=torch.float64)
-        optimizer.step()
-        path.append(torch.cat([p.detach().clone().flatten() for p in params]))
-    return path
+def _steps_with_hand_gradients(make, gradients=_HAND_GRADIENTS, which=(0, 1)) -> torch.Tensor:
+    """drive's path of ``make`` over the parameters ``which`` of ((0.3, -0.7), 1.1), their
+    gradients set by hand."""
+    init = [torch.tensor(start, dtype=torch.float64) for start in ([0.3, -0.7], 1.1)]
+    sequence = [[torch.tensor(grads[i], dtype=torch.float64) for i in which] for grads in gradients]
+    return drive(make, [init[i] for i in which], len(gradients), fixed_gradients(sequence))[0]
 
 
 def _twins_with_hand_gradients(make, which=(0, 1)) -> torch.Tensor:
-    """Parameters (flattened, (steps, n)) after each step of ``make`` over the parameters ``which``
-    of two of one shape, (0.3, -0.7) and (1.1, -0.2), with the vectors of _HAND_GRADIENTS as the
-    gradients of the first and those reversed as the second's."""
-    start = [torch.tensor([0.3, -0.7], dtype=torch.float64), torch.tensor([1.1, -0.2], dtype=torch.float64)]
-    params = [start[i].requires_grad_() for i in which]
-    optimizer = make(iter(params))
-    path = []
-    for vector, _ in _HAND_GRADIENTS:
-        for p, i in zip(params, which):
-            p.grad = torch.tensor(vector if i == 0 else vector[::-1], dtype=torch.float64)
-        optimizer.step()
-        path.append(_flat(params))
-    return torch.stack(path)
+    """drive's path of ``make`` over the parameters ``which`` of two of one shape, (0.3, -0.7) and
+    (1.1, -0.2), with the vectors of _HAND_GRADIENTS as the gradients of the first and those
+    reversed as the second's."""
+    init = [torch.tensor(start, dtype=torch.float64) for start in ([0.3, -0.7], [1.1, -0.2])]
+    sequence = [[torch.tensor(vector if i == 0 else vector[::-1], dtype=torch.float64) for i in which]
+                for vector, _ in _HAND_GRADIENTS]
+    return drive(make, [init[i] for i in which], len(sequence), fixed_gradients(sequence))[0]
 
 
 #: Two optimizers alive at once (Task 2.3's state_persists): each keeps its own settings.
 _IN_TURN_SETTINGS = ({"lr": 0.1, "betas": (0.8, 0.9)}, {"lr": 0.03, "betas": (0.5, 0.99), "eps": 1e-6})
 
 
-def _check_in_turn(test_id: str, ADAMOptimizer) -> None:
+def _check_in_turn(test_id: str, ADAMOptimizer, steps: int = 5) -> None:
     """Two ADAMOptimizer objects, made one after the other with _IN_TURN_SETTINGS and stepped in
-    turn on _HAND_GRADIENTS, each move as it does alone."""
-    groups = [[torch.tensor([0.3, -0.7], dtype=torch.float64).requires_grad_(),
-               torch.tensor(1.1, dtype=torch.float64).requires_grad_()] for _ in _IN_TURN_SETTINGS]
-    optimizers = [ADAMOptimizer(iter(params), **kwargs) for params, kwargs in zip(groups, _IN_TURN_SETTINGS)]
-    paths = [[], []]
-    for grads in _HAND_GRADIENTS:
-        for optimizer, params, path in zip(optimizers, groups, paths):
-            for p, grad in zip(params, grads):
-                p.grad = torch.tensor(grad, dtype=torch.float64)
-            optimizer.step()
-            path.append(_flat(params))
-    for index, (kwargs, path) in enumerate(zip(_IN_TURN_SETTINGS, paths)):
-        alone = torch.stack(_steps_with_hand_gradients(lambda p: ADAMOptimizer(p, **kwargs)))
+    turn (run_in_turn), each move as it does alone."""
+    makers = [lambda p, kw=kw: ADAMOptimizer(p, **kw) for kw in _IN_TURN_SETTINGS]
+    together = run_in_turn(makers, [random_parameters(seed, TOY_SHAPES) for seed in (0, 1)], steps)
+    for index, (make, path) in enumerate(zip(makers, together)):
+        alone = run_steps(make, random_parameters(index, TOY_SHAPES), steps)
         expect_path(test_id, f"two optimizers alive at once, {_IN_TURN_SETTINGS[0]} and "
-                     f"{_IN_TURN_SETTINGS[1]}, stepped in turn: the {('first', 'second')[index]}",
-                     alone, torch.stack(path), tolerance(alone),
-                     "each optimizer keeps its own settings, t, m* and v*: set them on self in "
-                     "__init__ (self.lr = lr), not on the class (ADAMOptimizer.lr = lr, or a list or "
-                     "dict written in the class body)", what="expected (what it does alone)")
+                    f"{_IN_TURN_SETTINGS[1]}, stepped in turn: the {('first', 'second')[index]}",
+                    alone, path, tolerance(alone), CLASS_STATE_HINT, what="expected (what it does alone)")
 
 
 def check_adam_optimizer__state_persists(ADAMOptimizer) -> None:
@@ -850,30 +939,24 @@ def check_adam_optimizer__state_persists(ADAMOptimizer) -> None:
         if (moved_first - moved_second).abs().max().item() < 1e-7:
             fail(test_id, "two runs whose gradients differ only at step 1",
                   f"step 2 moved the parameters by {show(moved_first)} in both runs: the first "
-                  "gradient was forgotten", "m* and v* must survive from one step() to the next: "
-                  "update the stored tensors in place (m_star.copy_(new) or m_star[...] = new; a "
-                  "plain m_star = new only renames a loop variable)")
+                 "gradient was forgotten", f"your result matches a known mistake: {PERSIST_MISTAKE}")
         alone = _steps_with_hand_gradients(make, which=(1,))
         for step, (a, b) in enumerate(zip(alone, first), start=1):
             expect_close(test_id, f"the scalar parameter after step {step}, with the other parameter "
-                          "in the optimizer, compared with it alone", a, b[-1:], tolerance(a),
-                          "a parameter's steps depend only on its own gradients and on t: advance t "
-                          "once per step(), not once per parameter, and keep m*, v* per parameter")
+                         "in the optimizer, compared with it alone", a, b[-1:], tolerance(a), OWN_STATE_HINT)
         together = _twins_with_hand_gradients(make)
         for index in (0, 1):
             alone = _twins_with_hand_gradients(make, which=(index,))
             expect_path(test_id, f"two parameters of shape (2,) in one optimizer: the "
-                         f"{('first', 'second')[index]}, compared with it alone", alone,
-                         together[:, 2 * index:2 * index + 2], tolerance(alone),
-                         "two parameters of the same shape must not share m* and v*: keep the state "
-                         "per parameter (lists in the order of self.parameters, or a dict keyed by "
-                         "position), not keyed by p.shape", what="expected (what it does alone)")
+                        f"{('first', 'second')[index]}, compared with it alone", alone,
+                        together[:, 2 * index:2 * index + 2], tolerance(alone), TWIN_HINT,
+                        what="expected (what it does alone)")
         _check_in_turn(test_id, ADAMOptimizer)
         _passed(test_id, len(_HAND_GRADIENTS) + 3)
     _check_adam(test_id, ADAMOptimizer, run)
 
 
-def _tensors_held(obj, exclude) -> list[tuple[str, torch.Tensor]]:
+def tensors_held(obj, exclude) -> list[tuple[str, torch.Tensor]]:
     """(where, tensor) for the floating-point tensors in ``obj``'s attributes, in lists, tuples
     and dicts up to three levels deep, except those in ``exclude``."""
     skip, found = {id(t) for t in exclude}, []
@@ -891,17 +974,36 @@ def _tensors_held(obj, exclude) -> list[tuple[str, torch.Tensor]]:
     return found
 
 
-def _state_mismatch(optimizer, params) -> str | None:
-    """A tensor ``optimizer`` holds whose dtype or device is not that of the parameter of its shape,
-    described (the parameters' shapes differ, so a state tensor's shape names its parameter).
-    Single numbers are left out: a setting held as a tensor (torch.tensor(lr)) is one too."""
-    for where, tensor in _tensors_held(optimizer, params):
-        for p in params:
-            if tensor.dim() and tensor.shape == p.shape and (tensor.dtype, tensor.device) != (
-                    p.dtype, p.device):
-                return (f"{where} is {tensor.dtype} on {tensor.device}, for a {p.dtype} parameter "
-                        f"of shape {tuple(p.shape)} on {p.device}")
+def tensor_facts(t: torch.Tensor) -> dict:
+    """What state_mismatch needs of a tensor, as plain data: shape (a list), dtype and device (str)."""
+    return {"shape": list(t.shape), "dtype": str(t.dtype), "device": str(t.device)}
+
+
+def state_facts(optimizer, params) -> list[dict]:
+    """tensor_facts and "where" of each tensor ``optimizer`` holds besides ``params`` (tensors_held)."""
+    return [{"where": where, **tensor_facts(t)} for where, t in tensors_held(optimizer, params)]
+
+
+def state_mismatch(state: list[dict], params: list[dict]) -> str | None:
+    """A state tensor (state_facts) whose dtype or device is not that of its parameter (tensor_facts),
+    described; else None. A state tensor belongs to the parameters of its shape (the checks give
+    parameters of different shapes); single numbers are left out: a setting held as a tensor
+    (torch.tensor(lr)) is one too."""
+    for s in state:
+        owners = [p for p in params if s["shape"] and p["shape"] == s["shape"]]
+        if not owners:
+            continue
+        devices_ok = any(s["device"] == p["device"] for p in owners)
+        dtypes_ok = len({p["dtype"] for p in owners}) > 1 or s["dtype"] == owners[0]["dtype"]
+        if not (devices_ok and dtypes_ok):
+            p = owners[0]
+            return (f"{s['where']} is {s['dtype']} on {s['device']}, for a {p['dtype']} parameter "
+                    f"of shape {tuple(p['shape'])} on {p['device']}")
     return None
+
+
+def _state_mismatch(optimizer, params) -> str | None:
+    return state_mismatch(state_facts(optimizer, params), [tensor_facts(p) for p in params])
 
 
 def check_adam_optimizer__devices_dtypes(ADAMOptimizer) -> None:
@@ -909,18 +1011,12 @@ def check_adam_optimizer__devices_dtypes(ADAMOptimizer) -> None:
     are, and gives what it gives for the same values in float64 on the CPU."""
     test_id = "adam_optimizer__devices_dtypes"
     device = pick_device()
-    hint = _STATE_HINT
+    hint = STATE_HINT
 
     def path(dtypes, where):
-        params = [p.detach().to(dtype=d, device=where).requires_grad_()
-                  for p, d in zip(_toy_parameters(2), dtypes)]
-        optimizer = ADAMOptimizer(iter(params), lr=0.05)
-        for _ in range(4):
-            for p in params:
-                p.grad = None
-            # One term per parameter, so that the float64 ones do not see float32 rounding.
-            sum(((p - 1) ** 2).sum() + p.sin().sum() for p in params).backward()
-            optimizer.step()
+        # quartic_loss has one term per parameter: the float64 ones do not see float32 rounding.
+        init = [p.detach().to(dtype=d, device=where) for p, d in zip(random_parameters(2, TOY_SHAPES), dtypes)]
+        _, params, optimizer = drive(lambda p: ADAMOptimizer(p, lr=0.05), init, 4, loss_gradients())
         return params, optimizer
 
     def run():
@@ -948,7 +1044,7 @@ def check_adam_optimizer__devices_dtypes(ADAMOptimizer) -> None:
 
 def check_adam_optimizer__zero_grad(ADAMOptimizer) -> None:
     """``zero_grad()`` clears every parameter's gradient (to None or zeros)."""
-    _check_zero_grad("adam_optimizer__zero_grad", ADAMOptimizer)
+    _check_zero_grad("adam_optimizer__zero_grad", ADAMOptimizer, "t, m* and v* and the settings")
 
 
 # end of Part 2 checks
@@ -956,13 +1052,28 @@ def check_adam_optimizer__zero_grad(ADAMOptimizer) -> None:
 
 # Part 3 -------------------------------------------------------------------
 
+def is_residual(module) -> bool:
+    """A residual block, told by the notebook's class name (Task 3.14's ResidualSequence)."""
+    return type(module).__name__ == "ResidualSequence"
+
+
+def class_path(cls) -> str:
+    """``module.name`` of a class, e.g. torch.nn.modules.container.Sequential."""
+    return f"{cls.__module__}.{cls.__name__}"
+
+
+def mro(obj) -> list[str]:
+    """The class paths of ``type(obj)`` and its bases, most derived first."""
+    return [class_path(cls) for cls in type(obj).__mro__]
+
+
 def layer_signature(net: nn.Module) -> list[str]:
     """The layers of ``net`` in order, as short strings: plain ``nn.Sequential`` nesting is
     flattened, a ``ResidualSequence`` becomes ``"Residual(...)"`` around its layers.
     E.g. ``["Linear(36, 128)", "ReLU", "Linear(128, 1)", "Sigmoid"]``."""
     signature = []
     for child in net.children():
-        if type(child).__name__ == "ResidualSequence":
+        if is_residual(child):
             signature.append(f"Residual({', '.join(layer_signature(child))})")
         elif isinstance(child, nn.Sequential):
             signature.extend(layer_signature(child))
@@ -994,7 +1105,8 @@ def _residual(blocks: int, batchnorm: bool) -> list[str]:
     return ["Linear(36, 16)", *[block] * blocks, *head, "Linear(16, 1)", "Sigmoid"]
 
 
-#: The architecture each Part 3 task asks for (its task text states the same).
+#: The architecture each Part 3 task asks for (its task text states the same); the grader's
+#: reference networks are built from these lists, layer by layer.
 ARCHITECTURES = {
     "3.1": _mlp([36, 128, 128, 1], "Sigmoid"),
     "3.2": _mlp([36, 128, 128, 1], "Tanh"),
@@ -1010,48 +1122,106 @@ ARCHITECTURES = {
     "3.17": _residual(2, batchnorm=True),
     "3.18": _residual(6, batchnorm=True),
 }
+#: Tasks that train an earlier task's network.
+REUSED = {"4.7": "3.12", "4.9": "3.12"}
+ARCHITECTURES.update({task: ARCHITECTURES[source] for task, source in REUSED.items()})
+
+
+def architecture_test_id(task: str) -> str:
+    return f"net_{task.replace('.', '_')}__architecture"
+
+
+def architecture_hint(task: str) -> str:
+    return f"compare your layers with Task {REUSED.get(task, task)}'s list, in order; print(net) shows yours"
+
+
+def expect_layers(test_id: str, task: str, got: list[str]) -> None:
+    """``got`` (a ``layer_signature``) is Task ``task``'s list; else fail at the first difference."""
+    expected = ARCHITECTURES[task]
+    if got != expected:
+        first = next((i for i, (e, g) in enumerate(zip(expected, got)) if e != g),
+                     min(len(expected), len(got)))
+        fail(test_id, f"layer {first + 1}",
+             f"expected {expected[first] if first < len(expected) else 'no more layers'}, got "
+             f"{got[first] if first < len(got) else 'no more layers'} (expected {len(expected)} "
+             f"layers, got {len(got)})", architecture_hint(task))
 
 
 def check_architecture(task: str, net) -> None:
-    """``net`` has exactly the layers Task ``task`` asks for, in order."""
-    test_id = f"net_{task.replace('.', '_')}__architecture"
-    hint = "compare your layers with the task's list, in order; print(net) shows yours"
+    """``net`` has exactly the layers Task ``task`` asks for, in order, and its residual blocks'
+    layers leave their input for the skip connection."""
+    test_id = architecture_test_id(task)
     if not isinstance(net, nn.Module):
-        fail(test_id, "type", f"expected an nn.Module, got {type(net).__name__}", hint)
-    expected, got = ARCHITECTURES[task], layer_signature(net)
-    for position, (e, g) in enumerate(zip(expected, got), start=1):
-        if e != g:
-            fail(test_id, f"layer {position}", f"expected {e}, got {g}", hint)
-    if len(got) != len(expected):
-        fail(test_id, "length", f"expected {len(expected)} layers, got {len(got)}", hint)
+        fail(test_id, "type", f"expected an nn.Module, got {type(net).__name__}", architecture_hint(task))
+    expect_layers(test_id, task, layer_signature(net))
     _check_blocks_keep_input(test_id, net)
     print(f"{test_id}: architecture matches ({sum(p.numel() for p in net.parameters())} parameters)")
 
 
+BLOCK_SEED = 4
+IN_PLACE_BLOCK_HINT = ("the skip connection adds the block's input x, so its layers must leave x as it "
+                       "is: an activation with inplace=True as a block's first layer overwrites x (use "
+                       "nn.ReLU(), whose default is inplace=False; inplace=True is harmless after a Linear)")
+
+
+def block_input(width: int) -> torch.Tensor:
+    """(6, width) standard normal: about half of it negative, which a ReLU would change."""
+    return torch.randn(6, width, generator=torch.Generator().manual_seed(BLOCK_SEED))
+
+
+def block_width(block: nn.Module) -> int | None:
+    """The width a block takes: its first layer's in_features or num_features."""
+    for layer in block.modules():
+        for attribute in ("in_features", "num_features"):
+            if isinstance(getattr(layer, attribute, None), int):
+                return getattr(layer, attribute)
+    return None
+
+
+def block_case(index: int, block: nn.Module) -> str:
+    return f"residual block {index} ({layer_signature(nn.Sequential(block))[0]})"
+
+
+def layers_in_order(block: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """f(x): the block's layers one after the other, as nn.Sequential runs them (never the
+    block's own forward, which is Task 3.14's to grade)."""
+    for layer in block.children():
+        x = layer(x)
+    return x
+
+
+def expect_input_kept(test_id: str, case: str, x: torch.Tensor, after: torch.Tensor) -> None:
+    """``after`` (``x`` once a block's layers ran on it) is ``x``: the skip connection adds x."""
+    changed = int((after.double() != x.to(after.dtype).double()).sum())
+    if changed:
+        fail(test_id, case, f"its layers changed the block's input in place ({changed} of {x.numel()} "
+             "entries), so the skip connection adds the changed input instead of x", IN_PLACE_BLOCK_HINT)
+
+
 def _check_blocks_keep_input(test_id: str, net: nn.Module) -> None:
-    """The layers of each residual block, run alone (eval mode, no gradients), leave their
-    input as it was: the skip connection adds that input."""
-    blocks = [m for m in net.modules() if type(m).__name__ == "ResidualSequence"]
+    """The layers of each residual block, run alone (eval mode, no gradients) on
+    ``block_input``, leave it as it was."""
+    blocks = [m for m in net.modules() if is_residual(m)]
     was_training = net.training
     net.eval()
     try:
         for index, block in enumerate(blocks, start=1):
-            parameter = next(block.parameters(), None)
-            width = next((m.in_features for m in block.modules() if isinstance(m, nn.Linear)), None)
-            if parameter is None or width is None:
+            width, parameter = block_width(block), next(block.parameters(), None)
+            if width is None:
                 continue
-            x = torch.randn(6, width, generator=torch.Generator().manual_seed(index)).to(parameter)
-            before, out = x.clone(), x
+            x = block_input(width).to(parameter if parameter is not None else torch.empty(0))
             with torch.no_grad():
-                for layer in block.children():
-                    out = layer(out)
-            if not torch.equal(x, before):
-                fail(test_id, f"residual block {index}", "its layers changed the block's input in "
-                      "place, so the skip connection adds the changed input instead of x",
-                      "an activation with inplace=True as a block's first layer overwrites x: use "
-                      "nn.ReLU(), whose default is inplace=False")
+                layers_in_order(block, x)
+            expect_input_kept(test_id, block_case(index, block), block_input(width), x.cpu())
     finally:
         net.train(was_training)
+
+
+RESIDUAL_HINT = ("forward returns f(x) + x: the layers' output (f, the layers in order) plus the input x "
+                 "as it was given, with nothing done to x in place")
+SEQUENTIAL_HINT = "subclass nn.Sequential and override only forward, so the layers stay registered"
+SKIP_GRADIENT_HINT = ("return f(x) + x with x itself (not a detached copy), so the gradient flows "
+                      "through both paths")
 
 
 def check_residual_sequence__adds_input(ResidualSequence) -> None:
@@ -1065,9 +1235,7 @@ def check_residual_sequence__adds_input(ResidualSequence) -> None:
         inner = [*first, nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 4)]
         x = torch.randn(3, 4)
         expected = nn.Sequential(*inner)(x) + x
-        expect_close(test_id, case, expected, ResidualSequence(*inner)(x), 1e-6,
-                      "forward returns the layers' output plus the input x as it was given: "
-                      "f(x) + x, with nothing done to x in place")
+        expect_close(test_id, case, expected, ResidualSequence(*inner)(x), 1e-6, RESIDUAL_HINT)
     _passed(test_id, len(cases))
 
 
@@ -1075,11 +1243,10 @@ def check_residual_sequence__is_sequential(ResidualSequence) -> None:
     """A ``ResidualSequence`` is still an ``nn.Sequential``: it registers its layers."""
     test_id = "residual_sequence__is_sequential"
     block = ResidualSequence(nn.Linear(3, 3), nn.Tanh())
-    hint = "subclass nn.Sequential and override only forward"
     if not isinstance(block, nn.Sequential):
-        fail(test_id, "type", "ResidualSequence is not an nn.Sequential subclass", hint)
+        fail(test_id, "type", "ResidualSequence is not an nn.Sequential subclass", SEQUENTIAL_HINT)
     if len(list(block.parameters())) != 2:
-        fail(test_id, "parameters", "the Linear layer's weight and bias are not registered", hint)
+        fail(test_id, "parameters", "the Linear layer's weight and bias are not registered", SEQUENTIAL_HINT)
     with torch.no_grad():
         block[0].weight.zero_()
         block[0].bias.zero_()
@@ -1087,7 +1254,7 @@ def check_residual_sequence__is_sequential(ResidualSequence) -> None:
     block(x).sum().backward()
     # f is zero here, so only the skip connection carries the gradient: d(sum)/dx = 1
     expect_close(test_id, "gradient through the skip connection", torch.ones(2, 3), x.grad, 1e-6,
-                  "return f(x) + x with x itself, so the gradient flows through both paths")
+                 SKIP_GRADIENT_HINT)
     _passed(test_id, 3)
 # end of Part 3 checks
 
@@ -1101,79 +1268,120 @@ def check_residual_sequence__is_sequential(ResidualSequence) -> None:
 STAT_Z = 6.0
 
 
-def _stat_tolerances(std: float, n: int) -> tuple[float, float]:
+def stat_tolerances(std: float, n: int) -> tuple[float, float]:
     """(tolerance on the mean, tolerance on the standard deviation) for n draws of std ``std``."""
     return STAT_Z * std / math.sqrt(n), STAT_Z * std / math.sqrt(2 * n)
 
 
-def _draw_init(test_id: str, init_fn: Callable, n_in: int, n_out: int, seed: int = 0,
-               generator: torch.Generator | None = None) -> torch.Tensor:
-    """``init_fn(n_in, n_out, generator)`` checked for type, shape and dtype, as float64
-    (a generator seeded ``seed`` unless one is given)."""
+def expect_statistics(test_id: str, case: str, mean: float, std: float, n: int, accepted: Sequence[float],
+                      mistakes: Mapping[str, float], hint: str, drawn: str = "draws") -> None:
+    """``n`` ``drawn`` have a standard deviation within ``STAT_Z`` standard errors of one in
+    ``accepted`` (else the mistake in ``mistakes``, name: std, that it matches is named) and a
+    mean within STAT_Z standard errors of 0."""
+    errors = f"({STAT_Z:g} standard errors for {n} {drawn})"
+    if not any(abs(std - s) <= stat_tolerances(s, n)[1] for s in accepted):
+        known = [name for name, s in mistakes.items() if abs(std - s) <= stat_tolerances(s, n)[1]]
+        fail(test_id, case, f"expected standard deviation {' or '.join(f'{s:.4g}' for s in accepted)}, "
+             f"got {std:.4g}; tolerance {stat_tolerances(accepted[0], n)[1]:.2g} {errors}",
+             f"your weights match a known mistake: {known[0]}" if known else hint)
+    mean_tol = stat_tolerances(max(accepted), n)[0]
+    if not abs(mean) <= mean_tol:
+        fail(test_id, case, f"expected mean 0, got {mean:.4g}; tolerance {mean_tol:.2g} {errors}",
+             "draw weights centred on 0")
+
+
+def expect_matrix(test_id: str, n_in: int, n_out: int, type_name: str, shape: Sequence[int] | None,
+                  dtype: torch.dtype | None) -> None:
+    """An initializer returned a floating-point tensor of shape (n_in, n_out); ``shape`` and
+    ``dtype`` are None when it returned something else (a ``type_name``)."""
     case = f"shape ({n_in}, {n_out})"
-    W = init_fn(n_in, n_out, generator or torch.Generator().manual_seed(seed))
-    if not isinstance(W, torch.Tensor):
-        fail(test_id, case, f"expected a torch.Tensor, got {type(W).__name__}",
-              "build the matrix with torch, drawing from the generator you are given")
-    if tuple(W.shape) != (n_in, n_out):
-        fail(test_id, case, f"expected shape ({n_in}, {n_out}), got {tuple(W.shape)}",
-              "rows index a layer's inputs and columns its outputs (activations @ W): "
-              "the shape is (n_in, n_out)")
-    if not W.is_floating_point():
-        fail(test_id, case, f"expected a floating-point tensor, got {W.dtype}",
-              "weights are real numbers: keep torch's default float32")
+    if shape is None or dtype is None:
+        fail(test_id, case, f"expected a torch.Tensor, got {type_name}",
+             "build the matrix with torch, drawing from the generator argument")
+    if tuple(shape) != (n_in, n_out):
+        transposed = tuple(shape) == (n_out, n_in) and n_in != n_out
+        fail(test_id, case, f"expected shape ({n_in}, {n_out}), got {tuple(shape)}",
+             "the matrix is transposed: rows index the layer's inputs (activations @ W)" if transposed else
+             "rows index a layer's inputs and columns its outputs (activations @ W): the shape is (n_in, n_out)")
+    if not dtype.is_floating_point:
+        fail(test_id, case, f"expected a floating-point tensor, got {dtype}",
+             "weights are real numbers: keep torch's default float32")
+
+
+def expect_zeros(test_id: str, case: str, nonzero: int, max_abs: float) -> None:
+    if nonzero:
+        fail(test_id, case, f"expected every entry exactly 0, got {nonzero} nonzero entries (largest |w| "
+             f"{max_abs:.3g})", "zero init must be exact: torch.empty leaves whatever was in memory, and "
+             "a tiny random scale is still random")
+
+
+def _draw_init(test_id: str, init_fn: Callable, n_in: int, n_out: int,
+               generator: torch.Generator) -> torch.Tensor:
+    """``init_fn(n_in, n_out, generator)`` checked for type, shape and dtype, as float64."""
+    W = init_fn(n_in, n_out, generator)
+    tensor = isinstance(W, torch.Tensor)
+    expect_matrix(test_id, n_in, n_out, type(W).__name__, W.shape if tensor else None,
+                  W.dtype if tensor else None)
     return W.detach().double().cpu()
 
 
-def _check_init_statistics(test_id: str, init_fn: Callable, shapes, stds: Callable,
-                           mistakes: Callable, hint: str) -> int:
-    """Mean 0 and a standard deviation in ``stds(n_in, n_out)`` for each shape, within
-    ``STAT_Z`` standard errors; ``mistakes(n_in, n_out)`` maps a misconception to its std."""
+def _check_init_statistics(test_id: str, init_fn: Callable, shapes, rule: InitRule) -> int:
+    """``expect_statistics`` of ``rule`` for a matrix of each shape."""
     for index, (n_in, n_out) in enumerate(shapes):
-        W = _draw_init(test_id, init_fn, n_in, n_out, seed=100 + index)
-        n, accepted = W.numel(), stds(n_in, n_out)
-        case = f"shape ({n_in}, {n_out})"
-        mean, std = W.mean().item(), W.std().item()
-        if not any(abs(std - s) <= _stat_tolerances(s, n)[1] for s in accepted):
-            tol = _stat_tolerances(accepted[0], n)[1]
-            known = [name for name, s in mistakes(n_in, n_out).items()
-                     if abs(std - s) <= _stat_tolerances(s, n)[1]]
-            expected = " or ".join(f"{s:.4g}" for s in accepted)
-            fail(test_id, case, f"expected standard deviation {expected}, got {std:.4g}; "
-                  f"tolerance {tol:.2g} ({STAT_Z:g} standard errors for {n} draws)",
-                  f"your weights match a known mistake: {known[0]}" if known else hint)
-        mean_tol = _stat_tolerances(max(accepted), n)[0]
-        if not abs(mean) <= mean_tol:
-            fail(test_id, case, f"expected mean 0, got {mean:.4g}; tolerance {mean_tol:.2g} "
-                  f"({STAT_Z:g} standard errors for {n} draws)", "draw weights centred on 0")
+        W = _draw_init(test_id, init_fn, n_in, n_out, torch.Generator().manual_seed(100 + index))
+        expect_statistics(test_id, f"shape ({n_in}, {n_out})", W.mean().item(), W.std().item(), W.numel(),
+                          rule.stds(n_in, n_out), rule.mistakes(n_in, n_out), rule.hint)
     return len(shapes)
 
 
-def _check_init_generator(test_id: str, init_fn: Callable, n_in: int, n_out: int) -> int:
-    """Generators seeded alike give the same matrix, whatever the global random state;
-    generators seeded differently give different ones; two calls with one generator give
-    different ones (each call continues the generator's stream)."""
-    case = f"shape ({n_in}, {n_out})"
-    hint = ("draw every random number from the generator argument, e.g. "
-            "torch.randn(n_in, n_out, generator=generator)")
+GENERATOR_HINT = ("draw every random number from the generator argument, e.g. "
+                  "torch.randn(n_in, n_out, generator=generator)")
+RESTARTS_STREAM = ("reseeding (torch.manual_seed(generator.initial_seed())) or a new torch.Generator "
+                   "seeded from the given one restarts the same stream on every call, so every layer "
+                   "of a network gets the same weights")
+
+
+def stream_draws(draw: Callable[[torch.Generator], object], seed: int, global_seed: int) -> dict:
+    """{"first", "again", "other", "next", "resumed"}: ``draw(generator)`` with generators seeded
+    ``seed``, ``seed`` and ``seed + 1``, the global random state seeded ``global_seed`` before the
+    first and ``global_seed + 1`` before the second; "next", a second call with the generator of
+    "first"; "resumed", a call with a new generator in the state the first call left that one
+    in. The caller's random state is kept."""
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(1)
-        first = _draw_init(test_id, init_fn, n_in, n_out, seed=7)
-        torch.manual_seed(2)
-        again = _draw_init(test_id, init_fn, n_in, n_out, seed=7)
-        other = _draw_init(test_id, init_fn, n_in, n_out, seed=8)
-        generator = torch.Generator().manual_seed(9)
-        twice = [_draw_init(test_id, init_fn, n_in, n_out, generator=generator) for _ in range(2)]
-    if not torch.equal(first, again):
-        fail(test_id, case, "two generators seeded alike gave different matrices", hint +
-              "; torch.randn without generator= (or np.random) reads the global random state")
-    if torch.equal(first, other):
-        fail(test_id, case, "generators seeded differently gave the same matrix", hint)
-    if torch.equal(*twice):
+        torch.manual_seed(global_seed)
+        generator = torch.Generator().manual_seed(seed)
+        first = draw(generator)
+        left = generator.get_state()
+        following = draw(generator)
+        torch.manual_seed(global_seed + 1)
+        again = draw(torch.Generator().manual_seed(seed))
+        other = draw(torch.Generator().manual_seed(seed + 1))
+        restored = torch.Generator()
+        restored.set_state(left)
+        return {"first": first, "again": again, "other": other, "next": following, "resumed": draw(restored)}
+
+
+def expect_one_stream(test_id: str, case: str, draws: Mapping[str, torch.Tensor]) -> None:
+    """The matrices of ``stream_draws``: one seed gives one matrix whatever the global random
+    state, another seed another; a second call with one generator continues its stream."""
+    if not torch.equal(draws["first"], draws["again"]):
+        fail(test_id, case, "two generators seeded alike gave different matrices",
+             GENERATOR_HINT + "; torch.randn without generator= (or np.random) reads the global random state")
+    if torch.equal(draws["first"], draws["other"]):
+        fail(test_id, case, "generators seeded differently gave the same matrix", GENERATOR_HINT)
+    if torch.equal(draws["first"], draws["next"]):
         fail(test_id, case, "two calls with one generator returned the same matrix",
-              hint + ", which advances it; reseeding, or a new generator seeded from it, makes "
-              "every call (every layer) return the same matrix")
-    return 3
+             f"{GENERATOR_HINT}, which advances it: {RESTARTS_STREAM}")
+    if not torch.equal(draws["next"], draws["resumed"]):
+        fail(test_id, case, "the second call with one generator did not continue its stream: a "
+             "generator in the state the first call left gave another matrix",
+             GENERATOR_HINT + ", and keep no state of your own between calls")
+
+
+def _check_init_generator(test_id: str, init_fn: Callable, n_in: int, n_out: int) -> int:
+    draws = stream_draws(lambda generator: _draw_init(test_id, init_fn, n_in, n_out, generator), 7, 1)
+    expect_one_stream(test_id, f"shape ({n_in}, {n_out})", draws)
+    return 4
 
 
 def check_init_zero__values(init_zero: Callable) -> None:
@@ -1181,13 +1389,8 @@ def check_init_zero__values(init_zero: Callable) -> None:
     test_id = "init_zero__values"
     shapes = [(3, 5), (64, 32), (1, 1)]
     for n_in, n_out in shapes:
-        W = _draw_init(test_id, init_zero, n_in, n_out, seed=0)
-        if W.count_nonzero().item():
-            fail(test_id, f"shape ({n_in}, {n_out})",
-                  f"expected every entry exactly 0, got {W.count_nonzero().item()} nonzero entries "
-                  f"(largest |w| {W.abs().max().item():.3g})",
-                  "small is not zero: torch.empty leaves whatever was in memory, and a tiny "
-                  "random scale is still random")
+        W = _draw_init(test_id, init_zero, n_in, n_out, torch.Generator().manual_seed(0))
+        expect_zeros(test_id, f"shape ({n_in}, {n_out})", W.count_nonzero().item(), W.abs().max().item())
     _passed(test_id, len(shapes))
 
 
@@ -1213,7 +1416,7 @@ def _xavier_stds(n_in: int, n_out: int) -> list[float]:
 
 
 def _xavier_mistakes(n_in: int, n_out: int) -> dict[str, float]:
-    return {"uniform with limit 1/sqrt(n_in): U(-a, a) has std a/sqrt(3), so this std is "
+    return {"Xavier-uniform with limit 1/sqrt(n_in): U(-a, a) has std a/sqrt(3), so this std is "
             "1/sqrt(3 n_in); Glorot's uniform limit is sqrt(6/(n_in + n_out))": 1 / math.sqrt(3 * n_in),
             "std 1/n_in: the variance 1/n_in was used as the standard deviation": 1 / n_in,
             "variance 2/n_in: that is He's scale (Task 4.5)": math.sqrt(2 / n_in),
@@ -1232,30 +1435,70 @@ def _he_mistakes(n_in: int, n_out: int) -> dict[str, float]:
             "uniform with limit sqrt(2/n_in): U(-a, a) has std a/sqrt(3)": math.sqrt(2 / (3 * n_in))}
 
 
+def _he_stds(n_in: int, n_out: int) -> list[float]:
+    return [math.sqrt(2 / n_in)]
+
+
+def _random_init_mistakes(n_in: int, n_out: int) -> dict[str, float]:
+    return {"std 1: nn.init.normal_ without std=0.01 draws from N(0, 1)": 1.0,
+            "std 0.0001: 0.01² is the variance; the standard deviation is 0.01": 1e-4,
+            "std 0.1 = sqrt(0.01): N(0, 0.01²) has standard deviation 0.01": 0.1,
+            "uniform on [-0.01, 0.01] (std 0.0058)": 0.01 / math.sqrt(3)}
+
+
+def _kaiming_mistakes(n_in: int, n_out: int) -> dict[str, float]:
+    return {"mode='fan_out': the std uses the layer's outputs; use mode='fan_in' (the default), "
+            "which keeps the forward activations' scale": math.sqrt(2 / n_out),
+            "gain 1 (nonlinearity='linear' or 'sigmoid'): ReLU needs gain sqrt(2), "
+            "nonlinearity='relu'": 1 / math.sqrt(n_in),
+            "xavier_normal_: Glorot's std sqrt(2/(fan_in + fan_out))": math.sqrt(2 / (n_in + n_out)),
+            "gain 5/3 (nonlinearity='tanh')": 5 / 3 / math.sqrt(n_in)}
+
+
+class InitRule(NamedTuple):
+    """What a task accepts of an (n_in, n_out) weight matrix: ``stds(n_in, n_out)``, the
+    standard deviations allowed; ``mistakes(n_in, n_out)``, known mistakes by the std they give;
+    ``hint``, when the std is neither."""
+    stds: Callable[[int, int], list[float]]
+    mistakes: Callable[[int, int], dict[str, float]]
+    hint: str
+
+
+#: Tasks 4.2-4.5 (initializers) and 4.6, 4.8 (nn.Linear weights re-initialized by a wrapper).
+INIT_RULES = {
+    "small": InitRule(lambda n_in, n_out: [0.01], _small_init_mistakes, "scale standard normal draws by 0.01"),
+    "large": InitRule(lambda n_in, n_out: [0.05], _large_init_mistakes, "scale standard normal draws by 0.05"),
+    "xavier": InitRule(_xavier_stds, _xavier_mistakes,
+                       "the variance of each weight is 1/n_in, so its standard deviation is 1/sqrt(n_in)"),
+    "he": InitRule(_he_stds, _he_mistakes,
+                   "the variance of each weight is 2/n_in (n_in = the layer's inputs, the rows of W)"),
+    "random": InitRule(lambda n_in, n_out: [0.01], _random_init_mistakes,
+                       "draw each nn.Linear weight from N(0, 0.01²): mean 0, standard deviation 0.01"),
+    "kaiming": InitRule(_he_stds, _kaiming_mistakes,
+                        "nn.init.kaiming_normal_(weight, mode='fan_in', nonlinearity='relu') gives std "
+                        "sqrt(2 / in_features)"),
+}
+
+
 def check_init_small__distribution(init_small: Callable) -> None:
     """Mean 0 and std 0.01 (within ``STAT_Z`` standard errors), drawn from the generator."""
     test_id = "init_small__distribution"
-    n = _check_init_statistics(test_id, init_small, [(512, 256), (256, 512)],
-                               lambda n_in, n_out: [0.01], _small_init_mistakes,
-                               "scale standard normal draws by 0.01")
+    n = _check_init_statistics(test_id, init_small, [(512, 256), (256, 512)], INIT_RULES["small"])
     _passed(test_id, n + _check_init_generator(test_id, init_small, 40, 30))
 
 
 def check_init_large__distribution(init_large: Callable) -> None:
     """Mean 0 and std 0.05 (within ``STAT_Z`` standard errors), drawn from the generator."""
     test_id = "init_large__distribution"
-    n = _check_init_statistics(test_id, init_large, [(512, 256), (256, 512)],
-                               lambda n_in, n_out: [0.05], _large_init_mistakes,
-                               "scale standard normal draws by 0.05")
+    n = _check_init_statistics(test_id, init_large, [(512, 256), (256, 512)], INIT_RULES["large"])
     _passed(test_id, n + _check_init_generator(test_id, init_large, 40, 30))
 
 
 def check_init_xavier__distribution(init_xavier: Callable) -> None:
     """Mean 0 and std 1/sqrt(n_in) (Glorot's sqrt(2/(n_in + n_out)) also accepted)."""
     test_id = "init_xavier__distribution"
-    _passed(test_id, _check_init_statistics(
-        test_id, init_xavier, [(1024, 1024), (512, 128)], _xavier_stds, _xavier_mistakes,
-        "the variance of each weight is 1/n_in, so its standard deviation is 1/sqrt(n_in)"))
+    _passed(test_id, _check_init_statistics(test_id, init_xavier, [(1024, 1024), (512, 128)],
+                                            INIT_RULES["xavier"]))
 
 
 def check_init_xavier__generator(init_xavier: Callable) -> None:
@@ -1267,10 +1510,8 @@ def check_init_xavier__generator(init_xavier: Callable) -> None:
 def check_init_he__distribution(init_he: Callable) -> None:
     """Mean 0 and std sqrt(2/n_in), on square and non-square shapes (fan-in, not fan-out)."""
     test_id = "init_he__distribution"
-    _passed(test_id, _check_init_statistics(
-        test_id, init_he, [(1024, 1024), (800, 200), (200, 800)],
-        lambda n_in, n_out: [math.sqrt(2 / n_in)], _he_mistakes,
-        "the variance of each weight is 2/n_in (n_in = the layer's inputs, the rows of W)"))
+    _passed(test_id, _check_init_statistics(test_id, init_he, [(1024, 1024), (800, 200), (200, 800)],
+                                            INIT_RULES["he"]))
 
 
 def check_init_he__generator(init_he: Callable) -> None:
@@ -1281,146 +1522,193 @@ def check_init_he__generator(init_he: Callable) -> None:
 
 # Tasks 4.6 and 4.8: wrappers that re-initialize every nn.Linear weight of a network.
 
-def _linear_layers(net: nn.Module) -> list[tuple[str, nn.Linear]]:
+def linear_layers(net: nn.Module) -> list[tuple[str, nn.Linear]]:
     """Every nn.Linear in the module tree, with its dotted name (e.g. "2.0.1")."""
     return [(name, m) for name, m in net.named_modules() if isinstance(m, nn.Linear)]
 
 
-def _wrap_seeded(test_id: str, cls, net: nn.Module, criterion: nn.Module | None = None):
-    """``cls(criterion, net)`` under a fixed seed (the caller's random state is kept), and
-    a copy of every parameter from before the call."""
-    before = {name: p.detach().clone() for name, p in net.named_parameters()}
+class TwoBranches(nn.Module):
+    """Linear layers held as attributes and in a ModuleList, not in a Sequential."""
+
+    def __init__(self, width: int):
+        super().__init__()
+        self.left = nn.Linear(width, width)
+        self.right = nn.ModuleList([nn.Linear(width, width)])
+
+    def forward(self, x):
+        return self.left(x) + self.right[0](x)
+
+
+def flat_net(seed: int, dtype: torch.dtype = torch.float32) -> nn.Sequential:
+    """Non-square layers, so fan-in and fan-out differ; made under torch.manual_seed(seed) (the
+    caller's random state kept)."""
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
-        model = cls(nn.BCELoss() if criterion is None else criterion, net)
-    if not isinstance(getattr(model, "net", None), nn.Module):
-        fail(test_id, "structure", "the wrapper has no network in .net",
-              "call super().__init__(criterion, net) first: Supervise keeps the network as self.net")
-    return model, before
+        torch.manual_seed(seed)
+        return nn.Sequential(nn.Linear(600, 300), nn.ReLU(), nn.Linear(300, 800), nn.ReLU(),
+                             nn.Linear(800, 120), nn.ReLU(), nn.Linear(120, 1), nn.Sigmoid()).to(dtype)
 
 
-def _check_reinit(test_id: str, cls, net: nn.Module, stds: Callable, mistakes: Callable,
-                  hint: str) -> int:
-    """Wrap ``net``; every nn.Linear weight must be redrawn with mean 0 and a std in
-    ``stds(layer)``; biases unchanged or zero; every other parameter unchanged."""
-    model, before = _wrap_seeded(test_id, cls, net)
-    layers = _linear_layers(model.net)
-    kept = [name for name, layer in layers
-            if torch.equal(layer.weight.detach(), before.get(f"{name}.weight", torch.empty(0)))]
+def nested_net(seed: int) -> nn.Sequential:
+    """Linear layers at the top level, in nested Sequentials and in a custom module, beside
+    BatchNorm parameters that must stay untouched; made as ``flat_net`` is."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return nn.Sequential(
+            nn.Linear(36, 64),
+            nn.Sequential(nn.BatchNorm1d(64), nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 64)),
+            nn.Sequential(nn.ReLU(), nn.Sequential(nn.Linear(64, 96), nn.ReLU(), nn.Linear(96, 64))),
+            TwoBranches(64),
+            nn.BatchNorm1d(64), nn.Linear(64, 1), nn.Sigmoid())
+
+
+def wrap_seeded(cls, net: nn.Module, seed: int, criterion: nn.Module | None = None):
+    """``cls(criterion, net)`` (nn.BCELoss() by default) made under torch.manual_seed(seed), the
+    caller's random state kept."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return cls(nn.BCELoss() if criterion is None else criterion, net)
+
+
+def expect_net(test_id: str, has_net: bool) -> None:
+    if not has_net:
+        fail(test_id, "structure", "the wrapper keeps no network in .net",
+             "call super().__init__(criterion, net) first: Supervise keeps the network as self.net")
+
+
+def same_tensor(a: torch.Tensor, b: torch.Tensor | None) -> bool:
+    return b is not None and a.dtype == b.dtype and a.shape == b.shape and torch.equal(a, b)
+
+
+def linear_case(name: str, in_features: int, out_features: int, dtype: str) -> str:
+    return f"Linear net.{name} ({in_features} -> {out_features}, {dtype})"
+
+
+class LinearDraw(NamedTuple):
+    """An nn.Linear of a wrapped network as the re-init checks judge it: its dotted name, sizes,
+    weight dtype (as str), the weight's number of entries, mean and std, whether the weight is
+    still the one it had before (``kept``), and its bias (None: no bias)."""
+    name: str
+    in_features: int
+    out_features: int
+    dtype: str
+    numel: int
+    mean: float
+    std: float
+    kept: bool
+    bias: torch.Tensor | None
+
+
+def expect_reinit(test_id: str, layers: Sequence[LinearDraw], before: Mapping[str, torch.Tensor],
+                  others: Mapping[str, torch.Tensor], rule: InitRule) -> int:
+    """Every nn.Linear weight redrawn with ``rule``'s statistics, each bias unchanged or zero,
+    and the other parameters (``others``, by name) as they were ``before`` the wrapping."""
+    kept = [layer.name for layer in layers if layer.kept]
     if kept:
-        nested = all("." in name for name in kept) and len(kept) < len(layers)
-        fail(test_id, f"Linear layer net.{kept[0]}",
-              f"{len(kept)} of {len(layers)} Linear weights were not re-initialized "
-              f"({', '.join('net.' + k for k in kept)})",
-              "only the top-level layers were re-initialized: net.children() (or looping over "
-              "net) stops at the first level, net.modules() visits the whole tree" if nested else
-              "re-initialize in __init__, in place, every nn.Linear found in self.net.modules()")
-    for name, layer in layers:
-        W = layer.weight.detach().double().cpu()
-        n, accepted = W.numel(), stds(layer)
-        case = f"Linear layer net.{name} ({layer.in_features} -> {layer.out_features})"
-        mean, std = W.mean().item(), W.std().item()
-        if not any(abs(std - s) <= _stat_tolerances(s, n)[1] for s in accepted):
-            known = [k for k, s in mistakes(layer).items() if abs(std - s) <= _stat_tolerances(s, n)[1]]
-            fail(test_id, case, f"expected weight std {accepted[0]:.4g}, got {std:.4g}; tolerance "
-                  f"{_stat_tolerances(accepted[0], n)[1]:.2g} ({STAT_Z:g} standard errors for "
-                  f"{n} weights)",
-                  f"your weights match a known mistake: {known[0]}" if known else hint)
-        mean_tol = _stat_tolerances(max(accepted), n)[0]
-        if not abs(mean) <= mean_tol:
-            fail(test_id, case, f"expected weight mean 0, got {mean:.4g}; tolerance "
-                  f"{mean_tol:.2g}", hint)
-        if layer.bias is not None:
-            bias, old = layer.bias.detach(), before.get(f"{name}.bias")
-            unchanged = old is not None and torch.equal(bias, old)
-            if not unchanged and bias.count_nonzero().item():
-                fail(test_id, case, "the bias changed to something other than zeros",
-                      "leave biases as they are, or set them to zero; the task is about weights")
-    linear_params = {f"{name}.{p}" for name, _ in layers for p in ("weight", "bias")}
-    for name, p in model.net.named_parameters():
-        if name not in linear_params and name in before and not torch.equal(p.detach(), before[name]):
-            fail(test_id, f"parameter net.{name}",
-                  "a parameter of a layer that is not nn.Linear changed",
-                  "re-initialize only nn.Linear weights (check isinstance(module, nn.Linear))")
+        nested_only = all("." in name for name in kept) and len(kept) < len(layers)
+        fail(test_id, f"{len(layers)} Linear layers", f"{len(kept)} of them kept their weights: "
+             f"{', '.join('net.' + name for name in kept)}",
+             "only the top-level layers were re-initialized: net.children() (or looping over net) "
+             "stops at the first level, net.modules() visits the whole tree" if nested_only else
+             "re-initialize, in __init__ and in place, every nn.Linear in self.net.modules()")
+    for layer in layers:
+        case = linear_case(layer.name, layer.in_features, layer.out_features, layer.dtype)
+        sizes = layer.in_features, layer.out_features
+        expect_statistics(test_id, case, layer.mean, layer.std, layer.numel, rule.stds(*sizes),
+                          rule.mistakes(*sizes), rule.hint, drawn="weights")
+        bias = layer.bias
+        if bias is not None and not same_tensor(bias, before.get(f"{layer.name}.bias")) and bias.count_nonzero():
+            fail(test_id, case, "the bias was changed to something other than zeros",
+                 "leave biases as they are or set them to zero: the task is about weights")
+    linear = {f"{layer.name}.{kind}" for layer in layers for kind in ("weight", "bias")}
+    for name, p in others.items():
+        if name not in linear and name in before and not same_tensor(p, before[name]):
+            fail(test_id, f"parameter net.{name}", "a parameter of a layer that is not nn.Linear changed",
+                 "re-initialize only nn.Linear weights (isinstance(module, nn.Linear))")
     return len(layers)
+
+
+def _check_reinit(test_id: str, cls, net: nn.Module, rule: InitRule) -> int:
+    """``expect_reinit`` of ``cls(nn.BCELoss(), net)``."""
+    before = {name: p.detach().clone() for name, p in net.named_parameters()}
+    model = wrap_seeded(cls, net, 0)
+    expect_net(test_id, isinstance(getattr(model, "net", None), nn.Module))
+    layers = []
+    for name, layer in linear_layers(model.net):
+        W = layer.weight.detach()
+        W64 = W.double().cpu()
+        layers.append(LinearDraw(name, layer.in_features, layer.out_features, str(W.dtype), W.numel(),
+                                 W64.mean().item(), W64.std().item(), same_tensor(W, before.get(f"{name}.weight")),
+                                 None if layer.bias is None else layer.bias.detach()))
+    others = {name: p.detach() for name, p in model.net.named_parameters()}
+    return expect_reinit(test_id, layers, before, others, rule)
+
+
+def wrapper_case(seed: int) -> tuple[nn.Sequential, torch.Tensor, torch.Tensor]:
+    """(net, x, y): a small network with a nested Sequential, a batch (6, 9) and 0/1 targets,
+    made under torch.manual_seed(seed) (the caller's random state kept)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        net = nn.Sequential(nn.Linear(9, 7), nn.ReLU(), nn.Sequential(nn.Linear(7, 1)), nn.Sigmoid())
+        x, y = torch.rand(6, 9), (torch.rand(6) > 0.5).float()
+    return net, x, y
+
+
+SUPERVISE_HINT = ("subclass Supervise and call super().__init__(criterion, net) first, then "
+                  "re-initialize that same network's weights in place")
+
+
+def expect_supervise(test_id: str, case: str, same_net: bool, same_criterion: bool, registered: bool) -> None:
+    """The wrapper keeps the network and the loss it was given, and registers the network's
+    parameters as its own."""
+    if not same_net:
+        fail(test_id, case, "model.net is not the network that was passed in", SUPERVISE_HINT)
+    if not same_criterion:
+        fail(test_id, case, "model.criterion is not the loss that was passed in", SUPERVISE_HINT)
+    if not registered:
+        fail(test_id, case, "the network's parameters are not among model.parameters(), so an "
+             "optimizer would not train them", SUPERVISE_HINT)
+
+
+FORWARD_HINT = "forward(x, y) returns criterion(self.net(x).squeeze(-1), y), as Supervise's does"
+
+
+def expect_forward(test_id: str, case: str, expected: torch.Tensor, loss, changed: bool) -> None:
+    """model(x, y) returned ``expected``, criterion(net(x).squeeze(-1), y), and left the network's
+    weights as they were (``changed``: it did not)."""
+    expect_close(test_id, case, expected, loss, tolerance(expected), FORWARD_HINT)
+    if changed:
+        fail(test_id, case, "calling the model changed the network's weights",
+             "re-initialize once, in __init__, not in forward")
 
 
 def _check_supervise_wrapper(test_id: str, cls) -> None:
     """A Supervise-like module: keeps the given network and loss, registers the network's
     parameters, computes criterion(net(x).squeeze(-1), y), and forward changes no weight."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(1)
-        net = nn.Sequential(nn.Linear(6, 4), nn.ReLU(), nn.Linear(4, 1), nn.Sigmoid())
-        x, y = torch.rand(5, 6), torch.rand(5)
+    net, x, y = wrapper_case(1)
     criterion = nn.MSELoss()
-    model, _ = _wrap_seeded(test_id, cls, net, criterion)
-    hint = ("subclass Supervise and call super().__init__(criterion, net) first, then "
-            "re-initialize the weights of that same network in place")
-    if model.net is not net:
-        fail(test_id, "model.net", "model.net is not the network that was passed in", hint)
-    if getattr(model, "criterion", None) is not criterion:
-        fail(test_id, "model.criterion", "model.criterion is not the loss that was passed in", hint)
-    if not {id(p) for p in net.parameters()} <= {id(p) for p in model.parameters()}:
-        fail(test_id, "parameters", "the network's parameters are not among model.parameters()",
-              hint + ", so that the optimizer sees them")
+    model = wrap_seeded(cls, net, 0, criterion)
+    expect_net(test_id, isinstance(getattr(model, "net", None), nn.Module))
+    expect_supervise(test_id, "MSELoss", model.net is net, getattr(model, "criterion", None) is criterion,
+                     {id(p) for p in net.parameters()} <= {id(p) for p in model.parameters()})
     state = {k: v.clone() for k, v in net.state_dict().items()}
-    got = model(x, y)
-    expect_close(test_id, "model(x, y) with MSELoss on a batch of 5",
-                  criterion(net(x).squeeze(-1), y), got, 1e-6,
-                  "forward(x, y) returns criterion(self.net(x).squeeze(-1), y), as Supervise does")
-    if any(not torch.equal(v, net.state_dict()[k]) for k, v in state.items()):
-        fail(test_id, "model(x, y)", "calling the model changed the weights",
-              "re-initialize once, in __init__, not in forward")
+    loss = model(x, y)
+    with torch.no_grad():
+        expected = criterion(net(x).squeeze(-1), y)
+    expect_forward(test_id, "MSELoss: model(x, y) on a batch of 6", expected, loss,
+                   any(not torch.equal(v, net.state_dict()[k]) for k, v in state.items()))
     _passed(test_id, 4)
-
-
-def _random_init_mistakes(layer: nn.Linear) -> dict[str, float]:
-    return {"std 1: nn.init.normal_ without std=0.01 draws from N(0, 1)": 1.0,
-            "std 0.0001: 0.01² is the variance, its standard deviation is 0.01": 1e-4,
-            "std 0.1: sqrt(0.01) -- N(0, 0.01²) means standard deviation 0.01": 0.1}
-
-
-def _kaiming_mistakes(layer: nn.Linear) -> dict[str, float]:
-    n_in, n_out = layer.in_features, layer.out_features
-    return {"mode='fan_out': the std uses the layer's outputs; Kaiming's forward-pass rule "
-            "uses its inputs (mode='fan_in', the default)": math.sqrt(2 / n_out),
-            "gain 1 (nonlinearity='linear' or 'sigmoid'): ReLU needs gain sqrt(2)": 1 / math.sqrt(n_in),
-            "xavier_normal_: Glorot's std sqrt(2/(fan_in + fan_out))": math.sqrt(2 / (n_in + n_out))}
-
-
-def _stats_net() -> nn.Sequential:
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(2)
-        return nn.Sequential(nn.Linear(300, 200), nn.ReLU(), nn.Linear(200, 100), nn.ReLU(),
-                             nn.Linear(100, 1), nn.Sigmoid())
-
-
-def _nested_net() -> nn.Sequential:
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(3)
-        return nn.Sequential(nn.Linear(36, 64), nn.ReLU(), nn.BatchNorm1d(64),
-                             nn.Sequential(nn.Linear(64, 128), nn.ReLU(),
-                                           nn.Sequential(nn.Linear(128, 64), nn.ReLU())),
-                             nn.Linear(64, 1), nn.Sigmoid())
-
-
-_RANDOM_HINT = "draw each nn.Linear weight from N(0, 0.01²): mean 0, standard deviation 0.01"
-_KAIMING_HINT = ("nn.init.kaiming_normal_(weight, mode='fan_in', nonlinearity='relu') gives std "
-                 "sqrt(2 / in_features)")
 
 
 def check_supervise_random__statistics(Supervise_random_weights) -> None:
     """Every nn.Linear weight has mean 0 and std 0.01 after wrapping (biases: kept or zero)."""
     test_id = "supervise_random__statistics"
-    _passed(test_id, _check_reinit(test_id, Supervise_random_weights, _stats_net(),
-                                   lambda layer: [0.01], _random_init_mistakes, _RANDOM_HINT))
+    _passed(test_id, _check_reinit(test_id, Supervise_random_weights, flat_net(2), INIT_RULES["random"]))
 
 
 def check_supervise_random__whole_tree(Supervise_random_weights) -> None:
     """Linear layers inside nested containers are re-initialized too; BatchNorm is left alone."""
     test_id = "supervise_random__whole_tree"
-    _passed(test_id, _check_reinit(test_id, Supervise_random_weights, _nested_net(),
-                                   lambda layer: [0.01], _random_init_mistakes, _RANDOM_HINT))
+    _passed(test_id, _check_reinit(test_id, Supervise_random_weights, nested_net(3), INIT_RULES["random"]))
 
 
 def check_supervise_random__wrapper(Supervise_random_weights) -> None:
@@ -1428,22 +1716,16 @@ def check_supervise_random__wrapper(Supervise_random_weights) -> None:
     _check_supervise_wrapper("supervise_random__wrapper", Supervise_random_weights)
 
 
-def _kaiming_std(layer: nn.Linear) -> list[float]:
-    return [math.sqrt(2 / layer.in_features)]
-
-
 def check_supervise_kaiming__statistics(Supervise_Kaiming_weights) -> None:
     """Every nn.Linear weight has mean 0 and std sqrt(2 / in_features) after wrapping."""
     test_id = "supervise_kaiming__statistics"
-    _passed(test_id, _check_reinit(test_id, Supervise_Kaiming_weights, _stats_net(),
-                                   _kaiming_std, _kaiming_mistakes, _KAIMING_HINT))
+    _passed(test_id, _check_reinit(test_id, Supervise_Kaiming_weights, flat_net(2), INIT_RULES["kaiming"]))
 
 
 def check_supervise_kaiming__whole_tree(Supervise_Kaiming_weights) -> None:
     """Linear layers inside nested containers are re-initialized too; BatchNorm is left alone."""
     test_id = "supervise_kaiming__whole_tree"
-    _passed(test_id, _check_reinit(test_id, Supervise_Kaiming_weights, _nested_net(),
-                                   _kaiming_std, _kaiming_mistakes, _KAIMING_HINT))
+    _passed(test_id, _check_reinit(test_id, Supervise_Kaiming_weights, nested_net(3), INIT_RULES["kaiming"]))
 
 
 def check_supervise_kaiming__wrapper(Supervise_Kaiming_weights) -> None:
@@ -1451,36 +1733,31 @@ def check_supervise_kaiming__wrapper(Supervise_Kaiming_weights) -> None:
     _check_supervise_wrapper("supervise_kaiming__wrapper", Supervise_Kaiming_weights)
 
 
-def _check_deep_narrow(test_id: str, net) -> None:
-    """``net`` has the layers of Task 3.12, in order."""
-    hint = ("the network of Task 3.12: six Linear layers (36 -> 32 -> ... -> 32 -> 1), ReLU "
-            "between them, Sigmoid at the end")
-    if not isinstance(net, nn.Module):
-        fail(test_id, "type", f"expected an nn.Module, got {type(net).__name__}", hint)
-    expected, got = ARCHITECTURES["3.12"], layer_signature(net)
-    for position, (e, g) in enumerate(zip(expected, got), start=1):
-        if e != g:
-            fail(test_id, f"layer {position}", f"expected {e}, got {g}", hint)
-    if len(got) != len(expected):
-        fail(test_id, "length", f"expected {len(expected)} layers, got {len(got)}", hint)
-    print(f"{test_id}: architecture matches ({sum(p.numel() for p in net.parameters())} parameters)")
+def expect_wrapped(test_id: str, class_name: str, classes: Sequence[str], holds_net: bool,
+                   criterion_classes: Sequence[str]) -> None:
+    """A model of the notebook's class ``class_name`` (``classes``: the model's ``mro``) holding
+    the task's network, with a BCE loss (``criterion_classes``: the loss's ``mro``)."""
+    hint = f"wrap the network you built: {class_name}(nn.BCELoss(), <your network>)"
+    names = [path.rsplit(".", 1)[-1] for path in classes]
+    if class_name not in names:
+        fail(test_id, "type", f"expected a {class_name}, got {names[0]}", hint)
+    if class_path(nn.Module) not in classes:
+        fail(test_id, "type", f"{class_name} is not an nn.Module", "subclass Supervise")
+    if not holds_net:
+        fail(test_id, "model.net", "the wrapper does not hold the network you built", hint)
+    if class_path(nn.BCELoss) not in criterion_classes:
+        fail(test_id, "model.criterion",
+             f"expected nn.BCELoss, got {criterion_classes[0].rsplit('.', 1)[-1]}", hint)
 
 
 def _check_wrapped(test_id: str, model, net, class_name: str) -> None:
-    """``model`` is a ``class_name`` around ``net`` with a BCE loss."""
-    hint = f"wrap the network: {class_name}(nn.BCELoss(), <your network>)"
-    if not any(c.__name__ == class_name for c in type(model).__mro__):
-        fail(test_id, "type", f"expected a {class_name}, got {type(model).__name__}", hint)
-    if getattr(model, "net", None) is not net:
-        fail(test_id, "model.net", "the wrapper does not hold the network you built", hint)
-    if not isinstance(getattr(model, "criterion", None), nn.BCELoss):
-        fail(test_id, "model.criterion",
-              f"expected nn.BCELoss, got {type(getattr(model, 'criterion', None)).__name__}", hint)
+    expect_wrapped(test_id, class_name, mro(model), getattr(model, "net", None) is net,
+                   mro(getattr(model, "criterion", None)))
     print(f"{test_id}: {class_name} around your network, with BCELoss")
 
 
 def check_net_4_7__architecture(net_4_7) -> None:
-    _check_deep_narrow("net_4_7__architecture", net_4_7)
+    check_architecture("4.7", net_4_7)
 
 
 def check_net_4_7__wrapper(model_4_7, net_4_7) -> None:
@@ -1488,77 +1765,95 @@ def check_net_4_7__wrapper(model_4_7, net_4_7) -> None:
 
 
 def check_net_4_9__architecture(net_4_9) -> None:
-    _check_deep_narrow("net_4_9__architecture", net_4_9)
+    check_architecture("4.9", net_4_9)
 
 
 def check_net_4_9__wrapper(model_4_9, net_4_9) -> None:
     _check_wrapped("net_4_9__wrapper", model_4_9, net_4_9, "Supervise_Kaiming_weights")
 
 
-# Extra credit 1: the saved model file.
+# Extra credit 1: the saved model file. The grader loads, runs and scores it (and EC2's rule)
+# with the functions below that have no leading underscore.
 
 #: EC1 tiers: accuracy on "hard" examples (the grader draws examples you never saw).
 EC_TRANSFER_TIERS = {"accuracy_75": 0.75, "accuracy_95": 0.95}
-#: EC2 tiers: share of "tiny" examples on which ``rule`` agrees with the true label.
+#: EC2 tiers: ``rule``'s class-balanced agreement with the true labels of "tiny" grids
+#: (``rule_agreement``).
 EC_RULE_TIERS = {"agreement_90": 0.90, "agreement_99": 0.99}
 
 
-def _load_ec_model_or_fail(test_id: str):
-    path = Path(EC_MODEL_FILE)
+def load_ec_model_or_fail(test_id: str, folder: Path, load: Callable = load_ec_model):
+    """``load(path)`` of the ``EC_MODEL_FILE`` in ``folder`` (the notebook's), or a failure
+    saying why there is nothing to score."""
+    path = folder / EC_MODEL_FILE
     if not path.is_file():
-        fail(test_id, "model file", f"there is no {EC_MODEL_FILE} in {Path.cwd()}",
-              "run your EC1 cell (outside grading mode): hw2utils.save_ec_model(net) writes the "
-              "file next to the notebook. Submit it with the notebook (in Colab, download it "
-              "from the Files panel)")
+        fail(test_id, "model file", f"there is no {EC_MODEL_FILE} beside the notebook",
+             "EC1 is scored on the file hw2utils.save_ec_model(net) writes next to the notebook: run "
+             "your EC1 cell outside grading mode and submit the file together with the notebook (in "
+             "Colab, download it from the Files panel)")
     try:
-        return load_ec_model(path)
+        return load(path)
     except Exception as err:  # a truncated upload, or a file saved some other way
         fail(test_id, "model file", f"{EC_MODEL_FILE} cannot be loaded ({type(err).__name__}: "
-              f"{str(err)[:200]})",
-              "save your network again with hw2utils.save_ec_model(net)")
+             f"{str(err)[:200]})", "save your network again with hw2utils.save_ec_model(net)")
 
 
-def _ec_probabilities(test_id: str, model, data: torch.Tensor) -> torch.Tensor:
-    """The model's outputs on ``data`` (N, 36), checked to be N probabilities."""
-    hint = "the saved network maps (N, 36) to probabilities (N, 1): end it with a Sigmoid"
+def ec_probabilities(test_id: str, model, data: torch.Tensor) -> torch.Tensor:
+    """The model's outputs on ``data`` (N, 36) as a vector (N,), checked to be probabilities."""
+    n = data.shape[0]
+    case = f"forward pass on a batch of {n}"
+    hint = "the saved network maps a batch (N, 36) to probabilities (N, 1): end it with a Sigmoid"
     try:
         with torch.no_grad():
             out = model(data.detach().cpu().float())
     except Exception as err:
-        fail(test_id, "forward pass", f"the saved model fails on a batch (N, 36): "
-              f"{type(err).__name__}: {err}", hint)
-    n = data.shape[0]
+        fail(test_id, case, f"{type(err).__name__}: {str(err)[:200]}", hint)
     if not isinstance(out, torch.Tensor) or tuple(out.shape) not in ((n, 1), (n,)):
-        fail(test_id, "forward pass", f"expected outputs of shape ({n}, 1), got "
-              f"{tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__}", hint)
-    out = out.reshape(-1).float()
+        got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+        fail(test_id, case, f"expected shape ({n}, 1), got {got}", hint)
+    out = out.detach().reshape(-1).float().cpu()
     if not bool(torch.isfinite(out).all()) or out.min().item() < 0 or out.max().item() > 1:
-        fail(test_id, "forward pass", "outputs are not probabilities in [0, 1]", hint)
+        fail(test_id, case, "outputs are not probabilities in [0, 1]", hint)
     return out
 
 
-def _ec_val_accuracy(test_id: str) -> float:
+def ec_accuracy(probabilities: torch.Tensor, labels: torch.Tensor) -> float:
+    """Share of examples where the prediction ``probabilities > 0.5`` equals the label."""
+    return ((probabilities > 0.5) == labels.bool()).float().mean().item()
+
+
+def expect_ec_accuracy(test_id: str, case: str, probabilities: torch.Tensor, labels: torch.Tensor,
+                       tier: str) -> float:
+    """``ec_accuracy``, failing below the threshold of ``EC_TRANSFER_TIERS[tier]``."""
+    threshold, accuracy = EC_TRANSFER_TIERS[tier], ec_accuracy(probabilities, labels)
+    if not accuracy >= threshold:
+        hint = ("that is chance: a network trained on hard from scratch memorizes its training set. "
+                "Pretrain on tiny, then fine-tune that same network on hard with its weights kept"
+                if accuracy < 0.6 else
+                "fine-tune the pretrained network until its hard val accuracy is high: keep its weights "
+                "(plain Supervise, no re-initializing wrapper) and give it a fresh optimizer")
+        fail(test_id, case, f"accuracy {accuracy:.4f} is below {threshold}", hint)
+    return accuracy
+
+
+def _ec_val(test_id: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """The saved model's probabilities on the hard val split, and the split's labels."""
     data = load_dataset("hard", device="cpu")
-    probabilities = _ec_probabilities(test_id, _load_ec_model_or_fail(test_id), data.val_data)
-    return ((probabilities > 0.5) == data.val_labels.bool()).float().mean().item()
+    model = load_ec_model_or_fail(test_id, Path.cwd())
+    return ec_probabilities(test_id, model, data.val_data), data.val_labels
 
 
 def check_ec_transfer__saved_model() -> None:
     """``EC_MODEL_FILE`` exists, loads, and maps a batch of grids to probabilities."""
     test_id = "ec_transfer__saved_model"
-    accuracy_val = _ec_val_accuracy(test_id)
+    accuracy_val = ec_accuracy(*_ec_val(test_id))
     print(f"{test_id}: {EC_MODEL_FILE} loads and outputs probabilities; "
           f"held-out (hard val) accuracy {accuracy_val:.4f}")
 
 
 def _check_ec_accuracy(test_id: str, tier: str) -> None:
-    threshold = EC_TRANSFER_TIERS[tier]
-    accuracy_val = _ec_val_accuracy(test_id)
-    if not accuracy_val >= threshold:
-        fail(test_id, "hard val split", f"accuracy {accuracy_val:.4f} is below {threshold}",
-              "pretrain on tiny, then fine-tune that same network on hard: keep its weights "
-              "(plain Supervise, no re-initializing wrapper) and give it a fresh optimizer")
-    print(f"{test_id}: held-out (hard val) accuracy {accuracy_val:.4f} >= {threshold} "
+    accuracy_val = expect_ec_accuracy(test_id, "hard val split", *_ec_val(test_id), tier)
+    print(f"{test_id}: held-out (hard val) accuracy {accuracy_val:.4f} >= {EC_TRANSFER_TIERS[tier]} "
           "(the grader measures it on hard examples you have not seen)")
 
 
@@ -1572,19 +1867,20 @@ def check_ec_transfer__accuracy_95() -> None:
 
 # Extra credit 2: the rule, as a function of one 6x6 grid.
 
-class _NoNetworks:
-    """Inside, calling any nn.Module fails: EC2 asks for the rule, not a trained network."""
+class _CallsNetwork(BaseException):
+    """A rule called an nn.Module (its class name is args[0]); no Exception, so that the
+    rule's own ``except Exception`` cannot hide it."""
 
-    def __init__(self, test_id: str):
-        self.test_id = test_id
+
+class _NoNetworks:
+    """Inside, calling any nn.Module raises _CallsNetwork: EC2 asks for the rule, not a network
+    that imitates it."""
 
     def __enter__(self):
-        test_id = self.test_id
         self.original = nn.Module.__call__
 
         def refuse(module, *args, **kwargs):
-            raise AssertionError(f"{test_id}: your rule calls a network ({type(module).__name__}); "
-                                 "EC2 asks for the rule itself, written with the grid's cells")
+            raise _CallsNetwork(type(module).__name__)
         nn.Module.__call__ = refuse
         return self
 
@@ -1592,8 +1888,8 @@ class _NoNetworks:
         nn.Module.__call__ = self.original
 
 
-def _as_label(test_id: str, answer, case: str) -> bool:
-    """A rule's answer as a bool: True/False, 0/1, or a one-element tensor or array of them."""
+def _as_label(answer) -> bool | None:
+    """True/False, 0/1, or a one-element tensor or array of them, as a bool; else None."""
     value = answer
     if isinstance(value, torch.Tensor) and value.numel() == 1:
         value = value.item()
@@ -1602,37 +1898,83 @@ def _as_label(test_id: str, answer, case: str) -> bool:
     if isinstance(value, (bool, np.bool_)) or (
             isinstance(value, (int, float, np.integer, np.floating)) and value in (0, 1)):
         return bool(value)
-    fail(test_id, case, f"rule returned {answer!r}; expected True or False",
-          "rule(grid) returns one bool: True for label 1")
+    return None
 
 
-def _rule_agreement(test_id: str, rule: Callable, data: torch.Tensor, labels: torch.Tensor) -> float:
-    """Share of examples where ``rule(6x6 grid)`` equals the label."""
-    grids = data.detach().cpu().float().reshape(-1, 6, 6)
+def _error_line(err: Exception) -> str:
+    return f"{type(err).__name__}: {err}"
+
+
+def rule_answers(rule, grids: torch.Tensor, describe: Callable[[Exception], str] = _error_line) -> dict:
+    """{"answers": bool (N,)}: ``rule``'s answer on each of ``grids`` (N, 6, 6). Where it stops
+    early: {"not_callable": its type's name}, or {"index": the grid's index} with "network" (the
+    class it called), "raised" (``describe`` of its error) or "answer" (the repr of what it
+    returned instead of a bool)."""
+    if not callable(rule):
+        return {"not_callable": type(rule).__name__}
     answers = []
-    with _NoNetworks(test_id):
+    with _NoNetworks():
         for index, grid in enumerate(grids):
-            case = f"example {index} (grid rows {grid.int().tolist()})"
             try:
                 answer = rule(grid.clone())
-            except AssertionError:
-                raise
-            except Exception as err:
-                fail(test_id, case, f"rule raised {type(err).__name__}: {err}",
-                      "rule receives a 6x6 float tensor of 0. and 1.; grid[r, c] is feature 6*r + c")
-            answers.append(_as_label(test_id, answer, case))
-    return (torch.tensor(answers) == labels.detach().cpu().bool()).float().mean().item()
+            except _CallsNetwork as called:
+                return {"index": index, "network": str(called.args[0])}
+            except Exception as err:  # the rule's error is what the check reports
+                # its traceback from the rule's frame on: this loop's frame is none of the student's
+                return {"index": index, "raised": describe(err.with_traceback(err.__traceback__.tb_next))}
+            label = _as_label(answer)
+            if label is None:
+                return {"index": index, "answer": repr(answer)[:80]}
+            answers.append(label)
+    return {"answers": torch.tensor(answers, dtype=torch.bool)}
+
+
+def fail_stopped_rule(test_id: str, stopped: dict, grids: torch.Tensor):
+    """Fail with what stopped ``rule_answers`` (its result ``stopped``) on ``grids``."""
+    if "not_callable" in stopped:
+        fail(test_id, "type", f"rule is a {stopped['not_callable'][:80]}, not a function", "def rule(grid): ...")
+    index = stopped["index"]
+    case = f"grid {index} of {len(grids)}, rows {grids[index].int().tolist()}"
+    if "network" in stopped:
+        fail(test_id, case, f"your rule calls a network ({stopped['network'][:80]})",
+             "EC2 asks for the rule itself, written with the grid's cells")
+    if "raised" in stopped:
+        fail(test_id, case, f"rule raised {stopped['raised']}",
+             "rule receives a 6x6 float tensor of 0. and 1.; grid[r, c] is feature 6*r + c")
+    fail(test_id, case, f"rule returned {stopped['answer'][:80]}; expected True or False",
+         "rule(grid) returns one bool: True for label 1")
+
+
+def rule_agreement(answers: torch.Tensor, labels: torch.Tensor) -> tuple[float, float, float]:
+    """(class-balanced agreement (a1 + a0) / 2, a1, a0): a1 and a0 are the shares of label-1 and
+    label-0 grids on which the bool ``answers`` equal the ``labels``; a constant answer scores 0.5."""
+    labels = labels.bool()
+    right = answers == labels
+    a1, a0 = right[labels].float().mean().item(), right[~labels].float().mean().item()
+    return (a1 + a0) / 2, a1, a0
+
+
+def expect_rule_agreement(test_id: str, case: str, answers: torch.Tensor, labels: torch.Tensor,
+                          tier: str) -> float:
+    """``rule_agreement``, failing below the threshold of ``EC_RULE_TIERS[tier]``."""
+    threshold = EC_RULE_TIERS[tier]
+    share, a1, a0 = rule_agreement(answers, labels)
+    if not share >= threshold:
+        fail(test_id, case, f"rule agrees with {share:.4f} of the true labels, class-balanced ({a1:.4f} "
+             f"of the label-1 grids, {a0:.4f} of the label-0 grids), below {threshold}",
+             "check your rule on the tiny train split, where you can see the disagreements")
+    return share
 
 
 def _check_ec_rule(test_id: str, rule: Callable, tier: str) -> None:
-    threshold = EC_RULE_TIERS[tier]
     data = load_dataset("tiny", device="cpu")
-    agreement = _rule_agreement(test_id, rule, data.val_data, data.val_labels)
-    if not agreement >= threshold:
-        fail(test_id, "tiny val split", f"rule agrees with {agreement:.4f} of the labels, below "
-              f"{threshold}", "compare your rule's answers with the labels where they disagree")
-    print(f"{test_id}: rule agrees with {agreement:.4f} of the tiny val labels (>= {threshold}); "
-          "the grader uses examples you have not seen")
+    grids = data.val_data.cpu().float().reshape(-1, 6, 6)
+    result = rule_answers(rule, grids)
+    if "answers" not in result:
+        fail_stopped_rule(test_id, result, grids)
+    share = expect_rule_agreement(test_id, "tiny val split", result["answers"], data.val_labels.cpu(), tier)
+    print(f"{test_id}: rule agrees with {share:.4f} of the tiny val labels, class-balanced "
+          f"(>= {EC_RULE_TIERS[tier]}); the grader uses examples you have not seen")
 
 
 def check_ec_rule__agreement_90(rule: Callable) -> None:

@@ -3,16 +3,19 @@
 Each `Experiment` is what a student's cell runs: a network, a loss, an optimizer and a dataset,
 trained by `hw2utils.run_test` (full batch, held-out check every 10 epochs, early stop at
 100 %). torch.optim.SGD / torch.optim.Adam stand in for the students' SimpleGradientDescent /
-ADAMOptimizer, which must equal them step for step. The builders double as the reference
-architectures for the `net_<task>` checks (e.g. `build("3.1")` has 21377 parameters).
+ADAMOptimizer, which must equal them step for step. A network is built from its task's layer
+list in `hw2checks.ARCHITECTURES`, the one description of the architectures, which the
+`net_<task>` checks compare with (e.g. `network("3.1")` has 21377 parameters).
 """
+import ast
 from dataclasses import dataclass
 from typing import Callable
 
 import torch
 from torch import nn
 
-N_INPUTS = 36
+from hw2checks import ARCHITECTURES
+
 EPOCHS = 2000
 
 
@@ -23,40 +26,22 @@ class ResidualSequence(nn.Sequential):
         return super().forward(x) + x
 
 
-def mlp(widths, activation=nn.ReLU, batchnorm_after=()):
-    """Linear layers widths[0]→…→widths[-1], `activation` between them, Sigmoid at the end.
-
-    `batchnorm_after` holds indices of hidden activations (0 = first) followed by BatchNorm1d.
-    """
-    layers = []
-    for i, (n_in, n_out) in enumerate(zip(widths[:-1], widths[1:])):
-        layers.append(nn.Linear(n_in, n_out))
-        if i < len(widths) - 2:
-            layers.append(activation())
-            if i in batchnorm_after:
-                layers.append(nn.BatchNorm1d(n_out))
-    layers.append(nn.Sigmoid())
-    return nn.Sequential(*layers)
+def layer(spec) -> nn.Module:
+    """The layer an entry of a `hw2checks.layer_signature` list names (a string, or its parsed
+    expression): "ReLU" is nn.ReLU(), "Linear(36, 16)" nn.Linear(36, 16), "Residual(...)" a
+    ResidualSequence of the layers listed inside, created in the order listed."""
+    node = ast.parse(spec, mode="eval").body if isinstance(spec, str) else spec
+    if isinstance(node, ast.Name):
+        return getattr(nn, node.id)()
+    if node.func.id == "Residual":
+        return ResidualSequence(*map(layer, node.args))
+    return getattr(nn, node.func.id)(*map(ast.literal_eval, node.args),
+                                     **{k.arg: ast.literal_eval(k.value) for k in node.keywords})
 
 
-def residual_net(blocks, batchnorm, width=16, fan_out=32):
-    """Linear 36→16, `blocks` residual blocks, (BatchNorm,) Linear 16→1, Sigmoid.
-
-    Block without BatchNorm: [ReLU, Linear 16→32, ReLU, Linear 32→16] (3.15, 3.16);
-    with: [BatchNorm, Linear 16→32, ReLU, Linear 32→16] and a BatchNorm before the head (3.17, 3.18).
-    """
-    def block():
-        first = nn.BatchNorm1d(width) if batchnorm else nn.ReLU()
-        return ResidualSequence(first, nn.Linear(width, fan_out), nn.ReLU(), nn.Linear(fan_out, width))
-
-    head = [nn.BatchNorm1d(width)] if batchnorm else []
-    return nn.Sequential(nn.Linear(N_INPUTS, width), *(block() for _ in range(blocks)),
-                         *head, nn.Linear(width, 1), nn.Sigmoid())
-
-
-def deep_narrow():
-    """3.12: six Linear layers of width 32 (36→32→32→32→32→32→1), ReLU."""
-    return mlp([N_INPUTS] + [32] * 5 + [1])
+def network(task: str) -> nn.Sequential:
+    """A freshly initialized network with the layers of Task `task`, first to last."""
+    return nn.Sequential(*map(layer, ARCHITECTURES[task]))
 
 
 def reinit_linear_weights(net, init):
@@ -96,8 +81,9 @@ class Experiment:
     pretrain_epochs: int | None = None
 
 
-def _wide(activation):
-    return lambda: mlp([N_INPUTS, 128, 128, 1], activation)
+def _net(task, init=None):
+    """A builder of Task `task`'s network, its nn.Linear weights redrawn by `init` if given."""
+    return lambda: network(task) if init is None else reinit_linear_weights(network(task), init)
 
 
 _ADAM_WD = adam(0.01, 1e-3)  # the setup of 3.7 onwards
@@ -113,39 +99,36 @@ _RESIDUAL = 300  # 3.15–3.18; Adam's loss spikes start after ~320 epochs (see 
 _ADAM_INIT = adam(0.001, 1e-3)
 
 EXPERIMENTS = {e.id: e for e in [
-    Experiment("3.1", "Sigmoid, MSE, SGD lr 1.0", _wide(nn.Sigmoid), nn.MSELoss, sgd(1.0), epochs=_SHALLOW),
-    Experiment("3.2", "Tanh, MSE, SGD lr 1.0", _wide(nn.Tanh), nn.MSELoss, sgd(1.0), epochs=_SHALLOW),
-    Experiment("3.3", "ReLU, MSE, SGD lr 1.0", _wide(nn.ReLU), nn.MSELoss, sgd(1.0), epochs=_SHALLOW),
-    Experiment("3.4", "ReLU, BCE, SGD lr 1.0", _wide(nn.ReLU), nn.BCELoss, sgd(1.0), epochs=_SHALLOW),
-    Experiment("3.5", "ReLU, BCE, SGD lr 0.5", _wide(nn.ReLU), nn.BCELoss, sgd(0.5), epochs=_SHALLOW),
-    Experiment("3.6", "ReLU, BCE, Adam lr 0.01", _wide(nn.ReLU), nn.BCELoss, adam(0.01), epochs=_SHALLOW),
-    Experiment("3.7", "ReLU, BCE, Adam lr 0.01 wd 1e-3", _wide(nn.ReLU), nn.BCELoss, _ADAM_WD, epochs=_SHALLOW),
-    Experiment("3.8", "width 64", lambda: mlp([N_INPUTS, 64, 64, 1]), nn.BCELoss, _ADAM_WD, epochs=_SHALLOW),
-    Experiment("3.9", "width 32", lambda: mlp([N_INPUTS, 32, 32, 1]), nn.BCELoss, _ADAM_WD, epochs=_SHALLOW),
-    Experiment("3.10", "width 16", lambda: mlp([N_INPUTS, 16, 16, 1]), nn.BCELoss, _ADAM_WD, epochs=_SHALLOW),
-    Experiment("3.11", "4 layers, width 64",
-               lambda: mlp([N_INPUTS, 64, 64, 64, 1]), nn.BCELoss, _ADAM_WD, epochs=_DEEP),
-    Experiment("3.12", "6 layers, width 32", deep_narrow, nn.BCELoss, _ADAM_WD, epochs=_DEEP),
+    Experiment("3.1", "Sigmoid, MSE, SGD lr 1.0", _net("3.1"), nn.MSELoss, sgd(1.0), epochs=_SHALLOW),
+    Experiment("3.2", "Tanh, MSE, SGD lr 1.0", _net("3.2"), nn.MSELoss, sgd(1.0), epochs=_SHALLOW),
+    Experiment("3.3", "ReLU, MSE, SGD lr 1.0", _net("3.3"), nn.MSELoss, sgd(1.0), epochs=_SHALLOW),
+    Experiment("3.4", "ReLU, BCE, SGD lr 1.0", _net("3.4"), nn.BCELoss, sgd(1.0), epochs=_SHALLOW),
+    Experiment("3.5", "ReLU, BCE, SGD lr 0.5", _net("3.5"), nn.BCELoss, sgd(0.5), epochs=_SHALLOW),
+    Experiment("3.6", "ReLU, BCE, Adam lr 0.01", _net("3.6"), nn.BCELoss, adam(0.01), epochs=_SHALLOW),
+    Experiment("3.7", "ReLU, BCE, Adam lr 0.01 wd 1e-3", _net("3.7"), nn.BCELoss, _ADAM_WD, epochs=_SHALLOW),
+    Experiment("3.8", "width 64", _net("3.8"), nn.BCELoss, _ADAM_WD, epochs=_SHALLOW),
+    Experiment("3.9", "width 32", _net("3.9"), nn.BCELoss, _ADAM_WD, epochs=_SHALLOW),
+    Experiment("3.10", "width 16", _net("3.10"), nn.BCELoss, _ADAM_WD, epochs=_SHALLOW),
+    Experiment("3.11", "4 layers, width 64", _net("3.11"), nn.BCELoss, _ADAM_WD, epochs=_DEEP),
+    Experiment("3.12", "6 layers, width 32", _net("3.12"), nn.BCELoss, _ADAM_WD, epochs=_DEEP),
     Experiment("3.13", "6 layers, width 32, BatchNorm after first and last hidden ReLU",
-               lambda: mlp([N_INPUTS] + [32] * 5 + [1], batchnorm_after=(0, 4)), nn.BCELoss, _ADAM_WD,
-               epochs=_DEEP),
+               _net("3.13"), nn.BCELoss, _ADAM_WD, epochs=_DEEP),
     Experiment("3.15", "4 residual blocks, no BatchNorm",
-               lambda: residual_net(4, False), nn.BCELoss, _ADAM_WD, epochs=_RESIDUAL),
+               _net("3.15"), nn.BCELoss, _ADAM_WD, epochs=_RESIDUAL),
     Experiment("3.16", "2 residual blocks, no BatchNorm",
-               lambda: residual_net(2, False), nn.BCELoss, _ADAM_WD, epochs=_RESIDUAL),
+               _net("3.16"), nn.BCELoss, _ADAM_WD, epochs=_RESIDUAL),
     Experiment("3.17", "2 residual blocks with BatchNorm",
-               lambda: residual_net(2, True), nn.BCELoss, _ADAM_WD, epochs=_RESIDUAL),
+               _net("3.17"), nn.BCELoss, _ADAM_WD, epochs=_RESIDUAL),
     Experiment("3.18", "6 residual blocks with BatchNorm",
-               lambda: residual_net(6, True), nn.BCELoss, _ADAM_WD, epochs=_RESIDUAL),
+               _net("3.18"), nn.BCELoss, _ADAM_WD, epochs=_RESIDUAL),
     Experiment("4.7", "3.12 with Linear weights from N(0, 0.01²), Adam lr 0.001 wd 1e-3",
-               lambda: reinit_linear_weights(deep_narrow(), lambda w: nn.init.normal_(w, 0.0, 0.01)),
-               nn.BCELoss, _ADAM_INIT),
+               _net("4.7", lambda w: nn.init.normal_(w, 0.0, 0.01)), nn.BCELoss, _ADAM_INIT),
     Experiment("4.9", "3.12 with kaiming_normal_ Linear weights, Adam lr 0.001 wd 1e-3",
-               lambda: reinit_linear_weights(deep_narrow(), nn.init.kaiming_normal_), nn.BCELoss, _ADAM_INIT),
-    Experiment("EC.scratch", "hard from scratch: 3.17's network", lambda: residual_net(2, True),
+               _net("4.9", nn.init.kaiming_normal_), nn.BCELoss, _ADAM_INIT),
+    Experiment("EC.scratch", "hard from scratch: 3.17's network", _net("3.17"),
                nn.BCELoss, _ADAM_WD, dataset="hard"),
     Experiment("EC.finetune", "hard, fine-tuned from 3.17 trained on tiny (weights kept)",
-               lambda: residual_net(2, True), nn.BCELoss, _ADAM_WD, dataset="hard", pretrained="3.17",
+               _net("3.17"), nn.BCELoss, _ADAM_WD, dataset="hard", pretrained="3.17",
                # EC1 pretrains until tiny is solved (run_test's default budget, early stop at 100 %):
                # after 3.17's short budget, fine-tuning reached 0.95 at only 7 of 10 seeds.
                pretrain_epochs=EPOCHS),
@@ -153,5 +136,6 @@ EXPERIMENTS = {e.id: e for e in [
 
 
 def build(task_id):
-    """A freshly initialized reference network for an experiment id (e.g. "3.12")."""
+    """A freshly initialized reference network for an experiment id (e.g. "3.12"), with its
+    experiment's initialization."""
     return EXPERIMENTS[task_id].build()

@@ -1,5 +1,6 @@
-"""What probes of several parts share: input makers (the judge rebuilds the same inputs from
-the same functions, so they have one home here) and ways to exercise student objects."""
+"""What probes of several parts share: ways to exercise student objects. The input makers and
+runners they share with the visible checks and the judges (random_parameters, quartic_loss,
+run_steps, ...) have their one home in ``hw2checks``."""
 from __future__ import annotations
 
 import contextlib
@@ -9,26 +10,13 @@ from typing import Iterator
 
 import torch
 
+from hw2checks import ZERO_GRAD_ROUNDS, leaf_copies, quartic_loss, run_steps
 from hw2probes import describe_error
 
 
 def plain(t: torch.Tensor) -> torch.Tensor:
     """A detached CPU copy of a student's tensor, safe to hand to the judge."""
     return t.detach().cpu().clone()
-
-
-def random_parameters(generator: torch.Generator, shapes, dtype=torch.float64,
-                      device="cpu") -> list[torch.Tensor]:
-    return [torch.randn(shape, generator=generator, dtype=dtype).to(device).requires_grad_()
-            for shape in shapes]
-
-
-def quartic_loss(params) -> torch.Tensor:
-    """A smooth loss of any parameter list whose gradients vary in size and sign."""
-    total = 0.0
-    for index, p in enumerate(params):
-        total = total + ((p - 0.3 * index) ** 2).sum() + 0.05 * (p ** 4).sum() + p.sin().sum()
-    return total
 
 
 def devices() -> list[str]:
@@ -79,32 +67,15 @@ def globals_read(cls, names) -> list[str]:
     return sorted(found)
 
 
-ZERO_GRAD_ROUNDS = 3
-
-
-def _rounds(make, init, clear) -> torch.Tensor | dict:
-    """The parameters (float64, CPU, flattened) after each of ZERO_GRAD_ROUNDS rounds of
-    clear(optimizer, params), backward() of quartic_loss and step(), (rounds, n); or
-    {"raised": ...} when a round raised."""
-    params = [p.detach().clone().requires_grad_() for p in init]
-    optimizer = make(iter(params))
-    path = []
+def _rounds(make, init, clear=None) -> torch.Tensor | dict:
+    """hw2checks.run_steps for ZERO_GRAD_ROUNDS rounds over copies of ``init`` (the gradients set to
+    None by hand, or cleared by ``clear(optimizer)``), or {"raised": ...} when a round raised."""
     try:
-        for _ in range(ZERO_GRAD_ROUNDS):
-            clear(optimizer, params)
-            quartic_loss(params).backward()
-            optimizer.step()
-            path.append(torch.cat([p.detach().double().cpu().flatten() for p in params]))
+        return run_steps(make, leaf_copies(init), ZERO_GRAD_ROUNDS, clear=clear)
     except Delegated:
         raise
     except Exception as exc:  # the student's code: what it raised is the check's data
         return {"raised": describe_error(exc)}
-    return torch.stack(path)
-
-
-def _clear_by_hand(optimizer, params) -> None:
-    for p in params:
-        p.grad = None
 
 
 def exercise_zero_grad(make, init) -> dict:
@@ -113,7 +84,7 @@ def exercise_zero_grad(make, init) -> dict:
     {"raised": what zero_grad() raised, "when": "before any backward()" or "after backward()"}, or
     {"grads": each gradient after the second backward() and zero_grad() (or None), "with": the
     rounds (see _rounds) with zero_grad(), "without": the same rounds with p.grad = None instead}."""
-    params = [p.detach().clone().requires_grad_() for p in init]
+    params = leaf_copies(init)
     optimizer = make(iter(params))
     for when in ("before any backward()", "after backward()", "after backward()"):
         if when != "before any backward()":
@@ -125,5 +96,5 @@ def exercise_zero_grad(make, init) -> dict:
         except Exception as exc:  # the student's zero_grad: the judge says what it raised, and when
             return {"raised": describe_error(exc), "when": when}
     return {"grads": [None if p.grad is None else plain(p.grad) for p in params],
-            "with": _rounds(make, init, lambda optimizer, _: optimizer.zero_grad()),
-            "without": _rounds(make, init, _clear_by_hand)}
+            "with": _rounds(make, init, lambda optimizer: optimizer.zero_grad()),
+            "without": _rounds(make, init)}

@@ -10,10 +10,9 @@ import types
 
 import torch
 
-from hw2probes.common import (Delegated, devices, exercise_zero_grad, globals_read, no_torch_optim, plain,
-                              quartic_loss, random_parameters)
-
-BOWL = ((2.3, -0.3), (-0.5, 0.2))
+from hw2checks import leaf_copies, random_parameters, run_in_turn, run_steps
+from hw2probes.common import Delegated, devices, exercise_zero_grad, globals_read, no_torch_optim, plain
+from hw2utils import BOWL_MATRIX
 
 
 class RecordingBowl:
@@ -79,7 +78,7 @@ def probe_gd_loop__in_place(descend):
     runs = {}
     for device in devices():
         x = torch.tensor(IN_PLACE_START, dtype=torch.float64, device=device, requires_grad=True)
-        returned = descend(RecordingBowl(BOWL), x, IN_PLACE_LR, IN_PLACE_STEPS)
+        returned = descend(RecordingBowl(BOWL_MATRIX), x, IN_PLACE_LR, IN_PLACE_STEPS)
         runs[device] = {"returned_x": returned is x, "is_leaf": x.is_leaf, "requires_grad": x.requires_grad,
                         "device": x.device.type, "x": plain(x),
                         "grad": None if x.grad is None else plain(x.grad)}
@@ -114,47 +113,24 @@ IN_TURN_SHAPES = ([(3,), (2, 2)], [(5,), (2,)])
 
 def sgd_runs(check: str, device: str) -> list[tuple]:
     """(dtype, kwargs, initial parameters) of each run of ``check`` on ``device``; run i of
-    all (cpu first, then cuda) starts from parameters drawn with seed i."""
+    all (cpu first, then cuda) starts from random_parameters(i, SHAPES)."""
     cases = list(itertools.product(DTYPES, SGD_CASES[check]))
     first = ("cpu", "cuda").index(device) * len(cases)
-    return [(dtype, kwargs,
-             random_parameters(torch.Generator().manual_seed(first + i), SHAPES, dtype, device))
+    return [(dtype, kwargs, random_parameters(first + i, SHAPES, dtype, device))
             for i, (dtype, kwargs) in enumerate(cases)]
-
-
-def run_steps(optimizer, params) -> list[torch.Tensor]:
-    """All parameters, flattened into one vector, after each of STEPS steps on quartic_loss.
-    The gradients are cleared here, not by zero_grad(), which has a check of its own."""
-    trajectory = []
-    for _ in range(STEPS):
-        for p in params:
-            p.grad = None
-        quartic_loss(params).backward()
-        optimizer.step()
-        trajectory.append(plain(torch.cat([p.detach().flatten() for p in params])))
-    return trajectory
 
 
 def in_turn_inputs(check: str) -> list[tuple[dict, list[torch.Tensor]]]:
     """(kwargs, initial parameters) of the two optimizers that ``check`` steps in turn (float64, CPU)."""
-    return [(kwargs, random_parameters(torch.Generator().manual_seed(40 + i), shapes))
+    return [(kwargs, random_parameters(40 + i, shapes))
             for i, (kwargs, shapes) in enumerate(zip(IN_TURN[check], IN_TURN_SHAPES))]
 
 
-def run_in_turn(make, inputs) -> list[list[torch.Tensor]]:
-    """Two optimizers ``make(iter(params), **kwargs)``, made one after the other from ``inputs``, then
-    stepped in turn (as run_steps steps one): the trajectory of each."""
-    groups = [[p.detach().clone().requires_grad_() for p in init] for _, init in inputs]
-    optimizers = [make(iter(params), **kwargs) for (kwargs, _), params in zip(inputs, groups)]
-    trajectories = [[], []]
-    for _ in range(STEPS):
-        for optimizer, params, trajectory in zip(optimizers, groups, trajectories):
-            for p in params:
-                p.grad = None
-            quartic_loss(params).backward()
-            optimizer.step()
-            trajectory.append(plain(torch.cat([p.detach().flatten() for p in params])))
-    return trajectories
+def in_turn_paths(optimizer_cls, inputs) -> list[torch.Tensor]:
+    """hw2checks.run_in_turn of ``optimizer_cls(params, **kwargs)`` over copies of the parameters of
+    each (kwargs, init) of ``inputs``, for STEPS steps."""
+    return run_in_turn([lambda p, kw=kw: optimizer_cls(p, **kw) for kw, _ in inputs],
+                       [leaf_copies(init) for _, init in inputs], STEPS)
 
 
 def stores_iterator(optimizer) -> bool:
@@ -164,9 +140,9 @@ def stores_iterator(optimizer) -> bool:
 
 
 def _sgd_trajectories(check: str, SimpleGradientDescent) -> dict:
-    """{"globals": globals_read, "runs": {device: [{"trajectory": [...]} or {"iterator": True}]},
-    "in_turn": the two trajectories of run_in_turn}, or {"delegated": name} when it constructs
-    a torch.optim optimizer."""
+    """{"globals": globals_read, "runs": {device: [{"trajectory": the path of STEPS steps, as
+    hw2checks.run_steps gives it} or {"iterator": True}]}, "in_turn": the two paths of in_turn_paths},
+    or {"delegated": name} when it constructs a torch.optim optimizer."""
     runs = {}
     try:
         with no_torch_optim():
@@ -174,9 +150,9 @@ def _sgd_trajectories(check: str, SimpleGradientDescent) -> dict:
                 runs[device] = []
                 for _, kwargs, params in sgd_runs(check, device):
                     optimizer = SimpleGradientDescent(iter(params), **kwargs)
-                    runs[device].append({"iterator": True} if stores_iterator(optimizer)
-                                        else {"trajectory": run_steps(optimizer, params)})
-            in_turn = run_in_turn(SimpleGradientDescent, in_turn_inputs(check))
+                    runs[device].append({"iterator": True} if stores_iterator(optimizer) else
+                                        {"trajectory": run_steps(lambda _: optimizer, params, STEPS)})
+            in_turn = in_turn_paths(SimpleGradientDescent, in_turn_inputs(check))
     except Delegated as delegated:
         return {"delegated": str(delegated.args[0])}
     return {"globals": globals_read(SimpleGradientDescent, OPTIMIZER_ARGUMENTS), "runs": runs,
@@ -193,7 +169,7 @@ def probe_sgd_optimizer__weight_decay(SimpleGradientDescent):
 
 def probe_sgd_optimizer__zero_grad(SimpleGradientDescent):
     """hw2probes.common.exercise_zero_grad's data, or {"delegated": name}."""
-    init = random_parameters(torch.Generator().manual_seed(ZERO_GRAD_SEED), SHAPES)
+    init = random_parameters(ZERO_GRAD_SEED, SHAPES)
     try:
         with no_torch_optim():
             return exercise_zero_grad(lambda params: SimpleGradientDescent(params, lr=0.1), init)

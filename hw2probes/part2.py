@@ -14,12 +14,12 @@ from typing import Callable, Iterator
 
 import torch
 
+from hw2checks import (drive, fixed_gradients, leaf_copies, loss_gradients, quartic_loss, random_parameters,
+                       run_in_turn, state_facts, tensor_facts, torch_sgd_path, with_l2)
 from hw2probes import describe_error
-from hw2probes.common import (Delegated, devices, exercise_zero_grad, globals_read, no_torch_optim, plain,
-                              quartic_loss)
+from hw2probes.common import Delegated, devices, exercise_zero_grad, globals_read, no_torch_optim, plain
+from hw2utils import BOWL_START, LossFunctionWithPlot
 
-BOWL = ((2.3, -0.3), (-0.5, 0.2))
-BOWL_START = (-1.5, 1.2)
 DTYPES = (torch.float64, torch.float32)
 MAX_ITEMS = 100  # a longer list or tuple is described, not kept (an answer holds a few numbers)
 
@@ -82,16 +82,11 @@ def _pair(result, describe=_value) -> list | str:
 # Task 2.1: gradient_stats(grads) -> (mean, rms) --------------------------------------------------
 
 def bowl_gradients(steps: int = 50, lr: float = 0.1) -> torch.Tensor:
-    """The gradient at each of ``steps`` steps of gradient descent on the bowl from x0, (steps, 2)."""
-    B = torch.tensor(BOWL, dtype=torch.float64)
-    x = torch.tensor(BOWL_START, dtype=torch.float64, requires_grad=True)
-    grads = []
-    for _ in range(steps):
-        grad, = torch.autograd.grad(torch.linalg.vector_norm(B @ x), x)
-        grads.append(grad)
-        with torch.no_grad():
-            x -= lr * grad
-    return torch.stack(grads)
+    """The gradient at each of the ``steps`` points gradient descent visits on the bowl from x0
+    (hw2checks.torch_sgd_path), (steps, 2)."""
+    L = LossFunctionWithPlot()
+    points = [x.requires_grad_() for x in torch_sgd_path(L, BOWL_START, lr, steps)]
+    return torch.stack([torch.autograd.grad(L(x), x)[0] for x in points])
 
 
 def random_gradients(g: torch.Generator, T: int, d: int, dtype, device) -> torch.Tensor:
@@ -305,12 +300,6 @@ LAYOUT_KWARGS = dict(lr=0.05)
 LAYOUT_STEPS = 5
 
 
-def initial_parameters(seed, shapes, dtype, device) -> list[torch.Tensor]:
-    g = torch.Generator().manual_seed(seed)
-    return [torch.randn(shape, generator=g, dtype=torch.float64).to(dtype=dtype, device=device)
-            for shape in shapes]
-
-
 def adam_cases(first_seed: int, cases, device_list) -> dict[str, list[tuple]]:
     """{device: [(dtype, kwargs, initial parameters of SHAPES)]}: each of ``cases`` in float64
     and float32, the parameters drawn from seeds first_seed, first_seed + 1, ..."""
@@ -319,7 +308,7 @@ def adam_cases(first_seed: int, cases, device_list) -> dict[str, list[tuple]]:
         inputs[device] = []
         for dtype in DTYPES:
             for kwargs in cases:
-                init = initial_parameters(first_seed + n, SHAPES, dtype, device)
+                init = random_parameters(first_seed + n, SHAPES, dtype, device)
                 inputs[device].append((dtype, kwargs, init))
                 n += 1
     return inputs
@@ -327,43 +316,6 @@ def adam_cases(first_seed: int, cases, device_list) -> dict[str, list[tuple]]:
 
 def without_decay(kwargs: dict) -> dict:
     return {k: v for k, v in kwargs.items() if k != "weight_decay"}
-
-
-def loss_gradients(loss=quartic_loss):
-    """A gradient source: the gradients of ``loss`` at the current parameters."""
-    def source(step, params):
-        return torch.autograd.grad(loss(params), params)
-    return source
-
-
-def fixed_gradients(sequence):
-    """A gradient source: ``sequence[step]`` whatever the parameters."""
-    def source(step, params):
-        return [g.clone() for g in sequence[step]]
-    return source
-
-
-def with_l2(gradients, weight_decay: float):
-    """A gradient source: that of the loss plus (weight_decay / 2) |p|^2."""
-    def source(step, params):
-        return [g + weight_decay * p.detach() for g, p in zip(gradients(step, params), params)]
-    return source
-
-
-def drive(make: Callable, init, steps: int, gradients):
-    """Run ``steps`` steps of ``make(iter(params))`` from copies of ``init``; return the path
-    (parameters after each step, flattened, float64, CPU; shape (steps, n)), the parameters and
-    the optimizer. The driver sets each ``p.grad`` itself, so a broken zero_grad costs only its
-    own check."""
-    params = [p.detach().clone().requires_grad_() for p in init]
-    optimizer = make(iter(params))
-    path = []
-    for step in range(steps):
-        for p, grad in zip(params, gradients(step, params)):
-            p.grad = grad.detach().clone()
-        optimizer.step()
-        path.append(torch.cat([p.detach().double().cpu().flatten() for p in params]))
-    return torch.stack(path), params, optimizer
 
 
 def gradient_sequence(seed, shapes, steps, dtype, device):
@@ -427,32 +379,6 @@ def _adam_probe(probe: Callable) -> Callable:
     return run
 
 
-def _state_facts(optimizer, params) -> list[dict]:
-    """Each floating-point tensor the optimizer holds besides the parameters (in its attributes,
-    and lists, tuples and dicts in them to depth 3): where, dtype, device, shape."""
-    own = {id(p) for p in params}
-    found = []
-
-    def walk(value, where, depth):
-        if isinstance(value, torch.Tensor):
-            if id(value) not in own and value.is_floating_point():
-                found.append({"where": where, "dtype": str(value.dtype), "device": str(value.device),
-                              "shape": list(value.shape)})
-        elif depth < 3 and isinstance(value, (list, tuple)):
-            for i, item in enumerate(value):
-                walk(item, f"{where}[{i}]", depth + 1)
-        elif depth < 3 and isinstance(value, dict):
-            for i, item in enumerate(value.values()):
-                walk(item, f"{where}[...{i}]", depth + 1)
-    for name, value in vars(optimizer).items():
-        walk(value, f"self.{name}", 0)
-    return found
-
-
-def _param_facts(p: torch.Tensor) -> dict:
-    return {"shape": list(p.shape), "dtype": str(p.dtype), "device": str(p.device), "leaf": p.is_leaf}
-
-
 def _run(ADAMOptimizer, kwargs, init, steps, gradients, facts=False) -> dict:
     """{"path": (steps, n)} of the student's optimizer (see drive), with "state" and "params"
     facts after the last step when ``facts``; or {"raised": ...}."""
@@ -460,8 +386,8 @@ def _run(ADAMOptimizer, kwargs, init, steps, gradients, facts=False) -> dict:
         path, params, optimizer = drive(lambda p: ADAMOptimizer(p, **kwargs), init, steps, gradients)
         if not facts:
             return {"path": path}
-        return {"path": path, "state": _state_facts(optimizer, params),
-                "params": [_param_facts(p) for p in params]}
+        return {"path": path, "state": state_facts(optimizer, params),
+                "params": [{**tensor_facts(p), "leaf": p.is_leaf} for p in params]}
     return _attempt(run)
 
 
@@ -506,7 +432,7 @@ def _tensors_on_the_class(optimizer) -> list[str]:
 
 def _class_state(ADAMOptimizer) -> list[str]:
     """Class attributes holding tensors after constructing one optimizer, or else after its first step."""
-    params = [p.requires_grad_() for p in initial_parameters(199, [(3,), (2,)], torch.float64, "cpu")]
+    params = random_parameters(199, [(3,), (2,)])
     optimizer = ADAMOptimizer(iter(params), lr=0.1)
     found = _tensors_on_the_class(optimizer)
     if found:
@@ -538,24 +464,17 @@ def _in_turn(ADAMOptimizer, device) -> list[dict]:
     """Two optimizers (IN_TURN_CASES) made one after the other, then stepped in turn on the loss:
     per optimizer, its parameters after IN_TURN_STEPS steps ("in_turn") and the run of the same
     parameters alone ("alone")."""
-    inits = [initial_parameters(400, [(3,), (2,)], torch.float64, device),
-             initial_parameters(401, [(5,)], torch.float64, device)]
-    groups = [[p.clone().requires_grad_() for p in init] for init in inits]
-    optimizers = [ADAMOptimizer(iter(params), **kwargs) for params, kwargs in zip(groups, IN_TURN_CASES)]
-    for _ in range(IN_TURN_STEPS):
-        for optimizer, params in zip(optimizers, groups):
-            for p, grad in zip(params, torch.autograd.grad(quartic_loss(params), params)):
-                p.grad = grad
-            optimizer.step()
-    return [{"in_turn": torch.cat([p.detach().double().cpu().flatten() for p in params]),
-             "alone": _run(ADAMOptimizer, kwargs, init, IN_TURN_STEPS, loss_gradients())}
-            for init, params, kwargs in zip(inits, groups, IN_TURN_CASES)]
+    inits = [random_parameters(400, [(3,), (2,)], device=device), random_parameters(401, [(5,)], device=device)]
+    paths = run_in_turn([lambda p, kw=kw: ADAMOptimizer(p, **kw) for kw in IN_TURN_CASES],
+                        [leaf_copies(init) for init in inits], IN_TURN_STEPS)
+    return [{"in_turn": path[-1], "alone": _run(ADAMOptimizer, kwargs, init, IN_TURN_STEPS, loss_gradients())}
+            for init, path, kwargs in zip(inits, paths, IN_TURN_CASES)]
 
 
 def _twins(ADAMOptimizer, device) -> dict:
     """Two parameters of the same shape in one optimizer ("together"), and each alone ("alone"),
     on gradients set by hand."""
-    init = initial_parameters(450, TWIN_SHAPES, torch.float64, device)
+    init = random_parameters(450, TWIN_SHAPES, device=device)
     sequence = gradient_sequence(451, TWIN_SHAPES, PERSIST_STEPS, torch.float64, device)
     run = functools.partial(_run, ADAMOptimizer, PERSIST_CASES[0])
     return {"together": run(init, PERSIST_STEPS, fixed_gradients(sequence)),
@@ -575,7 +494,7 @@ def probe_adam_optimizer__state_persists(ADAMOptimizer) -> dict:
     for device in devices():
         cases = []
         for kwargs in PERSIST_CASES:
-            init = initial_parameters(200 + n, SHAPES, torch.float64, device)
+            init = random_parameters(200 + n, SHAPES, device=device)
             sequence = gradient_sequence(300 + n, SHAPES, PERSIST_STEPS, torch.float64, device)
             cases.append(_persist_runs(ADAMOptimizer, kwargs, init, sequence))
             n += 1
@@ -605,4 +524,4 @@ def probe_adam_optimizer__devices_dtypes(ADAMOptimizer) -> dict:
 def probe_adam_optimizer__zero_grad(ADAMOptimizer) -> dict:
     """hw2probes.common.exercise_zero_grad's data."""
     return exercise_zero_grad(lambda params: ADAMOptimizer(params, lr=0.1),
-                              initial_parameters(ZERO_GRAD_SEED, SHAPES, torch.float64, "cpu"))
+                              random_parameters(ZERO_GRAD_SEED, SHAPES))

@@ -1,5 +1,6 @@
 """Probes of notebook 3: the networks' layers, and ResidualSequence. Their judges are in
-``autograder.checks.part3``; the architectures each task asks for live only there."""
+``autograder.checks.part3``. A network is described by ``hw2checks.layer_signature``, and its
+residual blocks' layers run as ``hw2checks`` runs them: the shipped checks' own helpers."""
 from __future__ import annotations
 
 import contextlib
@@ -9,7 +10,7 @@ from typing import Iterator
 import torch
 from torch import nn
 
-import hw2checks
+from hw2checks import block_input, block_width, is_residual, layer_signature, layers_in_order, mro
 from hw2probes import describe_error
 from hw2probes.common import plain
 
@@ -17,22 +18,6 @@ RESIDUAL_SEED = 3
 RESIDUAL_SHAPES = [(5, 7, 4, torch.float64), (16, 32, 9, torch.float32), (3, 3, 1, torch.float64)]
 # the block of Tasks 3.15-3.16, whose first layer (a ReLU) sees the block's input itself
 PRE_ACTIVATION_SHAPE = (16, 32, 6, torch.float32)
-BLOCK_SEED = 4
-
-
-# the layer list a Part 3 network is compared by: hw2checks' own (shipped beside this package,
-# and in the grader's kit), so students, probes and judges read one definition
-signature = hw2checks.layer_signature
-
-
-def class_path(cls) -> str:
-    """``module.name`` of a class, e.g. torch.nn.modules.container.Sequential."""
-    return f"{cls.__module__}.{cls.__name__}"
-
-
-def mro(obj) -> list[str]:
-    """The class paths of ``type(obj)`` and its bases, most derived first."""
-    return [class_path(cls) for cls in type(obj).__mro__]
 
 
 def value(result):
@@ -48,32 +33,6 @@ def value(result):
 def forward_input() -> torch.Tensor:
     """(5, 36) binary features, like the dataset's."""
     return torch.randint(0, 2, (5, 36), generator=torch.Generator().manual_seed(0)).float()
-
-
-def is_residual(module) -> bool:
-    """A residual block, by the notebook's class name (as ``signature`` tells them)."""
-    return type(module).__name__ == "ResidualSequence"
-
-
-def block_input(width: int) -> torch.Tensor:
-    """(6, width) standard normal: about half of it negative, which a ReLU would change."""
-    return torch.randn(6, width, generator=torch.Generator().manual_seed(BLOCK_SEED))
-
-
-def block_width(block: nn.Module) -> int | None:
-    """The width a block takes: its first layer's in_features or num_features."""
-    for layer in block.modules():
-        for attribute in ("in_features", "num_features"):
-            if isinstance(getattr(layer, attribute, None), int):
-                return getattr(layer, attribute)
-    return None
-
-
-def layers_in_order(block: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """f(x): the block's layers one after the other, as nn.Sequential runs them."""
-    for layer in block.children():
-        x = layer(x)
-    return x
 
 
 @contextlib.contextmanager
@@ -109,14 +68,14 @@ def block_layers_effect(block: nn.Module, device) -> dict:
 
 def probe_architecture(task: str, net):
     """{"module", "type", "signature", "parameters", "output", "blocks"}: the layers as
-    ``signature`` lists them, the number of parameters, the output on ``forward_input()``
+    ``layer_signature`` lists them, the number of parameters, the output on ``forward_input()``
     with the residual blocks (``is_residual``) ``blocks_as_layers`` ({"raised": ...} if the
     forward pass raised), and ``block_layers_effect`` of every residual block in
     ``net.modules()`` order, all in eval mode without gradients. ``task`` is the judge's."""
     if not isinstance(net, nn.Module):
         return {"module": False, "type": type(net).__name__}
     parameters = list(net.parameters())
-    data = {"module": True, "type": type(net).__name__, "signature": signature(net),
+    data = {"module": True, "type": type(net).__name__, "signature": layer_signature(net),
             "parameters": sum(p.numel() for p in parameters)}
     device = parameters[0].device if parameters else torch.device("cpu")
     was_training = net.training

@@ -14,9 +14,10 @@ from itertools import product
 import torch
 from torch import nn
 
+from hw2checks import flat_net, linear_layers, mro, nested_net, stream_draws, wrap_seeded, wrapper_case
 from hw2probes import describe_error
 from hw2probes.common import devices, plain
-from hw2probes.part3 import mro, probe_architecture, value
+from hw2probes.part3 import probe_architecture, value
 
 SUBSET = 20000
 
@@ -78,26 +79,10 @@ def draws(init_fn, shapes, seed: int) -> list[dict]:
 
 
 def generator_draws(init_fn, shapes, seed: int) -> list[dict]:
-    """Per shape {"first", "again", "other", "next", "resumed"}: draws from generators seeded
-    ``seed``, ``seed`` and ``seed + 1``, the global random state seeded differently before each
-    of the first two; "next", a second call with the generator of "first"; "resumed", a call
-    with a new generator set to the state the first call left that generator in."""
-    out = []
-    for index, (n_in, n_out) in enumerate(shapes):
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed + 2 * index)
-            generator = torch.Generator().manual_seed(seed)
-            first = draw_from(init_fn, n_in, n_out, generator)
-            left = generator.get_state()
-            following = draw_from(init_fn, n_in, n_out, generator)
-            torch.manual_seed(seed + 2 * index + 1)
-            again = draw(init_fn, n_in, n_out, seed)
-            other = draw(init_fn, n_in, n_out, seed + 1)
-            restored = torch.Generator()
-            restored.set_state(left)
-            resumed = draw_from(init_fn, n_in, n_out, restored)
-        out.append({"first": first, "again": again, "other": other, "next": following, "resumed": resumed})
-    return out
+    """Per shape, ``hw2checks.stream_draws`` of ``draw_from``, the global random state seeded
+    ``seed + 2 * index`` (and one more)."""
+    return [stream_draws(lambda generator: draw_from(init_fn, n_in, n_out, generator), seed, seed + 2 * index)
+            for index, (n_in, n_out) in enumerate(shapes)]
 
 
 def probe_init_zero__values(init_zero):
@@ -139,53 +124,8 @@ def probe_init_he__generator(init_he):
 
 # 4.6 and 4.8: the networks the wrappers re-initialize --------------------------------------
 
-class Residual(nn.Sequential):
-    """f(x) + x, like the students' ResidualSequence (defined here: a check trusts no name
-    from the notebook)."""
-
-    def forward(self, x):
-        return super().forward(x) + x
-
-
-class TwoBranches(nn.Module):
-    """Linear layers held as attributes and in a ModuleList, not in a Sequential."""
-
-    def __init__(self, width):
-        super().__init__()
-        self.left = nn.Linear(width, width)
-        self.right = nn.ModuleList([nn.Linear(width, width)])
-
-    def forward(self, x):
-        return self.left(x) + self.right[0](x)
-
-
-def flat_net(seed, dtype=torch.float32):
-    """Non-square layers, so fan-in and fan-out differ."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        return nn.Sequential(nn.Linear(600, 300), nn.ReLU(), nn.Linear(300, 800), nn.ReLU(),
-                             nn.Linear(800, 120), nn.ReLU(), nn.Linear(120, 1), nn.Sigmoid()).to(dtype)
-
-
-def nested_net(seed):
-    """Linear layers at the top level, in nested Sequentials, in residual blocks and in a
-    custom module; BatchNorm parameters that must stay untouched."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        return nn.Sequential(
-            nn.Linear(36, 64),
-            Residual(nn.BatchNorm1d(64), nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 64)),
-            nn.Sequential(nn.ReLU(), nn.Sequential(nn.Linear(64, 96), nn.ReLU(), nn.Linear(96, 64))),
-            TwoBranches(64),
-            nn.BatchNorm1d(64), nn.Linear(64, 1), nn.Sigmoid())
-
-
 STATISTICS_NETS = [(lambda: flat_net(5), 5), (lambda: flat_net(6, torch.float64), 6)]  # (build, seed)
 WHOLE_TREE_NETS = [(lambda: nested_net(7), 7)]
-
-
-def linear_layers(net: nn.Module) -> list[tuple[str, nn.Linear]]:
-    return [(name, m) for name, m in net.named_modules() if isinstance(m, nn.Linear)]
 
 
 def reinit(cls, build, seed: int) -> dict:
@@ -195,9 +135,7 @@ def reinit(cls, build, seed: int) -> dict:
     and "bias" (a copy, or None); "others": the other parameters the network had, by name."""
     net = build()
     names = {name for name, _ in net.named_parameters()}
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = cls(nn.BCELoss(), net)
+    model = wrap_seeded(cls, net, seed)
     inner = getattr(model, "net", None)
     if not isinstance(inner, nn.Module):
         return {"has_net": False}
@@ -239,16 +177,6 @@ def wrapper_cases() -> list[tuple[str, str, int]]:
             for seed, (device, criterion) in enumerate(product(devices(), CRITERIA))]
 
 
-def wrapper_case(seed: int):
-    """(net, x, y): a small network with a nested Sequential, a batch (6, 9) and 0/1 targets,
-    made under torch.manual_seed(seed) (the caller's random state kept)."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        net = nn.Sequential(nn.Linear(9, 7), nn.ReLU(), nn.Sequential(nn.Linear(7, 1)), nn.Sigmoid())
-        x, y = torch.rand(6, 9), (torch.rand(6) > 0.5).float()
-    return net, x, y
-
-
 def state(net: nn.Module) -> dict:
     return {key: plain(t) for key, t in net.state_dict().items()}
 
@@ -264,9 +192,7 @@ def wrapper(cls) -> dict:
     for device, criterion_name, seed in wrapper_cases():
         net, x, y = wrapper_case(seed)
         criterion = getattr(nn, criterion_name)()
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            model = cls(criterion, net)
+        model = wrap_seeded(cls, net, seed, criterion)
         case = {"device": device, "criterion": criterion_name,
                 "has_net": isinstance(getattr(model, "net", None), nn.Module)}
         cases.append(case)

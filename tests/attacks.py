@@ -502,7 +502,7 @@ _kits = {p.split("/.venv/")[0] for p in sys.path if "/.venv/" in p} | {"/work/ma
 _targets = ["/autograder/results/results.json", "results.json", "/tmp/results.json"]
 for _kit in _kits:
     _targets += [f"{_kit}/{p}" for p in ("autograder/checks/part1.py", "autograder/judging.py",
-                                          "hw2utils.py", "hw2probes/__init__.py", "planted.py",
+                                          "hw2utils.py", "hw2checks.py", "hw2probes/__init__.py", "planted.py",
                                           "source/hw2/01_gradient_descent.ipynb")]
     _targets += [f"{site}/zz_planted.pth" for site in glob.glob(f"{_kit}/.venv/lib/python3*/site-packages")]
     _targets += [f"{_kit}/.venv/lib/python3.11/site-packages/sitecustomize.py"]
@@ -939,7 +939,7 @@ ATTACKS = [
            None, cells=((TOP, READ_SECRETS),)),
     # Writing outside the scratch folder --------------------------------------------------------
     Attack("write_the_kit", "writing", NB1,
-           "appends code to the kit's checks, judging.py, hw2utils.py, hw2probes, the source "
+           "appends code to the kit's checks, judging.py, hw2utils.py, hw2checks.py, hw2probes, the source "
            "notebook, a .pth and sitecustomize.py in the site-packages of the kit and of the "
            "sandbox's interpreter; writes results.json",
            None, cells=((TOP, WRITE_OUTSIDE),)),
@@ -1004,13 +1004,15 @@ ATTACKS = [
     # Handed-in files ---------------------------------------------------------------------------
     Attack("extra_files", "handed_in", NB1,
            "hands in sitecustomize.py and usercustomize.py that run code as root, hw2probes.py, "
-           "hw2utils.py and autograder/checks/part1.py that always pass, a .pth, a gradebook.db",
+           "hw2utils.py, hw2checks.py and autograder/checks/part1.py that always pass, a .pth, a "
+           "gradebook.db",
            "ignored sitecustomize.py", base="answers",
            files=(("sitecustomize.py", text_file(ROOT_SITECUSTOMIZE)),
                   ("usercustomize.py", text_file(ROOT_SITECUSTOMIZE)),
                   ("zz_hw2corpus.pth", text_file(f"import os; os.system({ROOT_PAYLOAD!r})")),
                   ("hw2probes.py", text_file(ALWAYS_PASSING_CHECKS)),
                   ("hw2utils.py", text_file(ALWAYS_PASSING_CHECKS)),
+                  ("hw2checks.py", text_file(ALWAYS_PASSING_CHECKS)),
                   ("autograder/checks/part1.py", text_file(ALWAYS_PASSING_CHECKS)),
                   ("gradebook.db", text_file("not a database")))),
     Attack("symlinked_model_file", "handed_in", NB1,

@@ -61,9 +61,9 @@ def snapshot(folder):
 
 
 def release_success_line(check_name, *args):
-    """What the release hw2utils prints when ``check_name`` passes (loaded from the file the
+    """What the release hw2checks prints when ``check_name`` passes (loaded from the file the
     student's JupyterLab imports, under another name)."""
-    spec = importlib.util.spec_from_file_location("release_hw2utils", RELEASE / "hw2utils.py")
+    spec = importlib.util.spec_from_file_location("release_hw2checks", RELEASE / "hw2checks.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # its dataclasses look their module up there
     try:
@@ -87,7 +87,8 @@ def test_jupyterlab_runs_the_setup_and_a_visible_check(driver, tmp_path):
     student = tmp_path / "hw2"  # what a student has after unpacking the bundle
     student.mkdir()
     shutil.copy(RELEASE / NOTEBOOK, student)
-    shutil.copy(RELEASE / "hw2utils.py", student)
+    for module in ("hw2utils.py", "hw2checks.py"):
+        shutil.copy(RELEASE / module, student)
     shutil.copytree(RELEASE / "data", student / "data")
     nb = nbformat.read(student / NOTEBOOK, as_version=4)
     # The setup: the code cells up to the one importing hw2utils (in Colab, the first fetches it).
@@ -189,7 +190,7 @@ def test_feedback_page_shows_diagnostics_and_no_reference_code(driver, feedback_
     # Lines the release already holds are no leak: `with torch.no_grad():` is in the task's
     # text, `return ema, ema_star_t` in a visible check's hint.
     given = "\n".join([cell.source for cell in release.cells]
-                      + [(RELEASE / "hw2utils.py").read_text()])
+                      + [(RELEASE / module).read_text() for module in ("hw2utils.py", "hw2checks.py")])
     reference = solution_lines(SOURCE / FEEDBACK_NOTEBOOK, ["ema_update", "adam_optimizer"], given)
     assert len(reference) >= 8
     leaked = [line for line in reference

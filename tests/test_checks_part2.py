@@ -13,7 +13,6 @@ import torch
 
 import hw2probes
 import hw2checks
-import hw2utils
 from autograder.checks import part2 as hidden
 from autograder.judging import judge_function
 

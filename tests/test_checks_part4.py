@@ -134,13 +134,14 @@ def test_each_call_must_continue_the_generators_stream(checks):
           match="global random state")
 
 
-def test_a_call_depending_on_more_than_the_generator_is_named():
+@pytest.mark.parametrize("checks", BOTH)
+def test_a_call_depending_on_more_than_the_generator_is_named(checks):
     calls = []
 
     def counts_calls(n_in, n_out, g):  # same seed, same matrix, but only on odd calls
         calls.append(1)
         return torch.randn(n_in, n_out, generator=g) / math.sqrt(n_in) * (1 + 1e-3 * (len(calls) % 2))
-    fails(hidden.check_init_xavier__generator, counts_calls, match="did not continue its stream")
+    fails(checks.check_init_xavier__generator, counts_calls, match="did not continue its stream")
 
 
 @pytest.mark.parametrize("checks", BOTH)
@@ -255,7 +256,8 @@ def test_correct_wrappers_pass(checks):
 @pytest.mark.parametrize("checks", BOTH)
 def test_random_wrapper_mistakes_are_named(checks):
     std_one = reinit_class("S", lambda w: nn.init.normal_(w))
-    fails(checks.check_supervise_random__statistics, std_one, match="expected weight std 0.01.*\n.*std 1")
+    fails(checks.check_supervise_random__statistics, std_one,
+          match="expected standard deviation 0.01.*weights\\)\n.*std 1")
     variance = reinit_class("S", lambda w: nn.init.normal_(w, std=1e-4))
     fails(checks.check_supervise_random__statistics, variance, match="0.01² is the variance")
     top_level = reinit_class("S", random_init, walk="children")
@@ -572,14 +574,6 @@ def submit(saved_models, tmp_path, monkeypatch):
     return put
 
 
-def test_the_grader_and_the_helpers_agree_on_file_format_and_tiers():
-    assert hidden_ec.MODEL_FILE == hw2utils.EC_MODEL_FILE
-    assert hidden_ec.FORMAT == hw2utils._EC_FORMAT
-    assert hidden_ec.ELEMENTWISE == hw2utils.EC_ELEMENTWISE
-    assert hidden_ec.TRANSFER_TIERS == hw2checks.EC_TRANSFER_TIERS
-    assert hidden_ec.RULE_TIERS == hw2checks.EC_RULE_TIERS
-
-
 @pytest.mark.parametrize("checks", BOTH_EC)
 def test_a_good_saved_model_passes_every_tier(checks, submit):
     submit("perfect")
@@ -597,8 +591,7 @@ def test_tiers_give_partial_credit(checks, submit):
     submit("constant")
     checks.check_ec_transfer__saved_model()
     message = fails(checks.check_ec_transfer__accuracy_75, match=r"accuracy 0\.5\d* is below 0.75")
-    if checks is hidden_ec:
-        assert "memorizes" in message
+    assert "memorizes" in message
 
 
 @pytest.mark.parametrize("checks", BOTH_EC)
@@ -625,12 +618,16 @@ def test_the_reference_model_is_refused_only_while_autograding(submit, monkeypat
     hidden_ec.check_ec_transfer__accuracy_95()
 
 
-def test_the_grader_refuses_absurdly_large_networks(tmp_path, monkeypatch):
+def test_the_grader_refuses_absurdly_large_networks_before_building_them(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    torch.save({"format": hidden_ec.FORMAT, "saved_by": "save_ec_model", "state_dict": {},
-                "layers": {"type": "Linear", "in_features": 10**6, "out_features": 10**6, "bias": True}},
-               tmp_path / hidden_ec.MODEL_FILE)
-    fails(hidden_ec.check_ec_transfer__saved_model, match="more than 5000000 parameters")
+    huge = {"type": "Linear", "in_features": 10**6, "out_features": 10**6, "bias": True}
+    offset = {"type": "Linear", "in_features": -10**6, "out_features": 10**6, "bias": True}
+    norm = {"type": "BatchNorm1d", "num_features": 10**9, "eps": 1e-5, "momentum": 0.1, "affine": True,
+            "track_running_stats": True}
+    for layers in (huge, {"type": "Sequential", "layers": [offset, huge]}, norm):
+        torch.save({"format": hw2utils._EC_FORMAT, "saved_by": "save_ec_model", "state_dict": {},
+                    "layers": layers}, tmp_path / hw2utils.EC_MODEL_FILE)
+        fails(hidden_ec.check_ec_transfer__saved_model, match="more than 5000000 parameters")
 
 
 def test_ec1_judges_read_the_model_file_in_the_handed_in_folder(saved_models, tmp_path, monkeypatch):
@@ -639,15 +636,19 @@ def test_ec1_judges_read_the_model_file_in_the_handed_in_folder(saved_models, tm
     handed_in.mkdir()
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)  # a model here is not the submission's
-    shutil.copyfile(saved_models / "perfect.pt", elsewhere / hidden_ec.MODEL_FILE)
+    shutil.copyfile(saved_models / "perfect.pt", elsewhere / hw2utils.EC_MODEL_FILE)
     context = Context(submission=handed_in)
     checks = ("ec_transfer__saved_model", "ec_transfer__accuracy_75", "ec_transfer__accuracy_95")
     for check in checks:
         verdict = judge("extra_credit", check, (), {"result": None}, context)
-        assert not verdict.passed and "was not submitted" in verdict.message
-    shutil.copyfile(saved_models / "perfect.pt", handed_in / hidden_ec.MODEL_FILE)
+        assert not verdict.passed and "no ec_transfer_model.pt beside the notebook" in verdict.message
+        assert str(handed_in) not in verdict.message  # the grader's folders are not the student's business
+    shutil.copyfile(saved_models / "perfect.pt", handed_in / hw2utils.EC_MODEL_FILE)
     assert all(judge("extra_credit", check, (), {"result": None}, context).passed for check in checks)
-    shutil.copyfile(saved_models / "reference.pt", handed_in / hidden_ec.MODEL_FILE)
+    (handed_in / hw2utils.EC_MODEL_FILE).write_bytes(b"not a model")
+    verdict = judge("extra_credit", "ec_transfer__saved_model", (), {"result": None}, context)
+    assert not verdict.passed and "cannot be loaded" in verdict.message and str(handed_in) not in verdict.message
+    shutil.copyfile(saved_models / "reference.pt", handed_in / hw2utils.EC_MODEL_FILE)
     verdict = judge("extra_credit", "ec_transfer__accuracy_95", (), {"result": None}, context)
     assert not verdict.passed and "instructor's reference model" in verdict.message
 
@@ -733,11 +734,20 @@ def test_rule_mistakes_fail_clearly(checks):
     net = nn.Sequential(nn.Flatten(0), nn.Linear(36, 1), nn.Sigmoid())
     fails(checks.check_ec_rule__agreement_90, lambda grid: bool(net(grid) > 0.5), match="calls a network")
     assert nn.Module.__call__ is not None and net(torch.zeros(6, 6)).shape == (1,)  # restored
-    fails(checks.check_ec_rule__agreement_90, lambda grid: "yes", match="expected True or False")
+    fails(checks.check_ec_rule__agreement_90, lambda grid: "yes", match="rule returned 'yes'; expected True or False")
+    fails(checks.check_ec_rule__agreement_90, 5, match="rule is a int, not a function")
 
     def stub(grid):
         raise NotImplementedError()
-    fails(checks.check_ec_rule__agreement_99, stub, match="rule raised NotImplementedError")
+    message = fails(checks.check_ec_rule__agreement_99, stub, match="rule raised NotImplementedError")
+    assert "rule_answers" not in message  # only the student's own frames, if any, are shown
+
+    def hides_the_network(grid):
+        try:
+            return bool(net(grid) > 0.5)
+        except Exception:
+            return True
+    fails(checks.check_ec_rule__agreement_90, hides_the_network, match="calls a network")
 
 
 def test_the_reference_rule_scores_1_and_a_constant_rule_0_5():
@@ -746,8 +756,9 @@ def test_the_reference_rule_scores_1_and_a_constant_rule_0_5():
     namespace = {"torch": torch}
     exec("".join(answer_cell(load(NB4), "ec_rule")["source"]), namespace)
     probe = hw2probes.probe_function("extra_credit", "ec_rule__agreement_99")
-    assert hidden_ec.agreement(probe(namespace["rule"])["answers"], hidden_ec.rule_labels(hidden_ec.RULE_SEED))[0] == 1.0
-    assert hidden_ec.agreement(probe(lambda grid: True)["answers"], hidden_ec.rule_labels(hidden_ec.RULE_SEED)) == (0.5, 1.0, 0.0)
+    labels = hidden_ec.rule_labels(hidden_ec.RULE_SEED)
+    assert hw2checks.rule_agreement(probe(namespace["rule"])["answers"], labels)[0] == 1.0
+    assert hw2checks.rule_agreement(probe(lambda grid: True)["answers"], labels) == (0.5, 1.0, 0.0)
     for check in (hidden_ec.check_ec_rule__agreement_90, hidden_ec.check_ec_rule__agreement_99):
         fails(check, lambda grid: True, match=r"agrees with 0\.5000 .*below 0\.9")
 

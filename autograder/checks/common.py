@@ -1,17 +1,14 @@
-"""What the judges (the trusted half of each hidden check) add to the shipped checks' toolkit
-(``hw2checks``: tolerance, comparison, failure report): malformed probe data, the success line,
-and verdicts several Parts share. The input makers they share with the probes live in
-``hw2probes.common``."""
+"""What the judges (the trusted half of each hidden check) add to the shipped checks' toolkit:
+malformed probe data, the success line, and verdicts several Parts share. The judges take the
+toolkit (tolerance, comparison, failure report) and the input makers they share with the probes
+from the kit's own ``hw2checks`` (which no submission reaches in the grader): one home, and a
+student reads the same messages from the visible and the hidden checks."""
 from __future__ import annotations
 
 import torch
 
-# The comparison rule, the diagnostics' printing and the failure report are the shipped checks' own
-# (the kit's hw2checks, which no submission reaches in the grader): one home, and a student reads the
-# same messages from the visible and the hidden checks.
-from hw2checks import (RELATIVE_TOLERANCE, expect_close, expect_path, fail, float64,  # noqa: F401
-                       max_diff, show, show_pair, tolerance)
-from hw2probes.common import devices, quartic_loss  # noqa: F401 (the judges rebuild inputs with these)
+from hw2checks import (ZERO_GRAD_BEFORE_BACKWARD_HINT, ZERO_GRAD_HINT, expect_same_rounds, fail, float64,
+                       zero_grad_keeps_hint)
 
 
 class Malformed(AssertionError):
@@ -49,10 +46,6 @@ def delegation_message(test_id: str, optimizer_name: str) -> str:
             "the task is to write the update yourself, with tensor operations")
 
 
-ZERO_GRAD_HINT = ("store list(parameters) in __init__ (a generator can be read only once) and "
-                  "set p.grad = None for each")
-
-
 def _zero_grad_rounds(test_id: str, data, key: str):
     """A path of ``hw2probes.common.exercise_zero_grad`` ((rounds, n) float64), or what it raised (str)."""
     rounds = data.get(key)
@@ -74,9 +67,7 @@ def zero_grad_verdict(test_id: str, data, n_params: int, keeps: str) -> str:
                     ("before any backward()", "after backward()"), "what zero_grad() raised")
         hint = ZERO_GRAD_HINT + "; the stored list is used as it is: self.parameters, not self.parameters()"
         if "NoneType" in data["raised"]:
-            hint = ("until the first backward() every p.grad is None, and a training loop calls "
-                    "zero_grad() first (this notebook's does): set p.grad = None, which works either "
-                    "way, or skip a p whose p.grad is None")
+            hint = ZERO_GRAD_BEFORE_BACKWARD_HINT
         fail(test_id, f"zero_grad() {data['when']}", f"zero_grad() raised {data['raised']}", hint)
     grads = data.get("grads")
     expect_data(test_id, isinstance(grads, list) and len(grads) == n_params
@@ -88,14 +79,11 @@ def zero_grad_verdict(test_id: str, data, n_params: int, keeps: str) -> str:
     with_it, by_hand = _zero_grad_rounds(test_id, data, "with"), _zero_grad_rounds(test_id, data, "without")
     if isinstance(by_hand, str) or not bool(torch.isfinite(by_hand).all()):
         return passed(test_id, 2)  # step() itself fails: that is for the other checks to say
-    case = "rounds of zero_grad(), backward(), step()"
-    hint = f"zero_grad() only clears the gradients: it must leave {keeps} as they are"
     if isinstance(with_it, str):
-        fail(test_id, case, f"with zero_grad() they raised {with_it}, and not with p.grad = None in its "
-             "place", hint)
+        fail(test_id, "rounds of zero_grad(), backward(), step()", f"with zero_grad() they raised {with_it}, "
+             "and not with p.grad = None in its place", zero_grad_keeps_hint(keeps))
     expect_data(test_id, with_it.shape == by_hand.shape, "rounds of the same shape")
-    expect_path(test_id, case, by_hand, with_it, tolerance(by_hand), hint,
-                what="expected what the same rounds do with p.grad = None in place of zero_grad(),")
+    expect_same_rounds(test_id, by_hand, with_it, keeps)
     return passed(test_id, 3)
 
 

@@ -7,31 +7,31 @@ from __future__ import annotations
 
 import torch
 
-from autograder.checks.common import (delegation_message, devices, expect_close, expect_data, expect_path,
-                                      fail, float64, global_variable_hint, is_tensor_list, zero_grad_verdict,
-                                      passed, quartic_loss, tolerance)
+from autograder.checks.common import (delegation_message, expect_data, global_variable_hint, is_tensor_list,
+                                      passed, zero_grad_verdict)
 from autograder.judging import check_locally
-from hw2probes.part1 import (BOWL, IN_PLACE_LR, IN_PLACE_START, IN_PLACE_STEPS, OPTIMIZER_ARGUMENTS,
-                             SHAPES, STEPS, RecordingBowl, in_turn_inputs, matches_reference_cases,
-                             run_in_turn, run_steps, sgd_runs, tensor_lr_cases)
+from hw2checks import (GD_HINT, IN_PLACE_HINT, PER_DIM_LR_THRESHOLD, SETTINGS_ON_SELF_HINT, expect_close,
+                       expect_lr_pair, expect_path, fail, final_loss_with, float64, leaf_copies, quartic_loss,
+                       run_steps, tolerance, torch_sgd_path, weight_decay_mistakes)
+from hw2probes.common import devices
+from hw2probes.part1 import (IN_PLACE_LR, IN_PLACE_START, IN_PLACE_STEPS, OPTIMIZER_ARGUMENTS, SHAPES, STEPS,
+                             RecordingBowl, in_turn_inputs, in_turn_paths, matches_reference_cases, sgd_runs,
+                             tensor_lr_cases)
+from hw2utils import BOWL_MATRIX
 
-BOWL_START = (-1.5, 1.2)
-PER_DIM_LR_THRESHOLD = 0.05  # the best single learning rate ends 50 steps at L ~ 0.105
+GENERATOR_HINT = ("your optimizer keeps the parameters as the one-pass iterator it was given "
+                  "(net.parameters() is a generator: the second pass over it finds nothing); store "
+                  "self.parameters = list(parameters) in __init__")
+SETTINGS_SHARED = ("both optimizers stepped with the settings of the one made last: the settings are "
+                   "stored on the class (SimpleGradientDescent.lr = lr, or a class attribute), which every "
+                   "SimpleGradientDescent shares; store them on self (self.lr = lr)")
 
 
 # Task 1.1 -----------------------------------------------------------------------------------
 
-def reference_path(B, start, lr, steps, dtype=torch.float64):
-    """Points visited by gradient descent x <- x - lr * grad L(x), lr a float or a 2-vector."""
-    x = torch.tensor(start, dtype=dtype, requires_grad=True)
-    lr = torch.as_tensor(lr, dtype=dtype)
-    L, path = RecordingBowl(B), []
-    for _ in range(steps):
-        path.append(x.detach().clone())
-        grad, = torch.autograd.grad(L(x), x)
-        with torch.no_grad():
-            x -= lr * grad
-    return path, x.detach()
+def reference_path(B, start, lr, steps, dtype=torch.float64) -> torch.Tensor:
+    """The points torch.optim.SGD visits on the bowl ``B`` from ``start``, (steps, 2)."""
+    return torch.stack(torch_sgd_path(RecordingBowl(B), start, lr, steps, dtype))
 
 
 def reference_path_accumulating(B, start, lr, steps, dtype):
@@ -62,18 +62,15 @@ def _compare_paths(test_id, data, cases) -> int:
         if shapes != {(2,)}:
             fail(test_id, case, f"loss_fn was called with x of shape {sorted(shapes)}",
                  "call loss_fn(x) with the tensor x itself")
-        expected, _ = reference_path(B, start, lr, steps, dtype)
-        stale = reference_path_accumulating(B, start, lr, steps, dtype)
-        uphill, _ = reference_path(B, start, -torch.as_tensor(lr, dtype=dtype), steps, dtype)
-        no_rate, _ = reference_path(B, start, 1.0, steps, dtype)
+        expected = reference_path(B, start, lr, steps, dtype)
         got = torch.stack([float64(x) for x in path["xs"]])
-        expect_close(test_id, case, torch.stack(expected), got, tolerance(torch.stack(expected), *path["xs"]),
-                     "each step is x <- x - lr * x.grad with this step's gradient",
-                     mistakes={"x.grad is never cleared, so gradients add up over steps": stale,
-                               "each step goes uphill (x += lr * x.grad): gradient descent "
-                               "subtracts the gradient": torch.stack(uphill),
-                               "lr is missing from the update (x -= x.grad): the step is lr "
-                               "times the gradient": torch.stack(no_rate)})
+        expect_close(test_id, case, expected, got, tolerance(expected, *path["xs"]), GD_HINT,
+                     mistakes={"x.grad is never cleared, so gradients add up over steps":
+                               reference_path_accumulating(B, start, lr, steps, dtype),
+                               "each step goes uphill (x += lr * x.grad): gradient descent subtracts the "
+                               "gradient": reference_path(B, start, -torch.as_tensor(lr, dtype=dtype), steps, dtype),
+                               "lr is missing from the update (x -= x.grad): the step is lr times the "
+                               "gradient": reference_path(B, start, 1.0, steps, dtype)})
     return len(cases)
 
 
@@ -91,9 +88,9 @@ def judge_gd_loop__in_place(data) -> str:
     """Per device: descend returned x itself, still a leaf that requires grad on its device,
     with no gradient left, at the point reference_path reaches."""
     test_id = "gd_loop__in_place"
-    hint = "update x in place under torch.no_grad() (x -= ...), return x, and clear x.grad"
+    hint = IN_PLACE_HINT
     expect_data(test_id, isinstance(data, dict), "expected results per device")
-    _, expected_end = reference_path(BOWL, IN_PLACE_START, IN_PLACE_LR, IN_PLACE_STEPS)
+    expected_end = reference_path(BOWL_MATRIX, IN_PLACE_START, IN_PLACE_LR, IN_PLACE_STEPS + 1)[-1]
     for device in devices():
         run = data.get(device)
         expect_data(test_id, isinstance(run, dict) and isinstance(run.get("x"), torch.Tensor)
@@ -124,31 +121,20 @@ def check_gd_loop__tensor_lr(descend):
 
 # Task 1.2 -----------------------------------------------------------------------------------
 
-def final_loss(pair: torch.Tensor) -> float:
-    """L after 50 steps of gradient descent on the bowl from BOWL_START with the rates ``pair``."""
-    _, end = reference_path(BOWL, BOWL_START, pair, 50)
-    return torch.linalg.vector_norm(torch.tensor(BOWL, dtype=torch.float64) @ end).item()
-
-
 def judge_per_dim_lr__beats_single_lr(data) -> str:
     test_id = "per_dim_lr__beats_single_lr"
     expect_data(test_id, isinstance(data, dict) and (isinstance(data.get("rates"), torch.Tensor)
                                                      or isinstance(data.get("not_numbers"), str)),
                 "expected the rates or what they were")
-    if "rates" not in data:
-        fail(test_id, "format", f"expected two learning rates, got {data['not_numbers']}",
-             "a tensor of 2 numbers")
-    pair = float64(data["rates"])
-    if pair.shape != (2,) or not bool((pair > 0).all()):
-        fail(test_id, "format", f"expected two positive learning rates, got {pair.tolist()}",
-             "a tensor of 2 positive numbers")
-    loss = final_loss(pair)
+    pair = (expect_lr_pair(test_id, data["rates"]) if "rates" in data
+            else expect_lr_pair(test_id, data["not_numbers"], shown=data["not_numbers"]))
+    loss = final_loss_with(pair)
     if not loss < PER_DIM_LR_THRESHOLD:
         hint = "use a small rate for the steep x[0] and a much larger one for the shallow x[1]"
         if pair[0] == pair[1]:
             hint = ("both coordinates get the same rate: that is a single learning rate, and no single "
                     "rate ends 50 steps below 0.1; " + hint)
-        elif final_loss(pair.flip(0)) < PER_DIM_LR_THRESHOLD:
+        elif final_loss_with(pair.flip(0)) < PER_DIM_LR_THRESHOLD:
             hint = ("the two rates are swapped: x[0] is the steep coordinate and needs the small rate, "
                     "x[1] the shallow one and needs the large rate")
         fail(test_id, f"lr {pair.tolist()}", f"final loss {loss:.4f} is not below {PER_DIM_LR_THRESHOLD}",
@@ -162,49 +148,11 @@ def check_per_dim_lr__beats_single_lr(lr_pair):
 
 # Task 1.3 -----------------------------------------------------------------------------------
 
-GENERATOR_HINT = ("your optimizer keeps the parameters as the one-pass iterator it was given "
-                  "(net.parameters() is a generator: the second pass over it finds nothing); store "
-                  "self.parameters = list(parameters) in __init__")
-
-
 def refuse_delegation(test_id: str, data) -> None:
     expect_data(test_id, isinstance(data, dict), "expected a dict")
     if "delegated" in data:
         expect_data(test_id, isinstance(data["delegated"], str), "the delegated optimizer's name")
         raise AssertionError(delegation_message(test_id, data["delegated"][:80]))
-
-
-def _path(init, update) -> torch.Tensor:
-    """The parameters (flattened) after each of STEPS steps p <- update(p, grad of quartic_loss),
-    (STEPS, n)."""
-    params = [p.detach().clone().requires_grad_() for p in init]
-    steps = []
-    for _ in range(STEPS):
-        for p in params:
-            p.grad = None
-        quartic_loss(params).backward()
-        with torch.no_grad():
-            for p in params:
-                p.copy_(update(p, p.grad))
-        steps.append(torch.cat([p.detach().flatten() for p in params]))
-    return torch.stack(steps)
-
-
-def _weight_decay_mistakes(kwargs, init) -> dict:
-    """What the classic wrong weight-decay updates produce, step by step."""
-    lr, wd = kwargs["lr"], kwargs["weight_decay"]
-    variants = {
-        "weight decay applied outside the learning rate (p -= lr*g + wd*p)":
-            lambda p, g: p - lr * g - wd * p,
-        "weight decay with the wrong sign (p -= lr*(g - wd*p))": lambda p, g: p - lr * (g - wd * p),
-        "weight decay on |p| instead of p": lambda p, g: p - lr * (g + wd * p.abs()),
-        "weight decay outside the learning rate and with the wrong sign (p -= lr*g - wd*p): the decay "
-        "term is wd*p, added to the gradient, and lr scales both": lambda p, g: p - lr * g + wd * p,
-        "weight decay on |p| and outside the learning rate (p -= lr*g + wd*|p|): the decay term is "
-        "wd*p, added to the gradient, and lr scales both": lambda p, g: p - lr * g - wd * p.abs(),
-        "weight decay ignored": lambda p, g: p - lr * g,
-    }
-    return {name: _path(init, update) for name, update in variants.items()}
 
 
 def _momentum_mistake(kwargs, init, got: torch.Tensor) -> dict:
@@ -245,37 +193,28 @@ def _plain_step(kwargs, init, point: torch.Tensor) -> torch.Tensor:
     return torch.cat([(-kwargs["lr"] * (g + wd * p.detach())).flatten() for p, g in zip(params, grads)])
 
 
-SETTINGS_SHARED = ("both optimizers stepped with the settings of the one made last: the settings are "
-                   "stored on the class (SimpleGradientDescent.lr = lr, or a class attribute), which every "
-                   "SimpleGradientDescent shares; store them on self (self.lr = lr)")
-
-
 def _trajectory(test_id, value, init) -> torch.Tensor:
-    """A trajectory of the probe's, (STEPS, n) for parameters like ``init``."""
+    """A path of the probe's (as hw2checks.run_steps gives it), (STEPS, n) for parameters like ``init``."""
     n = sum(p.numel() for p in init)
-    expect_data(test_id, is_tensor_list(value, STEPS) and all(t.shape == (n,) for t in value),
-                f"a trajectory of {STEPS} steps of {n} values")
-    return torch.stack(value)
+    expect_data(test_id, isinstance(value, torch.Tensor) and value.dtype == torch.float64
+                and value.shape == (STEPS, n), f"a trajectory of {STEPS} steps of {n} values")
+    return value
 
 
 def _compare_in_turn(test_id, data, hint) -> None:
-    """The two trajectories of run_in_turn against torch.optim.SGD's."""
+    """The two paths of in_turn_paths against torch.optim.SGD's."""
     got = data.get("in_turn")
     inputs = in_turn_inputs(test_id)
     expect_data(test_id, isinstance(got, list) and len(got) == 2,
                 "the trajectories of two optimizers stepped in turn")
     got = [_trajectory(test_id, trajectory, init) for trajectory, (_, init) in zip(got, inputs)]
-    expected = run_in_turn(torch.optim.SGD, inputs)
+    expected = in_turn_paths(torch.optim.SGD, inputs)
     (first, _), (last, _) = inputs
     for index, ((kwargs, init), want, have) in enumerate(zip(inputs, expected, got)):
-        want = torch.stack(want)
         case = (f"two SimpleGradientDescent alive at once, {first} and {last}, stepped in turn: the "
                 f"{('first', 'second')[index]}, with parameters of shapes {[tuple(p.shape) for p in init]}")
-        expect_path(test_id, case, want, have, tolerance(want, have),
-                    "two optimizers alive at once share nothing: keep the parameters and the settings "
-                    "on self (self.parameters = list(parameters), self.lr = lr), not on the class; " + hint,
-                    lambda: {SETTINGS_SHARED:
-                             torch.stack(run_in_turn(torch.optim.SGD, [(last, init)] * 2)[0])})
+        expect_path(test_id, case, want, have, tolerance(want), f"{SETTINGS_ON_SELF_HINT}; {hint}",
+                    lambda: {SETTINGS_SHARED: in_turn_paths(torch.optim.SGD, [(last, init)] * 2)[0]})
 
 
 def _compare_with_sgd(test_id, data, hint, mistakes_for=None) -> str:
@@ -297,14 +236,13 @@ def _compare_with_sgd(test_id, data, hint, mistakes_for=None) -> str:
             if run.get("iterator") is True:
                 fail(test_id, "__init__", "the optimizer stores an iterator", GENERATOR_HINT)
             got = _trajectory(test_id, run.get("trajectory"), init)
-            params = [p.detach().clone().requires_grad_() for p in init]
-            expected = torch.stack(run_steps(torch.optim.SGD(iter(params), **kwargs), params))
+            expected = run_steps(lambda p: torch.optim.SGD(p, **kwargs), leaf_copies(init), STEPS)
 
             def mistakes():
                 return {} if leaked else {**(mistakes_for(kwargs, init) if mistakes_for else {}),
                                           **_momentum_mistake(kwargs, init, got)}
             case = f"{kwargs}, {device}, {dtype}, 4 parameter tensors of shapes {SHAPES}"
-            expect_path(test_id, case, expected, got, tolerance(expected, got), leaked or hint, mistakes)
+            expect_path(test_id, case, expected, got, tolerance(expected, dtype), leaked or hint, mistakes)
             n += 1
     _compare_in_turn(test_id, data, leaked or hint)
     return passed(test_id, n + 1)
@@ -318,7 +256,7 @@ def judge_sgd_optimizer__matches_torch(data) -> str:
 def judge_sgd_optimizer__weight_decay(data) -> str:
     return _compare_with_sgd("sgd_optimizer__weight_decay", data,
                              "with L = L_obj + (wd/2)|p|^2 the gradient is g + wd*p, and the step is lr times it",
-                             _weight_decay_mistakes)
+                             lambda kwargs, init: weight_decay_mistakes(kwargs, init, STEPS))
 
 
 def judge_sgd_optimizer__zero_grad(data) -> str:

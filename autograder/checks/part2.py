@@ -12,16 +12,26 @@ import math
 import torch
 
 import hw2probes
-from autograder.checks.common import (delegation_message, devices, expect_close, expect_path, fail,
-                                      global_variable_hint, malformed, max_diff, passed, show_pair, tolerance,
-                                      zero_grad_verdict)
+from autograder.checks.common import delegation_message, global_variable_hint, malformed, passed, zero_grad_verdict
 from autograder.judging import check_locally, judge
+from hw2checks import (ADAM_DECAY_HINT, ADAM_HINT, ANSWER_TOLERANCE, CLASS_STATE_HINT, DECAY_IGNORED,
+                       EPS_INSIDE_SQRT, NO_BIAS_CORRECTION, NO_SQRT, OWN_STATE_HINT, PER_PARAMETER_MISTAKE,
+                       PERSIST_MISTAKE, STATE_HINT, TWIN_HINT, drive, expect_choice, expect_close, expect_path,
+                       expect_two_numbers, fail, got64, leaf_copies, loss_gradients, max_diff, rms_mistakes,
+                       show_pair, state_mismatch, tolerance)
+from hw2probes.common import devices
 from hw2probes.part2 import (DECAY_CASES, IN_TURN_CASES, IN_TURN_STEPS, LAYOUT, LAYOUT_STEPS, MATCH_CASES,
                              PERSIST_CASES, PERSIST_STEPS, SHAPES, STEPS, TWIN_SHAPES, adam_cases,
-                             bowl_gradients, drive, ema_bias_correction_cases, ema_formula_cases, ema_tensor_cases,
-                             grad_stats_shape_cases, grad_stats_value_cases, loss_gradients, without_decay)
+                             bowl_gradients, ema_bias_correction_cases, ema_formula_cases, ema_tensor_cases,
+                             grad_stats_shape_cases, grad_stats_value_cases, without_decay)
 
-ANSWER_TOLERANCE = 1e-3  # the numbers of 2.A and 2.B, read off a printout to 4 decimals
+GRAD_STATS_HINT = ("average over the steps (dim 0), one value per coordinate: mean = g.mean(dim=0), "
+                   "RMS = square root of the mean of the squares")
+NAN_HINT = ("your parameters became NaN or infinite: is t 0 in the first step? t counts from 1 "
+            "(increment it at the start of step()), so 1 - beta^t is never 0")
+#: What the probe says of each parameter and state tensor (hw2checks.tensor_facts, with "where" or
+#: "leaf"), by type.
+FACT_TYPES = {"where": str, "dtype": str, "device": str, "shape": list, "leaf": bool}
 
 
 # The probes' data ---------------------------------------------------------------------------------
@@ -83,24 +93,14 @@ def shown(value) -> str:
     return repr(value)
 
 
-def _cpu(value):
-    """A tensor as it is; a number or list as a float64 tensor (not rounded to float32)."""
-    if isinstance(value, torch.Tensor):
-        return value
-    try:
-        return torch.as_tensor(value, dtype=torch.float64)
-    except (TypeError, ValueError, RuntimeError):
-        return value
-
-
 def close(test_id, case, expected, got, hint, mistakes=None, inputs=torch.float64):
     """expect_close on a value the probe returned, with every number kept in float64, within the
     tolerance of the dtypes of ``inputs`` and of ``got``."""
     if isinstance(got, dict):  # what the probe returns for a value it cannot keep
         fail(test_id, case, f"expected a tensor or number, got {got.get('type')}", hint)
-    expected = _cpu(expected)
-    expect_close(test_id, case, expected, _cpu(got), tolerance(expected, inputs, got), hint,
-                 {name: _cpu(value) for name, value in (mistakes or {}).items()})
+    expected = got64(expected)
+    expect_close(test_id, case, expected, got64(got), tolerance(expected, inputs, got), hint,
+                 {name: got64(value) for name, value in (mistakes or {}).items()})
 
 
 # Task 2.1: gradient_stats ------------------------------------------------------------------
@@ -110,29 +110,9 @@ def reference_gradient_stats(grads: torch.Tensor):
     return grads.mean(dim=0), grads.pow(2).mean(dim=0).sqrt()
 
 
-GRAD_STATS_HINT = ("average over the steps (dim 0), one value per coordinate: mean = g.mean(dim=0), "
-                   "RMS = square root of the mean of the squares")
-
-
-def _stats_mistakes(g: torch.Tensor) -> tuple[dict, dict]:
-    n = g.shape[0]
-    mean_mistakes = {
-        "the mean of |g| instead of the mean of g": g.abs().mean(dim=0),
-        "the sum over the steps instead of the mean": g.sum(dim=0),
-    }
-    rms_mistakes = {
-        "RMS computed as sqrt(sum of g^2) / N (the root of a sum, divided by N, is not the root of "
-        "a mean: it is RMS / sqrt(N))": g.pow(2).sum(dim=0).sqrt() / n,
-        "RMS computed as sqrt(sum of g^2), without dividing by N": g.pow(2).sum(dim=0).sqrt(),
-        "the mean of g^2, without the square root": g.pow(2).mean(dim=0),
-        "the mean of |g| instead of the RMS": g.abs().mean(dim=0),
-        "the standard deviation (it subtracts the mean first; the RMS does not)":
-            g.std(dim=0, unbiased=False),
-    }
-    if n > 1:
-        rms_mistakes["the unbiased standard deviation (it subtracts the mean first; the RMS does not)"] = \
-            g.std(dim=0, unbiased=True)
-    return mean_mistakes, rms_mistakes
+def _mean_mistakes(g: torch.Tensor) -> dict:
+    return {"the mean of |g| instead of the mean of g": g.abs().mean(dim=0),
+            "the sum over the steps instead of the mean": g.sum(dim=0)}
 
 
 def _compare_stats(test_id, case, grads, entry):
@@ -140,10 +120,9 @@ def _compare_stats(test_id, case, grads, entry):
     mean, rms = pair(test_id, case, entry, "mean, rms", "return mean, rms")
     g = grads.double().cpu()
     expected_mean, expected_rms = reference_gradient_stats(g)
-    mean_mistakes, rms_mistakes = _stats_mistakes(g)
     hint = f"{GRAD_STATS_HINT}; for grads of shape {tuple(grads.shape)} both have shape ({grads.shape[1]},)"
-    close(test_id, f"{case}: mean", expected_mean, mean, hint, mean_mistakes, grads.dtype)
-    close(test_id, f"{case}: RMS", expected_rms, rms, hint, rms_mistakes, grads.dtype)
+    close(test_id, f"{case}: mean", expected_mean, mean, hint, _mean_mistakes(g), grads.dtype)
+    close(test_id, f"{case}: RMS", expected_rms, rms, hint, rms_mistakes(g), grads.dtype)
 
 
 def judge_grad_stats__values(data) -> str:
@@ -163,7 +142,7 @@ def _stat_shapes(test_id, case, grads, entry) -> None:
     hint = (f"average over the steps (dim 0), one value per coordinate: for grads of shape "
             f"{tuple(grads.shape)} mean and RMS both have shape ({d},)")
     for name, value, place in zip(("mean", "RMS"), stats, places):
-        got = _cpu(value)
+        got = got64(value)
         if not isinstance(got, torch.Tensor):
             fail(test_id, f"{case}: {name}", f"expected a tensor, got {shown(value)}", hint)
         if tuple(got.shape) != (d,):
@@ -189,20 +168,9 @@ def judge_grad_stats__shapes(data) -> str:
 
 # Questions 2.A and 2.B ------------------------------------------------------------------------
 
-def _two_numbers(test_id: str, value, name: str) -> torch.Tensor:
-    hint = f"write {name} = (number for x[0], number for x[1]), e.g. (0.1234, -5.6789)"
-    try:
-        numbers = torch.as_tensor(value, dtype=torch.float64).flatten()
-    except (TypeError, ValueError, RuntimeError):
-        fail(test_id, "format", f"expected two numbers, got {shown(value)}", hint)
-    if numbers.numel() != 2 or not bool(torch.isfinite(numbers).all()):
-        fail(test_id, "format", f"expected two finite numbers, got {shown(value)}", hint)
-    return numbers
-
-
 def judge_q_mean_values__numbers(data) -> str:
     test_id = "q_mean_values__numbers"
-    got = _two_numbers(test_id, data, "mean_grad_values")
+    got = expect_two_numbers(test_id, data, "mean_grad_values", shown=shown(data))
     grads = bowl_gradients()
     mean, rms = reference_gradient_stats(grads)
     expect_close(test_id, "mean gradient over 50 steps on the bowl", mean, got, ANSWER_TOLERANCE,
@@ -216,51 +184,47 @@ def judge_q_mean_values__numbers(data) -> str:
 
 def judge_q_rms_values__numbers(data) -> str:
     test_id = "q_rms_values__numbers"
-    got = _two_numbers(test_id, data, "rms_grad_values")
+    got = expect_two_numbers(test_id, data, "rms_grad_values", nonnegative=True, shown=shown(data))
     grads = bowl_gradients()
     mean, rms = reference_gradient_stats(grads)
-    _, rms_mistakes = _stats_mistakes(grads)
     expect_close(test_id, "RMS gradient over 50 steps on the bowl", rms, got, ANSWER_TOLERANCE,
                  "run the Task 2.1 cell (with a gradient_stats that passes its checks) and copy the "
                  "two RMS values it prints, in the order x[0], x[1]",
-                 mistakes={**rms_mistakes, "the means instead of the RMS values": mean,
+                 mistakes={**rms_mistakes(grads), "the means instead of the RMS values": mean,
                            "the two coordinates swapped": rms.flip(0)})
     return passed(test_id, 1)
 
 
 # Question 2.C -------------------------------------------------------------------------------
 
-def _choice(test_id: str, answer, name: str, options: tuple[str, ...], correct: str, why: str) -> str:
-    allowed = " or ".join(f'"{o}"' for o in options)
-    if not isinstance(answer, str) or answer.strip().lower() not in {o.lower() for o in options}:
-        fail(test_id, "format", f"{name} must be {allowed}, got {shown(answer)}", f"set {name} to {allowed}")
-    if answer.strip().lower() != correct.lower():
-        fail(test_id, name, f"{answer.strip()!r} is not right", why)
+def _choice(test_id: str, answer, name: str, correct: str, why: str) -> str:
+    """``answer`` must be one of hw2checks.MEAN_VS_RMS_OPTIONS[name], and ``correct``."""
+    answer = expect_choice(test_id, answer, name, shown(answer))
+    if answer.lower() != correct.lower():
+        fail(test_id, name, f"{answer!r} is not right", why)
     return passed(test_id, 1)
 
 
 def judge_q_mean_vs_rms__never_smaller(data) -> str:
-    return _choice("q_mean_vs_rms__never_smaller", data, "never_smaller", ("mean", "RMS"), "RMS",
+    return _choice("q_mean_vs_rms__never_smaller", data, "never_smaller", "RMS",
                    "the square of the mean is at most the mean of the squares (their difference is the "
                    "variance, never negative), so |mean| <= RMS, with equality only when every g is the same")
 
 
 def judge_q_mean_vs_rms__typical_size(data) -> str:
-    return _choice("q_mean_vs_rms__typical_size", data, "typical_size", ("mean", "RMS"), "RMS",
+    return _choice("q_mean_vs_rms__typical_size", data, "typical_size", "RMS",
                    "positive and negative values cancel in the mean (a gradient alternating +5, -5 has mean "
                    "0); squaring removes the sign, so the RMS measures how large the values are")
 
 
 def judge_q_mean_vs_rms__consistent_sign(data) -> str:
-    return _choice("q_mean_vs_rms__consistent_sign", data, "consistent_sign",
-                   ("close", "much smaller"), "close",
+    return _choice("q_mean_vs_rms__consistent_sign", data, "consistent_sign", "close",
                    "when every g has the same sign nothing cancels: |mean| is close to the RMS (equal when "
                    "all g are equal)")
 
 
 def judge_q_mean_vs_rms__sign_changes(data) -> str:
-    return _choice("q_mean_vs_rms__sign_changes", data, "sign_changes",
-                   ("close", "much smaller"), "much smaller",
+    return _choice("q_mean_vs_rms__sign_changes", data, "sign_changes", "much smaller",
                    "values of opposite sign cancel in the mean but not in the RMS, so |mean| is much "
                    "smaller than the RMS (look at x[0] on the bowl)")
 
@@ -419,26 +383,6 @@ def judge_ema_update__tensors_unchanged(data) -> str:
 # devices_dtypes, float32 and another device against float64 on the CPU; zero_grad, steps with
 # zero_grad() between them against steps with the gradients cleared by hand.
 
-ADAM_HINT = ("one step: t += 1 once; for each parameter, g = p.grad + weight_decay * p; m, m* = "
-             "ema_update(g, beta1, t, m*); v, v* = ema_update(g*g, beta2, t, v*); keep m* and v* "
-             "for the next step; p -= lr * m / (sqrt(v) + eps)")
-STATE_HINT = ("create the state with torch.zeros_like(p): it takes p's shape, dtype and device "
-              "(torch.zeros(p.shape) makes float32 tensors on the CPU)")
-CLASS_STATE_HINT = ("each optimizer keeps its own settings (lr, betas, eps, weight_decay), t, m* and v*: "
-                    "create them in __init__ as attributes of self (self.lr = lr, self.t = 0), not as "
-                    "class attributes shared by every ADAMOptimizer (ADAMOptimizer.lr = lr, or a list "
-                    "or dict written in the class body)")
-TWIN_HINT = ("two parameters of the same shape must not share m* and v*: is the state keyed by p.shape, or "
-             "by something else two parameters can share? Keep it per parameter: lists in the order of "
-             "self.parameters, or a dict keyed by the parameter's position")
-NAN_HINT = ("your parameters became NaN or infinite: is t 0 in the first step? t counts from 1 "
-            "(increment it at the start of step()), so 1 - beta^t is never 0")
-PERSIST_MISTAKE = ("the moments never persist: m* and v* start from zero at every step (the state is "
-                   "rebound, e.g. `m, m_star = ema_update(...)` into a loop variable, instead of "
-                   "updated in place with m_star.copy_(...) or m_star[...] = ...)")
-PER_PARAMETER_MISTAKE = ("t advanced once per parameter instead of once per step() (increment t once, "
-                         "before the loop)")
-
 
 def simulate_adam(init, steps, gradients, lr=0.1, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
                   bias_correction=True, eps_inside=False, sqrt=True, persist=True,
@@ -447,7 +391,7 @@ def simulate_adam(init, steps, gradients, lr=0.1, betas=(0.9, 0.999), eps=1e-8, 
     as ``drive`` returns it. ``decoupled_decay`` shrinks p by 1 - lr*decay before the update
     (AdamW); ``outside_decay`` subtracts decay * p (p before the step) after it."""
     beta1, beta2 = betas
-    params = [p.detach().clone().requires_grad_() for p in init]
+    params = leaf_copies(init)
     m_star = [torch.zeros_like(p) for p in params]
     v_star = [torch.zeros_like(p) for p in params]
     t, path = 0, []
@@ -481,11 +425,9 @@ def simulate_adam(init, steps, gradients, lr=0.1, betas=(0.9, 0.999), eps=1e-8, 
 def adam_mistakes(init, steps, gradients, kwargs) -> dict:
     """What each classic wrong Adam produces on this case, by description."""
     variants = {
-        "no bias correction (m* and v* used as they are; divide them by 1 - beta1^t and 1 - beta2^t)":
-            dict(bias_correction=False),
-        "eps inside the square root: the update divides by sqrt(v_hat + eps) instead of "
-        "sqrt(v_hat) + eps": dict(eps_inside=True),
-        "no square root: the update divides by v_hat + eps instead of sqrt(v_hat) + eps": dict(sqrt=False),
+        NO_BIAS_CORRECTION: dict(bias_correction=False),
+        EPS_INSIDE_SQRT: dict(eps_inside=True),
+        NO_SQRT: dict(sqrt=False),
         PER_PARAMETER_MISTAKE: dict(timestep="per_parameter"),
         "t never advances past 1 (self.t must grow by one in every step())": dict(timestep="fixed"),
         PERSIST_MISTAKE: dict(persist=False),
@@ -531,9 +473,6 @@ def path_of(test_id: str, case: str, run, steps: int) -> torch.Tensor:
     return path.double()
 
 
-FACT_TYPES = {"where": str, "dtype": str, "device": str, "shape": list, "leaf": bool}
-
-
 def facts(test_id: str, run, key: str, names: tuple[str, ...]) -> list[dict]:
     """The probe's facts about the parameters or the state tensors of a run."""
     found = field(test_id, run, key)
@@ -544,21 +483,10 @@ def facts(test_id: str, run, key: str, names: tuple[str, ...]) -> list[dict]:
     return found
 
 
-def state_mismatch(test_id: str, run) -> str | None:
-    """A state tensor whose dtype or device differs from its parameter's, described; else None.
-    A state tensor belongs to the parameter of its shape; single numbers are left out (a setting
-    held as a tensor, torch.tensor(lr), is one too)."""
-    params = facts(test_id, run, "params", ("shape", "dtype", "device", "leaf"))
-    for state in facts(test_id, run, "state", ("where", "dtype", "device", "shape")):
-        owners = [p for p in params if p["shape"] == state["shape"] and state["shape"]]
-        if not owners:
-            continue
-        devices_ok = any(state["device"] == p["device"] for p in owners)
-        dtypes_ok = len({p["dtype"] for p in owners}) > 1 or state["dtype"] == owners[0]["dtype"]
-        if not (devices_ok and dtypes_ok):
-            return (f"state tensor {state['where']} is {state['dtype']} on {state['device']}, for a "
-                    f"{owners[0]['dtype']} parameter on {owners[0]['device']}")
-    return None
+def run_state_mismatch(test_id: str, run) -> str | None:
+    """hw2checks.state_mismatch of the probe's facts about a run."""
+    return state_mismatch(facts(test_id, run, "state", ("where", "dtype", "device", "shape")),
+                          facts(test_id, run, "params", ("shape", "dtype", "device", "leaf")))
 
 
 def judge_adam_optimizer__matches_torch(data) -> str:
@@ -572,7 +500,7 @@ def judge_adam_optimizer__matches_torch(data) -> str:
         case = f"{_describe(kwargs)}, {device}, {dtype}, parameters of shapes {SHAPES}"
         got = path_of(test_id, case, run, STEPS)
         expected, _, _ = drive(lambda p: torch.optim.Adam(p, **kwargs), init, STEPS, loss_gradients())
-        mismatch = state_mismatch(test_id, run)
+        mismatch = run_state_mismatch(test_id, run)
         expect_path(test_id, case, expected, got, tolerance(expected, dtype),
                     leaked or (f"{mismatch}: {STATE_HINT}" if mismatch else ADAM_HINT),
                     None if leaked else lambda: adam_mistakes(init, STEPS, loss_gradients(), kwargs),
@@ -583,8 +511,7 @@ def judge_adam_optimizer__matches_torch(data) -> str:
 
 def judge_adam_optimizer__weight_decay(data) -> str:
     test_id = "adam_optimizer__weight_decay"
-    hint = ("PyTorch's Adam couples L2 weight decay: g = p.grad + weight_decay * p, and that g feeds "
-            "both moments; nothing else changes")
+    hint = ADAM_DECAY_HINT
     not_delegated(test_id, data)
     leaked = leaked_globals(test_id, data)
     n = 0
@@ -601,8 +528,7 @@ def judge_adam_optimizer__weight_decay(data) -> str:
 
         def mistakes():
             return {
-                "weight_decay ignored (add weight_decay * p to the gradient before the moments)":
-                    own_without_decay,
+                DECAY_IGNORED: own_without_decay,
                 "decoupled (AdamW-style) weight decay p -= lr*wd*p; torch.optim.Adam couples it: "
                 "g = p.grad + wd*p": simulate_adam(init, STEPS, loss_gradients(), **no_decay,
                                                    decoupled_decay=wd),
@@ -641,8 +567,7 @@ def _persists(test_id: str, device: str, kwargs: dict, runs) -> None:
     alone = paths["last_alone"]
     expect_path(test_id, f"{where}, the last of {len(SHAPES)} parameters, compared with "
                 "the same parameter alone in an ADAMOptimizer", alone, a[:, -size:], tolerance(alone),
-                "a parameter's updates depend only on its own gradients and on t: "
-                f"{PER_PARAMETER_MISTAKE}, or state shared between parameters?",
+                OWN_STATE_HINT,
                 what="expected (your result for the parameter alone)")
 
 
@@ -712,7 +637,7 @@ def judge_adam_optimizer__devices_dtypes(data) -> str:
                 fail(test_id, case, f"a parameter of shape {shape} became {p['dtype']} on {p['device']} "
                      f"(leaf: {p['leaf']}); expected a {dtype} leaf on {device}",
                      "update each parameter in place (p -= ...) under torch.no_grad()")
-        mismatch = state_mismatch(test_id, mixed)
+        mismatch = run_state_mismatch(test_id, mixed)
         if mismatch:
             fail(test_id, case, mismatch, STATE_HINT)
         # The same parameters in float64 on the CPU, through the same code, give the same path.

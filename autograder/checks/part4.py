@@ -7,11 +7,9 @@ The probes (``hw2probes.part4``) draw the student's matrices and re-initialize t
 test networks; a big matrix arrives as statistics of all its entries plus an evenly strided
 subset of them, which these judges use to cross-check the statistics before judging them.
 
-Statistics are compared within Z standard errors: for n independent draws with standard
-deviation s, the sample mean has standard error s/sqrt(n) and the sample standard deviation
-about s/sqrt(2n) (normal draws; less for uniform ones). With Z = 6 a correct answer fails by
-chance with probability about 2e-9 per comparison, while every misconception listed below
-lies dozens of tolerances away on the shapes used.
+Statistics are compared as the shipped checks compare them (``hw2checks.expect_statistics``,
+within ``hw2checks.STAT_Z`` standard errors, against ``hw2checks.INIT_RULES``): every
+misconception listed there lies dozens of tolerances away on the shapes used here.
 """
 from __future__ import annotations
 
@@ -22,24 +20,18 @@ from pathlib import Path
 import torch
 from torch import nn
 
-import hw2checks
-from autograder.checks.common import expect_close, expect_data, fail, is_str_list, passed, tolerance
+from autograder.checks.common import expect_data, is_str_list, passed
 from autograder.checks.part3 import judge_architecture, received
 from autograder.intake import NOTEBOOKS
 from autograder.integrity import load_submission
 from autograder.judging import Context, check_locally
-from hw2probes.part3 import class_path
+from hw2checks import (FORWARD_HINT, INIT_RULES, STAT_Z, SUPERVISE_HINT, InitRule, LinearDraw, expect_forward,
+                       expect_matrix, expect_net, expect_one_stream, expect_reinit, expect_statistics,
+                       expect_supervise, expect_wrapped, expect_zeros, fail, linear_case, same_tensor, wrapper_case)
 from hw2probes.part4 import (GENERATOR_SHAPES, ODD_SHAPES, SHAPES, STATISTICS_NETS, WHOLE_TREE_NETS,
-                             ZERO_SHAPES, subset, subset_step, summary, wrapper_case, wrapper_cases)
+                             ZERO_SHAPES, subset, subset_step, summary, wrapper_cases)
 
-Z = hw2checks.STAT_Z  # standard errors a statistic may stray; why 6 is said there
-MODULE, BCE = class_path(nn.Module), class_path(nn.BCELoss)
 NOTEBOOK = NOTEBOOKS[3]
-
-
-def tolerances(std: float, n: int) -> tuple[float, float]:
-    """(tolerance on the mean, tolerance on the standard deviation) for n draws of std ``std``."""
-    return Z * std / math.sqrt(n), Z * std / math.sqrt(2 * n)
 
 
 # Matrices as the probes describe them ------------------------------------------------------
@@ -52,7 +44,7 @@ def verified(test_id: str, case: str, s, numel: int) -> dict:
     """The summary (``hw2probes.part4.summary``) of a matrix of ``numel`` entries, checked
     against its subset of entries: recomputed from them when they are all the entries;
     otherwise the counts must bound the subset's, and finite mean and std must agree with the
-    subset's within Z standard errors (std's from the subset's kurtosis k: s sqrt((k-1)/4m))."""
+    subset's within STAT_Z standard errors (std's from the subset's kurtosis k: s sqrt((k-1)/4m))."""
     expect_data(test_id, isinstance(s, dict) and s.get("numel") == numel
                 and isinstance(s.get("subset"), torch.Tensor) and s["subset"].dtype == torch.float64
                 and tuple(s["subset"].shape) == (len(range(0, numel, subset_step(numel))),)
@@ -68,8 +60,8 @@ def verified(test_id: str, case: str, s, numel: int) -> dict:
         kurtosis = ((s["subset"] - mean) ** 4).mean().item() / std ** 4 if std > 0 else 1.0
         slack = 1e-9 * (abs(mean) + std)
         consistent = (consistent and s["nonfinite"] == 0 and own["max_abs"] <= s["max_abs"]
-                      and abs(s["mean"] - mean) <= Z * std / math.sqrt(m) + slack
-                      and abs(s["std"] - std) <= Z * std * math.sqrt(max(kurtosis - 1, 0) / (4 * m)) + slack)
+                      and abs(s["mean"] - mean) <= STAT_Z * std / math.sqrt(m) + slack
+                      and abs(s["std"] - std) <= STAT_Z * std * math.sqrt(max(kurtosis - 1, 0) / (4 * m)) + slack)
     else:
         consistent = consistent and s["nonfinite"] > 0
     expect_data(test_id, consistent, f"{case}: the matrix's statistics do not match its entries")
@@ -92,20 +84,13 @@ def drawn(test_id: str, d, n_in: int, n_out: int) -> dict:
              "init_fn(n_in, n_out, generator) returns an (n_in, n_out) matrix for any sizes")
     expect_data(test_id, isinstance(d.get("tensor"), bool) and isinstance(d.get("type"), str),
                 f"{case}: a matrix")
-    if not d["tensor"]:
-        fail(test_id, case, f"expected a torch.Tensor, got {d['type']}",
-             "build the matrix with torch, drawing from the generator argument")
-    shape = d.get("shape")
-    expect_data(test_id, isinstance(shape, list) and all(isinstance(k, int) for k in shape),
-                f"{case}: a shape")
-    if tuple(shape) != (n_in, n_out):
-        transposed = tuple(shape) == (n_out, n_in) and n_in != n_out
-        fail(test_id, case, f"expected shape ({n_in}, {n_out}), got {tuple(shape)}",
-             "the matrix is transposed: rows index the layer's inputs (activations @ W)"
-             if transposed else "return a matrix of shape (n_in, n_out)")
-    if not float_dtype(test_id, d.get("dtype")).is_floating_point:
-        fail(test_id, case, f"expected a floating-point tensor, got {d['dtype']}",
-             "weights are real numbers: keep torch's default float32")
+    shape, dtype = None, None
+    if d["tensor"]:
+        shape = d.get("shape")
+        expect_data(test_id, isinstance(shape, list) and all(isinstance(k, int) for k in shape),
+                    f"{case}: a shape")
+        dtype = float_dtype(test_id, d.get("dtype"))
+    expect_matrix(test_id, n_in, n_out, d["type"], shape, dtype)
     return verified(test_id, case, d.get("summary"), n_in * n_out)
 
 
@@ -117,25 +102,12 @@ def listed(test_id: str, data, key: str, n: int) -> list:
 
 # 4.1-4.5: initializers init_fn(n_in, n_out, generator) -> (n_in, n_out) -----------------
 
-def judge_statistics(test_id: str, draws, shapes, stds, mistakes, hint: str) -> int:
-    """Mean 0 and a std in ``stds(n_in, n_out)`` for every shape; ``mistakes(n_in, n_out)``
-    maps a misconception to the std it produces, to name it in the message."""
+def judge_statistics(test_id: str, draws, shapes, rule: InitRule) -> int:
+    """``expect_statistics`` of ``rule`` for the matrix drawn for each shape."""
     for d, (n_in, n_out) in zip(draws, shapes):
         s = drawn(test_id, d, n_in, n_out)
-        n, accepted = s["numel"], stds(n_in, n_out)
-        case = f"shape ({n_in}, {n_out})"
-        mean, std = s["mean"], s["std"]
-        if not any(abs(std - a) <= tolerances(a, n)[1] for a in accepted):
-            known = [name for name, a in mistakes(n_in, n_out).items()
-                     if abs(std - a) <= tolerances(a, n)[1]]
-            fail(test_id, case, f"expected standard deviation "
-                 f"{' or '.join(f'{a:.4g}' for a in accepted)}, got {std:.4g}; tolerance "
-                 f"{tolerances(accepted[0], n)[1]:.2g} ({Z:g} standard errors for {n} draws)",
-                 f"your weights match a known mistake: {known[0]}" if known else hint)
-        mean_tol = tolerances(max(accepted), n)[0]
-        if not abs(mean) <= mean_tol:
-            fail(test_id, case, f"expected mean 0, got {mean:.4g}; tolerance {mean_tol:.2g} "
-                 f"({Z:g} standard errors for {n} draws)", "draw weights centred on 0")
+        expect_statistics(test_id, f"shape ({n_in}, {n_out})", s["mean"], s["std"], s["numel"],
+                          rule.stds(n_in, n_out), rule.mistakes(n_in, n_out), rule.hint)
     return len(shapes)
 
 
@@ -148,113 +120,40 @@ def judge_shapes_only(test_id: str, draws) -> int:
     return len(ODD_SHAPES)
 
 
-RESTARTS_STREAM = ("reseeding (torch.manual_seed(generator.initial_seed())) or a new torch.Generator "
-                   "seeded from the given one restarts the same stream on every call, so every layer "
-                   "of a network gets the same weights")
-
-
 def judge_generator(test_id: str, data) -> int:
-    """Generators seeded alike gave the same matrix whatever the global random state;
-    generators seeded differently gave different matrices; a second call with one generator
-    gave another matrix, the one a generator in the state the first call left gives (the
-    call continues the generator's stream). All the matrices' entries are compared."""
-    hint = ("draw every random number from the generator argument, e.g. "
-            "torch.randn(n_in, n_out, generator=generator)")
+    """``expect_one_stream`` for every shape, on all the matrices' entries."""
     keys = ("first", "again", "other", "next", "resumed")
     for c, (n_in, n_out) in zip(listed(test_id, data, "generator", len(GENERATOR_SHAPES)), GENERATOR_SHAPES):
         expect_data(test_id, isinstance(c, dict), f"{len(keys)} matrices")
-        first, again, other, following, resumed = (drawn(test_id, c.get(key), n_in, n_out)["subset"]
-                                                   for key in keys)
-        case = f"shape ({n_in}, {n_out})"
-        if not torch.equal(first, again):
-            fail(test_id, case, "two generators with the same seed gave different matrices",
-                 hint + "; torch.randn without generator= (or np.random) reads the global random state")
-        if torch.equal(first, other):
-            fail(test_id, case, "generators with different seeds gave the same matrix", hint)
-        if torch.equal(first, following):
-            fail(test_id, case, "two calls with one generator returned the same matrix",
-                 f"{hint}, which advances it: {RESTARTS_STREAM}")
-        if not torch.equal(following, resumed):
-            fail(test_id, case, "the second call with one generator did not continue its stream: a "
-                 "generator in the state the first call left gave another matrix",
-                 hint + ", and keep no state of your own between calls")
+        expect_one_stream(test_id, f"shape ({n_in}, {n_out})",
+                          {key: drawn(test_id, c.get(key), n_in, n_out)["subset"] for key in keys})
     return len(GENERATOR_SHAPES)
 
 
-def judge_distribution(test_id: str, data, stds, mistakes, hint: str, generator: bool) -> str:
-    n = judge_statistics(test_id, listed(test_id, data, "statistics", len(SHAPES)), SHAPES, stds,
-                         mistakes, hint)
+def judge_distribution(test_id: str, data, rule: InitRule, generator: bool) -> str:
+    n = judge_statistics(test_id, listed(test_id, data, "statistics", len(SHAPES)), SHAPES, rule)
     n += judge_shapes_only(test_id, listed(test_id, data, "odd", len(ODD_SHAPES)))
     return passed(test_id, n + (judge_generator(test_id, data) if generator else 0))
-
-
-def small_mistakes(n_in, n_out):
-    return {"std 1: the factor 0.01 is missing": 1.0,
-            "std 0.0001: the factor 0.01 was applied twice": 1e-4,
-            "std 0.05: that is the large scale of Task 4.3": 0.05,
-            "uniform on [-0.01, 0.01] (std 0.0058) instead of 0.01 times a standard normal":
-                0.01 / math.sqrt(3)}
-
-
-def large_mistakes(n_in, n_out):
-    return {"std 5 instead of 0.05: N(0, 1) times 5, without the factor 0.01": 5.0,
-            "std 1: the factor 0.05 is missing": 1.0,
-            "std 0.01: that is the small scale of Task 4.2": 0.01,
-            "std 0.224 = sqrt(0.05): 0.05 was used as the variance": math.sqrt(0.05)}
-
-
-def xavier_stds(n_in, n_out):
-    """N(0, 1/n_in) as the task asks; Glorot's variance 2/(n_in + n_out) (xavier_normal_, and
-    the std of xavier_uniform_) is accepted too: the two agree on square matrices."""
-    return sorted({round(1 / math.sqrt(n_in), 12), round(math.sqrt(2 / (n_in + n_out)), 12)})
-
-
-def xavier_mistakes(n_in, n_out):
-    return {"Xavier-uniform with limit 1/sqrt(n_in): U(-a, a) has std a/sqrt(3), so this std is "
-            "1/sqrt(3 n_in); Glorot's uniform limit is sqrt(6/(n_in + n_out))": 1 / math.sqrt(3 * n_in),
-            "std 1/n_in: the variance 1/n_in was used as the standard deviation": 1 / n_in,
-            "variance 2/n_in: that is He's scale (Task 4.5)": math.sqrt(2 / n_in),
-            "variance 1/n_out: the fan-out instead of the fan-in": 1 / math.sqrt(n_out),
-            "std 1: the factor 1/sqrt(n_in) is missing": 1.0}
-
-
-def he_mistakes(n_in, n_out):
-    return {"variance 2/n_out: the fan-out instead of the fan-in (nn.init.kaiming_normal_ on an "
-            "(n_in, n_out) tensor does this, because PyTorch stores a layer's weight as (out, in))":
-                math.sqrt(2 / n_out),
-            "variance 1/n_in: Xavier's scale, without ReLU's factor 2": 1 / math.sqrt(n_in),
-            "std 2/n_in: the variance 2/n_in was used as the standard deviation": 2 / n_in,
-            "variance 2/(n_in + n_out): Glorot's average of fan-in and fan-out":
-                math.sqrt(2 / (n_in + n_out)),
-            "uniform with limit sqrt(2/n_in): U(-a, a) has std a/sqrt(3)": math.sqrt(2 / (3 * n_in))}
 
 
 def judge_init_zero__values(data) -> str:
     test_id = "init_zero__values"
     for d, (n_in, n_out) in zip(listed(test_id, data, "draws", len(ZERO_SHAPES)), ZERO_SHAPES):
         s = drawn(test_id, d, n_in, n_out)
-        if s["nonzero"]:
-            fail(test_id, f"shape ({n_in}, {n_out})", f"expected every entry exactly 0, got "
-                 f"{s['nonzero']} nonzero entries (largest |w| {s['max_abs']:.3g})",
-                 "zero init must be exact: torch.empty leaves whatever was in memory, and a tiny "
-                 "random scale is still random")
+        expect_zeros(test_id, f"shape ({n_in}, {n_out})", s["nonzero"], s["max_abs"])
     return passed(test_id, len(ZERO_SHAPES))
 
 
 def judge_init_small__distribution(data) -> str:
-    return judge_distribution("init_small__distribution", data, lambda i, o: [0.01], small_mistakes,
-                              "multiply standard normal draws by 0.01", generator=True)
+    return judge_distribution("init_small__distribution", data, INIT_RULES["small"], generator=True)
 
 
 def judge_init_large__distribution(data) -> str:
-    return judge_distribution("init_large__distribution", data, lambda i, o: [0.05], large_mistakes,
-                              "multiply standard normal draws by 0.05", generator=True)
+    return judge_distribution("init_large__distribution", data, INIT_RULES["large"], generator=True)
 
 
 def judge_init_xavier__distribution(data) -> str:
-    return judge_distribution("init_xavier__distribution", data, xavier_stds, xavier_mistakes,
-                              "each weight has variance 1/n_in, so standard deviation 1/sqrt(n_in)",
-                              generator=False)
+    return judge_distribution("init_xavier__distribution", data, INIT_RULES["xavier"], generator=False)
 
 
 def judge_init_xavier__generator(data) -> str:
@@ -263,9 +162,7 @@ def judge_init_xavier__generator(data) -> str:
 
 
 def judge_init_he__distribution(data) -> str:
-    return judge_distribution("init_he__distribution", data, lambda i, o: [math.sqrt(2 / i)], he_mistakes,
-                              "each weight has variance 2/n_in, n_in being the layer's inputs (rows of W)",
-                              generator=False)
+    return judge_distribution("init_he__distribution", data, INIT_RULES["he"], generator=False)
 
 
 def judge_init_he__generator(data) -> str:
@@ -308,96 +205,49 @@ def is_tensor_dict(value) -> bool:
                                            for k, v in value.items())
 
 
-def same_tensor(a: torch.Tensor, b: torch.Tensor | None) -> bool:
-    return b is not None and a.dtype == b.dtype and a.shape == b.shape and torch.equal(a, b)
-
-
-def case_of(layer: dict) -> str:
-    return f"Linear net.{layer['name']} ({layer['in_features']} -> {layer['out_features']}, {layer['dtype']})"
-
-
 def weight(test_id: str, layer: dict, hint: str) -> dict:
     """The verified summary of a Linear layer's weight, a floating-point (out, in) tensor."""
     d, shape = layer["weight"], [layer["out_features"], layer["in_features"]]
+    case = linear_case(layer["name"], layer["in_features"], layer["out_features"], layer["dtype"])
     dtype = float_dtype(test_id, d.get("dtype")) if d.get("tensor") is True else None
     if dtype is None or d.get("shape") != shape or not dtype.is_floating_point:
-        fail(test_id, case_of(layer), f"the weight is not a floating-point tensor of shape {tuple(shape)}",
-             hint)
-    return verified(test_id, case_of(layer), d.get("summary"), shape[0] * shape[1])
+        fail(test_id, case, f"the weight is not a floating-point tensor of shape {tuple(shape)}", hint)
+    return verified(test_id, case, d.get("summary"), shape[0] * shape[1])
 
 
-def judge_reinit(test_id: str, data, build, stds, mistakes, hint: str) -> int:
-    """The probe's re-initialized copy of ``build()``: every nn.Linear weight redrawn with
-    mean 0 and a std in ``stds(n_in, n_out)``; biases unchanged or zero; parameters of other
-    layers unchanged. A weight counts as kept when its subset of entries is unchanged."""
+def judge_reinit(test_id: str, data, build, rule: InitRule) -> int:
+    """``expect_reinit`` of the probe's re-initialized copy of ``build()``; a weight counts as
+    kept when its subset of entries is unchanged."""
     expect_data(test_id, isinstance(data, dict) and isinstance(data.get("has_net"), bool), "a network")
-    if not data["has_net"]:
-        fail(test_id, "structure", "the wrapper keeps no network in .net",
-             "call super().__init__(criterion, net) first: Supervise keeps the network as self.net")
+    expect_net(test_id, data["has_net"])
     expect_data(test_id, isinstance(data.get("layers"), list) and is_tensor_dict(data.get("others")),
                 "layers and parameters")
     before = {name: p.detach() for name, p in build().named_parameters()}
-    layers = data["layers"]
-    for layer in layers:
+    for layer in data["layers"]:
         expect_data(test_id, isinstance(layer, dict) and isinstance(layer.get("name"), str)
                     and all(isinstance(layer.get(k), int) for k in ("in_features", "out_features"))
                     and isinstance(layer.get("dtype"), str) and isinstance(layer.get("weight"), dict)
                     and (layer.get("bias") is None or isinstance(layer["bias"], torch.Tensor)),
                     "a Linear layer")
-    weights = {layer["name"]: weight(test_id, layer, hint) for layer in layers}
-    kept = [name for name, s in weights.items() if f"{name}.weight" in before
-            and s["numel"] == before[f"{name}.weight"].numel()
-            and torch.equal(s["subset"], subset(before[f"{name}.weight"]))]
-    if kept:
-        top = {layer["name"] for layer in layers if "." not in layer["name"]}
-        nested_only = set(kept).isdisjoint(top) and len(kept) < len(layers)
-        fail(test_id, f"{len(layers)} Linear layers", f"{len(kept)} of them kept their weights: "
-             f"{', '.join('net.' + k for k in kept)}",
-             "your results match a known mistake: only the top-level layers were re-initialized "
-             "(net.children() or looping over net stops at the first level; net.modules() "
-             "visits the whole tree)" if nested_only else
-             "re-initialize, in __init__ and in place, every nn.Linear in self.net.modules()")
-    for layer in layers:
-        name, n_in, n_out = layer["name"], layer["in_features"], layer["out_features"]
-        s = weights[name]
-        n, accepted = s["numel"], stds(n_in, n_out)
-        case = case_of(layer)
-        mean, std = s["mean"], s["std"]
-        if not any(abs(std - a) <= tolerances(a, n)[1] for a in accepted):
-            known = [k for k, a in mistakes(n_in, n_out).items() if abs(std - a) <= tolerances(a, n)[1]]
-            fail(test_id, case, f"expected weight std {accepted[0]:.4g}, got {std:.4g}; tolerance "
-                 f"{tolerances(accepted[0], n)[1]:.2g} ({Z:g} standard errors for {n} weights)",
-                 f"your weights match a known mistake: {known[0]}" if known else hint)
-        mean_tol = tolerances(max(accepted), n)[0]
-        if not abs(mean) <= mean_tol:
-            fail(test_id, case, f"expected weight mean 0, got {mean:.4g}; tolerance {mean_tol:.2g} "
-                 f"({Z:g} standard errors for {n} weights)", hint)
-        bias = layer["bias"]
-        changed = bias is not None and not same_tensor(bias, before.get(f"{name}.bias"))
-        if changed and bias.count_nonzero().item():
-            fail(test_id, case, "the bias was changed to something other than zeros",
-                 "leave biases as they are or set them to zero: the task is about weights")
-    linear_params = {f"{layer['name']}.{kind}" for layer in layers for kind in ("weight", "bias")}
-    for name, p in data["others"].items():
-        if name not in linear_params and name in before and not same_tensor(p, before[name]):
-            fail(test_id, f"parameter net.{name}", "a parameter of a layer that is not nn.Linear changed",
-                 "re-initialize only nn.Linear weights (isinstance(module, nn.Linear))")
-    return len(layers)
+    layers = []
+    for layer in data["layers"]:
+        s, old = weight(test_id, layer, rule.hint), before.get(f"{layer['name']}.weight")
+        kept = old is not None and s["numel"] == old.numel() and torch.equal(s["subset"], subset(old))
+        layers.append(LinearDraw(layer["name"], layer["in_features"], layer["out_features"], layer["dtype"],
+                                 s["numel"], s["mean"], s["std"], kept, layer["bias"]))
+    return expect_reinit(test_id, layers, before, data["others"], rule)
 
 
-def judge_reinits(test_id: str, data, nets, stds, mistakes, hint: str) -> str:
-    n = sum(judge_reinit(test_id, net_data, build, stds, mistakes, hint)
+def judge_reinits(test_id: str, data, nets, rule: InitRule) -> str:
+    n = sum(judge_reinit(test_id, net_data, build, rule)
             for net_data, (build, _) in zip(listed(test_id, data, "nets", len(nets)), nets))
     return passed(test_id, n)
 
 
 def judge_wrapper(test_id: str, data) -> str:
-    """Supervise's contract: keeps the given network and loss, registers the network's
-    parameters, forward = criterion(net(x).squeeze(-1), y), forward changes no weight; on
-    every available device. The loss is recomputed here from the network's weights after
-    the call, in a copy of the probe's test network; the identities are the probe's word."""
-    hint = ("subclass Supervise and call super().__init__(criterion, net) first, then "
-            "re-initialize that same network's weights in place")
+    """Supervise's contract (``expect_supervise``, ``expect_forward``) on every available device.
+    The loss is recomputed here from the network's weights after the call, in a copy of the
+    probe's test network; the identities are the probe's word."""
     expect_data(test_id, isinstance(data, dict) and isinstance(data.get("cases"), list), "cases")
     cases = wrapper_cases()
     for index, (device, criterion_name, seed) in enumerate(cases):
@@ -405,70 +255,33 @@ def judge_wrapper(test_id: str, data) -> str:
         got = data["cases"][index] if index < len(data["cases"]) else None
         expect_data(test_id, isinstance(got, dict) and got.get("device") == device
                     and got.get("criterion") == criterion_name, f"no result for {case}")
-        if got.get("has_net") is not True:
-            fail(test_id, "structure", "the wrapper keeps no network in .net",
-                 "call super().__init__(criterion, net) first: Supervise keeps the network as self.net")
-        if got.get("same_net") is not True:
-            fail(test_id, case, "model.net is not the network that was passed in", hint)
-        if got.get("same_criterion") is not True:
-            fail(test_id, case, "model.criterion is not the loss that was passed in", hint)
-        if got.get("registered") is not True:
-            fail(test_id, case, "the network's parameters are not among model.parameters(), "
-                 "so an optimizer would not train them", hint)
+        expect_net(test_id, got.get("has_net") is True)
+        expect_supervise(test_id, case, got.get("same_net") is True, got.get("same_criterion") is True,
+                         got.get("registered") is True)
         net, x, y = wrapper_case(seed)
         shapes = {key: t.shape for key, t in net.state_dict().items()}
         expect_data(test_id, is_tensor_dict(got.get("before")) and is_tensor_dict(got.get("after")),
                     f"{case}: the network's state")
         if any({key: t.shape for key, t in got[when].items()} != shapes for when in ("before", "after")):
             fail(test_id, case, "the network's layers changed: its state_dict's keys or shapes are not "
-                 "those of the network passed in", hint)
+                 "those of the network passed in", SUPERVISE_HINT)
         forward_case = f"{case}: model(x, y) on a batch of 6"
-        forward_hint = "forward(x, y) returns criterion(self.net(x).squeeze(-1), y), as Supervise's does"
-        loss = received(test_id, forward_case, got.get("loss"), forward_hint)
+        loss = received(test_id, forward_case, got.get("loss"), FORWARD_HINT)
         net.load_state_dict(got["after"])
         net.to(device)
         with torch.no_grad():
             expected = getattr(nn, criterion_name)()(net(x.to(device)).squeeze(-1), y.to(device))
-        expect_close(test_id, forward_case, expected.cpu(), loss, tolerance(expected), forward_hint)
-        if any(not same_tensor(t, got["after"][key]) for key, t in got["before"].items()):
-            fail(test_id, case, "calling the model changed the network's weights",
-                 "re-initialize once, in __init__, not in forward")
+        expect_forward(test_id, forward_case, expected.cpu(), loss,
+                       any(not same_tensor(t, got["after"][key]) for key, t in got["before"].items()))
     return passed(test_id, len(cases))
 
 
-def random_mistakes(n_in, n_out):
-    return {"std 1: nn.init.normal_ without std=0.01 draws from N(0, 1)": 1.0,
-            "std 0.0001: 0.01² is the variance; the standard deviation is 0.01": 1e-4,
-            "std 0.1 = sqrt(0.01): N(0, 0.01²) has standard deviation 0.01": 0.1,
-            "uniform on [-0.01, 0.01] (std 0.0058)": 0.01 / math.sqrt(3)}
-
-
-def kaiming_stds(n_in, n_out):
-    return [math.sqrt(2 / n_in)]
-
-
-def kaiming_mistakes(n_in, n_out):
-    return {"mode='fan_out': the std uses the layer's outputs; use mode='fan_in' (the default), "
-            "which keeps the forward activations' scale": math.sqrt(2 / n_out),
-            "gain 1 (nonlinearity='linear' or 'sigmoid'): ReLU needs gain sqrt(2), "
-            "nonlinearity='relu'": 1 / math.sqrt(n_in),
-            "xavier_normal_: Glorot's std sqrt(2/(fan_in + fan_out))": math.sqrt(2 / (n_in + n_out)),
-            "gain 5/3 (nonlinearity='tanh')": 5 / 3 / math.sqrt(n_in)}
-
-
-RANDOM_HINT = "draw every nn.Linear weight from N(0, 0.01²): mean 0, standard deviation 0.01"
-KAIMING_HINT = ("nn.init.kaiming_normal_(layer.weight, mode='fan_in', nonlinearity='relu') gives "
-                "std sqrt(2 / in_features)")
-
-
 def judge_supervise_random__statistics(data) -> str:
-    return judge_reinits("supervise_random__statistics", data, STATISTICS_NETS, lambda i, o: [0.01],
-                         random_mistakes, RANDOM_HINT)
+    return judge_reinits("supervise_random__statistics", data, STATISTICS_NETS, INIT_RULES["random"])
 
 
 def judge_supervise_random__whole_tree(data) -> str:
-    return judge_reinits("supervise_random__whole_tree", data, WHOLE_TREE_NETS, lambda i, o: [0.01],
-                         random_mistakes, RANDOM_HINT)
+    return judge_reinits("supervise_random__whole_tree", data, WHOLE_TREE_NETS, INIT_RULES["random"])
 
 
 def judge_supervise_random__wrapper(data) -> str:
@@ -476,13 +289,11 @@ def judge_supervise_random__wrapper(data) -> str:
 
 
 def judge_supervise_kaiming__statistics(data) -> str:
-    return judge_reinits("supervise_kaiming__statistics", data, STATISTICS_NETS, kaiming_stds,
-                         kaiming_mistakes, KAIMING_HINT)
+    return judge_reinits("supervise_kaiming__statistics", data, STATISTICS_NETS, INIT_RULES["kaiming"])
 
 
 def judge_supervise_kaiming__whole_tree(data) -> str:
-    return judge_reinits("supervise_kaiming__whole_tree", data, WHOLE_TREE_NETS, kaiming_stds,
-                         kaiming_mistakes, KAIMING_HINT)
+    return judge_reinits("supervise_kaiming__whole_tree", data, WHOLE_TREE_NETS, INIT_RULES["kaiming"])
 
 
 def judge_supervise_kaiming__wrapper(data) -> str:
@@ -576,24 +387,13 @@ def judge_wrapped(test_id: str, data, names: tuple[str, str, str], owner: str,
     loss, as the probe's introspection reports (``names``: the model's, the class's and the
     network's). Only the type is checked, not the initialization (that is ``owner``'s to
     grade); a model the class failed to build goes to ``judge_unbuilt``."""
-    class_name = names[1]
-    hint = f"wrap the network you built: {class_name}(nn.BCELoss(), <network>)"
     expect_data(test_id, isinstance(data, dict) and isinstance(data.get("built"), bool), "the model")
     if not data["built"]:
         return judge_unbuilt(test_id, data, names, owner, context)
     expect_data(test_id, is_str_list(data.get("mro")) and data["mro"]
                 and isinstance(data.get("holds_net"), bool) and is_str_list(data.get("criterion"))
                 and data["criterion"], "the model's classes")
-    classes = [path.rsplit(".", 1)[-1] for path in data["mro"]]
-    if class_name not in classes:
-        fail(test_id, "type", f"expected a {class_name}, got {classes[0]}", hint)
-    if MODULE not in data["mro"]:
-        fail(test_id, "type", f"{class_name} is not an nn.Module", "subclass Supervise")
-    if not data["holds_net"]:
-        fail(test_id, "model.net", "the wrapper does not hold the network bound to the task's name", hint)
-    if BCE not in data["criterion"]:
-        fail(test_id, "model.criterion",
-             f"expected nn.BCELoss, got {data['criterion'][0].rsplit('.', 1)[-1]}", hint)
+    expect_wrapped(test_id, names[1], data["mro"], data["holds_net"], data["criterion"])
     return passed(test_id, 3)
 
 

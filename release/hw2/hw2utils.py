@@ -36,12 +36,13 @@ from torch import nn
 from tqdm import tqdm
 
 __all__ = [
-    "BASE_URL", "GRADING_EPOCHS", "DATASET_FILES", "SPLITS", "N_FEATURES", "base_url", "in_colab",
+    "BASE_URL", "ENV_BASE_URL", "ENV_DEVICE", "ENV_GRADING", "ENV_FORCE_COLAB",
+    "GRADING_EPOCHS", "DATASET_FILES", "SPLITS", "N_FEATURES", "base_url", "in_colab",
     "grading_mode", "pick_device", "set_seed",
     "BOWL_MATRIX", "BOWL_START", "LossFunctionWithPlot", "ConstantVectorNetwork",
     "Dataset", "dataset_url", "load_dataset", "Supervise", "TrainingHistory", "accuracy", "run_test",
     "plot_training", "InitFunction", "layer_activations", "InitExperiment", "run_init_experiment",
-    "plot_activation_histograms", "EC_MODEL_FILE", "SavedNetwork", "save_ec_model", "load_ec_model",
+    "plot_activation_histograms", "EC_MODEL_FILE", "EC_ELEMENTWISE", "SavedNetwork", "save_ec_model", "load_ec_model",
 ]
 
 # ---------------------------------------------------------------------------
@@ -862,12 +863,20 @@ def _write_ec_model(net: nn.Module, path: str | os.PathLike, saved_by: str) -> P
     return Path(path)
 
 
+def _read_ec_file(path: str | os.PathLike) -> dict:
+    """What ``_write_ec_model`` wrote: {"format", "saved_by", "torch", "layers" (the layer tree
+    as plain data), "state_dict"}; nothing is built yet."""
+    saved = torch.load(os.fspath(path), map_location="cpu", weights_only=True)
+    if not isinstance(saved, dict) or saved.get("format") != _EC_FORMAT:
+        # the file's name only: the message can reach a student, and the folder be the grader's
+        raise ValueError(f"{os.path.basename(path)} was not written by hw2utils.save_ec_model")
+    return saved
+
+
 def load_ec_model(path: str | os.PathLike = EC_MODEL_FILE) -> SavedNetwork:
     """The network ``save_ec_model`` wrote, in eval mode on the CPU: call it on a float32
     tensor (N, 36) to get probabilities (N, 1)."""
-    saved = torch.load(os.fspath(path), map_location="cpu", weights_only=True)
-    if not isinstance(saved, dict) or saved.get("format") != _EC_FORMAT:
-        raise ValueError(f"{path} was not written by hw2utils.save_ec_model")
+    saved = _read_ec_file(path)
     return SavedNetwork(saved["layers"], saved["state_dict"])
 
 
@@ -891,8 +900,7 @@ def save_ec_model(net: nn.Module, path: str | os.PathLike = EC_MODEL_FILE) -> Pa
     _write_ec_model(net, path, saved_by="save_ec_model")
     data = load_dataset("hard", device="cpu")
     with torch.no_grad():
-        predictions = load_ec_model(path)(data.val_data).reshape(-1) > 0.5
-    accuracy_val = (predictions == data.val_labels.bool()).float().mean().item()
+        accuracy_val = accuracy(load_ec_model(path), data.val_data, data.val_labels)
     print(f"Saved your network to {path.resolve()} ({path.stat().st_size / 1024:.0f} kB); "
           f"held-out (hard val) accuracy {accuracy_val:.4f}. Submit this file with the notebook.")
     return path

@@ -1,0 +1,76 @@
+"""One home for every fact: the shipped modules hold what students use, once.
+
+``hw2utils`` is the helpers a notebook provides (its ``__all__``, nothing else public, no check);
+``hw2checks`` holds the visible checks and the toolkit the hidden side imports. No function is
+written twice, once shipped and once in ``autograder/`` or ``hw2probes/`` (under another name,
+a leading underscore, or a docstring of its own).
+"""
+import ast
+from pathlib import Path
+
+import pytest
+
+import hw2utils
+
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED = [ROOT / "hw2utils.py", ROOT / "hw2checks.py"]
+HIDDEN = sorted((ROOT / "autograder").rglob("*.py")) + sorted((ROOT / "hw2probes").glob("*.py"))
+MIN_STATEMENTS = 4  # shorter bodies (a return, a raise) repeat by nature
+
+
+def top_level_names(path: Path) -> set[str]:
+    names = set()
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names.add(node.target.id)
+    return {name for name in names if not name.startswith("_")}
+
+
+def test_hw2utils_exports_its_helpers_and_nothing_else():
+    assert set(hw2utils.__all__) == top_level_names(ROOT / "hw2utils.py")
+    assert not [name for name in hw2utils.__all__ if name.startswith("check_")]
+
+
+class _Anonymous(ast.NodeTransformer):
+    """Names without a leading underscore, docstrings dropped: `_fail` and `fail` read alike."""
+
+    def visit_Name(self, node):
+        node.id = node.id.lstrip("_")
+        return node
+
+    def visit_Attribute(self, node):
+        self.generic_visit(node)
+        node.attr = node.attr.lstrip("_")
+        return node
+
+    def visit_FunctionDef(self, node):
+        self.generic_visit(node)
+        body = node.body
+        if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+            body = body[1:]
+        return body
+
+
+def bodies(path: Path) -> dict[str, tuple[str, int]]:
+    """{normalized body: (where, statements)} of every function and method in ``path``."""
+    found = {}
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            body = _Anonymous().visit(ast.parse(ast.unparse(node)).body[0])
+            statements = sum(isinstance(n, ast.stmt) for stmt in body for n in ast.walk(stmt))
+            if statements >= MIN_STATEMENTS:
+                found[ast.dump(ast.Module(body=body, type_ignores=[]))] = (
+                    f"{path.relative_to(ROOT)}:{node.lineno} {node.name}", statements)
+    return found
+
+
+@pytest.mark.parametrize("shipped", SHIPPED, ids=lambda p: p.name)
+def test_no_shipped_function_is_written_again_on_the_hidden_side(shipped):
+    mine = bodies(shipped)
+    twins = [f"{mine[body][0]} ~ {where}" for path in HIDDEN for body, (where, _) in bodies(path).items()
+             if body in mine]
+    assert not twins
