@@ -14,8 +14,8 @@ from typing import Callable, Iterator
 
 import torch
 
-from hw2checks import (drive, fixed_gradients, leaf_copies, loss_gradients, quartic_loss, random_parameters,
-                       run_in_turn, state_facts, tensor_facts, torch_sgd_path, with_l2)
+from hw2checks import (drive, fixed_gradients, leaf_copies, loss_gradients, method_globals, quartic_loss,
+                       random_parameters, run_in_turn, state_facts, tensor_facts, torch_sgd_path, with_l2)
 from hw2probes import describe_error
 from hw2probes.common import Delegated, devices, exercise_zero_grad, globals_read, no_torch_optim, plain
 from hw2utils import BOWL_START, LossFunctionWithPlot
@@ -336,16 +336,10 @@ _MISSING = object()
 def _global_replaced(cls, name: str, replacement) -> Iterator[None]:
     """Inside, the global ``name`` seen by the code of ``cls`` (its methods' module namespaces
     and its module) is ``replacement``; afterwards each namespace gets back what it had."""
-    namespaces = {}
+    namespaces = {id(space): space for space in method_globals(cls)}
     for klass in getattr(cls, "__mro__", (cls,)):
-        if klass is object:
-            continue
-        for attr in vars(klass).values():
-            space = getattr(getattr(attr, "__func__", attr), "__globals__", None)
-            if isinstance(space, dict):
-                namespaces[id(space)] = space
         module = sys.modules.get(getattr(klass, "__module__", None) or "")
-        if module is not None and module.__name__ != "builtins":
+        if klass is not object and module is not None and module.__name__ != "builtins":
             namespaces[id(module.__dict__)] = module.__dict__
     saved = {key: space.get(name, _MISSING) for key, space in namespaces.items()}
     for space in namespaces.values():

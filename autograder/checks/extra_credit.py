@@ -80,7 +80,7 @@ def allocated(spec) -> int:
 
 def read_submitted(path: Path) -> tuple[hw2utils.SavedNetwork, object]:
     """The network in a handed-in file, and who saved it ("save_ec_model", "reference", ...)."""
-    saved = hw2utils._read_ec_file(path)
+    saved = hw2utils.read_ec_file(path)
     if allocated(saved["layers"]) > MAX_PARAMETERS:
         raise ValueError(f"the network has more than {MAX_PARAMETERS} parameters")
     return hw2utils.SavedNetwork(saved["layers"], saved["state_dict"]), saved.get("saved_by")

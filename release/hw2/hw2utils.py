@@ -42,7 +42,8 @@ __all__ = [
     "BOWL_MATRIX", "BOWL_START", "LossFunctionWithPlot", "ConstantVectorNetwork",
     "Dataset", "dataset_url", "load_dataset", "Supervise", "TrainingHistory", "accuracy", "run_test",
     "plot_training", "InitFunction", "layer_activations", "InitExperiment", "run_init_experiment",
-    "plot_activation_histograms", "EC_MODEL_FILE", "EC_ELEMENTWISE", "SavedNetwork", "save_ec_model", "load_ec_model",
+    "plot_activation_histograms", "EC_MODEL_FILE", "EC_ELEMENTWISE", "SavedNetwork", "save_ec_model",
+    "load_ec_model", "read_ec_file",
 ]
 
 # ---------------------------------------------------------------------------
@@ -863,9 +864,9 @@ def _write_ec_model(net: nn.Module, path: str | os.PathLike, saved_by: str) -> P
     return Path(path)
 
 
-def _read_ec_file(path: str | os.PathLike) -> dict:
-    """What ``_write_ec_model`` wrote: {"format", "saved_by", "torch", "layers" (the layer tree
-    as plain data), "state_dict"}; nothing is built yet."""
+def read_ec_file(path: str | os.PathLike) -> dict:
+    """What ``save_ec_model`` wrote, as plain data: {"format", "saved_by", "torch", "layers" (the
+    layer tree), "state_dict"}; read with ``weights_only=True``, nothing built or run yet."""
     saved = torch.load(os.fspath(path), map_location="cpu", weights_only=True)
     if not isinstance(saved, dict) or saved.get("format") != _EC_FORMAT:
         # the file's name only: the message can reach a student, and the folder be the grader's
@@ -876,7 +877,7 @@ def _read_ec_file(path: str | os.PathLike) -> dict:
 def load_ec_model(path: str | os.PathLike = EC_MODEL_FILE) -> SavedNetwork:
     """The network ``save_ec_model`` wrote, in eval mode on the CPU: call it on a float32
     tensor (N, 36) to get probabilities (N, 1)."""
-    saved = _read_ec_file(path)
+    saved = read_ec_file(path)
     return SavedNetwork(saved["layers"], saved["state_dict"])
 
 

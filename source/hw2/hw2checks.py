@@ -717,13 +717,21 @@ def check_ema_update__tensors_unchanged(ema_update: Callable) -> None:
     _passed(test_id, cases)
 
 
+def method_globals(cls) -> list[dict]:
+    """The global namespaces the methods of ``cls`` and of its bases (not ``object``) read, once each:
+    for a class written in a notebook, the notebook's globals."""
+    spaces = {}
+    for klass in getattr(cls, "__mro__", (cls,)):
+        for attr in vars(klass).values() if klass is not object else ():
+            space = getattr(getattr(attr, "__func__", attr), "__globals__", None)
+            if isinstance(space, dict):
+                spaces[id(space)] = space
+    return list(spaces.values())
+
+
 def _student_global(cls, name: str):
     """What ``name`` means to the methods of ``cls`` (a notebook global), or None."""
-    for attr in vars(cls).values():
-        space = getattr(getattr(attr, "__func__", attr), "__globals__", None)
-        if isinstance(space, dict) and name in space:
-            return space[name]
-    return None
+    return next((space[name] for space in method_globals(cls) if name in space), None)
 
 
 def _passes_quietly(check: Callable, *args) -> bool:
