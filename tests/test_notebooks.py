@@ -3,6 +3,7 @@ promised, source notebooks pass their tests, release notebooks fail every test
 without crashing, and no test cell writes to stderr."""
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -30,8 +31,12 @@ GRADE_IDS = {
                                 "q_zero_init", "q_small_init", "q_large_init", "supervise_random",
                                 "net_4_7", "supervise_kaiming", "net_4_9", "ec_transfer", "ec_rule"},
 }
-POINTS = {"01_gradient_descent.ipynb": 20, "02_ema_adam.ipynb": 25, "03_training.ipynb": 30,
-          "04_initialization.ipynb": 35}
+# What the README and the student README promise: 100 points, plus 10 extra credit (grade ids ec_*).
+COURSE_POINTS, EXTRA_CREDIT = 100, 10
+# A heading (level 1-3) or a bold item "**3.A (2 points).**" (level 4), and the points it states:
+# "(5 points)", "(1 point)", "(25 points + 10 extra credit)".
+POINT_MARK = re.compile(r"^(#{1,3}) .*?$|\*\*[^*]*\(\d+ points?\)\.?\*\*", re.M)
+STATED = re.compile(r"\((\d+) points?(?: \+ (\d+) extra credit)?\)")
 
 
 def nbgrader_cells(path):
@@ -59,7 +64,45 @@ def test_grade_ids_test_ids_and_points(name):
     for meta in tests:
         owner, _, aspect = meta["grade_id"].partition("__")
         assert owner in answers and aspect, f"test id {meta['grade_id']} names no answer cell"
-    assert sum(m.get("points", 0) for _, m, _ in cells) == POINTS[name]
+
+
+def stated_and_graded(path) -> list[tuple[str, int | None, int]]:
+    """(heading or bold item, the points its text states or None, the points it grades), in notebook
+    order. A heading grades the cells under it and under its subheadings; the bold items (written
+    questions) under it count only for a heading with no cells of its own ("Questions 3.A–3.B"):
+    "Task 4.1 (1 point)" is followed by its question "**4.A (2 points).**", graded apart."""
+    marks = []  # [level, text, stated, direct points]
+    for cell in nbformat.read(path, 4).cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type == "markdown" and not meta.get("grade"):
+            for match in POINT_MARK.finditer(cell.source):
+                level = len(match.group(1)) if match.group(1) else 4
+                stated = STATED.search(match.group(0))
+                points = sum(int(g) for g in stated.groups() if g) if stated else None
+                marks.append([level, match.group(0), points, 0])
+        marks[-1][3] += meta.get("points", 0)
+    totals = []
+    for i, (level, text, stated, direct) in enumerate(marks):
+        end = next((j for j in range(i + 1, len(marks)) if marks[j][0] <= level), len(marks))
+        inside = [m for m in marks[i + 1:end] if m[0] < 4 or not direct]
+        totals.append((text, stated, direct + sum(m[3] for m in inside)))
+    return totals
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_the_points_the_text_states_are_the_points_graded(name):
+    """Change a point value in one place: the test cell's points= and the heading above it, in
+    the same notebook; every heading and item that states points must agree with the cells."""
+    totals = stated_and_graded(SOURCE / name)
+    assert totals[0][1] is not None, "the title states the notebook's points"
+    assert [t for t in totals if t[1] is not None and t[1] != t[2]] == []
+
+
+def test_the_course_has_the_points_its_readmes_promise():
+    cells = [m for name in NOTEBOOKS for _, m, _ in nbgrader_cells(SOURCE / name)]
+    regular = sum(m.get("points", 0) for m in cells if not m["grade_id"].startswith("ec_"))
+    extra = sum(m.get("points", 0) for m in cells if m["grade_id"].startswith("ec_"))
+    assert (regular, extra) == (COURSE_POINTS, EXTRA_CREDIT)
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
