@@ -78,9 +78,36 @@ def _statements(code: str) -> list[tuple[set[str], str]]:
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             names = {(a.asname or a.name).split(".")[0] for a in node.names}
         else:
-            continue
+            names = set()  # a call, a loop (the Colab setup): read only when it patches a module
         found.append((names, ast.get_source_segment(code, node) or ""))
     return found
+
+
+def _root(node) -> str | None:
+    """The name an attribute or item chain starts from: ``torch`` for torch.optim.SGD.step."""
+    while isinstance(node, (ast.Attribute, ast.Subscript)):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def _patches(code: str, modules: set[str]) -> bool:
+    """Whether ``code`` (at any depth, function bodies included) sets or deletes an attribute of
+    an imported module, directly or with setattr/delattr: ``hw2probes.part1.run_steps = fake``
+    puts the student's code inside the probe that runs the answer, which no honest answer does."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return False
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
+            targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
+            if any(isinstance(t, (ast.Attribute, ast.Subscript)) and _root(t) in modules
+                   for target in targets for t in ast.walk(target)):
+                return True
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+              and node.func.id in ("setattr", "delattr") and node.args and _root(node.args[0]) in modules):
+            return True
+    return False
 
 
 def _used(code: str) -> set[str]:
@@ -94,12 +121,16 @@ def scan(notebook) -> dict[str, list[str]]:
     """{test cell grade-id prefix: findings} for the optimizer tasks of one checked notebook
     (``autograder.integrity.check_notebook``'s). Besides the answer cell, these top-level
     statements of the other code cells are read: those that define a name the answer uses
-    (transitively) or redefine a name the answer defines, and any that hides what it calls.
-    A helper the optimizer calls counts; a comparison with torch.optim elsewhere does not."""
+    (transitively) or redefine a name the answer defines, any that hides what it calls, and any
+    that patches an imported module (with what it uses, transitively). A helper the optimizer
+    calls counts, and so does a replacement of what the probe calls; a comparison with
+    torch.optim elsewhere does not."""
     cells = notebook["cells"]
     text = {id(c): "".join(c["source"]) if isinstance(c["source"], list) else c["source"] for c in cells}
     others = [statement for c in cells if c["cell_type"] == "code" and "nbgrader" not in c.get("metadata", {})
               for statement in _statements(text[id(c)])]
+    modules = {name for c in cells if c["cell_type"] == "code" for names, source in _statements(text[id(c)])
+               if source.startswith(("import ", "from ")) for name in names}
     result = {}
     for cell in cells:
         grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
@@ -107,9 +138,9 @@ def scan(notebook) -> dict[str, list[str]]:
             continue
         found = [f"the answer cell, {item}" for item in findings(text[id(cell)])]
         # what the answer uses, what redefines the answer's own names (a class replaced in a
-        # later cell), and whatever hides a call, anywhere
+        # later cell), and whatever hides a call or patches a module (the probe's runner), anywhere
         own = set().union(*(names for names, _ in _statements(text[id(cell)])))
-        reached = [st for st in others if st[0] & own or _hides(st[1])]
+        reached = [st for st in others if st[0] & own or (st[0] and _hides(st[1])) or _patches(st[1], modules)]
         frontier = _used(text[id(cell)]).union(*(_used(source) for _, source in reached))
         while frontier:  # the statements defining what those use, transitively
             helpers = [st for st in others if st not in reached and st[0] & frontier]

@@ -785,6 +785,40 @@ class SimpleGradientDescent(torch.optim.SGD):
         super().__init__(parameters, lr=lr, weight_decay=weight_decay)
 """
 
+LAZY_SGD = """
+class SimpleGradientDescent:
+    def __init__(self, parameters, lr=0.1, weight_decay=0.0):
+        self.parameters, self.lr, self.weight_decay = list(parameters), lr, weight_decay
+
+    def step(self):
+        pass  # the probe's runner, replaced below, does the work
+
+    def zero_grad(self):
+        for p in self.parameters:
+            p.grad = None
+"""
+
+PROBE_RUNNER_REPLACED = """
+import torch
+import hw2checks
+import hw2probes.part1 as _probe
+_init = torch.optim.Optimizer.__init__
+
+
+def _torch_path(make, params, steps, loss=hw2checks.quartic_loss, clear=None):
+    mine = make(iter(params))
+    torch.optim.Optimizer.__init__ = _init  # undo the probe's refusal of torch.optim
+    settings = {"lr": mine.lr, "weight_decay": mine.weight_decay}
+    return hw2checks.run_steps(lambda p: torch.optim.SGD(p, **settings), params, steps, loss)
+
+
+def _torch_paths(makers, groups, steps, loss=hw2checks.quartic_loss, clear=None):
+    return [_torch_path(make, params, steps, loss) for make, params in zip(makers, groups)]
+
+
+_probe.run_steps, _probe.run_in_turn = _torch_path, _torch_paths
+"""
+
 ADAM_DELEGATION = """
 import torch
 _Optimizer = eval("torch.op" + "tim.Optimizer")
@@ -994,6 +1028,11 @@ ATTACKS = [
            "the answer cell left as released; an added cell after it rebinds SimpleGradientDescent "
            "to a torch.optim.SGD subclass that restores Optimizer.__init__",
            "reaches torch.optim", cells=(("sgd_optimizer", DELEGATION_IN_ADDED_CELL),)),
+    Attack("probe_runner_replaced", "delegation", NB1,
+           "SimpleGradientDescent's step() does nothing; an added cell replaces the probe's runners "
+           "(hw2probes.part1.run_steps, run_in_turn) with torch.optim.SGD runs, restoring "
+           "Optimizer.__init__", "reaches torch.optim",
+           answers=(("sgd_optimizer", LAZY_SGD),), cells=(("sgd_optimizer", PROBE_RUNNER_REPLACED),)),
     Attack("adam_delegation_eval", "delegation", NB2,
            "ADAMOptimizer subclasses torch.optim.Adam reached through eval, restoring Optimizer.__init__",
            "reaches torch.optim", answers=(("adam_optimizer", ADAM_DELEGATION),)),

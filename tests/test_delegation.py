@@ -112,3 +112,26 @@ def checked_with_later_cell(code: str) -> dict:
 def test_a_later_cell_that_replaces_the_optimizer_is_read_too(code, named):
     found = delegation.scan(checked_with_later_cell(code))
     assert any(named in f for f in found.get("sgd_optimizer__", [])), found
+
+
+RUNNER = "def _runner(make, params, steps, *rest):\n    return torch.optim.SGD(params, lr=0.1)\n"
+
+
+@pytest.mark.parametrize("patch", [
+    "import hw2probes.part1 as probe\nprobe.run_steps = _runner",
+    "import hw2probes.part1\nhw2probes.part1.run_steps, hw2probes.part1.run_in_turn = _runner, _runner",
+    "from hw2probes import part1\nsetattr(part1, 'run_steps', _runner)",
+    "import hw2probes.part1 as probe\ndef install():\n    probe.run_steps = _runner\ninstall()",
+    "import hw2probes.part1 as probe\nfor name in ('run_steps', 'run_in_turn'):\n    setattr(probe, name, _runner)",
+])
+def test_a_cell_that_replaces_what_the_probe_calls_is_read_too(patch):
+    """The answer's step() does nothing and the probe's runner, replaced, runs torch.optim: the
+    cell that patches the module is read, and what it installs with it."""
+    lazy = SGD.format(init="pass", step="pass")
+    found = delegation.scan(checked(mutants.NB1, lazy, added="import torch\n" + RUNNER + patch))
+    assert any("_runner" in f and ".optim" in f for f in found.get("sgd_optimizer__", [])), found
+
+
+def test_patching_a_module_without_torch_optim_is_no_delegation():
+    settings = "import torch\ntorch.backends.cudnn.deterministic = True\n"
+    assert delegation.scan(checked(mutants.NB1, added=settings)) == {}
