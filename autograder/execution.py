@@ -251,6 +251,9 @@ def grade_student(submitted: Path, release: Path, source: Path, scratch: Path,
     elif run.returncode != 0:
         outcome.problems.append(f"the notebook runner ended with exit status {run.returncode}: "
                                 f"{run.output.strip()[-300:]}")
+    if run.memory_limit_reached:  # the kernel killed a process of the submission at its cgroup's bound
+        outcome.problems.append(f"memory limit reached: the submission's processes together may use "
+                                f"{limits.memory / 2**30:g} GiB; {run.oom_kills} of them were killed")
     if run.survivors_killed:
         outcome.flags.append(f"{run.survivors_killed} process(es) started by the submission outlived "
                              "its notebooks and were killed")

@@ -12,7 +12,10 @@
    (``autograder.execution``): the notebooks are checked against the release, run in a scratch
    folder as slot N's unprivileged user (``autograder.sandbox``: no access to the kit, the
    course or other students; every process of that user killed afterwards), and each test
-   cell is judged here, in the grader, from the data its probe returned. The graded notebooks
+   cell is judged here, in the grader, from the data its probe returned. Where the machine
+   allows, each slot also has a cgroup (memory and tasks of all its processes together) and
+   namespaces (``sandbox.isolation``, probed at the start; DIR/isolation.txt and the summary
+   say which mode graded the batch). The graded notebooks
    go to DIR/course/executed/<student>/hw2 with ``worker.json`` (problems, flags), which marks
    the student done: an interrupted run resumes from there.
 4. The main process alone writes the gradebook: as each worker finishes, nbgrader's
@@ -50,6 +53,8 @@ from autograder.nbgrader_steps import EXECUTED
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENT = intake.ASSIGNMENT
 WORKER_RECORD = "worker.json"
+ISOLATION_FILE = "isolation.txt"  # DIR/isolation.txt: the sandbox mode that graded the batch
+TRUSTED = "none: --trust-students (students' code ran as the grader's own user)"
 
 
 def available_cpus() -> int:
@@ -246,6 +251,9 @@ def grade(source: Path, out: Path, jobs: int = 1, limits: Limits | None = None,
         os.chmod(out, 0o700)
     claimed = contextlib.nullcontext([None] * jobs) if trust_students else sandbox.claim(jobs)
     with claimed as held:
+        # what this machine allows, probed once per batch with a slot of its own; every run uses it
+        mode = TRUSTED if trust_students else str(sandbox.isolation(held[0], refresh=True))
+        (out / ISOLATION_FILE).write_text(mode + "\n")
         return _grade(source, out, jobs, limits, feedback, held)
 
 
@@ -321,7 +329,8 @@ def main(argv=None) -> int:
     parser.add_argument("--cell-timeout", type=int, default=Limits.cell,
                         help="seconds one cell may run (default %(default)s)")
     parser.add_argument("--memory-gib", type=float, default=Limits.memory / GiB,
-                        help="address space per grading process, GiB (default %(default)s)")
+                        help="memory per student, GiB: each process's address space, and all its "
+                             "processes together where a cgroup is possible (default %(default)s)")
     parser.add_argument("--threads", type=int, default=0,
                         help="torch threads per worker (default: cores / jobs)")
     parser.add_argument("--trust-students", action="store_true",
@@ -354,6 +363,8 @@ def print_summary(out: Path) -> None:
             print(f"  {row['student']:22s} {row['flags'][:160]}")
     with open(out / "tasks.csv") as f:
         tasks = list(csv.DictReader(f))
+    if (out / ISOLATION_FILE).exists():
+        print(f"\nsandbox isolation: {(out / ISOLATION_FILE).read_text().strip()}")
     print(f"\n{'task':28s} {'points':>6s} {'mean':>6s}  students losing points")
     for row in tasks:
         print(f"{row['task']:28s} {float(row['points']):6g} {float(row['mean_score']):6.2f}  "

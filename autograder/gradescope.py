@@ -151,6 +151,8 @@ def results(out: Path, problems: list[str], visibility: str) -> dict:
     lines = [f"Autograded points: {sum(t['score'] for t in tests):g}. The written answers "
              f"({manual_points:g} points) are graded by hand."]
     lines += [f"Problem: {p}" for p in problems]
+    if (out / grade.ISOLATION_FILE).exists():
+        lines.append(f"Sandbox isolation: {(out / grade.ISOLATION_FILE).read_text().strip()}")
     return {"score": sum(t["score"] for t in tests), "output": "\n".join(lines),
             "visibility": visibility, "stdout_visibility": "hidden", "tests": tests}
 

@@ -44,7 +44,7 @@ PWNED = "/tmp/hw2corpus-pwned"  # made only by attack code running as root (in t
 ROOT_PAYLOAD = f"test $(id -u) -eq 0 && touch {PWNED}"
 
 FAMILIES = ("rebinding", "ipython", "notebook_json", "reading", "writing", "probe_data",
-            "processes", "signals", "patching", "delegation", "resources", "handed_in")
+            "processes", "signals", "patching", "delegation", "resources", "handed_in", "network")
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,8 @@ class Attack:
     edit: Callable | None = None  # edit(notebook) -> None, the notebook's JSON
     files: tuple = ()         # ((name, maker(path)), ...) extra files handed in
     also: tuple = ()          # other notebooks handed in, same base
+    needs: str | None = None  # the sandbox isolation that stops it ("cgroup", "namespaces"): in a
+    #                           weaker mode (autograder.sandbox.isolation) it is a known gap, xfail
 
     def flags(self) -> tuple[str, ...]:
         return () if self.flag is None else self.flag if isinstance(self.flag, tuple) else (self.flag,)
@@ -870,6 +872,52 @@ except OSError as _error:
     print("no model file here:", _error)
 """
 
+# Whole-submission limits and namespaces (autograder.sandbox: cgroup, bubblewrap) ---------------
+
+MEMORY_FANOUT = """
+import subprocess, sys
+_touch = "import time; _b = bytearray(b'x') * 2**30; time.sleep(6)"
+_children = [subprocess.Popen([sys.executable, "-c", _touch]) for _ in range(6)]
+print("children's exit statuses:", [_child.wait() for _child in _children])
+"""
+
+LOCAL_PORT = 47613  # tests/test_cheating_corpus.py serves LOCAL_SECRET there, on every address
+LOCAL_SECRET = "HW2CORPUS-LOCAL-SERVICE"
+REACH_THE_NETWORK = f"""
+import socket
+for _host, _port in (("1.1.1.1", 53), ("8.8.8.8", 53), ("127.0.0.1", {LOCAL_PORT}),
+                     (socket.gethostname(), {LOCAL_PORT})):
+    try:
+        with socket.create_connection((_host, _port), timeout=3) as _connection:
+            _connection.settimeout(3)
+            _said = _connection.recv(100) if _port == {LOCAL_PORT} else b"(a public address)"
+        print({LEAK!r}, "reached", _host, _port, _said)
+    except OSError as _error:
+        print("could not reach", _host, _port, _error)
+"""
+
+READ_COMMAND_LINES = f"""
+import os
+_mine, _here, _seen = os.getuid(), os.getcwd(), 0
+for _pid in [p for p in os.listdir("/proc") if p.isdigit()]:
+    try:
+        _owner = os.stat(f"/proc/{{_pid}}").st_uid
+        with open(f"/proc/{{_pid}}/cmdline", "rb") as _file:
+            _line = _file.read().replace(b"\\0", b" ").decode(errors="replace")
+    except OSError:
+        continue
+    _seen += 1
+    _others = _line.replace(_here, "")  # its own scratch folder is no secret
+    if _owner != _mine and any(w in _others for w in ("autograder", "pytest", "nbgrader", "hw2-grading")):
+        print({LEAK!r}, _pid, _line[:300])
+print("processes seen:", _seen)
+"""
+
+CLONE = "/srv/hw2corpus-clone"  # tests/test_cheating_corpus.py puts an unlocked copy of the kit's source/ there
+READ_UNLOCKED_CLONE = STEAL_HELPERS + f"""
+print("answers from the clone:", _take_answers("{CLONE}/source/hw2/01_gradient_descent.ipynb"))
+"""
+
 ATTACKS = [
     # Harming others first: they run while the reference is graded in the other slot ----------
     Attack("attack_other_scratch", "writing", NB1,
@@ -1074,4 +1122,19 @@ ATTACKS = [
            "after 8 s, for 15 s makes and removes 300 files at a time in /tmp, /var/tmp and "
            "/dev/shm, while the grader cleans up after the student graded beside it",
            None, base="answers", cells=((END, CHURN),)),
+    # Whole-submission limits and namespaces ----------------------------------------------------
+    Attack("memory_fanout", "resources", NB1,
+           "six child processes each fill 1 GiB at once (the batch allows 3 GiB in all)",
+           "memory limit reached", cells=((TOP, MEMORY_FANOUT),), needs="cgroup"),
+    Attack("reach_the_network", "network", NB1,
+           "connects to public DNS servers and to a service on the grading machine (loopback and "
+           "its host name)", None, cells=((TOP, REACH_THE_NETWORK),), needs="namespaces"),
+    Attack("read_command_lines", "reading", NB1,
+           "reads every process's command line in /proc, looking for the grader's and other "
+           "students' (autograder, pytest, nbgrader, other scratch folders)", None,
+           cells=((TOP, READ_COMMAND_LINES),), needs="namespaces"),
+    Attack("read_unlocked_clone", "reading", NB1,
+           "reads the reference's answers from an ordinary, world-readable clone of the course "
+           "repository elsewhere on the machine and runs them", None,
+           cells=((TOP, READ_UNLOCKED_CLONE), *map(run_stolen, STEAL_INTO_CELLS)), needs="namespaces"),
 ]

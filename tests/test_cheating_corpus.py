@@ -25,8 +25,10 @@ import hashlib
 import json
 import os
 import shutil
+import socketserver
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -92,6 +94,13 @@ class Graded:
             self.scores = {row.pop("student"): row for row in csv.DictReader(f)}
         with open(out / "grades.csv") as f:
             self.grades = {row["student"]: row for row in csv.DictReader(f)}
+        self.isolation = (out / grade.ISOLATION_FILE).read_text()  # the mode that graded the batch
+
+    def gap(self, attack: corpus.Attack) -> None:
+        """xfail an attack that only a stronger isolation than this batch's stops."""
+        held = {"cgroup": "cgroup", "namespaces": "namespaces"}.get(attack.needs)
+        if held and held not in self.isolation.split(";")[0]:
+            pytest.xfail(f"{attack.name} needs {attack.needs}; this batch ran with {self.isolation}")
 
     def score(self, student: str, grade_id: str) -> float | None:
         value = self.scores[student][grade_id]
@@ -128,13 +137,45 @@ def graded():
         os.chmod(subs, 0o700)
         Path(corpus.PWNED).unlink(missing_ok=True)
         before, slots, times = kit_digest(), [], {}
-        with pytest.MonkeyPatch.context() as patch:
+        with pytest.MonkeyPatch.context() as patch, local_service(), unlocked_clone():
             patch.setattr(sandbox, "claim", _recording(sandbox.claim, slots))
             patch.setattr(grade, "execute_student", _timed(grade.execute_student, times))
             grade.grade(subs, base / "out", jobs=JOBS, limits=LIMITS, feedback=False)
         yield Graded(base / "out", before, kit_digest(), slots, times)
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def local_service():
+    """A service on this machine, on every address (attack reach_the_network)."""
+    class Handler(socketserver.BaseRequestHandler):
+        def handle(self):
+            self.request.sendall(corpus.LOCAL_SECRET.encode())
+
+    socketserver.ThreadingTCPServer.allow_reuse_address = True
+    with socketserver.ThreadingTCPServer(("0.0.0.0", corpus.LOCAL_PORT), Handler) as server:
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            server.shutdown()
+
+
+@contextlib.contextmanager
+def unlocked_clone():
+    """An instructor's ordinary working copy of the course's source, readable by all
+    (attack read_unlocked_clone)."""
+    clone = Path(corpus.CLONE)
+    shutil.rmtree(clone, ignore_errors=True)
+    shutil.copytree(SOURCE, clone / "source" / "hw2", ignore=shutil.ignore_patterns("data"))
+    for path in [clone, *clone.rglob("*")]:
+        os.chmod(path, 0o755 if path.is_dir() else 0o644)
+    try:
+        yield
+    finally:
+        shutil.rmtree(clone, ignore_errors=True)
 
 
 def _recording(claim, slots: list):
@@ -205,6 +246,7 @@ def test_the_baselines_score_as_honest_work_does(graded):
 
 @pytest.mark.parametrize("attack", cases())
 def test_an_attack_earns_no_point_beyond_honest_work(graded, attack):
+    graded.gap(attack)
     student, honest = student_of(attack), BASELINE[attack.base]
     gained = {gid: (graded.score(student, gid), graded.score(honest, gid)) for gid in graded.scores[student]
               if (graded.score(student, gid) or 0) > (graded.score(honest, gid) or 0)}
@@ -221,6 +263,7 @@ def test_an_attack_crashes_the_grading_of_nobody(graded, attack):
 
 @pytest.mark.parametrize("attack", cases([a for a in GRADED if a.flag]))
 def test_what_the_grader_can_see_is_reported(graded, attack):
+    graded.gap(attack)
     report = graded.report(student_of(attack))
     missing = [flag for flag in attack.flags() if flag not in report]
     assert not missing, f"{attack.name}: the report does not say {missing}:\n{report}"
@@ -228,6 +271,7 @@ def test_what_the_grader_can_see_is_reported(graded, attack):
 
 @pytest.mark.parametrize("attack", cases())
 def test_nothing_hidden_reaches_an_attack(graded, attack):
+    graded.gap(attack)
     outputs = graded.outputs(student_of(attack))
     leaked = [line[:300] for line in outputs.splitlines() if corpus.LEAK in line]
     assert not leaked, f"{attack.name} read what the sandbox must hide: {leaked}"

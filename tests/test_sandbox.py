@@ -5,9 +5,12 @@ These tests make system users (hw2sandbox0..7) and lock this repository's permis
 grader does: others may no longer read the kit (root, who works in it, is unaffected). They
 use slots 6 and 7 only, so that a batch graded at the same time (slots 0..3) is not disturbed.
 """
+import contextlib
+import json
 import os
 import shlex
 import shutil
+import socketserver
 import stat
 import subprocess
 import sys
@@ -73,8 +76,29 @@ def scratch(slot, reachable):
     return sandbox.make_scratch(slot, reachable / "scratch")
 
 
+USERS_ONLY = sandbox.Isolation(None, False)  # the fallback: what the users and permissions alone do
+
+
 def as_user(slot, script, cwd="/", **limits):
     return sandbox.run(slot, ["/bin/sh", "-c", script], cwd, ENV, **{**LIMITS, **limits})
+
+
+@pytest.fixture(scope="session")
+def here(slot):
+    """What this machine allows (probed once)."""
+    return sandbox.isolation(slot)
+
+
+@pytest.fixture
+def needs_cgroup(here):
+    if not here.cgroup:
+        pytest.skip(f"no cgroup for the sandbox here: {here}")
+
+
+@pytest.fixture
+def needs_namespaces(here):
+    if not here.namespaces:
+        pytest.skip(f"no namespaces for the sandbox here: {here}")
 
 
 def alive(uid):
@@ -109,7 +133,7 @@ def test_the_sandbox_user_cannot_read_or_write_the_kit_but_can_use_the_venv(kit,
     test -r "$k/.venv/pyvenv.cfg" && echo "venv readable"
     echo mine > {shlex.quote(str(scratch))}/file && echo "wrote scratch"
     """
-    outcome = as_user(slot, script)
+    outcome = as_user(slot, script, confine=USERS_ONLY)  # the permissions alone (namespaces hide the kit)
     for planted in (kit / "planted", kit / ".venv" / "planted", site / "planted.pth"):
         planted.unlink(missing_ok=True)
     assert outcome.output.split("\n") == ["venv readable", "wrote scratch", ""], outcome.output
@@ -217,17 +241,21 @@ def test_the_environment_is_exactly_what_is_given(sandboxed, slot, monkeypatch):
     assert outcome.returncode == 0 and not outcome.timed_out and outcome.survivors_killed == 0
 
 
-def test_the_other_slot_cannot_read_a_scratch_folder(slot, other, scratch):
-    assert as_user(slot, f"echo secret > {scratch}/answer").returncode == 0
-    outcome = as_user(other, f"cat {scratch}/answer; ls {scratch}")
-    assert "secret" not in outcome.output and outcome.output.count("Permission denied") == 2
+@pytest.mark.parametrize("confine", [None, USERS_ONLY], ids=["this machine's isolation", "users only"])
+def test_the_other_slot_cannot_read_a_scratch_folder(slot, other, scratch, confine):
+    assert as_user(slot, f"echo secret > {scratch}/answer", cwd=scratch, confine=confine).returncode == 0
+    outcome = as_user(other, f"cat {scratch}/answer; ls {scratch}", confine=confine)
+    # users alone: permission denied; in namespaces the folder is not even there
+    assert "secret" not in outcome.output
+    assert outcome.output.count("Permission denied") + outcome.output.count("No such file") == 2, outcome.output
 
 
 def test_a_program_the_user_cannot_reach_does_not_start(slot, reachable):
     private = reachable / "private"
     private.mkdir(mode=0o700)
     shutil.copy("/bin/true", private / "true")
-    assert sandbox.run(slot, [str(private / "true")], "/", ENV, **LIMITS).returncode == 126
+    assert sandbox.run(slot, [str(private / "true")], "/", ENV, **LIMITS, confine=USERS_ONLY).returncode == 126
+    assert sandbox.run(slot, [str(private / "true")], "/", ENV, **LIMITS).returncode in (126, 127)  # 127: not in the view
 
 
 DAEMON = """
@@ -250,8 +278,9 @@ def test_a_process_that_left_the_session_and_double_forked_is_killed(slot, scrat
     outcome = sandbox.run(slot, [python, "-c", DAEMON], scratch, ENV, **LIMITS)
     assert outcome.returncode == 0 and not outcome.timed_out, outcome.output
     assert outcome.survivors_killed == 1
-    daemon = int(sandbox.read_file(scratch, "daemon.pid", 100))
-    assert not running(daemon) and alive(slot.uid) == []
+    assert alive(slot.uid) == []
+    if outcome.mode == sandbox.USERS:  # in namespaces the daemon wrote its pid there
+        assert not running(int(sandbox.read_file(scratch, "daemon.pid", 100)))
 
 
 def test_past_the_wall_time_the_process_is_killed_and_only_the_users(slot, other):
@@ -334,14 +363,156 @@ def test_clean_removes_what_the_user_left_for_the_next_student(slot, scratch, py
     leftovers = [Path(f"/tmp/hw2sandbox-left-{slot.index}"), Path(f"/var/tmp/hw2sandbox-left-{slot.index}"),
                  Path(f"/dev/shm/hw2sandbox-left-{slot.index}")]
     script = f"touch {leftovers[0]} {scratch}/kept; mkdir {leftovers[1]}; touch {leftovers[1]}/f {leftovers[2]}"
-    assert as_user(slot, script).returncode == 0
-    segment = sandbox.run(slot, [python, "-c", SHARED_MEMORY], "/", ENV, **LIMITS).output.strip()
+    # users alone: the shared folders are the machine's (in namespaces they are private, see below)
+    assert as_user(slot, script, confine=USERS_ONLY).returncode == 0
+    segment = sandbox.run(slot, [python, "-c", SHARED_MEMORY], "/", ENV, **LIMITS, confine=USERS_ONLY).output.strip()
     removed = sandbox.clean(slot)
     assert not any(p.exists() for p in leftovers) and (scratch / "kept").exists()
     assert {str(p) for p in leftovers} <= set(removed)
     if os.path.exists("/proc/sysvipc/shm") and shutil.which("ipcrm"):
         assert f"SysV shm {segment}" in removed
     assert sandbox.clean(slot) == []
+
+
+# ---- isolation: the slot's cgroup and namespaces ------------------------------------------
+
+FANOUT = """
+import subprocess, sys
+touch = "import time; block = bytearray(b'x') * (300 * 2**20); time.sleep(3)"
+children = [subprocess.Popen([sys.executable, "-c", touch]) for _ in range(4)]
+print("statuses", [child.wait() for child in children])
+"""
+
+
+def test_the_cgroup_bounds_all_processes_together_and_kills_past_it(slot, python, needs_cgroup):
+    limit, peak, stop = 512 * 2**20, [0], threading.Event()
+
+    def watch():  # the resident memory of all the user's processes, summed
+        while not stop.is_set():
+            total = 0
+            for process in alive(slot.uid):
+                with contextlib.suppress(psutil.Error):
+                    total += process.memory_info().rss
+            peak[0] = max(peak[0], total)
+            time.sleep(0.02)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:  # four processes of 300 MiB each, each well within its own address-space limit
+        outcome = sandbox.run(slot, [python, "-c", FANOUT], "/", ENV, wall=60, memory=limit, cpu=30)
+    finally:
+        stop.set()
+        watcher.join()
+    statuses = json.loads(outcome.output.split("statuses", 1)[1])
+    assert outcome.returncode == 0 and 2 <= statuses.count(-9) <= 4, outcome.output
+    assert outcome.oom_kills >= statuses.count(-9) and outcome.memory_limit_reached
+    assert 300 * 2**20 < outcome.memory_peak <= limit
+    assert 300 * 2**20 < peak[0] <= limit + 64 * 2**20  # RSS counts the shared libraries once per process
+    assert not any(folder.exists() for folder in sandbox._Cgroup.parents()[0]
+                   for folder in [folder / f"{sandbox.USER_PREFIX}{slot.index}"])
+
+
+def test_a_run_within_the_bound_reports_its_peak(slot, python, needs_cgroup):
+    outcome = sandbox.run(slot, [python, "-c", "block = bytearray(b'x') * (100 * 2**20)"], "/", ENV, **LIMITS)
+    assert outcome.returncode == 0 and not outcome.memory_limit_reached and outcome.oom_kills == 0
+    assert 100 * 2**20 < outcome.memory_peak < 300 * 2**20
+
+
+def test_the_students_processes_are_the_oom_killers_first_choice(slot):
+    outcome = as_user(slot, "cat /proc/self/oom_score_adj; (echo 0 > /proc/self/oom_score_adj) 2>/dev/null && echo lowered")
+    assert outcome.output.split()[0] == str(sandbox.OOM_SCORE_ADJ)
+    # set by a root that holds CAP_SYS_RESOURCE, it is also the least the user may set
+    capabilities = int(dict(line.split(":\t") for line in Path("/proc/self/status").read_text().splitlines())["CapEff"], 16)
+    if capabilities & (1 << 24):
+        assert "lowered" not in outcome.output
+
+
+class _Secret(socketserver.BaseRequestHandler):
+    def handle(self):
+        self.request.sendall(b"local secret")
+
+
+@pytest.fixture
+def local_service():
+    """A service on this machine, on every address; its port."""
+    with socketserver.ThreadingTCPServer(("0.0.0.0", 0), _Secret) as server:
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        yield server.server_address[1]
+        server.shutdown()
+
+
+LOOK_AROUND = """
+import json, os, socket, sys
+kit, port = sys.argv[1], int(sys.argv[2])
+def attempt(action):
+    try:
+        return action()
+    except OSError as error:
+        return type(error).__name__
+def reach(host):
+    with socket.create_connection((host, port), timeout=3) as connection:
+        return connection.recv(100).decode()
+pids = sorted(int(p) for p in os.listdir("/proc") if p.isdigit())
+for folder in ("/tmp", "/dev/shm"):
+    attempt(lambda: open(os.path.join(folder, "hw2sandbox-test-private"), "w").close())
+open("wrote-in-scratch", "w").close()
+print(json.dumps({
+    "pids": pids[:5], "grader": any(("py" + "test") in str(attempt(lambda: open(f"/proc/{p}/cmdline", "rb").read().decode(errors="replace")))
+                                    for p in pids),
+    "kit_source": os.path.exists(os.path.join(kit, "source")), "root": os.path.exists("/root"),
+    "home": os.path.exists("/home"), "tmp": os.listdir("/tmp"),
+    "loopback": attempt(lambda: reach("127.0.0.1")), "host": attempt(lambda: reach(socket.gethostname())),
+    "public": attempt(lambda: socket.create_connection(("1.1.1.1", 53), timeout=3).close()),
+}))
+"""
+
+
+@pytest.mark.parametrize("namespaces", [True, False], ids=["namespaces", "users only"])
+def test_namespaces_hide_the_file_system_the_network_and_other_processes(
+        namespaces, slot, scratch, python, kit, local_service, here):
+    if namespaces and not here.namespaces:
+        pytest.skip(f"no namespaces for the sandbox here: {here}")
+    confine = sandbox.Isolation(here.cgroup, namespaces)
+    private = [Path(folder) / "hw2sandbox-test-private" for folder in ("/tmp", "/dev/shm")]
+    try:
+        outcome = sandbox.run(slot, [python, "-c", LOOK_AROUND, str(kit), str(local_service)], scratch, ENV,
+                              **LIMITS, confine=confine)
+        seen = json.loads(outcome.output.strip().splitlines()[-1])
+        assert outcome.returncode == 0 and outcome.mode == confine.mode and (scratch / "wrote-in-scratch").exists()
+        if namespaces:
+            assert seen["pids"] == [1, 2], seen  # the namespace's init (root's) and the program
+            assert not seen["grader"]
+            assert not (seen["kit_source"] or seen["root"] or seen["home"]), seen
+            assert sorted(seen["tmp"]) == sorted(["hw2sandbox-test-private", scratch.parent.name])  # and nothing else
+            assert seen["loopback"] == seen["host"] == "ConnectionRefusedError"  # its own loopback: nothing there
+            assert seen["public"] in ("OSError", "ConnectionRefusedError", "TimeoutError"), seen
+            assert not any(path.exists() for path in private)
+        else:  # what the fallback leaves open, as the README says
+            assert len(seen["pids"]) > 2 and seen["grader"]
+            assert seen["kit_source"] and seen["loopback"] == "local secret"
+            assert all(path.exists() for path in private)
+    finally:
+        for path in private:
+            path.unlink(missing_ok=True)
+
+
+def test_a_weaker_mode_can_be_asked_for_and_each_run_says_its_mode(slot, monkeypatch, here):
+    try:
+        monkeypatch.setenv(sandbox.ISOLATION_VARIABLE, "users")
+        forced = sandbox.isolation(slot, refresh=True)
+        assert forced.mode == sandbox.USERS and f"{sandbox.ISOLATION_VARIABLE}=users" in str(forced)
+        outcome = as_user(slot, "echo hi; ls /proc | grep -c '^[0-9]'")
+        assert outcome.mode == sandbox.USERS and outcome.memory_peak is None
+        assert outcome.output.startswith("hi\n") and int(outcome.output.split()[1]) > 2  # the machine's processes
+        monkeypatch.setenv(sandbox.ISOLATION_VARIABLE, "cgroup")
+        forced = sandbox.isolation(slot, refresh=True)
+        assert not forced.namespaces and forced.cgroup == here.cgroup
+        assert as_user(slot, "true").mode == (sandbox.CGROUP if here.cgroup else sandbox.USERS)
+    finally:
+        monkeypatch.delenv(sandbox.ISOLATION_VARIABLE)
+        assert sandbox.isolation(slot, refresh=True) == here
+    assert as_user(slot, "true").mode == here.mode
 
 
 # ---- reading what the sandbox wrote -----------------------------------------------------
