@@ -43,7 +43,7 @@ apt-get update
 apt-get install -y --no-install-recommends software-properties-common
 add-apt-repository -y ppa:deadsnakes/ppa
 apt-get update
-apt-get install -y --no-install-recommends python3.11 python3.11-venv
+apt-get install -y --no-install-recommends python3.11 python3.11-venv bubblewrap  # namespaces, where allowed
 python3.11 -m venv /autograder/venv
 TORCH=$(grep '^torch==' /autograder/source/requirements.txt)
 /autograder/venv/bin/pip install "$TORCH" --index-url https://download.pytorch.org/whl/cpu

@@ -769,12 +769,13 @@ def _python_folders(interpreter: str) -> tuple[str, ...]:
     return tuple(kept)
 
 
-def _namespaces(scratch: str | None = None) -> list[str]:
+def _namespaces(scratch: str | None = None, private_bytes: int = GiB) -> list[str]:
     """bubblewrap, run as root without a user namespace (mapping the sandbox to root is what
     a user namespace would do here): no network but loopback (the runner's kernels talk over
     127.0.0.1), its own PIDs (a fresh /proc), IPC and host name, a new session; a file system
     of /usr, the loader's /etc files and the interpreter's folders, read-only, private /tmp,
-    /var/tmp and /dev/shm, and ``scratch`` read-write at its own path. setpriv drops root
+    /var/tmp and /dev/shm of ``private_bytes`` each (memory: the cgroup counts them too), and
+    ``scratch`` read-write at its own path. setpriv drops root
     inside (``_drop``); bwrap keeps only the capabilities that needs."""
     args = [shutil.which("bwrap") or "bwrap", "--unshare-net", "--unshare-pid", "--unshare-ipc",
             "--unshare-uts", "--unshare-cgroup-try", "--die-with-parent", "--new-session", "--as-pid-1",
@@ -798,7 +799,7 @@ def _namespaces(scratch: str | None = None) -> list[str]:
         args += [*folders_to(path), "--ro-bind", path, path]
     args += ["--proc", "/proc", "--dev", "/dev", *folders_to("/var/tmp/x")]
     for private in ("/tmp", "/var/tmp", "/dev/shm"):
-        args += ["--perms", "1777", "--tmpfs", private]
+        args += ["--perms", "1777", "--size", str(private_bytes), "--tmpfs", private]
     made.add("/tmp")
     args += [a for device in sorted(glob.glob("/dev/nvidia*")) for a in ("--dev-bind", device, device)]
     if scratch is not None:
@@ -891,13 +892,16 @@ def run(slot: Slot | None, argv: Sequence[str], cwd: Path | str, env: Mapping[st
         limits[resource.RLIMIT_NPROC] = nproc  # counts all the user's processes: only a slot's are ours alone
         _kill_user(slot)  # left by an interrupted batch: they could read the next scratch folder
         if confine.cgroup:
-            cgroup = _Cgroup.create(f"{USER_PREFIX}{slot.index}", memory, nproc)
+            try:
+                cgroup = _Cgroup.create(f"{USER_PREFIX}{slot.index}", memory, nproc)
+            except OSError as error:  # it worked when probed: say so in the mode, run without
+                confine = Isolation(None, confine.namespaces, f"cgroup: {error}")
         if confine.namespaces:
             report = os.pipe()
             cwd = os.path.abspath(cwd)
             own = os.path.isdir(cwd) and os.lstat(cwd).st_uid == slot.uid  # a scratch folder
             init, given = _init(report[1], env)
-            argv = [*_namespaces(cwd if own else None), *init, *_drop(slot, cwd if own else "/"), *argv]
+            argv = [*_namespaces(cwd if own else None, memory), *init, *_drop(slot, cwd if own else "/"), *argv]
         else:
             argv = [*_drop(slot), *argv]
     try:
@@ -958,7 +962,7 @@ def _read_report(fd: int) -> dict | None:
 
 def _child_setup(limits: dict[int, int], cgroup: "_Cgroup | None") -> None:
     """In the child, before exec: into the run's cgroup, the first choice of the OOM killer
-    (root sets it, so the user cannot lower it), the rlimits."""
+    (set by a root holding CAP_SYS_RESOURCE it is also the least the user may set), the rlimits."""
     if cgroup is not None:
         cgroup.join()
     with contextlib.suppress(OSError), open("/proc/self/oom_score_adj", "w") as adj:
