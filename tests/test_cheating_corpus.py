@@ -96,11 +96,17 @@ class Graded:
             self.grades = {row["student"]: row for row in csv.DictReader(f)}
         self.isolation = (out / grade.ISOLATION_FILE).read_text()  # the mode that graded the batch
 
-    def gap(self, attack: corpus.Attack) -> None:
-        """xfail an attack that only a stronger isolation than this batch's stops."""
-        held = {"cgroup": "cgroup", "namespaces": "namespaces"}.get(attack.needs)
-        if held and held not in self.isolation.split(";")[0]:
-            pytest.xfail(f"{attack.name} needs {attack.needs}; this batch ran with {self.isolation}")
+    @contextlib.contextmanager
+    def gap(self, attack: corpus.Attack):
+        """An assertion about an attack that only a stronger isolation than this batch's stops
+        (``attack.needs``): where it fails, an expected failure (xfail) saying what got through."""
+        try:
+            yield
+        except AssertionError as failure:
+            if attack.needs and attack.needs not in self.isolation.split(";")[0]:
+                pytest.xfail(f"{attack.name} needs {attack.needs}; this batch ran with "
+                             f"{self.isolation.strip()}: {str(failure)[:300]}")
+            raise
 
     def score(self, student: str, grade_id: str) -> float | None:
         value = self.scores[student][grade_id]
@@ -246,11 +252,11 @@ def test_the_baselines_score_as_honest_work_does(graded):
 
 @pytest.mark.parametrize("attack", cases())
 def test_an_attack_earns_no_point_beyond_honest_work(graded, attack):
-    graded.gap(attack)
     student, honest = student_of(attack), BASELINE[attack.base]
     gained = {gid: (graded.score(student, gid), graded.score(honest, gid)) for gid in graded.scores[student]
               if (graded.score(student, gid) or 0) > (graded.score(honest, gid) or 0)}
-    assert not gained, f"{attack.name} ({attack.how}) gained (got, honest): {gained}"
+    with graded.gap(attack):
+        assert not gained, f"{attack.name} ({attack.how}) gained (got, honest): {gained}"
 
 
 @pytest.mark.parametrize("attack", cases())
@@ -263,18 +269,18 @@ def test_an_attack_crashes_the_grading_of_nobody(graded, attack):
 
 @pytest.mark.parametrize("attack", cases([a for a in GRADED if a.flag]))
 def test_what_the_grader_can_see_is_reported(graded, attack):
-    graded.gap(attack)
     report = graded.report(student_of(attack))
     missing = [flag for flag in attack.flags() if flag not in report]
-    assert not missing, f"{attack.name}: the report does not say {missing}:\n{report}"
+    with graded.gap(attack):
+        assert not missing, f"{attack.name}: the report does not say {missing}:\n{report}"
 
 
 @pytest.mark.parametrize("attack", cases())
 def test_nothing_hidden_reaches_an_attack(graded, attack):
-    graded.gap(attack)
     outputs = graded.outputs(student_of(attack))
     leaked = [line[:300] for line in outputs.splitlines() if corpus.LEAK in line]
-    assert not leaked, f"{attack.name} read what the sandbox must hide: {leaked}"
+    with graded.gap(attack):
+        assert not leaked, f"{attack.name} read what the sandbox must hide: {leaked}"
 
 
 def test_no_attack_ran_code_as_root(graded):
