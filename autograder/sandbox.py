@@ -74,6 +74,7 @@ DRAIN_SECONDS = 2  # reading what is left of the output once every writer should
 NAMESPACES, CGROUP, USERS = "namespaces + cgroup", "cgroup", "users + rlimits"
 ISOLATION_VARIABLE = "HW2_SANDBOX_ISOLATION"  # "cgroup" or "users": a weaker mode than the machine allows
 OOM_SCORE_ADJ = 1000  # the kernel's OOM killer picks a student's process before anything else
+GRADER_LEAF = "hw2-grader"  # cgroup v2: where the grader moves so that its cgroup may delegate
 
 
 @dataclass(frozen=True)
@@ -606,8 +607,8 @@ class _Cgroup:
         """Where a run's cgroup goes: the grader's cgroup in v2 when memory and pids can be
         delegated below it, else in the v1 memory and pids hierarchies. OSError if neither."""
         own = _own_cgroups()
-        for point, _ in _mounts("cgroup2"):
-            folder = Path(point) / own.get("", "/").lstrip("/")
+        for point, _ in _mounts("cgroup2"):  # the grader's, or above the leaf _delegate moved it to
+            folder = Path(point) / own.get("", "/").lstrip("/").removesuffix(GRADER_LEAF).rstrip("/")
             with contextlib.suppress(OSError):
                 if {"memory", "pids"} <= set((folder / "cgroup.controllers").read_text().split()):
                     cls._delegate(folder)
@@ -626,7 +627,7 @@ class _Cgroup:
         """Enable memory and pids for the cgroups below ``folder`` (v2). A cgroup other than
         the root that holds processes cannot: if the grader is alone in it (a systemd scope
         with Delegate=yes, a container's own cgroup), it first moves into a leaf of its own,
-        ``hw2-grader``. OSError if that is not possible."""
+        GRADER_LEAF. OSError if that is not possible."""
         control = folder / "cgroup.subtree_control"
         if {"memory", "pids"} <= set(control.read_text().split()):
             return
@@ -636,7 +637,7 @@ class _Cgroup:
         except OSError as error:
             if error.errno != errno.EBUSY or (folder / "cgroup.procs").read_text().split() != [str(os.getpid())]:
                 raise
-        leaf = folder / "hw2-grader"
+        leaf = folder / GRADER_LEAF
         leaf.mkdir(exist_ok=True)
         (leaf / "cgroup.procs").write_text(str(os.getpid()))
         control.write_text("+memory +pids")
