@@ -7,7 +7,9 @@
    slot's unprivileged user (``autograder.sandbox``), which can read nothing of the kit and
    write nothing but that folder; afterwards every process of that user is killed.
 3. **Judge** (trusted): each test cell's verdict comes from its probe's data
-   (``autograder.judging``), read as plain data; the optimizer tasks are also read for
+   (``autograder.judging``), read as plain data within ``autograder.bounded``'s limits
+   (checked before and after decoding, as is the executed notebook's JSON: no file the
+   sandbox writes makes the grader allocate more than they allow); the optimizer tasks are also read for
    delegation (``autograder.delegation``). The graded notebook the gradebook records is the
    checked notebook with the student's (sanitized) outputs and, in each test cell, only the
    judge's verdict: a pass line, or an error that nbgrader scores 0.
