@@ -25,7 +25,9 @@ and what is decoded is checked before any judge uses it:
 - JSON (``check_json``, before ``json.loads``): at most ``Caps.bytes``; with its strings
   removed, at most ``Caps.nodes`` values (every value but the outermost follows a ``[``, a
   ``{`` or a ``,``) and nesting at most ``Caps.depth``; a notebook at most ``MAX_CELLS``
-  cells. Parsing then costs at most about bytes × 4 (str) + nodes × 250 bytes.
+  cells and ``MAX_SOURCE_CHARS`` of source. Parsing then costs at most about bytes × 4 (str)
+  + nodes × 250 bytes, and recording the notebook (nbgrader) time in proportion to its cells
+  and source.
 
 The limits (measured on the reference, see each constant) leave honest work a wide margin.
 ``Refused`` says why a file was refused (a message a student may read: no path of the
@@ -73,6 +75,9 @@ EXECUTED_NOTEBOOK = Caps(bytes=8 * MiB, nodes=200_000, depth=64)
 SUBMITTED_NOTEBOOK = Caps(bytes=20 * MiB, nodes=500_000, depth=64)
 # Cells of one notebook: the release's largest has 89; the rest is room for added cells.
 MAX_CELLS = 1000
+# Characters of source in all cells of one notebook (what is graded and recorded: outputs are
+# dropped): the release's largest has 41 kB; room for answers, added cells and inline images.
+MAX_SOURCE_CHARS = 4 * MiB
 
 
 class Refused(ValueError):

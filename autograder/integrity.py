@@ -81,7 +81,8 @@ def load_submission(path, max_bytes: int = bounded.SUBMITTED_NOTEBOOK.bytes) -> 
     """A submitted notebook as a dict; ValueError (a message for the student) when the file
     is over ``max_bytes``, beyond ``bounded.SUBMITTED_NOTEBOOK``'s JSON values or nesting
     (checked before parsing: a few MB of ``[[],[],...]`` would cost hundreds of MB), not
-    JSON, not an nbformat 4 notebook, or has more than ``bounded.MAX_CELLS`` cells."""
+    JSON, not an nbformat 4 notebook, or has more than ``bounded.MAX_CELLS`` cells or
+    ``bounded.MAX_SOURCE_CHARS`` characters of cell text (what recording costs)."""
     path = Path(path)
     with open(path, "rb") as stream:
         data = stream.read(max_bytes + 1)  # never more, whatever stat says
@@ -103,6 +104,11 @@ def load_submission(path, max_bytes: int = bounded.SUBMITTED_NOTEBOOK.bytes) -> 
                          f"{bounded.MAX_CELLS} a homework notebook is graded with (the release's "
                          "have fewer than 100), and is not graded; delete the cells you added, "
                          "save and hand it in again")
+    if (chars := sum(len(_text(cell)) for cell in notebook["cells"])) > bounded.MAX_SOURCE_CHARS:
+        raise ValueError(f"{path.name} holds {chars / 2**20:.1f} M characters of cell text, more than "
+                         f"the {bounded.MAX_SOURCE_CHARS / 2**20:.0f} M a homework notebook is graded "
+                         "with, and is not graded; shorten the cells you added (images belong in "
+                         "outputs, not in the text), save and hand it in again")
     return notebook
 
 

@@ -87,17 +87,17 @@ def grade_batch(kind: str, size_mib: int) -> dict:
                                  saved_by="save_ec_model")
         for name, attack in students(kind, size_mib).items():
             corpus.write_submission(attack, subs / name)
-        handed_in = {p.parent.name: p.stat().st_size for p in subs.glob("*/*") if p.is_file()
-                     and p.parent.name != "reference"}
+        handed_in = {f"{p.parent.name}/{p.name}": p.stat().st_size for p in subs.glob("*/*")
+                     if p.is_file() and p.parent.name != "reference"}
         start = time.monotonic()
         grade.grade(subs, out, jobs=1)
         wall = time.monotonic() - start
         with open(out / "grades.csv") as f:
             grades = {row["student"]: {"autograded": row["autograded"], "extra_credit": row["extra_credit"],
-                                       "problems": row["problems"][:300], "flags": row["flags"][:300]}
+                                       "problems": row["problems"], "flags": row["flags"]}
                       for row in csv.DictReader(f)}
     return {"batch": kind, "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-            "wall_s": round(wall, 1), "timings": timings, "grades": grades, "largest_hand_in_bytes": handed_in}
+            "wall_s": round(wall, 1), "timings": timings, "grades": grades, "hand_in_bytes": handed_in}
 
 
 def reader_cost(repeat: int = 20) -> dict:
@@ -149,7 +149,7 @@ def main(argv=None) -> int:
             times = batch["timings"].get(student, {})
             print(f"  {student:16s} record {times.get('record_s', '-'):>6} s  feedback "
                   f"{times.get('feedback_s', '-'):>6} s  points {row['autograded']:>5} + {row['extra_credit']:>4}"
-                  f"  {(row['problems'] + ' | ' + row['flags'])[:150]}")
+                  f"  {(row['problems'].replace('is missing; it scores 0', 'missing') + ' | ' + row['flags'])[:200]}")
     print("reader:", results["reader"])
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))

@@ -200,3 +200,8 @@ def test_a_notebook_with_too_many_cells_is_refused(tmp_path):
     path.write_text(json.dumps(notebook))
     with pytest.raises(ValueError, match=f"more than the {bounded.MAX_CELLS}"):
         integrity.load_submission(path)
+    notebook["cells"] = notebook["cells"][:50] + [
+        {"cell_type": "markdown", "metadata": {}, "source": "x" * (bounded.MAX_SOURCE_CHARS // 4)}] * 5
+    path.write_text(json.dumps(notebook))
+    with pytest.raises(ValueError, match="characters of cell text"):
+        integrity.load_submission(path)
