@@ -107,7 +107,10 @@ def reader_cost(repeat: int = 20) -> dict:
     import torch
 
     import hw2probes
-    from autograder import bounded
+    try:
+        from autograder import bounded
+    except ImportError:  # a kit from before the bounded reader (run there to compare)
+        return {}
 
     def he(n_in, n_out, g):
         return torch.randn(n_in, n_out, generator=g) * math.sqrt(2 / n_in)
