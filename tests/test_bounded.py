@@ -186,7 +186,7 @@ def test_json_bombs_are_refused_before_parsing(tmp_path):
         bounded.check_json(b" " * (caps.bytes + 1), caps)
     with pytest.raises(bounded.Refused, match="JSON strings"):  # refused before a regex runs on them
         bounded.check_json(b"[" + b'"",' * (caps.nodes + 1) + b'""]', caps)
-    escapes = b'{"a": "' + b'\\\"' * 2**20 + b'"}'  # 3 MB of escaped backslashes and quotes: one string
+    escapes = b'{"a": "' + rb'\\\"' * 2**20 + b'"}'  # 4 MB of escaped backslashes and quotes: one string
     assert bounded.load_json(escapes, caps)["a"] == '\\"' * 2**20
     path = tmp_path / "01_gradient_descent.ipynb"
     path.write_bytes(b"[" + b"[]," * bounded.SUBMITTED_NOTEBOOK.nodes + b"[]]")  # 1.5 MB
