@@ -7,7 +7,9 @@
    slot's unprivileged user (``autograder.sandbox``), which can read nothing of the kit and
    write nothing but that folder; afterwards every process of that user is killed.
 3. **Judge** (trusted): each test cell's verdict comes from its probe's data
-   (``autograder.judging``), read as plain data; the optimizer tasks are also read for
+   (``autograder.judging``), read as plain data within ``autograder.bounded``'s limits
+   (checked before and after decoding, as is the executed notebook's JSON: no file the
+   sandbox writes makes the grader allocate more than they allow); the optimizer tasks are also read for
    delegation (``autograder.delegation``). The graded notebook the gradebook records is the
    checked notebook with the student's (sanitized) outputs and, in each test cell, only the
    judge's verdict: a pass line, or an error that nbgrader scores 0.
@@ -27,12 +29,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import hw2probes
-from autograder import delegation, integrity, judging, runnable, sandbox
+from autograder import bounded, delegation, integrity, judging, runnable, sandbox
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENT = "hw2"
-MAX_PROBE_BYTES = 32 * 2**20
-MAX_EXECUTED_BYTES = 64 * 2**20
 MAX_OUTPUT_CHARS = 20_000
 KEPT_MIME = ("text/plain", "image/png")  # no HTML, SVG or JavaScript from a student reaches a browser
 
@@ -145,14 +145,19 @@ def _sanitized(outputs) -> list[dict]:
 
 def _executed_outputs(scratch: Path, name: str, expected: dict, outcome: Outcome) -> list | None:
     """The outputs of each cell of the executed notebook, or None when it is missing or is not
-    the notebook the sandbox was given (its outputs are then not used)."""
+    the notebook the sandbox was given (its outputs are then not used). Its JSON is checked
+    against ``bounded.EXECUTED_NOTEBOOK`` before it is parsed: beyond it, no output is shown."""
     try:
-        raw = sandbox.read_file(scratch, f"executed/{name}.ipynb", MAX_EXECUTED_BYTES)
+        raw = sandbox.read_file(scratch, f"executed/{name}.ipynb", bounded.EXECUTED_NOTEBOOK.bytes)
         if raw is None:
             return None
-        cells = json.loads(raw)["cells"]
+        cells = bounded.load_json(raw, bounded.EXECUTED_NOTEBOOK)["cells"]
         sources = [runnable.source_text(c) for c in cells]
-    except (ValueError, KeyError, TypeError, AttributeError) as why:
+    except bounded.Refused as why:  # outputs beyond what the grader parses (or a JSON bomb)
+        outcome.problems.append(f"{name}.ipynb: its outputs are not shown in the graded notebook: "
+                                f"the executed notebook was refused ({why})")
+        return [[] for _ in expected["cells"]]
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as why:
         outcome.flags.append(f"{name}.ipynb: the executed notebook was unreadable ({why}); its outputs are not shown")
         return None
     if sources != [runnable.source_text(c) for c in expected["cells"]]:
@@ -170,16 +175,22 @@ def _status(scratch: Path, name: str) -> str:
         return ""
 
 
-def _probe_data(scratch: Path, grade_id: str, outcome: Outcome):
+def _probe_data(scratch: Path, grade_id: str, outcome: Outcome, folder: str = "probes"):
+    """The plain data a probe wrote to ``scratch/folder/<grade_id>.pt``, None when there is
+    none, or {"malformed": True} (flagged) when it is unreadable, beyond
+    ``bounded.PROBE_DATA`` (checked before and after decoding) or not plain data."""
     try:
-        raw = sandbox.read_file(scratch, f"probes/{grade_id}.pt", MAX_PROBE_BYTES)
+        raw = sandbox.read_file(scratch, f"{folder}/{grade_id}.pt", bounded.PROBE_DATA.bytes)
     except (ValueError, OSError) as why:
         outcome.flags.append(f"{grade_id}: the check's data could not be read ({why})")
         return {"malformed": True}
     if raw is None:
         return None
     try:
-        return hw2probes.from_bytes(raw)
+        return bounded.load_torch(raw, bounded.PROBE_DATA, hw2probes.from_bytes)
+    except bounded.Refused as why:  # what no probe writes: a file made to exhaust the grader
+        outcome.flags.append(f"{grade_id}: the check's data was refused before decoding it ({why})")
+        return {"malformed": True}
     except Exception as why:  # not plain data (weights_only refused it) or not a torch file
         outcome.flags.append(f"{grade_id}: the check's data is not plain data ({type(why).__name__})")
         return {"malformed": True}

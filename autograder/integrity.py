@@ -31,7 +31,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-MAX_BYTES = 20 * 2**20  # a homework notebook with its plots is well under 5 MB
+from autograder import bounded
+
 
 # Cell metadata that front ends write during honest use, often on every cell. It changes
 # nothing the grader runs or shows (student cells' metadata is dropped and release cells get
@@ -76,9 +77,12 @@ class Checked:
         self.suspicious = self.suspicious or suspicious
 
 
-def load_submission(path, max_bytes: int = MAX_BYTES) -> dict:
+def load_submission(path, max_bytes: int = bounded.SUBMITTED_NOTEBOOK.bytes) -> dict:
     """A submitted notebook as a dict; ValueError (a message for the student) when the file
-    is over ``max_bytes``, not JSON or not an nbformat 4 notebook."""
+    is over ``max_bytes``, beyond ``bounded.SUBMITTED_NOTEBOOK``'s JSON values or nesting
+    (checked before parsing: a few MB of ``[[],[],...]`` would cost hundreds of MB), not
+    JSON, not an nbformat 4 notebook, or has more than ``bounded.MAX_CELLS`` cells or
+    ``bounded.MAX_SOURCE_CHARS`` characters of cell text (what recording costs)."""
     path = Path(path)
     with open(path, "rb") as stream:
         data = stream.read(max_bytes + 1)  # never more, whatever stat says
@@ -86,11 +90,25 @@ def load_submission(path, max_bytes: int = MAX_BYTES) -> dict:
         raise ValueError(f"{path.name} is larger than {max_bytes / 2**20:.3g} MB and is not graded; "
                          "clear its outputs (Edit > Clear all outputs), save and hand it in again")
     try:
+        bounded.check_json(data, bounded.SUBMITTED_NOTEBOOK)
+    except bounded.Refused as why:
+        raise ValueError(f"{path.name} is not a valid notebook file ({why}) and is not graded") from None
+    try:
         notebook = json.loads(data.decode("utf-8-sig"), parse_constant=_not_json)
     except (UnicodeDecodeError, ValueError, RecursionError) as err:
         raise ValueError(f"{path.name} is not a valid notebook file (not JSON: {err})") from None
     if problem := _structure_problem(notebook):
         raise ValueError(f"{path.name} is not a Jupyter notebook in nbformat 4: {problem}")
+    if len(notebook["cells"]) > bounded.MAX_CELLS:
+        raise ValueError(f"{path.name} has {len(notebook['cells'])} cells, more than the "
+                         f"{bounded.MAX_CELLS} a homework notebook is graded with (the release's "
+                         "have fewer than 100), and is not graded; delete the cells you added, "
+                         "save and hand it in again")
+    if (chars := sum(len(_text(cell)) for cell in notebook["cells"])) > bounded.MAX_SOURCE_CHARS:
+        raise ValueError(f"{path.name} holds {chars / 2**20:.1f} M characters of cell text, more than "
+                         f"the {bounded.MAX_SOURCE_CHARS / 2**20:.0f} M a homework notebook is graded "
+                         "with, and is not graded; shorten the cells you added (images belong in "
+                         "outputs, not in the text), save and hand it in again")
     return notebook
 
 

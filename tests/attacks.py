@@ -44,7 +44,8 @@ PWNED = "/tmp/hw2corpus-pwned"  # made only by attack code running as root (in t
 ROOT_PAYLOAD = f"test $(id -u) -eq 0 && touch {PWNED}"
 
 FAMILIES = ("rebinding", "ipython", "notebook_json", "reading", "writing", "probe_data",
-            "processes", "signals", "patching", "delegation", "resources", "handed_in", "network")
+            "processes", "signals", "patching", "delegation", "resources", "handed_in", "network",
+            "hostile_files")
 
 
 @dataclass(frozen=True)
@@ -917,6 +918,77 @@ CLONE = "/srv/hw2corpus-clone"  # tests/test_cheating_corpus.py puts an unlocked
 READ_UNLOCKED_CLONE = STEAL_HELPERS + f"""
 print("answers from the clone:", _take_answers("{CLONE}/source/hw2/01_gradient_descent.ipynb"))
 """
+# Hostile files: decoding them in the grader would cost memory or time (autograder/bounded.py)
+# A torch zip whose first tensor record is deflated: it expands to SIZE zero bytes when read
+# (torch's reader inflates a record whole); about SIZE / 1000 bytes on disk.
+DEFLATE_BOMB = """
+def _deflate_bomb(raw, size):
+    import io, zipfile
+    source, out = zipfile.ZipFile(io.BytesIO(raw)), io.BytesIO()
+    bombed = next(info.filename for info in source.infolist() if "/data/" in info.filename)
+    with zipfile.ZipFile(out, "w") as target:
+        for info in source.infolist():
+            if info.filename != bombed:
+                target.writestr(zipfile.ZipInfo(info.filename), source.read(info))
+                continue
+            record = zipfile.ZipInfo(info.filename)
+            record.compress_type = zipfile.ZIP_DEFLATED
+            with target.open(record, "w", force_zip64=True) as stream:
+                for _ in range(size // 2**20):
+                    stream.write(bytes(2**20))
+    return out.getvalue()
+"""
+PROBE_ZIP_BOMB = code(DEFLATE_BOMB) + """
+import glob, os, torch, io
+_buffer = io.BytesIO()
+torch.save({"result": torch.zeros(4)}, _buffer)
+_bomb = _deflate_bomb(_buffer.getvalue(), 256 * 2**20)
+for _path in glob.glob(os.path.join(os.environ["HW2_PROBE_OUT"], "*.pt")):
+    with open(_path, "wb") as _file:
+        _file.write(_bomb)
+print("probe files: torch zips of", len(_bomb), "bytes that inflate to 256 MiB")
+"""
+PROBE_ZERO_STRIDE = """
+import glob, os, torch
+for _path in glob.glob(os.path.join(os.environ["HW2_PROBE_OUT"], "*.pt")):
+    torch.save({"result": torch.zeros(1).expand(2**40)}, _path)  # 2**40 numbers over one stored
+"""
+PROBE_BILLION_LAUGHS = """
+import glob, os, torch
+_laughs = [1.0]
+for _ in range(12):
+    _laughs = [_laughs] * 10  # 10**12 leaves, a few hundred bytes pickled (memo references)
+for _path in glob.glob(os.path.join(os.environ["HW2_PROBE_OUT"], "*.pt")):
+    torch.save({"result": _laughs}, _path)
+"""
+# Notebook 1 runs after notebook 2 (the runner starts the biggest first), or before it: either
+# way 02's executed copy ends up as 7.5 MB of [[],[],...] (read-only: the runner cannot replace it).
+EXECUTED_JSON_BOMB = """
+import os
+_path = "executed/02_ema_adam.ipynb"
+if os.path.exists(_path):
+    os.unlink(_path)
+with open(_path, "w") as _file:
+    _file.write('{"cells": [' + "[]," * (2500 * 1000) + '[]]}')
+os.chmod(_path, 0o444)
+"""
+
+
+def ec_model_bomb(path: Path, size: int = 256 * 2**20) -> None:
+    """A handed-in EC1 model file whose first tensor record inflates to ``size`` bytes when
+    torch.load reads it."""
+    import hw2utils
+    from ec_networks import rule_network
+    hw2utils._write_ec_model(rule_network(), path, saved_by="save_ec_model")
+    scope: dict = {}
+    exec(code(DEFLATE_BOMB), scope)  # the same maker as the attack cells'
+    path.write_bytes(scope["_deflate_bomb"](path.read_bytes(), size))
+
+
+def many_markdown_cells(nb: dict) -> None:
+    """100,000 added markdown cells (about 6 MB): recording them took 104 s instead of 30."""
+    nb["cells"] += [{"cell_type": "markdown", "metadata": {}, "source": f"note {i}"} for i in range(100_000)]
+
 
 ATTACKS = [
     # Harming others first: they run while the reference is graded in the other slot ----------
@@ -1117,6 +1189,28 @@ ATTACKS = [
     Attack("answers_forged_points", "notebook_json", NB1,
            "full marks, plus a forged 100-point test cell and every test cell worth 100 times its points",
            "nbgrader metadata", base="answers", edit=forged_points_everywhere),
+    # Hostile files ------------------------------------------------------------------------------
+    Attack("probe_data_zip_bomb", "hostile_files", NB1,
+           "a last added cell rewrites every probe file as a torch zip whose deflated record "
+           "inflates to 256 MiB (about 0.3 MB on disk)", "refused before decoding",
+           cells=((END, PROBE_ZIP_BOMB),)),
+    Attack("probe_data_zero_stride", "hostile_files", NB1,
+           "a last added cell saves every probe file as a tensor of 2**40 numbers over one stored "
+           "number (stride 0)", "refused before decoding", cells=((END, PROBE_ZERO_STRIDE),)),
+    Attack("probe_data_billion_laughs", "hostile_files", NB1,
+           "a last added cell saves every probe file as a list of 10**12 leaves built from memo "
+           "references", "refused before decoding", cells=((END, PROBE_BILLION_LAUGHS),)),
+    Attack("ec_model_zip_bomb", "hostile_files", NB4,
+           "hands in an EC1 model file whose deflated tensor record inflates to 256 MiB",
+           "ec_transfer__saved_model: the check's data was not what",
+           files=(("ec_transfer_model.pt", ec_model_bomb),)),
+    Attack("hundred_thousand_cells", "hostile_files", NB1,
+           "100,000 added markdown cells (6 MB of notebook)", "is not graded",
+           base="answers", edit=many_markdown_cells),
+    Attack("executed_notebook_json_bomb", "hostile_files", NB1,
+           "notebook 1 replaces notebook 2's executed copy by 7.5 MB of [[],[],...] and makes it "
+           "read-only", "the executed notebook was refused", cells=((TOP, EXECUTED_JSON_BOMB),),
+           also=(NB2,)),
     # Last, before the victims (tests/test_cheating_corpus.py VICTIMS), which it targets -------
     Attack("tmp_churn", "writing", NB1,
            "after 8 s, for 15 s makes and removes 300 files at a time in /tmp, /var/tmp and "

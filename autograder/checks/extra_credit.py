@@ -7,7 +7,9 @@ EC1 (`ec_transfer`): the fine-tuned network the student saved with `hw2utils.sav
 EC_MODEL_FILE beside the notebook (submitted with it): a layer description and a state_dict, read
 here, in the trusted grader, from the handed-in folder (`Context.submission`); no student code
 runs. It is scored on fresh balanced examples (`autograder.datasets.fresh_examples`). A
-missing or unreadable file fails every EC1 cell with a message saying so, and nothing else.
+missing or unreadable file fails every EC1 cell with a message saying so, and nothing else; a
+file beyond `bounded.EC_MODEL` (larger than 8 MiB, compressed or inconsistent records, too many
+tensor elements: checked before it is decoded) fails them as malformed, which is flagged.
 EC2 (`ec_rule`): the student's `rule(grid) -> bool` on the probe's N_RULE = 6000 uniformly
 random grids (`hw2probes.extra_credit.rule_grids`), labelled here with `autograder.rules.rule`.
 While grading, their seed is drawn afresh for each run (`hw2probes.run_seed`, told to the
@@ -28,13 +30,15 @@ sqrt((a1(1 - a1)/n1 + a0(1 - a0)/n0) / 4) is, at a true agreement of 0.99 and 0.
 from __future__ import annotations
 
 import functools
+import io
 import os
 from pathlib import Path
 
 import torch
 
 import hw2utils
-from autograder.checks.common import expect_data, passed
+from autograder import bounded
+from autograder.checks.common import Malformed, expect_data, passed
 from autograder.datasets import fresh_examples
 from autograder.judging import Context, check_locally
 from autograder.rules import rule as true_rule
@@ -61,7 +65,7 @@ def fresh(kind: str, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
 # hw2utils (the grader never imports a student's copy) once its size is known to be sane: the
 # file is the student's, and it can describe layers too large to allocate.
 
-MAX_PARAMETERS = 5_000_000  # EC1's networks have thousands; refuse to allocate absurd ones
+MAX_PARAMETERS = bounded.EC_MODEL.numel  # EC1's networks have thousands; refuse to allocate absurd ones
 
 
 def allocated(spec) -> int:
@@ -78,9 +82,16 @@ def allocated(spec) -> int:
     return 0
 
 
+def _bounded_load(path: Path):
+    """The handed-in file's plain data, read within ``bounded.EC_MODEL`` (size, stored records,
+    tensors: checked before and after ``torch.load``)."""
+    return bounded.load_torch(bounded.read_capped(path, bounded.EC_MODEL), bounded.EC_MODEL,
+                              lambda raw: torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True))
+
+
 def read_submitted(path: Path) -> tuple[hw2utils.SavedNetwork, object]:
     """The network in a handed-in file, and who saved it ("save_ec_model", "reference", ...)."""
-    saved = hw2utils.read_ec_file(path)
+    saved = hw2utils.read_ec_file(path, load=_bounded_load)
     if allocated(saved["layers"]) > MAX_PARAMETERS:
         raise ValueError(f"the network has more than {MAX_PARAMETERS} parameters")
     return hw2utils.SavedNetwork(saved["layers"], saved["state_dict"]), saved.get("saved_by")
@@ -90,7 +101,21 @@ def load_model(test_id: str, context: Context = Context()) -> hw2utils.SavedNetw
     """The submitted network, or a failure naming what is wrong with the file. It is read from
     the handed-in folder while grading, else (a local check) from the current directory."""
     folder = Path.cwd() if context.submission is None else Path(context.submission)
-    model, saved_by = load_ec_model_or_fail(test_id, folder, read_submitted)
+    refused = []
+
+    def read(path: Path):
+        try:
+            return read_submitted(path)
+        except bounded.Refused as why:
+            refused.append(why)
+            raise
+
+    try:
+        model, saved_by = load_ec_model_or_fail(test_id, folder, read)
+    except AssertionError as failure:
+        if refused:  # oversized, compressed or inconsistent: no save_ec_model file; the grader flags it
+            raise Malformed(str(failure)) from None
+        raise
     grading = context.submission is not None or os.environ.get("NBGRADER_EXECUTION") == "autograde"
     if saved_by == "reference" and grading:
         # nbgrader copies files from source/ over submitted ones: the instructor's model must
