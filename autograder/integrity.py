@@ -205,7 +205,7 @@ def _inert(checked: Checked, label: str, cell: dict) -> dict:
         cell["source"], removed = markup.sanitize(cell["source"])
         if removed:
             checked.note(f"{label}: active content removed from the {_what(label)} "
-                         f"({', '.join(_short(item, 30) for item in removed[:8])}"
+                         f"({', '.join(item[:30] for item in removed[:8])}"
                          f"{', ...' if len(removed) > 8 else ''})", True)
     return cell
 
