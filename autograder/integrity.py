@@ -76,6 +76,7 @@ class Checked:
     edits: list[str] = field(default_factory=list)
     deleted_tests: list[str] = field(default_factory=list)
     suspicious: bool = False
+    markdown_left: int = markup.MAX_CHECKED_CHARS  # student markdown still to check (characters)
 
     def note(self, line: str, suspicious: bool = False) -> None:
         self.edits.append(line)
@@ -201,7 +202,17 @@ def _student_copy(checked: Checked, label: str, cell: dict) -> dict:
 def _inert(checked: Checked, label: str, cell: dict) -> dict:
     """``cell`` (a fresh student cell) with its markdown made inert (``autograder.markup``);
     what was active is one suspicious edit line."""
-    if cell["cell_type"] == "markdown":
+    if cell["cell_type"] != "markdown":
+        return cell
+    cost = len(cell["source"]) + markup.CELL_CHARGE
+    if cost > checked.markdown_left:  # checking costs time: a notebook gets a budget
+        if checked.markdown_left:
+            checked.note(f"{label} and every later markdown cell: more markdown than the grader "
+                         "checks in one notebook: shown as plain text, not rendered")
+        checked.markdown_left = 0
+        cell["source"] = markup.as_text(cell["source"], "too much markdown to check")
+    else:
+        checked.markdown_left -= cost
         cell["source"], removed = markup.sanitize(cell["source"])
         if removed:
             checked.note(f"{label}: active content removed from the {_what(label)} "

@@ -53,6 +53,11 @@ PROTOCOLS = ("http", "https", "mailto")
 ALIGN_STYLES = {f"text-align:{side}" for side in ("left", "center", "right")}
 # MathJax 2's HTML extension (and \require, which loads more): links and markup from TeX
 TEX_COMMANDS = frozenset({"href", "url", "class", "cssId", "style", "require", "unicode", "html"})
+# Student markdown checked per notebook: html5lib walks about 150 kB a second here (a 1 MB
+# cell: 7 s, checked up to three times); an honest notebook's answers and notes are a few kB.
+# Beyond it, cells are shown as plain text unchecked (``as_text`` is inert by construction).
+MAX_CHECKED_CHARS = 200_000
+CELL_CHARGE = 400  # what one more cell costs against it (rendering and parsing: ~3 ms)
 _MATH = ("inline_math", "block_math", "multiline_math", "latex_environment")
 _CODE = ("codespan", "block_code")
 _PARSER = html5lib_shim.HTMLParser(namespaceHTMLElements=False)
@@ -163,12 +168,12 @@ def _cleaned(source: str) -> str:
     return text
 
 
-def as_text(source: str) -> str:
-    """``source`` as a fenced code block: shown as written, nothing of it rendered."""
+def as_text(source: str, why: str = "it carried active content") -> str:
+    """``source`` as a fenced code block: shown as written, nothing of it rendered (no run
+    of ``~`` inside is as long as the fence, so nothing inside closes it)."""
     longest = max((len(run) for run in re.findall("~+", source)), default=0)
     fence = "~" * max(3, longest + 1)
-    return (f"*(shown as plain text: it carried active content)*\n\n{fence}\n"
-            f"{source}\n{fence}\n")
+    return f"*(shown as plain text: {why})*\n\n{fence}\n{source}\n{fence}\n"
 
 
 def sanitize(source: str) -> tuple[str, list[str]]:

@@ -89,3 +89,20 @@ def test_a_png_output_must_be_base64_png():
     assert kept[0]["data"] == {"text/plain": "a plot"}
     assert kept[1]["data"]["image/png"] == png[:20] + "\n" + png[20:]
     assert len(kept) == 2
+
+
+def test_a_notebook_of_many_markdown_cells_costs_bounded_time_and_stays_inert():
+    import time
+    release = json.loads((ROOT / "release/hw2/01_gradient_descent.ipynb").read_text())
+    submitted = json.loads(json.dumps(release))
+    payload = corpus.markup_answer(corpus.MARKUP_PAYLOADS)  # 6.5 kB, every payload
+    submitted["cells"] += [{"cell_type": "markdown", "metadata": {}, "source": f"{payload} {n}"}
+                           for n in range(2000)]
+    start = time.perf_counter()
+    checked = integrity.check_notebook(submitted, release)
+    elapsed = time.perf_counter() - start
+    added = [c for c in checked.notebook["cells"] if c["source"].endswith("~~~\n")
+             or "active content" in c["source"] or "hw2kept" in c["source"]]
+    assert len(added) == 2000 and not any(markup.active(c["source"]) for c in added[::97])
+    assert sum("more markdown than the grader checks" in e for e in checked.edits) == 1
+    assert elapsed < 15, elapsed  # ~30 payload cells checked and cleaned, the rest as text
