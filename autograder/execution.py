@@ -20,6 +20,7 @@ processes that outlived the run, delegation) is returned as ``flags``; ordinary 
 """
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import os
@@ -113,8 +114,20 @@ def _hand_over(slot: sandbox.Slot, scratch: Path) -> None:
             os.chown(name, slot.uid, slot.gid, follow_symlinks=False)
 
 
+def _is_png(data: str) -> bool:
+    """Whether ``data`` is base64 (line breaks allowed) of a PNG file: the templates put it
+    unescaped into an ``<img src="data:...">`` attribute, so a quote in it would end the
+    attribute and start the student's own."""
+    try:
+        return base64.b64decode("".join(data.split()), validate=True).startswith(b"\x89PNG\r\n\x1a\n")
+    except ValueError:  # binascii.Error
+        return False
+
+
 def _sanitized(outputs) -> list[dict]:
-    """A student's outputs, reduced to text and PNG images, each text cut to MAX_OUTPUT_CHARS."""
+    """A student's outputs, reduced to text and PNG images (checked to be base64 PNG), each
+    text cut to MAX_OUTPUT_CHARS; the templates escape text, error names, values and
+    tracebacks (ansi2html), so only the PNG's attribute needs checking."""
     kept = []
     for output in outputs if isinstance(outputs, list) else []:
         if not isinstance(output, dict):
@@ -129,6 +142,8 @@ def _sanitized(outputs) -> list[dict]:
             data = output.get("data", {}) if isinstance(output.get("data"), dict) else {}
             data = {m: (v if isinstance(v, str) else "".join(map(str, v)))[:MAX_OUTPUT_CHARS * 50]
                     for m, v in data.items() if m in KEPT_MIME and isinstance(v, (str, list))}
+            if "image/png" in data and not _is_png(data["image/png"]):
+                del data["image/png"]  # it goes into <img src="data:image/png;base64,...">
             if data:
                 item = {"output_type": kind, "data": data, "metadata": {}}
                 if kind == "execute_result":

@@ -18,7 +18,11 @@ student's to write:
   in the submission (or the first release cell). Raw cells are dropped (nbconvert passes
   them unrendered into the feedback page);
 - every output is cleared, ``execution_count`` is None, student cells' metadata is ``{}``,
-  attachments are dropped, the notebook's metadata (kernel) is the release's.
+  attachments are dropped, the notebook's metadata (kernel) is the release's;
+- the student's markdown (written answers, added and edited cells) is made inert for the
+  browsers that show it (formgrader, feedback pages: ``autograder.markup``): a cell that
+  carried script, event attributes, other elements or URL schemes is kept cleaned (or as
+  plain text), and the edit line names what was removed.
 
 Every difference that matters is one line in ``edits``; ``suspicious`` says whether one of
 them is of a kind an honest student does not make by accident.
@@ -31,7 +35,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder import bounded
+from autograder import bounded, markup
 
 
 # Cell metadata that front ends write during honest use, often on every cell. It changes
@@ -71,6 +75,7 @@ class Checked:
     edits: list[str] = field(default_factory=list)
     deleted_tests: list[str] = field(default_factory=list)
     suspicious: bool = False
+    markdown_left: int = markup.MAX_CHECKED_CHARS  # student markdown still to check (characters)
 
     def note(self, line: str, suspicious: bool = False) -> None:
         self.edits.append(line)
@@ -206,8 +211,34 @@ def _cell(cell_type: str, source: str, metadata: dict | None = None) -> dict:
     return result
 
 
-def _student_copy(cell: dict) -> dict:
-    return _cell(cell["cell_type"], _text(cell) or "")
+def _student_copy(checked: Checked, label: str, cell: dict) -> dict:
+    return _inert(checked, label, _cell(cell["cell_type"], _text(cell) or ""))
+
+
+def _inert(checked: Checked, label: str, cell: dict) -> dict:
+    """``cell`` (a fresh student cell) with its markdown made inert (``autograder.markup``);
+    what was active is one suspicious edit line."""
+    if cell["cell_type"] != "markdown":
+        return cell
+    cost = len(cell["source"]) + markup.CELL_CHARGE
+    if cost > checked.markdown_left:  # checking costs time: a notebook gets a budget
+        if checked.markdown_left:
+            checked.note(f"{label} and every later markdown cell: more markdown than the grader "
+                         "checks in one notebook: shown as plain text, not rendered")
+        checked.markdown_left = 0
+        cell["source"] = markup.as_text(cell["source"], "too much markdown to check")
+    else:
+        checked.markdown_left -= cost
+        cell["source"], removed = markup.sanitize(cell["source"])
+        if removed:
+            checked.note(f"{label}: active content removed from the {_what(label)} "
+                         f"({', '.join(item[:30] for item in removed[:8])}"
+                         f"{', ...' if len(removed) > 8 else ''})", True)
+    return cell
+
+
+def _what(label: str) -> str:
+    return "written answer" if label.startswith("answer cell") else "markdown"
 
 
 def _metadata_edits(checked: Checked, label: str, cell: dict, release_metadata: dict,
@@ -270,7 +301,8 @@ def _nbgrader_cell(checked: Checked, label: str, kind: str, cell: dict, released
         checked.note(f"{label}: source edited: restored from the release", True)
     _metadata_edits(checked, label, cell, _metadata(released), protected)
     if kind == "answer":
-        return _cell(released["cell_type"], _text(cell) or "", _metadata(released))
+        return _inert(checked, label, _cell(released["cell_type"], _text(cell) or "",
+                                            _metadata(released)))
     return _release_copy(released)
 
 
@@ -418,7 +450,8 @@ def check_notebook(submitted: dict, release: dict) -> Checked:
             else:
                 _metadata_edits(checked, f"{label}, your cell {number}", mine[number],
                                 _metadata(released), False)
-            cells.append(_student_copy(mine[number]) if i in edited else _release_copy(released))
+            cells.append(_student_copy(checked, f"{label}, your cell {number}", mine[number])
+                         if i in edited else _release_copy(released))
         elif i in found:
             cells.append(_nbgrader_cell(checked, label, kind, found[i][1], released))
         else:
@@ -426,7 +459,7 @@ def check_notebook(submitted: dict, release: dict) -> Checked:
             cells.append(_release_copy(released))
         for number in added.get(i, []):
             _metadata_edits(checked, f"your added cell {number}", mine[number], {}, False)
-            cells.append(_student_copy(mine[number]))
+            cells.append(_student_copy(checked, f"your added cell {number}", mine[number]))
     checked.deleted_tests.sort()
     checked.notebook = _notebook(release, cells)
     return checked

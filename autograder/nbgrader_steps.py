@@ -9,6 +9,11 @@ the grader) and keeps the rest:
   nbgrader itself restores the test cells' source, limits the output, and saves scores and
   comments to the one gradebook. Only the grader's main process runs it.
 - ``feedback``: nbgrader's generate_feedback, one HTML page per graded notebook.
+
+Both read only the graded notebooks, whose student markdown is already inert
+(``autograder.markup``, applied by ``autograder.integrity``) and whose outputs are text and
+checked PNG (``execution._sanitized``): formgrader, which renders the ``autograded`` copies
+that ``record`` writes, and the feedback pages show nothing a student's HTML can run in.
 """
 from __future__ import annotations
 

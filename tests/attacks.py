@@ -45,7 +45,7 @@ ROOT_PAYLOAD = f"test $(id -u) -eq 0 && touch {PWNED}"
 
 FAMILIES = ("rebinding", "ipython", "notebook_json", "reading", "writing", "probe_data",
             "processes", "signals", "patching", "delegation", "resources", "handed_in", "network",
-            "hostile_files")
+            "hostile_files", "markup")
 
 
 @dataclass(frozen=True)
@@ -988,6 +988,71 @@ def ec_model_bomb(path: Path, size: int = 256 * 2**20) -> None:
 def many_markdown_cells(nb: dict) -> None:
     """100,000 added markdown cells (about 6 MB): recording them took 104 s instead of 30."""
     nb["cells"] += [{"cell_type": "markdown", "metadata": {}, "source": f"note {i}"} for i in range(100_000)]
+# Markup: student HTML, SVG, CSS and script for the instructor's browser ---------------------
+# Each payload, if it ran in formgrader's page (logged in to the course's Jupyter server),
+# would PUT a file into the course folder through /api/contents with the _xsrf cookie, ask
+# the server for /payload-<name> and open a dialog. tests/test_browser_formgrader.py opens
+# them in Chromium; here they are graded as written answers and an added markdown cell.
+MARKUP_FILE = "hw2-markup-pwned-{name}.txt"  # what a payload that ran writes into the course
+MARKUP_FLAG = "active content removed"
+
+
+def markup_script(name: str) -> str:
+    """The payload's script as ``eval(atob('...'))``: no space, no double quote, no bracket
+    that a markdown link or an HTML attribute would end on."""
+    import base64
+    script = ("(function(){var m=document.cookie.match(/_xsrf=([^;]+)/);"
+              f"fetch('/api/contents/{MARKUP_FILE.format(name=name)}',{{method:'PUT',"
+              "credentials:'same-origin',headers:{'Content-Type':'application/json',"
+              "'X-XSRFToken':m?decodeURIComponent(m[1]):''},"
+              f"body:JSON.stringify({{type:'file',format:'text',content:'{name}'}})}});"
+              f"fetch('/payload-{name}');alert('{name}')}})()")
+    return f"eval(atob('{base64.b64encode(script.encode()).decode()}'))"
+
+
+def _markup_payloads() -> dict[str, str]:
+    """{name: markdown} of every payload; each also names /payload-<name> where a request is
+    its only effect."""
+    js = markup_script
+    return {
+        "script": f"<script>{js('script')}</script>",
+        "svg_onload": f'<svg onload="{js("svg_onload")}"><circle r="1"></circle></svg>',
+        "iframe_srcdoc": f'<iframe srcdoc="&lt;script&gt;{js("iframe_srcdoc")}&lt;/script&gt;"></iframe>',
+        "img_onerror": f'<img src="/payload-img_src" onerror="{js("img_onerror")}">',
+        "md_link": f"[click for the derivation](javascript:{js('md_link')})",
+        "a_href": f'<a id="hw2-a-href" href="javascript:{js("a_href")}">click for the plot</a>',
+        "style": "<style>@import url('/payload-style'); body { background: url('/payload-style_bg'); }</style>",
+        "meta_refresh": '<meta http-equiv="refresh" content="1;url=/payload-meta_refresh">',
+        "base_href": '<base href="/payload-base_href/">',
+        "form": (f'<form action="/payload-form" method="get"><input name="q" autofocus '
+                 f'onfocus="{js("form")}"><button id="hw2-form-button">send</button></form>'),
+        "object_embed": '<object data="/payload-object"></object><embed src="/payload-embed">',
+        "math_xlink": (f'<math><maction actiontype="statusline" xlink:href="javascript:{js("math_xlink")}">'
+                       f'<mtext>click</mtext></maction></math>'),
+        "svg_animate": (f'<svg width="80" height="30"><a id="hw2-svg-a"><animate attributeName="href" '
+                        f'values="javascript:{js("svg_animate")}"/><text x="5" y="20">click</text></a></svg>'),
+        "entity_link": f"[see](&#106;avascript:{js('entity_link')})",
+        "mathjax_href": f"$\\href{{javascript:{js('mathjax_href')}}}{{click}}$",
+    }
+
+
+MARKUP_PAYLOADS = _markup_payloads()
+# What a grader must still read: prose, maths with < and > (and a quote, a list, code)
+MARKUP_PROSE = ("A large step overshoots: with $\\eta > 2/L$ the iterates diverge, and "
+                "$|1 - \\eta L| < 1$ is needed.")
+
+
+def markup_answer(names) -> str:
+    return "\n\n".join([MARKUP_PROSE, *(MARKUP_PAYLOADS[n] for n in names),
+                        "> so the loss grows\n\n- `lr=0.5` diverges"])
+
+
+def add_markup_cell(nb):
+    """An added markdown cell carrying every payload, after the first written answer."""
+    index = next(i for i, c in enumerate(nb["cells"]) if c["cell_type"] == "markdown"
+                 and nbgrader(c).get("solution"))
+    nb["cells"].insert(index + 1, {"cell_type": "markdown", "metadata": {},
+                                   "source": markup_answer(MARKUP_PAYLOADS)})
 
 
 ATTACKS = [
@@ -1211,11 +1276,6 @@ ATTACKS = [
            "notebook 1 replaces notebook 2's executed copy by 7.5 MB of [[],[],...] and makes it "
            "read-only", "the executed notebook was refused", cells=((TOP, EXECUTED_JSON_BOMB),),
            also=(NB2,)),
-    # Last, before the victims (tests/test_cheating_corpus.py VICTIMS), which it targets -------
-    Attack("tmp_churn", "writing", NB1,
-           "after 8 s, for 15 s makes and removes 300 files at a time in /tmp, /var/tmp and "
-           "/dev/shm, while the grader cleans up after the student graded beside it",
-           None, base="answers", cells=((END, CHURN),)),
     # Whole-submission limits and namespaces ----------------------------------------------------
     Attack("memory_fanout", "resources", NB1,
            "six child processes each fill 1 GiB at once (the batch allows 3 GiB in all)",
@@ -1231,4 +1291,22 @@ ATTACKS = [
            "reads the reference's answers from an ordinary, world-readable clone of the course "
            "repository elsewhere on the machine and runs them", None,
            cells=((TOP, READ_UNLOCKED_CLONE), *map(run_stolen, STEAL_INTO_CELLS)), needs="namespaces"),
+    # Markup: HTML, SVG, CSS and script for formgrader and the feedback pages -----------------
+    Attack("markup_in_written_answers", "markup", NB1,
+           "every written answer and an added markdown cell carry script, svg onload, iframe "
+           "srcdoc, img onerror, javascript: links (markdown, <a>, entity-coded, MathJax \\href), "
+           "<style>, <meta refresh>, <base>, <form autofocus onfocus>, <object>/<embed>, MathML "
+           "xlink:href and SVG <animate>: each would PUT a file through /api/contents",
+           (MARKUP_FLAG, "q_lr_high", "your added cell"), base="answers",
+           answers=(("q_lr_high", markup_answer(["script", "svg_onload", "iframe_srcdoc"])),
+                    ("q_lr_low", markup_answer(["img_onerror", "md_link", "a_href"])),
+                    ("q_curvature", markup_answer(["style", "meta_refresh", "base_href", "form"])),
+                    ("q_wd_gradient", markup_answer(["object_embed", "math_xlink", "svg_animate"])),
+                    ("q_wd_update", markup_answer(["entity_link", "mathjax_href"]))),
+           edit=add_markup_cell),
+    # Last, before the victims (tests/test_cheating_corpus.py VICTIMS), which it targets -------
+    Attack("tmp_churn", "writing", NB1,
+           "after 8 s, for 15 s makes and removes 300 files at a time in /tmp, /var/tmp and "
+           "/dev/shm, while the grader cleans up after the student graded beside it",
+           None, base="answers", cells=((END, CHURN),)),
 ]

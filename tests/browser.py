@@ -92,10 +92,12 @@ class JupyterLab:
 
 
 @contextlib.contextmanager
-def jupyterlab(root: Path, state: Path, log: Path, timeout: float = 60):
+def jupyterlab(root: Path, state: Path, log: Path, timeout: float = 60,
+               environ: dict | None = None):
     """Run ``python -m jupyterlab`` headless on a free port with ``root`` as its root folder
-    (configuration, settings and runtime files under ``state``; its output to ``log``), wait
-    until it answers HTTP, and at the end shut its kernels down and kill its process group."""
+    (configuration, settings and runtime files under ``state``; its output to ``log``; more
+    environment variables in ``environ``), wait until it answers HTTP, and at the end shut its
+    kernels down and kill its process group."""
     for folder in ("config", "runtime", "workspaces", "settings/@jupyterlab/apputils-extension"):
         (state / folder).mkdir(parents=True, exist_ok=True)
     # No "get notified about Jupyter news?" toast over the notebook, and no request for news.
@@ -106,7 +108,7 @@ def jupyterlab(root: Path, state: Path, log: Path, timeout: float = 60):
     env.update(OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"),
                JUPYTER_CONFIG_DIR=str(state / "config"), JUPYTER_RUNTIME_DIR=str(state / "runtime"),
                JUPYTERLAB_SETTINGS_DIR=str(state / "settings"),
-               JUPYTERLAB_WORKSPACES_DIR=str(state / "workspaces"))
+               JUPYTERLAB_WORKSPACES_DIR=str(state / "workspaces"), **(environ or {}))
     port, token = _free_port(), secrets.token_hex(16)
     command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
                "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
