@@ -192,13 +192,15 @@ def ema_float_cases(seed: int, n: int) -> list[tuple[float, float, int, float]]:
 
 def ema_formula_cases():
     """(cases, a sequence of 12 values, the betas it is run with)."""
-    xs = (3 * torch.randn(12, generator=torch.Generator().manual_seed(case_seed(32)), dtype=torch.float64)).tolist()
+    g = torch.Generator().manual_seed(case_seed(32))
+    xs = (3 * torch.randn(12, generator=g, dtype=torch.float64)).tolist()
     return ema_float_cases(31, 8), xs, (0.8,)
 
 
 def ema_bias_correction_cases():
     """(cases, a sequence of 6 values around 2, the betas it is run with)."""
-    xs = (2 + torch.randn(6, generator=torch.Generator().manual_seed(case_seed(42)), dtype=torch.float64)).tolist()
+    g = torch.Generator().manual_seed(case_seed(42))
+    xs = (2 + torch.randn(6, generator=g, dtype=torch.float64)).tolist()
     return ema_float_cases(41, 8), xs, (0.9, 0.99)
 
 
