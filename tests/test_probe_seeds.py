@@ -66,8 +66,9 @@ def graded(nb: dict, notebook: str, cells, seed: int, monkeypatch, prefix: str =
     """{grade id: Verdict} of the test cells of ``cells`` (those starting with ``prefix``)."""
     verdicts = {}
     for cell in cells:
-        space = namespace(nb, cell)
-        for gid, call in checks_of(notebook, cell).items():
+        space, checks = namespace(nb, cell), checks_of(notebook, cell)
+        assert checks, f"{notebook}: no test cell of {cell}"
+        for gid, call in checks.items():
             if gid.startswith(prefix):
                 verdicts[gid] = verdict(call, space, seed, monkeypatch)
     return verdicts
