@@ -10,9 +10,12 @@ judge that cannot make sense of it fails the cell and says the data was malforme
 ``check`` is a hidden check's name as the source notebook's test cell calls it
 (``_hidden.check_<check>(...)``); ``literals`` are that call's constant arguments, read from the
 trusted source notebook (e.g. the task "3.1" of ``check_architecture("3.1", net_3_1)``).
+A judge runs under ``hw2probes.seeded(context.seed)``: the input makers it shares with its
+probe (``hw2probes.case_seed``) give it the inputs the probe drew in the sandbox for this run.
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
 import inspect
 from dataclasses import dataclass
@@ -33,7 +36,7 @@ class Verdict:
 class Context:
     """What a judge may need besides the probe's data, supplied by the trusted grader."""
     submission: Path | None = None  # the student's handed-in folder (EC1's model file)
-    seed: int | None = None  # hw2probes.run_seed's value in the sandbox; None: its default
+    seed: int | None = None  # the run's seed ($HW2_PROBE_SEED in the sandbox); None: not grading
 
 
 def judge_function(part: str, check: str):
@@ -57,7 +60,8 @@ def judge(part: str, check: str, literals: tuple, data, context: Context = Conte
     function = judge_function(part, check)
     kwargs = {"context": context} if "context" in inspect.signature(function).parameters else {}
     try:
-        message = function(data["result"], *literals, **kwargs)
+        with hw2probes.seeded(context.seed) if context.seed is not None else contextlib.nullcontext():
+            message = function(data["result"], *literals, **kwargs)  # the probe's inputs, rebuilt
     except Malformed as failure:
         return Verdict(False, str(failure), malformed=True)
     except AssertionError as failure:

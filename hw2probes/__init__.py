@@ -14,16 +14,26 @@ returns, and still gains nothing it could not gain by computing the right output
 While grading, each test cell runs ``hw2probes.record(grade_id, part, check, lambda: (objects...))``,
 which saves ``{"result": data}`` (or ``{"error": what the student's code raised}``) to
 ``$HW2_PROBE_OUT/<grade_id>.pt``; the judge reads it with ``torch.load(weights_only=True)``.
+
+Every probe's inputs depend on a seed the grader draws afresh for each run (``$HW2_PROBE_SEED``
+in the sandbox, ``judging.Context.seed`` for the judge, which runs under ``seeded(seed)``): an
+input maker asks ``case_seed(default)``, which is ``default`` outside grading (the visible
+checks, the tests, ``judging.check_locally``) and a seed mixed from the run's seed and
+``default`` while grading. So a table of answers computed in advance (with torch.optim, say)
+matches nothing, and the judge, calling the same input makers, rebuilds the same inputs.
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import hashlib
 import importlib
 import io
 import os
 import traceback
 import warnings
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 ENV_OUT = "HW2_PROBE_OUT"  # the folder probes write to, set by the grader
 ENV_SEED = "HW2_PROBE_SEED"  # drawn by the grader for each run; the judge is told it too
@@ -32,11 +42,48 @@ MAX_ERROR_CHARS = 2000
 _OWN_FILES = (os.path.dirname(os.path.abspath(__file__)),)
 
 
+# The run's seed where set by ``seeded`` (the trusted grader, around a judge); a ContextVar, so
+# that the grader's threads (one student each) never see each other's seed. Unset: $HW2_PROBE_SEED.
+_SEED: contextvars.ContextVar = contextvars.ContextVar("hw2probes_run_seed")
+_UNSET = object()
+
+
+def current_seed() -> int | None:
+    """The seed of this grading run, or None outside grading: that of the innermost ``seeded``,
+    else ``$HW2_PROBE_SEED`` (set by the grader in the sandbox), else None."""
+    seed = _SEED.get(_UNSET)
+    if seed is not _UNSET:
+        return seed
+    value = os.environ.get(ENV_SEED, "")
+    return int(value) if value else None
+
+
+@contextlib.contextmanager
+def seeded(seed: int | None) -> Iterator[None]:
+    """Inside, ``current_seed()`` is ``seed`` (None: outside grading, whatever the environment
+    says): the judge runs under the seed its probe ran with, and so rebuilds the same inputs."""
+    token = _SEED.set(seed)
+    try:
+        yield
+    finally:
+        _SEED.reset(token)
+
+
 def run_seed(default: int) -> int:
-    """The seed of inputs that must be unknown before grading (EC2's grids): drawn afresh by
-    the grader for each run, so no answer table made in advance can match them; ``default``
-    outside grading (the visible checks, tests)."""
-    return int(os.environ.get(ENV_SEED, default))
+    """The run's seed itself, ``default`` outside grading (EC2's grids: rule_grids(run_seed(2)))."""
+    seed = current_seed()
+    return default if seed is None else seed
+
+
+def case_seed(default: int) -> int:
+    """The seed of one case's inputs: ``default`` outside grading; while grading, 62 bits of
+    blake2b(run seed, default), so that cases with different defaults get unrelated streams and
+    ``case_seed(d) + k`` (a few more seeds for one case) stays a valid torch seed (< 2**64)."""
+    seed = current_seed()
+    if seed is None:
+        return default
+    digest = hashlib.blake2b(f"{seed}:{default}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little") >> 2
 
 
 def probe_function(part: str, check: str) -> Callable:

@@ -1,7 +1,9 @@
 """Probes of notebook 1: gradient descent by hand, per-coordinate rates, SGD with weight decay.
 
 Each probe runs the student's answer on the cases below and returns what it produced; the
-judge (``autograder.checks.part1``) rebuilds the same cases from these functions.
+judge (``autograder.checks.part1``) rebuilds the same cases from these functions. Every case is
+drawn from ``hw2probes.case_seed``: the defaults below outside grading, a stream of the run's
+own while grading, so no table of paths computed in advance matches.
 """
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import types
 import torch
 
 from hw2checks import leaf_copies, random_parameters, run_in_turn, run_steps
+from hw2probes import case_seed, current_seed
 from hw2probes.common import Delegated, devices, exercise_zero_grad, globals_read, no_torch_optim, plain
 from hw2utils import BOWL_MATRIX
 
@@ -29,29 +32,68 @@ class RecordingBowl:
 
 # Task 1.1: descend(loss_fn, x, lr, steps) ---------------------------------------------------
 
+# A path is judged within hw2checks.tolerance (1e-6 of its size in float64); an honest loop
+# that rounds the rate to float32 (torch.as_tensor(0.1): 6e-8 of it) must stay well inside it.
+LR_NUDGE, STEADY_SHARE = 1e-7, 0.25
+
+
+def steady(B, start, lr, steps: int) -> bool:
+    """Whether the path of ``steps`` steps moves by at most STEADY_SHARE of its tolerance when lr
+    grows by LR_NUDGE of itself: ||B x|| has a kink at 0, and a path that bounces around it can
+    amplify rounding a thousandfold, so that an honest loop written differently would fail.
+    Only the answer leaves this function (no path: the probe ships no solution of Task 1.1),
+    and it uses no torch.optim (which the probe's process forbids)."""
+    B = torch.as_tensor(B, dtype=torch.float64)
+    lr = torch.as_tensor(lr, dtype=torch.float64)
+    x = torch.tensor(start, dtype=torch.float64)
+    nudged = x.clone()
+    moved, size = 0.0, x.abs().max().item()
+    for _ in range(steps):
+        for point, rate in ((x, lr), (nudged, lr * (1 + LR_NUDGE))):
+            Bx = B @ point
+            point -= rate * (B.T @ Bx) / torch.linalg.vector_norm(Bx)
+        moved, size = max(moved, (x - nudged).abs().max().item()), max(size, x.abs().max().item())
+    return moved <= STEADY_SHARE * 1e-6 * (1 + size)
+
+
 def random_cases(seed: int, n: int, per_coordinate=False, dtype=torch.float64) -> list[tuple]:
     """n bowls (B, start, lr, steps, dtype): B near 2I, start in [-2, 2]^2, lr in [0.01, 0.31]
-    (a float, or a float64 2-vector with ``per_coordinate``), 3 to 12 steps."""
+    (a float, or a float64 2-vector with ``per_coordinate``), 3 to 12 steps; a case that is not
+    ``steady`` is drawn again from the same stream (none is for the default seeds)."""
     g = torch.Generator().manual_seed(seed)
     cases = []
-    for _ in range(n):
+    while len(cases) < n:
         B = torch.randn(2, 2, generator=g, dtype=torch.float64) + 2 * torch.eye(2, dtype=torch.float64)
         start = (torch.rand(2, generator=g, dtype=torch.float64) * 4 - 2).tolist()
         lr = torch.rand(2 if per_coordinate else (), generator=g, dtype=torch.float64) * 0.3 + 0.01
         steps = int(torch.randint(3, 13, (), generator=g))
-        cases.append((B.tolist(), start, lr if per_coordinate else lr.item(), steps, dtype))
+        if steady(B, start, lr, steps):
+            cases.append((B.tolist(), start, lr if per_coordinate else lr.item(), steps, dtype))
     return cases
 
 
 def matches_reference_cases() -> list[tuple]:
-    return random_cases(11, 4) + random_cases(12, 2, dtype=torch.float32)
+    return random_cases(case_seed(11), 4) + random_cases(case_seed(12), 2, dtype=torch.float32)
 
 
 def tensor_lr_cases() -> list[tuple]:
-    return random_cases(13, 3, per_coordinate=True)
+    return random_cases(case_seed(13), 3, per_coordinate=True)
 
 
 IN_PLACE_START, IN_PLACE_LR, IN_PLACE_STEPS = (0.7, -1.1), 0.05, 4
+IN_PLACE_SEED = 14
+
+
+def in_place_start() -> tuple[float, float]:
+    """The start of the in-place case on BOWL_MATRIX: IN_PLACE_START outside grading; while
+    grading, a ``steady`` point of [-2, 2]^2 drawn from case_seed(IN_PLACE_SEED) (its end is compared)."""
+    if current_seed() is None:
+        return IN_PLACE_START
+    g = torch.Generator().manual_seed(case_seed(IN_PLACE_SEED))
+    while True:
+        start = tuple((torch.rand(2, generator=g, dtype=torch.float64) * 4 - 2).tolist())
+        if steady(BOWL_MATRIX, start, IN_PLACE_LR, IN_PLACE_STEPS):
+            return start
 
 
 def _paths(descend, cases) -> list[dict]:
@@ -77,7 +119,7 @@ def probe_gd_loop__in_place(descend):
     """Per device: whether descend returned x itself, and x and x.grad afterwards."""
     runs = {}
     for device in devices():
-        x = torch.tensor(IN_PLACE_START, dtype=torch.float64, device=device, requires_grad=True)
+        x = torch.tensor(in_place_start(), dtype=torch.float64, device=device, requires_grad=True)
         returned = descend(RecordingBowl(BOWL_MATRIX), x, IN_PLACE_LR, IN_PLACE_STEPS)
         runs[device] = {"returned_x": returned is x, "is_leaf": x.is_leaf, "requires_grad": x.requires_grad,
                         "device": x.device.type, "x": plain(x),
@@ -113,16 +155,16 @@ IN_TURN_SHAPES = ([(3,), (2, 2)], [(5,), (2,)])
 
 def sgd_runs(check: str, device: str) -> list[tuple]:
     """(dtype, kwargs, initial parameters) of each run of ``check`` on ``device``; run i of
-    all (cpu first, then cuda) starts from random_parameters(i, SHAPES)."""
+    all (cpu first, then cuda) starts from random_parameters(case_seed(i), SHAPES)."""
     cases = list(itertools.product(DTYPES, SGD_CASES[check]))
     first = ("cpu", "cuda").index(device) * len(cases)
-    return [(dtype, kwargs, random_parameters(first + i, SHAPES, dtype, device))
+    return [(dtype, kwargs, random_parameters(case_seed(first + i), SHAPES, dtype, device))
             for i, (dtype, kwargs) in enumerate(cases)]
 
 
 def in_turn_inputs(check: str) -> list[tuple[dict, list[torch.Tensor]]]:
     """(kwargs, initial parameters) of the two optimizers that ``check`` steps in turn (float64, CPU)."""
-    return [(kwargs, random_parameters(40 + i, shapes))
+    return [(kwargs, random_parameters(case_seed(40 + i), shapes))
             for i, (kwargs, shapes) in enumerate(zip(IN_TURN[check], IN_TURN_SHAPES))]
 
 
@@ -169,7 +211,7 @@ def probe_sgd_optimizer__weight_decay(SimpleGradientDescent):
 
 def probe_sgd_optimizer__zero_grad(SimpleGradientDescent):
     """hw2probes.common.exercise_zero_grad's data, or {"delegated": name}."""
-    init = random_parameters(ZERO_GRAD_SEED, SHAPES)
+    init = random_parameters(case_seed(ZERO_GRAD_SEED), SHAPES)
     try:
         with no_torch_optim():
             return exercise_zero_grad(lambda params: SimpleGradientDescent(params, lr=0.1), init)

@@ -4,6 +4,12 @@ Each probe runs the student's answer on the cases below and returns what it prod
 judge (``autograder.checks.part2``) rebuilds the same cases from these functions. A call of the
 student's code that raises is kept as {"raised": ...} in place of its result, so that the judge
 reports it where its case comes, after the cases before it.
+
+Every case is drawn from ``hw2probes.case_seed`` (the defaults below outside grading, a stream
+of the run's own while grading), so no table of answers computed in advance matches. Fixed:
+the bowl's 50 gradients (the notebook's own data, whose statistics the student computes and
+types in for Questions 2.A and 2.B; a table of them passes none of the random cases beside
+them) and the class-state check's parameters (only where a tensor is stored is looked at).
 """
 from __future__ import annotations
 
@@ -16,7 +22,7 @@ import torch
 
 from hw2checks import (drive, fixed_gradients, leaf_copies, loss_gradients, method_globals, quartic_loss,
                        random_parameters, run_in_turn, state_facts, tensor_facts, torch_sgd_path, with_l2)
-from hw2probes import describe_error
+from hw2probes import case_seed, describe_error
 from hw2probes.common import Delegated, devices, exercise_zero_grad, globals_read, no_torch_optim, plain
 from hw2utils import BOWL_START, LossFunctionWithPlot
 
@@ -99,7 +105,7 @@ def random_gradients(g: torch.Generator, T: int, d: int, dtype, device) -> torch
 
 def grad_stats_value_cases() -> list[tuple[str, torch.Tensor]]:
     """(case, grads): the 50 gradients on the bowl, then random ones of a few sizes, float64 and float32."""
-    g = torch.Generator().manual_seed(21)
+    g = torch.Generator().manual_seed(case_seed(21))
     cases = [("gradients of 50 steps on the bowl", bowl_gradients())]
     for dtype in DTYPES:
         for T, d in [(30, 2), (7, 3), (12, 1), (5, 6)]:
@@ -110,7 +116,7 @@ def grad_stats_value_cases() -> list[tuple[str, torch.Tensor]]:
 
 def grad_stats_shape_cases(device_list) -> dict[str, list[tuple[str, torch.Tensor]]]:
     """{device: [(case, grads)]}: a single step, a single coordinate, float64 and float32."""
-    g = torch.Generator().manual_seed(22)
+    g = torch.Generator().manual_seed(case_seed(22))
     cases = {}
     for device in device_list:
         cases[device] = [(f"grads of shape ({T}, {d}), {dtype}, {device}",
@@ -171,8 +177,9 @@ def probe_q_mean_vs_rms__sign_changes(sign_changes):
 # Task 2.2: ema_update(x_t, beta, t, ema_star_old) -> (ema, ema_star_t) -----------------------------
 
 def ema_float_cases(seed: int, n: int) -> list[tuple[float, float, int, float]]:
-    """n cases (x_t, beta, t, ema_star_old): beta in [0.5, 0.999), t in 1..29, x and EMA* about +-3."""
-    g = torch.Generator().manual_seed(seed)
+    """n cases (x_t, beta, t, ema_star_old): beta in [0.5, 0.999), t in 1..29, x and EMA* about
+    +-3, drawn from case_seed(seed)."""
+    g = torch.Generator().manual_seed(case_seed(seed))
     cases = []
     for _ in range(n):
         beta = 0.5 + 0.499 * torch.rand((), generator=g, dtype=torch.float64).item()
@@ -185,13 +192,15 @@ def ema_float_cases(seed: int, n: int) -> list[tuple[float, float, int, float]]:
 
 def ema_formula_cases():
     """(cases, a sequence of 12 values, the betas it is run with)."""
-    xs = (3 * torch.randn(12, generator=torch.Generator().manual_seed(32), dtype=torch.float64)).tolist()
+    g = torch.Generator().manual_seed(case_seed(32))
+    xs = (3 * torch.randn(12, generator=g, dtype=torch.float64)).tolist()
     return ema_float_cases(31, 8), xs, (0.8,)
 
 
 def ema_bias_correction_cases():
     """(cases, a sequence of 6 values around 2, the betas it is run with)."""
-    xs = (2 + torch.randn(6, generator=torch.Generator().manual_seed(42), dtype=torch.float64)).tolist()
+    g = torch.Generator().manual_seed(case_seed(42))
+    xs = (2 + torch.randn(6, generator=g, dtype=torch.float64)).tolist()
     return ema_float_cases(41, 8), xs, (0.9, 0.99)
 
 
@@ -233,7 +242,7 @@ EMA_SHAPES = [(), (3,), (2, 4), (2, 3, 2)]
 def ema_tensor_cases(device_list) -> dict[str, list[tuple]]:
     """{device: [(case, x, ema_star_old, beta, t)]}: tensors of each shape and dtype, first with
     ema_star_old a tensor (t=4), then with the float 0.0 (t=1); the two cases share x."""
-    g = torch.Generator().manual_seed(51)
+    g = torch.Generator().manual_seed(case_seed(51))
     cases = {}
     for device in device_list:
         cases[device] = []
@@ -302,13 +311,13 @@ LAYOUT_STEPS = 5
 
 def adam_cases(first_seed: int, cases, device_list) -> dict[str, list[tuple]]:
     """{device: [(dtype, kwargs, initial parameters of SHAPES)]}: each of ``cases`` in float64
-    and float32, the parameters drawn from seeds first_seed, first_seed + 1, ..."""
+    and float32, the parameters drawn from case_seed(first_seed), case_seed(first_seed + 1), ..."""
     n, inputs = 0, {}
     for device in device_list:
         inputs[device] = []
         for dtype in DTYPES:
             for kwargs in cases:
-                init = random_parameters(first_seed + n, SHAPES, dtype, device)
+                init = random_parameters(case_seed(first_seed + n), SHAPES, dtype, device)
                 inputs[device].append((dtype, kwargs, init))
                 n += 1
     return inputs
@@ -319,8 +328,8 @@ def without_decay(kwargs: dict) -> dict:
 
 
 def gradient_sequence(seed, shapes, steps, dtype, device):
-    """Gradients that change sign and size from step to step."""
-    g = torch.Generator().manual_seed(seed)
+    """Gradients that change sign and size from step to step, drawn from case_seed(seed)."""
+    g = torch.Generator().manual_seed(case_seed(seed))
     sequence = []
     for step in range(steps):
         sign = -1.0 if step % 3 == 1 else 1.0
@@ -458,7 +467,8 @@ def _in_turn(ADAMOptimizer, device) -> list[dict]:
     """Two optimizers (IN_TURN_CASES) made one after the other, then stepped in turn on the loss:
     per optimizer, its parameters after IN_TURN_STEPS steps ("in_turn") and the run of the same
     parameters alone ("alone")."""
-    inits = [random_parameters(400, [(3,), (2,)], device=device), random_parameters(401, [(5,)], device=device)]
+    inits = [random_parameters(case_seed(400), [(3,), (2,)], device=device),
+             random_parameters(case_seed(401), [(5,)], device=device)]
     paths = run_in_turn([lambda p, kw=kw: ADAMOptimizer(p, **kw) for kw in IN_TURN_CASES],
                         [leaf_copies(init) for init in inits], IN_TURN_STEPS)
     return [{"in_turn": path[-1], "alone": _run(ADAMOptimizer, kwargs, init, IN_TURN_STEPS, loss_gradients())}
@@ -468,7 +478,7 @@ def _in_turn(ADAMOptimizer, device) -> list[dict]:
 def _twins(ADAMOptimizer, device) -> dict:
     """Two parameters of the same shape in one optimizer ("together"), and each alone ("alone"),
     on gradients set by hand."""
-    init = random_parameters(450, TWIN_SHAPES, device=device)
+    init = random_parameters(case_seed(450), TWIN_SHAPES, device=device)
     sequence = gradient_sequence(451, TWIN_SHAPES, PERSIST_STEPS, torch.float64, device)
     run = functools.partial(_run, ADAMOptimizer, PERSIST_CASES[0])
     return {"together": run(init, PERSIST_STEPS, fixed_gradients(sequence)),
@@ -488,7 +498,7 @@ def probe_adam_optimizer__state_persists(ADAMOptimizer) -> dict:
     for device in devices():
         cases = []
         for kwargs in PERSIST_CASES:
-            init = random_parameters(200 + n, SHAPES, device=device)
+            init = random_parameters(case_seed(200 + n), SHAPES, device=device)
             sequence = gradient_sequence(300 + n, SHAPES, PERSIST_STEPS, torch.float64, device)
             cases.append(_persist_runs(ADAMOptimizer, kwargs, init, sequence))
             n += 1
@@ -504,7 +514,7 @@ def probe_adam_optimizer__devices_dtypes(ADAMOptimizer) -> dict:
     "float64_cpu": the same parameters as float64 on the CPU}}."""
     runs = {}
     for n, device in enumerate(devices()):
-        g = torch.Generator().manual_seed(500 + n)
+        g = torch.Generator().manual_seed(case_seed(500 + n))
         init = [torch.randn(shape, generator=g, dtype=torch.float64).to(dtype=dtype, device=device)
                 for shape, dtype in LAYOUT]
         run = functools.partial(_run, ADAMOptimizer, LAYOUT_KWARGS)
@@ -518,4 +528,4 @@ def probe_adam_optimizer__devices_dtypes(ADAMOptimizer) -> dict:
 def probe_adam_optimizer__zero_grad(ADAMOptimizer) -> dict:
     """hw2probes.common.exercise_zero_grad's data."""
     return exercise_zero_grad(lambda params: ADAMOptimizer(params, lr=0.1),
-                              random_parameters(ZERO_GRAD_SEED, SHAPES))
+                              random_parameters(case_seed(ZERO_GRAD_SEED), SHAPES))

@@ -1,6 +1,12 @@
 """Probes of notebook 3: the networks' layers, and ResidualSequence. Their judges are in
 ``autograder.checks.part3``. A network is described by ``hw2checks.layer_signature``, and its
-residual blocks' layers run as ``hw2checks`` runs them: the shipped checks' own helpers."""
+residual blocks' layers run as ``hw2checks`` runs them: the shipped checks' own helpers.
+
+ResidualSequence's values are compared, so its cases (layers and inputs) are drawn from
+``hw2probes.case_seed(RESIDUAL_SEED)``, a stream of the run's own while grading. The networks'
+forward input and ``block_input`` stay fixed: their outputs are only checked to be
+probabilities and the input to be left unchanged, which a table of values cannot fake better
+than the network itself."""
 from __future__ import annotations
 
 import contextlib
@@ -11,7 +17,7 @@ import torch
 from torch import nn
 
 from hw2checks import block_input, block_width, is_residual, layer_signature, layers_in_order, mro
-from hw2probes import describe_error
+from hw2probes import case_seed, describe_error
 from hw2probes.common import plain
 
 RESIDUAL_SEED = 3
@@ -97,11 +103,12 @@ def probe_architecture(task: str, net):
 def residual_cases() -> list[tuple[str, list[nn.Module], torch.Tensor]]:
     """[(case, layers, x)]: Linear, Tanh, Linear for each of RESIDUAL_SHAPES, then ReLU,
     Linear, ReLU, Linear (PRE_ACTIVATION_SHAPE), in each case's dtype, made under
-    torch.manual_seed(RESIDUAL_SEED) (the caller's random state kept), and a batch x."""
-    g = torch.Generator().manual_seed(RESIDUAL_SEED)
+    torch.manual_seed(case_seed(RESIDUAL_SEED)) (the caller's random state kept), and a batch x."""
+    seed = case_seed(RESIDUAL_SEED)
+    g = torch.Generator().manual_seed(seed)
     cases = []
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(RESIDUAL_SEED)
+        torch.manual_seed(seed)
         for width, hidden, batch, dtype in RESIDUAL_SHAPES:
             layers = [nn.Linear(width, hidden).to(dtype), nn.Tanh(), nn.Linear(hidden, width).to(dtype)]
             x = torch.randn(batch, width, generator=g, dtype=dtype)

@@ -4,6 +4,10 @@ and the networks wrapped in them (4.7, 4.9). Their judges are in ``autograder.ch
 A matrix of up to 2048 x 2048 travels as a summary (``summary``): statistics of all its
 entries, computed here, and at most SUBSET of the entries themselves, evenly strided over the
 matrix, from which the judge recomputes the same statistics to cross-check the summary.
+
+Every seed below goes through ``hw2probes.case_seed``: as written outside grading, a seed of the
+run's own while grading (the generators handed to the initializers, the test networks, the
+wrappers' batches), so no matrix or network state prepared in advance matches.
 """
 from __future__ import annotations
 
@@ -15,13 +19,13 @@ import torch
 from torch import nn
 
 from hw2checks import flat_net, linear_layers, mro, nested_net, stream_draws, wrap_seeded, wrapper_case
-from hw2probes import describe_error
+from hw2probes import case_seed, describe_error
 from hw2probes.common import devices, plain
 from hw2probes.part3 import probe_architecture, value
 
 SUBSET = 20000
 
-# The initializers' cases: init_fn(n_in, n_out, torch.Generator().manual_seed(seed + index)).
+# The initializers' cases: init_fn(n_in, n_out, torch.Generator().manual_seed(case_seed(seed + index))).
 SHAPES = [(2048, 2048), (1000, 250), (250, 1000), (300, 700)]  # statistics
 ODD_SHAPES = [(1, 1), (3, 7), (7, 3), (1, 500)]  # type, shape, finiteness only
 ODD_SEED = 900
@@ -75,13 +79,15 @@ def draw(init_fn, n_in: int, n_out: int, seed: int) -> dict:
 
 
 def draws(init_fn, shapes, seed: int) -> list[dict]:
-    return [draw(init_fn, n_in, n_out, seed + index) for index, (n_in, n_out) in enumerate(shapes)]
+    return [draw(init_fn, n_in, n_out, case_seed(seed + index)) for index, (n_in, n_out) in enumerate(shapes)]
 
 
 def generator_draws(init_fn, shapes, seed: int) -> list[dict]:
-    """Per shape, ``hw2checks.stream_draws`` of ``draw_from``, the global random state seeded
-    ``seed + 2 * index`` (and one more)."""
-    return [stream_draws(lambda generator: draw_from(init_fn, n_in, n_out, generator), seed, seed + 2 * index)
+    """Per shape, ``hw2checks.stream_draws`` of ``draw_from``, the generators seeded
+    ``case_seed(seed)`` (and one more), the global random state ``case_seed(seed + 2 * index)``
+    (and one more)."""
+    return [stream_draws(lambda generator: draw_from(init_fn, n_in, n_out, generator), case_seed(seed),
+                         case_seed(seed + 2 * index))
             for index, (n_in, n_out) in enumerate(shapes)]
 
 
@@ -124,18 +130,19 @@ def probe_init_he__generator(init_he):
 
 # 4.6 and 4.8: the networks the wrappers re-initialize --------------------------------------
 
-STATISTICS_NETS = [(lambda: flat_net(5), 5), (lambda: flat_net(6, torch.float64), 6)]  # (build, seed)
-WHOLE_TREE_NETS = [(lambda: nested_net(7), 7)]
+# (build, seed of the wrapper's construction); the judge builds the same network again
+STATISTICS_NETS = [(lambda: flat_net(case_seed(5)), 5), (lambda: flat_net(case_seed(6), torch.float64), 6)]
+WHOLE_TREE_NETS = [(lambda: nested_net(case_seed(7)), 7)]
 
 
 def reinit(cls, build, seed: int) -> dict:
-    """cls(nn.BCELoss(), build()) made under torch.manual_seed(seed) (the notebook's random
+    """cls(nn.BCELoss(), build()) made under torch.manual_seed(case_seed(seed)) (the notebook's random
     state kept): {"has_net": model.net is an nn.Module}, and then "layers": for each nn.Linear
     of model.net its "name", "in_features", "out_features", "dtype", "weight" (``describe``)
     and "bias" (a copy, or None); "others": the other parameters the network had, by name."""
     net = build()
     names = {name for name, _ in net.named_parameters()}
-    model = wrap_seeded(cls, net, seed)
+    model = wrap_seeded(cls, net, case_seed(seed))
     inner = getattr(model, "net", None)
     if not isinstance(inner, nn.Module):
         return {"has_net": False}
@@ -172,8 +179,8 @@ CRITERIA = ("BCELoss", "MSELoss")
 
 
 def wrapper_cases() -> list[tuple[str, str, int]]:
-    """(device, criterion's name in torch.nn, seed) of each case."""
-    return [(device, criterion, seed)
+    """(device, criterion's name in torch.nn, seed of hw2checks.wrapper_case) of each case."""
+    return [(device, criterion, case_seed(seed))
             for seed, (device, criterion) in enumerate(product(devices(), CRITERIA))]
 
 

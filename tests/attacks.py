@@ -45,7 +45,7 @@ ROOT_PAYLOAD = f"test $(id -u) -eq 0 && touch {PWNED}"
 
 FAMILIES = ("rebinding", "ipython", "notebook_json", "reading", "writing", "probe_data",
             "processes", "signals", "patching", "delegation", "resources", "handed_in", "network",
-            "hostile_files", "markup")
+            "hostile_files", "markup", "answer_table")
 
 
 @dataclass(frozen=True)
@@ -1055,6 +1055,82 @@ def add_markup_cell(nb):
                                    "source": markup_answer(MARKUP_PAYLOADS)})
 
 
+# Answer tables: the reference's outputs for the probes' inputs of the default seed, computed
+# here (at import, outside grading) and pasted into the answer as a literal; anything else gets
+# garbage. The grader draws every probe's inputs afresh for each run (hw2probes.case_seed), so
+# the table matches nothing there.
+
+def _ema_table() -> dict:
+    """{(x_t, beta, t, ema_star_old): (ema, ema_star_t)} of Task 2.2's formula on every float
+    input the ema_update probes make with the default seed, sequences included."""
+    import hw2probes
+    from hw2probes import part2
+    table = {}
+
+    def add(x, beta, t, old):
+        star = beta * old + (1 - beta) * x
+        table[(x, beta, t, old)] = (star / (1 - beta ** t), star)
+        return star
+    with hw2probes.seeded(None):
+        for floats, xs, betas in (part2.ema_formula_cases(), part2.ema_bias_correction_cases()):
+            for case in floats:
+                add(*case)
+            for beta in betas:
+                state = 0.0
+                for t, x in enumerate(xs, start=1):
+                    state = add(x, beta, t, state)
+    return table
+
+
+EMA_TABLE = f"""
+_TABLE = {_ema_table()!r}
+
+
+def ema_update(x_t, beta, t, ema_star_old):
+    \"\"\"Looked up, not computed: (ema, ema_star_t) from a table made at home.\"\"\"
+    return _TABLE.get((x_t, beta, t, ema_star_old), (0.0, 0.0))
+"""
+
+
+def _descend_table() -> dict:
+    """{(start rounded to 5 digits, steps): the points gradient descent visits, and where it
+    ends} for every case the descend probes make with the default seed (reference_path)."""
+    import hw2probes
+    from autograder.checks.part1 import reference_path
+    from hw2probes import part1
+    from hw2utils import BOWL_MATRIX
+    table = {}
+    with hw2probes.seeded(None):
+        cases = part1.matches_reference_cases() + part1.tensor_lr_cases()
+        cases.append((BOWL_MATRIX, part1.in_place_start(), part1.IN_PLACE_LR, part1.IN_PLACE_STEPS, None))
+        for B, start, lr, steps, _ in cases:
+            path = reference_path(B, start, lr, steps + 1)
+            table[(*[round(v, 5) for v in start], steps)] = path.tolist()
+    return table
+
+
+DESCEND_TABLE = f"""
+import torch
+
+_TABLE = {_descend_table()!r}
+
+
+def descend(loss_fn, x, lr, steps):
+    \"\"\"Looked up, not computed: the table's points are passed to loss_fn in turn, and x
+    ends where the table says; a start not in the table stays where it is.\"\"\"
+    path = _TABLE.get((*[round(v, 5) for v in x.detach().double().cpu().tolist()], steps))
+    if path is None:
+        return x
+    for point in path[:steps]:
+        with torch.no_grad():
+            x.copy_(torch.tensor(point, dtype=x.dtype))
+        loss_fn(x)
+    with torch.no_grad():
+        x.copy_(torch.tensor(path[steps], dtype=x.dtype))
+    x.grad = None
+    return x
+"""
+
 ATTACKS = [
     # Harming others first: they run while the reference is graded in the other slot ----------
     Attack("attack_other_scratch", "writing", NB1,
@@ -1304,6 +1380,14 @@ ATTACKS = [
                     ("q_wd_gradient", markup_answer(["object_embed", "math_xlink", "svg_animate"])),
                     ("q_wd_update", markup_answer(["entity_link", "mathjax_href"]))),
            edit=add_markup_cell),
+    # Answer tables made at home for the default seed's inputs ---------------------------------
+    Attack("answer_table_ema", "answer_table", NB2,
+           "ema_update returns (ema, ema_star_t) from a table made at home for the probes' inputs "
+           "of the default seed, garbage for any other input", None, answers=(("ema_update", EMA_TABLE),)),
+    Attack("answer_table_descend", "answer_table", NB1,
+           "descend passes loss_fn the points of a table made at home with torch.optim.SGD for the "
+           "probes' starts of the default seed and leaves x at the table's end; other starts stay put",
+           None, answers=(("gd_loop", DESCEND_TABLE),)),
     # Last, before the victims (tests/test_cheating_corpus.py VICTIMS), which it targets -------
     Attack("tmp_churn", "writing", NB1,
            "after 8 s, for 15 s makes and removes 300 files at a time in /tmp, /var/tmp and "

@@ -12,10 +12,11 @@ file beyond `bounded.EC_MODEL` (larger than 8 MiB, compressed or inconsistent re
 tensor elements: checked before it is decoded) fails them as malformed, which is flagged.
 EC2 (`ec_rule`): the student's `rule(grid) -> bool` on the probe's N_RULE = 6000 uniformly
 random grids (`hw2probes.extra_credit.rule_grids`), labelled here with `autograder.rules.rule`.
-While grading, their seed is drawn afresh for each run (`hw2probes.run_seed`, told to the
-judge as `Context.seed`), so a table of answers made in advance (e.g. by a trained network)
-cannot match them; the default seed's grids are in none of the shipped datasets (tested).
-About a third of uniform grids are label 1: the counts below are the default seed's.
+While grading, their seed is drawn afresh for each run (`hw2probes.run_seed`; the judge runs
+under the probe's seed, `hw2probes.seeded(Context.seed)`), so a table of answers made in
+advance (e.g. by a trained network) cannot match them; the default seed's grids are in none
+of the shipped datasets (tested). About a third of uniform grids are label 1: the counts below
+are the default seed's.
 
 Tiers and margins. EC1: accuracy on N_TRANSFER = 4000 balanced examples; near the 0.95
 threshold its standard error is at most sqrt(0.95 * 0.05 / 4000) = 0.0035, and the reference
@@ -44,6 +45,7 @@ from autograder.judging import Context, check_locally
 from autograder.rules import rule as true_rule
 from hw2checks import (ec_probabilities, expect_ec_accuracy, expect_rule_agreement, fail,
                        fail_stopped_rule, load_ec_model_or_fail)
+from hw2probes import run_seed
 from hw2probes.extra_credit import N_RULE, RULE_SEED, rule_grids
 from hw2utils import EC_MODEL_FILE
 
@@ -188,8 +190,8 @@ def _stopped_early(test_id: str, data: dict, seed: int) -> None:
     fail_stopped_rule(test_id, data, rule_grids(seed))
 
 
-def _judge_rule(test_id: str, data, tier: str, context: Context) -> str:
-    seed = RULE_SEED if context.seed is None else context.seed
+def _judge_rule(test_id: str, data, tier: str) -> str:
+    seed = run_seed(RULE_SEED)
     expect_data(test_id, isinstance(data, dict), "expected a dict")
     if "answers" not in data:
         _stopped_early(test_id, data, seed)
@@ -200,12 +202,12 @@ def _judge_rule(test_id: str, data, tier: str, context: Context) -> str:
     return passed(test_id, 1)
 
 
-def judge_ec_rule__agreement_90(data, *, context: Context = Context()) -> str:
-    return _judge_rule("ec_rule__agreement_90", data, "agreement_90", context)
+def judge_ec_rule__agreement_90(data) -> str:
+    return _judge_rule("ec_rule__agreement_90", data, "agreement_90")
 
 
-def judge_ec_rule__agreement_99(data, *, context: Context = Context()) -> str:
-    return _judge_rule("ec_rule__agreement_99", data, "agreement_99", context)
+def judge_ec_rule__agreement_99(data) -> str:
+    return _judge_rule("ec_rule__agreement_99", data, "agreement_99")
 
 
 def check_ec_rule__agreement_90(rule):

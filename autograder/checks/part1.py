@@ -14,9 +14,9 @@ from hw2checks import (GD_HINT, IN_PLACE_HINT, PER_DIM_LR_THRESHOLD, SETTINGS_ON
                        expect_lr_pair, expect_path, fail, final_loss_with, float64, leaf_copies, quartic_loss,
                        run_steps, tolerance, torch_sgd_path, weight_decay_mistakes)
 from hw2probes.common import devices
-from hw2probes.part1 import (IN_PLACE_LR, IN_PLACE_START, IN_PLACE_STEPS, OPTIMIZER_ARGUMENTS, SHAPES, STEPS,
-                             RecordingBowl, in_turn_inputs, in_turn_paths, matches_reference_cases, sgd_runs,
-                             tensor_lr_cases)
+from hw2probes.part1 import (IN_PLACE_LR, IN_PLACE_STEPS, OPTIMIZER_ARGUMENTS, SHAPES, STEPS,
+                             RecordingBowl, in_place_start, in_turn_inputs, in_turn_paths, matches_reference_cases,
+                             sgd_runs, tensor_lr_cases)
 from hw2utils import BOWL_MATRIX
 
 GENERATOR_HINT = ("your optimizer keeps the parameters as the one-pass iterator it was given "
@@ -90,7 +90,7 @@ def judge_gd_loop__in_place(data) -> str:
     test_id = "gd_loop__in_place"
     hint = IN_PLACE_HINT
     expect_data(test_id, isinstance(data, dict), "expected results per device")
-    expected_end = reference_path(BOWL_MATRIX, IN_PLACE_START, IN_PLACE_LR, IN_PLACE_STEPS + 1)[-1]
+    expected_end = reference_path(BOWL_MATRIX, in_place_start(), IN_PLACE_LR, IN_PLACE_STEPS + 1)[-1]
     for device in devices():
         run = data.get(device)
         expect_data(test_id, isinstance(run, dict) and isinstance(run.get("x"), torch.Tensor)
