@@ -25,23 +25,8 @@ def devices() -> list[str]:
 
 
 class Delegated(Exception):
-    """A hand-written optimizer constructed a torch.optim optimizer (the name is args[0])."""
-
-
-@contextlib.contextmanager
-def no_torch_optim() -> Iterator[None]:
-    """Inside, constructing any torch.optim optimizer raises Delegated: a probe reports it as
-    data ({"delegated": name}). The judge also reads the submitted source for delegation,
-    so a submission that undoes this patch gains nothing."""
-    original = torch.optim.Optimizer.__init__
-
-    def refuse(self, *args, **kwargs):
-        raise Delegated(type(self).__name__)
-    torch.optim.Optimizer.__init__ = refuse
-    try:
-        yield
-    finally:
-        torch.optim.Optimizer.__init__ = original
+    """The student's code reached torch.optim (the route is args[0]): what the tripwires of the
+    isolated run raise (``hw2probes.tripwires``)."""
 
 
 def globals_read(cls, names) -> list[str]:
