@@ -238,10 +238,12 @@ def scan(notebook, objects: dict[str, set[str]] | None = None) -> dict[str, list
             continue
         own = _statements(_cell_text(cell), index)
         names = (objects or {}).get(answer) or set().union(*(st.names for st in own))
-        # the answer's own definitions, what redefines them (a class replaced in a later cell),
-        # and whatever hides a call or patches a module (the probe's runner), anywhere
+        # the answer's own definitions (all of the cell when the tested names are unknown), what
+        # redefines them (a class replaced in a later cell), and whatever hides a call or patches
+        # a module (the probe's runner), anywhere
         seeds = [st for st in own + others
-                 if st.names & names or (st.names and _hides(st.source)) or _patches(st.source, modules)]
+                 if (st.cell == index and not (objects or {}).get(answer)) or st.names & names
+                 or (st.names and _hides(st.source)) or _patches(st.source, modules)]
         found = [f"{'the answer cell' if st.cell == index else 'the statement defining ' + ', '.join(sorted(st.names))}"
                  f", {item}"
                  for st in reachable(seeds, own + others, set())

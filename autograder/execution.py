@@ -254,7 +254,11 @@ def run_isolated(prepared: dict[str, Prepared], folder: Path, release: Path, slo
             report = json.loads(sandbox.read_file(folder, f"reports/{job['answer']}.json", 2**20) or b"{}")
         except (ValueError, OSError):
             report = {}
-        reports[job["answer"]] = report if isinstance(report, dict) else {}
+        reports[job["answer"]] = report = report if isinstance(report, dict) else {}
+        if report.get("timed_out") is True or report.get("failed"):
+            outcome.problems.append(f"the isolated run of {job['answer']} did not finish "
+                                    f"({'past ' + str(limits.cell) + ' s' if report.get('timed_out') is True else str(report['failed'])[:200]}); "
+                                    "its checks that did not run score 0")
     return Isolated(folder, seed, reports)
 
 

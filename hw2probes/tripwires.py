@@ -149,14 +149,16 @@ def _fused_kernel(op_name: str):
 
 
 def fused_tripwires() -> list:
-    """Library objects registering a tripwire as the CPU (and CUDA) kernel of every overload of
+    """Library objects registering a tripwire as the CPU and CUDA kernel of every overload of
     FUSED_OPS. Whoever holds them keeps the tripwires in place; their finalizers are detached, so
     weakref.finalize's registry holds nothing that could unregister them."""
     import weakref
 
     import torch
     libraries = []
-    keys = ["CPU"] + (["CUDA"] if torch.cuda.is_available() else [])
+    # CUDA's kernels too, on any build: asking torch.cuda.is_available() here would start CUDA
+    # before hw2probes.isolated forks, and a forked child could not use the GPU
+    keys = ["CPU", "CUDA"]
     with warnings.catch_warnings():  # "overriding a previously registered kernel": the point
         warnings.simplefilter("ignore")
         for key in keys:
