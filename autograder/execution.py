@@ -14,9 +14,10 @@
    from this run (the notebook run only prints a line for them).
 4. **Judge** (trusted): each test cell's verdict comes from its probe's data
    (``autograder.judging``), read as plain data; a policed cell whose isolated run tripped a
-   tripwire fails, and the policed answers are also read (``autograder.delegation.scan``). The graded notebook the gradebook records is the
-   checked notebook with the student's (sanitized) outputs and, in each test cell, only the
-   judge's verdict: a pass line, or an error that nbgrader scores 0.
+   tripwire fails, and the policed answers are also read (``autograder.delegation.scan``).
+   The graded notebook the gradebook records is the checked notebook with the student's
+   (sanitized) outputs and, in each test cell, only the judge's verdict: a pass line, or an
+   error that nbgrader scores 0.
 
 What the instructor should see (edits to locked cells, data a probe cannot have produced,
 processes that outlived the run, delegation) is returned as ``flags``; ordinary failures

@@ -74,7 +74,10 @@ def _child(job: dict, holder: list) -> dict:
         except Exception as exc:
             raw = hw2probes.to_bytes({"error": f"the probe's data could not be saved: {type(exc).__name__}"})
         probes[test_id] = base64.b64encode(raw).decode()
-        trips[test_id] = tripwires.trips()[before:]
+        result = data.get("result")  # a probe that caught Delegated says so in its data
+        named = [f"torch.optim ({str(result['delegated'])[:100]})"] if isinstance(result, dict) and \
+            "delegated" in result else []
+        trips[test_id] = tripwires.trips()[before:] or named
     return {"probes": probes, "trips": trips, "notes": notes, "refused": refused}
 
 

@@ -11,7 +11,7 @@ import types
 import torch
 
 from hw2checks import leaf_copies, random_parameters, run_in_turn, run_steps
-from hw2probes.common import Delegated, devices, exercise_zero_grad, globals_read, plain
+from hw2probes.common import Delegated, devices, exercise_zero_grad, globals_read, no_torch_optim, plain
 from hw2utils import BOWL_MATRIX
 
 
@@ -142,16 +142,17 @@ def stores_iterator(optimizer) -> bool:
 def _sgd_trajectories(check: str, SimpleGradientDescent) -> dict:
     """{"globals": globals_read, "runs": {device: [{"trajectory": the path of STEPS steps, as
     hw2checks.run_steps gives it} or {"iterator": True}]}, "in_turn": the two paths of in_turn_paths},
-    or {"delegated": name} when it trips a tripwire of torch.optim (hw2probes.tripwires)."""
+    or {"delegated": name} when it constructs a torch.optim optimizer."""
     runs = {}
     try:
-        for device in devices():
-            runs[device] = []
-            for _, kwargs, params in sgd_runs(check, device):
-                optimizer = SimpleGradientDescent(iter(params), **kwargs)
-                runs[device].append({"iterator": True} if stores_iterator(optimizer) else
-                                    {"trajectory": run_steps(lambda _: optimizer, params, STEPS)})
-        in_turn = in_turn_paths(SimpleGradientDescent, in_turn_inputs(check))
+        with no_torch_optim():
+            for device in devices():
+                runs[device] = []
+                for _, kwargs, params in sgd_runs(check, device):
+                    optimizer = SimpleGradientDescent(iter(params), **kwargs)
+                    runs[device].append({"iterator": True} if stores_iterator(optimizer) else
+                                        {"trajectory": run_steps(lambda _: optimizer, params, STEPS)})
+            in_turn = in_turn_paths(SimpleGradientDescent, in_turn_inputs(check))
     except Delegated as delegated:
         return {"delegated": str(delegated.args[0])}
     return {"globals": globals_read(SimpleGradientDescent, OPTIMIZER_ARGUMENTS), "runs": runs,
@@ -170,6 +171,7 @@ def probe_sgd_optimizer__zero_grad(SimpleGradientDescent):
     """hw2probes.common.exercise_zero_grad's data, or {"delegated": name}."""
     init = random_parameters(ZERO_GRAD_SEED, SHAPES)
     try:
-        return exercise_zero_grad(lambda params: SimpleGradientDescent(params, lr=0.1), init)
+        with no_torch_optim():
+            return exercise_zero_grad(lambda params: SimpleGradientDescent(params, lr=0.1), init)
     except Delegated as delegated:
         return {"delegated": str(delegated.args[0])}

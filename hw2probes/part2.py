@@ -17,7 +17,7 @@ import torch
 from hw2checks import (drive, fixed_gradients, leaf_copies, loss_gradients, method_globals, quartic_loss,
                        random_parameters, run_in_turn, state_facts, tensor_facts, torch_sgd_path, with_l2)
 from hw2probes import describe_error
-from hw2probes.common import Delegated, devices, exercise_zero_grad, globals_read, plain
+from hw2probes.common import Delegated, devices, exercise_zero_grad, globals_read, no_torch_optim, plain
 from hw2utils import BOWL_START, LossFunctionWithPlot
 
 DTYPES = (torch.float64, torch.float32)
@@ -355,9 +355,8 @@ def _global_replaced(cls, name: str, replacement) -> Iterator[None]:
 
 
 def _adam_probe(probe: Callable) -> Callable:
-    """``probe`` run so that a tripwire of torch.optim (``hw2probes.tripwires``, in the isolated
-    run) makes the data {"delegated": its name}, and with Task 2.2's EMA in place of the
-    student's ema_update."""
+    """``probe`` run with no torch.optim (constructing one makes the data {"delegated": its
+    name}) and with Task 2.2's EMA in place of the student's ema_update."""
     @functools.wraps(probe)
     def run(ADAMOptimizer):
         # The formula stated in Task 2.2's text, given so that Adam is judged apart from
@@ -367,7 +366,7 @@ def _adam_probe(probe: Callable) -> Callable:
             return ema_star_t / (1 - beta ** t), ema_star_t
 
         try:
-            with _global_replaced(ADAMOptimizer, "ema_update", ema_update):
+            with no_torch_optim(), _global_replaced(ADAMOptimizer, "ema_update", ema_update):
                 return probe(ADAMOptimizer)
         except Delegated as delegated:
             return {"delegated": str(delegated.args[0])}
