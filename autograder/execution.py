@@ -31,6 +31,7 @@ import json
 import os
 import secrets
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -269,16 +270,19 @@ def _strings(value, limit: int = 20) -> list[str]:
 
 
 def verdicts(name: str, prepared: Prepared, scratch: Path, context: judging.Context,
-             outcome: Outcome, isolated: Isolated | None = None) -> dict[str, judging.Verdict]:
-    """{test cell grade id: verdict} for one notebook. A policed test cell takes its data from
-    the isolated run (judged with that run's seed), fails when a tripwire tripped while its
-    probe ran, and is flagged with the route; the reader's findings fail and flag it too."""
+             outcome: Outcome, isolated: Isolated | None = None, only=None) -> dict[str, judging.Verdict]:
+    """{test cell grade id: verdict} for one notebook (for the test cells in ``only``, if given).
+    A policed test cell takes its data from the isolated run (judged with that run's seed),
+    fails when a tripwire tripped while its probe ran, and is flagged with the route; the
+    reader's findings fail and flag it too."""
     objects = {delegation.policy_of(g): runnable.argument_names(c) for g, c in prepared.calls.items()
                if delegation.policy_of(g)}
     delegated = delegation.scan(prepared.checked.notebook, objects)
     reported = set()
     result = {}
     for grade_id, call in prepared.calls.items():
+        if only is not None and grade_id not in only:
+            continue
         if grade_id in prepared.checked.deleted_tests:
             result[grade_id] = judging.Verdict(False, f"{grade_id}: this test cell was deleted from "
                                                       "your notebook, so it scores 0")
@@ -382,15 +386,25 @@ def grade_student(submitted: Path, release: Path, source: Path, scratch: Path,
         else:
             shutil.rmtree(folder, ignore_errors=True)
             folder.mkdir(parents=True)
-        isolated = run_isolated(prepared, folder, release, slot, limits, outcome)
+        # the isolated run goes on while the other test cells are judged (its own outcome, merged after)
+        separate, outputs, judged = Outcome(), {}, {}
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            running = pool.submit(run_isolated, prepared, folder, release, slot, limits, separate)
+            for name, item in prepared.items():
+                outputs[name] = _executed_outputs(scratch, name, item.to_run, outcome)
+                if not run.timed_out and (_status(scratch, name) == "kernel died" or outputs[name] is None):
+                    outcome.problems.append(f"{name}.ipynb could not be graded (its kernel died while running "
+                                            "it: exit(), os._exit(), a crash, or memory beyond the grading "
+                                            "limit); the checks after that point score 0")
+                judged[name] = verdicts(name, item, scratch, context, outcome,
+                                        only={g for g in item.calls if not delegation.policy_of(g)})
+            isolated = running.result()
+        outcome.problems += separate.problems
+        outcome.flags += separate.flags
         for name, item in prepared.items():
-            outputs = _executed_outputs(scratch, name, item.to_run, outcome)
-            if not run.timed_out and (_status(scratch, name) == "kernel died" or outputs is None):
-                outcome.problems.append(f"{name}.ipynb could not be graded (its kernel died while running "
-                                        "it: exit(), os._exit(), a crash, or memory beyond the grading "
-                                        "limit); the checks after that point score 0")
-            outcome.notebooks[name] = graded_notebook(item, outputs,
-                                                      verdicts(name, item, scratch, context, outcome, isolated))
+            judged[name].update(verdicts(name, item, scratch, context, outcome, isolated,
+                                         only={g for g in item.calls if delegation.policy_of(g)}))
+            outcome.notebooks[name] = graded_notebook(item, outputs[name], judged[name])
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return outcome
