@@ -58,17 +58,17 @@ def _child(job: dict, holder: list) -> dict:
         notes.append(f"your code does not parse ({exc.msg}, line {exc.lineno})")
     origins = [(cell, line) for cell, line, source in job["statements"] for _ in source.splitlines() or [""]]
     for node in tree.body:
-        before = len(tripwires.trips())
+        before = tripwires.recorded()
         try:
             exec(compile(ast.Module(body=[node], type_ignores=[]), filename, "exec"), namespace)
         except (Exception, SystemExit) as exc:
             cell, line = origins[node.lineno - 1] if node.lineno <= len(origins) else ("?", "?")
             notes.append(f"cell {cell}, line {line}: {ast.get_source_segment(program, node)[:80]!r} "
                          f"was skipped in the isolated run ({hw2probes.describe_error(exc)[:300]})")
-        refused += tripwires.trips()[before:]
+        refused += tripwires.trips(before)
     probes, trips = {}, {}
     for test_id, (part, check) in job["tests"].items():
-        before = len(tripwires.trips())
+        before = tripwires.recorded()
         data = hw2probes.collect(part, check, lambda: eval(f"({job['objects']},)", namespace))
         try:
             raw = hw2probes.to_bytes(data)
@@ -78,8 +78,8 @@ def _child(job: dict, holder: list) -> dict:
         result = data.get("result")  # a probe that caught Delegated says so in its data
         named = [f"torch.optim ({str(result['delegated'])[:100]})"] if isinstance(result, dict) and \
             "delegated" in result else []
-        trips[test_id] = tripwires.trips()[before:] or named
-    return {"probes": probes, "trips": trips, "notes": notes, "refused": refused}
+        trips[test_id] = tripwires.trips(before) or named
+    return {"probes": probes, "trips": trips, "notes": notes, "refused": list(dict.fromkeys(refused))}
 
 
 def run_job(folder: Path, job: dict, timeout: float, holder: list) -> None:

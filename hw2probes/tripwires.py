@@ -49,9 +49,15 @@ _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
 _trips: list[str] = []
 
 
-def trips() -> list[str]:
-    """What tripped or was refused in this process so far, in order (each once)."""
-    return list(dict.fromkeys(_trips))
+def trips(since: int = 0) -> list[str]:
+    """What tripped or was refused in this process after the first ``since`` records (see
+    ``recorded``), in order, each once."""
+    return list(dict.fromkeys(_trips[since:]))
+
+
+def recorded() -> int:
+    """How many trips and refusals were recorded so far (a mark for ``trips``)."""
+    return len(_trips)
 
 
 def _trip(name: str) -> Delegated:

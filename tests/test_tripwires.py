@@ -131,3 +131,13 @@ def test_each_tripwire_holds_in_a_real_process(tmp_path):
     lines = run.stdout.splitlines()
     assert len(lines) == 13 and not [line for line in lines if "WENT THROUGH" in line], run.stdout
     assert not (ROOT / "written-by-the-student").exists()
+
+
+def test_a_route_tripped_by_a_demo_line_first_is_still_named_when_the_probe_trips_it(tmp_path):
+    answer = ("_demo = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)\n\n"
+              + attacks.code(attacks.DESCEND_OPENLY))
+    verdicts, outcome = isolated_verdicts({mutants.NB1: with_answer(mutants.NB1, "gd_loop", answer)},
+                                          tmp_path / "f")
+    assert not verdicts["gd_loop__matches_reference"].passed
+    assert any("gd_loop__matches_reference: the isolated run tripped torch.optim.sgd.SGD" in f
+               for f in outcome.flags), outcome.flags
