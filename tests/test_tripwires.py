@@ -115,6 +115,8 @@ routes = {
         [p], z(), [], weight_decay=0.0, momentum=0.0, lr=0.1, dampening=0.0, nesterov=False, maximize=False,
         is_first_step=True),
 }
+import statistics  # an honest import of a module not loaded yet still works
+routes["marshal"] = lambda: __import__("marshal").loads(__import__("marshal").dumps(1))
 for name, route in routes.items():
     try:
         route()
@@ -129,7 +131,7 @@ def test_each_tripwire_holds_in_a_real_process(tmp_path):
                          timeout=120, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
     assert run.returncode == 0, run.stderr[-2000:]
     lines = run.stdout.splitlines()
-    assert len(lines) == 13 and not [line for line in lines if "WENT THROUGH" in line], run.stdout
+    assert len(lines) == 14 and not [line for line in lines if "WENT THROUGH" in line], run.stdout
     assert not (ROOT / "written-by-the-student").exists()
 
 
