@@ -6,11 +6,18 @@
 2. **Run** (untrusted): ``hw2probes.execute`` runs the notebooks in a scratch folder as the
    slot's unprivileged user (``autograder.sandbox``), which can read nothing of the kit and
    write nothing but that folder; afterwards every process of that user is killed.
-3. **Judge** (trusted): each test cell's verdict comes from its probe's data
+3. **Isolated run** (untrusted): the policed answers (``autograder.delegation.POLICIES``: the
+   tasks that must not use torch.optim) are exercised again, after the notebooks' processes
+   are gone, by ``hw2probes.isolated`` in a fresh folder as the same user and with a fresh
+   seed: only the statements each answer needs run there, with torch.optim destroyed and an
+   audit hook in place first (``hw2probes.tripwires``). Their test cells take their data
+   from this run (the notebook run only prints a line for them).
+4. **Judge** (trusted): each test cell's verdict comes from its probe's data
    (``autograder.judging``), read as plain data within ``autograder.bounded``'s limits
    (checked before and after decoding, as is the executed notebook's JSON: no file the
-   sandbox writes makes the grader allocate more than they allow); the optimizer tasks are also read for
-   delegation (``autograder.delegation``). The graded notebook the gradebook records is the
+   sandbox writes makes the grader allocate more than they allow); a policed cell whose
+   isolated run tripped a tripwire fails, and the policed answers are also read
+   (``autograder.delegation.scan``). The graded notebook the gradebook records is the
    checked notebook with the student's (sanitized) outputs and, in each test cell, only the
    judge's verdict: a pass line, or an error that nbgrader scores 0.
 
@@ -22,10 +29,12 @@ from __future__ import annotations
 
 import base64
 import copy
+import dataclasses
 import json
 import os
 import secrets
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -91,7 +100,8 @@ def prepare(submitted: Path, release: Path, source: Path, scratch: Path, outcome
                         for c in source_nb["cells"] if c["metadata"].get("nbgrader", {}).get("grade_id") in calls}
         for edit in checked.edits:
             (outcome.flags if checked.suspicious else outcome.problems).append(f"{path.name}: {edit}")
-        to_run = runnable.with_probes(checked.notebook, calls, checked.deleted_tests)
+        to_run = runnable.with_probes(checked.notebook, calls, checked.deleted_tests,
+                                      isolated={g for g in calls if delegation.policy_of(g)})
         (scratch / "notebooks" / path.name).write_text(json.dumps(to_run))
         prepared[name] = Prepared(checked, calls, to_run, test_sources)
     for item in release.iterdir():  # what students were given: hw2utils.py, hw2checks.py, data/
@@ -211,26 +221,136 @@ def _probe_data(scratch: Path, grade_id: str, outcome: Outcome, folder: str = "p
         return {"malformed": True}
 
 
+@dataclass(frozen=True)
+class Isolated:
+    """Where the isolated run left its data, its seed, and each policed answer's report."""
+    folder: Path
+    seed: int
+    reports: dict  # answer grade id -> {"trips": {test id: [route]}, "notes", "refused", ...}
+
+
+def isolated_jobs(prepared: dict[str, Prepared]) -> list[dict]:
+    """The jobs of ``hw2probes.isolated``: one per policed answer cell the notebooks hold."""
+    jobs = []
+    for item in prepared.values():
+        for answer in delegation.POLICIES:
+            tests = {g: c for g, c in item.calls.items() if delegation.policy_of(g) == answer
+                     and g not in item.checked.deleted_tests}
+            statements = delegation.needed(item.checked.notebook, answer)
+            if not tests or statements is None:
+                continue
+            jobs.append({"answer": answer, "objects": next(iter(tests.values())).arguments,
+                         "statements": [[st.cell, st.line, st.source] for st in statements],
+                         "tests": {g: [c.part, c.check] for g, c in tests.items()}})
+    return jobs
+
+
+def run_isolated(prepared: dict[str, Prepared], folder: Path, release: Path, slot: sandbox.Slot | None,
+                 limits, outcome: Outcome) -> Isolated:
+    """Write the jobs and what the probes import to ``folder`` (fresh, empty), run
+    ``hw2probes.isolated`` there as the slot's user, then kill what is left and clean up."""
+    seed = secrets.randbelow(2**31)
+    for sub in ("jobs", "probes", "reports", "tmp"):
+        (folder / sub).mkdir()
+    jobs = isolated_jobs(prepared)
+    for job in jobs:
+        (folder / "jobs" / f"{job['answer']}.json").write_text(json.dumps(job))
+    for item in release.iterdir():  # hw2checks.py, hw2utils.py: what the probes import
+        if item.is_file() and item.suffix == ".py":
+            shutil.copy(item, folder / item.name)
+    shutil.copytree(ROOT / "hw2probes", folder / "hw2probes", ignore=shutil.ignore_patterns("__pycache__"))
+    if slot is not None:
+        _hand_over(slot, folder)
+    if jobs:
+        argv = [sandbox.python(), "-m", "hw2probes.isolated", str(folder), "--job-timeout", str(limits.cell)]
+        run = sandbox.run(slot, argv, folder, _environment(folder, limits.threads, seed),
+                          wall=limits.isolated_wall, memory=limits.memory, cpu=limits.cpu)
+        if run.timed_out:
+            outcome.problems.append(f"the isolated run of the optimizer answers stopped after "
+                                    f"{limits.isolated_wall:.0f} s; what did not run scores 0")
+        if run.survivors_killed:
+            outcome.flags.append(f"{run.survivors_killed} process(es) started in the isolated run "
+                                 "outlived it and were killed")
+        if slot is not None:
+            try:
+                sandbox.clean(slot)
+            except OSError as why:
+                outcome.problems.append(f"cleaning up after the isolated run failed: {why!r}")
+    reports = {}
+    for job in jobs:
+        try:
+            report = json.loads(sandbox.read_file(folder, f"reports/{job['answer']}.json", 2**20) or b"{}")
+        except (ValueError, OSError):
+            report = {}
+        reports[job["answer"]] = report = report if isinstance(report, dict) else {}
+        if report.get("timed_out") is True or report.get("failed"):
+            outcome.problems.append(f"the isolated run of {job['answer']} did not finish "
+                                    f"({'past ' + str(limits.cell) + ' s' if report.get('timed_out') is True else str(report['failed'])[:200]}); "
+                                    "its checks that did not run score 0")
+    return Isolated(folder, seed, reports)
+
+
+def _strings(value, limit: int = 20) -> list[str]:
+    """A list of strings from the isolated run's report (untrusted), cut to size."""
+    return [str(v)[:300] for v in value[:limit]] if isinstance(value, list) else []
+
+
 def verdicts(name: str, prepared: Prepared, scratch: Path, context: judging.Context,
-             outcome: Outcome) -> dict[str, judging.Verdict]:
-    """{test cell grade id: verdict} for one notebook."""
-    delegated = delegation.scan(prepared.checked.notebook)
+             outcome: Outcome, isolated: Isolated | None = None, only=None) -> dict[str, judging.Verdict]:
+    """{test cell grade id: verdict} for one notebook (for the test cells in ``only``, if given).
+    A policed test cell takes its data from the isolated run (judged with that run's seed),
+    fails when a tripwire tripped while its probe ran, and is flagged with the route; the
+    reader's findings fail and flag it too."""
+    objects = {delegation.policy_of(g): runnable.argument_names(c) for g, c in prepared.calls.items()
+               if delegation.policy_of(g)}
+    delegated = delegation.scan(prepared.checked.notebook, objects)
+    reported = set()
     result = {}
     for grade_id, call in prepared.calls.items():
+        if only is not None and grade_id not in only:
+            continue
         if grade_id in prepared.checked.deleted_tests:
             result[grade_id] = judging.Verdict(False, f"{grade_id}: this test cell was deleted from "
                                                       "your notebook, so it scores 0")
             continue
-        data = _probe_data(scratch, grade_id, outcome)
-        verdict = judging.judge(call.part, call.check, call.literals, data, context)
+        answer = delegation.policy_of(grade_id)
+        report = isolated.reports.get(answer, {}) if isolated and answer else {}
+        if isolated and answer:
+            data = _probe_data(isolated.folder, grade_id, outcome)
+            verdict = judging.judge(call.part, call.check, call.literals, data,
+                                    dataclasses.replace(context, seed=isolated.seed))
+        else:
+            data = _probe_data(scratch, grade_id, outcome)
+            verdict = judging.judge(call.part, call.check, call.literals, data, context)
         if verdict.malformed:
             outcome.flags.append(f"{name}.ipynb, {grade_id}: the check's data was not what its probe "
-                                 "returns (a tampered check?)")
-        found = [f for prefix, f in delegated.items() if grade_id.startswith(prefix)]
-        if verdict.passed and found:
-            verdict = judging.Verdict(False, delegation.message(grade_id, found[0]))
+                                 f"returns (a tampered check?): {verdict.message.splitlines()[0][:200]}")
+        trips = report.get("trips") if isinstance(report.get("trips"), dict) else {}
+        routes = _strings(trips.get(grade_id))
+        if routes:
+            verdict = judging.Verdict(False, f"{grade_id}: run on its own, your answer used what this task "
+                                             f"forbids ({delegation.POLICIES[answer].forbids}): "
+                                             f"{'; '.join(routes[:3])}. Write the update yourself, "
+                                             "with tensor operations")
+            outcome.flags.append(f"{name}.ipynb, {grade_id}: the isolated run tripped "
+                                 f"{'; '.join(routes[:3])}")
+        if answer and answer not in reported and report:
+            reported.add(answer)
+            refused = [r for r in _strings(report.get("refused")) if not r.startswith("torch.")
+                       and "for writing" not in r]
+            if refused:
+                outcome.flags.append(f"{name}.ipynb, {answer}: the isolated run refused what its "
+                                     f"statements tried: {'; '.join(refused[:3])}")
+            notes = _strings(report.get("notes"), 3)
+            if notes and verdict.passed:
+                verdict = judging.Verdict(True, verdict.message + " (note: " + "; ".join(notes) + ")")
+        found = [(prefix, f) for prefix, f in delegated.items() if grade_id.startswith(prefix)]
+        if found and verdict.passed:
+            verdict = judging.Verdict(False, delegation.message(grade_id, found[0][1]))
+        if found and found[0][0] not in reported:  # the reader's evidence, once per answer
+            reported.add(found[0][0])
             outcome.flags.append(f"{name}.ipynb, {grade_id}: optimizer code reaches torch.optim or "
-                                 f"hides what it calls ({'; '.join(found[0][:3])})")
+                                 f"hides what it calls ({'; '.join(found[0][1][:3])})")
         result[grade_id] = verdict
     return result
 
@@ -288,11 +408,32 @@ def grade_student(submitted: Path, release: Path, source: Path, scratch: Path,
             sandbox.clean(slot)
         except OSError as why:  # the grader's fault, not the student's: say so, go on
             outcome.problems.append(f"cleaning up after the sandbox failed: {why!r}")
-    for name, item in prepared.items():
-        outputs = _executed_outputs(scratch, name, item.to_run, outcome)
-        if not run.timed_out and (_status(scratch, name) == "kernel died" or outputs is None):
-            outcome.problems.append(f"{name}.ipynb could not be graded (its kernel died while running "
-                                    "it: exit(), os._exit(), a crash, or memory beyond the grading "
-                                    "limit); the checks after that point score 0")
-        outcome.notebooks[name] = graded_notebook(item, outputs, verdicts(name, item, scratch, context, outcome))
+    folder = scratch.parent / ".isolated" / scratch.name  # made by the grader, not by the student's run
+    try:
+        if slot is not None:
+            sandbox.make_scratch(slot, folder)
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir(parents=True)
+        # the isolated run goes on while the other test cells are judged (its own outcome, merged after)
+        separate, outputs, judged = Outcome(), {}, {}
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            running = pool.submit(run_isolated, prepared, folder, release, slot, limits, separate)
+            for name, item in prepared.items():
+                outputs[name] = _executed_outputs(scratch, name, item.to_run, outcome)
+                if not run.timed_out and (_status(scratch, name) == "kernel died" or outputs[name] is None):
+                    outcome.problems.append(f"{name}.ipynb could not be graded (its kernel died while running "
+                                            "it: exit(), os._exit(), a crash, or memory beyond the grading "
+                                            "limit); the checks after that point score 0")
+                judged[name] = verdicts(name, item, scratch, context, outcome,
+                                        only={g for g in item.calls if not delegation.policy_of(g)})
+            isolated = running.result()
+        outcome.problems += separate.problems
+        outcome.flags += separate.flags
+        for name, item in prepared.items():
+            judged[name].update(verdicts(name, item, scratch, context, outcome, isolated,
+                                         only={g for g in item.calls if delegation.policy_of(g)}))
+            outcome.notebooks[name] = graded_notebook(item, outputs[name], judged[name])
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
     return outcome

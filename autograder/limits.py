@@ -11,9 +11,12 @@ GiB = 2**30
 @dataclass(frozen=True)
 class Limits:
     """Wall seconds per student, CPU seconds per process, address space per process (bytes),
-    torch threads, and seconds one cell may run (nbgrader's Execute.timeout)."""
+    torch threads, seconds one cell may run (nbgrader's Execute.timeout), and wall seconds of
+    the isolated run of the policed answers (``hw2probes.isolated``, a few seconds when honest;
+    each answer's probes get ``cell`` seconds of it)."""
     wall: float = 900
     cpu: int = 1800
     memory: int = 4 * GiB
     threads: int = 1
     cell: int = 120
+    isolated_wall: float = 300

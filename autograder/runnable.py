@@ -51,6 +51,11 @@ def hidden_call(cell) -> HiddenCall:
                       tuple(a.value for a in args if isinstance(a, ast.Constant)))
 
 
+def argument_names(call: HiddenCall) -> set[str]:
+    """The student's names a hidden call hands its probe (``descend``)."""
+    return {n.id for n in ast.walk(ast.parse(call.arguments or "None")) if isinstance(n, ast.Name)}
+
+
 def hidden_calls(source_nb) -> dict[str, HiddenCall]:
     """{test cell grade id: its hidden call} for a source notebook."""
     calls = {}
@@ -68,13 +73,20 @@ def probe_source(grade_id: str, call: HiddenCall) -> str:
             f"lambda: ({call.arguments}{',' if call.arguments else ''}))")
 
 
-def with_probes(notebook, calls: dict[str, HiddenCall], skipped=()) -> dict:
+def isolated_source(grade_id: str) -> str:
+    """A policed test cell's body in the notebook run: its probe runs elsewhere."""
+    return f"print({grade_id + ': checked in a separate run by the grader'!r})"
+
+
+def with_probes(notebook, calls: dict[str, HiddenCall], skipped=(), isolated=()) -> dict:
     """A copy of ``notebook`` whose test cells run their probes; those in ``skipped`` (deleted
-    by the student) run nothing, and the grader scores them 0."""
+    by the student) run nothing, and the grader scores them 0; those in ``isolated`` (the
+    policed answers' test cells) print a line: their probes run in the grader's isolated run."""
     nb = copy.deepcopy(notebook)
     for cell in nb["cells"]:
         grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
         if grade_id in calls:
             cell["source"] = ("# grading: this test cell was deleted from the submission"
-                              if grade_id in skipped else probe_source(grade_id, calls[grade_id]))
+                              if grade_id in skipped else isolated_source(grade_id) if grade_id in isolated
+                              else probe_source(grade_id, calls[grade_id]))
     return nb

@@ -1131,6 +1131,227 @@ def descend(loss_fn, x, lr, steps):
     return x
 """
 
+# Delegation, second round: each route is exercised in the isolated run (hw2probes.isolated) --
+
+DESCEND_OPENLY = """
+def descend(loss_fn, x, lr, steps):
+    optimizer = torch.optim.SGD([x], lr=lr)  # Task 1.1 asks for the update by hand
+    for _ in range(steps):
+        optimizer.zero_grad()
+        loss_fn(x).backward()
+        optimizer.step()
+    x.grad = None
+    return x
+"""
+
+SGD_VIA_GETMEMBERS = """
+import inspect
+_optim = dict(inspect.getmembers(torch))["op" + "tim"]
+_Optimizer = dict(inspect.getmembers(_optim))["Opti" + "mizer"]
+_original_init = _Optimizer.__init__
+
+
+class SimpleGradientDescent(dict(inspect.getmembers(_optim))["S" + "GD"]):
+    def __init__(self, parameters, lr=0.1, weight_decay=0.0):
+        _Optimizer.__init__ = _original_init  # undo any refusal of torch.optim
+        super().__init__(parameters, lr=lr, weight_decay=weight_decay)
+        self.lr, self.weight_decay = lr, weight_decay
+"""
+
+ADAM_VIA_ATTRGETTER = """
+import operator
+_Optimizer = operator.attrgetter("op" + "tim.Optimizer")(torch)
+_original_init = _Optimizer.__init__
+
+
+class ADAMOptimizer(operator.attrgetter("op" + "tim.Adam")(torch)):
+    def __init__(self, parameters, lr=0.1, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+        _Optimizer.__init__ = _original_init
+        super().__init__(parameters, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+        self.lr, (self.beta1, self.beta2), self.eps, self.weight_decay = lr, betas, eps, weight_decay
+"""
+
+RUNNER_PATCH_IN_ANSWER = LAZY_SGD + "\n\n" + PROBE_RUNNER_REPLACED
+
+RUNNER_PATCH_VIA_ALIAS = """
+import torch
+import hw2checks
+import hw2probes
+_m = hw2probes.part1  # an alias: no import statement names the module patched below
+
+
+def _torch_path(make, params, steps, loss=hw2checks.quartic_loss, clear=None):
+    mine = make(iter(params))
+    settings = {"lr": mine.lr, "weight_decay": mine.weight_decay}
+    return hw2checks.run_steps(lambda p: torch.optim.SGD(p, **settings), params, steps, loss)
+
+
+def _torch_paths(makers, groups, steps, loss=hw2checks.quartic_loss, clear=None):
+    return [_torch_path(make, params, steps, loss) for make, params in zip(makers, groups)]
+
+
+_m.run_steps = _torch_path
+_m.run_in_turn = _torch_paths
+"""
+
+ADAM_FROM_GC = """
+import gc
+_Adam = next(o for o in gc.get_objects() if isinstance(o, type) and o.__name__ == "Adam"
+             and o.__module__.startswith("torch"))
+
+
+class ADAMOptimizer(_Adam):
+    def __init__(self, parameters, lr=0.1, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+        super().__init__(parameters, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+        self.lr, (self.beta1, self.beta2), self.eps, self.weight_decay = lr, betas, eps, weight_decay
+"""
+
+FRAME_WALK = """
+import sys
+
+
+class SimpleGradientDescent:
+    \"\"\"step() finds the probe's frames and writes torch.optim.SGD's path into what they hold.\"\"\"
+
+    def __init__(self, parameters, lr=0.1, weight_decay=0.0):
+        self.parameters, self.lr, self.weight_decay = list(parameters), lr, weight_decay
+
+    def step(self):
+        frame = sys._getframe().f_back
+        while frame is not None:
+            if "params" in frame.f_locals:  # hw2checks.run_steps: do its step with torch's SGD
+                torch.optim.SGD(self.parameters, lr=self.lr, weight_decay=self.weight_decay).step()
+                return
+            frame = frame.f_back
+
+    def zero_grad(self):
+        for p in self.parameters:
+            p.grad = None
+"""
+
+RELOAD_TORCH_OPTIM = """
+import importlib
+import sys
+for _name in [n for n in sys.modules if n.startswith("torch.op" + "tim")]:
+    importlib.reload(sys.modules[_name])  # fresh code objects, in case the old ones were changed
+
+
+class ADAMOptimizer(sys.modules["torch.op" + "tim.adam"].Adam):
+    def __init__(self, parameters, lr=0.1, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+        super().__init__(parameters, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+        self.lr, (self.beta1, self.beta2), self.eps, self.weight_decay = lr, betas, eps, weight_decay
+"""
+
+EXEC_TORCH_SOURCE = """
+import os
+import sys
+_namespace = {"__name__": "torch.op" + "tim.sgd_copy", "__package__": "torch.op" + "tim"}
+_folder = os.path.dirname(sys.modules["torch.op" + "tim"].__file__)
+with open(os.path.join(_folder, "optimizer.py")) as _f:
+    exec(compile(_f.read(), "optimizer_copy.py", "exec"), _namespace)
+with open(os.path.join(_folder, "sgd.py")) as _f:
+    _sgd = _f.read().replace("from .optimizer import", "from torch.op" + "tim.optimizer import")
+exec(compile(_sgd, "sgd_copy.py", "exec"), _namespace)
+SimpleGradientDescent = _namespace["S" + "GD"]
+"""
+
+FUSED_ADAM = """
+class ADAMOptimizer:
+    \"\"\"Adam through torch's fused kernel, not torch.optim.\"\"\"
+
+    def __init__(self, parameters, lr=0.1, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+        self.lr = lr
+        self.beta1, self.beta2 = betas
+        self.eps = eps
+        self.weight_decay = weight_decay
+        self.parameters = list(parameters)
+        self.m = [torch.zeros_like(p) for p in self.parameters]
+        self.v = [torch.zeros_like(p) for p in self.parameters]
+        self.t = [torch.zeros((), dtype=torch.float32) for p in self.parameters]
+
+    def step(self):
+        with torch.no_grad():
+            for p, m, v, t in zip(self.parameters, self.m, self.v, self.t):
+                if p.grad is not None:
+                    torch._fused_adam_([p], [p.grad], [m], [v], [], [t], lr=self.lr, beta1=self.beta1,
+                                       beta2=self.beta2, weight_decay=self.weight_decay, eps=self.eps,
+                                       amsgrad=False, maximize=False)
+
+    def zero_grad(self):
+        for p in self.parameters:
+            p.grad = None
+"""
+
+SUBPROCESS_DESCEND = """
+import json
+import subprocess
+import sys
+
+_PROGRAM = '''
+import json, sys, torch
+B, start, lr, steps = json.loads(sys.stdin.read())
+x = torch.tensor(start, dtype=torch.float64, requires_grad=True)
+optimizer = torch.optim.SGD([x], lr=lr)
+path = []
+for _ in range(steps):
+    optimizer.zero_grad()
+    torch.linalg.vector_norm(torch.tensor(B, dtype=torch.float64) @ x).backward()
+    optimizer.step()
+    path.append(x.tolist())
+print(json.dumps(path))
+'''
+
+
+def descend(loss_fn, x, lr, steps):
+    \"\"\"torch.optim.SGD's path, computed in another process, replayed through loss_fn.\"\"\"
+    B = getattr(loss_fn, "B", torch.eye(x.numel())).tolist()
+    rates = lr.tolist() if isinstance(lr, torch.Tensor) else lr
+    out = subprocess.run([sys.executable, "-c", _PROGRAM], input=json.dumps([B, x.tolist(), rates, steps]),
+                         capture_output=True, text=True, check=True).stdout
+    for point in json.loads(out):
+        loss_fn(x)
+        with torch.no_grad():
+            x.copy_(torch.tensor(point, dtype=x.dtype))
+    return x
+"""
+
+HONEST_DEMO_IN_ANSWER = """
+class SimpleGradientDescent:
+    \"\"\"Gradient descent on L(p) = L_obj(p) + weight_decay / 2 * ||p||^2.\"\"\"
+
+    def __init__(self, parameters, lr=0.1, weight_decay=0.0):
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.parameters = list(parameters)
+
+    def step(self):
+        with torch.no_grad():
+            for p in self.parameters:
+                if p.grad is not None:
+                    p -= self.lr * (p.grad + self.weight_decay * p)
+
+    def zero_grad(self):
+        for p in self.parameters:
+            p.grad = None
+
+
+# a comparison with torch's own SGD, as a student might leave it in the answer cell
+_mine, _theirs = torch.ones(3, requires_grad=True), torch.ones(3, requires_grad=True)
+_opt_mine, _opt_theirs = SimpleGradientDescent([_mine], lr=0.1), torch.optim.SGD([_theirs], lr=0.1)
+for _p, _opt in ((_mine, _opt_mine), (_theirs, _opt_theirs)):
+    (_p ** 2).sum().backward()
+    _opt.step()
+print("same step as torch.optim.SGD:", torch.allclose(_mine, _theirs))
+"""
+
+HONEST_COMPARISON_CELL = """
+_x = torch.tensor([1.0, -1.0], requires_grad=True)
+_reference = torch.optim.Adam([_x], lr=0.1)
+(_x ** 2).sum().backward()
+_reference.step()
+print("torch.optim.Adam after one step:", _x.tolist())
+"""
+
 ATTACKS = [
     # Harming others first: they run while the reference is graded in the other slot ----------
     Attack("attack_other_scratch", "writing", NB1,
@@ -1388,6 +1609,51 @@ ATTACKS = [
            "descend passes loss_fn the points of a table made at home with torch.optim.SGD for the "
            "probes' starts of the default seed and leaves x at the table's end; other starts stay put",
            None, answers=(("gd_loop", DESCEND_TABLE),)),
+    # Delegation, second round (issue 18): the policed answers run in an isolated process ------
+    Attack("descend_uses_sgd", "delegation", NB1, "Task 1.1's descend() calls torch.optim.SGD openly",
+           ("isolated run tripped torch.optim.sgd.SGD", "reaches torch.optim"),
+           answers=(("gd_loop", DESCEND_OPENLY),)),
+    Attack("sgd_via_getmembers", "delegation", NB1,
+           "SimpleGradientDescent subclasses torch.optim.SGD found through inspect.getmembers(torch) "
+           "and restores Optimizer.__init__", "isolated run tripped torch.optim",
+           answers=(("sgd_optimizer", SGD_VIA_GETMEMBERS),)),
+    Attack("adam_via_attrgetter", "delegation", NB2,
+           "ADAMOptimizer subclasses operator.attrgetter('op' + 'tim.Adam')(torch)",
+           "isolated run tripped torch.optim", answers=(("adam_optimizer", ADAM_VIA_ATTRGETTER),)),
+    Attack("runner_patch_in_answer", "delegation", NB1,
+           "the probe-runner patch (runners replaced by torch.optim.SGD runs, Optimizer.__init__ "
+           "restored) pasted into the Task 1.3 answer cell", ("isolated run tripped", "reaches torch.optim"),
+           answers=(("sgd_optimizer", RUNNER_PATCH_IN_ANSWER),)),
+    Attack("runner_patch_via_alias", "delegation", NB1,
+           "SimpleGradientDescent's step() does nothing; an added cell patches the probe's runners "
+           "through an alias (m = hw2probes.part1; m.run_steps = f)", "reaches torch.optim",
+           answers=(("sgd_optimizer", LAZY_SGD),), cells=(("sgd_optimizer", RUNNER_PATCH_VIA_ALIAS),)),
+    Attack("adam_from_gc", "delegation", NB2,
+           "ADAMOptimizer subclasses the Adam class found in gc.get_objects()",
+           "isolated run refused what its statements tried: gc.get_objects",
+           answers=(("adam_optimizer", ADAM_FROM_GC),)),
+    Attack("frame_walk_step", "delegation", NB1,
+           "SimpleGradientDescent.step() walks sys._getframe().f_back to the probe's runner and "
+           "does torch.optim.SGD's step there", "isolated run tripped torch.optim",
+           answers=(("sgd_optimizer", FRAME_WALK),)),
+    Attack("reload_torch_optim", "delegation", NB2,
+           "importlib.reload of every torch.optim module, then ADAMOptimizer subclasses the fresh Adam",
+           ("isolated run refused what its statements tried: open", "isolated run tripped"),
+           answers=(("adam_optimizer", RELOAD_TORCH_OPTIM),)),
+    Attack("exec_torch_source", "delegation", NB1,
+           "torch/optim's optimizer.py and sgd.py read from disk and exec'd: SimpleGradientDescent "
+           "is that SGD", ("isolated run refused what its statements tried: open", "hides what it calls"),
+           answers=(("sgd_optimizer", EXEC_TORCH_SOURCE),)),
+    Attack("fused_adam_kernel", "delegation", NB2, "ADAMOptimizer.step() calls torch._fused_adam_",
+           "isolated run tripped torch._fused_adam_", answers=(("adam_optimizer", FUSED_ADAM),)),
+    Attack("subprocess_descend", "delegation", NB1,
+           "descend() runs torch.optim.SGD in a subprocess and replays its path",
+           "isolated run tripped subprocess.Popen", answers=(("gd_loop", SUBPROCESS_DESCEND),)),
+    Attack("honest_torch_optim_comparisons", "delegation", NB1,
+           "honest: the reference's answers, a demo line comparing with torch.optim.SGD in the "
+           "Task 1.3 answer cell and a comparison cell with torch.optim.Adam; keeps full marks",
+           None, base="answers", answers=(("sgd_optimizer", HONEST_DEMO_IN_ANSWER),),
+           cells=(("gd_loop", HONEST_COMPARISON_CELL),)),
     # Last, before the victims (tests/test_cheating_corpus.py VICTIMS), which it targets -------
     Attack("tmp_churn", "writing", NB1,
            "after 8 s, for 15 s makes and removes 300 files at a time in /tmp, /var/tmp and "

@@ -250,6 +250,15 @@ def test_the_baselines_score_as_honest_work_does(graded):
     assert not graded.grades["honest"]["flags"] and not graded.grades["blank"]["flags"]
 
 
+@pytest.mark.parametrize("attack", cases([a for a in GRADED if a.name.startswith("honest_")]))
+def test_honest_entries_keep_their_baselines_score(graded, attack):
+    """Entries named honest_* are honest code (a comparison with torch.optim): they lose nothing."""
+    student, honest = student_of(attack), BASELINE[attack.base]
+    lost = {gid: (graded.score(student, gid), graded.score(honest, gid)) for gid in graded.scores[student]
+            if (graded.score(student, gid) or 0) < (graded.score(honest, gid) or 0)}
+    assert not lost and not graded.grades[student]["flags"], (lost, graded.report(student))
+
+
 @pytest.mark.parametrize("attack", cases())
 def test_an_attack_earns_no_point_beyond_honest_work(graded, attack):
     student, honest = student_of(attack), BASELINE[attack.base]

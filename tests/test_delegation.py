@@ -6,7 +6,9 @@ from pathlib import Path
 import pytest
 
 import mutants
-from autograder import delegation, integrity
+import torch
+
+from autograder import delegation, integrity, runnable
 
 ROOT = Path(__file__).resolve().parents[1]
 RELEASE = ROOT / "release" / "hw2"
@@ -123,6 +125,8 @@ RUNNER = "def _runner(make, params, steps, *rest):\n    return torch.optim.SGD(p
     "from hw2probes import part1\nsetattr(part1, 'run_steps', _runner)",
     "import hw2probes.part1 as probe\ndef install():\n    probe.run_steps = _runner\ninstall()",
     "import hw2probes.part1 as probe\nfor name in ('run_steps', 'run_in_turn'):\n    setattr(probe, name, _runner)",
+    # through an alias: no import statement names what is patched
+    "import hw2probes\nm = hw2probes.part1\nm.run_steps = _runner",
 ])
 def test_a_cell_that_replaces_what_the_probe_calls_is_read_too(patch):
     """The answer's step() does nothing and the probe's runner, replaced, runs torch.optim: the
@@ -135,3 +139,48 @@ def test_a_cell_that_replaces_what_the_probe_calls_is_read_too(patch):
 def test_patching_a_module_without_torch_optim_is_no_delegation():
     settings = "import torch\ntorch.backends.cudnn.deterministic = True\n"
     assert delegation.scan(checked(mutants.NB1, added=settings)) == {}
+
+
+# The policy and what it covers --------------------------------------------------------------
+
+def test_the_policy_covers_its_answers_test_cells_and_nothing_of_part_4():
+    calls = {}
+    for name in (mutants.NB1, mutants.NB2, mutants.NB4):
+        calls.update(runnable.hidden_calls(json.loads((ROOT / "source" / "hw2" / f"{name}.ipynb").read_text())))
+    covered = {g: delegation.policy_of(g) for g in calls if delegation.policy_of(g)}
+    assert set(covered.values()) == set(delegation.POLICIES) == {"gd_loop", "sgd_optimizer", "adam_optimizer"}
+    assert len(covered) == 11 and all(g.startswith(delegation.tests_of(a)) for g, a in covered.items())
+    assert not [g for g in calls if g.startswith(("init_", "supervise_")) and delegation.policy_of(g)]
+
+
+def test_descend_is_read_too():
+    answer = ("def descend(loss_fn, x, lr, steps):\n    opt = torch.optim.SGD([x], lr=lr)\n"
+              "    for _ in range(steps):\n        opt.zero_grad(); loss_fn(x).backward(); opt.step()\n    return x\n")
+    found = delegation.scan(checked(mutants.NB1, answer, grade_id="gd_loop"))
+    assert list(found) == ["gd_loop__"] and any(".optim" in f for f in found["gd_loop__"])
+
+
+def test_a_demo_line_in_the_answer_cell_is_not_read_when_the_tested_names_are_known():
+    demo = SGD.format(init="pass", step="pass") + "print(torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1))\n"
+    nb = checked(mutants.NB1, demo)
+    assert delegation.scan(nb, {"sgd_optimizer": {"SimpleGradientDescent"}}) == {}
+    assert "sgd_optimizer__" in delegation.scan(nb)  # without them, the whole cell is read
+
+
+def test_torch_optim_source_pasted_in_is_named_with_its_file():
+    source = (Path(torch.optim.__file__).parent / "sgd.py").read_text().splitlines()
+    start = next(i for i, line in enumerate(source) if line.startswith("def _single_tensor_sgd"))
+    pasted = "import torch\nfrom torch import Tensor\n" + "\n".join(source[start:start + 40]) + "\n" + \
+        SGD.format(init="pass", step="_single_tensor_sgd(self.parameters)")
+    found = delegation.scan(checked(mutants.NB1, pasted))
+    assert any("identical to torch/optim/sgd.py" in f for f in found["sgd_optimizer__"]), found
+    assert delegation.copied("result = compute_the_update(x)\n" * 40) == []
+
+
+def test_the_isolated_run_gets_the_answer_and_what_it_uses_in_notebook_order():
+    helper = "import torch\ndef _scale(g):\n    return torch.as_tensor(g)\nunused = torch.optim.SGD\n"
+    answer = SGD.format(init="pass", step="_scale(self.parameters[0])")
+    statements = delegation.needed(checked(mutants.NB1, answer, added=helper), "sgd_optimizer")
+    sources = [st.source for st in statements]
+    assert sources[0] == "import torch" and "def _scale" in sources[-2] and "SimpleGradientDescent" in sources[-1]
+    assert not [s for s in sources if "unused" in s or "descend" in s]

@@ -43,6 +43,17 @@ def test_deleted_test_cells_run_nothing():
     assert "record" not in sources["gd_loop__in_place"] and "record(" in sources["gd_loop__tensor_lr"]
 
 
+def test_policed_test_cells_print_a_line_and_run_no_probe_in_the_notebook():
+    nb = json.loads((ROOT / "source" / "hw2" / "01_gradient_descent.ipynb").read_text())
+    calls = runnable.hidden_calls(nb)
+    built = runnable.with_probes(nb, calls, isolated={"gd_loop__in_place"})
+    sources = {c["metadata"].get("nbgrader", {}).get("grade_id"): runnable.source_text(c) for c in built["cells"]}
+    assert sources["gd_loop__in_place"] == runnable.isolated_source("gd_loop__in_place")
+    assert "checked in a separate run by the grader" in sources["gd_loop__in_place"]
+    assert "record(" in sources["gd_loop__tensor_lr"]
+    assert runnable.argument_names(calls["gd_loop__in_place"]) == {"descend"}
+
+
 @pytest.mark.parametrize("block", [
     "import os; os.system('true')",
     "import autograder.checks.part1 as _hidden\n_hidden.check_x(a)\n_hidden.check_y(b)",
