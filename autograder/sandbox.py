@@ -795,13 +795,15 @@ def _namespaces(scratch: str | None = None, private_bytes: int = GiB) -> list[st
             args += ["--symlink", os.readlink(top), top]
         elif os.path.isdir(top):
             args += ["--ro-bind", top, top]
-    binds = [f"/etc/{name}" for name in ETC if os.path.exists(f"/etc/{name}")] + list(_python_folders(python()))
-    for path in binds:
-        args += [*folders_to(path), "--ro-bind", path, path]
     args += ["--proc", "/proc", "--dev", "/dev", *folders_to("/var/tmp/x")]
     for private in ("/tmp", "/var/tmp", "/dev/shm"):
         args += ["--perms", "1777", "--size", str(private_bytes), "--tmpfs", private]
     made.add("/tmp")
+    # after the private folders: a kit (its virtualenv) or interpreter under /tmp is bound on top
+    # of the new /tmp instead of being hidden by it
+    binds = [f"/etc/{name}" for name in ETC if os.path.exists(f"/etc/{name}")] + list(_python_folders(python()))
+    for path in binds:
+        args += [*folders_to(path), "--ro-bind", path, path]
     args += [a for device in sorted(glob.glob("/dev/nvidia*")) for a in ("--dev-bind", device, device)]
     if scratch is not None:
         args += [*folders_to(scratch), "--bind", scratch, scratch]

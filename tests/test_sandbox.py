@@ -497,6 +497,26 @@ def test_namespaces_hide_the_file_system_the_network_and_other_processes(
             path.unlink(missing_ok=True)
 
 
+def test_an_interpreter_folder_under_tmp_is_seen_through_the_private_tmp(slot, scratch, python, here,
+                                                                          monkeypatch):
+    """A kit cloned under /tmp (as CI may) has its virtualenv there: the namespace's private /tmp
+    must not hide the interpreter's folders that are bound into it."""
+    if not here.namespaces:
+        pytest.skip(f"no namespaces for the sandbox here: {here}")
+    folder = Path(tempfile.mkdtemp(prefix="hw2-venv-like-", dir="/tmp"))
+    try:
+        os.chmod(folder, 0o755)
+        (folder / "marker.txt").write_text("site-packages seen")
+        os.chmod(folder / "marker.txt", 0o644)
+        real = sandbox._python_folders
+        monkeypatch.setattr(sandbox, "_python_folders", lambda interpreter: (*real(interpreter), str(folder)))
+        outcome = sandbox.run(slot, [python, "-c", f"print(open({str(folder / 'marker.txt')!r}).read())"],
+                              scratch, ENV, **LIMITS, confine=here)
+        assert outcome.returncode == 0 and "site-packages seen" in outcome.output, outcome.output
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def test_a_weaker_mode_can_be_asked_for_and_each_run_says_its_mode(slot, monkeypatch, here):
     try:
         monkeypatch.setenv(sandbox.ISOLATION_VARIABLE, "users")
