@@ -95,7 +95,9 @@ _EOCD = struct.Struct("<4s4H2LH")  # signature, disk, cd disk, entries here, ent
 _ZIP64 = struct.Struct("<4sQ2H2L4Q")  # signature, size, versions, disk, cd disk, entries here, entries, cd size, cd offset
 _LOCATOR = struct.Struct("<4sLQL")  # signature, disk, the ZIP64 end record's offset, disks
 _LOCAL = struct.Struct("<4s5H3L2H")  # signature, version, flags, method, time, date, crc, sizes, name, extra
-_NAME = re.compile(r"[A-Za-z0-9_.\-]+(/[A-Za-z0-9_.\-]+)+")
+# torch.save names the archive's folder after the file it writes ("ec_transfer_model (1)" when a
+# browser renamed the download before the student saved again): any printable name there
+_NAME = re.compile(r"[^/\x00-\x1f\x7f]{1,255}(/[A-Za-z0-9_.\-]+)+")
 
 
 def check_torch_zip(raw: bytes, caps: Caps) -> None:

@@ -295,6 +295,14 @@ def _strings(value, limit: int = 20) -> list[str]:
     return [str(v)[:300] for v in value[:limit]] if isinstance(value, list) else []
 
 
+def _reached(scratch: Path, grade_id: str) -> bool:
+    """Whether the notebook run got to this policed test cell (``hw2probes.reached``'s mark)."""
+    try:
+        return sandbox.read_file(scratch, f"probes/{grade_id}{hw2probes.REACHED}", 16) is not None
+    except (ValueError, OSError):
+        return False
+
+
 def verdicts(name: str, prepared: Prepared, scratch: Path, context: judging.Context,
              outcome: Outcome, isolated: Isolated | None = None, only=None) -> dict[str, judging.Verdict]:
     """{test cell grade id: verdict} for one notebook (for the test cells in ``only``, if given).
@@ -316,7 +324,7 @@ def verdicts(name: str, prepared: Prepared, scratch: Path, context: judging.Cont
         answer = delegation.policy_of(grade_id)
         report = isolated.reports.get(answer, {}) if isolated and answer else {}
         if isolated and answer:
-            data = _probe_data(isolated.folder, grade_id, outcome)
+            data = _probe_data(isolated.folder, grade_id, outcome) if _reached(scratch, grade_id) else None
             verdict = judging.judge(call.part, call.check, call.literals, data,
                                     dataclasses.replace(context, seed=isolated.seed))
         else:

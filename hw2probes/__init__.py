@@ -135,6 +135,19 @@ def from_bytes(raw: bytes):
         return torch.load(io.BytesIO(raw), weights_only=True, map_location="cpu")
 
 
+REACHED = ".reached"  # beside the probes' data: a policed test cell the notebook run got to
+
+
+def reached(grade_id: str) -> None:
+    """A policed test cell's body in the notebook run (its probe runs in the grader's isolated
+    run): leave a mark that the notebook got this far, as a probe's data would. A notebook
+    that stopped earlier scores 0 on the cell, as on every check after that point."""
+    out = Path(os.environ.get(ENV_OUT, "probe-data"))
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{grade_id}{REACHED}").write_bytes(b"")
+    print(f"{grade_id}: checked in a separate run by the grader")
+
+
 def record(grade_id: str, part: str, check: str, objects: Callable[[], tuple]) -> None:
     """Run one probe and save its data where the grader collects it (a test cell's body)."""
     data = collect(part, check, objects)

@@ -1380,8 +1380,9 @@ ATTACKS = [
            "the check's data",
            cells=((TOP, "import hw2probes\nhw2probes.collect = lambda part, check, objects: {'result': 'passed'}"),)),
     Attack("probes_return_fakes", "rebinding", NB1,
-           "every probe_* of hw2probes.part1 replaced by one returning a path of no steps",
-           "the check's data", cells=((TOP, code("""
+           "every probe_* of hw2probes.part1 replaced by one returning a path of no steps (the "
+           "optimizer tasks' probes no longer run in the notebook: the reader names the setattr)",
+           "hides what it calls", cells=((TOP, code("""
                import hw2probes.part1 as _part1
                for _name in [n for n in dir(_part1) if n.startswith("probe_")]:
                    setattr(_part1, _name, lambda *objects: [{"calls": 0, "xs": []}])
@@ -1396,8 +1397,9 @@ ATTACKS = [
            "plants an autograder package whose checks and judges all pass, in the working folder "
            "and on sys.path, hoping the grader imports it", None, cells=((TOP, FAKE_AUTOGRADER),)),
     Attack("probe_module_edited", "rebinding", NB1,
-           "appends to the scratch copy of hw2probes/part1.py probes that return {'passed': True}",
-           "the check's data", cells=((TOP, EDIT_PROBE_MODULE),)),
+           "appends to the scratch copy of hw2probes/part1.py probes that return {'passed': True} "
+           "(too late for the notebook's own import; the optimizer tasks' probes run elsewhere)",
+           None, cells=((TOP, EDIT_PROBE_MODULE),)),
     Attack("shadowed_dunder_import", "rebinding", NB1,
            "a global __import__ in the notebook's namespace hands the probe call a fake hw2probes",
            "the check's data", cells=((TOP, SHADOW_IMPORT),)),

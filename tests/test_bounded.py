@@ -68,6 +68,11 @@ def test_real_probe_data_and_the_ec1_model_pass(tmp_path):
     assert path.stat().st_size < bounded.EC_MODEL.bytes / 100  # a wide margin
     network, saved_by = hidden_ec.read_submitted(path)
     assert saved_by == "save_ec_model"
+    # saved under a browser's name: torch names the archive's folder after the file
+    renamed = tmp_path / "renamed" / "ec_transfer_model (1).pt"
+    renamed.parent.mkdir()
+    hw2utils._write_ec_model(rule_network(), renamed, saved_by="save_ec_model")
+    assert hidden_ec.read_submitted(renamed)[1] == "save_ec_model"
     assert judge("extra_credit", "ec_transfer__saved_model", (), {"result": None},
                  Context(submission=tmp_path)).passed
 
