@@ -263,19 +263,9 @@ def run_isolated(prepared: dict[str, Prepared], folder: Path, release: Path, slo
         _hand_over(slot, folder)
     if jobs:
         argv = [sandbox.python(), "-m", "hw2probes.isolated", str(folder), "--job-timeout", str(limits.cell)]
-        run = sandbox.run(slot, argv, folder, _environment(folder, limits.threads, seed),
-                          wall=limits.isolated_wall, memory=limits.memory, cpu=limits.cpu)
-        if run.timed_out:
-            outcome.problems.append(f"the isolated run of the optimizer answers stopped after "
-                                    f"{limits.isolated_wall:.0f} s; what did not run scores 0")
-        if run.survivors_killed:
-            outcome.flags.append(f"{run.survivors_killed} process(es) started in the isolated run "
-                                 "outlived it and were killed")
-        if slot is not None:
-            try:
-                sandbox.clean(slot)
-            except OSError as why:
-                outcome.problems.append(f"cleaning up after the isolated run failed: {why!r}")
+        _run_and_clean(slot, argv, folder, _environment(folder, limits.threads, seed), limits,
+                       limits.isolated_wall, outcome, "the isolated run of the optimizer answers",
+                       "what did not run scores 0", "the isolated run")
     reports = {}
     for job in jobs:
         try:
@@ -386,6 +376,32 @@ def graded_notebook(prepared: Prepared, outputs: list | None, judged: dict[str, 
     return nb
 
 
+def _run_and_clean(slot: sandbox.Slot | None, argv: list[str], folder: Path, env: dict, limits,
+                   wall: float, outcome: Outcome, what: str, after_timeout: str, outlived: str,
+                   runner: str | None = None) -> sandbox.Outcome:
+    """One sandboxed run (the notebooks, or the isolated run) and what the instructor should
+    know of it in ``outcome``: the time limit, a runner that failed, the memory bound of all
+    its processes together, processes that outlived it; then what the slot's user left behind."""
+    run = sandbox.run(slot, argv, folder, env, wall=wall, memory=limits.memory, cpu=limits.cpu)
+    if run.timed_out:
+        outcome.problems.append(f"{what} stopped after {wall:.0f} s; {after_timeout}")
+    elif run.returncode != 0:
+        outcome.problems.append(f"{runner or what} ended with exit status {run.returncode}: "
+                                f"{run.output.strip()[-300:]}")
+    if run.memory_limit_reached:  # the kernel killed a process of the submission at its cgroup's bound
+        outcome.problems.append(f"memory limit reached: the submission's processes together may use "
+                                f"{limits.memory / 2**30:g} GiB; {run.oom_kills} of them were killed")
+    if run.survivors_killed:
+        outcome.flags.append(f"{run.survivors_killed} process(es) started by the submission outlived "
+                             f"{outlived} and were killed")
+    if slot is not None:
+        try:
+            sandbox.clean(slot)
+        except OSError as why:  # the grader's fault, not the student's: say so, go on
+            outcome.problems.append(f"cleaning up after the sandbox failed: {why!r}")
+    return run
+
+
 def grade_student(submitted: Path, release: Path, source: Path, scratch: Path,
                   slot: sandbox.Slot | None, limits) -> Outcome:
     """Check, run and judge one student's notebooks (``submitted``: the handed-in folder)."""
@@ -397,25 +413,9 @@ def grade_student(submitted: Path, release: Path, source: Path, scratch: Path,
     argv = [sandbox.python(), "-m", "hw2probes.execute", str(scratch), "--cell-timeout", str(limits.cell),
             "--parallel", str(max(1, limits.threads))]
     context = judging.Context(submission=submitted, seed=secrets.randbelow(2**31))
-    run = sandbox.run(slot, argv, scratch, _environment(scratch, limits.threads, context.seed),
-                      wall=limits.wall, memory=limits.memory, cpu=limits.cpu)
-    if run.timed_out:
-        outcome.problems.append(f"grading stopped after {limits.wall:.0f} s; "
-                                "notebooks not finished by then score 0 on what did not run")
-    elif run.returncode != 0:
-        outcome.problems.append(f"the notebook runner ended with exit status {run.returncode}: "
-                                f"{run.output.strip()[-300:]}")
-    if run.memory_limit_reached:  # the kernel killed a process of the submission at its cgroup's bound
-        outcome.problems.append(f"memory limit reached: the submission's processes together may use "
-                                f"{limits.memory / 2**30:g} GiB; {run.oom_kills} of them were killed")
-    if run.survivors_killed:
-        outcome.flags.append(f"{run.survivors_killed} process(es) started by the submission outlived "
-                             "its notebooks and were killed")
-    if slot is not None:
-        try:
-            sandbox.clean(slot)
-        except OSError as why:  # the grader's fault, not the student's: say so, go on
-            outcome.problems.append(f"cleaning up after the sandbox failed: {why!r}")
+    run = _run_and_clean(slot, argv, scratch, _environment(scratch, limits.threads, context.seed), limits,
+                         limits.wall, outcome, "grading", "notebooks not finished by then score 0 on "
+                         "what did not run", "its notebooks", runner="the notebook runner")
     folder = scratch.parent / ".isolated" / scratch.name  # made by the grader, not by the student's run
     try:
         if slot is not None:
