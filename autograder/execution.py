@@ -328,7 +328,7 @@ def verdicts(name: str, prepared: Prepared, scratch: Path, context: judging.Cont
         if routes:
             verdict = judging.Verdict(False, f"{grade_id}: run on its own, your answer used what this task "
                                              f"forbids ({delegation.POLICIES[answer].forbids}): "
-                                             f"{'; '.join(routes[:3])}. Write the update yourself, "
+                                             f"{'; '.join(routes[:3])}; the task is to write the update yourself, "
                                              "with tensor operations")
             outcome.flags.append(f"{name}.ipynb, {grade_id}: the isolated run tripped "
                                  f"{'; '.join(routes[:3])}")

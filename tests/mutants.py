@@ -141,7 +141,7 @@ MUTANTS = [
     Mutant("sgd_delegates_to_torch", NB1, "sgd_optimizer", "self.parameters = list(parameters)",
            "self.parameters = list(parameters)\n"
            "        self.inner = torch.optim.SGD(self.parameters, lr=lr, weight_decay=weight_decay)",
-           "sgd_optimizer", "used what this task forbids",
+           "sgd_optimizer", "the task is to write the update yourself",
            "constructs torch.optim.SGD inside the hand-written optimizer"),
     Mutant("sgd_decay_outside_lr_sign_flipped", NB1, "sgd_optimizer", SGD_UPDATE,
            "p -= self.lr * p.grad - self.weight_decay * p", "sgd_optimizer__weight_decay",
@@ -238,7 +238,7 @@ MUTANTS = [
            cuda_only=True),
     Mutant("adam_delegates_to_torch", NB2, "adam_optimizer", "self.t = 0",
            "self.t = 0\n        self.inner = torch.optim.Adam(self.parameters, lr=lr)",
-           "adam_optimizer", "used what this task forbids",
+           "adam_optimizer", "the task is to write the update yourself",
            "constructs torch.optim.Adam inside ADAMOptimizer"),
     Mutant("adam_zero_grad_resets_t", NB2, "adam_optimizer", ZERO_GRAD_LOOP,
            ZERO_GRAD_LOOP + "\n        self.t = 0", "adam_optimizer__zero_grad",

@@ -485,7 +485,7 @@ def test_namespaces_hide_the_file_system_the_network_and_other_processes(
             assert not seen["grader"]
             assert not (seen["kit_source"] or seen["root"] or seen["home"]), seen
             # and nothing else: but the way to the interpreter's folders when the kit lives under /tmp
-            bound = {Path(p).relative_to("/tmp").parts[0] for p in sandbox._python_folders(python)
+            bound = {Path(p).relative_to("/tmp").parts[0] for p in sandbox._python_folders(sandbox.python())
                      if Path(p).is_relative_to("/tmp")}
             assert set(seen["tmp"]) == {"hw2sandbox-test-private", scratch.parent.name} | bound
             assert seen["loopback"] == seen["host"] == "ConnectionRefusedError"  # its own loopback: nothing there
