@@ -1,6 +1,6 @@
 """Certify the homework's outcome claims by replaying its experiments over several seeds.
 
-    python -m autograder.certify [--seeds 10] [--first-seed 1] [--device cpu|cuda] [--jobs 1] [--only 3.1,3.3]
+    python -m autograder.certify [--seeds 10] [--first-seed 1] [--device cpu|cuda] [--threads 1] [--jobs 1] [--only 3.1,3.3]
                                  [--epochs E] [--out build/certificate] [--smoke]
     python -m autograder.certify --results A/certificate.json [B/certificate.json ...]   # re-check only
 
@@ -30,23 +30,26 @@ SMOKE_EPOCHS = 20
 DEFAULT_OUT = Path("build") / "certificate"
 
 
-def _init_worker():
-    # One thread per process: parallel jobs must not oversubscribe the cores.
-    torch.set_num_threads(1)
+def _init_worker(threads=1):
+    # PyTorch's CPU thread count changes the order of floating-point sums, so runs differ between
+    # thread counts: the certificate is made per count (CERTIFICATE.md, "Across machines").
+    torch.set_num_threads(threads)
 
 
 def _run(args):
     return run(*args)
 
 
-def replay(ids, seeds, device, data_dir, epochs, jobs):
-    """Run every (seed, id) pair; return the results in that order, printing one line per run."""
+def replay(ids, seeds, device, data_dir, epochs, jobs, threads=1):
+    """Run every (seed, id) pair with `threads` CPU threads per job; return the results in that
+    order, printing one line per run."""
     tasks = [(task, seed, device, data_dir, epochs) for seed in seeds for task in ids]
     if jobs == 1:
-        _init_worker()
+        _init_worker(threads)
         results = map(_run, tasks)
     else:
-        pool = ProcessPoolExecutor(jobs, mp_context=get_context("spawn"), initializer=_init_worker)
+        pool = ProcessPoolExecutor(jobs, mp_context=get_context("spawn"), initializer=_init_worker,
+                                   initargs=(threads,))
         results = pool.map(_run, tasks)
     runs = []
     for result in results:
@@ -101,10 +104,10 @@ def render_markdown(meta, summary, verdicts):
     return "\n".join(lines) + "\n"
 
 
-def _hardware(device):
+def _hardware(device, threads):
     if device.startswith("cuda"):
         return torch.cuda.get_device_name(device)
-    return f"{platform.processor() or platform.machine()}, 1 thread per job"
+    return f"{platform.processor() or platform.machine()}, {threads} thread{'s' * (threads != 1)} per job"
 
 
 def write(out, meta, runs):
@@ -136,7 +139,8 @@ def parse_args(argv):
     parser.add_argument("--seeds", type=int, default=10, help="number of seeds K (default 10)")
     parser.add_argument("--first-seed", type=int, default=1, help="seeds run from here: S..S+K-1")
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
-    parser.add_argument("--jobs", type=int, default=1, help="parallel processes, one thread each")
+    parser.add_argument("--threads", type=int, default=1, help="PyTorch CPU threads per job (default 1)")
+    parser.add_argument("--jobs", type=int, default=1, help="parallel processes")
     parser.add_argument("--epochs", type=int, help="override every experiment's epoch budget")
     parser.add_argument("--only", help="comma-separated experiment ids (default: all)")
     parser.add_argument("--data-dir", default=str(Path(__file__).resolve().parent.parent / "data"))
@@ -163,9 +167,9 @@ def main(argv=None):
             raise SystemExit(f"unknown experiment ids {unknown}; known: {', '.join(EXPERIMENTS)}")
         start = time.perf_counter()
         seeds = range(args.first_seed, args.first_seed + args.seeds)
-        runs = replay(ids, seeds, args.device, args.data_dir, args.epochs, args.jobs)
+        runs = replay(ids, seeds, args.device, args.data_dir, args.epochs, args.jobs, args.threads)
         meta = {"seeds": args.seeds, "first_seed": args.first_seed, "device": args.device,
-                "hardware": _hardware(args.device),
+                "hardware": _hardware(args.device, args.threads), "threads": args.threads,
                 "jobs": args.jobs, "cpus": os.cpu_count(), "torch": torch.__version__,
                 "epochs": args.epochs or "per experiment", "smoke": args.smoke,
                 "wall_seconds": round(time.perf_counter() - start, 1)}
