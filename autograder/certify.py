@@ -3,11 +3,14 @@
     python -m autograder.certify [--seeds 10] [--first-seed 1] [--device cpu|cuda] [--threads 1] [--jobs 1] [--only 3.1,3.3]
                                  [--epochs E] [--out build/certificate] [--smoke]
     python -m autograder.certify --results A/certificate.json [B/certificate.json ...]   # re-check only
+    python -m autograder.certify --across A/certificate.json [B/certificate.json ...]    # one table per configuration
 
 Each experiment of `autograder.experiments` runs once per seed S..S+K−1 (default 1..10) through `hw2utils.run_test`;
 the claims of `autograder.claims` are checked on the results. Writes certificate.json (every run,
 the summary, the verdicts) and certificate.md (the table) into --out. Exit status 1 when a claim
 fails. --smoke: 1 seed, 20 epochs, claims reported but not enforced (for the test suite).
+--across: the claims re-checked on saved certificates of several configurations (device, CPU
+threads), one column each, the notebooks' seed (a one-seed certificate) beside the seed range.
 """
 import argparse
 import json
@@ -22,7 +25,7 @@ from pathlib import Path
 
 import torch
 
-from autograder.claims import evaluate
+from autograder.claims import CLAIMS, evaluate
 from autograder.experiments import EXPERIMENTS
 from autograder.replay import refuse_grading_mode, run
 
@@ -134,6 +137,46 @@ def merge(saved):
     return meta, runs
 
 
+def configuration(meta):
+    """A certificate's machine configuration, e.g. "cpu, 2 threads" or "cuda (NVIDIA H100)"."""
+    if meta["device"].startswith("cuda"):
+        return f"{meta['device']} ({meta['hardware']})"
+    threads = meta.get("threads", 1)
+    return f"{meta['device']}, {threads} thread{'s' * (threads != 1)}"
+
+
+def across(saved):
+    """Claims × configurations, re-checked on saved certificates with today's claims.
+
+    Returns (markdown, ok): each cell "held/seeds" for a seed range (✗ when short of the quorum)
+    and "✓"/"✗" for the one-seed certificates (the notebooks' seed) of that configuration; ok is
+    False when any claim fails in any configuration.
+    """
+    columns = {}
+    for certificate in saved:
+        meta = certificate["meta"]
+        column = columns.setdefault(configuration(meta), {"range": [], "single": []})
+        column["single" if meta["seeds"] == 1 else "range"].append(certificate)
+    verdicts = {label: {kind: {v["id"]: v for v in evaluate(merge(group)[1])} if group else {}
+                        for kind, group in column.items()} for label, column in columns.items()}
+    ok = all(v["status"] != "fails" for by_kind in verdicts.values()
+             for by_id in by_kind.values() for v in by_id.values())
+    lines = ["| claim | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
+    for claim in CLAIMS:
+        cells = []
+        for by_kind in verdicts.values():
+            parts = []
+            if claim.id in by_kind["range"]:
+                v = by_kind["range"][claim.id]
+                parts.append(f"{v['seeds_held']}/{v['seeds']}" + (" ✗" if v["status"] == "fails" else ""))
+            if claim.id in by_kind["single"]:
+                status = by_kind["single"][claim.id]["status"]
+                parts.append("default seed " + {"holds": "✓", "fails": "✗"}.get(status, "—"))
+            cells.append(", ".join(parts) or "—")
+        lines.append(f"| {claim.text} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n", ok
+
+
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=10, help="number of seeds K (default 10)")
@@ -146,6 +189,9 @@ def parse_args(argv):
     parser.add_argument("--data-dir", default=str(Path(__file__).resolve().parent.parent / "data"))
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--smoke", action="store_true", help=f"1 seed, {SMOKE_EPOCHS} epochs, claims not enforced")
+    parser.add_argument("--across", type=Path, nargs="+",
+                        help="saved certificate.json files of several configurations: print the claims "
+                             "per configuration (exit 1 if one fails anywhere)")
     parser.add_argument("--results", type=Path, nargs="+",
                         help="re-check the claims of saved certificate.json files (runs of the same "
                              "seeds, e.g. one per part, are checked together)")
@@ -154,6 +200,10 @@ def parse_args(argv):
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.across:
+        table, ok = across([json.loads(path.read_text()) for path in args.across])
+        print(table, end="")
+        return 0 if ok else 1
     if args.results:
         meta, runs = merge([json.loads(path.read_text()) for path in args.results])
     else:

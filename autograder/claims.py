@@ -20,6 +20,12 @@ def train(results, task):
     return results[task]["train_acc"]
 
 
+def best_train(results, task):
+    """The highest training accuracy of any evaluation (every 10 epochs): what the plot's curve
+    reaches, whatever a late loss spike did to the final value."""
+    return results[task]["best_train_acc"]
+
+
 @dataclass(frozen=True)
 class Claim:
     id: str
@@ -47,8 +53,11 @@ CLAIMS = [
           ("3.7", "3.10"), lambda r: train(r, "3.7") - train(r, "3.10") >= 0.03),
     Claim("deep-dies", "6 layers of width 32, default init (3.12), stay at chance: train and held-out ≤ 0.55",
           ("3.12",), lambda r: max(train(r, "3.12"), val(r, "3.12")) <= 0.55),
-    Claim("batchnorm-revives", "BatchNorm (3.13) makes that network learn: train ≥ 0.80, held-out ≥ 0.55",
-          ("3.13",), lambda r: train(r, "3.13") >= 0.80 and val(r, "3.13") >= 0.55),
+    # Peak, not final, training accuracy: Adam's loss spikes knock 3.13's final value anywhere
+    # from 1.0 down to ~0.7 depending on the thread count (CERTIFICATE.md, "Across machines").
+    Claim("batchnorm-revives", "BatchNorm (3.13) makes that network learn: training accuracy reaches "
+          "≥ 0.95 during training, held-out ends ≥ 0.55",
+          ("3.13",), lambda r: best_train(r, "3.13") >= 0.95 and val(r, "3.13") >= 0.55),
     Claim("residual-bn-solves", "residual blocks with BatchNorm, 2 and 6 (3.17, 3.18), reach ≥ 0.95 held-out",
           ("3.17", "3.18"), lambda r: min(val(r, "3.17"), val(r, "3.18")) >= 0.95),
     Claim("small-init-dies", "N(0, 0.01²) init (4.7) leaves the deep network at chance: held-out ≤ 0.55",

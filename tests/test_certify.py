@@ -31,7 +31,7 @@ def synthetic_runs(seeds=5, overrides=None):
     runs = []
     for seed in range(1, seeds + 1):
         for task, (val, train) in {**GOOD, **(overrides or {}).get(seed, {})}.items():
-            runs.append({"id": task, "seed": seed, "train_acc": train, "val_acc": val,
+            runs.append({"id": task, "seed": seed, "train_acc": train, "val_acc": val, "best_train_acc": train,
                          "solved_epoch": 100 if val == 1.0 else None, "epochs_run": 2000, "seconds": 1.0})
     return runs
 
@@ -56,6 +56,18 @@ def test_claim_needs_nine_of_ten_seeds():
     assert verdict(evaluate(one_bad), "batchnorm-revives")["status"] == "holds"
     v = verdict(evaluate(two_bad), "batchnorm-revives")
     assert (v["status"], v["seeds_held"], v["needed"]) == ("fails", 8, 9)
+
+
+def test_batchnorm_claim_reads_the_peak_not_the_spiked_final_training_accuracy():
+    spiked = synthetic_runs(10)
+    for r in spiked:
+        if r["id"] == "3.13":  # reached 1.0, then a late loss spike left it at 0.72
+            r.update(train_acc=0.72, best_train_acc=1.0, val_acc=0.66)
+    assert verdict(evaluate(spiked), "batchnorm-revives")["status"] == "holds"
+    for r in spiked:
+        if r["id"] == "3.13" and r["seed"] <= 2:  # never got there
+            r["best_train_acc"] = 0.90
+    assert verdict(evaluate(spiked), "batchnorm-revives")["status"] == "fails"
 
 
 def test_claim_with_a_missing_experiment_is_skipped():
@@ -95,6 +107,30 @@ def test_recheck_merges_certificates_of_one_seed_range_run_part_by_part(tmp_path
     assert {v["status"] for v in merged["claims"]} == {"holds"} and merged["meta"]["wall_seconds"] == 2.0
     twice = certify("--results", str(parts[0]), str(parts[0]), "--out", str(tmp_path / "again"))
     assert twice.returncode != 0 and "more than one" in twice.stderr
+
+
+def saved_certificate(path, seeds, first_seed, threads, overrides=None):
+    runs = [{**r, "seed": r["seed"] + first_seed - 1} for r in synthetic_runs(seeds, overrides)]
+    path.write_text(json.dumps({"meta": {"seeds": seeds, "first_seed": first_seed, "device": "cpu",
+                                         "threads": threads, "hardware": "test", "torch": "x",
+                                         "epochs": "per experiment", "wall_seconds": 1.0}, "runs": runs}))
+    return str(path)
+
+
+def test_across_shows_each_configuration_and_fails_when_one_configuration_fails(tmp_path):
+    files = [saved_certificate(tmp_path / f"{t}.json", 10, 1, t) for t in (1, 2)]
+    files.append(saved_certificate(tmp_path / "7150.json", 1, 7150, 2))
+    done = certify("--across", *files)
+    assert done.returncode == 0, done.stderr
+    header, rule, *rows = done.stdout.splitlines()
+    assert header == "| claim | cpu, 1 thread | cpu, 2 threads |" and len(rows) == len(CLAIMS)
+    assert rows[0].endswith("| 10/10 | 10/10, default seed ✓ |")
+    dead = {s: {"3.12": (0.9, 0.9)} for s in (1, 2)}  # two seeds short of the quorum at 4 threads only
+    files.append(saved_certificate(tmp_path / "4.json", 10, 1, 4, dead))
+    done = certify("--across", *files)
+    assert done.returncode == 1
+    deep = next(row for row in done.stdout.splitlines() if "(3.12)" in row)
+    assert deep.endswith("| 10/10 | 10/10, default seed ✓ | 8/10 ✗ |")
 
 
 @pytest.mark.slow
