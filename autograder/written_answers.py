@@ -56,7 +56,8 @@ WRITTEN_ANSWERS: dict[str, WrittenAnswer] = {
         r"add\w* " + _DECAY_TERM,
         _DECAY_TERM + r" (?:is )?(?:added )?to the gradient",
         _DECAY_TERM + r" is part of the gradient",
-        r"derivative of [^.]{0,40}\bis λ ?θ")),
+        r"derivative of [^.]{0,40}\bis λ ?θ",
+        r"gradient[^.]{0,20} plus the (?:weight )?decay term (?:λ ?θ|10\^-3 ?w)")),
     "q_wd_update": WrittenAnswer("1.E", "one gradient-descent step with weight decay, and why 'decay'", (
         r"\( ?1 ?- ?(?:ν|lr|η|α) ?·? ?(?:λ|weight_decay) ?\)",
         r"1 ?- ?(?:lr|self\.lr) ?(?:self\.)?weight_decay",
