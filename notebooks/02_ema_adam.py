@@ -205,9 +205,8 @@ hw2checks.check_q_mean_vs_rms__sign_changes(sign_changes)
 #
 # $$\Delta x_i = -\alpha\,\frac{\text{mean of the recent } g_i}{\text{RMS of the recent } g_i}.$$
 #
-# When the recent gradients agree, the ratio is close to ±1 and the step is about $\alpha$,
-# however small the gradients are. When they keep changing sign, the mean is much smaller than
-# the RMS, and so is the step.
+# When the recent gradients agree, the ratio is close to ±1 and the step is about $\alpha$.
+# When they keep changing sign, the mean is much smaller than the RMS, and so is the step.
 #
 # **2.D (2 points).** Suppose every gradient is multiplied by the same constant $K > 0$ (for
 # example, because the loss is multiplied by $K$): $\hat g_t = K g_t$. Is the step
@@ -341,8 +340,8 @@ plt.show()
 # squared gradient, $v$; $\sqrt{v}$ is then a moving RMS. Step $t$ (counting from 1) is:
 #
 # $$\begin{aligned}
-# g_t &= \nabla\mathcal{L}_{\text{obj}}(\theta) + \lambda\,\theta
-#   && \text{gradient with weight decay } \lambda \text{ folded in}\\
+# g_t &= \nabla\mathcal{L}(\theta)
+#   && \text{gradient of } \mathcal{L} = \mathcal{L}_{\text{obj}} + \tfrac{\lambda}{2}\lVert\theta\rVert^2 \text{ (your answer to 1.D)}\\
 # m_t,\ m^*_t &= \texttt{ema\_update}(g_t,\ \beta_1,\ t,\ m^*_{t-1})
 #   && \text{moving mean of } g\\
 # v_t,\ v^*_t &= \texttt{ema\_update}(g_t^2,\ \beta_2,\ t,\ v^*_{t-1})
@@ -353,8 +352,9 @@ plt.show()
 #
 # with $m^*_0 = v^*_0 = 0$. ($m_t$ and $v_t$ are the bias-corrected EMAs, written $\hat m_t$
 # and $\hat v_t$ in PyTorch's documentation.) The weight decay is PyTorch's coupled L2 of Part 1:
-# $\lambda\theta$ is added to the gradient, so `torch.optim.Adam(params, weight_decay=λ)` follows
-# the gradient of $\mathcal{L}_{\text{obj}} + \frac{\lambda}{2}\lVert\theta\rVert^2$. The small
+# $g_t$ is the gradient of the whole $\mathcal{L}$, penalty included, so
+# `torch.optim.Adam(params, weight_decay=λ)` follows the gradient of
+# $\mathcal{L}_{\text{obj}} + \frac{\lambda}{2}\lVert\theta\rVert^2$. The small
 # $\epsilon$ only prevents a division by zero; it is added **after** the square root.
 #
 # Write `ADAMOptimizer(parameters, lr=0.1, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0)`
@@ -421,7 +421,7 @@ import autograder.checks.part2 as _hidden; _hidden.check_adam_optimizer__matches
 hw2checks.check_adam_optimizer__matches_torch(ADAMOptimizer)
 
 # %% test="adam_optimizer__weight_decay" points=2
-# Check that ADAMOptimizer adds weight_decay * p to the gradient, as torch.optim.Adam does.
+# Check that ADAMOptimizer with weight decay follows the gradient of the decayed loss, as torch.optim.Adam does.
 ### BEGIN HIDDEN TESTS
 import autograder.checks.part2 as _hidden; _hidden.check_adam_optimizer__weight_decay(ADAMOptimizer)
 ### END HIDDEN TESTS
@@ -483,16 +483,14 @@ L.plot_history()
 # %% [markdown]
 # ## A note on AdamW: decoupled weight decay
 #
-# In `torch.optim.Adam` (and your `ADAMOptimizer`) the decay $\lambda\theta$ is part of the
-# gradient, so it is also divided by $\sqrt{v}$: a parameter with large gradients hardly
-# decays, one with tiny gradients decays a lot. For plain gradient descent, adding
-# $\lambda\theta$ to the gradient and shrinking $\theta$ directly are the same thing (Question
-# 1.E); for Adam they are not. **AdamW** (Loshchilov and Hutter, 2019; `torch.optim.AdamW`)
-# *decouples* the decay: the moments see only the loss gradient, and the decay is applied
-# to the parameter directly, at the same rate for every parameter:
-#
-# $$\theta \leftarrow \theta - \text{lr}\cdot\Big(\frac{m_t}{\sqrt{v_t}+\epsilon} + \lambda\,\theta\Big),
-# \qquad m_t, v_t \text{ computed from } g_t = \nabla\mathcal{L}_{\text{obj}}(\theta).$$
+# In `torch.optim.Adam` (and your `ADAMOptimizer`) the decay is part of the gradient $g_t$, so
+# it is also divided by $\sqrt{v}$: a parameter with large gradients hardly decays, one with
+# tiny gradients decays a lot. (Question 1.E looks at what the decay does in plain gradient
+# descent, where nothing divides the gradient.) **AdamW** (Loshchilov and Hutter, 2019;
+# `torch.optim.AdamW`) *decouples* the decay: the moments see only the loss gradient
+# $\nabla\mathcal{L}_{\text{obj}}(\theta)$, and the decay is applied to the parameter
+# directly, at the same rate for every parameter (PyTorch's documentation of `AdamW` gives the
+# update).
 #
 # It often regularizes better, and it is the usual choice for large networks. With the same
 # numbers the two optimizers follow different paths, as the cell below shows. The tasks of this

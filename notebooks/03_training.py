@@ -564,9 +564,8 @@ history_3_13 = run_test(Supervise(loss_3_13, net_3_13), optmaker_3_13, epochs=40
 # %% [markdown]
 # ## Residual networks
 #
-# A residual block computes $x + f(x)$: the layers $f$ learn a *correction* to their input,
-# and the identity path carries both the signal forward and the gradient backward
-# ($\partial(x + f(x))/\partial x = I + \partial f/\partial x$), however deep the stack.
+# A residual block computes $x + f(x)$: the layers $f$ learn a *correction* to their input.
+# Question 3.E asks what that changes in training.
 #
 # Tasks 3.15–3.18 train for 300 epochs each.
 #

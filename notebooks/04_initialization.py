@@ -386,12 +386,12 @@ hw2checks.check_net_4_7__wrapper(model_4_7, net_4_7)
 # held-out accuracy stay near 0.5. Look at the printed gradient range — how small is the
 # smallest gradient? — and at the flat loss.
 #
-# Adam divides each gradient by its running RMS (Task 2.D), so a small gradient alone does
-# not make a small step. But what Adam rescales is the data's gradient *plus* the weight
-# decay term $10^{-3}\,w \approx 10^{-5}$. At the start, the data's gradient in the first four
-# layers is more than ten times smaller than that term, and in layer 1 tens of thousands of
-# times smaller (about $10^{-10}$), so Adam's steps follow the decay, and the decay pulls the
-# small weights towards 0: the signal from the input never gets a chance to grow.
+# Why does Adam not make up for the small gradients? What Adam rescales is the gradient of the
+# whole loss, weight decay included, and the decay's part is about $10^{-5}$ for weights this
+# small. At the start, the data's part in the first four layers is more than ten times
+# smaller than that, and in layer 1 tens of thousands of times smaller (about $10^{-10}$), so
+# Adam's steps follow the decay, and the decay pulls the small weights towards 0: the signal
+# from the input never gets a chance to grow.
 
 # %%
 history_4_7 = run_test(model_4_7, optmaker_4_7)
@@ -484,9 +484,9 @@ hw2checks.check_net_4_9__wrapper(model_4_9, net_4_9)
 # its size through the six layers, so every layer gets a gradient it can learn from: the
 # network fits its training set (training accuracy above 0.9) where 4.7 stayed at chance.
 # Now look at the held-out accuracy: it stays far below the training accuracy (by 0.2 or
-# more). The network memorizes its training examples rather than finding the rule, as Adam
-# did in 3.6. Initialization decides whether a deep network can be trained at all; it does
-# not make it generalize — in Part 3, the residual networks with BatchNorm (3.17, 3.18) did.
+# more). The network memorizes its training examples rather than finding the rule.
+# Initialization decides whether a deep network can be trained at all; it does not make it
+# generalize.
 
 # %%
 history_4_9 = run_test(model_4_9, optmaker_4_9)
@@ -498,9 +498,9 @@ history_4_9 = run_test(model_4_9, optmaker_4_9)
 # the same interval. A uniform distribution on $[-c, c]$ has variance $c^2/3$, so the
 # default weight variance is $1/(3 n_{in})$: a third of Xavier's and a sixth of He's. Each
 # ReLU layer therefore shrinks the mean square of the signal by a factor of about 6, which
-# a shallow network shrugs off but which compounds over the five ReLU layers of 3.12 to
-# about $6^5 \approx 8000$ — the network that stayed at chance. That is why He's scale
-# (or BatchNorm, as in 3.13) matters for deep ReLU networks.
+# a shallow network shrugs off but which compounds over the five ReLU layers of the network of
+# 3.12 to about $6^5 \approx 8000$. That is why He's scale matters for deep ReLU
+# networks.
 
 # %% [markdown]
 # ## Extra credit (10 points)

@@ -47,10 +47,11 @@ def student_readme(base_url: str) -> str:
         url = colab_url(base_url, stem)
         rows.append(f"| `{stem}.ipynb` | {title} | " + (f"[Open in Colab]({url})" if url else "—") + " |")
     if colab_url(base_url, "x"):
-        colab = "Click a notebook's **Open in Colab** link above, then File > Save a copy in Drive."
+        colab = ("Click a notebook's **Open in Colab** link above, then choose File > Save a copy "
+                 "in Drive: Colab keeps your work only in that copy.")
     else:
         colab = ("Open https://colab.research.google.com, choose File > Upload notebook, and "
-                 "upload the notebook from this folder.")
+                 "upload the notebook from this folder; Colab keeps it in your Google Drive.")
     template = (ROOT / "notebooks" / "STUDENT_README.md").read_text()
     return template.format(notebook_table="\n".join(rows), colab_paragraph=colab)
 

@@ -185,6 +185,23 @@ def test_loss_axis_tick_labels_are_a_few_short_plain_numbers(low, high):
     assert len(set(values)) == len(values), "two ticks carry the same label"
 
 
+def assert_labelled_near_both_ends(axis, values, near: float = 1.5) -> None:
+    """A labelled tick within a factor ``near`` of the data's lowest and of its highest value."""
+    labels = [float(text.replace("−", "-")) for text in tick_labels(axis)]
+    assert min(labels) <= min(values) * near and max(labels) >= max(values) / near, labels
+
+
+@pytest.mark.parametrize("low, high", [(0.05, 0.7), (0.1, 0.7), (0.08, 0.7), (0.12, 0.9),
+                                       (0.005, 0.7), (0.3, 3.9), (1e-7, 5.0), (0.6931, 0.6937)])
+def test_loss_axis_labels_a_tick_near_each_end_of_the_data(low, high):
+    """A loss that falls below 0.2 gets a label below 0.2 (over less than a decade the round
+    ticks crowd at the top of a log axis; over more, the lowest decade may lie outside)."""
+    losses = np.geomspace(high, low, 300)
+    fig = drawn(hw2utils.plot_training(history_of(losses, [0.5] * 30, [0.6] * 30)))
+    assert_labelled_near_both_ends(fig.axes[0].yaxis, losses)
+    assert len(tick_labels(fig.axes[0].yaxis)) <= 8
+
+
 def test_training_legend_leaves_the_data_alone():
     assert_no_legend_over_data(hw2utils.plot_training(overfit_history()))
     assert_no_legend_over_data(hw2utils.plot_training(stuck_history()))
@@ -212,6 +229,7 @@ def test_bowl_loss_panel_has_plain_tick_labels():
     loss_ax = drawn(zigzag_bowl(with_gradients=False).figure).axes[1]
     labels = tick_labels(loss_ax.yaxis)
     assert 2 <= len(labels) <= 8 and all(PLAIN_NUMBER.match(t) for t in labels), labels
+    assert_labelled_near_both_ends(loss_ax.yaxis, zigzag_bowl(with_gradients=False).losses)
 
 
 def test_path_is_a_thin_line_with_markers_and_marked_ends():

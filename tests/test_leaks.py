@@ -1,6 +1,7 @@
 """The student bundle and the release leak nothing, and the leak check catches each kind of
 leak planted in a copy of them (so a clean result means something)."""
 import json
+import re
 import shutil
 import sqlite3
 import sys
@@ -166,3 +167,18 @@ def test_the_bundle_command_refuses_a_leaky_release(monkeypatch, tmp_path, capsy
     monkeypatch.setattr(bundle, "RELEASE", release)
     assert bundle.main(["--out", str(tmp_path / "out")]) == 1
     assert "LEAK" in capsys.readouterr().out
+
+
+def test_the_readme_times_are_the_notebooks_own():
+    """The student README's table repeats the time each notebook's "Time" paragraph states
+    (notebooks 3 and 4; 1 and 2 take seconds): change one, the test names the other."""
+    readme = (ROOT / "notebooks" / "STUDENT_README.md").read_text()
+    for stem in ("03_training", "04_initialization"):
+        row = next(line for line in readme.splitlines() if line.startswith(f"| `{stem}.ipynb`"))
+        seconds = re.search(r"(\d+) s\b", row).group(1)
+        notebook = (ROOT / "notebooks" / f"{stem}.py").read_text()
+        paragraph = notebook[notebook.index("**Time.**"):].split("\n#\n")[0]
+        assert re.search(rf"\b{seconds} s\b", paragraph), (stem, seconds, paragraph)
+    linked = bundle.student_readme("https://raw.githubusercontent.com/org/repo/main/")
+    assert linked.count("Save a copy in Drive") == 1
+    assert "DATASHEET.md" in readme

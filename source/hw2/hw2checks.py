@@ -405,9 +405,10 @@ def check_sgd_optimizer__weight_decay(SimpleGradientDescent) -> None:
     _check_against_torch("sgd_optimizer__weight_decay", SimpleGradientDescent,
                          [{"lr": 0.1, "weight_decay": 0.1}, {"lr": 0.1, "weight_decay": 1e-3}],
                          steps=4,
-                         hint="weight decay adds weight_decay * p to the gradient (your answer "
-                              "to 1.D), and the learning rate scales the whole gradient, decay "
-                              "included (1.E)")
+                         hint="with weight_decay > 0 your steps differ from torch.optim.SGD's: "
+                              "step() must be one gradient-descent step on L(p) = L_obj(p) + "
+                              "weight_decay / 2 * ||p||^2; compare what your step() does with your "
+                              "answers to 1.D and 1.E")
 
 
 #: zero_grad checks: the rounds of zero_grad(), backward() and step() compared with the same
@@ -763,13 +764,15 @@ def _check_adam(test_id: str, ADAMOptimizer, run: Callable[[], None]) -> None:
               "ema_update.")
 
 
-ADAM_HINT = ("step() advances t by one, then for each parameter: g = p.grad + weight_decay * p; "
+ADAM_HINT = ("step() advances t by one, then for each parameter: g = the gradient of L_obj(p) + "
+             "weight_decay / 2 * ||p||^2 (your answer to 1.D); "
              "m, m* = ema_update(g, beta1, t, m*); v, v* = ema_update(g * g, beta2, t, v*); "
              "p -= lr * m / (sqrt(v) + eps); m* and v* are kept for the next step")
 STATE_HINT = ("create the state with torch.zeros_like(p), which has p's shape, dtype and device "
               "(torch.zeros(p.shape) is float32 on the CPU)")
-ADAM_DECAY_HINT = ("weight decay adds weight_decay * p to the gradient, g = p.grad + weight_decay * p, "
-                   "before both moments (coupled L2, as in Part 1 and torch.optim.Adam); nothing else changes")
+ADAM_DECAY_HINT = ("with weight_decay > 0, g is the gradient of L_obj(p) + weight_decay / 2 * ||p||^2 "
+                   "(your answer to 1.D), and both moments use that g (coupled L2, as in Part 1 and "
+                   "torch.optim.Adam); nothing else changes")
 CLASS_STATE_HINT = ("each optimizer keeps its own settings (lr, betas, eps, weight_decay), t, m* and v*: "
                     "create them in __init__ as attributes of self (self.lr = lr, self.t = 0), not as "
                     "class attributes shared by every ADAMOptimizer (ADAMOptimizer.lr = lr, or a list "
@@ -785,7 +788,8 @@ NO_BIAS_CORRECTION = ("no bias correction (m* and v* used as they are; divide th
 EPS_INSIDE_SQRT = ("eps inside the square root: the update divides by sqrt(v_hat + eps) instead of "
                    "sqrt(v_hat) + eps")
 NO_SQRT = "no square root: the update divides by v_hat + eps instead of sqrt(v_hat) + eps"
-DECAY_IGNORED = "weight_decay ignored (add weight_decay * p to the gradient before the moments)"
+DECAY_IGNORED = ("weight_decay ignored (the moments must see the gradient of L_obj(p) + weight_decay / 2 "
+                 "* ||p||^2, your answer to 1.D)")
 PER_PARAMETER_MISTAKE = ("t advanced once per parameter instead of once per step() (increment t once, "
                          "before the loop)")
 PERSIST_MISTAKE = ("the moments never persist: m* and v* start from zero at every step (the state is "
