@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib.util
+import importlib
 import io
 import json
 import os
@@ -49,7 +49,13 @@ DEFAULT_PROBE_SEED = 20261207  # any seed works (tests/test_probe_seeds.py); fix
 
 
 def missing_packages() -> list[str]:
-    return [name for name in NEEDED if importlib.util.find_spec(name) is None]
+    missing = []
+    for name in NEEDED:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            missing.append(name)
+    return missing
 
 
 def refusal(device: str) -> str | None:
