@@ -80,3 +80,19 @@ def test_refuses_cuda_where_there_is_none(tmp_path):
     done, _ = run_check(tmp_path)  # --device cuda is the default
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.count("\n") == 1 and "sees no CUDA GPU" in done.stderr
+
+
+def test_a_mutant_that_passes_or_names_nothing_and_a_failing_reference_are_failures():
+    from autograder import gpu_check
+    corpus = gpu_check._corpus()
+    mutant = corpus.MUTANTS[0]
+    results = [{"mutant": mutant.name, "verdicts": {mutant.task: (False, f"... {mutant.says.upper()} ...")}},
+               {"mutant": mutant.name, "verdicts": {mutant.task: (True, "5/5 hidden cases passed")}},
+               {"mutant": mutant.name, "verdicts": {mutant.task: (False, "some other mistake")}},
+               {"mutant": mutant.name, "verdicts": {}}]
+    caught, total, failures = gpu_check.check_mutants(results, corpus)
+    assert (caught, total) == (1, 4) and len(failures) == 3
+    reference = [{"notebook": corpus.NB1, "errors": ["cell 5 raised NameError"],
+                  "verdicts": {"a": (True, "ok"), "b": (False, "expected 1, got 2")}}]
+    assert gpu_check.check_reference(reference) == (1, 2, [f"reference {corpus.NB1}: cell 5 raised NameError",
+                                                          f"reference {corpus.NB1} b fails: expected 1, got 2"])
