@@ -25,15 +25,12 @@ rest on the cleaning being right, only on the check, which parses HTML as browse
 """
 from __future__ import annotations
 
+import functools
 import html
 import re
 import secrets
+import types
 from urllib.parse import unquote
-
-import bleach
-from bleach import html5lib_shim
-from bleach.css_sanitizer import CSSSanitizer
-from nbconvert.filters.markdown_mistune import MarkdownWithMath, markdown2html_mistune
 
 # What nbconvert's renderer makes of ordinary markdown (headings with anchor links, lists,
 # task lists, emphasis, code with pygments spans, tables, quotes, rules, definition
@@ -60,8 +57,22 @@ MAX_CHECKED_CHARS = 200_000
 CELL_CHARGE = 400  # what one more cell costs against it (rendering and parsing: ~3 ms)
 _MATH = ("inline_math", "block_math", "multiline_math", "latex_environment")
 _CODE = ("codespan", "block_code")
-_PARSER = html5lib_shim.HTMLParser(namespaceHTMLElements=False)
-_WALKER = html5lib_shim.getTreeWalker("etree")
+
+
+@functools.cache
+def _html() -> types.SimpleNamespace:
+    """bleach, html5lib and nbconvert's markdown, imported when first needed: importing this
+    module (``integrity``, the judges, ``autograder.gpu_check`` on a torch-only machine) needs
+    none of them."""
+    import bleach
+    from bleach import html5lib_shim
+    from bleach.css_sanitizer import CSSSanitizer
+    from nbconvert.filters.markdown_mistune import MarkdownWithMath, markdown2html_mistune
+    return types.SimpleNamespace(
+        bleach=bleach, namespaces=html5lib_shim.namespaces, CSSSanitizer=CSSSanitizer,
+        MarkdownWithMath=MarkdownWithMath, markdown2html=markdown2html_mistune,
+        parser=html5lib_shim.HTMLParser(namespaceHTMLElements=False),
+        walker=html5lib_shim.getTreeWalker("etree"))
 
 
 def _url_allowed(value: str) -> bool:
@@ -86,18 +97,19 @@ def _attribute_allowed(tag: str, name: str, value: str) -> bool:
 
 def render(source: str) -> str:
     """The HTML nbconvert makes of a markdown cell (formgrader and feedback pages)."""
-    return markdown2html_mistune(source)
+    return _html().markdown2html(source)
 
 
 def active(source: str) -> list[str]:
     """What is active in the rendered cell, in order, each once: tag names (``script``),
     attribute names (``onload``), ``javascript: URL``-like refusals, ``\\href`` in maths."""
     found: dict[str, None] = {}
-    for token in _WALKER(_PARSER.parseFragment(render(source))):
+    libs = _html()
+    for token in libs.walker(libs.parser.parseFragment(render(source))):
         if token["type"] not in ("StartTag", "EmptyTag"):
             continue
         tag = token["name"]
-        if tag not in TAGS or token.get("namespace") not in (None, html5lib_shim.namespaces["html"]):
+        if tag not in TAGS or token.get("namespace") not in (None, libs.namespaces["html"]):
             found[tag] = None
             continue
         for (_, name), value in token.get("data", {}).items():
@@ -114,7 +126,7 @@ def active(source: str) -> list[str]:
 
 def _tokens(source: str):
     """Every token of nbconvert's markdown parse of ``source``, in document order."""
-    stack = list(reversed(MarkdownWithMath(renderer=None)(source)))
+    stack = list(reversed(_html().MarkdownWithMath(renderer=None)(source)))
     while stack:
         token = stack.pop()
         yield token
@@ -157,9 +169,10 @@ def _cleaned(source: str) -> str:
         pieces += [source[cursor:where], mark]
         cursor = where + len(text)
     pieces.append(source[cursor:])
-    cleaner = bleach.Cleaner(tags=TAGS, attributes=_attribute_allowed, protocols=PROTOCOLS,
-                             strip=True, strip_comments=True,
-                             css_sanitizer=CSSSanitizer(allowed_css_properties=["text-align"]))
+    libs = _html()
+    cleaner = libs.bleach.Cleaner(tags=TAGS, attributes=_attribute_allowed, protocols=PROTOCOLS,
+                                  strip=True, strip_comments=True,
+                                  css_sanitizer=libs.CSSSanitizer(allowed_css_properties=["text-align"]))
     # bleach writes a text ">" as "&gt;": a ">" alone opens no tag, and markdown needs it
     # for quotes
     text = cleaner.clean("".join(pieces)).replace("&gt;", ">")
