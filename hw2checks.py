@@ -1515,6 +1515,7 @@ class InitRule(NamedTuple):
     stds: Callable[[int, int], list[float]]
     mistakes: Callable[[int, int], dict[str, float]]
     hint: str
+    normal: bool = False  # the task asks for a normal draw (kaiming_normal_): a bounded one is told apart
 
 
 #: Tasks 4.2-4.5 (initializers) and 4.6, 4.8 (nn.Linear weights re-initialized by a wrapper).
@@ -1529,7 +1530,7 @@ INIT_RULES = {
                        "draw each nn.Linear weight from N(0, 0.01²): mean 0, standard deviation 0.01"),
     "kaiming": InitRule(_he_stds, _kaiming_mistakes,
                         "nn.init.kaiming_normal_(weight, mode='fan_in', nonlinearity='relu') gives std "
-                        "sqrt(2 / in_features)"),
+                        "sqrt(2 / in_features)", normal=True),
 }
 
 
@@ -1639,7 +1640,7 @@ def linear_case(name: str, in_features: int, out_features: int, dtype: str) -> s
 class LinearDraw(NamedTuple):
     """An nn.Linear of a wrapped network as the re-init checks judge it: its dotted name, sizes,
     weight dtype (as str), the weight's number of entries, mean and std, whether the weight is
-    still the one it had before (``kept``), and its bias (None: no bias)."""
+    still the one it had before (``kept``), its bias (None: no bias) and its weight's largest |w|."""
     name: str
     in_features: int
     out_features: int
@@ -1649,6 +1650,30 @@ class LinearDraw(NamedTuple):
     std: float
     kept: bool
     bias: torch.Tensor | None
+    max_abs: float
+
+
+#: A normal draw is told from a uniform one of the same std by its largest |w|: U(-a, a) has std
+#: a/sqrt(3), so no uniform weight lies beyond sqrt(3) = 1.73 stds (1.89 sample stds of 1000
+#: weights, at STAT_Z standard errors of the std), while 1000 normal draws all stay within
+#: UNBOUNDED_STDS = 2.2 stds with probability (1 - 0.028)^1000 < 1e-12. Layers of fewer than
+#: UNBOUNDED_MIN_WEIGHTS weights are left out: their sample std is too rough.
+UNBOUNDED_STDS, UNBOUNDED_MIN_WEIGHTS = 2.2, 1000
+KAIMING_UNIFORM = ("kaiming_uniform_: its draws are uniform, bounded at sqrt(3) standard deviations; Task 4.8 "
+                   "asks for nn.init.kaiming_normal_, a normal draw with the same standard deviation")
+
+
+def expect_unbounded(test_id: str, layers: Sequence[LinearDraw]) -> None:
+    """Fail when every weight of every layer of at least UNBOUNDED_MIN_WEIGHTS weights lies within
+    UNBOUNDED_STDS of its layer's std: a bounded (uniform) draw, not a normal one."""
+    large = [layer for layer in layers if layer.numel >= UNBOUNDED_MIN_WEIGHTS and layer.std]
+    if large and all(layer.max_abs <= UNBOUNDED_STDS * layer.std for layer in large):
+        worst = max(large, key=lambda layer: layer.max_abs / layer.std)
+        fail(test_id, f"{len(large)} Linear layers of {UNBOUNDED_MIN_WEIGHTS} weights or more",
+             f"no weight lies beyond {UNBOUNDED_STDS} standard deviations of its layer (at most "
+             f"{worst.max_abs / worst.std:.3g}, in net.{worst.name}), as in a bounded draw; {UNBOUNDED_MIN_WEIGHTS} "
+             f"normal draws go beyond it with probability above 1 - 1e-12",
+             mistake_hint(KAIMING_UNIFORM, "your weights match"))
 
 
 def expect_reinit(test_id: str, layers: Sequence[LinearDraw], before: Mapping[str, torch.Tensor],
@@ -1672,6 +1697,8 @@ def expect_reinit(test_id: str, layers: Sequence[LinearDraw], before: Mapping[st
         if bias is not None and not same_tensor(bias, before.get(f"{layer.name}.bias")) and bias.count_nonzero():
             fail(test_id, case, "the bias was changed to something other than zeros",
                  "leave biases as they are or set them to zero: the task is about weights")
+    if rule.normal:
+        expect_unbounded(test_id, layers)
     linear = {f"{layer.name}.{kind}" for layer in layers for kind in ("weight", "bias")}
     for name, p in others.items():
         if name not in linear and name in before and not same_tensor(p, before[name]):
@@ -1691,7 +1718,7 @@ def _check_reinit(test_id: str, cls, net: nn.Module, rule: InitRule) -> int:
         W64 = W.double().cpu()
         layers.append(LinearDraw(name, layer.in_features, layer.out_features, str(W.dtype), W.numel(),
                                  W64.mean().item(), W64.std().item(), same_tensor(W, before.get(f"{name}.weight")),
-                                 None if layer.bias is None else layer.bias.detach()))
+                                 None if layer.bias is None else layer.bias.detach(), W64.abs().max().item()))
     others = {name: p.detach() for name, p in model.net.named_parameters()}
     return expect_reinit(test_id, layers, before, others, rule)
 
