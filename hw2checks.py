@@ -823,8 +823,9 @@ TWIN_HINT = ("two parameters of the same shape must not share m* and v*: is the 
              "by something else two parameters can share? Keep it per parameter: lists in the order of "
              "self.parameters, or a dict keyed by the parameter's position")
 
-# Classic mistakes in Adam, by description (the hidden checks simulate them; these checks name the
-# first three from the first step).
+# Classic mistakes in Adam, by description (the hidden checks simulate their whole paths; these
+# checks name the first three from the first step, "your first step matches", and only where that
+# step differs from torch's: a simulation of later steps would be an Adam to copy).
 NO_BIAS_CORRECTION = ("no bias correction (m* and v* used as they are; divide them by 1 - beta1^t and "
                       "1 - beta2^t)")
 EPS_INSIDE_SQRT = ("eps inside the square root: the update divides by sqrt(v_hat + eps) instead of "
