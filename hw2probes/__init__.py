@@ -30,6 +30,8 @@ import hashlib
 import importlib
 import io
 import os
+import sys
+import sysconfig
 import traceback
 import warnings
 from pathlib import Path
@@ -39,7 +41,9 @@ ENV_OUT = "HW2_PROBE_OUT"  # the folder probes write to, set by the grader
 ENV_SEED = "HW2_PROBE_SEED"  # drawn by the grader for each run; the judge is told it too
 PARTS = ("part1", "part2", "part3", "part4", "extra_credit")
 MAX_ERROR_CHARS = 2000
-_OWN_FILES = (os.path.dirname(os.path.abspath(__file__)),)
+#: The kit's modules (this package, the shipped checks and helpers, the grader): a frame in one of
+#: them is never the student's, nor is one in the standard library or an installed package (torch).
+KIT_MODULES = ("hw2probes", "hw2checks", "hw2utils", "autograder")
 
 
 # The run's seed where set by ``seeded`` (the trusted grader, around a judge); a ContextVar, so
@@ -92,11 +96,33 @@ def probe_function(part: str, check: str) -> Callable:
     return getattr(importlib.import_module(f"{__name__}.{part}"), f"probe_{check}")
 
 
+def _not_the_students() -> tuple[str, ...]:
+    """Where the files of frames a student did not write live: the loaded kit modules (files, and
+    folders for packages), the standard library and the installed packages."""
+    places = set()
+    for name, module in list(sys.modules.items()):
+        file = getattr(module, "__file__", None)
+        if file and name.partition(".")[0] in KIT_MODULES:
+            file = os.path.abspath(file)
+            places.add(os.path.dirname(file) + os.sep if file.endswith("__init__.py") else file)
+    paths = sysconfig.get_paths()
+    places.update(os.path.abspath(paths[key]) + os.sep for key in ("stdlib", "platstdlib", "purelib", "platlib")
+                  if paths.get(key))
+    return tuple(places)
+
+
+def students_frames(tb) -> list[traceback.FrameSummary]:
+    """The frames of traceback ``tb`` in the student's own code: none in a kit module, the
+    standard library, an installed package (torch) or Python's frozen modules."""
+    skip = _not_the_students()
+    return [frame for frame in traceback.extract_tb(tb)
+            if not frame.filename.startswith("<frozen") and not os.path.abspath(frame.filename).startswith(skip)]
+
+
 def describe_error(exc: BaseException) -> str:
-    """`Type: message`, then the student's own frames (not this package's), at most
+    """`Type: message`, then the student's own frames (students_frames), at most
     MAX_ERROR_CHARS: what a student needs to find the line that failed."""
-    frames = [frame for frame in traceback.extract_tb(exc.__traceback__)
-              if not frame.filename.startswith(_OWN_FILES)]
+    frames = students_frames(exc.__traceback__)
     lines = [f"{type(exc).__name__}: {exc}"]
     if frames:
         lines.append("in your code:")

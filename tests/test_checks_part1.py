@@ -6,6 +6,7 @@ import torch
 
 import hw2probes
 import hw2checks
+import naming
 from autograder.checks import extra_credit as hidden_ec
 from autograder.checks import part1 as hidden
 from autograder.judging import judge_function
@@ -384,6 +385,70 @@ def descend_without_rate(loss_fn, x, lr, steps):
 def test_hidden_descent_check_names_the_mistake(wrong, named):
     with pytest.raises(AssertionError, match=named):
         hidden.check_gd_loop__matches_reference(wrong)
+
+
+def descend_first_rate_only(loss_fn, x, lr, steps):
+    return descend(loss_fn, x, torch.as_tensor(lr).flatten()[0], steps)
+
+
+def descend_dot_rate(loss_fn, x, lr, steps):
+    for _ in range(steps):
+        loss_fn(x).backward()
+        with torch.no_grad():
+            x -= torch.as_tensor(lr, dtype=x.dtype) @ x.grad if torch.as_tensor(lr).dim() else lr * x.grad
+        x.grad = None
+    return x
+
+
+@pytest.mark.parametrize("module", [hw2checks, hidden], ids=["visible", "hidden"])
+@pytest.mark.parametrize("wrong, named", [(descend_no_clear, "known mistake: x.grad is never cleared"),
+                                          (descend_uphill, "known mistake: each step goes uphill"),
+                                          (descend_without_rate, "known mistake: lr is missing"),
+                                          (descend_first_rate_only, "multiply the gradient by lr elementwise"),
+                                          (descend_dot_rate, "multiply the gradient by lr elementwise")])
+def test_the_tensor_lr_check_says_what_is_wrong(module, wrong, named):
+    """A loop that never clears x.grad is told so, not told to multiply by lr elementwise; the
+    elementwise hint is for a rate used as one number."""
+    with pytest.raises(AssertionError) as failure:
+        run_check(module, "gd_loop__tensor_lr", wrong)
+    assert named in str(failure.value), str(failure.value)
+    if "known mistake" not in named:
+        assert "known mistake" not in str(failure.value)
+
+
+@pytest.mark.parametrize("wrong, named", [(descend_no_clear, "never cleared"), (descend_uphill, "uphill"),
+                                          (descend_without_rate, "lr is missing")])
+def test_the_visible_descent_check_names_the_mistake_as_the_hidden_one_does(wrong, named):
+    with pytest.raises(AssertionError, match=named):
+        hw2checks.check_gd_loop__matches_reference(wrong)
+
+
+def _sgd_case(kwargs, steps=4):
+    expected = hw2checks.run_steps(lambda p: torch.optim.SGD(p, **kwargs),
+                                   hw2checks.random_parameters(0, hw2checks.TOY_SHAPES), steps)
+    return expected, hw2checks.tolerance(expected)
+
+
+@pytest.mark.parametrize("lr, start, steps", [(0.1, hw2checks.BOWL_START, 6), (torch.tensor([0.03, 0.8]),
+                                              hw2checks.BOWL_START, 5), (0.02, (0.5, -2.0), 4)])
+def test_each_descent_mistake_is_named_on_its_own_path_only(lr, start, steps):
+    """Every entry of the Task 1.1 catalogue: named for its own path, never for an answer that
+    shares the correct path wherever the mistake does."""
+    expected = torch.stack(hw2checks.torch_sgd_path(hw2checks.LossFunctionWithPlot(), start, lr, steps))
+    mistakes = hw2checks.gd_mistakes(hw2checks.BOWL_MATRIX, start, lr, steps)
+    apart = naming.check_catalogue(mistakes, expected, hw2checks.tolerance(expected))
+    assert len(apart) == len(mistakes)
+
+
+@pytest.mark.parametrize("kwargs", [{"lr": 0.1, "weight_decay": 0.1}, {"lr": 0.1, "weight_decay": 1e-3},
+                                    {"lr": 0.1, "weight_decay": 1e-9}, {"lr": 0.03}])
+def test_each_sgd_mistake_is_named_on_its_own_path_only(kwargs):
+    """The weight-decay and momentum catalogue, including a weight decay too small to tell its
+    mistakes from the right answer (1e-9): those are then never named."""
+    expected, tol = _sgd_case(kwargs)
+    apart = naming.check_catalogue(hw2checks._sgd_mistakes(kwargs, 4), expected, tol)
+    if kwargs.get("weight_decay", 0) == 1e-9:
+        assert apart == [next(name for name in hw2checks._sgd_mistakes(kwargs, 4) if name.startswith("momentum"))]
 
 
 @pytest.mark.parametrize("pair, named", [([1.0, 0.034], "swapped"), ([0.1, 0.1], "single learning rate")])

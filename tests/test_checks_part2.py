@@ -13,6 +13,7 @@ import torch
 
 import hw2probes
 import hw2checks
+import naming
 from autograder.checks import part2 as hidden
 from autograder.judging import judge_function
 
@@ -471,6 +472,98 @@ def test_the_visible_adam_checks_name_mistakes_in_the_update_too(name):
     with pytest.raises(AssertionError, match="known mistake") as failure:
         quietly(visible(test_id), adam_class(source))
     assert phrase in str(failure.value)
+
+
+# A mistake is named only on data that tells it from the right answer -----------------------------
+
+BETA1_FOR_BOTH = mutate(("ema_update(g * g, self.beta2", "ema_update(g * g, self.beta1"))
+
+
+@pytest.mark.parametrize("name, source, hidden_names", [
+    ("beta1 for both moments", BETA1_FOR_BOTH, None),
+    ("moments that never persist", ADAM_MISTAKES["state_rebound"][0], hw2checks.PERSIST_MISTAKE),
+    ("t advanced once per parameter", ADAM_MISTAKES["t_per_parameter"][0], hw2checks.PER_PARAMETER_MISTAKE)])
+def test_adam_right_at_step_1_and_wrong_later_is_never_told_a_wrong_mistake(name, source, hidden_names):
+    """Right at the first step (t per parameter: for the first parameter), wrong later: eps inside
+    the square root (which at eps = 1e-8 gives the right first step) is not named by the visible
+    check, which knows the first step of its mistakes only; the hidden check names the mistake by
+    its whole path, or nothing."""
+    cls = adam_class(source)
+    with pytest.raises(AssertionError) as failure:
+        quietly(visible("adam_optimizer__matches_torch"), cls)
+    told = str(failure.value)
+    assert "known mistake" not in told, told
+    if name != "t advanced once per parameter":
+        assert "after step 1:" not in told, told
+    with pytest.raises(AssertionError) as failure:
+        quietly(reference_check("adam_optimizer__matches_torch"), cls)
+    said = str(failure.value)
+    assert hw2checks.EPS_INSIDE_SQRT not in said, said
+    if hidden_names:
+        assert hidden_names in said, said
+    else:
+        assert "known mistake" not in said, said
+
+
+@pytest.mark.parametrize("eps, named", [(1e-8, False), (1e-3, True), (0.1, True)])
+def test_eps_inside_the_square_root_is_named_where_it_differs(eps, named):
+    """At eps = 1e-8 its path is the right one (within the tolerance) and passes; with a larger
+    eps it is wrong from the first step, and both catalogues name it."""
+    source = ADAM_MISTAKES["eps_inside_sqrt"][0]
+    kwargs = {"lr": 0.05, "betas": (0.5, 0.9), "eps": eps}
+    init = hw2checks.random_parameters(0, hw2checks.TOY_SHAPES)
+    got = hw2checks.drive(lambda p: adam_class(source)(p, **kwargs), init, 5, hw2checks.loss_gradients())[0]
+    expected = hw2checks.drive(lambda p: torch.optim.Adam(p, **kwargs), init, 5, hw2checks.loss_gradients())[0]
+    tol = hw2checks.tolerance(expected)
+    first_step = hw2checks.named_mistake(naming.HINT, hw2checks._adam_first_step_mistakes(kwargs), got, tol,
+                                         expected)
+    whole_path = hw2checks.named_mistake(naming.HINT, hidden.adam_mistakes(init, 5, hw2checks.loss_gradients(),
+                                                                          kwargs), got, tol, expected)
+    if named:
+        assert hw2checks.max_diff(expected, got) > tol
+        assert first_step.startswith("your first step matches a known mistake: eps inside"), first_step
+        assert whole_path.startswith("your result matches a known mistake: eps inside"), whole_path
+    else:
+        assert hw2checks.max_diff(expected, got) <= tol  # passes: nothing to name
+        assert first_step == whole_path == naming.HINT
+
+
+@pytest.mark.parametrize("kwargs", [{"lr": 0.1}, {"lr": 0.05, "betas": (0.5, 0.9), "eps": 0.1},
+                                    {"lr": 0.1, "eps": 1e-3}])
+def test_each_adam_mistake_is_named_on_its_own_path_only(kwargs):
+    """The visible catalogue (first steps) and the hidden one (whole paths), entry by entry."""
+    init = hw2checks.random_parameters(0, hw2checks.TOY_SHAPES)
+    expected = hw2checks.drive(lambda p: torch.optim.Adam(p, **kwargs), init, 5, hw2checks.loss_gradients())[0]
+    tol = hw2checks.tolerance(expected)
+    first = naming.check_catalogue(hw2checks._adam_first_step_mistakes(kwargs), expected, tol)
+    assert (hw2checks.EPS_INSIDE_SQRT in first) == (kwargs.get("eps", 1e-8) > 1e-6)
+    whole = naming.check_catalogue(hidden.adam_mistakes(init, 5, hw2checks.loss_gradients(), kwargs), expected, tol)
+    assert hw2checks.PERSIST_MISTAKE in whole and hw2checks.NO_BIAS_CORRECTION in whole
+
+
+@pytest.mark.parametrize("case, rows, mean, rms", hw2checks._GRAD_STATS_CASES,
+                         ids=[c[0] for c in hw2checks._GRAD_STATS_CASES])
+def test_each_statistics_mistake_is_named_on_its_own_values_only(case, rows, mean, rms):
+    """On one step, or equal steps, several wrong RMS formulas give the right values: never named there."""
+    g = torch.tensor(rows, dtype=torch.float64)
+    expected = torch.tensor(rms, dtype=torch.float64)
+    apart = naming.check_catalogue(hw2checks.rms_mistakes(g), expected, hw2checks.tolerance(expected))
+    naming.check_catalogue(hidden._mean_mistakes(g), torch.tensor(mean, dtype=torch.float64),
+                           hw2checks.tolerance(expected))
+    if case == "1 step, 3 coordinates":
+        assert not any(name.startswith(("RMS computed as sqrt(sum of g^2) / N", "the mean of |g|")) for name in apart)
+
+
+@pytest.mark.parametrize("x, beta, t, old", [(0.7, 0.9, 1, 0.0), (-1.3, 0.5, 3, 0.4), (2.0, 0.0, 2, 1.0),
+                                             (0.5, 0.99, 40, 0.5)])
+def test_each_ema_mistake_is_named_on_its_own_values_only(x, beta, t, old):
+    """beta = 0 makes several bias-correction mistakes equal the right value: never named there."""
+    ema, star = hidden.reference_ema_update(x, beta, t, old)
+    for mistakes, expected in ((hidden._ema_state_mistakes(x, beta, t, old), star),
+                               (hidden._ema_value_mistakes(x, beta, t, old), ema)):
+        expected = torch.tensor(expected, dtype=torch.float64)
+        naming.check_catalogue({k: torch.tensor(v, dtype=torch.float64) for k, v in mistakes.items()},
+                               expected, hw2checks.tolerance(expected))
 
 
 def test_a_mistake_is_shown_where_the_printed_values_differ():

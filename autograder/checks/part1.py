@@ -10,9 +10,9 @@ import torch
 from autograder.checks.common import (delegation_message, expect_data, global_variable_hint, is_tensor_list,
                                       passed, zero_grad_verdict)
 from autograder.judging import check_locally
-from hw2checks import (GD_HINT, IN_PLACE_HINT, PER_DIM_LR_THRESHOLD, SETTINGS_ON_SELF_HINT, expect_close,
-                       expect_lr_pair, expect_path, fail, final_loss_with, float64, leaf_copies, quartic_loss,
-                       run_steps, tolerance, torch_sgd_path, weight_decay_mistakes)
+from hw2checks import (GD_HINT, IN_PLACE_HINT, PER_DIM_LR_THRESHOLD, SETTINGS_ON_SELF_HINT, TENSOR_LR_HINT,
+                       expect_close, expect_lr_pair, expect_path, fail, final_loss_with, float64, gd_mistakes,
+                       leaf_copies, quartic_loss, run_steps, tolerance, torch_sgd_path, weight_decay_mistakes)
 from hw2probes.common import devices
 from hw2probes.part1 import (IN_PLACE_LR, IN_PLACE_STEPS, OPTIMIZER_ARGUMENTS, SHAPES, STEPS,
                              RecordingBowl, in_place_start, in_turn_inputs, in_turn_paths, matches_reference_cases,
@@ -34,20 +34,7 @@ def reference_path(B, start, lr, steps, dtype=torch.float64) -> torch.Tensor:
     return torch.stack(torch_sgd_path(RecordingBowl(B), start, lr, steps, dtype))
 
 
-def reference_path_accumulating(B, start, lr, steps, dtype):
-    """What a loop that forgets to clear x.grad visits (for the diagnostic)."""
-    x = torch.tensor(start, dtype=dtype, requires_grad=True)
-    lr = torch.as_tensor(lr, dtype=dtype)
-    L, path = RecordingBowl(B), []
-    for _ in range(steps):
-        path.append(x.detach().clone())
-        L(x).backward()
-        with torch.no_grad():
-            x -= lr * x.grad
-    return torch.stack(path)
-
-
-def _compare_paths(test_id, data, cases) -> int:
+def _compare_paths(test_id, data, cases, hint) -> int:
     """Each case's recorded points ({"calls", "xs"} from the probe) against reference_path."""
     expect_data(test_id, isinstance(data, list) and len(data) == len(cases), f"expected {len(cases)} paths")
     for (B, start, lr, steps, dtype), path in zip(cases, data):
@@ -64,24 +51,19 @@ def _compare_paths(test_id, data, cases) -> int:
                  "call loss_fn(x) with the tensor x itself")
         expected = reference_path(B, start, lr, steps, dtype)
         got = torch.stack([float64(x) for x in path["xs"]])
-        expect_close(test_id, case, expected, got, tolerance(expected, *path["xs"]), GD_HINT,
-                     mistakes={"x.grad is never cleared, so gradients add up over steps":
-                               reference_path_accumulating(B, start, lr, steps, dtype),
-                               "each step goes uphill (x += lr * x.grad): gradient descent subtracts the "
-                               "gradient": reference_path(B, start, -torch.as_tensor(lr, dtype=dtype), steps, dtype),
-                               "lr is missing from the update (x -= x.grad): the step is lr times the "
-                               "gradient": reference_path(B, start, 1.0, steps, dtype)})
+        expect_close(test_id, case, expected, got, tolerance(expected, *path["xs"]), hint,
+                     gd_mistakes(B, start, lr, steps, dtype))
     return len(cases)
 
 
 def judge_gd_loop__matches_reference(data) -> str:
     test_id = "gd_loop__matches_reference"
-    return passed(test_id, _compare_paths(test_id, data, matches_reference_cases()))
+    return passed(test_id, _compare_paths(test_id, data, matches_reference_cases(), GD_HINT))
 
 
 def judge_gd_loop__tensor_lr(data) -> str:
     test_id = "gd_loop__tensor_lr"
-    return passed(test_id, _compare_paths(test_id, data, tensor_lr_cases()))
+    return passed(test_id, _compare_paths(test_id, data, tensor_lr_cases(), TENSOR_LR_HINT))
 
 
 def judge_gd_loop__in_place(data) -> str:

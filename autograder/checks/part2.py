@@ -17,7 +17,7 @@ from autograder.judging import check_locally, judge
 from hw2checks import (ADAM_DECAY_HINT, ADAM_HINT, ANSWER_TOLERANCE, CLASS_STATE_HINT, DECAY_IGNORED,
                        EPS_INSIDE_SQRT, NO_BIAS_CORRECTION, NO_SQRT, OWN_STATE_HINT, PER_PARAMETER_MISTAKE,
                        PERSIST_MISTAKE, STATE_HINT, TWIN_HINT, drive, expect_choice, expect_close, expect_path,
-                       expect_two_numbers, fail, got64, leaf_copies, loss_gradients, max_diff, rms_mistakes,
+                       expect_two_numbers, fail, got64, leaf_copies, loss_gradients, max_diff, mistake_hint, rms_mistakes,
                        show_pair, state_mismatch, tolerance)
 from hw2probes.common import devices
 from hw2probes.part2 import (DECAY_CASES, IN_TURN_CASES, IN_TURN_STEPS, LAYOUT, LAYOUT_STEPS, MATCH_CASES,
@@ -559,8 +559,7 @@ def _persists(test_id: str, device: str, kwargs: dict, runs) -> None:
         if max_diff(a[step] - a[step - 1], b[step] - b[step - 1]) < 1e-7:
             fail(test_id, f"{where}, two runs whose gradients differ only at step 1",
                  f"step {step + 1} moved the parameters by the same amount in both runs, so "
-                 "the earlier gradient was forgotten", f"your result matches a known mistake: "
-                 f"{PERSIST_MISTAKE}")
+                 "the earlier gradient was forgotten", mistake_hint(PERSIST_MISTAKE))
     # One t for all parameters, and each parameter's own state: the last parameter follows the
     # same path alone as among the others.
     size = math.prod(SHAPES[-1])

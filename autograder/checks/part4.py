@@ -234,7 +234,7 @@ def judge_reinit(test_id: str, data, build, rule: InitRule) -> int:
         s, old = weight(test_id, layer, rule.hint), before.get(f"{layer['name']}.weight")
         kept = old is not None and s["numel"] == old.numel() and torch.equal(s["subset"], subset(old))
         layers.append(LinearDraw(layer["name"], layer["in_features"], layer["out_features"], layer["dtype"],
-                                 s["numel"], s["mean"], s["std"], kept, layer["bias"]))
+                                 s["numel"], s["mean"], s["std"], kept, layer["bias"], s["max_abs"]))
     return expect_reinit(test_id, layers, before, data["others"], rule)
 
 

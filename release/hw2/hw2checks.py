@@ -96,15 +96,41 @@ def show_pair(expected, got, most_digits: int = 17) -> tuple[str, str]:
     return shown
 
 
-def named_mistake(hint: str, mistakes: Mapping[str, object] | None, got, tol: float) -> str:
+def known_mistake(mistakes: Mapping[str, object], got, correct: Sequence, distance: Callable,
+                  slack: Callable) -> str | None:
+    """The first of ``mistakes`` (a misconception's description -> what it produces) that ``got``
+    matches and that is told apart from every result in ``correct``, else None: the one rule for
+    naming a mistake, in every check. ``got`` matches ``produced`` when ``distance(produced, got)
+    <= slack(produced)``; ``produced`` is told apart from ``c`` when no result matches both,
+    ``distance(produced, c) > slack(produced) + slack(c)``. So a mistake that equals the correct
+    answer on the data compared (eps inside the square root at eps = 1e-8 after one step of
+    Adam) is never named: what matches it matches the correct answer too."""
+    for description, produced in (mistakes or {}).items():
+        if distance(produced, got) <= slack(produced) and all(
+                distance(produced, c) > slack(produced) + slack(c) for c in correct):
+            return description
+    return None
+
+
+def mistake_hint(description: str, matched: str = "your result matches") -> str:
+    """How a hint names a known mistake (``matched``: what matched it)."""
+    return f"{matched} a known mistake: {description}"
+
+
+def named_mistake(hint: str, mistakes: Mapping[str, object] | None, got, tol: float, expected) -> str:
     """The hint, or the mistake in ``mistakes`` (a misconception's description -> what it
-    produces) that ``got`` matches within ``tol``; a mistake's path may be given for its first
-    steps only."""
-    got = float64(got)
+    produces) that ``got`` matches within ``tol`` and ``expected`` (the correct result) does not
+    (known_mistake). A mistake's path may be given for its first steps only: then only those
+    steps are compared, and the hint says so."""
+    got, expected = float64(got), float64(expected)
     for description, produced in (mistakes or {}).items():
         produced = float64(produced)
-        if max_diff(produced, got[:len(produced)] if produced.dim() and got.dim() else got) <= tol:
-            return f"your result matches a known mistake: {description}"
+        steps = len(produced) if produced.dim() and got.dim() and len(produced) < len(got) else None
+        named = known_mistake({description: produced}, got[:steps] if steps else got,
+                              [expected[:steps] if steps else expected], max_diff, lambda _: tol)
+        if named:
+            return mistake_hint(named, ("your first step matches" if steps == 1 else f"your first {steps} steps match")
+                                if steps else "your result matches")
     return hint
 
 
@@ -124,7 +150,7 @@ def expect_close(test_id: str, case: str, expected, got, tol: float, hint: str,
         return
     shown = show_pair(expected, got)
     fail(test_id, case, f"expected {shown[0]}, got {shown[1]}; max |diff| {diff:.2e} > tolerance "
-         f"{tol:.2g}", named_mistake(hint, mistakes, got, tol))
+         f"{tol:.2g}", named_mistake(hint, mistakes, got, tol, expected))
 
 
 def expect_path(test_id: str, case: str, expected, got, tol: float, hint: str,
@@ -150,7 +176,7 @@ def expect_path(test_id: str, case: str, expected, got, tol: float, hint: str,
     shown = show_pair(expected[step], got[step])
     fail(test_id, f"{case}, after step {step + 1}", f"{what} {shown[0]}, got {shown[1]}; max |diff| "
          f"{diffs[step]:.2e} > tolerance {tol:.2g}{earlier}",
-         named_mistake(hint, mistakes() if mistakes else None, got, tol))
+         named_mistake(hint, mistakes() if mistakes else None, got, tol, expected))
 
 
 def _passed(test_id: str, n_cases: int) -> None:
@@ -159,21 +185,36 @@ def _passed(test_id: str, n_cases: int) -> None:
 
 # Part 1 -------------------------------------------------------------------
 
-def torch_sgd_path(loss_fn: Callable, start, lr, steps: int, dtype=torch.float64) -> list[torch.Tensor]:
+def torch_sgd_path(loss_fn: Callable, start, lr, steps: int, dtype=torch.float64,
+                   clear: bool = True) -> list[torch.Tensor]:
     """The points torch.optim.SGD visits on ``loss_fn`` (for checking a hand-written loop), in
-    ``dtype``. A per-coordinate (or negative) ``lr`` is done by scaling the gradient, which
-    equals it step for step."""
+    ``dtype``. A per-coordinate (or negative) ``lr`` is done by scaling each gradient as it
+    arrives, which equals it step for step. ``clear=False``: zero_grad() is never called, so the
+    gradients add up over the steps (a known mistake)."""
     x = torch.tensor(start, dtype=dtype, requires_grad=True)
     scale = torch.as_tensor(lr, dtype=dtype)
+    x.register_hook(lambda grad: grad * scale)
     optimizer = torch.optim.SGD([x], lr=1.0)
     path = []
     for _ in range(steps):
         path.append(x.detach().clone())
-        optimizer.zero_grad()
+        if clear:
+            optimizer.zero_grad()
         loss_fn(x).backward()
-        x.grad.mul_(scale)
         optimizer.step()
     return path
+
+
+def gd_mistakes(B, start, lr, steps: int, dtype=torch.float64) -> dict:
+    """The points classic wrong loops of Task 1.1 visit on the bowl ``B`` (as torch_sgd_path
+    gives them, stacked), by description."""
+    def path(rate, clear=True):
+        return torch.stack(torch_sgd_path(LossFunctionWithPlot(B), start, rate, steps, dtype, clear))
+    return {"x.grad is never cleared, so gradients add up over steps (set x.grad = None after each "
+            "update)": path(lr, clear=False),
+            "each step goes uphill (x += lr * x.grad): gradient descent subtracts the gradient":
+                path(-torch.as_tensor(lr, dtype=dtype)),
+            "lr is missing from the update (x -= x.grad): the step is lr times the gradient": path(1.0)}
 
 
 def final_loss_with(lr, steps: int = 50) -> float:
@@ -187,6 +228,10 @@ PER_DIM_LR_THRESHOLD = 0.05
 
 GD_HINT = ("each step is x <- x - lr * x.grad, using the gradient of this step only: clear x.grad "
            "after the update, or gradients pile up")
+TENSOR_LR_HINT = ("with one learning rate per coordinate, x[i] moves by lr[i] * x.grad[i]: multiply the "
+                  "gradient by lr elementwise (lr * x.grad works for a float and for a tensor of x's "
+                  "shape, lr @ x.grad or a single number taken from lr does not); if "
+                  "gd_loop__matches_reference fails too, fix that first")
 IN_PLACE_HINT = "update x in place (x -= ...) inside torch.no_grad(), return x, then set x.grad = None"
 
 
@@ -205,7 +250,7 @@ def check_gd_loop__matches_reference(descend: Callable) -> None:
             fail(test_id, case, f"expected {steps} calls of loss_fn, got {len(L.xs)}",
                   "call loss_fn(x) once per step, then backward(), then update x")
         expect_close(test_id, case, torch.stack(expected), torch.stack(L.xs),
-                     tolerance(torch.stack(expected), *L.xs), GD_HINT)
+                     tolerance(torch.stack(expected), *L.xs), GD_HINT, gd_mistakes(B, start, lr, steps))
     _passed(test_id, len(cases))
 
 
@@ -234,8 +279,8 @@ def check_gd_loop__tensor_lr(descend: Callable) -> None:
     descend(L, torch.tensor(BOWL_START, dtype=torch.float64, requires_grad=True), lr, 5)
     expected = torch_sgd_path(LossFunctionWithPlot(), BOWL_START, lr, 5)
     expect_close(test_id, "lr (0.03, 0.8), 5 steps", torch.stack(expected), torch.stack(L.xs),
-                  tolerance(torch.stack(expected), *L.xs), "multiply the gradient by lr elementwise: "
-                  "lr * x.grad works for a float and for a tensor of x's shape")
+                  tolerance(torch.stack(expected), *L.xs), TENSOR_LR_HINT,
+                  gd_mistakes(BOWL_MATRIX, BOWL_START, lr, 5))
     _passed(test_id, 1)
 
 
@@ -781,8 +826,9 @@ TWIN_HINT = ("two parameters of the same shape must not share m* and v*: is the 
              "by something else two parameters can share? Keep it per parameter: lists in the order of "
              "self.parameters, or a dict keyed by the parameter's position")
 
-# Classic mistakes in Adam, by description (the hidden checks simulate them; these checks name the
-# first three from the first step).
+# Classic mistakes in Adam, by description (the hidden checks simulate their whole paths; these
+# checks name the first three from the first step, "your first step matches", and only where that
+# step differs from torch's: a simulation of later steps would be an Adam to copy).
 NO_BIAS_CORRECTION = ("no bias correction (m* and v* used as they are; divide them by 1 - beta1^t and "
                       "1 - beta2^t)")
 EPS_INSIDE_SQRT = ("eps inside the square root: the update divides by sqrt(v_hat + eps) instead of "
@@ -951,7 +997,7 @@ def check_adam_optimizer__state_persists(ADAMOptimizer) -> None:
         if (moved_first - moved_second).abs().max().item() < 1e-7:
             fail(test_id, "two runs whose gradients differ only at step 1",
                   f"step 2 moved the parameters by {show(moved_first)} in both runs: the first "
-                 "gradient was forgotten", f"your result matches a known mistake: {PERSIST_MISTAKE}")
+                 "gradient was forgotten", mistake_hint(PERSIST_MISTAKE))
         alone = _steps_with_hand_gradients(make, which=(1,))
         for step, (a, b) in enumerate(zip(alone, first), start=1):
             expect_close(test_id, f"the scalar parameter after step {step}, with the other parameter "
@@ -1292,10 +1338,10 @@ def expect_statistics(test_id: str, case: str, mean: float, std: float, n: int, 
     mean within STAT_Z standard errors of 0."""
     errors = f"({STAT_Z:g} standard errors for {n} {drawn})"
     if not any(abs(std - s) <= stat_tolerances(s, n)[1] for s in accepted):
-        known = [name for name, s in mistakes.items() if abs(std - s) <= stat_tolerances(s, n)[1]]
+        known = known_mistake(mistakes, std, accepted, lambda a, b: abs(a - b), lambda s: stat_tolerances(s, n)[1])
         fail(test_id, case, f"expected standard deviation {' or '.join(f'{s:.4g}' for s in accepted)}, "
              f"got {std:.4g}; tolerance {stat_tolerances(accepted[0], n)[1]:.2g} {errors}",
-             f"your weights match a known mistake: {known[0]}" if known else hint)
+             mistake_hint(known, "your weights match") if known else hint)
     mean_tol = stat_tolerances(max(accepted), n)[0]
     if not abs(mean) <= mean_tol:
         fail(test_id, case, f"expected mean 0, got {mean:.4g}; tolerance {mean_tol:.2g} {errors}",
@@ -1474,6 +1520,7 @@ class InitRule(NamedTuple):
     stds: Callable[[int, int], list[float]]
     mistakes: Callable[[int, int], dict[str, float]]
     hint: str
+    normal: bool = False  # the task asks for a normal draw (kaiming_normal_): a bounded one is told apart
 
 
 #: Tasks 4.2-4.5 (initializers) and 4.6, 4.8 (nn.Linear weights re-initialized by a wrapper).
@@ -1488,7 +1535,7 @@ INIT_RULES = {
                        "draw each nn.Linear weight from N(0, 0.01²): mean 0, standard deviation 0.01"),
     "kaiming": InitRule(_he_stds, _kaiming_mistakes,
                         "nn.init.kaiming_normal_(weight, mode='fan_in', nonlinearity='relu') gives std "
-                        "sqrt(2 / in_features)"),
+                        "sqrt(2 / in_features)", normal=True),
 }
 
 
@@ -1598,7 +1645,7 @@ def linear_case(name: str, in_features: int, out_features: int, dtype: str) -> s
 class LinearDraw(NamedTuple):
     """An nn.Linear of a wrapped network as the re-init checks judge it: its dotted name, sizes,
     weight dtype (as str), the weight's number of entries, mean and std, whether the weight is
-    still the one it had before (``kept``), and its bias (None: no bias)."""
+    still the one it had before (``kept``), its bias (None: no bias) and its weight's largest |w|."""
     name: str
     in_features: int
     out_features: int
@@ -1608,6 +1655,30 @@ class LinearDraw(NamedTuple):
     std: float
     kept: bool
     bias: torch.Tensor | None
+    max_abs: float
+
+
+#: A normal draw is told from a uniform one of the same std by its largest |w|: U(-a, a) has std
+#: a/sqrt(3), so no uniform weight lies beyond sqrt(3) = 1.73 stds (1.89 sample stds of 1000
+#: weights, at STAT_Z standard errors of the std), while 1000 normal draws all stay within
+#: UNBOUNDED_STDS = 2.2 stds with probability (1 - 0.028)^1000 < 1e-12. Layers of fewer than
+#: UNBOUNDED_MIN_WEIGHTS weights are left out: their sample std is too rough.
+UNBOUNDED_STDS, UNBOUNDED_MIN_WEIGHTS = 2.2, 1000
+KAIMING_UNIFORM = ("kaiming_uniform_: its draws are uniform, bounded at sqrt(3) standard deviations; Task 4.8 "
+                   "asks for nn.init.kaiming_normal_, a normal draw with the same standard deviation")
+
+
+def expect_unbounded(test_id: str, layers: Sequence[LinearDraw]) -> None:
+    """Fail when every weight of every layer of at least UNBOUNDED_MIN_WEIGHTS weights lies within
+    UNBOUNDED_STDS of its layer's std: a bounded (uniform) draw, not a normal one."""
+    large = [layer for layer in layers if layer.numel >= UNBOUNDED_MIN_WEIGHTS and layer.std]
+    if large and all(layer.max_abs <= UNBOUNDED_STDS * layer.std for layer in large):
+        worst = max(large, key=lambda layer: layer.max_abs / layer.std)
+        fail(test_id, f"{len(large)} Linear layers of {UNBOUNDED_MIN_WEIGHTS} weights or more",
+             f"no weight lies beyond {UNBOUNDED_STDS} standard deviations of its layer (at most "
+             f"{worst.max_abs / worst.std:.3g}, in net.{worst.name}), as in a bounded draw; {UNBOUNDED_MIN_WEIGHTS} "
+             f"normal draws go beyond it with probability above 1 - 1e-12",
+             mistake_hint(KAIMING_UNIFORM, "your weights match"))
 
 
 def expect_reinit(test_id: str, layers: Sequence[LinearDraw], before: Mapping[str, torch.Tensor],
@@ -1631,6 +1702,8 @@ def expect_reinit(test_id: str, layers: Sequence[LinearDraw], before: Mapping[st
         if bias is not None and not same_tensor(bias, before.get(f"{layer.name}.bias")) and bias.count_nonzero():
             fail(test_id, case, "the bias was changed to something other than zeros",
                  "leave biases as they are or set them to zero: the task is about weights")
+    if rule.normal:
+        expect_unbounded(test_id, layers)
     linear = {f"{layer.name}.{kind}" for layer in layers for kind in ("weight", "bias")}
     for name, p in others.items():
         if name not in linear and name in before and not same_tensor(p, before[name]):
@@ -1650,7 +1723,7 @@ def _check_reinit(test_id: str, cls, net: nn.Module, rule: InitRule) -> int:
         W64 = W.double().cpu()
         layers.append(LinearDraw(name, layer.in_features, layer.out_features, str(W.dtype), W.numel(),
                                  W64.mean().item(), W64.std().item(), same_tensor(W, before.get(f"{name}.weight")),
-                                 None if layer.bias is None else layer.bias.detach()))
+                                 None if layer.bias is None else layer.bias.detach(), W64.abs().max().item()))
     others = {name: p.detach() for name, p in model.net.named_parameters()}
     return expect_reinit(test_id, layers, before, others, rule)
 
