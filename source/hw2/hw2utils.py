@@ -912,6 +912,8 @@ def compare_optimizers(build_net: Callable[[], nn.Module], criterion: nn.Module,
     except Exception as err:  # noqa: BLE001 -- the student's code: report, do not raise
         where = f" at epoch {len(result.mine) + 1}" if stage == "in training" else ""
         result.error = f"{type(err).__name__} {stage}{where}: {err}"
+        if not all(torch.isfinite(p).all() for p in yours.parameters()):  # BCELoss refuses NaN
+            result.error += " (your steps made a parameter NaN or infinite)"
         return result
     reference = fresh_model()
     optimizer = theirs(reference.parameters())
