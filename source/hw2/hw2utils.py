@@ -7,6 +7,7 @@ provide rather than ask for (the checks live in ``hw2checks``):
 * device choice and grading mode      -- ``pick_device``, ``grading_mode``, ``set_seed``
 * Parts 1-2: the bowl                  -- ``LossFunctionWithPlot``, ``ConstantVectorNetwork``
 * Part 3: data and training harness    -- ``load_dataset``, ``Supervise``, ``run_test``
+* Part 3: your optimizers of Parts 1-2  -- ``load_own_optimizers``, ``compare_optimizers``
 * Part 4: activation statistics        -- ``layer_activations``, ``run_init_experiment``
 * extra credit EC1: the model file     -- ``save_ec_model``, ``load_ec_model``
 
@@ -874,7 +875,7 @@ def compare_optimizers(build_net: Callable[[], nn.Module], criterion: nn.Module,
     Each run: ``set_seed(seed)``, ``net = build_net()``, then ``epochs`` full-batch epochs on
     ``data``'s training split (default ``load_dataset("tiny")``) as ``run_test`` trains,
     without evaluations in between, on ``pick_device(device)``. Both runs compute in float64:
-    in float32 two correct optimizers that round differently drift apart within tens of
+    in float32 two correct optimizers that round differently can drift apart within tens of
     epochs (Adam divides by the size of each gradient, so rounding noise in a near-zero
     gradient becomes a full step), which would hide what the comparison is for.
 
