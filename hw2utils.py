@@ -7,6 +7,7 @@ provide rather than ask for (the checks live in ``hw2checks``):
 * device choice and grading mode      -- ``pick_device``, ``grading_mode``, ``set_seed``
 * Parts 1-2: the bowl                  -- ``LossFunctionWithPlot``, ``ConstantVectorNetwork``
 * Part 3: data and training harness    -- ``load_dataset``, ``Supervise``, ``run_test``
+* Part 3: your optimizers of Parts 1-2  -- ``load_own_optimizers``, ``compare_optimizers``
 * Part 4: activation statistics        -- ``layer_activations``, ``run_init_experiment``
 * extra credit EC1: the model file     -- ``save_ec_model``, ``load_ec_model``
 
@@ -23,6 +24,7 @@ import os
 import random
 import sys
 import tempfile
+import traceback
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
@@ -42,7 +44,8 @@ __all__ = [
     "grading_mode", "pick_device", "set_seed",
     "BOWL_MATRIX", "BOWL_START", "LossFunctionWithPlot", "ConstantVectorNetwork",
     "Dataset", "dataset_url", "load_dataset", "Supervise", "TrainingHistory", "accuracy", "run_test",
-    "plot_training", "InitFunction", "layer_activations", "InitExperiment", "run_init_experiment",
+    "plot_training", "OWN_OPTIMIZERS", "COMPARE_GRADING_EPOCHS", "COMPARE_DECIMALS",
+    "load_own_optimizers", "OptimizerComparison", "compare_optimizers", "InitFunction", "layer_activations", "InitExperiment", "run_init_experiment",
     "plot_activation_histograms", "EC_MODEL_FILE", "EC_ELEMENTWISE", "SavedNetwork", "save_ec_model",
     "load_ec_model", "read_ec_file",
 ]
@@ -734,6 +737,231 @@ def plot_training(history: TrainingHistory) -> plt.Figure:
                title="training and held-out accuracy are equal at every evaluation"
                if same else None)
     return fig
+
+
+# ---------------------------------------------------------------------------
+# Part 3: your own optimizers (Parts 1-2) against PyTorch's
+# ---------------------------------------------------------------------------
+
+#: The optimizers of Parts 1-2 that notebook 3 brings in, and what stands in for each one
+#: that is missing or broken.
+OWN_OPTIMIZERS = {"SimpleGradientDescent": torch.optim.SGD, "ADAMOptimizer": torch.optim.Adam}
+#: Epochs ``compare_optimizers`` trains in grading mode, whatever the notebook asks: it grades
+#: nothing, and each submission runs it.
+COMPARE_GRADING_EPOCHS = 3
+#: Decimals of the losses ``compare_optimizers`` prints. Two runs are "the same" when no
+#: epoch's losses differ by half a unit of the last decimal.
+COMPARE_DECIMALS = 6
+
+
+def _line_of(code: str, err: BaseException) -> str:
+    """Where in ``code`` (run as "<your optimizers>") ``err`` happened: ' at line N (`text`)'."""
+    number = err.lineno if isinstance(err, SyntaxError) else next(
+        (frame.lineno for frame in reversed(traceback.extract_tb(err.__traceback__))
+         if frame.filename == "<your optimizers>"), None)
+    lines = code.splitlines()
+    if not number or not 0 < number <= len(lines):
+        return ""
+    return f" at line {number} (`{lines[number - 1].strip()}`)"
+
+
+def _try_optimizer(cls, **options) -> str | None:
+    """Two epochs of ``cls`` on a small linear layer, as ``run_test`` trains (``zero_grad``,
+    ``backward``, ``step``), on ``pick_device()``: None if they run, else what went wrong."""
+    device = pick_device()
+    layer = nn.Linear(3, 2).to(device)
+    x = torch.randn(4, 3, generator=torch.Generator().manual_seed(0)).to(device)
+    stage = "__init__"
+    try:
+        optimizer = cls(layer.parameters(), **options)
+        for _ in range(2):
+            stage = "zero_grad"
+            optimizer.zero_grad()
+            layer(x).square().mean().backward()
+            stage = "step"
+            optimizer.step()
+    except Exception as err:  # noqa: BLE001 -- the student's code: report, do not raise
+        return f"{type(err).__name__} in {stage}(): {err}"
+    return None
+
+
+def load_own_optimizers(code: str) -> tuple[type, type]:
+    """Your ``SimpleGradientDescent`` and ``ADAMOptimizer``, from ``code``: the source of
+    Parts 1-2 you pasted (the classes, ``ema_update``, the imports they need).
+
+    Runs ``code`` in a namespace of its own that already holds ``torch``, ``nn`` and
+    ``math``, then tries each class for two epochs on a small layer. A class that is
+    missing, or raises while tried, is replaced by PyTorch's (``OWN_OPTIMIZERS``):
+    ``torch.optim.SGD``, ``torch.optim.Adam``. Never raises for what ``code`` does;
+    prints one line per class saying which one is used and why.
+    """
+    namespace = {"__name__": "your_optimizers", "torch": torch, "nn": nn, "math": math}
+    try:
+        exec(compile(code, "<your optimizers>", "exec"), namespace)
+        stopped = None
+    except Exception as err:  # noqa: BLE001 -- the student's code: report, do not raise
+        stopped = err
+    found = {name for name in OWN_OPTIMIZERS if isinstance(namespace.get(name), type)}
+    if isinstance(stopped, NotImplementedError) and not found:  # the release's stub, untouched
+        print("Nothing pasted yet: " + ", ".join(
+            f"torch.optim.{stand_in.__name__} stands in for {name}"
+            for name, stand_in in OWN_OPTIMIZERS.items()) + ".")
+        return tuple(OWN_OPTIMIZERS.values())
+    if stopped is not None:
+        print(f"Your code stopped with {type(stopped).__name__}{_line_of(code, stopped)}: {stopped}")
+    chosen = []
+    for name, stand_in in OWN_OPTIMIZERS.items():
+        problem = (_try_optimizer(namespace[name], lr=0.01, weight_decay=0.01) if name in found
+                   else "not in your code")
+        if problem is None:
+            print(f"{name}: yours.")
+            chosen.append(namespace[name])
+        else:
+            print(f"{name}: {problem}; torch.optim.{stand_in.__name__} stands in for it.")
+            chosen.append(stand_in)
+    return tuple(chosen)
+
+
+@dataclass(repr=False)
+class OptimizerComparison:
+    """What ``compare_optimizers`` saw. ``mine`` and ``theirs``: the training loss per epoch
+    of each run (before that epoch's step, as ``run_test`` records it); ``accuracies``:
+    {"mine" or "theirs": (train, held-out)} after the last epoch; ``error``: what stopped your optimizer,
+    if anything; ``note``: why nothing was compared, if so. Its ``repr`` is the summary."""
+    mine_name: str
+    theirs_name: str
+    seed: int
+    mine: list[float] = field(default_factory=list)
+    theirs: list[float] = field(default_factory=list)
+    accuracies: dict[str, tuple[float, float]] = field(default_factory=dict)  # "mine", "theirs"
+    error: str | None = None
+    note: str | None = None
+    every: int = 10
+
+    @property
+    def differences(self) -> list[float]:
+        """|mine - theirs| per epoch (NaN where either loss is NaN)."""
+        return [abs(a - b) for a, b in zip(self.mine, self.theirs)]
+
+    @property
+    def first_difference(self) -> int | None:
+        """The first epoch whose losses differ at the printed precision, or None."""
+        tolerance = 0.5 * 10.0 ** -COMPARE_DECIMALS
+        return next((epoch for epoch, d in enumerate(self.differences, start=1)
+                     if not d <= tolerance), None)  # "not <=": NaN differs
+
+    @property
+    def same(self) -> bool:
+        """True when both runs trained and their losses agree at the printed precision."""
+        return (self.error is None and self.note is None and bool(self.mine)
+                and len(self.mine) == len(self.theirs) and self.first_difference is None)
+
+    @property
+    def verdict(self) -> str:
+        if self.error:
+            return f"your optimizer failed: {self.error}"
+        if self.note:
+            return f"nothing compared: {self.note}"
+        largest = max(self.differences)
+        if self.same:
+            return f"same to printed precision (largest difference {largest:.1e})"
+        return f"differs from epoch {self.first_difference} (largest difference {largest:.1e})"
+
+    def summary(self) -> str:
+        lines = [f"{self.mine_name} against {self.theirs_name}, same initial weights "
+                 f"(seed {self.seed}), float64"]
+        if self.mine and self.theirs:
+            width = max(len(self.mine_name), len(self.theirs_name), COMPARE_DECIMALS + 3)
+            lines.append(f"{'epoch':>5}  {self.mine_name:>{width}}  {self.theirs_name:>{width}}"
+                         f"  {'difference':>10}")
+            shown = sorted({1, *range(self.every, len(self.mine) + 1, self.every), len(self.mine)})
+            for epoch in shown:
+                a, b = self.mine[epoch - 1], self.theirs[epoch - 1]
+                lines.append(f"{epoch:>5}  {a:>{width}.{COMPARE_DECIMALS}f}  "
+                             f"{b:>{width}.{COMPARE_DECIMALS}f}  {abs(a - b):>10.1e}")
+            for side, (train, val) in self.accuracies.items():
+                name = self.mine_name if side == "mine" else self.theirs_name
+                lines.append(f"{name}: train accuracy {train:.4f}, held-out accuracy {val:.4f}")
+        lines.append("verdict: " + self.verdict)
+        return "\n".join(lines)
+
+    __repr__ = summary
+
+
+def _optimizer_name(optimizer) -> str:
+    cls = type(optimizer)
+    return f"torch.optim.{cls.__name__}" if cls.__module__.startswith("torch.optim") else cls.__name__
+
+
+def _train(model: Supervise, optimizer, x, y, epochs: int, losses: list[float]) -> None:
+    """``epochs`` full-batch epochs, trained as ``run_test`` trains; each loss goes to ``losses``."""
+    for _ in range(epochs):
+        optimizer.zero_grad()
+        loss = model(x, y)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+
+
+def compare_optimizers(build_net: Callable[[], nn.Module], criterion: nn.Module,
+                       mine: Callable[[Iterable[nn.Parameter]], object],
+                       theirs: Callable[[Iterable[nn.Parameter]], object], *, epochs: int,
+                       seed: int, every: int = 10, data: Dataset | None = None,
+                       device: str | torch.device | None = None) -> OptimizerComparison:
+    """Train one network twice from the same initial weights, with the optimizer ``mine``
+    makes and with the one ``theirs`` makes, and compare the training losses epoch by epoch.
+
+    Each run: ``set_seed(seed)``, ``net = build_net()``, then ``epochs`` full-batch epochs on
+    ``data``'s training split (default ``load_dataset("tiny")``) as ``run_test`` trains,
+    without evaluations in between, on ``pick_device(device)``. Both runs compute in float64:
+    in float32 two correct optimizers that round differently can drift apart within tens of
+    epochs (Adam divides by the size of each gradient, so rounding noise in a near-zero
+    gradient becomes a full step), which would hide what the comparison is for.
+
+    Returns an ``OptimizerComparison`` whose summary prints both losses every ``every``
+    epochs, the accuracies after the last epoch and a verdict: "same to printed precision"
+    (``COMPARE_DECIMALS``) or "differs from epoch N". An exception raised while ``mine``
+    trains is reported in the verdict, never raised; when ``mine`` makes a torch.optim
+    optimizer, nothing is trained. In grading mode at most ``COMPARE_GRADING_EPOCHS`` epochs.
+    """
+    if epochs < 1 or every < 1:
+        raise ValueError(f"epochs and every must be at least 1, got {epochs} and {every}")
+    if grading_mode() and epochs > COMPARE_GRADING_EPOCHS:
+        print(f"Grading mode: comparing {COMPARE_GRADING_EPOCHS} epochs instead of {epochs}.")
+        epochs = COMPARE_GRADING_EPOCHS
+    device = pick_device(device)
+    data = load_dataset("tiny", device=device) if data is None else data
+    x, y = (t.to(device, torch.float64) for t in (data.train_data, data.train_labels))
+    x_val, y_val = (t.to(device, torch.float64) for t in (data.val_data, data.val_labels))
+
+    def fresh_model() -> Supervise:
+        set_seed(seed)
+        return Supervise(criterion, build_net()).to(device, torch.float64).train()
+
+    result = OptimizerComparison("yours", "theirs", seed, every=every)
+    yours, stage = fresh_model(), "while making it"
+    try:
+        optimizer = mine(yours.parameters())
+        result.mine_name = _optimizer_name(optimizer)
+        if result.mine_name.startswith("torch.optim."):
+            result.note = (f"yours is {result.mine_name} itself (paste your classes into the "
+                           "cell under \"Your optimizers\")")
+            return result
+        stage = "in training"
+        _train(yours, optimizer, x, y, epochs, result.mine)
+    except Exception as err:  # noqa: BLE001 -- the student's code: report, do not raise
+        where = f" at epoch {len(result.mine) + 1}" if stage == "in training" else ""
+        result.error = f"{type(err).__name__} {stage}{where}: {err}"
+        if not all(torch.isfinite(p).all() for p in yours.parameters()):  # BCELoss refuses NaN
+            result.error += " (your steps made a parameter NaN or infinite)"
+        return result
+    reference = fresh_model()
+    optimizer = theirs(reference.parameters())
+    result.theirs_name = _optimizer_name(optimizer)
+    _train(reference, optimizer, x, y, epochs, result.theirs)
+    result.accuracies = {side: (accuracy(net.net, x, y), accuracy(net.net, x_val, y_val))
+                         for side, net in (("mine", yours), ("theirs", reference))}
+    return result
 
 
 # ---------------------------------------------------------------------------

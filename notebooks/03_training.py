@@ -98,14 +98,59 @@ for ax, grid, label in zip(axes, data.train_data[:8].cpu(), data.train_labels[:8
 #   `history.losses`, …). Each task's cell passes its number of epochs; runs that a
 #   question compares train for the same number.
 #
-# **Optimizers.** Your `SimpleGradientDescent` (Part 1) and `ADAMOptimizer` (Part 2) equal
-# `torch.optim.SGD` and `torch.optim.Adam` step for step — their checks compared them — so this
-# notebook uses PyTorch's, to run on its own. You may paste your classes in and use them
-# instead; the results are the same.
+# **Optimizers.** The tasks use PyTorch's `torch.optim.SGD` and `torch.optim.Adam`, so that
+# what you observe in each run, and what the questions ask about, does not depend on your
+# Parts 1 and 2. Your `SimpleGradientDescent` (Part 1) and `ADAMOptimizer` (Part 2) should
+# equal them step for step: the next section brings them in and trains a first network with
+# yours, and after Task 3.7 you train the same network with yours and with PyTorch's and
+# compare.
 #
 # In each task: build the network described, name it as asked, and write its loss and its
 # optimizer maker (a function of the parameters, e.g. `lambda params: torch.optim.SGD(params, lr=1.0)`).
 # The cell seeds the random generator first, so the initial weights repeat on every run.
+
+# %% [markdown]
+# ## Your optimizers
+#
+# Each notebook runs in its own kernel, and in Colab the other notebooks' files are not on
+# the runtime's disk, so bring your optimizers in by pasting them: copy your answer cells
+# for `SimpleGradientDescent` (Part 1, Task 1.3), `ema_update` and `ADAMOptimizer` (Part 2,
+# Tasks 2.2 and 2.3), with any imports they need beyond `torch` and `nn`, between the quotes
+# of the next cell, in place of its two placeholder lines. Your code may use any quotes
+# except three single quotes in a row.
+#
+# The quotes keep a paste with a mistake from stopping this notebook:
+# `hw2utils.load_own_optimizers` runs your code, tries each class for two epochs on a small
+# layer, and prints which class is used. A class that is missing or raises an error is
+# replaced by PyTorch's (`torch.optim.SGD`, `torch.optim.Adam`), and its line says why;
+# everything below runs either way. This cell is not graded.
+
+# %% answer="own_optimizers"
+YOUR_OPTIMIZERS = r'''
+### BEGIN SOLUTION
+# @OWN_OPTIMIZERS@
+### END SOLUTION
+'''
+SimpleGradientDescent, ADAMOptimizer = hw2utils.load_own_optimizers(YOUR_OPTIMIZERS)
+
+# %% [markdown]
+# ### A worked example: your gradient descent on a wide sigmoid network
+#
+# A complete run to start from: two hidden layers of 256 sigmoid units (36→256→256→1,
+# 75,521 parameters), the mean squared error, and your `SimpleGradientDescent` with learning
+# rate 0.1, for 50 epochs. `run_test` takes the network wrapped with its loss in
+# `Supervise`, and an *optimizer maker*: a function that receives the parameters and returns
+# an optimizer. It calls the maker once, on `model.parameters()`, and then, every epoch, the
+# two methods Parts 1 and 2 asked you to write, zero_grad and step: that is all it asks of an
+# optimizer, yours or PyTorch's. Each task below follows this pattern; Task 3.1 trains a
+# narrower network of the same kind with a larger learning rate.
+
+# %%
+hw2utils.set_seed(SEED)
+example_net = nn.Sequential(nn.Linear(36, 256), nn.Sigmoid(), nn.Linear(256, 256), nn.Sigmoid(),
+                            nn.Linear(256, 1), nn.Sigmoid())
+run_test(Supervise(nn.MSELoss(), example_net), lambda params: SimpleGradientDescent(params, lr=0.1),
+         epochs=50)
 
 # %% [markdown]
 # ## Nonlinearities
@@ -292,6 +337,42 @@ hw2checks.check_architecture("3.7", net_3_7)
 
 # %%
 history_3_7 = run_test(Supervise(loss_3_7, net_3_7), optmaker_3_7, epochs=500)
+
+# %% [markdown]
+# ### Try it (not graded): is yours the same as PyTorch's?
+#
+# The next two cells train the network of Tasks 3.4–3.7 twice from the same initial weights
+# (the seed of your runs) for 50 epochs: with your `SimpleGradientDescent` and with
+# `torch.optim.SGD` at learning rate 1.0 (the setup of 3.4, without weight decay), then
+# with your `ADAMOptimizer` and with `torch.optim.Adam` at learning rate 0.01 and weight decay
+# 1e-3 (the setup of 3.7). `hw2utils.compare_optimizers` prints both training losses every 10
+# epochs, both accuracies after the last epoch, and a verdict: *same to printed precision*, or
+# *differs from epoch N*. It computes in float64: in float32, two correct versions of Adam
+# that round differently can drift apart within a few dozen epochs, since Adam divides each
+# gradient by its typical size and so turns rounding noise in a near-zero gradient into a
+# full step. If your cell near the top printed that PyTorch's class stands in for yours,
+# there is nothing to compare, and the verdict says so.
+#
+# Answer for yourself (this is not graded, and nothing below depends on it): how does your
+# implementation compare — is it the same? If not, from which epoch does it differ, and
+# which part of your update (weight decay, the bias correction, `eps`) could explain it?
+
+# %%
+def relu_network():
+    """The network of Tasks 3.4-3.7, built afresh."""
+    return nn.Sequential(nn.Linear(36, 128), nn.ReLU(), nn.Linear(128, 128), nn.ReLU(),
+                         nn.Linear(128, 1), nn.Sigmoid())
+
+
+hw2utils.compare_optimizers(relu_network, nn.BCELoss(),
+                            lambda params: SimpleGradientDescent(params, lr=1.0),
+                            lambda params: torch.optim.SGD(params, lr=1.0), epochs=50, seed=SEED)
+
+# %%
+hw2utils.compare_optimizers(relu_network, nn.BCELoss(),
+                            lambda params: ADAMOptimizer(params, lr=0.01, weight_decay=1e-3),
+                            lambda params: torch.optim.Adam(params, lr=0.01, weight_decay=1e-3),
+                            epochs=50, seed=SEED)
 
 # %% [markdown]
 # ## Questions 3.A–3.B (4 points)

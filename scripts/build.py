@@ -23,7 +23,10 @@ notebooks/*.py stay valid Python) becomes notebooks/setup_cell.py, the same Cola
 every notebook, and ``@BASE_URL@`` in any cell becomes ``hw2utils.BASE_URL``, the one place
 the publishing URL is set. ``"@EC2_CELLS@"`` (in EC2's model answer, a solution region the
 release drops) becomes the term's secret cells from ``autograder.rules``: the answer is
-plain code, which the grader's sandbox can run without the instructor-only package. Besides the
+plain code, which the grader's sandbox can run without the instructor-only package. A line
+``# @OWN_OPTIMIZERS@`` (in notebook 3's solution region for the optimizers a student pastes in)
+becomes the reference answers of Tasks 1.3 and 2.2-2.3, read from notebooks 1 and 2, so that
+they have one home. Besides the
 notebooks, source/hw2/ receives hw2utils.py and data/ (every file there is
 released to students, so nothing instructor-only may be copied in).
 """
@@ -66,6 +69,25 @@ def ec2_cells() -> str:
     return f"{term.plus.tolist()}, {term.minus.tolist()}"
 
 
+# the answers a student pastes into notebook 3 ("# @OWN_OPTIMIZERS@"), in the order they run
+OWN_OPTIMIZER_ANSWERS = (("01_gradient_descent.py", "sgd_optimizer"), ("02_ema_adam.py", "ema_update"),
+                         ("02_ema_adam.py", "adam_optimizer"))
+
+
+def own_optimizers() -> str:
+    """The reference answer cells of ``OWN_OPTIMIZER_ANSWERS`` without their solution markers:
+    what a student pastes into notebook 3, between the quotes ``r'''`` of its cell."""
+    cells = []
+    for name, grade_id in OWN_OPTIMIZER_ANSWERS:
+        cell = next(c for c in jupytext.read(NOTEBOOKS / name).cells if c.metadata.get("answer") == grade_id)
+        cells.append("\n".join(line for line in cell.source.splitlines()
+                               if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION")))
+    code = "\n\n\n".join(cells)
+    if "'''" in code:
+        raise ValueError("a reference answer holds ''', which would end notebook 3's string")
+    return code
+
+
 def nbgrader_metadata(cell, where: str) -> dict | None:
     """nbgrader cell metadata for the cell's role key, or None for a plain cell."""
     roles = [key for key in ROLE_KEYS if key in cell.metadata]
@@ -102,6 +124,8 @@ def author_to_source(path: Path, url: str) -> nbformat.NotebookNode:
         if cell.source.strip() == "# @SETUP@":
             cell.source = (NOTEBOOKS / "setup_cell.py").read_text().strip()
         cell.source = cell.source.replace("@BASE_URL@", url).replace('"@EC2_CELLS@"', ec2_cells())
+        if "# @OWN_OPTIMIZERS@" in cell.source:
+            cell.source = cell.source.replace("# @OWN_OPTIMIZERS@", own_optimizers())
         cell.pop("id", None)  # nbformat assigns fresh random ids; nbgrader does not need them
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None

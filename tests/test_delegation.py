@@ -184,3 +184,13 @@ def test_the_isolated_run_gets_the_answer_and_what_it_uses_in_notebook_order():
     sources = [st.source for st in statements]
     assert sources[0] == "import torch" and "def _scale" in sources[-2] and "SimpleGradientDescent" in sources[-1]
     assert not [s for s in sources if "unused" in s or "descend" in s]
+
+
+def test_notebook_3s_pasted_optimizers_are_read_by_nothing():
+    """Notebook 3's pasted classes are not graded: even a paste that delegates to torch.optim
+    (in a string the notebook runs) flags nothing, and no isolated run exists for notebook 3."""
+    delegating = "class SimpleGradientDescent(torch.optim.SGD):\n    pass\n"
+    nb = checked(mutants.NB3, f"YOUR_OPTIMIZERS = r'''\n{delegating}'''\nexec(YOUR_OPTIMIZERS)\n",
+                 grade_id="own_optimizers")
+    assert delegation.scan(nb) == {}
+    assert all(delegation.needed(nb, answer) is None for answer in delegation.POLICIES)

@@ -84,6 +84,12 @@ def plant_solution_in_output(folder):
     add_cell(folder, "01_gradient_descent", "print(answer)", output=line + "\n")
 
 
+def plant_pasted_optimizers(folder):
+    """Notebook 3's region for the optimizers a student pastes holds the reference of Parts 1-2."""
+    lines = region(source_cell("03_training", "own_optimizers"), "### BEGIN SOLUTION", "### END SOLUTION")
+    add_cell(folder, "03_training", "\n".join(lines))
+
+
 def plant_hidden_test(folder):
     lines = region(source_cell("01_gradient_descent", "gd_loop__in_place"),
                    "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
@@ -131,7 +137,7 @@ def plant_data_array(folder):
 
 
 PLANTS = {
-    plant_solution: "solution", plant_solution_in_output: "solution",
+    plant_solution: "solution", plant_solution_in_output: "solution", plant_pasted_optimizers: "solution",
     plant_hidden_test: "hidden test", plant_model_answer: "model answer",
     plant_rule_module: "unexpected file", plant_rule_line_in_helpers: "autograder",
     plant_check_line: "autograder", plant_gradebook: "gradebook",

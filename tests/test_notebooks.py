@@ -26,7 +26,7 @@ GRADE_IDS = {
                           "q_scale_invariance", "ema_update", "adam_optimizer"},
     "03_training.ipynb": {f"net_3_{i}" for i in range(1, 19) if i != 14}
     | {"residual_sequence", "q_nonlinearities", "q_adam_overfitting", "q_width",
-       "q_depth_batchnorm", "q_residual"},
+       "q_depth_batchnorm", "q_residual", "own_optimizers"},  # own_optimizers: pasted, ungraded
     "04_initialization.ipynb": {"init_zero", "init_small", "init_large", "init_xavier", "init_he",
                                 "q_zero_init", "q_small_init", "q_large_init", "supervise_random",
                                 "net_4_7", "supervise_kaiming", "net_4_9", "ec_transfer", "ec_rule"},
