@@ -31,8 +31,8 @@ def run(experiment_id, seed, device="cpu", data_dir=None, epochs=None, curves=Fa
     experiment first replays its `pretrained` experiment (same seed; for `pretrain_epochs` if
     set), then trains that network, weights kept, with a fresh optimizer on its own dataset.
     `epochs` overrides each stage's epoch budget (smoke runs only).
-    Returns {id, seed, train_acc, val_acc, best_train_acc, solved_epoch, epochs_run, seconds}
-    (accuracies at the last evaluation; best_train_acc the highest at any evaluation), and with
+    Returns {id, seed, train_acc, val_acc, best_train_acc, best_val_acc, solved_epoch, epochs_run,
+    seconds} (accuracies at the last evaluation; best_* the highest at any evaluation), and with
     `curves` also eval_epochs, train_accs, val_accs (every evaluation of the last stage).
     """
     experiment = EXPERIMENTS[experiment_id]
@@ -46,7 +46,8 @@ def run(experiment_id, seed, device="cpu", data_dir=None, epochs=None, curves=Fa
     data = hw2utils.load_dataset(experiment.dataset, device=device, data_dir=data_dir)
     history = _train(experiment, net, data, device, epochs or experiment.epochs)
     result = {"id": experiment_id, "seed": seed, "train_acc": history.train_acc, "val_acc": history.val_acc,
-              "best_train_acc": max(history.train_accs), "solved_epoch": history.solved_epoch,
+              "best_train_acc": max(history.train_accs), "best_val_acc": max(history.val_accs),
+              "solved_epoch": history.solved_epoch,
               "epochs_run": history.epochs_run, "seconds": round(time.perf_counter() - start, 2)}
     if curves:
         result.update(eval_epochs=history.eval_epochs, train_accs=history.train_accs,

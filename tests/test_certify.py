@@ -32,6 +32,7 @@ def synthetic_runs(seeds=5, overrides=None):
     for seed in range(1, seeds + 1):
         for task, (val, train) in {**GOOD, **(overrides or {}).get(seed, {})}.items():
             runs.append({"id": task, "seed": seed, "train_acc": train, "val_acc": val, "best_train_acc": train,
+                         "best_val_acc": val,
                          "solved_epoch": 100 if val == 1.0 else None, "epochs_run": 2000, "seconds": 1.0})
     return runs
 
