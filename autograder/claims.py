@@ -64,10 +64,11 @@ CLAIMS = [
           "≥ 0.95 during training, held-out ends ≥ 0.55",
           ("3.13",), lambda r: best_train(r, "3.13") >= 0.95 and val(r, "3.13") >= 0.55),
     # Best, not final, held-out accuracy: at 2 and 4 threads a loss spike before epoch 300 left
-    # 3.17 at 0.80 and 0.55 at the notebooks' seed (CERTIFICATE.md, "Across machines").
-    Claim("residual-bn-solves", "residual blocks with BatchNorm, 2 and 6 (3.17, 3.18), reach ≥ 0.95 "
-          "held-out during training", ("3.17", "3.18"),
-          lambda r: min(best_val(r, "3.17"), best_val(r, "3.18")) >= 0.95),
+    # 3.17 at 0.80 and 0.55 at the notebooks' seed; and the two-block network is the slower
+    # learner (best 0.73–0.90 at seeds 3 and 6 with 2 threads). CERTIFICATE.md, "Across machines".
+    Claim("residual-bn-solves", "residual blocks with BatchNorm reach during training ≥ 0.95 held-out "
+          "with 6 blocks (3.18) and ≥ 0.85 with 2 (3.17)", ("3.17", "3.18"),
+          lambda r: best_val(r, "3.18") >= 0.95 and best_val(r, "3.17") >= 0.85),
     Claim("small-init-dies", "N(0, 0.01²) init (4.7) leaves the deep network at chance: held-out ≤ 0.55",
           ("4.7",), lambda r: val(r, "4.7") <= 0.55),
     Claim("kaiming-learns", "Kaiming init (4.9) makes the deep network fit its training set (train ≥ 0.90) "
