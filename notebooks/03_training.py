@@ -17,8 +17,8 @@
 # graded: your plots are material for the questions.
 #
 # **Time.** Each experiment trains for 300 to 500 epochs, the number its cell passes to
-# `run_test`. Restart-and-run-all of this notebook took 87 s on an otherwise idle 2-core x86
-# CPU (the size of Colab's free CPU runtime; measured 2026-12-01); a busy or slower machine
+# `run_test`. Restart-and-run-all of this notebook took 80 s on an otherwise idle 2-core x86
+# CPU (the size of Colab's free CPU runtime; measured 2026-12-07); a busy or slower machine
 # takes longer — up to several times as long when other programs compete for the cores.
 # While grading, `run_test` trains only a few epochs, so your submission is graded quickly
 # whatever your hardware.

@@ -20,9 +20,9 @@
 # network you save is what is graded.
 #
 # **Time.** The histogram experiments take a second or two each. Tasks 4.7 and 4.9 train for
-# 2000 epochs each: the whole notebook ran in 48 s on an otherwise idle 2-core x86 CPU
-# (measured 2026-12-01), one of these cells in 20–25 s while another job used the other
-# core and about 35 s when the machine was busier; a slower or busier computer takes longer. While grading,
+# 2000 epochs each: the whole notebook ran in 42 s on an otherwise idle 2-core x86 CPU
+# (measured 2026-12-07), each of these two cells in about 15 s; on a busy machine one of
+# them took 30–50 s, and a slower or busier computer takes longer. While grading,
 # `run_test` trains only a few epochs, so your submission is graded quickly whatever your
 # hardware.
 #

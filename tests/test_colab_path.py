@@ -68,11 +68,13 @@ def cells(name, folder):
 
 
 def first_answer_and_check(name):
-    """The first autograded answer of the source notebook and the visible line of its check."""
+    """The first autograded answer of the source notebook (one with a test cell of its own,
+    `<answer>__…`; notebook 3's ungraded paste cell has none) and the visible line of its check."""
     source = [c for c in cells(name, SOURCE) if c["cell_type"] == "code"]
     meta = [c["metadata"].get("nbgrader", {}) for c in source]
-    answer = next(i for i, m in enumerate(meta) if m.get("solution") and not m.get("grade"))
-    test = next(i for i, m in enumerate(meta) if i > answer and m.get("grade"))
+    tests = [(i, m["grade_id"]) for i, m in enumerate(meta) if m.get("grade")]
+    answer, test = next((i, t) for i, m in enumerate(meta) if m.get("solution") and not m.get("grade")
+                        for t, gid in tests if gid.startswith(m["grade_id"] + "__"))
     visible = "\n".join(line for line in "".join(source[test]["source"]).splitlines()
                         if line.startswith("hw2checks.check_"))
     return source[:answer + 1], visible
