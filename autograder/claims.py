@@ -82,6 +82,8 @@ CLAIMS = [
           ("EC.scratch",), lambda r: val(r, "EC.scratch") <= 0.60),
     Claim("hard-scratch-memorizes", "hard from scratch fits its training set: train ≥ 0.25 above held-out",
           ("EC.scratch",), lambda r: train(r, "EC.scratch") - val(r, "EC.scratch") >= 0.25),
+    # 10/10 at 1 thread, 9/10 at 2, 8/10 at 4 (seed 5's fine-tuning failed although its pretraining
+    # solved tiny): below the bar at 4 threads, so EC1's text says "usually, 27 of 30 runs".
     Claim("finetune-solves", "hard fine-tuned from tiny (weights kept) reaches ≥ 0.95 held-out",
           ("EC.finetune",), lambda r: val(r, "EC.finetune") >= 0.95),
 ]

@@ -73,7 +73,7 @@ for ax, grid, label in zip(axes, data.train_data[:8].cpu(), data.train_labels[:8
 # counts) or over a GPU's cores, so the same sums are added in a different order, the last
 # digit differs, and hundreds of epochs amplify that into accuracies a few hundredths — at
 # times a few tenths — apart, and loss spikes at other epochs. What the questions say about
-# the results holds on every machine: the kit's authors replayed each experiment with 10
+# the results holds on every machine: the kit's authors replayed the experiments with 10
 # seeds at 1, 2 and 4 CPU threads, and every statement in a question held in at least 9 of
 # the 10 seeds in each setting (`print(torch.get_num_threads())` shows yours).
 #
