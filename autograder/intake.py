@@ -32,7 +32,15 @@ duplicated notebook, a file that matches nothing) is recorded per student, so gr
 give a score and a message instead of crashing. Output::
 
     DIR/<student>/hw2/<canonical name>.ipynb      (plus ec_transfer_model.pt when present)
-    DIR/intake.json                               {student: {"notebooks": {...}, "problems": [...]}}
+    DIR/intake.json                               {student: {"notebooks": {...}, "problems": [...],
+                                                   "identity": {"lms", "user", "name"}}}
+
+``identity`` is who the LMS says handed the entry in, for writing grades back
+(``autograder/lms.py``): the LMS ("Canvas", "Moodle", "Blackboard", or null for a plain
+folder), its id for that person (Canvas user id, Moodle participant id, Blackboard username;
+for a plain folder the folder's name) and the display name the download gives ("" when none).
+It is the LMS's record, as given: a student id that was suffixed to keep two entries apart
+still has its entry's own identity.
 """
 from __future__ import annotations
 
@@ -46,7 +54,7 @@ import shutil
 import sys
 import tempfile
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from autograder.integrity import load_submission
@@ -75,13 +83,25 @@ UNATTRIBUTED = "unknown-student"  # files at the top of a download that name no 
 _NOISE = re.compile(r"^(copy of\s+)+|(\s*\(\d+\)|-\d+)$", re.IGNORECASE)
 
 
+@dataclass(frozen=True)
+class Identity:
+    """Who the download says handed an entry in: ``lms`` ("Canvas", "Moodle", "Blackboard",
+    or None for a plain folder), ``user`` (that LMS's id for the person; a plain folder's
+    name) and ``name`` (the display name the download gives, "" when none)."""
+    lms: str | None
+    user: str
+    name: str = ""
+
+
 @dataclass
 class Submission:
-    """One student's files, matched: ``notebooks`` maps a canonical name to its file."""
+    """One student's files, matched: ``notebooks`` maps a canonical name to its file;
+    ``identity``: whose they are, as the download says (set by ``stage``)."""
     student: str
     notebooks: dict[str, Path] = field(default_factory=dict)
     extras: dict[str, Path] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    identity: Identity | None = None
 
 
 def _name_key(filename: str) -> str:
@@ -209,9 +229,10 @@ def student_id(name: str) -> str:
 @dataclass
 class _Entry:
     """Files the download attributes to one student; ``name``: the id it asks for,
-    ``where``: how the download says it, for messages."""
+    ``where``: how the download says it, for messages; ``identity``: who, for the LMS."""
     name: str
     where: str
+    identity: Identity
     files: list[Path] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
@@ -230,16 +251,19 @@ def _unwrap(path: Path, original: str, mtime: float | None = None) -> Path:
 
 
 def _unattributed(entries: dict) -> _Entry:
-    return entries.setdefault(("unattributed", ""), _Entry(UNATTRIBUTED, "files that name no student"))
+    return entries.setdefault(("unattributed", ""), _Entry(UNATTRIBUTED, "files that name no student",
+                                                           Identity(None, "")))
 
 
 def _folder_entry(entries: dict, path: Path) -> None:
     """A student's folder: everything under it is theirs (symbolic links excepted)."""
     if found := _MOODLE_FOLDER.match(path.name):  # Moodle's files and online text: one student
         entry = entries.setdefault(("Moodle", found["user"]),
-                                   _Entry(found["user"], f"Moodle participant {found['user']}"))
+                                   _Entry(found["user"], f"Moodle participant {found['user']}",
+                                          Identity("Moodle", found["user"], found["name"])))
     else:
-        entry = entries.setdefault(("folder", path.name), _Entry(path.name, f"folder {path.name!r}"))
+        entry = entries.setdefault(("folder", path.name), _Entry(path.name, f"folder {path.name!r}",
+                                                                 Identity(None, path.name)))
     for inner in sorted(path.rglob("*")):
         if ".ipynb_checkpoints" in inner.relative_to(path).parts:
             continue
@@ -260,12 +284,13 @@ def _flat_entry(entries: dict, path: Path) -> None:
         return  # a Blackboard attempt's receipt (.txt)
     user, mtime, original = found["user"], None, found["file"]
     key = (lms, user)
+    identity = Identity(lms, user, "" if lms == "Blackboard" else found["name"])
     if lms == "Blackboard":  # usernames may hold "_": keep "a_b" and "b" apart
         key = (lms, found.string[:found.end("user")])
         mtime = datetime.datetime.strptime(found["when"], "%Y-%m-%d-%H-%M-%S").timestamp()
         # several attempts hold the same file name: keep them apart, the newest wins
         original = f"{found['when']} {original}"
-    entry = entries.setdefault(key, _Entry(user, f"{lms} user {user!r}"))
+    entry = entries.setdefault(key, _Entry(user, f"{lms} user {user!r}", identity))
     entry.files.append(_unwrap(path, original, mtime))
 
 
@@ -341,6 +366,7 @@ def stage(source: Path, out: Path) -> list[Submission]:
         for key, entry in entries.items():
             submission = match(ids[key], entry.files)
             submission.problems[:0] = entry.problems
+            submission.identity = entry.identity
             submissions.append(submission)
         for submission in submissions:
             target = _target(out, submission.student)
@@ -350,7 +376,8 @@ def stage(source: Path, out: Path) -> list[Submission]:
             for name, path in submission.extras.items():
                 shutil.copyfile(path, target / name)
     report = {s.student: {"notebooks": {n: p.name for n, p in s.notebooks.items()},
-                          "problems": s.problems} for s in submissions}
+                          "problems": s.problems, "identity": asdict(s.identity)}
+              for s in submissions}
     out.mkdir(parents=True, exist_ok=True)
     (out / "intake.json").write_text(json.dumps(report, indent=1, sort_keys=True))
     return submissions

@@ -390,3 +390,53 @@ def test_forged_nbgrader_metadata_does_not_break_matching(tmp_path):
     (tmp_path / "subs" / "erin" / "homework.ipynb").write_text(json.dumps(notebook))
     erin, = intake.stage(tmp_path / "subs", tmp_path / "out")
     assert list(erin.notebooks) == ["03_training"]
+
+
+# Identity: who the LMS says handed each entry in, recorded for writing grades back.
+
+def test_the_identity_of_each_entry_is_the_lms_record(tmp_path):
+    subs = tmp_path / "subs"
+    release_copy(subs, "01_gradient_descent", "doejane_LATE_12345_9001_01_gradient_descent.ipynb")
+    # a forged prefix inside the uploaded file's name names neither the user nor the name
+    release_copy(subs, "01_gradient_descent", "roeeric_67890_9002_doejane_12345_9003_01_gradient_descent.ipynb")
+    release_copy(subs / "Jane Doe_1234567_assignsubmission_file_", "01_gradient_descent")
+    release_copy(subs, "02_ema_adam", "Eric Roe_7654321_assignsubmission_file_02_ema_adam.ipynb")
+    release_copy(subs, "01_gradient_descent", "HW2_jdoe_attempt_2026-10-01-09-00-00_01_gradient_descent.ipynb")
+    release_copy(subs / "Ann O'Neil (TA)", "03_training")
+    out = tmp_path / "out"
+    identities = {s.student: s.identity for s in intake.stage(subs, out)}
+    Identity = intake.Identity
+    assert identities == {
+        "12345": Identity("Canvas", "12345", "doejane"),
+        "67890": Identity("Canvas", "67890", "roeeric"),
+        "1234567": Identity("Moodle", "1234567", "Jane Doe"),
+        "7654321": Identity("Moodle", "7654321", "Eric Roe"),
+        "jdoe": Identity("Blackboard", "jdoe", ""),
+        "Ann_O_Neil_TA": Identity(None, "Ann O'Neil (TA)", ""),
+    }
+    report = json.loads((out / "intake.json").read_text())
+    assert report["1234567"]["identity"] == {"lms": "Moodle", "user": "1234567", "name": "Jane Doe"}
+    assert report["Ann_O_Neil_TA"]["identity"] == {"lms": None, "user": "Ann O'Neil (TA)", "name": ""}
+    assert set(report["jdoe"]) == {"notebooks", "problems", "identity"}  # the existing keys stay
+
+
+def test_a_suffixed_student_id_keeps_its_entrys_identity(tmp_path):
+    subs = tmp_path / "subs"
+    (subs / "12345").mkdir(parents=True)
+    (subs / "12345" / "01_gradient_descent.ipynb").write_text(marked("01_gradient_descent", "folder"))
+    (subs / "doejane_12345_9001_01_gradient_descent.ipynb").write_text(marked("01_gradient_descent", "canvas"))
+    out = tmp_path / "out"
+    students = intake.stage(subs, out)
+    assert len(students) == 2 and all(s.student.startswith("12345-") for s in students)
+    by_mark = {staged(out, s.student)[0]: s for s in students}
+    assert by_mark["canvas"].identity == intake.Identity("Canvas", "12345", "doejane")
+    assert by_mark["folder"].identity == intake.Identity(None, "12345", "")
+    report = json.loads((out / "intake.json").read_text())
+    assert report[by_mark["canvas"].student]["identity"]["lms"] == "Canvas"
+
+
+def test_files_that_name_no_student_have_no_identity(tmp_path):
+    subs = tmp_path / "subs"
+    release_copy(subs, "01_gradient_descent")
+    student, = intake.stage(subs, tmp_path / "out")
+    assert student.student == intake.UNATTRIBUTED and student.identity == intake.Identity(None, "", "")
