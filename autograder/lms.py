@@ -1,6 +1,6 @@
 """Grades back into the LMS: the file each LMS imports, one row per student, one grade column.
 
-    write(lms, rows, out_dir, assignment, points_possible, assignment_id=None) -> Written
+    write(lms, rows, out_dir, assignment, points_possible, assignment_id=None, now=None) -> Written
 
 A row is keyed by the LMS's own id for the student, which the intake recorded from the
 download (``intake.Identity``: Canvas user id, Moodle participant id, Blackboard username).
@@ -47,9 +47,10 @@ Moodle: Assignment > "Upload grading worksheet" (``moodle-grading-worksheet.csv`
   written: its Grade is left empty and it is listed; raise the assignment's maximum grade
   (and pass it as points_possible) or enter it by hand. The Feedback comments column
   replaces the comment in Moodle (an empty one clears it).
-  Sources: https://docs.moodle.org/401/en/Assignment_settings (Offline grading worksheet),
-  https://moodle2.cs.huji.ac.il/nu18/mod/data/view.php?dname=FAQ&fname=Number&content=17
-  (download / upload grading worksheet), and Moodle's importer:
+  Sources: https://moodle2.cs.huji.ac.il/nu18/mod/data/view.php?dname=FAQ&fname=Number&content=17
+  (Download / Upload grading worksheet, with "Offline grading worksheet" checked),
+  https://build-oss.conted.ox.ac.uk/quick-guide-to-online-marking ("You can leave the
+  submissions you are not marking empty"), and Moodle's importer:
   https://github.com/moodle/moodle/blob/main/mod/assign/feedback/offline/importgradeslib.php
   (columns read, "Participant " prefix), .../offline/locallib.php (skips: empty, stale,
   out of range), mod/assign/gradingtable.php (worksheet headers),
@@ -63,7 +64,7 @@ Blackboard (Learn Original Grade Center): Work Offline > Upload (``blackboard-gr
   QUOTE_ALL); Blackboard recommends tab-delimited, but takes comma. A withheld row is left
   out (the docs do not say what an empty cell does). Not confirmed by the docs found: the
   file encoding (written UTF-8 without BOM, so the first header stays "Username"), and
-  that a score above points possible is kept (Grade Center takes such scores when typed).
+  whether a score above the column's points possible is kept as is (written as is).
   Sources: http://library.blackboard.com/ref/36ba3329-e441-488a-93ce-7a55543cc999/Content/Grade%20Center/Uploading%20External%20Grade%20Center%20Items.htm,
   https://tips.uark.edu/uploading-your-grade-center/,
   http://library.blackboard.com/ref/4da9ad67-c912-4e66-aa5e-e510c578b883/Content/as_r7_3_Instructor_Manual/Upload%20Gradebook.htm
