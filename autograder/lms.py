@@ -161,10 +161,11 @@ def _keyed(rows: list[Row], lms: str) -> tuple[list[Row], list[tuple[str, str]]]
 
 
 def _canvas(rows, assignment, points_possible, assignment_id, now):
+    """Canvas's Gradebook import: the user id in ID; a withheld row left out."""
     column = f"{assignment} ({assignment_id})" if assignment_id else assignment
     table = [[*CANVAS_COLUMNS, column]]
     if not assignment_id:  # a new assignment takes its points possible from this row
-        table.append([CANVAS_POINTS_ROW, "", "", "", "", number(points_possible)])
+        table.append([CANVAS_POINTS_ROW, "", "", "", "", number(points_possible)])  # under Section
     written, left = [], []
     for row in rows:
         if row.total is None:  # an empty cell would clear an existing grade: leave it out
@@ -176,6 +177,7 @@ def _canvas(rows, assignment, points_possible, assignment_id, now):
 
 
 def _moodle(rows, assignment, points_possible, assignment_id, now):
+    """Moodle's grading worksheet: every row, Grade empty where Moodle must skip it."""
     table = [list(MOODLE_COLUMNS)]
     written, left = [], []
     for row in rows:
@@ -195,6 +197,7 @@ def _moodle(rows, assignment, points_possible, assignment_id, now):
 
 
 def _blackboard(rows, assignment, points_possible, assignment_id, now):
+    """Blackboard's Grade Center upload: Username and the column; a withheld row left out."""
     column = (f"{assignment} [Total Pts: {number(points_possible)} Score] |{assignment_id}"
               if assignment_id else assignment)
     table = [[*BLACKBOARD_COLUMNS, column]]
