@@ -21,12 +21,14 @@
 4. The main process alone writes the gradebook: as each worker finishes, nbgrader's
    autograde without execution records that student (``nbgrader_steps.record``) and
    nbgrader's generate_feedback writes DIR/course/feedback/<student>/hw2/*.html.
-5. From the gradebook: DIR/scores.csv (student × test cell), DIR/grades.csv (per student:
-   autograded points, extra credit, points awaiting manual grading, problems, flags),
-   DIR/summary.csv (per test cell: mean score and share of students who lost points on it)
-   and DIR/tasks.csv (the same per task — what to re-teach).
+5. From the gradebook (``autograder.gradebook``): DIR/scores.csv (student × grade cell),
+   DIR/grades.csv (per student: total, autograded, hand-graded and extra-credit points,
+   points awaiting grading by hand, problems, flags), DIR/summary.csv (per cell: mean score
+   and share of students who lost points on it) and DIR/tasks.csv (the same per task — what
+   to re-teach). ``autograder.export`` rewrites them after hand grading.
 
-Extra credit: grade ids starting with ``ec_`` count apart from the 100 regular points.
+Extra credit is nbgrader's: its cells have 0 points (max_score is the 100 regular points) and
+what they earn is recorded as ``extra_credit`` on top.
 Without root (no sandbox users), grading refuses to start unless ``--trust-students``: the
 students' code then runs as the grader's own user, and could change its grades.
 """
@@ -46,7 +48,7 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
-from autograder import execution, intake, nbgrader_steps, sandbox
+from autograder import execution, gradebook, intake, nbgrader_steps, sandbox
 from autograder.limits import GiB, Limits
 from autograder.nbgrader_steps import EXECUTED
 
@@ -155,78 +157,72 @@ def record_student(course: Path, student: str) -> tuple[list[str], list[str]]:
     return problems, record.get("flags", [])
 
 
-def grade_cells(course: Path, students: list[str]
-                ) -> tuple[list[str], dict[str, dict[str, tuple[float | None, float]]]]:
-    """(grade cell ids in notebook order, {student: {grade id: (score or None, max score)}}).
-    None: an answer awaiting manual grading (an unchanged blank answer scores 0 at once).
-    A student or notebook absent from the gradebook (nothing could be graded) scores 0."""
-    from nbgrader.api import Gradebook, MissingEntry
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-        assignment = gb.find_assignment(ASSIGNMENT)
-        cells = [(nb.name, cell.name, cell.max_score) for nb in assignment.notebooks
-                 for cell in nb.grade_cells]
-        table = {}
-        for student in sorted(students):
-            row = {}
-            for nb_name, cell_name, max_score in cells:
-                try:
-                    grade = gb.find_grade(cell_name, nb_name, ASSIGNMENT, student)
-                    # not grade.score: nbgrader reports 0 for an answer awaiting manual grading
-                    score = grade.manual_score if grade.manual_score is not None else grade.auto_score
-                    row[cell_name] = (score, max_score)
-                except MissingEntry:
-                    row[cell_name] = (0.0, max_score)
-            table[student] = row
-    return [name for _, name, _ in cells], table
+REPORTS = ("grades.csv", "scores.csv", "summary.csv", "tasks.csv", "problems.json")
 
 
-def write_reports(out: Path, ids: list[str], table: dict, problems: dict[str, list[str]],
+def write_reports(out: Path, problems: dict[str, list[str]],
                   flags: dict[str, list[str]] | None = None) -> None:
-    flags = flags or {}
+    """The tables of DIR, from the gradebook of DIR/course as it is now (hand grading
+    included), for the students in ``problems``; DIR/problems.json keeps the problems and flags,
+    which are not in the gradebook, so that ``autograder.export`` can rewrite the tables later."""
+    flags = {s: (flags or {}).get(s, []) for s in problems}
+    course = out / "course"
+    graded = gradebook.cells(course / "source" / ASSIGNMENT)
+    table = gradebook.scores(course, list(problems))
+    (out / "problems.json").write_text(json.dumps(
+        {s: {"problems": problems[s], "flags": flags[s]} for s in table}, indent=1, sort_keys=True))
     with open(out / "scores.csv", "w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["student", *ids])
+        writer.writerow(["student", *(c.grade_id for c in graded)])
         for student, row in table.items():
-            writer.writerow([student, *("" if row[i][0] is None else row[i][0] for i in ids)])
+            writer.writerow([student, *(_number(row[c.grade_id].value) for c in graded)])
     with open(out / "grades.csv", "w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["student", "autograded", "extra_credit", "awaiting_manual", "problems", "flags"])
+        writer.writerow(GRADES_COLUMNS)
         for student, row in table.items():
-            core = sum(s for i, (s, _) in row.items() if s is not None and not i.startswith("ec_"))
-            extra = sum(s for i, (s, _) in row.items() if s is not None and i.startswith("ec_"))
-            manual = sum(m for s, m in row.values() if s is None)
-            writer.writerow([student, core, extra, manual, "; ".join(problems.get(student, [])),
-                             "; ".join(flags.get(student, []))])
+            points = gradebook.totals(graded, row)
+            writer.writerow([student, *(_number(getattr(points, name)) for name in GRADES_COLUMNS[1:6]),
+                             "; ".join(problems[student]), "; ".join(flags[student])])
     with open(out / "tasks.csv", "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["task", "points", "mean_score", "share_losing_points"])
-        writer.writerows(task_summary(ids, table))
+        writer.writerows(task_summary(graded, table))
     with open(out / "summary.csv", "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["grade_id", "max_score", "mean_score", "share_losing_points"])
-        for grade_id in ids:
-            scored = [row[grade_id] for row in table.values()]
-            if not scored or any(score is None for score, _ in scored):
+        for cell in graded:
+            scored = [row[cell.grade_id].value for row in table.values()]
+            if not scored or None in scored:
                 continue  # graded by hand, and not yet for every student
-            max_score = scored[0][1]
-            mean = sum(s for s, _ in scored) / len(scored)
-            losing = sum(s < m for s, m in scored) / len(scored)
-            writer.writerow([grade_id, max_score, round(mean, 3), round(losing, 3)])
+            losing = sum(score < cell.points for score in scored) / len(scored)
+            writer.writerow([cell.grade_id, _number(cell.points), round(sum(scored) / len(scored), 3),
+                             round(losing, 3)])
 
 
-def task_summary(ids: list[str], table: dict) -> list[tuple[str, float, float, float]]:
+# grades.csv: the student, then gradebook.Totals' fields and total, then the grader's notes
+GRADES_COLUMNS = ("student", "total", "autograded", "hand_graded", "extra_credit", "awaiting_manual",
+                  "problems", "flags")
+
+
+def _number(value: float | None) -> str:
+    """A score as the tables write it: "" while awaiting grading, "5" rather than "5.0"."""
+    return "" if value is None else f"{round(value, 6):g}"
+
+
+def task_summary(graded: list[gradebook.Cell], table: dict) -> list[tuple[str, str, float, float]]:
     """Per task (a grade id's part before "__"): (task, points, mean score, share of students
-    who lost any of its points), autograded cells only, in notebook order."""
-    tasks: dict[str, list[str]] = {}
-    for grade_id in ids:
-        if all(row[grade_id][0] is not None for row in table.values()):
-            tasks.setdefault(grade_id.split("__")[0], []).append(grade_id)
+    who lost any of its points), cells scored for every student only (written answers once
+    all are graded), in notebook order; an extra-credit task's points are what it can earn."""
+    tasks: dict[str, list[gradebook.Cell]] = {}
+    for cell in graded:
+        if all(row[cell.grade_id].value is not None for row in table.values()):
+            tasks.setdefault(cell.grade_id.split("__")[0], []).append(cell)
     rows = []
     for task, cells in tasks.items():
-        points = sum(next(iter(table.values()))[c][1] for c in cells) if table else 0.0
-        scores = [sum(row[c][0] for c in cells) for row in table.values()]
+        points = sum(c.points for c in cells)
+        scores = [sum(row[c.grade_id].value for c in cells) for row in table.values()]
         losing = sum(score < points for score in scores) / len(scores) if scores else 0.0
-        rows.append((task, points, round(sum(scores) / max(len(scores), 1), 3), round(losing, 3)))
+        rows.append((task, _number(points), round(sum(scores) / max(len(scores), 1), 3), round(losing, 3)))
     return rows
 
 
@@ -314,8 +310,7 @@ def _grade(source: Path, out: Path, jobs: int, limits: Limits, feedback: bool,
             progress.update()
     if changed := sandbox.verify_kit(ROOT, manifest):
         raise KitChanged(f"the kit changed while grading: {changed[:5]}")
-    ids, table = grade_cells(course, students)
-    write_reports(out, ids, table, problems, flags)
+    write_reports(out, problems, flags)
     return problems
 
 
@@ -351,10 +346,12 @@ def print_summary(out: Path) -> None:
     problems, then each task's."""
     with open(out / "grades.csv") as f:
         students = list(csv.DictReader(f))
-    print(f"{'student':24s} {'autograded':>10s} {'extra':>6s} {'by hand':>7s}  problems")
+    print(f"{'student':24s} {'total':>6s} {'autograded':>10s} {'by hand':>7s} {'extra':>6s} "
+          f"{'awaiting':>8s}  problems")
     for row in students:
-        print(f"{row['student']:24s} {float(row['autograded']):10g} {float(row['extra_credit']):6g} "
-              f"{float(row['awaiting_manual']):7g}  {row['problems'][:100]}")
+        print(f"{row['student']:24s} {float(row['total']):6g} {float(row['autograded']):10g} "
+              f"{float(row['hand_graded']):7g} {float(row['extra_credit']):6g} "
+              f"{float(row['awaiting_manual']):8g}  {row['problems'][:100]}")
     flagged = [row for row in students if row.get("flags")]
     if flagged:
         print(f"\nflagged for review ({len(flagged)}): what these submissions tried had no effect on "

@@ -105,18 +105,6 @@ def verify_bundle(tree: Path) -> list[str]:
             + [f"added: {p}" for p in found if p not in expected])
 
 
-def manual_ids() -> set[str]:
-    """Grade ids answered in prose and graded by hand (markdown grade cells)."""
-    import nbformat
-    ids = set()
-    for path in (ROOT / "source" / "hw2").glob("*.ipynb"):
-        for cell in nbformat.read(path, as_version=4).cells:
-            meta = cell.metadata.get("nbgrader", {})
-            if meta.get("grade") and cell.cell_type == "markdown":
-                ids.add(meta["grade_id"])
-    return ids
-
-
 def diagnostics(course: Path, student: str) -> dict[str, str]:
     """{grade id: the error a failed test cell showed} from the autograded notebooks."""
     import nbformat
@@ -131,25 +119,28 @@ def diagnostics(course: Path, student: str) -> dict[str, str]:
 
 
 def results(out: Path, problems: list[str], visibility: str) -> dict:
-    """Gradescope's results.json from a graded one-student batch in ``out``."""
-    from autograder import grade
-    ids, table = grade.grade_cells(out / "course", [STUDENT])
-    row, manual, why = table[STUDENT], manual_ids(), diagnostics(out / "course", STUDENT)
+    """Gradescope's results.json from a graded one-student batch in ``out``: one test per
+    autograded or extra-credit cell (an extra-credit test has max_score 0, so the assignment's
+    points stay 100 and what it earns counts on top, as Gradescope allows)."""
+    from autograder import grade, gradebook
+    course = out / "course"
+    graded = gradebook.cells(course / "source" / "hw2")
+    row, why = gradebook.scores(course, [STUDENT])[STUDENT], diagnostics(course, STUDENT)
     tests = []
-    for grade_id in ids:
-        if grade_id in manual:
+    for cell in graded:
+        if cell.kind == gradebook.MANUAL:
             continue
-        score, max_score = row[grade_id]
-        test = {"name": grade_id, "score": score or 0.0, "max_score": max_score,
-                "visibility": visibility}
-        if grade_id.startswith("ec_"):
-            test["name"] += " (extra credit)"
-        if grade_id in why:
-            test["output"] = why[grade_id]
+        extra = cell.kind == gradebook.EXTRA
+        test = {"name": cell.grade_id + (" (extra credit)" if extra else ""),
+                "score": row[cell.grade_id].value or 0.0,
+                "max_score": 0.0 if extra else cell.points, "visibility": visibility}
+        if cell.grade_id in why:
+            test["output"] = why[cell.grade_id]
         tests.append(test)
-    manual_points = sum(row[i][1] for i in ids if i in manual)
-    lines = [f"Autograded points: {sum(t['score'] for t in tests):g}. The written answers "
-             f"({manual_points:g} points) are graded by hand."]
+    points = gradebook.totals(graded, row)
+    manual_points = sum(c.points for c in graded if c.kind == gradebook.MANUAL)
+    lines = [f"Autograded points: {points.autograded:g}, extra credit: {points.extra_credit:g}. "
+             f"The written answers ({manual_points:g} points) are graded by hand."]
     lines += [f"Problem: {p}" for p in problems]
     if (out / grade.ISOLATION_FILE).exists():
         lines.append(f"Sandbox isolation: {(out / grade.ISOLATION_FILE).read_text().strip()}")

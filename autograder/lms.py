@@ -80,6 +80,7 @@ from pathlib import Path
 from autograder.intake import FLAT_FORMATS, Identity
 
 LMS_NAMES = {name.lower(): name for name in FLAT_FORMATS}  # "canvas" -> "Canvas", as intake says it
+SYSTEMS = tuple(LMS_NAMES)  # what ``write`` and the export's --lms accept
 # The student-information columns each LMS's importer reads (spellings from the sources above).
 CANVAS_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
 CANVAS_POINTS_ROW = "Points Possible"

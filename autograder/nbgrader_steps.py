@@ -7,7 +7,9 @@ the grader) and keeps the rest:
 
 - ``record``: nbgrader's autograde on the *graded* notebooks with execution switched off;
   nbgrader itself restores the test cells' source, limits the output, and saves scores and
-  comments to the one gradebook. Only the grader's main process runs it.
+  comments to the one gradebook. Only the grader's main process runs it. An extra-credit
+  cell has 0 points (``autograder.gradebook``), so nbgrader scores it 0 of 0; ``record``
+  then writes what its verdict earns as nbgrader's ``extra_credit`` on that cell.
 - ``feedback``: nbgrader's generate_feedback, one HTML page per graded notebook.
 
 Both read only the graded notebooks, whose student markdown is already inert
@@ -17,6 +19,7 @@ that ``record`` writes, and the feedback pages show nothing a student's HTML can
 """
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import warnings
@@ -31,6 +34,8 @@ from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, Clea
 from sqlalchemy.exc import SAWarning
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
+
+from autograder import gradebook
 
 
 ASSIGNMENT = "hw2"
@@ -101,7 +106,42 @@ def record(course: Path, student: str = "*") -> str | None:
         "autograde_preprocessors": [ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
                                     AssignLatePenalties, CheckCellMetadata],
     })
-    return _convert(course, student, config)
+    why = _convert(course, student, config)
+    if why is None:
+        try:
+            _record_extra_credit(course, student)
+        except Exception as exc:  # a fault of the grader's own: say so, keep the batch going
+            return f"extra credit not recorded: {exc!r}"
+    return why
+
+
+def _record_extra_credit(course: Path, student: str) -> None:
+    """Give each extra-credit cell of the autograded notebooks what its verdict earns, as
+    nbgrader's ``extra_credit`` on that cell: nbgrader's own rule (``determine_grade``: an
+    error output earns 0) applied to the cell with its extra-credit value as points."""
+    from nbgrader.api import Gradebook, MissingEntry
+    from nbgrader.utils import determine_grade
+    from nbformat import from_dict
+    worth = {c.grade_id: c.points for c in gradebook.cells(course / "source" / ASSIGNMENT)
+             if c.kind == gradebook.EXTRA}
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        for folder in sorted((course / "autograded").glob(f"{student}/{ASSIGNMENT}")):
+            for path in sorted(folder.glob("*.ipynb")):
+                done = set()
+                for cell in json.loads(path.read_text())["cells"]:
+                    grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+                    if grade_id not in worth or grade_id in done or cell.get("cell_type") != "code":
+                        continue
+                    done.add(grade_id)  # nbgrader grades the first cell of an id (DeduplicateIds)
+                    cell = from_dict(cell)
+                    cell.metadata.nbgrader["points"] = worth[grade_id]
+                    earned, _ = determine_grade(cell)
+                    try:
+                        grade = gb.find_grade(grade_id, path.stem, ASSIGNMENT, folder.parent.name)
+                    except MissingEntry:
+                        continue
+                    grade.extra_credit = earned or 0.0
+                gb.db.commit()
 
 
 def feedback(course: Path, student: str = "*") -> str | None:

@@ -588,21 +588,21 @@ else:
     hw2utils._write_ec_model(net_ec, hw2utils.EC_MODEL_FILE, saved_by="reference")
 ### END SOLUTION
 
-# %% test="ec_transfer__saved_model" points=1
+# %% test="ec_transfer__saved_model" extra_credit=1
 # Check that ec_transfer_model.pt exists, loads and outputs probabilities.
 ### BEGIN HIDDEN TESTS
 import autograder.checks.extra_credit as _hidden; _hidden.check_ec_transfer__saved_model()
 ### END HIDDEN TESTS
 hw2checks.check_ec_transfer__saved_model()
 
-# %% test="ec_transfer__accuracy_75" points=2
+# %% test="ec_transfer__accuracy_75" extra_credit=2
 # Check that the saved network classifies at least 75 % of hard held-out examples correctly.
 ### BEGIN HIDDEN TESTS
 import autograder.checks.extra_credit as _hidden; _hidden.check_ec_transfer__accuracy_75()
 ### END HIDDEN TESTS
 hw2checks.check_ec_transfer__accuracy_75()
 
-# %% test="ec_transfer__accuracy_95" points=2
+# %% test="ec_transfer__accuracy_95" extra_credit=2
 # Check that the saved network classifies at least 95 % of hard held-out examples correctly.
 ### BEGIN HIDDEN TESTS
 import autograder.checks.extra_credit as _hidden; _hidden.check_ec_transfer__accuracy_95()
@@ -648,14 +648,14 @@ def rule(grid):
     ### END SOLUTION
 
 
-# %% test="ec_rule__agreement_90" points=2
+# %% test="ec_rule__agreement_90" extra_credit=2
 # Check that rule agrees with at least 90 % of the tiny held-out labels.
 ### BEGIN HIDDEN TESTS
 import autograder.checks.extra_credit as _hidden; _hidden.check_ec_rule__agreement_90(rule)
 ### END HIDDEN TESTS
 hw2checks.check_ec_rule__agreement_90(rule)
 
-# %% test="ec_rule__agreement_99" points=3
+# %% test="ec_rule__agreement_99" extra_credit=3
 # Check that rule agrees with at least 99 % of the tiny held-out labels.
 ### BEGIN HIDDEN TESTS
 import autograder.checks.extra_credit as _hidden; _hidden.check_ec_rule__agreement_99(rule)

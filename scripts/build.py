@@ -17,6 +17,10 @@ nbgrader metadata here, so that notebooks/*.py stay short and diffable:
                                                      are removed from the release
     # %% [markdown] manual="q_lr_high" points=1      manually graded answer; the source text (model
                                                      answer and rubric) becomes "YOUR ANSWER HERE"
+    # %% test="ec_rule__agreement_90" extra_credit=2 an extra-credit test cell: 0 regular points
+                                                     (nbgrader's max_score stays 100) and its
+                                                     value in the cell's ``hw2`` metadata; the
+                                                     grader records it as nbgrader's extra credit
 
 Other cells carry no nbgrader metadata. A cell holding only ``# @SETUP@`` (a comment, so
 notebooks/*.py stay valid Python) becomes notebooks/setup_cell.py, the same Colab setup in
@@ -52,6 +56,7 @@ NOTEBOOKS = ROOT / "notebooks"
 SUPPORT_FILES = ["hw2utils.py", "hw2checks.py", "data/tiny-classification.npz", "data/hard-classification.npz",
                  "data/DATASHEET.md"]
 ROLE_KEYS = ("answer", "test", "manual")
+EXTRA_CREDIT_PREFIX = "ec_"  # the grade ids of extra-credit cells, and only theirs
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 
 
@@ -88,8 +93,9 @@ def own_optimizers() -> str:
     return code
 
 
-def nbgrader_metadata(cell, where: str) -> dict | None:
-    """nbgrader cell metadata for the cell's role key, or None for a plain cell."""
+def nbgrader_metadata(cell, where: str) -> tuple[dict, dict] | None:
+    """(nbgrader cell metadata, the kit's own ``hw2`` cell metadata) for the cell's role key,
+    or None for a plain cell."""
     roles = [key for key in ROLE_KEYS if key in cell.metadata]
     if not roles:
         return None
@@ -98,13 +104,20 @@ def nbgrader_metadata(cell, where: str) -> dict | None:
     role = roles[0]
     grade_id = cell.metadata.pop(role)
     points = cell.metadata.pop("points", None)
-    if (role == "answer") != (points is None):
-        raise ValueError(f"{where} ({grade_id}): test and manual cells need points, answers none")
+    extra = cell.metadata.pop("extra_credit", None)
+    if role != "answer" and (role == "test" and extra is not None) != grade_id.startswith(EXTRA_CREDIT_PREFIX):
+        raise ValueError(f"{where} ({grade_id}): extra credit is a test cell with extra_credit= "
+                         f"and an id starting {EXTRA_CREDIT_PREFIX!r}, and nothing else is")
+    if (role == "answer") != (points is None and extra is None) or None not in (points, extra):
+        raise ValueError(f"{where} ({grade_id}): test and manual cells need points= "
+                         "(or extra_credit=), answers neither")
     meta = {"grade": role != "answer", "grade_id": grade_id, "locked": role == "test",
             "schema_version": 3, "solution": role != "test", "task": False}
-    if points is not None:
-        meta["points"] = points
-    return meta
+    if role != "answer":
+        # nbgrader's max_score is the sum of points: extra credit counts 0 there, and the
+        # grader records what it earns as nbgrader's extra credit (nbgrader_steps.record)
+        meta["points"] = points if extra is None else 0
+    return meta, ({"extra_credit": extra} if extra is not None else {})
 
 
 def author_to_source(path: Path, url: str) -> nbformat.NotebookNode:
@@ -115,8 +128,11 @@ def author_to_source(path: Path, url: str) -> nbformat.NotebookNode:
     seen = set()
     for index, cell in enumerate(nb.cells):
         where = f"{path.name}, cell {index}"
-        meta = nbgrader_metadata(cell, where)
+        roles = nbgrader_metadata(cell, where)
+        meta, own = roles or (None, None)
         cell.metadata = {"nbgrader": meta} if meta else {}
+        if own:
+            cell.metadata["hw2"] = own
         if meta:
             if meta["grade_id"] in seen:
                 raise ValueError(f"{where}: grade id {meta['grade_id']!r} is used twice")

@@ -4,14 +4,17 @@ untouched release, and a student whose notebooks are renamed and one unreadable.
 run serves every test here (about two minutes on 2 cores)."""
 import csv
 import html as html_module
+import os
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 import hw2utils
-from autograder import grade, gradescope
+from autograder import grade, gradebook
 import mutants  # tests/: the reference submission
 from ec_networks import rule_network  # tests/: an exact EC1 network, no training
 
@@ -55,13 +58,31 @@ def test_reference_scores_every_autograded_point_and_the_blank_release_none(grad
     assert float(grades["blank"]["autograded"]) == 0 and float(grades["blank"]["extra_credit"]) == 0
 
 
+def test_nbgrader_export_counts_extra_credit_on_top_of_100_points(graded):
+    """nbgrader's own export (the README's last step before hand grading is done): max_score
+    is the 100 regular points, and the reference's score is its autograded points plus its
+    extra credit (nbgrader's Grade.extra_credit), as in the kit's grades.csv."""
+    out, _ = graded
+    course = out / "course"
+    run = subprocess.run([sys.executable, "-m", "nbgrader", "export"], cwd=course, capture_output=True,
+                         text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert run.returncode == 0, run.stderr[-2000:]
+    exported = read_csv(course / "grades.csv")  # nbgrader writes course/grades.csv
+    mine = read_csv(out / "grades.csv")
+    for student in ("reference", "blank", "broken"):
+        assert float(exported[student]["max_score"]) == 100
+        assert float(exported[student]["score"]) == pytest.approx(float(mine[student]["total"]))
+    assert float(exported["reference"]["score"]) == AUTOGRADED_POINTS + EC_POINTS
+    assert float(mine["reference"]["extra_credit"]) == EC_POINTS
+
+
 def test_written_answers_await_manual_grading_and_stay_out_of_the_summaries(graded):
     out, _ = graded
     grades = read_csv(out / "grades.csv")
     # nbgrader scores an unchanged (blank) answer 0 at once; a written one awaits a grader
     assert float(grades["reference"]["awaiting_manual"]) == 100 - AUTOGRADED_POINTS
     assert float(grades["blank"]["awaiting_manual"]) == 0
-    written = gradescope.manual_ids()  # the markdown answer cells
+    written = {c.grade_id for c in gradebook.cells(SOURCE) if c.kind == gradebook.MANUAL}
     assert len(written) >= 10 and written <= set(read_csv(out / "scores.csv")["reference"])
     assert not written & set(read_csv(out / "summary.csv"))
     assert not {gid.split("__")[0] for gid in written} & set(read_csv(out / "tasks.csv"))

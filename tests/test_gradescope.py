@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import mutants  # tests/: the reference submission
-from autograder import gradescope, sandbox
+from autograder import gradebook, gradescope, sandbox
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE, RELEASE = ROOT / "source" / "hw2", ROOT / "release" / "hw2"
@@ -96,10 +96,18 @@ def test_results_have_one_test_per_autograded_grade_id(graded):
     _, results, _ = graded
     ids = [t["name"].split(" ")[0] for t in results["tests"]]
     assert len(ids) == len(set(ids))
-    assert not set(ids) & gradescope.manual_ids()
+    graded_cells = gradebook.cells(SOURCE)
+    assert not set(ids) & {c.grade_id for c in graded_cells if c.kind == gradebook.MANUAL}
     assert {"gd_loop__matches_reference", "adam_optimizer__matches_torch", "init_he__distribution"} <= set(ids)
     for test in results["tests"]:
         assert 0 <= test["score"] <= test["max_score"] and test["visibility"] == "visible"
+    # extra credit is on top of the assignment's points: its tests are worth 0
+    extra = [t for t in results["tests"] if t["name"].endswith("(extra credit)")]
+    assert {t["name"].split(" ")[0] for t in extra} == {c.grade_id for c in graded_cells
+                                                        if c.kind == gradebook.EXTRA}
+    assert all(t["max_score"] == 0 for t in extra)
+    regular = sum(c.points for c in graded_cells if c.kind == gradebook.AUTO)
+    assert sum(t["max_score"] for t in results["tests"]) == regular
     assert results["score"] == pytest.approx(sum(t["score"] for t in results["tests"]))
     assert results["stdout_visibility"] == "hidden"
 

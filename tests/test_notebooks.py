@@ -13,6 +13,8 @@ import nbclient
 import nbformat
 import pytest
 
+from autograder import gradebook
+
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE, RELEASE = ROOT / "source" / "hw2", ROOT / "release" / "hw2"
 NOTEBOOKS = sorted(p.name for p in SOURCE.glob("*.ipynb"))
@@ -80,7 +82,8 @@ def stated_and_graded(path) -> list[tuple[str, int | None, int]]:
                 stated = STATED.search(match.group(0))
                 points = sum(int(g) for g in stated.groups() if g) if stated else None
                 marks.append([level, match.group(0), points, 0])
-        marks[-1][3] += meta.get("points", 0)
+        # the points a cell grades: nbgrader's, or for extra credit (0 there) the kit's own
+        marks[-1][3] += meta.get("points", 0) + cell.metadata.get("hw2", {}).get("extra_credit", 0)
     totals = []
     for i, (level, text, stated, direct) in enumerate(marks):
         end = next((j for j in range(i + 1, len(marks)) if marks[j][0] <= level), len(marks))
@@ -99,10 +102,16 @@ def test_the_points_the_text_states_are_the_points_graded(name):
 
 
 def test_the_course_has_the_points_its_readmes_promise():
-    cells = [m for name in NOTEBOOKS for _, m, _ in nbgrader_cells(SOURCE / name)]
-    regular = sum(m.get("points", 0) for m in cells if not m["grade_id"].startswith("ec_"))
-    extra = sum(m.get("points", 0) for m in cells if m["grade_id"].startswith("ec_"))
-    assert (regular, extra) == (COURSE_POINTS, EXTRA_CREDIT)
+    """100 regular points (nbgrader's max_score: extra-credit cells count 0 there) and 10
+    extra credit, in the cells whose grade ids say so."""
+    cells = gradebook.cells(SOURCE)
+    assert gradebook.max_score(cells) == COURSE_POINTS
+    extra = [c for c in cells if c.kind == gradebook.EXTRA]
+    assert sum(c.points for c in extra) == EXTRA_CREDIT
+    assert {c.grade_id for c in extra} == {c.grade_id for c in cells if c.grade_id.startswith("ec_")}
+    nbgrader_points = sum(m["points"] for name in NOTEBOOKS for _, m, _ in nbgrader_cells(SOURCE / name)
+                          if m["grade"])
+    assert nbgrader_points == COURSE_POINTS
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
