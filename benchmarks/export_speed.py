@@ -20,12 +20,11 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-
-import warnings  # noqa: E402
 
 from sqlalchemy.exc import SAWarning  # noqa: E402
 
