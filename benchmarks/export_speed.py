@@ -30,8 +30,6 @@ from sqlalchemy.exc import SAWarning  # noqa: E402
 
 from autograder import export, grade, gradebook, intake, lms  # noqa: E402
 
-# nbgrader 0.9.6 trips SQLAlchemy 2's autoflush warnings while adding submissions; harmless
-warnings.simplefilter("ignore", SAWarning)
 
 
 def fill(course: Path, students: int, seed: int = 0) -> list[str]:
@@ -40,7 +38,9 @@ def fill(course: Path, students: int, seed: int = 0) -> list[str]:
     rng = random.Random(seed)
     graded = gradebook.cells(course / "source" / intake.ASSIGNMENT)
     ids = [f"s{i:04d}" for i in range(students)]
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb, warnings.catch_warnings():
+        # nbgrader 0.9.6 trips SQLAlchemy 2's autoflush warnings while adding submissions; harmless
+        warnings.simplefilter("ignore", SAWarning)
         for student in ids:
             gb.add_student(student)
             submission = gb.add_submission(intake.ASSIGNMENT, student)
