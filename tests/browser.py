@@ -1,7 +1,8 @@
-"""Real-browser helpers for tests/test_browser.py: Debian's headless Chromium driven by
-Selenium (with the system chromedriver: Selenium Manager never downloads anything), a
-JupyterLab server started for real in a temporary folder, and a small page object that
-runs notebook cells the way a student does (click the cell, press Shift+Enter)."""
+"""Real-browser helpers for the browser tests (tests/test_browser*.py,
+tests/test_formgrader_hand_grading.py): Debian's headless Chromium driven by Selenium (with
+the system chromedriver: Selenium Manager never downloads anything), a JupyterLab server
+started for real in a temporary folder, logging in to it with its token, and a small page
+object that runs notebook cells the way a student does (click the cell, press Shift+Enter)."""
 from __future__ import annotations
 
 import contextlib
@@ -80,12 +81,16 @@ class JupyterLab:
     def url(self, path: str) -> str:
         return f"{self.base}/{path.lstrip('/')}?token={self.token}"
 
-    def api(self, path: str, method: str = "GET"):
-        request = urllib.request.Request(f"{self.base}/api/{path}", method=method,
+    def request(self, path: str, method: str = "GET"):
+        """The server's JSON answer to ``path`` (relative to its root), authorized by the token."""
+        request = urllib.request.Request(f"{self.base}/{path.lstrip('/')}", method=method,
                                          headers={"Authorization": f"token {self.token}"})
         with urllib.request.urlopen(request, timeout=5) as response:
             body = response.read()
         return json.loads(body) if body else None
+
+    def api(self, path: str, method: str = "GET"):
+        return self.request(f"api/{path}", method)
 
     def log_tail(self, lines: int = 30) -> str:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
@@ -155,6 +160,29 @@ def _stop(lab: JupyterLab) -> None:
             break
         except subprocess.TimeoutExpired:
             continue
+
+
+def log_in(driver, lab: JupyterLab) -> None:
+    """Log in on the server's login page with its token, as an instructor does once."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+    driver.get(f"{lab.base}/login")
+    driver.find_element(By.CSS_SELECTOR, "input[type=password]").send_keys(lab.token)
+    driver.find_element(By.CSS_SELECTOR, "button[type=submit], input[type=submit]").click()
+    WebDriverWait(driver, 30).until(lambda d: "/login" not in d.current_url, "login failed")
+
+
+@contextlib.contextmanager
+def screenshot_on_failure(driver, path: Path):
+    """Save a screenshot of the whole window to ``path`` if the block raises."""
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(Exception):
+            driver.switch_to.default_content()  # the top page, frames included
+            path.parent.mkdir(parents=True, exist_ok=True)
+            driver.save_screenshot(str(path))
+        raise
 
 
 class Notebook:

@@ -165,16 +165,6 @@ def test_the_submission_is_flagged(graded):
     assert float(row["autograded"]) > 0  # the honest code answers kept their points
 
 
-def _log_in(driver, lab) -> None:
-    """Log in on the server's login page with its token, as an instructor does once."""
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
-    driver.get(f"{lab.base}/login")
-    driver.find_element(By.CSS_SELECTOR, "input[type=password]").send_keys(lab.token)
-    driver.find_element(By.CSS_SELECTOR, "button[type=submit], input[type=submit]").click()
-    WebDriverWait(driver, 30).until(lambda d: "/login" not in d.current_url, "login failed")
-
-
 def test_formgrader_runs_no_student_markup(graded, driver, tmp_path):
     check_formgrader(graded[0], driver, tmp_path)
 
@@ -189,7 +179,7 @@ def check_formgrader(course: Path, driver, tmp_path: Path) -> None:
         submission = gradebook.find_submission_notebook(NOTEBOOK, "hw2", STUDENT).id
     log = tmp_path / "jupyter.log"
     with browser.jupyterlab(course, tmp_path / "state", log, environ={"PYTHONPATH": str(ROOT)}) as lab:
-        _log_in(driver, lab)
+        browser.log_in(driver, lab)
         url = f"{lab.base}/formgrader/submissions/{submission}/"
         driver.get(url)
         driver.find_element("css selector", ".text_cell_render, .jp-RenderedMarkdown")
