@@ -32,7 +32,7 @@ import browser  # tests/browser.py
 import mutants  # tests/mutants.py
 import pytest
 
-from autograder import grade, nbgrader_steps, sandbox
+from autograder import export, grade, nbgrader_steps, sandbox
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "build" / "test-artifacts"
@@ -248,13 +248,32 @@ def test_nbgrader_export_counts_the_hand_graded_points(hand_graded):
         max_score = gradebook.find_assignment(ASSIGNMENT).max_score
     expected = hand_graded.score_before + sum(hand_graded.points.values())
     assert float(rows[0]["score"]) == pytest.approx(expected), rows[0]
-    assert float(rows[0]["max_score"]) == pytest.approx(max_score), rows[0]
+    assert float(rows[0]["max_score"]) == pytest.approx(max_score) == 100, rows[0]
+
+
+def test_the_kits_export_counts_them_and_lists_a_student_no_lms_knows(hand_graded):
+    """``bash run.sh export DIR --lms canvas --feedback``: the tables agree with nbgrader
+    (the hand-graded points and the extra credit on top), and the student, handed in as a
+    plain folder, is listed beside the Canvas file, not dropped. It also rewrites the
+    feedback, which the next test reads."""
+    out = hand_graded.course.parent
+    assert export.main([str(out), "--lms", "canvas", "--pending", "zero", "--feedback"]) == 0
+    with open(out / "grades.csv") as f:
+        row = next(r for r in csv.DictReader(f) if r["student"] == STUDENT)
+    given = sum(hand_graded.points.values())
+    assert float(row["hand_graded"]) == pytest.approx(given)
+    assert float(row["total"]) == pytest.approx(hand_graded.score_before + given)
+    assert float(row["extra_credit"]) > 0  # the reference's EC2 rule
+    with open(out / "lms" / "canvas-not-written.csv") as f:
+        assert [r["student"] for r in csv.DictReader(f)] == [STUDENT]
 
 
 def test_regenerated_feedback_shows_the_points_and_comments(hand_graded):
     for gid, comment in hand_graded.comments.items():
         assert html.escape(comment, quote=False) not in hand_graded.feedback_before, gid
-    assert nbgrader_steps.feedback(hand_graded.course, STUDENT) is None
+    if hand_graded.feedback_before == _feedback_page(hand_graded.course).read_text():
+        # run alone: regenerate it here (the kit's export above does it with --feedback)
+        assert nbgrader_steps.feedback(hand_graded.course, STUDENT) is None
     page = _feedback_page(hand_graded.course).read_text()
     for gid, points in hand_graded.points.items():
         panel = _answer_panel(page, gid)

@@ -67,7 +67,8 @@ def test_nbgrader_export_counts_extra_credit_on_top_of_100_points(graded):
     run = subprocess.run([sys.executable, "-m", "nbgrader", "export"], cwd=course, capture_output=True,
                          text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert run.returncode == 0, run.stderr[-2000:]
-    exported = read_csv(course / "grades.csv")  # nbgrader writes course/grades.csv
+    with open(course / "grades.csv") as f:  # nbgrader writes course/grades.csv
+        exported = {row["student_id"]: row for row in csv.DictReader(f)}
     mine = read_csv(out / "grades.csv")
     for student in ("reference", "blank", "broken"):
         assert float(exported[student]["max_score"]) == 100
