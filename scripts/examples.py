@@ -1,6 +1,7 @@
 """The example class that the main job grades: realistic submissions made from the reference.
 
-    python scripts/examples.py OUT      ->  OUT/<student>/<notebooks>
+    python scripts/examples.py OUT [--lms canvas|moodle|blackboard]
+        ->  OUT/<student>/<notebooks>, or OUT laid out as that LMS's "download all submissions"
 
 - ``reference``: the release with every answer right (the source notebooks' answers);
 - ``blank``: the four release notebooks, untouched;
@@ -10,7 +11,10 @@ Extra credit EC1 is graded on a model file handed in beside notebook 4 (``write_
 reference hands in the network its EC1 solution fine-tunes, "ben" one trained on hard from
 scratch (the mistake EC1 is about), under a browser's second-download name.
 The class is rebuilt from source/hw2 each time, so it follows the current solutions.
+``--lms`` lays it out as that LMS's download (``ROSTER``: made-up people and LMS ids), as the
+intake reads it: what the export's LMS files are made from (README, "5b").
 """
+import argparse
 import contextlib
 import copy
 import io
@@ -69,6 +73,36 @@ def write_ec_models(fine_tuned: Path, from_scratch: Path) -> None:
         namespace["fit"](scratch_net, hw2utils.load_dataset("hard"), max_epochs=300)
         hw2utils._write_ec_model(scratch_net, from_scratch, saved_by="save_ec_model")
 
+# student: (full name, Canvas user id, Moodle participant id, Blackboard username), made up
+ROSTER = {
+    "reference": ("Grace Hopper", "4101", "7201", "ghopper"),
+    "blank": ("Alan Turing", "4102", "7202", "aturing"),
+    "ada": ("Ada Lovelace", "4103", "7203", "alovelace"),
+    "ben": ("Ben Bitdiddle", "4104", "7204", "bbitdiddle"),
+    "chloe": ("Chloé Zhao", "4105", "7205", "czhao"),
+    "dev": ("Dev Patel", "4106", "7206", "dpatel"),
+}
+LAYOUTS = ("canvas", "moodle", "blackboard")
+
+
+def as_lms_download(folders: Path, out: Path, lms: str) -> None:
+    """Lay the per-student ``folders`` out under ``out`` as ``lms``'s download names them
+    (autograder/intake.py reads these shapes): Canvas ``lastfirst_userid_subid_file``,
+    Moodle ``Full Name_id_assignsubmission_file_/file``, Blackboard
+    ``HW2_user_attempt_date_file``."""
+    out.mkdir(parents=True)
+    for number, (student, (name, canvas, moodle, blackboard)) in enumerate(ROSTER.items()):
+        last_first = "".join(reversed(name.lower().split()))
+        for path in sorted((folders / student).iterdir()):
+            if lms == "canvas":
+                target = out / f"{last_first}_{canvas}_{90000 + number}_{path.name}"
+            elif lms == "moodle":
+                target = out / f"{name}_{moodle}_assignsubmission_file_" / path.name
+            else:
+                target = out / f"HW2_{blackboard}_attempt_2026-12-01-09-00-00_{path.name}"
+            target.parent.mkdir(exist_ok=True)
+            shutil.copy(path, target)
+
 
 def write_class(out: Path) -> list[str]:
     """Write the example submissions under ``out``; returns the student names."""
@@ -92,4 +126,15 @@ def write_class(out: Path) -> list[str]:
 
 
 if __name__ == "__main__":
-    print(write_class(Path(sys.argv[1])))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--lms", choices=LAYOUTS, help="lay the class out as this LMS's download")
+    args = parser.parse_args()
+    if args.lms is None:
+        print(write_class(args.out))
+    else:
+        with tempfile.TemporaryDirectory() as scratch:
+            write_class(Path(scratch) / "class")
+            shutil.rmtree(args.out, ignore_errors=True)
+            as_lms_download(Path(scratch) / "class", args.out, args.lms)
+        print(sorted(p.name for p in args.out.iterdir()))

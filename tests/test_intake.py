@@ -440,3 +440,33 @@ def test_files_that_name_no_student_have_no_identity(tmp_path):
     release_copy(subs, "01_gradient_descent")
     student, = intake.stage(subs, tmp_path / "out")
     assert student.student == intake.UNATTRIBUTED and student.identity == intake.Identity(None, "", "")
+
+
+@pytest.fixture(scope="module")
+def example_class(tmp_path_factory):
+    """The main job's example class (scripts/examples.py), as per-student folders."""
+    import sys
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import examples
+    folders = tmp_path_factory.mktemp("example") / "class"
+    examples.write_class(folders)
+    return examples, folders
+
+
+@pytest.mark.slow  # the class's EC1 model files are trained (seconds on an idle core)
+@pytest.mark.parametrize("lms", ["canvas", "moodle", "blackboard"])
+def test_the_example_class_as_an_lms_download_keeps_who_is_who(example_class, tmp_path, lms):
+    """Laid out as each LMS's download (what README 5b's LMS files are made from), every
+    student is found under the LMS's id, with the name it gives and all four notebooks
+    (or the ones they handed in)."""
+    examples, folders = example_class
+    examples.as_lms_download(folders, tmp_path / "download", lms)
+    staged = {s.student: s for s in intake.stage(tmp_path / "download", tmp_path / "submitted")}
+    for student, (name, canvas, moodle, blackboard) in examples.ROSTER.items():
+        expected = {"canvas": intake.Identity("Canvas", canvas, "".join(reversed(name.lower().split()))),
+                    "moodle": intake.Identity("Moodle", moodle, name),
+                    "blackboard": intake.Identity("Blackboard", blackboard, "")}[lms]
+        found = staged[expected.user]
+        assert found.identity == expected
+        handed_in = list((folders / student).glob("*.ipynb"))
+        assert len(found.notebooks) == len(handed_in), (student, found.problems)
