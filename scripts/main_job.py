@@ -55,8 +55,9 @@ def build():
 
 
 def validate_one(folder: Path, notebook: str, invert: bool, env: dict) -> tuple[bool, str]:
-    """nbgrader validate (``--invert`` for a release notebook); returns (passed, its output)."""
-    result = subprocess.run([sys.executable, "-m", "nbgrader", "validate", notebook,
+    """nbgrader validate (``--invert`` for a release notebook; autograder/validate.py, which
+    does not count a failed extra-credit cell as passed); returns (passed, its output)."""
+    result = subprocess.run([sys.executable, "-m", "autograder.validate", notebook,
                              *(["--invert"] if invert else [])],
                             cwd=folder, env=env, capture_output=True, text=True)
     return VERDICTS[invert] in result.stdout, result.stdout[-3000:] + result.stderr[-3000:]

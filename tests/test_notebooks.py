@@ -171,7 +171,9 @@ def test_source_runs_without_errors_stderr_or_warnings(executed_source):
 
 
 def nbgrader_validate(path, *flags):
-    return subprocess.run([sys.executable, "-m", "nbgrader", "validate", *flags, path.name],
+    """nbgrader validate, through the kit's wrapper (autograder/validate.py: a failed 0-point
+    extra-credit cell is not counted as passed by --invert)."""
+    return subprocess.run([sys.executable, "-m", "autograder.validate", *flags, path.name],
                           cwd=path.parent, capture_output=True, text=True, env=grading_env())
 
 
