@@ -157,9 +157,6 @@ def record_student(course: Path, student: str) -> tuple[list[str], list[str]]:
     return problems, record.get("flags", [])
 
 
-REPORTS = ("grades.csv", "scores.csv", "summary.csv", "tasks.csv", "problems.json")
-
-
 def write_reports(out: Path, problems: dict[str, list[str]],
                   flags: dict[str, list[str]] | None = None) -> None:
     """The tables of DIR, from the gradebook of DIR/course as it is now (hand grading
