@@ -5,7 +5,8 @@
 #   bash run.sh build    rebuild source/hw2 and release/hw2 from notebooks/ (--check: verify only)
 #   bash run.sh bench    the harness-overhead benchmark (arguments go to the script)
 #   bash run.sh bundle   the student bundle: build/student/hw2/ and hw2.zip, leak-checked
-#   bash run.sh grade SUBMISSIONS --out DIR [--jobs N]   grade a class (autograder/grade.py)
+#   bash run.sh grade SUBMISSIONS --out DIR [--jobs N] [--shard i/K]   grade a class (autograder/grade.py)
+#   bash run.sh merge SHARD_DIR... --out DIR   one gradebook and tables from graded shards (autograder/shards.py)
 #   bash run.sh export DIR [--lms canvas moodle blackboard] [--feedback]   after hand grading:
 #                        final tables, feedback, LMS import files (autograder/export.py)
 #   bash run.sh gradescope [--out ZIP]                    the Gradescope autograder zip
@@ -28,9 +29,10 @@ case "$command" in
   bench) exec "$python" benchmarks/harness_overhead.py "$@" ;;
   bundle) exec "$python" scripts/bundle.py "$@" ;;
   grade) exec "$python" -m autograder.grade "$@" ;;
+  merge) exec "$python" -m autograder.shards merge "$@" ;;
   export) exec "$python" -m autograder.export "$@" ;;
   gradescope) exec "$python" -m autograder.gradescope build "$@" ;;
   bench-grading) exec "$python" benchmarks/grading_speed.py "$@" ;;
   sandbox) exec "$python" -m autograder.sandbox setup --kit . "$@" ;;
-  *) echo "usage: bash run.sh [main|test|build|bench|bundle|grade|export|gradescope|bench-grading|sandbox] [args...]" >&2; exit 2 ;;
+  *) echo "usage: bash run.sh [main|test|build|bench|bundle|grade|merge|export|gradescope|bench-grading|sandbox] [args...]" >&2; exit 2 ;;
 esac

@@ -1,6 +1,7 @@
 """Batch grading with nbgrader: submissions in, gradebook and score tables out.
 
     python -m autograder.grade SUBMISSIONS (folder or LMS zip) --out DIR [--jobs N] [--trust-students]
+                               [--shard i/K]
 
 1. DIR/course is an nbgrader course made from this repository's source/hw2, with its own
    SQLite gradebook (DIR/course/gradebook.db). DIR/template is the same course with an empty
@@ -27,6 +28,10 @@
    and share of students who lost points on it) and DIR/tasks.csv (the same per task — what
    to re-teach). ``autograder.export`` rewrites them after hand grading.
 
+``--shard i/K`` grades only the students of shard i of K (``autograder.shards``: split by a
+hash of the student id), into DIR as a batch of its own plus DIR/shard.json;
+``python -m autograder.shards merge`` makes one gradebook and the tables from the K shards.
+
 Extra credit is nbgrader's: its cells have 0 points (max_score is the 100 regular points) and
 what they earn is recorded as ``extra_credit`` on top.
 Without root (no sandbox users), grading refuses to start unless ``--trust-students``: the
@@ -48,7 +53,7 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
-from autograder import execution, gradebook, intake, nbgrader_steps, sandbox
+from autograder import execution, gradebook, intake, nbgrader_steps, sandbox, shards
 from autograder.limits import GiB, Limits
 from autograder.nbgrader_steps import EXECUTED
 
@@ -227,16 +232,34 @@ class KitChanged(RuntimeError):
     """The kit's files changed during a batch: no grade after that point can be trusted."""
 
 
+def finish_student(course: Path, student: str, manifest: dict[str, str],
+                   feedback: bool) -> tuple[list[str], list[str]]:
+    """The one writer's step for an executed student (a batch's main thread, or a merge):
+    check the kit is still ``manifest``, record the student in the gradebook, write its
+    feedback; (problems, flags) found after intake."""
+    if changed := sandbox.verify_kit(ROOT, manifest, deep=False):
+        raise KitChanged(f"the kit changed while grading (after {student}): {changed[:5]}")
+    problems, flags = record_student(course, student)
+    if feedback and (why := nbgrader_steps.feedback(course, student)):
+        problems.append(f"feedback not written: {why}")
+    return problems, flags
+
+
 def grade(source: Path, out: Path, jobs: int = 1, limits: Limits | None = None,
-          feedback: bool = True, trust_students: bool = False) -> dict[str, list[str]]:
+          feedback: bool = True, trust_students: bool = False,
+          shard: tuple[int, int] | None = None) -> dict[str, list[str]]:
     """Grade every submission in ``source``; returns the problems recorded per student.
     ``feedback=False`` skips the feedback HTML (the tables are written either way).
-    ``trust_students`` runs submissions as this process's own user, without the sandbox."""
+    ``trust_students`` runs submissions as this process's own user, without the sandbox.
+    ``shard`` (i, K) grades only shard i of K's students (``autograder.shards``)."""
     limits = limits or Limits(threads=max(1, available_cpus() // jobs))
     if not trust_students and (why := sandbox.refusal(ROOT, jobs)):
-        raise SystemExit(f"refusing to grade: {why}. Run `python -m autograder.sandbox setup` "
-                         "as root first, or pass --trust-students to run students' code as this "
-                         "user (it could then change its own and other students' grades)")
+        todo = ("Grade as root (a scheduler's job too: only root can switch to the sandbox "
+                "users), on a machine set up once with `bash run.sh sandbox`"
+                if os.geteuid() != 0 else "Run `python -m autograder.sandbox setup` as root first")
+        raise SystemExit(f"refusing to grade: {why}. {todo}, or pass --trust-students to run "
+                         "students' code as this user (it could then change its own and other "
+                         "students' grades)")
     out.mkdir(parents=True, exist_ok=True)
     if not trust_students:
         # the course (reference notebooks, every student's hand-in, the gradebook) is root's
@@ -247,11 +270,12 @@ def grade(source: Path, out: Path, jobs: int = 1, limits: Limits | None = None,
         # what this machine allows, probed once per batch with a slot of its own; every run uses it
         mode = TRUSTED if trust_students else str(sandbox.isolation(held[0], refresh=True))
         (out / ISOLATION_FILE).write_text(mode + "\n")
-        return _grade(source, out, jobs, limits, feedback, held)
+        return _grade(source, out, jobs, limits, feedback, held, shard)
 
 
 def _grade(source: Path, out: Path, jobs: int, limits: Limits, feedback: bool,
-           held: list[sandbox.Slot | None]) -> dict[str, list[str]]:
+           held: list[sandbox.Slot | None], shard: tuple[int, int] | None = None
+           ) -> dict[str, list[str]]:
     from tqdm import tqdm
     slots: queue.Queue = queue.Queue()
     for slot in held:
@@ -265,7 +289,12 @@ def _grade(source: Path, out: Path, jobs: int, limits: Limits, feedback: bool,
         make_course(course, limits.cell)  # a rerun: update the assignment, keep the grades
     else:  # the same course as the template: a copy saves a second generate_assignment
         shutil.copytree(template, course, dirs_exist_ok=True)
-    submissions = intake.stage(source, course / "submitted")
+    if shard:
+        submissions, everyone = shards.stage(source, course / "submitted", shard)
+        shards.write_record(out, shard, [s.student for s in submissions], everyone, manifest,
+                            (out / ISOLATION_FILE).read_text().strip())
+    else:
+        submissions = intake.stage(source, course / "submitted")
     students = sorted(s.student for s in submissions)
     problems = {s.student: list(s.problems) for s in submissions}
     flags: dict[str, list[str]] = {s: [] for s in students}
@@ -280,13 +309,9 @@ def _grade(source: Path, out: Path, jobs: int, limits: Limits, feedback: bool,
             slots.put(slot)
 
     def finish(student: str) -> None:  # one writer: only this thread touches the gradebook
-        if changed := sandbox.verify_kit(ROOT, manifest, deep=False):
-            raise KitChanged(f"the kit changed while grading (after {student}): {changed[:5]}")
-        found, flagged = record_student(course, student)
+        found, flagged = finish_student(course, student, manifest, feedback)
         problems[student] += found
         flags[student] += flagged
-        if feedback and (why := nbgrader_steps.feedback(course, student)):
-            problems[student].append(f"feedback not written: {why}")
 
     with tempfile.TemporaryDirectory(prefix="hw2-grading-") as work, \
             ThreadPoolExecutor(max_workers=jobs) as pool, \
@@ -328,12 +353,17 @@ def main(argv=None) -> int:
     parser.add_argument("--trust-students", action="store_true",
                         help="run submissions as this user, without the sandbox (for a machine "
                              "without root; a submission can then change grades)")
+    parser.add_argument("--shard", type=shards.parse, metavar="i/K",
+                        help="grade only shard i of K (1-based) of the students, into --out as "
+                             "a batch of its own; merge the K shards with "
+                             "`python -m autograder.shards merge`")
     args = parser.parse_args(argv)
     limits = Limits(wall=args.student_timeout, cpu=int(2 * args.student_timeout),
                     cell=args.cell_timeout,
                     memory=int(args.memory_gib * GiB),
                     threads=args.threads or max(1, available_cpus() // args.jobs))
-    grade(args.source, args.out, args.jobs, limits, trust_students=args.trust_students)
+    grade(args.source, args.out, args.jobs, limits, trust_students=args.trust_students,
+          shard=args.shard)
     print_summary(args.out)
     return 0
 

@@ -6,20 +6,17 @@ import csv
 import html as html_module
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-import hw2utils
 from autograder import grade, gradebook
-import mutants  # tests/: the reference submission
-from ec_networks import rule_network  # tests/: an exact EC1 network, no training
+import small_class  # tests/: the class graded here
 
 ROOT = Path(__file__).resolve().parents[1]
-SOURCE, RELEASE = ROOT / "source" / "hw2", ROOT / "release" / "hw2"
+SOURCE = ROOT / "source" / "hw2"
 AUTOGRADED_POINTS = 73  # 100 minus the 27 points of manually graded answers
 EC_POINTS = 10  # EC1 (transfer, graded on the submitted model file) 5, EC2 (the rule) 5
 
@@ -28,16 +25,7 @@ EC_POINTS = 10  # EC1 (transfer, graded on the submitted model file) 5, EC2 (the
 def graded(tmp_path_factory):
     base = tmp_path_factory.mktemp("class")
     subs = base / "submissions"
-    mutants.write_reference(subs / "reference")
-    shutil.copytree(RELEASE, subs / "blank", ignore=shutil.ignore_patterns("data", "*.py", "*.md"))
-    hw2utils._write_ec_model(rule_network(), subs / "reference" / "ec_transfer_model (1).pt",
-                             saved_by="save_ec_model")
-    broken = subs / "broken"
-    broken.mkdir()
-    mutants.write_reference(broken, ["01_gradient_descent", "02_ema_adam", "03_training"])
-    (broken / "01_gradient_descent.ipynb").rename(broken / "Copy of 01_gradient_descent.ipynb")
-    (broken / "02_ema_adam.ipynb").rename(broken / "02_ema_adam (1).ipynb")
-    (broken / "04_initialization.ipynb").write_text("{ this is not json")
+    small_class.write(subs)
     out = base / "out"
     problems = grade.grade(subs, out, jobs=2)
     return out, problems

@@ -1,0 +1,258 @@
+"""Grading across machines (autograder.shards): the small class graded as two shards and
+merged gives the tables and feedback of one batch, byte for byte; the merge refuses shards
+that are not one whole class of one kit; a failed shard is rerun alone; a shard not run as
+root refuses. With Slurm installed (CI installs it), the same through a one-node cluster on
+this machine: scripts/slurm_grade.sh's job array and its merge job (scripts/slurm_local.sh).
+
+The class's names are chosen to split: reference and broken hash to shard 1 of 2, untouched
+to shard 2."""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+import small_class  # tests/: the class graded here
+from autograder import grade, gradebook, sandbox, shards
+
+ROOT = Path(__file__).resolve().parents[1]
+NAMES = {"reference": "reference", "blank": "untouched", "broken": "broken"}
+SLURM_INSTALL = "apt-get install -y slurm-wlm munge (as root)"
+
+
+@pytest.fixture(scope="module")
+def klass(tmp_path_factory):
+    base = tmp_path_factory.mktemp("class")
+    small_class.write(base / "submissions", **NAMES)
+    assert [shards.shard_of(s, 2) for s in NAMES.values()] == [1, 2, 1]
+    return base
+
+
+@pytest.fixture(scope="module")
+def batch(klass):
+    grade.grade(klass / "submissions", klass / "batch", jobs=2)
+    return klass / "batch"
+
+
+def grade_shard(klass, index, jobs=2):
+    grade.grade(klass / "submissions", klass / f"shard-{index}", jobs=jobs, shard=(index, 2))
+    return klass / f"shard-{index}"
+
+
+@pytest.fixture(scope="module")
+def merged(klass):
+    started = time.monotonic()
+    parts = [grade_shard(klass, 1), grade_shard(klass, 2)]
+    shards.merge(parts, klass / "merged")
+    print(f"two shards graded one after the other and merged: {time.monotonic() - started:.0f} s")
+    return klass / "merged"
+
+
+def feedback_pages(out: Path) -> dict[str, str]:
+    """{student/hw2/page: its HTML}."""
+    folder = out / "course" / "feedback"
+    return {str(p.relative_to(folder)): p.read_text() for p in sorted(folder.rglob("*.html"))}
+
+
+def assert_same_results(one: Path, other: Path) -> None:
+    for table in ("grades.csv", "scores.csv", "summary.csv", "tasks.csv", "problems.json",
+                  grade.ISOLATION_FILE):
+        assert (one / table).read_bytes() == (other / table).read_bytes(), table
+    assert feedback_pages(one) == feedback_pages(other)
+
+
+def test_the_split_follows_the_student_id_so_a_late_hand_in_moves_no_one(tmp_path):
+    download = tmp_path / "download"
+    for number in range(12):
+        (download / f"student{number}").mkdir(parents=True)
+    def split(label):
+        submitted = {i: tmp_path / f"{label}-{i}" / "course" / "submitted" for i in range(1, 3)}
+        return {i: {s.student for s in shards.stage(download, submitted[i], (i, 2))[0]}
+                for i in submitted}
+    before = split("before")
+    assert before[1] and before[2] and not before[1] & before[2]
+    assert before[1] | before[2] == {f"student{n}" for n in range(12)}
+    (download / "latecomer").mkdir()
+    after = split("after")
+    assert after[1] - {"latecomer"} == before[1] and after[2] - {"latecomer"} == before[2]
+    # each shard's intake record holds its own students only
+    record = json.loads((tmp_path / "after-1" / "course" / "submitted" / "intake.json").read_text())
+    assert set(record) == after[1]
+
+
+def test_a_shard_is_written_as_i_of_k():
+    assert shards.parse("2/4") == (2, 4)
+    for wrong in ("0/2", "3/2", "2", "a/b", "1/2/3"):
+        with pytest.raises(Exception, match="i/K|from 1 to K"):
+            shards.parse(wrong)
+
+
+def test_two_shards_merged_give_the_tables_and_feedback_of_one_batch(batch, merged, klass):
+    assert_same_results(batch, merged)
+    record = json.loads((klass / "shard-2" / shards.RECORD).read_text())
+    assert record["shard"] == 2 and record["of"] == 2 and record["students"] == ["untouched"]
+    assert record["kit"] == shards.kit_hash(sandbox.kit_manifest(ROOT))
+    assert record["isolation"] == (batch / grade.ISOLATION_FILE).read_text().strip()
+    # each shard is a batch of its own students only
+    with open(klass / "shard-1" / "grades.csv") as f:
+        assert [line.split(",")[0] for line in f][1:] == ["broken", "reference"]
+
+
+def copy_shard(source: Path, target: Path, **changes) -> Path:
+    shutil.copytree(source, target)
+    record = json.loads((target / shards.RECORD).read_text())
+    (target / shards.RECORD).write_text(json.dumps({**record, **changes}))
+    return target
+
+
+@pytest.mark.parametrize("case, says", [
+    ("missing", "shard 2/2 missing"),
+    ("twice", "shard 1/2 given twice"),
+    ("other kit", "different kits"),
+    ("other download", "different downloads"),
+    ("overlap", "students in more than one shard: reference (1/2, 2/2)"),
+    ("not executed", "shard 2/2 .* has students not yet executed \\(untouched\\): rerun that shard"),
+    ("not a shard", "is not a shard"),
+])
+def test_the_merge_refuses_shards_that_are_not_one_class_of_one_kit(merged, klass, tmp_path, case, says):
+    one, two = klass / "shard-1", klass / "shard-2"
+    parts = {
+        "missing": lambda: [one],
+        "twice": lambda: [one, one, two],
+        "other kit": lambda: [one, copy_shard(two, tmp_path / "two", kit="0" * 64)],
+        "other download": lambda: [one, copy_shard(two, tmp_path / "two", download="0" * 64)],
+        "overlap": lambda: [one, copy_shard(two, tmp_path / "two", students=["reference", "untouched"])],
+        "not executed": lambda: [one, copy_shard(two, tmp_path / "two")],
+        "not a shard": lambda: [one, klass / "batch"],
+    }[case]()
+    if case == "not executed":
+        (parts[1] / "course" / "executed" / "untouched" / grade.WORKER_RECORD).unlink()
+    with pytest.raises(SystemExit, match=f"refusing to merge: .*{says}"):
+        shards.merge(parts, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_failed_shard_is_rerun_alone_then_merged(batch, merged, klass, monkeypatch):
+    # as if shard 2's machine had died while grading "untouched"
+    (klass / "shard-2" / "course" / "executed" / "untouched" / grade.WORKER_RECORD).unlink()
+    executed = []
+    original = grade.execute_student
+    monkeypatch.setattr(grade, "execute_student", lambda out, work, student, *rest:
+                        executed.append(student) or original(out, work, student, *rest))
+    grade_shard(klass, 2)
+    assert executed == ["untouched"]
+    shards.merge([klass / "shard-1", klass / "shard-2"], klass / "merged")  # again, on the merged DIR
+    assert_same_results(batch, klass / "merged")
+
+
+def test_merging_again_keeps_the_grades_typed_in_formgrader(merged, klass, tmp_path):
+    from nbgrader.api import Gradebook
+    out = tmp_path / "merged"
+    shutil.copytree(merged, out)
+    written = {c.grade_id for c in gradebook.cells(ROOT / "source" / "hw2") if c.kind == gradebook.MANUAL}
+    database = f"sqlite:///{out / 'course' / 'gradebook.db'}"
+    with Gradebook(database) as gb:
+        notebook, cell = next((nb.name, c.name) for nb in gb.find_assignment("hw2").notebooks
+                              for c in nb.grade_cells if c.name in written)
+        typed = gb.find_grade(cell, notebook, "hw2", "reference")
+        typed.manual_score = 1.5
+        gb.db.commit()
+    shards.merge([klass / "shard-1", klass / "shard-2"], out)
+    with Gradebook(database) as gb:
+        assert gb.find_grade(cell, notebook, "hw2", "reference").manual_score == 1.5
+    with open(out / "scores.csv") as f:
+        header, *rows = [line.rstrip("\n").split(",") for line in f]
+    assert dict(zip(header, next(r for r in rows if r[0] == "reference")))[cell] == "1.5"
+
+
+def test_a_shard_not_run_as_root_refuses_and_says_what_to_do(klass):
+    runuser = shutil.which("runuser", path=os.environ.get("PATH", "") + ":/usr/sbin:/sbin")
+    if os.geteuid() != 0 or not runuser:
+        pytest.skip("needs root, to run the shard as user nobody")
+    # the kit is closed to other users (autograder.sandbox setup): a copy they may read
+    kit = Path(tempfile.mkdtemp(prefix="hw2-kit-"))
+    try:
+        os.chmod(kit, 0o755)
+        for name in ("autograder", "hw2probes", "hw2utils.py", "hw2checks.py"):
+            copy = shutil.copytree if (ROOT / name).is_dir() else shutil.copy
+            copy(ROOT / name, kit / name)
+        subprocess.run(["chmod", "-R", "a+rX", str(kit)], check=True)
+        result = subprocess.run(
+            [runuser, "-u", "nobody", "--", sandbox.python(), "-m", "autograder.grade",
+             str(klass / "submissions"), "--out", str(kit / "out"), "--shard", "1/2"],
+            cwd=kit, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(kit), "HOME": str(kit)},
+            capture_output=True, text=True, timeout=300)
+    finally:
+        shutil.rmtree(kit)
+    assert result.returncode != 0
+    assert "refusing to grade: not running as root" in result.stderr
+    assert "Grade as root" in result.stderr and "bash run.sh sandbox" in result.stderr
+    assert "--trust-students" in result.stderr
+
+
+def require_slurm() -> None:
+    """Skip (fail under CI, which installs them) unless Slurm's daemons and munge are here."""
+    missing = [tool for tool in ("sbatch", "slurmctld", "slurmd", "munged", "mungekey")
+               if not shutil.which(tool, path=os.environ.get("PATH", "") + ":/usr/sbin:/sbin")]
+    if missing or os.geteuid() != 0:
+        message = (f"the Slurm test needs {', '.join(missing)}: {SLURM_INSTALL}" if missing
+                   else "the Slurm test starts a one-node cluster as root")
+        if os.environ.get("CI"):
+            pytest.fail(f"CI is set and {message}", pytrace=False)
+        pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def slurm(tmp_path_factory):
+    """A one-node Slurm cluster on this machine; the environment that reaches it."""
+    require_slurm()
+    folder = tmp_path_factory.mktemp("slurm")
+    env = {**os.environ, "PATH": os.environ.get("PATH", "") + ":/usr/sbin:/sbin",
+           # the jobs run run.sh with this test's virtualenv
+           "HW2_VENV": str(Path(sys.executable).parents[1])}
+    local = ROOT / "scripts" / "slurm_local.sh"
+    subprocess.run(["bash", str(local), "start", str(folder)], env=env, check=True, timeout=120,
+                   capture_output=True)
+    try:
+        yield {**env, "SLURM_CONF": str(folder / "slurm.conf")}
+    finally:
+        subprocess.run(["bash", str(local), "stop", str(folder)], env=env, timeout=60)
+
+
+def run_on_slurm(env, submissions: Path, out: Path, *options: str, array: str = "",
+                 timeout: float = 900) -> None:
+    """scripts/slurm_grade.sh into ``out`` with 2 shards, waited for; fails unless its merge
+    job completed."""
+    args = [*(["--array", array] if array else []), str(submissions), str(out), "2", *options]
+    submitted = subprocess.run(["bash", str(ROOT / "scripts" / "slurm_grade.sh"), *args],
+                               env=env, capture_output=True, text=True, check=True)
+    jobs = submitted.stdout.split()
+    deadline = time.monotonic() + timeout
+    while subprocess.run(["squeue", "-h", "-j", ",".join(jobs)], env=env, capture_output=True,
+                         text=True).stdout.strip():
+        assert time.monotonic() < deadline, "the Slurm jobs did not finish"
+        time.sleep(2)
+    state = subprocess.run(["scontrol", "show", "job", jobs[1]], env=env, capture_output=True,
+                           text=True).stdout
+    logs = "\n".join(p.read_text()[-2000:] for p in out.glob("slurm-*.out"))
+    assert "JobState=COMPLETED" in state, f"{state}\n{logs}"
+
+
+def test_a_slurm_job_array_and_its_merge_give_one_batch_s_results(batch, klass, slurm):
+    out = klass / "slurm"
+    started = time.monotonic()
+    run_on_slurm(slurm, klass / "submissions", out, "--jobs", "1")
+    print(f"Slurm: 2-task array and merge: {time.monotonic() - started:.0f} s")
+    assert_same_results(batch, out)
+    # a shard lost (its node's disk, say): only that task is submitted again, then merged
+    shutil.rmtree(out / "shard-2")
+    started = time.monotonic()
+    run_on_slurm(slurm, klass / "submissions", out, "--jobs", "1", array="2")
+    print(f"Slurm: shard 2 again and merge: {time.monotonic() - started:.0f} s")
+    assert_same_results(batch, out)
