@@ -1,8 +1,13 @@
 """Grading across machines (autograder.shards): the small class graded as two shards and
 merged gives the tables and feedback of one batch, byte for byte; the merge refuses shards
 that are not one whole class of one kit; a failed shard is rerun alone; a shard not run as
-root refuses. With Slurm installed (CI installs it), the same through a one-node cluster on
-this machine: scripts/slurm_grade.sh's job array and its merge job (scripts/slurm_local.sh).
+root refuses.
+
+The same through a real scheduler, a one-node Slurm cluster on this machine
+(scripts/slurm_local.sh) running scripts/slurm_grade.sh's job array and merge job, takes
+minutes more; it runs when asked (.ci/run installs Slurm; fails there if it is missing):
+
+    HW2_SLURM_TEST=1 bash run.sh test tests/test_shards.py
 
 The class's names are chosen to split: reference and broken hash to shard 1 of 2, untouched
 to shard 2."""
@@ -24,6 +29,7 @@ from autograder import grade, gradebook, sandbox, shards
 ROOT = Path(__file__).resolve().parents[1]
 NAMES = {"reference": "reference", "blank": "untouched", "broken": "broken"}
 SLURM_INSTALL = "apt-get install -y slurm-wlm munge (as root)"
+SLURM_OPT_IN = "HW2_SLURM_TEST"
 
 
 @pytest.fixture(scope="module")
@@ -40,31 +46,54 @@ def batch(klass):
     return klass / "batch"
 
 
-def grade_shard(klass, index, jobs=2):
-    grade.grade(klass / "submissions", klass / f"shard-{index}", jobs=jobs, shard=(index, 2))
-    return klass / f"shard-{index}"
-
-
 @pytest.fixture(scope="module")
 def merged(klass):
+    """The class graded as two shards at once, as on two machines (one worker each), merged."""
     started = time.monotonic()
-    parts = [grade_shard(klass, 1), grade_shard(klass, 2)]
+    parts = [klass / f"shard-{i}" for i in (1, 2)]
+    running = [subprocess.Popen([sys.executable, "-m", "autograder.grade", str(klass / "submissions"),
+                                 "--out", str(part), "--shard", f"{i}/2", "--jobs", "1"],
+                                cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+               for i, part in enumerate(parts, 1)]
+    for shard in running:
+        output = shard.communicate(timeout=900)[0]
+        assert shard.returncode == 0, output[-3000:]
+    graded = time.monotonic()
     shards.merge(parts, klass / "merged")
-    print(f"two shards graded one after the other and merged: {time.monotonic() - started:.0f} s")
+    print(f"\ntwo shards at once: {graded - started:.0f} s; merge: {time.monotonic() - graded:.0f} s")
     return klass / "merged"
 
 
-def feedback_pages(out: Path) -> dict[str, str]:
+def feedback_pages(out: Path, student: str = "*") -> dict[str, str]:
     """{student/hw2/page: its HTML}."""
     folder = out / "course" / "feedback"
-    return {str(p.relative_to(folder)): p.read_text() for p in sorted(folder.rglob("*.html"))}
+    return {str(p.relative_to(folder)): p.read_text() for p in sorted(folder.glob(f"{student}/hw2/*.html"))}
+
+
+def diagnostics(html: str) -> list[str]:
+    """The test cells that failed, in page order. The rest of a page differs between two
+    executions of one notebook: the hidden cases are drawn per run, training shows its speed."""
+    return re.findall(r"AssertionError: (\w+),", html)
 
 
 def assert_same_results(one: Path, other: Path) -> None:
+    """The same tables, byte for byte, and feedback pages of the same failures."""
     for table in ("grades.csv", "scores.csv", "summary.csv", "tasks.csv", "problems.json",
                   grade.ISOLATION_FILE):
         assert (one / table).read_bytes() == (other / table).read_bytes(), table
-    assert feedback_pages(one) == feedback_pages(other)
+    pages, others = feedback_pages(one), feedback_pages(other)
+    assert pages.keys() == others.keys()
+    assert {p: diagnostics(html) for p, html in pages.items()} \
+        == {p: diagnostics(html) for p, html in others.items()}
+    assert any(diagnostics(html) for html in pages.values())
+
+
+def assert_merged_from(merged: Path, shard_dirs: list[Path]) -> None:
+    """The merge's feedback is each shard's own, byte for byte: it re-records the very
+    notebooks the shard executed."""
+    for shard in shard_dirs:
+        for student in json.loads((shard / shards.RECORD).read_text())["students"]:
+            assert feedback_pages(merged, student) == feedback_pages(shard, student) != {}
 
 
 def test_the_split_follows_the_student_id_so_a_late_hand_in_moves_no_one(tmp_path):
@@ -95,6 +124,7 @@ def test_a_shard_is_written_as_i_of_k():
 
 def test_two_shards_merged_give_the_tables_and_feedback_of_one_batch(batch, merged, klass):
     assert_same_results(batch, merged)
+    assert_merged_from(merged, [klass / "shard-1", klass / "shard-2"])
     record = json.loads((klass / "shard-2" / shards.RECORD).read_text())
     assert record["shard"] == 2 and record["of"] == 2 and record["students"] == ["untouched"]
     assert record["kit"] == shards.kit_hash(sandbox.kit_manifest(ROOT))
@@ -116,7 +146,7 @@ def copy_shard(source: Path, target: Path, **changes) -> Path:
     ("twice", "shard 1/2 given twice"),
     ("other kit", "different kits"),
     ("other download", "different downloads"),
-    ("overlap", "students in more than one shard: reference (1/2, 2/2)"),
+    ("overlap", r"students in more than one shard: reference \(1/2, 2/2\)"),
     ("not executed", "shard 2/2 .* has students not yet executed \\(untouched\\): rerun that shard"),
     ("not a shard", "is not a shard"),
 ])
@@ -139,16 +169,20 @@ def test_the_merge_refuses_shards_that_are_not_one_class_of_one_kit(merged, klas
 
 
 def test_a_failed_shard_is_rerun_alone_then_merged(batch, merged, klass, monkeypatch):
+    parts = [klass / "shard-1", klass / "shard-2"]
     # as if shard 2's machine had died while grading "untouched"
     (klass / "shard-2" / "course" / "executed" / "untouched" / grade.WORKER_RECORD).unlink()
+    with pytest.raises(SystemExit, match="not yet executed .*rerun that shard"):
+        shards.merge(parts, klass / "merged")
     executed = []
     original = grade.execute_student
     monkeypatch.setattr(grade, "execute_student", lambda out, work, student, *rest:
                         executed.append(student) or original(out, work, student, *rest))
-    grade_shard(klass, 2)
+    grade.grade(klass / "submissions", klass / "shard-2", shard=(2, 2))  # the same command again
     assert executed == ["untouched"]
-    shards.merge([klass / "shard-1", klass / "shard-2"], klass / "merged")  # again, on the merged DIR
+    shards.merge(parts, klass / "merged")  # again, on the merged DIR
     assert_same_results(batch, klass / "merged")
+    assert_merged_from(klass / "merged", parts)
 
 
 def test_merging_again_keeps_the_grades_typed_in_formgrader(merged, klass, tmp_path):
@@ -197,7 +231,10 @@ def test_a_shard_not_run_as_root_refuses_and_says_what_to_do(klass):
 
 
 def require_slurm() -> None:
-    """Skip (fail under CI, which installs them) unless Slurm's daemons and munge are here."""
+    """Skip unless asked (HW2_SLURM_TEST=1), then unless Slurm's daemons and munge are here
+    (fail under CI, which installs them)."""
+    if not os.environ.get(SLURM_OPT_IN):
+        pytest.skip(f"the Slurm test takes minutes: {SLURM_OPT_IN}=1 bash run.sh test tests/test_shards.py")
     missing = [tool for tool in ("sbatch", "slurmctld", "slurmd", "munged", "mungekey")
                if not shutil.which(tool, path=os.environ.get("PATH", "") + ":/usr/sbin:/sbin")]
     if missing or os.geteuid() != 0:
@@ -248,11 +285,13 @@ def test_a_slurm_job_array_and_its_merge_give_one_batch_s_results(batch, klass, 
     out = klass / "slurm"
     started = time.monotonic()
     run_on_slurm(slurm, klass / "submissions", out, "--jobs", "1")
-    print(f"Slurm: 2-task array and merge: {time.monotonic() - started:.0f} s")
+    print(f"\nSlurm: 2-task array and merge: {time.monotonic() - started:.0f} s")
     assert_same_results(batch, out)
+    assert_merged_from(out, [out / "shard-1", out / "shard-2"])
     # a shard lost (its node's disk, say): only that task is submitted again, then merged
     shutil.rmtree(out / "shard-2")
     started = time.monotonic()
     run_on_slurm(slurm, klass / "submissions", out, "--jobs", "1", array="2")
     print(f"Slurm: shard 2 again and merge: {time.monotonic() - started:.0f} s")
     assert_same_results(batch, out)
+    assert_merged_from(out, [out / "shard-1", out / "shard-2"])
