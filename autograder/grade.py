@@ -254,9 +254,9 @@ def grade(source: Path, out: Path, jobs: int = 1, limits: Limits | None = None,
     ``shard`` (i, K) grades only shard i of K's students (``autograder.shards``)."""
     limits = limits or Limits(threads=max(1, available_cpus() // jobs))
     if not trust_students and (why := sandbox.refusal(ROOT, jobs)):
-        todo = ("Grade as root (a scheduler's job too: only root can switch to the sandbox "
-                "users), on a machine set up once with `bash run.sh sandbox`"
-                if os.geteuid() != 0 else "Run `python -m autograder.sandbox setup` as root first")
+        todo = ("Grade as root (a scheduler's job or a pod too), on a machine set up once with "
+                "`bash run.sh sandbox`" if os.geteuid() != 0
+                else "Run `python -m autograder.sandbox setup` as root first")
         raise SystemExit(f"refusing to grade: {why}. {todo}, or pass --trust-students to run "
                          "students' code as this user (it could then change its own and other "
                          "students' grades)")
