@@ -26,6 +26,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import browser  # tests/browser.py
@@ -159,6 +160,22 @@ def open_submission(driver, lab, notebook: str, student: str) -> None:
     _click(driver, "a.name-shown", student)
 
 
+def _click_in_view(driver, element, tries: int = 5) -> None:
+    """Scroll ``element`` to the middle of the page and click it. The page may still move
+    (formgrader lays out the answers as they load), leaving the element under the sticky
+    breadcrumb bar for a moment: then scroll and click again."""
+    from selenium.common.exceptions import ElementClickInterceptedException
+    for attempt in range(tries):
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", element)
+        try:
+            element.click()
+            return
+        except ElementClickInterceptedException:
+            if attempt == tries - 1:
+                raise
+            time.sleep(0.5)
+
+
 def grade_answer(driver, lab, submission_id: str, grade_id: str, points: float,
                  comment: str) -> None:
     """Type ``points`` into the answer's score box and ``comment`` into its comment box,
@@ -177,14 +194,13 @@ def grade_answer(driver, lab, submission_id: str, grade_id: str, points: float,
     WebDriverWait(driver, 30).until(
         lambda d: "needs_manual_grade" in score.get_attribute("class")
         and box.get_attribute("placeholder"), f"formgrader did not load {grade_id}'s grade")
-    driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", score)
     # Not Escape, formgrader's "defocus and save" key: its keyboard shortcuts are set up
     # after MathJax, which it loads from a CDN, and this browser reaches no CDN
-    score.click()
+    _click_in_view(driver, score)
     score.send_keys(f"{points:g}")
-    box.click()
+    _click_in_view(driver, box)
     box.send_keys(comment)
-    answer.click()
+    _click_in_view(driver, answer)
 
     def saved() -> tuple:
         grades = lab.request(f"formgrader/api/grades?submission_id={submission_id}")
