@@ -37,7 +37,7 @@ import pytest
 
 import attacks as corpus
 import hw2utils
-from autograder import grade, sandbox
+from autograder import grade, gradebook, sandbox
 from ec_networks import rule_network  # tests/: an exact EC1 network, no training
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -212,8 +212,8 @@ def _nbgrader_cells(notebook: str) -> dict[str, dict]:
 
 
 CELLS = {name: _nbgrader_cells(name) for name in NOTEBOOKS}
-AUTOGRADED = {gid: meta["points"] for cells in CELLS.values() for gid, meta in cells.items()
-              if meta.get("grade") and not meta.get("solution")}
+# what each test cell is worth: its points, or for extra credit what it earns on top
+AUTOGRADED = {c.grade_id: c.points for c in gradebook.cells(SOURCE) if c.kind != gradebook.MANUAL}
 
 
 def cases(attacks=GRADED):

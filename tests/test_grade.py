@@ -1,9 +1,11 @@
 """Batch grading through real nbgrader (autograde, SQLite gradebook, feedback) on a small
 class: the reference (with its EC1 model under a browser's second-download name), the
-untouched release, and a student whose notebooks are renamed and one unreadable. One grading
-run serves every test here (about two minutes on 2 cores)."""
+untouched release, a student whose notebooks are renamed and one unreadable (tests/small_class.py),
+and one who hands in notebook 4 with its extra-credit values forged. One grading run serves
+every test here (about two minutes on 2 cores)."""
 import csv
 import html as html_module
+import json
 import os
 import re
 import subprocess
@@ -12,8 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from autograder import grade, gradebook
+import hw2utils
+import mutants  # tests/: the reference submission
 import small_class  # tests/: the class graded here
+from autograder import grade, gradebook
+from ec_networks import rule_network  # tests/: an exact EC1 network, no training
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "source" / "hw2"
@@ -26,9 +31,28 @@ def graded(tmp_path_factory):
     base = tmp_path_factory.mktemp("class")
     subs = base / "submissions"
     small_class.write(subs)
+    # a student who hands in notebook 4 answered, with its EC1 model, and every extra-credit
+    # cell's value (the kit's own hw2 metadata) 100 times what it is
+    mutants.write_reference(subs / "forger", [mutants.NB4])
+    path = subs / "forger" / f"{mutants.NB4}.ipynb"
+    notebook = json.loads(path.read_text())
+    for cell in notebook["cells"]:
+        if "extra_credit" in cell["metadata"].get("hw2", {}):
+            cell["metadata"]["hw2"]["extra_credit"] *= 100
+    path.write_text(json.dumps(notebook))
+    hw2utils._write_ec_model(rule_network(), subs / "forger" / hw2utils.EC_MODEL_FILE, saved_by="save_ec_model")
     out = base / "out"
     problems = grade.grade(subs, out, jobs=2)
     return out, problems
+
+
+def test_extra_credit_is_worth_what_the_kit_says_not_what_a_hand_in_says(graded):
+    """The grader takes an extra-credit cell's value from its own source notebooks: a hand-in
+    that multiplies them earns the 10 extra points, no more, and the edit is reported."""
+    out, _ = graded
+    forger = read_csv(out / "grades.csv")["forger"]
+    assert float(forger["extra_credit"]) == EC_POINTS
+    assert "metadata 'hw2': ignored" in forger["problems"] + forger["flags"]
 
 
 def read_csv(path):
@@ -93,8 +117,10 @@ def test_class_summary_names_what_students_lose_points_on(graded):
     summary = read_csv(out / "summary.csv")
     adam = summary["adam_optimizer__matches_torch"]
     assert float(adam["max_score"]) == 3
-    assert float(adam["share_losing_points"]) == pytest.approx(1 / 3, abs=1e-3)  # only the blank release
-    assert float(summary["init_he__distribution"]["share_losing_points"]) == pytest.approx(2 / 3, abs=1e-3)
+    # the blank release and the forger, who handed in notebook 4 alone
+    assert float(adam["share_losing_points"]) == pytest.approx(2 / 4, abs=1e-3)
+    # the blank release and the broken notebook 4
+    assert float(summary["init_he__distribution"]["share_losing_points"]) == pytest.approx(2 / 4, abs=1e-3)
 
 
 def test_feedback_shows_diagnostics_not_the_reference_solution(graded):

@@ -24,7 +24,7 @@ import pytest
 import torch
 
 import mutants as corpus
-from autograder import grade
+from autograder import grade, gradebook
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE, RELEASE = ROOT / "source" / "hw2", ROOT / "release" / "hw2"
@@ -76,6 +76,8 @@ def _nbgrader_cells(notebook: str) -> dict[str, dict]:
 
 
 CELLS = {name: _nbgrader_cells(name) for name in NOTEBOOKS}
+# what each test cell is worth: its points, or for extra credit what it earns on top
+WORTH = {c.grade_id: c.points for c in gradebook.cells(SOURCE)}
 TEST_CELLS = {name: [gid for gid, meta in cells.items() if meta.get("grade") and not meta.get("solution")]
               for name, cells in CELLS.items()}
 
@@ -164,7 +166,7 @@ def test_the_reference_scores_every_autograded_point(graded):
         for grade_id in TEST_CELLS[notebook]:
             if grade_id.startswith(NOT_SCORED_BY_THE_REFERENCE):
                 continue
-            points = CELLS[notebook][grade_id]["points"]
+            points = WORTH[grade_id]
             assert graded.score("reference", grade_id) == points, grade_id
     assert not graded.problems["reference"]
 
