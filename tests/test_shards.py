@@ -52,7 +52,11 @@ def merged(klass):
     started = time.monotonic()
     parts = [klass / f"shard-{i}" for i in (1, 2)]
     running = [subprocess.Popen([sys.executable, "-m", "autograder.grade", str(klass / "submissions"),
-                                 "--out", str(part), "--shard", f"{i}/2", "--jobs", "1"],
+                                 "--out", str(part), "--shard", f"{i}/2", "--jobs", "1",
+                                 # one torch thread each: two machines would have their own
+                                 # cores; here two shards of 2 threads oversubscribe 2 cores and
+                                 # a notebook can run past its cell time limit (seen in CI)
+                                 "--threads", "1"],
                                 cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
                for i, part in enumerate(parts, 1)]
     for shard in running:
