@@ -104,8 +104,10 @@ def as_lms_download(folders: Path, out: Path, lms: str) -> None:
             shutil.copy(path, target)
 
 
-def write_class(out: Path) -> list[str]:
-    """Write the example submissions under ``out``; returns the student names."""
+def write_class(out: Path, ec_models: bool = True) -> list[str]:
+    """Write the example submissions under ``out``; returns the student names. Without
+    ``ec_models`` the EC1 model files are empty placeholders under their names (for what needs
+    the files' names, not the trained networks: seconds of training saved)."""
     shutil.rmtree(out, ignore_errors=True)
     mutants.write_reference(out / "reference", NOTEBOOKS)
     (out / "blank").mkdir(parents=True)
@@ -120,8 +122,12 @@ def write_class(out: Path) -> list[str]:
         (out / student).mkdir(parents=True)
         for notebook, nb in notebooks.items():
             (out / student / f"{prefix}{notebook}.ipynb").write_text(json.dumps(nb, indent=1))
-    write_ec_models(out / "reference" / hw2utils.EC_MODEL_FILE,
-                    out / "ben" / "ec_transfer_model (1).pt")
+    models = out / "reference" / hw2utils.EC_MODEL_FILE, out / "ben" / "ec_transfer_model (1).pt"
+    if ec_models:
+        write_ec_models(*models)
+    else:
+        for path in models:
+            path.touch()
     return ["reference", "blank", *STUDENTS]
 
 
