@@ -121,6 +121,13 @@ def number(value: float) -> str:
     return "0" if text == "-0" else text
 
 
+def _name(identity: Identity) -> str:
+    """A display name as a cell: one that a spreadsheet would read as a formula (a leading
+    = + - @, a name a user may set in their LMS profile) gets a leading apostrophe. Only
+    shown: no importer matches on it (Canvas by ID first, Moodle ignores it)."""
+    return "'" + identity.name if identity.name[:1] in ("=", "+", "-", "@") else identity.name
+
+
 def _unmatched(row: Row, lms: str) -> str | None:
     """Why ``row`` cannot be keyed in ``lms``, or None."""
     identity = row.identity
@@ -172,7 +179,7 @@ def _canvas(rows, assignment, points_possible, assignment_id, now):
         if row.total is None:  # an empty cell would clear an existing grade: leave it out
             left.append((row.student, _withheld(row) + "; left out of the file"))
             continue
-        table.append([row.identity.name, row.identity.user, "", "", "", number(row.total)])
+        table.append([_name(row.identity), row.identity.user, "", "", "", number(row.total)])
         written.append(row.student)
     return table, written, left, csv.QUOTE_MINIMAL
 
@@ -192,7 +199,7 @@ def _moodle(rows, assignment, points_possible, assignment_id, now):
                                       "skips: enter it by hand or raise the maximum grade"))
         else:
             written.append(row.student)
-        table.append([MOODLE_PARTICIPANT + row.identity.user, row.identity.name, grade,
+        table.append([MOODLE_PARTICIPANT + row.identity.user, _name(row.identity), grade,
                       number(points_possible), now.isoformat(timespec="seconds"), row.comment])
     return table, written, left, csv.QUOTE_MINIMAL
 

@@ -184,3 +184,14 @@ def test_identities_from_intake_json_key_the_canvas_file(tmp_path):
     assert sorted(ids) == ["12345", "67890"]
     folder, = [s for s, why in written.not_written]
     assert report[folder]["identity"] == {"lms": None, "user": "12345", "name": ""}
+
+
+@pytest.mark.parametrize("system", ["canvas", "moodle"])
+def test_a_name_a_spreadsheet_would_run_is_shown_as_text(tmp_path, system):
+    """A display name a user may set in their LMS profile, like "=HYPERLINK(...)", is
+    written with a leading apostrophe: opened in a spreadsheet it stays text."""
+    rows = [Row("alice", Identity(system.capitalize(), "12345", '=HYPERLINK("http://x","y")'), 80.0),
+            Row("bob", Identity(system.capitalize(), "67890", "Bob -"), 70.0)]
+    table = read(lms.write(system, rows, tmp_path, "HW2", 100, "4242", now=NOW).path)
+    names = [row[0 if system == "canvas" else 1] for row in table[1:]]
+    assert names == ["'=HYPERLINK(\"http://x\",\"y\")", "Bob -"]
