@@ -114,13 +114,13 @@ def _verdict(call, space: dict, seed: int, submission: Path):
     ``runnable.probe_source``'s)."""
     import hw2probes
     from autograder import bounded, judging
-    data = hw2probes.collect(call.part, call.check, lambda: eval(f"({call.arguments}{',' if call.arguments else ''})", space))
+    from autograder.aspects import Context, Verdict
+    data = hw2probes.collect(hw2probes.probe_named(call.probe), lambda: eval(f"({call.arguments}{',' if call.arguments else ''})", space))
     try:
         data = bounded.load_torch(hw2probes.to_bytes(data), bounded.PROBE_DATA, hw2probes.from_bytes)
     except bounded.Refused as why:
-        return judging.Verdict(False, f"{call.check}: probe data refused: {why}", malformed=True)
-    return judging.judge(call.part, call.check, call.literals, data,
-                         judging.Context(submission=submission, seed=seed))
+        return Verdict(False, f"{call.check}: probe data refused: {why}", malformed=True)
+    return judging.judge(call.part, call.check, call.literals, data, Context(submission=submission, seed=seed))
 
 
 def run_notebook(nb: dict, notebook: str, seed: int, prefix: str = "", stop_early: bool = False,

@@ -39,12 +39,13 @@ import torch
 
 import hw2utils
 from autograder import bounded
-from autograder.checks.common import Malformed, expect_data, passed
+from autograder.aspects import Context, Malformed, aspect
+from autograder.checks.common import expect_data, passed
 from autograder.datasets import fresh_examples
-from autograder.judging import Context, check_locally
 from autograder.rules import rule as true_rule
 from hw2checks import (ec_probabilities, expect_ec_accuracy, expect_rule_agreement, fail,
                        fail_stopped_rule, load_ec_model_or_fail)
+from hw2probes import extra_credit as probes
 from hw2probes import run_seed
 from hw2probes.extra_credit import N_RULE, RULE_SEED, rule_grids
 from hw2utils import EC_MODEL_FILE
@@ -131,7 +132,8 @@ def expect_no_data(test_id: str, data) -> None:
     expect_data(test_id, data is None, "EC1's probe returns nothing")
 
 
-def judge_ec_transfer__saved_model(data, *, context: Context = Context()) -> str:
+@aspect(probe=probes.probe_ec_transfer__saved_model)
+def check_ec_transfer__saved_model(data, *, context: Context = Context()) -> str:
     test_id = "ec_transfer__saved_model"
     expect_no_data(test_id, data)
     model = load_model(test_id, context)
@@ -150,24 +152,14 @@ def _judge_accuracy(test_id: str, data, tier: str, context: Context) -> str:
     return passed(test_id, 1)
 
 
-def judge_ec_transfer__accuracy_75(data, *, context: Context = Context()) -> str:
+@aspect(probe=probes.probe_ec_transfer__accuracy_75)
+def check_ec_transfer__accuracy_75(data, *, context: Context = Context()) -> str:
     return _judge_accuracy("ec_transfer__accuracy_75", data, "accuracy_75", context)
 
 
-def judge_ec_transfer__accuracy_95(data, *, context: Context = Context()) -> str:
+@aspect(probe=probes.probe_ec_transfer__accuracy_95)
+def check_ec_transfer__accuracy_95(data, *, context: Context = Context()) -> str:
     return _judge_accuracy("ec_transfer__accuracy_95", data, "accuracy_95", context)
-
-
-def check_ec_transfer__saved_model():
-    return check_locally("extra_credit", "ec_transfer__saved_model")
-
-
-def check_ec_transfer__accuracy_75():
-    return check_locally("extra_credit", "ec_transfer__accuracy_75")
-
-
-def check_ec_transfer__accuracy_95():
-    return check_locally("extra_credit", "ec_transfer__accuracy_95")
 
 
 # EC2 ---------------------------------------------------------------------------------------
@@ -202,17 +194,11 @@ def _judge_rule(test_id: str, data, tier: str) -> str:
     return passed(test_id, 1)
 
 
-def judge_ec_rule__agreement_90(data) -> str:
+@aspect(probe=probes.probe_ec_rule__agreement_90)
+def check_ec_rule__agreement_90(data) -> str:
     return _judge_rule("ec_rule__agreement_90", data, "agreement_90")
 
 
-def judge_ec_rule__agreement_99(data) -> str:
+@aspect(probe=probes.probe_ec_rule__agreement_99)
+def check_ec_rule__agreement_99(data) -> str:
     return _judge_rule("ec_rule__agreement_99", data, "agreement_99")
-
-
-def check_ec_rule__agreement_90(rule):
-    return check_locally("extra_credit", "ec_rule__agreement_90", rule)
-
-
-def check_ec_rule__agreement_99(rule):
-    return check_locally("extra_credit", "ec_rule__agreement_99", rule)
