@@ -10,7 +10,7 @@ import naming
 from autograder.checks import extra_credit as hidden_ec
 from autograder.checks import part1 as hidden
 from autograder.judging import judge_function
-from autograder.rules import rule as true_rule
+from lessons.rules import rule as true_rule
 
 
 def descend(loss_fn, x, lr, steps):

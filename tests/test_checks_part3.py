@@ -8,8 +8,9 @@ from torch import nn
 
 import hw2probes
 import hw2checks
-from autograder import experiments, judging
+from autograder import judging
 from autograder.checks import part3 as hidden
+from lessons import experiments
 
 TASKS = sorted((t for t in hw2checks.ARCHITECTURES if t.startswith("3.")), key=float)
 

@@ -40,14 +40,14 @@ import torch
 import hw2utils
 from autograder import bounded
 from autograder.checks.common import Malformed, expect_data, passed
-from autograder.datasets import fresh_examples
 from autograder.judging import Context, check_locally
-from autograder.rules import rule as true_rule
 from hw2checks import (ec_probabilities, expect_ec_accuracy, expect_rule_agreement, fail,
                        fail_stopped_rule, load_ec_model_or_fail)
 from hw2probes import run_seed
 from hw2probes.extra_credit import N_RULE, RULE_SEED, rule_grids
 from hw2utils import EC_MODEL_FILE
+from lessons.datasets import fresh_examples
+from lessons.rules import rule as true_rule
 
 N_TRANSFER = 4000
 TRANSFER_SEED, FORMAT_SEED = 1, 3

@@ -11,13 +11,13 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from autograder import experiments
 from autograder.checks.common import expect_data, is_str_list, passed
 from autograder.judging import check_locally
 from hw2checks import (IN_PLACE_BLOCK_HINT, RESIDUAL_HINT, SEQUENTIAL_HINT, SKIP_GRADIENT_HINT, architecture_hint,
                        architecture_test_id, block_case, block_input, block_width, class_path, expect_close,
                        expect_input_kept, expect_layers, fail, is_residual, tolerance)
 from hw2probes.part3 import residual_cases
+from lessons import experiments
 
 SEQUENTIAL = class_path(nn.Sequential)
 
