@@ -10,7 +10,7 @@ import naming
 from autograder.checks import every as every_aspect
 from autograder.checks import find as find_aspect
 from autograder.checks import part1 as hidden
-from autograder.rules import rule as true_rule
+from lessons.rules import rule as true_rule
 
 
 def descend(loss_fn, x, lr, steps):

@@ -8,9 +8,9 @@ from torch import nn
 
 import hw2probes
 import hw2checks
-from autograder import experiments
 from autograder.checks import find as find_aspect
 from autograder.checks import part3 as hidden
+from lessons import experiments
 
 TASKS = sorted((t for t in hw2checks.ARCHITECTURES if t.startswith("3.")), key=float)
 

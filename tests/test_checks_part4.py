@@ -19,7 +19,6 @@ from autograder.checks import find as find_aspect
 from autograder.checks import extra_credit as hidden_ec
 from autograder.checks import part4 as hidden
 from autograder.aspects import Context
-from autograder.rules import rule as true_rule
 from ec_networks import rule_network
 from mutants import MUTANTS
 from test_checks_part3 import assert_judges_cleanly, probe_data
@@ -817,7 +816,7 @@ def test_the_reference_rule_scores_1_and_a_constant_rule_0_5():
 
 
 def test_the_rule_grids_are_unseen_and_hold_both_classes_as_documented():
-    from autograder.datasets import SPLITS, example_keys, make_dataset
+    from lessons.datasets import SPLITS, example_keys, make_dataset
     from hw2probes.extra_credit import N_RULE, rule_grids
     keys = set(example_keys(rule_grids().reshape(-1, 36).bool().numpy()).tolist())
     assert len(keys) == N_RULE

@@ -3,7 +3,7 @@
 The probes (``hw2probes.part3``) report a network's layers, parameter count and output, what
 its residual blocks' layers leave of the input they add, and what ResidualSequence computes
 on their cases; these judges compare with the task's layer list (``hw2checks.ARCHITECTURES``),
-the network ``autograder.experiments`` builds from it, and f(x) + x computed here. A network's checks never run the student's ResidualSequence
+the network ``lessons.experiments`` builds from it, and f(x) + x computed here. A network's checks never run the student's ResidualSequence
 forward (its blocks run as their layers alone): that class is Task 3.14's to grade.
 """
 from __future__ import annotations
@@ -12,13 +12,13 @@ import torch
 from torch import nn
 
 from autograder.aspects import aspect
-from autograder import experiments
 from autograder.checks.common import expect_data, is_str_list, passed
 from hw2checks import (IN_PLACE_BLOCK_HINT, RESIDUAL_HINT, SEQUENTIAL_HINT, SKIP_GRADIENT_HINT, architecture_hint,
                        architecture_test_id, block_case, block_input, block_width, class_path, expect_close,
                        expect_input_kept, expect_layers, fail, is_residual, tolerance)
 from hw2probes import part3 as probes
 from hw2probes.part3 import residual_cases
+from lessons import experiments
 
 SEQUENTIAL = class_path(nn.Sequential)
 
@@ -37,7 +37,7 @@ def received(test_id: str, case: str, result, hint: str):
 # Architectures (3.1-3.18, and 4.7 and 4.9 through part4) ---------------------------------
 
 def reference(task: str) -> nn.Module:
-    """The task's network (``hw2checks.ARCHITECTURES``, built by ``autograder.experiments``);
+    """The task's network (``hw2checks.ARCHITECTURES``, built by ``lessons.experiments``);
     building it draws random numbers, so the caller's random state is set aside meanwhile."""
     with torch.random.fork_rng(devices=[]):
         return experiments.network(task)
