@@ -20,6 +20,7 @@ from autograder.checks import extra_credit as hidden_ec
 from autograder.checks import part4 as hidden
 from autograder.aspects import Context
 from ec_networks import rule_network
+from lessons.rules import rule as true_rule
 from mutants import MUTANTS
 from test_checks_part3 import assert_judges_cleanly, probe_data
 
