@@ -42,7 +42,6 @@ import hw2probes
 from autograder import bounded, delegation, integrity, judging, runnable, sandbox
 
 ROOT = Path(__file__).resolve().parents[1]
-ASSIGNMENT = "hw2"
 MAX_OUTPUT_CHARS = 20_000
 KEPT_MIME = ("text/plain", "image/png")  # no HTML, SVG or JavaScript from a student reaches a browser
 

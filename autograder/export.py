@@ -24,6 +24,7 @@ import sys
 from pathlib import Path
 
 from autograder import gradebook, grade, intake, lms, nbgrader_steps
+from autograder.kit import ASSIGNMENT
 
 PENDING = ("hold", "zero")
 
@@ -38,7 +39,7 @@ def identities(course: Path) -> dict[str, intake.Identity | None]:
 def rows(course: Path, students: list[str], pending: str) -> list[lms.Row]:
     """One LMS row per student: total = autograded + hand-graded + extra credit, or None
     (withheld) while written answers await grading and ``pending`` is "hold"."""
-    graded = gradebook.cells(course / "source" / intake.ASSIGNMENT)
+    graded = gradebook.cells(course / "source" / ASSIGNMENT)
     table = gradebook.scores(course, students)
     who = identities(course)
     found = []
@@ -71,7 +72,7 @@ def export(out: Path, systems: list[str], assignment: str = "HW2", assignment_id
     written = {}
     if systems:
         found = rows(course, sorted(problems), pending)
-        points = gradebook.max_score(gradebook.cells(course / "source" / intake.ASSIGNMENT))
+        points = gradebook.max_score(gradebook.cells(course / "source" / ASSIGNMENT))
         for system in systems:
             written[system] = lms.write(system, found, out / "lms", assignment=assignment,
                                         points_possible=points, assignment_id=assignment_id)

@@ -54,11 +54,11 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 from autograder import execution, gradebook, intake, nbgrader_steps, sandbox, shards
+from autograder.kit import ASSIGNMENT
 from autograder.limits import GiB, Limits
 from autograder.nbgrader_steps import EXECUTED
 
 ROOT = Path(__file__).resolve().parents[1]
-ASSIGNMENT = intake.ASSIGNMENT
 WORKER_RECORD = "worker.json"
 ISOLATION_FILE = "isolation.txt"  # DIR/isolation.txt: the sandbox mode that graded the batch
 TRUSTED = "none: --trust-students (students' code ran as the grader's own user)"

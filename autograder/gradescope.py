@@ -29,10 +29,10 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from autograder.kit import ASSIGNMENT, BUNDLED
+
 ROOT = Path(__file__).resolve().parents[1]
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
-BUNDLED = ("autograder", "hw2probes", "hw2utils.py", "hw2checks.py", "source/hw2", "nbgrader_config.py",
-           "requirements.txt")
 MANIFEST = "manifest.json"
 STUDENT = "student"
 
@@ -109,7 +109,7 @@ def diagnostics(course: Path, student: str) -> dict[str, str]:
     """{grade id: the error a failed test cell showed} from the autograded notebooks."""
     import nbformat
     found = {}
-    for path in (course / "autograded" / student / "hw2").glob("*.ipynb"):
+    for path in (course / "autograded" / student / ASSIGNMENT).glob("*.ipynb"):
         for cell in nbformat.read(path, as_version=4).cells:
             grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
             errors = [o for o in cell.get("outputs", []) if o.output_type == "error"]
@@ -124,7 +124,7 @@ def results(out: Path, problems: list[str], visibility: str) -> dict:
     points stay 100 and what it earns counts on top, as Gradescope allows)."""
     from autograder import grade, gradebook
     course = out / "course"
-    graded = gradebook.cells(course / "source" / "hw2")
+    graded = gradebook.cells(course / "source" / ASSIGNMENT)
     row, why = gradebook.scores(course, [STUDENT])[STUDENT], diagnostics(course, STUDENT)
     tests = []
     for cell in graded:

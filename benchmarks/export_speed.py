@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy.exc import SAWarning  # noqa: E402
 
-from autograder import export, grade, gradebook, intake, lms  # noqa: E402
+from autograder import export, grade, gradebook, kit, lms  # noqa: E402
 
 
 
@@ -36,14 +36,14 @@ def fill(course: Path, students: int, seed: int = 0) -> list[str]:
     """``students`` submissions with random scores in the course's gradebook; their ids."""
     from nbgrader.api import Gradebook
     rng = random.Random(seed)
-    graded = gradebook.cells(course / "source" / intake.ASSIGNMENT)
+    graded = gradebook.cells(course / "source" / kit.ASSIGNMENT)
     ids = [f"s{i:04d}" for i in range(students)]
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb, warnings.catch_warnings():
         # nbgrader 0.9.6 trips SQLAlchemy 2's autoflush warnings while adding submissions; harmless
         warnings.simplefilter("ignore", SAWarning)
         for student in ids:
             gb.add_student(student)
-            submission = gb.add_submission(intake.ASSIGNMENT, student)
+            submission = gb.add_submission(kit.ASSIGNMENT, student)
             for notebook in submission.notebooks:
                 for result in notebook.grades:
                     cell = next(c for c in graded if c.grade_id == result.name)

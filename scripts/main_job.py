@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 import hw2utils  # noqa: E402
 from autograder import grade  # noqa: E402
+from autograder.kit import ASSIGNMENT  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "scripts"))
 import bundle  # noqa: E402
@@ -75,7 +76,7 @@ def validate_all() -> bool:
     jobs = []
     with tempfile.TemporaryDirectory() as scratch, ThreadPoolExecutor(workers) as pool:
         for tree, invert in (("source", False), ("release", True)):
-            copy = Path(shutil.copytree(ROOT / tree / "hw2", Path(scratch) / tree))
+            copy = Path(shutil.copytree(ROOT / tree / ASSIGNMENT, Path(scratch) / tree))
             for notebook in sorted(copy.glob("*.ipynb")):
                 jobs.append((f"{tree}/{notebook.name}", invert, copy, notebook.name))
         jobs.sort(key=lambda job: job[3], reverse=True)
@@ -95,7 +96,7 @@ def validate_all() -> bool:
 
 def student_bundle(out: Path) -> bool:
     folder, archive = bundle.make_bundle(out / "student")
-    leaks = leak_check.scan([folder, archive, ROOT / "release" / "hw2"])
+    leaks = leak_check.scan([folder, archive, ROOT / "release" / ASSIGNMENT])
     for leak in leaks:
         print(f"  LEAK {leak}")
     print(f"  {folder} and {archive}: {'clean' if not leaks else f'{len(leaks)} LEAKS'}")

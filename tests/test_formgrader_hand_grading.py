@@ -33,11 +33,11 @@ import browser  # tests/browser.py
 import mutants  # tests/mutants.py
 import pytest
 
-from autograder import export, grade, nbgrader_steps, sandbox
+from autograder import export, grade, kit, nbgrader_steps, sandbox
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "build" / "test-artifacts"
-ASSIGNMENT, NOTEBOOK, STUDENT = nbgrader_steps.ASSIGNMENT, mutants.NB1, "alice"
+ASSIGNMENT, NOTEBOOK, STUDENT = kit.ASSIGNMENT, mutants.NB1, "alice"
 # The written answers graded by hand: grade id, the share of its points given, the comment.
 MARKS = (("q_wd_gradient", 0.75, "Right structure, but the factor of the decay term is off."),
          ("q_lr_high", 0.5, "Says that the loss grows, not why a large step overshoots."))

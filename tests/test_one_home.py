@@ -74,3 +74,20 @@ def test_no_shipped_function_is_written_again_on_the_hidden_side(shipped):
     twins = [f"{mine[body][0]} ~ {where}" for path in HIDDEN for body, (where, _) in bodies(path).items()
              if body in mine]
     assert not twins
+
+
+def _constants(path: Path) -> list[tuple[int, str]]:
+    return [(node.lineno, node.value) for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, ast.Constant) and isinstance(node.value, str)]
+
+
+def test_the_kit_files_are_named_in_autograder_kit_only():
+    """The assignment name, the notebooks and the kit-file lists are spelled in ``autograder/kit.py``
+    alone: no other module of the grader or the scripts writes one of them as a string."""
+    from autograder import kit
+    names = {kit.ASSIGNMENT, *kit.SUPPORT_FILES, f"source/{kit.ASSIGNMENT}"}
+    names |= {f"{name}{ext}" for name in kit.NOTEBOOKS for ext in ("", ".ipynb", ".py")}
+    paths = sorted((ROOT / "autograder").rglob("*.py")) + sorted((ROOT / "scripts").glob("*.py"))
+    spelled = [f"{path.relative_to(ROOT)}:{line} {value!r}" for path in paths
+               if path.name != "kit.py" for line, value in _constants(path) if value in names]
+    assert not spelled
