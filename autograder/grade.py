@@ -43,7 +43,6 @@ import argparse
 import contextlib
 import csv
 import json
-import math
 import os
 import shutil
 import queue
@@ -64,37 +63,6 @@ ISOLATION_FILE = "isolation.txt"  # DIR/isolation.txt: the sandbox mode that gra
 TRUSTED = "none: --trust-students (students' code ran as the grader's own user)"
 
 
-def available_cpus() -> int:
-    """Cores this process may use: its affinity mask, lowered to its cgroup's CPU quota if
-    one is set (a Gradescope container of 0.5 vCPU sees every core of its host)."""
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    quota = _cgroup_cpu_quota()
-    return max(1, min(cpus, math.ceil(quota)) if quota else cpus)
-
-
-def _cgroup_cpu_quota() -> float | None:
-    """CPUs' worth of time per period this process's cgroup allows (v1 or v2), or None."""
-    try:
-        lines = Path("/proc/self/cgroup").read_text().splitlines()
-    except OSError:  # not Linux
-        return None
-    quotas = []
-    for line in lines:
-        with contextlib.suppress(OSError, ValueError):
-            _, controllers, path = line.split(":", 2)
-            if controllers == "":  # v2: "0::/path"
-                quota, period = (Path("/sys/fs/cgroup") / path.lstrip("/") / "cpu.max").read_text().split()
-            elif "cpu" in controllers.split(","):  # v1: "4:cpu,cpuacct:/path"
-                folder = Path("/sys/fs/cgroup/cpu") / path.lstrip("/")
-                quota = (folder / "cpu.cfs_quota_us").read_text().strip()
-                period = (folder / "cpu.cfs_period_us").read_text().strip()
-            else:
-                continue
-            if quota not in ("max", "-1"):
-                quotas.append(int(quota) / int(period))
-    return min(quotas, default=None)
-
-
 def _environment() -> dict[str, str]:
     # nbgrader creates its gradebook by running the `alembic` command: the interpreter's own
     # bin folder must be on PATH even when the virtualenv is not activated.
@@ -107,11 +75,10 @@ def _nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
                           env=_environment(), capture_output=True, text=True)
 
 
-def make_course(course: Path, cell_timeout: int = Limits.cell) -> None:
+def make_course(course: Path) -> None:
     """An nbgrader course holding this repository's source/hw2 and its gradebook."""
     course.mkdir(parents=True, exist_ok=True)
-    config = (ROOT / "nbgrader_config.py").read_text()
-    (course / "nbgrader_config.py").write_text(config + f"\nc.Execute.timeout = {cell_timeout}\n")
+    shutil.copy(ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
     shutil.rmtree(course / "source", ignore_errors=True)
     shutil.copytree(ROOT / "source" / ASSIGNMENT, course / "source" / ASSIGNMENT)
     result = _nbgrader(course, "generate_assignment", ASSIGNMENT, "--force")
@@ -252,7 +219,7 @@ def grade(source: Path, out: Path, jobs: int = 1, limits: Limits | None = None,
     ``feedback=False`` skips the feedback HTML (the tables are written either way).
     ``trust_students`` runs submissions as this process's own user, without the sandbox.
     ``shard`` (i, K) grades only shard i of K's students (``autograder.shards``)."""
-    limits = limits or Limits(threads=max(1, available_cpus() // jobs))
+    limits = limits or Limits.for_jobs(jobs)
     if not trust_students and (why := sandbox.refusal(ROOT, jobs)):
         todo = ("Grade as root (a scheduler's job or a pod too), on a machine set up once with "
                 "`bash run.sh sandbox`" if os.geteuid() != 0
@@ -284,9 +251,9 @@ def _grade(source: Path, out: Path, jobs: int, limits: Limits, feedback: bool,
     if changed := sandbox.verify_kit(ROOT, manifest):  # a virtualenv others could write
         raise KitChanged(f"the kit is not safe to grade with: {changed[:5]}")
     course, template = out / "course", out / "template"
-    make_course(template, limits.cell)
+    make_course(template)
     if (course / "gradebook.db").exists():
-        make_course(course, limits.cell)  # a rerun: update the assignment, keep the grades
+        make_course(course)  # a rerun: update the assignment, keep the grades
     else:  # the same course as the template: a copy saves a second generate_assignment
         shutil.copytree(template, course, dirs_exist_ok=True)
     if shard:
@@ -358,10 +325,8 @@ def main(argv=None) -> int:
                              "a batch of its own; merge the K shards with "
                              "`python -m autograder.shards merge`")
     args = parser.parse_args(argv)
-    limits = Limits(wall=args.student_timeout, cpu=int(2 * args.student_timeout),
-                    cell=args.cell_timeout,
-                    memory=int(args.memory_gib * GiB),
-                    threads=args.threads or max(1, available_cpus() // args.jobs))
+    limits = Limits.for_jobs(args.jobs, threads=args.threads, wall=args.student_timeout,
+                             cell=args.cell_timeout, memory=int(args.memory_gib * GiB))
     grade(args.source, args.out, args.jobs, limits, trust_students=args.trust_students,
           shard=args.shard)
     print_summary(args.out)

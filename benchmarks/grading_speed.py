@@ -186,7 +186,9 @@ def gradescope_small(tmp: Path, memory: int = 768 * 10**6, cpu: float = 0.5) -> 
 
 def baseline(tmp: Path) -> dict:
     course = tmp / "plain"
-    grade.make_course(course, cell_timeout=1800)
+    grade.make_course(course)
+    with open(course / "nbgrader_config.py", "a") as config:  # nbgrader itself runs the cells here
+        config.write("\nc.Execute.timeout = 1800\n")
     reference_submission(course / "submitted" / "reference" / "hw2")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "HW2_GRADING_MODE": "0", "HW2_DEVICE": "cpu",
            "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])}

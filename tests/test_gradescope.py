@@ -136,7 +136,7 @@ def test_workers_size_their_torch_threads_to_the_container_cpu_quota(quota_cpus,
         pytest.skip("needs a writable cgroup-v1 cpu hierarchy (root)")
     try:
         run = subprocess.run(
-            [sys.executable, "-c", "from autograder.grade import available_cpus; print(available_cpus())"],
+            [sys.executable, "-c", "from autograder.cpus import available_cpus; print(available_cpus())"],
             cwd=ROOT, capture_output=True, text=True, check=True,
             preexec_fn=lambda: (group / "cgroup.procs").write_text(str(os.getpid())))
     finally:

@@ -91,3 +91,24 @@ def test_the_kit_files_are_named_in_autograder_kit_only():
     spelled = [f"{path.relative_to(ROOT)}:{line} {value!r}" for path in paths
                if path.name != "kit.py" for line, value in _constants(path) if value in names]
     assert not spelled
+
+
+def test_the_limits_are_derived_in_autograder_limits_only():
+    """CPU from wall, the default threads and the cell timeout: no other module of the grader or
+    the scripts derives them again (a ``Limits(cpu=...)``, a call of ``available_cpus``, a
+    ``c.Execute.timeout`` line written into a course)."""
+    paths = sorted((ROOT / "autograder").rglob("*.py")) + sorted((ROOT / "scripts").glob("*.py"))
+    again = []
+    for path in paths:
+        if path.name in ("limits.py", "cpus.py"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call):
+                called = ast.unparse(node.func)
+                if called.split(".")[-1] in ("Limits", "for_jobs") and any(k.arg == "cpu" for k in node.keywords):
+                    again.append(f"{path.relative_to(ROOT)}:{node.lineno} {called}(cpu=...)")
+                if called.split(".")[-1] == "available_cpus":
+                    again.append(f"{path.relative_to(ROOT)}:{node.lineno} {called}()")
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and "Execute.timeout" in node.value:
+                again.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.value.strip()!r}")
+    assert not again
