@@ -15,7 +15,7 @@
    course or other students; every process of that user killed afterwards), and each test
    cell is judged here, in the grader, from the data its probe returned. Where the machine
    allows, each slot also has a cgroup (memory and tasks of all its processes together) and
-   namespaces (``sandbox.isolation``, probed at the start; DIR/isolation.txt and the summary
+   namespaces (``confinement.isolation``, probed at the start; DIR/isolation.txt and the summary
    say which mode graded the batch). The graded notebooks
    go to DIR/course/executed/<student>/hw2 with ``worker.json`` (problems, flags), which marks
    the student done: an interrupted run resumes from there.
@@ -52,9 +52,10 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
-from autograder import execution, gradebook, intake, nbgrader_steps, sandbox, shards
+from autograder import execution, gradebook, intake, nbgrader_steps, shards
 from autograder.kit import ASSIGNMENT
 from autograder.limits import GiB, Limits
+from autograder.sandbox import accounts, confinement, fingerprint, provision
 from autograder.nbgrader_steps import EXECUTED
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -87,7 +88,7 @@ def make_course(course: Path) -> None:
 
 
 def execute_student(out: Path, work: Path, student: str, limits: Limits,
-                    slot: sandbox.Slot | None) -> tuple[list[str], list[str]]:
+                    slot: accounts.Slot | None) -> tuple[list[str], list[str]]:
     """Check, run (sandboxed, in a scratch folder under ``work``) and judge one student
     (``autograder.execution``); write the graded notebooks to DIR/course/executed/<student>/hw2
     with ``worker.json`` (problems and flags), which marks the student done: an interrupted
@@ -97,7 +98,7 @@ def execute_student(out: Path, work: Path, student: str, limits: Limits,
     scratch = work / student
     shutil.rmtree(scratch, ignore_errors=True)
     if slot is not None:
-        sandbox.make_scratch(slot, scratch)
+        accounts.make_scratch(slot, scratch)
     else:
         scratch.mkdir(parents=True)
     try:
@@ -204,7 +205,7 @@ def finish_student(course: Path, student: str, manifest: dict[str, str],
     """The one writer's step for an executed student (a batch's main thread, or a merge):
     check the kit is still ``manifest``, record the student in the gradebook, write its
     feedback; (problems, flags) found after intake."""
-    if changed := sandbox.verify_kit(ROOT, manifest, deep=False):
+    if changed := fingerprint.verify_kit(ROOT, manifest, deep=False):
         raise KitChanged(f"the kit changed while grading (after {student}): {changed[:5]}")
     problems, flags = record_student(course, student)
     if feedback and (why := nbgrader_steps.feedback(course, student)):
@@ -220,7 +221,7 @@ def grade(source: Path, out: Path, jobs: int = 1, limits: Limits | None = None,
     ``trust_students`` runs submissions as this process's own user, without the sandbox.
     ``shard`` (i, K) grades only shard i of K's students (``autograder.shards``)."""
     limits = limits or Limits.for_jobs(jobs)
-    if not trust_students and (why := sandbox.refusal(ROOT, jobs)):
+    if not trust_students and (why := provision.refusal(ROOT, jobs)):
         todo = ("Grade as root (a scheduler's job or a pod too), on a machine set up once with "
                 "`bash run.sh sandbox`" if os.geteuid() != 0
                 else "Run `python -m autograder.sandbox setup` as root first")
@@ -232,23 +233,23 @@ def grade(source: Path, out: Path, jobs: int = 1, limits: Limits | None = None,
         # the course (reference notebooks, every student's hand-in, the gradebook) is root's
         # alone; a sandbox user needs nothing in it
         os.chmod(out, 0o700)
-    claimed = contextlib.nullcontext([None] * jobs) if trust_students else sandbox.claim(jobs)
+    claimed = contextlib.nullcontext([None] * jobs) if trust_students else accounts.claim(jobs)
     with claimed as held:
         # what this machine allows, probed once per batch with a slot of its own; every run uses it
-        mode = TRUSTED if trust_students else str(sandbox.isolation(held[0], refresh=True))
+        mode = TRUSTED if trust_students else str(confinement.isolation(held[0], refresh=True))
         (out / ISOLATION_FILE).write_text(mode + "\n")
         return _grade(source, out, jobs, limits, feedback, held, shard)
 
 
 def _grade(source: Path, out: Path, jobs: int, limits: Limits, feedback: bool,
-           held: list[sandbox.Slot | None], shard: tuple[int, int] | None = None
+           held: list[accounts.Slot | None], shard: tuple[int, int] | None = None
            ) -> dict[str, list[str]]:
     from tqdm import tqdm
     slots: queue.Queue = queue.Queue()
     for slot in held:
         slots.put(slot)
-    manifest = sandbox.kit_manifest(ROOT)
-    if changed := sandbox.verify_kit(ROOT, manifest):  # a virtualenv others could write
+    manifest = fingerprint.kit_manifest(ROOT)
+    if changed := fingerprint.verify_kit(ROOT, manifest):  # a virtualenv others could write
         raise KitChanged(f"the kit is not safe to grade with: {changed[:5]}")
     course, template = out / "course", out / "template"
     make_course(template)
@@ -297,7 +298,7 @@ def _grade(source: Path, out: Path, jobs: int, limits: Limits, feedback: bool,
             else:
                 finish(student)
             progress.update()
-    if changed := sandbox.verify_kit(ROOT, manifest):
+    if changed := fingerprint.verify_kit(ROOT, manifest):
         raise KitChanged(f"the kit changed while grading: {changed[:5]}")
     write_reports(out, problems, flags)
     return problems

@@ -8,7 +8,7 @@ shard is a batch of its own (``autograder.grade``: its own course, gradebook, fe
 tables; idempotent and resumable) over the students whose id hashes to it — a hash of the id,
 not a position in the download, so a late hand-in moves no other student — and writes
 DIR/shard.json: which shard, its students, a digest of every student id in the download, a
-hash of the kit's manifest (``sandbox.kit_manifest``) and the sandbox mode that ran it.
+hash of the kit's manifest (``fingerprint.kit_manifest``) and the sandbox mode that ran it.
 
 The merge refuses shards of different kits or downloads, of different K, overlapping, missing,
 or holding students not yet executed (rerun that shard alone, with the same command: it
@@ -152,15 +152,16 @@ def merge(shard_dirs: list[Path], out: Path, feedback: bool = True) -> dict[str,
     one batch of the whole class makes them; returns the problems recorded per student."""
     from tqdm import tqdm
 
-    from autograder import grade, sandbox  # autograder.grade imports this module
+    from autograder import grade  # autograder.grade imports this module
+    from autograder.sandbox import fingerprint
     if Path(os.path.abspath(out)) in {Path(os.path.abspath(d)) for d in shard_dirs}:
         _refuse(f"--out {out} is one of the shards: merge into a folder of its own")
     records = check(shard_dirs)
-    manifest = sandbox.kit_manifest(grade.ROOT)
+    manifest = fingerprint.kit_manifest(grade.ROOT)
     if records[0]["kit"] != kit_hash(manifest):
         _refuse("the shards were graded by another kit than this one (grader, notebooks, data "
                 "or virtualenv differ): merge with the kit that graded them")
-    if changed := sandbox.verify_kit(grade.ROOT, manifest):
+    if changed := fingerprint.verify_kit(grade.ROOT, manifest):
         raise grade.KitChanged(f"the kit is not safe to grade with: {changed[:5]}")
     out.mkdir(parents=True, exist_ok=True)
     os.chmod(out, 0o700)  # as a batch's: hand-ins, reference notebooks and gradebook
@@ -181,7 +182,7 @@ def merge(shard_dirs: list[Path], out: Path, feedback: bool = True) -> dict[str,
     for student in tqdm(students, unit="student", desc="merging", file=sys.stderr, disable=None):
         found, flags[student] = grade.finish_student(course, student, manifest, feedback)
         problems[student] += found
-    if changed := sandbox.verify_kit(grade.ROOT, manifest):
+    if changed := fingerprint.verify_kit(grade.ROOT, manifest):
         raise grade.KitChanged(f"the kit changed while merging: {changed[:5]}")
     grade.write_reports(out, problems, flags)
     (out / grade.ISOLATION_FILE).write_text(_isolation(records) + "\n")

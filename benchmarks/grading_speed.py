@@ -42,7 +42,8 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from autograder import grade, gradescope, sandbox  # noqa: E402
+from autograder import grade, gradescope  # noqa: E402
+from autograder.sandbox import provision  # noqa: E402
 from autograder.integrity import answered_release  # noqa: E402
 
 MiB = 2**20
@@ -156,7 +157,7 @@ def gradescope_small(tmp: Path, memory: int = 768 * 10**6, cpu: float = 0.5) -> 
         zf.extractall(root / "source")
     reference_submission(root / "submission")
     if os.geteuid() == 0:  # what the bundle's setup.sh does on Gradescope
-        sandbox.setup(root / "source", slots=1)
+        provision.setup(root / "source", slots=1)
     env = {**os.environ, "AUTOGRADER_ROOT": str(root), "HW2_PYTHON": sys.executable}
     procs = [str(g / "cgroup.procs") for g in groups]
 

@@ -37,7 +37,8 @@ import pytest
 
 import attacks as corpus
 import hw2utils
-from autograder import grade, gradebook, sandbox
+from autograder import grade, gradebook
+from autograder.sandbox import accounts, aftermath, provision
 from ec_networks import rule_network  # tests/: an exact EC1 network, no training
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -79,7 +80,7 @@ def kit_digest() -> dict[str, str]:
     listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
                             cwd=ROOT, capture_output=True, check=True).stdout.decode().split("\0")
     paths = [ROOT / p for p in listed if p]
-    for prefix in {ROOT / ".venv", Path(sandbox.python()).parent.parent}:
+    for prefix in {ROOT / ".venv", Path(accounts.python()).parent.parent}:
         for site in prefix.glob("lib/python*/site-packages"):
             paths += [p for pattern in ("*.pth", "sitecustomize*", "usercustomize*") for p in site.glob(pattern)]
     return {str(p): hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "missing" for p in paths}
@@ -133,7 +134,7 @@ class Graded:
 
 @pytest.fixture(scope="module")
 def graded():
-    if why := sandbox.refusal(ROOT, JOBS):
+    if why := provision.refusal(ROOT, JOBS):
         pytest.skip(f"sandboxed grading is impossible here: {why}")
     base = Path(tempfile.mkdtemp(prefix="hw2-corpus-", dir="/tmp"))
     try:
@@ -144,7 +145,7 @@ def graded():
         Path(corpus.PWNED).unlink(missing_ok=True)
         before, slots, times = kit_digest(), [], {}
         with pytest.MonkeyPatch.context() as patch, local_service(), unlocked_clone():
-            patch.setattr(sandbox, "claim", _recording(sandbox.claim, slots))
+            patch.setattr(accounts, "claim", _recording(accounts.claim, slots))
             patch.setattr(grade, "execute_student", _timed(grade.execute_student, times))
             grade.grade(subs, base / "out", jobs=JOBS, limits=LIMITS, feedback=False)
         yield Graded(base / "out", before, kit_digest(), slots, times)
@@ -185,7 +186,7 @@ def unlocked_clone():
 
 
 def _recording(claim, slots: list):
-    """``sandbox.claim`` that also puts the slots it hands out in ``slots`` (another batch
+    """``accounts.claim`` that also puts the slots it hands out in ``slots`` (another batch
     on this machine may hold the first ones)."""
     @contextlib.contextmanager
     def recording(*args, **kwargs):
@@ -310,7 +311,7 @@ def test_no_process_or_file_of_the_sandbox_survives(graded):
     assert not alive
     marked = [p.info for p in psutil.process_iter(["pid", "cmdline"]) if corpus.MARKER in (p.info["cmdline"] or [])]
     assert not marked
-    left = [entry.path for top in sandbox.TEMPORARY if os.path.isdir(top) for entry in os.scandir(top)
+    left = [entry.path for top in aftermath.TEMPORARY if os.path.isdir(top) for entry in os.scandir(top)
             if entry.stat(follow_symlinks=False).st_uid in uids]
     assert not left
     header, *rows = Path("/proc/sysvipc/shm").read_text().splitlines()

@@ -33,7 +33,8 @@ import browser  # tests/browser.py
 import mutants  # tests/mutants.py
 import pytest
 
-from autograder import export, grade, kit, nbgrader_steps, sandbox
+from autograder import export, grade, kit, nbgrader_steps
+from autograder.sandbox import provision
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "build" / "test-artifacts"
@@ -70,7 +71,7 @@ def graded(tmp_path_factory) -> Path:
     base = tmp_path_factory.mktemp("hand_grading")
     mutants.write_reference(base / "submissions" / STUDENT)
     problems = grade.grade(base / "submissions", base / "out", jobs=1,
-                           trust_students=bool(sandbox.refusal(ROOT, 1)))
+                           trust_students=bool(provision.refusal(ROOT, 1)))
     assert not any(problems.values()), problems
     return base / "out" / "course"
 

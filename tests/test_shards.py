@@ -24,7 +24,8 @@ from pathlib import Path
 import pytest
 
 import small_class  # tests/: the class graded here
-from autograder import grade, gradebook, sandbox, shards
+from autograder import grade, gradebook, shards
+from autograder.sandbox import accounts, fingerprint
 
 ROOT = Path(__file__).resolve().parents[1]
 NAMES = {"reference": "reference", "blank": "untouched", "broken": "broken"}
@@ -131,7 +132,7 @@ def test_two_shards_merged_give_the_tables_and_feedback_of_one_batch(batch, merg
     assert_merged_from(merged, [klass / "shard-1", klass / "shard-2"])
     record = json.loads((klass / "shard-2" / shards.RECORD).read_text())
     assert record["shard"] == 2 and record["of"] == 2 and record["students"] == ["untouched"]
-    assert record["kit"] == shards.kit_hash(sandbox.kit_manifest(ROOT))
+    assert record["kit"] == shards.kit_hash(fingerprint.kit_manifest(ROOT))
     assert record["isolation"] == (batch / grade.ISOLATION_FILE).read_text().strip()
     # each shard is a batch of its own students only
     with open(klass / "shard-1" / "grades.csv") as f:
@@ -222,7 +223,7 @@ def test_a_shard_not_run_as_root_refuses_and_says_what_to_do(klass):
             copy(ROOT / name, kit / name)
         subprocess.run(["chmod", "-R", "a+rX", str(kit)], check=True)
         result = subprocess.run(
-            [runuser, "-u", "nobody", "--", sandbox.python(), "-m", "autograder.grade",
+            [runuser, "-u", "nobody", "--", accounts.python(), "-m", "autograder.grade",
              str(klass / "submissions"), "--out", str(kit / "out"), "--shard", "1/2"],
             cwd=kit, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(kit), "HOME": str(kit)},
             capture_output=True, text=True, timeout=300)
