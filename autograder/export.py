@@ -23,7 +23,7 @@ import json
 import sys
 from pathlib import Path
 
-from autograder import gradebook, grade, intake, lms, nbgrader_steps
+from autograder import gradebook, intake, lms, nbgrader_steps, reports
 from autograder.kit import ASSIGNMENT
 
 PENDING = ("hold", "zero")
@@ -64,7 +64,7 @@ def export(out: Path, systems: list[str], assignment: str = "HW2", assignment_id
     course = out / "course"
     notes = json.loads((out / "problems.json").read_text())
     problems = {s: n["problems"] for s, n in notes.items()}
-    grade.write_reports(out, problems, {s: n["flags"] for s, n in notes.items()})
+    reports.write_reports(out, problems, {s: n["flags"] for s, n in notes.items()})
     if feedback:
         for student in sorted(problems):
             if why := nbgrader_steps.feedback(course, student):
@@ -95,7 +95,7 @@ def main(argv=None) -> int:
                         help="regenerate every student's feedback (shows hand-graded comments)")
     args = parser.parse_args(argv)
     written = export(args.out, args.lms, args.assignment, args.assignment_id, args.pending, args.feedback)
-    grade.print_summary(args.out)
+    reports.print_summary(args.out)
     for system, result in written.items():
         print(f"\n{system}: {result.path} ({len(result.written)} students)"
               + (f"; not in it: {result.sidecar}" if result.sidecar else ""))

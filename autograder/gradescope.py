@@ -122,7 +122,7 @@ def results(out: Path, problems: list[str], visibility: str) -> dict:
     """Gradescope's results.json from a graded one-student batch in ``out``: one test per
     autograded or extra-credit cell (an extra-credit test has max_score 0, so the assignment's
     points stay 100 and what it earns counts on top, as Gradescope allows)."""
-    from autograder import grade, gradebook
+    from autograder import gradebook, reports
     course = out / "course"
     graded = gradebook.cells(course / "source" / ASSIGNMENT)
     row, why = gradebook.scores(course, [STUDENT])[STUDENT], diagnostics(course, STUDENT)
@@ -142,8 +142,8 @@ def results(out: Path, problems: list[str], visibility: str) -> dict:
     lines = [f"Autograded points: {points.autograded:g}, extra credit: {points.extra_credit:g}. "
              f"The written answers ({manual_points:g} points) are graded by hand."]
     lines += [f"Problem: {p}" for p in problems]
-    if (out / grade.ISOLATION_FILE).exists():
-        lines.append(f"Sandbox isolation: {(out / grade.ISOLATION_FILE).read_text().strip()}")
+    if (out / reports.ISOLATION_FILE).exists():
+        lines.append(f"Sandbox isolation: {(out / reports.ISOLATION_FILE).read_text().strip()}")
     return {"score": sum(t["score"] for t in tests), "output": "\n".join(lines),
             "visibility": visibility, "stdout_visibility": "hidden", "tests": tests}
 

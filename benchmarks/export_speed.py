@@ -2,7 +2,7 @@
 
     python benchmarks/export_speed.py [--students 300] [--keep DIR]
 
-Builds a real nbgrader course of this kit (``grade.make_course``: generate_assignment, SQLite
+Builds a real nbgrader course of this kit (``course_setup.make_course``: generate_assignment, SQLite
 gradebook) and fills its gradebook with ``--students`` submissions through nbgrader's own API
 (every grade cell: an autograded score, a hand-graded score for most written answers, extra
 credit on the EC cells), with an intake record of Canvas, Moodle and Blackboard identities.
@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy.exc import SAWarning  # noqa: E402
 
-from autograder import export, grade, gradebook, kit, lms  # noqa: E402
+from autograder import course_setup, export, gradebook, kit, lms  # noqa: E402
 
 
 
@@ -77,7 +77,7 @@ def main(argv=None) -> int:
         out = args.keep or Path(scratch)
         course = out / "course"
         started = time.perf_counter()
-        grade.make_course(course)
+        course_setup.make_course(course)
         ids = fill(course, args.students)
         (course / "submitted").mkdir(parents=True, exist_ok=True)
         (course / "submitted" / "intake.json").write_text(json.dumps(identities(ids)))
@@ -92,7 +92,7 @@ def main(argv=None) -> int:
 
         started = time.perf_counter()
         run = subprocess.run([sys.executable, "-m", "nbgrader", "export"], cwd=course,
-                             capture_output=True, text=True, env=grade._environment())
+                             capture_output=True, text=True, env=course_setup.environment())
         theirs = time.perf_counter() - started
         print(f"nbgrader export: {theirs:.2f} s (exit {run.returncode})")
     return 0 if ours <= 10 else 1

@@ -31,7 +31,7 @@ import torch  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 import hw2utils  # noqa: E402
-from autograder import grade  # noqa: E402
+from autograder import grade, reports  # noqa: E402
 from autograder.kit import ASSIGNMENT  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -112,7 +112,7 @@ def grade_examples(out: Path) -> bool:
     if trust:
         print("  not root: grading the example class without the sandbox (--trust-students)")
     grade.grade(submissions, out / "demo", jobs=2, trust_students=trust)
-    grade.print_summary(out / "demo")
+    reports.print_summary(out / "demo")
     with open(out / "demo" / "tasks.csv") as f:
         tasks = list(csv.DictReader(f))
     points = sum(float(r["points"]) for r in tasks if not r["task"].startswith("ec_"))

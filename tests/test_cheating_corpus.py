@@ -37,7 +37,8 @@ import pytest
 
 import attacks as corpus
 import hw2utils
-from autograder import grade, gradebook
+from autograder import grade, gradebook, reports, worker
+from autograder.limits import GiB, Limits
 from autograder.sandbox import accounts, aftermath, provision
 from ec_networks import rule_network  # tests/: an exact EC1 network, no training
 
@@ -45,7 +46,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "source" / "hw2"
 NOTEBOOKS = ("01_gradient_descent", "02_ema_adam", "03_training", "04_initialization")
 JOBS = 2
-LIMITS = grade.Limits(wall=240, cpu=480, memory=int(3 * grade.GiB), threads=1, cell=60)
+LIMITS = Limits(wall=240, cpu=480, memory=int(3 * GiB), threads=1, cell=60)
 MIN_ATTACKS = 32
 BASELINE = {"release": "blank", "answers": "honest"}
 VICTIMS = ("y_victim_1", "y_victim_2", "y_victim_3")  # honest, graded last, beside tmp_churn
@@ -95,7 +96,7 @@ class Graded:
             self.scores = {row.pop("student"): row for row in csv.DictReader(f)}
         with open(out / "grades.csv") as f:
             self.grades = {row["student"]: row for row in csv.DictReader(f)}
-        self.isolation = (out / grade.ISOLATION_FILE).read_text()  # the mode that graded the batch
+        self.isolation = (out / reports.ISOLATION_FILE).read_text()  # the mode that graded the batch
 
     @contextlib.contextmanager
     def gap(self, attack: corpus.Attack):
@@ -146,7 +147,7 @@ def graded():
         before, slots, times = kit_digest(), [], {}
         with pytest.MonkeyPatch.context() as patch, local_service(), unlocked_clone():
             patch.setattr(accounts, "claim", _recording(accounts.claim, slots))
-            patch.setattr(grade, "execute_student", _timed(grade.execute_student, times))
+            patch.setattr(worker, "execute_student", _timed(worker.execute_student, times))
             grade.grade(subs, base / "out", jobs=JOBS, limits=LIMITS, feedback=False)
         yield Graded(base / "out", before, kit_digest(), slots, times)
     finally:
@@ -197,7 +198,7 @@ def _recording(claim, slots: list):
 
 
 def _timed(execute_student, times: dict):
-    """``grade.execute_student`` that also puts each student's (start, end) in ``times``."""
+    """``worker.execute_student`` that also puts each student's (start, end) in ``times``."""
     def timed(out, work, student, *args):
         start = time.monotonic()
         try:
