@@ -16,8 +16,8 @@ holds the corpus) with that folder on the import path (``python -m`` from it doe
 (b) mutants: each wrong answer of ``tests/mutants.py``, its notebook run up to its task's last
     test cell: a test cell of its task must fail and its message must contain ``says``; a
     ``cuda_only`` mutant counts on CUDA only.
-(c) certificate: ``python -m autograder.certify --device D --seeds K --jobs N``: every claim of
-    ``autograder/claims.py`` must hold (9 of 10 seeds).
+(c) certificate: ``python -m lessons.certify --device D --seeds K --jobs N``: every claim of
+    ``lessons/claims.py`` must hold (9 of 10 seeds).
 
 Not exercised: the sandbox, nbclient and nbgrader (device-independent); policed answers' probes
 run here in this process, not in the grader's isolated run with its tripwires. Details print
@@ -114,13 +114,13 @@ def _verdict(call, space: dict, seed: int, submission: Path):
     ``runnable.probe_source``'s)."""
     import hw2probes
     from autograder import bounded, judging
-    data = hw2probes.collect(call.part, call.check, lambda: eval(f"({call.arguments}{',' if call.arguments else ''})", space))
+    from autograder.aspects import Context, Verdict
+    data = hw2probes.collect(hw2probes.probe_named(call.probe), lambda: eval(f"({call.arguments}{',' if call.arguments else ''})", space))
     try:
         data = bounded.load_torch(hw2probes.to_bytes(data), bounded.PROBE_DATA, hw2probes.from_bytes)
     except bounded.Refused as why:
-        return judging.Verdict(False, f"{call.check}: probe data refused: {why}", malformed=True)
-    return judging.judge(call.part, call.check, call.literals, data,
-                         judging.Context(submission=submission, seed=seed))
+        return Verdict(False, f"{call.check}: probe data refused: {why}", malformed=True)
+    return judging.judge(call.part, call.check, call.literals, data, Context(submission=submission, seed=seed))
 
 
 def run_notebook(nb: dict, notebook: str, seed: int, prefix: str = "", stop_early: bool = False,
@@ -225,10 +225,10 @@ def check_mutants(results: list[dict], corpus) -> tuple[int, int, list[str]]:
 # (c): the certificate ----------------------------------------------------------------------
 
 def check_certificate(device: str, seeds: int, jobs: int, smoke: bool) -> tuple[int, int, list[str], str]:
-    """Run autograder.certify in a child process (outside grading mode); (claims holding,
+    """Run lessons.certify in a child process (outside grading mode); (claims holding,
     claims checked, failure lines, its output's tail)."""
     with tempfile.TemporaryDirectory(prefix="hw2-gpu-certificate-") as out:
-        command = [sys.executable, "-m", "autograder.certify", "--device", device, "--jobs", str(jobs),
+        command = [sys.executable, "-m", "lessons.certify", "--device", device, "--jobs", str(jobs),
                    "--out", out] + (["--smoke"] if smoke else ["--seeds", str(seeds)])
         env = {k: v for k, v in os.environ.items() if k not in ("HW2_GRADING_MODE", "NBGRADER_EXECUTION", "HW2_PROBE_SEED")}
         done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)

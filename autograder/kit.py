@@ -23,8 +23,9 @@ SUPPORT_FILES = SHIPPED_MODULES + DATA_FILES
 STUDENT_README = "README.md"  # the bundle's own, written by scripts/bundle.py
 STUDENT_FILES = frozenset((*(f"{name}.ipynb" for name in NOTEBOOKS), *SUPPORT_FILES, STUDENT_README))
 
-# instructor-only: the grader, the probes the sandbox runs, and how nbgrader and pip are set up
-GRADER_PACKAGES = ("autograder", "hw2probes")
+# instructor-only: the grader, ``lessons`` (the judges build Part 3's networks and the dataset
+# rule from it), the probes the sandbox runs, and how nbgrader and pip are set up
+GRADER_PACKAGES = ("autograder", "lessons", "hw2probes")
 CONFIG_FILES = ("nbgrader_config.py", "requirements.txt")
 BUNDLED = (*GRADER_PACKAGES, *SHIPPED_MODULES, f"source/{ASSIGNMENT}", *CONFIG_FILES)
 PROTECTED = (*GRADER_PACKAGES, *SHIPPED_MODULES, "source", "release", DATA_FOLDER, *CONFIG_FILES)

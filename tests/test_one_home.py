@@ -2,8 +2,8 @@
 
 ``hw2utils`` is the helpers a notebook provides (its ``__all__``, nothing else public, no check);
 ``hw2checks`` holds the visible checks and the toolkit the hidden side imports. No function is
-written twice, once shipped and once in ``autograder/`` or ``hw2probes/`` (under another name,
-a leading underscore, or a docstring of its own).
+written twice, once shipped and once in ``autograder/``, ``lessons/`` or ``hw2probes/`` (under another
+name, a leading underscore, or a docstring of its own).
 """
 import ast
 from pathlib import Path
@@ -14,7 +14,11 @@ import hw2utils
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = [ROOT / "hw2utils.py", ROOT / "hw2checks.py"]
-HIDDEN = sorted((ROOT / "autograder").rglob("*.py")) + sorted((ROOT / "hw2probes").glob("*.py"))
+HIDDEN = sorted(path for package in ("autograder", "lessons") for path in (ROOT / package).rglob("*.py")) + \
+    sorted((ROOT / "hw2probes").glob("*.py"))
+# the grader, the lessons package and the scripts: where a kit fact or a limit could be spelled again
+PIPELINE = sorted(path for package in ("autograder", "lessons") for path in (ROOT / package).rglob("*.py")) + \
+    sorted((ROOT / "scripts").glob("*.py"))
 MIN_STATEMENTS = 4  # shorter bodies (a return, a raise) repeat by nature
 
 
@@ -87,7 +91,7 @@ def test_the_kit_files_are_named_in_autograder_kit_only():
     from autograder import kit
     names = {kit.ASSIGNMENT, *kit.SUPPORT_FILES, f"source/{kit.ASSIGNMENT}"}
     names |= {f"{name}{ext}" for name in kit.NOTEBOOKS for ext in ("", ".ipynb", ".py")}
-    paths = sorted((ROOT / "autograder").rglob("*.py")) + sorted((ROOT / "scripts").glob("*.py"))
+    paths = PIPELINE
     spelled = [f"{path.relative_to(ROOT)}:{line} {value!r}" for path in paths
                if path.name != "kit.py" for line, value in _constants(path) if value in names]
     assert not spelled
@@ -97,7 +101,7 @@ def test_the_limits_are_derived_in_autograder_limits_only():
     """CPU from wall, the default threads and the cell timeout: no other module of the grader or
     the scripts derives them again (a ``Limits(cpu=...)``, a call of ``available_cpus``, a
     ``c.Execute.timeout`` line written into a course)."""
-    paths = sorted((ROOT / "autograder").rglob("*.py")) + sorted((ROOT / "scripts").glob("*.py"))
+    paths = PIPELINE
     again = []
     for path in paths:
         if path.name in ("limits.py", "cpus.py"):
