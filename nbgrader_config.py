@@ -5,9 +5,10 @@ c.CourseDirectory.course_id = "hw2-training-deep-network"
 c.CourseDirectory.source_directory = "source"
 c.CourseDirectory.release_directory = "release"
 
-# Per-cell execution limit while validating (autograder/limits.py is its one home). In
-# grading mode the longest provided cell trains a network for a few epochs: seconds on a
-# 2-core CPU. A submission that hangs loses only the cell that hangs.
+# Per-cell execution limit while validating, and in the class course, whose config is a copy
+# of this file (autograder/limits.py is its one home). In grading mode the longest provided
+# cell trains a network for a few epochs: seconds on a 2-core CPU. A submission that hangs
+# loses only the cell that hangs.
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 

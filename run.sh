@@ -11,7 +11,7 @@
 #                        final tables, feedback, LMS import files (autograder/export.py)
 #   bash run.sh gradescope [--out ZIP]                    the Gradescope autograder zip
 #   bash run.sh bench-grading [--students N]              grading speed and memory
-#   bash run.sh sandbox  (root) create the sandbox users and lock the kit (autograder/sandbox.py)
+#   bash run.sh sandbox  (root) create the sandbox users and lock the kit (autograder/sandbox/provision.py)
 set -euo pipefail
 cd "$(dirname "$0")"
 bash scripts/setup_env.sh

@@ -39,11 +39,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import hw2probes
-from autograder import bounded, delegation, integrity, judging, runnable, sandbox
+from autograder import bounded, delegation, integrity, judging, runnable
 from autograder.aspects import Context, Verdict
+from autograder.sandbox import accounts, aftermath, confinement
 
 ROOT = Path(__file__).resolve().parents[1]
-ASSIGNMENT = "hw2"
 MAX_OUTPUT_CHARS = 20_000
 KEPT_MIME = ("text/plain", "image/png")  # no HTML, SVG or JavaScript from a student reaches a browser
 
@@ -65,7 +65,7 @@ class Prepared:
 
 def _environment(scratch: Path, threads: int, seed: int) -> dict[str, str]:
     """Everything the sandbox's processes see: nothing is inherited from the grader."""
-    venv_bin = str(Path(sandbox.python()).parent)
+    venv_bin = str(Path(accounts.python()).parent)
     return {"PATH": f"{venv_bin}:/usr/local/bin:/usr/bin:/bin", "HOME": str(scratch),
             "TMPDIR": str(scratch / "tmp"), "PYTHONPATH": str(scratch), "PYTHONNOUSERSITE": "1",
             "PYTHONDONTWRITEBYTECODE": "1", "LANG": "C.UTF-8", "MPLBACKEND": "Agg",
@@ -118,7 +118,7 @@ def prepare(submitted: Path, release: Path, source: Path, scratch: Path, outcome
     return prepared
 
 
-def _hand_over(slot: sandbox.Slot, scratch: Path) -> None:
+def _hand_over(slot: accounts.Slot, scratch: Path) -> None:
     """Give the slot's user the scratch folder the grader filled (nothing of it runs yet)."""
     for folder, dirs, files in os.walk(scratch):
         for name in [folder, *(os.path.join(folder, n) for n in dirs + files)]:
@@ -174,7 +174,7 @@ def _executed_outputs(scratch: Path, name: str, expected: dict, outcome: Outcome
     the notebook the sandbox was given (its outputs are then not used). Its JSON is checked
     against ``bounded.EXECUTED_NOTEBOOK`` before it is parsed: beyond it, no output is shown."""
     try:
-        raw = sandbox.read_file(scratch, f"executed/{name}.ipynb", bounded.EXECUTED_NOTEBOOK.bytes)
+        raw = aftermath.read_file(scratch, f"executed/{name}.ipynb", bounded.EXECUTED_NOTEBOOK.bytes)
         if raw is None:
             return None
         cells = bounded.load_json(raw, bounded.EXECUTED_NOTEBOOK)["cells"]
@@ -196,7 +196,7 @@ def _executed_outputs(scratch: Path, name: str, expected: dict, outcome: Outcome
 def _status(scratch: Path, name: str) -> str:
     """hw2probes.execute's account of one notebook (untrusted: used for messages only)."""
     try:
-        return (sandbox.read_file(scratch, f"executed/{name}.status", 2**12) or b"").decode(errors="replace")
+        return (aftermath.read_file(scratch, f"executed/{name}.status", 2**12) or b"").decode(errors="replace")
     except (ValueError, OSError):
         return ""
 
@@ -206,7 +206,7 @@ def _probe_data(scratch: Path, grade_id: str, outcome: Outcome, folder: str = "p
     none, or {"malformed": True} (flagged) when it is unreadable, beyond
     ``bounded.PROBE_DATA`` (checked before and after decoding) or not plain data."""
     try:
-        raw = sandbox.read_file(scratch, f"{folder}/{grade_id}.pt", bounded.PROBE_DATA.bytes)
+        raw = aftermath.read_file(scratch, f"{folder}/{grade_id}.pt", bounded.PROBE_DATA.bytes)
     except (ValueError, OSError) as why:
         outcome.flags.append(f"{grade_id}: the check's data could not be read ({why})")
         return {"malformed": True}
@@ -246,7 +246,7 @@ def isolated_jobs(prepared: dict[str, Prepared]) -> list[dict]:
     return jobs
 
 
-def run_isolated(prepared: dict[str, Prepared], folder: Path, release: Path, slot: sandbox.Slot | None,
+def run_isolated(prepared: dict[str, Prepared], folder: Path, release: Path, slot: accounts.Slot | None,
                  limits, outcome: Outcome) -> Isolated:
     """Write the jobs and what the probes import to ``folder`` (fresh, empty), run
     ``hw2probes.isolated`` there as the slot's user, then kill what is left and clean up."""
@@ -263,14 +263,14 @@ def run_isolated(prepared: dict[str, Prepared], folder: Path, release: Path, slo
     if slot is not None:
         _hand_over(slot, folder)
     if jobs:
-        argv = [sandbox.python(), "-m", "hw2probes.isolated", str(folder), "--job-timeout", str(limits.cell)]
+        argv = [accounts.python(), "-m", "hw2probes.isolated", str(folder), "--job-timeout", str(limits.cell)]
         _run_and_clean(slot, argv, folder, _environment(folder, limits.threads, seed), limits,
                        limits.isolated_wall, outcome, "the isolated run of the optimizer answers",
                        "what did not run scores 0", "the isolated run")
     reports = {}
     for job in jobs:
         try:
-            report = json.loads(sandbox.read_file(folder, f"reports/{job['answer']}.json", 2**20) or b"{}")
+            report = json.loads(aftermath.read_file(folder, f"reports/{job['answer']}.json", 2**20) or b"{}")
         except (ValueError, OSError):
             report = {}
         reports[job["answer"]] = report = report if isinstance(report, dict) else {}
@@ -289,7 +289,7 @@ def _strings(value, limit: int = 20) -> list[str]:
 def _reached(scratch: Path, grade_id: str) -> bool:
     """Whether the notebook run got to this policed test cell (``hw2probes.reached``'s mark)."""
     try:
-        return sandbox.read_file(scratch, f"probes/{grade_id}{hw2probes.REACHED}", 16) is not None
+        return aftermath.read_file(scratch, f"probes/{grade_id}{hw2probes.REACHED}", 16) is not None
     except (ValueError, OSError):
         return False
 
@@ -377,13 +377,13 @@ def graded_notebook(prepared: Prepared, outputs: list | None, judged: dict[str, 
     return nb
 
 
-def _run_and_clean(slot: sandbox.Slot | None, argv: list[str], folder: Path, env: dict, limits,
+def _run_and_clean(slot: accounts.Slot | None, argv: list[str], folder: Path, env: dict, limits,
                    wall: float, outcome: Outcome, what: str, after_timeout: str, outlived: str,
-                   runner: str | None = None) -> sandbox.Outcome:
+                   runner: str | None = None) -> confinement.Outcome:
     """One sandboxed run (the notebooks, or the isolated run) and what the instructor should
     know of it in ``outcome``: the time limit, a runner that failed, the memory bound of all
     its processes together, processes that outlived it; then what the slot's user left behind."""
-    run = sandbox.run(slot, argv, folder, env, wall=wall, memory=limits.memory, cpu=limits.cpu)
+    run = confinement.run(slot, argv, folder, env, wall=wall, memory=limits.memory, cpu=limits.cpu)
     if run.timed_out:
         outcome.problems.append(f"{what} stopped after {wall:.0f} s; {after_timeout}")
     elif run.returncode != 0:
@@ -397,21 +397,21 @@ def _run_and_clean(slot: sandbox.Slot | None, argv: list[str], folder: Path, env
                              f"{outlived} and were killed")
     if slot is not None:
         try:
-            sandbox.clean(slot)
+            aftermath.clean(slot)
         except OSError as why:  # the grader's fault, not the student's: say so, go on
             outcome.problems.append(f"cleaning up after the sandbox failed: {why!r}")
     return run
 
 
 def grade_student(submitted: Path, release: Path, source: Path, scratch: Path,
-                  slot: sandbox.Slot | None, limits) -> Outcome:
+                  slot: accounts.Slot | None, limits) -> Outcome:
     """Check, run and judge one student's notebooks (``submitted``: the handed-in folder)."""
     outcome = Outcome()
     prepared = prepare(submitted, release, source, scratch, outcome)
     if slot is not None:
         _hand_over(slot, scratch)
     # with the cores to itself (one worker), a student's notebooks run two or more at a time
-    argv = [sandbox.python(), "-m", "hw2probes.execute", str(scratch), "--cell-timeout", str(limits.cell),
+    argv = [accounts.python(), "-m", "hw2probes.execute", str(scratch), "--cell-timeout", str(limits.cell),
             "--parallel", str(max(1, limits.threads))]
     context = Context(submission=submitted, seed=secrets.randbelow(2**31))
     run = _run_and_clean(slot, argv, scratch, _environment(scratch, limits.threads, context.seed), limits,
@@ -420,7 +420,7 @@ def grade_student(submitted: Path, release: Path, source: Path, scratch: Path,
     folder = scratch.parent / ".isolated" / scratch.name  # made by the grader, not by the student's run
     try:
         if slot is not None:
-            sandbox.make_scratch(slot, folder)
+            accounts.make_scratch(slot, folder)
         else:
             shutil.rmtree(folder, ignore_errors=True)
             folder.mkdir(parents=True)

@@ -23,7 +23,8 @@ import json
 import sys
 from pathlib import Path
 
-from autograder import gradebook, grade, intake, lms, nbgrader_steps
+from autograder import gradebook, intake, lms, nbgrader_steps, reports
+from autograder.kit import ASSIGNMENT
 
 PENDING = ("hold", "zero")
 
@@ -38,7 +39,7 @@ def identities(course: Path) -> dict[str, intake.Identity | None]:
 def rows(course: Path, students: list[str], pending: str) -> list[lms.Row]:
     """One LMS row per student: total = autograded + hand-graded + extra credit, or None
     (withheld) while written answers await grading and ``pending`` is "hold"."""
-    graded = gradebook.cells(course / "source" / intake.ASSIGNMENT)
+    graded = gradebook.cells(course / "source" / ASSIGNMENT)
     table = gradebook.scores(course, students)
     who = identities(course)
     found = []
@@ -63,7 +64,7 @@ def export(out: Path, systems: list[str], assignment: str = "HW2", assignment_id
     course = out / "course"
     notes = json.loads((out / "problems.json").read_text())
     problems = {s: n["problems"] for s, n in notes.items()}
-    grade.write_reports(out, problems, {s: n["flags"] for s, n in notes.items()})
+    reports.write_reports(out, problems, {s: n["flags"] for s, n in notes.items()})
     if feedback:
         for student in sorted(problems):
             if why := nbgrader_steps.feedback(course, student):
@@ -71,7 +72,7 @@ def export(out: Path, systems: list[str], assignment: str = "HW2", assignment_id
     written = {}
     if systems:
         found = rows(course, sorted(problems), pending)
-        points = gradebook.max_score(gradebook.cells(course / "source" / intake.ASSIGNMENT))
+        points = gradebook.max_score(gradebook.cells(course / "source" / ASSIGNMENT))
         for system in systems:
             written[system] = lms.write(system, found, out / "lms", assignment=assignment,
                                         points_possible=points, assignment_id=assignment_id)
@@ -94,7 +95,7 @@ def main(argv=None) -> int:
                         help="regenerate every student's feedback (shows hand-graded comments)")
     args = parser.parse_args(argv)
     written = export(args.out, args.lms, args.assignment, args.assignment_id, args.pending, args.feedback)
-    grade.print_summary(args.out)
+    reports.print_summary(args.out)
     for system, result in written.items():
         print(f"\n{system}: {result.path} ({len(result.written)} students)"
               + (f"; not in it: {result.sidecar}" if result.sidecar else ""))

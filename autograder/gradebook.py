@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-ASSIGNMENT = "hw2"
+from autograder.kit import ASSIGNMENT, METADATA_KEY
 AUTO, MANUAL, EXTRA = "autograded", "by hand", "extra credit"
 
 
@@ -67,7 +67,7 @@ def cell_kind(cell: dict) -> str | None:
     meta = cell.get("metadata", {}).get("nbgrader", {})
     if not meta.get("grade"):
         return None
-    if "extra_credit" in cell.get("metadata", {}).get("hw2", {}):
+    if "extra_credit" in cell.get("metadata", {}).get(METADATA_KEY, {}):
         return EXTRA
     return MANUAL if cell.get("cell_type") == "markdown" else AUTO
 
@@ -80,7 +80,7 @@ def cells(source: Path) -> list[Cell]:
         for cell in json.loads(path.read_text())["cells"]:
             if kind := cell_kind(cell):
                 meta = cell["metadata"]
-                points = meta["hw2"]["extra_credit"] if kind == EXTRA else meta["nbgrader"]["points"]
+                points = meta[METADATA_KEY]["extra_credit"] if kind == EXTRA else meta["nbgrader"]["points"]
                 found.append(Cell(path.stem, meta["nbgrader"]["grade_id"], kind, float(points)))
     return found
 

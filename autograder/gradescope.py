@@ -30,10 +30,10 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from autograder.kit import ASSIGNMENT, BUNDLED
+
 ROOT = Path(__file__).resolve().parents[1]
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
-BUNDLED = ("autograder", "lessons", "hw2probes", "hw2utils.py", "hw2checks.py", "source/hw2", "nbgrader_config.py",
-           "requirements.txt")
 MANIFEST = "manifest.json"
 STUDENT = "student"
 
@@ -110,7 +110,7 @@ def diagnostics(course: Path, student: str) -> dict[str, str]:
     """{grade id: the error a failed test cell showed} from the autograded notebooks."""
     import nbformat
     found = {}
-    for path in (course / "autograded" / student / "hw2").glob("*.ipynb"):
+    for path in (course / "autograded" / student / ASSIGNMENT).glob("*.ipynb"):
         for cell in nbformat.read(path, as_version=4).cells:
             grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
             errors = [o for o in cell.get("outputs", []) if o.output_type == "error"]
@@ -123,9 +123,9 @@ def results(out: Path, problems: list[str], visibility: str) -> dict:
     """Gradescope's results.json from a graded one-student batch in ``out``: one test per
     autograded or extra-credit cell (an extra-credit test has max_score 0, so the assignment's
     points stay 100 and what it earns counts on top, as Gradescope allows)."""
-    from autograder import grade, gradebook
+    from autograder import gradebook, reports
     course = out / "course"
-    graded = gradebook.cells(course / "source" / "hw2")
+    graded = gradebook.cells(course / "source" / ASSIGNMENT)
     row, why = gradebook.scores(course, [STUDENT])[STUDENT], diagnostics(course, STUDENT)
     tests = []
     for cell in graded:
@@ -143,8 +143,8 @@ def results(out: Path, problems: list[str], visibility: str) -> dict:
     lines = [f"Autograded points: {points.autograded:g}, extra credit: {points.extra_credit:g}. "
              f"The written answers ({manual_points:g} points) are graded by hand."]
     lines += [f"Problem: {p}" for p in problems]
-    if (out / grade.ISOLATION_FILE).exists():
-        lines.append(f"Sandbox isolation: {(out / grade.ISOLATION_FILE).read_text().strip()}")
+    if (out / reports.ISOLATION_FILE).exists():
+        lines.append(f"Sandbox isolation: {(out / reports.ISOLATION_FILE).read_text().strip()}")
     return {"score": sum(t["score"] for t in tests), "output": "\n".join(lines),
             "visibility": visibility, "stdout_visibility": "hidden", "tests": tests}
 

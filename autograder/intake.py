@@ -58,10 +58,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from autograder.integrity import load_submission
+from autograder.kit import ASSIGNMENT, NOTEBOOKS
 from hw2utils import EC_MODEL_FILE
 
-ASSIGNMENT = "hw2"
-NOTEBOOKS = ("01_gradient_descent", "02_ema_adam", "03_training", "04_initialization")
 EXTRA_FILES = (EC_MODEL_FILE,)  # files a student hands in beside the notebooks
 # A grade id that only one notebook has, to recognise a notebook renamed past recognition.
 SIGNATURE_IDS = {"gd_loop": NOTEBOOKS[0], "ema_update": NOTEBOOKS[1],

@@ -36,9 +36,8 @@ from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
 from autograder import gradebook
+from autograder.kit import ASSIGNMENT
 
-
-ASSIGNMENT = "hw2"
 EXECUTED = "executed"  # class course folder holding the workers' executed notebooks
 
 

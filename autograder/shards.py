@@ -8,13 +8,13 @@ shard is a batch of its own (``autograder.grade``: its own course, gradebook, fe
 tables; idempotent and resumable) over the students whose id hashes to it — a hash of the id,
 not a position in the download, so a late hand-in moves no other student — and writes
 DIR/shard.json: which shard, its students, a digest of every student id in the download, a
-hash of the kit's manifest (``sandbox.kit_manifest``) and the sandbox mode that ran it.
+hash of the kit's manifest (``fingerprint.kit_manifest``) and the sandbox mode that ran it.
 
 The merge refuses shards of different kits or downloads, of different K, overlapping, missing,
 or holding students not yet executed (rerun that shard alone, with the same command: it
 resumes). Then it copies each shard's staged hand-ins, intake record and executed notebooks
 into DIR/course and records every student with the batch's own one-writer step
-(``grade.finish_student``): the gradebook, feedback and tables are those one batch of the
+(``worker.finish_student``): the gradebook, feedback and tables are those one batch of the
 whole class makes. It is idempotent: a rerun records the same notebooks again, and nbgrader
 writes auto scores only, so grades typed in formgrader on DIR/course stay.
 """
@@ -29,7 +29,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from autograder import intake
+from autograder import course_setup, intake, reports, worker
 from autograder.nbgrader_steps import EXECUTED
 
 RECORD = "shard.json"  # DIR/shard.json, written by each shard
@@ -96,7 +96,6 @@ def _refuse(why: str):
 def check(shard_dirs: list[Path]) -> list[dict]:
     """The shards' records (with "dir"), in shard order, if together they are one class
     graded whole by one kit; else refuse, saying what is wrong and what to do."""
-    from autograder.grade import WORKER_RECORD  # autograder.grade imports this module
     records = []
     for directory in shard_dirs:
         if not (directory / RECORD).exists():
@@ -127,7 +126,7 @@ def check(shard_dirs: list[Path]) -> list[dict]:
                 + ", ".join(f"{s} ({', '.join(shards)})" for s, shards in sorted(overlap.items())))
     for record in records:
         executed = Path(record["dir"]) / "course" / EXECUTED
-        if pending := [s for s in record["students"] if not (executed / s / WORKER_RECORD).exists()]:
+        if pending := [s for s in record["students"] if not (executed / s / worker.WORKER_RECORD).exists()]:
             _refuse(f"shard {record['shard']}/{count} ({record['dir']}) has students not yet "
                     f"executed ({', '.join(pending[:10])}{', ...' if len(pending) > 10 else ''}): "
                     "rerun that shard with the same command (it resumes), then merge again")
@@ -152,20 +151,20 @@ def merge(shard_dirs: list[Path], out: Path, feedback: bool = True) -> dict[str,
     one batch of the whole class makes them; returns the problems recorded per student."""
     from tqdm import tqdm
 
-    from autograder import grade, sandbox  # autograder.grade imports this module
+    from autograder.sandbox import fingerprint
     if Path(os.path.abspath(out)) in {Path(os.path.abspath(d)) for d in shard_dirs}:
         _refuse(f"--out {out} is one of the shards: merge into a folder of its own")
     records = check(shard_dirs)
-    manifest = sandbox.kit_manifest(grade.ROOT)
+    manifest = fingerprint.kit_manifest(worker.ROOT)
     if records[0]["kit"] != kit_hash(manifest):
         _refuse("the shards were graded by another kit than this one (grader, notebooks, data "
                 "or virtualenv differ): merge with the kit that graded them")
-    if changed := sandbox.verify_kit(grade.ROOT, manifest):
-        raise grade.KitChanged(f"the kit is not safe to grade with: {changed[:5]}")
+    if changed := fingerprint.verify_kit(worker.ROOT, manifest):
+        raise worker.KitChanged(f"the kit is not safe to grade with: {changed[:5]}")
     out.mkdir(parents=True, exist_ok=True)
     os.chmod(out, 0o700)  # as a batch's: hand-ins, reference notebooks and gradebook
     course = out / "course"
-    grade.make_course(course)  # on a merged course: update the assignment, keep the grades
+    course_setup.make_course(course)  # on a merged course: update the assignment, keep the grades
     report = {}
     for record in records:
         shard_course = Path(record["dir"]) / "course"
@@ -179,18 +178,17 @@ def merge(shard_dirs: list[Path], out: Path, feedback: bool = True) -> dict[str,
     problems = {s: list(report[s]["problems"]) for s in students}
     flags: dict[str, list[str]] = {}
     for student in tqdm(students, unit="student", desc="merging", file=sys.stderr, disable=None):
-        found, flags[student] = grade.finish_student(course, student, manifest, feedback)
+        found, flags[student] = worker.finish_student(course, student, manifest, feedback)
         problems[student] += found
-    if changed := sandbox.verify_kit(grade.ROOT, manifest):
-        raise grade.KitChanged(f"the kit changed while merging: {changed[:5]}")
-    grade.write_reports(out, problems, flags)
-    (out / grade.ISOLATION_FILE).write_text(_isolation(records) + "\n")
+    if changed := fingerprint.verify_kit(worker.ROOT, manifest):
+        raise worker.KitChanged(f"the kit changed while merging: {changed[:5]}")
+    reports.write_reports(out, problems, flags)
+    (out / reports.ISOLATION_FILE).write_text(_isolation(records) + "\n")
     (out / MERGED).write_text(json.dumps(records, indent=1) + "\n")
     return problems
 
 
 def main(argv=None) -> int:
-    from autograder import grade
     parser = argparse.ArgumentParser(prog="python -m autograder.shards",
                                      description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -200,7 +198,7 @@ def main(argv=None) -> int:
     merging.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     merge(args.shards, args.out)
-    grade.print_summary(args.out)
+    reports.print_summary(args.out)
     return 0
 
 

@@ -2,7 +2,7 @@
 
     python benchmarks/export_speed.py [--students 300] [--keep DIR]
 
-Builds a real nbgrader course of this kit (``grade.make_course``: generate_assignment, SQLite
+Builds a real nbgrader course of this kit (``course_setup.make_course``: generate_assignment, SQLite
 gradebook) and fills its gradebook with ``--students`` submissions through nbgrader's own API
 (every grade cell: an autograded score, a hand-graded score for most written answers, extra
 credit on the EC cells), with an intake record of Canvas, Moodle and Blackboard identities.
@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy.exc import SAWarning  # noqa: E402
 
-from autograder import export, grade, gradebook, intake, lms  # noqa: E402
+from autograder import course_setup, export, gradebook, kit, lms  # noqa: E402
 
 
 
@@ -36,14 +36,14 @@ def fill(course: Path, students: int, seed: int = 0) -> list[str]:
     """``students`` submissions with random scores in the course's gradebook; their ids."""
     from nbgrader.api import Gradebook
     rng = random.Random(seed)
-    graded = gradebook.cells(course / "source" / intake.ASSIGNMENT)
+    graded = gradebook.cells(course / "source" / kit.ASSIGNMENT)
     ids = [f"s{i:04d}" for i in range(students)]
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb, warnings.catch_warnings():
         # nbgrader 0.9.6 trips SQLAlchemy 2's autoflush warnings while adding submissions; harmless
         warnings.simplefilter("ignore", SAWarning)
         for student in ids:
             gb.add_student(student)
-            submission = gb.add_submission(intake.ASSIGNMENT, student)
+            submission = gb.add_submission(kit.ASSIGNMENT, student)
             for notebook in submission.notebooks:
                 for result in notebook.grades:
                     cell = next(c for c in graded if c.grade_id == result.name)
@@ -77,7 +77,7 @@ def main(argv=None) -> int:
         out = args.keep or Path(scratch)
         course = out / "course"
         started = time.perf_counter()
-        grade.make_course(course)
+        course_setup.make_course(course)
         ids = fill(course, args.students)
         (course / "submitted").mkdir(parents=True, exist_ok=True)
         (course / "submitted" / "intake.json").write_text(json.dumps(identities(ids)))
@@ -92,7 +92,7 @@ def main(argv=None) -> int:
 
         started = time.perf_counter()
         run = subprocess.run([sys.executable, "-m", "nbgrader", "export"], cwd=course,
-                             capture_output=True, text=True, env=grade._environment())
+                             capture_output=True, text=True, env=course_setup.environment())
         theirs = time.perf_counter() - started
         print(f"nbgrader export: {theirs:.2f} s (exit {run.returncode})")
     return 0 if ours <= 10 else 1

@@ -42,7 +42,8 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from autograder import grade, gradescope, sandbox  # noqa: E402
+from autograder import course_setup, grade, gradescope, worker  # noqa: E402
+from autograder.sandbox import provision  # noqa: E402
 from autograder.integrity import answered_release  # noqa: E402
 
 MiB = 2**20
@@ -91,8 +92,8 @@ def reference_class(folder: Path, n: int) -> Path:
 
 
 def timed_execute():
-    """Wrap grade.execute_student to record each student's wall time."""
-    times, original = [], grade.execute_student
+    """Wrap worker.execute_student to record each student's wall time."""
+    times, original = [], worker.execute_student
 
     def wrapper(*args, **kwargs):
         start = time.perf_counter()
@@ -100,7 +101,7 @@ def timed_execute():
             return original(*args, **kwargs)
         finally:
             times.append(time.perf_counter() - start)
-    grade.execute_student = wrapper
+    worker.execute_student = wrapper
     return times, original
 
 
@@ -113,7 +114,7 @@ def one_worker(tmp: Path, trust: bool) -> dict:
                                    trust_students=trust)
             total = time.perf_counter() - start
     finally:
-        grade.execute_student = original
+        worker.execute_student = original
     return {"execute_s": round(times[0], 1), "batch_s": round(total, 1),
             "peak_rss_mib": round(memory.peak / MiB), "problems": problems}
 
@@ -125,7 +126,7 @@ def throughput(tmp: Path, students: int, trust: bool) -> dict:
         grade.grade(reference_class(tmp / "subsN", students), tmp / "outN", jobs=2, trust_students=trust)
         total = time.perf_counter() - start
     finally:
-        grade.execute_student = original
+        worker.execute_student = original
     return {"students": students, "batch_s": round(total, 1),
             "per_hour": round(students / total * 3600),
             "mean_execute_s": round(sum(times) / len(times), 1)}
@@ -156,7 +157,7 @@ def gradescope_small(tmp: Path, memory: int = 768 * 10**6, cpu: float = 0.5) -> 
         zf.extractall(root / "source")
     reference_submission(root / "submission")
     if os.geteuid() == 0:  # what the bundle's setup.sh does on Gradescope
-        sandbox.setup(root / "source", slots=1)
+        provision.setup(root / "source", slots=1)
     env = {**os.environ, "AUTOGRADER_ROOT": str(root), "HW2_PYTHON": sys.executable}
     procs = [str(g / "cgroup.procs") for g in groups]
 
@@ -186,7 +187,9 @@ def gradescope_small(tmp: Path, memory: int = 768 * 10**6, cpu: float = 0.5) -> 
 
 def baseline(tmp: Path) -> dict:
     course = tmp / "plain"
-    grade.make_course(course, cell_timeout=1800)
+    course_setup.make_course(course)
+    with open(course / "nbgrader_config.py", "a") as config:  # nbgrader itself runs the cells here
+        config.write("\nc.Execute.timeout = 1800\n")
     reference_submission(course / "submitted" / "reference" / "hw2")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "HW2_GRADING_MODE": "0", "HW2_DEVICE": "cpu",
            "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])}

@@ -16,7 +16,7 @@ sandboxed: run as root after ``bash run.sh sandbox``), each in a process of its 
 
 For each batch: the grader process's peak resident memory (``ru_maxrss`` of that process only:
 not nbgrader's or the sandbox's processes, which are its children), the time
-``grade.record_student`` (nbgrader's autograde, the gradebook) and ``nbgrader_steps.feedback``
+``worker.record_student`` (nbgrader's autograde, the gradebook) and ``nbgrader_steps.feedback``
 take per student, and each student's points, problems and flags. Last, the cost of the bounded
 reader on honest probe data: ``bounded.load_torch`` against plain ``hw2probes.from_bytes``.
 """
@@ -65,7 +65,7 @@ def grade_batch(kind: str, size_mib: int) -> dict:
 
     import attacks as corpus
     import hw2utils
-    from autograder import grade, nbgrader_steps
+    from autograder import grade, nbgrader_steps, worker
     from ec_networks import rule_network
     timings: dict[str, dict[str, float]] = {}
 
@@ -77,7 +77,7 @@ def grade_batch(kind: str, size_mib: int) -> dict:
             finally:
                 timings.setdefault(student, {})[key] = round(time.monotonic() - start, 2)
         return run
-    grade.record_student = timed(grade.record_student, "record_s")
+    worker.record_student = timed(worker.record_student, "record_s")
     nbgrader_steps.feedback = timed(nbgrader_steps.feedback, "feedback_s")
     with tempfile.TemporaryDirectory(prefix="hw2-hostile-", dir="/tmp") as base:
         subs, out = Path(base) / "submissions", Path(base) / "out"

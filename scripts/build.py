@@ -49,12 +49,10 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from lessons.rules import Variant  # noqa: E402  (the kit's own package)
+from autograder.kit import ASSIGNMENT, METADATA_KEY, NOTEBOOKS, SUPPORT_FILES, UTILS  # noqa: E402  (the kit's own)
+from lessons.rules import Variant  # noqa: E402
 
-ASSIGNMENT = "hw2"
-NOTEBOOKS = ROOT / "notebooks"
-SUPPORT_FILES = ["hw2utils.py", "hw2checks.py", "data/tiny-classification.npz", "data/hard-classification.npz",
-                 "data/DATASHEET.md"]
+AUTHORING = ROOT / "notebooks"
 ROLE_KEYS = ("answer", "test", "manual")
 EXTRA_CREDIT_PREFIX = "ec_"  # the grade ids of extra-credit cells, and only theirs
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
@@ -62,7 +60,7 @@ KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "nam
 
 def base_url() -> str:
     """``BASE_URL`` as written in hw2utils.py (read, not imported: no torch needed here)."""
-    for node in ast.parse((ROOT / "hw2utils.py").read_text()).body:
+    for node in ast.parse((ROOT / UTILS).read_text()).body:
         if isinstance(node, ast.Assign) and [t.id for t in node.targets] == ["BASE_URL"]:
             return ast.literal_eval(node.value)
     raise RuntimeError("hw2utils.py defines no BASE_URL")
@@ -75,8 +73,9 @@ def ec2_cells() -> str:
 
 
 # the answers a student pastes into notebook 3 ("# @OWN_OPTIMIZERS@"), in the order they run
-OWN_OPTIMIZER_ANSWERS = (("01_gradient_descent.py", "sgd_optimizer"), ("02_ema_adam.py", "ema_update"),
-                         ("02_ema_adam.py", "adam_optimizer"))
+# (Part 1's, Part 2's notebook)
+OWN_OPTIMIZER_ANSWERS = ((NOTEBOOKS[0], "sgd_optimizer"), (NOTEBOOKS[1], "ema_update"),
+                         (NOTEBOOKS[1], "adam_optimizer"))
 
 
 def own_optimizers() -> str:
@@ -84,7 +83,7 @@ def own_optimizers() -> str:
     what a student pastes into notebook 3, between the quotes ``r'''`` of its cell."""
     cells = []
     for name, grade_id in OWN_OPTIMIZER_ANSWERS:
-        cell = next(c for c in jupytext.read(NOTEBOOKS / name).cells if c.metadata.get("answer") == grade_id)
+        cell = next(c for c in jupytext.read(AUTHORING / f"{name}.py").cells if c.metadata.get("answer") == grade_id)
         cells.append("\n".join(line for line in cell.source.splitlines()
                                if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION")))
     code = "\n\n\n".join(cells)
@@ -132,13 +131,13 @@ def author_to_source(path: Path, url: str) -> nbformat.NotebookNode:
         meta, own = roles or (None, None)
         cell.metadata = {"nbgrader": meta} if meta else {}
         if own:
-            cell.metadata["hw2"] = own
+            cell.metadata[METADATA_KEY] = own
         if meta:
             if meta["grade_id"] in seen:
                 raise ValueError(f"{where}: grade id {meta['grade_id']!r} is used twice")
             seen.add(meta["grade_id"])
         if cell.source.strip() == "# @SETUP@":
-            cell.source = (NOTEBOOKS / "setup_cell.py").read_text().strip()
+            cell.source = (AUTHORING / "setup_cell.py").read_text().strip()
         cell.source = cell.source.replace("@BASE_URL@", url).replace('"@EC2_CELLS@"', ec2_cells())
         if "# @OWN_OPTIMIZERS@" in cell.source:
             cell.source = cell.source.replace("# @OWN_OPTIMIZERS@", own_optimizers())
@@ -154,8 +153,11 @@ def build(out: Path) -> None:
     source = out / "source" / ASSIGNMENT
     source.mkdir(parents=True)
     url = base_url()
-    for path in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.py")):
-        nbformat.write(author_to_source(path, url), source / (path.stem + ".ipynb"))
+    undeclared = {p.stem for p in AUTHORING.glob("[0-9][0-9]_*.py")} - set(NOTEBOOKS)
+    if undeclared:  # a notebook the grader, the intake and the leak check would not know
+        raise RuntimeError(f"notebooks/ holds {sorted(undeclared)}, not in autograder.kit.NOTEBOOKS")
+    for name in NOTEBOOKS:
+        nbformat.write(author_to_source(AUTHORING / f"{name}.py", url), source / f"{name}.ipynb")
     for name in SUPPORT_FILES:
         (source / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(ROOT / name, source / name)

@@ -22,12 +22,13 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 import build  # noqa: E402  (scripts/build.py: BASE_URL without importing torch)
 import leak_check  # noqa: E402
+from autograder.kit import ASSIGNMENT, NOTEBOOKS, STUDENT_README  # noqa: E402  (build put the kit on the path)
 
-RELEASE = ROOT / "release" / "hw2"
-TITLES = {"01_gradient_descent": "Part 1 — Gradient descent and weight decay (20 points)",
-          "02_ema_adam": "Part 2 — Gradient statistics, EMA and Adam (25 points)",
-          "03_training": "Part 3 — Training MLPs and residual networks (30 points)",
-          "04_initialization": "Part 4 — Initialization (25 points, + 10 extra credit)"}
+RELEASE = ROOT / "release" / ASSIGNMENT
+TITLES = dict(zip(NOTEBOOKS, ("Part 1 — Gradient descent and weight decay (20 points)",
+                              "Part 2 — Gradient statistics, EMA and Adam (25 points)",
+                              "Part 3 — Training MLPs and residual networks (30 points)",
+                              "Part 4 — Initialization (25 points, + 10 extra credit)"), strict=True))
 _GITHUB_RAW = re.compile(r"^https://raw\.githubusercontent\.com/(?P<org>[^/]+)/(?P<repo>[^/]+)/"
                          r"(?P<branch>[^/]+)/(?P<path>.*)$")
 
@@ -58,14 +59,14 @@ def student_readme(base_url: str) -> str:
 
 def make_bundle(out: Path) -> tuple[Path, Path]:
     """Write out/hw2/ and out/hw2.zip; returns both."""
-    folder = out / "hw2"
+    folder = out / ASSIGNMENT
     shutil.rmtree(folder, ignore_errors=True)
     shutil.copytree(RELEASE, folder, ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
-    (folder / "README.md").write_text(student_readme(build.base_url()))
-    archive = out / "hw2.zip"
+    (folder / STUDENT_README).write_text(student_readme(build.base_url()))
+    archive = out / f"{ASSIGNMENT}.zip"
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
         for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-            info = zipfile.ZipInfo(f"hw2/{path.relative_to(folder).as_posix()}", (2025, 1, 1, 0, 0, 0))
+            info = zipfile.ZipInfo(f"{ASSIGNMENT}/{path.relative_to(folder).as_posix()}", (2025, 1, 1, 0, 0, 0))
             info.external_attr, info.compress_type = 0o644 << 16, zipfile.ZIP_DEFLATED
             zf.writestr(info, path.read_bytes())
     return folder, archive

@@ -30,16 +30,16 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 import hw2utils  # noqa: E402
+from autograder.kit import ASSIGNMENT, NOTEBOOKS  # noqa: E402
 import mutants  # noqa: E402  (the corpus: one wrong answer each)
 
-SOURCE, RELEASE = ROOT / "source" / "hw2", ROOT / "release" / "hw2"
-NOTEBOOKS = ("01_gradient_descent", "02_ema_adam", "03_training", "04_initialization")
+SOURCE, RELEASE = ROOT / "source" / ASSIGNMENT, ROOT / "release" / ASSIGNMENT
 # student: (mutants they make, notebooks they did not hand in, file name prefix)
 STUDENTS = {
     "ada": (["sgd_decay_outside_lr", "rms_root_of_sum_over_n", "kaiming_fan_out"], [], ""),
     "ben": (["adam_state_rebound", "residual_without_skip", "large_init_std_5"], [], "Copy of "),
     "chloe": (["sgd_decay_sign_flipped", "adam_decay_outside_update", "supervise_random_std_1"],
-              ["03_training"], ""),
+              [NOTEBOOKS[2]], ""),
     "dev": (["ema_no_bias_correction", "xavier_uniform_wrong_limit"], [], ""),
 }
 
@@ -53,7 +53,7 @@ def write_ec_models(fine_tuned: Path, from_scratch: Path) -> None:
     - ``from_scratch``: the same network re-initialized and trained on hard alone, which
       memorizes its training set and stays near chance held out (EC1: 1 of 5, it loads).
     """
-    notebook = json.loads((SOURCE / "04_initialization.ipynb").read_text())
+    notebook = json.loads((SOURCE / f"{NOTEBOOKS[3]}.ipynb").read_text())
     code = ["".join(cell["source"]) for cell in notebook["cells"] if cell["cell_type"] == "code"]
     imports = next(source for source in code if "import hw2utils" in source and "SEED =" in source)
     solution = next("".join(cell["source"]) for cell in notebook["cells"]

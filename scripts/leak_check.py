@@ -32,10 +32,10 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from autograder.kit import ASSIGNMENT, SHIPPED_MODULES, STUDENT_FILES  # noqa: E402  (the kit's own)
+
 MIN_CHARS = 16
-ALLOWED = {"01_gradient_descent.ipynb", "02_ema_adam.ipynb", "03_training.ipynb",
-           "04_initialization.ipynb", "hw2utils.py", "hw2checks.py", "data/tiny-classification.npz",
-           "data/hard-classification.npz", "data/DATASHEET.md", "README.md"}
 SPLIT_ARRAYS = {f"{split}_{kind}" for split in ("train", "val", "test") for kind in ("data", "labels")}
 ALWAYS_SECRET = ("rules.py", "datasets.py")  # the dataset rule and its generator
 INSTRUCTOR_ONLY = ("autograder", "lessons")  # the packages whose lines are secret
@@ -85,9 +85,9 @@ def _outside_regions(text: str) -> list[str]:
 def secrets(root: Path = ROOT) -> dict[str, set[str]]:
     """{kind: lines that must not reach students}, read from source/hw2 and INSTRUCTOR_ONLY."""
     found = {"solution": set(), "hidden test": set(), "model answer": set(), "autograder": set()}
-    public = {line.strip() for name in ("hw2utils.py", "hw2checks.py")
+    public = {line.strip() for name in SHIPPED_MODULES
               for line in (root / name).read_text().splitlines()}
-    for path in sorted((root / "source" / "hw2").glob("*.ipynb")):
+    for path in sorted((root / "source" / ASSIGNMENT).glob("*.ipynb")):
         for cell in json.loads(path.read_text())["cells"]:
             text = "".join(cell["source"])
             meta = cell.get("metadata", {}).get("nbgrader", {})
@@ -123,7 +123,7 @@ def scan_file(name: str, raw: bytes, secret: dict[str, set[str]]) -> list[Leak]:
     leaks = []
     if raw.startswith(b"SQLite format 3"):
         leaks.append(Leak(name, "gradebook", "an SQLite database"))
-    if name not in ALLOWED:
+    if name not in STUDENT_FILES:
         return leaks + [Leak(name, "unexpected file", "not part of what students get")]
     if name.endswith(".npz"):
         arrays = set(np.load(io.BytesIO(raw)).files)
@@ -167,7 +167,7 @@ def scan(paths, root: Path = ROOT) -> list[Leak]:
 
 
 def main(argv=None) -> int:
-    paths = [Path(p) for p in (argv if argv is not None else sys.argv[1:])] or [ROOT / "release" / "hw2"]
+    paths = [Path(p) for p in (argv if argv is not None else sys.argv[1:])] or [ROOT / "release" / ASSIGNMENT]
     leaks = scan(paths)
     for leak in leaks:
         print(leak)

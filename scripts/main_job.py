@@ -31,7 +31,8 @@ import torch  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 import hw2utils  # noqa: E402
-from autograder import grade  # noqa: E402
+from autograder import grade, reports  # noqa: E402
+from autograder.kit import ASSIGNMENT  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "scripts"))
 import bundle  # noqa: E402
@@ -75,7 +76,7 @@ def validate_all() -> bool:
     jobs = []
     with tempfile.TemporaryDirectory() as scratch, ThreadPoolExecutor(workers) as pool:
         for tree, invert in (("source", False), ("release", True)):
-            copy = Path(shutil.copytree(ROOT / tree / "hw2", Path(scratch) / tree))
+            copy = Path(shutil.copytree(ROOT / tree / ASSIGNMENT, Path(scratch) / tree))
             for notebook in sorted(copy.glob("*.ipynb")):
                 jobs.append((f"{tree}/{notebook.name}", invert, copy, notebook.name))
         jobs.sort(key=lambda job: job[3], reverse=True)
@@ -95,7 +96,7 @@ def validate_all() -> bool:
 
 def student_bundle(out: Path) -> bool:
     folder, archive = bundle.make_bundle(out / "student")
-    leaks = leak_check.scan([folder, archive, ROOT / "release" / "hw2"])
+    leaks = leak_check.scan([folder, archive, ROOT / "release" / ASSIGNMENT])
     for leak in leaks:
         print(f"  LEAK {leak}")
     print(f"  {folder} and {archive}: {'clean' if not leaks else f'{len(leaks)} LEAKS'}")
@@ -111,7 +112,7 @@ def grade_examples(out: Path) -> bool:
     if trust:
         print("  not root: grading the example class without the sandbox (--trust-students)")
     grade.grade(submissions, out / "demo", jobs=2, trust_students=trust)
-    grade.print_summary(out / "demo")
+    reports.print_summary(out / "demo")
     with open(out / "demo" / "tasks.csv") as f:
         tasks = list(csv.DictReader(f))
     points = sum(float(r["points"]) for r in tasks if not r["task"].startswith("ec_"))

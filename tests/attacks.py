@@ -62,7 +62,7 @@ class Attack:
     files: tuple = ()         # ((name, maker(path)), ...) extra files handed in
     also: tuple = ()          # other notebooks handed in, same base
     needs: str | None = None  # the sandbox isolation that stops it ("cgroup", "namespaces"): in a
-    #                           weaker mode (autograder.sandbox.isolation) it is a known gap, xfail
+    #                           weaker mode (autograder.sandbox.confinement.isolation) it is a known gap, xfail
 
     def flags(self) -> tuple[str, ...]:
         return () if self.flag is None else self.flag if isinstance(self.flag, tuple) else (self.flag,)

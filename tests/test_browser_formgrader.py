@@ -32,7 +32,8 @@ import browser  # tests/browser.py
 import pytest
 
 import attacks as corpus
-from autograder import grade, sandbox
+from autograder import grade
+from autograder.sandbox import provision
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "build" / "test-artifacts"
@@ -92,7 +93,7 @@ def graded(tmp_path_factory):
     attack = dataclasses.replace(attack, cells=((corpus.END, OUTPUT_PAYLOADS), (corpus.END, ERROR_PAYLOAD)))
     corpus.write_submission(attack, base / "submissions" / STUDENT)
     problems = grade.grade(base / "submissions", base / "out", jobs=1,
-                           trust_students=bool(sandbox.refusal(ROOT, 1)))
+                           trust_students=bool(provision.refusal(ROOT, 1)))
     return base / "out" / "course", problems
 
 

@@ -37,14 +37,16 @@ import pytest
 
 import attacks as corpus
 import hw2utils
-from autograder import grade, gradebook, sandbox
+from autograder import grade, gradebook, reports, worker
+from autograder.limits import GiB, Limits
+from autograder.sandbox import accounts, aftermath, provision
 from ec_networks import rule_network  # tests/: an exact EC1 network, no training
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "source" / "hw2"
 NOTEBOOKS = ("01_gradient_descent", "02_ema_adam", "03_training", "04_initialization")
 JOBS = 2
-LIMITS = grade.Limits(wall=240, cpu=480, memory=int(3 * grade.GiB), threads=1, cell=60)
+LIMITS = Limits(wall=240, cpu=480, memory=int(3 * GiB), threads=1, cell=60)
 MIN_ATTACKS = 32
 BASELINE = {"release": "blank", "answers": "honest"}
 VICTIMS = ("y_victim_1", "y_victim_2", "y_victim_3")  # honest, graded last, beside tmp_churn
@@ -79,7 +81,7 @@ def kit_digest() -> dict[str, str]:
     listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
                             cwd=ROOT, capture_output=True, check=True).stdout.decode().split("\0")
     paths = [ROOT / p for p in listed if p]
-    for prefix in {ROOT / ".venv", Path(sandbox.python()).parent.parent}:
+    for prefix in {ROOT / ".venv", Path(accounts.python()).parent.parent}:
         for site in prefix.glob("lib/python*/site-packages"):
             paths += [p for pattern in ("*.pth", "sitecustomize*", "usercustomize*") for p in site.glob(pattern)]
     return {str(p): hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "missing" for p in paths}
@@ -94,7 +96,7 @@ class Graded:
             self.scores = {row.pop("student"): row for row in csv.DictReader(f)}
         with open(out / "grades.csv") as f:
             self.grades = {row["student"]: row for row in csv.DictReader(f)}
-        self.isolation = (out / grade.ISOLATION_FILE).read_text()  # the mode that graded the batch
+        self.isolation = (out / reports.ISOLATION_FILE).read_text()  # the mode that graded the batch
 
     @contextlib.contextmanager
     def gap(self, attack: corpus.Attack):
@@ -133,7 +135,7 @@ class Graded:
 
 @pytest.fixture(scope="module")
 def graded():
-    if why := sandbox.refusal(ROOT, JOBS):
+    if why := provision.refusal(ROOT, JOBS):
         pytest.skip(f"sandboxed grading is impossible here: {why}")
     base = Path(tempfile.mkdtemp(prefix="hw2-corpus-", dir="/tmp"))
     try:
@@ -144,8 +146,8 @@ def graded():
         Path(corpus.PWNED).unlink(missing_ok=True)
         before, slots, times = kit_digest(), [], {}
         with pytest.MonkeyPatch.context() as patch, local_service(), unlocked_clone():
-            patch.setattr(sandbox, "claim", _recording(sandbox.claim, slots))
-            patch.setattr(grade, "execute_student", _timed(grade.execute_student, times))
+            patch.setattr(accounts, "claim", _recording(accounts.claim, slots))
+            patch.setattr(worker, "execute_student", _timed(worker.execute_student, times))
             grade.grade(subs, base / "out", jobs=JOBS, limits=LIMITS, feedback=False)
         yield Graded(base / "out", before, kit_digest(), slots, times)
     finally:
@@ -185,7 +187,7 @@ def unlocked_clone():
 
 
 def _recording(claim, slots: list):
-    """``sandbox.claim`` that also puts the slots it hands out in ``slots`` (another batch
+    """``accounts.claim`` that also puts the slots it hands out in ``slots`` (another batch
     on this machine may hold the first ones)."""
     @contextlib.contextmanager
     def recording(*args, **kwargs):
@@ -196,7 +198,7 @@ def _recording(claim, slots: list):
 
 
 def _timed(execute_student, times: dict):
-    """``grade.execute_student`` that also puts each student's (start, end) in ``times``."""
+    """``worker.execute_student`` that also puts each student's (start, end) in ``times``."""
     def timed(out, work, student, *args):
         start = time.monotonic()
         try:
@@ -310,7 +312,7 @@ def test_no_process_or_file_of_the_sandbox_survives(graded):
     assert not alive
     marked = [p.info for p in psutil.process_iter(["pid", "cmdline"]) if corpus.MARKER in (p.info["cmdline"] or [])]
     assert not marked
-    left = [entry.path for top in sandbox.TEMPORARY if os.path.isdir(top) for entry in os.scandir(top)
+    left = [entry.path for top in aftermath.TEMPORARY if os.path.isdir(top) for entry in os.scandir(top)
             if entry.stat(follow_symlinks=False).st_uid in uids]
     assert not left
     header, *rows = Path("/proc/sysvipc/shm").read_text().splitlines()

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from autograder import export, grade, gradebook
+from autograder import course_setup, export, gradebook
 from benchmarks import export_speed
 
 STUDENTS = 9
@@ -26,7 +26,7 @@ def read(path):
 def course_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("export")
     course = out / "course"
-    grade.make_course(course)
+    course_setup.make_course(course)
     ids = export_speed.fill(course, STUDENTS, seed=3)
     record = export_speed.identities(ids)
     record[ids[-1]]["identity"] = {"lms": None, "user": ids[-1], "name": ""}  # a plain folder
@@ -47,7 +47,7 @@ def exported(course_dir):
 def test_totals_are_nbgrader_exports_out_of_100_with_extra_credit_on_top(exported):
     out, _ = exported
     run = subprocess.run([sys.executable, "-m", "nbgrader", "export"], cwd=out / "course",
-                         capture_output=True, text=True, env=grade._environment())
+                         capture_output=True, text=True, env=course_setup.environment())
     assert run.returncode == 0, run.stderr[-2000:]
     theirs = {row["student_id"]: row for row in read(out / "course" / "grades.csv")}
     mine = {row["student"]: row for row in read(out / "grades.csv")}

@@ -33,11 +33,12 @@ import browser  # tests/browser.py
 import mutants  # tests/mutants.py
 import pytest
 
-from autograder import export, grade, nbgrader_steps, sandbox
+from autograder import export, grade, kit, nbgrader_steps
+from autograder.sandbox import provision
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "build" / "test-artifacts"
-ASSIGNMENT, NOTEBOOK, STUDENT = nbgrader_steps.ASSIGNMENT, mutants.NB1, "alice"
+ASSIGNMENT, NOTEBOOK, STUDENT = kit.ASSIGNMENT, mutants.NB1, "alice"
 # The written answers graded by hand: grade id, the share of its points given, the comment.
 MARKS = (("q_wd_gradient", 0.75, "Right structure, but the factor of the decay term is off."),
          ("q_lr_high", 0.5, "Says that the loss grows, not why a large step overshoots."))
@@ -70,7 +71,7 @@ def graded(tmp_path_factory) -> Path:
     base = tmp_path_factory.mktemp("hand_grading")
     mutants.write_reference(base / "submissions" / STUDENT)
     problems = grade.grade(base / "submissions", base / "out", jobs=1,
-                           trust_students=bool(sandbox.refusal(ROOT, 1)))
+                           trust_students=bool(provision.refusal(ROOT, 1)))
     assert not any(problems.values()), problems
     return base / "out" / "course"
 

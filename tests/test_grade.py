@@ -17,7 +17,7 @@ import pytest
 import hw2utils
 import mutants  # tests/: the reference submission
 import small_class  # tests/: the class graded here
-from autograder import grade, gradebook
+from autograder import grade, gradebook, worker
 from ec_networks import rule_network  # tests/: an exact EC1 network, no training
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -144,7 +144,7 @@ def test_rerunning_is_idempotent_and_skips_graded_students(graded, monkeypatch):
     out, _ = graded
     before = {name: (out / name).read_text() for name in ("grades.csv", "scores.csv", "summary.csv")}
     calls = []
-    monkeypatch.setattr(grade, "execute_student", lambda *args: calls.append(args))
+    monkeypatch.setattr(worker, "execute_student", lambda *args: calls.append(args))
     grade.grade(out.parent / "submissions", out)
     assert calls == []
     assert {name: (out / name).read_text() for name in before} == before
@@ -154,10 +154,10 @@ def test_an_interrupted_run_resumes_with_the_students_not_finished(graded, monke
     out, _ = graded
     before = (out / "grades.csv").read_text()
     # as if the run had been stopped while "blank" was still being executed
-    (out / "course" / "executed" / "blank" / grade.WORKER_RECORD).unlink()
+    (out / "course" / "executed" / "blank" / worker.WORKER_RECORD).unlink()
     executed = []
-    original = grade.execute_student
-    monkeypatch.setattr(grade, "execute_student",
+    original = worker.execute_student
+    monkeypatch.setattr(worker, "execute_student",
                         lambda out, work, student, *rest: executed.append(student)
                         or original(out, work, student, *rest))
     grade.grade(out.parent / "submissions", out, jobs=2)

@@ -13,6 +13,7 @@ import nbformat
 import pytest
 
 from autograder import grade
+from autograder.limits import GiB, Limits
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "source" / "hw2"
@@ -70,7 +71,7 @@ STUDENTS = {
                               f"subprocess.Popen(['sleep', '{SLEEPER}'], start_new_session=True)")},
     "raises": {NB1: setup_raises()},
 }
-LIMITS = grade.Limits(wall=300, cpu=600, memory=int(2.5 * grade.GiB), threads=1, cell=15)
+LIMITS = Limits(wall=300, cpu=600, memory=int(2.5 * GiB), threads=1, cell=15)
 
 
 @pytest.fixture(scope="module")
@@ -168,7 +169,7 @@ def test_a_student_past_the_wall_clock_limit_is_stopped_and_told(tmp_path):
     student = tmp_path / "subs" / "sleeper"
     student.mkdir(parents=True)
     nbformat.write(with_cell("import time\ntime.sleep(1000)"), student / f"{NB1}.ipynb")
-    limits = grade.Limits(wall=20, cpu=60, memory=LIMITS.memory, threads=1, cell=600)
+    limits = Limits(wall=20, cpu=60, memory=LIMITS.memory, threads=1, cell=600)
     problems = grade.grade(tmp_path / "subs", tmp_path / "out", limits=limits, feedback=False)
     assert any("grading stopped after 20 s" in p for p in problems["sleeper"])
     with open(tmp_path / "out" / "grades.csv") as f:

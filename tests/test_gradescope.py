@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 import mutants  # tests/: the reference submission
-from autograder import gradebook, gradescope, sandbox
+from autograder import gradebook, gradescope
+from autograder.sandbox import provision
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE, RELEASE = ROOT / "source" / "hw2", ROOT / "release" / "hw2"
@@ -52,7 +53,7 @@ def graded(tmp_path_factory):
         zf.extractall(root / "source")
     shutil.copy(root / "source" / "run_autograder", root / "run_autograder")
     if os.geteuid() == 0:  # what setup.sh does in the container
-        sandbox.setup(root / "source", slots=1)
+        provision.setup(root / "source", slots=1)
     # a student who did Part 1 (and tried the attack above) and left Part 2 untouched,
     # uploaded inside a folder
     (root / "submission" / "hw2").mkdir(parents=True)
@@ -137,7 +138,7 @@ def test_workers_size_their_torch_threads_to_the_container_cpu_quota(quota_cpus,
         pytest.skip("needs a writable cgroup-v1 cpu hierarchy (root)")
     try:
         run = subprocess.run(
-            [sys.executable, "-c", "from autograder.grade import available_cpus; print(available_cpus())"],
+            [sys.executable, "-c", "from autograder.cpus import available_cpus; print(available_cpus())"],
             cwd=ROOT, capture_output=True, text=True, check=True,
             preexec_fn=lambda: (group / "cgroup.procs").write_text(str(os.getpid())))
     finally:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder import intake
+from autograder import intake, kit
 
 ROOT = Path(__file__).resolve().parents[1]
 RELEASE = ROOT / "release" / "hw2"
@@ -52,7 +52,7 @@ def release_copy(folder, name, as_name=None, mtime=None):
 
 def test_student_folders_with_every_kind_of_trouble(tmp_path):
     subs = tmp_path / "subs"
-    for name in intake.NOTEBOOKS:                      # alice: all four, as released
+    for name in kit.NOTEBOOKS:                      # alice: all four, as released
         release_copy(subs / "alice", name)
     (subs / "alice" / "ec_transfer_model.pt").write_bytes(b"model")
     release_copy(subs / "bob", "01_gradient_descent", "Copy of 01_gradient_descent.ipynb")
@@ -69,11 +69,11 @@ def test_student_folders_with_every_kind_of_trouble(tmp_path):
 
     assert submissions["alice"].problems == []
     assert sorted(p.name for p in (out / "alice" / "hw2").iterdir()) == sorted(
-        [f"{n}.ipynb" for n in intake.NOTEBOOKS] + ["ec_transfer_model.pt"])
+        [f"{n}.ipynb" for n in kit.NOTEBOOKS] + ["ec_transfer_model.pt"])
 
     bob = submissions["bob"]
     # the unreadable one is left out: nbgrader scores it 0 and still grades the other three
-    assert set(bob.notebooks) == set(intake.NOTEBOOKS) - {"04_initialization"}
+    assert set(bob.notebooks) == set(kit.NOTEBOOKS) - {"04_initialization"}
     assert not (out / "bob" / "hw2" / "04_initialization.ipynb").exists()
     assert bob.notebooks["02_ema_adam"].name == "my homework.ipynb"
     assert bob.notebooks["03_training"].name == "Copy of 03_training.ipynb"
@@ -98,7 +98,7 @@ def test_missing_notebooks_are_reported(tmp_path):
 def test_flat_canvas_zip(tmp_path):
     archive = tmp_path / "submissions.zip"
     with zipfile.ZipFile(archive, "w") as zf:
-        for name in intake.NOTEBOOKS:
+        for name in kit.NOTEBOOKS:
             zf.write(RELEASE / f"{name}.ipynb", f"doejane_12345_900{name[1]}_{name}.ipynb")
         zf.write(RELEASE / "01_gradient_descent.ipynb",
                  "roeric_LATE_67890_9100_Copy of 01_gradient_descent.ipynb")
@@ -262,7 +262,7 @@ def test_whatever_a_students_folder_holds_stays_theirs(tmp_path):
     out = tmp_path / "out"
     students = {s.student: s for s in intake.stage(subs, out)}
     assert set(students) == {"alice", "bob"}
-    assert [staged(out, "alice", name) for name in intake.NOTEBOOKS] == [["a1"], ["a2"], ["a3"], ["a4"]]
+    assert [staged(out, "alice", name) for name in kit.NOTEBOOKS] == [["a1"], ["a2"], ["a3"], ["a4"]]
     assert "ignored bob.zip: not a notebook of this homework" in students["alice"].problems
     assert staged(out, "bob") == ["bob's"]
     assert sorted(p.name for p in out.iterdir()) == ["alice", "bob", "intake.json"]

@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 import bundle  # noqa: E402
 import leak_check  # noqa: E402
+from autograder import kit  # noqa: E402
 
 SOURCE = ROOT / "source" / "hw2"
 
@@ -32,7 +33,7 @@ def test_the_release_and_the_bundle_are_clean(student_bundle):
 def test_the_bundle_holds_what_a_student_needs_and_builds_the_same_twice(student_bundle, tmp_path):
     folder, archive = student_bundle
     names = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
-    assert names == leak_check.ALLOWED
+    assert names == kit.STUDENT_FILES
     readme = (folder / "README.md").read_text()
     assert "Do not rename the notebooks" in readme and "jupyter lab" in readme
     assert readme.count("https://colab.research.google.com/github/") == 4

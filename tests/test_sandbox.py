@@ -22,7 +22,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from autograder import sandbox
+from autograder.limits import GiB
+from autograder.sandbox import accounts, aftermath, confinement, fingerprint, provision
 
 pytestmark = [
     pytest.mark.skipif(sys.platform != "linux" or os.geteuid() != 0,
@@ -33,31 +34,31 @@ pytestmark = [
 ROOT = Path(__file__).resolve().parents[1]
 SLOTS = 8
 ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
-LIMITS = {"wall": 30, "memory": 2 * sandbox.GiB, "cpu": 30}
+LIMITS = {"wall": 30, "memory": 2 * GiB, "cpu": 30}
 
 
 @pytest.fixture(scope="session")
 def kit():
     """This repository, set up for sandboxed grading (what the grader does first)."""
-    sandbox.setup(ROOT, slots=SLOTS)
+    provision.setup(ROOT, slots=SLOTS)
     return ROOT
 
 
 @pytest.fixture(scope="session")
 def slot(kit):
-    return sandbox.slots(SLOTS)[7]
+    return accounts.slots(SLOTS)[7]
 
 
 @pytest.fixture(scope="session")
 def other(kit):
-    return sandbox.slots(SLOTS)[6]
+    return accounts.slots(SLOTS)[6]
 
 
 @pytest.fixture(scope="session")
 def python(slot):
     """A Python the sandbox user can run (this machine's venv may rest on a Python in /root)."""
     for candidate in (sys.executable, "/usr/bin/python3", shutil.which("python3")):
-        if candidate and sandbox.run(slot, [candidate, "-c", ""], "/", ENV, **LIMITS).returncode == 0:
+        if candidate and confinement.run(slot, [candidate, "-c", ""], "/", ENV, **LIMITS).returncode == 0:
             return candidate
     pytest.skip("no Python here can be run by another user")
 
@@ -73,20 +74,20 @@ def reachable():
 
 @pytest.fixture
 def scratch(slot, reachable):
-    return sandbox.make_scratch(slot, reachable / "scratch")
+    return accounts.make_scratch(slot, reachable / "scratch")
 
 
-USERS_ONLY = sandbox.Isolation(None, False)  # the fallback: what the users and permissions alone do
+USERS_ONLY = confinement.Isolation(None, False)  # the fallback: what the users and permissions alone do
 
 
 def as_user(slot, script, cwd="/", **limits):
-    return sandbox.run(slot, ["/bin/sh", "-c", script], cwd, ENV, **{**LIMITS, **limits})
+    return confinement.run(slot, ["/bin/sh", "-c", script], cwd, ENV, **{**LIMITS, **limits})
 
 
 @pytest.fixture(scope="session")
 def here(slot):
     """What this machine allows (probed once)."""
-    return sandbox.isolation(slot)
+    return confinement.isolation(slot)
 
 
 @pytest.fixture
@@ -116,7 +117,7 @@ def running(pid):
 # ---- the kit ---------------------------------------------------------------------------
 
 def test_the_sandbox_user_cannot_read_or_write_the_kit_but_can_use_the_venv(kit, slot, scratch):
-    site = sandbox._site_packages(kit)[0]
+    site = fingerprint.site_packages(kit)[0]
     script = f"""
     exec 2>/dev/null
     k={shlex.quote(str(kit))}
@@ -144,22 +145,22 @@ def test_the_sandbox_user_cannot_read_or_write_the_kit_but_can_use_the_venv(kit,
 
 
 def test_refusal_finds_nothing_on_the_set_up_kit(kit, python):
-    assert sandbox.problems(kit, SLOTS, python=python) == []
-    assert sandbox.refusal(kit, SLOTS, python=python) is None
+    assert provision.problems(kit, SLOTS, python=python) == []
+    assert provision.refusal(kit, SLOTS, python=python) is None
 
 
 def test_a_relative_kit_path_is_tried_where_it_points(kit, python, monkeypatch):
     # `bash run.sh sandbox` passes --kit . and the tries run from /: "." must not mean "/"
     monkeypatch.chdir(kit)
-    assert sandbox.refusal(Path("."), SLOTS, python=python) is None
+    assert provision.refusal(Path("."), SLOTS, python=python) is None
 
 
 def test_refusal_says_what_is_wrong(kit, monkeypatch):
-    missing = sandbox.refusal(kit, 100)
+    missing = provision.refusal(kit, 100)
     assert "hw2sandbox99" in missing and "missing" in missing and "hw2sandbox7," not in missing
-    assert "cannot run" in sandbox.refusal(kit, 1, python=str(kit / "autograder" / "grade.py"))
+    assert "cannot run" in provision.refusal(kit, 1, python=str(kit / "autograder" / "grade.py"))
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
-    assert "not running as root" in sandbox.refusal(kit, 1)
+    assert "not running as root" in provision.refusal(kit, 1)
 
 
 def make_kit(folder: Path, python: str = "/usr/bin/python3") -> Path:
@@ -182,38 +183,38 @@ def test_setup_locks_a_kit_once_and_refusal_notices_what_opens_it(reachable, pyt
     site = kit / ".venv" / "lib" / "python3.11" / "site-packages"
     os.chmod(site / "x.pth", 0o666)
     os.chmod(site / "mod.py", 0o600)
-    changes = sandbox.setup(kit, slots=SLOTS)
+    changes = provision.setup(kit, slots=SLOTS)
     assert any("0711" in c for c in changes) and any(".venv" in c for c in changes), changes
     assert stat.S_IMODE((site / "x.pth").stat().st_mode) == 0o644
     assert stat.S_IMODE((site / "mod.py").stat().st_mode) == 0o604
     assert stat.S_IMODE((kit / "autograder" / "grade.py").stat().st_mode) == 0o640
     assert stat.S_IMODE((kit / "lessons" / "rules.py").stat().st_mode) == 0o640
-    assert sandbox.setup(kit, slots=SLOTS) == []
-    assert sandbox.problems(kit, SLOTS, python=python) == []
+    assert provision.setup(kit, slots=SLOTS) == []
+    assert provision.problems(kit, SLOTS, python=python) == []
 
     os.chmod(kit / "autograder", 0o755)
     os.chmod(kit / "autograder" / "grade.py", 0o644)
     os.chmod(site, 0o777)
-    found = sandbox.refusal(kit, SLOTS, python=python)
-    users = ", ".join(sandbox._users(SLOTS))
+    found = provision.refusal(kit, SLOTS, python=python)
+    users = ", ".join(accounts.user_names(SLOTS))
     assert f"{users} can read {kit}/autograder/grade.py" in found
     assert f"{users} can write {site}" in found
 
 
 def test_the_manifest_finds_changed_missing_and_added_files(tmp_path):
     kit = make_kit(tmp_path / "kit")
-    manifest = sandbox.kit_manifest(kit)
+    manifest = fingerprint.kit_manifest(kit)
     assert "autograder/grade.py" in manifest and "lessons/rules.py" in manifest
     assert ".venv/lib/python3.11/site-packages/x.pth" in manifest
     assert not any("__pycache__" in p or p.endswith("mod.py") for p in manifest)
-    assert sandbox.verify_kit(kit, manifest) == []
+    assert fingerprint.verify_kit(kit, manifest) == []
 
     (kit / "autograder" / "grade.py").write_text("tampered")
     (kit / "data" / "d.txt").unlink()
     (kit / ".venv" / "lib" / "python3.11" / "site-packages" / "evil.pth").write_text("import os")
     (kit / ".venv" / "lib" / "python3.11" / "site-packages" / "sitecustomize.py").write_text("")
     os.chmod(kit / ".venv" / "bin", 0o777)
-    assert sandbox.verify_kit(kit, manifest) == [
+    assert fingerprint.verify_kit(kit, manifest) == [
         "changed: autograder/grade.py", "missing: data/d.txt",
         "added: .venv/lib/python3.11/site-packages/evil.pth",
         "added: .venv/lib/python3.11/site-packages/sitecustomize.py",
@@ -223,15 +224,15 @@ def test_the_manifest_finds_changed_missing_and_added_files(tmp_path):
 # ---- running ---------------------------------------------------------------------------
 
 def test_the_user_has_no_privileges_and_its_limits(slot):
-    outcome = sandbox.run(slot, ["/bin/cat", "/proc/self/status", "/proc/self/limits"], "/", ENV,
-                          wall=30, memory=1 * sandbox.GiB, cpu=17, nproc=33, fsize=12345)
+    outcome = confinement.run(slot, ["/bin/cat", "/proc/self/status", "/proc/self/limits"], "/", ENV,
+                              wall=30, memory=1 * GiB, cpu=17, nproc=33, fsize=12345)
     status = dict(line.split(":", 1) for line in outcome.output.splitlines() if ":" in line)
     assert status["Uid"].split() == [str(slot.uid)] * 4 and status["Gid"].split() == [str(slot.gid)] * 4
     assert status["Groups"].strip() == "" and status["NoNewPrivs"].strip() == "1"
     assert {status[c].strip() for c in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")} == {"0" * 16}
     limits = {" ".join(line.split()[:-3]): line.split()[-3:-1] for line in outcome.output.splitlines()
               if line.startswith("Max ")}
-    assert limits["Max address space"] == [str(sandbox.GiB)] * 2
+    assert limits["Max address space"] == [str(GiB)] * 2
     assert limits["Max cpu time"] == ["17", "17"] and limits["Max processes"] == ["33", "33"]
     assert limits["Max file size"] == ["12345", "12345"] and limits["Max core file size"] == ["0", "0"]
 
@@ -239,8 +240,8 @@ def test_the_user_has_no_privileges_and_its_limits(slot):
 @pytest.mark.parametrize("sandboxed", [True, False])
 def test_the_environment_is_exactly_what_is_given(sandboxed, slot, monkeypatch):
     monkeypatch.setenv("HW2_GRADER_SECRET", "x")
-    outcome = sandbox.run(slot if sandboxed else None, ["/usr/bin/env"], "/",
-                          {"PATH": "/usr/bin:/bin", "ONLY": "1"}, **LIMITS)
+    outcome = confinement.run(slot if sandboxed else None, ["/usr/bin/env"], "/",
+                              {"PATH": "/usr/bin:/bin", "ONLY": "1"}, **LIMITS)
     assert sorted(outcome.output.splitlines()) == ["ONLY=1", "PATH=/usr/bin:/bin"]
     assert outcome.returncode == 0 and not outcome.timed_out and outcome.survivors_killed == 0
 
@@ -258,8 +259,8 @@ def test_a_program_the_user_cannot_reach_does_not_start(slot, reachable):
     private = reachable / "private"
     private.mkdir(mode=0o700)
     shutil.copy("/bin/true", private / "true")
-    assert sandbox.run(slot, [str(private / "true")], "/", ENV, **LIMITS, confine=USERS_ONLY).returncode == 126
-    assert sandbox.run(slot, [str(private / "true")], "/", ENV, **LIMITS).returncode in (126, 127)  # 127: not in the view
+    assert confinement.run(slot, [str(private / "true")], "/", ENV, **LIMITS, confine=USERS_ONLY).returncode == 126
+    assert confinement.run(slot, [str(private / "true")], "/", ENV, **LIMITS).returncode in (126, 127)  # 127: not in the view
 
 
 DAEMON = """
@@ -279,20 +280,20 @@ while not os.path.exists("daemon.pid"):
 
 
 def test_a_process_that_left_the_session_and_double_forked_is_killed(slot, scratch, python):
-    outcome = sandbox.run(slot, [python, "-c", DAEMON], scratch, ENV, **LIMITS)
+    outcome = confinement.run(slot, [python, "-c", DAEMON], scratch, ENV, **LIMITS)
     assert outcome.returncode == 0 and not outcome.timed_out, outcome.output
     assert outcome.survivors_killed == 1
     assert alive(slot.uid) == []
-    if outcome.mode == sandbox.USERS:  # in namespaces the daemon wrote its pid there
-        assert not running(int(sandbox.read_file(scratch, "daemon.pid", 100)))
+    if outcome.mode == confinement.USERS:  # in namespaces the daemon wrote its pid there
+        assert not running(int(aftermath.read_file(scratch, "daemon.pid", 100)))
 
 
 def test_past_the_wall_time_the_process_is_killed_and_only_the_users(slot, other):
-    bystanders = [subprocess.Popen(["sleep", "60"]), subprocess.Popen([*sandbox._drop(other), "sleep", "60"])]
+    bystanders = [subprocess.Popen(["sleep", "60"]), subprocess.Popen([*accounts.drop(other), "sleep", "60"])]
     try:
         started = time.monotonic()
-        outcome = sandbox.run(slot, ["/bin/sh", "-c", "echo started; sleep 600; echo never"], "/", ENV,
-                              **{**LIMITS, "wall": 1})
+        outcome = confinement.run(slot, ["/bin/sh", "-c", "echo started; sleep 600; echo never"], "/", ENV,
+                                  **{**LIMITS, "wall": 1})
         assert outcome.timed_out and outcome.returncode == -9 and outcome.output == "started\n"
         assert outcome.survivors_killed == 1  # the sleep (sh waits for it)
         assert time.monotonic() - started < 10 and alive(slot.uid) == []
@@ -304,8 +305,8 @@ def test_past_the_wall_time_the_process_is_killed_and_only_the_users(slot, other
 
 
 def test_trusted_runs_kill_their_process_tree_after_the_wall_time(reachable):
-    outcome = sandbox.run(None, ["/bin/sh", "-c", "sleep 600 & echo $!; sleep 600"], "/", ENV,
-                          **{**LIMITS, "wall": 1})
+    outcome = confinement.run(None, ["/bin/sh", "-c", "sleep 600 & echo $!; sleep 600"], "/", ENV,
+                              **{**LIMITS, "wall": 1})
     assert outcome.timed_out and outcome.survivors_killed == 2
     assert not running(int(outcome.output))
 
@@ -331,7 +332,7 @@ def test_a_fork_bomb_stops_at_the_process_limit_and_dies(slot, python):
     watcher = threading.Thread(target=watch)
     watcher.start()
     try:
-        outcome = sandbox.run(slot, [python, "-c", BOMB], "/", ENV, wall=3, memory=sandbox.GiB, cpu=10, nproc=50)
+        outcome = confinement.run(slot, [python, "-c", BOMB], "/", ENV, wall=3, memory=GiB, cpu=10, nproc=50)
     finally:
         stop.set()
         watcher.join()
@@ -341,19 +342,19 @@ def test_a_fork_bomb_stops_at_the_process_limit_and_dies(slot, python):
 
 def test_the_output_is_the_merged_tail(slot):
     outcome = as_user(slot, "head -c 100000 /dev/zero | tr '\\0' x; echo; echo END >&2")
-    assert len(outcome.output) == sandbox.OUTPUT_CHARS and outcome.output.endswith("x\nEND\n")
+    assert len(outcome.output) == confinement.OUTPUT_CHARS and outcome.output.endswith("x\nEND\n")
 
 
 # ---- scratch folders and what the sandbox leaves ----------------------------------------
 
 def test_a_scratch_folder_is_the_users_alone_below_a_root_folder(slot, reachable):
-    path = sandbox.make_scratch(slot, reachable / "made" / "s")
+    path = accounts.make_scratch(slot, reachable / "made" / "s")
     assert stat.S_IMODE(path.stat().st_mode) == 0o700 and path.stat().st_uid == slot.uid
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o711 and path.parent.stat().st_uid == 0
     (path / "old").write_text("previous student")
-    assert list(sandbox.make_scratch(slot, path).iterdir()) == []
+    assert list(accounts.make_scratch(slot, path).iterdir()) == []
     with pytest.raises(PermissionError, match="not root's alone"):
-        sandbox.make_scratch(slot, Path("/tmp/hw2sandbox-test-directly-in-tmp"))
+        accounts.make_scratch(slot, Path("/tmp/hw2sandbox-test-directly-in-tmp"))
 
 
 SHARED_MEMORY = """
@@ -369,13 +370,13 @@ def test_clean_removes_what_the_user_left_for_the_next_student(slot, scratch, py
     script = f"touch {leftovers[0]} {scratch}/kept; mkdir {leftovers[1]}; touch {leftovers[1]}/f {leftovers[2]}"
     # users alone: the shared folders are the machine's (in namespaces they are private, see below)
     assert as_user(slot, script, confine=USERS_ONLY).returncode == 0
-    segment = sandbox.run(slot, [python, "-c", SHARED_MEMORY], "/", ENV, **LIMITS, confine=USERS_ONLY).output.strip()
-    removed = sandbox.clean(slot)
+    segment = confinement.run(slot, [python, "-c", SHARED_MEMORY], "/", ENV, **LIMITS, confine=USERS_ONLY).output.strip()
+    removed = aftermath.clean(slot)
     assert not any(p.exists() for p in leftovers) and (scratch / "kept").exists()
     assert {str(p) for p in leftovers} <= set(removed)
     if os.path.exists("/proc/sysvipc/shm") and shutil.which("ipcrm"):
         assert f"SysV shm {segment}" in removed
-    assert sandbox.clean(slot) == []
+    assert aftermath.clean(slot) == []
 
 
 # ---- isolation: the slot's cgroup and namespaces ------------------------------------------
@@ -403,7 +404,7 @@ def test_the_cgroup_bounds_all_processes_together_and_kills_past_it(slot, python
     watcher = threading.Thread(target=watch)
     watcher.start()
     try:  # four processes of 300 MiB each, each well within its own address-space limit
-        outcome = sandbox.run(slot, [python, "-c", FANOUT], "/", ENV, wall=60, memory=limit, cpu=30)
+        outcome = confinement.run(slot, [python, "-c", FANOUT], "/", ENV, wall=60, memory=limit, cpu=30)
     finally:
         stop.set()
         watcher.join()
@@ -412,19 +413,19 @@ def test_the_cgroup_bounds_all_processes_together_and_kills_past_it(slot, python
     assert outcome.oom_kills >= statuses.count(-9) and outcome.memory_limit_reached
     assert 300 * 2**20 < outcome.memory_peak <= limit
     assert 300 * 2**20 < peak[0] <= limit + 64 * 2**20  # RSS counts the shared libraries once per process
-    assert not any(folder.exists() for folder in sandbox._Cgroup.parents()[0]
-                   for folder in [folder / f"{sandbox.USER_PREFIX}{slot.index}"])
+    assert not any(folder.exists() for folder in confinement._Cgroup.parents()[0]
+                   for folder in [folder / f"{accounts.USER_PREFIX}{slot.index}"])
 
 
 def test_a_run_within_the_bound_reports_its_peak(slot, python, needs_cgroup):
-    outcome = sandbox.run(slot, [python, "-c", "block = bytearray(b'x') * (100 * 2**20)"], "/", ENV, **LIMITS)
+    outcome = confinement.run(slot, [python, "-c", "block = bytearray(b'x') * (100 * 2**20)"], "/", ENV, **LIMITS)
     assert outcome.returncode == 0 and not outcome.memory_limit_reached and outcome.oom_kills == 0
     assert 100 * 2**20 < outcome.memory_peak < 300 * 2**20
 
 
 def test_the_students_processes_are_the_oom_killers_first_choice(slot):
     outcome = as_user(slot, "cat /proc/self/oom_score_adj; (echo 0 > /proc/self/oom_score_adj) 2>/dev/null && echo lowered")
-    assert outcome.output.split()[0] == str(sandbox.OOM_SCORE_ADJ)
+    assert outcome.output.split()[0] == str(confinement.OOM_SCORE_ADJ)
     # set by a root that holds CAP_SYS_RESOURCE, it is also the least the user may set
     capabilities = int(dict(line.split(":\t") for line in Path("/proc/self/status").read_text().splitlines())["CapEff"], 16)
     if capabilities & (1 << 24):
@@ -477,11 +478,11 @@ def test_namespaces_hide_the_file_system_the_network_and_other_processes(
         namespaces, slot, scratch, python, kit, local_service, here):
     if namespaces and not here.namespaces:
         pytest.skip(f"no namespaces for the sandbox here: {here}")
-    confine = sandbox.Isolation(here.cgroup, namespaces)
+    confine = confinement.Isolation(here.cgroup, namespaces)
     private = [Path(folder) / "hw2sandbox-test-private" for folder in ("/tmp", "/dev/shm")]
     try:
-        outcome = sandbox.run(slot, [python, "-c", LOOK_AROUND, str(kit), str(local_service)], scratch, ENV,
-                              **LIMITS, confine=confine)
+        outcome = confinement.run(slot, [python, "-c", LOOK_AROUND, str(kit), str(local_service)], scratch, ENV,
+                                  **LIMITS, confine=confine)
         seen = json.loads(outcome.output.strip().splitlines()[-1])
         assert outcome.returncode == 0 and outcome.mode == confine.mode and (scratch / "wrote-in-scratch").exists()
         if namespaces:
@@ -489,7 +490,7 @@ def test_namespaces_hide_the_file_system_the_network_and_other_processes(
             assert not seen["grader"]
             assert not (seen["kit_source"] or seen["root"] or seen["home"]), seen
             # and nothing else: but the way to the interpreter's folders when the kit lives under /tmp
-            bound = {Path(p).relative_to("/tmp").parts[0] for p in sandbox._python_folders(sandbox.python())
+            bound = {Path(p).relative_to("/tmp").parts[0] for p in confinement._python_folders(accounts.python())
                      if Path(p).is_relative_to("/tmp")}
             assert set(seen["tmp"]) == {"hw2sandbox-test-private", scratch.parent.name} | bound
             assert seen["loopback"] == seen["host"] == "ConnectionRefusedError"  # its own loopback: nothing there
@@ -515,10 +516,10 @@ def test_an_interpreter_folder_under_tmp_is_seen_through_the_private_tmp(slot, s
         os.chmod(folder, 0o755)
         (folder / "marker.txt").write_text("site-packages seen")
         os.chmod(folder / "marker.txt", 0o644)
-        real = sandbox._python_folders
-        monkeypatch.setattr(sandbox, "_python_folders", lambda interpreter: (*real(interpreter), str(folder)))
-        outcome = sandbox.run(slot, [python, "-c", f"print(open({str(folder / 'marker.txt')!r}).read())"],
-                              scratch, ENV, **LIMITS, confine=here)
+        real = confinement._python_folders
+        monkeypatch.setattr(confinement, "_python_folders", lambda interpreter: (*real(interpreter), str(folder)))
+        outcome = confinement.run(slot, [python, "-c", f"print(open({str(folder / 'marker.txt')!r}).read())"],
+                                  scratch, ENV, **LIMITS, confine=here)
         assert outcome.returncode == 0 and "site-packages seen" in outcome.output, outcome.output
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -526,19 +527,19 @@ def test_an_interpreter_folder_under_tmp_is_seen_through_the_private_tmp(slot, s
 
 def test_a_weaker_mode_can_be_asked_for_and_each_run_says_its_mode(slot, monkeypatch, here):
     try:
-        monkeypatch.setenv(sandbox.ISOLATION_VARIABLE, "users")
-        forced = sandbox.isolation(slot, refresh=True)
-        assert forced.mode == sandbox.USERS and f"{sandbox.ISOLATION_VARIABLE}=users" in str(forced)
+        monkeypatch.setenv(confinement.ISOLATION_VARIABLE, "users")
+        forced = confinement.isolation(slot, refresh=True)
+        assert forced.mode == confinement.USERS and f"{confinement.ISOLATION_VARIABLE}=users" in str(forced)
         outcome = as_user(slot, "echo hi; ls /proc | grep -c '^[0-9]'")
-        assert outcome.mode == sandbox.USERS and outcome.memory_peak is None
+        assert outcome.mode == confinement.USERS and outcome.memory_peak is None
         assert outcome.output.startswith("hi\n") and int(outcome.output.split()[1]) > 2  # the machine's processes
-        monkeypatch.setenv(sandbox.ISOLATION_VARIABLE, "cgroup")
-        forced = sandbox.isolation(slot, refresh=True)
+        monkeypatch.setenv(confinement.ISOLATION_VARIABLE, "cgroup")
+        forced = confinement.isolation(slot, refresh=True)
         assert not forced.namespaces and forced.cgroup == here.cgroup
-        assert as_user(slot, "true").mode == (sandbox.CGROUP if here.cgroup else sandbox.USERS)
+        assert as_user(slot, "true").mode == (confinement.CGROUP if here.cgroup else confinement.USERS)
     finally:
-        monkeypatch.delenv(sandbox.ISOLATION_VARIABLE)
-        assert sandbox.isolation(slot, refresh=True) == here
+        monkeypatch.delenv(confinement.ISOLATION_VARIABLE)
+        assert confinement.isolation(slot, refresh=True) == here
     assert as_user(slot, "true").mode == here.mode
 
 
@@ -553,8 +554,8 @@ def test_read_file_reads_only_plain_files_within_bounds(tmp_path):
     (tmp_path / "small").write_bytes(b"x")
     (tmp_path / "hard").hardlink_to(tmp_path / "small")
     os.mkfifo(tmp_path / "fifo")
-    assert sandbox.read_file(tmp_path, "probes/a.pt", 100) == b"data"
-    assert sandbox.read_file(tmp_path, "probes/missing.pt", 100) is None
+    assert aftermath.read_file(tmp_path, "probes/a.pt", 100) == b"data"
+    assert aftermath.read_file(tmp_path, "probes/missing.pt", 100) is None
     for relative in ("shadow", "linked/a.pt", "big", "hard", "fifo", "../etc/passwd", "/etc/passwd"):
         with pytest.raises(ValueError):
-            sandbox.read_file(tmp_path, relative, 100)
+            aftermath.read_file(tmp_path, relative, 100)

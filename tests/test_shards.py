@@ -24,7 +24,8 @@ from pathlib import Path
 import pytest
 
 import small_class  # tests/: the class graded here
-from autograder import grade, gradebook, sandbox, shards
+from autograder import grade, gradebook, reports, shards, worker
+from autograder.sandbox import accounts, fingerprint
 
 ROOT = Path(__file__).resolve().parents[1]
 NAMES = {"reference": "reference", "blank": "untouched", "broken": "broken"}
@@ -83,7 +84,7 @@ def diagnostics(html: str) -> list[str]:
 def assert_same_results(one: Path, other: Path) -> None:
     """The same tables, byte for byte, and feedback pages of the same failures."""
     for table in ("grades.csv", "scores.csv", "summary.csv", "tasks.csv", "problems.json",
-                  grade.ISOLATION_FILE):
+                  reports.ISOLATION_FILE):
         assert (one / table).read_bytes() == (other / table).read_bytes(), table
     pages, others = feedback_pages(one), feedback_pages(other)
     assert pages.keys() == others.keys()
@@ -131,8 +132,8 @@ def test_two_shards_merged_give_the_tables_and_feedback_of_one_batch(batch, merg
     assert_merged_from(merged, [klass / "shard-1", klass / "shard-2"])
     record = json.loads((klass / "shard-2" / shards.RECORD).read_text())
     assert record["shard"] == 2 and record["of"] == 2 and record["students"] == ["untouched"]
-    assert record["kit"] == shards.kit_hash(sandbox.kit_manifest(ROOT))
-    assert record["isolation"] == (batch / grade.ISOLATION_FILE).read_text().strip()
+    assert record["kit"] == shards.kit_hash(fingerprint.kit_manifest(ROOT))
+    assert record["isolation"] == (batch / reports.ISOLATION_FILE).read_text().strip()
     # each shard is a batch of its own students only
     with open(klass / "shard-1" / "grades.csv") as f:
         assert [line.split(",")[0] for line in f][1:] == ["broken", "reference"]
@@ -166,7 +167,7 @@ def test_the_merge_refuses_shards_that_are_not_one_class_of_one_kit(merged, klas
         "not a shard": lambda: [one, klass / "batch"],
     }[case]()
     if case == "not executed":
-        (parts[1] / "course" / "executed" / "untouched" / grade.WORKER_RECORD).unlink()
+        (parts[1] / "course" / "executed" / "untouched" / worker.WORKER_RECORD).unlink()
     with pytest.raises(SystemExit, match=f"refusing to merge: .*{says}"):
         shards.merge(parts, tmp_path / "out")
     assert not (tmp_path / "out").exists()
@@ -175,12 +176,12 @@ def test_the_merge_refuses_shards_that_are_not_one_class_of_one_kit(merged, klas
 def test_a_failed_shard_is_rerun_alone_then_merged(batch, merged, klass, monkeypatch):
     parts = [klass / "shard-1", klass / "shard-2"]
     # as if shard 2's machine had died while grading "untouched"
-    (klass / "shard-2" / "course" / "executed" / "untouched" / grade.WORKER_RECORD).unlink()
+    (klass / "shard-2" / "course" / "executed" / "untouched" / worker.WORKER_RECORD).unlink()
     with pytest.raises(SystemExit, match="not yet executed .*rerun that shard"):
         shards.merge(parts, klass / "merged")
     executed = []
-    original = grade.execute_student
-    monkeypatch.setattr(grade, "execute_student", lambda out, work, student, *rest:
+    original = worker.execute_student
+    monkeypatch.setattr(worker, "execute_student", lambda out, work, student, *rest:
                         executed.append(student) or original(out, work, student, *rest))
     grade.grade(klass / "submissions", klass / "shard-2", shard=(2, 2))  # the same command again
     assert executed == ["untouched"]
@@ -222,7 +223,7 @@ def test_a_shard_not_run_as_root_refuses_and_says_what_to_do(klass):
             copy(ROOT / name, kit / name)
         subprocess.run(["chmod", "-R", "a+rX", str(kit)], check=True)
         result = subprocess.run(
-            [runuser, "-u", "nobody", "--", sandbox.python(), "-m", "autograder.grade",
+            [runuser, "-u", "nobody", "--", accounts.python(), "-m", "autograder.grade",
              str(klass / "submissions"), "--out", str(kit / "out"), "--shard", "1/2"],
             cwd=kit, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(kit), "HOME": str(kit)},
             capture_output=True, text=True, timeout=300)

@@ -1,88 +1,39 @@
-"""Running students' code as unprivileged users: plain users, file permissions, rlimits and
-killing by uid; where the machine allows it, also a cgroup per slot (memory and processes
-bounded for the whole submission) and namespaces (bubblewrap: no network, own PIDs and IPC,
-private /tmp, a minimal read-only view of the file system).
+"""Running a program in the sandbox: as the slot's user, under rlimits, in the slot's cgroup
+and in namespaces where this machine allows (probed once); afterwards every process of it dies.
 
-    setup(kit, slots)                 root: users hw2sandbox0..N-1, and the kit locked
-    refusal(kit, slots)               why sandboxed grading is impossible here, or None
-    slots(n)                          the slots' users
-    make_scratch(slot, path)          a folder only the slot's user can use
-    isolation(slot)                   what this machine allows (probed once): the Isolation
-    run(slot, argv, cwd, env, wall=, memory=, cpu=) -> Outcome
-                                      as the slot's user; afterwards every process of it dies
-    clean(slot)                       what the user left where anyone may write
-    read_file(root, relative, max_bytes)   a file the sandbox wrote, read safely as root
-    kit_manifest(kit), verify_kit(kit, manifest)   the files grading depends on, unchanged
-
-Each parallel worker has a slot and each slot its own user, so killing one worker's processes
-by uid never touches another's, and two students graded at once cannot read each other's
-scratch folders. After ``setup`` the kit (mode 0711) gives other users nothing but its
-virtualenv, which they may read and run but not write.
-
-Isolation modes (``isolation()`` picks the strongest that works here; the environment
-variable HW2_SANDBOX_ISOLATION=cgroup or =users asks for a weaker one):
-
-    namespaces + cgroup   bwrap (as root, no user namespace) -> init (root, PID 1) -> setpriv
-                          -> the program; one cgroup holds every process of the run
-    cgroup                setpriv -> the program, in the slot's cgroup
-    users + rlimits       setpriv -> the program (per-process limits only)
-
-    python -m autograder.sandbox setup [--slots N]     (as root; one line: what it changed,
-                                                        the isolation this machine allows)
-    python -m autograder.sandbox check [--slots N]
+    isolation(slot)                                   what this machine allows: the Isolation
+    run(slot, argv, cwd, env, wall=, memory=, cpu=)   -> Outcome
 """
 from __future__ import annotations
 
-import argparse
 import contextlib
 import errno
-import fcntl
 import functools
 import glob
-import grp
-import hashlib
 import json
 import os
-import pwd
-import re
 import resource
 import select
 import shutil
 import signal
-import stat
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Callable, Iterator, Mapping, Sequence
+from typing import Mapping, Sequence
 
 import psutil
 
-ROOT = Path(__file__).resolve().parents[1]
-USER_PREFIX = "hw2sandbox"
-VENV = ".venv"
-# what grading reads from the kit: hashed by kit_manifest, closed to other users by setup
-PROTECTED = ("autograder", "lessons", "hw2probes", "hw2utils.py", "hw2checks.py", "source", "release", "data",
-             "nbgrader_config.py", "requirements.txt")
-TEMPORARY = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock")  # where any user may write
-STAND_INS = Path("/opt/hw2-sandbox")  # interpreters setup makes when others cannot run ours
+from autograder.limits import GiB
+from autograder.sandbox.accounts import USER_PREFIX, Slot, drop, first_slot, python
+
 OUTPUT_CHARS = 20_000
-GiB = 2**30
 KILL_PATIENCE = 60  # seconds; a process stuck in the kernel (D state) can take a while to die
 DRAIN_SECONDS = 2  # reading what is left of the output once every writer should be dead
 NAMESPACES, CGROUP, USERS = "namespaces + cgroup", "cgroup", "users + rlimits"
 ISOLATION_VARIABLE = "HW2_SANDBOX_ISOLATION"  # "cgroup" or "users": a weaker mode than the machine allows
 OOM_SCORE_ADJ = 1000  # the kernel's OOM killer picks a student's process before anything else
 GRADER_LEAF = "hw2-grader"  # cgroup v2: where the grader moves so that its cgroup may delegate
-
-
-@dataclass(frozen=True)
-class Slot:
-    index: int
-    user: str
-    uid: int
-    gid: int
 
 
 @dataclass(frozen=True)
@@ -99,399 +50,6 @@ class Outcome:
     def memory_limit_reached(self) -> bool:
         return self.oom_kills > 0
 
-
-def _users(n: int) -> list[str]:
-    return [f"{USER_PREFIX}{i}" for i in range(n)]
-
-
-def _require_root() -> None:
-    if os.geteuid() != 0:
-        raise PermissionError("only root can set up or use the sandbox users")
-
-
-# ---- setup ----------------------------------------------------------------------------
-
-def setup(kit: Path, slots: int = 4) -> list[str]:
-    """Create the slots' users if missing and lock the kit: ``kit`` mode 0711, no permission
-    for other users on anything in it but the virtualenv, which stays readable and runnable
-    by all and writable by its owner only. Returns what was changed (nothing, a second time)."""
-    _require_root()
-    changes = [f"created user {user}" for user in _users(slots) if _create_user(user)]
-    return changes + _lock(Path(os.path.abspath(kit))) + _make_stand_in(_first_slot())
-
-
-def _first_slot() -> Slot:
-    return slots(1)[0]
-
-
-def python() -> str:
-    """The interpreter the sandbox runs notebooks with: the grader's own, or, where other users
-    cannot run that one (a pyenv build under root's 0700 home), the stand-in setup made."""
-    stand_in = _stand_in_folder() / "bin" / "python"
-    return str(stand_in) if stand_in.exists() else sys.executable
-
-
-_interpreter = python  # for functions whose argument is called python
-
-
-def _stand_in_folder() -> Path:
-    return STAND_INS / f"venv-{hashlib.sha256(sys.prefix.encode()).hexdigest()[:12]}"
-
-
-def _runs_as(slot: Slot, interpreter: str) -> bool:
-    return subprocess.run([*_drop(slot), interpreter, "-c", ""], cwd="/", env={"PATH": "/usr/bin:/bin"},
-                          stdin=subprocess.DEVNULL, capture_output=True).returncode == 0
-
-
-def _make_stand_in(slot: Slot) -> list[str]:
-    """Where the sandbox users cannot run this interpreter, a virtualenv of a system Python of
-    the same version whose site-packages reach this one's (a .pth file), root's and readable
-    by all: the same packages, run by an interpreter other users may read. Compiled packages
-    (torch) are built for the version's ABI, not for one build of it."""
-    folder = _stand_in_folder()
-    if _runs_as(slot, sys.executable) or (folder / "bin" / "python").exists():
-        return []
-    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
-    base = next((p for p in (f"/usr/bin/{version}", f"/usr/local/bin/{version}")
-                 if os.path.exists(p) and _runs_as(slot, p)), None)
-    if base is None:
-        return []  # problems() says that the sandbox users cannot run Python
-    subprocess.run([base, "-m", "venv", "--without-pip", str(folder)], check=True, capture_output=True)
-    import site
-    (folder / "lib" / version / "site-packages" / "hw2-grader-packages.pth").write_text(
-        "".join(f"import site; site.addsitedir({path!r})\n" for path in site.getsitepackages()))
-    for path in [folder.parent, *map(Path, _walk(folder))]:
-        if not path.is_symlink():
-            os.chmod(path, 0o755 if path.is_dir() or os.stat(path).st_mode & 0o100 else 0o644)
-    return [f"{folder}: a {version} from {base} for the sandbox ({sys.executable} is not runnable by other users)"]
-
-
-def _create_user(user: str) -> bool:
-    """Make ``user``, a system user with a group of its own and no home or shell; False if
-    it exists already."""
-    if _exists(pwd.getpwnam, user):
-        return False
-    group = ["--gid", user] if _exists(grp.getgrnam, user) else ["--user-group"]
-    shell = "/usr/sbin/nologin" if os.path.exists("/usr/sbin/nologin") else "/bin/false"
-    result = subprocess.run(["useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent",
-                             "--shell", shell, *group, user], capture_output=True, text=True)
-    if result.returncode != 0 and not _exists(pwd.getpwnam, user):  # not made by a setup racing us
-        raise RuntimeError(f"useradd {user} failed: {result.stderr.strip()}")
-    return result.returncode == 0
-
-
-def _exists(lookup: Callable, name: str) -> bool:
-    try:
-        lookup(name)
-    except KeyError:
-        return False
-    return True
-
-
-def _lock(kit: Path) -> list[str]:
-    changes = []
-    mode = stat.S_IMODE(os.stat(kit).st_mode)
-    if mode != 0o711:
-        os.chmod(kit, 0o711)
-        changes.append(f"{kit}: mode {mode:04o} -> 0711 (others may enter it, not list it)")
-    for name in sorted(os.listdir(kit)):
-        if name == VENV:
-            if fixed := _chmod_tree(kit / name, _venv_mode):
-                changes.append(f"{kit / name}: {fixed} entries made readable by all, writable by the owner only")
-        elif fixed := _chmod_tree(kit / name, lambda mode, folder: mode & ~0o007):
-            changes.append(f"{kit / name}: other users' permissions removed from {fixed} entries")
-    return changes
-
-
-def _venv_mode(mode: int, folder: bool) -> int:
-    """r for all, x for all on folders and programs; no w for group or others."""
-    return (mode | 0o004 | (0o001 if folder or mode & 0o100 else 0)) & ~0o022
-
-
-def _chmod_tree(top: Path, wanted: Callable[[int, bool], int]) -> int:
-    """Give each entry of ``top`` the mode ``wanted(mode, is_folder)``; how many changed.
-    Links are left alone: chmod would change their targets."""
-    changed = 0
-    for path in _walk(top):
-        info = os.lstat(path)
-        mode = stat.S_IMODE(info.st_mode)
-        if not stat.S_ISLNK(info.st_mode) and (new := wanted(mode, stat.S_ISDIR(info.st_mode))) != mode:
-            os.chmod(path, new)
-            changed += 1
-    return changed
-
-
-def _walk(top: Path, skip: tuple[str, ...] = ()) -> Iterator[str]:
-    """``top`` and every entry below it, links not followed, folders named in ``skip`` left out."""
-    yield str(top)
-    if os.path.islink(top):
-        return
-    for folder, dirs, files in os.walk(top):
-        dirs[:] = [d for d in dirs if d not in skip]
-        for name in dirs + files:
-            yield os.path.join(folder, name)
-
-
-# ---- can we? --------------------------------------------------------------------------
-
-def refusal(kit: Path, slots: int, python: str | None = None) -> str | None:
-    """Why students' code cannot be graded sandboxed here, or None (``problems``, joined)."""
-    return "; ".join(problems(kit, slots, python)) or None
-
-
-def problems(kit: Path, n: int, python: str | None = None) -> list[str]:
-    """What stands in the way of sandboxed grading: not root, a user missing, a parent of the
-    kit others could write, or what each slot's user can actually do, tried as that user:
-    read or list the kit's protected files, write the kit or its virtualenv, fail to run
-    ``python`` (default: this interpreter, which the grader runs the notebooks with)."""
-    if os.geteuid() != 0:
-        return ["not running as root (only root can run students' code as the sandbox users)"]
-    if not shutil.which("setpriv"):
-        return ["setpriv (util-linux) is not installed"]
-    if missing := [user for user in _users(n) if not _exists(pwd.getpwnam, user)
-                   or not _exists(grp.getgrnam, user)]:
-        return [f"user(s) {', '.join(missing)} missing: run `python -m autograder.sandbox setup`"]
-    kit, python, users = Path(os.path.abspath(kit)), python or _interpreter(), slots(n)
-    who: dict[str, list[str]] = {}  # what was possible (or not) -> the users who found it so
-    for slot in users:
-        for finding in _tried_as(slot, kit, python):
-            who.setdefault(finding, []).append(slot.user)
-    return (_unsafe_parents(kit, {slot.uid for slot in users})
-            + [f"{', '.join(names)} {finding}" for finding, names in who.items()])
-
-
-def _unsafe_parents(kit: Path, uids: set[int]) -> list[str]:
-    """Folders above the kit in which another user could swap the next entry: writable by
-    others (the sticky bit protects only root's entries) or a sandbox user's own."""
-    found = []
-    for path in dict.fromkeys([Path(os.path.abspath(kit)), kit.resolve()]):
-        for child, parent in zip([path, *path.parents], path.parents):
-            folder, entry = os.stat(parent), os.lstat(child)
-            others_write = folder.st_mode & stat.S_IWOTH and not (
-                folder.st_mode & stat.S_ISVTX and entry.st_uid == 0)
-            if others_write or folder.st_uid in uids or entry.st_uid in uids:
-                found.append(f"{parent} lets other users replace {child}")
-    return found
-
-
-_TRY = r"""py=$1; shift
-"$py" -c '' >/dev/null 2>&1 || echo "cannot-run $py"
-while [ $# -gt 1 ]; do test "$1" "$2" && echo "$1 $2"; shift 2; done
-"""
-_VERBS = {"-r": "can read", "-w": "can write", "-x": "can enter", "cannot-run": "cannot run"}
-
-
-def _tried_as(slot: Slot, kit: Path, python: str) -> list[str]:
-    """Try, as the slot's user, what it must not be able to do (and running ``python``):
-    what it could do, e.g. "can read KIT/autograder/grade.py"."""
-    tries = [("-r", kit), ("-w", kit), ("-r", kit / "autograder" / "grade.py"),
-             ("-w", kit / "autograder" / "grade.py")]
-    for name in PROTECTED:
-        tries += [("-r", kit / name), ("-w", kit / name), ("-x", kit / name)]
-    for folder in [kit / VENV, kit / VENV / "bin", *_site_packages(kit)]:
-        tries += [("-w", folder)] + [("-w", pth) for pth in sorted(folder.glob("*.pth"))]
-    interpreter = os.path.realpath(python)
-    tries += [("-w", interpreter), ("-w", os.path.dirname(interpreter))]
-    arguments = [str(a) for test, path in tries if os.path.lexists(path) for a in (test, path)]
-    result = subprocess.run([*_drop(slot), "/bin/sh", "-c", _TRY, "sh", python, *arguments],
-                            cwd="/", env={"PATH": "/usr/bin:/bin"}, stdin=subprocess.DEVNULL,
-                            capture_output=True, text=True, timeout=120)
-    if result.returncode != 0:
-        return [f"could not run a shell: {result.stderr.strip()[-300:]}"]
-    found = []
-    for line in result.stdout.splitlines():
-        verb, path = line.split(" ", 1)
-        found.append(f"{_VERBS[verb]} {path}")
-        if verb == "cannot-run":
-            found[-1] += f" ({interpreter} must be readable, and its folders enterable, by other users)"
-    return found
-
-
-def slots(n: int) -> list[Slot]:
-    """The first ``n`` slots' users."""
-    found = []
-    for index, user in enumerate(_users(n)):
-        try:
-            uid, gid = pwd.getpwnam(user).pw_uid, grp.getgrnam(user).gr_gid
-        except KeyError:
-            raise LookupError(f"user or group {user} missing: run `python -m autograder.sandbox "
-                              "setup` as root") from None
-        if uid == 0 or gid == 0:
-            raise ValueError(f"{user} has uid {uid}, gid {gid}: a sandbox user must not be root")
-        found.append(Slot(index, user, uid, gid))
-    return found
-
-
-# ---- scratch folders and files --------------------------------------------------------
-
-@contextlib.contextmanager
-def claim(n: int, patience: float = 3600) -> Iterator[list[Slot]]:
-    """``n`` slots no other batch on this machine holds, held (an flock each, in a folder only
-    root may write) until the block ends: two batches sharing a slot would kill each other's
-    processes. Waits up to ``patience`` seconds for slots to come free."""
-    users = sorted((u.pw_name for u in pwd.getpwall() if u.pw_name.startswith(USER_PREFIX)
-                    and u.pw_name[len(USER_PREFIX):].isdigit()), key=lambda u: int(u[len(USER_PREFIX):]))
-    if len(users) < n:
-        raise LookupError(f"{n} slots wanted, {len(users)} sandbox users exist: run setup --slots {n}")
-    locks = STAND_INS / "locks"
-    locks.mkdir(parents=True, exist_ok=True)
-    os.chmod(locks, 0o700)
-    held: dict[int, int] = {}
-    deadline, told = time.monotonic() + patience, False
-    try:
-        while len(held) < n:
-            for index in range(len(users)):
-                if len(held) < n and index not in held:
-                    fd = os.open(locks / f"{USER_PREFIX}{index}.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
-                    try:
-                        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                        held[index] = fd
-                    except BlockingIOError:
-                        os.close(fd)
-            if len(held) < n:
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"no {n} free sandbox slots after {patience:.0f} s")
-                if not told:
-                    print(f"waiting for another batch's sandbox slots ({len(held)} of {n} free)", file=sys.stderr)
-                    told = True
-                time.sleep(2)
-        yield [slot for slot in slots(len(users)) if slot.index in held]
-    finally:
-        for fd in held.values():
-            os.close(fd)
-
-
-def make_scratch(slot: Slot, path: Path) -> Path:
-    """A new empty folder at ``path`` (a former one is removed) that only the slot's user can
-    use (its own, mode 0700). Missing parents are made root's, mode 0711. Every folder above
-    must let others enter, and the parent must be root's and writable by no other user, or
-    the user could swap the folder for a link to elsewhere, which root would then follow."""
-    path = Path(os.path.abspath(path))
-    missing = [folder for folder in path.parents if not folder.exists()]
-    for folder in reversed(missing):
-        with contextlib.suppress(FileExistsError):
-            os.mkdir(folder, 0o711)
-            os.chmod(folder, 0o711)  # whatever the umask
-    for folder in path.parents:
-        if not os.stat(folder).st_mode & stat.S_IXOTH:
-            raise PermissionError(f"{folder} does not let other users enter: {slot.user} could not reach {path}")
-    parent = os.stat(path.parent)
-    if parent.st_mode & stat.S_IWOTH or parent.st_uid != os.geteuid():
-        raise PermissionError(f"{path.parent} is not root's alone: another user could replace {path}")
-    if os.path.isdir(path) and not os.path.islink(path):
-        shutil.rmtree(path)
-    elif os.path.lexists(path):
-        os.unlink(path)
-    os.mkdir(path, 0o700)
-    os.chown(path, slot.uid, slot.gid)
-    os.chmod(path, 0o700)
-    return path
-
-
-def read_file(root: Path, relative: str, max_bytes: int) -> bytes | None:
-    """The bytes of ``root/relative``, a file the sandbox wrote, or None if it does not exist.
-    ValueError if any part of the path is a link or ``..``, if it is not a regular file, has
-    other names (a hard link), or holds more than ``max_bytes``. Each folder is opened from the
-    one before without following links, so nothing the sandbox does leads root elsewhere."""
-    parts = PurePosixPath(relative).parts
-    if not parts or PurePosixPath(relative).is_absolute() or any(p in (".", "..") for p in parts):
-        raise ValueError(f"{relative!r} is not a plain relative path")
-    folder_flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-    descriptors = []
-    try:
-        descriptors.append(os.open(root, folder_flags))
-        for part in parts[:-1]:
-            descriptors.append(os.open(part, folder_flags, dir_fd=descriptors[-1]))
-        # non-blocking: opening a FIFO the sandbox left would otherwise wait for a writer
-        descriptors.append(os.open(parts[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK
-                                   | os.O_NOCTTY | os.O_CLOEXEC, dir_fd=descriptors[-1]))
-        info = os.fstat(descriptors[-1])
-        if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1:
-            raise ValueError(f"{relative} is not a regular file with one name")
-        data = bytearray()
-        while info.st_size <= max_bytes and len(data) <= max_bytes and (
-                chunk := os.read(descriptors[-1], max_bytes + 1 - len(data))):
-            data += chunk
-        if info.st_size > max_bytes or len(data) > max_bytes:
-            raise ValueError(f"{relative} holds more than {max_bytes} bytes")
-        return bytes(data)
-    except FileNotFoundError:
-        return None
-    except OSError as error:
-        if error.errno in (errno.ELOOP, errno.ENOTDIR):
-            raise ValueError(f"{relative}: a link or not a folder on the way ({error.strerror})") from None
-        raise
-    finally:
-        for descriptor in descriptors:
-            os.close(descriptor)
-
-
-def clean(slot: Slot) -> list[str]:
-    """Remove what the slot's user left where any user may write (TEMPORARY, and its SysV
-    shared memory, queues and semaphores): it could carry state to the next student graded in
-    the slot. Its scratch folder stays: an entry of the user's in a folder others cannot write
-    was made by root. Call it once the user's processes are dead (``run`` sees to that).
-    Returns what was removed."""
-    removed = []
-    for top in TEMPORARY:
-        if os.path.isdir(top) and not os.path.islink(top):
-            removed += _remove_owned(top, slot.uid)
-    return removed + _remove_ipc(slot.uid)
-
-
-def _remove_owned(folder: str, uid: int) -> list[str]:
-    """Entries of ``uid`` in ``folder`` (if others may write it) and in the root folders below
-    that others may enter."""
-    removed = []
-    try:
-        open_to_all = os.stat(folder).st_mode & stat.S_IWOTH
-        entries = list(os.scandir(folder))
-    except FileNotFoundError:  # other users' processes (other batches, the system) come and go
-        return removed
-    for entry in entries:
-        try:
-            info = entry.stat(follow_symlinks=False)
-            is_folder = stat.S_ISDIR(info.st_mode)
-            if info.st_uid == uid and open_to_all:
-                if is_folder:
-                    shutil.rmtree(entry.path, onerror=_vanished_is_fine)
-                else:
-                    os.unlink(entry.path)
-                removed.append(entry.path)
-            elif is_folder and info.st_uid == 0 and info.st_mode & stat.S_IXOTH:
-                removed += _remove_owned(entry.path, uid)
-        except FileNotFoundError:
-            continue
-    return removed
-
-
-def _vanished_is_fine(function, path, exc_info) -> None:
-    if not issubclass(exc_info[0], FileNotFoundError):
-        raise exc_info[1]
-
-
-_IPC = {"shm": ("shmid", "-m"), "msg": ("msqid", "-q"), "sem": ("semid", "-s")}
-
-
-def _remove_ipc(uid: int) -> list[str]:
-    """SysV IPC objects owned or created by ``uid``: they outlive their processes."""
-    removed = []
-    if not shutil.which("ipcrm"):
-        return removed
-    for kind, (key, flag) in _IPC.items():
-        try:
-            header, *rows = Path(f"/proc/sysvipc/{kind}").read_text().splitlines()
-        except (OSError, ValueError):
-            continue
-        for row in rows:
-            fields = dict(zip(header.split(), row.split()))
-            if str(uid) in (fields.get("uid"), fields.get("cuid")):
-                subprocess.run(["ipcrm", flag, fields[key]], capture_output=True)
-                removed.append(f"SysV {kind} {fields[key]}")
-    return removed
-
-
-# ---- isolation: cgroups and namespaces ---------------------------------------------------
 
 @dataclass(frozen=True)
 class Isolation:
@@ -520,7 +78,7 @@ def isolation(slot: Slot | None = None, refresh: bool = False) -> Isolation:
     probes again at its start with ``refresh``) with ``slot``'s user (default: the first).
     HW2_SANDBOX_ISOLATION=cgroup (no namespaces) or =users (neither) asks for less."""
     if refresh or "probed" not in _probed:
-        _probed["probed"] = _probe(slot or _first_slot())
+        _probed["probed"] = _probe(slot or first_slot())
     return _probed["probed"]
 
 
@@ -557,7 +115,7 @@ def _try_namespaces(slot: Slot) -> tuple[bool, str]:
     read, write = os.pipe()
     init, given = _init(write, {"PATH": "/usr/bin:/bin"})
     try:
-        trial = subprocess.run([*_namespaces(), *init, *_drop(slot), python(), "-c", ""],
+        trial = subprocess.run([*_namespaces(), *init, *drop(slot), python(), "-c", ""],
                                cwd="/", env={"PATH": "/usr/bin:/bin"}, stdin=subprocess.DEVNULL,
                                capture_output=True, text=True, timeout=120, pass_fds=(write, given))
     except (OSError, subprocess.SubprocessError) as error:
@@ -757,7 +315,7 @@ def _python_folders(interpreter: str) -> tuple[str, ...]:
     stand-in virtualenv's .pth adds the grader's site-packages), asked of it with the first
     slot's user (it cannot change what it reports: problems() checks that nothing there is
     writable by the sandbox users)."""
-    result = subprocess.run([*_drop(_first_slot()), interpreter, "-c",
+    result = subprocess.run([*drop(first_slot()), interpreter, "-c",
                              "import json, sys; print(json.dumps([sys.prefix, sys.base_prefix, sys.exec_prefix, *sys.path]))"],
                             cwd="/", env={"PATH": "/usr/bin:/bin"}, stdin=subprocess.DEVNULL,
                             capture_output=True, text=True, timeout=120, check=True)
@@ -777,7 +335,7 @@ def _namespaces(scratch: str | None = None, private_bytes: int = GiB) -> list[st
     of /usr, the loader's /etc files and the interpreter's folders, read-only, private /tmp,
     /var/tmp and /dev/shm of ``private_bytes`` each (memory: the cgroup counts them too), and
     ``scratch`` read-write at its own path. setpriv drops root
-    inside (``_drop``); bwrap keeps only the capabilities that needs."""
+    inside (``drop``); bwrap keeps only the capabilities that needs."""
     args = [shutil.which("bwrap") or "bwrap", "--unshare-net", "--unshare-pid", "--unshare-ipc",
             "--unshare-uts", "--unshare-cgroup-try", "--die-with-parent", "--new-session", "--as-pid-1",
             "--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID",
@@ -858,19 +416,6 @@ def _init(report: int, env: Mapping[str, str]) -> tuple[list[str], int]:
     return [python(), "-I", "-S", "-c", _INIT_CODE, str(report), str(given)], given
 
 
-# ---- running --------------------------------------------------------------------------
-
-def _drop(slot: Slot, cwd: str | None = None) -> list[str]:
-    """setpriv: become the slot's user and group, no other groups, no capabilities now or
-    ever (empty bounding set, no-new-privs: setuid programs grant nothing). setpriv still
-    holds root's capabilities when it execs, so it execs env, which then finds the program
-    with the user's own permissions: a program the user cannot reach fails to start. ``cwd``:
-    env enters it as the user (in namespaces root has no right to enter a 0700 scratch folder)."""
-    return [shutil.which("setpriv") or "setpriv", f"--reuid={slot.uid}", f"--regid={slot.gid}",
-            "--clear-groups", "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all", "--",
-            shutil.which("env") or "/usr/bin/env", *([f"--chdir={cwd}"] if cwd else []), "--"]
-
-
 def run(slot: Slot | None, argv: Sequence[str], cwd: Path | str, env: Mapping[str, str], *,
         wall: float, memory: int, cpu: int, nproc: int = 512, fsize: int = GiB,
         confine: Isolation | None = None) -> Outcome:
@@ -904,9 +449,9 @@ def run(slot: Slot | None, argv: Sequence[str], cwd: Path | str, env: Mapping[st
             cwd = os.path.abspath(cwd)
             own = os.path.isdir(cwd) and os.lstat(cwd).st_uid == slot.uid  # a scratch folder
             init, given = _init(report[1], env)
-            argv = [*_namespaces(cwd if own else None, memory), *init, *_drop(slot, cwd if own else "/"), *argv]
+            argv = [*_namespaces(cwd if own else None, memory), *init, *drop(slot, cwd if own else "/"), *argv]
         else:
-            argv = [*_drop(slot), *argv]
+            argv = [*drop(slot), *argv]
     try:
         process = subprocess.Popen(list(argv), cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL,
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
@@ -1107,94 +652,3 @@ def _group(pid: int) -> int | None:
         return os.getpgid(pid)
     except ProcessLookupError:
         return None
-
-
-# ---- the kit, unchanged ---------------------------------------------------------------
-
-def _site_packages(kit: Path) -> list[Path]:
-    return sorted((Path(kit) / VENV / "lib").glob("python*/site-packages"))
-
-
-def kit_manifest(kit: Path) -> dict[str, str]:
-    """{path relative to the kit: sha256} of every file grading depends on: PROTECTED, and in
-    the virtualenv pyvenv.cfg and what every Python start runs from site-packages (*.pth,
-    sitecustomize, usercustomize). A link maps to "link -> target"."""
-    kit = Path(kit)
-    tops = [kit / name for name in (*PROTECTED, f"{VENV}/pyvenv.cfg")]
-    for site in _site_packages(kit):
-        tops += sorted(p for pattern in ("*.pth", "sitecustomize*", "usercustomize*") for p in site.glob(pattern))
-    manifest = {}
-    for top in tops:
-        if not os.path.lexists(top):
-            continue
-        for path in _walk(top, skip=("__pycache__",)):
-            mode = os.lstat(path).st_mode
-            if stat.S_ISLNK(mode):
-                manifest[os.path.relpath(path, kit)] = f"link -> {os.readlink(path)}"
-            elif stat.S_ISREG(mode):
-                manifest[os.path.relpath(path, kit)] = _sha256(path)
-    return manifest
-
-
-def _sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        while chunk := file.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def verify_kit(kit: Path, manifest: dict[str, str], deep: bool = True) -> list[str]:
-    """How the kit differs from ``manifest`` (changed, missing, added files), and, when
-    ``deep``, the virtualenv's entries that users other than its owner could change (a walk of
-    its 50,000 entries, about 0.5 s: the grader does it at the start and end of a batch)."""
-    now = kit_manifest(kit)
-    return ([f"changed: {p}" for p in sorted(now.keys() & manifest.keys()) if now[p] != manifest[p]]
-            + [f"missing: {p}" for p in sorted(manifest.keys() - now.keys())]
-            + [f"added: {p}" for p in sorted(now.keys() - manifest.keys())]
-            + (_venv_writable(Path(kit)) if deep else []))
-
-
-def _venv_writable(kit: Path) -> list[str]:
-    sandbox_uids = {user.pw_uid for user in pwd.getpwall() if user.pw_name.startswith(USER_PREFIX)}
-    found = []
-    for path in _walk(kit / VENV) if os.path.lexists(kit / VENV) else []:
-        info = os.lstat(path)
-        if info.st_uid in sandbox_uids or (not stat.S_ISLNK(info.st_mode) and info.st_mode & 0o022):
-            found.append(f"writable by others: {os.path.relpath(path, kit)}")
-    return found
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m autograder.sandbox", description=__doc__.split("\n\n")[0])
-    parser.add_argument("command", choices=("setup", "check"), help="setup (root): make the users "
-                        "and lock the kit; check: say whether grading can be sandboxed here")
-    parser.add_argument("--slots", type=int, default=4, help="parallel workers (one user each)")
-    parser.add_argument("--kit", type=Path, default=ROOT)
-    parser.add_argument("--quiet", action="store_true", help="print only changes and problems")
-    args = parser.parse_args(argv)
-    changes = setup(args.kit, args.slots) if args.command == "setup" else []
-    why = refusal(args.kit, args.slots)
-    if why or changes or not args.quiet:  # one line
-        done = f"{summary(changes)}; " if args.command == "setup" else ""
-        print(f"sandbox: {done}" + (f"sandboxed grading is impossible here: {why}" if why else
-                                    f"sandboxed grading is possible here, isolation: {isolation()}"))
-    return 1 if why else 0
-
-
-def summary(changes: list[str]) -> str:
-    """``setup``'s changes in a few words: the users made, how many of the kit's entries were
-    closed to other users (one line per folder of the kit, merged), the rest as it is."""
-    users = [c.removeprefix("created user ") for c in changes if c.startswith("created user ")]
-    closed = [re.search(r"removed from (\d+) entries", c) for c in changes]
-    entries = sum(int(m.group(1)) for m in closed if m)
-    rest = [c for c, m in zip(changes, closed) if not m and not c.startswith("created user ")]
-    said = ([f"created users {', '.join(users)}"] if users else []) + rest
-    if entries:
-        said.append(f"other users' permissions removed from {entries} entries in "
-                    f"{sum(map(bool, closed))} folders of the kit")
-    return "; ".join(said) or "nothing to change"
-
-
-if __name__ == "__main__":
-    sys.exit(main())
