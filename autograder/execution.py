@@ -253,8 +253,8 @@ def stopped(name: str, prepared: Prepared, scratch: Path, run: sandbox.Outcome, 
         lines.append(f"{file} could not be graded (its kernel died while running {at}: exit(), os._exit(), "
                      f"a crash, or memory beyond the grading limit); {lost}")
     elif isinstance(ended, str):
-        where = f"at {at}" if said.get("cell") is not None else "before its first cell (its kernel did not start)"
-        lines.append(f"{file} could not be graded (its run stopped {where}: {ended[:300]}); {lost}")
+        where = f"its run stopped at {at}" if said.get("cell") is not None else "its kernel did not start"
+        lines.append(f"{file} could not be graded ({where}: {ended[:300]}); {lost}")
     elif run.timed_out:
         where = (f"while it ran {at}" if said.get("cell") is not None
                  else "while its kernel started" if said else "before it started")
