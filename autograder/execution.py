@@ -244,7 +244,7 @@ def stopped(name: str, prepared: Prepared, scratch: Path, run: sandbox.Outcome, 
              "interrupted; the checks that need what it had not done fail" for i in timeouts[:5]]
     missing = never_ran(scratch, prepared)
     lost = (f"{len(missing)} check(s) never ran and score 0 ({', '.join(missing[:4])}"
-            f"{', ...' if len(missing) > 4 else ''})") if missing else "no check was lost"
+            f"{', ...' if len(missing) > 4 else ''})") if missing else "its checks had all run by then"
     ended, at = said.get("ended"), _cell_name(nb, said.get("cell"))
     if ended == execute.FINISHED:
         if missing:  # its probes' data is gone though the run says it ended well
