@@ -237,7 +237,7 @@ def stopped(name: str, prepared: Prepared, scratch: Path, run: sandbox.Outcome, 
     interrupted at the time limit per cell, then which cell the run stopped at and why (its
     kernel died or did not start, the wall clock per submission, a runner killed from
     outside) with the checks that never ran; and checks that never ran though the run
-    reports no stop. None for a notebook that ran to its end."""
+    reports no stop. None for a notebook that ran to its end (an empty list)."""
     file, nb, said = f"{name}.ipynb", prepared.to_run, _status(scratch, name)
     timeouts = said.get("timeouts") if isinstance(said.get("timeouts"), list) else []
     lines = [f"{file}: {_cell_name(nb, i)} ran past the time limit of {limits.cell} s per cell and was "
