@@ -42,6 +42,7 @@ import hw2probes
 from autograder import bounded, delegation, integrity, judging, runnable
 from autograder.aspects import Context, Verdict
 from autograder.sandbox import accounts, aftermath, confinement
+from hw2probes import execute
 
 ROOT = Path(__file__).resolve().parents[1]
 MAX_OUTPUT_CHARS = 20_000
@@ -193,12 +194,78 @@ def _executed_outputs(scratch: Path, name: str, expected: dict, outcome: Outcome
     return [c.get("outputs", []) for c in cells]
 
 
-def _status(scratch: Path, name: str) -> str:
-    """hw2probes.execute's account of one notebook (untrusted: used for messages only)."""
+def _status(scratch: Path, name: str) -> dict:
+    """hw2probes.execute's account of one notebook (untrusted: used for messages only): how
+    its run ended, the cell running then, the cells interrupted at the time limit; {} when it
+    left none (never started, or killed first) or an unreadable one."""
     try:
-        return (aftermath.read_file(scratch, f"executed/{name}.status", 2**12) or b"").decode(errors="replace")
+        said = json.loads(aftermath.read_file(scratch, f"executed/{name}.status", 2**12) or b"{}")
     except (ValueError, OSError):
-        return ""
+        return {}
+    return said if isinstance(said, dict) else {}
+
+
+def _left(scratch: Path, relative: str) -> bool:
+    """Whether the sandbox left a file at ``scratch/relative`` (its content is not read)."""
+    try:
+        return aftermath.read_file(scratch, relative, 0) is not None
+    except ValueError:  # something is there (more than 0 bytes, or not a plain file)
+        return True
+    except OSError:
+        return False
+
+
+def never_ran(scratch: Path, prepared: Prepared) -> list[str]:
+    """The test cells (not deleted) the notebook run never got to, in notebook order: no
+    probe data, or, for a policed one, no mark that it was reached (``hw2probes.reached``)."""
+    return [g for g in prepared.calls if g not in prepared.checked.deleted_tests and not
+            _left(scratch, f"probes/{g}{hw2probes.REACHED if delegation.policy_of(g) else '.pt'}")]
+
+
+def _cell_name(notebook: dict, index) -> str:
+    """A cell of the notebook the sandbox ran, as a problem line names it: its position and
+    its grade id, else its first line (``index`` is untrusted)."""
+    cells = notebook["cells"]
+    if type(index) is not int or not 0 <= index < len(cells):
+        return "a cell"
+    grade_id = cells[index].get("metadata", {}).get("nbgrader", {}).get("grade_id")
+    first = next((line.strip() for line in runnable.source_text(cells[index]).splitlines() if line.strip()), "")
+    return f"cell {index + 1} ({grade_id or repr(first[:60])})"
+
+
+def stopped(name: str, prepared: Prepared, scratch: Path, run: confinement.Outcome, limits) -> list[str]:
+    """Problem lines for a notebook whose run did not go through every cell: each cell
+    interrupted at the time limit per cell, then which cell the run stopped at and why (its
+    kernel died or did not start, the wall clock per submission, a runner killed from
+    outside) with the checks that never ran; and checks that never ran though the run
+    reports no stop. None for a notebook that ran to its end (an empty list)."""
+    file, nb, said = f"{name}.ipynb", prepared.to_run, _status(scratch, name)
+    timeouts = said.get("timeouts") if isinstance(said.get("timeouts"), list) else []
+    lines = [f"{file}: {_cell_name(nb, i)} ran past the time limit of {limits.cell} s per cell and was "
+             "interrupted; the checks that need what it had not done fail" for i in timeouts[:5]]
+    missing = never_ran(scratch, prepared)
+    lost = (f"{len(missing)} check(s) never ran and score 0 ({', '.join(missing[:4])}"
+            f"{', ...' if len(missing) > 4 else ''})") if missing else "its checks had all run by then"
+    ended, at = said.get("ended"), _cell_name(nb, said.get("cell"))
+    if ended == execute.FINISHED:
+        if missing:  # its probes' data is gone though the run says it ended well
+            lines.append(f"{file}: {lost}: their data is missing, although its run reported no stop")
+    elif ended == execute.KERNEL_DIED:
+        lines.append(f"{file} could not be graded (its kernel died while running {at}: exit(), os._exit(), "
+                     f"a crash, or memory beyond the grading limit); {lost}")
+    elif isinstance(ended, str):
+        where = f"its run stopped at {at}" if said.get("cell") is not None else "its kernel did not start"
+        lines.append(f"{file} could not be graded ({where}: {ended[:300]}); {lost}")
+    elif run.timed_out:
+        where = (f"while it ran {at}" if said.get("cell") is not None
+                 else "while its kernel started" if said else "before it started")
+        lines.append(f"{file} did not finish: the time limit of {limits.wall:.0f} s per submission ran out "
+                     f"{where}; {lost}")
+    else:
+        where = f"while it ran {at}" if said.get("cell") is not None else "before its first cell"
+        lines.append(f"{file} could not be graded (its runner was killed {where}, by memory beyond the "
+                     f"grading limit or by the submission); {lost}")
+    return lines
 
 
 def _probe_data(scratch: Path, grade_id: str, outcome: Outcome, folder: str = "probes"):
@@ -430,10 +497,7 @@ def grade_student(submitted: Path, release: Path, source: Path, scratch: Path,
             running = pool.submit(run_isolated, prepared, folder, release, slot, limits, separate)
             for name, item in prepared.items():
                 outputs[name] = _executed_outputs(scratch, name, item.to_run, outcome)
-                if not run.timed_out and (_status(scratch, name) == "kernel died" or outputs[name] is None):
-                    outcome.problems.append(f"{name}.ipynb could not be graded (its kernel died while running "
-                                            "it: exit(), os._exit(), a crash, or memory beyond the grading "
-                                            "limit); the checks after that point score 0")
+                outcome.problems += stopped(name, item, scratch, run, limits)
                 judged[name] = verdicts(name, item, scratch, context, outcome,
                                         only={g for g in item.calls if not delegation.policy_of(g)})
             isolated = running.result()

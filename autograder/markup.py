@@ -29,6 +29,7 @@ import functools
 import html
 import re
 import secrets
+import threading
 import types
 from urllib.parse import unquote
 
@@ -70,9 +71,21 @@ def _html() -> types.SimpleNamespace:
     from nbconvert.filters.markdown_mistune import MarkdownWithMath, markdown2html_mistune
     return types.SimpleNamespace(
         bleach=bleach, namespaces=html5lib_shim.namespaces, CSSSanitizer=CSSSanitizer,
+        HTMLParser=html5lib_shim.HTMLParser,
         MarkdownWithMath=MarkdownWithMath, markdown2html=markdown2html_mistune,
-        parser=html5lib_shim.HTMLParser(namespaceHTMLElements=False),
         walker=html5lib_shim.getTreeWalker("etree"))
+
+
+_PER_THREAD = threading.local()
+
+
+def _parser():
+    """This thread's html5lib parser: one parser holds the state of the document it parses,
+    and a batch's workers check notebooks at once (shared, two threads' parses failed with
+    IndexError or ValueError, and a student's grading crashed)."""
+    if not hasattr(_PER_THREAD, "parser"):
+        _PER_THREAD.parser = _html().HTMLParser(namespaceHTMLElements=False)
+    return _PER_THREAD.parser
 
 
 def _url_allowed(value: str) -> bool:
@@ -105,7 +118,7 @@ def active(source: str) -> list[str]:
     attribute names (``onload``), ``javascript: URL``-like refusals, ``\\href`` in maths."""
     found: dict[str, None] = {}
     libs = _html()
-    for token in libs.walker(libs.parser.parseFragment(render(source))):
+    for token in libs.walker(_parser().parseFragment(render(source))):
         if token["type"] not in ("StartTag", "EmptyTag"):
             continue
         tag = token["name"]

@@ -8,34 +8,61 @@ release's own cells, and a probe call in place of each test cell) are executed w
 each in a fresh kernel, ``--parallel`` at a time (each from a process of its own, longest
 first, one torch thread each; with 1, one after another from this process); errors do not
 stop a notebook, a cell past the timeout is interrupted. Results: FOLDER/executed/<name>.ipynb, the probes' data in
-$HW2_PROBE_OUT, and FOLDER/executed/<name>.status (empty, or "kernel died" / the error that
-stopped the notebook). A notebook whose kernel dies is saved as far as it got.
+$HW2_PROBE_OUT, and FOLDER/executed/<name>.status, JSON: {"ended": how the run ended (see
+``status``), "cell": the index of the cell running then, "timeouts": indices of the cells
+interrupted at the time limit}. It is rewritten as each cell starts ("ended": null), so a
+runner killed from outside (the grader's wall clock, memory) still says where it was. A
+notebook whose kernel dies, or does not start, is saved as far as it got.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+FINISHED, KERNEL_DIED = "finished", "kernel died"  # how a run ended; else the error that ended it
+
+
+def status(ended: str | None, cell: int | None, timeouts: list[int]) -> str:
+    """One notebook's status file: the grader reads it (as untrusted) to say why checks never ran."""
+    return json.dumps({"ended": ended, "cell": cell, "timeouts": timeouts})
 
 
 def execute_one(folder: Path, name: str, cell_timeout: int) -> None:
     import nbformat
     from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError, DeadKernelError
+    from nbclient.exceptions import DeadKernelError
     nb = nbformat.read(folder / "notebooks" / f"{name}.ipynb", as_version=4)
+    path = folder / "executed" / f"{name}.status"
+    cell, started, timeouts = None, 0.0, []
+
+    def starting(cell_index, **_):
+        nonlocal cell, started
+        cell, started = cell_index, time.monotonic()
+        path.write_text(status(None, cell, timeouts))
+
+    def replied(cell_index, execute_reply, **_):  # an interrupted cell replies with an error
+        if (execute_reply or {}).get("content", {}).get("status") == "error" \
+                and time.monotonic() - started >= cell_timeout:
+            timeouts.append(cell_index)
+
     client = NotebookClient(nb, timeout=cell_timeout, kernel_name="python3", allow_errors=True,
-                            interrupt_on_timeout=True, resources={"metadata": {"path": str(folder)}})
-    status = ""
+                            interrupt_on_timeout=True, resources={"metadata": {"path": str(folder)}},
+                            on_cell_execute=starting, on_cell_executed=replied)
+    ended = FINISHED
+    path.write_text(status(None, None, timeouts))
     try:
         client.execute()
     except DeadKernelError:
-        status = "kernel died"
-    except (CellExecutionError, RuntimeError) as exc:
-        status = f"{type(exc).__name__}: {str(exc)[:300]}"
+        ended = KERNEL_DIED
+    except Exception as exc:  # a kernel that did not start (RuntimeError), ...: say so, save, go on
+        ended = f"{type(exc).__name__}: {str(exc)[:300]}"
     nbformat.write(nb, folder / "executed" / f"{name}.ipynb")
-    (folder / "executed" / f"{name}.status").write_text(status)
+    path.write_text(status(ended, None if ended == FINISHED else cell, timeouts))
 
 
 def execute(folder: Path, cell_timeout: int, parallel: int) -> None:

@@ -114,14 +114,16 @@ def test_harmless_misbehaviour_keeps_full_marks(graded, student):
     assert not [p for p in problems[student] if not p.endswith("is missing; it scores 0")]
 
 
-def test_a_hanging_cell_costs_only_the_tests_of_what_it_defines(graded):
-    out, _, scores = graded
+def test_a_hanging_cell_costs_only_the_tests_of_what_it_defines_and_is_named(graded):
+    out, problems, scores = graded
     for grade_id in nb1_ids(scores):
         lost = float(scores["hangs"][grade_id]) < float(scores["reference"][grade_id])
         assert lost == grade_id.startswith("gd_loop__"), grade_id
     answer = next(c for c in executed(out, "hangs").cells
                   if c.metadata.get("nbgrader", {}).get("grade_id") == "gd_loop")
     assert any(o.output_type == "error" for o in answer.outputs)
+    said = [p for p in problems["hangs"] if p.startswith(f"{NB1}.ipynb")]
+    assert len(said) == 1 and "(gd_loop) ran past the time limit of 15 s per cell" in said[0], said
 
 
 def test_megabytes_of_output_are_cut_down(graded):
@@ -144,7 +146,8 @@ def test_a_kernel_that_exits_loses_its_notebook_only_and_says_so(graded):
     assert all(float(scores["exits"][i]) == 0 for i in nb1_ids(scores))
     nb2_ids = [i for i, v in scores["reference"].items() if i.startswith(("ema_update__", "adam_"))]
     assert nb2_ids and all(scores["exits"][i] == scores["reference"][i] for i in nb2_ids)
-    assert any(f"{NB1}.ipynb could not be graded (its kernel died" in p for p in problems["exits"])
+    assert any(f"{NB1}.ipynb could not be graded (its kernel died while running cell " in p
+               and "('import os')" in p for p in problems["exits"])
 
 
 def test_memory_beyond_the_limit_fails_only_the_cell_that_asks(graded):
@@ -172,5 +175,9 @@ def test_a_student_past_the_wall_clock_limit_is_stopped_and_told(tmp_path):
     limits = Limits(wall=20, cpu=60, memory=LIMITS.memory, threads=1, cell=600)
     problems = grade.grade(tmp_path / "subs", tmp_path / "out", limits=limits, feedback=False)
     assert any("grading stopped after 20 s" in p for p in problems["sleeper"])
+    # the cell as the graded notebook places it (the student's cell goes after the release's first)
+    assert any(p.startswith(f"{NB1}.ipynb did not finish: the time limit of 20 s per submission ran "
+                            "out while it ran cell ") and "('import time'); " in p and "check(s) never ran" in p
+               for p in problems["sleeper"])
     with open(tmp_path / "out" / "grades.csv") as f:
         assert float(next(csv.DictReader(f))["autograded"]) == 0

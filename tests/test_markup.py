@@ -106,3 +106,25 @@ def test_a_notebook_of_many_markdown_cells_costs_bounded_time_and_stays_inert():
     assert len(added) == 2000 and not any(markup.active(c["source"]) for c in added[::97])
     assert sum("more markdown than the grader checks" in e for e in checked.edits) == 1
     assert elapsed < 15, elapsed  # ~30 payload cells checked and cleaned, the rest as text
+
+
+def test_workers_checking_notebooks_at_once_get_what_one_alone_gets():
+    """A batch's workers (threads) check markdown at once: a parser shared between them
+    failed (IndexError, ValueError) and a student's grading crashed."""
+    import threading
+    sources = [*_markdown_cells(), "<script>x</script> <a href='javascript:1'>a</a>"]
+    alone = [markup.active(s) for s in sources]
+    found, errors = [], []
+
+    def check():
+        try:
+            found.append([markup.active(s) for s in sources * 3][:len(sources)])
+        except Exception as exc:  # noqa: BLE001 - what a shared parser raised
+            errors.append(repr(exc))
+
+    workers = [threading.Thread(target=check) for _ in range(3)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert errors == [] and found == [alone] * 3

@@ -1,0 +1,93 @@
+"""A notebook whose run stops before its checks leaves a problem line that says which notebook,
+which cell and why, besides the zeros; the student's other notebooks keep their points.
+Real nbgrader, real kernels, the sandbox (about two minutes on 2 cores).
+
+The cell past its time limit, the kernel that dies and the wall clock per submission are in
+tests/test_grade_robustness.py. Here, the two ends that once left no line:
+
+- a kernel that does not start: nbclient raises RuntimeError ("Kernel died before replying to
+  kernel_info", or "Kernel didn't respond in 60 seconds" on an overloaded machine), the
+  runner saved the notebook unexecuted and the grader, which looked for "kernel died" only,
+  said nothing (a CI run of tests/test_shards.py lost notebook 3 of the reference so). Here
+  notebook 2, which runs first (the runner starts the biggest notebook first), leaves an
+  ``ipykernel_launcher.py`` that exits in the folder the next kernel starts in;
+- a run that reports no stop, but whose checks left no data (here a cell erases them).
+"""
+import csv
+
+import nbformat
+import pytest
+
+from autograder import grade
+from test_grade_robustness import NB1, NB2, reference, with_cell
+
+BREAKS_NEXT_KERNEL = ("import pathlib\n"
+                      "pathlib.Path('ipykernel_launcher.py').write_text('import os\\nos._exit(1)\\n')")
+ERASES_PROBE_DATA = "import os, shutil\nshutil.rmtree(os.environ['HW2_PROBE_OUT'])"
+
+
+def at_end(name, code):
+    nb = reference(name)
+    cell = nbformat.v4.new_code_cell(code)
+    del cell["id"]  # the source notebooks are nbformat 4.4, which has no cell ids
+    nb.cells.append(cell)
+    return nb
+
+
+STUDENTS = {
+    "reference": {NB1: reference(NB1), NB2: reference(NB2)},
+    "no_kernel": {NB1: reference(NB1), NB2: at_end(NB2, BREAKS_NEXT_KERNEL)},
+    "erases": {NB1: at_end(NB1, ERASES_PROBE_DATA)},
+}
+# one notebook at a time (threads=1): notebook 2, the bigger, runs before notebook 1
+LIMITS = grade.Limits(wall=400, cpu=800, memory=int(2.5 * grade.GiB), threads=1, cell=60)
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    base = tmp_path_factory.mktemp("stopped")
+    for student, notebooks in STUDENTS.items():
+        (base / "subs" / student).mkdir(parents=True)
+        for name, nb in notebooks.items():
+            nbformat.write(nb, base / "subs" / student / f"{name}.ipynb")
+    problems = grade.grade(base / "subs", base / "out", jobs=2, limits=LIMITS, feedback=False)
+    with open(base / "out" / "scores.csv") as f:
+        scores = {row.pop("student"): {k: float(v) for k, v in row.items() if v} for row in csv.DictReader(f)}
+    with open(base / "out" / "grades.csv") as f:
+        grades = {row["student"]: row for row in csv.DictReader(f)}
+    return problems, scores, grades
+
+
+def ids(scores, prefixes):
+    found = [i for i in scores["reference"] if i.startswith(prefixes)]
+    assert found and all(scores["reference"][i] > 0 for i in found)
+    return found
+
+
+NB1_TASKS = ("gd_", "sgd_")
+NB2_TASKS = ("ema_update__", "adam_")
+
+
+def test_a_kernel_that_does_not_start_loses_its_notebook_and_says_why(graded):
+    problems, scores, grades = graded
+    assert all(scores["no_kernel"][i] == 0 for i in ids(scores, NB1_TASKS))
+    assert all(scores["no_kernel"][i] == scores["reference"][i] for i in ids(scores, NB2_TASKS))
+    said = [p for p in problems["no_kernel"] if p.startswith(f"{NB1}.ipynb")]
+    assert len(said) == 1, problems["no_kernel"]
+    assert "its kernel did not start" in said[0] and "Kernel died before replying" in said[0]
+    assert "check(s) never ran and score 0 (gd_" in said[0]
+    assert said[0] in grades["no_kernel"]["problems"]
+    assert not [p for p in problems["no_kernel"] if p.startswith(f"{NB2}.ipynb")]
+
+
+def test_checks_whose_data_is_gone_are_reported_though_the_run_said_nothing(graded):
+    problems, scores, _ = graded
+    assert all(scores["erases"][i] == 0 for i in ids(scores, NB1_TASKS))
+    said = [p for p in problems["erases"] if p.startswith(f"{NB1}.ipynb")]
+    assert len(said) == 1 and "never ran and score 0" in said[0], problems["erases"]
+    assert "although its run reported no stop" in said[0]
+
+
+def test_notebooks_that_ran_to_their_end_leave_no_such_line(graded):
+    problems, _, _ = graded
+    assert all(p.endswith("is missing; it scores 0") for p in problems["reference"]), problems["reference"]
