@@ -37,12 +37,17 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import struct
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
+
+if TYPE_CHECKING:
+    import torch
 
 MiB = 2**20
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -157,11 +162,12 @@ def check_torch_zip(raw: bytes, caps: Caps) -> None:
 
 # plain data --------------------------------------------------------------------------------
 
-def check_plain(data, caps: Caps) -> None:
+def check_plain(data: object, caps: Caps) -> None:
     """Refused unless ``data`` (what ``torch.load(weights_only=True)`` returned) is within
     ``caps``: nodes visited, depth, tensors (module docstring). Cost: O(Caps.nodes)."""
     import torch
-    stack, nodes, numel = [(data, 1)], 0, 0
+    stack: list[tuple[object, int]] = [(data, 1)]
+    nodes, numel = 0, 0
     while stack:
         value, depth = stack.pop()
         nodes += 1
@@ -178,7 +184,7 @@ def check_plain(data, caps: Caps) -> None:
                 raise Refused(f"its tensors hold more than {caps.numel} numbers in all")
 
 
-def _tensor_numel(tensor) -> int:
+def _tensor_numel(tensor: torch.Tensor) -> int:
     """The tensor's number of elements, once it is known to be a plain strided view inside
     its storage: offset + sum((size_i - 1) * stride_i) < the storage's elements."""
     import torch
@@ -193,7 +199,7 @@ def _tensor_numel(tensor) -> int:
     return numel
 
 
-def load_torch(raw: bytes, caps: Caps, load: Callable[[bytes], object]):
+def load_torch(raw: bytes, caps: Caps, load: Callable[[bytes], T]) -> T:
     """``load(raw)`` (a ``torch.load(weights_only=True)`` of the bytes), checked before and
     after: Refused or Unreadable, or the plain data."""
     check_torch_zip(raw, caps)
@@ -202,7 +208,7 @@ def load_torch(raw: bytes, caps: Caps, load: Callable[[bytes], object]):
     return data
 
 
-def read_capped(path, caps: Caps) -> bytes:
+def read_capped(path: str | os.PathLike[str], caps: Caps) -> bytes:
     """The bytes of a file the grader was handed, never more than ``caps.bytes`` + 1 read."""
     with open(path, "rb") as stream:
         raw = stream.read(caps.bytes + 1)
@@ -244,7 +250,7 @@ def check_json(raw: bytes, caps: Caps) -> None:
 
 
 
-def load_json(raw: bytes, caps: Caps, **options):
+def load_json(raw: bytes, caps: Caps, **options: Any) -> Any:
     """``json.loads(raw)`` once ``check_json`` passed; ``options`` go to ``json.loads``."""
     check_json(raw, caps)
     return json.loads(raw, **options)

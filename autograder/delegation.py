@@ -27,6 +27,7 @@ import builtins
 import functools
 import os
 from dataclasses import dataclass
+from typing import Any
 
 FORBIDS = ("torch.optim: its optimizer classes, its functional kernels, and torch's fused "
            "optimizer kernels (torch._fused_adam_, torch._fused_sgd_, ...)")
@@ -41,6 +42,9 @@ class Policy:
 # {answer cell grade id: its policy}; its test cells are "<grade id>__*" (tests_of)
 POLICIES = {"gd_loop": Policy("1.1", FORBIDS), "sgd_optimizer": Policy("1.3", FORBIDS),
             "adam_optimizer": Policy("2.3", FORBIDS)}
+# a notebook and a cell as read from the .ipynb file (JSON)
+Notebook = dict[str, Any]
+Cell = dict[str, Any]
 # a run of this many non-trivial lines identical to torch/optim's source is a copy of it
 COPIED_LINES = 4
 
@@ -64,7 +68,7 @@ HIDING_NAMES = {"__import__", "importlib", "eval", "exec", "compile", "globals",
 SYSTEM_NAMES = {"os", "subprocess", "base64", "codecs"}
 
 
-def findings(code: str, suspect=HIDING_NAMES | SYSTEM_NAMES) -> list[str]:
+def findings(code: str, suspect: set[str] = HIDING_NAMES | SYSTEM_NAMES) -> list[str]:
     """What in ``code`` reaches torch.optim, or uses a name of ``suspect``, or looks an
     attribute up by a computed name; one line each."""
     try:
@@ -103,7 +107,7 @@ def _hides(code: str) -> bool:
 
 @dataclass(frozen=True)
 class Statement:
-    names: frozenset  # the names it defines (empty: a call, a loop, ...)
+    names: frozenset[str]  # the names it defines (empty: a call, a loop, ...)
     source: str
     cell: int         # its cell's index in the notebook
     line: int         # its first line in that cell
@@ -143,15 +147,16 @@ def reachable(seeds: list[Statement], candidates: list[Statement], used: set[str
     return reached
 
 
-def _cell_text(cell) -> str:
+def _cell_text(cell: Cell) -> str:
     return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
 
 
-def _grade_id(cell) -> str | None:
-    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+def _grade_id(cell: Cell) -> str | None:
+    grade_id: str | None = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+    return grade_id
 
 
-def _is_test(cell) -> bool:
+def _is_test(cell: Cell) -> bool:
     meta = cell.get("metadata", {}).get("nbgrader", {})
     return bool(meta.get("grade")) and not meta.get("solution")
 
@@ -160,12 +165,13 @@ def _runnable(text: str) -> str:
     """A code cell as the kernel runs it: IPython's magics and shell lines become calls."""
     try:
         from IPython.core.inputtransformer2 import TransformerManager
-        return TransformerManager().transform_cell(text)
+        # IPython has no annotations
+        return TransformerManager().transform_cell(text)  # type: ignore[no-untyped-call]
     except Exception:  # not IPython's syntax either: the cell is left as it is, and will not parse
         return text
 
 
-def needed(notebook, answer: str) -> list[Statement] | None:
+def needed(notebook: Notebook, answer: str) -> list[Statement] | None:
     """The statements the isolated run executes for ``answer`` (a POLICIES grade id), in
     notebook order: every top-level statement of the answer cell, and those of the code cells
     before its first test cell (release cells included, test cells not) that define a name the
@@ -182,7 +188,7 @@ def needed(notebook, answer: str) -> list[Statement] | None:
     return sorted(reachable(own, candidates, set()), key=lambda st: (st.cell, st.line))
 
 
-def _root(node) -> str | None:
+def _root(node: ast.AST) -> str | None:
     """The name an attribute or item chain starts from: ``torch`` for torch.optim.SGD.step."""
     while isinstance(node, (ast.Attribute, ast.Subscript)):
         node = node.value
@@ -216,7 +222,7 @@ def _used(code: str) -> set[str]:
         return set()
 
 
-def scan(notebook, objects: dict[str, set[str]] | None = None) -> dict[str, list[str]]:
+def scan(notebook: Notebook, objects: dict[str, set[str]] | None = None) -> dict[str, list[str]]:
     """{test cell grade-id prefix: findings} for the policed answers of one checked notebook
     (``autograder.integrity.check_notebook``'s). Read: the statements of the answer cell that
     define the names its tests exercise (``objects``: {answer grade id: names}; without it,
@@ -276,7 +282,7 @@ def _optim_lines() -> dict[str, str]:
     """{a non-trivial line of torch/optim's source, stripped: the file it is in}."""
     import torch.optim
     folder = os.path.dirname(torch.optim.__file__)
-    lines = {}
+    lines: dict[str, str] = {}
     for name in sorted(os.listdir(folder)):
         if name.endswith(".py"):
             with open(os.path.join(folder, name), encoding="utf-8", errors="replace") as source:

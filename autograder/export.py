@@ -78,7 +78,7 @@ def export(out: Path, systems: list[str], assignment: str = "HW2", assignment_id
     return written
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path, help="the folder autograder.grade wrote (--out DIR)")
     parser.add_argument("--lms", nargs="*", default=[], choices=lms.SYSTEMS,

@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 ASSIGNMENT = "hw2"
 AUTO, MANUAL, EXTRA = "autograded", "by hand", "extra credit"
@@ -62,7 +62,7 @@ class Totals:
         return self.autograded + self.hand_graded + self.extra_credit
 
 
-def cell_kind(cell: dict) -> str | None:
+def cell_kind(cell: dict[str, Any]) -> str | None:
     """AUTO, MANUAL or EXTRA for a grade cell of a source notebook (JSON), else None."""
     meta = cell.get("metadata", {}).get("nbgrader", {})
     if not meta.get("grade"):
@@ -122,7 +122,7 @@ def scores(course: Path, students: list[str]) -> dict[str, dict[str, Score]]:
 
 def totals(graded: list[Cell], row: dict[str, Score]) -> Totals:
     """A student's points from their row of ``scores``."""
-    def earned(kind):
+    def earned(kind: str) -> float:
         return sum(row[c.grade_id].earned or 0.0 for c in graded if c.kind == kind)
     awaiting = sum(c.points for c in graded if c.kind == MANUAL and row[c.grade_id].earned is None)
     return Totals(autograded=earned(AUTO), hand_graded=earned(MANUAL), awaiting_manual=awaiting,

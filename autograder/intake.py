@@ -54,8 +54,10 @@ import shutil
 import sys
 import tempfile
 import zipfile
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from autograder.integrity import load_submission
 from hw2utils import EC_MODEL_FILE
@@ -121,10 +123,11 @@ def canonical_by_name(filename: str) -> str | None:
     key = _name_key(filename)
     by_prefix = [name for name in NOTEBOOKS if key.startswith(name[:3])]  # "02_..." is Part 2
     by_topic = [name for name in NOTEBOOKS if name[3:] in key]            # "..._ema_adam_..."
-    return (by_prefix or by_topic or [None])[0]
+    found = by_prefix or by_topic
+    return found[0] if found else None
 
 
-def _grade_ids(notebook: dict):
+def _grade_ids(notebook: dict[str, Any]) -> Iterator[str]:
     """The grade ids of a notebook's cells, skipping whatever is malformed."""
     for cell in notebook.get("cells", []):
         metadata = cell.get("metadata") if isinstance(cell, dict) else None
@@ -133,7 +136,7 @@ def _grade_ids(notebook: dict):
             yield nbgrader["grade_id"]
 
 
-def canonical_by_content(notebook: dict) -> str | None:
+def canonical_by_content(notebook: dict[str, Any]) -> str | None:
     """The homework notebook whose signature grade id this notebook's cells carry, or None
     (also when they carry two notebooks' signatures, e.g. a cell pasted from another part)."""
     found = {SIGNATURE_IDS[grade_id.split("__")[0]] for grade_id in _grade_ids(notebook)
@@ -141,7 +144,7 @@ def canonical_by_content(notebook: dict) -> str | None:
     return found.pop() if len(found) == 1 else None
 
 
-def _read_notebook(path: Path) -> tuple[dict | None, str | None]:
+def _read_notebook(path: Path) -> tuple[dict[str, Any] | None, str | None]:
     try:
         return load_submission(path), None
     except ValueError as err:
@@ -210,7 +213,7 @@ def match(student: str, files: list[Path]) -> Submission:
     return submission
 
 
-def lms_prefix(filename: str) -> tuple[str, re.Match] | None:
+def lms_prefix(filename: str) -> tuple[str, re.Match[str]] | None:
     """The LMS that named a flat download's file, and its match: of the formats that match,
     the one whose prefix ends first. The LMS writes its prefix before the uploaded file's
     name, so a prefix a student forges inside that name always ends later."""
@@ -250,12 +253,12 @@ def _unwrap(path: Path, original: str, mtime: float | None = None) -> Path:
     return renamed
 
 
-def _unattributed(entries: dict) -> _Entry:
+def _unattributed(entries: dict[tuple[str, str], _Entry]) -> _Entry:
     return entries.setdefault(("unattributed", ""), _Entry(UNATTRIBUTED, "files that name no student",
                                                            Identity(None, "")))
 
 
-def _folder_entry(entries: dict, path: Path) -> None:
+def _folder_entry(entries: dict[tuple[str, str], _Entry], path: Path) -> None:
     """A student's folder: everything under it is theirs (symbolic links excepted)."""
     if found := _MOODLE_FOLDER.match(path.name):  # Moodle's files and online text: one student
         entry = entries.setdefault(("Moodle", found["user"]),
@@ -273,7 +276,7 @@ def _folder_entry(entries: dict, path: Path) -> None:
             entry.files.append(inner)
 
 
-def _flat_entry(entries: dict, path: Path) -> None:
+def _flat_entry(entries: dict[tuple[str, str], _Entry], path: Path) -> None:
     """A file at the top of the download: its LMS prefix says whose it is."""
     flat = lms_prefix(path.name)
     if flat is None:
@@ -376,14 +379,14 @@ def stage(source: Path, out: Path) -> list[Submission]:
             for name, path in submission.extras.items():
                 shutil.copyfile(path, target / name)
     report = {s.student: {"notebooks": {n: p.name for n, p in s.notebooks.items()},
-                          "problems": s.problems, "identity": asdict(s.identity)}
+                          "problems": s.problems, "identity": asdict(s.identity) if s.identity else None}
               for s in submissions}
     out.mkdir(parents=True, exist_ok=True)
     (out / "intake.json").write_text(json.dumps(report, indent=1, sort_keys=True))
     return submissions
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("source", type=Path, help="folder of student folders, or an LMS .zip")
     parser.add_argument("--out", type=Path, required=True, help="nbgrader submitted/ folder to fill")

@@ -74,8 +74,10 @@ from __future__ import annotations
 
 import csv
 import datetime
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from autograder.intake import FLAT_FORMATS, Identity
 
@@ -102,6 +104,12 @@ class Row:
     total: float | None
     pending: float = 0.0
     comment: str = ""
+
+
+# csv.QUOTE_*, as typeshed types writer(quoting=)
+Quoting = Literal[0, 1, 2, 3]
+# a writer's (table, students written, (student, why) for those not, the file's quoting)
+Table = tuple[list[list[str]], list[str], list[tuple[str, str]], Quoting]
 
 
 @dataclass(frozen=True)
@@ -143,6 +151,12 @@ def _unmatched(row: Row, lms: str) -> str | None:
     return None
 
 
+def _id(row: Row) -> Identity:
+    """The identity of a row that ``_keyed`` let through (it keeps only rows that have one)."""
+    assert row.identity is not None
+    return row.identity
+
+
 def _withheld(row: Row) -> str:
     return f"withheld: {number(row.pending)} points of written answers not yet graded by hand"
 
@@ -158,17 +172,18 @@ def _keyed(rows: list[Row], lms: str) -> tuple[list[Row], list[tuple[str, str]]]
             keyed.append(row)
     users: dict[str, list[str]] = {}
     for row in keyed:
-        users.setdefault(row.identity.user, []).append(row.student)
+        users.setdefault(_id(row).user, []).append(row.student)
     shared = {user: students for user, students in users.items() if len(students) > 1}
-    for row in [r for r in keyed if r.identity.user in shared]:
-        others = ", ".join(s for s in shared[row.identity.user] if s != row.student)
-        left.append((row.student, f"{lms} id {row.identity.user!r} is also student {others}'s: "
+    for row in [r for r in keyed if _id(r).user in shared]:
+        others = ", ".join(s for s in shared[_id(row).user] if s != row.student)
+        left.append((row.student, f"{lms} id {_id(row).user!r} is also student {others}'s: "
                                   "check whose it is"))
         keyed.remove(row)
     return keyed, left
 
 
-def _canvas(rows, assignment, points_possible, assignment_id, now):
+def _canvas(rows: list[Row], assignment: str, points_possible: float, assignment_id: str | None,
+            now: datetime.datetime) -> Table:
     """Canvas's Gradebook import: the user id in ID; a withheld row left out."""
     column = f"{assignment} ({assignment_id})" if assignment_id else assignment
     table = [[*CANVAS_COLUMNS, column]]
@@ -179,12 +194,13 @@ def _canvas(rows, assignment, points_possible, assignment_id, now):
         if row.total is None:  # an empty cell would clear an existing grade: leave it out
             left.append((row.student, _withheld(row) + "; left out of the file"))
             continue
-        table.append([_name(row.identity), row.identity.user, "", "", "", number(row.total)])
+        table.append([_name(_id(row)), _id(row).user, "", "", "", number(row.total)])
         written.append(row.student)
     return table, written, left, csv.QUOTE_MINIMAL
 
 
-def _moodle(rows, assignment, points_possible, assignment_id, now):
+def _moodle(rows: list[Row], assignment: str, points_possible: float, assignment_id: str | None,
+            now: datetime.datetime) -> Table:
     """Moodle's grading worksheet: every row, Grade empty where Moodle must skip it."""
     table = [list(MOODLE_COLUMNS)]
     written, left = [], []
@@ -199,12 +215,13 @@ def _moodle(rows, assignment, points_possible, assignment_id, now):
                                       "skips: enter it by hand or raise the maximum grade"))
         else:
             written.append(row.student)
-        table.append([MOODLE_PARTICIPANT + row.identity.user, _name(row.identity), grade,
+        table.append([MOODLE_PARTICIPANT + _id(row).user, _name(_id(row)), grade,
                       number(points_possible), now.isoformat(timespec="seconds"), row.comment])
     return table, written, left, csv.QUOTE_MINIMAL
 
 
-def _blackboard(rows, assignment, points_possible, assignment_id, now):
+def _blackboard(rows: list[Row], assignment: str, points_possible: float, assignment_id: str | None,
+                now: datetime.datetime) -> Table:
     """Blackboard's Grade Center upload: Username and the column; a withheld row left out."""
     column = (f"{assignment} [Total Pts: {number(points_possible)} Score] |{assignment_id}"
               if assignment_id else assignment)
@@ -214,15 +231,16 @@ def _blackboard(rows, assignment, points_possible, assignment_id, now):
         if row.total is None:
             left.append((row.student, _withheld(row) + "; left out of the file"))
             continue
-        table.append([row.identity.user, number(row.total)])
+        table.append([_id(row).user, number(row.total)])
         written.append(row.student)
     return table, written, left, csv.QUOTE_ALL  # Blackboard: every comma-delimited field quoted
 
 
-WRITERS = {"Canvas": _canvas, "Moodle": _moodle, "Blackboard": _blackboard}
+WRITERS: dict[str, Callable[[list[Row], str, float, str | None, datetime.datetime], Table]] = {
+    "Canvas": _canvas, "Moodle": _moodle, "Blackboard": _blackboard}
 
 
-def _write_csv(path: Path, table: list[list[str]], quoting: int) -> None:
+def _write_csv(path: Path, table: Sequence[Sequence[str]], quoting: Quoting) -> None:
     with path.open("w", encoding="utf-8", newline="") as f:
         csv.writer(f, quoting=quoting).writerows(table)
 

@@ -30,6 +30,8 @@ import html
 import re
 import secrets
 import types
+from collections.abc import Iterator
+from typing import Any
 from urllib.parse import unquote
 
 # What nbconvert's renderer makes of ordinary markdown (headings with anchor links, lists,
@@ -68,11 +70,13 @@ def _html() -> types.SimpleNamespace:
     from bleach import html5lib_shim
     from bleach.css_sanitizer import CSSSanitizer
     from nbconvert.filters.markdown_mistune import MarkdownWithMath, markdown2html_mistune
+    # bleach's shim re-exports html5lib's names; its stubs list only bleach's own (the ignores)
     return types.SimpleNamespace(
-        bleach=bleach, namespaces=html5lib_shim.namespaces, CSSSanitizer=CSSSanitizer,
+        bleach=bleach, namespaces=html5lib_shim.namespaces,  # type: ignore[attr-defined]
+        CSSSanitizer=CSSSanitizer,
         MarkdownWithMath=MarkdownWithMath, markdown2html=markdown2html_mistune,
-        parser=html5lib_shim.HTMLParser(namespaceHTMLElements=False),
-        walker=html5lib_shim.getTreeWalker("etree"))
+        parser=html5lib_shim.HTMLParser(namespaceHTMLElements=False),  # type: ignore[attr-defined]
+        walker=html5lib_shim.getTreeWalker("etree"))  # type: ignore[attr-defined]
 
 
 def _url_allowed(value: str) -> bool:
@@ -97,7 +101,8 @@ def _attribute_allowed(tag: str, name: str, value: str) -> bool:
 
 def render(source: str) -> str:
     """The HTML nbconvert makes of a markdown cell (formgrader and feedback pages)."""
-    return _html().markdown2html(source)
+    html_text: str = _html().markdown2html(source)
+    return html_text
 
 
 def active(source: str) -> list[str]:
@@ -124,7 +129,7 @@ def active(source: str) -> list[str]:
     return list(found)
 
 
-def _tokens(source: str):
+def _tokens(source: str) -> Iterator[dict[str, Any]]:
     """Every token of nbconvert's markdown parse of ``source``, in document order."""
     stack = list(reversed(_html().MarkdownWithMath(renderer=None)(source)))
     while stack:
@@ -147,6 +152,7 @@ def _cleaned(source: str) -> str:
     """bleach's clean of the markdown, maths and code set aside, refused link URLs made ``#``."""
     kept, pieces, cursor = {}, [], 0
     for token in _tokens(source):
+        text: str
         if token["type"] in _MATH + _CODE:
             text = token.get("raw", "")
         elif token["type"] in ("link", "image") and not _url_allowed(token["attrs"].get("url", "")):

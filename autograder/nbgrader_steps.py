@@ -27,6 +27,7 @@ from pathlib import Path
 
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
 from nbgrader.converters import Autograde, GenerateFeedback
+from nbgrader.converters.base import BaseConverter
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearHiddenTests,
                                     DeduplicateIds, GetGrades, LimitOutput, OverwriteCells,
@@ -45,11 +46,11 @@ EXECUTED = "executed"  # class course folder holding the workers' executed noteb
 class _Errors(logging.Handler):
     """Collects nbgrader's ERROR log lines, the only place it says why a notebook failed."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__(logging.ERROR)
         self.lines: list[str] = []
 
-    def emit(self, record):
+    def emit(self, record: logging.LogRecord) -> None:
         self.lines.append(record.getMessage())
 
 
@@ -65,7 +66,7 @@ def _why(lines: list[str]) -> str:
     return lines[0] if lines else ""
 
 
-def course_config(course: Path, **overrides) -> Config:
+def course_config(course: Path, **overrides: dict[str, object]) -> Config:
     config = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
     for section, values in overrides.items():
         for name, value in values.items():
@@ -74,7 +75,7 @@ def course_config(course: Path, **overrides) -> Config:
 
 
 def _convert(course: Path, student: str, config: Config, notebook: str = "*",
-             converter_class=Autograde) -> str | None:
+             converter_class: type[BaseConverter] = Autograde) -> str | None:
     """One run of an nbgrader converter (autograde by default); None on success, else why not."""
     coursedir = CourseDirectory(config=config, root=str(course))
     coursedir.assignment_id, coursedir.student_id, coursedir.notebook_id = ASSIGNMENT, student, notebook
@@ -133,7 +134,7 @@ def _record_extra_credit(course: Path, student: str) -> None:
                     if grade_id not in worth or grade_id in done or cell.get("cell_type") != "code":
                         continue
                     done.add(grade_id)  # nbgrader grades the first cell of an id (DeduplicateIds)
-                    cell = from_dict(cell)
+                    cell = from_dict(cell)  # type: ignore[no-untyped-call]  # nbformat: no annotations
                     cell.metadata.nbgrader["points"] = worth[grade_id]
                     earned, _ = determine_grade(cell)
                     try:

@@ -28,6 +28,7 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any, NoReturn
 
 from autograder import intake
 from autograder.nbgrader_steps import EXECUTED
@@ -89,11 +90,11 @@ def write_record(out: Path, shard: tuple[int, int], students: list[str], everyon
     (out / RECORD).write_text(json.dumps(record, indent=1) + "\n")
 
 
-def _refuse(why: str):
+def _refuse(why: str) -> NoReturn:
     raise SystemExit(f"refusing to merge: {why}")
 
 
-def check(shard_dirs: list[Path]) -> list[dict]:
+def check(shard_dirs: list[Path]) -> list[dict[str, Any]]:
     """The shards' records (with "dir"), in shard order, if together they are one class
     graded whole by one kit; else refuse, saying what is wrong and what to do."""
     from autograder.grade import WORKER_RECORD  # autograder.grade imports this module
@@ -139,9 +140,9 @@ def _replace(source: Path, target: Path) -> None:
     shutil.copytree(source, target)
 
 
-def _isolation(records: list[dict]) -> str:
+def _isolation(records: list[dict[str, Any]]) -> str:
     """The sandbox mode that graded the class, or each shard's where they differ."""
-    modes = {r["isolation"] for r in records}
+    modes: set[str] = {r["isolation"] for r in records}
     if len(modes) == 1:
         return modes.pop()
     return "; ".join(f"shard {r['shard']}/{r['of']}: {r['isolation']}" for r in records)
@@ -189,7 +190,7 @@ def merge(shard_dirs: list[Path], out: Path, feedback: bool = True) -> dict[str,
     return problems
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     from autograder import grade
     parser = argparse.ArgumentParser(prog="python -m autograder.shards",
                                      description=__doc__.splitlines()[0])

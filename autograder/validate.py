@@ -16,15 +16,16 @@ import sys
 from nbgrader import utils
 from nbgrader.apps import validateapp
 from nbgrader.validator import Validator
+from nbformat import NotebookNode
 
 
-class ExtraCreditValidator(Validator):
-    def _get_passed_cells(self, nb):
+class ExtraCreditValidator(Validator):  # type: ignore[misc]  # nbgrader has no type information
+    def _get_passed_cells(self, nb: NotebookNode) -> list[NotebookNode]:
         return [cell for cell in super()._get_passed_cells(nb)
                 if not (utils.determine_grade(cell, self.log)[1] == 0 and utils.has_failed(cell))]
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     # ValidateApp builds its Validator by name; rebinding that name is the one change
     validateapp.Validator = ExtraCreditValidator
     validateapp.ValidateApp.launch_instance(argv=sys.argv[1:] if argv is None else argv)

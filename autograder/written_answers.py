@@ -14,6 +14,7 @@ whitespace as one space. Keep them specific: a phrase states the answer, not the
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 _SYMBOLS = {r"\lambda": "λ", r"\theta": "θ", r"\nu": "ν", r"\alpha": "α", r"\sigma": "σ",
@@ -109,7 +110,7 @@ WRITTEN_ANSWERS: dict[str, WrittenAnswer] = {
 }
 
 
-def giveaways(text: str, grade_ids=None) -> list[tuple[str, str]]:
+def giveaways(text: str, grade_ids: Iterable[str] | None = None) -> list[tuple[str, str]]:
     """(grade id, the words that state its answer) for each phrase found in ``text``."""
     found, plain = [], normalise(text)
     for grade_id in grade_ids if grade_ids is not None else WRITTEN_ANSWERS:
