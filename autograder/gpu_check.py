@@ -38,10 +38,19 @@ import subprocess
 import sys
 import tempfile
 import time
+import types
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
+if TYPE_CHECKING:
+    from autograder.judging import Verdict
+    from autograder.runnable import HiddenCall
+
+T = TypeVar("T")
+R = TypeVar("R")
 ROOT = Path(__file__).resolve().parents[1]
 # what the notebooks, hw2utils and hw2checks import besides torch and the standard library
 NEEDED = ("torch", "numpy", "matplotlib", "tqdm")
@@ -73,7 +82,7 @@ def refusal(device: str) -> str | None:
     return None
 
 
-def _corpus():
+def _corpus() -> types.ModuleType:
     """tests/mutants.py, the mutation corpus's one home (it imports no pytest)."""
     tests = str(ROOT / "tests")
     if tests not in sys.path:
@@ -108,7 +117,7 @@ def _worker_init(device: str, seed: int, threads: int) -> None:
     os.environ.update({"HW2_GRADING_MODE": "1", "HW2_DEVICE": device, "HW2_PROBE_SEED": str(seed)})
 
 
-def _verdict(call, space: dict, seed: int, submission: Path):
+def _verdict(call: HiddenCall, space: dict[str, Any], seed: int, submission: Path) -> Verdict:
     """The probe on the notebook's objects, its data through the grader's bounded decoding, and
     the judge under the run's seed: the grader's path, in one process (the thunk is
     ``runnable.probe_source``'s)."""
@@ -123,8 +132,8 @@ def _verdict(call, space: dict, seed: int, submission: Path):
                          judging.Context(submission=submission, seed=seed))
 
 
-def run_notebook(nb: dict, notebook: str, seed: int, prefix: str = "", stop_early: bool = False,
-                 hand_in=None) -> dict:
+def run_notebook(nb: dict[str, Any], notebook: str, seed: int, prefix: str = "", stop_early: bool = False,
+                 hand_in: Callable[[Path], None] | None = None) -> dict[str, Any]:
     """Run ``nb``'s code cells in order in a fresh namespace and a scratch folder holding the
     notebook (the submission the part 4 and EC judges read); judge each test cell whose grade
     id starts with ``prefix``. With ``stop_early``, stop after the last of them. ``hand_in(folder)``
@@ -138,13 +147,15 @@ def run_notebook(nb: dict, notebook: str, seed: int, prefix: str = "", stop_earl
     wanted = [i for i, c in cells if c.get("metadata", {}).get("nbgrader", {}).get("grade_id", "") in calls
               and c["metadata"]["nbgrader"]["grade_id"].startswith(prefix)]
     last = wanted[-1] if stop_early and wanted else len(nb["cells"])
-    verdicts, errors, start, here = {}, [], time.perf_counter(), os.getcwd()
+    verdicts: dict[str, tuple[bool, str]] = {}
+    errors: list[str] = []
+    start, here = time.perf_counter(), os.getcwd()
     with tempfile.TemporaryDirectory(prefix="hw2-gpu-check-") as scratch:
         folder = Path(scratch)
         (folder / f"{notebook}.ipynb").write_text(json.dumps(nb))
         if hand_in:
             hand_in(folder)
-        space: dict = {"__name__": "__main__"}
+        space: dict[str, Any] = {"__name__": "__main__"}
         os.chdir(folder)
         try:
             for i, cell in cells:
@@ -167,20 +178,20 @@ def run_notebook(nb: dict, notebook: str, seed: int, prefix: str = "", stop_earl
     return {"verdicts": verdicts, "errors": errors, "seconds": round(time.perf_counter() - start, 2)}
 
 
-def _reference_job(notebook: str, seed: int) -> dict:
+def _reference_job(notebook: str, seed: int) -> dict[str, Any]:
     corpus = _corpus()
     hand_in = _hand_in_ec_model if notebook == corpus.NB4 else None
     return {"notebook": notebook, **run_notebook(corpus.load(notebook), notebook, seed, hand_in=hand_in)}
 
 
-def _mutant_job(name: str, seed: int) -> dict:
+def _mutant_job(name: str, seed: int) -> dict[str, Any]:
     mutants = _corpus()
     mutant = next(m for m in mutants.MUTANTS if m.name == name)
     return {"mutant": name, **run_notebook(mutants.mutated(mutant), mutant.notebook, seed,
                                            prefix=mutant.task, stop_early=True)}
 
 
-def _map(function, items, seed: int, device: str, jobs: int):
+def _map(function: Callable[[T, int], R], items: list[T], seed: int, device: str, jobs: int) -> list[R]:
     """``function(item, seed)`` for each item, in ``jobs`` spawned workers (CUDA needs spawn)."""
     if jobs == 1:
         _worker_init(device, seed, threads=1)
@@ -190,7 +201,7 @@ def _map(function, items, seed: int, device: str, jobs: int):
         return list(pool.map(function, items, [seed] * len(items)))
 
 
-def check_reference(results: list[dict]) -> tuple[int, int, list[str]]:
+def check_reference(results: list[dict[str, Any]]) -> tuple[int, int, list[str]]:
     """(aspects passed, aspects, failure lines) of the reference runs."""
     failures, passed, total = [], 0, 0
     for result in results:
@@ -203,7 +214,7 @@ def check_reference(results: list[dict]) -> tuple[int, int, list[str]]:
     return passed, total, failures
 
 
-def check_mutants(results: list[dict], corpus) -> tuple[int, int, list[str]]:
+def check_mutants(results: list[dict[str, Any]], corpus: types.ModuleType) -> tuple[int, int, list[str]]:
     """(mutants caught, mutants, failure lines): caught = a test cell of its task fails with a
     message containing its ``says``."""
     failures, caught = [], 0
@@ -254,7 +265,7 @@ def device_name(device: str) -> str:
     return platform.processor() or platform.machine()
 
 
-def parse_args(argv):
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cuda", help="cuda (default), cuda:N or cpu")
     parser.add_argument("--seeds", type=int, default=10, help="certificate seeds (default 10)")
@@ -268,7 +279,7 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     why = refusal(args.device)
     if why:

@@ -32,8 +32,10 @@ from __future__ import annotations
 import copy
 import difflib
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, NoReturn
 
 from autograder import bounded, markup
 
@@ -66,12 +68,14 @@ SHOWN_KEYS = {"hide_input", "hide_output", "hidden", "source_hidden", "outputs_h
 # different value is an unlocked cell.
 LOCK_KEYS = ("editable", "deletable")
 _CELL_TYPES = ("code", "markdown", "raw")
+# a notebook, a cell or its metadata as read from the .ipynb file (JSON)
+Json = dict[str, Any]
 
 
 @dataclass
 class Checked:
     """What ``check_notebook`` found and the notebook to execute (nbformat 4 dict)."""
-    notebook: dict
+    notebook: Json
     edits: list[str] = field(default_factory=list)
     deleted_tests: list[str] = field(default_factory=list)
     suspicious: bool = False
@@ -82,7 +86,7 @@ class Checked:
         self.suspicious = self.suspicious or suspicious
 
 
-def load_submission(path, max_bytes: int = bounded.SUBMITTED_NOTEBOOK.bytes) -> dict:
+def load_submission(path: str | os.PathLike[str], max_bytes: int = bounded.SUBMITTED_NOTEBOOK.bytes) -> Json:
     """A submitted notebook as a dict; ValueError (a message for the student) when the file
     is over ``max_bytes``, beyond ``bounded.SUBMITTED_NOTEBOOK``'s JSON values or nesting
     (checked before parsing: a few MB of ``[[],[],...]`` would cost hundreds of MB), not
@@ -99,7 +103,7 @@ def load_submission(path, max_bytes: int = bounded.SUBMITTED_NOTEBOOK.bytes) -> 
     except bounded.Refused as why:
         raise ValueError(f"{path.name} is not a valid notebook file ({why}) and is not graded") from None
     try:
-        notebook = json.loads(data.decode("utf-8-sig"), parse_constant=_not_json)
+        notebook: Json = json.loads(data.decode("utf-8-sig"), parse_constant=_not_json)
     except (UnicodeDecodeError, ValueError, RecursionError) as err:
         raise ValueError(f"{path.name} is not a valid notebook file (not JSON: {err})") from None
     if problem := _structure_problem(notebook):
@@ -109,7 +113,7 @@ def load_submission(path, max_bytes: int = bounded.SUBMITTED_NOTEBOOK.bytes) -> 
                          f"{bounded.MAX_CELLS} a homework notebook is graded with (the release's "
                          "have fewer than 100), and is not graded; delete the cells you added, "
                          "save and hand it in again")
-    if (chars := sum(len(_text(cell)) for cell in notebook["cells"])) > bounded.MAX_SOURCE_CHARS:
+    if (chars := sum(len(_text(cell) or "") for cell in notebook["cells"])) > bounded.MAX_SOURCE_CHARS:
         raise ValueError(f"{path.name} holds {chars / 2**20:.1f} M characters of cell text, more than "
                          f"the {bounded.MAX_SOURCE_CHARS / 2**20:.0f} M a homework notebook is graded "
                          "with, and is not graded; shorten the cells you added (images belong in "
@@ -117,11 +121,11 @@ def load_submission(path, max_bytes: int = bounded.SUBMITTED_NOTEBOOK.bytes) -> 
     return notebook
 
 
-def _not_json(constant: str):
+def _not_json(constant: str) -> NoReturn:
     raise ValueError(f"{constant} is not JSON")
 
 
-def _structure_problem(notebook) -> str | None:
+def _structure_problem(notebook: object) -> str | None:
     """Why ``notebook`` is not a notebook this module can read, or None."""
     if not isinstance(notebook, dict):
         return f"the file holds a JSON {type(notebook).__name__}, not a notebook"
@@ -142,7 +146,7 @@ def _structure_problem(notebook) -> str | None:
     return None
 
 
-def _text(cell: dict) -> str | None:
+def _text(cell: Json) -> str | None:
     """A cell's source as one string (nbformat allows a list of lines), None if malformed."""
     source = cell.get("source", "")
     if isinstance(source, list) and all(isinstance(line, str) for line in source):
@@ -156,12 +160,12 @@ def _normal(text: str) -> str:
     return "\n".join(line.rstrip() for line in lines).strip("\n")
 
 
-def _metadata(cell: dict) -> dict:
+def _metadata(cell: Json) -> Json:
     metadata = cell.get("metadata", {})
     return metadata if isinstance(metadata, dict) else {}
 
 
-def _nbgrader(cell: dict) -> dict | None:
+def _nbgrader(cell: Json) -> Json | None:
     """A cell's nbgrader metadata; None when it has none (an empty object counts as none)."""
     value = _metadata(cell).get("nbgrader")
     if value in (None, {}):
@@ -169,21 +173,21 @@ def _nbgrader(cell: dict) -> dict | None:
     return value if isinstance(value, dict) else {"malformed": value}
 
 
-def _grade_id(cell: dict) -> str | None:
+def _grade_id(cell: Json) -> str | None:
     grade_id = (_nbgrader(cell) or {}).get("grade_id")
     return grade_id if isinstance(grade_id, str) and grade_id else None
 
 
-def _kind(cell: dict) -> str:
+def _kind(cell: Json) -> str:
     """"answer" (autograded or manual), "test", "locked" (any other nbgrader cell: read-only
     or task) or "provided" (no grade id: not protected by nbgrader)."""
     if _grade_id(cell) is None:
         return "provided"
-    flags = _nbgrader(cell)
+    flags = _nbgrader(cell) or {}
     return "answer" if flags.get("solution") else "test" if flags.get("grade") else "locked"
 
 
-def _short(value, limit: int = 40) -> str:
+def _short(value: object, limit: int = 40) -> str:
     """repr of an untrusted value, cut: a forged value can be megabytes."""
     text = repr(value)
     return text if len(text) <= limit else text[:limit - 3] + "..."
@@ -194,7 +198,7 @@ def _first_line(text: str) -> str:
     return _short(line.strip())
 
 
-def _release_copy(cell: dict) -> dict:
+def _release_copy(cell: Json) -> Json:
     """A release cell as it is executed: its own metadata and source, no outputs."""
     result = copy.deepcopy(cell)
     result["source"] = _text(cell)
@@ -203,19 +207,19 @@ def _release_copy(cell: dict) -> dict:
     return result
 
 
-def _cell(cell_type: str, source: str, metadata: dict | None = None) -> dict:
+def _cell(cell_type: str, source: str, metadata: Json | None = None) -> Json:
     """A fresh cell: ``metadata`` (the release's, deep-copied) or {}, no outputs."""
-    result = {"cell_type": cell_type, "metadata": copy.deepcopy(metadata or {}), "source": source}
+    result: Json = {"cell_type": cell_type, "metadata": copy.deepcopy(metadata or {}), "source": source}
     if cell_type == "code":
         result["outputs"], result["execution_count"] = [], None
     return result
 
 
-def _student_copy(checked: Checked, label: str, cell: dict) -> dict:
+def _student_copy(checked: Checked, label: str, cell: Json) -> Json:
     return _inert(checked, label, _cell(cell["cell_type"], _text(cell) or ""))
 
 
-def _inert(checked: Checked, label: str, cell: dict) -> dict:
+def _inert(checked: Checked, label: str, cell: Json) -> Json:
     """``cell`` (a fresh student cell) with its markdown made inert (``autograder.markup``);
     what was active is one suspicious edit line."""
     if cell["cell_type"] != "markdown":
@@ -241,7 +245,7 @@ def _what(label: str) -> str:
     return "written answer" if label.startswith("answer cell") else "markdown"
 
 
-def _metadata_edits(checked: Checked, label: str, cell: dict, release_metadata: dict,
+def _metadata_edits(checked: Checked, label: str, cell: Json, release_metadata: Json,
                     protected: bool) -> None:
     """One edit line for the metadata and attachments of ``cell`` that differ from the
     release's and change what runs or is shown (none of it is kept)."""
@@ -268,11 +272,11 @@ def _metadata_edits(checked: Checked, label: str, cell: dict, release_metadata: 
         checked.note(f"{label}: {', '.join(found)}: ignored ({what})", suspicious)
 
 
-def _notebook_edits(checked: Checked, submitted: dict, release: dict) -> None:
+def _notebook_edits(checked: Checked, submitted: Json, release: Json) -> None:
     """The kernel and language: the release's are used; another language is suspicious."""
     mine, theirs = _metadata(submitted), release.get("metadata", {})
-    kernel = mine.get("kernelspec") if isinstance(mine.get("kernelspec"), dict) else {}
-    info = mine.get("language_info") if isinstance(mine.get("language_info"), dict) else {}
+    kernel: Json = k if isinstance(k := mine.get("kernelspec"), dict) else {}
+    info: Json = i if isinstance(i := mine.get("language_info"), dict) else {}
     released = {str(value).lower() for value in (theirs.get("kernelspec", {}).get("language"),
                                                  theirs.get("language_info", {}).get("name")) if value}
     languages = {str(value).lower() for value in (kernel.get("language"), info.get("name")) if value}
@@ -284,20 +288,20 @@ def _notebook_edits(checked: Checked, submitted: dict, release: dict) -> None:
                      f"release's {_short(theirs.get('kernelspec', {}).get('name'))})")
 
 
-def _nbgrader_cell(checked: Checked, label: str, kind: str, cell: dict, released: dict) -> dict:
+def _nbgrader_cell(checked: Checked, label: str, kind: str, cell: Json, released: Json) -> Json:
     """The cell to execute for the release's nbgrader cell ``released``, found as ``cell``."""
     protected = kind != "answer"
     if cell["cell_type"] != released["cell_type"]:
         checked.note(f"{label}: cell type changed from {released['cell_type']} to "
                      f"{_short(cell['cell_type'])}: restored to {released['cell_type']}", protected)
-    mine, theirs = _nbgrader(cell), _nbgrader(released)
+    mine, theirs = _nbgrader(cell) or {}, _nbgrader(released) or {}
     if mine != theirs:
         changes = ", ".join(f"{key} {_short(theirs.get(key))} -> {_short(mine.get(key))}"
                             for key in sorted(set(mine) | set(theirs), key=str)
                             if mine.get(key) != theirs.get(key))
         checked.note(f"{label}: nbgrader metadata changed ({changes}): restored from the release",
                      True)
-    if protected and _normal(_text(cell) or "") != _normal(_text(released)):
+    if protected and _normal(_text(cell) or "") != _normal(_text(released) or ""):
         checked.note(f"{label}: source edited: restored from the release", True)
     _metadata_edits(checked, label, cell, _metadata(released), protected)
     if kind == "answer":
@@ -306,18 +310,18 @@ def _nbgrader_cell(checked: Checked, label: str, kind: str, cell: dict, released
     return _release_copy(released)
 
 
-def _key(cell: dict) -> tuple[str, str]:
+def _key(cell: Json) -> tuple[str, str]:
     return cell["cell_type"], _normal(_text(cell) or "")
 
 
-def _matcher(release_plain: list[int], release_cells: list[dict],
-             mine: list[tuple[int, dict]]) -> difflib.SequenceMatcher:
+def _matcher(release_plain: list[int], release_cells: list[Json],
+             mine: list[tuple[int, Json]]) -> difflib.SequenceMatcher[tuple[str, str]]:
     return difflib.SequenceMatcher(None, [_key(release_cells[i]) for i in release_plain],
                                    [_key(cell) for _, cell in mine], autojunk=False)
 
 
-def _same(release_plain: list[int], release_cells: list[dict],
-          mine: list[tuple[int, dict]]) -> dict[int, int]:
+def _same(release_plain: list[int], release_cells: list[Json],
+          mine: list[tuple[int, Json]]) -> dict[int, int]:
     """{release index: submission number} of the provided cells of one stretch found unchanged
     in the submission's plain cells of that stretch, in order."""
     matcher = _matcher(release_plain, release_cells, mine)
@@ -325,12 +329,13 @@ def _same(release_plain: list[int], release_cells: list[dict],
             for block in matcher.get_matching_blocks() for k in range(block.size)}
 
 
-def _edited(release_plain: list[int], release_cells: list[dict], mine: list[tuple[int, dict]],
+def _edited(release_plain: list[int], release_cells: list[Json], mine: list[tuple[int, Json]],
             same: dict[int, int]) -> dict[int, int]:
     """{release index: submission number} of the provided cells of one stretch that the
     student rewrote in place: where the submission has other cells instead, in order, of the
     same type, neither of them in ``same`` already."""
-    pairs, taken = {}, set(same.values())
+    pairs: dict[int, int] = {}
+    taken = set(same.values())
     for tag, i1, i2, j1, j2 in _matcher(release_plain, release_cells, mine).get_opcodes():
         if tag != "replace":
             continue
@@ -342,12 +347,13 @@ def _edited(release_plain: list[int], release_cells: list[dict], mine: list[tupl
     return pairs
 
 
-def _walk(checked: Checked, cells, release_cells: list[dict], anchors: dict[str, int]):
+def _walk(checked: Checked, cells: object, release_cells: list[Json], anchors: dict[str | None, int]
+          ) -> tuple[dict[int, tuple[int, Json]], dict[int, list[tuple[int, Json]]]]:
     """The submission's nbgrader cells ({release index: (number, cell)}, the first of each
     grade id) and plain cells per stretch ({release index of the nbgrader cell above, -1 for
     none: [(number, cell)]}); cells are numbered from 1 as the student sees them."""
-    found: dict[int, tuple[int, dict]] = {}
-    plain: dict[int, list[tuple[int, dict]]] = {}
+    found: dict[int, tuple[int, Json]] = {}
+    plain: dict[int, list[tuple[int, Json]]] = {}
     stretch = -1
     for number, cell in enumerate(cells if isinstance(cells, list) else [], 1):
         if not isinstance(cell, dict) or cell.get("cell_type") not in _CELL_TYPES \
@@ -373,7 +379,8 @@ def _walk(checked: Checked, cells, release_cells: list[dict], anchors: dict[str,
     return found, plain
 
 
-def _pair(kinds: list[str], release_cells: list[dict], plain: dict) -> tuple[dict, dict]:
+def _pair(kinds: list[str], release_cells: list[Json], plain: dict[int, list[tuple[int, Json]]]
+          ) -> tuple[dict[int, int], dict[int, int]]:
     """Provided cells paired with the submission's plain cells: ({release index: number} of
     unchanged ones, stretch by stretch, then moved across stretches, e.g. after a deleted
     test cell; {...} of ones rewritten in place)."""
@@ -394,14 +401,15 @@ def _pair(kinds: list[str], release_cells: list[dict], plain: dict) -> tuple[dic
         if twin is not None:
             same[i] = twin
             del unpaired[twin]
-    edited = {}
+    edited: dict[int, int] = {}
     for stretch in stretches:
         edited.update(_edited(release_plain.get(stretch, []), release_cells,
                               plain.get(stretch, []), same))
     return same, edited
 
 
-def _places(found: dict, paired: dict[int, int], numbers) -> dict[int, list[int]]:
+def _places(found: dict[int, tuple[int, Json]], paired: dict[int, int], numbers: set[int]
+            ) -> dict[int, list[int]]:
     """{release index: [numbers of added cells after it]}: after the release cell of the
     nearest cell above that stands for one, or after the first release cell."""
     release_of = {number: i for i, (number, _) in found.items()} | {n: i for i, n in paired.items()}
@@ -422,7 +430,7 @@ def _missing(checked: Checked, label: str, kind: str, grade_id: str) -> None:
         checked.note(f"{label}: missing: restored from the release")
 
 
-def check_notebook(submitted: dict, release: dict) -> Checked:
+def check_notebook(submitted: Json, release: Json) -> Checked:
     """Compare ``submitted`` with ``release`` (nbformat 4 dicts) and build the notebook to
     execute (see the module's docstring); never raises on a malformed submission."""
     checked = Checked(notebook={})
@@ -438,12 +446,12 @@ def check_notebook(submitted: dict, release: dict) -> Checked:
     if order != sorted(order):
         checked.note("notebook: graded cells in another order than the release's: "
                      "graded in the release's order")
-    cells = []
+    cells: list[Json] = []
     for i, released in enumerate(release_cells):
         kind, grade_id = kinds[i], _grade_id(released)
         label = f"{kind} cell {grade_id!r}"
         if kind == "provided":
-            label = f"provided cell {i + 1} ({_first_line(_text(released))})"
+            label = f"provided cell {i + 1} ({_first_line(_text(released) or '')})"
             number = same.get(i, edited.get(i))
             if number is None:
                 checked.note(f"{label}: missing: restored from the release")
@@ -451,10 +459,11 @@ def check_notebook(submitted: dict, release: dict) -> Checked:
                 _metadata_edits(checked, f"{label}, your cell {number}", mine[number],
                                 _metadata(released), False)
             cells.append(_student_copy(checked, f"{label}, your cell {number}", mine[number])
-                         if i in edited else _release_copy(released))
+                         if i in edited and number is not None else _release_copy(released))
         elif i in found:
             cells.append(_nbgrader_cell(checked, label, kind, found[i][1], released))
         else:
+            assert grade_id is not None  # _kind: only a provided cell has none
             _missing(checked, label, kind, grade_id)
             cells.append(_release_copy(released))
         for number in added.get(i, []):
@@ -465,7 +474,7 @@ def check_notebook(submitted: dict, release: dict) -> Checked:
     return checked
 
 
-def _notebook(release: dict, cells: list[dict]) -> dict:
+def _notebook(release: Json, cells: list[Json]) -> Json:
     """The release's notebook metadata and format around ``cells``; cell ids where the
     format has them (4.5 on): a release cell keeps its own, a student cell gets a new one."""
     minor = release.get("nbformat_minor", 4)
@@ -480,7 +489,7 @@ def _notebook(release: dict, cells: list[dict]) -> dict:
             "metadata": copy.deepcopy(release.get("metadata", {})), "cells": cells}
 
 
-def answered_release(release: dict, source: dict) -> dict:
+def answered_release(release: Json, source: Json) -> Json:
     """The release with the source notebook's answers typed into its answer cells: what a
     student who solved everything hands in (the example class, the test corpora)."""
     answers = {_grade_id(c): c["source"] for c in source["cells"]
