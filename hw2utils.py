@@ -29,12 +29,20 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Protocol, Sequence, cast
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from matplotlib import ticker, transforms
+from matplotlib.axes import Axes
+from matplotlib.axis import Axis
+from matplotlib.figure import Figure
+from numpy.typing import ArrayLike
+
+if TYPE_CHECKING:
+    from matplotlib.projections.polar import _AxisWrapper
+    from matplotlib.ticker import _DummyAxis
 from torch import nn
 from tqdm import tqdm
 
@@ -134,13 +142,15 @@ def _draw_no_figures_when_grading() -> None:
         return
     try:
         from IPython import get_ipython
-        from matplotlib_inline.backend_inline import InlineBackend, set_matplotlib_formats
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+        from matplotlib_inline.config import InlineBackend
     except ImportError:
         return
     if get_ipython() is None or "inline" not in plt.get_backend():
         return
     InlineBackend.instance().figure_formats = set()  # for a backend activated later
-    set_matplotlib_formats()  # for one already active: drop every image formatter
+    # for one already active: drop every image formatter (matplotlib_inline has no annotations)
+    set_matplotlib_formats()  # type: ignore[no-untyped-call]
 
 
 _draw_no_figures_when_grading()
@@ -173,13 +183,13 @@ class LossFunctionWithPlot:
             raise ValueError(f"B must be 2x2, got shape {tuple(self.B.shape)}")
         self.xs: list[torch.Tensor] = []
         self.losses: list[float] = []
-        self.figure: plt.Figure | None = None
+        self.figure: Figure | None = None
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         if x.shape != (2,):
             raise ValueError(f"the bowl takes x of shape (2,), got {tuple(x.shape)}")
         B = self.B.to(dtype=x.dtype, device=x.device)
-        loss = torch.linalg.vector_norm(B @ x)
+        loss: torch.Tensor = torch.linalg.vector_norm(B @ x)
         self.xs.append(x.detach().cpu().clone())
         self.losses.append(loss.item())
         return loss
@@ -191,9 +201,12 @@ class LossFunctionWithPlot:
 
     def value(self, points: np.ndarray) -> np.ndarray:
         """L at many points: ``points`` (..., 2) -> (...), in NumPy (for contours)."""
-        return np.linalg.norm(points @ self.B.numpy().T, axis=-1)
+        norms: np.ndarray = np.linalg.norm(points @ self.B.numpy().T, axis=-1)
+        return norms
 
-    def plot_history(self, grads=None, mean_grads=None, rms_grads=None) -> None:
+    def plot_history(self, grads: ArrayLike | torch.Tensor | None = None,
+                     mean_grads: ArrayLike | torch.Tensor | None = None,
+                     rms_grads: ArrayLike | torch.Tensor | None = None) -> None:
         """Draw the path of x over the contours of L, and the loss per step (log scale).
         Where the path's last third is too small to read in the full view (a zig-zag across
         the valley), a zoom on it is drawn beside the path.
@@ -229,7 +242,7 @@ class LossFunctionWithPlot:
                                      None if rmss is None else float(rmss[i]))
         self.figure = fig
 
-    def _draw_path(self, ax) -> None:
+    def _draw_path(self, ax: Axes) -> None:
         path = torch.stack(self.xs).double().numpy()
         # The view covers the path and the minimum, with a margin, so both show.
         corners = np.vstack([path, np.zeros((1, 2))])
@@ -251,18 +264,18 @@ class LossFunctionWithPlot:
         ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1), fontsize="small")
         _zoom_on_tail(ax, path)
 
-    def _draw_losses(self, ax) -> None:
+    def _draw_losses(self, ax: Axes) -> None:
         ax.plot(np.arange(len(self.losses)), self.losses, "-o", linewidth=0.8, markersize=3)
         _log_scale_with_plain_ticks(ax.yaxis, self.losses)
         ax.set(xlabel="step", ylabel="L(x)", title="Loss per step (log scale)")
 
 
-def _mark_end(ax, path: np.ndarray, **kwargs) -> None:
+def _mark_end(ax: Axes, path: np.ndarray, **kwargs: Any) -> None:
     ax.plot(*path[-1], "s", color="black", markersize=7, markerfacecolor="none",
             markeredgewidth=1.5, **kwargs)
 
 
-def _zoom_on_tail(ax, path: np.ndarray) -> None:
+def _zoom_on_tail(ax: Axes, path: np.ndarray) -> None:
     """If the last third of the path fills under a fifth of the view both ways (a zig-zag
     across the valley, steps a pixel apart), draw it again, stretched, in an inset under
     the legend, where its steps can be told apart."""
@@ -273,9 +286,11 @@ def _zoom_on_tail(ax, path: np.ndarray) -> None:
         return
     # x in inches from the panel's right edge, y in panel heights: the inset's width does
     # not depend on the panel's, so constrained layout leaves it room at its first pass.
+    # (transAxes is a BboxTransformTo, an Affine2DBase; matplotlib's stubs say Transform)
     beside = transforms.blended_transform_factory(
-        ax.figure.dpi_scale_trans + transforms.ScaledTranslation(1, 0, ax.transAxes), ax.transAxes)
-    inset = ax.inset_axes([0.4, 0.0, 1.7, 0.5], transform=beside)
+        ax.figure.dpi_scale_trans + transforms.ScaledTranslation(1, 0, ax.transAxes),  # type: ignore[arg-type]
+        ax.transAxes)
+    inset = ax.inset_axes((0.4, 0.0, 1.7, 0.5), transform=beside)
     inset.set_in_layout(True)
     inset.plot(tail[:, 0], tail[:, 1], "-o", color="tab:red", linewidth=0.8, markersize=3.5)
     _mark_end(inset, tail)
@@ -284,7 +299,7 @@ def _zoom_on_tail(ax, path: np.ndarray) -> None:
     ax.indicate_inset_zoom(inset, edgecolor="gray")
 
 
-def _as_numpy(values, name: str) -> np.ndarray:
+def _as_numpy(values: ArrayLike | torch.Tensor, name: str) -> np.ndarray:
     if isinstance(values, torch.Tensor):
         values = values.detach().cpu().double().numpy()
     array = np.asarray(values, dtype=float)
@@ -293,7 +308,7 @@ def _as_numpy(values, name: str) -> np.ndarray:
     return array
 
 
-def _draw_gradient_panel(ax, i: int, series: np.ndarray, mean: float | None,
+def _draw_gradient_panel(ax: Axes, i: int, series: np.ndarray, mean: float | None,
                          rms: float | None) -> None:
     ax.plot(np.arange(len(series)), series, "-o", color="tab:blue", linewidth=0.8,
             markersize=3, label=f"dL/dx[{i}]")
@@ -307,7 +322,7 @@ def _draw_gradient_panel(ax, i: int, series: np.ndarray, mean: float | None,
     _legend_beside(ax)
 
 
-def _legend_beside(ax) -> None:
+def _legend_beside(ax: Axes) -> None:
     """The axes' legend to its right, outside the data: a series that fills the panel
     (a gradient flipping sign every step, a histogram's spike at its edge) leaves no
     free corner inside."""
@@ -318,15 +333,15 @@ class _PlainNumbers(ticker.Formatter):
     """Tick labels as short plain numbers ("0.6934", "0.02", "30", "1e-5") with the fewest
     significant digits that write every tick exactly; a log axis would write 6.934×10⁻¹."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.digits = 1
 
-    def set_locs(self, locs) -> None:
+    def set_locs(self, locs: list[float]) -> None:
         super().set_locs(locs)
         self.digits = next((d for d in range(1, 8) if all(
             math.isclose(float(self._format(v, d)), v, rel_tol=1e-9) for v in locs)), 8)
 
-    def __call__(self, x, pos=None) -> str:
+    def __call__(self, x: float, pos: int | None = None) -> str:
         return self._format(x, self.digits)
 
     @staticmethod
@@ -339,9 +354,10 @@ class _PlainNumbers(ticker.Formatter):
 class _PositiveMaxNLocator(ticker.MaxNLocator):
     """Evenly spaced round ticks, none at or below 0 (where a log axis has no place)."""
 
-    def tick_values(self, vmin, vmax):
-        ticks = super().tick_values(vmin, vmax)
-        return ticks[ticks > 0]
+    def tick_values(self, vmin: float, vmax: float) -> Sequence[float]:
+        ticks = np.asarray(super().tick_values(vmin, vmax))
+        # an ndarray, as matplotlib's own locators return where its stubs say Sequence
+        return ticks[ticks > 0]  # type: ignore[return-value]
 
 
 class _EndsLabelled(ticker.Locator):
@@ -353,14 +369,15 @@ class _EndsLabelled(ticker.Locator):
     NEAR = 1.5
     ROUND = (1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0)
 
-    def __init__(self, base: ticker.Locator, low: float, high: float):
+    def __init__(self, base: ticker.Locator, low: float, high: float) -> None:
         self.base, self.low, self.high = base, low, high
 
-    def set_axis(self, axis) -> None:
+    def set_axis(self, axis: Axis | _DummyAxis | _AxisWrapper | None) -> None:
         super().set_axis(axis)
         self.base.set_axis(axis)
 
-    def __call__(self):
+    def __call__(self) -> Sequence[float]:
+        assert self.axis is not None  # matplotlib sets the axis before it asks for ticks
         view_low, view_high = sorted(self.axis.get_view_interval())
         ticks = list(self.base())
         shown = [t for t in ticks if view_low <= t <= view_high] or [math.sqrt(view_low * view_high)]
@@ -380,7 +397,7 @@ class _EndsLabelled(ticker.Locator):
         return [min(inside, key=lambda c: abs(math.log(c / value)))] if inside else []
 
 
-def _log_scale_with_plain_ticks(axis, values) -> None:
+def _log_scale_with_plain_ticks(axis: Axis, values: ArrayLike) -> None:
     """Put ``axis`` (``ax.yaxis``) on a log scale with a few plain-number labels whatever the
     range of ``values``: up to six powers of 10 (with 2 and 5 between them over less than two
     decades, 3 over less than three), or, over less than one, evenly spaced round numbers,
@@ -391,7 +408,7 @@ def _log_scale_with_plain_ticks(axis, values) -> None:
     decades = math.log10(positive.max() / positive.min()) if positive.size else 0.0
     if decades >= 1:
         subs = (1.0, 2.0, 5.0) if decades < 2 else (1.0, 3.0) if decades < 3 else (1.0,)
-        locator = ticker.LogLocator(subs=subs, numticks=6)
+        locator: ticker.Locator = ticker.LogLocator(subs=subs, numticks=6)
     else:
         locator = _PositiveMaxNLocator(nbins=5, steps=[1, 2, 5, 10])
         axis.set_minor_locator(ticker.NullLocator())
@@ -455,7 +472,7 @@ def _dataset_file(name: str) -> str:
     return DATASET_FILES[name]
 
 
-def _search_dirs(data_dir: str | os.PathLike | None) -> list[Path]:
+def _search_dirs(data_dir: str | os.PathLike[str] | None) -> list[Path]:
     if data_dir is not None:
         return [Path(data_dir)]
     here = Path(__file__).resolve().parent
@@ -463,7 +480,7 @@ def _search_dirs(data_dir: str | os.PathLike | None) -> list[Path]:
 
 
 def load_dataset(name: str = "tiny", device: str | torch.device | None = None,
-                 data_dir: str | os.PathLike | None = None,
+                 data_dir: str | os.PathLike[str] | None = None,
                  download: bool | None = None) -> Dataset:
     """Load dataset ``name`` ("tiny" or "hard") as float32 tensors on ``device``.
 
@@ -541,6 +558,14 @@ def _read_npz(path: Path) -> dict[str, np.ndarray]:
 # Part 3: training harness
 # ---------------------------------------------------------------------------
 
+class _Optimizer(Protocol):
+    """What training needs of an optimizer: torch.optim's and yours (Parts 1-2) alike."""
+
+    def zero_grad(self) -> object: ...
+
+    def step(self) -> object: ...
+
+
 class Supervise(nn.Module):
     """Pairs a network with a loss: ``Supervise(criterion, net)(x, y)`` is
     ``criterion(net(x).squeeze(-1), y)``, a scalar. ``x``: (N, 36); ``y``: (N,).
@@ -552,7 +577,8 @@ class Supervise(nn.Module):
         self.net = net
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return self.criterion(self.net(x).squeeze(-1), y)
+        loss: torch.Tensor = self.criterion(self.net(x).squeeze(-1), y)
+        return loss
 
 
 @dataclass(repr=False)
@@ -569,7 +595,7 @@ class TrainingHistory:
     val_accs: list[float] = field(default_factory=list)
     grad_ranges: list[tuple[float, float]] = field(default_factory=list)
     solved_epoch: int | None = None
-    figure: plt.Figure | None = None
+    figure: Figure | None = None
 
     @property
     def train_acc(self) -> float:
@@ -594,7 +620,8 @@ def accuracy(net: nn.Module, data: torch.Tensor, labels: torch.Tensor) -> float:
     net.eval()
     try:
         predictions = net(data).squeeze(-1) > 0.5
-        return (predictions == labels.bool()).float().mean().item()
+        share: float = (predictions == labels.bool()).float().mean().item()
+        return share
     finally:
         net.train(was_training)
 
@@ -620,8 +647,8 @@ def _gradient_range(parameters: Iterable[torch.Tensor]) -> tuple[float, float]:
     peaks = [p.grad.detach().abs().max() for p in parameters if p.grad is not None]
     if not peaks:
         return (0.0, 0.0)
-    peaks = torch.stack(peaks)
-    return (peaks.max().item(), peaks.min().item())
+    stacked = torch.stack(peaks)
+    return (stacked.max().item(), stacked.min().item())
 
 
 def _epochs_for_mode(epochs: int, cap: int, doing: str) -> int:
@@ -635,7 +662,7 @@ def _epochs_for_mode(epochs: int, cap: int, doing: str) -> int:
 
 
 @contextlib.contextmanager
-def _subnormals_flushed(device: torch.device):
+def _subnormals_flushed(device: torch.device) -> Iterator[None]:
     """Compute float32 subnormals (|x| < 1.2e-38) as 0 on the CPU while training.
 
     Weights that decay towards 0 (Task 4.7) become subnormal after ~1500 epochs, and many x86
@@ -651,7 +678,7 @@ def _subnormals_flushed(device: torch.device):
             torch.set_flush_denormal(False)
 
 
-def run_test(model: Supervise, optmaker: Callable[[Iterable[nn.Parameter]], object],
+def run_test(model: Supervise, optmaker: Callable[[Iterable[nn.Parameter]], _Optimizer],
              epochs: int = 2000, test_every: int = 10, data: Dataset | None = None,
              device: str | torch.device | None = None, progress: bool = True,
              plot: bool = True) -> TrainingHistory:
@@ -722,7 +749,7 @@ def run_test(model: Supervise, optmaker: Callable[[Iterable[nn.Parameter]], obje
     return history
 
 
-def plot_training(history: TrainingHistory) -> plt.Figure:
+def plot_training(history: TrainingHistory) -> Figure:
     """Training loss per epoch (left axis, log scale) and train / held-out accuracy
     per evaluation (right axis, 0 to 1), legend above. Returns the figure.
 
@@ -775,7 +802,7 @@ def _line_of(code: str, err: BaseException) -> str:
     return f" at line {number} (`{lines[number - 1].strip()}`)"
 
 
-def _try_optimizer(cls, **options) -> str | None:
+def _try_optimizer(cls: type, **options: float) -> str | None:
     """Two epochs of ``cls`` on a small linear layer, as ``run_test`` trains (``zero_grad``,
     ``backward``, ``step``), on ``pick_device()``: None if they run, else what went wrong."""
     device = pick_device()
@@ -805,7 +832,7 @@ def load_own_optimizers(code: str) -> tuple[type, type]:
     ``torch.optim.SGD``, ``torch.optim.Adam``. Never raises for what ``code`` does;
     prints one line per class saying which one is used and why.
     """
-    namespace = {"__name__": "your_optimizers", "torch": torch, "nn": nn, "math": math}
+    namespace: dict[str, Any] = {"__name__": "your_optimizers", "torch": torch, "nn": nn, "math": math}
     try:
         exec(compile(code, "<your optimizers>", "exec"), namespace)
         stopped = None
@@ -816,10 +843,11 @@ def load_own_optimizers(code: str) -> tuple[type, type]:
         print("Nothing pasted yet: " + ", ".join(
             f"torch.optim.{stand_in.__name__} stands in for {name}"
             for name, stand_in in OWN_OPTIMIZERS.items()) + ".")
-        return tuple(OWN_OPTIMIZERS.values())
+        sgd, adam = OWN_OPTIMIZERS.values()
+        return sgd, adam
     if stopped is not None:
         print(f"Your code stopped with {type(stopped).__name__}{_line_of(code, stopped)}: {stopped}")
-    chosen = []
+    chosen: list[type] = []
     for name, stand_in in OWN_OPTIMIZERS.items():
         problem = (_try_optimizer(namespace[name], lr=0.01, weight_decay=0.01) if name in found
                    else "not in your code")
@@ -829,7 +857,8 @@ def load_own_optimizers(code: str) -> tuple[type, type]:
         else:
             print(f"{name}: {problem}; torch.optim.{stand_in.__name__} stands in for it.")
             chosen.append(stand_in)
-    return tuple(chosen)
+    sgd, adam = chosen
+    return sgd, adam
 
 
 @dataclass(repr=False)
@@ -898,12 +927,13 @@ class OptimizerComparison:
     __repr__ = summary
 
 
-def _optimizer_name(optimizer) -> str:
+def _optimizer_name(optimizer: _Optimizer) -> str:
     cls = type(optimizer)
     return f"torch.optim.{cls.__name__}" if cls.__module__.startswith("torch.optim") else cls.__name__
 
 
-def _train(model: Supervise, optimizer, x, y, epochs: int, losses: list[float]) -> None:
+def _train(model: Supervise, optimizer: _Optimizer, x: torch.Tensor, y: torch.Tensor, epochs: int,
+           losses: list[float]) -> None:
     """``epochs`` full-batch epochs, trained as ``run_test`` trains; each loss goes to ``losses``."""
     for _ in range(epochs):
         optimizer.zero_grad()
@@ -914,8 +944,8 @@ def _train(model: Supervise, optimizer, x, y, epochs: int, losses: list[float]) 
 
 
 def compare_optimizers(build_net: Callable[[], nn.Module], criterion: nn.Module,
-                       mine: Callable[[Iterable[nn.Parameter]], object],
-                       theirs: Callable[[Iterable[nn.Parameter]], object], *, epochs: int,
+                       mine: Callable[[Iterable[nn.Parameter]], _Optimizer],
+                       theirs: Callable[[Iterable[nn.Parameter]], _Optimizer], *, epochs: int,
                        seed: int, every: int = 10, data: Dataset | None = None,
                        device: str | torch.device | None = None) -> OptimizerComparison:
     """Train one network twice from the same initial weights, with the optimizer ``mine``
@@ -996,7 +1026,7 @@ def layer_activations(weights: Sequence[torch.Tensor], x: torch.Tensor,
 class InitExperiment:
     """Activations of each layer (``activations[k]``: (batch, width)) and the figure."""
     activations: list[torch.Tensor]
-    figure: plt.Figure | None = None
+    figure: Figure | None = None
 
     @property
     def stds(self) -> list[float]:
@@ -1036,7 +1066,7 @@ def run_init_experiment(init_fn: InitFunction, nonlinearity: str = "tanh",
     return experiment
 
 
-def plot_activation_histograms(activations: Sequence[torch.Tensor]) -> plt.Figure:
+def plot_activation_histograms(activations: Sequence[torch.Tensor]) -> Figure:
     """One panel per layer: a density histogram of its activations and, dashed,
     the standard normal density N(0, 1) for scale; the same x range in every panel, each
     with its own tick labels and its legend to the right. Returns the figure."""
@@ -1071,7 +1101,7 @@ EC_ELEMENTWISE = {"ReLU": (), "Tanh": (), "Sigmoid": (), "SiLU": (), "Identity":
                   "Dropout": ("p",)}
 
 
-def _ec_describe(module: nn.Module) -> dict:
+def _ec_describe(module: nn.Module) -> dict[str, Any]:
     """The layer tree of ``module`` as plain data: containers (nn.Sequential, and a
     ResidualSequence from Part 3), nn.Linear, nn.BatchNorm1d and ``EC_ELEMENTWISE``."""
     kind = type(module).__name__
@@ -1091,7 +1121,7 @@ def _ec_describe(module: nn.Module) -> dict:
                     f"your ResidualSequence, nn.Linear, nn.BatchNorm1d and {', '.join(EC_ELEMENTWISE)}")
 
 
-def _ec_build(spec: dict) -> nn.Module:
+def _ec_build(spec: dict[str, Any]) -> nn.Module:
     """Modules for a description, nested as in the original, so its state_dict loads."""
     kind = spec["type"]
     if kind in ("Sequential", "Residual"):
@@ -1102,24 +1132,27 @@ def _ec_build(spec: dict) -> nn.Module:
         return nn.BatchNorm1d(spec["num_features"], eps=spec["eps"], momentum=spec["momentum"],
                               affine=spec["affine"], track_running_stats=spec["track_running_stats"])
     if kind in EC_ELEMENTWISE:
-        return getattr(nn, kind)(**{name: spec[name] for name in EC_ELEMENTWISE[kind]})
+        layer: nn.Module = getattr(nn, kind)(**{name: spec[name] for name in EC_ELEMENTWISE[kind]})
+        return layer
     raise ValueError(f"unknown layer type {kind!r}")
 
 
-def _ec_forward(spec: dict, module: nn.Module, x: torch.Tensor) -> torch.Tensor:
+def _ec_forward(spec: dict[str, Any], module: nn.Module, x: torch.Tensor) -> torch.Tensor:
     if spec["type"] == "Sequential":
-        for layer, child in zip(spec["layers"], module):
+        # _ec_build made an nn.Sequential for each container
+        for layer, child in zip(spec["layers"], cast(nn.Sequential, module)):
             x = _ec_forward(layer, child, x)
         return x
     if spec["type"] == "Residual":
         return x + _ec_forward({"type": "Sequential", "layers": spec["layers"]}, module, x)
-    return module(x)
+    y: torch.Tensor = module(x)
+    return y
 
 
 class SavedNetwork(nn.Module):
     """A network rebuilt by ``load_ec_model``: the saved layers and weights, in eval mode."""
 
-    def __init__(self, spec: dict, state_dict: dict):
+    def __init__(self, spec: dict[str, Any], state_dict: dict[str, torch.Tensor]) -> None:
         super().__init__()
         self.spec = spec
         self.layers = _ec_build(spec)
@@ -1130,7 +1163,7 @@ class SavedNetwork(nn.Module):
         return _ec_forward(self.spec, self.layers, x)
 
 
-def _write_ec_model(net: nn.Module, path: str | os.PathLike, saved_by: str) -> Path:
+def _write_ec_model(net: nn.Module, path: str | os.PathLike[str], saved_by: str) -> Path:
     """Describe ``net``, check that the rebuilt copy computes what ``net`` computes (in eval
     mode, on random grids), and write description and weights to ``path``."""
     import copy
@@ -1155,7 +1188,8 @@ def _write_ec_model(net: nn.Module, path: str | os.PathLike, saved_by: str) -> P
     return Path(path)
 
 
-def read_ec_file(path: str | os.PathLike, load: Callable | None = None) -> dict:
+def read_ec_file(path: str | os.PathLike[str],
+                 load: Callable[[str | os.PathLike[str]], object] | None = None) -> dict[str, Any]:
     """What ``save_ec_model`` wrote, as plain data: {"format", "saved_by", "torch", "layers" (the
     layer tree), "state_dict"}; read with ``weights_only=True``, nothing built or run yet.
     ``load(path)`` reads the file instead (the grader's reader checks its size and records
@@ -1170,14 +1204,14 @@ def read_ec_file(path: str | os.PathLike, load: Callable | None = None) -> dict:
     return saved
 
 
-def load_ec_model(path: str | os.PathLike = EC_MODEL_FILE) -> SavedNetwork:
+def load_ec_model(path: str | os.PathLike[str] = EC_MODEL_FILE) -> SavedNetwork:
     """The network ``save_ec_model`` wrote, in eval mode on the CPU: call it on a float32
     tensor (N, 36) to get probabilities (N, 1)."""
     saved = read_ec_file(path)
     return SavedNetwork(saved["layers"], saved["state_dict"])
 
 
-def save_ec_model(net: nn.Module, path: str | os.PathLike = EC_MODEL_FILE) -> Path | None:
+def save_ec_model(net: nn.Module, path: str | os.PathLike[str] = EC_MODEL_FILE) -> Path | None:
     """Save EC1's fine-tuned network ``net`` (not its Supervise wrapper) to ``path``, next to
     the notebook, and print its accuracy on the hard val split. Submit the file with the
     notebook: the grader scores it on "hard" examples you never saw.
