@@ -23,12 +23,12 @@ import time
 import warnings
 from pathlib import Path
 
+from sqlalchemy.exc import SAWarning
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy.exc import SAWarning  # noqa: E402
-
-from autograder import export, grade, gradebook, intake, lms  # noqa: E402
+from autograder import export, grade, gradebook, intake, lms  # noqa: E402 -- the kit's root is on sys.path above
 
 
 

@@ -42,8 +42,8 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from autograder import grade, gradescope, sandbox  # noqa: E402
-from autograder.integrity import answered_release  # noqa: E402
+from autograder import grade, gradescope, sandbox  # noqa: E402 -- the kit's root is on sys.path above
+from autograder.integrity import answered_release  # noqa: E402 -- as autograder above
 
 MiB = 2**20
 

@@ -32,7 +32,7 @@ import torch
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import hw2utils  # noqa: E402
+import hw2utils
 
 
 def make_problem(n_train=8000, n_val=1000, seed=0):

@@ -24,9 +24,9 @@ import torch
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import hw2utils  # noqa: E402
-from autograder.claims import CLAIMS  # noqa: E402
-from autograder.experiments import EXPERIMENTS, adam, sgd  # noqa: E402
+import hw2utils
+from autograder.claims import CLAIMS
+from autograder.experiments import EXPERIMENTS, adam, sgd
 
 
 def build(task, bias):

@@ -18,8 +18,8 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from autograder.experiments import EXPERIMENTS  # noqa: E402 (the kit's root, added above)
-from autograder.replay import refuse_grading_mode, run  # noqa: E402
+from autograder.experiments import EXPERIMENTS  # the kit's root, added above
+from autograder.replay import refuse_grading_mode, run
 
 
 def parse_seeds(text):

@@ -20,8 +20,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 
-import build  # noqa: E402  (scripts/build.py: BASE_URL without importing torch)
-import leak_check  # noqa: E402
+import build  # noqa: E402 -- scripts/ is on sys.path above; BASE_URL without importing torch
+import leak_check  # noqa: E402 -- as build
 
 RELEASE = ROOT / "release" / "hw2"
 TITLES = {"01_gradient_descent": "Part 1 — Gradient descent and weight decay (20 points)",

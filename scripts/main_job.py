@@ -26,17 +26,17 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import torch  # noqa: E402
+import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-import hw2utils  # noqa: E402
-from autograder import grade  # noqa: E402
+import hw2utils  # noqa: E402 -- the kit's root is on sys.path above
+from autograder import grade  # noqa: E402 -- as hw2utils
 
 sys.path.insert(0, str(ROOT / "scripts"))
-import bundle  # noqa: E402
-import examples  # noqa: E402
-import leak_check  # noqa: E402
+import bundle  # noqa: E402 -- scripts/ is on sys.path above
+import examples  # noqa: E402 -- as bundle
+import leak_check  # noqa: E402 -- as bundle
 
 VERDICTS = {False: "Success! Your notebook passes all the tests.",
             True: "Success! The notebook does not pass any tests."}
