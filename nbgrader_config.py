@@ -1,4 +1,5 @@
 """nbgrader configuration of the HW2 course (read by nbgrader from the course root)."""
+
 import sys
 from pathlib import Path
 

@@ -17,6 +17,7 @@ Both read only the graded notebooks, whose student markdown is already inert
 checked PNG (``execution._sanitized``): formgrader, which renders the ``autograded`` copies
 that ``record`` writes, and the feedback pages show nothing a student's HTML can run in.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,15 +30,22 @@ from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPrep
 from nbgrader.converters import Autograde, GenerateFeedback
 from nbgrader.converters.base import BaseConverter
 from nbgrader.coursedir import CourseDirectory
-from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearHiddenTests,
-                                    DeduplicateIds, GetGrades, LimitOutput, OverwriteCells,
-                                    OverwriteKernelspec, SaveAutoGrades)
+from nbgrader.preprocessors import (
+    AssignLatePenalties,
+    CheckCellMetadata,
+    ClearHiddenTests,
+    DeduplicateIds,
+    GetGrades,
+    LimitOutput,
+    OverwriteCells,
+    OverwriteKernelspec,
+    SaveAutoGrades,
+)
 from sqlalchemy.exc import SAWarning
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
 from autograder import gradebook
-
 
 ASSIGNMENT = "hw2"
 EXECUTED = "executed"  # class course folder holding the workers' executed notebooks
@@ -58,8 +66,10 @@ def _why(lines: list[str]) -> str:
     """One sentence from nbgrader's error log: the kernel died, or the exception it logged."""
     text = "\n".join(lines)
     if "Kernel died" in text or "DeadKernelError" in text:
-        return ("its kernel died while running it: exit(), os._exit(), a crash, "
-                "or memory beyond the grading limit")
+        return (
+            "its kernel died while running it: exit(), os._exit(), a crash, "
+            "or memory beyond the grading limit"
+        )
     tracebacks = [line for line in lines if "Traceback" in line]
     if tracebacks:
         return tracebacks[-1].strip().splitlines()[-1]
@@ -74,11 +84,20 @@ def course_config(course: Path, **overrides: dict[str, object]) -> Config:
     return config
 
 
-def _convert(course: Path, student: str, config: Config, notebook: str = "*",
-             converter_class: type[BaseConverter] = Autograde) -> str | None:
+def _convert(
+    course: Path,
+    student: str,
+    config: Config,
+    notebook: str = "*",
+    converter_class: type[BaseConverter] = Autograde,
+) -> str | None:
     """One run of an nbgrader converter (autograde by default); None on success, else why not."""
     coursedir = CourseDirectory(config=config, root=str(course))
-    coursedir.assignment_id, coursedir.student_id, coursedir.notebook_id = ASSIGNMENT, student, notebook
+    coursedir.assignment_id, coursedir.student_id, coursedir.notebook_id = (
+        ASSIGNMENT,
+        student,
+        notebook,
+    )
     converter = converter_class(coursedir=coursedir, config=config)
     converter.force = True
     errors = _Errors()
@@ -98,15 +117,28 @@ def _convert(course: Path, student: str, config: Config, notebook: str = "*",
 def record(course: Path, student: str = "*") -> str | None:
     """Save the grades of the executed notebooks in ``course/executed`` to the course's
     gradebook, with nbgrader's autograde minus execution (trusted code only)."""
-    config = course_config(course, CourseDirectory={"submitted_directory": EXECUTED}, Autograde={
-        # no ClearOutput and no Execute: the outputs are the workers' results
-        "sanitize_preprocessors": [DeduplicateIds, OverwriteKernelspec, OverwriteCells,
-                                   CheckCellMetadata],
-        # the graded notebooks' outputs are already cut to size and reduced to text and PNG
-        # (autograder.execution), and a test cell holds only the judge's verdict
-        "autograde_preprocessors": [ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
-                                    AssignLatePenalties, CheckCellMetadata],
-    })
+    config = course_config(
+        course,
+        CourseDirectory={"submitted_directory": EXECUTED},
+        Autograde={
+            # no ClearOutput and no Execute: the outputs are the workers' results
+            "sanitize_preprocessors": [
+                DeduplicateIds,
+                OverwriteKernelspec,
+                OverwriteCells,
+                CheckCellMetadata,
+            ],
+            # the graded notebooks' outputs are already cut to size and reduced to text and PNG
+            # (autograder.execution), and a test cell holds only the judge's verdict
+            "autograde_preprocessors": [
+                ClearMetadataPreprocessor,
+                LimitOutput,
+                SaveAutoGrades,
+                AssignLatePenalties,
+                CheckCellMetadata,
+            ],
+        },
+    )
     why = _convert(course, student, config)
     if why is None:
         try:
@@ -120,11 +152,15 @@ def _record_extra_credit(course: Path, student: str) -> None:
     """Give each extra-credit cell of the autograded notebooks what its verdict earns, as
     nbgrader's ``extra_credit`` on that cell: nbgrader's own rule (``determine_grade``: an
     error output earns 0) applied to the cell with its extra-credit value as points."""
+    from nbformat import from_dict
     from nbgrader.api import Gradebook, MissingEntry
     from nbgrader.utils import determine_grade
-    from nbformat import from_dict
-    worth = {c.grade_id: c.points for c in gradebook.cells(course / "source" / ASSIGNMENT)
-             if c.kind == gradebook.EXTRA}
+
+    worth = {
+        c.grade_id: c.points
+        for c in gradebook.cells(course / "source" / ASSIGNMENT)
+        if c.kind == gradebook.EXTRA
+    }
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         for folder in sorted((course / "autograded").glob(f"{student}/{ASSIGNMENT}")):
             for path in sorted(folder.glob("*.ipynb")):
@@ -150,8 +186,12 @@ def feedback(course: Path, student: str = "*") -> str | None:
     per graded notebook in course/feedback/<student>/hw2, without the hidden lines of the test
     cells (a student reads the check's visible call and the judge's diagnostic); None on
     success, else why not."""
-    config = course_config(course, GenerateFeedback={
-        "preprocessors": [GetGrades, CSSHTMLHeaderPreprocessor, ClearHiddenTests]})
+    config = course_config(
+        course,
+        GenerateFeedback={
+            "preprocessors": [GetGrades, CSSHTMLHeaderPreprocessor, ClearHiddenTests]
+        },
+    )
     why = _convert(course, student, config, converter_class=GenerateFeedback)
     # nbgrader copies the assignment's other files (data/, hw2utils.py: 0.7 MB) beside each
     # student's pages; a class of 300 does not need 300 copies of the data

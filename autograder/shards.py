@@ -18,6 +18,7 @@ into DIR/course and records every student with the batch's own one-writer step
 whole class makes. It is idempotent: a rerun records the same notebooks again, and nbgrader
 writes auto scores only, so grades typed in formgrader on DIR/course stay.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,7 +41,7 @@ INTAKE = "intake.json"
 
 
 def parse(text: str) -> tuple[int, int]:
-    """"i/K" (1-based) as (i, K); an argparse type."""
+    """ "i/K" (1-based) as (i, K); an argparse type."""
     try:
         index, count = (int(part) for part in text.split("/"))
     except ValueError:
@@ -55,8 +56,9 @@ def shard_of(student: str, count: int) -> int:
     return int.from_bytes(hashlib.sha256(student.encode()).digest()[:8], "big") % count + 1
 
 
-def stage(source: Path, submitted: Path, shard: tuple[int, int]
-          ) -> tuple[list[intake.Submission], list[str]]:
+def stage(
+    source: Path, submitted: Path, shard: tuple[int, int]
+) -> tuple[list[intake.Submission], list[str]]:
     """``intake.stage`` of the whole download (student ids depend on the other entries), of
     which only the shard's students go to ``submitted`` and its intake.json;
     (their submissions, every student id in the download)."""
@@ -69,8 +71,9 @@ def stage(source: Path, submitted: Path, shard: tuple[int, int]
             target = submitted / submission.student
             shutil.rmtree(target, ignore_errors=True)
             shutil.move(Path(scratch) / submission.student, target)
-        (submitted / INTAKE).write_text(json.dumps({s.student: report[s.student] for s in mine},
-                                                   indent=1, sort_keys=True))
+        (submitted / INTAKE).write_text(
+            json.dumps({s.student: report[s.student] for s in mine}, indent=1, sort_keys=True)
+        )
     return mine, sorted(s.student for s in everyone)
 
 
@@ -82,11 +85,23 @@ def _digest(students: list[str]) -> str:
     return hashlib.sha256("\n".join(sorted(students)).encode()).hexdigest()
 
 
-def write_record(out: Path, shard: tuple[int, int], students: list[str], everyone: list[str],
-                 manifest: dict[str, str], isolation: str) -> None:
+def write_record(
+    out: Path,
+    shard: tuple[int, int],
+    students: list[str],
+    everyone: list[str],
+    manifest: dict[str, str],
+    isolation: str,
+) -> None:
     """DIR/shard.json: what the merge checks before it takes this shard."""
-    record = {"shard": shard[0], "of": shard[1], "students": sorted(students),
-              "download": _digest(everyone), "kit": kit_hash(manifest), "isolation": isolation}
+    record = {
+        "shard": shard[0],
+        "of": shard[1],
+        "students": sorted(students),
+        "download": _digest(everyone),
+        "kit": kit_hash(manifest),
+        "isolation": isolation,
+    }
     (out / RECORD).write_text(json.dumps(record, indent=1) + "\n")
 
 
@@ -98,6 +113,7 @@ def check(shard_dirs: list[Path]) -> list[dict[str, Any]]:
     """The shards' records (with "dir"), in shard order, if together they are one class
     graded whole by one kit; else refuse, saying what is wrong and what to do."""
     from autograder.grade import WORKER_RECORD  # autograder.grade imports this module
+
     records = []
     for directory in shard_dirs:
         if not (directory / RECORD).exists():
@@ -111,12 +127,15 @@ def check(shard_dirs: list[Path]) -> list[dict[str, Any]]:
     for record in records:
         given.setdefault(record["shard"], []).append(record["dir"])
     if twice := {i: dirs for i, dirs in given.items() if len(dirs) > 1}:
-        _refuse("; ".join(f"shard {i}/{count} given twice ({', '.join(d)})" for i, d in twice.items()))
+        _refuse(
+            "; ".join(f"shard {i}/{count} given twice ({', '.join(d)})" for i, d in twice.items())
+        )
     if missing := [f"{i}/{count}" for i in range(1, count + 1) if i not in given]:
         _refuse(f"shard {', '.join(missing)} missing: grade it (--shard) and list its folder too")
-    for key, what in (("kit", "kits (grader, notebooks, data or virtualenv differ): regrade "
-                              "them with one kit"),
-                      ("download", "downloads: grade every shard from the same SUBMISSIONS")):
+    for key, what in (
+        ("kit", "kits (grader, notebooks, data or virtualenv differ): regrade them with one kit"),
+        ("download", "downloads: grade every shard from the same SUBMISSIONS"),
+    ):
         if len({r[key] for r in records}) > 1:
             _refuse(f"the shards come from different {what}")
     owners: dict[str, list[str]] = {}
@@ -124,14 +143,20 @@ def check(shard_dirs: list[Path]) -> list[dict[str, Any]]:
         for student in record["students"]:
             owners.setdefault(student, []).append(f"{record['shard']}/{count}")
     if overlap := {s: shards for s, shards in owners.items() if len(shards) > 1}:
-        _refuse("students in more than one shard: "
-                + ", ".join(f"{s} ({', '.join(shards)})" for s, shards in sorted(overlap.items())))
+        _refuse(
+            "students in more than one shard: "
+            + ", ".join(f"{s} ({', '.join(shards)})" for s, shards in sorted(overlap.items()))
+        )
     for record in records:
         executed = Path(record["dir"]) / "course" / EXECUTED
-        if pending := [s for s in record["students"] if not (executed / s / WORKER_RECORD).exists()]:
-            _refuse(f"shard {record['shard']}/{count} ({record['dir']}) has students not yet "
-                    f"executed ({', '.join(pending[:10])}{', ...' if len(pending) > 10 else ''}): "
-                    "rerun that shard with the same command (it resumes), then merge again")
+        if pending := [
+            s for s in record["students"] if not (executed / s / WORKER_RECORD).exists()
+        ]:
+            _refuse(
+                f"shard {record['shard']}/{count} ({record['dir']}) has students not yet "
+                f"executed ({', '.join(pending[:10])}{', ...' if len(pending) > 10 else ''}): "
+                "rerun that shard with the same command (it resumes), then merge again"
+            )
     return sorted(records, key=lambda r: r["shard"])
 
 
@@ -154,13 +179,16 @@ def merge(shard_dirs: list[Path], out: Path, feedback: bool = True) -> dict[str,
     from tqdm import tqdm
 
     from autograder import grade, sandbox  # autograder.grade imports this module
+
     if Path(os.path.abspath(out)) in {Path(os.path.abspath(d)) for d in shard_dirs}:
         _refuse(f"--out {out} is one of the shards: merge into a folder of its own")
     records = check(shard_dirs)
     manifest = sandbox.kit_manifest(grade.ROOT)
     if records[0]["kit"] != kit_hash(manifest):
-        _refuse("the shards were graded by another kit than this one (grader, notebooks, data "
-                "or virtualenv differ): merge with the kit that graded them")
+        _refuse(
+            "the shards were graded by another kit than this one (grader, notebooks, data "
+            "or virtualenv differ): merge with the kit that graded them"
+        )
     if changed := sandbox.verify_kit(grade.ROOT, manifest):
         raise grade.KitChanged(f"the kit is not safe to grade with: {changed[:5]}")
     out.mkdir(parents=True, exist_ok=True)
@@ -192,11 +220,14 @@ def merge(shard_dirs: list[Path], out: Path, feedback: bool = True) -> dict[str,
 
 def main(argv: list[str] | None = None) -> int:
     from autograder import grade
-    parser = argparse.ArgumentParser(prog="python -m autograder.shards",
-                                     description=__doc__.splitlines()[0])
+
+    parser = argparse.ArgumentParser(
+        prog="python -m autograder.shards", description=__doc__.splitlines()[0]
+    )
     commands = parser.add_subparsers(dest="command", required=True)
-    merging = commands.add_parser("merge", help="one course, gradebook, feedback and tables "
-                                                "from the folders of shards 1..K")
+    merging = commands.add_parser(
+        "merge", help="one course, gradebook, feedback and tables from the folders of shards 1..K"
+    )
     merging.add_argument("shards", type=Path, nargs="+", metavar="SHARD_DIR")
     merging.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)

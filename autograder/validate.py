@@ -9,20 +9,24 @@ has_failed``) but also as *passed* (``_get_passed_cells``: score 0 == max 0), so
 This validator counts a 0-point cell as passed only when it did not fail; everything else is
 nbgrader's own ValidateApp.
 """
+
 from __future__ import annotations
 
 import sys
 
+from nbformat import NotebookNode
 from nbgrader import utils
 from nbgrader.apps import validateapp
 from nbgrader.validator import Validator
-from nbformat import NotebookNode
 
 
 class ExtraCreditValidator(Validator):  # type: ignore[misc]  # nbgrader has no type information
     def _get_passed_cells(self, nb: NotebookNode) -> list[NotebookNode]:
-        return [cell for cell in super()._get_passed_cells(nb)
-                if not (utils.determine_grade(cell, self.log)[1] == 0 and utils.has_failed(cell))]
+        return [
+            cell
+            for cell in super()._get_passed_cells(nb)
+            if not (utils.determine_grade(cell, self.log)[1] == 0 and utils.has_failed(cell))
+        ]
 
 
 def main(argv: list[str] | None = None) -> int:

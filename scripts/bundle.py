@@ -10,6 +10,7 @@ Colab links and the setup cells' downloads work. BASE_URL is the one setting (hw
 The leak check (scripts/leak_check.py) runs on the result; a leak stops the build.
 The zip is byte-reproducible (fixed timestamps and order).
 """
+
 import argparse
 import re
 import shutil
@@ -24,12 +25,16 @@ import build  # noqa: E402 -- scripts/ is on sys.path above; BASE_URL without im
 import leak_check  # noqa: E402 -- as build
 
 RELEASE = ROOT / "release" / "hw2"
-TITLES = {"01_gradient_descent": "Part 1 — Gradient descent and weight decay (20 points)",
-          "02_ema_adam": "Part 2 — Gradient statistics, EMA and Adam (25 points)",
-          "03_training": "Part 3 — Training MLPs and residual networks (30 points)",
-          "04_initialization": "Part 4 — Initialization (25 points, + 10 extra credit)"}
-_GITHUB_RAW = re.compile(r"^https://raw\.githubusercontent\.com/(?P<org>[^/]+)/(?P<repo>[^/]+)/"
-                         r"(?P<branch>[^/]+)/(?P<path>.*)$")
+TITLES = {
+    "01_gradient_descent": "Part 1 — Gradient descent and weight decay (20 points)",
+    "02_ema_adam": "Part 2 — Gradient statistics, EMA and Adam (25 points)",
+    "03_training": "Part 3 — Training MLPs and residual networks (30 points)",
+    "04_initialization": "Part 4 — Initialization (25 points, + 10 extra credit)",
+}
+_GITHUB_RAW = re.compile(
+    r"^https://raw\.githubusercontent\.com/(?P<org>[^/]+)/(?P<repo>[^/]+)/"
+    r"(?P<branch>[^/]+)/(?P<path>.*)$"
+)
 
 
 def colab_url(base_url: str, notebook: str) -> str | None:
@@ -37,21 +42,29 @@ def colab_url(base_url: str, notebook: str) -> str | None:
     found = _GITHUB_RAW.match(base_url)
     if not found:
         return None
-    return (f"https://colab.research.google.com/github/{found['org']}/{found['repo']}/blob/"
-            f"{found['branch']}/{found['path']}{notebook}.ipynb")
+    return (
+        f"https://colab.research.google.com/github/{found['org']}/{found['repo']}/blob/"
+        f"{found['branch']}/{found['path']}{notebook}.ipynb"
+    )
 
 
 def student_readme(base_url: str) -> str:
     rows = ["| notebook | part | Colab |", "|---|---|---|"]
     for stem, title in TITLES.items():
         url = colab_url(base_url, stem)
-        rows.append(f"| `{stem}.ipynb` | {title} | " + (f"[Open in Colab]({url})" if url else "—") + " |")
+        rows.append(
+            f"| `{stem}.ipynb` | {title} | " + (f"[Open in Colab]({url})" if url else "—") + " |"
+        )
     if colab_url(base_url, "x"):
-        colab = ("Click a notebook's **Open in Colab** link above, then choose File > Save a copy "
-                 "in Drive: Colab keeps your work only in that copy.")
+        colab = (
+            "Click a notebook's **Open in Colab** link above, then choose File > Save a copy "
+            "in Drive: Colab keeps your work only in that copy."
+        )
     else:
-        colab = ("Open https://colab.research.google.com, choose File > Upload notebook, and "
-                 "upload the notebook from this folder; Colab keeps it in your Google Drive.")
+        colab = (
+            "Open https://colab.research.google.com, choose File > Upload notebook, and "
+            "upload the notebook from this folder; Colab keeps it in your Google Drive."
+        )
     template = (ROOT / "notebooks" / "STUDENT_README.md").read_text()
     return template.format(notebook_table="\n".join(rows), colab_paragraph=colab)
 
@@ -60,12 +73,16 @@ def make_bundle(out: Path) -> tuple[Path, Path]:
     """Write out/hw2/ and out/hw2.zip; returns both."""
     folder = out / "hw2"
     shutil.rmtree(folder, ignore_errors=True)
-    shutil.copytree(RELEASE, folder, ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+    shutil.copytree(
+        RELEASE, folder, ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints")
+    )
     (folder / "README.md").write_text(student_readme(build.base_url()))
     archive = out / "hw2.zip"
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
         for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-            info = zipfile.ZipInfo(f"hw2/{path.relative_to(folder).as_posix()}", (2025, 1, 1, 0, 0, 0))
+            info = zipfile.ZipInfo(
+                f"hw2/{path.relative_to(folder).as_posix()}", (2025, 1, 1, 0, 0, 0)
+            )
             info.external_attr, info.compress_type = 0o644 << 16, zipfile.ZIP_DEFLATED
             zf.writestr(info, path.read_bytes())
     return folder, archive

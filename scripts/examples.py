@@ -14,6 +14,7 @@ The class is rebuilt from source/hw2 each time, so it follows the current soluti
 ``--lms`` lays it out as that LMS's download (``ROSTER``: made-up people and LMS ids), as the
 intake reads it: what the export's LMS files are made from (README, "5b").
 """
+
 import argparse
 import contextlib
 import copy
@@ -29,8 +30,9 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
-import hw2utils  # noqa: E402 -- the kit's root is on sys.path above
 import mutants  # noqa: E402 -- tests/ is on sys.path above; the corpus: one wrong answer each
+
+import hw2utils  # noqa: E402 -- the kit's root is on sys.path above
 
 SOURCE, RELEASE = ROOT / "source" / "hw2", ROOT / "release" / "hw2"
 NOTEBOOKS = ("01_gradient_descent", "02_ema_adam", "03_training", "04_initialization")
@@ -38,8 +40,11 @@ NOTEBOOKS = ("01_gradient_descent", "02_ema_adam", "03_training", "04_initializa
 STUDENTS = {
     "ada": (["sgd_decay_outside_lr", "rms_root_of_sum_over_n", "kaiming_fan_out"], [], ""),
     "ben": (["adam_state_rebound", "residual_without_skip", "large_init_std_5"], [], "Copy of "),
-    "chloe": (["sgd_decay_sign_flipped", "adam_decay_outside_update", "supervise_random_std_1"],
-              ["03_training"], ""),
+    "chloe": (
+        ["sgd_decay_sign_flipped", "adam_decay_outside_update", "supervise_random_std_1"],
+        ["03_training"],
+        "",
+    ),
     "dev": (["ema_no_bias_correction", "xavier_uniform_wrong_limit"], [], ""),
 }
 
@@ -56,11 +61,17 @@ def write_ec_models(fine_tuned: Path, from_scratch: Path) -> None:
     notebook = json.loads((SOURCE / "04_initialization.ipynb").read_text())
     code = ["".join(cell["source"]) for cell in notebook["cells"] if cell["cell_type"] == "code"]
     imports = next(source for source in code if "import hw2utils" in source and "SEED =" in source)
-    solution = next("".join(cell["source"]) for cell in notebook["cells"]
-                    if cell["metadata"].get("nbgrader", {}).get("grade_id") == "ec_transfer")
+    solution = next(
+        "".join(cell["source"])
+        for cell in notebook["cells"]
+        if cell["metadata"].get("nbgrader", {}).get("grade_id") == "ec_transfer"
+    )
     # in an empty folder the solution trains even in grading mode (no model file to keep)
-    with tempfile.TemporaryDirectory() as scratch, contextlib.chdir(scratch), \
-            contextlib.redirect_stdout(io.StringIO()):
+    with (
+        tempfile.TemporaryDirectory() as scratch,
+        contextlib.chdir(scratch),
+        contextlib.redirect_stdout(io.StringIO()),
+    ):
         namespace: dict = {}
         exec(compile(imports, "04_initialization: imports", "exec"), namespace)
         exec(compile(solution, "04_initialization: ec_transfer", "exec"), namespace)
@@ -72,6 +83,7 @@ def write_ec_models(fine_tuned: Path, from_scratch: Path) -> None:
                 module.reset_parameters()  # also BatchNorm's running statistics
         namespace["fit"](scratch_net, hw2utils.load_dataset("hard"), max_epochs=300)
         hw2utils._write_ec_model(scratch_net, from_scratch, saved_by="save_ec_model")
+
 
 # student: (full name, Canvas user id, Moodle participant id, Blackboard username), made up
 ROSTER = {

@@ -16,6 +16,7 @@ to probabilities ``(N, 1)`` or ``(N,)``; every figure is a matplotlib ``Figure``
 that Jupyter shows at the end of the cell. Helpers that draw return either
 nothing or an object with a text summary, so that no figure is shown twice.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -27,9 +28,10 @@ import tempfile
 import traceback
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Protocol, Sequence, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -47,15 +49,49 @@ from torch import nn
 from tqdm import tqdm
 
 __all__ = [
-    "BASE_URL", "ENV_BASE_URL", "ENV_DEVICE", "ENV_GRADING", "ENV_FORCE_COLAB",
-    "GRADING_EPOCHS", "DATASET_FILES", "SPLITS", "N_FEATURES", "base_url", "in_colab",
-    "grading_mode", "pick_device", "set_seed",
-    "BOWL_MATRIX", "BOWL_START", "LossFunctionWithPlot", "ConstantVectorNetwork",
-    "Dataset", "dataset_url", "load_dataset", "Supervise", "TrainingHistory", "accuracy", "run_test",
-    "plot_training", "OWN_OPTIMIZERS", "COMPARE_GRADING_EPOCHS", "COMPARE_DECIMALS",
-    "load_own_optimizers", "OptimizerComparison", "compare_optimizers", "InitFunction", "layer_activations", "InitExperiment", "run_init_experiment",
-    "plot_activation_histograms", "EC_MODEL_FILE", "EC_ELEMENTWISE", "SavedNetwork", "save_ec_model",
-    "load_ec_model", "read_ec_file",
+    "BASE_URL",
+    "ENV_BASE_URL",
+    "ENV_DEVICE",
+    "ENV_GRADING",
+    "ENV_FORCE_COLAB",
+    "GRADING_EPOCHS",
+    "DATASET_FILES",
+    "SPLITS",
+    "N_FEATURES",
+    "base_url",
+    "in_colab",
+    "grading_mode",
+    "pick_device",
+    "set_seed",
+    "BOWL_MATRIX",
+    "BOWL_START",
+    "LossFunctionWithPlot",
+    "ConstantVectorNetwork",
+    "Dataset",
+    "dataset_url",
+    "load_dataset",
+    "Supervise",
+    "TrainingHistory",
+    "accuracy",
+    "run_test",
+    "plot_training",
+    "OWN_OPTIMIZERS",
+    "COMPARE_GRADING_EPOCHS",
+    "COMPARE_DECIMALS",
+    "load_own_optimizers",
+    "OptimizerComparison",
+    "compare_optimizers",
+    "InitFunction",
+    "layer_activations",
+    "InitExperiment",
+    "run_init_experiment",
+    "plot_activation_histograms",
+    "EC_MODEL_FILE",
+    "EC_ELEMENTWISE",
+    "SavedNetwork",
+    "save_ec_model",
+    "load_ec_model",
+    "read_ec_file",
 ]
 
 # ---------------------------------------------------------------------------
@@ -67,10 +103,10 @@ __all__ = [
 BASE_URL = "https://raw.githubusercontent.com/hw2-course/hw2-training-deep-network/main/"
 
 #: Environment variables this module reads.
-ENV_BASE_URL = "HW2_BASE_URL"          # overrides BASE_URL
-ENV_DEVICE = "HW2_DEVICE"              # "cpu", "cuda", "cuda:1", ...: overrides the automatic choice
-ENV_GRADING = "HW2_GRADING_MODE"       # "1" forces grading mode outside nbgrader
-ENV_FORCE_COLAB = "HW2_FORCE_COLAB"    # "1" makes this module behave as in Colab (tests)
+ENV_BASE_URL = "HW2_BASE_URL"  # overrides BASE_URL
+ENV_DEVICE = "HW2_DEVICE"  # "cpu", "cuda", "cuda:1", ...: overrides the automatic choice
+ENV_GRADING = "HW2_GRADING_MODE"  # "1" forces grading mode outside nbgrader
+ENV_FORCE_COLAB = "HW2_FORCE_COLAB"  # "1" makes this module behave as in Colab (tests)
 
 #: Epochs ``run_test`` trains for in grading mode, whatever the notebook asks.
 GRADING_EPOCHS = 20
@@ -95,8 +131,11 @@ def base_url() -> str:
 
 def in_colab() -> bool:
     """True inside Google Colab (or when ``HW2_FORCE_COLAB=1``)."""
-    return ("google.colab" in sys.modules or "COLAB_RELEASE_TAG" in os.environ
-            or _env_flag(ENV_FORCE_COLAB))
+    return (
+        "google.colab" in sys.modules
+        or "COLAB_RELEASE_TAG" in os.environ
+        or _env_flag(ENV_FORCE_COLAB)
+    )
 
 
 def grading_mode() -> bool:
@@ -123,7 +162,8 @@ def pick_device(device: str | torch.device | None = None) -> torch.device:
     if chosen.type == "cuda" and not torch.cuda.is_available():
         raise RuntimeError(
             f"device {str(chosen)!r} was requested (argument or ${ENV_DEVICE}) but no CUDA "
-            "GPU is available; use 'cpu' or unset the variable")
+            "GPU is available; use 'cpu' or unset the variable"
+        )
     return chosen
 
 
@@ -204,9 +244,12 @@ class LossFunctionWithPlot:
         norms: np.ndarray = np.linalg.norm(points @ self.B.numpy().T, axis=-1)
         return norms
 
-    def plot_history(self, grads: ArrayLike | torch.Tensor | None = None,
-                     mean_grads: ArrayLike | torch.Tensor | None = None,
-                     rms_grads: ArrayLike | torch.Tensor | None = None) -> None:
+    def plot_history(
+        self,
+        grads: ArrayLike | torch.Tensor | None = None,
+        mean_grads: ArrayLike | torch.Tensor | None = None,
+        rms_grads: ArrayLike | torch.Tensor | None = None,
+    ) -> None:
         """Draw the path of x over the contours of L, and the loss per step (log scale).
         Where the path's last third is too small to read in the full view (a zig-zag across
         the valley), a zoom on it is drawn beside the path.
@@ -229,17 +272,23 @@ class LossFunctionWithPlot:
         rows = 1 if grads is None else 2
         fig = plt.figure(figsize=(9.5, 4 * rows), layout="constrained")
         top, *bottom = fig.subfigures(rows, 1, squeeze=False)[:, 0]
-        axes = [*top.subplots(1, 2, width_ratios=[3, 2]),
-                *(bottom[0].subplots(1, 2) if bottom else [])]
+        axes = [
+            *top.subplots(1, 2, width_ratios=[3, 2]),
+            *(bottom[0].subplots(1, 2) if bottom else []),
+        ]
         self._draw_path(axes[0])
         self._draw_losses(axes[1])
         if grads is not None:
             means = None if mean_grads is None else _as_numpy(mean_grads, "mean_grads")
             rmss = None if rms_grads is None else _as_numpy(rms_grads, "rms_grads")
             for i, ax in enumerate(axes[2:]):
-                _draw_gradient_panel(ax, i, grads[:, i],
-                                     None if means is None else float(means[i]),
-                                     None if rmss is None else float(rmss[i]))
+                _draw_gradient_panel(
+                    ax,
+                    i,
+                    grads[:, i],
+                    None if means is None else float(means[i]),
+                    None if rmss is None else float(rmss[i]),
+                )
         self.figure = fig
 
     def _draw_path(self, ax: Axes) -> None:
@@ -248,16 +297,32 @@ class LossFunctionWithPlot:
         corners = np.vstack([path, np.zeros((1, 2))])
         low, high = corners.min(axis=0), corners.max(axis=0)
         pad = 0.15 * (high - low).max() + 0.1
-        g0, g1 = np.meshgrid(np.linspace(low[0] - pad, high[0] + pad, 200),
-                             np.linspace(low[1] - pad, high[1] + pad, 200))
+        g0, g1 = np.meshgrid(
+            np.linspace(low[0] - pad, high[0] + pad, 200),
+            np.linspace(low[1] - pad, high[1] + pad, 200),
+        )
         surface = self.value(np.stack([g0, g1], axis=-1))
         ax.contour(g0, g1, surface, levels=15, cmap="viridis", linewidths=0.6, alpha=0.6)
         # A thin line between small dots, so that where the path zig-zags each step stays a
         # stroke of its own instead of merging into a blob.
-        ax.plot(path[:, 0], path[:, 1], "-o", color="tab:red", linewidth=0.5, markersize=2.5,
-                label="path of x")
-        ax.plot(*path[0], "o", color="tab:green", markersize=9, markerfacecolor="none",
-                markeredgewidth=2, label="start")
+        ax.plot(
+            path[:, 0],
+            path[:, 1],
+            "-o",
+            color="tab:red",
+            linewidth=0.5,
+            markersize=2.5,
+            label="path of x",
+        )
+        ax.plot(
+            *path[0],
+            "o",
+            color="tab:green",
+            markersize=9,
+            markerfacecolor="none",
+            markeredgewidth=2,
+            label="start",
+        )
         _mark_end(ax, path, label=f"end (step {len(path) - 1})")
         ax.plot([0], [0], "*", color="black", markersize=11, label="minimum")
         ax.set(xlabel="x[0]", ylabel="x[1]", title="Path on the loss surface")
@@ -271,8 +336,15 @@ class LossFunctionWithPlot:
 
 
 def _mark_end(ax: Axes, path: np.ndarray, **kwargs: Any) -> None:
-    ax.plot(*path[-1], "s", color="black", markersize=7, markerfacecolor="none",
-            markeredgewidth=1.5, **kwargs)
+    ax.plot(
+        *path[-1],
+        "s",
+        color="black",
+        markersize=7,
+        markerfacecolor="none",
+        markeredgewidth=1.5,
+        **kwargs,
+    )
 
 
 def _zoom_on_tail(ax: Axes, path: np.ndarray) -> None:
@@ -289,7 +361,8 @@ def _zoom_on_tail(ax: Axes, path: np.ndarray) -> None:
     # (transAxes is a BboxTransformTo, an Affine2DBase; matplotlib's stubs say Transform)
     beside = transforms.blended_transform_factory(
         ax.figure.dpi_scale_trans + transforms.ScaledTranslation(1, 0, ax.transAxes),  # type: ignore[arg-type]
-        ax.transAxes)
+        ax.transAxes,
+    )
     inset = ax.inset_axes((0.4, 0.0, 1.7, 0.5), transform=beside)
     inset.set_in_layout(True)
     inset.plot(tail[:, 0], tail[:, 1], "-o", color="tab:red", linewidth=0.8, markersize=3.5)
@@ -308,10 +381,18 @@ def _as_numpy(values: ArrayLike | torch.Tensor, name: str) -> np.ndarray:
     return array
 
 
-def _draw_gradient_panel(ax: Axes, i: int, series: np.ndarray, mean: float | None,
-                         rms: float | None) -> None:
-    ax.plot(np.arange(len(series)), series, "-o", color="tab:blue", linewidth=0.8,
-            markersize=3, label=f"dL/dx[{i}]")
+def _draw_gradient_panel(
+    ax: Axes, i: int, series: np.ndarray, mean: float | None, rms: float | None
+) -> None:
+    ax.plot(
+        np.arange(len(series)),
+        series,
+        "-o",
+        color="tab:blue",
+        linewidth=0.8,
+        markersize=3,
+        label=f"dL/dx[{i}]",
+    )
     if mean is not None:
         ax.axhline(mean, color="tab:green", label=f"mean {mean:.4f}")
     if rms is not None:
@@ -338,8 +419,14 @@ class _PlainNumbers(ticker.Formatter):
 
     def set_locs(self, locs: list[float]) -> None:
         super().set_locs(locs)
-        self.digits = next((d for d in range(1, 8) if all(
-            math.isclose(float(self._format(v, d)), v, rel_tol=1e-9) for v in locs)), 8)
+        self.digits = next(
+            (
+                d
+                for d in range(1, 8)
+                if all(math.isclose(float(self._format(v, d)), v, rel_tol=1e-9) for v in locs)
+            ),
+            8,
+        )
 
     def __call__(self, x: float, pos: int | None = None) -> str:
         return self._format(x, self.digits)
@@ -380,19 +467,27 @@ class _EndsLabelled(ticker.Locator):
         assert self.axis is not None  # matplotlib sets the axis before it asks for ticks
         view_low, view_high = sorted(self.axis.get_view_interval())
         ticks = list(self.base())
-        shown = [t for t in ticks if view_low <= t <= view_high] or [math.sqrt(view_low * view_high)]
+        shown = [t for t in ticks if view_low <= t <= view_high] or [
+            math.sqrt(view_low * view_high)
+        ]
         if min(shown) > self.low * self.NEAR:
-            ticks += self._round_near(self.low, max(view_low, self.low / self.NEAR),
-                                      min(self.low * self.NEAR, min(shown) / 1.3))
+            ticks += self._round_near(
+                self.low,
+                max(view_low, self.low / self.NEAR),
+                min(self.low * self.NEAR, min(shown) / 1.3),
+            )
         if max(shown) < self.high / self.NEAR:
-            ticks += self._round_near(self.high, max(self.high / self.NEAR, max(shown) * 1.3),
-                                      min(self.high * self.NEAR, view_high))
+            ticks += self._round_near(
+                self.high,
+                max(self.high / self.NEAR, max(shown) * 1.3),
+                min(self.high * self.NEAR, view_high),
+            )
         return sorted(ticks)
 
     def _round_near(self, value: float, low: float, high: float) -> list[float]:
         """The round number in [low, high] closest to ``value`` (by ratio), or none."""
         decade = math.floor(math.log10(value))
-        candidates = [m * 10.0 ** d for d in (decade - 1, decade, decade + 1) for m in self.ROUND]
+        candidates = [m * 10.0**d for d in (decade - 1, decade, decade + 1) for m in self.ROUND]
         inside = [c for c in candidates if low <= c <= high]
         return [min(inside, key=lambda c: abs(math.log(c / value)))] if inside else []
 
@@ -439,6 +534,7 @@ class ConstantVectorNetwork(nn.Module):
 # Part 3: data
 # ---------------------------------------------------------------------------
 
+
 @dataclass(frozen=True, repr=False)
 class Dataset:
     """One dataset's three splits, as float32 tensors on one device.
@@ -447,6 +543,7 @@ class Dataset:
     ``*_labels`` has shape (N,): {0., 1.}. Train on train, watch val; test is
     held back.
     """
+
     name: str
     train_data: torch.Tensor
     train_labels: torch.Tensor
@@ -457,8 +554,10 @@ class Dataset:
 
     def __repr__(self) -> str:
         sizes = ", ".join(f"{s} {len(getattr(self, s + '_labels'))}" for s in SPLITS)
-        return (f"Dataset({self.name!r}: {sizes}; {self.train_data.shape[1]} features; "
-                f"device {self.train_data.device})")
+        return (
+            f"Dataset({self.name!r}: {sizes}; {self.train_data.shape[1]} features; "
+            f"device {self.train_data.device})"
+        )
 
 
 def dataset_url(name: str) -> str:
@@ -479,9 +578,12 @@ def _search_dirs(data_dir: str | os.PathLike[str] | None) -> list[Path]:
     return list(dict.fromkeys([here / "data", Path.cwd() / "data", Path.cwd()]))
 
 
-def load_dataset(name: str = "tiny", device: str | torch.device | None = None,
-                 data_dir: str | os.PathLike[str] | None = None,
-                 download: bool | None = None) -> Dataset:
+def load_dataset(
+    name: str = "tiny",
+    device: str | torch.device | None = None,
+    data_dir: str | os.PathLike[str] | None = None,
+    download: bool | None = None,
+) -> Dataset:
     """Load dataset ``name`` ("tiny" or "hard") as float32 tensors on ``device``.
 
     Looks for ``data/<file>.npz`` beside this module, then in ``./data`` and ``.``
@@ -502,11 +604,13 @@ def load_dataset(name: str = "tiny", device: str | torch.device | None = None,
             raise FileNotFoundError(
                 f"dataset file {filename!r} not found in {', '.join(map(str, dirs))}. "
                 f"Download it from {url} into a 'data' folder next to your notebook, "
-                f"or call load_dataset({name!r}, download=True).")
+                f"or call load_dataset({name!r}, download=True)."
+            )
     arrays = _read_npz(path)
     device = pick_device(device)
-    tensors = {key: torch.as_tensor(value, dtype=torch.float32).to(device)
-               for key, value in arrays.items()}
+    tensors = {
+        key: torch.as_tensor(value, dtype=torch.float32).to(device) for key, value in arrays.items()
+    }
     return Dataset(name=name, **tensors)
 
 
@@ -517,12 +621,16 @@ def _download(url: str, dest: Path) -> Path:
         with urllib.request.urlopen(url, timeout=60) as response:
             payload = response.read()
     except (urllib.error.URLError, OSError) as err:
-        reason = (f"HTTP {err.code} {err.reason}" if isinstance(err, urllib.error.HTTPError)
-                  else getattr(err, "reason", err))
+        reason = (
+            f"HTTP {err.code} {err.reason}"
+            if isinstance(err, urllib.error.HTTPError)
+            else getattr(err, "reason", err)
+        )
         raise FileNotFoundError(
             f"could not download {dest.name!r} from {url} ({reason}). Check the "
             "notebook's internet connection (Colab: Runtime > Restart session, then run "
-            "the setup cell again) or upload the file into a 'data' folder by hand.") from err
+            "the setup cell again) or upload the file into a 'data' folder by hand."
+        ) from err
     with tempfile.NamedTemporaryFile(dir=dest.parent, delete=False, suffix=".part") as tmp:
         tmp.write(payload)
     os.replace(tmp.name, dest)
@@ -536,8 +644,9 @@ def _read_npz(path: Path) -> dict[str, np.ndarray]:
         with np.load(path, allow_pickle=False) as npz:
             arrays = {key: npz[key] for key in npz.files}
     except Exception as err:  # a truncated download or an HTML error page saved as .npz
-        raise ValueError(f"{path} is not a readable .npz dataset ({err}); delete it and "
-                         "download it again") from err
+        raise ValueError(
+            f"{path} is not a readable .npz dataset ({err}); delete it and download it again"
+        ) from err
     problems = []
     for split in SPLITS:
         data, labels = arrays.get(f"{split}_data"), arrays.get(f"{split}_labels")
@@ -557,6 +666,7 @@ def _read_npz(path: Path) -> dict[str, np.ndarray]:
 # ---------------------------------------------------------------------------
 # Part 3: training harness
 # ---------------------------------------------------------------------------
+
 
 class _Optimizer(Protocol):
     """What training needs of an optimizer: torch.optim's and yours (Parts 1-2) alike."""
@@ -587,6 +697,7 @@ class TrainingHistory:
     ``test_every`` epochs and at the last): ``eval_epochs``, ``train_accs``,
     ``val_accs`` and ``grad_ranges`` -- (largest, smallest) over parameter
     tensors of max |gradient|; a tiny smallest value means vanishing gradients."""
+
     n_parameters: int
     epochs_run: int = 0
     losses: list[float] = field(default_factory=list)
@@ -609,8 +720,10 @@ class TrainingHistory:
 
     def __repr__(self) -> str:
         solved = f"epoch {self.solved_epoch}" if self.solved_epoch else "no"
-        return (f"TrainingHistory(epochs_run={self.epochs_run}, train_acc={self.train_acc:.4f}, "
-                f"val_acc={self.val_acc:.4f}, reached 100% held-out: {solved})")
+        return (
+            f"TrainingHistory(epochs_run={self.epochs_run}, train_acc={self.train_acc:.4f}, "
+            f"val_acc={self.val_acc:.4f}, reached 100% held-out: {solved})"
+        )
 
 
 @torch.no_grad()
@@ -626,8 +739,9 @@ def accuracy(net: nn.Module, data: torch.Tensor, labels: torch.Tensor) -> float:
         net.train(was_training)
 
 
-def _progress_note(history: TrainingHistory, loss_log: torch.Tensor, epoch: int,
-                   window: int = 100) -> str:
+def _progress_note(
+    history: TrainingHistory, loss_log: torch.Tensor, epoch: int, window: int = 100
+) -> str:
     """The progress bar's text at an evaluation: what the run is heading for.
 
     The loss and its relative change over the last ``window`` epochs (near 0 % at chance
@@ -638,9 +752,11 @@ def _progress_note(history: TrainingHistory, loss_log: torch.Tensor, epoch: int,
     now, then = loss_log[epoch - 1].item(), loss_log[epoch - 1 - span].item()
     change = (now - then) / then if then > 0 else 0.0
     best = max(range(len(history.val_accs)), key=history.val_accs.__getitem__)
-    return (f"loss {now:.4f} ({change:+.1%} in {span} epochs), train {history.train_accs[-1]:.3f}, "
-            f"held-out {history.val_accs[-1]:.3f} (best {history.val_accs[best]:.3f} "
-            f"at epoch {history.eval_epochs[best]})")
+    return (
+        f"loss {now:.4f} ({change:+.1%} in {span} epochs), train {history.train_accs[-1]:.3f}, "
+        f"held-out {history.val_accs[-1]:.3f} (best {history.val_accs[best]:.3f} "
+        f"at epoch {history.eval_epochs[best]})"
+    )
 
 
 def _gradient_range(parameters: Iterable[torch.Tensor]) -> tuple[float, float]:
@@ -678,10 +794,16 @@ def _subnormals_flushed(device: torch.device) -> Iterator[None]:
             torch.set_flush_denormal(False)
 
 
-def run_test(model: Supervise, optmaker: Callable[[Iterable[nn.Parameter]], _Optimizer],
-             epochs: int = 2000, test_every: int = 10, data: Dataset | None = None,
-             device: str | torch.device | None = None, progress: bool = True,
-             plot: bool = True) -> TrainingHistory:
+def run_test(
+    model: Supervise,
+    optmaker: Callable[[Iterable[nn.Parameter]], _Optimizer],
+    epochs: int = 2000,
+    test_every: int = 10,
+    data: Dataset | None = None,
+    device: str | torch.device | None = None,
+    progress: bool = True,
+    plot: bool = True,
+) -> TrainingHistory:
     """Train ``model`` full-batch on ``data``'s train split and watch its val split.
 
     Each epoch: ``zero_grad``, loss on all training examples, ``backward``, ``step``
@@ -699,8 +821,10 @@ def run_test(model: Supervise, optmaker: Callable[[Iterable[nn.Parameter]], _Opt
     (kept in the returned history's ``figure``).
     """
     if not isinstance(getattr(model, "net", None), nn.Module):
-        raise TypeError("run_test trains a Supervise(criterion, net); wrap your network, "
-                        "e.g. run_test(Supervise(nn.BCELoss(), net), optmaker)")
+        raise TypeError(
+            "run_test trains a Supervise(criterion, net); wrap your network, "
+            "e.g. run_test(Supervise(nn.BCELoss(), net), optmaker)"
+        )
     if test_every < 1:
         raise ValueError(f"test_every must be at least 1, got {test_every}")
     epochs = _epochs_for_mode(epochs, GRADING_EPOCHS, "training")
@@ -717,8 +841,15 @@ def run_test(model: Supervise, optmaker: Callable[[Iterable[nn.Parameter]], _Opt
     # each epoch's loss tensor alive fragments the CPU heap (measured: ~1000 page faults and
     # +10 % time per epoch on the 8000-example benchmark).
     loss_log = torch.zeros(epochs, device=device)
-    bar = tqdm(total=epochs, file=sys.stdout, disable=not progress, mininterval=0.5,
-               unit="epoch", dynamic_ncols=True, leave=True)
+    bar = tqdm(
+        total=epochs,
+        file=sys.stdout,
+        disable=not progress,
+        mininterval=0.5,
+        unit="epoch",
+        dynamic_ncols=True,
+        leave=True,
+    )
     with bar, _subnormals_flushed(device):
         for epoch in range(1, epochs + 1):
             optimizer.zero_grad()
@@ -739,11 +870,13 @@ def run_test(model: Supervise, optmaker: Callable[[Iterable[nn.Parameter]], _Opt
                 if history.val_accs[-1] == 1.0:
                     history.solved_epoch = epoch
                     break
-    history.losses = loss_log[:history.epochs_run].tolist()
+    history.losses = loss_log[: history.epochs_run].tolist()
     high, low = history.grad_ranges[-1]
-    print(f"Epoch {history.epochs_run}: loss {history.losses[-1]:.5f}, gradient range "
-          f"{high:.1e} to {low:.1e}, train accuracy {history.train_acc:.4f}, "
-          f"held-out accuracy {history.val_acc:.4f}")
+    print(
+        f"Epoch {history.epochs_run}: loss {history.losses[-1]:.5f}, gradient range "
+        f"{high:.1e} to {low:.1e}, train accuracy {history.train_acc:.4f}, "
+        f"held-out accuracy {history.val_acc:.4f}"
+    )
     if plot and not grading_mode():  # no figure is graded
         history.figure = plot_training(history)
     return history
@@ -758,21 +891,46 @@ def plot_training(history: TrainingHistory) -> Figure:
     coincide; when they are equal at every evaluation, the legend says so."""
     fig, ax_loss = plt.subplots(figsize=(7, 4.4), layout="constrained")
     ax_acc = ax_loss.twinx()
-    ax_loss.plot(np.arange(1, len(history.losses) + 1), history.losses, color="tab:blue",
-                 label="training loss")
+    ax_loss.plot(
+        np.arange(1, len(history.losses) + 1),
+        history.losses,
+        color="tab:blue",
+        label="training loss",
+    )
     _log_scale_with_plain_ticks(ax_loss.yaxis, history.losses)
     every = max(1, len(history.eval_epochs) // 12)  # a dozen markers, not one per evaluation
-    ax_acc.plot(history.eval_epochs, history.train_accs, "-o", color="tab:orange", linewidth=3,
-                markersize=7, markevery=every, label="training accuracy")
-    ax_acc.plot(history.eval_epochs, history.val_accs, "--x", color="tab:red", linewidth=1.5,
-                markersize=7, markeredgewidth=1.5, markevery=every, label="held-out accuracy")
+    ax_acc.plot(
+        history.eval_epochs,
+        history.train_accs,
+        "-o",
+        color="tab:orange",
+        linewidth=3,
+        markersize=7,
+        markevery=every,
+        label="training accuracy",
+    )
+    ax_acc.plot(
+        history.eval_epochs,
+        history.val_accs,
+        "--x",
+        color="tab:red",
+        linewidth=1.5,
+        markersize=7,
+        markeredgewidth=1.5,
+        markevery=every,
+        label="held-out accuracy",
+    )
     ax_acc.set_ylim(0.0, 1.02)
     ax_loss.set(xlabel="epoch", ylabel="loss (log scale)")
     ax_acc.set_ylabel("accuracy")
     same = np.array_equal(history.train_accs, history.val_accs)
-    fig.legend(loc="outside upper center", ncol=3, fontsize="small", title_fontsize="small",
-               title="training and held-out accuracy are equal at every evaluation"
-               if same else None)
+    fig.legend(
+        loc="outside upper center",
+        ncol=3,
+        fontsize="small",
+        title_fontsize="small",
+        title="training and held-out accuracy are equal at every evaluation" if same else None,
+    )
     return fig
 
 
@@ -793,9 +951,18 @@ COMPARE_DECIMALS = 6
 
 def _line_of(code: str, err: BaseException) -> str:
     """Where in ``code`` (run as "<your optimizers>") ``err`` happened: ' at line N (`text`)'."""
-    number = err.lineno if isinstance(err, SyntaxError) else next(
-        (frame.lineno for frame in reversed(traceback.extract_tb(err.__traceback__))
-         if frame.filename == "<your optimizers>"), None)
+    number = (
+        err.lineno
+        if isinstance(err, SyntaxError)
+        else next(
+            (
+                frame.lineno
+                for frame in reversed(traceback.extract_tb(err.__traceback__))
+                if frame.filename == "<your optimizers>"
+            ),
+            None,
+        )
+    )
     lines = code.splitlines()
     if not number or not 0 < number <= len(lines):
         return ""
@@ -832,7 +999,12 @@ def load_own_optimizers(code: str) -> tuple[type, type]:
     ``torch.optim.SGD``, ``torch.optim.Adam``. Never raises for what ``code`` does;
     prints one line per class saying which one is used and why.
     """
-    namespace: dict[str, Any] = {"__name__": "your_optimizers", "torch": torch, "nn": nn, "math": math}
+    namespace: dict[str, Any] = {
+        "__name__": "your_optimizers",
+        "torch": torch,
+        "nn": nn,
+        "math": math,
+    }
     try:
         exec(compile(code, "<your optimizers>", "exec"), namespace)
         stopped = None
@@ -840,17 +1012,27 @@ def load_own_optimizers(code: str) -> tuple[type, type]:
         stopped = err
     found = {name for name in OWN_OPTIMIZERS if isinstance(namespace.get(name), type)}
     if isinstance(stopped, NotImplementedError) and not found:  # the release's stub, untouched
-        print("Nothing pasted yet: " + ", ".join(
-            f"torch.optim.{stand_in.__name__} stands in for {name}"
-            for name, stand_in in OWN_OPTIMIZERS.items()) + ".")
+        print(
+            "Nothing pasted yet: "
+            + ", ".join(
+                f"torch.optim.{stand_in.__name__} stands in for {name}"
+                for name, stand_in in OWN_OPTIMIZERS.items()
+            )
+            + "."
+        )
         sgd, adam = OWN_OPTIMIZERS.values()
         return sgd, adam
     if stopped is not None:
-        print(f"Your code stopped with {type(stopped).__name__}{_line_of(code, stopped)}: {stopped}")
+        print(
+            f"Your code stopped with {type(stopped).__name__}{_line_of(code, stopped)}: {stopped}"
+        )
     chosen: list[type] = []
     for name, stand_in in OWN_OPTIMIZERS.items():
-        problem = (_try_optimizer(namespace[name], lr=0.01, weight_decay=0.01) if name in found
-                   else "not in your code")
+        problem = (
+            _try_optimizer(namespace[name], lr=0.01, weight_decay=0.01)
+            if name in found
+            else "not in your code"
+        )
         if problem is None:
             print(f"{name}: yours.")
             chosen.append(namespace[name])
@@ -867,6 +1049,7 @@ class OptimizerComparison:
     of each run (before that epoch's step, as ``run_test`` records it); ``accuracies``:
     {"mine" or "theirs": (train, held-out)} after the last epoch; ``error``: what stopped your optimizer,
     if anything; ``note``: why nothing was compared, if so. Its ``repr`` is the summary."""
+
     mine_name: str
     theirs_name: str
     seed: int
@@ -885,15 +1068,21 @@ class OptimizerComparison:
     @property
     def first_difference(self) -> int | None:
         """The first epoch whose losses differ at the printed precision, or None."""
-        tolerance = 0.5 * 10.0 ** -COMPARE_DECIMALS
-        return next((epoch for epoch, d in enumerate(self.differences, start=1)
-                     if not d <= tolerance), None)  # "not <=": NaN differs
+        tolerance = 0.5 * 10.0**-COMPARE_DECIMALS
+        return next(
+            (epoch for epoch, d in enumerate(self.differences, start=1) if not d <= tolerance), None
+        )  # "not <=": NaN differs
 
     @property
     def same(self) -> bool:
         """True when both runs trained and their losses agree at the printed precision."""
-        return (self.error is None and self.note is None and bool(self.mine)
-                and len(self.mine) == len(self.theirs) and self.first_difference is None)
+        return (
+            self.error is None
+            and self.note is None
+            and bool(self.mine)
+            and len(self.mine) == len(self.theirs)
+            and self.first_difference is None
+        )
 
     @property
     def verdict(self) -> str:
@@ -907,17 +1096,23 @@ class OptimizerComparison:
         return f"differs from epoch {self.first_difference} (largest difference {largest:.1e})"
 
     def summary(self) -> str:
-        lines = [f"{self.mine_name} against {self.theirs_name}, same initial weights "
-                 f"(seed {self.seed}), float64"]
+        lines = [
+            f"{self.mine_name} against {self.theirs_name}, same initial weights "
+            f"(seed {self.seed}), float64"
+        ]
         if self.mine and self.theirs:
             width = max(len(self.mine_name), len(self.theirs_name), COMPARE_DECIMALS + 3)
-            lines.append(f"{'epoch':>5}  {self.mine_name:>{width}}  {self.theirs_name:>{width}}"
-                         f"  {'difference':>10}")
+            lines.append(
+                f"{'epoch':>5}  {self.mine_name:>{width}}  {self.theirs_name:>{width}}"
+                f"  {'difference':>10}"
+            )
             shown = sorted({1, *range(self.every, len(self.mine) + 1, self.every), len(self.mine)})
             for epoch in shown:
                 a, b = self.mine[epoch - 1], self.theirs[epoch - 1]
-                lines.append(f"{epoch:>5}  {a:>{width}.{COMPARE_DECIMALS}f}  "
-                             f"{b:>{width}.{COMPARE_DECIMALS}f}  {abs(a - b):>10.1e}")
+                lines.append(
+                    f"{epoch:>5}  {a:>{width}.{COMPARE_DECIMALS}f}  "
+                    f"{b:>{width}.{COMPARE_DECIMALS}f}  {abs(a - b):>10.1e}"
+                )
             for side, (train, val) in self.accuracies.items():
                 name = self.mine_name if side == "mine" else self.theirs_name
                 lines.append(f"{name}: train accuracy {train:.4f}, held-out accuracy {val:.4f}")
@@ -929,11 +1124,19 @@ class OptimizerComparison:
 
 def _optimizer_name(optimizer: _Optimizer) -> str:
     cls = type(optimizer)
-    return f"torch.optim.{cls.__name__}" if cls.__module__.startswith("torch.optim") else cls.__name__
+    return (
+        f"torch.optim.{cls.__name__}" if cls.__module__.startswith("torch.optim") else cls.__name__
+    )
 
 
-def _train(model: Supervise, optimizer: _Optimizer, x: torch.Tensor, y: torch.Tensor, epochs: int,
-           losses: list[float]) -> None:
+def _train(
+    model: Supervise,
+    optimizer: _Optimizer,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    epochs: int,
+    losses: list[float],
+) -> None:
     """``epochs`` full-batch epochs, trained as ``run_test`` trains; each loss goes to ``losses``."""
     for _ in range(epochs):
         optimizer.zero_grad()
@@ -943,11 +1146,18 @@ def _train(model: Supervise, optimizer: _Optimizer, x: torch.Tensor, y: torch.Te
         losses.append(loss.item())
 
 
-def compare_optimizers(build_net: Callable[[], nn.Module], criterion: nn.Module,
-                       mine: Callable[[Iterable[nn.Parameter]], _Optimizer],
-                       theirs: Callable[[Iterable[nn.Parameter]], _Optimizer], *, epochs: int,
-                       seed: int, every: int = 10, data: Dataset | None = None,
-                       device: str | torch.device | None = None) -> OptimizerComparison:
+def compare_optimizers(
+    build_net: Callable[[], nn.Module],
+    criterion: nn.Module,
+    mine: Callable[[Iterable[nn.Parameter]], _Optimizer],
+    theirs: Callable[[Iterable[nn.Parameter]], _Optimizer],
+    *,
+    epochs: int,
+    seed: int,
+    every: int = 10,
+    data: Dataset | None = None,
+    device: str | torch.device | None = None,
+) -> OptimizerComparison:
     """Train one network twice from the same initial weights, with the optimizer ``mine``
     makes and with the one ``theirs`` makes, and compare the training losses epoch by epoch.
 
@@ -982,8 +1192,10 @@ def compare_optimizers(build_net: Callable[[], nn.Module], criterion: nn.Module,
         optimizer = mine(yours.parameters())
         result.mine_name = _optimizer_name(optimizer)
         if result.mine_name.startswith("torch.optim."):
-            result.note = (f"yours is {result.mine_name} itself (paste your classes into the "
-                           "cell under \"Your optimizers\")")
+            result.note = (
+                f"yours is {result.mine_name} itself (paste your classes into the "
+                'cell under "Your optimizers")'
+            )
             return result
         stage = "in training"
         _train(yours, optimizer, x, y, epochs, result.mine)
@@ -997,8 +1209,10 @@ def compare_optimizers(build_net: Callable[[], nn.Module], criterion: nn.Module,
     optimizer = theirs(reference.parameters())
     result.theirs_name = _optimizer_name(optimizer)
     _train(reference, optimizer, x, y, epochs, result.theirs)
-    result.accuracies = {side: (accuracy(net.net, x, y), accuracy(net.net, x_val, y_val))
-                         for side, net in (("mine", yours), ("theirs", reference))}
+    result.accuracies = {
+        side: (accuracy(net.net, x, y), accuracy(net.net, x_val, y_val))
+        for side, net in (("mine", yours), ("theirs", reference))
+    }
     return result
 
 
@@ -1009,9 +1223,11 @@ def compare_optimizers(build_net: Callable[[], nn.Module], criterion: nn.Module,
 InitFunction = Callable[[int, int, torch.Generator], torch.Tensor]
 
 
-def layer_activations(weights: Sequence[torch.Tensor], x: torch.Tensor,
-                      nonlinearity: Callable[[torch.Tensor], torch.Tensor] = torch.tanh,
-                      ) -> list[torch.Tensor]:
+def layer_activations(
+    weights: Sequence[torch.Tensor],
+    x: torch.Tensor,
+    nonlinearity: Callable[[torch.Tensor], torch.Tensor] = torch.tanh,
+) -> list[torch.Tensor]:
     """Forward pass without biases: a_0 = x, a_k = nonlinearity(a_{k-1} @ W_k).
 
     ``x``: (batch, n_0); ``weights[k-1]``: (n_{k-1}, n_k). Returns [a_1, ..., a_L]."""
@@ -1025,6 +1241,7 @@ def layer_activations(weights: Sequence[torch.Tensor], x: torch.Tensor,
 @dataclass(repr=False)
 class InitExperiment:
     """Activations of each layer (``activations[k]``: (batch, width)) and the figure."""
+
     activations: list[torch.Tensor]
     figure: Figure | None = None
 
@@ -1034,14 +1251,22 @@ class InitExperiment:
         return [a.std().item() for a in self.activations]
 
     def __repr__(self) -> str:
-        rows = [f"  layer {k}: mean {a.mean().item():+.4f}, std {a.std().item():.4f}"
-                for k, a in enumerate(self.activations, start=1)]
+        rows = [
+            f"  layer {k}: mean {a.mean().item():+.4f}, std {a.std().item():.4f}"
+            for k, a in enumerate(self.activations, start=1)
+        ]
         return "InitExperiment(\n" + "\n".join(rows) + "\n)"
 
 
-def run_init_experiment(init_fn: InitFunction, nonlinearity: str = "tanh",
-                        n_layers: int = 7, width: int = 2048, batch: int = 16,
-                        seed: int = 0, plot: bool = True) -> InitExperiment:
+def run_init_experiment(
+    init_fn: InitFunction,
+    nonlinearity: str = "tanh",
+    n_layers: int = 7,
+    width: int = 2048,
+    batch: int = 16,
+    seed: int = 0,
+    plot: bool = True,
+) -> InitExperiment:
     """Push ``batch`` standard-normal inputs through ``n_layers`` layers of ``width``
     units whose weights come from ``init_fn(n_in, n_out, generator)`` -> (n_in, n_out),
     with ``nonlinearity`` "tanh" or "relu"; plot each layer's activation histogram
@@ -1057,8 +1282,10 @@ def run_init_experiment(init_fn: InitFunction, nonlinearity: str = "tanh",
     for _ in range(n_layers):
         W = torch.as_tensor(init_fn(width, width, generator), dtype=torch.float32)
         if W.shape != (width, width):
-            raise ValueError(f"{getattr(init_fn, '__name__', 'init_fn')}({width}, {width}, "
-                             f"generator) must return shape ({width}, {width}), got {tuple(W.shape)}")
+            raise ValueError(
+                f"{getattr(init_fn, '__name__', 'init_fn')}({width}, {width}, "
+                f"generator) must return shape ({width}, {width}), got {tuple(W.shape)}"
+            )
         weights.append(W)
     experiment = InitExperiment(layer_activations(weights, x, nonlinearities[nonlinearity]))
     if plot and not grading_mode():  # no figure is graded
@@ -1070,15 +1297,28 @@ def plot_activation_histograms(activations: Sequence[torch.Tensor]) -> Figure:
     """One panel per layer: a density histogram of its activations and, dashed,
     the standard normal density N(0, 1) for scale; the same x range in every panel, each
     with its own tick labels and its legend to the right. Returns the figure."""
-    fig, axes = plt.subplots(len(activations), 1, figsize=(8.5, 1.9 * len(activations)),
-                             sharex=True, squeeze=False, layout="constrained")
+    fig, axes = plt.subplots(
+        len(activations),
+        1,
+        figsize=(8.5, 1.9 * len(activations)),
+        sharex=True,
+        squeeze=False,
+        layout="constrained",
+    )
     values = [a.detach().cpu().double().flatten().numpy() for a in activations]
     reach = max(1.0, max(np.abs(v).max() for v in values))
     grid = np.linspace(-reach, reach, 400)
-    normal_pdf = np.exp(-grid**2 / 2) / math.sqrt(2 * math.pi)
+    normal_pdf = np.exp(-(grid**2) / 2) / math.sqrt(2 * math.pi)
     for k, (ax, v) in enumerate(zip(axes[:, 0], values), start=1):
-        ax.hist(v, bins=100, range=(-reach, reach), density=True, color="tab:blue", alpha=0.7,
-                label=f"layer {k} (std {v.std():.3g})")
+        ax.hist(
+            v,
+            bins=100,
+            range=(-reach, reach),
+            density=True,
+            color="tab:blue",
+            alpha=0.7,
+            label=f"layer {k} (std {v.std():.3g})",
+        )
         ax.plot(grid, normal_pdf, "r--", linewidth=1, label="N(0, 1)")
         ax.tick_params(labelbottom=True)  # sharex would keep them on the bottom panel only
         _legend_beside(ax)
@@ -1096,29 +1336,52 @@ def plot_activation_histograms(activations: Sequence[torch.Tensor]) -> Figure:
 EC_MODEL_FILE = "ec_transfer_model.pt"
 _EC_FORMAT = "hw2-ec-model"
 #: Elementwise layers a saved network may use, with the settings that define each.
-EC_ELEMENTWISE = {"ReLU": (), "Tanh": (), "Sigmoid": (), "SiLU": (), "Identity": (),
-                  "GELU": ("approximate",), "LeakyReLU": ("negative_slope",), "ELU": ("alpha",),
-                  "Dropout": ("p",)}
+EC_ELEMENTWISE = {
+    "ReLU": (),
+    "Tanh": (),
+    "Sigmoid": (),
+    "SiLU": (),
+    "Identity": (),
+    "GELU": ("approximate",),
+    "LeakyReLU": ("negative_slope",),
+    "ELU": ("alpha",),
+    "Dropout": ("p",),
+}
 
 
 def _ec_describe(module: nn.Module) -> dict[str, Any]:
     """The layer tree of ``module`` as plain data: containers (nn.Sequential, and a
     ResidualSequence from Part 3), nn.Linear, nn.BatchNorm1d and ``EC_ELEMENTWISE``."""
     kind = type(module).__name__
-    if type(module) is nn.Sequential or (isinstance(module, nn.Sequential) and kind == "ResidualSequence"):
-        return {"type": "Sequential" if type(module) is nn.Sequential else "Residual",
-                "layers": [_ec_describe(child) for child in module]}
+    if type(module) is nn.Sequential or (
+        isinstance(module, nn.Sequential) and kind == "ResidualSequence"
+    ):
+        return {
+            "type": "Sequential" if type(module) is nn.Sequential else "Residual",
+            "layers": [_ec_describe(child) for child in module],
+        }
     if type(module) is nn.Linear:
-        return {"type": "Linear", "in_features": module.in_features,
-                "out_features": module.out_features, "bias": module.bias is not None}
+        return {
+            "type": "Linear",
+            "in_features": module.in_features,
+            "out_features": module.out_features,
+            "bias": module.bias is not None,
+        }
     if type(module) is nn.BatchNorm1d:
-        return {"type": "BatchNorm1d", "num_features": module.num_features, "eps": module.eps,
-                "momentum": module.momentum, "affine": module.affine,
-                "track_running_stats": module.track_running_stats}
+        return {
+            "type": "BatchNorm1d",
+            "num_features": module.num_features,
+            "eps": module.eps,
+            "momentum": module.momentum,
+            "affine": module.affine,
+            "track_running_stats": module.track_running_stats,
+        }
     if kind in EC_ELEMENTWISE and type(module) is getattr(nn, kind):
         return {"type": kind, **{name: getattr(module, name) for name in EC_ELEMENTWISE[kind]}}
-    raise TypeError(f"save_ec_model cannot save a {kind}: build the network from nn.Sequential, "
-                    f"your ResidualSequence, nn.Linear, nn.BatchNorm1d and {', '.join(EC_ELEMENTWISE)}")
+    raise TypeError(
+        f"save_ec_model cannot save a {kind}: build the network from nn.Sequential, "
+        f"your ResidualSequence, nn.Linear, nn.BatchNorm1d and {', '.join(EC_ELEMENTWISE)}"
+    )
 
 
 def _ec_build(spec: dict[str, Any]) -> nn.Module:
@@ -1129,8 +1392,13 @@ def _ec_build(spec: dict[str, Any]) -> nn.Module:
     if kind == "Linear":
         return nn.Linear(spec["in_features"], spec["out_features"], bias=spec["bias"])
     if kind == "BatchNorm1d":
-        return nn.BatchNorm1d(spec["num_features"], eps=spec["eps"], momentum=spec["momentum"],
-                              affine=spec["affine"], track_running_stats=spec["track_running_stats"])
+        return nn.BatchNorm1d(
+            spec["num_features"],
+            eps=spec["eps"],
+            momentum=spec["momentum"],
+            affine=spec["affine"],
+            track_running_stats=spec["track_running_stats"],
+        )
     if kind in EC_ELEMENTWISE:
         layer: nn.Module = getattr(nn, kind)(**{name: spec[name] for name in EC_ELEMENTWISE[kind]})
         return layer
@@ -1171,8 +1439,10 @@ def _write_ec_model(net: nn.Module, path: str | os.PathLike[str], saved_by: str)
     if not isinstance(net, nn.Module):
         raise TypeError(f"save_ec_model takes an nn.Module, got {type(net).__name__}")
     if isinstance(getattr(net, "net", None), nn.Module) and hasattr(net, "criterion"):
-        raise TypeError("pass the network itself (model.net), not its Supervise wrapper: the "
-                        "saved model maps a batch (N, 36) to probabilities")
+        raise TypeError(
+            "pass the network itself (model.net), not its Supervise wrapper: the "
+            "saved model maps a batch (N, 36) to probabilities"
+        )
     original = copy.deepcopy(net).cpu().float().eval()
     spec = _ec_describe(original)
     state = {key: value.detach().clone() for key, value in original.state_dict().items()}
@@ -1180,24 +1450,36 @@ def _write_ec_model(net: nn.Module, path: str | os.PathLike[str], saved_by: str)
     with torch.no_grad():
         gap = (SavedNetwork(spec, state)(x) - original(x)).abs().max().item()
     if not gap <= 1e-5:
-        raise ValueError(f"the saved copy of your network computes something else (max difference "
-                         f"{gap:.3g}): if it holds a ResidualSequence, check that its forward returns "
-                         "f(x) + x; other custom forward methods cannot be saved")
-    torch.save({"format": _EC_FORMAT, "saved_by": saved_by, "torch": str(torch.__version__),
-                "layers": spec, "state_dict": state}, os.fspath(path))
+        raise ValueError(
+            f"the saved copy of your network computes something else (max difference "
+            f"{gap:.3g}): if it holds a ResidualSequence, check that its forward returns "
+            "f(x) + x; other custom forward methods cannot be saved"
+        )
+    torch.save(
+        {
+            "format": _EC_FORMAT,
+            "saved_by": saved_by,
+            "torch": str(torch.__version__),
+            "layers": spec,
+            "state_dict": state,
+        },
+        os.fspath(path),
+    )
     return Path(path)
 
 
-def read_ec_file(path: str | os.PathLike[str],
-                 load: Callable[[str | os.PathLike[str]], object] | None = None) -> dict[str, Any]:
+def read_ec_file(
+    path: str | os.PathLike[str], load: Callable[[str | os.PathLike[str]], object] | None = None
+) -> dict[str, Any]:
     """What ``save_ec_model`` wrote, as plain data: {"format", "saved_by", "torch", "layers" (the
     layer tree), "state_dict"}; read with ``weights_only=True``, nothing built or run yet.
     ``load(path)`` reads the file instead (the grader's reader checks its size and records
     before it decodes anything)."""
-    if load is None:
-        saved = torch.load(os.fspath(path), map_location="cpu", weights_only=True)
-    else:
-        saved = load(path)
+    saved = (
+        torch.load(os.fspath(path), map_location="cpu", weights_only=True)
+        if load is None
+        else load(path)
+    )
     if not isinstance(saved, dict) or saved.get("format") != _EC_FORMAT:
         # the file's name only: the message can reach a student, and the folder be the grader's
         raise ValueError(f"{os.path.basename(path)} was not written by hw2utils.save_ec_model")
@@ -1224,16 +1506,19 @@ def save_ec_model(net: nn.Module, path: str | os.PathLike[str] = EC_MODEL_FILE) 
     few epochs that ``run_test`` trains while grading must not replace it."""
     path = Path(path)
     if grading_mode():
-        state = ("keeping the file you submitted" if path.is_file()
-                 else "no such file was submitted, so EC1 scores 0")
+        state = (
+            "keeping the file you submitted"
+            if path.is_file()
+            else "no such file was submitted, so EC1 scores 0"
+        )
         print(f"Grading mode: not writing {path} ({state}).")
         return None
     _write_ec_model(net, path, saved_by="save_ec_model")
     data = load_dataset("hard", device="cpu")
     with torch.no_grad():
         accuracy_val = accuracy(load_ec_model(path), data.val_data, data.val_labels)
-    print(f"Saved your network to {path.resolve()} ({path.stat().st_size / 1024:.0f} kB); "
-          f"held-out (hard val) accuracy {accuracy_val:.4f}. Submit this file with the notebook.")
+    print(
+        f"Saved your network to {path.resolve()} ({path.stat().st_size / 1024:.0f} kB); "
+        f"held-out (hard val) accuracy {accuracy_val:.4f}. Submit this file with the notebook."
+    )
     return path
-
-
