@@ -12,6 +12,7 @@ reported (``fail``). You never need to read this module to do the homework.
 """
 from __future__ import annotations
 
+import functools
 import math
 from pathlib import Path
 from typing import Callable, Mapping, NamedTuple, Sequence
@@ -34,8 +35,24 @@ from hw2utils import (BOWL_MATRIX, BOWL_START, EC_MODEL_FILE, LossFunctionWithPl
 RELATIVE_TOLERANCE = {torch.float64: 1e-6, torch.float32: 1e-5}
 
 
+class CheckFailed(AssertionError):
+    """A check's verdict on your answer (raised by ``fail``), not an error in your code."""
+
+
 def fail(test_id: str, case: str, detail: str, hint: str):
-    raise AssertionError(f"{test_id}, case {case}: {detail}\nHint: {hint}")
+    raise CheckFailed(f"{test_id}, case {case}: {detail}\nHint: {hint}")
+
+
+def student_facing(check: Callable) -> Callable:
+    """A visible check whose verdict shows as your call and the message: the toolkit's frames
+    under it are dropped (an error raised by your own code keeps its full traceback)."""
+    @functools.wraps(check)
+    def run(*args, **kwargs):
+        try:
+            return check(*args, **kwargs)
+        except CheckFailed as verdict:
+            raise AssertionError(str(verdict)) from None  # the check failed: its message is below
+    return run
 
 
 def float64(values) -> torch.Tensor:
@@ -235,6 +252,7 @@ TENSOR_LR_HINT = ("with one learning rate per coordinate, x[i] moves by lr[i] * 
 IN_PLACE_HINT = "update x in place (x -= ...) inside torch.no_grad(), return x, then set x.grad = None"
 
 
+@student_facing
 def check_gd_loop__matches_reference(descend: Callable) -> None:
     """``descend(loss_fn, x, lr, steps)`` visits the points torch.optim.SGD visits."""
     test_id = "gd_loop__matches_reference"
@@ -254,6 +272,7 @@ def check_gd_loop__matches_reference(descend: Callable) -> None:
     _passed(test_id, len(cases))
 
 
+@student_facing
 def check_gd_loop__in_place(descend: Callable) -> None:
     """``descend`` updates the given leaf tensor in place and leaves no stale gradient."""
     test_id = "gd_loop__in_place"
@@ -271,6 +290,7 @@ def check_gd_loop__in_place(descend: Callable) -> None:
     _passed(test_id, 4)
 
 
+@student_facing
 def check_gd_loop__tensor_lr(descend: Callable) -> None:
     """``descend`` accepts one learning rate per coordinate (a tensor of x's shape)."""
     test_id = "gd_loop__tensor_lr"
@@ -297,6 +317,7 @@ def expect_lr_pair(test_id: str, lr_pair, shown: str | None = None) -> torch.Ten
     return pair
 
 
+@student_facing
 def check_per_dim_lr__beats_single_lr(lr_pair) -> None:
     """``lr_pair`` (2 positive numbers) ends 50 steps below ``PER_DIM_LR_THRESHOLD``."""
     test_id = "per_dim_lr__beats_single_lr"
@@ -436,6 +457,7 @@ def _check_against_torch(test_id: str, SimpleGradientDescent, cases, steps: int,
     _passed(test_id, len(cases) + 1)
 
 
+@student_facing
 def check_sgd_optimizer__matches_torch(SimpleGradientDescent) -> None:
     """``SimpleGradientDescent`` without weight decay equals torch.optim.SGD, also with two alive at once."""
     _check_against_torch("sgd_optimizer__matches_torch", SimpleGradientDescent,
@@ -445,6 +467,7 @@ def check_sgd_optimizer__matches_torch(SimpleGradientDescent) -> None:
                               "a generator that can be read only once)")
 
 
+@student_facing
 def check_sgd_optimizer__weight_decay(SimpleGradientDescent) -> None:
     """``SimpleGradientDescent`` with weight decay equals torch.optim.SGD(weight_decay=...)."""
     _check_against_torch("sgd_optimizer__weight_decay", SimpleGradientDescent,
@@ -508,6 +531,7 @@ def _check_zero_grad(test_id: str, optimizer_cls, keeps: str) -> None:
     _passed(test_id, 3)
 
 
+@student_facing
 def check_sgd_optimizer__zero_grad(SimpleGradientDescent) -> None:
     """``zero_grad()`` clears every parameter's gradient (to None or zeros)."""
     _check_zero_grad("sgd_optimizer__zero_grad", SimpleGradientDescent, "the parameters' values and the settings")
@@ -567,6 +591,7 @@ def rms_mistakes(g: torch.Tensor) -> dict:
                 g.std(dim=0, unbiased=True)} if n > 1 else {})}
 
 
+@student_facing
 def check_grad_stats__values(gradient_stats: Callable) -> None:
     """``gradient_stats(grads)`` returns the per-coordinate mean and RMS of a few fixed (T, d) tensors."""
     test_id = "grad_stats__values"
@@ -584,6 +609,7 @@ def check_grad_stats__values(gradient_stats: Callable) -> None:
     _passed(test_id, 2 * len(_GRAD_STATS_CASES))
 
 
+@student_facing
 def check_grad_stats__shapes(gradient_stats: Callable) -> None:
     """``gradient_stats`` returns two tensors of shape (d,) for grads of shape (T, d), any d, and
     leaves grads as it was (the values are check_grad_stats__values')."""
@@ -638,11 +664,13 @@ def _check_two_numbers(test_id: str, value, name: str, nonnegative: bool = False
           f"the grader compares it with the true values (tolerance {ANSWER_TOLERANCE:g})")
 
 
+@student_facing
 def check_q_mean_values__numbers(mean_grad_values) -> None:
     """``mean_grad_values`` holds two numbers (their values are graded by the autograder)."""
     _check_two_numbers("q_mean_values__numbers", mean_grad_values, "mean_grad_values")
 
 
+@student_facing
 def check_q_rms_values__numbers(rms_grad_values) -> None:
     """``rms_grad_values`` holds two non-negative numbers (their values are graded by the autograder)."""
     _check_two_numbers("q_rms_values__numbers", rms_grad_values, "rms_grad_values", nonnegative=True)
@@ -671,18 +699,22 @@ def _check_choice(test_id: str, answer, name: str) -> None:
           "the grader checks whether it is right")
 
 
+@student_facing
 def check_q_mean_vs_rms__never_smaller(never_smaller) -> None:
     _check_choice("q_mean_vs_rms__never_smaller", never_smaller, "never_smaller")
 
 
+@student_facing
 def check_q_mean_vs_rms__typical_size(typical_size) -> None:
     _check_choice("q_mean_vs_rms__typical_size", typical_size, "typical_size")
 
 
+@student_facing
 def check_q_mean_vs_rms__consistent_sign(consistent_sign) -> None:
     _check_choice("q_mean_vs_rms__consistent_sign", consistent_sign, "consistent_sign")
 
 
+@student_facing
 def check_q_mean_vs_rms__sign_changes(sign_changes) -> None:
     _check_choice("q_mean_vs_rms__sign_changes", sign_changes, "sign_changes")
 
@@ -710,6 +742,7 @@ def _check_ema_cases(test_id: str, ema_update: Callable, which: int, hint: str) 
     _passed(test_id, len(_EMA_CASES))
 
 
+@student_facing
 def check_ema_update__formula(ema_update: Callable) -> None:
     """The second output of ``ema_update`` is EMA*_t on a few fixed cases."""
     _check_ema_cases("ema_update__formula", ema_update, 1,
@@ -717,6 +750,7 @@ def check_ema_update__formula(ema_update: Callable) -> None:
                      "x_t gets the small weight 1 - beta")
 
 
+@student_facing
 def check_ema_update__bias_correction(ema_update: Callable) -> None:
     """The first output of ``ema_update`` is the bias-corrected EMA_t on a few fixed cases."""
     _check_ema_cases("ema_update__bias_correction", ema_update, 0,
@@ -724,6 +758,7 @@ def check_ema_update__bias_correction(ema_update: Callable) -> None:
                      "at t = 1, starting from EMA*_0 = 0, the EMA equals x_1")
 
 
+@student_facing
 def check_ema_update__tensors_unchanged(ema_update: Callable) -> None:
     """``ema_update`` works on tensors of any shape, giving element by element what it gives
     for numbers, and does not modify its inputs."""
@@ -908,6 +943,7 @@ def _adam_against_torch(test_id: str, ADAMOptimizer, cases, steps: int, hint: st
     _passed(test_id, len(cases))
 
 
+@student_facing
 def check_adam_optimizer__matches_torch(ADAMOptimizer) -> None:
     """``ADAMOptimizer`` without weight decay equals torch.optim.Adam step for step."""
     test_id = "adam_optimizer__matches_torch"
@@ -916,6 +952,7 @@ def check_adam_optimizer__matches_torch(ADAMOptimizer) -> None:
         steps=5, hint=ADAM_HINT))
 
 
+@student_facing
 def check_adam_optimizer__weight_decay(ADAMOptimizer) -> None:
     """``ADAMOptimizer(weight_decay=wd)`` on a loss L does what ``ADAMOptimizer(weight_decay=0)``
     does on L + (wd / 2) |p|^2: PyTorch's coupled L2, whatever the rest of the update."""
@@ -980,6 +1017,7 @@ def _check_in_turn(test_id: str, ADAMOptimizer, steps: int = 5) -> None:
                     alone, path, tolerance(alone), CLASS_STATE_HINT, what="expected (what it does alone)")
 
 
+@student_facing
 def check_adam_optimizer__state_persists(ADAMOptimizer) -> None:
     """Each parameter's m* and v* carry over from step to step, and t advances once per step():
     a step depends on earlier gradients, a parameter moves the same alone or with others (also
@@ -1064,6 +1102,7 @@ def _state_mismatch(optimizer, params) -> str | None:
     return state_mismatch(state_facts(optimizer, params), [tensor_facts(p) for p in params])
 
 
+@student_facing
 def check_adam_optimizer__devices_dtypes(ADAMOptimizer) -> None:
     """``ADAMOptimizer`` keeps float32 and float64 parameters, on the chosen device, as they
     are, and gives what it gives for the same values in float64 on the CPU."""
@@ -1100,6 +1139,7 @@ def check_adam_optimizer__devices_dtypes(ADAMOptimizer) -> None:
     _check_adam(test_id, ADAMOptimizer, run)
 
 
+@student_facing
 def check_adam_optimizer__zero_grad(ADAMOptimizer) -> None:
     """``zero_grad()`` clears every parameter's gradient (to None or zeros)."""
     _check_zero_grad("adam_optimizer__zero_grad", ADAMOptimizer, "t, m* and v* and the settings")
@@ -1205,6 +1245,7 @@ def expect_layers(test_id: str, task: str, got: list[str]) -> None:
              f"layers, got {len(got)})", architecture_hint(task))
 
 
+@student_facing
 def check_architecture(task: str, net) -> None:
     """``net`` has exactly the layers Task ``task`` asks for, in order, and its residual blocks'
     layers leave their input for the skip connection."""
@@ -1282,6 +1323,7 @@ SKIP_GRADIENT_HINT = ("return f(x) + x with x itself (not a detached copy), so t
                       "through both paths")
 
 
+@student_facing
 def check_residual_sequence__adds_input(ResidualSequence) -> None:
     """``ResidualSequence(*layers)(x)`` equals ``layers(x) + x``, x as it was given (a block may
     start with an activation, which must not overwrite x)."""
@@ -1297,6 +1339,7 @@ def check_residual_sequence__adds_input(ResidualSequence) -> None:
     _passed(test_id, len(cases))
 
 
+@student_facing
 def check_residual_sequence__is_sequential(ResidualSequence) -> None:
     """A ``ResidualSequence`` is still an ``nn.Sequential``: it registers its layers."""
     test_id = "residual_sequence__is_sequential"
@@ -1442,6 +1485,7 @@ def _check_init_generator(test_id: str, init_fn: Callable, n_in: int, n_out: int
     return 4
 
 
+@student_facing
 def check_init_zero__values(init_zero: Callable) -> None:
     """``init_zero(n_in, n_out, generator)`` is a float tensor of exact zeros."""
     test_id = "init_zero__values"
@@ -1539,6 +1583,7 @@ INIT_RULES = {
 }
 
 
+@student_facing
 def check_init_small__distribution(init_small: Callable) -> None:
     """Mean 0 and std 0.01 (within ``STAT_Z`` standard errors), drawn from the generator."""
     test_id = "init_small__distribution"
@@ -1546,6 +1591,7 @@ def check_init_small__distribution(init_small: Callable) -> None:
     _passed(test_id, n + _check_init_generator(test_id, init_small, 40, 30))
 
 
+@student_facing
 def check_init_large__distribution(init_large: Callable) -> None:
     """Mean 0 and std 0.05 (within ``STAT_Z`` standard errors), drawn from the generator."""
     test_id = "init_large__distribution"
@@ -1553,6 +1599,7 @@ def check_init_large__distribution(init_large: Callable) -> None:
     _passed(test_id, n + _check_init_generator(test_id, init_large, 40, 30))
 
 
+@student_facing
 def check_init_xavier__distribution(init_xavier: Callable) -> None:
     """Mean 0 and std 1/sqrt(n_in) (Glorot's sqrt(2/(n_in + n_out)) also accepted)."""
     test_id = "init_xavier__distribution"
@@ -1560,12 +1607,14 @@ def check_init_xavier__distribution(init_xavier: Callable) -> None:
                                             INIT_RULES["xavier"]))
 
 
+@student_facing
 def check_init_xavier__generator(init_xavier: Callable) -> None:
     """The same generator seed gives the same matrix; another seed another matrix."""
     test_id = "init_xavier__generator"
     _passed(test_id, _check_init_generator(test_id, init_xavier, 50, 20))
 
 
+@student_facing
 def check_init_he__distribution(init_he: Callable) -> None:
     """Mean 0 and std sqrt(2/n_in), on square and non-square shapes (fan-in, not fan-out)."""
     test_id = "init_he__distribution"
@@ -1573,6 +1622,7 @@ def check_init_he__distribution(init_he: Callable) -> None:
                                             INIT_RULES["he"]))
 
 
+@student_facing
 def check_init_he__generator(init_he: Callable) -> None:
     """The same generator seed gives the same matrix; another seed another matrix."""
     test_id = "init_he__generator"
@@ -1784,35 +1834,41 @@ def _check_supervise_wrapper(test_id: str, cls) -> None:
     _passed(test_id, 4)
 
 
+@student_facing
 def check_supervise_random__statistics(Supervise_random_weights) -> None:
     """Every nn.Linear weight has mean 0 and std 0.01 after wrapping (biases: kept or zero)."""
     test_id = "supervise_random__statistics"
     _passed(test_id, _check_reinit(test_id, Supervise_random_weights, flat_net(2), INIT_RULES["random"]))
 
 
+@student_facing
 def check_supervise_random__whole_tree(Supervise_random_weights) -> None:
     """Linear layers inside nested containers are re-initialized too; BatchNorm is left alone."""
     test_id = "supervise_random__whole_tree"
     _passed(test_id, _check_reinit(test_id, Supervise_random_weights, nested_net(3), INIT_RULES["random"]))
 
 
+@student_facing
 def check_supervise_random__wrapper(Supervise_random_weights) -> None:
     """It is a Supervise: same network, same loss, same forward."""
     _check_supervise_wrapper("supervise_random__wrapper", Supervise_random_weights)
 
 
+@student_facing
 def check_supervise_kaiming__statistics(Supervise_Kaiming_weights) -> None:
     """Every nn.Linear weight has mean 0 and std sqrt(2 / in_features) after wrapping."""
     test_id = "supervise_kaiming__statistics"
     _passed(test_id, _check_reinit(test_id, Supervise_Kaiming_weights, flat_net(2), INIT_RULES["kaiming"]))
 
 
+@student_facing
 def check_supervise_kaiming__whole_tree(Supervise_Kaiming_weights) -> None:
     """Linear layers inside nested containers are re-initialized too; BatchNorm is left alone."""
     test_id = "supervise_kaiming__whole_tree"
     _passed(test_id, _check_reinit(test_id, Supervise_Kaiming_weights, nested_net(3), INIT_RULES["kaiming"]))
 
 
+@student_facing
 def check_supervise_kaiming__wrapper(Supervise_Kaiming_weights) -> None:
     """It is a Supervise: same network, same loss, same forward."""
     _check_supervise_wrapper("supervise_kaiming__wrapper", Supervise_Kaiming_weights)
@@ -1841,18 +1897,22 @@ def _check_wrapped(test_id: str, model, net, class_name: str) -> None:
     print(f"{test_id}: {class_name} around your network, with BCELoss")
 
 
+@student_facing
 def check_net_4_7__architecture(net_4_7) -> None:
     check_architecture("4.7", net_4_7)
 
 
+@student_facing
 def check_net_4_7__wrapper(model_4_7, net_4_7) -> None:
     _check_wrapped("net_4_7__wrapper", model_4_7, net_4_7, "Supervise_random_weights")
 
 
+@student_facing
 def check_net_4_9__architecture(net_4_9) -> None:
     check_architecture("4.9", net_4_9)
 
 
+@student_facing
 def check_net_4_9__wrapper(model_4_9, net_4_9) -> None:
     _check_wrapped("net_4_9__wrapper", model_4_9, net_4_9, "Supervise_Kaiming_weights")
 
@@ -1928,6 +1988,7 @@ def _ec_val(test_id: str) -> tuple[torch.Tensor, torch.Tensor]:
     return ec_probabilities(test_id, model, data.val_data), data.val_labels
 
 
+@student_facing
 def check_ec_transfer__saved_model() -> None:
     """``EC_MODEL_FILE`` exists, loads, and maps a batch of grids to probabilities."""
     test_id = "ec_transfer__saved_model"
@@ -1942,10 +2003,12 @@ def _check_ec_accuracy(test_id: str, tier: str) -> None:
           "(the grader measures it on hard examples you have not seen)")
 
 
+@student_facing
 def check_ec_transfer__accuracy_75() -> None:
     _check_ec_accuracy("ec_transfer__accuracy_75", "accuracy_75")
 
 
+@student_facing
 def check_ec_transfer__accuracy_95() -> None:
     _check_ec_accuracy("ec_transfer__accuracy_95", "accuracy_95")
 
@@ -2062,10 +2125,12 @@ def _check_ec_rule(test_id: str, rule: Callable, tier: str) -> None:
           f"(>= {EC_RULE_TIERS[tier]}); the grader uses examples you have not seen")
 
 
+@student_facing
 def check_ec_rule__agreement_90(rule: Callable) -> None:
     _check_ec_rule("ec_rule__agreement_90", rule, "agreement_90")
 
 
+@student_facing
 def check_ec_rule__agreement_99(rule: Callable) -> None:
     _check_ec_rule("ec_rule__agreement_99", rule, "agreement_99")
 # end of Part 4 checks

@@ -40,6 +40,7 @@ from pathlib import Path
 
 import hw2probes
 from autograder import bounded, delegation, integrity, judging, runnable, sandbox
+from autograder.aspects import Context, Verdict
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENT = "hw2"
@@ -241,7 +242,7 @@ def isolated_jobs(prepared: dict[str, Prepared]) -> list[dict]:
                 continue
             jobs.append({"answer": answer, "objects": next(iter(tests.values())).arguments,
                          "statements": [[st.cell, st.line, st.source] for st in statements],
-                         "tests": {g: [c.part, c.check] for g, c in tests.items()}})
+                         "tests": {g: c.probe for g, c in tests.items()}})
     return jobs
 
 
@@ -293,8 +294,8 @@ def _reached(scratch: Path, grade_id: str) -> bool:
         return False
 
 
-def verdicts(name: str, prepared: Prepared, scratch: Path, context: judging.Context,
-             outcome: Outcome, isolated: Isolated | None = None, only=None) -> dict[str, judging.Verdict]:
+def verdicts(name: str, prepared: Prepared, scratch: Path, context: Context,
+             outcome: Outcome, isolated: Isolated | None = None, only=None) -> dict[str, Verdict]:
     """{test cell grade id: verdict} for one notebook (for the test cells in ``only``, if given).
     A policed test cell takes its data from the isolated run (judged with that run's seed),
     fails when a tripwire tripped while its probe ran, and is flagged with the route; the
@@ -308,7 +309,7 @@ def verdicts(name: str, prepared: Prepared, scratch: Path, context: judging.Cont
         if only is not None and grade_id not in only:
             continue
         if grade_id in prepared.checked.deleted_tests:
-            result[grade_id] = judging.Verdict(False, f"{grade_id}: this test cell was deleted from "
+            result[grade_id] = Verdict(False, f"{grade_id}: this test cell was deleted from "
                                                       "your notebook, so it scores 0")
             continue
         answer = delegation.policy_of(grade_id)
@@ -326,7 +327,7 @@ def verdicts(name: str, prepared: Prepared, scratch: Path, context: judging.Cont
         trips = report.get("trips") if isinstance(report.get("trips"), dict) else {}
         routes = _strings(trips.get(grade_id))
         if routes:
-            verdict = judging.Verdict(False, f"{grade_id}: run on its own, your answer used what this task "
+            verdict = Verdict(False, f"{grade_id}: run on its own, your answer used what this task "
                                              f"forbids ({delegation.POLICIES[answer].forbids}): "
                                              f"{'; '.join(routes[:3])}; the task is to write the update yourself, "
                                              "with tensor operations")
@@ -341,10 +342,10 @@ def verdicts(name: str, prepared: Prepared, scratch: Path, context: judging.Cont
                                      f"statements tried: {'; '.join(refused[:3])}")
             notes = _strings(report.get("notes"), 3)
             if notes and verdict.passed:
-                verdict = judging.Verdict(True, verdict.message + " (note: " + "; ".join(notes) + ")")
+                verdict = Verdict(True, verdict.message + " (note: " + "; ".join(notes) + ")")
         found = [(prefix, f) for prefix, f in delegated.items() if grade_id.startswith(prefix)]
         if found and verdict.passed:
-            verdict = judging.Verdict(False, delegation.message(grade_id, found[0][1]))
+            verdict = Verdict(False, delegation.message(grade_id, found[0][1]))
         if found and found[0][0] not in reported:  # the reader's evidence, once per answer
             reported.add(found[0][0])
             outcome.flags.append(f"{name}.ipynb, {grade_id}: optimizer code reaches torch.optim or "
@@ -353,14 +354,14 @@ def verdicts(name: str, prepared: Prepared, scratch: Path, context: judging.Cont
     return result
 
 
-def _verdict_output(verdict: judging.Verdict) -> dict:
+def _verdict_output(verdict: Verdict) -> dict:
     if verdict.passed:
         return {"output_type": "stream", "name": "stdout", "text": verdict.message + "\n"}
     return {"output_type": "error", "ename": "AssertionError", "evalue": verdict.message,
             "traceback": ["AssertionError: " + verdict.message]}
 
 
-def graded_notebook(prepared: Prepared, outputs: list | None, judged: dict[str, judging.Verdict]) -> dict:
+def graded_notebook(prepared: Prepared, outputs: list | None, judged: dict[str, Verdict]) -> dict:
     """The checked notebook with the student's outputs and, in test cells, the verdicts."""
     nb = copy.deepcopy(prepared.checked.notebook)
     for index, cell in enumerate(nb["cells"]):
@@ -412,7 +413,7 @@ def grade_student(submitted: Path, release: Path, source: Path, scratch: Path,
     # with the cores to itself (one worker), a student's notebooks run two or more at a time
     argv = [sandbox.python(), "-m", "hw2probes.execute", str(scratch), "--cell-timeout", str(limits.cell),
             "--parallel", str(max(1, limits.threads))]
-    context = judging.Context(submission=submitted, seed=secrets.randbelow(2**31))
+    context = Context(submission=submitted, seed=secrets.randbelow(2**31))
     run = _run_and_clean(slot, argv, scratch, _environment(scratch, limits.threads, context.seed), limits,
                          limits.wall, outcome, "grading", "notebooks not finished by then score 0 on "
                          "what did not run", "its notebooks", runner="the notebook runner")

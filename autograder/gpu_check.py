@@ -16,8 +16,8 @@ holds the corpus) with that folder on the import path (``python -m`` from it doe
 (b) mutants: each wrong answer of ``tests/mutants.py``, its notebook run up to its task's last
     test cell: a test cell of its task must fail and its message must contain ``says``; a
     ``cuda_only`` mutant counts on CUDA only.
-(c) certificate: ``python -m autograder.certify --device D --seeds K --jobs N``: every claim of
-    ``autograder/claims.py`` must hold (9 of 10 seeds).
+(c) certificate: ``python -m lessons.certify --device D --seeds K --jobs N``: every claim of
+    ``lessons/claims.py`` must hold (9 of 10 seeds).
 
 Not exercised: the sandbox, nbclient and nbgrader (device-independent); policed answers' probes
 run here in this process, not in the grader's isolated run with its tripwires. Details print
@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
-    from autograder.judging import Verdict
+    from autograder.aspects import Verdict
     from autograder.runnable import HiddenCall
 
 T = TypeVar("T")
@@ -137,10 +137,10 @@ def _verdict(call: HiddenCall, space: dict[str, Any], seed: int, submission: Pat
     ``runnable.probe_source``'s)."""
     import hw2probes
     from autograder import bounded, judging
+    from autograder.aspects import Context, Verdict
 
     data = hw2probes.collect(
-        call.part,
-        call.check,
+        hw2probes.probe_named(call.probe),
         lambda: eval(f"({call.arguments}{',' if call.arguments else ''})", space),
     )
     try:
@@ -148,13 +148,9 @@ def _verdict(call: HiddenCall, space: dict[str, Any], seed: int, submission: Pat
             hw2probes.to_bytes(data), bounded.PROBE_DATA, hw2probes.from_bytes
         )
     except bounded.Refused as why:
-        return judging.Verdict(False, f"{call.check}: probe data refused: {why}", malformed=True)
+        return Verdict(False, f"{call.check}: probe data refused: {why}", malformed=True)
     return judging.judge(
-        call.part,
-        call.check,
-        call.literals,
-        data,
-        judging.Context(submission=submission, seed=seed),
+        call.part, call.check, call.literals, data, Context(submission=submission, seed=seed)
     )
 
 
@@ -300,13 +296,13 @@ def check_mutants(
 def check_certificate(
     device: str, seeds: int, jobs: int, smoke: bool
 ) -> tuple[int, int, list[str], str]:
-    """Run autograder.certify in a child process (outside grading mode); (claims holding,
+    """Run lessons.certify in a child process (outside grading mode); (claims holding,
     claims checked, failure lines, its output's tail)."""
     with tempfile.TemporaryDirectory(prefix="hw2-gpu-certificate-") as out:
         command = [
             sys.executable,
             "-m",
-            "autograder.certify",
+            "lessons.certify",
             "--device",
             device,
             "--jobs",

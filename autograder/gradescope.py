@@ -5,7 +5,8 @@
     python -m autograder.gradescope run [--root /autograder]      (what run_autograder calls)
 
 Gradescope unpacks the zip into /autograder/source: its two scripts, the ``autograder``
-package, the nbgrader source notebooks with their helpers and data (``source/hw2``),
+package, ``lessons`` (the judges build Part 3's networks and the extra-credit rule from it;
+its certificate/ runs are left out), the nbgrader source notebooks with their helpers and data (``source/hw2``),
 ``hw2probes``, ``hw2utils.py``, ``hw2checks.py``, ``nbgrader_config.py``, ``requirements.txt``, ``gradescope.json`` (settings) and
 ``manifest.json`` (the sha256 of every other file). ``setup.sh`` installs Python 3.11, the CPU
 build of the pinned torch and the rest of requirements.txt into /autograder/venv, creates the
@@ -31,7 +32,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
-BUNDLED = ("autograder", "hw2probes", "hw2utils.py", "hw2checks.py", "source/hw2", "nbgrader_config.py",
+BUNDLED = ("autograder", "lessons", "hw2probes", "hw2utils.py", "hw2checks.py", "source/hw2", "nbgrader_config.py",
            "requirements.txt")
 MANIFEST = "manifest.json"
 STUDENT = "student"

@@ -1,10 +1,10 @@
 """What the sandbox runs: a submitted notebook with a probe call in place of each test cell.
 
 The source notebook's test cells hold one hidden line,
-``import autograder.checks.<part> as _hidden; _hidden.check_<check>(<args>)``. It says which
-judge decides the cell (``autograder.checks.<part>.judge_<check>``), which student objects its
-probe exercises (the arguments that are names) and which constants the judge gets (the
-arguments that are literals). Only the grader reads it, from the trusted source notebook; the
+``import autograder.checks.<part> as _hidden; _hidden.check_<check>(<args>)``. It names the
+graded aspect that decides the cell (``autograder.checks.find(part, check)``: its probe runs in
+the sandbox, its judge in the grader), which student objects the probe exercises (the arguments
+that are names) and which constants the judge gets (the arguments that are literals). Only the grader reads it, from the trusted source notebook; the
 student's copy of a test cell is never run.
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ import copy
 import re
 from dataclasses import dataclass
 
-import hw2probes
+from autograder import checks
 
 _HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n(?P<code>.*?)### END HIDDEN TESTS", re.S)
 
@@ -22,9 +22,10 @@ _HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n(?P<code>.*?)### END HIDDEN TESTS
 @dataclass(frozen=True)
 class HiddenCall:
     part: str           # hw2probes.PARTS
-    check: str          # judge_<check> / probe_<check>
+    check: str          # the aspect check_<check> of autograder.checks.<part>
     arguments: str      # the call's arguments as source text, evaluated in the student's kernel
     literals: tuple     # the call's constant arguments, for the judge
+    probe: str          # the aspect's probe as the sandbox names it (hw2probes.probe_named)
 
 
 def source_text(cell) -> str:
@@ -44,11 +45,15 @@ def hidden_call(cell) -> HiddenCall:
         raise ValueError("a hidden block is one import and one call")
     part = imports[0].names[0].name.removeprefix("autograder.checks.")
     name = calls[0].func.attr if isinstance(calls[0].func, ast.Attribute) else ""
-    if part not in hw2probes.PARTS or not name.startswith("check_"):
+    if not name.startswith("check_"):
         raise ValueError(f"unexpected hidden block: {match.group('code')!r}")
+    aspect = checks.find(part, name.removeprefix("check_"))
     args = calls[0].args
-    return HiddenCall(part, name.removeprefix("check_"), ", ".join(ast.unparse(a) for a in args),
-                      tuple(a.value for a in args if isinstance(a, ast.Constant)))
+    literals = tuple(a.value for a in args[:aspect.literals] if isinstance(a, ast.Constant))
+    if len(literals) != aspect.literals:
+        raise ValueError(f"check_{aspect.name} takes {aspect.literals} constant argument(s) first: "
+                         f"{match.group('code')!r}")
+    return HiddenCall(part, aspect.name, ", ".join(ast.unparse(a) for a in args), literals, aspect.probe_ref)
 
 
 def argument_names(call: HiddenCall) -> set[str]:
@@ -69,7 +74,7 @@ def hidden_calls(source_nb) -> dict[str, HiddenCall]:
 def probe_source(grade_id: str, call: HiddenCall) -> str:
     """A test cell's body in the sandbox: run the probe on the student's objects, save its data."""
     return (f"# grading: {grade_id} (the grader judges what this cell records)\n"
-            f"__import__('hw2probes').record({grade_id!r}, {call.part!r}, {call.check!r}, "
+            f"__import__('hw2probes').record({grade_id!r}, {call.probe!r}, "
             f"lambda: ({call.arguments}{',' if call.arguments else ''}))")
 
 

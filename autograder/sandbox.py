@@ -63,7 +63,7 @@ ROOT = Path(__file__).resolve().parents[1]
 USER_PREFIX = "hw2sandbox"
 VENV = ".venv"
 # what grading reads from the kit: hashed by kit_manifest, closed to other users by setup
-PROTECTED = ("autograder", "hw2probes", "hw2utils.py", "hw2checks.py", "source", "release", "data",
+PROTECTED = ("autograder", "lessons", "hw2probes", "hw2utils.py", "hw2checks.py", "source", "release", "data",
              "nbgrader_config.py", "requirements.txt")
 TEMPORARY = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock")  # where any user may write
 STAND_INS = Path("/opt/hw2-sandbox")  # interpreters setup makes when others cannot run ours

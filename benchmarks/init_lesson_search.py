@@ -5,13 +5,13 @@
         [--also 3.12] [--seeds 1-10,7150]
 
 Each (seed, task) trains like the notebook's cell: the seed is set, the task's reference network
-is built (`autograder.experiments`: 3.12's network with its Linear weights redrawn from N(0, 0.01²)
+is built (`lessons.experiments`: 3.12's network with its Linear weights redrawn from N(0, 0.01²)
 for 4.7, by kaiming_normal_ for 4.9, PyTorch's default for 3.12), then `hw2utils.run_test` trains
 it full batch with the optimizer given here, for --epochs. One thread. Prints
-one line per run, then per seed which of the claims (from `autograder.claims`, checked on that seed's
+one line per run, then per seed which of the claims (from `lessons.claims`, checked on that seed's
 results) hold. `--also 3.12` adds the default-init network under the same optimizer.
 ~12 s per run on an idle core at 2000 epochs. The search that chose the setup in
-`autograder.experiments` is recorded in autograder/CERTIFICATE.md, "Part 4".
+`lessons.experiments` is recorded in lessons/CERTIFICATE.md, "Part 4".
 """
 
 import argparse
@@ -26,8 +26,8 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import hw2utils
-from autograder.claims import CLAIMS
-from autograder.experiments import EXPERIMENTS, adam, sgd
+from lessons.claims import CLAIMS
+from lessons.experiments import EXPERIMENTS, adam, sgd
 
 
 def build(task, bias):
@@ -43,7 +43,7 @@ def build(task, bias):
 
 
 def train(task, seed, args):
-    """One notebook-style run; returns a result like `autograder.replay.run`'s."""
+    """One notebook-style run; returns a result like `lessons.replay.run`'s."""
     start = time.perf_counter()
     hw2utils.set_seed(seed)
     model = hw2utils.Supervise(nn.BCELoss(), build(task, args.bias))

@@ -1,10 +1,10 @@
 """Accuracy curves of the training experiments per seed and CPU thread count, for choosing
-budgets and claims that hold on every machine (autograder/CERTIFICATE.md, "Across machines").
+budgets and claims that hold on every machine (lessons/CERTIFICATE.md, "Across machines").
 
     python benchmarks/outcome_curves.py --only 3.7,3.8,3.9,3.10,3.13 --seeds 1-10,7150 \\
         --threads 1,2,4 [--epochs 800] --out build/curves.jsonl
 
-Each (threads, seed, experiment) is one `autograder.replay.run` with its curves (train and
+Each (threads, seed, experiment) is one `lessons.replay.run` with its curves (train and
 held-out accuracy every 10 epochs), appended as a JSON line to --out; a run already in the file
 is skipped, so an interrupted search resumes. Training is deterministic at a fixed thread
 count and `run_test` stops only at 100 % held-out, so a run of E epochs holds every budget
@@ -19,8 +19,8 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from autograder.experiments import EXPERIMENTS  # the kit's root, added above
-from autograder.replay import refuse_grading_mode, run
+from lessons.experiments import EXPERIMENTS  # the kit's root, added above
+from lessons.replay import refuse_grading_mode, run
 
 
 def parse_seeds(text):

@@ -3,22 +3,24 @@
 A probe is the half of a hidden check that has to touch student code. It runs inside the
 grading sandbox (the student's own kernel, as an unprivileged user) and returns plain data:
 tensors, numbers, strings, lists and dicts, nothing else. The other half, the judge
-(``autograder.checks.<part>.judge_<check>``), runs in the trusted grader, rebuilds the same
+(the aspect ``autograder.checks.<part>.check_<name>``, declared with its probe in
+``autograder.aspects``), runs in the trusted grader, rebuilds the same
 inputs, computes the reference and decides. So this package holds no expected value, no
 reference solution and no tolerance: a submission can read it, rebind it or fake what it
 returns, and still gains nothing it could not gain by computing the right outputs itself.
 
-    probe_<check>(*student_objects) -> plain data          (hw2probes/<part>.py)
-    judge_<check>(data, *literals) -> message or AssertionError  (autograder/checks/<part>.py)
+    probe_<name>(*student_objects) -> plain data                       (hw2probes/<part>.py)
+    @aspect(probe=probe_<name>)
+    check_<name>(data, *literals) -> message or AssertionError  (the judge, autograder/checks/<part>.py)
 
-While grading, each test cell runs ``hw2probes.record(grade_id, part, check, lambda: (objects...))``,
+While grading, each test cell runs ``hw2probes.record(grade_id, "<part>.probe_<name>", lambda: (objects...))``,
 which saves ``{"result": data}`` (or ``{"error": what the student's code raised}``) to
 ``$HW2_PROBE_OUT/<grade_id>.pt``; the judge reads it with ``torch.load(weights_only=True)``.
 
 Every probe's inputs depend on a seed the grader draws afresh for each run (``$HW2_PROBE_SEED``
-in the sandbox, ``judging.Context.seed`` for the judge, which runs under ``seeded(seed)``): an
+in the sandbox, ``aspects.Context.seed`` for the judge, which runs under ``seeded(seed)``): an
 input maker asks ``case_seed(default)``, which is ``default`` outside grading (the visible
-checks, the tests, ``judging.check_locally``) and a seed mixed from the run's seed and
+checks, the tests, an aspect called in one process) and a seed mixed from the run's seed and
 ``default`` while grading. So a table of answers computed in advance (with torch.optim, say)
 matches nothing, and the judge, calling the same input makers, rebuilds the same inputs.
 """
@@ -90,10 +92,13 @@ def case_seed(default: int) -> int:
     return int.from_bytes(digest, "little") >> 2
 
 
-def probe_function(part: str, check: str) -> Callable:
-    if part not in PARTS:
-        raise ValueError(f"unknown part {part!r}")
-    return getattr(importlib.import_module(f"{__name__}.{part}"), f"probe_{check}")
+def probe_named(ref: str) -> Callable:
+    """The probe a test cell's sandbox body names, "<part>.<function>" (``autograder.aspects``'
+    ``Aspect.probe_ref``, read from the grader's registry): a ``probe_`` function of a part module."""
+    part, _, name = ref.partition(".")
+    if part not in PARTS or not name.startswith("probe_"):
+        raise ValueError(f"unknown probe {ref!r}")
+    return getattr(importlib.import_module(f"{__name__}.{part}"), name)
 
 
 def _not_the_students() -> tuple[str, ...]:
@@ -131,11 +136,10 @@ def describe_error(exc: BaseException) -> str:
     return "\n".join(lines)[:MAX_ERROR_CHARS]
 
 
-def collect(part: str, check: str, objects: Callable[[], tuple]) -> dict:
-    """{"result": what the probe returned} or {"error": what was raised while getting the
+def collect(probe: Callable, objects: Callable[[], tuple]) -> dict:
+    """{"result": what ``probe`` returned} or {"error": what was raised while getting the
     student's objects or running them}. ``objects`` is a thunk, so that a name the student
     never defined is an error recorded here, not one that stops the cell."""
-    probe = probe_function(part, check)
     try:
         return {"result": probe(*objects())}
     except Exception as exc:  # the student's code failed: that is data for the judge
@@ -174,9 +178,10 @@ def reached(grade_id: str) -> None:
     print(f"{grade_id}: checked in a separate run by the grader")
 
 
-def record(grade_id: str, part: str, check: str, objects: Callable[[], tuple]) -> None:
-    """Run one probe and save its data where the grader collects it (a test cell's body)."""
-    data = collect(part, check, objects)
+def record(grade_id: str, probe: str, objects: Callable[[], tuple]) -> None:
+    """Run one probe (``probe_named``) and save its data where the grader collects it (a test
+    cell's body in the sandbox)."""
+    data = collect(probe_named(probe), objects)
     try:
         raw = to_bytes(data)
     except Exception as exc:  # a result that is not plain data: the judge must learn why

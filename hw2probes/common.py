@@ -31,7 +31,7 @@ class Delegated(Exception):
 @contextlib.contextmanager
 def no_torch_optim() -> Iterator[None]:
     """Inside, constructing any torch.optim optimizer raises Delegated: a probe reports it as
-    data ({"delegated": name}). A courtesy for runs in one process (``judging.check_locally``,
+    data ({"delegated": name}). A courtesy for runs in one process (an aspect called directly,
     the tests): the grader's enforcement is the isolated run (``hw2probes.isolated``, where
     ``hw2probes.tripwires`` has destroyed torch.optim), which this patch cannot weaken."""
     original = torch.optim.Optimizer.__init__

@@ -6,7 +6,7 @@ Runs as the sandbox's unprivileged user, in a fresh process the grader starts af
 notebooks' run is over. FOLDER/jobs/<answer>.json, written by the grader, holds one job per
 policed answer cell: {"answer": grade id, "statements": [[cell, line, source], ...] (what
 ``autograder.delegation.needed`` chose), "objects": the probes' arguments as source text
-("descend"), "tests": {test grade id: [part, check]}}.
+("descend"), "tests": {test grade id: its probe, "<part>.probe_<name>" (``hw2probes.probe_named``)}}.
 
 This process imports torch and the probes, destroys torch.optim (``hw2probes.tripwires``), then
 for each job forks (cheap: torch is loaded); the child installs the audit hook and only then
@@ -67,9 +67,9 @@ def _child(job: dict, holder: list) -> dict:
                          f"was skipped in the isolated run ({hw2probes.describe_error(exc)[:300]})")
         refused += tripwires.trips(before)
     probes, trips = {}, {}
-    for test_id, (part, check) in job["tests"].items():
+    for test_id, probe in job["tests"].items():
         before = tripwires.recorded()
-        data = hw2probes.collect(part, check, lambda: eval(f"({job['objects']},)", namespace))
+        data = hw2probes.collect(hw2probes.probe_named(probe), lambda: eval(f"({job['objects']},)", namespace))
         try:
             raw = hw2probes.to_bytes(data)
         except Exception as exc:
@@ -138,7 +138,7 @@ def main(argv=None) -> int:
     import hw2probes
     from hw2probes import tripwires
     jobs = [json.loads(path.read_text()) for path in sorted((args.folder / "jobs").glob("*.json"))]
-    for part in sorted({part for job in jobs for part, _ in job["tests"].values()} & set(hw2probes.PARTS)):
+    for part in sorted({probe.partition(".")[0] for job in jobs for probe in job["tests"].values()} & set(hw2probes.PARTS)):
         importlib.import_module(f"hw2probes.{part}")  # what the probes need, while nothing is refused
     hw2probes.to_bytes({"warm": torch.zeros(1)})
     tripwires.destroy_torch_optim()

@@ -635,7 +635,7 @@ def rule(grid):
     """True for label 1, False for label 0, for one 6x6 grid of 0./1. (grid[r, c] is feature 6r + c)."""
     ### BEGIN SOLUTION
     # Instructor source only: the term's secret cells, written in by the build from
-    # autograder.rules (its DEFAULT_SEED). Each of six groups compares its three "plus" cells
+    # lessons.rules (its DEFAULT_SEED). Each of six groups compares its three "plus" cells
     # with its three "minus" cells; the label says whether as many of groups 0-2 as of groups
     # 3-5 have more plus cells set than minus cells.
     term_plus, term_minus = "@EC2_CELLS@"

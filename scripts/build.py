@@ -26,7 +26,7 @@ Other cells carry no nbgrader metadata. A cell holding only ``# @SETUP@`` (a com
 notebooks/*.py stay valid Python) becomes notebooks/setup_cell.py, the same Colab setup in
 every notebook, and ``@BASE_URL@`` in any cell becomes ``hw2utils.BASE_URL``, the one place
 the publishing URL is set. ``"@EC2_CELLS@"`` (in EC2's model answer, a solution region the
-release drops) becomes the term's secret cells from ``autograder.rules``: the answer is
+release drops) becomes the term's secret cells from ``lessons.rules``: the answer is
 plain code, which the grader's sandbox can run without the instructor-only package. A line
 ``# @OWN_OPTIMIZERS@`` (in notebook 3's solution region for the optimizers a student pastes in)
 becomes the reference answers of Tasks 1.3 and 2.2-2.3, read from notebooks 1 and 2, so that
@@ -49,7 +49,7 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from autograder.rules import Variant  # noqa: E402  (the kit's own package)
+from lessons.rules import Variant  # noqa: E402  (the kit's own package)
 
 ASSIGNMENT = "hw2"
 NOTEBOOKS = ROOT / "notebooks"

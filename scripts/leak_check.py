@@ -8,12 +8,12 @@ What counts as a leak, each found by its own rule:
 - ``gradebook``: an SQLite database, whatever its name;
 - ``solution``: a line of a solution region of source/hw2 (code between
   ``### BEGIN SOLUTION`` / ``### END SOLUTION``);
-- ``hidden test``: a line of a hidden-test region, or an import of ``autograder``;
+- ``hidden test``: a line of a hidden-test region, or an import of ``autograder`` or ``lessons``;
 - ``model answer``: a line of a manually graded cell's model answer or rubric;
-- ``autograder``: a line of autograder/ — the dataset rule and generator (rules.py,
-  datasets.py) always; other modules where the line is not also public (hw2utils.py,
-  hw2checks.py, the
-  notebooks outside answers and hidden tests: visible and hidden checks share plain lines);
+- ``autograder``: a line of autograder/ or lessons/ — the dataset rule and generator
+  (lessons/rules.py, lessons/datasets.py) always; other modules where the line is not also
+  public (hw2utils.py, hw2checks.py, the notebooks outside answers and hidden tests: visible
+  and hidden checks share plain lines);
 - ``data``: a data file with arrays other than the six splits.
 
 Lines are compared stripped, and only if at least ``MIN_CHARS`` long and not imports, so
@@ -38,7 +38,8 @@ ALLOWED = {"01_gradient_descent.ipynb", "02_ema_adam.ipynb", "03_training.ipynb"
            "data/hard-classification.npz", "data/DATASHEET.md", "README.md"}
 SPLIT_ARRAYS = {f"{split}_{kind}" for split in ("train", "val", "test") for kind in ("data", "labels")}
 ALWAYS_SECRET = ("rules.py", "datasets.py")  # the dataset rule and its generator
-_HIDDEN_IMPORT = re.compile(r"\b(import|from)\s+autograder\b|autograder\.checks")
+INSTRUCTOR_ONLY = ("autograder", "lessons")  # the packages whose lines are secret
+_HIDDEN_IMPORT = re.compile(r"\b(import|from)\s+(autograder|lessons)\b|autograder\.checks")
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,7 @@ def _outside_regions(text: str) -> list[str]:
 
 
 def secrets(root: Path = ROOT) -> dict[str, set[str]]:
-    """{kind: lines that must not reach students}, read from source/hw2 and autograder/."""
+    """{kind: lines that must not reach students}, read from source/hw2 and INSTRUCTOR_ONLY."""
     found = {"solution": set(), "hidden test": set(), "model answer": set(), "autograder": set()}
     public = {line.strip() for name in ("hw2utils.py", "hw2checks.py")
               for line in (root / name).read_text().splitlines()}
@@ -96,7 +97,7 @@ def secrets(root: Path = ROOT) -> dict[str, set[str]]:
                 found["model answer"] |= _significant(text.splitlines())
             else:  # what the release shows anyway: a class header the answer repeats, ...
                 public |= {line.strip() for line in _outside_regions(text)}
-    for path in sorted((root / "autograder").rglob("*.py")):
+    for path in sorted(p for package in INSTRUCTOR_ONLY for p in (root / package).rglob("*.py")):
         lines = _significant(path.read_text().splitlines())
         found["autograder"] |= lines if path.name in ALWAYS_SECRET else lines - public
     found["solution"] -= public  # a line the release shows elsewhere is not an answer

@@ -15,9 +15,10 @@ import torch
 import hw2probes
 import hw2utils
 from autograder import bounded, integrity
+from autograder.checks import find as find_aspect
 from autograder.checks import extra_credit as hidden_ec
-from autograder.checks.common import Malformed
-from autograder.judging import Context, judge
+from autograder.aspects import Context, Malformed
+from autograder.judging import judge
 from ec_networks import rule_network
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,7 +54,7 @@ def part4_data() -> list:
     """Real probe data of Part 4 (the largest: sampled weight matrices), correct answers."""
     def he(n_in, n_out, g):
         return torch.randn(n_in, n_out, generator=g) * math.sqrt(2 / n_in)
-    return [hw2probes.collect("part4", check, lambda: (he,)) for check in
+    return [hw2probes.collect(find_aspect("part4", check).probe, lambda: (he,)) for check in
             ("init_he__distribution", "init_he__generator", "init_small__distribution")]
 
 

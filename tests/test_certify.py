@@ -12,8 +12,8 @@ import torch
 from torch import nn
 
 import hw2utils
-from autograder.claims import CLAIMS, evaluate, quorum
-from autograder.experiments import EXPERIMENTS, ResidualSequence, build
+from lessons.claims import CLAIMS, evaluate, quorum
+from lessons.experiments import EXPERIMENTS, ResidualSequence, build
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,6 +39,18 @@ def synthetic_runs(seeds=5, overrides=None):
 
 def verdict(verdicts, claim_id):
     return next(v for v in verdicts if v["id"] == claim_id)
+
+
+def test_the_lessons_package_imports_nothing_from_the_grading_pipeline():
+    imported = set()
+    for path in (ROOT / "lessons").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name for alias in node.names}
+            elif isinstance(node, ast.ImportFrom):
+                imported.add(node.module or "")
+    assert "lessons.rules" in imported  # the walk sees the package's own imports
+    assert not [name for name in imported if name.partition(".")[0] == "autograder"]
 
 
 def test_quorum_is_ceil_of_90_percent():
@@ -80,7 +92,7 @@ def test_claim_with_a_missing_experiment_is_skipped():
 def certify(*args, extra_env=None):
     env = {k: v for k, v in os.environ.items() if k not in ("NBGRADER_EXECUTION", "HW2_GRADING_MODE")}
     env.update(extra_env or {})
-    return subprocess.run([sys.executable, "-m", "autograder.certify", *args], cwd=ROOT, env=env,
+    return subprocess.run([sys.executable, "-m", "lessons.certify", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=300)
 
 

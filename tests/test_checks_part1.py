@@ -7,10 +7,10 @@ import torch
 import hw2probes
 import hw2checks
 import naming
-from autograder.checks import extra_credit as hidden_ec
+from autograder.checks import every as every_aspect
+from autograder.checks import find as find_aspect
 from autograder.checks import part1 as hidden
-from autograder.judging import judge_function
-from autograder.rules import rule as true_rule
+from lessons.rules import rule as true_rule
 
 
 def descend(loss_fn, x, lr, steps):
@@ -505,13 +505,11 @@ def same(a, b) -> bool:
 
 @pytest.mark.parametrize("part, check, objects", PROBED, ids=lambda v: getattr(v, "__name__", None))
 def test_probe_data_round_trips_as_plain_data(part, check, objects):
-    data = hw2probes.probe_function(part, check)(*objects)
+    data = find_aspect(part, check).probe(*objects)
     assert same(hw2probes.from_bytes(hw2probes.to_bytes(data)), data)
 
 
-JUDGES = [(part, name.removeprefix("judge_"))
-          for part, module in (("part1", hidden), ("extra_credit", hidden_ec))
-          for name in dir(module) if name.startswith("judge_")]
+JUDGES = [(aspect.part, aspect.name) for aspect in every_aspect() if aspect.part in ("part1", "extra_credit")]
 WRONG_SHAPES = [{}, [], "garbage", 3, {"result": 1}, [{"calls": "3"}], {"cpu": [], "cuda": []}]
 WRONG_DEEP = [  # (check, data): right at the top, wrong further down
     ("gd_loop__matches_reference", [{"calls": 3, "xs": ["x"] * 3}] * 6),
@@ -539,14 +537,14 @@ WRONG_DEEP = [  # (check, data): right at the top, wrong further down
 @pytest.mark.parametrize("data", WRONG_SHAPES, ids=repr)
 def test_judges_fail_on_data_of_the_wrong_shape(part, check, data):
     with pytest.raises(AssertionError, match=check):
-        judge_function(part, check)(data)
+        find_aspect(part, check).judge(data)
 
 
 @pytest.mark.parametrize("check, data", WRONG_DEEP, ids=lambda v: v if isinstance(v, str) else None)
 def test_judges_fail_on_data_wrong_further_down(check, data):
     part = "extra_credit" if check.startswith("ec_") else "part1"
     with pytest.raises(AssertionError, match=check):
-        judge_function(part, check)(data)
+        find_aspect(part, check).judge(data)
 
 
 def test_a_student_exception_is_reported_as_what_it_raised():
@@ -561,10 +559,10 @@ def test_a_student_exception_is_reported_as_what_it_raised():
 @pytest.mark.parametrize("check, answer, says", [("gd_loop__in_place", descend, "no results on cuda"),
                                                  ("sgd_optimizer__matches_torch", SGD, "no runs on cuda")])
 def test_judges_require_cuda_results_where_cuda_is_available(monkeypatch, check, answer, says):
-    data = hw2probes.probe_function("part1", check)(answer)
+    data = find_aspect("part1", check).probe(answer)
     monkeypatch.setattr(hidden, "devices", lambda: ["cpu", "cuda"])
     with pytest.raises(AssertionError, match=says):
-        judge_function("part1", check)(data)
+        find_aspect("part1", check).judge(data)
 
 
 # The comparison rule and the display (hw2checks), which every check uses --------------------------

@@ -14,8 +14,8 @@ import torch
 import hw2probes
 import hw2checks
 import naming
+from autograder.checks import find as find_aspect
 from autograder.checks import part2 as hidden
-from autograder.judging import judge_function
 
 torch.set_num_threads(1)
 
@@ -731,13 +731,13 @@ def same(a, b) -> bool:
 @pytest.mark.parametrize("check, answer", PROBED, ids=lambda v: v if isinstance(v, str) else None)
 def test_probe_data_round_trips_as_plain_data(check, answer):
     try:
-        data = hw2probes.probe_function("part2", check)(answer)
+        data = find_aspect("part2", check).probe(answer)
     except NotImplementedError:  # a stub the probe does not catch: the framework records it
         return
     loaded = hw2probes.from_bytes(hw2probes.to_bytes(data))
     assert same(loaded, data)
     try:  # and the judge makes a verdict of it
-        assert judge_function("part2", check)(loaded).startswith(check)
+        assert find_aspect("part2", check).judge(loaded).startswith(check)
     except AssertionError as failure:
         assert check in str(failure)
 
@@ -760,7 +760,7 @@ WRONG_SHAPES = [None, 3, 1.5, "garbage", [], [None], {}, {"result": 1}, torch.ze
 @pytest.mark.parametrize("data", WRONG_SHAPES, ids=repr)
 def test_judges_fail_on_data_of_the_wrong_shape(check, data):
     with pytest.raises(AssertionError, match=check):
-        judge_function("part2", check)(data)
+        find_aspect("part2", check).judge(data)
 
 
 def corruptions(data, limit: int = 8):
@@ -795,8 +795,8 @@ def replaced(node, path, wrong):
 
 @pytest.mark.parametrize("check", ALL_IDS)
 def test_judges_fail_cleanly_on_data_wrong_further_down(check):
-    data = hw2probes.probe_function("part2", check)(CORRECT[check])
-    judge = judge_function("part2", check)
+    data = find_aspect("part2", check).probe(CORRECT[check])
+    judge = find_aspect("part2", check).judge
     assert judge(data).startswith(check)
     for wrong in corruptions(data):
         try:

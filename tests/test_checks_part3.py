@@ -8,8 +8,9 @@ from torch import nn
 
 import hw2probes
 import hw2checks
-from autograder import experiments, judging
+from autograder.checks import find as find_aspect
 from autograder.checks import part3 as hidden
+from lessons import experiments
 
 TASKS = sorted((t for t in hw2checks.ARCHITECTURES if t.startswith("3.")), key=float)
 
@@ -272,7 +273,7 @@ def mangled(data) -> list:
 
 
 def probe_data(part: str, check: str, *args):
-    data = hw2probes.collect(part, check, lambda: args)
+    data = hw2probes.collect(find_aspect(part, check).probe, lambda: args)
     assert set(data) == {"result"}, data
     raw = hw2probes.to_bytes(data)
     assert len(raw) < 8 * 2**20
@@ -282,7 +283,7 @@ def probe_data(part: str, check: str, *args):
 def assert_judges_cleanly(part: str, check: str, literals: tuple, data) -> None:
     """The judge passes the probe's own data and fails every mangled copy with an
     AssertionError (a diagnostic or 'not what the check produces'), never anything else."""
-    judge = judging.judge_function(part, check)
+    judge = find_aspect(part, check).judge
     assert judge(data, *literals)
     for bad in mangled(data):
         with pytest.raises(AssertionError):
@@ -307,11 +308,11 @@ def test_the_judge_computes_the_residual_reference_itself():
     data = probe_data("part3", "residual_sequence__adds_input", ResidualSequence)
     data["cases"][0]["output"] = data["cases"][0]["output"] + 1e-3
     with pytest.raises(AssertionError, match="residual_sequence__adds_input, case Linear 5->7"):
-        hidden.judge_residual_sequence__adds_input(data)
+        hidden.check_residual_sequence__adds_input.judge(data)
 
 
 def test_the_judge_recomputes_the_blocks_input_itself():
     data = probe_data("part3", "architecture", "3.16", experiments.build("3.16"))
     data["blocks"][1]["input_after"] = data["blocks"][1]["input_after"].clamp(min=0)
     with pytest.raises(AssertionError, match="case residual block 2 .*changed the block's input in place"):
-        hidden.judge_architecture(data, "3.16")
+        hidden.check_architecture.judge(data, "3.16")

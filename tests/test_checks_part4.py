@@ -15,11 +15,12 @@ import hw2probes
 import hw2probes.part4
 import hw2checks
 import hw2utils
+from autograder.checks import find as find_aspect
 from autograder.checks import extra_credit as hidden_ec
 from autograder.checks import part4 as hidden
-from autograder.judging import Context
-from autograder.rules import rule as true_rule
+from autograder.aspects import Context
 from ec_networks import rule_network
+from lessons.rules import rule as true_rule
 from mutants import MUTANTS
 from test_checks_part3 import assert_judges_cleanly, probe_data
 
@@ -448,23 +449,23 @@ def test_a_crashing_wrapper_class_costs_no_point_on_the_wrapping(tmp_path):
     assert data["built"] is False and "leaf Variable" in data["class_raised"]
     wraps = handed_in(tmp_path / "wraps",
                       "model_4_7 = Supervise_random_weights(criterion=nn.BCELoss(), net=net_4_7)")
-    message = hidden.judge_net_4_7__wrapper(data, context=Context(submission=wraps))
+    message = hidden.check_net_4_7__wrapper.judge(data, context=Context(submission=wraps))
     assert "never built" in message and "leaf Variable" in message and "judged from your code" in message
-    fails(hidden.judge_net_4_7__wrapper, data,  # a local check: no submission to read
+    fails(hidden.check_net_4_7__wrapper.judge, data,  # a local check: no submission to read
           match=r"net_4_7__wrapper, case model_4_7: model_4_7 is not defined: "
                 r"Supervise_random_weights\(nn.BCELoss\(\), net_4_7\) raises RuntimeError")
     for name, cell in (("no_line", None), ("plain", "model_4_7 = Supervise(nn.BCELoss(), net_4_7)")):
         with pytest.raises(AssertionError, match="model_4_7 is not defined: Supervise_random_weights"):
-            hidden.judge_net_4_7__wrapper(data, context=Context(submission=handed_in(tmp_path / name, cell)))
+            hidden.check_net_4_7__wrapper.judge(data, context=Context(submission=handed_in(tmp_path / name, cell)))
 
 
 def test_a_missing_model_with_a_working_class_is_the_tasks_own_mistake(tmp_path):
     data = probe_data("part4", "net_4_7__wrapper", None, deep_narrow(), Random)
     folder = handed_in(tmp_path / "wraps", "model_4_7 = Supervise_random_weights(nn.BCELoss(), net_4_7)")
     with pytest.raises(AssertionError, match="model_4_7 is not defined\nHint: build it"):
-        hidden.judge_net_4_7__wrapper(data, context=Context(submission=folder))
+        hidden.check_net_4_7__wrapper.judge(data, context=Context(submission=folder))
     undefined = probe_data("part4", "net_4_9__wrapper", None, deep_narrow(), None)  # no such class
-    fails(hidden.judge_net_4_9__wrapper, undefined, match="the notebook defines no Supervise_Kaiming_weights")
+    fails(hidden.check_net_4_9__wrapper.judge, undefined, match="the notebook defines no Supervise_Kaiming_weights")
 
 
 # Probes and judges: what crosses the sandbox boundary -------------------------------------
@@ -521,11 +522,11 @@ def test_probe_data_round_trips_small_and_judges_fail_cleanly_on_bad_data(check,
 def test_a_summary_must_agree_with_the_entries_it_travels_with():
     data = probe_data("part4", "init_small__distribution", normal(lambda i, o: 1.0))
     data["statistics"][0]["summary"]["std"] = 0.01  # a tampered probe claiming the right scale
-    fails(hidden.judge_init_small__distribution, data,
+    fails(hidden.check_init_small__distribution.judge, data,
           match="shape \\(2048, 2048\\).*do not match its entries")
     data = probe_data("part4", "init_zero__values", lambda i, o, g: torch.randn(i, o, generator=g) * 1e-8)
     data["draws"][0]["summary"]["nonzero"] = 0
-    fails(hidden.judge_init_zero__values, data, match="do not match its entries")
+    fails(hidden.check_init_zero__values.judge, data, match="do not match its entries")
 
 
 def test_the_wrapper_judge_recomputes_the_loss_from_the_weights():
@@ -534,14 +535,14 @@ def test_the_wrapper_judge_recomputes_the_loss_from_the_weights():
     with torch.no_grad():
         first["after"]["0.weight"] += 0.5  # a loss that does not belong to these weights
     first["before"] = {k: v.clone() for k, v in first["after"].items()}
-    fails(hidden.judge_supervise_random__wrapper, data, match="BCELoss, cpu: model\\(x, y\\).*expected")
+    fails(hidden.check_supervise_random__wrapper.judge, data, match="BCELoss, cpu: model\\(x, y\\).*expected")
 
 
 def test_the_wrapper_judge_requires_every_device_of_its_machine(monkeypatch):
     data = probe_data("part4", "supervise_kaiming__wrapper", Kaiming)
     data["cases"] = [case for case in data["cases"] if case["device"] == "cpu"]
     monkeypatch.setattr(hw2probes.part4, "devices", lambda: ["cpu", "cuda"])  # as on a GPU machine
-    fails(hidden.judge_supervise_kaiming__wrapper, data, match="no result for BCELoss, cuda")
+    fails(hidden.check_supervise_kaiming__wrapper.judge, data, match="no result for BCELoss, cuda")
 
 
 MUTANT_ANSWERS = [  # (mutant of tests/mutants.py, check, what the mutant's cell defines)
@@ -684,7 +685,7 @@ def test_the_grader_refuses_absurdly_large_networks_before_building_them(tmp_pat
 
 
 def test_ec1_judges_read_the_model_file_in_the_handed_in_folder(saved_models, tmp_path, monkeypatch):
-    from autograder.judging import Context, judge
+    from autograder.judging import judge
     handed_in, elsewhere = tmp_path / "handed_in", tmp_path / "elsewhere"
     handed_in.mkdir()
     elsewhere.mkdir()
@@ -804,11 +805,10 @@ def test_rule_mistakes_fail_clearly(checks):
 
 
 def test_the_reference_rule_scores_1_and_a_constant_rule_0_5():
-    import hw2probes
     from mutants import NB4, answer_cell, load
     namespace = {"torch": torch}
     exec("".join(answer_cell(load(NB4), "ec_rule")["source"]), namespace)
-    probe = hw2probes.probe_function("extra_credit", "ec_rule__agreement_99")
+    probe = find_aspect("extra_credit", "ec_rule__agreement_99").probe
     labels = hidden_ec.rule_labels(hidden_ec.RULE_SEED)
     assert hw2checks.rule_agreement(probe(namespace["rule"])["answers"], labels)[0] == 1.0
     assert hw2checks.rule_agreement(probe(lambda grid: True)["answers"], labels) == (0.5, 1.0, 0.0)
@@ -817,7 +817,7 @@ def test_the_reference_rule_scores_1_and_a_constant_rule_0_5():
 
 
 def test_the_rule_grids_are_unseen_and_hold_both_classes_as_documented():
-    from autograder.datasets import SPLITS, example_keys, make_dataset
+    from lessons.datasets import SPLITS, example_keys, make_dataset
     from hw2probes.extra_credit import N_RULE, rule_grids
     keys = set(example_keys(rule_grids().reshape(-1, 36).bool().numpy()).tolist())
     assert len(keys) == N_RULE

@@ -6,8 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autograder.datasets import FILENAMES, KEYS, SPLITS, example_keys, fresh_examples, make_dataset, npz_bytes
-from autograder.rules import DEFAULT_SEED, KINDS, Variant, rule
+from lessons.datasets import FILENAMES, KEYS, SPLITS, example_keys, fresh_examples, make_dataset, npz_bytes
+from lessons.rules import DEFAULT_SEED, KINDS, Variant, rule
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 SIZES = dict(SPLITS)

@@ -81,7 +81,8 @@ def test_the_bundle_has_gradescope_scripts_and_no_gradebook_or_outputs(graded):
         names = set(zf.namelist())
         modes = {i.filename: i.external_attr >> 16 for i in zf.infolist()}
     assert {"setup.sh", "run_autograder", "requirements.txt", "nbgrader_config.py",
-            "source/hw2/01_gradient_descent.ipynb", "autograder/checks/part2.py"} <= names
+            "source/hw2/01_gradient_descent.ipynb", "autograder/checks/part2.py",
+            "lessons/experiments.py", "lessons/rules.py"} <= names
     assert modes["run_autograder"] & 0o111 and modes["setup.sh"] & 0o111
     assert not [n for n in names if n.endswith((".db", ".pyc")) or "certificate/" in n]
 

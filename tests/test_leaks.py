@@ -104,11 +104,11 @@ def plant_model_answer(folder):
 
 
 def plant_rule_module(folder):
-    shutil.copy(ROOT / "autograder" / "rules.py", folder / "rules.py")
+    shutil.copy(ROOT / "lessons" / "rules.py", folder / "rules.py")
 
 
 def plant_rule_line_in_helpers(folder):
-    rule = max((line for line in (ROOT / "autograder" / "rules.py").read_text().splitlines()
+    rule = max((line for line in (ROOT / "lessons" / "rules.py").read_text().splitlines()
                 if "def " in line), key=len)
     with open(folder / "hw2utils.py", "a") as f:
         f.write("\n" + rule + "\n    pass\n")

@@ -1,5 +1,7 @@
 """In a real Jupyter kernel: each figure is shown exactly once, and the harness
 writes nothing to stderr (nbgrader scores a test cell with stderr as 0)."""
+import re
+
 import nbclient
 import nbformat
 import pytest
@@ -61,3 +63,20 @@ def test_grading_mode_draws_no_figure(monkeypatch):
     assert not images(own) and "<Figure size" in own.outputs[0].data["text/plain"]
     assert [o.output_type for o in helpers.outputs] == ["stream"]
     assert helpers.outputs[0].text == "None None 0\n"
+
+
+def test_a_failing_visible_check_shows_the_call_and_the_message_not_the_toolkit():
+    """A verdict: the traceback is the student's call and one line of the check (no toolkit
+    frames); an error in the student's own code keeps the frames that lead to their line."""
+    cells = [f"import sys; sys.path.insert(0, {str(ROOT)!r})\nimport hw2checks",
+             "def descend(loss_fn, x, lr, steps):\n    return x\nhw2checks.check_gd_loop__matches_reference(descend)",
+             "def broken(loss_fn, x, lr, steps):\n    return 1 / 0\nhw2checks.check_gd_loop__matches_reference(broken)"]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    nbclient.NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True).execute()
+    verdict, = [o for o in nb.cells[1].outputs if o.output_type == "error"]
+    assert verdict.ename == "AssertionError" and verdict.evalue.startswith("gd_loop__matches_reference, case")
+    assert sum("hw2checks.py" in line for line in verdict.traceback) == 1
+    own, = [o for o in nb.cells[2].outputs if o.output_type == "error"]
+    assert own.ename == "ZeroDivisionError"
+    lines = [re.sub(r"\x1b\[[0-9;]*m", "", line) for line in own.traceback]  # IPython's colours
+    assert sum("hw2checks.py" in line for line in lines) >= 1 and any("1 / 0" in line for line in lines)

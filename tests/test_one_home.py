@@ -2,8 +2,8 @@
 
 ``hw2utils`` is the helpers a notebook provides (its ``__all__``, nothing else public, no check);
 ``hw2checks`` holds the visible checks and the toolkit the hidden side imports. No function is
-written twice, once shipped and once in ``autograder/`` or ``hw2probes/`` (under another name,
-a leading underscore, or a docstring of its own).
+written twice, once shipped and once in ``autograder/``, ``lessons/`` or ``hw2probes/`` (under another
+name, a leading underscore, or a docstring of its own).
 """
 import ast
 from pathlib import Path
@@ -14,7 +14,8 @@ import hw2utils
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = [ROOT / "hw2utils.py", ROOT / "hw2checks.py"]
-HIDDEN = sorted((ROOT / "autograder").rglob("*.py")) + sorted((ROOT / "hw2probes").glob("*.py"))
+HIDDEN = sorted(path for package in ("autograder", "lessons") for path in (ROOT / package).rglob("*.py")) + \
+    sorted((ROOT / "hw2probes").glob("*.py"))
 MIN_STATEMENTS = 4  # shorter bodies (a return, a raise) repeat by nature
 
 

@@ -23,6 +23,8 @@ import attacks
 import hw2probes
 import mutants as corpus
 from autograder import judging
+from autograder.aspects import Context, Verdict
+from autograder.checks import find as find_aspect
 from autograder.runnable import hidden_calls, source_text
 
 SEEDED = {corpus.NB1: ("gd_loop", "sgd_optimizer"),
@@ -50,16 +52,16 @@ def namespace(nb: dict, cell: str) -> dict:
     return space
 
 
-def verdict(call, space: dict, seed: int, monkeypatch) -> judging.Verdict:
+def verdict(call, space: dict, seed: int, monkeypatch) -> Verdict:
     """The probe with $HW2_PROBE_SEED set, its data through the sandbox's format, and the judge
     under Context(seed=seed) with the variable unset (the grader's process has none)."""
     monkeypatch.setenv(hw2probes.ENV_SEED, str(seed))
     try:
-        data = hw2probes.collect(call.part, call.check, lambda: eval(f"({call.arguments},)", space))
+        data = hw2probes.collect(hw2probes.probe_named(call.probe), lambda: eval(f"({call.arguments},)", space))
     finally:
         monkeypatch.delenv(hw2probes.ENV_SEED)
     data = hw2probes.from_bytes(hw2probes.to_bytes(data))
-    return judging.judge(call.part, call.check, call.literals, data, judging.Context(seed=seed))
+    return judging.judge(call.part, call.check, call.literals, data, Context(seed=seed))
 
 
 def graded(nb: dict, notebook: str, cells, seed: int, monkeypatch, prefix: str = "") -> dict:
@@ -126,5 +128,5 @@ def test_an_answer_table_for_the_default_seed_passes_outside_grading_only(table,
     exec(getattr(attacks, table), space)
     for check in checks:
         call = SOURCE_CALLS[corpus.NB1 if part == "part1" else corpus.NB2][check]
-        assert judging.judge(part, check, (), hw2probes.collect(part, check, lambda: (space[name],))).passed
+        assert judging.judge(part, check, (), hw2probes.collect(find_aspect(part, check).probe, lambda: (space[name],))).passed
         assert not verdict(call, space, SEEDS[0], monkeypatch).passed, check

@@ -1,6 +1,6 @@
 """What the sandbox runs (autograder/runnable.py) and who judges it (autograder/judging.py):
-every test cell of every source notebook maps to a probe and a judge that exist, and the
-cell the sandbox runs is one probe call."""
+every test cell of every source notebook calls a declared aspect (autograder/aspects.py), every
+aspect is called, nothing else is dispatched to, and the cell the sandbox runs is one probe call."""
 import ast
 import json
 from pathlib import Path
@@ -9,6 +9,10 @@ import pytest
 
 import hw2probes
 from autograder import judging, runnable
+from autograder.aspects import Aspect
+from autograder.aspects import aspect as declare
+from autograder.checks import every as every_aspect
+from autograder.checks import find as find_aspect
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = sorted((ROOT / "source" / "hw2").glob("*.ipynb"))
@@ -22,8 +26,8 @@ def test_every_test_cell_has_a_probe_and_a_judge(path):
     calls = runnable.hidden_calls(nb)
     assert tests and set(calls) == {c["metadata"]["nbgrader"]["grade_id"] for c in tests}
     for grade_id, call in calls.items():
-        assert callable(hw2probes.probe_function(call.part, call.check)), grade_id
-        assert callable(judging.judge_function(call.part, call.check)), grade_id
+        assert callable(find_aspect(call.part, call.check).probe), grade_id
+        assert callable(find_aspect(call.part, call.check).judge), grade_id
         body = runnable.probe_source(grade_id, call)
         tree = ast.parse(body)  # one statement: the probe call, nothing of the test cell
         assert len(tree.body) == 1 and "autograder" not in body and "hw2utils" not in body
@@ -58,11 +62,49 @@ def test_policed_test_cells_print_a_line_and_run_no_probe_in_the_notebook():
     "import os; os.system('true')",
     "import autograder.checks.part1 as _hidden\n_hidden.check_x(a)\n_hidden.check_y(b)",
     "import autograder.secret as _hidden; _hidden.check_x(a)",
+    # helpers of the judges' modules are not aspects, whatever they are called
+    "import autograder.checks.part4 as _hidden; _hidden.check_statistics(init_he)",
+    "import autograder.checks.part4 as _hidden; _hidden.judge_statistics(init_he)",
+    "import autograder.checks.part1 as _hidden; _hidden.check_devices(descend)",
+    # an aspect of another part, and the task of check_architecture not given as a constant
+    "import autograder.checks.part2 as _hidden; _hidden.check_gd_loop__in_place(descend)",
+    "import autograder.checks.part3 as _hidden; _hidden.check_architecture(task, net_3_1)",
 ])
 def test_a_hidden_block_of_another_shape_is_refused(block):
     cell = {"cell_type": "code", "source": f"### BEGIN HIDDEN TESTS\n{block}\n### END HIDDEN TESTS\n"}
     with pytest.raises(ValueError):
         runnable.hidden_call(cell)
+
+
+def test_every_declared_aspect_is_called_by_a_test_cell_and_pairs_its_part_s_probe():
+    called = {(call.part, call.check) for path in SOURCES for call in runnable.hidden_calls(json.loads(path.read_text())).values()}
+    declared = {(a.part, a.name) for a in every_aspect()}
+    assert declared == called
+    for aspect in every_aspect():
+        assert aspect.probe.__module__ == f"hw2probes.{aspect.part}" and aspect.probe_ref.startswith(aspect.part + ".")
+        assert hw2probes.probe_named(aspect.probe_ref) is aspect.probe
+
+
+def test_every_check_of_the_judges_modules_is_a_declared_aspect_not_a_wrapper():
+    import importlib
+    for part in hw2probes.PARTS:
+        module = importlib.import_module(f"autograder.checks.{part}")
+        for name, value in vars(module).items():
+            own = value.part == part if isinstance(value, Aspect) else getattr(value, "__module__", None) == module.__name__
+            if name.startswith("check_") and own:  # an aspect declared here, or a function written here
+                assert value is find_aspect(part, name.removeprefix("check_")), name
+
+
+def test_a_second_declaration_or_a_misplaced_one_is_refused():
+    aspect = find_aspect("part1", "gd_loop__in_place")
+    with pytest.raises(ValueError, match="declared twice"):
+        declare(probe=aspect.probe)(aspect.judge)
+    def check_elsewhere(data):  # a judge outside autograder.checks.<part>
+        return "ok"
+    with pytest.raises(ValueError, match="autograder.checks.<part>"):
+        declare(probe=aspect.probe)(check_elsewhere)
+    with pytest.raises(ValueError, match="no graded aspect"):
+        find_aspect("part4", "statistics")
 
 
 def test_the_judge_fails_missing_malformed_and_raising_data_without_crashing():

@@ -123,6 +123,7 @@ def test_the_sandbox_user_cannot_read_or_write_the_kit_but_can_use_the_venv(kit,
     test -r "$k/autograder/grade.py" && echo "read grade.py"
     cat "$k/autograder/grade.py" >/dev/null 2>&1 && echo "cat grade.py"
     cat "$k/hw2probes/__init__.py" >/dev/null 2>&1 && echo "cat hw2probes"
+    cat "$k/lessons/rules.py" >/dev/null 2>&1 && echo "cat the dataset rule"
     ls "$k" >/dev/null 2>&1 && echo "listed the kit"
     ls "$k/source" >/dev/null 2>&1 && echo "listed source"
     ( : >> "$k/hw2utils.py" ) && echo "opened hw2utils.py to write"
@@ -163,8 +164,9 @@ def test_refusal_says_what_is_wrong(kit, monkeypatch):
 
 def make_kit(folder: Path, python: str = "/usr/bin/python3") -> Path:
     """A tiny kit: one file per protected entry, and a virtualenv with a .pth file."""
-    for name in ("autograder/grade.py", "hw2probes/__init__.py", "source/hw2/a.txt", "release/hw2/a.txt",
-                 "data/d.txt", "hw2utils.py", "hw2checks.py", "nbgrader_config.py", "requirements.txt",
+    for name in ("autograder/grade.py", "lessons/rules.py", "hw2probes/__init__.py", "source/hw2/a.txt",
+                 "release/hw2/a.txt", "data/d.txt", "hw2utils.py", "hw2checks.py", "nbgrader_config.py",
+                 "requirements.txt",
                  "autograder/__pycache__/grade.cpython-311.pyc", ".venv/lib/python3.11/site-packages/x.pth",
                  ".venv/lib/python3.11/site-packages/mod.py"):
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
@@ -185,6 +187,7 @@ def test_setup_locks_a_kit_once_and_refusal_notices_what_opens_it(reachable, pyt
     assert stat.S_IMODE((site / "x.pth").stat().st_mode) == 0o644
     assert stat.S_IMODE((site / "mod.py").stat().st_mode) == 0o604
     assert stat.S_IMODE((kit / "autograder" / "grade.py").stat().st_mode) == 0o640
+    assert stat.S_IMODE((kit / "lessons" / "rules.py").stat().st_mode) == 0o640
     assert sandbox.setup(kit, slots=SLOTS) == []
     assert sandbox.problems(kit, SLOTS, python=python) == []
 
@@ -200,7 +203,8 @@ def test_setup_locks_a_kit_once_and_refusal_notices_what_opens_it(reachable, pyt
 def test_the_manifest_finds_changed_missing_and_added_files(tmp_path):
     kit = make_kit(tmp_path / "kit")
     manifest = sandbox.kit_manifest(kit)
-    assert "autograder/grade.py" in manifest and ".venv/lib/python3.11/site-packages/x.pth" in manifest
+    assert "autograder/grade.py" in manifest and "lessons/rules.py" in manifest
+    assert ".venv/lib/python3.11/site-packages/x.pth" in manifest
     assert not any("__pycache__" in p or p.endswith("mod.py") for p in manifest)
     assert sandbox.verify_kit(kit, manifest) == []
 

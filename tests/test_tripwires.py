@@ -13,7 +13,8 @@ import pytest
 import attacks
 import mutants
 import hw2probes
-from autograder import delegation, execution, integrity, judging, runnable
+from autograder import delegation, execution, integrity, runnable
+from autograder.aspects import Context
 from autograder.limits import Limits
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,7 +39,7 @@ def isolated_verdicts(notebooks: dict[str, dict], folder: Path) -> tuple[dict, e
             (notebook_run / "probes" / f"{grade_id}{hw2probes.REACHED}").touch()
     verdicts = {}
     for name, item in prepared.items():
-        every = execution.verdicts(name, item, notebook_run, judging.Context(), outcome, isolated)
+        every = execution.verdicts(name, item, notebook_run, Context(), outcome, isolated)
         verdicts.update({g: v for g, v in every.items() if delegation.policy_of(g)})
     return verdicts, outcome
 

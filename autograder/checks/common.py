@@ -7,13 +7,9 @@ from __future__ import annotations
 
 import torch
 
+from autograder.aspects import Malformed
 from hw2checks import (ZERO_GRAD_BEFORE_BACKWARD_HINT, ZERO_GRAD_HINT, expect_same_rounds, fail, float64,
                        zero_grad_keeps_hint)
-
-
-class Malformed(AssertionError):
-    """Data a probe never returns: the judge fails the cell, and the grader flags the student
-    (a check made to return something else)."""
 
 
 def malformed(test_id: str, what: str):

@@ -6,12 +6,12 @@ model or a rule is run and scored, and what a failure says, is the shipped check
 EC1 (`ec_transfer`): the fine-tuned network the student saved with `hw2utils.save_ec_model` as
 EC_MODEL_FILE beside the notebook (submitted with it): a layer description and a state_dict, read
 here, in the trusted grader, from the handed-in folder (`Context.submission`); no student code
-runs. It is scored on fresh balanced examples (`autograder.datasets.fresh_examples`). A
+runs. It is scored on fresh balanced examples (`lessons.datasets.fresh_examples`). A
 missing or unreadable file fails every EC1 cell with a message saying so, and nothing else; a
 file beyond `bounded.EC_MODEL` (larger than 8 MiB, compressed or inconsistent records, too many
 tensor elements: checked before it is decoded) fails them as malformed, which is flagged.
 EC2 (`ec_rule`): the student's `rule(grid) -> bool` on the probe's N_RULE = 6000 uniformly
-random grids (`hw2probes.extra_credit.rule_grids`), labelled here with `autograder.rules.rule`.
+random grids (`hw2probes.extra_credit.rule_grids`), labelled here with `lessons.rules.rule`.
 While grading, their seed is drawn afresh for each run (`hw2probes.run_seed`; the judge runs
 under the probe's seed, `hw2probes.seeded(Context.seed)`), so a table of answers made in
 advance (e.g. by a trained network) cannot match them; the default seed's grids are in none
@@ -39,15 +39,16 @@ import torch
 
 import hw2utils
 from autograder import bounded
-from autograder.checks.common import Malformed, expect_data, passed
-from autograder.datasets import fresh_examples
-from autograder.judging import Context, check_locally
-from autograder.rules import rule as true_rule
+from autograder.aspects import Context, Malformed, aspect
+from autograder.checks.common import expect_data, passed
 from hw2checks import (ec_probabilities, expect_ec_accuracy, expect_rule_agreement, fail,
                        fail_stopped_rule, load_ec_model_or_fail)
+from hw2probes import extra_credit as probes
 from hw2probes import run_seed
 from hw2probes.extra_credit import N_RULE, RULE_SEED, rule_grids
 from hw2utils import EC_MODEL_FILE
+from lessons.datasets import fresh_examples
+from lessons.rules import rule as true_rule
 
 N_TRANSFER = 4000
 TRANSFER_SEED, FORMAT_SEED = 1, 3
@@ -131,7 +132,8 @@ def expect_no_data(test_id: str, data) -> None:
     expect_data(test_id, data is None, "EC1's probe returns nothing")
 
 
-def judge_ec_transfer__saved_model(data, *, context: Context = Context()) -> str:
+@aspect(probe=probes.probe_ec_transfer__saved_model)
+def check_ec_transfer__saved_model(data, *, context: Context = Context()) -> str:
     test_id = "ec_transfer__saved_model"
     expect_no_data(test_id, data)
     model = load_model(test_id, context)
@@ -150,24 +152,14 @@ def _judge_accuracy(test_id: str, data, tier: str, context: Context) -> str:
     return passed(test_id, 1)
 
 
-def judge_ec_transfer__accuracy_75(data, *, context: Context = Context()) -> str:
+@aspect(probe=probes.probe_ec_transfer__accuracy_75)
+def check_ec_transfer__accuracy_75(data, *, context: Context = Context()) -> str:
     return _judge_accuracy("ec_transfer__accuracy_75", data, "accuracy_75", context)
 
 
-def judge_ec_transfer__accuracy_95(data, *, context: Context = Context()) -> str:
+@aspect(probe=probes.probe_ec_transfer__accuracy_95)
+def check_ec_transfer__accuracy_95(data, *, context: Context = Context()) -> str:
     return _judge_accuracy("ec_transfer__accuracy_95", data, "accuracy_95", context)
-
-
-def check_ec_transfer__saved_model():
-    return check_locally("extra_credit", "ec_transfer__saved_model")
-
-
-def check_ec_transfer__accuracy_75():
-    return check_locally("extra_credit", "ec_transfer__accuracy_75")
-
-
-def check_ec_transfer__accuracy_95():
-    return check_locally("extra_credit", "ec_transfer__accuracy_95")
 
 
 # EC2 ---------------------------------------------------------------------------------------
@@ -202,17 +194,11 @@ def _judge_rule(test_id: str, data, tier: str) -> str:
     return passed(test_id, 1)
 
 
-def judge_ec_rule__agreement_90(data) -> str:
+@aspect(probe=probes.probe_ec_rule__agreement_90)
+def check_ec_rule__agreement_90(data) -> str:
     return _judge_rule("ec_rule__agreement_90", data, "agreement_90")
 
 
-def judge_ec_rule__agreement_99(data) -> str:
+@aspect(probe=probes.probe_ec_rule__agreement_99)
+def check_ec_rule__agreement_99(data) -> str:
     return _judge_rule("ec_rule__agreement_99", data, "agreement_99")
-
-
-def check_ec_rule__agreement_90(rule):
-    return check_locally("extra_credit", "ec_rule__agreement_90", rule)
-
-
-def check_ec_rule__agreement_99(rule):
-    return check_locally("extra_credit", "ec_rule__agreement_99", rule)

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import torch
 
+from autograder.aspects import aspect
 from autograder.checks.common import (delegation_message, expect_data, global_variable_hint, is_tensor_list,
                                       passed, zero_grad_verdict)
-from autograder.judging import check_locally
 from hw2checks import (GD_HINT, IN_PLACE_HINT, PER_DIM_LR_THRESHOLD, SETTINGS_ON_SELF_HINT, TENSOR_LR_HINT,
                        expect_close, expect_lr_pair, expect_path, fail, final_loss_with, float64, gd_mistakes,
                        leaf_copies, quartic_loss, run_steps, tolerance, torch_sgd_path, weight_decay_mistakes)
+from hw2probes import part1 as probes
 from hw2probes.common import devices
 from hw2probes.part1 import (IN_PLACE_LR, IN_PLACE_STEPS, OPTIMIZER_ARGUMENTS, SHAPES, STEPS,
                              RecordingBowl, in_place_start, in_turn_inputs, in_turn_paths, matches_reference_cases,
@@ -56,17 +57,20 @@ def _compare_paths(test_id, data, cases, hint) -> int:
     return len(cases)
 
 
-def judge_gd_loop__matches_reference(data) -> str:
+@aspect(probe=probes.probe_gd_loop__matches_reference)
+def check_gd_loop__matches_reference(data) -> str:
     test_id = "gd_loop__matches_reference"
     return passed(test_id, _compare_paths(test_id, data, matches_reference_cases(), GD_HINT))
 
 
-def judge_gd_loop__tensor_lr(data) -> str:
+@aspect(probe=probes.probe_gd_loop__tensor_lr)
+def check_gd_loop__tensor_lr(data) -> str:
     test_id = "gd_loop__tensor_lr"
     return passed(test_id, _compare_paths(test_id, data, tensor_lr_cases(), TENSOR_LR_HINT))
 
 
-def judge_gd_loop__in_place(data) -> str:
+@aspect(probe=probes.probe_gd_loop__in_place)
+def check_gd_loop__in_place(data) -> str:
     """Per device: descend returned x itself, still a leaf that requires grad on its device,
     with no gradient left, at the point reference_path reaches."""
     test_id = "gd_loop__in_place"
@@ -89,21 +93,10 @@ def judge_gd_loop__in_place(data) -> str:
     return passed(test_id, len(devices()))
 
 
-def check_gd_loop__matches_reference(descend):
-    return check_locally("part1", "gd_loop__matches_reference", descend)
-
-
-def check_gd_loop__in_place(descend):
-    return check_locally("part1", "gd_loop__in_place", descend)
-
-
-def check_gd_loop__tensor_lr(descend):
-    return check_locally("part1", "gd_loop__tensor_lr", descend)
-
-
 # Task 1.2 -----------------------------------------------------------------------------------
 
-def judge_per_dim_lr__beats_single_lr(data) -> str:
+@aspect(probe=probes.probe_per_dim_lr__beats_single_lr)
+def check_per_dim_lr__beats_single_lr(data) -> str:
     test_id = "per_dim_lr__beats_single_lr"
     expect_data(test_id, isinstance(data, dict) and (isinstance(data.get("rates"), torch.Tensor)
                                                      or isinstance(data.get("not_numbers"), str)),
@@ -122,10 +115,6 @@ def judge_per_dim_lr__beats_single_lr(data) -> str:
         fail(test_id, f"lr {pair.tolist()}", f"final loss {loss:.4f} is not below {PER_DIM_LR_THRESHOLD}",
              hint)
     return passed(test_id, 1)
-
-
-def check_per_dim_lr__beats_single_lr(lr_pair):
-    return check_locally("part1", "per_dim_lr__beats_single_lr", lr_pair)
 
 
 # Task 1.3 -----------------------------------------------------------------------------------
@@ -230,31 +219,22 @@ def _compare_with_sgd(test_id, data, hint, mistakes_for=None) -> str:
     return passed(test_id, n + 1)
 
 
-def judge_sgd_optimizer__matches_torch(data) -> str:
+@aspect(probe=probes.probe_sgd_optimizer__matches_torch)
+def check_sgd_optimizer__matches_torch(data) -> str:
     return _compare_with_sgd("sgd_optimizer__matches_torch", data,
                              "step() updates every stored parameter in place: p -= lr * p.grad")
 
 
-def judge_sgd_optimizer__weight_decay(data) -> str:
+@aspect(probe=probes.probe_sgd_optimizer__weight_decay)
+def check_sgd_optimizer__weight_decay(data) -> str:
     return _compare_with_sgd("sgd_optimizer__weight_decay", data,
                              "with L = L_obj + (wd/2)|p|^2 the gradient is g + wd*p, and the step is lr times it",
                              lambda kwargs, init: weight_decay_mistakes(kwargs, init, STEPS))
 
 
-def judge_sgd_optimizer__zero_grad(data) -> str:
+@aspect(probe=probes.probe_sgd_optimizer__zero_grad)
+def check_sgd_optimizer__zero_grad(data) -> str:
     """zero_grad() raises nothing before or after backward(), leaves no gradient, changes nothing else."""
     test_id = "sgd_optimizer__zero_grad"
     refuse_delegation(test_id, data)
     return zero_grad_verdict(test_id, data, len(SHAPES), "the parameters' values and the settings")
-
-
-def check_sgd_optimizer__matches_torch(SimpleGradientDescent):
-    return check_locally("part1", "sgd_optimizer__matches_torch", SimpleGradientDescent)
-
-
-def check_sgd_optimizer__weight_decay(SimpleGradientDescent):
-    return check_locally("part1", "sgd_optimizer__weight_decay", SimpleGradientDescent)
-
-
-def check_sgd_optimizer__zero_grad(SimpleGradientDescent):
-    return check_locally("part1", "sgd_optimizer__zero_grad", SimpleGradientDescent)

@@ -11,14 +11,14 @@ import math
 
 import torch
 
-import hw2probes
+from autograder.aspects import aspect
 from autograder.checks.common import delegation_message, global_variable_hint, malformed, passed, zero_grad_verdict
-from autograder.judging import check_locally, judge
 from hw2checks import (ADAM_DECAY_HINT, ADAM_HINT, ANSWER_TOLERANCE, CLASS_STATE_HINT, DECAY_IGNORED,
                        EPS_INSIDE_SQRT, NO_BIAS_CORRECTION, NO_SQRT, OWN_STATE_HINT, PER_PARAMETER_MISTAKE,
                        PERSIST_MISTAKE, STATE_HINT, TWIN_HINT, drive, expect_choice, expect_close, expect_path,
                        expect_two_numbers, fail, got64, leaf_copies, loss_gradients, max_diff, mistake_hint, rms_mistakes,
                        show_pair, state_mismatch, tolerance)
+from hw2probes import part2 as probes
 from hw2probes.common import devices
 from hw2probes.part2 import (DECAY_CASES, IN_TURN_CASES, IN_TURN_STEPS, LAYOUT, LAYOUT_STEPS, MATCH_CASES,
                              PERSIST_CASES, PERSIST_STEPS, SHAPES, STEPS, TWIN_SHAPES, adam_cases,
@@ -125,7 +125,8 @@ def _compare_stats(test_id, case, grads, entry):
     close(test_id, f"{case}: RMS", expected_rms, rms, hint, rms_mistakes(g), grads.dtype)
 
 
-def judge_grad_stats__values(data) -> str:
+@aspect(probe=probes.probe_grad_stats__values)
+def check_grad_stats__values(data) -> str:
     test_id = "grad_stats__values"
     cases = grad_stats_value_cases()
     for (case, grads), entry in zip(cases, items(test_id, data, len(cases), "the cases")):
@@ -152,7 +153,8 @@ def _stat_shapes(test_id, case, grads, entry) -> None:
                  "compute with tensor operations on grads: the results stay on its device")
 
 
-def judge_grad_stats__shapes(data) -> str:
+@aspect(probe=probes.probe_grad_stats__shapes)
+def check_grad_stats__shapes(data) -> str:
     test_id = "grad_stats__shapes"
     n = 0
     for _, (case, grads), entry in by_device(test_id, data, grad_stats_shape_cases(devices())):
@@ -168,7 +170,8 @@ def judge_grad_stats__shapes(data) -> str:
 
 # Questions 2.A and 2.B ------------------------------------------------------------------------
 
-def judge_q_mean_values__numbers(data) -> str:
+@aspect(probe=probes.probe_q_mean_values__numbers)
+def check_q_mean_values__numbers(data) -> str:
     test_id = "q_mean_values__numbers"
     got = expect_two_numbers(test_id, data, "mean_grad_values", shown=shown(data))
     grads = bowl_gradients()
@@ -182,7 +185,8 @@ def judge_q_mean_values__numbers(data) -> str:
     return passed(test_id, 1)
 
 
-def judge_q_rms_values__numbers(data) -> str:
+@aspect(probe=probes.probe_q_rms_values__numbers)
+def check_q_rms_values__numbers(data) -> str:
     test_id = "q_rms_values__numbers"
     got = expect_two_numbers(test_id, data, "rms_grad_values", nonnegative=True, shown=shown(data))
     grads = bowl_gradients()
@@ -205,25 +209,29 @@ def _choice(test_id: str, answer, name: str, correct: str, why: str) -> str:
     return passed(test_id, 1)
 
 
-def judge_q_mean_vs_rms__never_smaller(data) -> str:
+@aspect(probe=probes.probe_q_mean_vs_rms__never_smaller)
+def check_q_mean_vs_rms__never_smaller(data) -> str:
     return _choice("q_mean_vs_rms__never_smaller", data, "never_smaller", "RMS",
                    "the square of the mean is at most the mean of the squares (their difference is the "
                    "variance, never negative), so |mean| <= RMS, with equality only when every g is the same")
 
 
-def judge_q_mean_vs_rms__typical_size(data) -> str:
+@aspect(probe=probes.probe_q_mean_vs_rms__typical_size)
+def check_q_mean_vs_rms__typical_size(data) -> str:
     return _choice("q_mean_vs_rms__typical_size", data, "typical_size", "RMS",
                    "positive and negative values cancel in the mean (a gradient alternating +5, -5 has mean "
                    "0); squaring removes the sign, so the RMS measures how large the values are")
 
 
-def judge_q_mean_vs_rms__consistent_sign(data) -> str:
+@aspect(probe=probes.probe_q_mean_vs_rms__consistent_sign)
+def check_q_mean_vs_rms__consistent_sign(data) -> str:
     return _choice("q_mean_vs_rms__consistent_sign", data, "consistent_sign", "close",
                    "when every g has the same sign nothing cancels: |mean| is close to the RMS (equal when "
                    "all g are equal)")
 
 
-def judge_q_mean_vs_rms__sign_changes(data) -> str:
+@aspect(probe=probes.probe_q_mean_vs_rms__sign_changes)
+def check_q_mean_vs_rms__sign_changes(data) -> str:
     return _choice("q_mean_vs_rms__sign_changes", data, "sign_changes", "much smaller",
                    "values of opposite sign cancel in the mean but not in the RMS, so |mean| is much "
                    "smaller than the RMS (look at x[0] on the bowl)")
@@ -289,7 +297,8 @@ def _ema_sequences(test_id, data, xs, betas, check) -> int:
     return len(betas)
 
 
-def judge_ema_update__formula(data) -> str:
+@aspect(probe=probes.probe_ema_update__formula)
+def check_ema_update__formula(data) -> str:
     test_id = "ema_update__formula"
     hint = "EMA*_t = beta * EMA*_{t-1} + (1 - beta) * x_t, returned second"
     cases, xs, betas = ema_formula_cases()
@@ -307,7 +316,8 @@ def judge_ema_update__formula(data) -> str:
     return passed(test_id, n)
 
 
-def judge_ema_update__bias_correction(data) -> str:
+@aspect(probe=probes.probe_ema_update__bias_correction)
+def check_ema_update__bias_correction(data) -> str:
     test_id = "ema_update__bias_correction"
     hint = "EMA_t = EMA*_t / (1 - beta^t), with t counting from 1, returned first"
     cases, xs, betas = ema_bias_correction_cases()
@@ -340,7 +350,8 @@ def _elementwise(test_id, case, entry):
     return own
 
 
-def judge_ema_update__tensors_unchanged(data) -> str:
+@aspect(probe=probes.probe_ema_update__tensors_unchanged)
+def check_ema_update__tensors_unchanged(data) -> str:
     """Tensors of any shape, dtype and device: the same results as for numbers (the formula itself
     is graded by the other two checks), on the inputs' device, and the inputs left unchanged."""
     test_id = "ema_update__tensors_unchanged"
@@ -489,7 +500,8 @@ def run_state_mismatch(test_id: str, run) -> str | None:
                           facts(test_id, run, "params", ("shape", "dtype", "device", "leaf")))
 
 
-def judge_adam_optimizer__matches_torch(data) -> str:
+@aspect(probe=probes.probe_adam_optimizer__matches_torch)
+def check_adam_optimizer__matches_torch(data) -> str:
     test_id = "adam_optimizer__matches_torch"
     not_delegated(test_id, data)
     leaked = leaked_globals(test_id, data)
@@ -509,7 +521,8 @@ def judge_adam_optimizer__matches_torch(data) -> str:
     return passed(test_id, n)
 
 
-def judge_adam_optimizer__weight_decay(data) -> str:
+@aspect(probe=probes.probe_adam_optimizer__weight_decay)
+def check_adam_optimizer__weight_decay(data) -> str:
     test_id = "adam_optimizer__weight_decay"
     hint = ADAM_DECAY_HINT
     not_delegated(test_id, data)
@@ -598,7 +611,8 @@ def _in_turn(test_id: str, device: str, optimizers) -> None:
                  f"expected {printed[0]} (what it does alone), got {printed[1]}", CLASS_STATE_HINT)
 
 
-def judge_adam_optimizer__state_persists(data) -> str:
+@aspect(probe=probes.probe_adam_optimizer__state_persists)
+def check_adam_optimizer__state_persists(data) -> str:
     test_id = "adam_optimizer__state_persists"
     not_delegated(test_id, data)
     shared = field(test_id, data, "class_state")
@@ -620,7 +634,8 @@ def judge_adam_optimizer__state_persists(data) -> str:
     return passed(test_id, n)
 
 
-def judge_adam_optimizer__devices_dtypes(data) -> str:
+@aspect(probe=probes.probe_adam_optimizer__devices_dtypes)
+def check_adam_optimizer__devices_dtypes(data) -> str:
     test_id = "adam_optimizer__devices_dtypes"
     not_delegated(test_id, data)
     n = 0
@@ -655,86 +670,10 @@ def judge_adam_optimizer__devices_dtypes(data) -> str:
     return passed(test_id, n)
 
 
-def judge_adam_optimizer__zero_grad(data) -> str:
+@aspect(probe=probes.probe_adam_optimizer__zero_grad)
+def check_adam_optimizer__zero_grad(data) -> str:
     """zero_grad() raises nothing before or after backward(), leaves no gradient, and leaves t,
     m* and v* alone."""
     test_id = "adam_optimizer__zero_grad"
     not_delegated(test_id, data)
     return zero_grad_verdict(test_id, data, len(SHAPES), "t, m* and v* and the settings")
-
-
-# The hidden test cells' calls: the probe, then the judge, here in one process ---------------------
-
-def _check_value(check: str, value) -> str:
-    """check_locally for a check whose argument is the student's value, which may be a str:
-    check_locally would take a str for a literal of the call (Part 2's calls have none)."""
-    data = hw2probes.from_bytes(hw2probes.to_bytes(hw2probes.collect("part2", check, lambda: (value,))))
-    verdict = judge("part2", check, (), data)
-    if not verdict.passed:
-        raise AssertionError(verdict.message)
-    print(verdict.message)
-    return verdict.message
-
-
-def check_grad_stats__values(gradient_stats):
-    return check_locally("part2", "grad_stats__values", gradient_stats)
-
-
-def check_grad_stats__shapes(gradient_stats):
-    return check_locally("part2", "grad_stats__shapes", gradient_stats)
-
-
-def check_q_mean_values__numbers(mean_grad_values):
-    return _check_value("q_mean_values__numbers", mean_grad_values)
-
-
-def check_q_rms_values__numbers(rms_grad_values):
-    return _check_value("q_rms_values__numbers", rms_grad_values)
-
-
-def check_q_mean_vs_rms__never_smaller(never_smaller):
-    return _check_value("q_mean_vs_rms__never_smaller", never_smaller)
-
-
-def check_q_mean_vs_rms__typical_size(typical_size):
-    return _check_value("q_mean_vs_rms__typical_size", typical_size)
-
-
-def check_q_mean_vs_rms__consistent_sign(consistent_sign):
-    return _check_value("q_mean_vs_rms__consistent_sign", consistent_sign)
-
-
-def check_q_mean_vs_rms__sign_changes(sign_changes):
-    return _check_value("q_mean_vs_rms__sign_changes", sign_changes)
-
-
-def check_ema_update__formula(ema_update):
-    return check_locally("part2", "ema_update__formula", ema_update)
-
-
-def check_ema_update__bias_correction(ema_update):
-    return check_locally("part2", "ema_update__bias_correction", ema_update)
-
-
-def check_ema_update__tensors_unchanged(ema_update):
-    return check_locally("part2", "ema_update__tensors_unchanged", ema_update)
-
-
-def check_adam_optimizer__matches_torch(ADAMOptimizer):
-    return check_locally("part2", "adam_optimizer__matches_torch", ADAMOptimizer)
-
-
-def check_adam_optimizer__weight_decay(ADAMOptimizer):
-    return check_locally("part2", "adam_optimizer__weight_decay", ADAMOptimizer)
-
-
-def check_adam_optimizer__state_persists(ADAMOptimizer):
-    return check_locally("part2", "adam_optimizer__state_persists", ADAMOptimizer)
-
-
-def check_adam_optimizer__devices_dtypes(ADAMOptimizer):
-    return check_locally("part2", "adam_optimizer__devices_dtypes", ADAMOptimizer)
-
-
-def check_adam_optimizer__zero_grad(ADAMOptimizer):
-    return check_locally("part2", "adam_optimizer__zero_grad", ADAMOptimizer)

@@ -3,7 +3,7 @@
 The probes (``hw2probes.part3``) report a network's layers, parameter count and output, what
 its residual blocks' layers leave of the input they add, and what ResidualSequence computes
 on their cases; these judges compare with the task's layer list (``hw2checks.ARCHITECTURES``),
-the network ``autograder.experiments`` builds from it, and f(x) + x computed here. A network's checks never run the student's ResidualSequence
+the network ``lessons.experiments`` builds from it, and f(x) + x computed here. A network's checks never run the student's ResidualSequence
 forward (its blocks run as their layers alone): that class is Task 3.14's to grade.
 """
 from __future__ import annotations
@@ -11,13 +11,14 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from autograder import experiments
+from autograder.aspects import aspect
 from autograder.checks.common import expect_data, is_str_list, passed
-from autograder.judging import check_locally
 from hw2checks import (IN_PLACE_BLOCK_HINT, RESIDUAL_HINT, SEQUENTIAL_HINT, SKIP_GRADIENT_HINT, architecture_hint,
                        architecture_test_id, block_case, block_input, block_width, class_path, expect_close,
                        expect_input_kept, expect_layers, fail, is_residual, tolerance)
+from hw2probes import part3 as probes
 from hw2probes.part3 import residual_cases
+from lessons import experiments
 
 SEQUENTIAL = class_path(nn.Sequential)
 
@@ -36,7 +37,7 @@ def received(test_id: str, case: str, result, hint: str):
 # Architectures (3.1-3.18, and 4.7 and 4.9 through part4) ---------------------------------
 
 def reference(task: str) -> nn.Module:
-    """The task's network (``hw2checks.ARCHITECTURES``, built by ``autograder.experiments``);
+    """The task's network (``hw2checks.ARCHITECTURES``, built by ``lessons.experiments``);
     building it draws random numbers, so the caller's random state is set aside meanwhile."""
     with torch.random.fork_rng(devices=[]):
         return experiments.network(task)
@@ -61,7 +62,8 @@ def judge_blocks(test_id: str, blocks, net: nn.Module) -> int:
     return len(blocks)
 
 
-def judge_architecture(data, task: str) -> str:
+@aspect(probe=probes.probe_architecture, literals=1)
+def check_architecture(data, task: str) -> str:
     """Layer types, sizes and order, parameter count, a forward pass to probabilities, and
     residual blocks whose layers leave the block's input for the skip connection."""
     test_id = architecture_test_id(task)
@@ -87,10 +89,6 @@ def judge_architecture(data, task: str) -> str:
     return passed(test_id, 3 + judge_blocks(test_id, data.get("blocks"), net))
 
 
-def check_architecture(task, net):
-    return check_locally("part3", "architecture", task, net, literals=(task,))
-
-
 # ResidualSequence (3.14) ------------------------------------------------------------------
 
 IN_PLACE_SKIP = ("the skip connection adds x after your forward changed it in place (an in-place "
@@ -98,7 +96,8 @@ IN_PLACE_SKIP = ("the skip connection adds x after your forward changed it in pl
                  "original x, so leave the input as it is")
 
 
-def judge_residual_sequence__adds_input(data) -> str:
+@aspect(probe=probes.probe_residual_sequence__adds_input)
+def check_residual_sequence__adds_input(data) -> str:
     """ResidualSequence(*layers)(x) = f(x) + x with x as given, f being the same layers as an
     nn.Sequential; one case starts with a ReLU, which must not overwrite the x it adds."""
     test_id = "residual_sequence__adds_input"
@@ -120,11 +119,8 @@ def judge_residual_sequence__adds_input(data) -> str:
     return passed(test_id, len(cases))
 
 
-def check_residual_sequence__adds_input(ResidualSequence):
-    return check_locally("part3", "residual_sequence__adds_input", ResidualSequence)
-
-
-def judge_residual_sequence__is_sequential(data) -> str:
+@aspect(probe=probes.probe_residual_sequence__is_sequential)
+def check_residual_sequence__is_sequential(data) -> str:
     """An nn.Sequential of the 3 given layers with their 4 parameters registered, whose skip
     connection carries the gradient (the last Linear zeroed: d sum(block(x)) / dx = 1)."""
     test_id = "residual_sequence__is_sequential"
@@ -137,7 +133,3 @@ def judge_residual_sequence__is_sequential(data) -> str:
     expect_close(test_id, case, torch.ones(2, 4), received(test_id, case, data.get("gradient"), SKIP_GRADIENT_HINT),
                  tolerance(torch.ones(2, 4)), SKIP_GRADIENT_HINT)
     return passed(test_id, 3)
-
-
-def check_residual_sequence__is_sequential(ResidualSequence):
-    return check_locally("part3", "residual_sequence__is_sequential", ResidualSequence)

@@ -20,14 +20,15 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from autograder.aspects import Context, aspect
 from autograder.checks.common import expect_data, is_str_list, passed
-from autograder.checks.part3 import judge_architecture, received
+from autograder.checks.part3 import check_architecture, received
 from autograder.intake import NOTEBOOKS
 from autograder.integrity import load_submission
-from autograder.judging import Context, check_locally
 from hw2checks import (FORWARD_HINT, INIT_RULES, STAT_Z, SUPERVISE_HINT, InitRule, LinearDraw, expect_forward,
                        expect_matrix, expect_net, expect_one_stream, expect_reinit, expect_statistics,
                        expect_supervise, expect_wrapped, expect_zeros, fail, linear_case, same_tensor, wrapper_case)
+from hw2probes import part4 as probes
 from hw2probes.part4 import (GENERATOR_SHAPES, ODD_SHAPES, SHAPES, STATISTICS_NETS, WHOLE_TREE_NETS,
                              ZERO_SHAPES, subset, subset_step, summary, wrapper_cases)
 
@@ -136,7 +137,8 @@ def judge_distribution(test_id: str, data, rule: InitRule, generator: bool) -> s
     return passed(test_id, n + (judge_generator(test_id, data) if generator else 0))
 
 
-def judge_init_zero__values(data) -> str:
+@aspect(probe=probes.probe_init_zero__values)
+def check_init_zero__values(data) -> str:
     test_id = "init_zero__values"
     for d, (n_in, n_out) in zip(listed(test_id, data, "draws", len(ZERO_SHAPES)), ZERO_SHAPES):
         s = drawn(test_id, d, n_in, n_out)
@@ -144,58 +146,36 @@ def judge_init_zero__values(data) -> str:
     return passed(test_id, len(ZERO_SHAPES))
 
 
-def judge_init_small__distribution(data) -> str:
+@aspect(probe=probes.probe_init_small__distribution)
+def check_init_small__distribution(data) -> str:
     return judge_distribution("init_small__distribution", data, INIT_RULES["small"], generator=True)
 
 
-def judge_init_large__distribution(data) -> str:
+@aspect(probe=probes.probe_init_large__distribution)
+def check_init_large__distribution(data) -> str:
     return judge_distribution("init_large__distribution", data, INIT_RULES["large"], generator=True)
 
 
-def judge_init_xavier__distribution(data) -> str:
+@aspect(probe=probes.probe_init_xavier__distribution)
+def check_init_xavier__distribution(data) -> str:
     return judge_distribution("init_xavier__distribution", data, INIT_RULES["xavier"], generator=False)
 
 
-def judge_init_xavier__generator(data) -> str:
+@aspect(probe=probes.probe_init_xavier__generator)
+def check_init_xavier__generator(data) -> str:
     test_id = "init_xavier__generator"
     return passed(test_id, judge_generator(test_id, data))
 
 
-def judge_init_he__distribution(data) -> str:
+@aspect(probe=probes.probe_init_he__distribution)
+def check_init_he__distribution(data) -> str:
     return judge_distribution("init_he__distribution", data, INIT_RULES["he"], generator=False)
 
 
-def judge_init_he__generator(data) -> str:
+@aspect(probe=probes.probe_init_he__generator)
+def check_init_he__generator(data) -> str:
     test_id = "init_he__generator"
     return passed(test_id, judge_generator(test_id, data))
-
-
-def check_init_zero__values(init_zero):
-    return check_locally("part4", "init_zero__values", init_zero)
-
-
-def check_init_small__distribution(init_small):
-    return check_locally("part4", "init_small__distribution", init_small)
-
-
-def check_init_large__distribution(init_large):
-    return check_locally("part4", "init_large__distribution", init_large)
-
-
-def check_init_xavier__distribution(init_xavier):
-    return check_locally("part4", "init_xavier__distribution", init_xavier)
-
-
-def check_init_xavier__generator(init_xavier):
-    return check_locally("part4", "init_xavier__generator", init_xavier)
-
-
-def check_init_he__distribution(init_he):
-    return check_locally("part4", "init_he__distribution", init_he)
-
-
-def check_init_he__generator(init_he):
-    return check_locally("part4", "init_he__generator", init_he)
 
 
 # 4.6 and 4.8: wrappers that re-initialize every nn.Linear weight -------------------------
@@ -276,52 +256,34 @@ def judge_wrapper(test_id: str, data) -> str:
     return passed(test_id, len(cases))
 
 
-def judge_supervise_random__statistics(data) -> str:
+@aspect(probe=probes.probe_supervise_random__statistics)
+def check_supervise_random__statistics(data) -> str:
     return judge_reinits("supervise_random__statistics", data, STATISTICS_NETS, INIT_RULES["random"])
 
 
-def judge_supervise_random__whole_tree(data) -> str:
+@aspect(probe=probes.probe_supervise_random__whole_tree)
+def check_supervise_random__whole_tree(data) -> str:
     return judge_reinits("supervise_random__whole_tree", data, WHOLE_TREE_NETS, INIT_RULES["random"])
 
 
-def judge_supervise_random__wrapper(data) -> str:
+@aspect(probe=probes.probe_supervise_random__wrapper)
+def check_supervise_random__wrapper(data) -> str:
     return judge_wrapper("supervise_random__wrapper", data)
 
 
-def judge_supervise_kaiming__statistics(data) -> str:
+@aspect(probe=probes.probe_supervise_kaiming__statistics)
+def check_supervise_kaiming__statistics(data) -> str:
     return judge_reinits("supervise_kaiming__statistics", data, STATISTICS_NETS, INIT_RULES["kaiming"])
 
 
-def judge_supervise_kaiming__whole_tree(data) -> str:
+@aspect(probe=probes.probe_supervise_kaiming__whole_tree)
+def check_supervise_kaiming__whole_tree(data) -> str:
     return judge_reinits("supervise_kaiming__whole_tree", data, WHOLE_TREE_NETS, INIT_RULES["kaiming"])
 
 
-def judge_supervise_kaiming__wrapper(data) -> str:
+@aspect(probe=probes.probe_supervise_kaiming__wrapper)
+def check_supervise_kaiming__wrapper(data) -> str:
     return judge_wrapper("supervise_kaiming__wrapper", data)
-
-
-def check_supervise_random__statistics(Supervise_random_weights):
-    return check_locally("part4", "supervise_random__statistics", Supervise_random_weights)
-
-
-def check_supervise_random__whole_tree(Supervise_random_weights):
-    return check_locally("part4", "supervise_random__whole_tree", Supervise_random_weights)
-
-
-def check_supervise_random__wrapper(Supervise_random_weights):
-    return check_locally("part4", "supervise_random__wrapper", Supervise_random_weights)
-
-
-def check_supervise_kaiming__statistics(Supervise_Kaiming_weights):
-    return check_locally("part4", "supervise_kaiming__statistics", Supervise_Kaiming_weights)
-
-
-def check_supervise_kaiming__whole_tree(Supervise_Kaiming_weights):
-    return check_locally("part4", "supervise_kaiming__whole_tree", Supervise_Kaiming_weights)
-
-
-def check_supervise_kaiming__wrapper(Supervise_Kaiming_weights):
-    return check_locally("part4", "supervise_kaiming__wrapper", Supervise_Kaiming_weights)
 
 
 # 4.7 and 4.9: 3.12's network inside the wrappers ----------------------------------------
@@ -397,36 +359,24 @@ def judge_wrapped(test_id: str, data, names: tuple[str, str, str], owner: str,
     return passed(test_id, 3)
 
 
-def judge_net_4_7__architecture(data) -> str:
+@aspect(probe=probes.probe_net_4_7__architecture)
+def check_net_4_7__architecture(data) -> str:
     """3.12's layers, through Part 3's judge."""
-    return judge_architecture(data, "4.7")
+    return check_architecture.judge(data, "4.7")
 
 
-def judge_net_4_7__wrapper(data, *, context: Context = Context()) -> str:
+@aspect(probe=probes.probe_net_4_7__wrapper)
+def check_net_4_7__wrapper(data, *, context: Context = Context()) -> str:
     return judge_wrapped("net_4_7__wrapper", data, ("model_4_7", "Supervise_random_weights", "net_4_7"),
                          "Task 4.6", context)
 
 
-def judge_net_4_9__architecture(data) -> str:
-    return judge_architecture(data, "4.9")
+@aspect(probe=probes.probe_net_4_9__architecture)
+def check_net_4_9__architecture(data) -> str:
+    return check_architecture.judge(data, "4.9")
 
 
-def judge_net_4_9__wrapper(data, *, context: Context = Context()) -> str:
+@aspect(probe=probes.probe_net_4_9__wrapper)
+def check_net_4_9__wrapper(data, *, context: Context = Context()) -> str:
     return judge_wrapped("net_4_9__wrapper", data, ("model_4_9", "Supervise_Kaiming_weights", "net_4_9"),
                          "Task 4.8", context)
-
-
-def check_net_4_7__architecture(net_4_7):
-    return check_locally("part4", "net_4_7__architecture", net_4_7)
-
-
-def check_net_4_7__wrapper(model_4_7, net_4_7, Supervise_random_weights=None):
-    return check_locally("part4", "net_4_7__wrapper", model_4_7, net_4_7, Supervise_random_weights)
-
-
-def check_net_4_9__architecture(net_4_9):
-    return check_locally("part4", "net_4_9__architecture", net_4_9)
-
-
-def check_net_4_9__wrapper(model_4_9, net_4_9, Supervise_Kaiming_weights=None):
-    return check_locally("part4", "net_4_9__wrapper", model_4_9, net_4_9, Supervise_Kaiming_weights)

@@ -1,10 +1,10 @@
 """Generate the two HW2 datasets for a term seed; draw fresh labelled examples for grading.
 
-    python -m autograder.datasets --seed 20250 --out data/
+    python -m lessons.datasets --seed 20250 --out data/
 
 writes `tiny-classification.npz` and `hard-classification.npz`: keys {train,val,test}_{data,labels},
 data bool (N, 36), labels bool (N,), N = 8000 / 1000 / 1000, each split exactly half positive,
-no example in more than one split. The rule is in `autograder.rules`. One seed fixes the
+no example in more than one split. The rule is in `lessons.rules`. One seed fixes the
 variant (secret permutation) and every draw, so the same seed gives byte-identical files.
 """
 import argparse
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from autograder.rules import DEFAULT_SEED, KINDS, N_FEATURES, Variant, rule
+from lessons.rules import DEFAULT_SEED, KINDS, N_FEATURES, Variant, rule
 
 SPLITS = (("train", 8000), ("val", 1000), ("test", 1000))
 KEYS = tuple(f"{split}_{part}" for split, _ in SPLITS for part in ("data", "labels"))

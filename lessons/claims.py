@@ -2,8 +2,8 @@
 
 Every sentence in Parts 3–4 and the extra credit that says what training *does* must be one of
 these claims. A claim is a predicate on one seed's results ({experiment id: result}, results as
-returned by `autograder.replay.run`); it holds when it holds in at least ⌈0.9·K⌉ of K seeds (9 of 10).
-Claims that were tried and did not hold, with their numbers, are in autograder/CERTIFICATE.md.
+returned by `lessons.replay.run`); it holds when it holds in at least ⌈0.9·K⌉ of K seeds (9 of 10).
+Claims that were tried and did not hold, with their numbers, are in lessons/CERTIFICATE.md.
 """
 import math
 from dataclasses import dataclass

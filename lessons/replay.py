@@ -5,7 +5,7 @@ import os
 import time
 
 import hw2utils
-from autograder.experiments import EXPERIMENTS
+from lessons.experiments import EXPERIMENTS
 
 GRADING_ENV = ("NBGRADER_EXECUTION", "HW2_GRADING_MODE")
 

@@ -1,12 +1,12 @@
 """Certify the homework's outcome claims by replaying its experiments over several seeds.
 
-    python -m autograder.certify [--seeds 10] [--first-seed 1] [--device cpu|cuda] [--threads 1] [--jobs 1] [--only 3.1,3.3]
+    python -m lessons.certify [--seeds 10] [--first-seed 1] [--device cpu|cuda] [--threads 1] [--jobs 1] [--only 3.1,3.3]
                                  [--epochs E] [--out build/certificate] [--smoke]
-    python -m autograder.certify --results A/certificate.json [B/certificate.json ...]   # re-check only
-    python -m autograder.certify --across A/certificate.json [B/certificate.json ...]    # one table per configuration
+    python -m lessons.certify --results A/certificate.json [B/certificate.json ...]   # re-check only
+    python -m lessons.certify --across A/certificate.json [B/certificate.json ...]    # one table per configuration
 
-Each experiment of `autograder.experiments` runs once per seed S..S+K−1 (default 1..10) through `hw2utils.run_test`;
-the claims of `autograder.claims` are checked on the results. Writes certificate.json (every run,
+Each experiment of `lessons.experiments` runs once per seed S..S+K−1 (default 1..10) through `hw2utils.run_test`;
+the claims of `lessons.claims` are checked on the results. Writes certificate.json (every run,
 the summary, the verdicts) and certificate.md (the table) into --out. Exit status 1 when a claim
 fails. --smoke: 1 seed, 20 epochs, claims reported but not enforced (for the test suite).
 --across: the claims re-checked on saved certificates of several configurations (device, CPU
@@ -25,9 +25,9 @@ from pathlib import Path
 
 import torch
 
-from autograder.claims import CLAIMS, evaluate
-from autograder.experiments import EXPERIMENTS
-from autograder.replay import refuse_grading_mode, run
+from lessons.claims import CLAIMS, evaluate
+from lessons.experiments import EXPERIMENTS
+from lessons.replay import refuse_grading_mode, run
 
 SMOKE_EPOCHS = 20
 DEFAULT_OUT = Path("build") / "certificate"

@@ -89,7 +89,7 @@ def _net(task, init=None):
 _ADAM_WD = adam(0.01, 1e-3)  # the setup of 3.7 onwards
 # Part 3's budgets: the epochs each experiment's claims need (CERTIFICATE.md, "Part 3: epoch
 # budgets"); runs a question compares share one. Students see each budget in its notebook cell,
-# `run_test(..., epochs=N)`, and the notebook cannot import autograder, so the number is written
+# `run_test(..., epochs=N)`, and the notebook cannot import this package, so the number is written
 # there too: tests/test_certify.py checks that notebook 3 passes exactly these.
 _SHALLOW = 500   # 3.1–3.10: nonlinearity, loss, optimizer, weight decay, width
 _DEEP = 400      # 3.11–3.13

@@ -1,0 +1,129 @@
+"""Graded aspects: each hidden check declared once, and the registry the grader dispatches by.
+
+A source notebook's hidden test cell calls one aspect, ``_hidden.check_<name>(<args>)`` of
+``autograder.checks.<part>``. The aspect is declared where its judge is written::
+
+    @aspect(probe=part1_probes.probe_gd_loop__matches_reference)
+    def check_gd_loop__matches_reference(data) -> str:
+        ...  # the judge: the probe's data (and the call's literals) -> a success line, or AssertionError
+
+Everything else derives from that one declaration:
+
+- the registry, ``find(part, name)``: which probe a test cell runs in the sandbox
+  (``autograder.runnable``) and which judge decides it (``autograder.judging``). Only declared
+  aspects are found: a helper of a judges' module is never dispatched to, whatever its name;
+- the call nbgrader validate and the tests make, ``check_<name>(*args)``: the probe on the
+  student's objects, a round trip through the sandbox's data format, then the judge, here in one
+  process (raises AssertionError with the diagnostic, or prints and returns the success line);
+- ``.judge(data, *literals)``, ``.verdict(literals, data)`` and ``.probe``, for the pipeline and the tests.
+
+Of a call's arguments, the first ``literals`` are constants written in the test cell (the task
+"3.1" of ``check_architecture("3.1", net_3_1)``), read from the trusted source notebook and handed
+to the judge; every argument, literals included, goes to the probe. The probe runs in the sandbox
+(``hw2probes``); this module runs only in the trusted grader, and the judges' modules import it.
+"""
+from __future__ import annotations
+
+import contextlib
+import inspect
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import hw2probes
+
+
+class Malformed(AssertionError):
+    """Data a probe never returns: the judge fails the cell, and the grader flags the student
+    (a check made to return something else)."""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    passed: bool
+    message: str
+    malformed: bool = False  # the data was not what the probe returns: a tampered check?
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a judge may need besides the probe's data, supplied by the trusted grader."""
+    submission: Path | None = None  # the student's handed-in folder (EC1's model file)
+    seed: int | None = None  # the run's seed ($HW2_PROBE_SEED in the sandbox); None: not grading
+
+
+def _not_what_the_probe_returns(name: str, detail: str = "") -> Verdict:
+    return Verdict(False, f"{name}: the data your notebook returned for this check is not what the check "
+                          f"produces{detail}; was the check tampered with?", malformed=True)
+
+
+@dataclass(frozen=True)
+class Aspect:
+    """One graded aspect: ``probe(*args) -> plain data`` in the sandbox, ``judge(data, *literals)``
+    in the grader (a judge that takes ``context`` gets the run's ``Context``)."""
+    part: str                 # hw2probes.PARTS: the module of the probe and of the judge
+    name: str                 # the test cell's call is check_<name>
+    probe: Callable
+    judge: Callable = field(repr=False)
+    literals: int = 0         # how many leading arguments of the call are the judge's constants
+
+    @property
+    def probe_ref(self) -> str:
+        """How the sandbox names the probe (``hw2probes.probe_named``): "<part>.<function>"."""
+        return f"{self.probe.__module__.removeprefix('hw2probes.')}.{self.probe.__name__}"
+
+    def verdict(self, literals: tuple, data, context: Context = Context()) -> Verdict:
+        """The verdict on one test cell from its probe's data (untrusted: from the sandbox), read
+        as plain data; ``data`` is None when the cell never ran. The judge runs under
+        ``hw2probes.seeded(context.seed)``, so the input makers it shares with its probe
+        (``hw2probes.case_seed``) rebuild the inputs the probe drew for this run."""
+        if data is None:
+            return Verdict(False, f"{self.name}: this check never ran: the notebook stopped before it "
+                                  "(an earlier cell hung past the time limit, exited the kernel or "
+                                  "used too much memory), or its test cell was removed")
+        if not isinstance(data, dict) or not ({"result"} == set(data) or
+                                              ({"error"} == set(data) and isinstance(data["error"], str))):
+            return _not_what_the_probe_returns(self.name)
+        if "error" in data:
+            return Verdict(False, f"{self.name}: running your code raised {data['error']}")
+        kwargs = {"context": context} if "context" in inspect.signature(self.judge).parameters else {}
+        try:
+            with hw2probes.seeded(context.seed) if context.seed is not None else contextlib.nullcontext():
+                message = self.judge(data["result"], *literals, **kwargs)
+        except Malformed as failure:
+            return Verdict(False, str(failure), malformed=True)
+        except AssertionError as failure:
+            return Verdict(False, str(failure))
+        except Exception as exc:  # data of the wrong shape or type: the judge cannot use it
+            return _not_what_the_probe_returns(self.name, f" ({type(exc).__name__}: {exc})")
+        return Verdict(True, str(message))
+
+    def __call__(self, *args, context: Context = Context()) -> str:
+        """The probe, a round trip through the sandbox's data format, and the judge, all here:
+        raises AssertionError with the diagnostic, or prints and returns the success line."""
+        data = hw2probes.from_bytes(hw2probes.to_bytes(hw2probes.collect(self.probe, lambda: args)))
+        verdict = self.verdict(args[:self.literals], data, context)
+        if not verdict.passed:
+            raise AssertionError(verdict.message)
+        print(verdict.message)
+        return verdict.message
+
+
+#: Every declared aspect, by (part, name); filled as ``autograder.checks`` imports its modules.
+REGISTRY: dict[tuple[str, str], Aspect] = {}
+
+
+def aspect(probe: Callable, literals: int = 0) -> Callable[[Callable], Aspect]:
+    """Declare the decorated judge ``check_<name>`` of ``autograder.checks.<part>`` as a graded
+    aspect whose sandbox half is ``probe`` (a function of ``hw2probes.<part>``)."""
+    def declare(judge: Callable) -> Aspect:
+        part = judge.__module__.rpartition(".")[2]
+        if not judge.__name__.startswith("check_") or part not in hw2probes.PARTS:
+            raise ValueError(f"an aspect is a function check_<name> of autograder.checks.<part>: {judge.__qualname__}")
+        if probe.__module__ != f"hw2probes.{part}":
+            raise ValueError(f"{judge.__name__}: its probe must live in hw2probes.{part}, not {probe.__module__}")
+        declared = Aspect(part, judge.__name__.removeprefix("check_"), probe, judge, literals)
+        if REGISTRY.setdefault((part, declared.name), declared) is not declared:
+            raise ValueError(f"{part}.{judge.__name__} is declared twice")
+        return declared
+    return declare
