@@ -105,7 +105,6 @@ def _hand_in_ec_model(folder: Path) -> None:
     if scripts not in sys.path:
         sys.path.insert(0, scripts)
     import examples
-
     import hw2utils
 
     with tempfile.TemporaryDirectory() as other:

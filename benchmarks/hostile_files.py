@@ -92,10 +92,9 @@ def grade_batch(kind: str, size_mib: int) -> dict:
     import shutil
 
     import attacks as corpus
-    from ec_networks import rule_network
-
     import hw2utils
     from autograder import grade, nbgrader_steps
+    from ec_networks import rule_network
 
     timings: dict[str, dict[str, float]] = {}
 

@@ -30,9 +30,8 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
-import mutants  # noqa: E402 -- tests/ is on sys.path above; the corpus: one wrong answer each
-
 import hw2utils  # noqa: E402 -- the kit's root is on sys.path above
+import mutants  # noqa: E402 -- tests/ is on sys.path above; the corpus: one wrong answer each
 
 SOURCE, RELEASE = ROOT / "source" / "hw2", ROOT / "release" / "hw2"
 NOTEBOOKS = ("01_gradient_descent", "02_ema_adam", "03_training", "04_initialization")
