@@ -1,5 +1,12 @@
 """nbgrader configuration of the HW2 course (read by nbgrader from the course root)."""
-c = get_config()  # noqa: F821 -- provided by nbgrader when it loads this file
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from autograder.limits import Limits  # importable once the kit's root is on sys.path
+
+c = get_config()  # type: ignore[name-defined]  # noqa: F821 -- nbgrader provides it when it loads this file
 
 c.CourseDirectory.course_id = "hw2-training-deep-network"
 c.CourseDirectory.source_directory = "source"
@@ -9,11 +16,5 @@ c.CourseDirectory.release_directory = "release"
 # of this file (autograder/limits.py is its one home). In grading mode the longest provided
 # cell trains a network for a few epochs: seconds on a 2-core CPU. A submission that hangs
 # loses only the cell that hangs.
-import sys  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from autograder.limits import Limits  # noqa: E402
-
 c.Execute.timeout = Limits.cell
 c.Execute.interrupt_on_timeout = True

@@ -33,22 +33,30 @@ The limits (measured on the reference, see each constant) leave honest work a wi
 ``Refused`` says why a file was refused (a message a student may read: no path of the
 grader's); ``Unreadable`` is a file that is not one of these formats at all (a truncated upload).
 """
+
 from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    import torch
 
 MiB = 2**20
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class Caps:
     """What one decoded file may cost: bytes of the file, zip records, bytes of ``data.pkl``,
     nodes (values) visited, nesting depth, tensor elements in all."""
+
     bytes: int
     records: int = 0
     pickle: int = 0
@@ -59,13 +67,15 @@ class Caps:
 
 # Measured on the reference's 64 probe files (grading mode): at most 1.1 MB, 94 records, a
 # data.pkl of 7.1 kB, 807 nodes, depth 9, 134,549 tensor elements (Part 4's samples).
-PROBE_DATA = Caps(bytes=16 * MiB, records=1024, pickle=1 * MiB, nodes=100_000, depth=32,
-                  numel=4_000_000)
+PROBE_DATA = Caps(
+    bytes=16 * MiB, records=1024, pickle=1 * MiB, nodes=100_000, depth=32, numel=4_000_000
+)
 # EC1's model file: the reference's network (tests/ec_networks.py) is 7.2 kB, the notebook's
 # networks have thousands of parameters; 8 MiB holds 2 million float32 parameters. ``numel``
 # also bounds the modules the grader builds from the file's layer description.
-EC_MODEL = Caps(bytes=8 * MiB, records=1024, pickle=1 * MiB, nodes=100_000, depth=64,
-                numel=5_000_000)
+EC_MODEL = Caps(
+    bytes=8 * MiB, records=1024, pickle=1 * MiB, nodes=100_000, depth=64, numel=5_000_000
+)
 # The executed notebooks of the reference in grading mode: at most 88 kB and 2,321 values
 # (notebook 3); a student's own cells may print and plot more (each output is cut to
 # execution.MAX_OUTPUT_CHARS when shown anyway).
@@ -91,10 +101,16 @@ class Unreadable(ValueError):
 
 # torch zips ------------------------------------------------------------------------------
 
-_EOCD = struct.Struct("<4s4H2LH")  # signature, disk, cd disk, entries here, entries, cd size, cd offset, comment
-_ZIP64 = struct.Struct("<4sQ2H2L4Q")  # signature, size, versions, disk, cd disk, entries here, entries, cd size, cd offset
+_EOCD = struct.Struct(
+    "<4s4H2LH"
+)  # signature, disk, cd disk, entries here, entries, cd size, cd offset, comment
+_ZIP64 = struct.Struct(
+    "<4sQ2H2L4Q"
+)  # signature, size, versions, disk, cd disk, entries here, entries, cd size, cd offset
 _LOCATOR = struct.Struct("<4sLQL")  # signature, disk, the ZIP64 end record's offset, disks
-_LOCAL = struct.Struct("<4s5H3L2H")  # signature, version, flags, method, time, date, crc, sizes, name, extra
+_LOCAL = struct.Struct(
+    "<4s5H3L2H"
+)  # signature, version, flags, method, time, date, crc, sizes, name, extra
 # torch.save names the archive's folder after the file it writes ("ec_transfer_model (1)" when a
 # browser renamed the download before the student saved again): any printable name there
 _NAME = re.compile(r"[^/\x00-\x1f\x7f]{1,255}(/[A-Za-z0-9_.\-]+)+")
@@ -104,21 +120,32 @@ def check_torch_zip(raw: bytes, caps: Caps) -> None:
     """Refused or Unreadable unless ``raw`` is a torch zip within ``caps`` (module docstring);
     reads only the zip's directory and headers, never a record's data."""
     import zipfile
+
     if len(raw) > caps.bytes:
-        raise Refused(f"the file holds {len(raw) / MiB:.1f} MB, more than the {caps.bytes / MiB:.0f} MB allowed")
-    if len(raw) < _EOCD.size or raw[-_EOCD.size:-_EOCD.size + 4] != b"PK\x05\x06":
+        raise Refused(
+            f"the file holds {len(raw) / MiB:.1f} MB, more than the {caps.bytes / MiB:.0f} MB allowed"
+        )
+    if len(raw) < _EOCD.size or raw[-_EOCD.size : -_EOCD.size + 4] != b"PK\x05\x06":
         raise Unreadable("not a file torch.save writes (no zip directory at its end)")
     end = len(raw) - _EOCD.size
     _, disk, cd_disk, here, entries, cd_size, cd_offset, comment = _EOCD.unpack(raw[end:])
     if cd_offset + cd_size == end - _ZIP64.size - _LOCATOR.size:  # torch.save adds ZIP64 records
-        zip64, locator = _ZIP64.unpack_from(raw, end - _ZIP64.size - _LOCATOR.size), _LOCATOR.unpack_from(raw, end - _LOCATOR.size)
-        if (zip64[0], locator[0]) != (b"PK\x06\x06", b"PK\x06\x07") or zip64[4:] != (
-                disk, cd_disk, here, entries, cd_size, cd_offset) or locator[1:] != (0, cd_offset + cd_size, 1):
+        zip64, locator = (
+            _ZIP64.unpack_from(raw, end - _ZIP64.size - _LOCATOR.size),
+            _LOCATOR.unpack_from(raw, end - _LOCATOR.size),
+        )
+        if (
+            (zip64[0], locator[0]) != (b"PK\x06\x06", b"PK\x06\x07")
+            or zip64[4:] != (disk, cd_disk, here, entries, cd_size, cd_offset)
+            or locator[1:] != (0, cd_offset + cd_size, 1)
+        ):
             raise Refused("its ZIP64 end record does not match its zip directory")
     elif cd_offset + cd_size != end:
         raise Refused("its zip directory is not where torch.save puts it")
     if disk or cd_disk or here != entries or comment:
-        raise Refused("its zip directory is not where torch.save puts it (several disks or a comment)")
+        raise Refused(
+            "its zip directory is not where torch.save puts it (several disks or a comment)"
+        )
     if entries > caps.records or cd_size > entries * (46 + 512):
         raise Refused(f"it holds {entries} records (at most {caps.records} allowed)")
     try:
@@ -127,8 +154,9 @@ def check_torch_zip(raw: bytes, caps: Caps) -> None:
         raise Unreadable(f"not a file torch.save writes ({why})") from None
     names = [info.filename for info in infos]
     prefix = names[0].split("/")[0] if names else ""
-    if len(set(names)) != len(names) or not all(_NAME.fullmatch(n) and n.split("/")[0] == prefix
-                                                 and ".." not in n.split("/") for n in names):
+    if len(set(names)) != len(names) or not all(
+        _NAME.fullmatch(n) and n.split("/")[0] == prefix and ".." not in n.split("/") for n in names
+    ):
         raise Refused("its records have duplicate or odd names")
     pickles = [info for info in infos if info.filename == f"{prefix}/data.pkl"]
     if not pickles:
@@ -136,15 +164,21 @@ def check_torch_zip(raw: bytes, caps: Caps) -> None:
     spans = []
     for info in infos:
         if info.compress_type != zipfile.ZIP_STORED or info.compress_size != info.file_size:
-            raise Refused(f"record {info.filename} is compressed ({info.file_size} bytes declared, "
-                          f"{info.compress_size} stored); torch.save stores every record as it is")
+            raise Refused(
+                f"record {info.filename} is compressed ({info.file_size} bytes declared, "
+                f"{info.compress_size} stored); torch.save stores every record as it is"
+            )
         start = info.header_offset
         if start + _LOCAL.size > cd_offset:
             raise Refused(f"record {info.filename} lies outside the file")
         signature, _, _, method, _, _, _, _, _, name_length, extra = _LOCAL.unpack_from(raw, start)
         data = start + _LOCAL.size + name_length + extra
-        if (signature != b"PK\x03\x04" or method != zipfile.ZIP_STORED
-                or raw[start + _LOCAL.size:start + _LOCAL.size + name_length] != info.orig_filename.encode()):
+        if (
+            signature != b"PK\x03\x04"
+            or method != zipfile.ZIP_STORED
+            or raw[start + _LOCAL.size : start + _LOCAL.size + name_length]
+            != info.orig_filename.encode()
+        ):
             raise Refused(f"record {info.filename}'s header does not match the zip directory")
         spans.append((start, data + info.file_size, info.filename))
     spans.sort()
@@ -157,17 +191,22 @@ def check_torch_zip(raw: bytes, caps: Caps) -> None:
 
 # plain data --------------------------------------------------------------------------------
 
-def check_plain(data, caps: Caps) -> None:
+
+def check_plain(data: object, caps: Caps) -> None:
     """Refused unless ``data`` (what ``torch.load(weights_only=True)`` returned) is within
     ``caps``: nodes visited, depth, tensors (module docstring). Cost: O(Caps.nodes)."""
     import torch
-    stack, nodes, numel = [(data, 1)], 0, 0
+
+    stack: list[tuple[object, int]] = [(data, 1)]
+    nodes, numel = 0, 0
     while stack:
         value, depth = stack.pop()
         nodes += 1
         if nodes > caps.nodes or depth > caps.depth:
-            raise Refused(f"its data has more than {caps.nodes} values or is nested deeper than "
-                          f"{caps.depth} levels (shared or self-referencing lists?)")
+            raise Refused(
+                f"its data has more than {caps.nodes} values or is nested deeper than "
+                f"{caps.depth} levels (shared or self-referencing lists?)"
+            )
         if isinstance(value, dict):
             stack.extend((item, depth + 1) for pair in value.items() for item in pair)
         elif isinstance(value, (list, tuple, set, frozenset)):
@@ -178,22 +217,34 @@ def check_plain(data, caps: Caps) -> None:
                 raise Refused(f"its tensors hold more than {caps.numel} numbers in all")
 
 
-def _tensor_numel(tensor) -> int:
+def _tensor_numel(tensor: torch.Tensor) -> int:
     """The tensor's number of elements, once it is known to be a plain strided view inside
     its storage: offset + sum((size_i - 1) * stride_i) < the storage's elements."""
     import torch
-    if tensor.layout != torch.strided or tensor.is_quantized or tensor.is_nested or tensor.device.type != "cpu":
-        raise Refused(f"it holds a {tensor.layout} tensor; probes and save_ec_model write dense ones")
+
+    if (
+        tensor.layout != torch.strided
+        or tensor.is_quantized
+        or tensor.is_nested
+        or tensor.device.type != "cpu"
+    ):
+        raise Refused(
+            f"it holds a {tensor.layout} tensor; probes and save_ec_model write dense ones"
+        )
     numel = tensor.numel()
     if numel:
-        last = tensor.storage_offset() + sum((size - 1) * stride for size, stride in
-                                             zip(tensor.shape, tensor.stride()))
-        if min(tensor.stride(), default=0) < 0 or (last + 1) * tensor.element_size() > tensor.untyped_storage().nbytes():
+        last = tensor.storage_offset() + sum(
+            (size - 1) * stride for size, stride in zip(tensor.shape, tensor.stride())
+        )
+        if (
+            min(tensor.stride(), default=0) < 0
+            or (last + 1) * tensor.element_size() > tensor.untyped_storage().nbytes()
+        ):
             raise Refused("it holds a tensor view that reaches beyond its storage")
     return numel
 
 
-def load_torch(raw: bytes, caps: Caps, load: Callable[[bytes], object]):
+def load_torch(raw: bytes, caps: Caps, load: Callable[[bytes], T]) -> T:
     """``load(raw)`` (a ``torch.load(weights_only=True)`` of the bytes), checked before and
     after: Refused or Unreadable, or the plain data."""
     check_torch_zip(raw, caps)
@@ -202,7 +253,7 @@ def load_torch(raw: bytes, caps: Caps, load: Callable[[bytes], object]):
     return data
 
 
-def read_capped(path, caps: Caps) -> bytes:
+def read_capped(path: str | os.PathLike[str], caps: Caps) -> bytes:
     """The bytes of a file the grader was handed, never more than ``caps.bytes`` + 1 read."""
     with open(path, "rb") as stream:
         raw = stream.read(caps.bytes + 1)
@@ -228,7 +279,9 @@ def check_json(raw: bytes, caps: Caps) -> None:
     # and so do millions of matches: the strings are counted first, each one a value or a key)
     unescaped = raw.replace(b"\\\\", b"").replace(b'\\"', b"")
     if (strings := unescaped.count(b'"') // 2) > caps.nodes:
-        raise Refused(f"it holds about {strings} JSON strings, more than the {caps.nodes} values allowed")
+        raise Refused(
+            f"it holds about {strings} JSON strings, more than the {caps.nodes} values allowed"
+        )
     skeleton = _STRING.sub(b"", unescaped)
     del unescaped
     values = skeleton.count(b",") + skeleton.count(b"[") + skeleton.count(b"{") + 1
@@ -243,8 +296,7 @@ def check_json(raw: bytes, caps: Caps) -> None:
         raise Refused(f"it is nested deeper than {caps.depth} levels, or its brackets do not match")
 
 
-
-def load_json(raw: bytes, caps: Caps, **options):
+def load_json(raw: bytes, caps: Caps, **options: Any) -> Any:
     """``json.loads(raw)`` once ``check_json`` passed; ``options`` go to ``json.loads``."""
     check_json(raw, caps)
     return json.loads(raw, **options)

@@ -20,6 +20,7 @@ statements (and any cell that hides what it calls or patches a module) for what 
 torch.optim, hides a call, or repeats torch/optim's own source (pasted in by hand, which no
 tripwire sees); it flags what it finds. A cell that does not parse is left to the run.
 """
+
 from __future__ import annotations
 
 import ast
@@ -27,20 +28,29 @@ import builtins
 import functools
 import os
 from dataclasses import dataclass
+from typing import Any
 
-FORBIDS = ("torch.optim: its optimizer classes, its functional kernels, and torch's fused "
-           "optimizer kernels (torch._fused_adam_, torch._fused_sgd_, ...)")
+FORBIDS = (
+    "torch.optim: its optimizer classes, its functional kernels, and torch's fused "
+    "optimizer kernels (torch._fused_adam_, torch._fused_sgd_, ...)"
+)
 
 
 @dataclass(frozen=True)
 class Policy:
-    task: str     # the curriculum's task number
+    task: str  # the curriculum's task number
     forbids: str  # what the answer must not use, in words
 
 
 # {answer cell grade id: its policy}; its test cells are "<grade id>__*" (tests_of)
-POLICIES = {"gd_loop": Policy("1.1", FORBIDS), "sgd_optimizer": Policy("1.3", FORBIDS),
-            "adam_optimizer": Policy("2.3", FORBIDS)}
+POLICIES = {
+    "gd_loop": Policy("1.1", FORBIDS),
+    "sgd_optimizer": Policy("1.3", FORBIDS),
+    "adam_optimizer": Policy("2.3", FORBIDS),
+}
+# a notebook and a cell as read from the .ipynb file (JSON)
+Notebook = dict[str, Any]
+Cell = dict[str, Any]
 # a run of this many non-trivial lines identical to torch/optim's source is a copy of it
 COPIED_LINES = 4
 
@@ -57,14 +67,33 @@ def policy_of(test_id: str) -> str | None:
 
 # names that run code by a route the reader cannot follow: suspect anywhere in the notebook
 # (sys.modules reaches a module by a computed name: sys itself, as in sys.stderr, is fine)
-HIDING_NAMES = {"__import__", "importlib", "eval", "exec", "compile", "globals", "locals", "vars",
-                "builtins", "__builtins__", "__dict__", "__class__", "__subclasses__", "modules",
-                "__globals__", "__code__", "marshal", "pickle", "ctypes", "get_ipython"}
+HIDING_NAMES = {
+    "__import__",
+    "importlib",
+    "eval",
+    "exec",
+    "compile",
+    "globals",
+    "locals",
+    "vars",
+    "builtins",
+    "__builtins__",
+    "__dict__",
+    "__class__",
+    "__subclasses__",
+    "modules",
+    "__globals__",
+    "__code__",
+    "marshal",
+    "pickle",
+    "ctypes",
+    "get_ipython",
+}
 # names ordinary notebook code uses (the Colab setup cell does), suspect in optimizer code only
 SYSTEM_NAMES = {"os", "subprocess", "base64", "codecs"}
 
 
-def findings(code: str, suspect=HIDING_NAMES | SYSTEM_NAMES) -> list[str]:
+def findings(code: str, suspect: set[str] = HIDING_NAMES | SYSTEM_NAMES) -> list[str]:
     """What in ``code`` reaches torch.optim, or uses a name of ``suspect``, or looks an
     attribute up by a computed name; one line each."""
     try:
@@ -73,8 +102,11 @@ def findings(code: str, suspect=HIDING_NAMES | SYSTEM_NAMES) -> list[str]:
         return []
     found = []
     # a docstring may name torch.optim ("equals torch.optim.Adam step for step"): it runs nothing
-    docstrings = {id(n.value) for n in ast.walk(tree)
-                  if isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant)}
+    docstrings = {
+        id(n.value)
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant)
+    }
     for node in ast.walk(tree):
         line = getattr(node, "lineno", "?")
         if isinstance(node, (ast.Import, ast.ImportFrom)):
@@ -86,12 +118,19 @@ def findings(code: str, suspect=HIDING_NAMES | SYSTEM_NAMES) -> list[str]:
             found.append(f"line {line}: uses .{node.attr}")
         elif isinstance(node, ast.Name) and (node.id == "optim" or node.id in suspect):
             found.append(f"line {line}: uses {node.id}")
-        elif (isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings
-              and "optim" in node.value.lower()):
+        elif (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and id(node) not in docstrings
+            and "optim" in node.value.lower()
+        ):
             found.append(f"line {line}: a string naming optim")
-        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-              and node.func.id in ("getattr", "setattr", "delattr")
-              and not (len(node.args) > 1 and isinstance(node.args[1], ast.Constant))):
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id in ("getattr", "setattr", "delattr")
+            and not (len(node.args) > 1 and isinstance(node.args[1], ast.Constant))
+        ):
             found.append(f"line {line}: {node.func.id} with a computed name")
     return sorted(set(found), key=lambda text: (len(text.split(":")[0]), text))
 
@@ -103,10 +142,10 @@ def _hides(code: str) -> bool:
 
 @dataclass(frozen=True)
 class Statement:
-    names: frozenset  # the names it defines (empty: a call, a loop, ...)
+    names: frozenset[str]  # the names it defines (empty: a call, a loop, ...)
     source: str
-    cell: int         # its cell's index in the notebook
-    line: int         # its first line in that cell
+    cell: int  # its cell's index in the notebook
+    line: int  # its first line in that cell
 
 
 def _statements(code: str, cell: int = -1) -> list[Statement]:
@@ -126,11 +165,15 @@ def _statements(code: str, cell: int = -1) -> list[Statement]:
             names = {(a.asname or a.name).split(".")[0] for a in node.names}
         else:
             names = set()  # a call, a loop (the Colab setup): read only when it patches a module
-        found.append(Statement(frozenset(names), ast.get_source_segment(code, node) or "", cell, node.lineno))
+        found.append(
+            Statement(frozenset(names), ast.get_source_segment(code, node) or "", cell, node.lineno)
+        )
     return found
 
 
-def reachable(seeds: list[Statement], candidates: list[Statement], used: set[str]) -> list[Statement]:
+def reachable(
+    seeds: list[Statement], candidates: list[Statement], used: set[str]
+) -> list[Statement]:
     """``seeds`` and the statements of ``candidates`` that define a name in ``used`` or used by
     a statement already reached, transitively: what code using ``used`` needs to run. The one
     reachability of the reader (``scan``) and of the isolated run (``needed``)."""
@@ -143,15 +186,16 @@ def reachable(seeds: list[Statement], candidates: list[Statement], used: set[str
     return reached
 
 
-def _cell_text(cell) -> str:
+def _cell_text(cell: Cell) -> str:
     return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
 
 
-def _grade_id(cell) -> str | None:
-    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+def _grade_id(cell: Cell) -> str | None:
+    grade_id: str | None = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+    return grade_id
 
 
-def _is_test(cell) -> bool:
+def _is_test(cell: Cell) -> bool:
     meta = cell.get("metadata", {}).get("nbgrader", {})
     return bool(meta.get("grade")) and not meta.get("solution")
 
@@ -160,29 +204,44 @@ def _runnable(text: str) -> str:
     """A code cell as the kernel runs it: IPython's magics and shell lines become calls."""
     try:
         from IPython.core.inputtransformer2 import TransformerManager
-        return TransformerManager().transform_cell(text)
+
+        # IPython has no annotations
+        return TransformerManager().transform_cell(text)  # type: ignore[no-untyped-call]
     except Exception:  # not IPython's syntax either: the cell is left as it is, and will not parse
         return text
 
 
-def needed(notebook, answer: str) -> list[Statement] | None:
+def needed(notebook: Notebook, answer: str) -> list[Statement] | None:
     """The statements the isolated run executes for ``answer`` (a POLICIES grade id), in
     notebook order: every top-level statement of the answer cell, and those of the code cells
     before its first test cell (release cells included, test cells not) that define a name the
     answer uses, transitively. None when the notebook has no such answer cell."""
     cells = notebook["cells"]
-    index = next((i for i, c in enumerate(cells) if _grade_id(c) == answer and c["cell_type"] == "code"), None)
+    index = next(
+        (i for i, c in enumerate(cells) if _grade_id(c) == answer and c["cell_type"] == "code"),
+        None,
+    )
     if index is None:
         return None
-    end = next((i for i, c in enumerate(cells) if i > index and (_grade_id(c) or "").startswith(tests_of(answer))),
-               len(cells))
+    end = next(
+        (
+            i
+            for i, c in enumerate(cells)
+            if i > index and (_grade_id(c) or "").startswith(tests_of(answer))
+        ),
+        len(cells),
+    )
     own = _statements(_runnable(_cell_text(cells[index])), index)
-    candidates = [st for i, c in enumerate(cells[:end]) if c["cell_type"] == "code" and i != index
-                  and not _is_test(c) for st in _statements(_runnable(_cell_text(c)), i)]
+    candidates = [
+        st
+        for i, c in enumerate(cells[:end])
+        if c["cell_type"] == "code" and i != index and not _is_test(c)
+        for st in _statements(_runnable(_cell_text(c)), i)
+    ]
     return sorted(reachable(own, candidates, set()), key=lambda st: (st.cell, st.line))
 
 
-def _root(node) -> str | None:
+def _root(node: ast.AST) -> str | None:
     """The name an attribute or item chain starts from: ``torch`` for torch.optim.SGD.step."""
     while isinstance(node, (ast.Attribute, ast.Subscript)):
         node = node.value
@@ -200,23 +259,33 @@ def _patches(code: str, modules: set[str]) -> bool:
     for node in ast.walk(tree):
         if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
             targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
-            if any(isinstance(t, (ast.Attribute, ast.Subscript)) and _root(t) in modules
-                   for target in targets for t in ast.walk(target)):
+            if any(
+                isinstance(t, (ast.Attribute, ast.Subscript)) and _root(t) in modules
+                for target in targets
+                for t in ast.walk(target)
+            ):
                 return True
-        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-              and node.func.id in ("setattr", "delattr") and node.args and _root(node.args[0]) in modules):
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id in ("setattr", "delattr")
+            and node.args
+            and _root(node.args[0]) in modules
+        ):
             return True
     return False
 
 
 def _used(code: str) -> set[str]:
     try:
-        return {n.id for n in ast.walk(ast.parse(code)) if isinstance(n, ast.Name)} - set(dir(builtins))
+        return {n.id for n in ast.walk(ast.parse(code)) if isinstance(n, ast.Name)} - set(
+            dir(builtins)
+        )
     except SyntaxError:
         return set()
 
 
-def scan(notebook, objects: dict[str, set[str]] | None = None) -> dict[str, list[str]]:
+def scan(notebook: Notebook, objects: dict[str, set[str]] | None = None) -> dict[str, list[str]]:
     """{test cell grade-id prefix: findings} for the policed answers of one checked notebook
     (``autograder.integrity.check_notebook``'s). Read: the statements of the answer cell that
     define the names its tests exercise (``objects``: {answer grade id: names}; without it,
@@ -228,9 +297,15 @@ def scan(notebook, objects: dict[str, set[str]] | None = None) -> dict[str, list
     demo line in the answer cell (``print(torch.optim.SGD(...))``), does not. Lines copied from
     torch/optim's source are named too."""
     cells = notebook["cells"]
-    others = [st for i, c in enumerate(cells) if c["cell_type"] == "code" and "nbgrader" not in c.get("metadata", {})
-              for st in _statements(_cell_text(c), i)]
-    modules = _modules([st for c in cells if c["cell_type"] == "code" for st in _statements(_cell_text(c))])
+    others = [
+        st
+        for i, c in enumerate(cells)
+        if c["cell_type"] == "code" and "nbgrader" not in c.get("metadata", {})
+        for st in _statements(_cell_text(c), i)
+    ]
+    modules = _modules(
+        [st for c in cells if c["cell_type"] == "code" for st in _statements(_cell_text(c))]
+    )
     result = {}
     for index, cell in enumerate(cells):
         answer = _grade_id(cell)
@@ -241,13 +316,20 @@ def scan(notebook, objects: dict[str, set[str]] | None = None) -> dict[str, list
         # the answer's own definitions (all of the cell when the tested names are unknown), what
         # redefines them (a class replaced in a later cell), and whatever hides a call or patches
         # a module (the probe's runner), anywhere
-        seeds = [st for st in own + others
-                 if (st.cell == index and not (objects or {}).get(answer)) or st.names & names
-                 or (st.names and _hides(st.source)) or _patches(st.source, modules)]
-        found = [f"{'the answer cell' if st.cell == index else 'the statement defining ' + ', '.join(sorted(st.names))}"
-                 f", {item}"
-                 for st in reachable(seeds, own + others, set())
-                 for item in findings(st.source) + copied(st.source)]
+        seeds = [
+            st
+            for st in own + others
+            if (st.cell == index and not (objects or {}).get(answer))
+            or st.names & names
+            or (st.names and _hides(st.source))
+            or _patches(st.source, modules)
+        ]
+        found = [
+            f"{'the answer cell' if st.cell == index else 'the statement defining ' + ', '.join(sorted(st.names))}"
+            f", {item}"
+            for st in reachable(seeds, own + others, set())
+            for item in findings(st.source) + copied(st.source)
+        ]
         if found:
             result[tests_of(answer)] = found
     return result
@@ -256,7 +338,9 @@ def scan(notebook, objects: dict[str, set[str]] | None = None) -> dict[str, list
 def _modules(statements: list[Statement]) -> set[str]:
     """The names bound to modules: those imported, and those assigned from one (an alias such as
     ``m = hw2probes.part1``), transitively."""
-    modules = {name for st in statements if st.source.startswith(("import ", "from ")) for name in st.names}
+    modules = {
+        name for st in statements if st.source.startswith(("import ", "from ")) for name in st.names
+    }
     while True:
         aliases = set()
         for st in statements:
@@ -275,8 +359,9 @@ def _modules(statements: list[Statement]) -> set[str]:
 def _optim_lines() -> dict[str, str]:
     """{a non-trivial line of torch/optim's source, stripped: the file it is in}."""
     import torch.optim
+
     folder = os.path.dirname(torch.optim.__file__)
-    lines = {}
+    lines: dict[str, str] = {}
     for name in sorted(os.listdir(folder)):
         if name.endswith(".py"):
             with open(os.path.join(folder, name), encoding="utf-8", errors="replace") as source:
@@ -306,14 +391,18 @@ def copied(code: str) -> list[str]:
             run.append(number)
             continue
         if len(run) >= COPIED_LINES:
-            found.append(f"lines {run[0]}-{run[-1]}: {len(run)} lines identical to "
-                         f"{lines[source[run[0] - 1].strip()]}")
+            found.append(
+                f"lines {run[0]}-{run[-1]}: {len(run)} lines identical to "
+                f"{lines[source[run[0] - 1].strip()]}"
+            )
         run = []
     return found
 
 
 def message(test_id: str, found: list[str]) -> str:
     shown = "; ".join(found[:4]) + ("; ..." if len(found) > 4 else "")
-    return (f"{test_id}: your optimizer's code reaches torch.optim or hides what it calls ({shown}). "
-            "The task is to write the update yourself, with tensor operations; remove these and "
-            "compute each step directly")
+    return (
+        f"{test_id}: your optimizer's code reaches torch.optim or hides what it calls ({shown}). "
+        "The task is to write the update yourself, with tensor operations; remove these and "
+        "compute each step directly"
+    )

@@ -17,12 +17,13 @@ As in nbgrader (``Grade.score``), a cell's score is its auto or manual score plu
 credit on it, so ``total = autograded + hand_graded + extra_credit`` equals the score that
 ``nbgrader export`` writes, out of ``max_score`` (the sum of the non-extra cells' points).
 """
+
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from autograder.kit import ASSIGNMENT, METADATA_KEY
 AUTO, MANUAL, EXTRA = "autograded", "by hand", "extra credit"
@@ -31,6 +32,7 @@ AUTO, MANUAL, EXTRA = "autograded", "by hand", "extra credit"
 @dataclass(frozen=True)
 class Cell:
     """One grade cell: ``points`` is its maximum, for ``EXTRA`` what it can earn on top."""
+
     notebook: str
     grade_id: str
     kind: str
@@ -40,6 +42,7 @@ class Cell:
 class Score(NamedTuple):
     """A student's result on one cell: ``earned`` (auto or manual score; None while a written
     answer awaits grading) and ``extra`` (nbgrader's extra credit on the cell, 0 if none)."""
+
     earned: float | None
     extra: float = 0.0
 
@@ -52,6 +55,7 @@ class Score(NamedTuple):
 @dataclass(frozen=True)
 class Totals:
     """One student's points. ``awaiting_manual``: points of written answers nobody graded yet."""
+
     autograded: float
     hand_graded: float
     awaiting_manual: float
@@ -62,7 +66,7 @@ class Totals:
         return self.autograded + self.hand_graded + self.extra_credit
 
 
-def cell_kind(cell: dict) -> str | None:
+def cell_kind(cell: dict[str, Any]) -> str | None:
     """AUTO, MANUAL or EXTRA for a grade cell of a source notebook (JSON), else None."""
     meta = cell.get("metadata", {}).get("nbgrader", {})
     if not meta.get("grade"):
@@ -93,28 +97,45 @@ def max_score(graded: list[Cell]) -> float:
 def scores(course: Path, students: list[str]) -> dict[str, dict[str, Score]]:
     """{student: {grade id: Score}} from ``course``'s gradebook, in one query. A student or
     notebook the gradebook lacks (nothing could be graded) scores 0 on each cell."""
-    from nbgrader.api import (Assignment, Grade, GradeCell, Notebook, SubmittedAssignment,
-                              SubmittedNotebook)
+    from nbgrader.api import (
+        Assignment,
+        Grade,
+        GradeCell,
+        Notebook,
+        SubmittedAssignment,
+        SubmittedNotebook,
+    )
     from sqlalchemy import create_engine
     from sqlalchemy.orm import Session
+
     graded = cells(course / "source" / ASSIGNMENT)
     table = {s: {c.grade_id: Score(0.0) for c in graded} for s in sorted(students)}
     engine = create_engine(f"sqlite:///{course / 'gradebook.db'}")
     try:
         with Session(engine) as session:
-            query = (session.query(SubmittedAssignment.student_id, GradeCell.name, Grade.auto_score,
-                                   Grade.manual_score, Grade.extra_credit)
-                     .select_from(Grade)
-                     .join(SubmittedNotebook, Grade.notebook_id == SubmittedNotebook.id)
-                     .join(SubmittedAssignment, SubmittedNotebook.assignment_id == SubmittedAssignment.id)
-                     .join(Assignment, SubmittedAssignment.assignment_id == Assignment.id)
-                     .join(GradeCell, Grade.cell_id == GradeCell.id)
-                     .join(Notebook, GradeCell.notebook_id == Notebook.id)
-                     .filter(Assignment.name == ASSIGNMENT))
+            query = (
+                session.query(
+                    SubmittedAssignment.student_id,
+                    GradeCell.name,
+                    Grade.auto_score,
+                    Grade.manual_score,
+                    Grade.extra_credit,
+                )
+                .select_from(Grade)
+                .join(SubmittedNotebook, Grade.notebook_id == SubmittedNotebook.id)
+                .join(
+                    SubmittedAssignment, SubmittedNotebook.assignment_id == SubmittedAssignment.id
+                )
+                .join(Assignment, SubmittedAssignment.assignment_id == Assignment.id)
+                .join(GradeCell, Grade.cell_id == GradeCell.id)
+                .join(Notebook, GradeCell.notebook_id == Notebook.id)
+                .filter(Assignment.name == ASSIGNMENT)
+            )
             for student, grade_id, auto, manual, extra in query:
                 if student in table and grade_id in table[student]:
-                    table[student][grade_id] = Score(manual if manual is not None else auto,
-                                                     extra or 0.0)
+                    table[student][grade_id] = Score(
+                        manual if manual is not None else auto, extra or 0.0
+                    )
     finally:
         engine.dispose()
     return table
@@ -122,8 +143,14 @@ def scores(course: Path, students: list[str]) -> dict[str, dict[str, Score]]:
 
 def totals(graded: list[Cell], row: dict[str, Score]) -> Totals:
     """A student's points from their row of ``scores``."""
-    def earned(kind):
+
+    def earned(kind: str) -> float:
         return sum(row[c.grade_id].earned or 0.0 for c in graded if c.kind == kind)
+
     awaiting = sum(c.points for c in graded if c.kind == MANUAL and row[c.grade_id].earned is None)
-    return Totals(autograded=earned(AUTO), hand_graded=earned(MANUAL), awaiting_manual=awaiting,
-                  extra_credit=sum(row[c.grade_id].extra for c in graded))
+    return Totals(
+        autograded=earned(AUTO),
+        hand_graded=earned(MANUAL),
+        awaiting_manual=awaiting,
+        extra_credit=sum(row[c.grade_id].extra for c in graded),
+    )

@@ -42,6 +42,7 @@ for a plain folder the folder's name) and the display name the download gives ("
 It is the LMS's record, as given: a student id that was suffixed to keep two entries apart
 still has its entry's own identity.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -54,8 +55,10 @@ import shutil
 import sys
 import tempfile
 import zipfile
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from autograder.integrity import load_submission
 from autograder.kit import ASSIGNMENT, NOTEBOOKS
@@ -63,21 +66,36 @@ from hw2utils import EC_MODEL_FILE
 
 EXTRA_FILES = (EC_MODEL_FILE,)  # files a student hands in beside the notebooks
 # A grade id that only one notebook has, to recognise a notebook renamed past recognition.
-SIGNATURE_IDS = {"gd_loop": NOTEBOOKS[0], "ema_update": NOTEBOOKS[1],
-                 "residual_sequence": NOTEBOOKS[2], "init_xavier": NOTEBOOKS[3]}
+SIGNATURE_IDS = {
+    "gd_loop": NOTEBOOKS[0],
+    "ema_update": NOTEBOOKS[1],
+    "residual_sequence": NOTEBOOKS[2],
+    "init_xavier": NOTEBOOKS[3],
+}
 _CANVAS = re.compile(r"^(?P<name>[^_]+)_(?:LATE_)?(?P<user>\d+)_(?P<submission>\d+)_(?P<file>.+)$")
 _MOODLE = re.compile(r"^(?P<name>.+?)_(?P<user>\d+)_assignsubmission_file_(?P<file>.*)$")
 # A Moodle submission folder's name ends with the marker: the last one is Moodle's.
 _MOODLE_FOLDER = re.compile(r"^(?P<name>.+)_(?P<user>\d+)_assignsubmission_[a-z]+_$")
-_BLACKBOARD = re.compile(r"^(?P<assignment>.+?)_(?P<user>[^_]+)_attempt_"
-                         r"(?P<when>\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2})(?:_(?P<file>.+)|\.txt)$")
+_BLACKBOARD = re.compile(
+    r"^(?P<assignment>.+?)_(?P<user>[^_]+)_attempt_"
+    r"(?P<when>\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2})(?:_(?P<file>.+)|\.txt)$"
+)
 FLAT_FORMATS = {"Canvas": _CANVAS, "Moodle": _MOODLE, "Blackboard": _BLACKBOARD}
 _UNSAFE = re.compile(r"[^A-Za-z0-9._@-]+")  # nbgrader reads * ? [ ] in a student id as a glob
 _SAFE_ID = re.compile(r"[A-Za-z0-9@][A-Za-z0-9._@-]{0,99}")
 # What intake writes next to the student folders, and an nbgrader course's own folders and
 # files (course/<step>/<student>/hw2): no student folder may be mistaken for one of them.
-RESERVED_IDS = {"intake.json", "source", "release", "submitted", "autograded", "feedback",
-                "executed", "gradebook.db", "nbgrader_config.py"}
+RESERVED_IDS = {
+    "intake.json",
+    "source",
+    "release",
+    "submitted",
+    "autograded",
+    "feedback",
+    "executed",
+    "gradebook.db",
+    "nbgrader_config.py",
+}
 UNATTRIBUTED = "unknown-student"  # files at the top of a download that name no student
 _NOISE = re.compile(r"^(copy of\s+)+|(\s*\(\d+\)|-\d+)$", re.IGNORECASE)
 
@@ -87,6 +105,7 @@ class Identity:
     """Who the download says handed an entry in: ``lms`` ("Canvas", "Moodle", "Blackboard",
     or None for a plain folder), ``user`` (that LMS's id for the person; a plain folder's
     name) and ``name`` (the display name the download gives, "" when none)."""
+
     lms: str | None
     user: str
     name: str = ""
@@ -96,6 +115,7 @@ class Identity:
 class Submission:
     """One student's files, matched: ``notebooks`` maps a canonical name to its file;
     ``identity``: whose they are, as the download says (set by ``stage``)."""
+
     student: str
     notebooks: dict[str, Path] = field(default_factory=dict)
     extras: dict[str, Path] = field(default_factory=dict)
@@ -119,11 +139,12 @@ def canonical_by_name(filename: str) -> str | None:
     "02_ema_adam"; "02 EMA Adam.ipynb" -> "02_ema_adam"."""
     key = _name_key(filename)
     by_prefix = [name for name in NOTEBOOKS if key.startswith(name[:3])]  # "02_..." is Part 2
-    by_topic = [name for name in NOTEBOOKS if name[3:] in key]            # "..._ema_adam_..."
-    return (by_prefix or by_topic or [None])[0]
+    by_topic = [name for name in NOTEBOOKS if name[3:] in key]  # "..._ema_adam_..."
+    found = by_prefix or by_topic
+    return found[0] if found else None
 
 
-def _grade_ids(notebook: dict):
+def _grade_ids(notebook: dict[str, Any]) -> Iterator[str]:
     """The grade ids of a notebook's cells, skipping whatever is malformed."""
     for cell in notebook.get("cells", []):
         metadata = cell.get("metadata") if isinstance(cell, dict) else None
@@ -132,15 +153,18 @@ def _grade_ids(notebook: dict):
             yield nbgrader["grade_id"]
 
 
-def canonical_by_content(notebook: dict) -> str | None:
+def canonical_by_content(notebook: dict[str, Any]) -> str | None:
     """The homework notebook whose signature grade id this notebook's cells carry, or None
     (also when they carry two notebooks' signatures, e.g. a cell pasted from another part)."""
-    found = {SIGNATURE_IDS[grade_id.split("__")[0]] for grade_id in _grade_ids(notebook)
-             if grade_id.split("__")[0] in SIGNATURE_IDS}
+    found = {
+        SIGNATURE_IDS[grade_id.split("__")[0]]
+        for grade_id in _grade_ids(notebook)
+        if grade_id.split("__")[0] in SIGNATURE_IDS
+    }
     return found.pop() if len(found) == 1 else None
 
 
-def _read_notebook(path: Path) -> tuple[dict | None, str | None]:
+def _read_notebook(path: Path) -> tuple[dict[str, Any] | None, str | None]:
     try:
         return load_submission(path), None
     except ValueError as err:
@@ -152,8 +176,10 @@ def canonical_extra(filename: str) -> str | None:
     "ec_transfer_model (1).pt", Canvas's resubmission "ec_transfer_model-2.pt" or a
     Blackboard attempt "<date> ec_transfer_model.pt" is still it."""
     suffix, key = Path(filename).suffix.lower(), _name_key(filename)
-    return next((name for name in EXTRA_FILES
-                 if suffix == Path(name).suffix and Path(name).stem in key), None)
+    return next(
+        (name for name in EXTRA_FILES if suffix == Path(name).suffix and Path(name).stem in key),
+        None,
+    )
 
 
 def _newest(submission: Submission, name: str, paths: list[Path]) -> Path:
@@ -161,8 +187,9 @@ def _newest(submission: Submission, name: str, paths: list[Path]) -> Path:
     chosen = max(paths, key=lambda p: (p.stat().st_mtime, p.name))
     if len(paths) > 1:
         others = ", ".join(p.name for p in paths if p != chosen)
-        submission.problems.append(f"{name}: graded {chosen.name}, the newest of several "
-                                   f"copies (also handed in: {others})")
+        submission.problems.append(
+            f"{name}: graded {chosen.name}, the newest of several copies (also handed in: {others})"
+        )
     return chosen
 
 
@@ -183,8 +210,9 @@ def match(student: str, files: list[Path]) -> Submission:
         notebook, problem = _read_notebook(path)
         by_content = canonical_by_content(notebook) if notebook is not None else None
         if by_content and name and by_content != name:
-            submission.problems.append(f"{path.name} holds the cells of {by_content}.ipynb: "
-                                       f"graded as {by_content}")
+            submission.problems.append(
+                f"{path.name} holds the cells of {by_content}.ipynb: graded as {by_content}"
+            )
         name = by_content or name
         if name is None:
             why = problem or f"matches none of {', '.join(NOTEBOOKS)}"
@@ -209,12 +237,15 @@ def match(student: str, files: list[Path]) -> Submission:
     return submission
 
 
-def lms_prefix(filename: str) -> tuple[str, re.Match] | None:
+def lms_prefix(filename: str) -> tuple[str, re.Match[str]] | None:
     """The LMS that named a flat download's file, and its match: of the formats that match,
     the one whose prefix ends first. The LMS writes its prefix before the uploaded file's
     name, so a prefix a student forges inside that name always ends later."""
-    matches = [(found.start("file") if found["file"] is not None else found.end(), lms, found)
-               for lms, pattern in FLAT_FORMATS.items() if (found := pattern.match(filename))]
+    matches = [
+        (found.start("file") if found["file"] is not None else found.end(), lms, found)
+        for lms, pattern in FLAT_FORMATS.items()
+        if (found := pattern.match(filename))
+    ]
     return min(matches, key=lambda m: m[0])[1:] if matches else None
 
 
@@ -229,6 +260,7 @@ def student_id(name: str) -> str:
 class _Entry:
     """Files the download attributes to one student; ``name``: the id it asks for,
     ``where``: how the download says it, for messages; ``identity``: who, for the LMS."""
+
     name: str
     where: str
     identity: Identity
@@ -249,20 +281,28 @@ def _unwrap(path: Path, original: str, mtime: float | None = None) -> Path:
     return renamed
 
 
-def _unattributed(entries: dict) -> _Entry:
-    return entries.setdefault(("unattributed", ""), _Entry(UNATTRIBUTED, "files that name no student",
-                                                           Identity(None, "")))
+def _unattributed(entries: dict[tuple[str, str], _Entry]) -> _Entry:
+    return entries.setdefault(
+        ("unattributed", ""), _Entry(UNATTRIBUTED, "files that name no student", Identity(None, ""))
+    )
 
 
-def _folder_entry(entries: dict, path: Path) -> None:
+def _folder_entry(entries: dict[tuple[str, str], _Entry], path: Path) -> None:
     """A student's folder: everything under it is theirs (symbolic links excepted)."""
     if found := _MOODLE_FOLDER.match(path.name):  # Moodle's files and online text: one student
-        entry = entries.setdefault(("Moodle", found["user"]),
-                                   _Entry(found["user"], f"Moodle participant {found['user']}",
-                                          Identity("Moodle", found["user"], found["name"])))
+        entry = entries.setdefault(
+            ("Moodle", found["user"]),
+            _Entry(
+                found["user"],
+                f"Moodle participant {found['user']}",
+                Identity("Moodle", found["user"], found["name"]),
+            ),
+        )
     else:
-        entry = entries.setdefault(("folder", path.name), _Entry(path.name, f"folder {path.name!r}",
-                                                                 Identity(None, path.name)))
+        entry = entries.setdefault(
+            ("folder", path.name),
+            _Entry(path.name, f"folder {path.name!r}", Identity(None, path.name)),
+        )
     for inner in sorted(path.rglob("*")):
         if ".ipynb_checkpoints" in inner.relative_to(path).parts:
             continue
@@ -272,7 +312,7 @@ def _folder_entry(entries: dict, path: Path) -> None:
             entry.files.append(inner)
 
 
-def _flat_entry(entries: dict, path: Path) -> None:
+def _flat_entry(entries: dict[tuple[str, str], _Entry], path: Path) -> None:
     """A file at the top of the download: its LMS prefix says whose it is."""
     flat = lms_prefix(path.name)
     if flat is None:
@@ -285,7 +325,7 @@ def _flat_entry(entries: dict, path: Path) -> None:
     key = (lms, user)
     identity = Identity(lms, user, "" if lms == "Blackboard" else found["name"])
     if lms == "Blackboard":  # usernames may hold "_": keep "a_b" and "b" apart
-        key = (lms, found.string[:found.end("user")])
+        key = (lms, found.string[: found.end("user")])
         mtime = datetime.datetime.strptime(found["when"], "%Y-%m-%d-%H-%M-%S").timestamp()
         # several attempts hold the same file name: keep them apart, the newest wins
         original = f"{found['when']} {original}"
@@ -317,13 +357,18 @@ def _student_ids(entries: dict[tuple[str, str], _Entry]) -> dict[tuple[str, str]
     ids = {}
     for key, entry in entries.items():
         base = wanted[key]
-        others = [entries[k].where for k in entries if k != key and wanted[k].lower() == base.lower()]
+        others = [
+            entries[k].where for k in entries if k != key and wanted[k].lower() == base.lower()
+        ]
         if _SAFE_ID.fullmatch(base) and base.lower() not in RESERVED_IDS and not others:
             ids[key] = base
             continue
         ids[key] = f"{base or 'unnamed'}-{hashlib.sha256(repr(key).encode()).hexdigest()[:8]}"
-        why = (f"{', '.join(others)} also comes out as student id {base!r}" if others
-               else f"{entry.name!r} cannot be a student id")
+        why = (
+            f"{', '.join(others)} also comes out as student id {base!r}"
+            if others
+            else f"{entry.name!r} cannot be a student id"
+        )
         entry.problems.append(f"{entry.where}: {why}; staged as {ids[key]!r}: check whose it is")
     return ids
 
@@ -332,11 +377,18 @@ def _wrapped(root: Path) -> Path:
     """The folder holding the submissions: ``root``, or for a zip of one folder that holds
     them (student folders or LMS-named files, not a student's own notebooks), that folder."""
     entries = [p for p in root.iterdir() if p.name != "__MACOSX"]
-    if len(entries) != 1 or not entries[0].is_dir() or entries[0].is_symlink() \
-            or _MOODLE_FOLDER.match(entries[0].name):
+    if (
+        len(entries) != 1
+        or not entries[0].is_dir()
+        or entries[0].is_symlink()
+        or _MOODLE_FOLDER.match(entries[0].name)
+    ):
         return root
-    own = [p for p in entries[0].iterdir()
-           if p.is_file() and p.suffix.lower() == ".ipynb" and lms_prefix(p.name) is None]
+    own = [
+        p
+        for p in entries[0].iterdir()
+        if p.is_file() and p.suffix.lower() == ".ipynb" and lms_prefix(p.name) is None
+    ]
     return root if own else entries[0]
 
 
@@ -374,18 +426,25 @@ def stage(source: Path, out: Path) -> list[Submission]:
                 shutil.copyfile(path, target / f"{name}.ipynb")
             for name, path in submission.extras.items():
                 shutil.copyfile(path, target / name)
-    report = {s.student: {"notebooks": {n: p.name for n, p in s.notebooks.items()},
-                          "problems": s.problems, "identity": asdict(s.identity)}
-              for s in submissions}
+    report = {
+        s.student: {
+            "notebooks": {n: p.name for n, p in s.notebooks.items()},
+            "problems": s.problems,
+            "identity": asdict(s.identity) if s.identity else None,
+        }
+        for s in submissions
+    }
     out.mkdir(parents=True, exist_ok=True)
     (out / "intake.json").write_text(json.dumps(report, indent=1, sort_keys=True))
     return submissions
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("source", type=Path, help="folder of student folders, or an LMS .zip")
-    parser.add_argument("--out", type=Path, required=True, help="nbgrader submitted/ folder to fill")
+    parser.add_argument(
+        "--out", type=Path, required=True, help="nbgrader submitted/ folder to fill"
+    )
     args = parser.parse_args(argv)
     submissions = stage(args.source, args.out)
     for s in submissions:

@@ -27,16 +27,18 @@ student's to write:
 Every difference that matters is one line in ``edits``; ``suspicious`` says whether one of
 them is of a kind an honest student does not make by accident.
 """
+
 from __future__ import annotations
 
 import copy
 import difflib
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, NoReturn
 
 from autograder import bounded, markup
-
 
 # Cell metadata that front ends write during honest use, often on every cell. It changes
 # nothing the grader runs or shows (student cells' metadata is dropped and release cells get
@@ -57,21 +59,36 @@ BENIGN_KEYS = {
 }
 # Tags that nbclient, nbconvert or Jupyter Book honour: they stop a cell from running,
 # let it fail silently or hide it.
-RUN_TAGS = {"raises-exception", "skip-execution", "remove-cell", "remove-input",
-            "remove-output", "remove_cell", "remove_input", "remove_output",
-            "hide-cell", "hide-input", "hide-output", "hide_input", "hide_output"}
+RUN_TAGS = {
+    "raises-exception",
+    "skip-execution",
+    "remove-cell",
+    "remove-input",
+    "remove-output",
+    "remove_cell",
+    "remove_input",
+    "remove_output",
+    "hide-cell",
+    "hide-input",
+    "hide-output",
+    "hide_input",
+    "hide_output",
+}
 # Cell metadata that hides a cell's input or output in nbconvert templates and extensions.
 SHOWN_KEYS = {"hide_input", "hide_output", "hidden", "source_hidden", "outputs_hidden"}
 # nbgrader's protection flags: a front end may drop them (Colab ignores them), but a
 # different value is an unlocked cell.
 LOCK_KEYS = ("editable", "deletable")
 _CELL_TYPES = ("code", "markdown", "raw")
+# a notebook, a cell or its metadata as read from the .ipynb file (JSON)
+Json = dict[str, Any]
 
 
 @dataclass
 class Checked:
     """What ``check_notebook`` found and the notebook to execute (nbformat 4 dict)."""
-    notebook: dict
+
+    notebook: Json
     edits: list[str] = field(default_factory=list)
     deleted_tests: list[str] = field(default_factory=list)
     suspicious: bool = False
@@ -82,7 +99,9 @@ class Checked:
         self.suspicious = self.suspicious or suspicious
 
 
-def load_submission(path, max_bytes: int = bounded.SUBMITTED_NOTEBOOK.bytes) -> dict:
+def load_submission(
+    path: str | os.PathLike[str], max_bytes: int = bounded.SUBMITTED_NOTEBOOK.bytes
+) -> Json:
     """A submitted notebook as a dict; ValueError (a message for the student) when the file
     is over ``max_bytes``, beyond ``bounded.SUBMITTED_NOTEBOOK``'s JSON values or nesting
     (checked before parsing: a few MB of ``[[],[],...]`` would cost hundreds of MB), not
@@ -92,42 +111,54 @@ def load_submission(path, max_bytes: int = bounded.SUBMITTED_NOTEBOOK.bytes) -> 
     with open(path, "rb") as stream:
         data = stream.read(max_bytes + 1)  # never more, whatever stat says
     if len(data) > max_bytes:
-        raise ValueError(f"{path.name} is larger than {max_bytes / 2**20:.3g} MB and is not graded; "
-                         "clear its outputs (Edit > Clear all outputs), save and hand it in again")
+        raise ValueError(
+            f"{path.name} is larger than {max_bytes / 2**20:.3g} MB and is not graded; "
+            "clear its outputs (Edit > Clear all outputs), save and hand it in again"
+        )
     try:
         bounded.check_json(data, bounded.SUBMITTED_NOTEBOOK)
     except bounded.Refused as why:
-        raise ValueError(f"{path.name} is not a valid notebook file ({why}) and is not graded") from None
+        raise ValueError(
+            f"{path.name} is not a valid notebook file ({why}) and is not graded"
+        ) from None
     try:
-        notebook = json.loads(data.decode("utf-8-sig"), parse_constant=_not_json)
+        notebook: Json = json.loads(data.decode("utf-8-sig"), parse_constant=_not_json)
     except (UnicodeDecodeError, ValueError, RecursionError) as err:
         raise ValueError(f"{path.name} is not a valid notebook file (not JSON: {err})") from None
     if problem := _structure_problem(notebook):
         raise ValueError(f"{path.name} is not a Jupyter notebook in nbformat 4: {problem}")
     if len(notebook["cells"]) > bounded.MAX_CELLS:
-        raise ValueError(f"{path.name} has {len(notebook['cells'])} cells, more than the "
-                         f"{bounded.MAX_CELLS} a homework notebook is graded with (the release's "
-                         "have fewer than 100), and is not graded; delete the cells you added, "
-                         "save and hand it in again")
-    if (chars := sum(len(_text(cell)) for cell in notebook["cells"])) > bounded.MAX_SOURCE_CHARS:
-        raise ValueError(f"{path.name} holds {chars / 2**20:.1f} M characters of cell text, more than "
-                         f"the {bounded.MAX_SOURCE_CHARS / 2**20:.0f} M a homework notebook is graded "
-                         "with, and is not graded; shorten the cells you added (images belong in "
-                         "outputs, not in the text), save and hand it in again")
+        raise ValueError(
+            f"{path.name} has {len(notebook['cells'])} cells, more than the "
+            f"{bounded.MAX_CELLS} a homework notebook is graded with (the release's "
+            "have fewer than 100), and is not graded; delete the cells you added, "
+            "save and hand it in again"
+        )
+    if (
+        chars := sum(len(_text(cell) or "") for cell in notebook["cells"])
+    ) > bounded.MAX_SOURCE_CHARS:
+        raise ValueError(
+            f"{path.name} holds {chars / 2**20:.1f} M characters of cell text, more than "
+            f"the {bounded.MAX_SOURCE_CHARS / 2**20:.0f} M a homework notebook is graded "
+            "with, and is not graded; shorten the cells you added (images belong in "
+            "outputs, not in the text), save and hand it in again"
+        )
     return notebook
 
 
-def _not_json(constant: str):
+def _not_json(constant: str) -> NoReturn:
     raise ValueError(f"{constant} is not JSON")
 
 
-def _structure_problem(notebook) -> str | None:
+def _structure_problem(notebook: object) -> str | None:
     """Why ``notebook`` is not a notebook this module can read, or None."""
     if not isinstance(notebook, dict):
         return f"the file holds a JSON {type(notebook).__name__}, not a notebook"
     if notebook.get("nbformat") != 4 or isinstance(notebook.get("nbformat"), bool):
-        return (f"its nbformat is {str(notebook.get('nbformat'))[:20]!r}; "
-                "save it with a current Jupyter")
+        return (
+            f"its nbformat is {str(notebook.get('nbformat'))[:20]!r}; "
+            "save it with a current Jupyter"
+        )
     if not isinstance(notebook.get("metadata", {}), dict):
         return "its metadata is not an object"
     if not isinstance(notebook.get("cells"), list):
@@ -142,7 +173,7 @@ def _structure_problem(notebook) -> str | None:
     return None
 
 
-def _text(cell: dict) -> str | None:
+def _text(cell: Json) -> str | None:
     """A cell's source as one string (nbformat allows a list of lines), None if malformed."""
     source = cell.get("source", "")
     if isinstance(source, list) and all(isinstance(line, str) for line in source):
@@ -156,12 +187,12 @@ def _normal(text: str) -> str:
     return "\n".join(line.rstrip() for line in lines).strip("\n")
 
 
-def _metadata(cell: dict) -> dict:
+def _metadata(cell: Json) -> Json:
     metadata = cell.get("metadata", {})
     return metadata if isinstance(metadata, dict) else {}
 
 
-def _nbgrader(cell: dict) -> dict | None:
+def _nbgrader(cell: Json) -> Json | None:
     """A cell's nbgrader metadata; None when it has none (an empty object counts as none)."""
     value = _metadata(cell).get("nbgrader")
     if value in (None, {}):
@@ -169,24 +200,24 @@ def _nbgrader(cell: dict) -> dict | None:
     return value if isinstance(value, dict) else {"malformed": value}
 
 
-def _grade_id(cell: dict) -> str | None:
+def _grade_id(cell: Json) -> str | None:
     grade_id = (_nbgrader(cell) or {}).get("grade_id")
     return grade_id if isinstance(grade_id, str) and grade_id else None
 
 
-def _kind(cell: dict) -> str:
-    """"answer" (autograded or manual), "test", "locked" (any other nbgrader cell: read-only
+def _kind(cell: Json) -> str:
+    """ "answer" (autograded or manual), "test", "locked" (any other nbgrader cell: read-only
     or task) or "provided" (no grade id: not protected by nbgrader)."""
     if _grade_id(cell) is None:
         return "provided"
-    flags = _nbgrader(cell)
+    flags = _nbgrader(cell) or {}
     return "answer" if flags.get("solution") else "test" if flags.get("grade") else "locked"
 
 
-def _short(value, limit: int = 40) -> str:
+def _short(value: object, limit: int = 40) -> str:
     """repr of an untrusted value, cut: a forged value can be megabytes."""
     text = repr(value)
-    return text if len(text) <= limit else text[:limit - 3] + "..."
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _first_line(text: str) -> str:
@@ -194,7 +225,7 @@ def _first_line(text: str) -> str:
     return _short(line.strip())
 
 
-def _release_copy(cell: dict) -> dict:
+def _release_copy(cell: Json) -> Json:
     """A release cell as it is executed: its own metadata and source, no outputs."""
     result = copy.deepcopy(cell)
     result["source"] = _text(cell)
@@ -203,19 +234,23 @@ def _release_copy(cell: dict) -> dict:
     return result
 
 
-def _cell(cell_type: str, source: str, metadata: dict | None = None) -> dict:
+def _cell(cell_type: str, source: str, metadata: Json | None = None) -> Json:
     """A fresh cell: ``metadata`` (the release's, deep-copied) or {}, no outputs."""
-    result = {"cell_type": cell_type, "metadata": copy.deepcopy(metadata or {}), "source": source}
+    result: Json = {
+        "cell_type": cell_type,
+        "metadata": copy.deepcopy(metadata or {}),
+        "source": source,
+    }
     if cell_type == "code":
         result["outputs"], result["execution_count"] = [], None
     return result
 
 
-def _student_copy(checked: Checked, label: str, cell: dict) -> dict:
+def _student_copy(checked: Checked, label: str, cell: Json) -> Json:
     return _inert(checked, label, _cell(cell["cell_type"], _text(cell) or ""))
 
 
-def _inert(checked: Checked, label: str, cell: dict) -> dict:
+def _inert(checked: Checked, label: str, cell: Json) -> Json:
     """``cell`` (a fresh student cell) with its markdown made inert (``autograder.markup``);
     what was active is one suspicious edit line."""
     if cell["cell_type"] != "markdown":
@@ -223,17 +258,22 @@ def _inert(checked: Checked, label: str, cell: dict) -> dict:
     cost = len(cell["source"]) + markup.CELL_CHARGE
     if cost > checked.markdown_left:  # checking costs time: a notebook gets a budget
         if checked.markdown_left:
-            checked.note(f"{label} and every later markdown cell: more markdown than the grader "
-                         "checks in one notebook: shown as plain text, not rendered")
+            checked.note(
+                f"{label} and every later markdown cell: more markdown than the grader "
+                "checks in one notebook: shown as plain text, not rendered"
+            )
         checked.markdown_left = 0
         cell["source"] = markup.as_text(cell["source"], "too much markdown to check")
     else:
         checked.markdown_left -= cost
         cell["source"], removed = markup.sanitize(cell["source"])
         if removed:
-            checked.note(f"{label}: active content removed from the {_what(label)} "
-                         f"({', '.join(item[:30] for item in removed[:8])}"
-                         f"{', ...' if len(removed) > 8 else ''})", True)
+            checked.note(
+                f"{label}: active content removed from the {_what(label)} "
+                f"({', '.join(item[:30] for item in removed[:8])}"
+                f"{', ...' if len(removed) > 8 else ''})",
+                True,
+            )
     return cell
 
 
@@ -241,8 +281,9 @@ def _what(label: str) -> str:
     return "written answer" if label.startswith("answer cell") else "markdown"
 
 
-def _metadata_edits(checked: Checked, label: str, cell: dict, release_metadata: dict,
-                    protected: bool) -> None:
+def _metadata_edits(
+    checked: Checked, label: str, cell: Json, release_metadata: Json, protected: bool
+) -> None:
     """One edit line for the metadata and attachments of ``cell`` that differ from the
     release's and change what runs or is shown (none of it is kept)."""
     found, suspicious = [], False
@@ -268,69 +309,103 @@ def _metadata_edits(checked: Checked, label: str, cell: dict, release_metadata: 
         checked.note(f"{label}: {', '.join(found)}: ignored ({what})", suspicious)
 
 
-def _notebook_edits(checked: Checked, submitted: dict, release: dict) -> None:
+def _notebook_edits(checked: Checked, submitted: Json, release: Json) -> None:
     """The kernel and language: the release's are used; another language is suspicious."""
     mine, theirs = _metadata(submitted), release.get("metadata", {})
-    kernel = mine.get("kernelspec") if isinstance(mine.get("kernelspec"), dict) else {}
-    info = mine.get("language_info") if isinstance(mine.get("language_info"), dict) else {}
-    released = {str(value).lower() for value in (theirs.get("kernelspec", {}).get("language"),
-                                                 theirs.get("language_info", {}).get("name")) if value}
-    languages = {str(value).lower() for value in (kernel.get("language"), info.get("name")) if value}
+    kernel: Json = k if isinstance(k := mine.get("kernelspec"), dict) else {}
+    info: Json = i if isinstance(i := mine.get("language_info"), dict) else {}
+    released = {
+        str(value).lower()
+        for value in (
+            theirs.get("kernelspec", {}).get("language"),
+            theirs.get("language_info", {}).get("name"),
+        )
+        if value
+    }
+    languages = {
+        str(value).lower() for value in (kernel.get("language"), info.get("name")) if value
+    }
     if languages - released:
-        checked.note(f"notebook: language {_short(sorted(languages - released))} instead of "
-                     f"{_short(sorted(released))}: ignored (graded with the release's kernel)", True)
+        checked.note(
+            f"notebook: language {_short(sorted(languages - released))} instead of "
+            f"{_short(sorted(released))}: ignored (graded with the release's kernel)",
+            True,
+        )
     elif kernel.get("name") and kernel["name"] != theirs.get("kernelspec", {}).get("name"):
-        checked.note(f"notebook: kernel {_short(kernel['name'])}: ignored (graded with the "
-                     f"release's {_short(theirs.get('kernelspec', {}).get('name'))})")
+        checked.note(
+            f"notebook: kernel {_short(kernel['name'])}: ignored (graded with the "
+            f"release's {_short(theirs.get('kernelspec', {}).get('name'))})"
+        )
 
 
-def _nbgrader_cell(checked: Checked, label: str, kind: str, cell: dict, released: dict) -> dict:
+def _nbgrader_cell(checked: Checked, label: str, kind: str, cell: Json, released: Json) -> Json:
     """The cell to execute for the release's nbgrader cell ``released``, found as ``cell``."""
     protected = kind != "answer"
     if cell["cell_type"] != released["cell_type"]:
-        checked.note(f"{label}: cell type changed from {released['cell_type']} to "
-                     f"{_short(cell['cell_type'])}: restored to {released['cell_type']}", protected)
-    mine, theirs = _nbgrader(cell), _nbgrader(released)
+        checked.note(
+            f"{label}: cell type changed from {released['cell_type']} to "
+            f"{_short(cell['cell_type'])}: restored to {released['cell_type']}",
+            protected,
+        )
+    mine, theirs = _nbgrader(cell) or {}, _nbgrader(released) or {}
     if mine != theirs:
-        changes = ", ".join(f"{key} {_short(theirs.get(key))} -> {_short(mine.get(key))}"
-                            for key in sorted(set(mine) | set(theirs), key=str)
-                            if mine.get(key) != theirs.get(key))
-        checked.note(f"{label}: nbgrader metadata changed ({changes}): restored from the release",
-                     True)
-    if protected and _normal(_text(cell) or "") != _normal(_text(released)):
+        changes = ", ".join(
+            f"{key} {_short(theirs.get(key))} -> {_short(mine.get(key))}"
+            for key in sorted(set(mine) | set(theirs), key=str)
+            if mine.get(key) != theirs.get(key)
+        )
+        checked.note(
+            f"{label}: nbgrader metadata changed ({changes}): restored from the release", True
+        )
+    if protected and _normal(_text(cell) or "") != _normal(_text(released) or ""):
         checked.note(f"{label}: source edited: restored from the release", True)
     _metadata_edits(checked, label, cell, _metadata(released), protected)
     if kind == "answer":
-        return _inert(checked, label, _cell(released["cell_type"], _text(cell) or "",
-                                            _metadata(released)))
+        return _inert(
+            checked, label, _cell(released["cell_type"], _text(cell) or "", _metadata(released))
+        )
     return _release_copy(released)
 
 
-def _key(cell: dict) -> tuple[str, str]:
+def _key(cell: Json) -> tuple[str, str]:
     return cell["cell_type"], _normal(_text(cell) or "")
 
 
-def _matcher(release_plain: list[int], release_cells: list[dict],
-             mine: list[tuple[int, dict]]) -> difflib.SequenceMatcher:
-    return difflib.SequenceMatcher(None, [_key(release_cells[i]) for i in release_plain],
-                                   [_key(cell) for _, cell in mine], autojunk=False)
+def _matcher(
+    release_plain: list[int], release_cells: list[Json], mine: list[tuple[int, Json]]
+) -> difflib.SequenceMatcher[tuple[str, str]]:
+    return difflib.SequenceMatcher(
+        None,
+        [_key(release_cells[i]) for i in release_plain],
+        [_key(cell) for _, cell in mine],
+        autojunk=False,
+    )
 
 
-def _same(release_plain: list[int], release_cells: list[dict],
-          mine: list[tuple[int, dict]]) -> dict[int, int]:
+def _same(
+    release_plain: list[int], release_cells: list[Json], mine: list[tuple[int, Json]]
+) -> dict[int, int]:
     """{release index: submission number} of the provided cells of one stretch found unchanged
     in the submission's plain cells of that stretch, in order."""
     matcher = _matcher(release_plain, release_cells, mine)
-    return {release_plain[block.a + k]: mine[block.b + k][0]
-            for block in matcher.get_matching_blocks() for k in range(block.size)}
+    return {
+        release_plain[block.a + k]: mine[block.b + k][0]
+        for block in matcher.get_matching_blocks()
+        for k in range(block.size)
+    }
 
 
-def _edited(release_plain: list[int], release_cells: list[dict], mine: list[tuple[int, dict]],
-            same: dict[int, int]) -> dict[int, int]:
+def _edited(
+    release_plain: list[int],
+    release_cells: list[Json],
+    mine: list[tuple[int, Json]],
+    same: dict[int, int],
+) -> dict[int, int]:
     """{release index: submission number} of the provided cells of one stretch that the
     student rewrote in place: where the submission has other cells instead, in order, of the
     same type, neither of them in ``same`` already."""
-    pairs, taken = {}, set(same.values())
+    pairs: dict[int, int] = {}
+    taken = set(same.values())
     for tag, i1, i2, j1, j2 in _matcher(release_plain, release_cells, mine).get_opcodes():
         if tag != "replace":
             continue
@@ -342,16 +417,21 @@ def _edited(release_plain: list[int], release_cells: list[dict], mine: list[tupl
     return pairs
 
 
-def _walk(checked: Checked, cells, release_cells: list[dict], anchors: dict[str, int]):
+def _walk(
+    checked: Checked, cells: object, release_cells: list[Json], anchors: dict[str | None, int]
+) -> tuple[dict[int, tuple[int, Json]], dict[int, list[tuple[int, Json]]]]:
     """The submission's nbgrader cells ({release index: (number, cell)}, the first of each
     grade id) and plain cells per stretch ({release index of the nbgrader cell above, -1 for
     none: [(number, cell)]}); cells are numbered from 1 as the student sees them."""
-    found: dict[int, tuple[int, dict]] = {}
-    plain: dict[int, list[tuple[int, dict]]] = {}
+    found: dict[int, tuple[int, Json]] = {}
+    plain: dict[int, list[tuple[int, Json]]] = {}
     stretch = -1
     for number, cell in enumerate(cells if isinstance(cells, list) else [], 1):
-        if not isinstance(cell, dict) or cell.get("cell_type") not in _CELL_TYPES \
-                or _text(cell) is None:
+        if (
+            not isinstance(cell, dict)
+            or cell.get("cell_type") not in _CELL_TYPES
+            or _text(cell) is None
+        ):
             checked.note(f"your cell {number}: not a valid notebook cell: dropped", True)
             continue
         grade_id = _grade_id(cell)
@@ -364,16 +444,24 @@ def _walk(checked: Checked, cells, release_cells: list[dict], anchors: dict[str,
             continue
         if grade_id in anchors:  # Jupyter copies the metadata with a copied cell
             forged = _nbgrader(cell) != _nbgrader(release_cells[anchors[grade_id]])
-            checked.note(f"your added cell {number}: grade id {grade_id!r} duplicated: kept as your "
-                         "own cell, without nbgrader metadata", forged)
+            checked.note(
+                f"your added cell {number}: grade id {grade_id!r} duplicated: kept as your "
+                "own cell, without nbgrader metadata",
+                forged,
+            )
         elif _nbgrader(cell) is not None:
-            checked.note(f"your added cell {number}: nbgrader metadata the release does not have "
-                         f"(grade id {_short(grade_id)}): removed, kept as your own cell", True)
+            checked.note(
+                f"your added cell {number}: nbgrader metadata the release does not have "
+                f"(grade id {_short(grade_id)}): removed, kept as your own cell",
+                True,
+            )
         plain.setdefault(stretch, []).append((number, cell))
     return found, plain
 
 
-def _pair(kinds: list[str], release_cells: list[dict], plain: dict) -> tuple[dict, dict]:
+def _pair(
+    kinds: list[str], release_cells: list[Json], plain: dict[int, list[tuple[int, Json]]]
+) -> tuple[dict[int, int], dict[int, int]]:
     """Provided cells paired with the submission's plain cells: ({release index: number} of
     unchanged ones, stretch by stretch, then moved across stretches, e.g. after a deleted
     test cell; {...} of ones rewritten in place)."""
@@ -385,23 +473,32 @@ def _pair(kinds: list[str], release_cells: list[dict], plain: dict) -> tuple[dic
         else:
             stretch = i
     stretches = set(release_plain) | set(plain)
-    same = {i: n for stretch in stretches
-            for i, n in _same(release_plain.get(stretch, []), release_cells,
-                              plain.get(stretch, [])).items()}
+    same = {
+        i: n
+        for stretch in stretches
+        for i, n in _same(
+            release_plain.get(stretch, []), release_cells, plain.get(stretch, [])
+        ).items()
+    }
     unpaired = {n: cell for cells in plain.values() for n, cell in cells if n not in same.values()}
     for i in (i for i, kind in enumerate(kinds) if kind == "provided" and i not in same):
-        twin = next((n for n in sorted(unpaired) if _key(unpaired[n]) == _key(release_cells[i])), None)
+        twin = next(
+            (n for n in sorted(unpaired) if _key(unpaired[n]) == _key(release_cells[i])), None
+        )
         if twin is not None:
             same[i] = twin
             del unpaired[twin]
-    edited = {}
+    edited: dict[int, int] = {}
     for stretch in stretches:
-        edited.update(_edited(release_plain.get(stretch, []), release_cells,
-                              plain.get(stretch, []), same))
+        edited.update(
+            _edited(release_plain.get(stretch, []), release_cells, plain.get(stretch, []), same)
+        )
     return same, edited
 
 
-def _places(found: dict, paired: dict[int, int], numbers) -> dict[int, list[int]]:
+def _places(
+    found: dict[int, tuple[int, Json]], paired: dict[int, int], numbers: set[int]
+) -> dict[int, list[int]]:
     """{release index: [numbers of added cells after it]}: after the release cell of the
     nearest cell above that stands for one, or after the first release cell."""
     release_of = {number: i for i, (number, _) in found.items()} | {n: i for i, n in paired.items()}
@@ -422,7 +519,7 @@ def _missing(checked: Checked, label: str, kind: str, grade_id: str) -> None:
         checked.note(f"{label}: missing: restored from the release")
 
 
-def check_notebook(submitted: dict, release: dict) -> Checked:
+def check_notebook(submitted: Json, release: Json) -> Checked:
     """Compare ``submitted`` with ``release`` (nbformat 4 dicts) and build the notebook to
     execute (see the module's docstring); never raises on a malformed submission."""
     checked = Checked(notebook={})
@@ -436,25 +533,36 @@ def check_notebook(submitted: dict, release: dict) -> Checked:
     added = _places(found, same | edited, set(mine) - set(same.values()) - set(edited.values()))
     order = [i for _, i in sorted((number, i) for i, (number, _) in found.items())]
     if order != sorted(order):
-        checked.note("notebook: graded cells in another order than the release's: "
-                     "graded in the release's order")
-    cells = []
+        checked.note(
+            "notebook: graded cells in another order than the release's: "
+            "graded in the release's order"
+        )
+    cells: list[Json] = []
     for i, released in enumerate(release_cells):
         kind, grade_id = kinds[i], _grade_id(released)
         label = f"{kind} cell {grade_id!r}"
         if kind == "provided":
-            label = f"provided cell {i + 1} ({_first_line(_text(released))})"
+            label = f"provided cell {i + 1} ({_first_line(_text(released) or '')})"
             number = same.get(i, edited.get(i))
             if number is None:
                 checked.note(f"{label}: missing: restored from the release")
             else:
-                _metadata_edits(checked, f"{label}, your cell {number}", mine[number],
-                                _metadata(released), False)
-            cells.append(_student_copy(checked, f"{label}, your cell {number}", mine[number])
-                         if i in edited else _release_copy(released))
+                _metadata_edits(
+                    checked,
+                    f"{label}, your cell {number}",
+                    mine[number],
+                    _metadata(released),
+                    False,
+                )
+            cells.append(
+                _student_copy(checked, f"{label}, your cell {number}", mine[number])
+                if i in edited and number is not None
+                else _release_copy(released)
+            )
         elif i in found:
             cells.append(_nbgrader_cell(checked, label, kind, found[i][1], released))
         else:
+            assert grade_id is not None  # _kind: only a provided cell has none
             _missing(checked, label, kind, grade_id)
             cells.append(_release_copy(released))
         for number in added.get(i, []):
@@ -465,7 +573,7 @@ def check_notebook(submitted: dict, release: dict) -> Checked:
     return checked
 
 
-def _notebook(release: dict, cells: list[dict]) -> dict:
+def _notebook(release: Json, cells: list[Json]) -> Json:
     """The release's notebook metadata and format around ``cells``; cell ids where the
     format has them (4.5 on): a release cell keeps its own, a student cell gets a new one."""
     minor = release.get("nbformat_minor", 4)
@@ -474,17 +582,25 @@ def _notebook(release: dict, cells: list[dict]) -> dict:
         if minor < 5:
             cell.pop("id", None)
         elif not cell.get("id"):
-            cell["id"] = next(f"cell-{number}-{n}" for n in range(len(cells) + 1)
-                              if f"cell-{number}-{n}" not in taken)
-    return {"nbformat": 4, "nbformat_minor": minor,
-            "metadata": copy.deepcopy(release.get("metadata", {})), "cells": cells}
+            cell["id"] = next(
+                f"cell-{number}-{n}"
+                for n in range(len(cells) + 1)
+                if f"cell-{number}-{n}" not in taken
+            )
+    return {
+        "nbformat": 4,
+        "nbformat_minor": minor,
+        "metadata": copy.deepcopy(release.get("metadata", {})),
+        "cells": cells,
+    }
 
 
-def answered_release(release: dict, source: dict) -> dict:
+def answered_release(release: Json, source: Json) -> Json:
     """The release with the source notebook's answers typed into its answer cells: what a
     student who solved everything hands in (the example class, the test corpora)."""
-    answers = {_grade_id(c): c["source"] for c in source["cells"]
-               if (_nbgrader(c) or {}).get("solution")}
+    answers = {
+        _grade_id(c): c["source"] for c in source["cells"] if (_nbgrader(c) or {}).get("solution")
+    }
     filled = copy.deepcopy(release)
     for cell in filled["cells"]:
         if _grade_id(cell) in answers:

@@ -70,12 +70,15 @@ Blackboard (Learn Original Grade Center): Work Offline > Upload (``blackboard-gr
   http://library.blackboard.com/ref/4da9ad67-c912-4e66-aa5e-e510c578b883/Content/as_r7_3_Instructor_Manual/Upload%20Gradebook.htm
   (the upload fails without a user name per row; names are not processed).
 """
+
 from __future__ import annotations
 
 import csv
 import datetime
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from autograder.intake import FLAT_FORMATS, Identity
 
@@ -84,12 +87,21 @@ SYSTEMS = tuple(LMS_NAMES)  # what ``write`` and the export's --lms accept
 # The student-information columns each LMS's importer reads (spellings from the sources above).
 CANVAS_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
 CANVAS_POINTS_ROW = "Points Possible"
-MOODLE_COLUMNS = ("Identifier", "Full name", "Grade", "Maximum Grade", "Last modified (grade)",
-                  "Feedback comments")
+MOODLE_COLUMNS = (
+    "Identifier",
+    "Full name",
+    "Grade",
+    "Maximum Grade",
+    "Last modified (grade)",
+    "Feedback comments",
+)
 MOODLE_PARTICIPANT = "Participant "  # Moodle's "hiddenuser" string, before the participant id
 BLACKBOARD_COLUMNS = ("Username",)
-FILES = {"Canvas": "canvas-grades.csv", "Moodle": "moodle-grading-worksheet.csv",
-         "Blackboard": "blackboard-grades.csv"}
+FILES = {
+    "Canvas": "canvas-grades.csv",
+    "Moodle": "moodle-grading-worksheet.csv",
+    "Blackboard": "blackboard-grades.csv",
+}
 
 
 @dataclass(frozen=True)
@@ -97,6 +109,7 @@ class Row:
     """One student's line: ``total`` (autograded + hand-graded + extra credit; None =
     withhold, written answers not yet graded), ``pending`` (points of written answers
     not yet graded), ``comment`` (Moodle's Feedback comments; unused elsewhere)."""
+
     student: str
     identity: Identity | None
     total: float | None
@@ -104,11 +117,18 @@ class Row:
     comment: str = ""
 
 
+# csv.QUOTE_*, as typeshed types writer(quoting=)
+Quoting = Literal[0, 1, 2, 3]
+# a writer's (table, students written, (student, why) for those not, the file's quoting)
+Table = tuple[list[list[str]], list[str], list[tuple[str, str]], Quoting]
+
+
 @dataclass(frozen=True)
 class Written:
     """What ``write`` wrote: the file, the students whose grade is in it, and
     (student, why) for every one whose grade is not; ``sidecar``: that list as a CSV
     beside the file, or None when every grade was written."""
+
     path: Path
     written: tuple[str, ...]
     not_written: tuple[tuple[str, str], ...]
@@ -134,13 +154,21 @@ def _unmatched(row: Row, lms: str) -> str | None:
     if identity is None:
         return "no identity recorded by the intake (intake.json)"
     if identity.lms is None:
-        return (f"handed in as a plain folder {identity.user!r}, not in a {lms} download: "
-                f"no {lms} id; enter the grade by hand")
+        return (
+            f"handed in as a plain folder {identity.user!r}, not in a {lms} download: "
+            f"no {lms} id; enter the grade by hand"
+        )
     if identity.lms != lms:
         return f"identified by {identity.lms} ({identity.user!r}), not {lms}"
     if not identity.user.strip():
         return f"empty {lms} id"
     return None
+
+
+def _id(row: Row) -> Identity:
+    """The identity of a row that ``_keyed`` let through (it keeps only rows that have one)."""
+    assert row.identity is not None
+    return row.identity
 
 
 def _withheld(row: Row) -> str:
@@ -158,17 +186,27 @@ def _keyed(rows: list[Row], lms: str) -> tuple[list[Row], list[tuple[str, str]]]
             keyed.append(row)
     users: dict[str, list[str]] = {}
     for row in keyed:
-        users.setdefault(row.identity.user, []).append(row.student)
+        users.setdefault(_id(row).user, []).append(row.student)
     shared = {user: students for user, students in users.items() if len(students) > 1}
-    for row in [r for r in keyed if r.identity.user in shared]:
-        others = ", ".join(s for s in shared[row.identity.user] if s != row.student)
-        left.append((row.student, f"{lms} id {row.identity.user!r} is also student {others}'s: "
-                                  "check whose it is"))
+    for row in [r for r in keyed if _id(r).user in shared]:
+        others = ", ".join(s for s in shared[_id(row).user] if s != row.student)
+        left.append(
+            (
+                row.student,
+                f"{lms} id {_id(row).user!r} is also student {others}'s: check whose it is",
+            )
+        )
         keyed.remove(row)
     return keyed, left
 
 
-def _canvas(rows, assignment, points_possible, assignment_id, now):
+def _canvas(
+    rows: list[Row],
+    assignment: str,
+    points_possible: float,
+    assignment_id: str | None,
+    now: datetime.datetime,
+) -> Table:
     """Canvas's Gradebook import: the user id in ID; a withheld row left out."""
     column = f"{assignment} ({assignment_id})" if assignment_id else assignment
     table = [[*CANVAS_COLUMNS, column]]
@@ -179,12 +217,18 @@ def _canvas(rows, assignment, points_possible, assignment_id, now):
         if row.total is None:  # an empty cell would clear an existing grade: leave it out
             left.append((row.student, _withheld(row) + "; left out of the file"))
             continue
-        table.append([_name(row.identity), row.identity.user, "", "", "", number(row.total)])
+        table.append([_name(_id(row)), _id(row).user, "", "", "", number(row.total)])
         written.append(row.student)
     return table, written, left, csv.QUOTE_MINIMAL
 
 
-def _moodle(rows, assignment, points_possible, assignment_id, now):
+def _moodle(
+    rows: list[Row],
+    assignment: str,
+    points_possible: float,
+    assignment_id: str | None,
+    now: datetime.datetime,
+) -> Table:
     """Moodle's grading worksheet: every row, Grade empty where Moodle must skip it."""
     table = [list(MOODLE_COLUMNS)]
     written, left = [], []
@@ -194,41 +238,74 @@ def _moodle(rows, assignment, points_possible, assignment_id, now):
             left.append((row.student, _withheld(row) + "; Grade left empty, which Moodle skips"))
         elif row.total > points_possible:
             grade = ""
-            left.append((row.student, f"total {number(row.total)} is above the Maximum Grade "
-                                      f"{number(points_possible)}, which Moodle's worksheet import "
-                                      "skips: enter it by hand or raise the maximum grade"))
+            left.append(
+                (
+                    row.student,
+                    f"total {number(row.total)} is above the Maximum Grade "
+                    f"{number(points_possible)}, which Moodle's worksheet import "
+                    "skips: enter it by hand or raise the maximum grade",
+                )
+            )
         else:
             written.append(row.student)
-        table.append([MOODLE_PARTICIPANT + row.identity.user, _name(row.identity), grade,
-                      number(points_possible), now.isoformat(timespec="seconds"), row.comment])
+        table.append(
+            [
+                MOODLE_PARTICIPANT + _id(row).user,
+                _name(_id(row)),
+                grade,
+                number(points_possible),
+                now.isoformat(timespec="seconds"),
+                row.comment,
+            ]
+        )
     return table, written, left, csv.QUOTE_MINIMAL
 
 
-def _blackboard(rows, assignment, points_possible, assignment_id, now):
+def _blackboard(
+    rows: list[Row],
+    assignment: str,
+    points_possible: float,
+    assignment_id: str | None,
+    now: datetime.datetime,
+) -> Table:
     """Blackboard's Grade Center upload: Username and the column; a withheld row left out."""
-    column = (f"{assignment} [Total Pts: {number(points_possible)} Score] |{assignment_id}"
-              if assignment_id else assignment)
+    column = (
+        f"{assignment} [Total Pts: {number(points_possible)} Score] |{assignment_id}"
+        if assignment_id
+        else assignment
+    )
     table = [[*BLACKBOARD_COLUMNS, column]]
     written, left = [], []
     for row in rows:
         if row.total is None:
             left.append((row.student, _withheld(row) + "; left out of the file"))
             continue
-        table.append([row.identity.user, number(row.total)])
+        table.append([_id(row).user, number(row.total)])
         written.append(row.student)
     return table, written, left, csv.QUOTE_ALL  # Blackboard: every comma-delimited field quoted
 
 
-WRITERS = {"Canvas": _canvas, "Moodle": _moodle, "Blackboard": _blackboard}
+WRITERS: dict[str, Callable[[list[Row], str, float, str | None, datetime.datetime], Table]] = {
+    "Canvas": _canvas,
+    "Moodle": _moodle,
+    "Blackboard": _blackboard,
+}
 
 
-def _write_csv(path: Path, table: list[list[str]], quoting: int) -> None:
+def _write_csv(path: Path, table: Sequence[Sequence[str]], quoting: Quoting) -> None:
     with path.open("w", encoding="utf-8", newline="") as f:
         csv.writer(f, quoting=quoting).writerows(table)
 
 
-def write(lms: str, rows: list[Row], out_dir: Path, assignment: str, points_possible: float,
-          assignment_id: str | None = None, now: datetime.datetime | None = None) -> Written:
+def write(
+    lms: str,
+    rows: list[Row],
+    out_dir: Path,
+    assignment: str,
+    points_possible: float,
+    assignment_id: str | None = None,
+    now: datetime.datetime | None = None,
+) -> Written:
     """Write the file ``lms`` ("canvas", "moodle" or "blackboard", any case) imports, for
     ``assignment`` out of ``points_possible``, under ``out_dir``; ``assignment_id``: the
     LMS's id of an existing assignment or column (Canvas assignment id, Blackboard Column
@@ -238,9 +315,10 @@ def write(lms: str, rows: list[Row], out_dir: Path, assignment: str, points_poss
     if name is None:
         raise ValueError(f"unknown LMS {lms!r}: one of {', '.join(LMS_NAMES)}")
     keyed, left = _keyed(rows, name)
-    now = now or datetime.datetime.now(datetime.timezone.utc)
-    table, written, withheld, quoting = WRITERS[name](keyed, assignment, points_possible,
-                                                      assignment_id, now)
+    now = now or datetime.datetime.now(datetime.UTC)
+    table, written, withheld, quoting = WRITERS[name](
+        keyed, assignment, points_possible, assignment_id, now
+    )
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / FILES[name]
     _write_csv(path, table, quoting)

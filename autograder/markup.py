@@ -23,6 +23,7 @@ What survives is checked on the rendered page, not on the markdown: the guarante
 rest on the cleaning being right, only on the check, which parses HTML as browsers do
 (html5lib, bleach's parser).
 """
+
 from __future__ import annotations
 
 import functools
@@ -31,21 +32,80 @@ import re
 import secrets
 import threading
 import types
+from collections.abc import Iterator
+from typing import Any
 from urllib.parse import unquote
 
 # What nbconvert's renderer makes of ordinary markdown (headings with anchor links, lists,
 # task lists, emphasis, code with pygments spans, tables, quotes, rules, definition
 # lists) and a few harmless tags a student may type. No img: an image is a request to
 # wherever its URL points, the grading server included.
-TAGS = frozenset({
-    "a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "details", "div", "dl", "dt", "em",
-    "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "input", "kbd", "li", "mark", "ol", "p", "pre",
-    "q", "s", "samp", "small", "span", "strike", "strong", "sub", "summary", "sup", "table",
-    "tbody", "td", "tfoot", "th", "thead", "tr", "u", "ul"})
-ATTRIBUTES = {"*": {"class", "title"}, "a": {"href"}, "abbr": {"title"}, "ol": {"start"},
-              "h1": {"id"}, "h2": {"id"}, "h3": {"id"}, "h4": {"id"}, "h5": {"id"}, "h6": {"id"},
-              "th": {"style", "align"}, "td": {"style", "align"},
-              "input": {"type", "checked", "disabled"}}  # a task list's checkbox
+TAGS = frozenset(
+    {
+        "a",
+        "abbr",
+        "b",
+        "blockquote",
+        "br",
+        "code",
+        "dd",
+        "del",
+        "details",
+        "div",
+        "dl",
+        "dt",
+        "em",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "hr",
+        "i",
+        "input",
+        "kbd",
+        "li",
+        "mark",
+        "ol",
+        "p",
+        "pre",
+        "q",
+        "s",
+        "samp",
+        "small",
+        "span",
+        "strike",
+        "strong",
+        "sub",
+        "summary",
+        "sup",
+        "table",
+        "tbody",
+        "td",
+        "tfoot",
+        "th",
+        "thead",
+        "tr",
+        "u",
+        "ul",
+    }
+)
+ATTRIBUTES = {
+    "*": {"class", "title"},
+    "a": {"href"},
+    "abbr": {"title"},
+    "ol": {"start"},
+    "h1": {"id"},
+    "h2": {"id"},
+    "h3": {"id"},
+    "h4": {"id"},
+    "h5": {"id"},
+    "h6": {"id"},
+    "th": {"style", "align"},
+    "td": {"style", "align"},
+    "input": {"type", "checked", "disabled"},
+}  # a task list's checkbox
 PROTOCOLS = ("http", "https", "mailto")
 # mistune's table cells: style="text-align:left" (nothing else is let through in a style)
 ALIGN_STYLES = {f"text-align:{side}" for side in ("left", "center", "right")}
@@ -69,11 +129,17 @@ def _html() -> types.SimpleNamespace:
     from bleach import html5lib_shim
     from bleach.css_sanitizer import CSSSanitizer
     from nbconvert.filters.markdown_mistune import MarkdownWithMath, markdown2html_mistune
+
+    # bleach's shim re-exports html5lib's names; its stubs list only bleach's own (the ignores)
     return types.SimpleNamespace(
-        bleach=bleach, namespaces=html5lib_shim.namespaces, CSSSanitizer=CSSSanitizer,
-        HTMLParser=html5lib_shim.HTMLParser,
-        MarkdownWithMath=MarkdownWithMath, markdown2html=markdown2html_mistune,
-        walker=html5lib_shim.getTreeWalker("etree"))
+        bleach=bleach,
+        namespaces=html5lib_shim.namespaces,  # type: ignore[attr-defined]
+        CSSSanitizer=CSSSanitizer,
+        HTMLParser=html5lib_shim.HTMLParser,  # type: ignore[attr-defined]
+        MarkdownWithMath=MarkdownWithMath,
+        markdown2html=markdown2html_mistune,
+        walker=html5lib_shim.getTreeWalker("etree"),  # type: ignore[attr-defined]
+    )
 
 
 _PER_THREAD = threading.local()
@@ -110,7 +176,8 @@ def _attribute_allowed(tag: str, name: str, value: str) -> bool:
 
 def render(source: str) -> str:
     """The HTML nbconvert makes of a markdown cell (formgrader and feedback pages)."""
-    return _html().markdown2html(source)
+    html_text: str = _html().markdown2html(source)
+    return html_text
 
 
 def active(source: str) -> list[str]:
@@ -129,7 +196,9 @@ def active(source: str) -> list[str]:
             if not _attribute_allowed(tag, name, value):
                 if name == "href" and name in ATTRIBUTES.get(tag, ()):
                     scheme = "".join(ch for ch in html.unescape(value) if ch > " ").split(":", 1)
-                    found[f"{scheme[0].lower()[:20]}: URL" if len(scheme) > 1 else "relative URL"] = None
+                    found[
+                        f"{scheme[0].lower()[:20]}: URL" if len(scheme) > 1 else "relative URL"
+                    ] = None
                 else:
                     found[name] = None
     for command in _tex_commands(source):
@@ -137,7 +206,7 @@ def active(source: str) -> list[str]:
     return list(found)
 
 
-def _tokens(source: str):
+def _tokens(source: str) -> Iterator[dict[str, Any]]:
     """Every token of nbconvert's markdown parse of ``source``, in document order."""
     stack = list(reversed(_html().MarkdownWithMath(renderer=None)(source)))
     while stack:
@@ -160,12 +229,14 @@ def _cleaned(source: str) -> str:
     """bleach's clean of the markdown, maths and code set aside, refused link URLs made ``#``."""
     kept, pieces, cursor = {}, [], 0
     for token in _tokens(source):
+        text: str
         if token["type"] in _MATH + _CODE:
             text = token.get("raw", "")
         elif token["type"] in ("link", "image") and not _url_allowed(token["attrs"].get("url", "")):
             # mistune percent-encodes the URL it hands over; find it as written
-            for url in dict.fromkeys((token["attrs"].get("url", ""),
-                                      unquote(token["attrs"].get("url", "")))):
+            for url in dict.fromkeys(
+                (token["attrs"].get("url", ""), unquote(token["attrs"].get("url", "")))
+            ):
                 where = source.find(url, cursor) if url else -1
                 if where >= 0:
                     pieces += [source[cursor:where], "#"]
@@ -183,9 +254,14 @@ def _cleaned(source: str) -> str:
         cursor = where + len(text)
     pieces.append(source[cursor:])
     libs = _html()
-    cleaner = libs.bleach.Cleaner(tags=TAGS, attributes=_attribute_allowed, protocols=PROTOCOLS,
-                                  strip=True, strip_comments=True,
-                                  css_sanitizer=libs.CSSSanitizer(allowed_css_properties=["text-align"]))
+    cleaner = libs.bleach.Cleaner(
+        tags=TAGS,
+        attributes=_attribute_allowed,
+        protocols=PROTOCOLS,
+        strip=True,
+        strip_comments=True,
+        css_sanitizer=libs.CSSSanitizer(allowed_css_properties=["text-align"]),
+    )
     # bleach writes a text ">" as "&gt;": a ">" alone opens no tag, and markdown needs it
     # for quotes
     text = cleaner.clean("".join(pieces)).replace("&gt;", ">")

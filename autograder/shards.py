@@ -18,6 +18,7 @@ into DIR/course and records every student with the batch's own one-writer step
 whole class makes. It is idempotent: a rerun records the same notebooks again, and nbgrader
 writes auto scores only, so grades typed in formgrader on DIR/course stay.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,6 +29,7 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any, NoReturn
 
 from autograder import course_setup, intake, reports, worker
 from autograder.nbgrader_steps import EXECUTED
@@ -39,7 +41,7 @@ INTAKE = "intake.json"
 
 
 def parse(text: str) -> tuple[int, int]:
-    """"i/K" (1-based) as (i, K); an argparse type."""
+    """ "i/K" (1-based) as (i, K); an argparse type."""
     try:
         index, count = (int(part) for part in text.split("/"))
     except ValueError:
@@ -54,8 +56,9 @@ def shard_of(student: str, count: int) -> int:
     return int.from_bytes(hashlib.sha256(student.encode()).digest()[:8], "big") % count + 1
 
 
-def stage(source: Path, submitted: Path, shard: tuple[int, int]
-          ) -> tuple[list[intake.Submission], list[str]]:
+def stage(
+    source: Path, submitted: Path, shard: tuple[int, int]
+) -> tuple[list[intake.Submission], list[str]]:
     """``intake.stage`` of the whole download (student ids depend on the other entries), of
     which only the shard's students go to ``submitted`` and its intake.json;
     (their submissions, every student id in the download)."""
@@ -68,8 +71,9 @@ def stage(source: Path, submitted: Path, shard: tuple[int, int]
             target = submitted / submission.student
             shutil.rmtree(target, ignore_errors=True)
             shutil.move(Path(scratch) / submission.student, target)
-        (submitted / INTAKE).write_text(json.dumps({s.student: report[s.student] for s in mine},
-                                                   indent=1, sort_keys=True))
+        (submitted / INTAKE).write_text(
+            json.dumps({s.student: report[s.student] for s in mine}, indent=1, sort_keys=True)
+        )
     return mine, sorted(s.student for s in everyone)
 
 
@@ -81,19 +85,31 @@ def _digest(students: list[str]) -> str:
     return hashlib.sha256("\n".join(sorted(students)).encode()).hexdigest()
 
 
-def write_record(out: Path, shard: tuple[int, int], students: list[str], everyone: list[str],
-                 manifest: dict[str, str], isolation: str) -> None:
+def write_record(
+    out: Path,
+    shard: tuple[int, int],
+    students: list[str],
+    everyone: list[str],
+    manifest: dict[str, str],
+    isolation: str,
+) -> None:
     """DIR/shard.json: what the merge checks before it takes this shard."""
-    record = {"shard": shard[0], "of": shard[1], "students": sorted(students),
-              "download": _digest(everyone), "kit": kit_hash(manifest), "isolation": isolation}
+    record = {
+        "shard": shard[0],
+        "of": shard[1],
+        "students": sorted(students),
+        "download": _digest(everyone),
+        "kit": kit_hash(manifest),
+        "isolation": isolation,
+    }
     (out / RECORD).write_text(json.dumps(record, indent=1) + "\n")
 
 
-def _refuse(why: str):
+def _refuse(why: str) -> NoReturn:
     raise SystemExit(f"refusing to merge: {why}")
 
 
-def check(shard_dirs: list[Path]) -> list[dict]:
+def check(shard_dirs: list[Path]) -> list[dict[str, Any]]:
     """The shards' records (with "dir"), in shard order, if together they are one class
     graded whole by one kit; else refuse, saying what is wrong and what to do."""
     records = []
@@ -109,12 +125,15 @@ def check(shard_dirs: list[Path]) -> list[dict]:
     for record in records:
         given.setdefault(record["shard"], []).append(record["dir"])
     if twice := {i: dirs for i, dirs in given.items() if len(dirs) > 1}:
-        _refuse("; ".join(f"shard {i}/{count} given twice ({', '.join(d)})" for i, d in twice.items()))
+        _refuse(
+            "; ".join(f"shard {i}/{count} given twice ({', '.join(d)})" for i, d in twice.items())
+        )
     if missing := [f"{i}/{count}" for i in range(1, count + 1) if i not in given]:
         _refuse(f"shard {', '.join(missing)} missing: grade it (--shard) and list its folder too")
-    for key, what in (("kit", "kits (grader, notebooks, data or virtualenv differ): regrade "
-                              "them with one kit"),
-                      ("download", "downloads: grade every shard from the same SUBMISSIONS")):
+    for key, what in (
+        ("kit", "kits (grader, notebooks, data or virtualenv differ): regrade them with one kit"),
+        ("download", "downloads: grade every shard from the same SUBMISSIONS"),
+    ):
         if len({r[key] for r in records}) > 1:
             _refuse(f"the shards come from different {what}")
     owners: dict[str, list[str]] = {}
@@ -122,8 +141,10 @@ def check(shard_dirs: list[Path]) -> list[dict]:
         for student in record["students"]:
             owners.setdefault(student, []).append(f"{record['shard']}/{count}")
     if overlap := {s: shards for s, shards in owners.items() if len(shards) > 1}:
-        _refuse("students in more than one shard: "
-                + ", ".join(f"{s} ({', '.join(shards)})" for s, shards in sorted(overlap.items())))
+        _refuse(
+            "students in more than one shard: "
+            + ", ".join(f"{s} ({', '.join(shards)})" for s, shards in sorted(overlap.items()))
+        )
     for record in records:
         executed = Path(record["dir"]) / "course" / EXECUTED
         if pending := [s for s in record["students"] if not (executed / s / worker.WORKER_RECORD).exists()]:
@@ -138,9 +159,9 @@ def _replace(source: Path, target: Path) -> None:
     shutil.copytree(source, target)
 
 
-def _isolation(records: list[dict]) -> str:
+def _isolation(records: list[dict[str, Any]]) -> str:
     """The sandbox mode that graded the class, or each shard's where they differ."""
-    modes = {r["isolation"] for r in records}
+    modes: set[str] = {r["isolation"] for r in records}
     if len(modes) == 1:
         return modes.pop()
     return "; ".join(f"shard {r['shard']}/{r['of']}: {r['isolation']}" for r in records)
@@ -192,8 +213,9 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m autograder.shards",
                                      description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    merging = commands.add_parser("merge", help="one course, gradebook, feedback and tables "
-                                                "from the folders of shards 1..K")
+    merging = commands.add_parser(
+        "merge", help="one course, gradebook, feedback and tables from the folders of shards 1..K"
+    )
     merging.add_argument("shards", type=Path, nargs="+", metavar="SHARD_DIR")
     merging.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)

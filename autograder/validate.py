@@ -9,22 +9,27 @@ has_failed``) but also as *passed* (``_get_passed_cells``: score 0 == max 0), so
 This validator counts a 0-point cell as passed only when it did not fail; everything else is
 nbgrader's own ValidateApp.
 """
+
 from __future__ import annotations
 
 import sys
 
+from nbformat import NotebookNode
 from nbgrader import utils
 from nbgrader.apps import validateapp
 from nbgrader.validator import Validator
 
 
-class ExtraCreditValidator(Validator):
-    def _get_passed_cells(self, nb):
-        return [cell for cell in super()._get_passed_cells(nb)
-                if not (utils.determine_grade(cell, self.log)[1] == 0 and utils.has_failed(cell))]
+class ExtraCreditValidator(Validator):  # type: ignore[misc]  # nbgrader has no type information
+    def _get_passed_cells(self, nb: NotebookNode) -> list[NotebookNode]:
+        return [
+            cell
+            for cell in super()._get_passed_cells(nb)
+            if not (utils.determine_grade(cell, self.log)[1] == 0 and utils.has_failed(cell))
+        ]
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     # ValidateApp builds its Validator by name; rebinding that name is the one change
     validateapp.Validator = ExtraCreditValidator
     validateapp.ValidateApp.launch_instance(argv=sys.argv[1:] if argv is None else argv)

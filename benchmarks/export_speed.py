@@ -11,6 +11,7 @@ Then times, each on the same gradebook:
 - ``nbgrader export`` (nbgrader's own CSV), for comparison.
 Setting the class up is not timed.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,6 +23,8 @@ import tempfile
 import time
 import warnings
 from pathlib import Path
+
+from sqlalchemy.exc import SAWarning
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -35,6 +38,7 @@ from autograder import course_setup, export, gradebook, kit, lms  # noqa: E402
 def fill(course: Path, students: int, seed: int = 0) -> list[str]:
     """``students`` submissions with random scores in the course's gradebook; their ids."""
     from nbgrader.api import Gradebook
+
     rng = random.Random(seed)
     graded = gradebook.cells(course / "source" / kit.ASSIGNMENT)
     ids = [f"s{i:04d}" for i in range(students)]
@@ -59,12 +63,19 @@ def fill(course: Path, students: int, seed: int = 0) -> list[str]:
 
 def identities(ids: list[str]) -> dict:
     """An intake.json record per student: a third each from Canvas, Moodle and Blackboard."""
-    systems = [("Canvas", "doe{}", "{}"), ("Moodle", "Jane Doe {}", "{}"), ("Blackboard", "", "jdoe{}")]
+    systems = [
+        ("Canvas", "doe{}", "{}"),
+        ("Moodle", "Jane Doe {}", "{}"),
+        ("Blackboard", "", "jdoe{}"),
+    ]
     record = {}
     for i, student in enumerate(ids):
         system, name, user = systems[i % 3]
-        record[student] = {"notebooks": {}, "problems": [],
-                           "identity": {"lms": system, "user": user.format(1000 + i), "name": name.format(i)}}
+        record[student] = {
+            "notebooks": {},
+            "problems": [],
+            "identity": {"lms": system, "user": user.format(1000 + i), "name": name.format(i)},
+        }
     return record
 
 
@@ -81,7 +92,9 @@ def main(argv=None) -> int:
         ids = fill(course, args.students)
         (course / "submitted").mkdir(parents=True, exist_ok=True)
         (course / "submitted" / "intake.json").write_text(json.dumps(identities(ids)))
-        (out / "problems.json").write_text(json.dumps({s: {"problems": [], "flags": []} for s in ids}))
+        (out / "problems.json").write_text(
+            json.dumps({s: {"problems": [], "flags": []} for s in ids})
+        )
         print(f"class of {len(ids)} set up in {time.perf_counter() - started:.1f} s (not timed)")
 
         started = time.perf_counter()

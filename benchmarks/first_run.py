@@ -9,6 +9,7 @@ into install (``scripts/setup_env.sh``) and the main job, with the 1-minute load
 before and after. Goal (issue 13): at most 5 minutes per run on the 2-core CPU machine.
 Prints one line per run and a summary; exits 1 if a run fails.
 """
+
 import argparse
 import os
 import subprocess
@@ -29,8 +30,13 @@ def timed(command: list[str], cwd: Path, log) -> float:
 
 def one_run(rev: str, log_path: Path) -> dict:
     """Clone, install, run the main job; return the seconds of each stage and the load."""
-    with tempfile.TemporaryDirectory(prefix="hw2-first-run-") as scratch, open(log_path, "w") as log:
-        os.chmod(scratch, 0o755)  # as a clone in a home folder: the sandbox users must reach the kit
+    with (
+        tempfile.TemporaryDirectory(prefix="hw2-first-run-") as scratch,
+        open(log_path, "w") as log,
+    ):
+        os.chmod(
+            scratch, 0o755
+        )  # as a clone in a home folder: the sandbox users must reach the kit
         clone = Path(scratch) / "kit"
         subprocess.run(["git", "clone", "--quiet", str(ROOT), str(clone)], check=True)
         subprocess.run(["git", "checkout", "--quiet", rev], cwd=clone, check=True)
@@ -38,20 +44,34 @@ def one_run(rev: str, log_path: Path) -> dict:
         install = timed(["bash", "scripts/setup_env.sh"], clone, log)
         # run.sh repeats setup_env.sh (now a no-op) before the main job, as an instructor runs it
         main = timed(["bash", "run.sh"], clone, log)
-        return {"install": install, "main": main, "total": install + main,
-                "load_before": load_before, "load_after": os.getloadavg()[0]}
+        return {
+            "install": install,
+            "main": main,
+            "total": install + main,
+            "load_before": load_before,
+            "load_after": os.getloadavg()[0],
+        }
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--rev", default="HEAD", help="the commit to clone (default HEAD)")
-    parser.add_argument("--logs", type=Path, default=ROOT / "build" / "first-run",
-                        help="where each run's output goes")
+    parser.add_argument(
+        "--logs",
+        type=Path,
+        default=ROOT / "build" / "first-run",
+        help="where each run's output goes",
+    )
     args = parser.parse_args(argv)
     args.logs.mkdir(parents=True, exist_ok=True)
-    rev = subprocess.run(["git", "rev-parse", "--short", args.rev], cwd=ROOT, check=True,
-                         capture_output=True, text=True).stdout.strip()
+    rev = subprocess.run(
+        ["git", "rev-parse", "--short", args.rev],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
     print(f"bash run.sh from a fresh clone of {rev}, {args.runs} runs, {os.cpu_count()} cores")
     totals = []
     for i in range(1, args.runs + 1):
@@ -62,10 +82,15 @@ def main(argv=None) -> int:
             print(f"run {i}: FAILED ({' '.join(err.cmd)}); see {log}")
             return 1
         totals.append(r["total"])
-        print(f"run {i}: {r['total']:.0f} s = install {r['install']:.0f} s + main job {r['main']:.0f} s "
-              f"(load {r['load_before']:.2f} before, {r['load_after']:.2f} after)", flush=True)
+        print(
+            f"run {i}: {r['total']:.0f} s = install {r['install']:.0f} s + main job {r['main']:.0f} s "
+            f"(load {r['load_before']:.2f} before, {r['load_after']:.2f} after)",
+            flush=True,
+        )
     verdict = "meets" if max(totals) <= GOAL_SECONDS else "misses"
-    print(f"slowest {max(totals):.0f} s, fastest {min(totals):.0f} s: {verdict} the {GOAL_SECONDS} s goal")
+    print(
+        f"slowest {max(totals):.0f} s, fastest {min(totals):.0f} s: {verdict} the {GOAL_SECONDS} s goal"
+    )
     return 0
 
 

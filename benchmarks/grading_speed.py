@@ -23,9 +23,11 @@ through the trusted pipeline (sandbox users: run as root after ``bash run.sh san
    worktree of COMMIT running its own copy of this script), in the same run on the same
    machine: e.g. d206784, the last version whose hidden checks ran in the student's kernel.
 """
+
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -60,10 +62,8 @@ class PeakMemory:
         while not self._stop.is_set():
             total = 0
             for child in me.children(recursive=True):
-                try:
+                with contextlib.suppress(psutil.NoSuchProcess):
                     total += child.memory_info().rss
-                except psutil.NoSuchProcess:
-                    pass
             self.peak = max(self.peak, total)
             time.sleep(self.interval)
 
@@ -80,8 +80,10 @@ class PeakMemory:
 def reference_submission(folder: Path) -> None:
     folder.mkdir(parents=True)
     for path in sorted((ROOT / "release" / "hw2").glob("*.ipynb")):
-        answered = answered_release(json.loads(path.read_text()),
-                                    json.loads((ROOT / "source" / "hw2" / path.name).read_text()))
+        answered = answered_release(
+            json.loads(path.read_text()),
+            json.loads((ROOT / "source" / "hw2" / path.name).read_text()),
+        )
         (folder / path.name).write_text(json.dumps(answered))
 
 
@@ -110,8 +112,9 @@ def one_worker(tmp: Path, trust: bool) -> dict:
     try:
         with PeakMemory() as memory:
             start = time.perf_counter()
-            problems = grade.grade(reference_class(tmp / "subs1", 1), tmp / "out1", jobs=1,
-                                   trust_students=trust)
+            problems = grade.grade(
+                reference_class(tmp / "subs1", 1), tmp / "out1", jobs=1, trust_students=trust
+            )
             total = time.perf_counter() - start
     finally:
         worker.execute_student = original
@@ -123,7 +126,9 @@ def throughput(tmp: Path, students: int, trust: bool) -> dict:
     times, original = timed_execute()
     try:
         start = time.perf_counter()
-        grade.grade(reference_class(tmp / "subsN", students), tmp / "outN", jobs=2, trust_students=trust)
+        grade.grade(
+            reference_class(tmp / "subsN", students), tmp / "outN", jobs=2, trust_students=trust
+        )
         total = time.perf_counter() - start
     finally:
         worker.execute_student = original
@@ -164,21 +169,33 @@ def gradescope_small(tmp: Path, memory: int = 768 * 10**6, cpu: float = 0.5) -> 
     def enter_cgroup():
         for path in procs:
             Path(path).write_text(str(os.getpid()))
+
     start = time.perf_counter()
-    run = subprocess.run(["bash", str(root / "source" / "run_autograder")], env=env,
-                         capture_output=True, text=True, preexec_fn=enter_cgroup)
+    run = subprocess.run(
+        ["bash", str(root / "source" / "run_autograder")],
+        env=env,
+        capture_output=True,
+        text=True,
+        preexec_fn=enter_cgroup,
+    )
     wall = time.perf_counter() - start
     memory_dir = groups[0]
-    result = {"limits": f"{cpu} CPU, {memory / 10**6:.0f} MB", "exit": run.returncode,
-              "wall_s": round(wall, 1),
-              "peak_mib": round(int((memory_dir / "memory.max_usage_in_bytes").read_text()) / MiB),
-              "hit_limit": int((memory_dir / "memory.failcnt").read_text()) > 0}
+    result = {
+        "limits": f"{cpu} CPU, {memory / 10**6:.0f} MB",
+        "exit": run.returncode,
+        "wall_s": round(wall, 1),
+        "peak_mib": round(int((memory_dir / "memory.max_usage_in_bytes").read_text()) / MiB),
+        "hit_limit": int((memory_dir / "memory.failcnt").read_text()) > 0,
+    }
     results_file = root / "results" / "results.json"
     if results_file.exists():
         graded = json.loads(results_file.read_text())
         result["score"] = graded["score"]
-        result["lost"] = {t["name"]: t.get("output", "")[:200] for t in graded["tests"]
-                          if t["score"] < t["max_score"]}
+        result["lost"] = {
+            t["name"]: t.get("output", "")[:200]
+            for t in graded["tests"]
+            if t["score"] < t["max_score"]
+        }
         result["output"] = graded["output"]
     for g in groups:
         g.rmdir()
@@ -191,29 +208,57 @@ def baseline(tmp: Path) -> dict:
     with open(course / "nbgrader_config.py", "a") as config:  # nbgrader itself runs the cells here
         config.write("\nc.Execute.timeout = 1800\n")
     reference_submission(course / "submitted" / "reference" / "hw2")
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "HW2_GRADING_MODE": "0", "HW2_DEVICE": "cpu",
-           "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "HW2_GRADING_MODE": "0",
+        "HW2_DEVICE": "cpu",
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]]),
+    }
     start = time.perf_counter()
-    run = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", "hw2", "--student", "reference"],
-                         cwd=course, env=env, capture_output=True, text=True)
+    run = subprocess.run(
+        [sys.executable, "-m", "nbgrader", "autograde", "hw2", "--student", "reference"],
+        cwd=course,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     return {"exit": run.returncode, "wall_s": round(time.perf_counter() - start, 1)}
 
 
 def earlier_version(tmp: Path, commit: str, students: int) -> dict:
     """Measures 1 and 2 of the kit at ``commit``, by its own benchmark script in a worktree."""
     tree, report = tmp / "earlier", tmp / "earlier.json"
-    subprocess.run(["git", "worktree", "add", "--detach", str(tree), commit], cwd=ROOT, check=True,
-                   capture_output=True)
+    subprocess.run(
+        ["git", "worktree", "add", "--detach", str(tree), commit],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
     try:
-        run = subprocess.run([sys.executable, str(tree / "benchmarks" / "grading_speed.py"),
-                              "--students", str(students), "--skip-baseline", "--skip-gradescope",
-                              "--json", str(report)], cwd=tree, capture_output=True, text=True)
+        run = subprocess.run(
+            [
+                sys.executable,
+                str(tree / "benchmarks" / "grading_speed.py"),
+                "--students",
+                str(students),
+                "--skip-baseline",
+                "--skip-gradescope",
+                "--json",
+                str(report),
+            ],
+            cwd=tree,
+            capture_output=True,
+            text=True,
+        )
         if run.returncode != 0:
             return {"commit": commit, "failed": run.stderr[-500:]}
         earlier = json.loads(report.read_text())
         return {"commit": commit, "one_worker": earlier["one_worker"], "jobs_2": earlier["jobs_2"]}
     finally:
-        subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, capture_output=True)
+        subprocess.run(
+            ["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, capture_output=True
+        )
 
 
 def main() -> int:
@@ -221,17 +266,27 @@ def main() -> int:
     parser.add_argument("--students", type=int, default=10)
     parser.add_argument("--skip-baseline", action="store_true")
     parser.add_argument("--skip-gradescope", action="store_true")
-    parser.add_argument("--compare-with", metavar="COMMIT",
-                        help="also measure this earlier commit's grading (one worker, --jobs 2)")
-    parser.add_argument("--trust-students", action="store_true",
-                        help="without root: grade as this user, not in the sandbox")
+    parser.add_argument(
+        "--compare-with",
+        metavar="COMMIT",
+        help="also measure this earlier commit's grading (one worker, --jobs 2)",
+    )
+    parser.add_argument(
+        "--trust-students",
+        action="store_true",
+        help="without root: grade as this user, not in the sandbox",
+    )
     parser.add_argument("--json", type=Path, help="also write the numbers here")
     args = parser.parse_args()
-    report = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, "
-                         f"{psutil.virtual_memory().total / 2**30:.0f} GiB"}
+    report = {
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
+        f"{psutil.virtual_memory().total / 2**30:.0f} GiB"
+    }
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        report["pipeline"] = "trust-students (no sandbox)" if args.trust_students else "trusted (sandboxed)"
+        report["pipeline"] = (
+            "trust-students (no sandbox)" if args.trust_students else "trusted (sandboxed)"
+        )
         report["one_worker"] = one_worker(tmp, args.trust_students)
         print("one worker:", report["one_worker"], flush=True)
         report["jobs_2"] = throughput(tmp, args.students, args.trust_students)

@@ -18,6 +18,7 @@ work competes for the cores, CPU time (with ``--threads 1``) is the steadier fig
 
     python benchmarks/harness_overhead.py [--epochs 200] [--repeats 15] [--threads N]
 """
+
 import argparse
 import contextlib
 import io
@@ -32,23 +33,39 @@ import torch
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import hw2utils  # noqa: E402
+import hw2utils
 
 
 def make_problem(n_train=8000, n_val=1000, seed=0):
     g = torch.Generator().manual_seed(seed)
+
     def bits(n):
         return torch.randint(0, 2, (n, 36), generator=g).float()
+
     def labels(n):
         return torch.randint(0, 2, (n,), generator=g).float()
-    return hw2utils.Dataset("random", bits(n_train), labels(n_train), bits(n_val), labels(n_val),
-                            bits(n_val), labels(n_val))
+
+    return hw2utils.Dataset(
+        "random",
+        bits(n_train),
+        labels(n_train),
+        bits(n_val),
+        labels(n_val),
+        bits(n_val),
+        labels(n_val),
+    )
 
 
 def make_model(seed=0):
     torch.manual_seed(seed)
-    net = nn.Sequential(nn.Linear(36, 128), nn.ReLU(), nn.Linear(128, 128), nn.ReLU(),
-                        nn.Linear(128, 1), nn.Sigmoid())
+    net = nn.Sequential(
+        nn.Linear(36, 128),
+        nn.ReLU(),
+        nn.Linear(128, 128),
+        nn.ReLU(),
+        nn.Linear(128, 1),
+        nn.Sigmoid(),
+    )
     return hw2utils.Supervise(nn.BCELoss(), net)
 
 
@@ -73,6 +90,7 @@ def time_bare(data, epochs):
             loss = model(data.train_data, data.train_labels)
             loss.backward()
             optimizer.step()
+
     return per_epoch(train, epochs)
 
 
@@ -81,9 +99,11 @@ def time_harness(data, epochs):
 
     def train():
         with contextlib.redirect_stdout(io.StringIO()):  # the bar still renders, into a buffer
-            history = hw2utils.run_test(model, sgd, epochs=epochs, data=data, device="cpu",
-                                        progress=True, plot=False)
+            history = hw2utils.run_test(
+                model, sgd, epochs=epochs, data=data, device="cpu", progress=True, plot=False
+            )
         assert history.epochs_run == epochs, "the harness stopped early; the comparison is void"
+
     return per_epoch(train, epochs)
 
 
@@ -91,8 +111,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=200)
     parser.add_argument("--repeats", type=int, default=15)
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch CPU threads (default: PyTorch's choice)")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch CPU threads (default: PyTorch's choice)"
+    )
     args = parser.parse_args(argv)
     for name in ("NBGRADER_EXECUTION", hw2utils.ENV_GRADING):
         os.environ.pop(name, None)  # grading mode would shorten the harness run
@@ -104,15 +125,19 @@ def main(argv=None):
     for _ in range(args.repeats):
         bare.append(time_bare(data, args.epochs))
         harness.append(time_harness(data, args.epochs))
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"torch {torch.__version__}, {torch.get_num_threads()} threads; "
-          f"{args.epochs} epochs per run, {args.repeats} runs each")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads; "
+        f"{args.epochs} epochs per run, {args.repeats} runs each"
+    )
     for column, label in ((0, "wall"), (1, "CPU ")):
         for name, stat in (("min", min), ("median", statistics.median)):
             b = stat(t[column] for t in bare)
             h = stat(t[column] for t in harness)
-            print(f"{label} {name:6s}: bare loop {1e3 * b:6.2f} ms/epoch, run_test {1e3 * h:6.2f} "
-                  f"ms/epoch, overhead {100 * (h / b - 1):+5.1f} %  (goal <= 10 %)")
+            print(
+                f"{label} {name:6s}: bare loop {1e3 * b:6.2f} ms/epoch, run_test {1e3 * h:6.2f} "
+                f"ms/epoch, overhead {100 * (h / b - 1):+5.1f} %  (goal <= 10 %)"
+            )
 
 
 if __name__ == "__main__":

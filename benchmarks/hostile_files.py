@@ -20,6 +20,7 @@ not nbgrader's or the sandbox's processes, which are its children), the time
 take per student, and each student's points, problems and flags. Last, the cost of the bounded
 reader on honest probe data: ``bounded.load_torch`` against plain ``hw2probes.from_bytes``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,21 +42,48 @@ MiB = 2**20
 def students(kind: str, size_mib: int) -> dict[str, tuple]:
     """{student: (attack or None, ...)}: the class of one batch, as tests/attacks.py builds it."""
     import attacks as corpus
+
     zip_bomb = corpus.PROBE_ZIP_BOMB.replace("256 * 2**20", f"{size_mib} * 2**20")
 
     def ec_bomb(path: Path) -> None:
         corpus.ec_model_bomb(path, size_mib * MiB)
+
     bombs = kind == "bombs"
     return {
-        "probe_zip_bomb": corpus.Attack("probe_zip_bomb", "hostile_files", corpus.NB1, "",
-                                        None, cells=((corpus.END, zip_bomb),) if bombs else ()),
-        "ec_model_bomb": corpus.Attack("ec_model_bomb", "hostile_files", corpus.NB4, "", None,
-                                       files=(("ec_transfer_model.pt", ec_bomb),) if bombs else ()),
-        "many_cells": corpus.Attack("many_cells", "hostile_files", corpus.NB1, "", None, base="answers",
-                                    edit=corpus.many_markdown_cells if bombs else None),
-        "json_bomb": corpus.Attack("json_bomb", "hostile_files", corpus.NB1, "", None,
-                                   cells=((corpus.TOP, corpus.EXECUTED_JSON_BOMB),) if bombs else (),
-                                   also=(corpus.NB2,)),
+        "probe_zip_bomb": corpus.Attack(
+            "probe_zip_bomb",
+            "hostile_files",
+            corpus.NB1,
+            "",
+            None,
+            cells=((corpus.END, zip_bomb),) if bombs else (),
+        ),
+        "ec_model_bomb": corpus.Attack(
+            "ec_model_bomb",
+            "hostile_files",
+            corpus.NB4,
+            "",
+            None,
+            files=(("ec_transfer_model.pt", ec_bomb),) if bombs else (),
+        ),
+        "many_cells": corpus.Attack(
+            "many_cells",
+            "hostile_files",
+            corpus.NB1,
+            "",
+            None,
+            base="answers",
+            edit=corpus.many_markdown_cells if bombs else None,
+        ),
+        "json_bomb": corpus.Attack(
+            "json_bomb",
+            "hostile_files",
+            corpus.NB1,
+            "",
+            None,
+            cells=((corpus.TOP, corpus.EXECUTED_JSON_BOMB),) if bombs else (),
+            also=(corpus.NB2,),
+        ),
     }
 
 
@@ -67,6 +95,7 @@ def grade_batch(kind: str, size_mib: int) -> dict:
     import hw2utils
     from autograder import grade, nbgrader_steps, worker
     from ec_networks import rule_network
+
     timings: dict[str, dict[str, float]] = {}
 
     def timed(function, key):
@@ -76,28 +105,48 @@ def grade_batch(kind: str, size_mib: int) -> dict:
                 return function(course, student, *args)
             finally:
                 timings.setdefault(student, {})[key] = round(time.monotonic() - start, 2)
+
         return run
     worker.record_student = timed(worker.record_student, "record_s")
     nbgrader_steps.feedback = timed(nbgrader_steps.feedback, "feedback_s")
     with tempfile.TemporaryDirectory(prefix="hw2-hostile-", dir="/tmp") as base:
         subs, out = Path(base) / "submissions", Path(base) / "out"
-        shutil.copytree(ROOT / "source" / "hw2", subs / "reference",
-                        ignore=shutil.ignore_patterns("data", "*.py", "*.md"))
-        hw2utils._write_ec_model(rule_network(), subs / "reference" / hw2utils.EC_MODEL_FILE,
-                                 saved_by="save_ec_model")
+        shutil.copytree(
+            ROOT / "source" / "hw2",
+            subs / "reference",
+            ignore=shutil.ignore_patterns("data", "*.py", "*.md"),
+        )
+        hw2utils._write_ec_model(
+            rule_network(), subs / "reference" / hw2utils.EC_MODEL_FILE, saved_by="save_ec_model"
+        )
         for name, attack in students(kind, size_mib).items():
             corpus.write_submission(attack, subs / name)
-        handed_in = {f"{p.parent.name}/{p.name}": p.stat().st_size for p in subs.glob("*/*")
-                     if p.is_file() and p.parent.name != "reference"}
+        handed_in = {
+            f"{p.parent.name}/{p.name}": p.stat().st_size
+            for p in subs.glob("*/*")
+            if p.is_file() and p.parent.name != "reference"
+        }
         start = time.monotonic()
         grade.grade(subs, out, jobs=1)
         wall = time.monotonic() - start
         with open(out / "grades.csv") as f:
-            grades = {row["student"]: {"autograded": row["autograded"], "extra_credit": row["extra_credit"],
-                                       "problems": row["problems"], "flags": row["flags"]}
-                      for row in csv.DictReader(f)}
-    return {"batch": kind, "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-            "wall_s": round(wall, 1), "timings": timings, "grades": grades, "hand_in_bytes": handed_in}
+            grades = {
+                row["student"]: {
+                    "autograded": row["autograded"],
+                    "extra_credit": row["extra_credit"],
+                    "problems": row["problems"],
+                    "flags": row["flags"],
+                }
+                for row in csv.DictReader(f)
+            }
+    return {
+        "batch": kind,
+        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "wall_s": round(wall, 1),
+        "timings": timings,
+        "grades": grades,
+        "hand_in_bytes": handed_in,
+    }
 
 
 def reader_cost(repeat: int = 20) -> dict:
@@ -107,6 +156,7 @@ def reader_cost(repeat: int = 20) -> dict:
     import torch
 
     import hw2probes
+
     try:
         from autograder import bounded
     except ImportError:  # a kit from before the bounded reader (run there to compare)
@@ -115,34 +165,57 @@ def reader_cost(repeat: int = 20) -> dict:
 
     def he(n_in, n_out, g):
         return torch.randn(n_in, n_out, generator=g) * math.sqrt(2 / n_in)
-    files = [hw2probes.to_bytes(hw2probes.collect(find_aspect("part4", check).probe, lambda: (he,))) for check in
-             ("init_he__distribution", "init_he__generator", "init_small__distribution")]
-    files.append(hw2probes.to_bytes({"result": {"losses": [float(i) for i in range(100)],
-                                                "params": [torch.randn(10, 10) for _ in range(20)]}}))
+
+    files = [
+        hw2probes.to_bytes(hw2probes.collect(find_aspect("part4", check).probe, lambda: (he,)))
+        for check in ("init_he__distribution", "init_he__generator", "init_small__distribution")
+    ]
+    files.append(
+        hw2probes.to_bytes(
+            {
+                "result": {
+                    "losses": [float(i) for i in range(100)],
+                    "params": [torch.randn(10, 10) for _ in range(20)],
+                }
+            }
+        )
+    )
     result = {}
-    for name, read in (("bounded", lambda raw: bounded.load_torch(raw, bounded.PROBE_DATA, hw2probes.from_bytes)),
-                       ("plain", hw2probes.from_bytes)):
+    for name, read in (
+        ("bounded", lambda raw: bounded.load_torch(raw, bounded.PROBE_DATA, hw2probes.from_bytes)),
+        ("plain", hw2probes.from_bytes),
+    ):
         start = time.perf_counter()
         for _ in range(repeat):
             for raw in files:
                 read(raw)
-        result[f"{name}_ms_per_file"] = round((time.perf_counter() - start) * 1000 / (repeat * len(files)), 3)
+        result[f"{name}_ms_per_file"] = round(
+            (time.perf_counter() - start) * 1000 / (repeat * len(files)), 3
+        )
     return result
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size-mib", type=int, default=1024, help="what each deflated record inflates to")
+    parser.add_argument(
+        "--size-mib", type=int, default=1024, help="what each deflated record inflates to"
+    )
     parser.add_argument("--json", type=Path, help="also write the results here")
-    parser.add_argument("--batch", choices=("bombs", "baseline"), help=argparse.SUPPRESS)  # the child
+    parser.add_argument(
+        "--batch", choices=("bombs", "baseline"), help=argparse.SUPPRESS
+    )  # the child
     args = parser.parse_args(argv)
     if args.batch:
         print(json.dumps(grade_batch(args.batch, args.size_mib)))
         return 0
     results = {"reader": reader_cost()}
     for kind in ("baseline", "bombs"):
-        child = subprocess.run([sys.executable, __file__, "--batch", kind, "--size-mib", str(args.size_mib)],
-                               capture_output=True, text=True, cwd=ROOT)
+        child = subprocess.run(
+            [sys.executable, __file__, "--batch", kind, "--size-mib", str(args.size_mib)],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        )
         if child.returncode != 0:
             raise SystemExit(f"the {kind} batch failed:\n{child.stderr[-3000:]}")
         results[kind] = json.loads(child.stdout.strip().splitlines()[-1])
@@ -151,9 +224,11 @@ def main(argv=None) -> int:
         print(f"{kind}: grader peak {batch['peak_rss_mib']} MiB, batch {batch['wall_s']} s")
         for student, row in sorted(batch["grades"].items()):
             times = batch["timings"].get(student, {})
-            print(f"  {student:16s} record {times.get('record_s', '-'):>6} s  feedback "
-                  f"{times.get('feedback_s', '-'):>6} s  points {row['autograded']:>5} + {row['extra_credit']:>4}"
-                  f"  {(row['problems'].replace('is missing; it scores 0', 'missing') + ' | ' + row['flags'])[:200]}")
+            print(
+                f"  {student:16s} record {times.get('record_s', '-'):>6} s  feedback "
+                f"{times.get('feedback_s', '-'):>6} s  points {row['autograded']:>5} + {row['extra_credit']:>4}"
+                f"  {(row['problems'].replace('is missing; it scores 0', 'missing') + ' | ' + row['flags'])[:200]}"
+            )
     print("reader:", results["reader"])
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))

@@ -13,6 +13,7 @@ results) hold. `--also 3.12` adds the default-init network under the same optimi
 ~12 s per run on an idle core at 2000 epochs. The search that chose the setup in
 `lessons.experiments` is recorded in lessons/CERTIFICATE.md, "Part 4".
 """
+
 import argparse
 import contextlib
 import io
@@ -24,9 +25,9 @@ import torch
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import hw2utils  # noqa: E402
-from lessons.claims import CLAIMS  # noqa: E402
-from lessons.experiments import EXPERIMENTS, adam, sgd  # noqa: E402
+import hw2utils
+from lessons.claims import CLAIMS
+from lessons.experiments import EXPERIMENTS, adam, sgd
 
 
 def build(task, bias):
@@ -48,14 +49,21 @@ def train(task, seed, args):
     model = hw2utils.Supervise(nn.BCELoss(), build(task, args.bias))
     optmaker = adam(args.lr, args.weight_decay) if args.optimizer == "adam" else sgd(args.lr)
     with contextlib.redirect_stdout(io.StringIO()):  # run_test prints a summary line
-        history = hw2utils.run_test(model, optmaker, epochs=args.epochs, device="cpu",
-                                    progress=False, plot=False)
-    return {"id": task, "seed": seed, "train_acc": history.train_acc, "val_acc": history.val_acc,
-            "epochs_run": history.epochs_run, "seconds": time.perf_counter() - start}
+        history = hw2utils.run_test(
+            model, optmaker, epochs=args.epochs, device="cpu", progress=False, plot=False
+        )
+    return {
+        "id": task,
+        "seed": seed,
+        "train_acc": history.train_acc,
+        "val_acc": history.val_acc,
+        "epochs_run": history.epochs_run,
+        "seconds": time.perf_counter() - start,
+    }
 
 
 def parse_seeds(text):
-    """"1-10,7150" → [1, …, 10, 7150]."""
+    """ "1-10,7150" → [1, …, 10, 7150]."""
     seeds = []
     for part in text.split(","):
         low, _, high = part.partition("-")
@@ -65,20 +73,30 @@ def parse_seeds(text):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--optimizer", choices=("adam", "sgd"), default="adam",
-                        help="torch.optim.Adam, or torch.optim.SGD without momentum or decay")
+    parser.add_argument(
+        "--optimizer",
+        choices=("adam", "sgd"),
+        default="adam",
+        help="torch.optim.Adam, or torch.optim.SGD without momentum or decay",
+    )
     parser.add_argument("--lr", type=float, default=0.001)
     parser.add_argument("--weight-decay", type=float, default=1e-3, help="Adam only")
     parser.add_argument("--epochs", type=int, default=2000)
-    parser.add_argument("--bias", choices=("default", "zero"), default="default",
-                        help="keep PyTorch's default biases or zero them (4.6/4.8 accept both)")
+    parser.add_argument(
+        "--bias",
+        choices=("default", "zero"),
+        default="default",
+        help="keep PyTorch's default biases or zero them (4.6/4.8 accept both)",
+    )
     parser.add_argument("--claims", default="kaiming-learns,kaiming-memorizes")
     parser.add_argument("--also", default="", help="more tasks to run, e.g. 3.12 or 4.9 alone")
     parser.add_argument("--seeds", default="1-10,7150")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     claims = [c for c in CLAIMS if c.id in args.claims.split(",")]
-    tasks = list(dict.fromkeys([t for c in claims for t in c.needs] + [t for t in args.also.split(",") if t]))
+    tasks = list(
+        dict.fromkeys([t for c in claims for t in c.needs] + [t for t in args.also.split(",") if t])
+    )
     decay = f" weight_decay {args.weight_decay}" if args.optimizer == "adam" else ""
     print(f"{args.optimizer} lr {args.lr}{decay}, {args.epochs} epochs, biases {args.bias}")
     held = {c.id: 0 for c in claims}
@@ -87,8 +105,11 @@ def main(argv=None):
         results = {}
         for task in tasks:
             r = results[task] = train(task, seed, args)
-            print(f"seed {seed:5d} {task:>4}: held-out {r['val_acc']:.3f} train {r['train_acc']:.3f} "
-                  f"epochs {r['epochs_run']:4d} ({r['seconds']:.1f} s)", flush=True)
+            print(
+                f"seed {seed:5d} {task:>4}: held-out {r['val_acc']:.3f} train {r['train_acc']:.3f} "
+                f"epochs {r['epochs_run']:4d} ({r['seconds']:.1f} s)",
+                flush=True,
+            )
         for claim in claims:
             ok = bool(claim.check(results))
             held[claim.id] += ok

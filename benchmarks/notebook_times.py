@@ -9,6 +9,7 @@ Each notebook runs on a scratch copy of source/hw2 (running may write files), on
 ``--device`` (default: what hw2utils picks). Fails if any cell raises. Goal (issue 4):
 all four together under 2 minutes in grading mode on the 2-core CPU machine.
 """
+
 import argparse
 import os
 import platform
@@ -30,8 +31,9 @@ def run(path: Path, save: Path | None = None) -> float:
     (its outputs hold every run's printed accuracies)."""
     nb = nbformat.read(path, 4)
     start = time.perf_counter()
-    nbclient.NotebookClient(nb, timeout=3600, kernel_name="python3",
-                            resources={"metadata": {"path": str(path.parent)}}).execute()
+    nbclient.NotebookClient(
+        nb, timeout=3600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+    ).execute()
     seconds = time.perf_counter() - start
     if save:
         save.mkdir(parents=True, exist_ok=True)
@@ -41,7 +43,9 @@ def run(path: Path, save: Path | None = None) -> float:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--full", action="store_true", help="full-length training (no grading mode)")
+    parser.add_argument(
+        "--full", action="store_true", help="full-length training (no grading mode)"
+    )
     parser.add_argument("--only", nargs="*", help="notebook file names")
     parser.add_argument("--device", help="cpu or cuda (sets HW2_DEVICE)")
     parser.add_argument("--save", type=Path, help="folder for the executed notebooks")
@@ -55,8 +59,10 @@ def main(argv=None) -> int:
     if args.device:
         os.environ["HW2_DEVICE"] = args.device
     total = 0.0
-    print(f"{platform.machine()}, {os.cpu_count()} cores, torch's default of {torch.get_num_threads()} threads; "
-          f"mode: {'full' if args.full else 'grading'}")
+    print(
+        f"{platform.machine()}, {os.cpu_count()} cores, torch's default of {torch.get_num_threads()} threads; "
+        f"mode: {'full' if args.full else 'grading'}"
+    )
     with tempfile.TemporaryDirectory() as scratch:
         copy = Path(shutil.copytree(ROOT / "source" / "hw2", Path(scratch) / "hw2"))
         for path in sorted(copy.glob("*.ipynb")):

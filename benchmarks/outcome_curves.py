@@ -10,6 +10,7 @@ is skipped, so an interrupted search resumes. Training is deterministic at a fix
 count and `run_test` stops only at 100 % held-out, so a run of E epochs holds every budget
 B ≤ E (a multiple of 10): its first B epochs are the run with budget B.
 """
+
 import argparse
 import json
 import sys
@@ -18,12 +19,12 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from lessons.experiments import EXPERIMENTS  # noqa: E402 (the kit's root, added above)
-from lessons.replay import refuse_grading_mode, run  # noqa: E402
+from lessons.experiments import EXPERIMENTS  # the kit's root, added above
+from lessons.replay import refuse_grading_mode, run
 
 
 def parse_seeds(text):
-    """"1-10,7150" → [1, …, 10, 7150]."""
+    """ "1-10,7150" → [1, …, 10, 7150]."""
     seeds = []
     for part in text.split(","):
         first, _, last = part.partition("-")
@@ -36,7 +37,9 @@ def main(argv=None):
     parser.add_argument("--only", required=True, help="comma-separated experiment ids")
     parser.add_argument("--seeds", default="1-10,7150")
     parser.add_argument("--threads", default="1,2,4", help="comma-separated CPU thread counts")
-    parser.add_argument("--epochs", type=int, help="budget of every run (default: each experiment's)")
+    parser.add_argument(
+        "--epochs", type=int, help="budget of every run (default: each experiment's)"
+    )
     parser.add_argument("--out", type=Path, default=Path("build") / "curves.jsonl")
     args = parser.parse_args(argv)
     refuse_grading_mode()
@@ -46,7 +49,10 @@ def main(argv=None):
         raise SystemExit(f"unknown experiment ids {unknown}")
     done = set()
     if args.out.exists():
-        done = {(r["threads"], r["seed"], r["id"]) for r in map(json.loads, args.out.read_text().splitlines())}
+        done = {
+            (r["threads"], r["seed"], r["id"])
+            for r in map(json.loads, args.out.read_text().splitlines())
+        }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     for threads in map(int, args.threads.split(",")):
         torch.set_num_threads(threads)
@@ -57,9 +63,12 @@ def main(argv=None):
                 result = {"threads": threads, **run(task, seed, epochs=args.epochs, curves=True)}
                 with args.out.open("a") as out:
                     out.write(json.dumps(result) + "\n")
-                print(f"{threads} threads {task:>5} seed {seed}: train {result['train_acc']:.3f} "
-                      f"(best {result['best_train_acc']:.3f}) held-out {result['val_acc']:.3f} "
-                      f"({result['seconds']} s)", flush=True)
+                print(
+                    f"{threads} threads {task:>5} seed {seed}: train {result['train_acc']:.3f} "
+                    f"(best {result['best_train_acc']:.3f}) held-out {result['val_acc']:.3f} "
+                    f"({result['seconds']} s)",
+                    flush=True,
+                )
     return 0
 
 

@@ -10,6 +10,7 @@ Colab links and the setup cells' downloads work. BASE_URL is the one setting (hw
 The leak check (scripts/leak_check.py) runs on the result; a leak stops the build.
 The zip is byte-reproducible (fixed timestamps and order).
 """
+
 import argparse
 import re
 import shutil
@@ -20,9 +21,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 
-import build  # noqa: E402  (scripts/build.py: BASE_URL without importing torch)
-import leak_check  # noqa: E402
-from autograder.kit import ASSIGNMENT, NOTEBOOKS, STUDENT_README  # noqa: E402  (build put the kit on the path)
+import build  # noqa: E402 -- scripts/ is on sys.path above; BASE_URL without importing torch
+import leak_check  # noqa: E402 -- as build
+from autograder.kit import ASSIGNMENT, NOTEBOOKS, STUDENT_README  # noqa: E402 -- build put the kit on sys.path
 
 RELEASE = ROOT / "release" / ASSIGNMENT
 TITLES = dict(zip(NOTEBOOKS, ("Part 1 — Gradient descent and weight decay (20 points)",
@@ -38,21 +39,29 @@ def colab_url(base_url: str, notebook: str) -> str | None:
     found = _GITHUB_RAW.match(base_url)
     if not found:
         return None
-    return (f"https://colab.research.google.com/github/{found['org']}/{found['repo']}/blob/"
-            f"{found['branch']}/{found['path']}{notebook}.ipynb")
+    return (
+        f"https://colab.research.google.com/github/{found['org']}/{found['repo']}/blob/"
+        f"{found['branch']}/{found['path']}{notebook}.ipynb"
+    )
 
 
 def student_readme(base_url: str) -> str:
     rows = ["| notebook | part | Colab |", "|---|---|---|"]
     for stem, title in TITLES.items():
         url = colab_url(base_url, stem)
-        rows.append(f"| `{stem}.ipynb` | {title} | " + (f"[Open in Colab]({url})" if url else "—") + " |")
+        rows.append(
+            f"| `{stem}.ipynb` | {title} | " + (f"[Open in Colab]({url})" if url else "—") + " |"
+        )
     if colab_url(base_url, "x"):
-        colab = ("Click a notebook's **Open in Colab** link above, then choose File > Save a copy "
-                 "in Drive: Colab keeps your work only in that copy.")
+        colab = (
+            "Click a notebook's **Open in Colab** link above, then choose File > Save a copy "
+            "in Drive: Colab keeps your work only in that copy."
+        )
     else:
-        colab = ("Open https://colab.research.google.com, choose File > Upload notebook, and "
-                 "upload the notebook from this folder; Colab keeps it in your Google Drive.")
+        colab = (
+            "Open https://colab.research.google.com, choose File > Upload notebook, and "
+            "upload the notebook from this folder; Colab keeps it in your Google Drive."
+        )
     template = (ROOT / "notebooks" / "STUDENT_README.md").read_text()
     return template.format(notebook_table="\n".join(rows), colab_paragraph=colab)
 

@@ -14,6 +14,7 @@ The class is rebuilt from source/hw2 each time, so it follows the current soluti
 ``--lms`` lays it out as that LMS's download (``ROSTER``: made-up people and LMS ids), as the
 intake reads it: what the export's LMS files are made from (README, "5b").
 """
+
 import argparse
 import contextlib
 import copy
@@ -29,9 +30,9 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
-import hw2utils  # noqa: E402
-from autograder.kit import ASSIGNMENT, NOTEBOOKS  # noqa: E402
-import mutants  # noqa: E402  (the corpus: one wrong answer each)
+import hw2utils  # noqa: E402 -- the kit's root is on sys.path above
+from autograder.kit import ASSIGNMENT, NOTEBOOKS  # noqa: E402 -- as hw2utils
+import mutants  # noqa: E402 -- tests/ is on sys.path above; the corpus: one wrong answer each
 
 SOURCE, RELEASE = ROOT / "source" / ASSIGNMENT, ROOT / "release" / ASSIGNMENT
 # student: (mutants they make, notebooks they did not hand in, file name prefix)
@@ -56,11 +57,17 @@ def write_ec_models(fine_tuned: Path, from_scratch: Path) -> None:
     notebook = json.loads((SOURCE / f"{NOTEBOOKS[3]}.ipynb").read_text())
     code = ["".join(cell["source"]) for cell in notebook["cells"] if cell["cell_type"] == "code"]
     imports = next(source for source in code if "import hw2utils" in source and "SEED =" in source)
-    solution = next("".join(cell["source"]) for cell in notebook["cells"]
-                    if cell["metadata"].get("nbgrader", {}).get("grade_id") == "ec_transfer")
+    solution = next(
+        "".join(cell["source"])
+        for cell in notebook["cells"]
+        if cell["metadata"].get("nbgrader", {}).get("grade_id") == "ec_transfer"
+    )
     # in an empty folder the solution trains even in grading mode (no model file to keep)
-    with tempfile.TemporaryDirectory() as scratch, contextlib.chdir(scratch), \
-            contextlib.redirect_stdout(io.StringIO()):
+    with (
+        tempfile.TemporaryDirectory() as scratch,
+        contextlib.chdir(scratch),
+        contextlib.redirect_stdout(io.StringIO()),
+    ):
         namespace: dict = {}
         exec(compile(imports, "04_initialization: imports", "exec"), namespace)
         exec(compile(solution, "04_initialization: ec_transfer", "exec"), namespace)
@@ -72,6 +79,7 @@ def write_ec_models(fine_tuned: Path, from_scratch: Path) -> None:
                 module.reset_parameters()  # also BatchNorm's running statistics
         namespace["fit"](scratch_net, hw2utils.load_dataset("hard"), max_epochs=300)
         hw2utils._write_ec_model(scratch_net, from_scratch, saved_by="save_ec_model")
+
 
 # student: (full name, Canvas user id, Moodle participant id, Blackboard username), made up
 ROSTER = {

@@ -10,6 +10,7 @@
    class summary and where the grades, tables and feedback are;
 6. run the bowl and Part 4 helpers once and save their figures to ``build/``.
 """
+
 import argparse
 import csv
 import math
@@ -26,28 +27,32 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import torch  # noqa: E402
+import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-import hw2utils  # noqa: E402
-from autograder import grade, reports  # noqa: E402
-from autograder.kit import ASSIGNMENT  # noqa: E402
+import hw2utils  # noqa: E402 -- the kit's root is on sys.path above
+from autograder import grade, reports  # noqa: E402 -- as hw2utils
+from autograder.kit import ASSIGNMENT  # noqa: E402 -- as hw2utils
 
 sys.path.insert(0, str(ROOT / "scripts"))
-import bundle  # noqa: E402
-import examples  # noqa: E402
-import leak_check  # noqa: E402
+import bundle  # noqa: E402 -- scripts/ is on sys.path above
+import examples  # noqa: E402 -- as bundle
+import leak_check  # noqa: E402 -- as bundle
 
-VERDICTS = {False: "Success! Your notebook passes all the tests.",
-            True: "Success! The notebook does not pass any tests."}
+VERDICTS = {
+    False: "Success! Your notebook passes all the tests.",
+    True: "Success! The notebook does not pass any tests.",
+}
 
 
 def check_datasets():
     for name in hw2utils.DATASET_FILES:
         ds = hw2utils.load_dataset(name, device="cpu")
-        balance = ", ".join(f"{split} {getattr(ds, split + '_labels').mean().item():.3f}"
-                            for split in hw2utils.SPLITS)
+        balance = ", ".join(
+            f"{split} {getattr(ds, split + '_labels').mean().item():.3f}"
+            for split in hw2utils.SPLITS
+        )
         print(f"{ds}\n  share of label 1: {balance}")
 
 
@@ -58,9 +63,13 @@ def build():
 def validate_one(folder: Path, notebook: str, invert: bool, env: dict) -> tuple[bool, str]:
     """nbgrader validate (``--invert`` for a release notebook; autograder/validate.py, which
     does not count a failed extra-credit cell as passed); returns (passed, its output)."""
-    result = subprocess.run([sys.executable, "-m", "autograder.validate", notebook,
-                             *(["--invert"] if invert else [])],
-                            cwd=folder, env=env, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "autograder.validate", notebook, *(["--invert"] if invert else [])],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     return VERDICTS[invert] in result.stdout, result.stdout[-3000:] + result.stderr[-3000:]
 
 
@@ -71,8 +80,11 @@ def validate_all() -> bool:
     first; each kernel gets its share of the cores' threads so that they do not contend.
     """
     workers = max(1, min(os.cpu_count() or 1, 4))
-    env = {**os.environ, "PYTHONPATH": str(ROOT),
-           "OMP_NUM_THREADS": str(max(1, (os.cpu_count() or 1) // workers))}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "OMP_NUM_THREADS": str(max(1, (os.cpu_count() or 1) // workers)),
+    }
     jobs = []
     with tempfile.TemporaryDirectory() as scratch, ThreadPoolExecutor(workers) as pool:
         for tree, invert in (("source", False), ("release", True)):
@@ -81,14 +93,18 @@ def validate_all() -> bool:
                 jobs.append((f"{tree}/{notebook.name}", invert, copy, notebook.name))
         jobs.sort(key=lambda job: job[3], reverse=True)
         start = time.perf_counter()
-        futures = {pool.submit(validate_one, copy, name, invert, env): (label, invert)
-                   for label, invert, copy, name in jobs}
+        futures = {
+            pool.submit(validate_one, copy, name, invert, env): (label, invert)
+            for label, invert, copy, name in jobs
+        }
         ok = True
         for future in as_completed(futures):
             (label, invert), (passed, output) = futures[future], future.result()
             ok &= passed
-            print(f"  {label:36s} validate{' --invert' if invert else ''}: "
-                  f"{'ok' if passed else 'FAILED'} ({time.perf_counter() - start:.0f} s since start)")
+            print(
+                f"  {label:36s} validate{' --invert' if invert else ''}: "
+                f"{'ok' if passed else 'FAILED'} ({time.perf_counter() - start:.0f} s since start)"
+            )
             if not passed:
                 print(output)
     return ok
@@ -121,8 +137,10 @@ def grade_examples(out: Path) -> bool:
         reference = next(r for r in csv.DictReader(f) if r["student"] == "reference")
     # the reference earns every autograded point and all the extra credit
     ok = float(reference["autograded"]) == points and float(reference["extra_credit"]) == extra
-    print(f"  reference: {float(reference['autograded']):g} of {points:g} autograded points, "
-          f"{float(reference['extra_credit']):g} of {extra:g} extra: {'ok' if ok else 'WRONG'}")
+    print(
+        f"  reference: {float(reference['autograded']):g} of {points:g} autograded points, "
+        f"{float(reference['extra_credit']):g} of {extra:g} extra: {'ok' if ok else 'WRONG'}"
+    )
     return ok
 
 
@@ -137,7 +155,8 @@ def helper_figures(out: Path):
     L.plot_history()
     print(f"bowl: L(x0) = {L.losses[0]:.3f}, after 50 steps of lr 0.1: {L.losses[-1]:.3f}")
     xavier = hw2utils.run_init_experiment(
-        lambda n_in, n_out, g: torch.randn(n_in, n_out, generator=g) / math.sqrt(n_in))
+        lambda n_in, n_out, g: torch.randn(n_in, n_out, generator=g) / math.sqrt(n_in)
+    )
     figures = {"bowl.png": L.figure, "activations_xavier.png": xavier.figure}
     for name, fig in figures.items():
         fig.savefig(out / name, dpi=80)
@@ -147,10 +166,16 @@ def helper_figures(out: Path):
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "build", help="where figures go")
-    parser.add_argument("--skip-notebooks", action="store_true",
-                        help="skip the build and the validation (tests/test_notebooks.py covers them)")
-    parser.add_argument("--skip-grading", action="store_true",
-                        help="skip the bundle and the example class (tests cover them)")
+    parser.add_argument(
+        "--skip-notebooks",
+        action="store_true",
+        help="skip the build and the validation (tests/test_notebooks.py covers them)",
+    )
+    parser.add_argument(
+        "--skip-grading",
+        action="store_true",
+        help="skip the bundle and the example class (tests cover them)",
+    )
     args = parser.parse_args(argv)
     start = time.perf_counter()
     args.out.mkdir(parents=True, exist_ok=True)

@@ -16,6 +16,7 @@ to probabilities ``(N, 1)`` or ``(N,)``; every figure is a matplotlib ``Figure``
 that Jupyter shows at the end of the cell. Helpers that draw return either
 nothing or an object with a text summary, so that no figure is shown twice.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -27,27 +28,70 @@ import tempfile
 import traceback
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from matplotlib import ticker, transforms
+from matplotlib.axes import Axes
+from matplotlib.axis import Axis
+from matplotlib.figure import Figure
+from numpy.typing import ArrayLike
+
+if TYPE_CHECKING:
+    from matplotlib.projections.polar import _AxisWrapper
+    from matplotlib.ticker import _DummyAxis
 from torch import nn
 from tqdm import tqdm
 
 __all__ = [
-    "BASE_URL", "ENV_BASE_URL", "ENV_DEVICE", "ENV_GRADING", "ENV_FORCE_COLAB",
-    "GRADING_EPOCHS", "DATASET_FILES", "SPLITS", "N_FEATURES", "base_url", "in_colab",
-    "grading_mode", "pick_device", "set_seed",
-    "BOWL_MATRIX", "BOWL_START", "LossFunctionWithPlot", "ConstantVectorNetwork",
-    "Dataset", "dataset_url", "load_dataset", "Supervise", "TrainingHistory", "accuracy", "run_test",
-    "plot_training", "OWN_OPTIMIZERS", "COMPARE_GRADING_EPOCHS", "COMPARE_DECIMALS",
-    "load_own_optimizers", "OptimizerComparison", "compare_optimizers", "InitFunction", "layer_activations", "InitExperiment", "run_init_experiment",
-    "plot_activation_histograms", "EC_MODEL_FILE", "EC_ELEMENTWISE", "SavedNetwork", "save_ec_model",
-    "load_ec_model", "read_ec_file",
+    "BASE_URL",
+    "ENV_BASE_URL",
+    "ENV_DEVICE",
+    "ENV_GRADING",
+    "ENV_FORCE_COLAB",
+    "GRADING_EPOCHS",
+    "DATASET_FILES",
+    "SPLITS",
+    "N_FEATURES",
+    "base_url",
+    "in_colab",
+    "grading_mode",
+    "pick_device",
+    "set_seed",
+    "BOWL_MATRIX",
+    "BOWL_START",
+    "LossFunctionWithPlot",
+    "ConstantVectorNetwork",
+    "Dataset",
+    "dataset_url",
+    "load_dataset",
+    "Supervise",
+    "TrainingHistory",
+    "accuracy",
+    "run_test",
+    "plot_training",
+    "OWN_OPTIMIZERS",
+    "COMPARE_GRADING_EPOCHS",
+    "COMPARE_DECIMALS",
+    "load_own_optimizers",
+    "OptimizerComparison",
+    "compare_optimizers",
+    "InitFunction",
+    "layer_activations",
+    "InitExperiment",
+    "run_init_experiment",
+    "plot_activation_histograms",
+    "EC_MODEL_FILE",
+    "EC_ELEMENTWISE",
+    "SavedNetwork",
+    "save_ec_model",
+    "load_ec_model",
+    "read_ec_file",
 ]
 
 # ---------------------------------------------------------------------------
@@ -59,10 +103,10 @@ __all__ = [
 BASE_URL = "https://raw.githubusercontent.com/hw2-course/hw2-training-deep-network/main/"
 
 #: Environment variables this module reads.
-ENV_BASE_URL = "HW2_BASE_URL"          # overrides BASE_URL
-ENV_DEVICE = "HW2_DEVICE"              # "cpu", "cuda", "cuda:1", ...: overrides the automatic choice
-ENV_GRADING = "HW2_GRADING_MODE"       # "1" forces grading mode outside nbgrader
-ENV_FORCE_COLAB = "HW2_FORCE_COLAB"    # "1" makes this module behave as in Colab (tests)
+ENV_BASE_URL = "HW2_BASE_URL"  # overrides BASE_URL
+ENV_DEVICE = "HW2_DEVICE"  # "cpu", "cuda", "cuda:1", ...: overrides the automatic choice
+ENV_GRADING = "HW2_GRADING_MODE"  # "1" forces grading mode outside nbgrader
+ENV_FORCE_COLAB = "HW2_FORCE_COLAB"  # "1" makes this module behave as in Colab (tests)
 
 #: Epochs ``run_test`` trains for in grading mode, whatever the notebook asks.
 GRADING_EPOCHS = 20
@@ -87,8 +131,11 @@ def base_url() -> str:
 
 def in_colab() -> bool:
     """True inside Google Colab (or when ``HW2_FORCE_COLAB=1``)."""
-    return ("google.colab" in sys.modules or "COLAB_RELEASE_TAG" in os.environ
-            or _env_flag(ENV_FORCE_COLAB))
+    return (
+        "google.colab" in sys.modules
+        or "COLAB_RELEASE_TAG" in os.environ
+        or _env_flag(ENV_FORCE_COLAB)
+    )
 
 
 def grading_mode() -> bool:
@@ -115,7 +162,8 @@ def pick_device(device: str | torch.device | None = None) -> torch.device:
     if chosen.type == "cuda" and not torch.cuda.is_available():
         raise RuntimeError(
             f"device {str(chosen)!r} was requested (argument or ${ENV_DEVICE}) but no CUDA "
-            "GPU is available; use 'cpu' or unset the variable")
+            "GPU is available; use 'cpu' or unset the variable"
+        )
     return chosen
 
 
@@ -134,13 +182,15 @@ def _draw_no_figures_when_grading() -> None:
         return
     try:
         from IPython import get_ipython
-        from matplotlib_inline.backend_inline import InlineBackend, set_matplotlib_formats
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+        from matplotlib_inline.config import InlineBackend
     except ImportError:
         return
     if get_ipython() is None or "inline" not in plt.get_backend():
         return
     InlineBackend.instance().figure_formats = set()  # for a backend activated later
-    set_matplotlib_formats()  # for one already active: drop every image formatter
+    # for one already active: drop every image formatter (matplotlib_inline has no annotations)
+    set_matplotlib_formats()  # type: ignore[no-untyped-call]
 
 
 _draw_no_figures_when_grading()
@@ -173,13 +223,13 @@ class LossFunctionWithPlot:
             raise ValueError(f"B must be 2x2, got shape {tuple(self.B.shape)}")
         self.xs: list[torch.Tensor] = []
         self.losses: list[float] = []
-        self.figure: plt.Figure | None = None
+        self.figure: Figure | None = None
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         if x.shape != (2,):
             raise ValueError(f"the bowl takes x of shape (2,), got {tuple(x.shape)}")
         B = self.B.to(dtype=x.dtype, device=x.device)
-        loss = torch.linalg.vector_norm(B @ x)
+        loss: torch.Tensor = torch.linalg.vector_norm(B @ x)
         self.xs.append(x.detach().cpu().clone())
         self.losses.append(loss.item())
         return loss
@@ -191,9 +241,15 @@ class LossFunctionWithPlot:
 
     def value(self, points: np.ndarray) -> np.ndarray:
         """L at many points: ``points`` (..., 2) -> (...), in NumPy (for contours)."""
-        return np.linalg.norm(points @ self.B.numpy().T, axis=-1)
+        norms: np.ndarray = np.linalg.norm(points @ self.B.numpy().T, axis=-1)
+        return norms
 
-    def plot_history(self, grads=None, mean_grads=None, rms_grads=None) -> None:
+    def plot_history(
+        self,
+        grads: ArrayLike | torch.Tensor | None = None,
+        mean_grads: ArrayLike | torch.Tensor | None = None,
+        rms_grads: ArrayLike | torch.Tensor | None = None,
+    ) -> None:
         """Draw the path of x over the contours of L, and the loss per step (log scale).
         Where the path's last third is too small to read in the full view (a zig-zag across
         the valley), a zoom on it is drawn beside the path.
@@ -216,53 +272,82 @@ class LossFunctionWithPlot:
         rows = 1 if grads is None else 2
         fig = plt.figure(figsize=(9.5, 4 * rows), layout="constrained")
         top, *bottom = fig.subfigures(rows, 1, squeeze=False)[:, 0]
-        axes = [*top.subplots(1, 2, width_ratios=[3, 2]),
-                *(bottom[0].subplots(1, 2) if bottom else [])]
+        axes = [
+            *top.subplots(1, 2, width_ratios=[3, 2]),
+            *(bottom[0].subplots(1, 2) if bottom else []),
+        ]
         self._draw_path(axes[0])
         self._draw_losses(axes[1])
         if grads is not None:
             means = None if mean_grads is None else _as_numpy(mean_grads, "mean_grads")
             rmss = None if rms_grads is None else _as_numpy(rms_grads, "rms_grads")
             for i, ax in enumerate(axes[2:]):
-                _draw_gradient_panel(ax, i, grads[:, i],
-                                     None if means is None else float(means[i]),
-                                     None if rmss is None else float(rmss[i]))
+                _draw_gradient_panel(
+                    ax,
+                    i,
+                    grads[:, i],
+                    None if means is None else float(means[i]),
+                    None if rmss is None else float(rmss[i]),
+                )
         self.figure = fig
 
-    def _draw_path(self, ax) -> None:
+    def _draw_path(self, ax: Axes) -> None:
         path = torch.stack(self.xs).double().numpy()
         # The view covers the path and the minimum, with a margin, so both show.
         corners = np.vstack([path, np.zeros((1, 2))])
         low, high = corners.min(axis=0), corners.max(axis=0)
         pad = 0.15 * (high - low).max() + 0.1
-        g0, g1 = np.meshgrid(np.linspace(low[0] - pad, high[0] + pad, 200),
-                             np.linspace(low[1] - pad, high[1] + pad, 200))
+        g0, g1 = np.meshgrid(
+            np.linspace(low[0] - pad, high[0] + pad, 200),
+            np.linspace(low[1] - pad, high[1] + pad, 200),
+        )
         surface = self.value(np.stack([g0, g1], axis=-1))
         ax.contour(g0, g1, surface, levels=15, cmap="viridis", linewidths=0.6, alpha=0.6)
         # A thin line between small dots, so that where the path zig-zags each step stays a
         # stroke of its own instead of merging into a blob.
-        ax.plot(path[:, 0], path[:, 1], "-o", color="tab:red", linewidth=0.5, markersize=2.5,
-                label="path of x")
-        ax.plot(*path[0], "o", color="tab:green", markersize=9, markerfacecolor="none",
-                markeredgewidth=2, label="start")
+        ax.plot(
+            path[:, 0],
+            path[:, 1],
+            "-o",
+            color="tab:red",
+            linewidth=0.5,
+            markersize=2.5,
+            label="path of x",
+        )
+        ax.plot(
+            *path[0],
+            "o",
+            color="tab:green",
+            markersize=9,
+            markerfacecolor="none",
+            markeredgewidth=2,
+            label="start",
+        )
         _mark_end(ax, path, label=f"end (step {len(path) - 1})")
         ax.plot([0], [0], "*", color="black", markersize=11, label="minimum")
         ax.set(xlabel="x[0]", ylabel="x[1]", title="Path on the loss surface")
         ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1), fontsize="small")
         _zoom_on_tail(ax, path)
 
-    def _draw_losses(self, ax) -> None:
+    def _draw_losses(self, ax: Axes) -> None:
         ax.plot(np.arange(len(self.losses)), self.losses, "-o", linewidth=0.8, markersize=3)
         _log_scale_with_plain_ticks(ax.yaxis, self.losses)
         ax.set(xlabel="step", ylabel="L(x)", title="Loss per step (log scale)")
 
 
-def _mark_end(ax, path: np.ndarray, **kwargs) -> None:
-    ax.plot(*path[-1], "s", color="black", markersize=7, markerfacecolor="none",
-            markeredgewidth=1.5, **kwargs)
+def _mark_end(ax: Axes, path: np.ndarray, **kwargs: Any) -> None:
+    ax.plot(
+        *path[-1],
+        "s",
+        color="black",
+        markersize=7,
+        markerfacecolor="none",
+        markeredgewidth=1.5,
+        **kwargs,
+    )
 
 
-def _zoom_on_tail(ax, path: np.ndarray) -> None:
+def _zoom_on_tail(ax: Axes, path: np.ndarray) -> None:
     """If the last third of the path fills under a fifth of the view both ways (a zig-zag
     across the valley, steps a pixel apart), draw it again, stretched, in an inset under
     the legend, where its steps can be told apart."""
@@ -273,9 +358,12 @@ def _zoom_on_tail(ax, path: np.ndarray) -> None:
         return
     # x in inches from the panel's right edge, y in panel heights: the inset's width does
     # not depend on the panel's, so constrained layout leaves it room at its first pass.
+    # (transAxes is a BboxTransformTo, an Affine2DBase; matplotlib's stubs say Transform)
     beside = transforms.blended_transform_factory(
-        ax.figure.dpi_scale_trans + transforms.ScaledTranslation(1, 0, ax.transAxes), ax.transAxes)
-    inset = ax.inset_axes([0.4, 0.0, 1.7, 0.5], transform=beside)
+        ax.figure.dpi_scale_trans + transforms.ScaledTranslation(1, 0, ax.transAxes),  # type: ignore[arg-type]
+        ax.transAxes,
+    )
+    inset = ax.inset_axes((0.4, 0.0, 1.7, 0.5), transform=beside)
     inset.set_in_layout(True)
     inset.plot(tail[:, 0], tail[:, 1], "-o", color="tab:red", linewidth=0.8, markersize=3.5)
     _mark_end(inset, tail)
@@ -284,7 +372,7 @@ def _zoom_on_tail(ax, path: np.ndarray) -> None:
     ax.indicate_inset_zoom(inset, edgecolor="gray")
 
 
-def _as_numpy(values, name: str) -> np.ndarray:
+def _as_numpy(values: ArrayLike | torch.Tensor, name: str) -> np.ndarray:
     if isinstance(values, torch.Tensor):
         values = values.detach().cpu().double().numpy()
     array = np.asarray(values, dtype=float)
@@ -293,10 +381,18 @@ def _as_numpy(values, name: str) -> np.ndarray:
     return array
 
 
-def _draw_gradient_panel(ax, i: int, series: np.ndarray, mean: float | None,
-                         rms: float | None) -> None:
-    ax.plot(np.arange(len(series)), series, "-o", color="tab:blue", linewidth=0.8,
-            markersize=3, label=f"dL/dx[{i}]")
+def _draw_gradient_panel(
+    ax: Axes, i: int, series: np.ndarray, mean: float | None, rms: float | None
+) -> None:
+    ax.plot(
+        np.arange(len(series)),
+        series,
+        "-o",
+        color="tab:blue",
+        linewidth=0.8,
+        markersize=3,
+        label=f"dL/dx[{i}]",
+    )
     if mean is not None:
         ax.axhline(mean, color="tab:green", label=f"mean {mean:.4f}")
     if rms is not None:
@@ -307,7 +403,7 @@ def _draw_gradient_panel(ax, i: int, series: np.ndarray, mean: float | None,
     _legend_beside(ax)
 
 
-def _legend_beside(ax) -> None:
+def _legend_beside(ax: Axes) -> None:
     """The axes' legend to its right, outside the data: a series that fills the panel
     (a gradient flipping sign every step, a histogram's spike at its edge) leaves no
     free corner inside."""
@@ -318,15 +414,21 @@ class _PlainNumbers(ticker.Formatter):
     """Tick labels as short plain numbers ("0.6934", "0.02", "30", "1e-5") with the fewest
     significant digits that write every tick exactly; a log axis would write 6.934×10⁻¹."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.digits = 1
 
-    def set_locs(self, locs) -> None:
+    def set_locs(self, locs: list[float]) -> None:
         super().set_locs(locs)
-        self.digits = next((d for d in range(1, 8) if all(
-            math.isclose(float(self._format(v, d)), v, rel_tol=1e-9) for v in locs)), 8)
+        self.digits = next(
+            (
+                d
+                for d in range(1, 8)
+                if all(math.isclose(float(self._format(v, d)), v, rel_tol=1e-9) for v in locs)
+            ),
+            8,
+        )
 
-    def __call__(self, x, pos=None) -> str:
+    def __call__(self, x: float, pos: int | None = None) -> str:
         return self._format(x, self.digits)
 
     @staticmethod
@@ -339,9 +441,10 @@ class _PlainNumbers(ticker.Formatter):
 class _PositiveMaxNLocator(ticker.MaxNLocator):
     """Evenly spaced round ticks, none at or below 0 (where a log axis has no place)."""
 
-    def tick_values(self, vmin, vmax):
-        ticks = super().tick_values(vmin, vmax)
-        return ticks[ticks > 0]
+    def tick_values(self, vmin: float, vmax: float) -> Sequence[float]:
+        ticks = np.asarray(super().tick_values(vmin, vmax))
+        # an ndarray, as matplotlib's own locators return where its stubs say Sequence
+        return ticks[ticks > 0]  # type: ignore[return-value]
 
 
 class _EndsLabelled(ticker.Locator):
@@ -353,34 +456,43 @@ class _EndsLabelled(ticker.Locator):
     NEAR = 1.5
     ROUND = (1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0)
 
-    def __init__(self, base: ticker.Locator, low: float, high: float):
+    def __init__(self, base: ticker.Locator, low: float, high: float) -> None:
         self.base, self.low, self.high = base, low, high
 
-    def set_axis(self, axis) -> None:
+    def set_axis(self, axis: Axis | _DummyAxis | _AxisWrapper | None) -> None:
         super().set_axis(axis)
         self.base.set_axis(axis)
 
-    def __call__(self):
+    def __call__(self) -> Sequence[float]:
+        assert self.axis is not None  # matplotlib sets the axis before it asks for ticks
         view_low, view_high = sorted(self.axis.get_view_interval())
         ticks = list(self.base())
-        shown = [t for t in ticks if view_low <= t <= view_high] or [math.sqrt(view_low * view_high)]
+        shown = [t for t in ticks if view_low <= t <= view_high] or [
+            math.sqrt(view_low * view_high)
+        ]
         if min(shown) > self.low * self.NEAR:
-            ticks += self._round_near(self.low, max(view_low, self.low / self.NEAR),
-                                      min(self.low * self.NEAR, min(shown) / 1.3))
+            ticks += self._round_near(
+                self.low,
+                max(view_low, self.low / self.NEAR),
+                min(self.low * self.NEAR, min(shown) / 1.3),
+            )
         if max(shown) < self.high / self.NEAR:
-            ticks += self._round_near(self.high, max(self.high / self.NEAR, max(shown) * 1.3),
-                                      min(self.high * self.NEAR, view_high))
+            ticks += self._round_near(
+                self.high,
+                max(self.high / self.NEAR, max(shown) * 1.3),
+                min(self.high * self.NEAR, view_high),
+            )
         return sorted(ticks)
 
     def _round_near(self, value: float, low: float, high: float) -> list[float]:
         """The round number in [low, high] closest to ``value`` (by ratio), or none."""
         decade = math.floor(math.log10(value))
-        candidates = [m * 10.0 ** d for d in (decade - 1, decade, decade + 1) for m in self.ROUND]
+        candidates = [m * 10.0**d for d in (decade - 1, decade, decade + 1) for m in self.ROUND]
         inside = [c for c in candidates if low <= c <= high]
         return [min(inside, key=lambda c: abs(math.log(c / value)))] if inside else []
 
 
-def _log_scale_with_plain_ticks(axis, values) -> None:
+def _log_scale_with_plain_ticks(axis: Axis, values: ArrayLike) -> None:
     """Put ``axis`` (``ax.yaxis``) on a log scale with a few plain-number labels whatever the
     range of ``values``: up to six powers of 10 (with 2 and 5 between them over less than two
     decades, 3 over less than three), or, over less than one, evenly spaced round numbers,
@@ -391,7 +503,7 @@ def _log_scale_with_plain_ticks(axis, values) -> None:
     decades = math.log10(positive.max() / positive.min()) if positive.size else 0.0
     if decades >= 1:
         subs = (1.0, 2.0, 5.0) if decades < 2 else (1.0, 3.0) if decades < 3 else (1.0,)
-        locator = ticker.LogLocator(subs=subs, numticks=6)
+        locator: ticker.Locator = ticker.LogLocator(subs=subs, numticks=6)
     else:
         locator = _PositiveMaxNLocator(nbins=5, steps=[1, 2, 5, 10])
         axis.set_minor_locator(ticker.NullLocator())
@@ -422,6 +534,7 @@ class ConstantVectorNetwork(nn.Module):
 # Part 3: data
 # ---------------------------------------------------------------------------
 
+
 @dataclass(frozen=True, repr=False)
 class Dataset:
     """One dataset's three splits, as float32 tensors on one device.
@@ -430,6 +543,7 @@ class Dataset:
     ``*_labels`` has shape (N,): {0., 1.}. Train on train, watch val; test is
     held back.
     """
+
     name: str
     train_data: torch.Tensor
     train_labels: torch.Tensor
@@ -440,8 +554,10 @@ class Dataset:
 
     def __repr__(self) -> str:
         sizes = ", ".join(f"{s} {len(getattr(self, s + '_labels'))}" for s in SPLITS)
-        return (f"Dataset({self.name!r}: {sizes}; {self.train_data.shape[1]} features; "
-                f"device {self.train_data.device})")
+        return (
+            f"Dataset({self.name!r}: {sizes}; {self.train_data.shape[1]} features; "
+            f"device {self.train_data.device})"
+        )
 
 
 def dataset_url(name: str) -> str:
@@ -455,16 +571,19 @@ def _dataset_file(name: str) -> str:
     return DATASET_FILES[name]
 
 
-def _search_dirs(data_dir: str | os.PathLike | None) -> list[Path]:
+def _search_dirs(data_dir: str | os.PathLike[str] | None) -> list[Path]:
     if data_dir is not None:
         return [Path(data_dir)]
     here = Path(__file__).resolve().parent
     return list(dict.fromkeys([here / "data", Path.cwd() / "data", Path.cwd()]))
 
 
-def load_dataset(name: str = "tiny", device: str | torch.device | None = None,
-                 data_dir: str | os.PathLike | None = None,
-                 download: bool | None = None) -> Dataset:
+def load_dataset(
+    name: str = "tiny",
+    device: str | torch.device | None = None,
+    data_dir: str | os.PathLike[str] | None = None,
+    download: bool | None = None,
+) -> Dataset:
     """Load dataset ``name`` ("tiny" or "hard") as float32 tensors on ``device``.
 
     Looks for ``data/<file>.npz`` beside this module, then in ``./data`` and ``.``
@@ -485,11 +604,13 @@ def load_dataset(name: str = "tiny", device: str | torch.device | None = None,
             raise FileNotFoundError(
                 f"dataset file {filename!r} not found in {', '.join(map(str, dirs))}. "
                 f"Download it from {url} into a 'data' folder next to your notebook, "
-                f"or call load_dataset({name!r}, download=True).")
+                f"or call load_dataset({name!r}, download=True)."
+            )
     arrays = _read_npz(path)
     device = pick_device(device)
-    tensors = {key: torch.as_tensor(value, dtype=torch.float32).to(device)
-               for key, value in arrays.items()}
+    tensors = {
+        key: torch.as_tensor(value, dtype=torch.float32).to(device) for key, value in arrays.items()
+    }
     return Dataset(name=name, **tensors)
 
 
@@ -500,12 +621,16 @@ def _download(url: str, dest: Path) -> Path:
         with urllib.request.urlopen(url, timeout=60) as response:
             payload = response.read()
     except (urllib.error.URLError, OSError) as err:
-        reason = (f"HTTP {err.code} {err.reason}" if isinstance(err, urllib.error.HTTPError)
-                  else getattr(err, "reason", err))
+        reason = (
+            f"HTTP {err.code} {err.reason}"
+            if isinstance(err, urllib.error.HTTPError)
+            else getattr(err, "reason", err)
+        )
         raise FileNotFoundError(
             f"could not download {dest.name!r} from {url} ({reason}). Check the "
             "notebook's internet connection (Colab: Runtime > Restart session, then run "
-            "the setup cell again) or upload the file into a 'data' folder by hand.") from err
+            "the setup cell again) or upload the file into a 'data' folder by hand."
+        ) from err
     with tempfile.NamedTemporaryFile(dir=dest.parent, delete=False, suffix=".part") as tmp:
         tmp.write(payload)
     os.replace(tmp.name, dest)
@@ -519,8 +644,9 @@ def _read_npz(path: Path) -> dict[str, np.ndarray]:
         with np.load(path, allow_pickle=False) as npz:
             arrays = {key: npz[key] for key in npz.files}
     except Exception as err:  # a truncated download or an HTML error page saved as .npz
-        raise ValueError(f"{path} is not a readable .npz dataset ({err}); delete it and "
-                         "download it again") from err
+        raise ValueError(
+            f"{path} is not a readable .npz dataset ({err}); delete it and download it again"
+        ) from err
     problems = []
     for split in SPLITS:
         data, labels = arrays.get(f"{split}_data"), arrays.get(f"{split}_labels")
@@ -541,6 +667,15 @@ def _read_npz(path: Path) -> dict[str, np.ndarray]:
 # Part 3: training harness
 # ---------------------------------------------------------------------------
 
+
+class _Optimizer(Protocol):
+    """What training needs of an optimizer: torch.optim's and yours (Parts 1-2) alike."""
+
+    def zero_grad(self) -> object: ...
+
+    def step(self) -> object: ...
+
+
 class Supervise(nn.Module):
     """Pairs a network with a loss: ``Supervise(criterion, net)(x, y)`` is
     ``criterion(net(x).squeeze(-1), y)``, a scalar. ``x``: (N, 36); ``y``: (N,).
@@ -552,7 +687,8 @@ class Supervise(nn.Module):
         self.net = net
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return self.criterion(self.net(x).squeeze(-1), y)
+        loss: torch.Tensor = self.criterion(self.net(x).squeeze(-1), y)
+        return loss
 
 
 @dataclass(repr=False)
@@ -561,6 +697,7 @@ class TrainingHistory:
     ``test_every`` epochs and at the last): ``eval_epochs``, ``train_accs``,
     ``val_accs`` and ``grad_ranges`` -- (largest, smallest) over parameter
     tensors of max |gradient|; a tiny smallest value means vanishing gradients."""
+
     n_parameters: int
     epochs_run: int = 0
     losses: list[float] = field(default_factory=list)
@@ -569,7 +706,7 @@ class TrainingHistory:
     val_accs: list[float] = field(default_factory=list)
     grad_ranges: list[tuple[float, float]] = field(default_factory=list)
     solved_epoch: int | None = None
-    figure: plt.Figure | None = None
+    figure: Figure | None = None
 
     @property
     def train_acc(self) -> float:
@@ -583,8 +720,10 @@ class TrainingHistory:
 
     def __repr__(self) -> str:
         solved = f"epoch {self.solved_epoch}" if self.solved_epoch else "no"
-        return (f"TrainingHistory(epochs_run={self.epochs_run}, train_acc={self.train_acc:.4f}, "
-                f"val_acc={self.val_acc:.4f}, reached 100% held-out: {solved})")
+        return (
+            f"TrainingHistory(epochs_run={self.epochs_run}, train_acc={self.train_acc:.4f}, "
+            f"val_acc={self.val_acc:.4f}, reached 100% held-out: {solved})"
+        )
 
 
 @torch.no_grad()
@@ -594,13 +733,15 @@ def accuracy(net: nn.Module, data: torch.Tensor, labels: torch.Tensor) -> float:
     net.eval()
     try:
         predictions = net(data).squeeze(-1) > 0.5
-        return (predictions == labels.bool()).float().mean().item()
+        share: float = (predictions == labels.bool()).float().mean().item()
+        return share
     finally:
         net.train(was_training)
 
 
-def _progress_note(history: TrainingHistory, loss_log: torch.Tensor, epoch: int,
-                   window: int = 100) -> str:
+def _progress_note(
+    history: TrainingHistory, loss_log: torch.Tensor, epoch: int, window: int = 100
+) -> str:
     """The progress bar's text at an evaluation: what the run is heading for.
 
     The loss and its relative change over the last ``window`` epochs (near 0 % at chance
@@ -611,17 +752,19 @@ def _progress_note(history: TrainingHistory, loss_log: torch.Tensor, epoch: int,
     now, then = loss_log[epoch - 1].item(), loss_log[epoch - 1 - span].item()
     change = (now - then) / then if then > 0 else 0.0
     best = max(range(len(history.val_accs)), key=history.val_accs.__getitem__)
-    return (f"loss {now:.4f} ({change:+.1%} in {span} epochs), train {history.train_accs[-1]:.3f}, "
-            f"held-out {history.val_accs[-1]:.3f} (best {history.val_accs[best]:.3f} "
-            f"at epoch {history.eval_epochs[best]})")
+    return (
+        f"loss {now:.4f} ({change:+.1%} in {span} epochs), train {history.train_accs[-1]:.3f}, "
+        f"held-out {history.val_accs[-1]:.3f} (best {history.val_accs[best]:.3f} "
+        f"at epoch {history.eval_epochs[best]})"
+    )
 
 
 def _gradient_range(parameters: Iterable[torch.Tensor]) -> tuple[float, float]:
     peaks = [p.grad.detach().abs().max() for p in parameters if p.grad is not None]
     if not peaks:
         return (0.0, 0.0)
-    peaks = torch.stack(peaks)
-    return (peaks.max().item(), peaks.min().item())
+    stacked = torch.stack(peaks)
+    return (stacked.max().item(), stacked.min().item())
 
 
 def _epochs_for_mode(epochs: int, cap: int, doing: str) -> int:
@@ -635,7 +778,7 @@ def _epochs_for_mode(epochs: int, cap: int, doing: str) -> int:
 
 
 @contextlib.contextmanager
-def _subnormals_flushed(device: torch.device):
+def _subnormals_flushed(device: torch.device) -> Iterator[None]:
     """Compute float32 subnormals (|x| < 1.2e-38) as 0 on the CPU while training.
 
     Weights that decay towards 0 (Task 4.7) become subnormal after ~1500 epochs, and many x86
@@ -651,10 +794,16 @@ def _subnormals_flushed(device: torch.device):
             torch.set_flush_denormal(False)
 
 
-def run_test(model: Supervise, optmaker: Callable[[Iterable[nn.Parameter]], object],
-             epochs: int = 2000, test_every: int = 10, data: Dataset | None = None,
-             device: str | torch.device | None = None, progress: bool = True,
-             plot: bool = True) -> TrainingHistory:
+def run_test(
+    model: Supervise,
+    optmaker: Callable[[Iterable[nn.Parameter]], _Optimizer],
+    epochs: int = 2000,
+    test_every: int = 10,
+    data: Dataset | None = None,
+    device: str | torch.device | None = None,
+    progress: bool = True,
+    plot: bool = True,
+) -> TrainingHistory:
     """Train ``model`` full-batch on ``data``'s train split and watch its val split.
 
     Each epoch: ``zero_grad``, loss on all training examples, ``backward``, ``step``
@@ -672,8 +821,10 @@ def run_test(model: Supervise, optmaker: Callable[[Iterable[nn.Parameter]], obje
     (kept in the returned history's ``figure``).
     """
     if not isinstance(getattr(model, "net", None), nn.Module):
-        raise TypeError("run_test trains a Supervise(criterion, net); wrap your network, "
-                        "e.g. run_test(Supervise(nn.BCELoss(), net), optmaker)")
+        raise TypeError(
+            "run_test trains a Supervise(criterion, net); wrap your network, "
+            "e.g. run_test(Supervise(nn.BCELoss(), net), optmaker)"
+        )
     if test_every < 1:
         raise ValueError(f"test_every must be at least 1, got {test_every}")
     epochs = _epochs_for_mode(epochs, GRADING_EPOCHS, "training")
@@ -690,8 +841,15 @@ def run_test(model: Supervise, optmaker: Callable[[Iterable[nn.Parameter]], obje
     # each epoch's loss tensor alive fragments the CPU heap (measured: ~1000 page faults and
     # +10 % time per epoch on the 8000-example benchmark).
     loss_log = torch.zeros(epochs, device=device)
-    bar = tqdm(total=epochs, file=sys.stdout, disable=not progress, mininterval=0.5,
-               unit="epoch", dynamic_ncols=True, leave=True)
+    bar = tqdm(
+        total=epochs,
+        file=sys.stdout,
+        disable=not progress,
+        mininterval=0.5,
+        unit="epoch",
+        dynamic_ncols=True,
+        leave=True,
+    )
     with bar, _subnormals_flushed(device):
         for epoch in range(1, epochs + 1):
             optimizer.zero_grad()
@@ -712,17 +870,19 @@ def run_test(model: Supervise, optmaker: Callable[[Iterable[nn.Parameter]], obje
                 if history.val_accs[-1] == 1.0:
                     history.solved_epoch = epoch
                     break
-    history.losses = loss_log[:history.epochs_run].tolist()
+    history.losses = loss_log[: history.epochs_run].tolist()
     high, low = history.grad_ranges[-1]
-    print(f"Epoch {history.epochs_run}: loss {history.losses[-1]:.5f}, gradient range "
-          f"{high:.1e} to {low:.1e}, train accuracy {history.train_acc:.4f}, "
-          f"held-out accuracy {history.val_acc:.4f}")
+    print(
+        f"Epoch {history.epochs_run}: loss {history.losses[-1]:.5f}, gradient range "
+        f"{high:.1e} to {low:.1e}, train accuracy {history.train_acc:.4f}, "
+        f"held-out accuracy {history.val_acc:.4f}"
+    )
     if plot and not grading_mode():  # no figure is graded
         history.figure = plot_training(history)
     return history
 
 
-def plot_training(history: TrainingHistory) -> plt.Figure:
+def plot_training(history: TrainingHistory) -> Figure:
     """Training loss per epoch (left axis, log scale) and train / held-out accuracy
     per evaluation (right axis, 0 to 1), legend above. Returns the figure.
 
@@ -731,21 +891,46 @@ def plot_training(history: TrainingHistory) -> plt.Figure:
     coincide; when they are equal at every evaluation, the legend says so."""
     fig, ax_loss = plt.subplots(figsize=(7, 4.4), layout="constrained")
     ax_acc = ax_loss.twinx()
-    ax_loss.plot(np.arange(1, len(history.losses) + 1), history.losses, color="tab:blue",
-                 label="training loss")
+    ax_loss.plot(
+        np.arange(1, len(history.losses) + 1),
+        history.losses,
+        color="tab:blue",
+        label="training loss",
+    )
     _log_scale_with_plain_ticks(ax_loss.yaxis, history.losses)
     every = max(1, len(history.eval_epochs) // 12)  # a dozen markers, not one per evaluation
-    ax_acc.plot(history.eval_epochs, history.train_accs, "-o", color="tab:orange", linewidth=3,
-                markersize=7, markevery=every, label="training accuracy")
-    ax_acc.plot(history.eval_epochs, history.val_accs, "--x", color="tab:red", linewidth=1.5,
-                markersize=7, markeredgewidth=1.5, markevery=every, label="held-out accuracy")
+    ax_acc.plot(
+        history.eval_epochs,
+        history.train_accs,
+        "-o",
+        color="tab:orange",
+        linewidth=3,
+        markersize=7,
+        markevery=every,
+        label="training accuracy",
+    )
+    ax_acc.plot(
+        history.eval_epochs,
+        history.val_accs,
+        "--x",
+        color="tab:red",
+        linewidth=1.5,
+        markersize=7,
+        markeredgewidth=1.5,
+        markevery=every,
+        label="held-out accuracy",
+    )
     ax_acc.set_ylim(0.0, 1.02)
     ax_loss.set(xlabel="epoch", ylabel="loss (log scale)")
     ax_acc.set_ylabel("accuracy")
     same = np.array_equal(history.train_accs, history.val_accs)
-    fig.legend(loc="outside upper center", ncol=3, fontsize="small", title_fontsize="small",
-               title="training and held-out accuracy are equal at every evaluation"
-               if same else None)
+    fig.legend(
+        loc="outside upper center",
+        ncol=3,
+        fontsize="small",
+        title_fontsize="small",
+        title="training and held-out accuracy are equal at every evaluation" if same else None,
+    )
     return fig
 
 
@@ -766,16 +951,25 @@ COMPARE_DECIMALS = 6
 
 def _line_of(code: str, err: BaseException) -> str:
     """Where in ``code`` (run as "<your optimizers>") ``err`` happened: ' at line N (`text`)'."""
-    number = err.lineno if isinstance(err, SyntaxError) else next(
-        (frame.lineno for frame in reversed(traceback.extract_tb(err.__traceback__))
-         if frame.filename == "<your optimizers>"), None)
+    number = (
+        err.lineno
+        if isinstance(err, SyntaxError)
+        else next(
+            (
+                frame.lineno
+                for frame in reversed(traceback.extract_tb(err.__traceback__))
+                if frame.filename == "<your optimizers>"
+            ),
+            None,
+        )
+    )
     lines = code.splitlines()
     if not number or not 0 < number <= len(lines):
         return ""
     return f" at line {number} (`{lines[number - 1].strip()}`)"
 
 
-def _try_optimizer(cls, **options) -> str | None:
+def _try_optimizer(cls: type, **options: float) -> str | None:
     """Two epochs of ``cls`` on a small linear layer, as ``run_test`` trains (``zero_grad``,
     ``backward``, ``step``), on ``pick_device()``: None if they run, else what went wrong."""
     device = pick_device()
@@ -790,7 +984,7 @@ def _try_optimizer(cls, **options) -> str | None:
             layer(x).square().mean().backward()
             stage = "step"
             optimizer.step()
-    except Exception as err:  # noqa: BLE001 -- the student's code: report, do not raise
+    except Exception as err:  # the student's code: report, do not raise
         return f"{type(err).__name__} in {stage}(): {err}"
     return None
 
@@ -805,31 +999,48 @@ def load_own_optimizers(code: str) -> tuple[type, type]:
     ``torch.optim.SGD``, ``torch.optim.Adam``. Never raises for what ``code`` does;
     prints one line per class saying which one is used and why.
     """
-    namespace = {"__name__": "your_optimizers", "torch": torch, "nn": nn, "math": math}
+    namespace: dict[str, Any] = {
+        "__name__": "your_optimizers",
+        "torch": torch,
+        "nn": nn,
+        "math": math,
+    }
     try:
         exec(compile(code, "<your optimizers>", "exec"), namespace)
         stopped = None
-    except Exception as err:  # noqa: BLE001 -- the student's code: report, do not raise
+    except Exception as err:  # the student's code: report, do not raise
         stopped = err
     found = {name for name in OWN_OPTIMIZERS if isinstance(namespace.get(name), type)}
     if isinstance(stopped, NotImplementedError) and not found:  # the release's stub, untouched
-        print("Nothing pasted yet: " + ", ".join(
-            f"torch.optim.{stand_in.__name__} stands in for {name}"
-            for name, stand_in in OWN_OPTIMIZERS.items()) + ".")
-        return tuple(OWN_OPTIMIZERS.values())
+        print(
+            "Nothing pasted yet: "
+            + ", ".join(
+                f"torch.optim.{stand_in.__name__} stands in for {name}"
+                for name, stand_in in OWN_OPTIMIZERS.items()
+            )
+            + "."
+        )
+        sgd, adam = OWN_OPTIMIZERS.values()
+        return sgd, adam
     if stopped is not None:
-        print(f"Your code stopped with {type(stopped).__name__}{_line_of(code, stopped)}: {stopped}")
-    chosen = []
+        print(
+            f"Your code stopped with {type(stopped).__name__}{_line_of(code, stopped)}: {stopped}"
+        )
+    chosen: list[type] = []
     for name, stand_in in OWN_OPTIMIZERS.items():
-        problem = (_try_optimizer(namespace[name], lr=0.01, weight_decay=0.01) if name in found
-                   else "not in your code")
+        problem = (
+            _try_optimizer(namespace[name], lr=0.01, weight_decay=0.01)
+            if name in found
+            else "not in your code"
+        )
         if problem is None:
             print(f"{name}: yours.")
             chosen.append(namespace[name])
         else:
             print(f"{name}: {problem}; torch.optim.{stand_in.__name__} stands in for it.")
             chosen.append(stand_in)
-    return tuple(chosen)
+    sgd, adam = chosen
+    return sgd, adam
 
 
 @dataclass(repr=False)
@@ -838,6 +1049,7 @@ class OptimizerComparison:
     of each run (before that epoch's step, as ``run_test`` records it); ``accuracies``:
     {"mine" or "theirs": (train, held-out)} after the last epoch; ``error``: what stopped your optimizer,
     if anything; ``note``: why nothing was compared, if so. Its ``repr`` is the summary."""
+
     mine_name: str
     theirs_name: str
     seed: int
@@ -856,15 +1068,21 @@ class OptimizerComparison:
     @property
     def first_difference(self) -> int | None:
         """The first epoch whose losses differ at the printed precision, or None."""
-        tolerance = 0.5 * 10.0 ** -COMPARE_DECIMALS
-        return next((epoch for epoch, d in enumerate(self.differences, start=1)
-                     if not d <= tolerance), None)  # "not <=": NaN differs
+        tolerance = 0.5 * 10.0**-COMPARE_DECIMALS
+        return next(
+            (epoch for epoch, d in enumerate(self.differences, start=1) if not d <= tolerance), None
+        )  # "not <=": NaN differs
 
     @property
     def same(self) -> bool:
         """True when both runs trained and their losses agree at the printed precision."""
-        return (self.error is None and self.note is None and bool(self.mine)
-                and len(self.mine) == len(self.theirs) and self.first_difference is None)
+        return (
+            self.error is None
+            and self.note is None
+            and bool(self.mine)
+            and len(self.mine) == len(self.theirs)
+            and self.first_difference is None
+        )
 
     @property
     def verdict(self) -> str:
@@ -878,17 +1096,23 @@ class OptimizerComparison:
         return f"differs from epoch {self.first_difference} (largest difference {largest:.1e})"
 
     def summary(self) -> str:
-        lines = [f"{self.mine_name} against {self.theirs_name}, same initial weights "
-                 f"(seed {self.seed}), float64"]
+        lines = [
+            f"{self.mine_name} against {self.theirs_name}, same initial weights "
+            f"(seed {self.seed}), float64"
+        ]
         if self.mine and self.theirs:
             width = max(len(self.mine_name), len(self.theirs_name), COMPARE_DECIMALS + 3)
-            lines.append(f"{'epoch':>5}  {self.mine_name:>{width}}  {self.theirs_name:>{width}}"
-                         f"  {'difference':>10}")
+            lines.append(
+                f"{'epoch':>5}  {self.mine_name:>{width}}  {self.theirs_name:>{width}}"
+                f"  {'difference':>10}"
+            )
             shown = sorted({1, *range(self.every, len(self.mine) + 1, self.every), len(self.mine)})
             for epoch in shown:
                 a, b = self.mine[epoch - 1], self.theirs[epoch - 1]
-                lines.append(f"{epoch:>5}  {a:>{width}.{COMPARE_DECIMALS}f}  "
-                             f"{b:>{width}.{COMPARE_DECIMALS}f}  {abs(a - b):>10.1e}")
+                lines.append(
+                    f"{epoch:>5}  {a:>{width}.{COMPARE_DECIMALS}f}  "
+                    f"{b:>{width}.{COMPARE_DECIMALS}f}  {abs(a - b):>10.1e}"
+                )
             for side, (train, val) in self.accuracies.items():
                 name = self.mine_name if side == "mine" else self.theirs_name
                 lines.append(f"{name}: train accuracy {train:.4f}, held-out accuracy {val:.4f}")
@@ -898,12 +1122,21 @@ class OptimizerComparison:
     __repr__ = summary
 
 
-def _optimizer_name(optimizer) -> str:
+def _optimizer_name(optimizer: _Optimizer) -> str:
     cls = type(optimizer)
-    return f"torch.optim.{cls.__name__}" if cls.__module__.startswith("torch.optim") else cls.__name__
+    return (
+        f"torch.optim.{cls.__name__}" if cls.__module__.startswith("torch.optim") else cls.__name__
+    )
 
 
-def _train(model: Supervise, optimizer, x, y, epochs: int, losses: list[float]) -> None:
+def _train(
+    model: Supervise,
+    optimizer: _Optimizer,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    epochs: int,
+    losses: list[float],
+) -> None:
     """``epochs`` full-batch epochs, trained as ``run_test`` trains; each loss goes to ``losses``."""
     for _ in range(epochs):
         optimizer.zero_grad()
@@ -913,11 +1146,18 @@ def _train(model: Supervise, optimizer, x, y, epochs: int, losses: list[float]) 
         losses.append(loss.item())
 
 
-def compare_optimizers(build_net: Callable[[], nn.Module], criterion: nn.Module,
-                       mine: Callable[[Iterable[nn.Parameter]], object],
-                       theirs: Callable[[Iterable[nn.Parameter]], object], *, epochs: int,
-                       seed: int, every: int = 10, data: Dataset | None = None,
-                       device: str | torch.device | None = None) -> OptimizerComparison:
+def compare_optimizers(
+    build_net: Callable[[], nn.Module],
+    criterion: nn.Module,
+    mine: Callable[[Iterable[nn.Parameter]], _Optimizer],
+    theirs: Callable[[Iterable[nn.Parameter]], _Optimizer],
+    *,
+    epochs: int,
+    seed: int,
+    every: int = 10,
+    data: Dataset | None = None,
+    device: str | torch.device | None = None,
+) -> OptimizerComparison:
     """Train one network twice from the same initial weights, with the optimizer ``mine``
     makes and with the one ``theirs`` makes, and compare the training losses epoch by epoch.
 
@@ -952,12 +1192,14 @@ def compare_optimizers(build_net: Callable[[], nn.Module], criterion: nn.Module,
         optimizer = mine(yours.parameters())
         result.mine_name = _optimizer_name(optimizer)
         if result.mine_name.startswith("torch.optim."):
-            result.note = (f"yours is {result.mine_name} itself (paste your classes into the "
-                           "cell under \"Your optimizers\")")
+            result.note = (
+                f"yours is {result.mine_name} itself (paste your classes into the "
+                'cell under "Your optimizers")'
+            )
             return result
         stage = "in training"
         _train(yours, optimizer, x, y, epochs, result.mine)
-    except Exception as err:  # noqa: BLE001 -- the student's code: report, do not raise
+    except Exception as err:  # the student's code: report, do not raise
         where = f" at epoch {len(result.mine) + 1}" if stage == "in training" else ""
         result.error = f"{type(err).__name__} {stage}{where}: {err}"
         if not all(torch.isfinite(p).all() for p in yours.parameters()):  # BCELoss refuses NaN
@@ -967,8 +1209,10 @@ def compare_optimizers(build_net: Callable[[], nn.Module], criterion: nn.Module,
     optimizer = theirs(reference.parameters())
     result.theirs_name = _optimizer_name(optimizer)
     _train(reference, optimizer, x, y, epochs, result.theirs)
-    result.accuracies = {side: (accuracy(net.net, x, y), accuracy(net.net, x_val, y_val))
-                         for side, net in (("mine", yours), ("theirs", reference))}
+    result.accuracies = {
+        side: (accuracy(net.net, x, y), accuracy(net.net, x_val, y_val))
+        for side, net in (("mine", yours), ("theirs", reference))
+    }
     return result
 
 
@@ -979,9 +1223,11 @@ def compare_optimizers(build_net: Callable[[], nn.Module], criterion: nn.Module,
 InitFunction = Callable[[int, int, torch.Generator], torch.Tensor]
 
 
-def layer_activations(weights: Sequence[torch.Tensor], x: torch.Tensor,
-                      nonlinearity: Callable[[torch.Tensor], torch.Tensor] = torch.tanh,
-                      ) -> list[torch.Tensor]:
+def layer_activations(
+    weights: Sequence[torch.Tensor],
+    x: torch.Tensor,
+    nonlinearity: Callable[[torch.Tensor], torch.Tensor] = torch.tanh,
+) -> list[torch.Tensor]:
     """Forward pass without biases: a_0 = x, a_k = nonlinearity(a_{k-1} @ W_k).
 
     ``x``: (batch, n_0); ``weights[k-1]``: (n_{k-1}, n_k). Returns [a_1, ..., a_L]."""
@@ -995,8 +1241,9 @@ def layer_activations(weights: Sequence[torch.Tensor], x: torch.Tensor,
 @dataclass(repr=False)
 class InitExperiment:
     """Activations of each layer (``activations[k]``: (batch, width)) and the figure."""
+
     activations: list[torch.Tensor]
-    figure: plt.Figure | None = None
+    figure: Figure | None = None
 
     @property
     def stds(self) -> list[float]:
@@ -1004,14 +1251,22 @@ class InitExperiment:
         return [a.std().item() for a in self.activations]
 
     def __repr__(self) -> str:
-        rows = [f"  layer {k}: mean {a.mean().item():+.4f}, std {a.std().item():.4f}"
-                for k, a in enumerate(self.activations, start=1)]
+        rows = [
+            f"  layer {k}: mean {a.mean().item():+.4f}, std {a.std().item():.4f}"
+            for k, a in enumerate(self.activations, start=1)
+        ]
         return "InitExperiment(\n" + "\n".join(rows) + "\n)"
 
 
-def run_init_experiment(init_fn: InitFunction, nonlinearity: str = "tanh",
-                        n_layers: int = 7, width: int = 2048, batch: int = 16,
-                        seed: int = 0, plot: bool = True) -> InitExperiment:
+def run_init_experiment(
+    init_fn: InitFunction,
+    nonlinearity: str = "tanh",
+    n_layers: int = 7,
+    width: int = 2048,
+    batch: int = 16,
+    seed: int = 0,
+    plot: bool = True,
+) -> InitExperiment:
     """Push ``batch`` standard-normal inputs through ``n_layers`` layers of ``width``
     units whose weights come from ``init_fn(n_in, n_out, generator)`` -> (n_in, n_out),
     with ``nonlinearity`` "tanh" or "relu"; plot each layer's activation histogram
@@ -1027,8 +1282,10 @@ def run_init_experiment(init_fn: InitFunction, nonlinearity: str = "tanh",
     for _ in range(n_layers):
         W = torch.as_tensor(init_fn(width, width, generator), dtype=torch.float32)
         if W.shape != (width, width):
-            raise ValueError(f"{getattr(init_fn, '__name__', 'init_fn')}({width}, {width}, "
-                             f"generator) must return shape ({width}, {width}), got {tuple(W.shape)}")
+            raise ValueError(
+                f"{getattr(init_fn, '__name__', 'init_fn')}({width}, {width}, "
+                f"generator) must return shape ({width}, {width}), got {tuple(W.shape)}"
+            )
         weights.append(W)
     experiment = InitExperiment(layer_activations(weights, x, nonlinearities[nonlinearity]))
     if plot and not grading_mode():  # no figure is graded
@@ -1036,19 +1293,32 @@ def run_init_experiment(init_fn: InitFunction, nonlinearity: str = "tanh",
     return experiment
 
 
-def plot_activation_histograms(activations: Sequence[torch.Tensor]) -> plt.Figure:
+def plot_activation_histograms(activations: Sequence[torch.Tensor]) -> Figure:
     """One panel per layer: a density histogram of its activations and, dashed,
     the standard normal density N(0, 1) for scale; the same x range in every panel, each
     with its own tick labels and its legend to the right. Returns the figure."""
-    fig, axes = plt.subplots(len(activations), 1, figsize=(8.5, 1.9 * len(activations)),
-                             sharex=True, squeeze=False, layout="constrained")
+    fig, axes = plt.subplots(
+        len(activations),
+        1,
+        figsize=(8.5, 1.9 * len(activations)),
+        sharex=True,
+        squeeze=False,
+        layout="constrained",
+    )
     values = [a.detach().cpu().double().flatten().numpy() for a in activations]
     reach = max(1.0, max(np.abs(v).max() for v in values))
     grid = np.linspace(-reach, reach, 400)
-    normal_pdf = np.exp(-grid**2 / 2) / math.sqrt(2 * math.pi)
+    normal_pdf = np.exp(-(grid**2) / 2) / math.sqrt(2 * math.pi)
     for k, (ax, v) in enumerate(zip(axes[:, 0], values), start=1):
-        ax.hist(v, bins=100, range=(-reach, reach), density=True, color="tab:blue", alpha=0.7,
-                label=f"layer {k} (std {v.std():.3g})")
+        ax.hist(
+            v,
+            bins=100,
+            range=(-reach, reach),
+            density=True,
+            color="tab:blue",
+            alpha=0.7,
+            label=f"layer {k} (std {v.std():.3g})",
+        )
         ax.plot(grid, normal_pdf, "r--", linewidth=1, label="N(0, 1)")
         ax.tick_params(labelbottom=True)  # sharex would keep them on the bottom panel only
         _legend_beside(ax)
@@ -1066,32 +1336,55 @@ def plot_activation_histograms(activations: Sequence[torch.Tensor]) -> plt.Figur
 EC_MODEL_FILE = "ec_transfer_model.pt"
 _EC_FORMAT = "hw2-ec-model"
 #: Elementwise layers a saved network may use, with the settings that define each.
-EC_ELEMENTWISE = {"ReLU": (), "Tanh": (), "Sigmoid": (), "SiLU": (), "Identity": (),
-                  "GELU": ("approximate",), "LeakyReLU": ("negative_slope",), "ELU": ("alpha",),
-                  "Dropout": ("p",)}
+EC_ELEMENTWISE = {
+    "ReLU": (),
+    "Tanh": (),
+    "Sigmoid": (),
+    "SiLU": (),
+    "Identity": (),
+    "GELU": ("approximate",),
+    "LeakyReLU": ("negative_slope",),
+    "ELU": ("alpha",),
+    "Dropout": ("p",),
+}
 
 
-def _ec_describe(module: nn.Module) -> dict:
+def _ec_describe(module: nn.Module) -> dict[str, Any]:
     """The layer tree of ``module`` as plain data: containers (nn.Sequential, and a
     ResidualSequence from Part 3), nn.Linear, nn.BatchNorm1d and ``EC_ELEMENTWISE``."""
     kind = type(module).__name__
-    if type(module) is nn.Sequential or (isinstance(module, nn.Sequential) and kind == "ResidualSequence"):
-        return {"type": "Sequential" if type(module) is nn.Sequential else "Residual",
-                "layers": [_ec_describe(child) for child in module]}
+    if type(module) is nn.Sequential or (
+        isinstance(module, nn.Sequential) and kind == "ResidualSequence"
+    ):
+        return {
+            "type": "Sequential" if type(module) is nn.Sequential else "Residual",
+            "layers": [_ec_describe(child) for child in module],
+        }
     if type(module) is nn.Linear:
-        return {"type": "Linear", "in_features": module.in_features,
-                "out_features": module.out_features, "bias": module.bias is not None}
+        return {
+            "type": "Linear",
+            "in_features": module.in_features,
+            "out_features": module.out_features,
+            "bias": module.bias is not None,
+        }
     if type(module) is nn.BatchNorm1d:
-        return {"type": "BatchNorm1d", "num_features": module.num_features, "eps": module.eps,
-                "momentum": module.momentum, "affine": module.affine,
-                "track_running_stats": module.track_running_stats}
+        return {
+            "type": "BatchNorm1d",
+            "num_features": module.num_features,
+            "eps": module.eps,
+            "momentum": module.momentum,
+            "affine": module.affine,
+            "track_running_stats": module.track_running_stats,
+        }
     if kind in EC_ELEMENTWISE and type(module) is getattr(nn, kind):
         return {"type": kind, **{name: getattr(module, name) for name in EC_ELEMENTWISE[kind]}}
-    raise TypeError(f"save_ec_model cannot save a {kind}: build the network from nn.Sequential, "
-                    f"your ResidualSequence, nn.Linear, nn.BatchNorm1d and {', '.join(EC_ELEMENTWISE)}")
+    raise TypeError(
+        f"save_ec_model cannot save a {kind}: build the network from nn.Sequential, "
+        f"your ResidualSequence, nn.Linear, nn.BatchNorm1d and {', '.join(EC_ELEMENTWISE)}"
+    )
 
 
-def _ec_build(spec: dict) -> nn.Module:
+def _ec_build(spec: dict[str, Any]) -> nn.Module:
     """Modules for a description, nested as in the original, so its state_dict loads."""
     kind = spec["type"]
     if kind in ("Sequential", "Residual"):
@@ -1099,27 +1392,35 @@ def _ec_build(spec: dict) -> nn.Module:
     if kind == "Linear":
         return nn.Linear(spec["in_features"], spec["out_features"], bias=spec["bias"])
     if kind == "BatchNorm1d":
-        return nn.BatchNorm1d(spec["num_features"], eps=spec["eps"], momentum=spec["momentum"],
-                              affine=spec["affine"], track_running_stats=spec["track_running_stats"])
+        return nn.BatchNorm1d(
+            spec["num_features"],
+            eps=spec["eps"],
+            momentum=spec["momentum"],
+            affine=spec["affine"],
+            track_running_stats=spec["track_running_stats"],
+        )
     if kind in EC_ELEMENTWISE:
-        return getattr(nn, kind)(**{name: spec[name] for name in EC_ELEMENTWISE[kind]})
+        layer: nn.Module = getattr(nn, kind)(**{name: spec[name] for name in EC_ELEMENTWISE[kind]})
+        return layer
     raise ValueError(f"unknown layer type {kind!r}")
 
 
-def _ec_forward(spec: dict, module: nn.Module, x: torch.Tensor) -> torch.Tensor:
+def _ec_forward(spec: dict[str, Any], module: nn.Module, x: torch.Tensor) -> torch.Tensor:
     if spec["type"] == "Sequential":
-        for layer, child in zip(spec["layers"], module):
+        # _ec_build made an nn.Sequential for each container
+        for layer, child in zip(spec["layers"], cast(nn.Sequential, module)):
             x = _ec_forward(layer, child, x)
         return x
     if spec["type"] == "Residual":
         return x + _ec_forward({"type": "Sequential", "layers": spec["layers"]}, module, x)
-    return module(x)
+    y: torch.Tensor = module(x)
+    return y
 
 
 class SavedNetwork(nn.Module):
     """A network rebuilt by ``load_ec_model``: the saved layers and weights, in eval mode."""
 
-    def __init__(self, spec: dict, state_dict: dict):
+    def __init__(self, spec: dict[str, Any], state_dict: dict[str, torch.Tensor]) -> None:
         super().__init__()
         self.spec = spec
         self.layers = _ec_build(spec)
@@ -1130,7 +1431,7 @@ class SavedNetwork(nn.Module):
         return _ec_forward(self.spec, self.layers, x)
 
 
-def _write_ec_model(net: nn.Module, path: str | os.PathLike, saved_by: str) -> Path:
+def _write_ec_model(net: nn.Module, path: str | os.PathLike[str], saved_by: str) -> Path:
     """Describe ``net``, check that the rebuilt copy computes what ``net`` computes (in eval
     mode, on random grids), and write description and weights to ``path``."""
     import copy
@@ -1138,8 +1439,10 @@ def _write_ec_model(net: nn.Module, path: str | os.PathLike, saved_by: str) -> P
     if not isinstance(net, nn.Module):
         raise TypeError(f"save_ec_model takes an nn.Module, got {type(net).__name__}")
     if isinstance(getattr(net, "net", None), nn.Module) and hasattr(net, "criterion"):
-        raise TypeError("pass the network itself (model.net), not its Supervise wrapper: the "
-                        "saved model maps a batch (N, 36) to probabilities")
+        raise TypeError(
+            "pass the network itself (model.net), not its Supervise wrapper: the "
+            "saved model maps a batch (N, 36) to probabilities"
+        )
     original = copy.deepcopy(net).cpu().float().eval()
     spec = _ec_describe(original)
     state = {key: value.detach().clone() for key, value in original.state_dict().items()}
@@ -1147,37 +1450,50 @@ def _write_ec_model(net: nn.Module, path: str | os.PathLike, saved_by: str) -> P
     with torch.no_grad():
         gap = (SavedNetwork(spec, state)(x) - original(x)).abs().max().item()
     if not gap <= 1e-5:
-        raise ValueError(f"the saved copy of your network computes something else (max difference "
-                         f"{gap:.3g}): if it holds a ResidualSequence, check that its forward returns "
-                         "f(x) + x; other custom forward methods cannot be saved")
-    torch.save({"format": _EC_FORMAT, "saved_by": saved_by, "torch": str(torch.__version__),
-                "layers": spec, "state_dict": state}, os.fspath(path))
+        raise ValueError(
+            f"the saved copy of your network computes something else (max difference "
+            f"{gap:.3g}): if it holds a ResidualSequence, check that its forward returns "
+            "f(x) + x; other custom forward methods cannot be saved"
+        )
+    torch.save(
+        {
+            "format": _EC_FORMAT,
+            "saved_by": saved_by,
+            "torch": str(torch.__version__),
+            "layers": spec,
+            "state_dict": state,
+        },
+        os.fspath(path),
+    )
     return Path(path)
 
 
-def read_ec_file(path: str | os.PathLike, load: Callable | None = None) -> dict:
+def read_ec_file(
+    path: str | os.PathLike[str], load: Callable[[str | os.PathLike[str]], object] | None = None
+) -> dict[str, Any]:
     """What ``save_ec_model`` wrote, as plain data: {"format", "saved_by", "torch", "layers" (the
     layer tree), "state_dict"}; read with ``weights_only=True``, nothing built or run yet.
     ``load(path)`` reads the file instead (the grader's reader checks its size and records
     before it decodes anything)."""
-    if load is None:
-        saved = torch.load(os.fspath(path), map_location="cpu", weights_only=True)
-    else:
-        saved = load(path)
+    saved = (
+        torch.load(os.fspath(path), map_location="cpu", weights_only=True)
+        if load is None
+        else load(path)
+    )
     if not isinstance(saved, dict) or saved.get("format") != _EC_FORMAT:
         # the file's name only: the message can reach a student, and the folder be the grader's
         raise ValueError(f"{os.path.basename(path)} was not written by hw2utils.save_ec_model")
     return saved
 
 
-def load_ec_model(path: str | os.PathLike = EC_MODEL_FILE) -> SavedNetwork:
+def load_ec_model(path: str | os.PathLike[str] = EC_MODEL_FILE) -> SavedNetwork:
     """The network ``save_ec_model`` wrote, in eval mode on the CPU: call it on a float32
     tensor (N, 36) to get probabilities (N, 1)."""
     saved = read_ec_file(path)
     return SavedNetwork(saved["layers"], saved["state_dict"])
 
 
-def save_ec_model(net: nn.Module, path: str | os.PathLike = EC_MODEL_FILE) -> Path | None:
+def save_ec_model(net: nn.Module, path: str | os.PathLike[str] = EC_MODEL_FILE) -> Path | None:
     """Save EC1's fine-tuned network ``net`` (not its Supervise wrapper) to ``path``, next to
     the notebook, and print its accuracy on the hard val split. Submit the file with the
     notebook: the grader scores it on "hard" examples you never saw.
@@ -1190,16 +1506,19 @@ def save_ec_model(net: nn.Module, path: str | os.PathLike = EC_MODEL_FILE) -> Pa
     few epochs that ``run_test`` trains while grading must not replace it."""
     path = Path(path)
     if grading_mode():
-        state = ("keeping the file you submitted" if path.is_file()
-                 else "no such file was submitted, so EC1 scores 0")
+        state = (
+            "keeping the file you submitted"
+            if path.is_file()
+            else "no such file was submitted, so EC1 scores 0"
+        )
         print(f"Grading mode: not writing {path} ({state}).")
         return None
     _write_ec_model(net, path, saved_by="save_ec_model")
     data = load_dataset("hard", device="cpu")
     with torch.no_grad():
         accuracy_val = accuracy(load_ec_model(path), data.val_data, data.val_labels)
-    print(f"Saved your network to {path.resolve()} ({path.stat().st_size / 1024:.0f} kB); "
-          f"held-out (hard val) accuracy {accuracy_val:.4f}. Submit this file with the notebook.")
+    print(
+        f"Saved your network to {path.resolve()} ({path.stat().st_size / 1024:.0f} kB); "
+        f"held-out (hard val) accuracy {accuracy_val:.4f}. Submit this file with the notebook."
+    )
     return path
-
-
