@@ -14,6 +14,8 @@ import pytest
 import mutants  # tests/: the reference submission
 from autograder import gradebook, gradescope, sandbox
 
+pytestmark = pytest.mark.slow  # the bundle built and run on one submission: about half a minute
+
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE, RELEASE = ROOT / "source" / "hw2", ROOT / "release" / "hw2"
 

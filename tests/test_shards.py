@@ -26,6 +26,8 @@ import pytest
 import small_class  # tests/: the class graded here
 from autograder import grade, gradebook, sandbox, shards
 
+pytestmark = pytest.mark.slow  # the small class graded as one batch, as two shards and on Slurm: minutes
+
 ROOT = Path(__file__).resolve().parents[1]
 NAMES = {"reference": "reference", "blank": "untouched", "broken": "broken"}
 SLURM_INSTALL = "apt-get install -y slurm-wlm munge (as root)"
