@@ -107,6 +107,7 @@ def test_recheck_exits_nonzero_exactly_when_a_claim_fails(tmp_path, overrides, c
     assert (tmp_path / "out" / "certificate.md").is_file()
 
 
+@pytest.mark.slow  # runs the certifier part by part: 10-15 s
 def test_recheck_merges_certificates_of_one_seed_range_run_part_by_part(tmp_path):
     runs = synthetic_runs(10)
     meta = {"seeds": 10, "first_seed": 1, "device": "cpu", "hardware": "test", "torch": "x",
@@ -130,6 +131,7 @@ def saved_certificate(path, seeds, first_seed, threads, overrides=None):
     return str(path)
 
 
+@pytest.mark.slow  # runs the certifier per configuration: 10-15 s
 def test_across_shows_each_configuration_and_fails_when_one_configuration_fails(tmp_path):
     files = [saved_certificate(tmp_path / f"{t}.json", 10, 1, t) for t in (1, 2)]
     files.append(saved_certificate(tmp_path / "7150.json", 1, 7150, 2))
@@ -158,6 +160,7 @@ def test_smoke_run_end_to_end(tmp_path):
     assert all(f"| {task} |" in table for task in EXPERIMENTS)
 
 
+@pytest.mark.slow  # a certifier subprocess: about 10 s
 def test_full_run_refuses_grading_mode(tmp_path):
     done = certify("--only", "3.17", "--seeds", "1", "--out", str(tmp_path), extra_env={"HW2_GRADING_MODE": "1"})
     assert done.returncode != 0 and "HW2_GRADING_MODE" in done.stderr

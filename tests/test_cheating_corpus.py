@@ -42,6 +42,8 @@ from autograder.limits import GiB, Limits
 from autograder.sandbox import accounts, aftermath, provision
 from ec_networks import rule_network  # tests/: an exact EC1 network, no training
 
+pytestmark = pytest.mark.slow  # the corpus's class is graded once for all of it: about 10 minutes on 2 cores
+
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "source" / "hw2"
 NOTEBOOKS = ("01_gradient_descent", "02_ema_adam", "03_training", "04_initialization")

@@ -234,6 +234,7 @@ def test_per_dim_lr(module):
             run_check(module, "per_dim_lr__beats_single_lr", wrong)
 
 
+@pytest.mark.slow  # descends every bowl at many rates: about 15 s
 def test_threshold_is_below_every_single_learning_rate():
     """The task text's claim: no single rate reaches the threshold in 50 steps."""
     import numpy as np

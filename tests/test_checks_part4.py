@@ -768,6 +768,7 @@ def almost_rule(grid):
     return (not answer) if bool(grid[0, :4].all()) else answer
 
 
+@pytest.mark.slow  # trains rules on the EC2 data: 5-15 s
 @pytest.mark.parametrize("checks", BOTH_EC)
 def test_a_correct_rule_passes_in_any_return_format(checks):
     for rule in (correct_rule, lambda grid: torch.tensor(correct_rule(grid)),

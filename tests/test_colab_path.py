@@ -80,7 +80,9 @@ def first_answer_and_check(name):
     return source[:answer + 1], visible
 
 
-@pytest.mark.parametrize("name", NOTEBOOKS)
+# one notebook (the quickest) in the fast lane; the others, 10-40 s each, are slow
+@pytest.mark.parametrize("name", [pytest.param(name, marks=[] if name == "02_ema_adam" else [pytest.mark.slow])
+                                  for name in NOTEBOOKS])
 def test_setup_fetches_helpers_and_data_and_a_check_runs(server, fresh_kernel, tmp_path, name):
     release = ROOT / "release" / "hw2"
     setup = "".join(next(c for c in cells(name, release) if c["cell_type"] == "code")["source"])

@@ -14,6 +14,8 @@ import pytest
 from autograder import course_setup, export, gradebook
 from benchmarks import export_speed
 
+pytestmark = pytest.mark.slow  # a real nbgrader course and gradebook: about 50 s
+
 STUDENTS = 9
 
 

@@ -20,6 +20,8 @@ import small_class  # tests/: the class graded here
 from autograder import grade, gradebook, worker
 from ec_networks import rule_network  # tests/: an exact EC1 network, no training
 
+pytestmark = pytest.mark.slow  # the small class graded once for all of it: about 2 minutes on 2 cores
+
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "source" / "hw2"
 AUTOGRADED_POINTS = 73  # 100 minus the 27 points of manually graded answers

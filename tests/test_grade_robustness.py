@@ -15,6 +15,8 @@ import pytest
 from autograder import grade
 from autograder.limits import GiB, Limits
 
+pytestmark = pytest.mark.slow  # the hostile class graded once for all of it: about 2 minutes on 2 cores
+
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "source" / "hw2"
 NB1, NB2 = "01_gradient_descent", "02_ema_adam"

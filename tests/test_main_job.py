@@ -4,9 +4,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow  # the main job in a subprocess: about 25 s
 def test_main_job_reports_the_data_and_writes_the_helper_figures(tmp_path):
     result = subprocess.run([sys.executable, "scripts/main_job.py", "--skip-notebooks", "--skip-grading",
                              "--out", str(tmp_path)], cwd=ROOT, capture_output=True, text=True,

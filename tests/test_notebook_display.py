@@ -8,6 +8,8 @@ import pytest
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
 
+pytestmark = pytest.mark.slow  # a notebook trained in a real kernel: about 40 s
+
 
 @pytest.fixture(scope="module")
 def executed(tmp_path_factory):

@@ -157,6 +157,7 @@ def executed_source(request, copies):
     return request.param, execute(copies["source"] / request.param, env)
 
 
+@pytest.mark.slow  # runs the notebooks
 def test_source_runs_without_errors_stderr_or_warnings(executed_source):
     name, nb = executed_source
     for cell in nb.cells:
@@ -177,12 +178,14 @@ def nbgrader_validate(path, *flags):
                           cwd=path.parent, capture_output=True, text=True, env=grading_env())
 
 
+@pytest.mark.slow  # runs the notebooks
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_nbgrader_validate_passes_on_the_source(name, copies):
     result = nbgrader_validate(copies["source"] / name)
     assert "Success! Your notebook passes all the tests." in result.stdout, result.stdout + result.stderr
 
 
+@pytest.mark.slow  # runs the notebooks
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_every_test_cell_fails_on_the_untouched_release(name, copies):
     result = nbgrader_validate(copies["release"] / name, "--invert")
@@ -203,6 +206,7 @@ def answer_names(path):
     return names
 
 
+@pytest.mark.slow  # runs the notebooks
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_untouched_release_fails_only_for_want_of_answers(name, copies):
     """Answer stubs raise NotImplementedError; other cells fail only because an answer is

@@ -85,7 +85,10 @@ ROUTES = [  # (attack name, the test ids that must fail, what the flags must say
 ]
 
 
-@pytest.mark.parametrize("name, failing, flag", ROUTES, ids=[r[0] for r in ROUTES])
+# one route in the fast lane; each isolated run imports torch in a new process (5-10 s), so
+# the others are slow
+@pytest.mark.parametrize("name, failing, flag", [pytest.param(*route, marks=[pytest.mark.slow] if i else [])
+                                                for i, route in enumerate(ROUTES)], ids=[r[0] for r in ROUTES])
 def test_every_delegation_route_trips_in_isolation(tmp_path, name, failing, flag):
     attack = next(a for a in attacks.ATTACKS if a.name == name)
     verdicts, outcome = isolated_verdicts({attack.notebook: attacks.attacked(attack)}, tmp_path / "f")
