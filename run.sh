@@ -14,6 +14,7 @@
 #   bash run.sh gradescope [--out ZIP]                    the Gradescope autograder zip
 #   bash run.sh bench-grading [--students N]              grading speed and memory
 #   bash run.sh sandbox  (root) create the sandbox users and lock the kit (autograder/sandbox/provision.py)
+#   bash run.sh style    ruff check, ruff format --check, mypy (scripts/style.sh; --fix applies ruff's fixes)
 set -euo pipefail
 cd "$(dirname "$0")"
 bash scripts/setup_env.sh
@@ -42,5 +43,6 @@ case "$command" in
   gradescope) exec "$python" -m autograder.gradescope build "$@" ;;
   bench-grading) exec "$python" benchmarks/grading_speed.py "$@" ;;
   sandbox) exec "$python" -m autograder.sandbox setup --kit . "$@" ;;
-  *) echo "usage: bash run.sh [main|test|build|bench|bundle|grade|merge|export|gradescope|bench-grading|sandbox] [args...]" >&2; exit 2 ;;
+  style) exec bash scripts/style.sh "$@" ;;
+  *) echo "usage: bash run.sh [main|test|build|bench|bundle|grade|merge|export|gradescope|bench-grading|sandbox|style] [args...]" >&2; exit 2 ;;
 esac

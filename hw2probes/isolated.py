@@ -133,7 +133,7 @@ def main(argv=None) -> int:
     parser.add_argument("folder", type=Path)
     parser.add_argument("--job-timeout", type=float, required=True)
     args = parser.parse_args(argv)
-    import torch  # noqa: F401  (loaded once, before the forks)
+    import torch  # loaded once, before the forks
 
     import hw2probes
     from hw2probes import tripwires
