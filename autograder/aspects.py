@@ -22,13 +22,14 @@ Of a call's arguments, the first ``literals`` are constants written in the test 
 to the judge; every argument, literals included, goes to the probe. The probe runs in the sandbox
 (``hw2probes``); this module runs only in the trusted grader, and the judges' modules import it.
 """
+
 from __future__ import annotations
 
 import contextlib
 import inspect
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import hw2probes
 
@@ -48,24 +49,30 @@ class Verdict:
 @dataclass(frozen=True)
 class Context:
     """What a judge may need besides the probe's data, supplied by the trusted grader."""
+
     submission: Path | None = None  # the student's handed-in folder (EC1's model file)
     seed: int | None = None  # the run's seed ($HW2_PROBE_SEED in the sandbox); None: not grading
 
 
 def _not_what_the_probe_returns(name: str, detail: str = "") -> Verdict:
-    return Verdict(False, f"{name}: the data your notebook returned for this check is not what the check "
-                          f"produces{detail}; was the check tampered with?", malformed=True)
+    return Verdict(
+        False,
+        f"{name}: the data your notebook returned for this check is not what the check "
+        f"produces{detail}; was the check tampered with?",
+        malformed=True,
+    )
 
 
 @dataclass(frozen=True)
 class Aspect:
     """One graded aspect: ``probe(*args) -> plain data`` in the sandbox, ``judge(data, *literals)``
     in the grader (a judge that takes ``context`` gets the run's ``Context``)."""
-    part: str                 # hw2probes.PARTS: the module of the probe and of the judge
-    name: str                 # the test cell's call is check_<name>
+
+    part: str  # hw2probes.PARTS: the module of the probe and of the judge
+    name: str  # the test cell's call is check_<name>
     probe: Callable
     judge: Callable = field(repr=False)
-    literals: int = 0         # how many leading arguments of the call are the judge's constants
+    literals: int = 0  # how many leading arguments of the call are the judge's constants
 
     @property
     def probe_ref(self) -> str:
@@ -78,17 +85,27 @@ class Aspect:
         ``hw2probes.seeded(context.seed)``, so the input makers it shares with its probe
         (``hw2probes.case_seed``) rebuild the inputs the probe drew for this run."""
         if data is None:
-            return Verdict(False, f"{self.name}: this check never ran: the notebook stopped before it "
-                                  "(an earlier cell hung past the time limit, exited the kernel or "
-                                  "used too much memory), or its test cell was removed")
-        if not isinstance(data, dict) or not ({"result"} == set(data) or
-                                              ({"error"} == set(data) and isinstance(data["error"], str))):
+            return Verdict(
+                False,
+                f"{self.name}: this check never ran: the notebook stopped before it "
+                "(an earlier cell hung past the time limit, exited the kernel or "
+                "used too much memory), or its test cell was removed",
+            )
+        if not isinstance(data, dict) or not (
+            {"result"} == set(data) or ({"error"} == set(data) and isinstance(data["error"], str))
+        ):
             return _not_what_the_probe_returns(self.name)
         if "error" in data:
             return Verdict(False, f"{self.name}: running your code raised {data['error']}")
-        kwargs = {"context": context} if "context" in inspect.signature(self.judge).parameters else {}
+        kwargs = (
+            {"context": context} if "context" in inspect.signature(self.judge).parameters else {}
+        )
         try:
-            with hw2probes.seeded(context.seed) if context.seed is not None else contextlib.nullcontext():
+            with (
+                hw2probes.seeded(context.seed)
+                if context.seed is not None
+                else contextlib.nullcontext()
+            ):
                 message = self.judge(data["result"], *literals, **kwargs)
         except Malformed as failure:
             return Verdict(False, str(failure), malformed=True)
@@ -102,7 +119,7 @@ class Aspect:
         """The probe, a round trip through the sandbox's data format, and the judge, all here:
         raises AssertionError with the diagnostic, or prints and returns the success line."""
         data = hw2probes.from_bytes(hw2probes.to_bytes(hw2probes.collect(self.probe, lambda: args)))
-        verdict = self.verdict(args[:self.literals], data, context)
+        verdict = self.verdict(args[: self.literals], data, context)
         if not verdict.passed:
             raise AssertionError(verdict.message)
         print(verdict.message)
@@ -116,14 +133,20 @@ REGISTRY: dict[tuple[str, str], Aspect] = {}
 def aspect(probe: Callable, literals: int = 0) -> Callable[[Callable], Aspect]:
     """Declare the decorated judge ``check_<name>`` of ``autograder.checks.<part>`` as a graded
     aspect whose sandbox half is ``probe`` (a function of ``hw2probes.<part>``)."""
+
     def declare(judge: Callable) -> Aspect:
         part = judge.__module__.rpartition(".")[2]
         if not judge.__name__.startswith("check_") or part not in hw2probes.PARTS:
-            raise ValueError(f"an aspect is a function check_<name> of autograder.checks.<part>: {judge.__qualname__}")
+            raise ValueError(
+                f"an aspect is a function check_<name> of autograder.checks.<part>: {judge.__qualname__}"
+            )
         if probe.__module__ != f"hw2probes.{part}":
-            raise ValueError(f"{judge.__name__}: its probe must live in hw2probes.{part}, not {probe.__module__}")
+            raise ValueError(
+                f"{judge.__name__}: its probe must live in hw2probes.{part}, not {probe.__module__}"
+            )
         declared = Aspect(part, judge.__name__.removeprefix("check_"), probe, judge, literals)
         if REGISTRY.setdefault((part, declared.name), declared) is not declared:
             raise ValueError(f"{part}.{judge.__name__} is declared twice")
         return declared
+
     return declare

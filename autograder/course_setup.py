@@ -1,8 +1,9 @@
 """The class's nbgrader course: this repository's source/hw2, generated, with its own gradebook.
 
-    make_course(course)     create it, or update a rerun's assignment (the grades stay)
-    environment()           what nbgrader's commands run with
+make_course(course)     create it, or update a rerun's assignment (the grades stay)
+environment()           what nbgrader's commands run with
 """
+
 from __future__ import annotations
 
 import os
@@ -25,8 +26,13 @@ def environment() -> dict[str, str]:
 
 
 def _nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course,
-                          env=environment(), capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "nbgrader", *args],
+        cwd=course,
+        env=environment(),
+        capture_output=True,
+        text=True,
+    )
 
 
 def make_course(course: Path) -> None:

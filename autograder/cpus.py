@@ -3,6 +3,7 @@
 Standard library only: ``autograder.limits`` (read by nbgrader_config.py) derives the default
 torch threads from it.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -30,7 +31,9 @@ def _cgroup_cpu_quota() -> float | None:
         with contextlib.suppress(OSError, ValueError):
             _, controllers, path = line.split(":", 2)
             if controllers == "":  # v2: "0::/path"
-                quota, period = (Path("/sys/fs/cgroup") / path.lstrip("/") / "cpu.max").read_text().split()
+                quota, period = (
+                    (Path("/sys/fs/cgroup") / path.lstrip("/") / "cpu.max").read_text().split()
+                )
             elif "cpu" in controllers.split(","):  # v1: "4:cpu,cpuacct:/path"
                 folder = Path("/sys/fs/cgroup/cpu") / path.lstrip("/")
                 quota = (folder / "cpu.cfs_quota_us").read_text().strip()

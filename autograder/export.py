@@ -133,7 +133,9 @@ def main(argv: list[str] | None = None) -> int:
         help="regenerate every student's feedback (shows hand-graded comments)",
     )
     args = parser.parse_args(argv)
-    written = export(args.out, args.lms, args.assignment, args.assignment_id, args.pending, args.feedback)
+    written = export(
+        args.out, args.lms, args.assignment, args.assignment_id, args.pending, args.feedback
+    )
     reports.print_summary(args.out)
     for system, result in written.items():
         print(

@@ -37,13 +37,14 @@ what they earn is recorded as ``extra_credit`` on top.
 Without root (no sandbox users), grading refuses to start unless ``--trust-students``: the
 students' code then runs as the grader's own user, and could change its grades.
 """
+
 from __future__ import annotations
 
 import argparse
 import contextlib
 import os
-import shutil
 import queue
+import shutil
 import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -58,21 +59,32 @@ ROOT = Path(__file__).resolve().parents[1]
 TRUSTED = "none: --trust-students (students' code ran as the grader's own user)"
 
 
-def grade(source: Path, out: Path, jobs: int = 1, limits: Limits | None = None,
-          feedback: bool = True, trust_students: bool = False,
-          shard: tuple[int, int] | None = None) -> dict[str, list[str]]:
+def grade(
+    source: Path,
+    out: Path,
+    jobs: int = 1,
+    limits: Limits | None = None,
+    feedback: bool = True,
+    trust_students: bool = False,
+    shard: tuple[int, int] | None = None,
+) -> dict[str, list[str]]:
     """Grade every submission in ``source``; returns the problems recorded per student.
     ``feedback=False`` skips the feedback HTML (the tables are written either way).
     ``trust_students`` runs submissions as this process's own user, without the sandbox.
     ``shard`` (i, K) grades only shard i of K's students (``autograder.shards``)."""
     limits = limits or Limits.for_jobs(jobs)
     if not trust_students and (why := provision.refusal(ROOT, jobs)):
-        todo = ("Grade as root (a scheduler's job or a pod too), on a machine set up once with "
-                "`bash run.sh sandbox`" if os.geteuid() != 0
-                else "Run `python -m autograder.sandbox setup` as root first")
-        raise SystemExit(f"refusing to grade: {why}. {todo}, or pass --trust-students to run "
-                         "students' code as this user (it could then change its own and other "
-                         "students' grades)")
+        todo = (
+            "Grade as root (a scheduler's job or a pod too), on a machine set up once with "
+            "`bash run.sh sandbox`"
+            if os.geteuid() != 0
+            else "Run `python -m autograder.sandbox setup` as root first"
+        )
+        raise SystemExit(
+            f"refusing to grade: {why}. {todo}, or pass --trust-students to run "
+            "students' code as this user (it could then change its own and other "
+            "students' grades)"
+        )
     out.mkdir(parents=True, exist_ok=True)
     if not trust_students:
         # the course (reference notebooks, every student's hand-in, the gradebook) is root's
@@ -86,10 +98,17 @@ def grade(source: Path, out: Path, jobs: int = 1, limits: Limits | None = None,
         return _grade(source, out, jobs, limits, feedback, held, shard)
 
 
-def _grade(source: Path, out: Path, jobs: int, limits: Limits, feedback: bool,
-           held: list[accounts.Slot | None], shard: tuple[int, int] | None = None
-           ) -> dict[str, list[str]]:
+def _grade(
+    source: Path,
+    out: Path,
+    jobs: int,
+    limits: Limits,
+    feedback: bool,
+    held: list[accounts.Slot | None],
+    shard: tuple[int, int] | None = None,
+) -> dict[str, list[str]]:
     from tqdm import tqdm
+
     slots: queue.Queue = queue.Queue()
     for slot in held:
         slots.put(slot)
@@ -104,8 +123,14 @@ def _grade(source: Path, out: Path, jobs: int, limits: Limits, feedback: bool,
         shutil.copytree(template, course, dirs_exist_ok=True)
     if shard:
         submissions, everyone = shards.stage(source, course / "submitted", shard)
-        shards.write_record(out, shard, [s.student for s in submissions], everyone, manifest,
-                            (out / reports.ISOLATION_FILE).read_text().strip())
+        shards.write_record(
+            out,
+            shard,
+            [s.student for s in submissions],
+            everyone,
+            manifest,
+            (out / reports.ISOLATION_FILE).read_text().strip(),
+        )
     else:
         submissions = intake.stage(source, course / "submitted")
     students = sorted(s.student for s in submissions)
@@ -126,10 +151,13 @@ def _grade(source: Path, out: Path, jobs: int, limits: Limits, feedback: bool,
         problems[student] += found
         flags[student] += flagged
 
-    with tempfile.TemporaryDirectory(prefix="hw2-grading-") as work, \
-            ThreadPoolExecutor(max_workers=jobs) as pool, \
-            tqdm(total=len(students), unit="student", desc="grading", file=sys.stderr,
-                 disable=None) as progress:
+    with (
+        tempfile.TemporaryDirectory(prefix="hw2-grading-") as work,
+        ThreadPoolExecutor(max_workers=jobs) as pool,
+        tqdm(
+            total=len(students), unit="student", desc="grading", file=sys.stderr, disable=None
+        ) as progress,
+    ):
         os.chmod(work, 0o711)  # each slot's scratch folder inside is its user's alone
         futures = {pool.submit(execute, Path(work), student): student for student in pending}
         for student in students:  # executed by an earlier, interrupted run: record them now
@@ -154,27 +182,58 @@ def main(argv=None) -> int:
     parser.add_argument("source", type=Path, help="folder of student folders, or an LMS .zip")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--jobs", type=int, default=1, help="students graded at once (default 1)")
-    parser.add_argument("--student-timeout", type=float, default=Limits.wall,
-                        help=f"wall seconds one student's grading may take (default {Limits.wall:.0f})")
-    parser.add_argument("--cell-timeout", type=int, default=Limits.cell,
-                        help="seconds one cell may run (default %(default)s)")
-    parser.add_argument("--memory-gib", type=float, default=Limits.memory / GiB,
-                        help="memory per student, GiB: each process's address space, and all its "
-                             "processes together where a cgroup is possible (default %(default)s)")
-    parser.add_argument("--threads", type=int, default=0,
-                        help="torch threads per worker (default: cores / jobs)")
-    parser.add_argument("--trust-students", action="store_true",
-                        help="run submissions as this user, without the sandbox (for a machine "
-                             "without root; a submission can then change grades)")
-    parser.add_argument("--shard", type=shards.parse, metavar="i/K",
-                        help="grade only shard i of K (1-based) of the students, into --out as "
-                             "a batch of its own; merge the K shards with "
-                             "`python -m autograder.shards merge`")
+    parser.add_argument(
+        "--student-timeout",
+        type=float,
+        default=Limits.wall,
+        help=f"wall seconds one student's grading may take (default {Limits.wall:.0f})",
+    )
+    parser.add_argument(
+        "--cell-timeout",
+        type=int,
+        default=Limits.cell,
+        help="seconds one cell may run (default %(default)s)",
+    )
+    parser.add_argument(
+        "--memory-gib",
+        type=float,
+        default=Limits.memory / GiB,
+        help="memory per student, GiB: each process's address space, and all its "
+        "processes together where a cgroup is possible (default %(default)s)",
+    )
+    parser.add_argument(
+        "--threads", type=int, default=0, help="torch threads per worker (default: cores / jobs)"
+    )
+    parser.add_argument(
+        "--trust-students",
+        action="store_true",
+        help="run submissions as this user, without the sandbox (for a machine "
+        "without root; a submission can then change grades)",
+    )
+    parser.add_argument(
+        "--shard",
+        type=shards.parse,
+        metavar="i/K",
+        help="grade only shard i of K (1-based) of the students, into --out as "
+        "a batch of its own; merge the K shards with "
+        "`python -m autograder.shards merge`",
+    )
     args = parser.parse_args(argv)
-    limits = Limits.for_jobs(args.jobs, threads=args.threads, wall=args.student_timeout,
-                             cell=args.cell_timeout, memory=int(args.memory_gib * GiB))
-    grade(args.source, args.out, args.jobs, limits, trust_students=args.trust_students,
-          shard=args.shard)
+    limits = Limits.for_jobs(
+        args.jobs,
+        threads=args.threads,
+        wall=args.student_timeout,
+        cell=args.cell_timeout,
+        memory=int(args.memory_gib * GiB),
+    )
+    grade(
+        args.source,
+        args.out,
+        args.jobs,
+        limits,
+        trust_students=args.trust_students,
+        shard=args.shard,
+    )
     reports.print_summary(args.out)
     return 0
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from autograder.kit import ASSIGNMENT, METADATA_KEY
+
 AUTO, MANUAL, EXTRA = "autograded", "by hand", "extra credit"
 
 
@@ -84,7 +85,11 @@ def cells(source: Path) -> list[Cell]:
         for cell in json.loads(path.read_text())["cells"]:
             if kind := cell_kind(cell):
                 meta = cell["metadata"]
-                points = meta[METADATA_KEY]["extra_credit"] if kind == EXTRA else meta["nbgrader"]["points"]
+                points = (
+                    meta[METADATA_KEY]["extra_credit"]
+                    if kind == EXTRA
+                    else meta["nbgrader"]["points"]
+                )
                 found.append(Cell(path.stem, meta["nbgrader"]["grade_id"], kind, float(points)))
     return found
 

@@ -6,9 +6,10 @@
 
 Gradescope unpacks the zip into /autograder/source: its two scripts, the ``autograder``
 package, ``lessons`` (the judges build Part 3's networks and the extra-credit rule from it;
-its certificate/ runs are left out), the nbgrader source notebooks with their helpers and data (``source/hw2``),
-``hw2probes``, ``hw2utils.py``, ``hw2checks.py``, ``nbgrader_config.py``, ``requirements.txt``, ``gradescope.json`` (settings) and
-``manifest.json`` (the sha256 of every other file). ``setup.sh`` installs Python 3.11, the CPU
+its certificate/ runs are left out), the nbgrader source notebooks with their helpers and data
+(``source/hw2``), ``hw2probes``, ``hw2utils.py``, ``hw2checks.py``, ``nbgrader_config.py``,
+``requirements.txt``, ``gradescope.json`` (settings) and ``manifest.json`` (the sha256 of
+every other file). ``setup.sh`` installs Python 3.11, the CPU
 build of the pinned torch and the rest of requirements.txt into /autograder/venv, creates the
 sandbox user and locks /autograder/source (``autograder.sandbox setup``). ``run_autograder``
 checks the bundle against its manifest, then grades /autograder/submission with the same
@@ -18,6 +19,7 @@ student's code runs as the sandbox user, which can neither read /autograder/sour
 one test per autograded grade id, with the diagnostic of a failed check as its output.
 Manually graded answers are not in results.json; grade them as Gradescope questions.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -83,8 +85,12 @@ def build(out: Path, visibility: str) -> Path:
         with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
             for path in sorted(tree.rglob("*")):
                 if path.is_file():
-                    info = zipfile.ZipInfo(str(path.relative_to(tree)), date_time=(2025, 1, 1, 0, 0, 0))
-                    info.external_attr = (0o755 if path.name in ("setup.sh", "run_autograder") else 0o644) << 16
+                    info = zipfile.ZipInfo(
+                        str(path.relative_to(tree)), date_time=(2025, 1, 1, 0, 0, 0)
+                    )
+                    info.external_attr = (
+                        0o755 if path.name in ("setup.sh", "run_autograder") else 0o644
+                    ) << 16
                     info.compress_type = zipfile.ZIP_DEFLATED
                     zf.writestr(info, path.read_bytes())
     return out
@@ -92,23 +98,28 @@ def build(out: Path, visibility: str) -> Path:
 
 def manifest(tree: Path) -> dict[str, str]:
     """{path: sha256} of every file of an unpacked bundle but the manifest itself."""
-    return {str(path.relative_to(tree)): hashlib.sha256(path.read_bytes()).hexdigest()
-            for path in sorted(tree.rglob("*"))
-            if path.is_file() and path.name != MANIFEST and "__pycache__" not in path.parts}
+    return {
+        str(path.relative_to(tree)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(tree.rglob("*"))
+        if path.is_file() and path.name != MANIFEST and "__pycache__" not in path.parts
+    }
 
 
 def verify_bundle(tree: Path) -> list[str]:
     """What differs between the unpacked bundle and its manifest (empty: intact)."""
     expected = json.loads((tree / MANIFEST).read_text())
     found = manifest(tree)
-    return ([f"changed: {p}" for p in expected if p in found and found[p] != expected[p]]
-            + [f"missing: {p}" for p in expected if p not in found]
-            + [f"added: {p}" for p in found if p not in expected])
+    return (
+        [f"changed: {p}" for p in expected if p in found and found[p] != expected[p]]
+        + [f"missing: {p}" for p in expected if p not in found]
+        + [f"added: {p}" for p in found if p not in expected]
+    )
 
 
 def diagnostics(course: Path, student: str) -> dict[str, str]:
     """{grade id: the error a failed test cell showed} from the autograded notebooks."""
     import nbformat
+
     found = {}
     for path in (course / "autograded" / student / ASSIGNMENT).glob("*.ipynb"):
         for cell in nbformat.read(path, as_version=4).cells:
@@ -124,6 +135,7 @@ def results(out: Path, problems: list[str], visibility: str) -> dict:
     autograded or extra-credit cell (an extra-credit test has max_score 0, so the assignment's
     points stay 100 and what it earns counts on top, as Gradescope allows)."""
     from autograder import gradebook, reports
+
     course = out / "course"
     graded = gradebook.cells(course / "source" / ASSIGNMENT)
     row, why = gradebook.scores(course, [STUDENT])[STUDENT], diagnostics(course, STUDENT)
@@ -132,29 +144,44 @@ def results(out: Path, problems: list[str], visibility: str) -> dict:
         if cell.kind == gradebook.MANUAL:
             continue
         extra = cell.kind == gradebook.EXTRA
-        test = {"name": cell.grade_id + (" (extra credit)" if extra else ""),
-                "score": row[cell.grade_id].value or 0.0,
-                "max_score": 0.0 if extra else cell.points, "visibility": visibility}
+        test = {
+            "name": cell.grade_id + (" (extra credit)" if extra else ""),
+            "score": row[cell.grade_id].value or 0.0,
+            "max_score": 0.0 if extra else cell.points,
+            "visibility": visibility,
+        }
         if cell.grade_id in why:
             test["output"] = why[cell.grade_id]
         tests.append(test)
     points = gradebook.totals(graded, row)
     manual_points = sum(c.points for c in graded if c.kind == gradebook.MANUAL)
-    lines = [f"Autograded points: {points.autograded:g}, extra credit: {points.extra_credit:g}. "
-             f"The written answers ({manual_points:g} points) are graded by hand."]
+    lines = [
+        f"Autograded points: {points.autograded:g}, extra credit: {points.extra_credit:g}. "
+        f"The written answers ({manual_points:g} points) are graded by hand."
+    ]
     lines += [f"Problem: {p}" for p in problems]
     if (out / reports.ISOLATION_FILE).exists():
         lines.append(f"Sandbox isolation: {(out / reports.ISOLATION_FILE).read_text().strip()}")
-    return {"score": sum(t["score"] for t in tests), "output": "\n".join(lines),
-            "visibility": visibility, "stdout_visibility": "hidden", "tests": tests}
+    return {
+        "score": sum(t["score"] for t in tests),
+        "output": "\n".join(lines),
+        "visibility": visibility,
+        "stdout_visibility": "hidden",
+        "tests": tests,
+    }
 
 
 def run(root: Path) -> dict:
     """Grade root/submission; write root/results/results.json; return it."""
     from autograder import grade
+
     if (ROOT / MANIFEST).exists() and (changed := verify_bundle(ROOT)):
         raise SystemExit(f"the autograder bundle differs from its manifest: {changed[:5]}")
-    settings = json.loads((ROOT / "gradescope.json").read_text()) if (ROOT / "gradescope.json").exists() else {}
+    settings = (
+        json.loads((ROOT / "gradescope.json").read_text())
+        if (ROOT / "gradescope.json").exists()
+        else {}
+    )
     visibility = settings.get("visibility", "after_published")
     results_dir = root / "results"
     results_dir.mkdir(parents=True, exist_ok=True)
@@ -170,8 +197,13 @@ def run(root: Path) -> dict:
                 if not path.is_symlink() and path.is_file() and not name.startswith("."):
                     shutil.copy(path, subs / name)
         out = Path(tmp) / "out"
-        problems = grade.grade(subs.parent, out, jobs=1, feedback=False,
-                               trust_students=bool(settings.get("trust_students", False)))
+        problems = grade.grade(
+            subs.parent,
+            out,
+            jobs=1,
+            feedback=False,
+            trust_students=bool(settings.get("trust_students", False)),
+        )
         result = results(out, problems.get(STUDENT, []), visibility)
     (results_dir / "results.json").write_text(json.dumps(result, indent=1))
     return result
@@ -182,8 +214,12 @@ def main(argv=None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     b = sub.add_parser("build", help="write the autograder zip")
     b.add_argument("--out", type=Path, default=ROOT / "build" / "gradescope_autograder.zip")
-    b.add_argument("--visibility", choices=VISIBILITIES, default="after_published",
-                   help="when students see the test results (default %(default)s)")
+    b.add_argument(
+        "--visibility",
+        choices=VISIBILITIES,
+        default="after_published",
+        help="when students see the test results (default %(default)s)",
+    )
     r = sub.add_parser("run", help="grade one submission (inside Gradescope)")
     r.add_argument("--root", type=Path, default=Path("/autograder"))
     args = parser.parse_args(argv)

@@ -11,6 +11,7 @@ found in the registry of declared aspects (``autograder.aspects``, filled by
 ``autograder.checks``); ``literals`` are that call's constant arguments, read from the trusted
 source notebook (e.g. the task "3.1" of ``check_architecture("3.1", net_3_1)``).
 """
+
 from __future__ import annotations
 
 from autograder import checks

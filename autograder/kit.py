@@ -10,6 +10,7 @@ Standard library only and no imports of the kit's own: ``scripts/build.py`` and
     BUNDLED        what the Gradescope autograder zip carries
     PROTECTED      what grading reads from the kit: hashed, and closed to the sandbox users
 """
+
 ASSIGNMENT = "hw2"
 METADATA_KEY = ASSIGNMENT  # a cell's own metadata beside nbgrader's (extra_credit)
 NOTEBOOKS = ("01_gradient_descent", "02_ema_adam", "03_training", "04_initialization")
@@ -17,11 +18,15 @@ NOTEBOOKS = ("01_gradient_descent", "02_ema_adam", "03_training", "04_initializa
 UTILS, CHECKS = "hw2utils.py", "hw2checks.py"  # the helpers, and the visible checks
 SHIPPED_MODULES = (UTILS, CHECKS)  # what the notebooks import
 DATA_FOLDER = "data"
-DATA_FILES = tuple(f"{DATA_FOLDER}/{name}" for name in
-                   ("tiny-classification.npz", "hard-classification.npz", "DATASHEET.md"))
+DATA_FILES = tuple(
+    f"{DATA_FOLDER}/{name}"
+    for name in ("tiny-classification.npz", "hard-classification.npz", "DATASHEET.md")
+)
 SUPPORT_FILES = SHIPPED_MODULES + DATA_FILES
 STUDENT_README = "README.md"  # the bundle's own, written by scripts/bundle.py
-STUDENT_FILES = frozenset((*(f"{name}.ipynb" for name in NOTEBOOKS), *SUPPORT_FILES, STUDENT_README))
+STUDENT_FILES = frozenset(
+    (*(f"{name}.ipynb" for name in NOTEBOOKS), *SUPPORT_FILES, STUDENT_README)
+)
 
 # instructor-only: the grader, ``lessons`` (the judges build Part 3's networks and the dataset
 # rule from it), the probes the sandbox runs, and how nbgrader and pip are set up

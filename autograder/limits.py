@@ -5,6 +5,7 @@ takes the cell timeout for nbgrader's own runs (validate, and the class course, 
 nbgrader_config.py is a copy), and the Gradescope run uses them as they are. Standard library
 only: nbgrader_config.py imports this.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ class Limits:
     Execute.timeout), and wall seconds of the isolated run of the policed answers
     (``hw2probes.isolated``, a few seconds when honest; each answer's probes get ``cell``
     seconds of it)."""
+
     wall: float = 900
     cpu: int | None = None
     memory: int = 4 * GiB

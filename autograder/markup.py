@@ -145,7 +145,7 @@ def _html() -> types.SimpleNamespace:
 _PER_THREAD = threading.local()
 
 
-def _parser():
+def _parser() -> Any:
     """This thread's html5lib parser: one parser holds the state of the document it parses,
     and a batch's workers check notebooks at once (shared, two threads' parses failed with
     IndexError or ValueError, and a student's grading crashed)."""

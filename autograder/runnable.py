@@ -4,9 +4,10 @@ The source notebook's test cells hold one hidden line,
 ``import autograder.checks.<part> as _hidden; _hidden.check_<check>(<args>)``. It names the
 graded aspect that decides the cell (``autograder.checks.find(part, check)``: its probe runs in
 the sandbox, its judge in the grader), which student objects the probe exercises (the arguments
-that are names) and which constants the judge gets (the arguments that are literals). Only the grader reads it, from the trusted source notebook; the
-student's copy of a test cell is never run.
+that are names) and which constants the judge gets (the arguments that are literals). Only the
+grader reads it, from the trusted source notebook; the student's copy of a test cell is never run.
 """
+
 from __future__ import annotations
 
 import ast
@@ -21,11 +22,11 @@ _HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n(?P<code>.*?)### END HIDDEN TESTS
 
 @dataclass(frozen=True)
 class HiddenCall:
-    part: str           # hw2probes.PARTS
-    check: str          # the aspect check_<check> of autograder.checks.<part>
-    arguments: str      # the call's arguments as source text, evaluated in the student's kernel
-    literals: tuple     # the call's constant arguments, for the judge
-    probe: str          # the aspect's probe as the sandbox names it (hw2probes.probe_named)
+    part: str  # hw2probes.PARTS
+    check: str  # the aspect check_<check> of autograder.checks.<part>
+    arguments: str  # the call's arguments as source text, evaluated in the student's kernel
+    literals: tuple  # the call's constant arguments, for the judge
+    probe: str  # the aspect's probe as the sandbox names it (hw2probes.probe_named)
 
 
 def source_text(cell) -> str:
@@ -40,7 +41,9 @@ def hidden_call(cell) -> HiddenCall:
         raise ValueError("test cell without a hidden block")
     module = ast.parse(match.group("code"))
     imports = [n for n in module.body if isinstance(n, ast.Import)]
-    calls = [n.value for n in module.body if isinstance(n, ast.Expr) and isinstance(n.value, ast.Call)]
+    calls = [
+        n.value for n in module.body if isinstance(n, ast.Expr) and isinstance(n.value, ast.Call)
+    ]
     if len(imports) != 1 or len(calls) != 1:
         raise ValueError("a hidden block is one import and one call")
     part = imports[0].names[0].name.removeprefix("autograder.checks.")
@@ -49,11 +52,15 @@ def hidden_call(cell) -> HiddenCall:
         raise ValueError(f"unexpected hidden block: {match.group('code')!r}")
     aspect = checks.find(part, name.removeprefix("check_"))
     args = calls[0].args
-    literals = tuple(a.value for a in args[:aspect.literals] if isinstance(a, ast.Constant))
+    literals = tuple(a.value for a in args[: aspect.literals] if isinstance(a, ast.Constant))
     if len(literals) != aspect.literals:
-        raise ValueError(f"check_{aspect.name} takes {aspect.literals} constant argument(s) first: "
-                         f"{match.group('code')!r}")
-    return HiddenCall(part, aspect.name, ", ".join(ast.unparse(a) for a in args), literals, aspect.probe_ref)
+        raise ValueError(
+            f"check_{aspect.name} takes {aspect.literals} constant argument(s) first: "
+            f"{match.group('code')!r}"
+        )
+    return HiddenCall(
+        part, aspect.name, ", ".join(ast.unparse(a) for a in args), literals, aspect.probe_ref
+    )
 
 
 def argument_names(call: HiddenCall) -> set[str]:
@@ -73,9 +80,11 @@ def hidden_calls(source_nb) -> dict[str, HiddenCall]:
 
 def probe_source(grade_id: str, call: HiddenCall) -> str:
     """A test cell's body in the sandbox: run the probe on the student's objects, save its data."""
-    return (f"# grading: {grade_id} (the grader judges what this cell records)\n"
-            f"__import__('hw2probes').record({grade_id!r}, {call.probe!r}, "
-            f"lambda: ({call.arguments}{',' if call.arguments else ''}))")
+    return (
+        f"# grading: {grade_id} (the grader judges what this cell records)\n"
+        f"__import__('hw2probes').record({grade_id!r}, {call.probe!r}, "
+        f"lambda: ({call.arguments}{',' if call.arguments else ''}))"
+    )
 
 
 def isolated_source(grade_id: str) -> str:
@@ -91,7 +100,11 @@ def with_probes(notebook, calls: dict[str, HiddenCall], skipped=(), isolated=())
     for cell in nb["cells"]:
         grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
         if grade_id in calls:
-            cell["source"] = ("# grading: this test cell was deleted from the submission"
-                              if grade_id in skipped else isolated_source(grade_id) if grade_id in isolated
-                              else probe_source(grade_id, calls[grade_id]))
+            cell["source"] = (
+                "# grading: this test cell was deleted from the submission"
+                if grade_id in skipped
+                else isolated_source(grade_id)
+                if grade_id in isolated
+                else probe_source(grade_id, calls[grade_id])
+            )
     return nb

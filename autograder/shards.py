@@ -147,10 +147,14 @@ def check(shard_dirs: list[Path]) -> list[dict[str, Any]]:
         )
     for record in records:
         executed = Path(record["dir"]) / "course" / EXECUTED
-        if pending := [s for s in record["students"] if not (executed / s / worker.WORKER_RECORD).exists()]:
-            _refuse(f"shard {record['shard']}/{count} ({record['dir']}) has students not yet "
-                    f"executed ({', '.join(pending[:10])}{', ...' if len(pending) > 10 else ''}): "
-                    "rerun that shard with the same command (it resumes), then merge again")
+        if pending := [
+            s for s in record["students"] if not (executed / s / worker.WORKER_RECORD).exists()
+        ]:
+            _refuse(
+                f"shard {record['shard']}/{count} ({record['dir']}) has students not yet "
+                f"executed ({', '.join(pending[:10])}{', ...' if len(pending) > 10 else ''}): "
+                "rerun that shard with the same command (it resumes), then merge again"
+            )
     return sorted(records, key=lambda r: r["shard"])
 
 
@@ -173,13 +177,16 @@ def merge(shard_dirs: list[Path], out: Path, feedback: bool = True) -> dict[str,
     from tqdm import tqdm
 
     from autograder.sandbox import fingerprint
+
     if Path(os.path.abspath(out)) in {Path(os.path.abspath(d)) for d in shard_dirs}:
         _refuse(f"--out {out} is one of the shards: merge into a folder of its own")
     records = check(shard_dirs)
     manifest = fingerprint.kit_manifest(worker.ROOT)
     if records[0]["kit"] != kit_hash(manifest):
-        _refuse("the shards were graded by another kit than this one (grader, notebooks, data "
-                "or virtualenv differ): merge with the kit that graded them")
+        _refuse(
+            "the shards were graded by another kit than this one (grader, notebooks, data "
+            "or virtualenv differ): merge with the kit that graded them"
+        )
     if changed := fingerprint.verify_kit(worker.ROOT, manifest):
         raise worker.KitChanged(f"the kit is not safe to grade with: {changed[:5]}")
     out.mkdir(parents=True, exist_ok=True)
@@ -209,9 +216,10 @@ def merge(shard_dirs: list[Path], out: Path, feedback: bool = True) -> dict[str,
     return problems
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m autograder.shards",
-                                     description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m autograder.shards", description=__doc__.splitlines()[0]
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     merging = commands.add_parser(
         "merge", help="one course, gradebook, feedback and tables from the folders of shards 1..K"

@@ -5,6 +5,7 @@ gradebook and writes their feedback in the batch's main thread.
     execute_student(out, work, student, limits, slot)   -> DIR/course/executed/<student>/hw2
     finish_student(course, student, manifest, feedback) -> the gradebook, the feedback
 """
+
 from __future__ import annotations
 
 import json
@@ -21,8 +22,9 @@ ROOT = Path(__file__).resolve().parents[1]
 WORKER_RECORD = "worker.json"
 
 
-def execute_student(out: Path, work: Path, student: str, limits: Limits,
-                    slot: accounts.Slot | None) -> tuple[list[str], list[str]]:
+def execute_student(
+    out: Path, work: Path, student: str, limits: Limits, slot: accounts.Slot | None
+) -> tuple[list[str], list[str]]:
     """Check, run (sandboxed, in a scratch folder under ``work``) and judge one student
     (``autograder.execution``); write the graded notebooks to DIR/course/executed/<student>/hw2
     with ``worker.json`` (problems and flags), which marks the student done: an interrupted
@@ -36,8 +38,14 @@ def execute_student(out: Path, work: Path, student: str, limits: Limits,
     else:
         scratch.mkdir(parents=True)
     try:
-        outcome = execution.grade_student(submitted, out / "template" / "release" / ASSIGNMENT,
-                                          out / "template" / "source" / ASSIGNMENT, scratch, slot, limits)
+        outcome = execution.grade_student(
+            submitted,
+            out / "template" / "release" / ASSIGNMENT,
+            out / "template" / "source" / ASSIGNMENT,
+            scratch,
+            slot,
+            limits,
+        )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     executed = course / EXECUTED / student / ASSIGNMENT
@@ -49,7 +57,8 @@ def execute_student(out: Path, work: Path, student: str, limits: Limits,
     if timestamp.exists():
         shutil.copy(timestamp, executed / timestamp.name)
     (executed.parent / WORKER_RECORD).write_text(
-        json.dumps({"problems": outcome.problems, "flags": outcome.flags}, indent=1))
+        json.dumps({"problems": outcome.problems, "flags": outcome.flags}, indent=1)
+    )
     return outcome.problems, outcome.flags
 
 
@@ -68,8 +77,9 @@ class KitChanged(RuntimeError):
     """The kit's files changed during a batch: no grade after that point can be trusted."""
 
 
-def finish_student(course: Path, student: str, manifest: dict[str, str],
-                   feedback: bool) -> tuple[list[str], list[str]]:
+def finish_student(
+    course: Path, student: str, manifest: dict[str, str], feedback: bool
+) -> tuple[list[str], list[str]]:
     """The one writer's step for an executed student (a batch's main thread, or a merge):
     check the kit is still ``manifest``, record the student in the gradebook, write its
     feedback; (problems, flags) found after intake."""

@@ -29,10 +29,8 @@ from sqlalchemy.exc import SAWarning
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy.exc import SAWarning  # noqa: E402
 
 from autograder import course_setup, export, gradebook, kit, lms  # noqa: E402
-
 
 
 def fill(course: Path, students: int, seed: int = 0) -> list[str]:
@@ -104,8 +102,13 @@ def main(argv=None) -> int:
         print(f"autograder.export, tables + {len(written)} LMS files ({sizes}): {ours:.2f} s")
 
         started = time.perf_counter()
-        run = subprocess.run([sys.executable, "-m", "nbgrader", "export"], cwd=course,
-                             capture_output=True, text=True, env=course_setup.environment())
+        run = subprocess.run(
+            [sys.executable, "-m", "nbgrader", "export"],
+            cwd=course,
+            capture_output=True,
+            text=True,
+            env=course_setup.environment(),
+        )
         theirs = time.perf_counter() - started
         print(f"nbgrader export: {theirs:.2f} s (exit {run.returncode})")
     return 0 if ours <= 10 else 1

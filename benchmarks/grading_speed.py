@@ -45,8 +45,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from autograder import course_setup, grade, gradescope, worker  # noqa: E402
-from autograder.sandbox import provision  # noqa: E402
 from autograder.integrity import answered_release  # noqa: E402
+from autograder.sandbox import provision  # noqa: E402
 
 MiB = 2**20
 
@@ -103,6 +103,7 @@ def timed_execute():
             return original(*args, **kwargs)
         finally:
             times.append(time.perf_counter() - start)
+
     worker.execute_student = wrapper
     return times, original
 
@@ -118,8 +119,12 @@ def one_worker(tmp: Path, trust: bool) -> dict:
             total = time.perf_counter() - start
     finally:
         worker.execute_student = original
-    return {"execute_s": round(times[0], 1), "batch_s": round(total, 1),
-            "peak_rss_mib": round(memory.peak / MiB), "problems": problems}
+    return {
+        "execute_s": round(times[0], 1),
+        "batch_s": round(total, 1),
+        "peak_rss_mib": round(memory.peak / MiB),
+        "problems": problems,
+    }
 
 
 def throughput(tmp: Path, students: int, trust: bool) -> dict:
@@ -132,9 +137,12 @@ def throughput(tmp: Path, students: int, trust: bool) -> dict:
         total = time.perf_counter() - start
     finally:
         worker.execute_student = original
-    return {"students": students, "batch_s": round(total, 1),
-            "per_hour": round(students / total * 3600),
-            "mean_execute_s": round(sum(times) / len(times), 1)}
+    return {
+        "students": students,
+        "batch_s": round(total, 1),
+        "per_hour": round(students / total * 3600),
+        "mean_execute_s": round(sum(times) / len(times), 1),
+    }
 
 
 def _cgroup_v1(name: str, memory: int, cpu: float) -> list[Path] | None:

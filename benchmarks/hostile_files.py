@@ -107,6 +107,7 @@ def grade_batch(kind: str, size_mib: int) -> dict:
                 timings.setdefault(student, {})[key] = round(time.monotonic() - start, 2)
 
         return run
+
     worker.record_student = timed(worker.record_student, "record_s")
     nbgrader_steps.feedback = timed(nbgrader_steps.feedback, "feedback_s")
     with tempfile.TemporaryDirectory(prefix="hw2-hostile-", dir="/tmp") as base:

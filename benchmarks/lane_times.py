@@ -10,6 +10,7 @@ the CPU time much less), pytest's closing line, and the 1-minute load average be
 after. Prints one line per lane and writes them all to ``--json`` (default
 build/test_lanes.json). Exits 1 if a lane fails.
 """
+
 import argparse
 import json
 import os
@@ -37,11 +38,23 @@ def time_lane(lane: str, extra: list[str], log_path: Path) -> dict:
     with open(log_path, "w") as log:
         code = subprocess.run(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT).returncode
     wall = time.perf_counter() - started
-    lines = [line.strip("= \n") for line in log_path.read_text().splitlines() if " in " in line and "passed" in line]
-    return {"lane": lane, "command": " ".join(command), "wall_s": round(wall, 1),
-            "cpu_s": round(children_cpu() - cpu_before, 1), "goal_s": GOALS[lane],
-            "load_before": load_before, "load_after": os.getloadavg()[0],
-            "pytest": lines[-1] if lines else "", "returncode": code, "log": str(log_path)}
+    lines = [
+        line.strip("= \n")
+        for line in log_path.read_text().splitlines()
+        if " in " in line and "passed" in line
+    ]
+    return {
+        "lane": lane,
+        "command": " ".join(command),
+        "wall_s": round(wall, 1),
+        "cpu_s": round(children_cpu() - cpu_before, 1),
+        "goal_s": GOALS[lane],
+        "load_before": load_before,
+        "load_after": os.getloadavg()[0],
+        "pytest": lines[-1] if lines else "",
+        "returncode": code,
+        "log": str(log_path),
+    }
 
 
 def main(argv=None) -> int:
@@ -51,18 +64,24 @@ def main(argv=None) -> int:
     parser.add_argument("pytest_args", nargs="*", help="after --: passed to pytest in both lanes")
     args = parser.parse_args(argv)
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                            text=True).stdout.strip()
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
     print(f"test lanes of {commit}, {os.cpu_count()} cores", flush=True)
     results = []
     for lane in ["fast"] if args.fast_only else ["fast", "full"]:
         result = time_lane(lane, args.pytest_args, args.json.with_name(f"test_lanes-{lane}.log"))
         results.append(result)
         verdict = "meets" if result["wall_s"] <= result["goal_s"] else "misses"
-        print(f"{lane}: {result['wall_s']:.0f} s wall, {result['cpu_s']:.0f} s CPU, load "
-              f"{result['load_before']:.2f} before, {result['load_after']:.2f} after: {verdict} the "
-              f"{result['goal_s']} s goal; {result['pytest'] or 'exit ' + str(result['returncode'])}", flush=True)
-    args.json.write_text(json.dumps({"commit": commit, "cores": os.cpu_count(), "lanes": results}, indent=1) + "\n")
+        print(
+            f"{lane}: {result['wall_s']:.0f} s wall, {result['cpu_s']:.0f} s CPU, load "
+            f"{result['load_before']:.2f} before, {result['load_after']:.2f} after: {verdict} the "
+            f"{result['goal_s']} s goal; {result['pytest'] or 'exit ' + str(result['returncode'])}",
+            flush=True,
+        )
+    args.json.write_text(
+        json.dumps({"commit": commit, "cores": os.cpu_count(), "lanes": results}, indent=1) + "\n"
+    )
     print(f"written to {args.json}")
     return 0 if all(r["returncode"] == 0 for r in results) else 1
 

@@ -24,6 +24,7 @@ checks, the tests, an aspect called in one process) and a seed mixed from the ru
 ``default`` while grading. So a table of answers computed in advance (with torch.optim, say)
 matches nothing, and the judge, calling the same input makers, rebuilds the same inputs.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -36,8 +37,8 @@ import sys
 import sysconfig
 import traceback
 import warnings
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 ENV_OUT = "HW2_PROBE_OUT"  # the folder probes write to, set by the grader
 ENV_SEED = "HW2_PROBE_SEED"  # drawn by the grader for each run; the judge is told it too
@@ -111,8 +112,11 @@ def _not_the_students() -> tuple[str, ...]:
             file = os.path.abspath(file)
             places.add(os.path.dirname(file) + os.sep if file.endswith("__init__.py") else file)
     paths = sysconfig.get_paths()
-    places.update(os.path.abspath(paths[key]) + os.sep for key in ("stdlib", "platstdlib", "purelib", "platlib")
-                  if paths.get(key))
+    places.update(
+        os.path.abspath(paths[key]) + os.sep
+        for key in ("stdlib", "platstdlib", "purelib", "platlib")
+        if paths.get(key)
+    )
     return tuple(places)
 
 
@@ -120,8 +124,12 @@ def students_frames(tb) -> list[traceback.FrameSummary]:
     """The frames of traceback ``tb`` in the student's own code: none in a kit module, the
     standard library, an installed package (torch) or Python's frozen modules."""
     skip = _not_the_students()
-    return [frame for frame in traceback.extract_tb(tb)
-            if not frame.filename.startswith("<frozen") and not os.path.abspath(frame.filename).startswith(skip)]
+    return [
+        frame
+        for frame in traceback.extract_tb(tb)
+        if not frame.filename.startswith("<frozen")
+        and not os.path.abspath(frame.filename).startswith(skip)
+    ]
 
 
 def describe_error(exc: BaseException) -> str:
@@ -131,8 +139,10 @@ def describe_error(exc: BaseException) -> str:
     lines = [f"{type(exc).__name__}: {exc}"]
     if frames:
         lines.append("in your code:")
-        lines += [f"  line {frame.lineno} in {frame.name}: {(frame.line or '').strip()}"
-                  for frame in frames[-4:]]
+        lines += [
+            f"  line {frame.lineno} in {frame.name}: {(frame.line or '').strip()}"
+            for frame in frames[-4:]
+        ]
     return "\n".join(lines)[:MAX_ERROR_CHARS]
 
 
@@ -149,8 +159,10 @@ def collect(probe: Callable, objects: Callable[[], tuple]) -> dict:
 # torch is imported where it is used: the notebook runner (hw2probes.execute) imports this
 # package and needs no torch, and under Gradescope's 768 MB its 200 MB matter.
 
+
 def to_bytes(data) -> bytes:
     import torch
+
     buffer = io.BytesIO()
     torch.save(data, buffer)
     return buffer.getvalue()
@@ -160,7 +172,10 @@ def from_bytes(raw: bytes):
     """Plain data back from ``to_bytes``: weights_only refuses anything that is not tensors,
     numbers, strings, None, lists, tuples and dicts (nothing in the file can run code)."""
     import torch
-    with warnings.catch_warnings():  # a forged file's pickle protocol is the judge's to refuse, quietly
+
+    with (
+        warnings.catch_warnings()
+    ):  # a forged file's pickle protocol is the judge's to refuse, quietly
         warnings.simplefilter("ignore", UserWarning)
         return torch.load(io.BytesIO(raw), weights_only=True, map_location="cpu")
 
@@ -185,9 +200,13 @@ def record(grade_id: str, probe: str, objects: Callable[[], tuple]) -> None:
     try:
         raw = to_bytes(data)
     except Exception as exc:  # a result that is not plain data: the judge must learn why
-        raw = to_bytes({"error": f"the probe's data could not be saved: {type(exc).__name__}: {exc}"})
+        raw = to_bytes(
+            {"error": f"the probe's data could not be saved: {type(exc).__name__}: {exc}"}
+        )
     out = Path(os.environ.get(ENV_OUT, "probe-data"))
     out.mkdir(parents=True, exist_ok=True)
     (out / f"{grade_id}.pt").write_bytes(raw)
-    print(f"{grade_id}: {'ran' if 'result' in data else 'raised an error'}; "
-          "the grader judges the result")
+    print(
+        f"{grade_id}: {'ran' if 'result' in data else 'raised an error'}; "
+        "the grader judges the result"
+    )

@@ -1,12 +1,13 @@
 """What probes of several parts share: ways to exercise student objects. The input makers and
 runners they share with the visible checks and the judges (random_parameters, quartic_loss,
 run_steps, ...) have their one home in ``hw2checks``."""
+
 from __future__ import annotations
 
 import contextlib
 import dis
 import types
-from typing import Iterator
+from collections.abc import Iterator
 
 import torch
 
@@ -38,6 +39,7 @@ def no_torch_optim() -> Iterator[None]:
 
     def refuse(self, *args, **kwargs):
         raise Delegated(type(self).__name__)
+
     torch.optim.Optimizer.__init__ = refuse
     try:
         yield
@@ -58,6 +60,7 @@ def globals_read(cls, names) -> list[str]:
         for const in code.co_consts:
             if isinstance(const, types.CodeType):
                 visit(const)
+
     for klass in getattr(cls, "__mro__", ()):
         if klass is object:
             continue
@@ -96,6 +99,8 @@ def exercise_zero_grad(make, init) -> dict:
             raise
         except Exception as exc:  # the student's zero_grad: the judge says what it raised, and when
             return {"raised": describe_error(exc), "when": when}
-    return {"grads": [None if p.grad is None else plain(p.grad) for p in params],
-            "with": _rounds(make, init, lambda optimizer: optimizer.zero_grad()),
-            "without": _rounds(make, init)}
+    return {
+        "grads": [None if p.grad is None else plain(p.grad) for p in params],
+        "with": _rounds(make, init, lambda optimizer: optimizer.zero_grad()),
+        "without": _rounds(make, init),
+    }

@@ -14,6 +14,7 @@ interrupted at the time limit}. It is rewritten as each cell starts ("ended": nu
 runner killed from outside (the grader's wall clock, memory) still says where it was. A
 notebook whose kernel dies, or does not start, is saved as far as it got.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,6 +37,7 @@ def execute_one(folder: Path, name: str, cell_timeout: int) -> None:
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import DeadKernelError
+
     nb = nbformat.read(folder / "notebooks" / f"{name}.ipynb", as_version=4)
     path = folder / "executed" / f"{name}.status"
     cell, started, timeouts = None, 0.0, []
@@ -46,13 +48,21 @@ def execute_one(folder: Path, name: str, cell_timeout: int) -> None:
         path.write_text(status(None, cell, timeouts))
 
     def replied(cell_index, execute_reply, **_):  # an interrupted cell replies with an error
-        if (execute_reply or {}).get("content", {}).get("status") == "error" \
-                and time.monotonic() - started >= cell_timeout:
+        if (execute_reply or {}).get("content", {}).get(
+            "status"
+        ) == "error" and time.monotonic() - started >= cell_timeout:
             timeouts.append(cell_index)
 
-    client = NotebookClient(nb, timeout=cell_timeout, kernel_name="python3", allow_errors=True,
-                            interrupt_on_timeout=True, resources={"metadata": {"path": str(folder)}},
-                            on_cell_execute=starting, on_cell_executed=replied)
+    client = NotebookClient(
+        nb,
+        timeout=cell_timeout,
+        kernel_name="python3",
+        allow_errors=True,
+        interrupt_on_timeout=True,
+        resources={"metadata": {"path": str(folder)}},
+        on_cell_execute=starting,
+        on_cell_executed=replied,
+    )
     ended = FINISHED
     path.write_text(status(None, None, timeouts))
     try:
@@ -68,7 +78,10 @@ def execute_one(folder: Path, name: str, cell_timeout: int) -> None:
 def execute(folder: Path, cell_timeout: int, parallel: int) -> None:
     """Each notebook in a process of its own, ``parallel`` at a time, biggest file first."""
     (folder / "executed").mkdir(exist_ok=True)
-    names = [p.stem for p in sorted((folder / "notebooks").glob("*.ipynb"), key=lambda p: -p.stat().st_size)]
+    names = [
+        p.stem
+        for p in sorted((folder / "notebooks").glob("*.ipynb"), key=lambda p: -p.stat().st_size)
+    ]
     if parallel <= 1:  # one at a time: in this process (each still in a kernel of its own)
         for name in names:
             execute_one(folder, name, cell_timeout)
@@ -80,8 +93,21 @@ def execute(folder: Path, cell_timeout: int, parallel: int) -> None:
     for name in names:
         while len(running) >= parallel:
             running.pop(0).wait()
-        running.append(subprocess.Popen([sys.executable, "-m", "hw2probes.execute", str(folder),
-                                         "--cell-timeout", str(cell_timeout), "--only", name], env=env))
+        running.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "hw2probes.execute",
+                    str(folder),
+                    "--cell-timeout",
+                    str(cell_timeout),
+                    "--only",
+                    name,
+                ],
+                env=env,
+            )
+        )
     for process in running:
         process.wait()
 

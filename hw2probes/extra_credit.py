@@ -6,6 +6,7 @@ EC2 (``ec_rule``): the student's ``rule(grid) -> bool`` on N_RULE random grids (
 run as the visible check runs it (``hw2checks.rule_answers``); the judge labels the grids with
 the term's rule.
 """
+
 from __future__ import annotations
 
 import torch
@@ -31,7 +32,9 @@ def probe_ec_transfer__accuracy_95():
 def rule_grids(seed: int = RULE_SEED) -> torch.Tensor:
     """(N_RULE, 6, 6) float32 grids of independent fair 0./1. cells, from ``seed`` (while grading,
     a seed the grader draws for each run: ``hw2probes.run_seed``)."""
-    return torch.randint(0, 2, (N_RULE, 6, 6), generator=torch.Generator().manual_seed(seed)).float()
+    return torch.randint(
+        0, 2, (N_RULE, 6, 6), generator=torch.Generator().manual_seed(seed)
+    ).float()
 
 
 _last: dict = {}  # the answers of the last rule asked, so that the two tiers ask it once

@@ -20,6 +20,7 @@ to FOLDER/probes/<test grade id>.pt (only the job's own test cells) and the rest
 FOLDER/reports/<answer>.json. A child past ``--job-timeout`` seconds is killed (its cells never
 ran). Everything here is as untrusted as the student's code: the grader reads it as data.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,7 +44,10 @@ def _child(job: dict, holder: list) -> dict:
     """In the forked child: guard, execute the student's statements, run the probes."""
     import hw2probes
     from hw2probes import tripwires
-    tripwires.guard(holder.pop())  # the fused kernels' Library objects: now only the hook holds them
+
+    tripwires.guard(
+        holder.pop()
+    )  # the fused kernels' Library objects: now only the hook holds them
     module = types.ModuleType("__main__")  # the notebook's namespace, as in a kernel
     sys.modules["__main__"] = module
     namespace = module.__dict__
@@ -56,30 +60,48 @@ def _child(job: dict, holder: list) -> dict:
     except SyntaxError as exc:
         tree = ast.Module(body=[], type_ignores=[])
         notes.append(f"your code does not parse ({exc.msg}, line {exc.lineno})")
-    origins = [(cell, line) for cell, line, source in job["statements"] for _ in source.splitlines() or [""]]
+    origins = [
+        (cell, line)
+        for cell, line, source in job["statements"]
+        for _ in source.splitlines() or [""]
+    ]
     for node in tree.body:
         before = tripwires.recorded()
         try:
             exec(compile(ast.Module(body=[node], type_ignores=[]), filename, "exec"), namespace)
         except (Exception, SystemExit) as exc:
             cell, line = origins[node.lineno - 1] if node.lineno <= len(origins) else ("?", "?")
-            notes.append(f"cell {cell}, line {line}: {ast.get_source_segment(program, node)[:80]!r} "
-                         f"was skipped in the isolated run ({hw2probes.describe_error(exc)[:300]})")
+            notes.append(
+                f"cell {cell}, line {line}: {ast.get_source_segment(program, node)[:80]!r} "
+                f"was skipped in the isolated run ({hw2probes.describe_error(exc)[:300]})"
+            )
         refused += tripwires.trips(before)
     probes, trips = {}, {}
     for test_id, probe in job["tests"].items():
         before = tripwires.recorded()
-        data = hw2probes.collect(hw2probes.probe_named(probe), lambda: eval(f"({job['objects']},)", namespace))
+        data = hw2probes.collect(
+            hw2probes.probe_named(probe), lambda: eval(f"({job['objects']},)", namespace)
+        )
         try:
             raw = hw2probes.to_bytes(data)
         except Exception as exc:
-            raw = hw2probes.to_bytes({"error": f"the probe's data could not be saved: {type(exc).__name__}"})
+            raw = hw2probes.to_bytes(
+                {"error": f"the probe's data could not be saved: {type(exc).__name__}"}
+            )
         probes[test_id] = base64.b64encode(raw).decode()
         result = data.get("result")  # a probe that caught Delegated says so in its data
-        named = [f"torch.optim ({str(result['delegated'])[:100]})"] if isinstance(result, dict) and \
-            "delegated" in result else []
+        named = (
+            [f"torch.optim ({str(result['delegated'])[:100]})"]
+            if isinstance(result, dict) and "delegated" in result
+            else []
+        )
         trips[test_id] = tripwires.trips(before) or named
-    return {"probes": probes, "trips": trips, "notes": notes, "refused": list(dict.fromkeys(refused))}
+    return {
+        "probes": probes,
+        "trips": trips,
+        "notes": notes,
+        "refused": list(dict.fromkeys(refused)),
+    }
 
 
 def run_job(folder: Path, job: dict, timeout: float, holder: list) -> None:
@@ -94,7 +116,7 @@ def run_job(folder: Path, job: dict, timeout: float, holder: list) -> None:
             payload = json.dumps({"failed": f"{type(exc).__name__}: {str(exc)[:300]}"}).encode()
         view = memoryview(payload)
         while view:
-            view = view[write(writing, view):]
+            view = view[write(writing, view) :]
         exit_now(0)
     os.close(writing)
     chunks, size, deadline, timed_out = [], 0, time.monotonic() + timeout, False
@@ -124,7 +146,9 @@ def run_job(folder: Path, job: dict, timeout: float, holder: list) -> None:
     for test_id, encoded in (result.get("probes") or {}).items():
         if test_id in job["tests"] and isinstance(encoded, str):  # a job writes its own cells only
             (folder / "probes" / f"{test_id}.pt").write_bytes(base64.b64decode(encoded))
-    report.update({key: result.get(key) for key in ("trips", "notes", "refused", "failed") if key in result})
+    report.update(
+        {key: result.get(key) for key in ("trips", "notes", "refused", "failed") if key in result}
+    )
     (folder / "reports" / f"{job['answer']}.json").write_text(json.dumps(report))
 
 
@@ -137,9 +161,15 @@ def main(argv=None) -> int:
 
     import hw2probes
     from hw2probes import tripwires
+
     jobs = [json.loads(path.read_text()) for path in sorted((args.folder / "jobs").glob("*.json"))]
-    for part in sorted({probe.partition(".")[0] for job in jobs for probe in job["tests"].values()} & set(hw2probes.PARTS)):
-        importlib.import_module(f"hw2probes.{part}")  # what the probes need, while nothing is refused
+    for part in sorted(
+        {probe.partition(".")[0] for job in jobs for probe in job["tests"].values()}
+        & set(hw2probes.PARTS)
+    ):
+        importlib.import_module(
+            f"hw2probes.{part}"
+        )  # what the probes need, while nothing is refused
     hw2probes.to_bytes({"warm": torch.zeros(1)})
     tripwires.destroy_torch_optim()
     holder = [tripwires.fused_tripwires()]

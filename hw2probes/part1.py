@@ -5,6 +5,7 @@ judge (``autograder.checks.part1``) rebuilds the same cases from these functions
 drawn from ``hw2probes.case_seed``: the defaults below outside grading, a stream of the run's
 own while grading, so no table of paths computed in advance matches.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -14,7 +15,14 @@ import torch
 
 from hw2checks import leaf_copies, random_parameters, run_in_turn, run_steps
 from hw2probes import case_seed, current_seed
-from hw2probes.common import Delegated, devices, exercise_zero_grad, globals_read, no_torch_optim, plain
+from hw2probes.common import (
+    Delegated,
+    devices,
+    exercise_zero_grad,
+    globals_read,
+    no_torch_optim,
+    plain,
+)
 from hw2utils import BOWL_MATRIX
 
 
@@ -63,7 +71,9 @@ def random_cases(seed: int, n: int, per_coordinate=False, dtype=torch.float64) -
     g = torch.Generator().manual_seed(seed)
     cases = []
     while len(cases) < n:
-        B = torch.randn(2, 2, generator=g, dtype=torch.float64) + 2 * torch.eye(2, dtype=torch.float64)
+        B = torch.randn(2, 2, generator=g, dtype=torch.float64) + 2 * torch.eye(
+            2, dtype=torch.float64
+        )
         start = (torch.rand(2, generator=g, dtype=torch.float64) * 4 - 2).tolist()
         lr = torch.rand(2 if per_coordinate else (), generator=g, dtype=torch.float64) * 0.3 + 0.01
         steps = int(torch.randint(3, 13, (), generator=g))
@@ -103,7 +113,7 @@ def _paths(descend, cases) -> list[dict]:
     for B, start, lr, steps, dtype in cases:
         L = RecordingBowl(B)
         descend(L, torch.tensor(start, dtype=dtype, requires_grad=True), lr, steps)
-        paths.append({"calls": len(L.xs), "xs": [plain(x) for x in L.xs[:steps + 1]]})
+        paths.append({"calls": len(L.xs), "xs": [plain(x) for x in L.xs[: steps + 1]]})
     return paths
 
 
@@ -121,13 +131,19 @@ def probe_gd_loop__in_place(descend):
     for device in devices():
         x = torch.tensor(in_place_start(), dtype=torch.float64, device=device, requires_grad=True)
         returned = descend(RecordingBowl(BOWL_MATRIX), x, IN_PLACE_LR, IN_PLACE_STEPS)
-        runs[device] = {"returned_x": returned is x, "is_leaf": x.is_leaf, "requires_grad": x.requires_grad,
-                        "device": x.device.type, "x": plain(x),
-                        "grad": None if x.grad is None else plain(x.grad)}
+        runs[device] = {
+            "returned_x": returned is x,
+            "is_leaf": x.is_leaf,
+            "requires_grad": x.requires_grad,
+            "device": x.device.type,
+            "x": plain(x),
+            "grad": None if x.grad is None else plain(x.grad),
+        }
     return runs
 
 
 # Task 1.2: lr_pair --------------------------------------------------------------------------
+
 
 def probe_per_dim_lr__beats_single_lr(lr_pair):
     """{"rates": float64 tensor} or, for what is not numbers, {"not_numbers": its repr}."""
@@ -142,14 +158,24 @@ def probe_per_dim_lr__beats_single_lr(lr_pair):
 SHAPES = [(), (4,), (3, 2), (2, 2, 2)]
 STEPS = 5
 DTYPES = (torch.float64, torch.float32)
-SGD_CASES = {"sgd_optimizer__matches_torch": [dict(lr=0.1), dict(lr=0.01), dict(lr=0.5)],
-             "sgd_optimizer__weight_decay": [dict(lr=0.1, weight_decay=1e-3), dict(lr=0.05, weight_decay=0.2),
-                                             dict(lr=0.3, weight_decay=0.05)]}
+SGD_CASES = {
+    "sgd_optimizer__matches_torch": [dict(lr=0.1), dict(lr=0.01), dict(lr=0.5)],
+    "sgd_optimizer__weight_decay": [
+        dict(lr=0.1, weight_decay=1e-3),
+        dict(lr=0.05, weight_decay=0.2),
+        dict(lr=0.3, weight_decay=0.05),
+    ],
+}
 OPTIMIZER_ARGUMENTS = ("lr", "weight_decay")
 ZERO_GRAD_SEED = 5
 # Two optimizers alive at once, stepped in turn; their settings differ only in what the check is about.
-IN_TURN = {"sgd_optimizer__matches_torch": (dict(lr=0.1), dict(lr=0.3)),
-           "sgd_optimizer__weight_decay": (dict(lr=0.1, weight_decay=0.02), dict(lr=0.1, weight_decay=0.3))}
+IN_TURN = {
+    "sgd_optimizer__matches_torch": (dict(lr=0.1), dict(lr=0.3)),
+    "sgd_optimizer__weight_decay": (
+        dict(lr=0.1, weight_decay=0.02),
+        dict(lr=0.1, weight_decay=0.3),
+    ),
+}
 IN_TURN_SHAPES = ([(3,), (2, 2)], [(5,), (2,)])
 
 
@@ -158,27 +184,36 @@ def sgd_runs(check: str, device: str) -> list[tuple]:
     all (cpu first, then cuda) starts from random_parameters(case_seed(i), SHAPES)."""
     cases = list(itertools.product(DTYPES, SGD_CASES[check]))
     first = ("cpu", "cuda").index(device) * len(cases)
-    return [(dtype, kwargs, random_parameters(case_seed(first + i), SHAPES, dtype, device))
-            for i, (dtype, kwargs) in enumerate(cases)]
+    return [
+        (dtype, kwargs, random_parameters(case_seed(first + i), SHAPES, dtype, device))
+        for i, (dtype, kwargs) in enumerate(cases)
+    ]
 
 
 def in_turn_inputs(check: str) -> list[tuple[dict, list[torch.Tensor]]]:
     """(kwargs, initial parameters) of the two optimizers that ``check`` steps in turn (float64, CPU)."""
-    return [(kwargs, random_parameters(case_seed(40 + i), shapes))
-            for i, (kwargs, shapes) in enumerate(zip(IN_TURN[check], IN_TURN_SHAPES))]
+    return [
+        (kwargs, random_parameters(case_seed(40 + i), shapes))
+        for i, (kwargs, shapes) in enumerate(zip(IN_TURN[check], IN_TURN_SHAPES))
+    ]
 
 
 def in_turn_paths(optimizer_cls, inputs) -> list[torch.Tensor]:
     """hw2checks.run_in_turn of ``optimizer_cls(params, **kwargs)`` over copies of the parameters of
     each (kwargs, init) of ``inputs``, for STEPS steps."""
-    return run_in_turn([lambda p, kw=kw: optimizer_cls(p, **kw) for kw, _ in inputs],
-                       [leaf_copies(init) for _, init in inputs], STEPS)
+    return run_in_turn(
+        [lambda p, kw=kw: optimizer_cls(p, **kw) for kw, _ in inputs],
+        [leaf_copies(init) for _, init in inputs],
+        STEPS,
+    )
 
 
 def stores_iterator(optimizer) -> bool:
     """Whether the optimizer keeps a one-pass iterator (such as net.parameters()) as an attribute."""
-    return any(isinstance(value, types.GeneratorType) or type(value).__name__.endswith("iterator")
-               for value in vars(optimizer).values())
+    return any(
+        isinstance(value, types.GeneratorType) or type(value).__name__.endswith("iterator")
+        for value in vars(optimizer).values()
+    )
 
 
 def _sgd_trajectories(check: str, SimpleGradientDescent) -> dict:
@@ -192,13 +227,19 @@ def _sgd_trajectories(check: str, SimpleGradientDescent) -> dict:
                 runs[device] = []
                 for _, kwargs, params in sgd_runs(check, device):
                     optimizer = SimpleGradientDescent(iter(params), **kwargs)
-                    runs[device].append({"iterator": True} if stores_iterator(optimizer) else
-                                        {"trajectory": run_steps(lambda _: optimizer, params, STEPS)})
+                    runs[device].append(
+                        {"iterator": True}
+                        if stores_iterator(optimizer)
+                        else {"trajectory": run_steps(lambda _: optimizer, params, STEPS)}
+                    )
             in_turn = in_turn_paths(SimpleGradientDescent, in_turn_inputs(check))
     except Delegated as delegated:
         return {"delegated": str(delegated.args[0])}
-    return {"globals": globals_read(SimpleGradientDescent, OPTIMIZER_ARGUMENTS), "runs": runs,
-            "in_turn": in_turn}
+    return {
+        "globals": globals_read(SimpleGradientDescent, OPTIMIZER_ARGUMENTS),
+        "runs": runs,
+        "in_turn": in_turn,
+    }
 
 
 def probe_sgd_optimizer__matches_torch(SimpleGradientDescent):

@@ -11,19 +11,39 @@ the bowl's 50 gradients (the notebook's own data, whose statistics the student c
 types in for Questions 2.A and 2.B; a table of them passes none of the random cases beside
 them) and the class-state check's parameters (only where a tensor is stored is looked at).
 """
+
 from __future__ import annotations
 
 import contextlib
 import functools
 import sys
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import torch
 
-from hw2checks import (drive, fixed_gradients, leaf_copies, loss_gradients, method_globals, quartic_loss,
-                       random_parameters, run_in_turn, state_facts, tensor_facts, torch_sgd_path, with_l2)
+from hw2checks import (
+    drive,
+    fixed_gradients,
+    leaf_copies,
+    loss_gradients,
+    method_globals,
+    quartic_loss,
+    random_parameters,
+    run_in_turn,
+    state_facts,
+    tensor_facts,
+    torch_sgd_path,
+    with_l2,
+)
 from hw2probes import case_seed, describe_error
-from hw2probes.common import Delegated, devices, exercise_zero_grad, globals_read, no_torch_optim, plain
+from hw2probes.common import (
+    Delegated,
+    devices,
+    exercise_zero_grad,
+    globals_read,
+    no_torch_optim,
+    plain,
+)
 from hw2utils import BOWL_START, LossFunctionWithPlot
 
 DTYPES = (torch.float64, torch.float32)
@@ -31,6 +51,7 @@ MAX_ITEMS = 100  # a longer list or tuple is described, not kept (an answer hold
 
 
 # What the student's code produced, as plain data -------------------------------------------------
+
 
 def _attempt(call: Callable[[], object]) -> object:
     """call(), or {"raised": what it raised}."""
@@ -57,7 +78,12 @@ def _value(value, depth: int = 0):
         return plain(value)
     if value is None:
         return None
-    for kind in (bool, int, float, str):  # exact types: numpy.float64 is a float that torch.load refuses
+    for kind in (
+        bool,
+        int,
+        float,
+        str,
+    ):  # exact types: numpy.float64 is a float that torch.load refuses
         if isinstance(value, kind):
             return kind(value)
     if isinstance(value, (list, tuple)):
@@ -87,6 +113,7 @@ def _pair(result, describe=_value) -> list | str:
 
 # Task 2.1: gradient_stats(grads) -> (mean, rms) --------------------------------------------------
 
+
 def bowl_gradients(steps: int = 50, lr: float = 0.1) -> torch.Tensor:
     """The gradient at each of the ``steps`` points gradient descent visits on the bowl from x0
     (hw2checks.torch_sgd_path), (steps, 2)."""
@@ -109,8 +136,12 @@ def grad_stats_value_cases() -> list[tuple[str, torch.Tensor]]:
     cases = [("gradients of 50 steps on the bowl", bowl_gradients())]
     for dtype in DTYPES:
         for T, d in [(30, 2), (7, 3), (12, 1), (5, 6)]:
-            cases.append((f"random grads of shape ({T}, {d}), {dtype}",
-                          random_gradients(g, T, d, dtype, "cpu")))
+            cases.append(
+                (
+                    f"random grads of shape ({T}, {d}), {dtype}",
+                    random_gradients(g, T, d, dtype, "cpu"),
+                )
+            )
     return cases
 
 
@@ -119,15 +150,23 @@ def grad_stats_shape_cases(device_list) -> dict[str, list[tuple[str, torch.Tenso
     g = torch.Generator().manual_seed(case_seed(22))
     cases = {}
     for device in device_list:
-        cases[device] = [(f"grads of shape ({T}, {d}), {dtype}, {device}",
-                          random_gradients(g, T, d, dtype, device))
-                         for dtype in DTYPES for T, d in [(1, 2), (1, 5), (4, 1), (3, 10)]]
+        cases[device] = [
+            (
+                f"grads of shape ({T}, {d}), {dtype}, {device}",
+                random_gradients(g, T, d, dtype, device),
+            )
+            for dtype in DTYPES
+            for T, d in [(1, 2), (1, 5), (4, 1), (3, 10)]
+        ]
     return cases
 
 
 def probe_grad_stats__values(gradient_stats) -> list:
     """Per case, the pair gradient_stats returned for a copy of grads."""
-    return [_attempt(lambda: _pair(gradient_stats(grads.clone()))) for _, grads in grad_stats_value_cases()]
+    return [
+        _attempt(lambda: _pair(gradient_stats(grads.clone())))
+        for _, grads in grad_stats_value_cases()
+    ]
 
 
 def _device(value) -> str | None:
@@ -144,11 +183,16 @@ def _stats_and_grads_after(gradient_stats, grads: torch.Tensor) -> dict:
 def probe_grad_stats__shapes(gradient_stats) -> dict:
     """{device: per case, the pair returned for a copy of grads, the device of each (None for what
     is not a tensor), and grads after a call on it}."""
-    return {device: [_attempt(lambda: _stats_and_grads_after(gradient_stats, grads)) for _, grads in cases]
-            for device, cases in grad_stats_shape_cases(devices()).items()}
+    return {
+        device: [
+            _attempt(lambda: _stats_and_grads_after(gradient_stats, grads)) for _, grads in cases
+        ]
+        for device, cases in grad_stats_shape_cases(devices()).items()
+    }
 
 
 # Questions 2.A-2.C: the student's values ---------------------------------------------------------
+
 
 def probe_q_mean_values__numbers(mean_grad_values):
     return _value(mean_grad_values)
@@ -175,6 +219,7 @@ def probe_q_mean_vs_rms__sign_changes(sign_changes):
 
 
 # Task 2.2: ema_update(x_t, beta, t, ema_star_old) -> (ema, ema_star_t) -----------------------------
+
 
 def ema_float_cases(seed: int, n: int) -> list[tuple[float, float, int, float]]:
     """n cases (x_t, beta, t, ema_star_old): beta in [0.5, 0.999), t in 1..29, x and EMA* about
@@ -223,8 +268,10 @@ def _ema_sequence(ema_update, xs, beta) -> list:
 
 def _ema_runs(ema_update, cases) -> dict:
     floats, xs, betas = cases
-    return {"cases": [_attempt(lambda: _pair(ema_update(*case))) for case in floats],
-            "sequences": [_ema_sequence(ema_update, xs, beta) for beta in betas]}
+    return {
+        "cases": [_attempt(lambda: _pair(ema_update(*case))) for case in floats],
+        "sequences": [_ema_sequence(ema_update, xs, beta) for beta in betas],
+    }
 
 
 def probe_ema_update__formula(ema_update) -> dict:
@@ -248,12 +295,18 @@ def ema_tensor_cases(device_list) -> dict[str, list[tuple]]:
         cases[device] = []
         for dtype in DTYPES:
             for shape in EMA_SHAPES:
-                x = torch.randn(shape, generator=g, dtype=torch.float64).to(dtype=dtype, device=device)
-                old = torch.randn(shape, generator=g, dtype=torch.float64).to(dtype=dtype, device=device)
+                x = torch.randn(shape, generator=g, dtype=torch.float64).to(
+                    dtype=dtype, device=device
+                )
+                old = torch.randn(shape, generator=g, dtype=torch.float64).to(
+                    dtype=dtype, device=device
+                )
                 for start in (old, 0.0):
                     beta, t = 0.9, 1 if isinstance(start, float) else 4
-                    case = (f"tensors of shape {shape}, {dtype}, {device}, ema_star_old "
-                            f"{'= 0.0 (a float)' if isinstance(start, float) else 'a tensor'}, t={t}")
+                    case = (
+                        f"tensors of shape {shape}, {dtype}, {device}, ema_star_old "
+                        f"{'= 0.0 (a float)' if isinstance(start, float) else 'a tensor'}, t={t}"
+                    )
                     cases[device].append((case, x, start, beta, t))
     return cases
 
@@ -262,29 +315,41 @@ def _elementwise(ema_update, x: torch.Tensor, beta, t, start):
     """What ``ema_update`` gives for each element of the tensors as Python floats (two float64
     tensors of x's shape), or None when it fails on floats."""
     xs = x.detach().double().cpu().flatten().tolist()
-    olds = ([start] * len(xs) if isinstance(start, float)
-            else start.detach().double().cpu().flatten().tolist())
+    olds = (
+        [start] * len(xs)
+        if isinstance(start, float)
+        else start.detach().double().cpu().flatten().tolist()
+    )
     try:
         pairs = [ema_update(xi, beta, t, oi) for xi, oi in zip(xs, olds)]
-        return [torch.tensor([float(pair[k]) for pair in pairs], dtype=torch.float64).reshape(x.shape)
-                for k in (0, 1)]
+        return [
+            torch.tensor([float(pair[k]) for pair in pairs], dtype=torch.float64).reshape(x.shape)
+            for k in (0, 1)
+        ]
     except Exception:  # the student's code on floats: any failure means "no results for floats"
         return None
 
 
 def _tensor_case(ema_update, x, start, beta, t) -> dict:
     pair = _pair(ema_update(x, beta, t, start), _placed)
-    return {"pair": pair, "x_after": plain(x),
-            "old_after": plain(start) if isinstance(start, torch.Tensor) else None,
-            "elementwise": _elementwise(ema_update, x, beta, t, start)}
+    return {
+        "pair": pair,
+        "x_after": plain(x),
+        "old_after": plain(start) if isinstance(start, torch.Tensor) else None,
+        "elementwise": _elementwise(ema_update, x, beta, t, start),
+    }
 
 
 def probe_ema_update__tensors_unchanged(ema_update) -> dict:
     """{device: per case, the pair returned (tensors with their device), the inputs after the
     call, and what ema_update gives element by element for floats}."""
-    return {device: [_attempt(lambda: _tensor_case(ema_update, x, start, beta, t))
-                     for _, x, start, beta, t in cases]
-            for device, cases in ema_tensor_cases(devices()).items()}
+    return {
+        device: [
+            _attempt(lambda: _tensor_case(ema_update, x, start, beta, t))
+            for _, x, start, beta, t in cases
+        ]
+        for device, cases in ema_tensor_cases(devices()).items()
+    }
 
 
 # Task 2.3: ADAMOptimizer ----------------------------------------------------------------------------
@@ -292,9 +357,16 @@ def probe_ema_update__tensors_unchanged(ema_update) -> dict:
 SHAPES = [(), (4,), (3, 2), (2, 2, 2)]
 ADAM_ARGUMENTS = ("lr", "betas", "beta1", "beta2", "eps", "weight_decay")
 STEPS = 6  # matches_torch and weight_decay
-MATCH_CASES = [dict(lr=0.1), dict(lr=0.03, betas=(0.8, 0.99)), dict(lr=0.05, betas=(0.5, 0.9), eps=0.1)]
-DECAY_CASES = [dict(lr=0.1, weight_decay=0.1), dict(lr=0.05, betas=(0.8, 0.95), weight_decay=0.5),
-               dict(lr=0.01, weight_decay=0.02, eps=1e-3)]
+MATCH_CASES = [
+    dict(lr=0.1),
+    dict(lr=0.03, betas=(0.8, 0.99)),
+    dict(lr=0.05, betas=(0.5, 0.9), eps=0.1),
+]
+DECAY_CASES = [
+    dict(lr=0.1, weight_decay=0.1),
+    dict(lr=0.05, betas=(0.8, 0.95), weight_decay=0.5),
+    dict(lr=0.01, weight_decay=0.02, eps=1e-3),
+]
 PERSIST_CASES = [dict(lr=0.1), dict(lr=0.02, betas=(0.7, 0.9))]
 PERSIST_STEPS = 5
 IN_TURN_STEPS = 4
@@ -304,7 +376,12 @@ IN_TURN_CASES = (dict(lr=0.1), dict(lr=0.03, betas=(0.8, 0.99), eps=1e-6, weight
 TWIN_SHAPES = [(2, 3), (2, 3)]  # state kept per parameter, not per shape
 ZERO_GRAD_SEED = 600
 # Shapes differ, so each state tensor can be matched to its parameter by shape.
-LAYOUT = [((3,), torch.float64), ((2, 2), torch.float32), ((5,), torch.float32), ((2, 1, 3), torch.float64)]
+LAYOUT = [
+    ((3,), torch.float64),
+    ((2, 2), torch.float32),
+    ((5,), torch.float32),
+    ((2, 1, 3), torch.float64),
+]
 LAYOUT_KWARGS = dict(lr=0.05)
 LAYOUT_STEPS = 5
 
@@ -333,8 +410,14 @@ def gradient_sequence(seed, shapes, steps, dtype, device):
     sequence = []
     for step in range(steps):
         sign = -1.0 if step % 3 == 1 else 1.0
-        sequence.append([(sign * (1 + step) * torch.randn(shape, generator=g, dtype=torch.float64))
-                         .to(dtype=dtype, device=device) for shape in shapes])
+        sequence.append(
+            [
+                (sign * (1 + step) * torch.randn(shape, generator=g, dtype=torch.float64)).to(
+                    dtype=dtype, device=device
+                )
+                for shape in shapes
+            ]
+        )
     return sequence
 
 
@@ -366,56 +449,73 @@ def _global_replaced(cls, name: str, replacement) -> Iterator[None]:
 def _adam_probe(probe: Callable) -> Callable:
     """``probe`` run with no torch.optim (constructing one makes the data {"delegated": its
     name}) and with Task 2.2's EMA in place of the student's ema_update."""
+
     @functools.wraps(probe)
     def run(ADAMOptimizer):
         # The formula stated in Task 2.2's text, given so that Adam is judged apart from
         # ema_update: a wrong ema_update costs only its own checks' points.
         def ema_update(x_t, beta, t, ema_star_old):
             ema_star_t = beta * ema_star_old + (1 - beta) * x_t
-            return ema_star_t / (1 - beta ** t), ema_star_t
+            return ema_star_t / (1 - beta**t), ema_star_t
 
         try:
             with no_torch_optim(), _global_replaced(ADAMOptimizer, "ema_update", ema_update):
                 return probe(ADAMOptimizer)
         except Delegated as delegated:
             return {"delegated": str(delegated.args[0])}
+
     return run
 
 
 def _run(ADAMOptimizer, kwargs, init, steps, gradients, facts=False) -> dict:
     """{"path": (steps, n)} of the student's optimizer (see drive), with "state" and "params"
     facts after the last step when ``facts``; or {"raised": ...}."""
+
     def run():
-        path, params, optimizer = drive(lambda p: ADAMOptimizer(p, **kwargs), init, steps, gradients)
+        path, params, optimizer = drive(
+            lambda p: ADAMOptimizer(p, **kwargs), init, steps, gradients
+        )
         if not facts:
             return {"path": path}
-        return {"path": path, "state": state_facts(optimizer, params),
-                "params": [{**tensor_facts(p), "leaf": p.is_leaf} for p in params]}
+        return {
+            "path": path,
+            "state": state_facts(optimizer, params),
+            "params": [{**tensor_facts(p), "leaf": p.is_leaf} for p in params],
+        }
+
     return _attempt(run)
 
 
 @_adam_probe
 def probe_adam_optimizer__matches_torch(ADAMOptimizer) -> dict:
     """{"globals_read", "devices": {device: per case of adam_cases(100, MATCH_CASES), its run}}."""
-    runs = {device: [_run(ADAMOptimizer, kwargs, init, STEPS, loss_gradients(), facts=True)
-                     for _, kwargs, init in cases]
-            for device, cases in adam_cases(100, MATCH_CASES, devices()).items()}
+    runs = {
+        device: [
+            _run(ADAMOptimizer, kwargs, init, STEPS, loss_gradients(), facts=True)
+            for _, kwargs, init in cases
+        ]
+        for device, cases in adam_cases(100, MATCH_CASES, devices()).items()
+    }
     return {"globals_read": globals_read(ADAMOptimizer, ADAM_ARGUMENTS), "devices": runs}
 
 
 def _decay_runs(ADAMOptimizer, kwargs, init) -> dict:
     no_decay, wd = without_decay(kwargs), kwargs["weight_decay"]
-    return {"with_decay": _run(ADAMOptimizer, kwargs, init, STEPS, loss_gradients()),
-            "on_l2_loss": _run(ADAMOptimizer, no_decay, init, STEPS, with_l2(loss_gradients(), wd)),
-            "without_decay": _run(ADAMOptimizer, no_decay, init, STEPS, loss_gradients())}
+    return {
+        "with_decay": _run(ADAMOptimizer, kwargs, init, STEPS, loss_gradients()),
+        "on_l2_loss": _run(ADAMOptimizer, no_decay, init, STEPS, with_l2(loss_gradients(), wd)),
+        "without_decay": _run(ADAMOptimizer, no_decay, init, STEPS, loss_gradients()),
+    }
 
 
 @_adam_probe
 def probe_adam_optimizer__weight_decay(ADAMOptimizer) -> dict:
     """Per case of adam_cases(700, DECAY_CASES): the run with weight_decay=wd on the loss, with
     weight_decay=0 on the loss + (wd/2)|p|^2, and with weight_decay=0 on the loss."""
-    runs = {device: [_decay_runs(ADAMOptimizer, kwargs, init) for _, kwargs, init in cases]
-            for device, cases in adam_cases(700, DECAY_CASES, devices()).items()}
+    runs = {
+        device: [_decay_runs(ADAMOptimizer, kwargs, init) for _, kwargs, init in cases]
+        for device, cases in adam_cases(700, DECAY_CASES, devices()).items()
+    }
     return {"globals_read": globals_read(ADAMOptimizer, ADAM_ARGUMENTS), "devices": runs}
 
 
@@ -429,8 +529,13 @@ def _holds_tensors(value) -> bool:
 
 def _tensors_on_the_class(optimizer) -> list[str]:
     """Each class attribute holding tensors (state every object would share), as "Class.name"."""
-    return [f"{klass.__name__}.{name}" for klass in type(optimizer).__mro__ if klass is not object
-            for name, value in vars(klass).items() if not name.startswith("__") and _holds_tensors(value)]
+    return [
+        f"{klass.__name__}.{name}"
+        for klass in type(optimizer).__mro__
+        if klass is not object
+        for name, value in vars(klass).items()
+        if not name.startswith("__") and _holds_tensors(value)
+    ]
 
 
 def _class_state(ADAMOptimizer) -> list[str]:
@@ -458,21 +563,33 @@ def _persist_runs(ADAMOptimizer, kwargs, init, sequence) -> dict:
     changed = [[-3 * g for g in sequence[0]]] + sequence[1:]
     last_alone = [grads[-1:] for grads in sequence]
     run = functools.partial(_run, ADAMOptimizer, kwargs)
-    return {"given": run(init, PERSIST_STEPS, fixed_gradients(sequence)),
-            "first_changed": run(init, PERSIST_STEPS, fixed_gradients(changed)),
-            "last_alone": run(init[-1:], PERSIST_STEPS, fixed_gradients(last_alone))}
+    return {
+        "given": run(init, PERSIST_STEPS, fixed_gradients(sequence)),
+        "first_changed": run(init, PERSIST_STEPS, fixed_gradients(changed)),
+        "last_alone": run(init[-1:], PERSIST_STEPS, fixed_gradients(last_alone)),
+    }
 
 
 def _in_turn(ADAMOptimizer, device) -> list[dict]:
     """Two optimizers (IN_TURN_CASES) made one after the other, then stepped in turn on the loss:
     per optimizer, its parameters after IN_TURN_STEPS steps ("in_turn") and the run of the same
     parameters alone ("alone")."""
-    inits = [random_parameters(case_seed(400), [(3,), (2,)], device=device),
-             random_parameters(case_seed(401), [(5,)], device=device)]
-    paths = run_in_turn([lambda p, kw=kw: ADAMOptimizer(p, **kw) for kw in IN_TURN_CASES],
-                        [leaf_copies(init) for init in inits], IN_TURN_STEPS)
-    return [{"in_turn": path[-1], "alone": _run(ADAMOptimizer, kwargs, init, IN_TURN_STEPS, loss_gradients())}
-            for init, path, kwargs in zip(inits, paths, IN_TURN_CASES)]
+    inits = [
+        random_parameters(case_seed(400), [(3,), (2,)], device=device),
+        random_parameters(case_seed(401), [(5,)], device=device),
+    ]
+    paths = run_in_turn(
+        [lambda p, kw=kw: ADAMOptimizer(p, **kw) for kw in IN_TURN_CASES],
+        [leaf_copies(init) for init in inits],
+        IN_TURN_STEPS,
+    )
+    return [
+        {
+            "in_turn": path[-1],
+            "alone": _run(ADAMOptimizer, kwargs, init, IN_TURN_STEPS, loss_gradients()),
+        }
+        for init, path, kwargs in zip(inits, paths, IN_TURN_CASES)
+    ]
 
 
 def _twins(ADAMOptimizer, device) -> dict:
@@ -481,10 +598,17 @@ def _twins(ADAMOptimizer, device) -> dict:
     init = random_parameters(case_seed(450), TWIN_SHAPES, device=device)
     sequence = gradient_sequence(451, TWIN_SHAPES, PERSIST_STEPS, torch.float64, device)
     run = functools.partial(_run, ADAMOptimizer, PERSIST_CASES[0])
-    return {"together": run(init, PERSIST_STEPS, fixed_gradients(sequence)),
-            "alone": [run(init[i:i + 1], PERSIST_STEPS,
-                          fixed_gradients([grads[i:i + 1] for grads in sequence]))
-                      for i in range(len(init))]}
+    return {
+        "together": run(init, PERSIST_STEPS, fixed_gradients(sequence)),
+        "alone": [
+            run(
+                init[i : i + 1],
+                PERSIST_STEPS,
+                fixed_gradients([grads[i : i + 1] for grads in sequence]),
+            )
+            for i in range(len(init))
+        ],
+    }
 
 
 @_adam_probe
@@ -502,8 +626,11 @@ def probe_adam_optimizer__state_persists(ADAMOptimizer) -> dict:
             sequence = gradient_sequence(300 + n, SHAPES, PERSIST_STEPS, torch.float64, device)
             cases.append(_persist_runs(ADAMOptimizer, kwargs, init, sequence))
             n += 1
-        runs[device] = {"runs": cases, "twins": _twins(ADAMOptimizer, device),
-                        "in_turn": _in_turn(ADAMOptimizer, device)}
+        runs[device] = {
+            "runs": cases,
+            "twins": _twins(ADAMOptimizer, device),
+            "in_turn": _in_turn(ADAMOptimizer, device),
+        }
         n += 1
     return {"class_state": [], "devices": runs}
 
@@ -515,17 +642,22 @@ def probe_adam_optimizer__devices_dtypes(ADAMOptimizer) -> dict:
     runs = {}
     for n, device in enumerate(devices()):
         g = torch.Generator().manual_seed(case_seed(500 + n))
-        init = [torch.randn(shape, generator=g, dtype=torch.float64).to(dtype=dtype, device=device)
-                for shape, dtype in LAYOUT]
+        init = [
+            torch.randn(shape, generator=g, dtype=torch.float64).to(dtype=dtype, device=device)
+            for shape, dtype in LAYOUT
+        ]
         run = functools.partial(_run, ADAMOptimizer, LAYOUT_KWARGS)
         runs[device] = {
             "mixed": run(init, LAYOUT_STEPS, loss_gradients(), facts=True),
-            "float64_cpu": run([p.double().cpu() for p in init], LAYOUT_STEPS, loss_gradients())}
+            "float64_cpu": run([p.double().cpu() for p in init], LAYOUT_STEPS, loss_gradients()),
+        }
     return runs
 
 
 @_adam_probe
 def probe_adam_optimizer__zero_grad(ADAMOptimizer) -> dict:
     """hw2probes.common.exercise_zero_grad's data."""
-    return exercise_zero_grad(lambda params: ADAMOptimizer(params, lr=0.1),
-                              random_parameters(case_seed(ZERO_GRAD_SEED), SHAPES))
+    return exercise_zero_grad(
+        lambda params: ADAMOptimizer(params, lr=0.1),
+        random_parameters(case_seed(ZERO_GRAD_SEED), SHAPES),
+    )

@@ -7,11 +7,12 @@ ResidualSequence's values are compared, so its cases (layers and inputs) are dra
 forward input and ``block_input`` stay fixed: their outputs are only checked to be
 probabilities and the input to be left unchanged, which a table of values cannot fake better
 than the network itself."""
+
 from __future__ import annotations
 
 import contextlib
 import functools
-from typing import Iterator
+from collections.abc import Iterator
 
 import torch
 from torch import nn
@@ -81,8 +82,12 @@ def probe_architecture(task: str, net):
     if not isinstance(net, nn.Module):
         return {"module": False, "type": type(net).__name__}
     parameters = list(net.parameters())
-    data = {"module": True, "type": type(net).__name__, "signature": layer_signature(net),
-            "parameters": sum(p.numel() for p in parameters)}
+    data = {
+        "module": True,
+        "type": type(net).__name__,
+        "signature": layer_signature(net),
+        "parameters": sum(p.numel() for p in parameters),
+    }
     device = parameters[0].device if parameters else torch.device("cpu")
     was_training = net.training
     blocks = [m for m in net.modules() if is_residual(m)]
@@ -92,7 +97,9 @@ def probe_architecture(task: str, net):
             try:
                 with blocks_as_layers(blocks):
                     data["output"] = value(net(forward_input().to(device)))
-            except Exception as exc:  # a wrong network may not run: the judge names its layers first
+            except (
+                Exception
+            ) as exc:  # a wrong network may not run: the judge names its layers first
                 data["output"] = {"raised": describe_error(exc)}
             data["blocks"] = [block_layers_effect(block, device) for block in blocks]
     finally:
@@ -110,15 +117,36 @@ def residual_cases() -> list[tuple[str, list[nn.Module], torch.Tensor]]:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         for width, hidden, batch, dtype in RESIDUAL_SHAPES:
-            layers = [nn.Linear(width, hidden).to(dtype), nn.Tanh(), nn.Linear(hidden, width).to(dtype)]
+            layers = [
+                nn.Linear(width, hidden).to(dtype),
+                nn.Tanh(),
+                nn.Linear(hidden, width).to(dtype),
+            ]
             x = torch.randn(batch, width, generator=g, dtype=dtype)
-            cases.append((f"Linear {width}->{hidden}, Tanh, Linear {hidden}->{width}, batch {batch}, "
-                          f"{dtype}", layers, x))
+            cases.append(
+                (
+                    f"Linear {width}->{hidden}, Tanh, Linear {hidden}->{width}, batch {batch}, "
+                    f"{dtype}",
+                    layers,
+                    x,
+                )
+            )
         width, hidden, batch, dtype = PRE_ACTIVATION_SHAPE
-        layers = [nn.ReLU(), nn.Linear(width, hidden).to(dtype), nn.ReLU(), nn.Linear(hidden, width).to(dtype)]
+        layers = [
+            nn.ReLU(),
+            nn.Linear(width, hidden).to(dtype),
+            nn.ReLU(),
+            nn.Linear(hidden, width).to(dtype),
+        ]
         x = torch.randn(batch, width, generator=g, dtype=dtype)
-        cases.append((f"ReLU, Linear {width}->{hidden}, ReLU, Linear {hidden}->{width}, batch {batch}, "
-                       f"{dtype}", layers, x))
+        cases.append(
+            (
+                f"ReLU, Linear {width}->{hidden}, ReLU, Linear {hidden}->{width}, batch {batch}, "
+                f"{dtype}",
+                layers,
+                x,
+            )
+        )
     return cases
 
 
@@ -140,8 +168,11 @@ def probe_residual_sequence__is_sequential(ResidualSequence):
         torch.manual_seed(0)
         block = ResidualSequence(nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 4))
     is_module = isinstance(block, nn.Module)
-    data = {"mro": mro(block), "length": len(block) if isinstance(block, nn.Sequential) else None,
-            "parameters": len(list(block.parameters())) if is_module else None}
+    data = {
+        "mro": mro(block),
+        "length": len(block) if isinstance(block, nn.Sequential) else None,
+        "parameters": len(list(block.parameters())) if is_module else None,
+    }
     try:
         with torch.no_grad():
             block[2].weight.zero_()

@@ -9,6 +9,7 @@ Every seed below goes through ``hw2probes.case_seed``: as written outside gradin
 run's own while grading (the generators handed to the initializers, the test networks, the
 wrappers' batches), so no matrix or network state prepared in advance matches.
 """
+
 from __future__ import annotations
 
 import copy
@@ -18,7 +19,15 @@ from itertools import product
 import torch
 from torch import nn
 
-from hw2checks import flat_net, linear_layers, mro, nested_net, stream_draws, wrap_seeded, wrapper_case
+from hw2checks import (
+    flat_net,
+    linear_layers,
+    mro,
+    nested_net,
+    stream_draws,
+    wrap_seeded,
+    wrapper_case,
+)
 from hw2probes import case_seed, describe_error
 from hw2probes.common import devices, plain
 from hw2probes.part3 import probe_architecture, value
@@ -40,7 +49,7 @@ def subset_step(numel: int) -> int:
 
 def subset(t: torch.Tensor) -> torch.Tensor:
     """Every subset_step-th entry of ``t`` flattened, as float64 (all of them up to SUBSET)."""
-    return t.detach().double().cpu().flatten()[::subset_step(t.numel())].clone()
+    return t.detach().double().cpu().flatten()[:: subset_step(t.numel())].clone()
 
 
 def summary(t: torch.Tensor) -> dict:
@@ -48,11 +57,16 @@ def summary(t: torch.Tensor) -> dict:
     entries in float64 (std unbiased; None below 2 entries)."""
     W = t.detach().double().cpu()
     mean, (low, high) = W.mean().item(), W.aminmax()
-    return {"numel": W.numel(), "mean": mean, "std": W.std().item() if W.numel() > 1 else None,
-            "nonzero": int(W.count_nonzero()), "max_abs": max(abs(low.item()), abs(high.item())),
-            # an inf or nan entry makes the mean inf or nan: count them only then
-            "nonfinite": 0 if math.isfinite(mean) else int((~torch.isfinite(W)).sum()),
-            "subset": subset(W)}
+    return {
+        "numel": W.numel(),
+        "mean": mean,
+        "std": W.std().item() if W.numel() > 1 else None,
+        "nonzero": int(W.count_nonzero()),
+        "max_abs": max(abs(low.item()), abs(high.item())),
+        # an inf or nan entry makes the mean inf or nan: count them only then
+        "nonfinite": 0 if math.isfinite(mean) else int((~torch.isfinite(W)).sum()),
+        "subset": subset(W),
+    }
 
 
 def describe(W) -> dict:
@@ -79,16 +93,24 @@ def draw(init_fn, n_in: int, n_out: int, seed: int) -> dict:
 
 
 def draws(init_fn, shapes, seed: int) -> list[dict]:
-    return [draw(init_fn, n_in, n_out, case_seed(seed + index)) for index, (n_in, n_out) in enumerate(shapes)]
+    return [
+        draw(init_fn, n_in, n_out, case_seed(seed + index))
+        for index, (n_in, n_out) in enumerate(shapes)
+    ]
 
 
 def generator_draws(init_fn, shapes, seed: int) -> list[dict]:
     """Per shape, ``hw2checks.stream_draws`` of ``draw_from``, the generators seeded
     ``case_seed(seed)`` (and one more), the global random state ``case_seed(seed + 2 * index)``
     (and one more)."""
-    return [stream_draws(lambda generator: draw_from(init_fn, n_in, n_out, generator), case_seed(seed),
-                         case_seed(seed + 2 * index))
-            for index, (n_in, n_out) in enumerate(shapes)]
+    return [
+        stream_draws(
+            lambda generator: draw_from(init_fn, n_in, n_out, generator),
+            case_seed(seed),
+            case_seed(seed + 2 * index),
+        )
+        for index, (n_in, n_out) in enumerate(shapes)
+    ]
 
 
 def probe_init_zero__values(init_zero):
@@ -131,7 +153,10 @@ def probe_init_he__generator(init_he):
 # 4.6 and 4.8: the networks the wrappers re-initialize --------------------------------------
 
 # (build, seed of the wrapper's construction); the judge builds the same network again
-STATISTICS_NETS = [(lambda: flat_net(case_seed(5)), 5), (lambda: flat_net(case_seed(6), torch.float64), 6)]
+STATISTICS_NETS = [
+    (lambda: flat_net(case_seed(5)), 5),
+    (lambda: flat_net(case_seed(6), torch.float64), 6),
+]
 WHOLE_TREE_NETS = [(lambda: nested_net(case_seed(7)), 7)]
 
 
@@ -148,21 +173,37 @@ def reinit(cls, build, seed: int) -> dict:
         return {"has_net": False}
     layers = linear_layers(inner)
     linear_params = {f"{name}.{kind}" for name, _ in layers for kind in ("weight", "bias")}
-    return {"has_net": True,
-            "layers": [{"name": name, "in_features": layer.in_features, "out_features": layer.out_features,
-                        "dtype": str(layer.weight.dtype), "weight": describe(layer.weight),
-                        "bias": None if layer.bias is None else plain(layer.bias)}
-                       for name, layer in layers],
-            "others": {name: plain(p) for name, p in inner.named_parameters()
-                       if name in names and name not in linear_params}}
+    return {
+        "has_net": True,
+        "layers": [
+            {
+                "name": name,
+                "in_features": layer.in_features,
+                "out_features": layer.out_features,
+                "dtype": str(layer.weight.dtype),
+                "weight": describe(layer.weight),
+                "bias": None if layer.bias is None else plain(layer.bias),
+            }
+            for name, layer in layers
+        ],
+        "others": {
+            name: plain(p)
+            for name, p in inner.named_parameters()
+            if name in names and name not in linear_params
+        },
+    }
 
 
 def probe_supervise_random__statistics(Supervise_random_weights):
-    return {"nets": [reinit(Supervise_random_weights, build, seed) for build, seed in STATISTICS_NETS]}
+    return {
+        "nets": [reinit(Supervise_random_weights, build, seed) for build, seed in STATISTICS_NETS]
+    }
 
 
 def probe_supervise_random__whole_tree(Supervise_random_weights):
-    return {"nets": [reinit(Supervise_random_weights, build, seed) for build, seed in WHOLE_TREE_NETS]}
+    return {
+        "nets": [reinit(Supervise_random_weights, build, seed) for build, seed in WHOLE_TREE_NETS]
+    }
 
 
 def probe_supervise_kaiming__statistics(Supervise_Kaiming_weights):
@@ -180,8 +221,10 @@ CRITERIA = ("BCELoss", "MSELoss")
 
 def wrapper_cases() -> list[tuple[str, str, int]]:
     """(device, criterion's name in torch.nn, seed of hw2checks.wrapper_case) of each case."""
-    return [(device, criterion, case_seed(seed))
-            for seed, (device, criterion) in enumerate(product(devices(), CRITERIA))]
+    return [
+        (device, criterion, case_seed(seed))
+        for seed, (device, criterion) in enumerate(product(devices(), CRITERIA))
+    ]
 
 
 def state(net: nn.Module) -> dict:
@@ -200,13 +243,19 @@ def wrapper(cls) -> dict:
         net, x, y = wrapper_case(seed)
         criterion = getattr(nn, criterion_name)()
         model = wrap_seeded(cls, net, seed, criterion)
-        case = {"device": device, "criterion": criterion_name,
-                "has_net": isinstance(getattr(model, "net", None), nn.Module)}
+        case = {
+            "device": device,
+            "criterion": criterion_name,
+            "has_net": isinstance(getattr(model, "net", None), nn.Module),
+        }
         cases.append(case)
         if not case["has_net"]:
             break
-        case.update(same_net=model.net is net, same_criterion=getattr(model, "criterion", None) is criterion,
-                    registered={id(p) for p in net.parameters()} <= {id(p) for p in model.parameters()})
+        case.update(
+            same_net=model.net is net,
+            same_criterion=getattr(model, "criterion", None) is criterion,
+            registered={id(p) for p in net.parameters()} <= {id(p) for p in model.parameters()},
+        )
         model.to(device)
         case["before"] = state(net)
         try:
@@ -227,6 +276,7 @@ def probe_supervise_kaiming__wrapper(Supervise_Kaiming_weights):
 
 # 4.7 and 4.9: 3.12's network inside the wrappers ----------------------------------------
 
+
 def probe_net_4_7__architecture(net_4_7):
     return probe_architecture("4.7", net_4_7)
 
@@ -241,8 +291,12 @@ def wrapped(model, net, cls) -> dict:
     the notebook has no such name) gives {"built": False, "class_defined": cls is not None,
     "class_raised": what cls(nn.BCELoss(), a copy of net) raises, or None}."""
     if model is not None:
-        return {"built": True, "mro": mro(model), "holds_net": getattr(model, "net", None) is net,
-                "criterion": mro(getattr(model, "criterion", None))}
+        return {
+            "built": True,
+            "mro": mro(model),
+            "holds_net": getattr(model, "net", None) is net,
+            "criterion": mro(getattr(model, "criterion", None)),
+        }
     data = {"built": False, "class_defined": cls is not None, "class_raised": None}
     if cls is None:
         return data
@@ -256,6 +310,7 @@ def wrapped(model, net, cls) -> dict:
 
 # The notebook's hidden calls pass globals().get() of the model and of its class: these probes
 # run (and the wrapping is judged) even when the class raised before the model existed.
+
 
 def probe_net_4_7__wrapper(model_4_7, net_4_7, Supervise_random_weights=None):
     return wrapped(model_4_7, net_4_7, Supervise_random_weights)

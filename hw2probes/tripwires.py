@@ -22,8 +22,10 @@ Each trip and refusal is recorded (``trips()``): best effort, the student's code
 process and may clear the record; what it cannot do is get torch.optim's code back. This module
 holds no secret: reading it helps nobody.
 """
+
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import linecache
@@ -38,13 +40,37 @@ from hw2probes.common import Delegated
 # audit events refused once guard() is installed (prefixes, by event name): processes, native
 # code, the interpreter's object graph, subinterpreters (they have no audit hooks), code from bytes
 # (except importlib's own loading of a module's .pyc), tracing
-REFUSED = ("subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork",
-           "os.forkpty", "pty.spawn", "ctypes.", "gc.get_objects", "gc.get_referrers",
-           "gc.get_referents", "cpython.PyInterpreterState_New", "cpython._PySys_ClearAuditHooks",
-           "marshal.loads", "marshal.load", "sys.setprofile", "sys.settrace")
+REFUSED = (
+    "subprocess.Popen",
+    "os.system",
+    "os.exec",
+    "os.posix_spawn",
+    "os.spawn",
+    "os.fork",
+    "os.forkpty",
+    "pty.spawn",
+    "ctypes.",
+    "gc.get_objects",
+    "gc.get_referrers",
+    "gc.get_referents",
+    "cpython.PyInterpreterState_New",
+    "cpython._PySys_ClearAuditHooks",
+    "marshal.loads",
+    "marshal.load",
+    "sys.setprofile",
+    "sys.settrace",
+)
 # torch's fused optimizer kernels, by op name (every overload of each is covered)
-FUSED_OPS = ("_fused_adam", "_fused_adam_", "_fused_adamw", "_fused_adamw_", "_fused_sgd", "_fused_sgd_",
-             "_fused_adagrad", "_fused_adagrad_")
+FUSED_OPS = (
+    "_fused_adam",
+    "_fused_adam_",
+    "_fused_adamw",
+    "_fused_adamw_",
+    "_fused_sgd",
+    "_fused_sgd_",
+    "_fused_adagrad",
+    "_fused_adagrad_",
+)
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
 
 _trips: list[str] = []
@@ -68,18 +94,21 @@ def _trip(name: str) -> Delegated:
 
 def optim_folder() -> str:
     import torch.optim
+
     return os.path.dirname(os.path.abspath(torch.optim.__file__))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _template(free: int) -> types.CodeType:
     """A function body ``raise TRIP(NAME)`` with ``free`` free variables (a function's __code__
     can only be swapped for one with as many); TRIP and NAME are constants filled in later."""
     names = [f"v{i}" for i in range(free)]
     assign = f"    {', '.join(names)} = {', '.join(['None'] * free)}\n" if free else ""
     use = f"        ({', '.join(names)},)\n" if free else ""
-    source = (f"def outer():\n{assign}    def tripwire(*args, **kwargs):\n{use}"
-              f"        raise 'TRIP'('NAME')\n    return tripwire\n")
+    source = (
+        f"def outer():\n{assign}    def tripwire(*args, **kwargs):\n{use}"
+        f"        raise 'TRIP'('NAME')\n    return tripwire\n"
+    )
     namespace: dict = {}
     with warnings.catch_warnings():  # "'str' object is not callable": the constant is replaced
         warnings.simplefilter("ignore", SyntaxWarning)
@@ -109,15 +138,16 @@ def _functions(value, depth=0):
         yield value
         yield from _functions(getattr(value, "__wrapped__", None), depth + 1)
         for cell in value.__closure__ or ():
-            try:
+            with contextlib.suppress(ValueError):  # an empty cell
                 yield from _functions(cell.cell_contents, depth + 1)
-            except ValueError:  # an empty cell
-                pass
 
 
 def _optim_modules() -> list[types.ModuleType]:
     import torch.optim
-    names = {"torch.optim"} | {info.name for info in pkgutil.walk_packages(torch.optim.__path__, "torch.optim.")}
+
+    names = {"torch.optim"} | {
+        info.name for info in pkgutil.walk_packages(torch.optim.__path__, "torch.optim.")
+    }
     modules = []
     for name in sorted(names):
         try:
@@ -143,8 +173,9 @@ def destroy_torch_optim() -> int:
                     continue
                 seen.add(id(function))
                 where = getattr(function, "__module__", None) or module.__name__
-                function.__code__ = _tripwire_code(len(function.__code__.co_freevars),
-                                                   f"{where}.{function.__qualname__}")
+                function.__code__ = _tripwire_code(
+                    len(function.__code__.co_freevars), f"{where}.{function.__qualname__}"
+                )
                 count += 1
     return count
 
@@ -152,6 +183,7 @@ def destroy_torch_optim() -> int:
 def _fused_kernel(op_name: str):
     def fused_kernel(*args, **kwargs):
         raise _trip(f"torch.{op_name}")
+
     return fused_kernel
 
 
@@ -162,6 +194,7 @@ def fused_tripwires() -> list:
     import weakref
 
     import torch
+
     libraries = []
     # CUDA's kernels too, on any build: asking torch.cuda.is_available() here would start CUDA
     # before hw2probes.isolated forks, and a forked child could not use the GPU
@@ -176,8 +209,11 @@ def fused_tripwires() -> list:
                     qualified = op_name if overload == "default" else f"{op_name}.{overload}"
                     library.impl(qualified, _fused_kernel(op_name))
             libraries.append(library)
-    for finalizer in [f for f, info in list(weakref.finalize._registry.items())
-                      if any(info.weakref() is lib for lib in libraries)]:
+    for finalizer in [
+        f
+        for f, info in list(weakref.finalize._registry.items())
+        if any(info.weakref() is lib for lib in libraries)
+    ]:
         finalizer.detach()
     return libraries
 
@@ -200,11 +236,17 @@ def guard(out_of_reach: list) -> None:
     def hook(event: str, args: tuple) -> None:
         if keep is None:  # never true: the closure is what keeps the Library objects alive
             return
-        if event == "marshal.loads" and sys._getframe(1).f_code.co_filename.startswith("<frozen importlib"):
+        if event == "marshal.loads" and sys._getframe(1).f_code.co_filename.startswith(
+            "<frozen importlib"
+        ):
             return  # importing a module not loaded yet (its .pyc): honest code may import what it likes
         if event.startswith(REFUSED):
             refuse(event)
-        elif event == "import" and str(args[0]).startswith("torch.optim") and args[0] not in sys.modules:
+        elif (
+            event == "import"
+            and str(args[0]).startswith("torch.optim")
+            and args[0] not in sys.modules
+        ):
             refuse(f"import {args[0]}")
         elif event == "open":
             path, mode, flags = (list(args) + [None, None])[:3]
@@ -214,10 +256,12 @@ def guard(out_of_reach: list) -> None:
             real = os.path.realpath(text) if text else ""
             if real.startswith(prefixes) or text.startswith(prefixes):
                 refuse(f"open {text}")
-            writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or \
-                      (isinstance(flags, int) and flags & _WRITE_FLAGS)
+            writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or (
+                isinstance(flags, int) and flags & _WRITE_FLAGS
+            )
             if writing and text != os.devnull:
                 refuse(f"open {text} for writing")
+
     sys.addaudithook(hook)
 
 

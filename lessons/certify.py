@@ -1,7 +1,7 @@
 """Certify the homework's outcome claims by replaying its experiments over several seeds.
 
-    python -m lessons.certify [--seeds 10] [--first-seed 1] [--device cpu|cuda] [--threads 1] [--jobs 1] [--only 3.1,3.3]
-                                 [--epochs E] [--out build/certificate] [--smoke]
+    python -m lessons.certify [--seeds 10] [--first-seed 1] [--device cpu|cuda] [--threads 1]
+                              [--jobs 1] [--only 3.1,3.3] [--epochs E] [--out build/certificate] [--smoke]
     python -m lessons.certify --results A/certificate.json [B/certificate.json ...]   # re-check only
     python -m lessons.certify --across A/certificate.json [B/certificate.json ...]    # one table per configuration
 
@@ -12,6 +12,7 @@ fails. --smoke: 1 seed, 20 epochs, claims reported but not enforced (for the tes
 --across: the claims re-checked on saved certificates of several configurations (device, CPU
 threads), one column each, the notebooks' seed (a one-seed certificate) beside the seed range.
 """
+
 import argparse
 import json
 import os
@@ -51,14 +52,18 @@ def replay(ids, seeds, device, data_dir, epochs, jobs, threads=1):
         _init_worker(threads)
         results = map(_run, tasks)
     else:
-        pool = ProcessPoolExecutor(jobs, mp_context=get_context("spawn"), initializer=_init_worker,
-                                   initargs=(threads,))
+        pool = ProcessPoolExecutor(
+            jobs, mp_context=get_context("spawn"), initializer=_init_worker, initargs=(threads,)
+        )
         results = pool.map(_run, tasks)
     runs = []
     for result in results:
-        print(f"{result['id']:>11} seed {result['seed']}: train {result['train_acc']:.3f} "
-              f"held-out {result['val_acc']:.3f} epochs {result['epochs_run']} ({result['seconds']} s)",
-              file=sys.stderr, flush=True)
+        print(
+            f"{result['id']:>11} seed {result['seed']}: train {result['train_acc']:.3f} "
+            f"held-out {result['val_acc']:.3f} epochs {result['epochs_run']} ({result['seconds']} s)",
+            file=sys.stderr,
+            flush=True,
+        )
         runs.append(result)
     if jobs != 1:
         pool.shutdown()
@@ -66,7 +71,11 @@ def replay(ids, seeds, device, data_dir, epochs, jobs, threads=1):
 
 
 def _spread(values):
-    return {"median": statistics.median(values), "min": min(values), "max": max(values)} if values else None
+    return (
+        {"median": statistics.median(values), "min": min(values), "max": max(values)}
+        if values
+        else None
+    )
 
 
 def summarize(runs):
@@ -75,11 +84,16 @@ def summarize(runs):
     for task in dict.fromkeys(r["id"] for r in runs):
         mine = [r for r in runs if r["id"] == task]
         solved = [r["solved_epoch"] for r in mine if r["solved_epoch"] is not None]
-        summary[task] = {"title": EXPERIMENTS[task].title, "dataset": EXPERIMENTS[task].dataset,
-                         "seeds": len(mine), "train_acc": _spread([r["train_acc"] for r in mine]),
-                         "val_acc": _spread([r["val_acc"] for r in mine]),
-                         "solved": len(solved), "solved_epoch": _spread(solved),
-                         "seconds": statistics.median(r["seconds"] for r in mine)}
+        summary[task] = {
+            "title": EXPERIMENTS[task].title,
+            "dataset": EXPERIMENTS[task].dataset,
+            "seeds": len(mine),
+            "train_acc": _spread([r["train_acc"] for r in mine]),
+            "val_acc": _spread([r["val_acc"] for r in mine]),
+            "solved": len(solved),
+            "solved_epoch": _spread(solved),
+            "seconds": statistics.median(r["seconds"] for r in mine),
+        }
     return summary
 
 
@@ -92,18 +106,26 @@ def _cell(spread, fmt):
 def render_markdown(meta, summary, verdicts):
     """The certificate as markdown: run settings, the experiment table, the claim verdicts."""
     first = meta.get("first_seed", 1)
-    lines = [f"Seeds {first}–{first + meta['seeds'] - 1} on {meta['device']} ({meta['hardware']}), torch {meta['torch']}, "
-             f"epochs {meta['epochs']}, wall time {meta['wall_seconds'] / 60:.1f} min.", "",
-             "Accuracies: median [min–max] over seeds; epochs to 100 % held-out over the seeds that got there.", "",
-             "| id | experiment | data | train acc | held-out acc | reached 100 % | epochs to 100 % | s/run |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"Seeds {first}–{first + meta['seeds'] - 1} on {meta['device']} ({meta['hardware']}), torch {meta['torch']}, "
+        f"epochs {meta['epochs']}, wall time {meta['wall_seconds'] / 60:.1f} min.",
+        "",
+        "Accuracies: median [min–max] over seeds; epochs to 100 % held-out over the seeds that got there.",
+        "",
+        "| id | experiment | data | train acc | held-out acc | reached 100 % | epochs to 100 % | s/run |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for task, s in summary.items():
-        lines.append(f"| {task} | {s['title']} | {s['dataset']} | {_cell(s['train_acc'], '.3f')} | "
-                     f"{_cell(s['val_acc'], '.3f')} | {s['solved']}/{s['seeds']} | "
-                     f"{_cell(s['solved_epoch'], '.0f')} | {s['seconds']:.1f} |")
+        lines.append(
+            f"| {task} | {s['title']} | {s['dataset']} | {_cell(s['train_acc'], '.3f')} | "
+            f"{_cell(s['val_acc'], '.3f')} | {s['solved']}/{s['seeds']} | "
+            f"{_cell(s['solved_epoch'], '.0f')} | {s['seconds']:.1f} |"
+        )
     lines += ["", "| claim | seeds held | verdict |", "|---|---|---|"]
     for v in verdicts:
-        lines.append(f"| {v['text']} | {v['seeds_held']}/{v['seeds']} (need {v['needed']}) | {v['status']} |")
+        lines.append(
+            f"| {v['text']} | {v['seeds_held']}/{v['seeds']} (need {v['needed']}) | {v['status']} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -117,8 +139,10 @@ def write(out, meta, runs):
     """Summarize and check `runs`, write certificate.json and certificate.md; return the verdicts."""
     summary, verdicts = summarize(runs), evaluate(runs)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "certificate.json").write_text(json.dumps(
-        {"meta": meta, "runs": runs, "summary": summary, "claims": verdicts}, indent=1) + "\n")
+    (out / "certificate.json").write_text(
+        json.dumps({"meta": meta, "runs": runs, "summary": summary, "claims": verdicts}, indent=1)
+        + "\n"
+    )
     (out / "certificate.md").write_text(render_markdown(meta, summary, verdicts))
     return verdicts
 
@@ -128,7 +152,9 @@ def merge(saved):
     added; a run of one (id, seed) given twice is refused."""
     seeds = {(c["meta"].get("first_seed", 1), c["meta"]["seeds"]) for c in saved}
     if len(seeds) != 1:
-        raise SystemExit(f"saved certificates of different seeds cannot be checked together: {sorted(seeds)}")
+        raise SystemExit(
+            f"saved certificates of different seeds cannot be checked together: {sorted(seeds)}"
+        )
     runs = [run for c in saved for run in c["runs"]]
     keys = [(r["id"], r["seed"]) for r in runs]
     if len(set(keys)) != len(keys):
@@ -157,10 +183,19 @@ def across(saved):
         meta = certificate["meta"]
         column = columns.setdefault(configuration(meta), {"range": [], "single": []})
         column["single" if meta["seeds"] == 1 else "range"].append(certificate)
-    verdicts = {label: {kind: {v["id"]: v for v in evaluate(merge(group)[1])} if group else {}
-                        for kind, group in column.items()} for label, column in columns.items()}
-    ok = all(v["status"] != "fails" for by_kind in verdicts.values()
-             for by_id in by_kind.values() for v in by_id.values())
+    verdicts = {
+        label: {
+            kind: {v["id"]: v for v in evaluate(merge(group)[1])} if group else {}
+            for kind, group in column.items()
+        }
+        for label, column in columns.items()
+    }
+    ok = all(
+        v["status"] != "fails"
+        for by_kind in verdicts.values()
+        for by_id in by_kind.values()
+        for v in by_id.values()
+    )
     lines = ["| claim | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
     for claim in CLAIMS:
         cells = []
@@ -168,7 +203,9 @@ def across(saved):
             parts = []
             if claim.id in by_kind["range"]:
                 v = by_kind["range"][claim.id]
-                parts.append(f"{v['seeds_held']}/{v['seeds']}" + (" ✗" if v["status"] == "fails" else ""))
+                parts.append(
+                    f"{v['seeds_held']}/{v['seeds']}" + (" ✗" if v["status"] == "fails" else "")
+                )
             if claim.id in by_kind["single"]:
                 status = by_kind["single"][claim.id]["status"]
                 parts.append("default seed " + {"holds": "✓", "fails": "✗"}.get(status, "—"))
@@ -182,19 +219,31 @@ def parse_args(argv):
     parser.add_argument("--seeds", type=int, default=10, help="number of seeds K (default 10)")
     parser.add_argument("--first-seed", type=int, default=1, help="seeds run from here: S..S+K-1")
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
-    parser.add_argument("--threads", type=int, default=1, help="PyTorch CPU threads per job (default 1)")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="PyTorch CPU threads per job (default 1)"
+    )
     parser.add_argument("--jobs", type=int, default=1, help="parallel processes")
     parser.add_argument("--epochs", type=int, help="override every experiment's epoch budget")
     parser.add_argument("--only", help="comma-separated experiment ids (default: all)")
     parser.add_argument("--data-dir", default=str(Path(__file__).resolve().parent.parent / "data"))
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    parser.add_argument("--smoke", action="store_true", help=f"1 seed, {SMOKE_EPOCHS} epochs, claims not enforced")
-    parser.add_argument("--across", type=Path, nargs="+",
-                        help="saved certificate.json files of several configurations: print the claims "
-                             "per configuration (exit 1 if one fails anywhere)")
-    parser.add_argument("--results", type=Path, nargs="+",
-                        help="re-check the claims of saved certificate.json files (runs of the same "
-                             "seeds, e.g. one per part, are checked together)")
+    parser.add_argument(
+        "--smoke", action="store_true", help=f"1 seed, {SMOKE_EPOCHS} epochs, claims not enforced"
+    )
+    parser.add_argument(
+        "--across",
+        type=Path,
+        nargs="+",
+        help="saved certificate.json files of several configurations: print the claims "
+        "per configuration (exit 1 if one fails anywhere)",
+    )
+    parser.add_argument(
+        "--results",
+        type=Path,
+        nargs="+",
+        help="re-check the claims of saved certificate.json files (runs of the same "
+        "seeds, e.g. one per part, are checked together)",
+    )
     return parser.parse_args(argv)
 
 
@@ -218,11 +267,19 @@ def main(argv=None):
         start = time.perf_counter()
         seeds = range(args.first_seed, args.first_seed + args.seeds)
         runs = replay(ids, seeds, args.device, args.data_dir, args.epochs, args.jobs, args.threads)
-        meta = {"seeds": args.seeds, "first_seed": args.first_seed, "device": args.device,
-                "hardware": _hardware(args.device, args.threads), "threads": args.threads,
-                "jobs": args.jobs, "cpus": os.cpu_count(), "torch": torch.__version__,
-                "epochs": args.epochs or "per experiment", "smoke": args.smoke,
-                "wall_seconds": round(time.perf_counter() - start, 1)}
+        meta = {
+            "seeds": args.seeds,
+            "first_seed": args.first_seed,
+            "device": args.device,
+            "hardware": _hardware(args.device, args.threads),
+            "threads": args.threads,
+            "jobs": args.jobs,
+            "cpus": os.cpu_count(),
+            "torch": torch.__version__,
+            "epochs": args.epochs or "per experiment",
+            "smoke": args.smoke,
+            "wall_seconds": round(time.perf_counter() - start, 1),
+        }
     verdicts = write(args.out, meta, runs)
     for v in verdicts:
         print(f"{v['status']:>7}  {v['seeds_held']}/{v['seeds']}  {v['text']}")

@@ -7,6 +7,7 @@ data bool (N, 36), labels bool (N,), N = 8000 / 1000 / 1000, each split exactly 
 no example in more than one split. The rule is in `lessons.rules`. One seed fixes the
 variant (secret permutation) and every draw, so the same seed gives byte-identical files.
 """
+
 import argparse
 import io
 import zipfile
@@ -31,7 +32,9 @@ def example_keys(data):
 
 
 def _rng(seed, kind, purpose):
-    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1 + KINDS.index(kind), purpose)))
+    return np.random.default_rng(
+        np.random.SeedSequence(seed, spawn_key=(1 + KINDS.index(kind), purpose))
+    )
 
 
 def draw_balanced(n, variant, kind, rng, seen):
@@ -58,9 +61,16 @@ def draw_balanced(n, variant, kind, rng, seen):
 
 def make_dataset(kind, seed=DEFAULT_SEED):
     """{key: array} for one kind of the given term, splits drawn in order train, val, test."""
-    variant, rng, seen, arrays = Variant.from_seed(seed), _rng(seed, kind, SHIPPED_STREAM), set(), {}
+    variant, rng, seen, arrays = (
+        Variant.from_seed(seed),
+        _rng(seed, kind, SHIPPED_STREAM),
+        set(),
+        {},
+    )
     for split, n in SPLITS:
-        arrays[f"{split}_data"], arrays[f"{split}_labels"] = draw_balanced(n, variant, kind, rng, seen)
+        arrays[f"{split}_data"], arrays[f"{split}_labels"] = draw_balanced(
+            n, variant, kind, rng, seen
+        )
     return arrays
 
 
@@ -72,7 +82,9 @@ def fresh_examples(kind, n, seed=0, term_seed=DEFAULT_SEED):
     """
     shipped = make_dataset(kind, term_seed)
     seen = set(example_keys(np.concatenate([shipped[f"{s}_data"] for s, _ in SPLITS])).tolist())
-    rng = np.random.default_rng(np.random.SeedSequence([term_seed, seed], spawn_key=(1 + KINDS.index(kind), FRESH_STREAM)))
+    rng = np.random.default_rng(
+        np.random.SeedSequence([term_seed, seed], spawn_key=(1 + KINDS.index(kind), FRESH_STREAM))
+    )
     return draw_balanced(n, Variant.from_seed(term_seed), kind, rng, seen)
 
 
@@ -107,7 +119,9 @@ def write_datasets(out_dir, seed=DEFAULT_SEED):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="term seed (rule variant and draws)")
+    parser.add_argument(
+        "--seed", type=int, default=DEFAULT_SEED, help="term seed (rule variant and draws)"
+    )
     parser.add_argument("--out", default="data", help="output directory")
     args = parser.parse_args(argv)
     for path in write_datasets(args.out, args.seed):

@@ -1,4 +1,5 @@
 """Run one `Experiment` for one seed through the students' harness, `hw2utils.run_test`."""
+
 import contextlib
 import io
 import os
@@ -14,14 +15,23 @@ def refuse_grading_mode():
     """Grading mode silently cuts run_test to a few epochs, which would certify nothing."""
     active = [name for name in GRADING_ENV if os.environ.get(name)]
     if active:
-        raise RuntimeError(f"unset {', '.join(active)}: run_test trains only a few epochs in grading mode")
+        raise RuntimeError(
+            f"unset {', '.join(active)}: run_test trains only a few epochs in grading mode"
+        )
 
 
 def _train(experiment, net, data, device, epochs):
     model = hw2utils.Supervise(experiment.loss(), net)
     with contextlib.redirect_stdout(io.StringIO()):  # run_test prints a summary line per run
-        return hw2utils.run_test(model, experiment.optimizer, epochs=epochs, data=data,
-                                 device=device, progress=False, plot=False)
+        return hw2utils.run_test(
+            model,
+            experiment.optimizer,
+            epochs=epochs,
+            data=data,
+            device=device,
+            progress=False,
+            plot=False,
+        )
 
 
 def run(experiment_id, seed, device="cpu", data_dir=None, epochs=None, curves=False):
@@ -41,15 +51,30 @@ def run(experiment_id, seed, device="cpu", data_dir=None, epochs=None, curves=Fa
     net = experiment.build()
     if experiment.pretrained:
         base = EXPERIMENTS[experiment.pretrained]
-        _train(base, net, hw2utils.load_dataset(base.dataset, device=device, data_dir=data_dir),
-               device, epochs or experiment.pretrain_epochs or base.epochs)
+        _train(
+            base,
+            net,
+            hw2utils.load_dataset(base.dataset, device=device, data_dir=data_dir),
+            device,
+            epochs or experiment.pretrain_epochs or base.epochs,
+        )
     data = hw2utils.load_dataset(experiment.dataset, device=device, data_dir=data_dir)
     history = _train(experiment, net, data, device, epochs or experiment.epochs)
-    result = {"id": experiment_id, "seed": seed, "train_acc": history.train_acc, "val_acc": history.val_acc,
-              "best_train_acc": max(history.train_accs), "best_val_acc": max(history.val_accs),
-              "solved_epoch": history.solved_epoch,
-              "epochs_run": history.epochs_run, "seconds": round(time.perf_counter() - start, 2)}
+    result = {
+        "id": experiment_id,
+        "seed": seed,
+        "train_acc": history.train_acc,
+        "val_acc": history.val_acc,
+        "best_train_acc": max(history.train_accs),
+        "best_val_acc": max(history.val_accs),
+        "solved_epoch": history.solved_epoch,
+        "epochs_run": history.epochs_run,
+        "seconds": round(time.perf_counter() - start, 2),
+    }
     if curves:
-        result.update(eval_epochs=history.eval_epochs, train_accs=history.train_accs,
-                      val_accs=history.val_accs)
+        result.update(
+            eval_epochs=history.eval_epochs,
+            train_accs=history.train_accs,
+            val_accs=history.val_accs,
+        )
     return result

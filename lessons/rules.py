@@ -20,6 +20,7 @@ Both kinds share π (hence the projection d) and the threshold position, which i
 network pretrained on tiny can be fine-tuned on hard while one trained from scratch on hard
 only memorizes. An MLP is blind to π; π only makes each term's rule different.
 """
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -66,7 +67,9 @@ def _flat(grid):
 def contrasts(grid, variant):
     """d (..., 6) int: per-group ones in the plus cells minus ones in the minus cells."""
     x = _flat(grid)
-    return x[..., variant.plus].sum(-1, dtype=np.int8) - x[..., variant.minus].sum(-1, dtype=np.int8)
+    return x[..., variant.plus].sum(-1, dtype=np.int8) - x[..., variant.minus].sum(
+        -1, dtype=np.int8
+    )
 
 
 def group_features(grid, variant, kind):

@@ -34,6 +34,7 @@ they have one home. Besides the
 notebooks, source/hw2/ receives hw2utils.py and data/ (every file there is
 released to students, so nothing instructor-only may be copied in).
 """
+
 import argparse
 import ast
 import filecmp
@@ -74,8 +75,11 @@ def ec2_cells() -> str:
 
 # the answers a student pastes into notebook 3 ("# @OWN_OPTIMIZERS@"), in the order they run
 # (Part 1's, Part 2's notebook)
-OWN_OPTIMIZER_ANSWERS = ((NOTEBOOKS[0], "sgd_optimizer"), (NOTEBOOKS[1], "ema_update"),
-                         (NOTEBOOKS[1], "adam_optimizer"))
+OWN_OPTIMIZER_ANSWERS = (
+    (NOTEBOOKS[0], "sgd_optimizer"),
+    (NOTEBOOKS[1], "ema_update"),
+    (NOTEBOOKS[1], "adam_optimizer"),
+)
 
 
 def own_optimizers() -> str:
@@ -83,9 +87,18 @@ def own_optimizers() -> str:
     what a student pastes into notebook 3, between the quotes ``r'''`` of its cell."""
     cells = []
     for name, grade_id in OWN_OPTIMIZER_ANSWERS:
-        cell = next(c for c in jupytext.read(AUTHORING / f"{name}.py").cells if c.metadata.get("answer") == grade_id)
-        cells.append("\n".join(line for line in cell.source.splitlines()
-                               if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION")))
+        cell = next(
+            c
+            for c in jupytext.read(AUTHORING / f"{name}.py").cells
+            if c.metadata.get("answer") == grade_id
+        )
+        cells.append(
+            "\n".join(
+                line
+                for line in cell.source.splitlines()
+                if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION")
+            )
+        )
     code = "\n\n\n".join(cells)
     if "'''" in code:
         raise ValueError("a reference answer holds ''', which would end notebook 3's string")
@@ -104,14 +117,26 @@ def nbgrader_metadata(cell, where: str) -> tuple[dict, dict] | None:
     grade_id = cell.metadata.pop(role)
     points = cell.metadata.pop("points", None)
     extra = cell.metadata.pop("extra_credit", None)
-    if role != "answer" and (role == "test" and extra is not None) != grade_id.startswith(EXTRA_CREDIT_PREFIX):
-        raise ValueError(f"{where} ({grade_id}): extra credit is a test cell with extra_credit= "
-                         f"and an id starting {EXTRA_CREDIT_PREFIX!r}, and nothing else is")
+    if role != "answer" and (role == "test" and extra is not None) != grade_id.startswith(
+        EXTRA_CREDIT_PREFIX
+    ):
+        raise ValueError(
+            f"{where} ({grade_id}): extra credit is a test cell with extra_credit= "
+            f"and an id starting {EXTRA_CREDIT_PREFIX!r}, and nothing else is"
+        )
     if (role == "answer") != (points is None and extra is None) or None not in (points, extra):
-        raise ValueError(f"{where} ({grade_id}): test and manual cells need points= "
-                         "(or extra_credit=), answers neither")
-    meta = {"grade": role != "answer", "grade_id": grade_id, "locked": role == "test",
-            "schema_version": 3, "solution": role != "test", "task": False}
+        raise ValueError(
+            f"{where} ({grade_id}): test and manual cells need points= "
+            "(or extra_credit=), answers neither"
+        )
+    meta = {
+        "grade": role != "answer",
+        "grade_id": grade_id,
+        "locked": role == "test",
+        "schema_version": 3,
+        "solution": role != "test",
+        "task": False,
+    }
     if role != "answer":
         # nbgrader's max_score is the sum of points: extra credit counts 0 there, and the
         # grader records what it earns as nbgrader's extra credit (nbgrader_steps.record)
@@ -122,8 +147,10 @@ def nbgrader_metadata(cell, where: str) -> tuple[dict, dict] | None:
 def author_to_source(path: Path, url: str) -> nbformat.NotebookNode:
     """Read one authoring notebook and return its nbgrader source notebook."""
     nb = jupytext.read(path)
-    nb.metadata = {"kernelspec": KERNELSPEC,
-                   "language_info": {"name": "python", "pygments_lexer": "ipython3"}}
+    nb.metadata = {
+        "kernelspec": KERNELSPEC,
+        "language_info": {"name": "python", "pygments_lexer": "ipython3"},
+    }
     seen = set()
     for index, cell in enumerate(nb.cells):
         where = f"{path.name}, cell {index}"
@@ -155,7 +182,9 @@ def build(out: Path) -> None:
     url = base_url()
     undeclared = {p.stem for p in AUTHORING.glob("[0-9][0-9]_*.py")} - set(NOTEBOOKS)
     if undeclared:  # a notebook the grader, the intake and the leak check would not know
-        raise RuntimeError(f"notebooks/ holds {sorted(undeclared)}, not in autograder.kit.NOTEBOOKS")
+        raise RuntimeError(
+            f"notebooks/ holds {sorted(undeclared)}, not in autograder.kit.NOTEBOOKS"
+        )
     for name in NOTEBOOKS:
         nbformat.write(author_to_source(AUTHORING / f"{name}.py", url), source / f"{name}.ipynb")
     for name in SUPPORT_FILES:
@@ -163,9 +192,12 @@ def build(out: Path) -> None:
         shutil.copyfile(ROOT / name, source / name)
     shutil.copyfile(ROOT / "nbgrader_config.py", out / "nbgrader_config.py")
     result = subprocess.run(
-        [sys.executable, "-m", "nbgrader", "generate_assignment", ASSIGNMENT, "--no-db",
-         "--force"], cwd=out, capture_output=True, text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)})
+        [sys.executable, "-m", "nbgrader", "generate_assignment", ASSIGNMENT, "--no-db", "--force"],
+        cwd=out,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     if result.returncode != 0:
         raise RuntimeError(f"nbgrader generate_assignment failed:\n{result.stdout}{result.stderr}")
     (out / "nbgrader_config.py").unlink()
@@ -173,18 +205,26 @@ def build(out: Path) -> None:
 
 def differences(built: Path, committed: Path) -> list[str]:
     """Relative paths present in only one tree or with different bytes."""
+
     def files(tree):
-        return {p.relative_to(tree) for p in tree.rglob("*") if p.is_file()} if tree.exists() else set()
+        return (
+            {p.relative_to(tree) for p in tree.rglob("*") if p.is_file()}
+            if tree.exists()
+            else set()
+        )
+
     mine, theirs = files(built), files(committed)
-    changed = [p for p in mine & theirs
-               if not filecmp.cmp(built / p, committed / p, shallow=False)]
+    changed = [p for p in mine & theirs if not filecmp.cmp(built / p, committed / p, shallow=False)]
     return sorted(str(p) for p in (mine ^ theirs) | set(changed))
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true",
-                        help="compare a fresh build with the committed trees instead of writing")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="compare a fresh build with the committed trees instead of writing",
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)
@@ -200,8 +240,11 @@ def main(argv=None) -> int:
     if args.check and stale:
         print("out of date (run: python scripts/build.py):\n  " + "\n  ".join(stale))
         return 1
-    print("source/ and release/ are up to date" if args.check else
-          f"built {ROOT / 'source' / ASSIGNMENT} and {ROOT / 'release' / ASSIGNMENT}")
+    print(
+        "source/ and release/ are up to date"
+        if args.check
+        else f"built {ROOT / 'source' / ASSIGNMENT} and {ROOT / 'release' / ASSIGNMENT}"
+    )
     return 0
 
 

@@ -26,12 +26,22 @@ import leak_check  # noqa: E402 -- as build
 from autograder.kit import ASSIGNMENT, NOTEBOOKS, STUDENT_README  # noqa: E402 -- build put the kit on sys.path
 
 RELEASE = ROOT / "release" / ASSIGNMENT
-TITLES = dict(zip(NOTEBOOKS, ("Part 1 — Gradient descent and weight decay (20 points)",
-                              "Part 2 — Gradient statistics, EMA and Adam (25 points)",
-                              "Part 3 — Training MLPs and residual networks (30 points)",
-                              "Part 4 — Initialization (25 points, + 10 extra credit)"), strict=True))
-_GITHUB_RAW = re.compile(r"^https://raw\.githubusercontent\.com/(?P<org>[^/]+)/(?P<repo>[^/]+)/"
-                         r"(?P<branch>[^/]+)/(?P<path>.*)$")
+TITLES = dict(
+    zip(
+        NOTEBOOKS,
+        (
+            "Part 1 — Gradient descent and weight decay (20 points)",
+            "Part 2 — Gradient statistics, EMA and Adam (25 points)",
+            "Part 3 — Training MLPs and residual networks (30 points)",
+            "Part 4 — Initialization (25 points, + 10 extra credit)",
+        ),
+        strict=True,
+    )
+)
+_GITHUB_RAW = re.compile(
+    r"^https://raw\.githubusercontent\.com/(?P<org>[^/]+)/(?P<repo>[^/]+)/"
+    r"(?P<branch>[^/]+)/(?P<path>.*)$"
+)
 
 
 def colab_url(base_url: str, notebook: str) -> str | None:
@@ -70,12 +80,16 @@ def make_bundle(out: Path) -> tuple[Path, Path]:
     """Write out/hw2/ and out/hw2.zip; returns both."""
     folder = out / ASSIGNMENT
     shutil.rmtree(folder, ignore_errors=True)
-    shutil.copytree(RELEASE, folder, ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+    shutil.copytree(
+        RELEASE, folder, ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints")
+    )
     (folder / STUDENT_README).write_text(student_readme(build.base_url()))
     archive = out / f"{ASSIGNMENT}.zip"
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
         for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-            info = zipfile.ZipInfo(f"{ASSIGNMENT}/{path.relative_to(folder).as_posix()}", (2025, 1, 1, 0, 0, 0))
+            info = zipfile.ZipInfo(
+                f"{ASSIGNMENT}/{path.relative_to(folder).as_posix()}", (2025, 1, 1, 0, 0, 0)
+            )
             info.external_attr, info.compress_type = 0o644 << 16, zipfile.ZIP_DEFLATED
             zf.writestr(info, path.read_bytes())
     return folder, archive

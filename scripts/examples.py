@@ -31,16 +31,19 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 import hw2utils  # noqa: E402 -- the kit's root is on sys.path above
-from autograder.kit import ASSIGNMENT, NOTEBOOKS  # noqa: E402 -- as hw2utils
 import mutants  # noqa: E402 -- tests/ is on sys.path above; the corpus: one wrong answer each
+from autograder.kit import ASSIGNMENT, NOTEBOOKS  # noqa: E402 -- as hw2utils
 
 SOURCE, RELEASE = ROOT / "source" / ASSIGNMENT, ROOT / "release" / ASSIGNMENT
 # student: (mutants they make, notebooks they did not hand in, file name prefix)
 STUDENTS = {
     "ada": (["sgd_decay_outside_lr", "rms_root_of_sum_over_n", "kaiming_fan_out"], [], ""),
     "ben": (["adam_state_rebound", "residual_without_skip", "large_init_std_5"], [], "Copy of "),
-    "chloe": (["sgd_decay_sign_flipped", "adam_decay_outside_update", "supervise_random_std_1"],
-              [NOTEBOOKS[2]], ""),
+    "chloe": (
+        ["sgd_decay_sign_flipped", "adam_decay_outside_update", "supervise_random_std_1"],
+        [NOTEBOOKS[2]],
+        "",
+    ),
     "dev": (["ema_no_bias_correction", "xavier_uniform_wrong_limit"], [], ""),
 }
 

@@ -19,6 +19,7 @@ What counts as a leak, each found by its own rule:
 Lines are compared stripped, and only if at least ``MIN_CHARS`` long and not imports, so
 that ``return x`` is not a leak. Notebooks are searched in their cell sources and outputs.
 """
+
 from __future__ import annotations
 
 import io
@@ -36,7 +37,9 @@ sys.path.insert(0, str(ROOT))
 from autograder.kit import ASSIGNMENT, SHIPPED_MODULES, STUDENT_FILES  # noqa: E402  (the kit's own)
 
 MIN_CHARS = 16
-SPLIT_ARRAYS = {f"{split}_{kind}" for split in ("train", "val", "test") for kind in ("data", "labels")}
+SPLIT_ARRAYS = {
+    f"{split}_{kind}" for split in ("train", "val", "test") for kind in ("data", "labels")
+}
 ALWAYS_SECRET = ("rules.py", "datasets.py")  # the dataset rule and its generator
 INSTRUCTOR_ONLY = ("autograder", "lessons")  # the packages whose lines are secret
 _HIDDEN_IMPORT = re.compile(r"\b(import|from)\s+(autograder|lessons)\b|autograder\.checks")
@@ -66,8 +69,11 @@ def _region_lines(source: str, begin: str, end: str) -> list[str]:
 
 def _significant(lines) -> set[str]:
     """Stripped lines long enough to mean something; imports are never secret."""
-    return {s for s in (line.strip() for line in lines)
-            if len(s) >= MIN_CHARS and not s.startswith(("import ", "from "))}
+    return {
+        s
+        for s in (line.strip() for line in lines)
+        if len(s) >= MIN_CHARS and not s.startswith(("import ", "from "))
+    }
 
 
 def _outside_regions(text: str) -> list[str]:
@@ -85,14 +91,19 @@ def _outside_regions(text: str) -> list[str]:
 def secrets(root: Path = ROOT) -> dict[str, set[str]]:
     """{kind: lines that must not reach students}, read from source/hw2 and INSTRUCTOR_ONLY."""
     found = {"solution": set(), "hidden test": set(), "model answer": set(), "autograder": set()}
-    public = {line.strip() for name in SHIPPED_MODULES
-              for line in (root / name).read_text().splitlines()}
+    public = {
+        line.strip() for name in SHIPPED_MODULES for line in (root / name).read_text().splitlines()
+    }
     for path in sorted((root / "source" / ASSIGNMENT).glob("*.ipynb")):
         for cell in json.loads(path.read_text())["cells"]:
             text = "".join(cell["source"])
             meta = cell.get("metadata", {}).get("nbgrader", {})
-            found["solution"] |= _significant(_region_lines(text, "### BEGIN SOLUTION", "### END SOLUTION"))
-            found["hidden test"] |= _significant(_region_lines(text, "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"))
+            found["solution"] |= _significant(
+                _region_lines(text, "### BEGIN SOLUTION", "### END SOLUTION")
+            )
+            found["hidden test"] |= _significant(
+                _region_lines(text, "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
+            )
             if cell["cell_type"] == "markdown" and meta.get("solution") and meta.get("grade"):
                 found["model answer"] |= _significant(text.splitlines())
             else:  # what the release shows anyway: a class header the answer repeats, ...
@@ -161,13 +172,17 @@ def scan(paths, root: Path = ROOT) -> list[Leak]:
     leaks = []
     for path in paths:
         for name, raw in _files(Path(path)):
-            leaks += [Leak(f"{path}/{leak.where}" if path else leak.where, leak.kind, leak.what)
-                      for leak in scan_file(name, raw, secret)]
+            leaks += [
+                Leak(f"{path}/{leak.where}" if path else leak.where, leak.kind, leak.what)
+                for leak in scan_file(name, raw, secret)
+            ]
     return leaks
 
 
 def main(argv=None) -> int:
-    paths = [Path(p) for p in (argv if argv is not None else sys.argv[1:])] or [ROOT / "release" / ASSIGNMENT]
+    paths = [Path(p) for p in (argv if argv is not None else sys.argv[1:])] or [
+        ROOT / "release" / ASSIGNMENT
+    ]
     leaks = scan(paths)
     for leak in leaks:
         print(leak)

@@ -23,15 +23,16 @@ nothing reaches the grader (a failed open() inside the kernel). Code in an attac
 ``LEAK`` with what it could read that the sandbox must hide, and makes ``PWNED`` only when it
 runs as root (in the grader).
 """
+
 from __future__ import annotations
 
 import copy
 import json
 import os
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE, RELEASE = ROOT / "source" / "hw2", ROOT / "release" / "hw2"
@@ -43,29 +44,46 @@ LEAK = "HW2CORPUS-LEAKED"  # printed by attack code that read what the sandbox m
 PWNED = "/tmp/hw2corpus-pwned"  # made only by attack code running as root (in the grader)
 ROOT_PAYLOAD = f"test $(id -u) -eq 0 && touch {PWNED}"
 
-FAMILIES = ("rebinding", "ipython", "notebook_json", "reading", "writing", "probe_data",
-            "processes", "signals", "patching", "delegation", "resources", "handed_in", "network",
-            "hostile_files", "markup", "answer_table")
+FAMILIES = (
+    "rebinding",
+    "ipython",
+    "notebook_json",
+    "reading",
+    "writing",
+    "probe_data",
+    "processes",
+    "signals",
+    "patching",
+    "delegation",
+    "resources",
+    "handed_in",
+    "network",
+    "hostile_files",
+    "markup",
+    "answer_table",
+)
 
 
 @dataclass(frozen=True)
 class Attack:
-    name: str                 # test id and student id: letters, digits, underscores
-    family: str               # FAMILIES
-    notebook: str             # the notebook attacked
-    how: str                  # the attempt, in words
+    name: str  # test id and student id: letters, digits, underscores
+    family: str  # FAMILIES
+    notebook: str  # the notebook attacked
+    how: str  # the attempt, in words
     flag: str | tuple | None  # what the report must say (every one of them), None: nothing visible
-    base: str = "release"     # "release" (honest work scores 0) or "answers" (full marks)
-    cells: tuple = ()         # ((anchor, source), ...) added code cells
-    answers: tuple = ()       # ((grade id, source), ...) answer cells replaced
+    base: str = "release"  # "release" (honest work scores 0) or "answers" (full marks)
+    cells: tuple = ()  # ((anchor, source), ...) added code cells
+    answers: tuple = ()  # ((grade id, source), ...) answer cells replaced
     edit: Callable | None = None  # edit(notebook) -> None, the notebook's JSON
-    files: tuple = ()         # ((name, maker(path)), ...) extra files handed in
-    also: tuple = ()          # other notebooks handed in, same base
+    files: tuple = ()  # ((name, maker(path)), ...) extra files handed in
+    also: tuple = ()  # other notebooks handed in, same base
     needs: str | None = None  # the sandbox isolation that stops it ("cgroup", "namespaces"): in a
     #                           weaker mode (autograder.sandbox.confinement.isolation) it is a known gap, xfail
 
     def flags(self) -> tuple[str, ...]:
-        return () if self.flag is None else self.flag if isinstance(self.flag, tuple) else (self.flag,)
+        return (
+            () if self.flag is None else self.flag if isinstance(self.flag, tuple) else (self.flag,)
+        )
 
 
 def code(text: str) -> str:
@@ -73,6 +91,7 @@ def code(text: str) -> str:
 
 
 # Building submissions ------------------------------------------------------------------------
+
 
 def load(folder: Path, notebook: str) -> dict:
     return json.loads((folder / f"{notebook}.ipynb").read_text())
@@ -96,21 +115,32 @@ def source(cell: dict) -> str:
 
 
 def code_cell(text: str, metadata: dict | None = None) -> dict:
-    return {"cell_type": "code", "execution_count": None, "metadata": metadata or {},
-            "outputs": [], "source": text}
+    return {
+        "cell_type": "code",
+        "execution_count": None,
+        "metadata": metadata or {},
+        "outputs": [],
+        "source": text,
+    }
 
 
 def answered(notebook: str) -> dict:
     """The release with the reference's code answers pasted in (solution markers removed):
     an honest full-marks hand-in. Written answers stay blank."""
     nb, reference = load(RELEASE, notebook), load(SOURCE, notebook)
-    solutions = {grade_id(c): source(c) for c in reference["cells"]
-                 if nbgrader(c).get("solution") and c["cell_type"] == "code"}
+    solutions = {
+        grade_id(c): source(c)
+        for c in reference["cells"]
+        if nbgrader(c).get("solution") and c["cell_type"] == "code"
+    }
     for cell in nb["cells"]:
         if grade_id(cell) in solutions:
             lines = solutions[grade_id(cell)].splitlines(keepends=True)
-            cell["source"] = "".join(line for line in lines if "### BEGIN SOLUTION" not in line
-                                     and "### END SOLUTION" not in line)
+            cell["source"] = "".join(
+                line
+                for line in lines
+                if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line
+            )
     return nb
 
 
@@ -123,8 +153,11 @@ def _position(nb: dict, anchor: str) -> int:
     if anchor == END:
         return len(nb["cells"]) - 1
     if anchor == TOP:
-        return next(i for i, c in enumerate(nb["cells"])
-                    if c["cell_type"] == "code" and "import hw2utils" in source(c))
+        return next(
+            i
+            for i, c in enumerate(nb["cells"])
+            if c["cell_type"] == "code" and "import hw2utils" in source(c)
+        )
     return next(i for i, c in enumerate(nb["cells"]) if grade_id(c) == anchor)
 
 
@@ -147,7 +180,9 @@ def write_submission(attack: Attack, folder: Path) -> None:
     folder.mkdir(parents=True)
     (folder / f"{attack.notebook}.ipynb").write_text(json.dumps(attacked(attack), indent=1))
     for notebook in attack.also:
-        (folder / f"{notebook}.ipynb").write_text(json.dumps(base_notebook(attack.base, notebook), indent=1))
+        (folder / f"{notebook}.ipynb").write_text(
+            json.dumps(base_notebook(attack.base, notebook), indent=1)
+        )
     for name, maker in attack.files:
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
         maker(folder / name)
@@ -155,11 +190,13 @@ def write_submission(attack: Attack, folder: Path) -> None:
 
 # Notebook JSON edits -------------------------------------------------------------------------
 
+
 def each_test_cell(change: Callable[[dict], None]) -> Callable[[dict], None]:
     def edit(nb):
         for cell in nb["cells"]:
             if is_test(cell):
                 change(cell)
+
     return edit
 
 
@@ -186,23 +223,45 @@ def _points_and_locks(cell):
 
 def _passed_output(cell):
     cell["execution_count"] = 1
-    cell["outputs"] = [{"output_type": "stream", "name": "stdout", "text": f"{grade_id(cell)}: all cases passed\n"},
-                       {"output_type": "execute_result", "execution_count": 1, "metadata": {},
-                        "data": {"text/plain": "'passed'"}}]
+    cell["outputs"] = [
+        {
+            "output_type": "stream",
+            "name": "stdout",
+            "text": f"{grade_id(cell)}: all cases passed\n",
+        },
+        {
+            "output_type": "execute_result",
+            "execution_count": 1,
+            "metadata": {},
+            "data": {"text/plain": "'passed'"},
+        },
+    ]
 
 
 def delete_tests(nb):
     nb["cells"] = [c for c in nb["cells"] if not is_test(c)]
 
 
-FORGED_GRADE_CELL = {"nbgrader": {"cell_type": "code", "grade": True, "grade_id": "bonus_points",
-                                  "locked": True, "points": 100, "schema_version": 3,
-                                  "solution": False, "task": False},
-                     "editable": False, "deletable": False}
+FORGED_GRADE_CELL = {
+    "nbgrader": {
+        "cell_type": "code",
+        "grade": True,
+        "grade_id": "bonus_points",
+        "locked": True,
+        "points": 100,
+        "schema_version": 3,
+        "solution": False,
+        "task": False,
+    },
+    "editable": False,
+    "deletable": False,
+}
 
 
 def add_forged_grade_cell(nb):
-    nb["cells"].append(code_cell('print("bonus_points: all cases passed")', copy.deepcopy(FORGED_GRADE_CELL)))
+    nb["cells"].append(
+        code_cell('print("bonus_points: all cases passed")', copy.deepcopy(FORGED_GRADE_CELL))
+    )
 
 
 def forged_points_everywhere(nb):
@@ -226,6 +285,7 @@ def bash_kernel(nb):
 
 # Handed-in files -----------------------------------------------------------------------------
 
+
 class RunsAsRoot:
     """Pickled, it calls os.system(ROOT_PAYLOAD) when unpickled (torch.load without weights_only)."""
 
@@ -235,7 +295,10 @@ class RunsAsRoot:
 
 def pickled_model(path: Path) -> None:
     import torch
-    torch.save({"format": "hw2-ec-model", "layers": [], "state_dict": {"weight": RunsAsRoot()}}, path)
+
+    torch.save(
+        {"format": "hw2-ec-model", "layers": [], "state_dict": {"weight": RunsAsRoot()}}, path
+    )
 
 
 def link_to(target: str) -> Callable[[Path], None]:
@@ -269,14 +332,14 @@ def _forged_record(grade_id, part, check, objects):
 hw2probes.record = _forged_record
 """
 
-FAKE_PACKAGE = '''
+FAKE_PACKAGE = """
 import os, pathlib, torch
 
 def record(grade_id, part, check, objects):
     out = pathlib.Path(os.environ.get("HW2_PROBE_OUT", "probe-data"))
     out.mkdir(parents=True, exist_ok=True)
     (out / f"{grade_id}.pt").write_bytes(b"all checks passed")
-'''
+"""
 
 PLANT_IN_WORKING_FOLDER = f"""
 import sys
@@ -416,7 +479,9 @@ def _take_answers(path):
     return True
 """
 
-READ_THE_KIT = STEAL_HELPERS + """
+READ_THE_KIT = (
+    STEAL_HELPERS
+    + """
 import glob, os, sys
 _kits = {p.split("/.venv/")[0] for p in sys.path if "/.venv/" in p} | {"/work/main"}
 for _kit in sorted(_kits):
@@ -434,6 +499,7 @@ for _kit in sorted(_kits):
         except OSError as _error:
             print("could not list", _folder, _error)
 """
+)
 
 WALK_ROOTS = ("/tmp", "/var/tmp", "/dev/shm", "/home", "/srv", "/opt", "/mnt", "/work", "/data")
 WALK = f"""
@@ -449,14 +515,20 @@ for _root in {WALK_ROOTS!r}:
         _found += [os.path.join(_folder, n) for n in _files if n.endswith((".ipynb", ".db"))]
 """
 
-WALK_FOR_SOLUTIONS = STEAL_HELPERS + WALK + """
+WALK_FOR_SOLUTIONS = (
+    STEAL_HELPERS
+    + WALK
+    + """
 for _path in _found:
     if _path.endswith(".ipynb") and not _path.startswith(os.getcwd()) and _take_answers(_path):
         break
 print("answers found" if _stolen else "no answers found", len(_found), "files seen")
 """
+)
 
-READ_GRADEBOOK = WALK + f"""
+READ_GRADEBOOK = (
+    WALK
+    + f"""
 import sqlite3
 for _path in [p for p in _found if p.endswith("gradebook.db")]:
     try:
@@ -471,6 +543,7 @@ for _path in [p for p in _found if p.endswith("gradebook.db")]:
     except Exception as _error:
         print("could not write", _path, _error)
 """
+)
 
 READ_SECRETS = f"""
 import os
@@ -915,9 +988,12 @@ print("processes seen:", _seen)
 """
 
 CLONE = "/srv/hw2corpus-clone"  # tests/test_cheating_corpus.py puts an unlocked copy of the kit's source/ there
-READ_UNLOCKED_CLONE = STEAL_HELPERS + f"""
+READ_UNLOCKED_CLONE = (
+    STEAL_HELPERS
+    + f"""
 print("answers from the clone:", _take_answers("{CLONE}/source/hw2/01_gradient_descent.ipynb"))
 """
+)
 # Hostile files: decoding them in the grader would cost memory or time (autograder/bounded.py)
 # A torch zip whose first tensor record is deflated: it expands to SIZE zero bytes when read
 # (torch's reader inflates a record whole); about SIZE / 1000 bytes on disk.
@@ -938,7 +1014,9 @@ def _deflate_bomb(raw, size):
                     stream.write(bytes(2**20))
     return out.getvalue()
 """
-PROBE_ZIP_BOMB = code(DEFLATE_BOMB) + """
+PROBE_ZIP_BOMB = (
+    code(DEFLATE_BOMB)
+    + """
 import glob, os, torch, io
 _buffer = io.BytesIO()
 torch.save({"result": torch.zeros(4)}, _buffer)
@@ -948,6 +1026,7 @@ for _path in glob.glob(os.path.join(os.environ["HW2_PROBE_OUT"], "*.pt")):
         _file.write(_bomb)
 print("probe files: torch zips of", len(_bomb), "bytes that inflate to 256 MiB")
 """
+)
 PROBE_ZERO_STRIDE = """
 import glob, os, torch
 for _path in glob.glob(os.path.join(os.environ["HW2_PROBE_OUT"], "*.pt")):
@@ -979,6 +1058,7 @@ def ec_model_bomb(path: Path, size: int = 256 * 2**20) -> None:
     torch.load reads it."""
     import hw2utils
     from ec_networks import rule_network
+
     hw2utils._write_ec_model(rule_network(), path, saved_by="save_ec_model")
     scope: dict = {}
     exec(code(DEFLATE_BOMB), scope)  # the same maker as the attack cells'
@@ -987,7 +1067,11 @@ def ec_model_bomb(path: Path, size: int = 256 * 2**20) -> None:
 
 def many_markdown_cells(nb: dict) -> None:
     """100,000 added markdown cells (about 6 MB): recording them took 104 s instead of 30."""
-    nb["cells"] += [{"cell_type": "markdown", "metadata": {}, "source": f"note {i}"} for i in range(100_000)]
+    nb["cells"] += [
+        {"cell_type": "markdown", "metadata": {}, "source": f"note {i}"} for i in range(100_000)
+    ]
+
+
 # Markup: student HTML, SVG, CSS and script for the instructor's browser ---------------------
 # Each payload, if it ran in formgrader's page (logged in to the course's Jupyter server),
 # would PUT a file into the course folder through /api/contents with the _xsrf cookie, ask
@@ -1001,12 +1085,15 @@ def markup_script(name: str) -> str:
     """The payload's script as ``eval(atob('...'))``: no space, no double quote, no bracket
     that a markdown link or an HTML attribute would end on."""
     import base64
-    script = ("(function(){var m=document.cookie.match(/_xsrf=([^;]+)/);"
-              f"fetch('/api/contents/{MARKUP_FILE.format(name=name)}',{{method:'PUT',"
-              "credentials:'same-origin',headers:{'Content-Type':'application/json',"
-              "'X-XSRFToken':m?decodeURIComponent(m[1]):''},"
-              f"body:JSON.stringify({{type:'file',format:'text',content:'{name}'}})}});"
-              f"fetch('/payload-{name}');alert('{name}')}})()")
+
+    script = (
+        "(function(){var m=document.cookie.match(/_xsrf=([^;]+)/);"
+        f"fetch('/api/contents/{MARKUP_FILE.format(name=name)}',{{method:'PUT',"
+        "credentials:'same-origin',headers:{'Content-Type':'application/json',"
+        "'X-XSRFToken':m?decodeURIComponent(m[1]):''},"
+        f"body:JSON.stringify({{type:'file',format:'text',content:'{name}'}})}});"
+        f"fetch('/payload-{name}');alert('{name}')}})()"
+    )
     return f"eval(atob('{base64.b64encode(script.encode()).decode()}'))"
 
 
@@ -1024,13 +1111,19 @@ def _markup_payloads() -> dict[str, str]:
         "style": "<style>@import url('/payload-style'); body { background: url('/payload-style_bg'); }</style>",
         "meta_refresh": '<meta http-equiv="refresh" content="1;url=/payload-meta_refresh">',
         "base_href": '<base href="/payload-base_href/">',
-        "form": (f'<form action="/payload-form" method="get"><input name="q" autofocus '
-                 f'onfocus="{js("form")}"><button id="hw2-form-button">send</button></form>'),
+        "form": (
+            f'<form action="/payload-form" method="get"><input name="q" autofocus '
+            f'onfocus="{js("form")}"><button id="hw2-form-button">send</button></form>'
+        ),
         "object_embed": '<object data="/payload-object"></object><embed src="/payload-embed">',
-        "math_xlink": (f'<math><maction actiontype="statusline" xlink:href="javascript:{js("math_xlink")}">'
-                       f'<mtext>click</mtext></maction></math>'),
-        "svg_animate": (f'<svg width="80" height="30"><a id="hw2-svg-a"><animate attributeName="href" '
-                        f'values="javascript:{js("svg_animate")}"/><text x="5" y="20">click</text></a></svg>'),
+        "math_xlink": (
+            f'<math><maction actiontype="statusline" xlink:href="javascript:{js("math_xlink")}">'
+            f"<mtext>click</mtext></maction></math>"
+        ),
+        "svg_animate": (
+            f'<svg width="80" height="30"><a id="hw2-svg-a"><animate attributeName="href" '
+            f'values="javascript:{js("svg_animate")}"/><text x="5" y="20">click</text></a></svg>'
+        ),
         "entity_link": f"[see](&#106;avascript:{js('entity_link')})",
         "mathjax_href": f"$\\href{{javascript:{js('mathjax_href')}}}{{click}}$",
     }
@@ -1038,21 +1131,33 @@ def _markup_payloads() -> dict[str, str]:
 
 MARKUP_PAYLOADS = _markup_payloads()
 # What a grader must still read: prose, maths with < and > (and a quote, a list, code)
-MARKUP_PROSE = ("A large step overshoots: with $\\eta > 2/L$ the iterates diverge, and "
-                "$|1 - \\eta L| < 1$ is needed.")
+MARKUP_PROSE = (
+    "A large step overshoots: with $\\eta > 2/L$ the iterates diverge, and "
+    "$|1 - \\eta L| < 1$ is needed."
+)
 
 
 def markup_answer(names) -> str:
-    return "\n\n".join([MARKUP_PROSE, *(MARKUP_PAYLOADS[n] for n in names),
-                        "> so the loss grows\n\n- `lr=0.5` diverges"])
+    return "\n\n".join(
+        [
+            MARKUP_PROSE,
+            *(MARKUP_PAYLOADS[n] for n in names),
+            "> so the loss grows\n\n- `lr=0.5` diverges",
+        ]
+    )
 
 
 def add_markup_cell(nb):
     """An added markdown cell carrying every payload, after the first written answer."""
-    index = next(i for i, c in enumerate(nb["cells"]) if c["cell_type"] == "markdown"
-                 and nbgrader(c).get("solution"))
-    nb["cells"].insert(index + 1, {"cell_type": "markdown", "metadata": {},
-                                   "source": markup_answer(MARKUP_PAYLOADS)})
+    index = next(
+        i
+        for i, c in enumerate(nb["cells"])
+        if c["cell_type"] == "markdown" and nbgrader(c).get("solution")
+    )
+    nb["cells"].insert(
+        index + 1,
+        {"cell_type": "markdown", "metadata": {}, "source": markup_answer(MARKUP_PAYLOADS)},
+    )
 
 
 # Answer tables: the reference's outputs for the probes' inputs of the default seed, computed
@@ -1060,17 +1165,20 @@ def add_markup_cell(nb):
 # garbage. The grader draws every probe's inputs afresh for each run (hw2probes.case_seed), so
 # the table matches nothing there.
 
+
 def _ema_table() -> dict:
     """{(x_t, beta, t, ema_star_old): (ema, ema_star_t)} of Task 2.2's formula on every float
     input the ema_update probes make with the default seed, sequences included."""
     import hw2probes
     from hw2probes import part2
+
     table = {}
 
     def add(x, beta, t, old):
         star = beta * old + (1 - beta) * x
-        table[(x, beta, t, old)] = (star / (1 - beta ** t), star)
+        table[(x, beta, t, old)] = (star / (1 - beta**t), star)
         return star
+
     with hw2probes.seeded(None):
         for floats, xs, betas in (part2.ema_formula_cases(), part2.ema_bias_correction_cases()):
             for case in floats:
@@ -1099,10 +1207,13 @@ def _descend_table() -> dict:
     from autograder.checks.part1 import reference_path
     from hw2probes import part1
     from hw2utils import BOWL_MATRIX
+
     table = {}
     with hw2probes.seeded(None):
         cases = part1.matches_reference_cases() + part1.tensor_lr_cases()
-        cases.append((BOWL_MATRIX, part1.in_place_start(), part1.IN_PLACE_LR, part1.IN_PLACE_STEPS, None))
+        cases.append(
+            (BOWL_MATRIX, part1.in_place_start(), part1.IN_PLACE_LR, part1.IN_PLACE_STEPS, None)
+        )
         for B, start, lr, steps, _ in cases:
             path = reference_path(B, start, lr, steps + 1)
             table[(*[round(v, 5) for v in start], steps)] = path.tolist()
@@ -1354,311 +1465,759 @@ print("torch.optim.Adam after one step:", _x.tolist())
 
 ATTACKS = [
     # Harming others first: they run while the reference is graded in the other slot ----------
-    Attack("attack_other_scratch", "writing", NB1,
-           "for 10 s, writes garbage into the probe, executed and notebook folders of every "
-           "other student graded under /tmp/hw2-grading-*", None, base="answers",
-           cells=((END, ATTACK_OTHER_SCRATCH),)),
-    Attack("fork_bomb", "processes", NB1,
-           "a detached process forks until the process limit, every copy retrying forever",
-           "outlived its notebooks", cells=((TOP, FORK_BOMB),)),
-    Attack("kill_everything", "signals", NB1,
-           "after its checks: kills every process it can see, then kill(-1, SIGKILL)",
-           "could not be graded", base="answers", cells=((END, KILL_EVERYTHING),)),
-    Attack("walk_for_solutions", "reading", NB1,
-           "walks /tmp, /home, /work, ... for notebooks holding answers (the reference, "
-           "classmates' hand-ins, graded notebooks) and runs the first it finds in added cells "
-           "after each answer cell", None,
-           cells=((TOP, WALK_FOR_SOLUTIONS), *map(run_stolen, STEAL_INTO_CELLS))),
+    Attack(
+        "attack_other_scratch",
+        "writing",
+        NB1,
+        "for 10 s, writes garbage into the probe, executed and notebook folders of every "
+        "other student graded under /tmp/hw2-grading-*",
+        None,
+        base="answers",
+        cells=((END, ATTACK_OTHER_SCRATCH),),
+    ),
+    Attack(
+        "fork_bomb",
+        "processes",
+        NB1,
+        "a detached process forks until the process limit, every copy retrying forever",
+        "outlived its notebooks",
+        cells=((TOP, FORK_BOMB),),
+    ),
+    Attack(
+        "kill_everything",
+        "signals",
+        NB1,
+        "after its checks: kills every process it can see, then kill(-1, SIGKILL)",
+        "could not be graded",
+        base="answers",
+        cells=((END, KILL_EVERYTHING),),
+    ),
+    Attack(
+        "walk_for_solutions",
+        "reading",
+        NB1,
+        "walks /tmp, /home, /work, ... for notebooks holding answers (the reference, "
+        "classmates' hand-ins, graded notebooks) and runs the first it finds in added cells "
+        "after each answer cell",
+        None,
+        cells=((TOP, WALK_FOR_SOLUTIONS), *map(run_stolen, STEAL_INTO_CELLS)),
+    ),
     # Rebinding the checks or the probe ---------------------------------------------------------
-    Attack("record_noop", "rebinding", NB1, "hw2probes.record rebound to print 'all checks passed'",
-           None, cells=((TOP, "import hw2probes\nhw2probes.record = lambda *args, **kwargs: print('all checks passed')"),)),
-    Attack("record_forges_data", "rebinding", NB1,
-           "hw2probes.record rebound to save {'result': 'passed', 'passed': True, ...}",
-           "the check's data", cells=((TOP, FORGED_RECORD),)),
-    Attack("collect_forges_result", "rebinding", NB1,
-           "hw2probes.collect rebound to return {'result': 'passed'} for every check",
-           "the check's data",
-           cells=((TOP, "import hw2probes\nhw2probes.collect = lambda part, check, objects: {'result': 'passed'}"),)),
-    Attack("probes_return_fakes", "rebinding", NB1,
-           "every probe_* of hw2probes.part1 replaced by one returning a path of no steps (the "
-           "optimizer tasks' probes no longer run in the notebook: the reader names the setattr)",
-           "hides what it calls", cells=((TOP, code("""
+    Attack(
+        "record_noop",
+        "rebinding",
+        NB1,
+        "hw2probes.record rebound to print 'all checks passed'",
+        None,
+        cells=(
+            (
+                TOP,
+                "import hw2probes\nhw2probes.record = lambda *args, **kwargs: print('all checks passed')",
+            ),
+        ),
+    ),
+    Attack(
+        "record_forges_data",
+        "rebinding",
+        NB1,
+        "hw2probes.record rebound to save {'result': 'passed', 'passed': True, ...}",
+        "the check's data",
+        cells=((TOP, FORGED_RECORD),),
+    ),
+    Attack(
+        "collect_forges_result",
+        "rebinding",
+        NB1,
+        "hw2probes.collect rebound to return {'result': 'passed'} for every check",
+        "the check's data",
+        cells=(
+            (
+                TOP,
+                "import hw2probes\nhw2probes.collect = lambda part, check, objects: {'result': 'passed'}",
+            ),
+        ),
+    ),
+    Attack(
+        "probes_return_fakes",
+        "rebinding",
+        NB1,
+        "every probe_* of hw2probes.part1 replaced by one returning a path of no steps (the "
+        "optimizer tasks' probes no longer run in the notebook: the reader names the setattr)",
+        "hides what it calls",
+        cells=(
+            (
+                TOP,
+                code("""
                import hw2probes.part1 as _part1
                for _name in [n for n in dir(_part1) if n.startswith("probe_")]:
                    setattr(_part1, _name, lambda *objects: [{"calls": 0, "xs": []}])
-               """)),)),
-    Attack("fake_hw2probes_in_working_folder", "rebinding", NB1,
-           "overwrites the scratch folder's hw2probes/__init__.py with a record() that writes "
-           "'all checks passed' as the data", "the check's data", cells=((TOP, PLANT_IN_WORKING_FOLDER),)),
-    Attack("fake_hw2probes_on_sys_path", "rebinding", NB1,
-           "plants a fake hw2probes package in tmp/ and puts it first on sys.path",
-           "the check's data", cells=((TOP, PLANT_ON_SYS_PATH),)),
-    Attack("fake_autograder_package", "rebinding", NB1,
-           "plants an autograder package whose checks and judges all pass, in the working folder "
-           "and on sys.path, hoping the grader imports it", None, cells=((TOP, FAKE_AUTOGRADER),)),
-    Attack("probe_module_edited", "rebinding", NB1,
-           "appends to the scratch copy of hw2probes/part1.py probes that return {'passed': True} "
-           "(too late for the notebook's own import; the optimizer tasks' probes run elsewhere)",
-           None, cells=((TOP, EDIT_PROBE_MODULE),)),
-    Attack("shadowed_dunder_import", "rebinding", NB1,
-           "a global __import__ in the notebook's namespace hands the probe call a fake hw2probes",
-           "the check's data", cells=((TOP, SHADOW_IMPORT),)),
+               """),
+            ),
+        ),
+    ),
+    Attack(
+        "fake_hw2probes_in_working_folder",
+        "rebinding",
+        NB1,
+        "overwrites the scratch folder's hw2probes/__init__.py with a record() that writes "
+        "'all checks passed' as the data",
+        "the check's data",
+        cells=((TOP, PLANT_IN_WORKING_FOLDER),),
+    ),
+    Attack(
+        "fake_hw2probes_on_sys_path",
+        "rebinding",
+        NB1,
+        "plants a fake hw2probes package in tmp/ and puts it first on sys.path",
+        "the check's data",
+        cells=((TOP, PLANT_ON_SYS_PATH),),
+    ),
+    Attack(
+        "fake_autograder_package",
+        "rebinding",
+        NB1,
+        "plants an autograder package whose checks and judges all pass, in the working folder "
+        "and on sys.path, hoping the grader imports it",
+        None,
+        cells=((TOP, FAKE_AUTOGRADER),),
+    ),
+    Attack(
+        "probe_module_edited",
+        "rebinding",
+        NB1,
+        "appends to the scratch copy of hw2probes/part1.py probes that return {'passed': True} "
+        "(too late for the notebook's own import; the optimizer tasks' probes run elsewhere)",
+        None,
+        cells=((TOP, EDIT_PROBE_MODULE),),
+    ),
+    Attack(
+        "shadowed_dunder_import",
+        "rebinding",
+        NB1,
+        "a global __import__ in the notebook's namespace hands the probe call a fake hw2probes",
+        "the check's data",
+        cells=((TOP, SHADOW_IMPORT),),
+    ),
     # IPython machinery -------------------------------------------------------------------------
-    Attack("input_transformer", "ipython", NB1, "an input transformer empties every cell naming hw2probes",
-           None, cells=((TOP, INPUT_TRANSFORMER),)),
-    Attack("ast_transformer", "ipython", NB1,
-           "an AST transformer replaces the probe call by print('all cases passed')",
-           None, cells=((TOP, AST_TRANSFORMER),)),
-    Attack("post_run_cell_forgery", "ipython", NB1,
-           "a post_run_cell event overwrites every probe file after each cell",
-           "the check's data", cells=((TOP, POST_RUN_CELL),)),
-    Attack("settrace_forgery", "ipython", NB1,
-           "sys.settrace rebinds hw2probes.to_bytes as record() starts, so forged bytes are saved",
-           "the check's data", cells=((TOP, SETTRACE),)),
-    Attack("hidden_errors", "ipython", NB1,
-           "set_custom_exc, sys.excepthook and IPython's showtraceback print 'all cases passed' "
-           "instead of any error",
-           None, cells=((TOP, HIDE_ERRORS),)),
+    Attack(
+        "input_transformer",
+        "ipython",
+        NB1,
+        "an input transformer empties every cell naming hw2probes",
+        None,
+        cells=((TOP, INPUT_TRANSFORMER),),
+    ),
+    Attack(
+        "ast_transformer",
+        "ipython",
+        NB1,
+        "an AST transformer replaces the probe call by print('all cases passed')",
+        None,
+        cells=((TOP, AST_TRANSFORMER),),
+    ),
+    Attack(
+        "post_run_cell_forgery",
+        "ipython",
+        NB1,
+        "a post_run_cell event overwrites every probe file after each cell",
+        "the check's data",
+        cells=((TOP, POST_RUN_CELL),),
+    ),
+    Attack(
+        "settrace_forgery",
+        "ipython",
+        NB1,
+        "sys.settrace rebinds hw2probes.to_bytes as record() starts, so forged bytes are saved",
+        "the check's data",
+        cells=((TOP, SETTRACE),),
+    ),
+    Attack(
+        "hidden_errors",
+        "ipython",
+        NB1,
+        "set_custom_exc, sys.excepthook and IPython's showtraceback print 'all cases passed' "
+        "instead of any error",
+        None,
+        cells=((TOP, HIDE_ERRORS),),
+    ),
     # Notebook JSON -------------------------------------------------------------------------------
-    Attack("tags_skip_execution", "notebook_json", NB1,
-           "tags skip-execution and raises-exception on every test cell", "skip-execution",
-           edit=each_test_cell(_tag)),
-    Attack("test_source_edited", "notebook_json", NB1,
-           "every test cell's source replaced by print('... all cases passed')", "source edited",
-           edit=each_test_cell(_rewrite)),
-    Attack("test_cells_deleted", "notebook_json", NB1, "every test cell deleted", "missing: scores 0",
-           edit=delete_tests),
-    Attack("test_cells_made_markdown", "notebook_json", NB1, "every test cell turned into markdown",
-           "cell type changed", edit=each_test_cell(_markdown)),
-    Attack("forged_grade_cell", "notebook_json", NB1,
-           "an added cell with forged nbgrader metadata: a locked test cell worth 100 points",
-           "nbgrader metadata the release does not have", edit=add_forged_grade_cell),
-    Attack("points_and_locks_changed", "notebook_json", NB1,
-           "every test cell worth 100 times its points, unlocked, editable and deletable",
-           "nbgrader metadata changed", edit=each_test_cell(_points_and_locks)),
-    Attack("duplicated_grade_id", "notebook_json", NB1,
-           "a copy of the first test cell, worth 100 points and running nothing, placed before it",
-           "duplicated", edit=duplicate_first_test),
-    Attack("kernelspec_changed", "notebook_json", NB1, "the notebook's kernel and language set to bash",
-           "language", edit=bash_kernel),
-    Attack("forged_outputs", "notebook_json", NB1,
-           "every test cell handed in with 'all cases passed' outputs and an execution count",
-           None, edit=each_test_cell(_passed_output)),
+    Attack(
+        "tags_skip_execution",
+        "notebook_json",
+        NB1,
+        "tags skip-execution and raises-exception on every test cell",
+        "skip-execution",
+        edit=each_test_cell(_tag),
+    ),
+    Attack(
+        "test_source_edited",
+        "notebook_json",
+        NB1,
+        "every test cell's source replaced by print('... all cases passed')",
+        "source edited",
+        edit=each_test_cell(_rewrite),
+    ),
+    Attack(
+        "test_cells_deleted",
+        "notebook_json",
+        NB1,
+        "every test cell deleted",
+        "missing: scores 0",
+        edit=delete_tests,
+    ),
+    Attack(
+        "test_cells_made_markdown",
+        "notebook_json",
+        NB1,
+        "every test cell turned into markdown",
+        "cell type changed",
+        edit=each_test_cell(_markdown),
+    ),
+    Attack(
+        "forged_grade_cell",
+        "notebook_json",
+        NB1,
+        "an added cell with forged nbgrader metadata: a locked test cell worth 100 points",
+        "nbgrader metadata the release does not have",
+        edit=add_forged_grade_cell,
+    ),
+    Attack(
+        "points_and_locks_changed",
+        "notebook_json",
+        NB1,
+        "every test cell worth 100 times its points, unlocked, editable and deletable",
+        "nbgrader metadata changed",
+        edit=each_test_cell(_points_and_locks),
+    ),
+    Attack(
+        "duplicated_grade_id",
+        "notebook_json",
+        NB1,
+        "a copy of the first test cell, worth 100 points and running nothing, placed before it",
+        "duplicated",
+        edit=duplicate_first_test,
+    ),
+    Attack(
+        "kernelspec_changed",
+        "notebook_json",
+        NB1,
+        "the notebook's kernel and language set to bash",
+        "language",
+        edit=bash_kernel,
+    ),
+    Attack(
+        "forged_outputs",
+        "notebook_json",
+        NB1,
+        "every test cell handed in with 'all cases passed' outputs and an execution count",
+        None,
+        edit=each_test_cell(_passed_output),
+    ),
     # Reading what the sandbox must hide --------------------------------------------------------
-    Attack("read_the_kit", "reading", NB1,
-           "reads and lists the kit (source notebooks, hidden checks), found from sys.path, and "
-           "runs the reference's answers if it could read them", None,
-           cells=((TOP, READ_THE_KIT), *map(run_stolen, STEAL_INTO_CELLS))),
-    Attack("read_the_gradebook", "reading", NB1,
-           "walks for gradebook.db, reads the students in it and tries to set every score to the maximum",
-           None, cells=((TOP, READ_GRADEBOOK),)),
-    Attack("read_secrets", "reading", NB1,
-           "reads os.environ, /proc/*/environ, cwd, root and mem of other users' processes, /etc/shadow",
-           None, cells=((TOP, READ_SECRETS),)),
+    Attack(
+        "read_the_kit",
+        "reading",
+        NB1,
+        "reads and lists the kit (source notebooks, hidden checks), found from sys.path, and "
+        "runs the reference's answers if it could read them",
+        None,
+        cells=((TOP, READ_THE_KIT), *map(run_stolen, STEAL_INTO_CELLS)),
+    ),
+    Attack(
+        "read_the_gradebook",
+        "reading",
+        NB1,
+        "walks for gradebook.db, reads the students in it and tries to set every score to the maximum",
+        None,
+        cells=((TOP, READ_GRADEBOOK),),
+    ),
+    Attack(
+        "read_secrets",
+        "reading",
+        NB1,
+        "reads os.environ, /proc/*/environ, cwd, root and mem of other users' processes, /etc/shadow",
+        None,
+        cells=((TOP, READ_SECRETS),),
+    ),
     # Writing outside the scratch folder --------------------------------------------------------
-    Attack("write_the_kit", "writing", NB1,
-           "appends code to the kit's checks, judging.py, hw2utils.py, hw2checks.py, hw2probes, the source "
-           "notebook, a .pth and sitecustomize.py in the site-packages of the kit and of the "
-           "sandbox's interpreter; writes results.json",
-           None, cells=((TOP, WRITE_OUTSIDE),)),
-    Attack("persist_for_next_student", "writing", NB1,
-           "leaves files in /tmp, /var/tmp, /dev/shm, /run/lock and a SysV shared-memory segment "
-           "for the next student graded in its slot", None, cells=((TOP, PERSIST),)),
+    Attack(
+        "write_the_kit",
+        "writing",
+        NB1,
+        "appends code to the kit's checks, judging.py, hw2utils.py, hw2checks.py, hw2probes, the source "
+        "notebook, a .pth and sitecustomize.py in the site-packages of the kit and of the "
+        "sandbox's interpreter; writes results.json",
+        None,
+        cells=((TOP, WRITE_OUTSIDE),),
+    ),
+    Attack(
+        "persist_for_next_student",
+        "writing",
+        NB1,
+        "leaves files in /tmp, /var/tmp, /dev/shm, /run/lock and a SysV shared-memory segment "
+        "for the next student graded in its slot",
+        None,
+        cells=((TOP, PERSIST),),
+    ),
     # Forged probe data -------------------------------------------------------------------------
-    Attack("probe_data_garbage", "probe_data", NB1,
-           "a last added cell overwrites every probe file with bytes that are not a torch file",
-           "the check's data", cells=((END, GARBAGE_AT_END),)),
-    Attack("probe_data_pickle", "probe_data", NB1,
-           "a last added cell saves every probe file as a pickle whose loading runs os.system as the loader",
-           "the check's data", cells=((END, PICKLE_AT_END),)),
-    Attack("probe_data_symlinks", "probe_data", NB1,
-           "a last added cell replaces every probe file by a link to /etc/shadow, the source "
-           "notebook, /dev/zero or /proc/self/environ", "the check's data", cells=((END, SYMLINKS_AT_END),)),
-    Attack("probe_data_odd_files", "probe_data", NB1,
-           "a last added cell makes the probe files a FIFO, a hard link, a sparse 900 MB file, "
-           "40 MB of noise and a folder", "the check's data", cells=((END, ODD_FILES_AT_END),)),
-    Attack("executed_notebook_symlink", "probe_data", NB1,
-           "makes executed/01_gradient_descent.ipynb a link before the runner writes it",
-           "executed notebook was unreadable", cells=((TOP, EXECUTED_SYMLINK),)),
+    Attack(
+        "probe_data_garbage",
+        "probe_data",
+        NB1,
+        "a last added cell overwrites every probe file with bytes that are not a torch file",
+        "the check's data",
+        cells=((END, GARBAGE_AT_END),),
+    ),
+    Attack(
+        "probe_data_pickle",
+        "probe_data",
+        NB1,
+        "a last added cell saves every probe file as a pickle whose loading runs os.system as the loader",
+        "the check's data",
+        cells=((END, PICKLE_AT_END),),
+    ),
+    Attack(
+        "probe_data_symlinks",
+        "probe_data",
+        NB1,
+        "a last added cell replaces every probe file by a link to /etc/shadow, the source "
+        "notebook, /dev/zero or /proc/self/environ",
+        "the check's data",
+        cells=((END, SYMLINKS_AT_END),),
+    ),
+    Attack(
+        "probe_data_odd_files",
+        "probe_data",
+        NB1,
+        "a last added cell makes the probe files a FIFO, a hard link, a sparse 900 MB file, "
+        "40 MB of noise and a folder",
+        "the check's data",
+        cells=((END, ODD_FILES_AT_END),),
+    ),
+    Attack(
+        "executed_notebook_symlink",
+        "probe_data",
+        NB1,
+        "makes executed/01_gradient_descent.ipynb a link before the runner writes it",
+        "executed notebook was unreadable",
+        cells=((TOP, EXECUTED_SYMLINK),),
+    ),
     # Processes and signals ---------------------------------------------------------------------
-    Attack("detached_processes", "processes", NB1,
-           "Popen(start_new_session=True) of a Python and a shell that ignore SIGTERM and sleep",
-           "outlived its notebooks", cells=((TOP, SURVIVOR),)),
-    Attack("double_fork_setsid", "processes", NB1, "fork, setsid, fork again, exec a sleeper",
-           "outlived its notebooks", cells=((TOP, DOUBLE_FORK),)),
-    Attack("rewriter_daemon", "processes", NB1,
-           "a double-forked daemon waits while notebook 2 runs, then rewrites notebook 1's executed "
-           "copy (every output 'all cases passed') and its probe files",
-           # whether it rewrites before it is killed depends on which notebook runs last:
-           # what it rewrites never counts, and the process is always seen
-           "outlived its notebooks", cells=((END, REWRITER),), also=(NB2,)),
-    Attack("kill_the_runner", "signals", NB1, "SIGKILL to its parent, the notebook runner",
-           "could not be graded", cells=((TOP, KILL_PARENT),)),
-    Attack("os_exit", "signals", NB1, "os._exit(0) in an early cell", "could not be graded",
-           cells=((TOP, OS_EXIT),)),
-    Attack("sigalrm_forgery", "signals", NB1,
-           "a SIGALRM handler every 50 ms overwrites every probe file with forged data",
-           "the check's data", cells=((TOP, SIGALRM), (END, LINGER))),
+    Attack(
+        "detached_processes",
+        "processes",
+        NB1,
+        "Popen(start_new_session=True) of a Python and a shell that ignore SIGTERM and sleep",
+        "outlived its notebooks",
+        cells=((TOP, SURVIVOR),),
+    ),
+    Attack(
+        "double_fork_setsid",
+        "processes",
+        NB1,
+        "fork, setsid, fork again, exec a sleeper",
+        "outlived its notebooks",
+        cells=((TOP, DOUBLE_FORK),),
+    ),
+    Attack(
+        "rewriter_daemon",
+        "processes",
+        NB1,
+        "a double-forked daemon waits while notebook 2 runs, then rewrites notebook 1's executed "
+        "copy (every output 'all cases passed') and its probe files",
+        # whether it rewrites before it is killed depends on which notebook runs last:
+        # what it rewrites never counts, and the process is always seen
+        "outlived its notebooks",
+        cells=((END, REWRITER),),
+        also=(NB2,),
+    ),
+    Attack(
+        "kill_the_runner",
+        "signals",
+        NB1,
+        "SIGKILL to its parent, the notebook runner",
+        "could not be graded",
+        cells=((TOP, KILL_PARENT),),
+    ),
+    Attack(
+        "os_exit",
+        "signals",
+        NB1,
+        "os._exit(0) in an early cell",
+        "could not be graded",
+        cells=((TOP, OS_EXIT),),
+    ),
+    Attack(
+        "sigalrm_forgery",
+        "signals",
+        NB1,
+        "a SIGALRM handler every 50 ms overwrites every probe file with forged data",
+        "the check's data",
+        cells=((TOP, SIGALRM), (END, LINGER)),
+    ),
     # Patching torch, numpy, math, builtins -----------------------------------------------------
-    Attack("patched_comparisons", "patching", NB1,
-           "torch.allclose/equal/isclose, torch.testing.assert_close, math.isclose, numpy.allclose "
-           "always true; builtins.isinstance true for torch.Tensor", None, cells=((TOP, PATCHING),)),
+    Attack(
+        "patched_comparisons",
+        "patching",
+        NB1,
+        "torch.allclose/equal/isclose, torch.testing.assert_close, math.isclose, numpy.allclose "
+        "always true; builtins.isinstance true for torch.Tensor",
+        None,
+        cells=((TOP, PATCHING),),
+    ),
     # Delegation to torch.optim -----------------------------------------------------------------
-    Attack("delegation_hidden_in_answer", "delegation", NB1,
-           "SimpleGradientDescent subclasses torch.optim.SGD found by importlib and getattr, and "
-           "restores torch.optim.Optimizer.__init__ that the probe patched",
-           "reaches torch.optim", answers=(("sgd_optimizer", HIDDEN_DELEGATION),)),
-    Attack("delegation_in_added_cell", "delegation", NB1,
-           "the answer cell left as released; an added cell after it rebinds SimpleGradientDescent "
-           "to a torch.optim.SGD subclass that restores Optimizer.__init__",
-           "reaches torch.optim", cells=(("sgd_optimizer", DELEGATION_IN_ADDED_CELL),)),
-    Attack("probe_runner_replaced", "delegation", NB1,
-           "SimpleGradientDescent's step() does nothing; an added cell replaces the probe's runners "
-           "(hw2probes.part1.run_steps, run_in_turn) with torch.optim.SGD runs, restoring "
-           "Optimizer.__init__", "reaches torch.optim",
-           answers=(("sgd_optimizer", LAZY_SGD),), cells=(("sgd_optimizer", PROBE_RUNNER_REPLACED),)),
-    Attack("adam_delegation_eval", "delegation", NB2,
-           "ADAMOptimizer subclasses torch.optim.Adam reached through eval, restoring Optimizer.__init__",
-           "reaches torch.optim", answers=(("adam_optimizer", ADAM_DELEGATION),)),
+    Attack(
+        "delegation_hidden_in_answer",
+        "delegation",
+        NB1,
+        "SimpleGradientDescent subclasses torch.optim.SGD found by importlib and getattr, and "
+        "restores torch.optim.Optimizer.__init__ that the probe patched",
+        "reaches torch.optim",
+        answers=(("sgd_optimizer", HIDDEN_DELEGATION),),
+    ),
+    Attack(
+        "delegation_in_added_cell",
+        "delegation",
+        NB1,
+        "the answer cell left as released; an added cell after it rebinds SimpleGradientDescent "
+        "to a torch.optim.SGD subclass that restores Optimizer.__init__",
+        "reaches torch.optim",
+        cells=(("sgd_optimizer", DELEGATION_IN_ADDED_CELL),),
+    ),
+    Attack(
+        "probe_runner_replaced",
+        "delegation",
+        NB1,
+        "SimpleGradientDescent's step() does nothing; an added cell replaces the probe's runners "
+        "(hw2probes.part1.run_steps, run_in_turn) with torch.optim.SGD runs, restoring "
+        "Optimizer.__init__",
+        "reaches torch.optim",
+        answers=(("sgd_optimizer", LAZY_SGD),),
+        cells=(("sgd_optimizer", PROBE_RUNNER_REPLACED),),
+    ),
+    Attack(
+        "adam_delegation_eval",
+        "delegation",
+        NB2,
+        "ADAMOptimizer subclasses torch.optim.Adam reached through eval, restoring Optimizer.__init__",
+        "reaches torch.optim",
+        answers=(("adam_optimizer", ADAM_DELEGATION),),
+    ),
     # Resources ---------------------------------------------------------------------------------
-    Attack("fill_the_disk", "resources", NB1,
-           "writes one file until the file-size limit stops it (at most 1.2 GB), SIGXFSZ ignored",
-           None, cells=((TOP, FILL_THE_DISK),)),
+    Attack(
+        "fill_the_disk",
+        "resources",
+        NB1,
+        "writes one file until the file-size limit stops it (at most 1.2 GB), SIGXFSZ ignored",
+        None,
+        cells=((TOP, FILL_THE_DISK),),
+    ),
     # Handed-in files ---------------------------------------------------------------------------
-    Attack("extra_files", "handed_in", NB1,
-           "hands in sitecustomize.py and usercustomize.py that run code as root, hw2probes.py, "
-           "hw2utils.py, hw2checks.py and autograder/checks/part1.py that always pass, a .pth, a "
-           "gradebook.db",
-           "ignored sitecustomize.py", base="answers",
-           files=(("sitecustomize.py", text_file(ROOT_SITECUSTOMIZE)),
-                  ("usercustomize.py", text_file(ROOT_SITECUSTOMIZE)),
-                  ("zz_hw2corpus.pth", text_file(f"import os; os.system({ROOT_PAYLOAD!r})")),
-                  ("hw2probes.py", text_file(ALWAYS_PASSING_CHECKS)),
-                  ("hw2utils.py", text_file(ALWAYS_PASSING_CHECKS)),
-                  ("hw2checks.py", text_file(ALWAYS_PASSING_CHECKS)),
-                  ("autograder/checks/part1.py", text_file(ALWAYS_PASSING_CHECKS)),
-                  ("gradebook.db", text_file("not a database")))),
-    Attack("symlinked_model_file", "handed_in", NB1,
-           "hands in ec_transfer_model.pt as a link to /etc/shadow and reads it back in the kernel",
-           "a symbolic link", files=(("ec_transfer_model.pt", link_to("/etc/shadow")),),
-           cells=((TOP, READ_HANDED_IN_LINK),)),
-    Attack("pickled_model_file", "handed_in", NB4,
-           "hands in an EC1 model file whose unpickling runs os.system as the grader", None,
-           files=(("ec_transfer_model.pt", pickled_model),)),
-    Attack("model_file_written_while_graded", "handed_in", NB4,
-           "hands in no model; writes a valid ec_transfer_model.pt in the scratch folder while "
-           "graded and tries to copy it into the course's submitted folders", None,
-           cells=((TOP, WRITE_EC_MODEL),)),
+    Attack(
+        "extra_files",
+        "handed_in",
+        NB1,
+        "hands in sitecustomize.py and usercustomize.py that run code as root, hw2probes.py, "
+        "hw2utils.py, hw2checks.py and autograder/checks/part1.py that always pass, a .pth, a "
+        "gradebook.db",
+        "ignored sitecustomize.py",
+        base="answers",
+        files=(
+            ("sitecustomize.py", text_file(ROOT_SITECUSTOMIZE)),
+            ("usercustomize.py", text_file(ROOT_SITECUSTOMIZE)),
+            ("zz_hw2corpus.pth", text_file(f"import os; os.system({ROOT_PAYLOAD!r})")),
+            ("hw2probes.py", text_file(ALWAYS_PASSING_CHECKS)),
+            ("hw2utils.py", text_file(ALWAYS_PASSING_CHECKS)),
+            ("hw2checks.py", text_file(ALWAYS_PASSING_CHECKS)),
+            ("autograder/checks/part1.py", text_file(ALWAYS_PASSING_CHECKS)),
+            ("gradebook.db", text_file("not a database")),
+        ),
+    ),
+    Attack(
+        "symlinked_model_file",
+        "handed_in",
+        NB1,
+        "hands in ec_transfer_model.pt as a link to /etc/shadow and reads it back in the kernel",
+        "a symbolic link",
+        files=(("ec_transfer_model.pt", link_to("/etc/shadow")),),
+        cells=((TOP, READ_HANDED_IN_LINK),),
+    ),
+    Attack(
+        "pickled_model_file",
+        "handed_in",
+        NB4,
+        "hands in an EC1 model file whose unpickling runs os.system as the grader",
+        None,
+        files=(("ec_transfer_model.pt", pickled_model),),
+    ),
+    Attack(
+        "model_file_written_while_graded",
+        "handed_in",
+        NB4,
+        "hands in no model; writes a valid ec_transfer_model.pt in the scratch folder while "
+        "graded and tries to copy it into the course's submitted folders",
+        None,
+        cells=((TOP, WRITE_EC_MODEL),),
+    ),
     # More than honest work, on top of the reference's answers ----------------------------------
-    Attack("answers_forged_points", "notebook_json", NB1,
-           "full marks, plus a forged 100-point test cell and every test cell worth 100 times its points",
-           "nbgrader metadata", base="answers", edit=forged_points_everywhere),
+    Attack(
+        "answers_forged_points",
+        "notebook_json",
+        NB1,
+        "full marks, plus a forged 100-point test cell and every test cell worth 100 times its points",
+        "nbgrader metadata",
+        base="answers",
+        edit=forged_points_everywhere,
+    ),
     # Hostile files ------------------------------------------------------------------------------
-    Attack("probe_data_zip_bomb", "hostile_files", NB1,
-           "a last added cell rewrites every probe file as a torch zip whose deflated record "
-           "inflates to 256 MiB (about 0.3 MB on disk)", "refused before decoding",
-           cells=((END, PROBE_ZIP_BOMB),)),
-    Attack("probe_data_zero_stride", "hostile_files", NB1,
-           "a last added cell saves every probe file as a tensor of 2**40 numbers over one stored "
-           "number (stride 0)", "refused before decoding", cells=((END, PROBE_ZERO_STRIDE),)),
-    Attack("probe_data_billion_laughs", "hostile_files", NB1,
-           "a last added cell saves every probe file as a list of 10**12 leaves built from memo "
-           "references", "refused before decoding", cells=((END, PROBE_BILLION_LAUGHS),)),
-    Attack("ec_model_zip_bomb", "hostile_files", NB4,
-           "hands in an EC1 model file whose deflated tensor record inflates to 256 MiB",
-           "ec_transfer__saved_model: the check's data was not what",
-           files=(("ec_transfer_model.pt", ec_model_bomb),)),
-    Attack("hundred_thousand_cells", "hostile_files", NB1,
-           "100,000 added markdown cells (6 MB of notebook)", "is not graded",
-           base="answers", edit=many_markdown_cells),
-    Attack("executed_notebook_json_bomb", "hostile_files", NB1,
-           "notebook 1 replaces notebook 2's executed copy by 7.5 MB of [[],[],...] and makes it "
-           "read-only", "the executed notebook was refused", cells=((TOP, EXECUTED_JSON_BOMB),),
-           also=(NB2,)),
+    Attack(
+        "probe_data_zip_bomb",
+        "hostile_files",
+        NB1,
+        "a last added cell rewrites every probe file as a torch zip whose deflated record "
+        "inflates to 256 MiB (about 0.3 MB on disk)",
+        "refused before decoding",
+        cells=((END, PROBE_ZIP_BOMB),),
+    ),
+    Attack(
+        "probe_data_zero_stride",
+        "hostile_files",
+        NB1,
+        "a last added cell saves every probe file as a tensor of 2**40 numbers over one stored "
+        "number (stride 0)",
+        "refused before decoding",
+        cells=((END, PROBE_ZERO_STRIDE),),
+    ),
+    Attack(
+        "probe_data_billion_laughs",
+        "hostile_files",
+        NB1,
+        "a last added cell saves every probe file as a list of 10**12 leaves built from memo "
+        "references",
+        "refused before decoding",
+        cells=((END, PROBE_BILLION_LAUGHS),),
+    ),
+    Attack(
+        "ec_model_zip_bomb",
+        "hostile_files",
+        NB4,
+        "hands in an EC1 model file whose deflated tensor record inflates to 256 MiB",
+        "ec_transfer__saved_model: the check's data was not what",
+        files=(("ec_transfer_model.pt", ec_model_bomb),),
+    ),
+    Attack(
+        "hundred_thousand_cells",
+        "hostile_files",
+        NB1,
+        "100,000 added markdown cells (6 MB of notebook)",
+        "is not graded",
+        base="answers",
+        edit=many_markdown_cells,
+    ),
+    Attack(
+        "executed_notebook_json_bomb",
+        "hostile_files",
+        NB1,
+        "notebook 1 replaces notebook 2's executed copy by 7.5 MB of [[],[],...] and makes it "
+        "read-only",
+        "the executed notebook was refused",
+        cells=((TOP, EXECUTED_JSON_BOMB),),
+        also=(NB2,),
+    ),
     # Whole-submission limits and namespaces ----------------------------------------------------
-    Attack("memory_fanout", "resources", NB1,
-           "six child processes each fill 1 GiB at once (the batch allows 3 GiB in all)",
-           "memory limit reached", cells=((TOP, MEMORY_FANOUT),), needs="cgroup"),
-    Attack("reach_the_network", "network", NB1,
-           "connects to public DNS servers and to a service on the grading machine (loopback and "
-           "its host name)", None, cells=((TOP, REACH_THE_NETWORK),), needs="namespaces"),
-    Attack("read_command_lines", "reading", NB1,
-           "reads every process's command line in /proc, looking for the grader's and other "
-           "students' (autograder, pytest, nbgrader, other scratch folders)", None,
-           cells=((TOP, READ_COMMAND_LINES),), needs="namespaces"),
-    Attack("read_unlocked_clone", "reading", NB1,
-           "reads the reference's answers from an ordinary, world-readable clone of the course "
-           "repository elsewhere on the machine and runs them", None,
-           cells=((TOP, READ_UNLOCKED_CLONE), *map(run_stolen, STEAL_INTO_CELLS)), needs="namespaces"),
+    Attack(
+        "memory_fanout",
+        "resources",
+        NB1,
+        "six child processes each fill 1 GiB at once (the batch allows 3 GiB in all)",
+        "memory limit reached",
+        cells=((TOP, MEMORY_FANOUT),),
+        needs="cgroup",
+    ),
+    Attack(
+        "reach_the_network",
+        "network",
+        NB1,
+        "connects to public DNS servers and to a service on the grading machine (loopback and "
+        "its host name)",
+        None,
+        cells=((TOP, REACH_THE_NETWORK),),
+        needs="namespaces",
+    ),
+    Attack(
+        "read_command_lines",
+        "reading",
+        NB1,
+        "reads every process's command line in /proc, looking for the grader's and other "
+        "students' (autograder, pytest, nbgrader, other scratch folders)",
+        None,
+        cells=((TOP, READ_COMMAND_LINES),),
+        needs="namespaces",
+    ),
+    Attack(
+        "read_unlocked_clone",
+        "reading",
+        NB1,
+        "reads the reference's answers from an ordinary, world-readable clone of the course "
+        "repository elsewhere on the machine and runs them",
+        None,
+        cells=((TOP, READ_UNLOCKED_CLONE), *map(run_stolen, STEAL_INTO_CELLS)),
+        needs="namespaces",
+    ),
     # Markup: HTML, SVG, CSS and script for formgrader and the feedback pages -----------------
-    Attack("markup_in_written_answers", "markup", NB1,
-           "every written answer and an added markdown cell carry script, svg onload, iframe "
-           "srcdoc, img onerror, javascript: links (markdown, <a>, entity-coded, MathJax \\href), "
-           "<style>, <meta refresh>, <base>, <form autofocus onfocus>, <object>/<embed>, MathML "
-           "xlink:href and SVG <animate>: each would PUT a file through /api/contents",
-           (MARKUP_FLAG, "q_lr_high", "your added cell"), base="answers",
-           answers=(("q_lr_high", markup_answer(["script", "svg_onload", "iframe_srcdoc"])),
-                    ("q_lr_low", markup_answer(["img_onerror", "md_link", "a_href"])),
-                    ("q_curvature", markup_answer(["style", "meta_refresh", "base_href", "form"])),
-                    ("q_wd_gradient", markup_answer(["object_embed", "math_xlink", "svg_animate"])),
-                    ("q_wd_update", markup_answer(["entity_link", "mathjax_href"]))),
-           edit=add_markup_cell),
+    Attack(
+        "markup_in_written_answers",
+        "markup",
+        NB1,
+        "every written answer and an added markdown cell carry script, svg onload, iframe "
+        "srcdoc, img onerror, javascript: links (markdown, <a>, entity-coded, MathJax \\href), "
+        "<style>, <meta refresh>, <base>, <form autofocus onfocus>, <object>/<embed>, MathML "
+        "xlink:href and SVG <animate>: each would PUT a file through /api/contents",
+        (MARKUP_FLAG, "q_lr_high", "your added cell"),
+        base="answers",
+        answers=(
+            ("q_lr_high", markup_answer(["script", "svg_onload", "iframe_srcdoc"])),
+            ("q_lr_low", markup_answer(["img_onerror", "md_link", "a_href"])),
+            ("q_curvature", markup_answer(["style", "meta_refresh", "base_href", "form"])),
+            ("q_wd_gradient", markup_answer(["object_embed", "math_xlink", "svg_animate"])),
+            ("q_wd_update", markup_answer(["entity_link", "mathjax_href"])),
+        ),
+        edit=add_markup_cell,
+    ),
     # Answer tables made at home for the default seed's inputs ---------------------------------
-    Attack("answer_table_ema", "answer_table", NB2,
-           "ema_update returns (ema, ema_star_t) from a table made at home for the probes' inputs "
-           "of the default seed, garbage for any other input", None, answers=(("ema_update", EMA_TABLE),)),
-    Attack("answer_table_descend", "answer_table", NB1,
-           "descend passes loss_fn the points of a table made at home with torch.optim.SGD for the "
-           "probes' starts of the default seed and leaves x at the table's end; other starts stay put",
-           None, answers=(("gd_loop", DESCEND_TABLE),)),
+    Attack(
+        "answer_table_ema",
+        "answer_table",
+        NB2,
+        "ema_update returns (ema, ema_star_t) from a table made at home for the probes' inputs "
+        "of the default seed, garbage for any other input",
+        None,
+        answers=(("ema_update", EMA_TABLE),),
+    ),
+    Attack(
+        "answer_table_descend",
+        "answer_table",
+        NB1,
+        "descend passes loss_fn the points of a table made at home with torch.optim.SGD for the "
+        "probes' starts of the default seed and leaves x at the table's end; other starts stay put",
+        None,
+        answers=(("gd_loop", DESCEND_TABLE),),
+    ),
     # Delegation, second round (issue 18): the policed answers run in an isolated process ------
-    Attack("descend_uses_sgd", "delegation", NB1, "Task 1.1's descend() calls torch.optim.SGD openly",
-           ("isolated run tripped torch.optim.sgd.SGD", "reaches torch.optim"),
-           answers=(("gd_loop", DESCEND_OPENLY),)),
-    Attack("sgd_via_getmembers", "delegation", NB1,
-           "SimpleGradientDescent subclasses torch.optim.SGD found through inspect.getmembers(torch) "
-           "and restores Optimizer.__init__", "isolated run tripped torch.optim",
-           answers=(("sgd_optimizer", SGD_VIA_GETMEMBERS),)),
-    Attack("adam_via_attrgetter", "delegation", NB2,
-           "ADAMOptimizer subclasses operator.attrgetter('op' + 'tim.Adam')(torch)",
-           "isolated run tripped torch.optim", answers=(("adam_optimizer", ADAM_VIA_ATTRGETTER),)),
-    Attack("runner_patch_in_answer", "delegation", NB1,
-           "the probe-runner patch (runners replaced by torch.optim.SGD runs, Optimizer.__init__ "
-           "restored) pasted into the Task 1.3 answer cell", ("isolated run tripped", "reaches torch.optim"),
-           answers=(("sgd_optimizer", RUNNER_PATCH_IN_ANSWER),)),
-    Attack("runner_patch_via_alias", "delegation", NB1,
-           "SimpleGradientDescent's step() does nothing; an added cell patches the probe's runners "
-           "through an alias (m = hw2probes.part1; m.run_steps = f)", "reaches torch.optim",
-           answers=(("sgd_optimizer", LAZY_SGD),), cells=(("sgd_optimizer", RUNNER_PATCH_VIA_ALIAS),)),
-    Attack("adam_from_gc", "delegation", NB2,
-           "ADAMOptimizer subclasses the Adam class found in gc.get_objects()",
-           "isolated run refused what its statements tried: gc.get_objects",
-           answers=(("adam_optimizer", ADAM_FROM_GC),)),
-    Attack("frame_walk_step", "delegation", NB1,
-           "SimpleGradientDescent.step() walks sys._getframe().f_back to the probe's runner and "
-           "does torch.optim.SGD's step there", "isolated run tripped torch.optim",
-           answers=(("sgd_optimizer", FRAME_WALK),)),
-    Attack("reload_torch_optim", "delegation", NB2,
-           "importlib.reload of every torch.optim module, then ADAMOptimizer subclasses the fresh Adam",
-           ("isolated run refused what its statements tried: open", "isolated run tripped"),
-           answers=(("adam_optimizer", RELOAD_TORCH_OPTIM),)),
-    Attack("exec_torch_source", "delegation", NB1,
-           "torch/optim's optimizer.py and sgd.py read from disk and exec'd: SimpleGradientDescent "
-           "is that SGD", ("isolated run refused what its statements tried: open", "hides what it calls"),
-           answers=(("sgd_optimizer", EXEC_TORCH_SOURCE),)),
-    Attack("fused_adam_kernel", "delegation", NB2, "ADAMOptimizer.step() calls torch._fused_adam_",
-           "isolated run tripped torch._fused_adam_", answers=(("adam_optimizer", FUSED_ADAM),)),
-    Attack("subprocess_descend", "delegation", NB1,
-           "descend() runs torch.optim.SGD in a subprocess and replays its path",
-           "isolated run tripped subprocess.Popen", answers=(("gd_loop", SUBPROCESS_DESCEND),)),
-    Attack("honest_torch_optim_comparisons", "delegation", NB1,
-           "honest: the reference's answers, a demo line comparing with torch.optim.SGD in the "
-           "Task 1.3 answer cell and a comparison cell with torch.optim.Adam; keeps full marks",
-           None, base="answers", answers=(("sgd_optimizer", HONEST_DEMO_IN_ANSWER),),
-           cells=(("gd_loop", HONEST_COMPARISON_CELL),)),
+    Attack(
+        "descend_uses_sgd",
+        "delegation",
+        NB1,
+        "Task 1.1's descend() calls torch.optim.SGD openly",
+        ("isolated run tripped torch.optim.sgd.SGD", "reaches torch.optim"),
+        answers=(("gd_loop", DESCEND_OPENLY),),
+    ),
+    Attack(
+        "sgd_via_getmembers",
+        "delegation",
+        NB1,
+        "SimpleGradientDescent subclasses torch.optim.SGD found through inspect.getmembers(torch) "
+        "and restores Optimizer.__init__",
+        "isolated run tripped torch.optim",
+        answers=(("sgd_optimizer", SGD_VIA_GETMEMBERS),),
+    ),
+    Attack(
+        "adam_via_attrgetter",
+        "delegation",
+        NB2,
+        "ADAMOptimizer subclasses operator.attrgetter('op' + 'tim.Adam')(torch)",
+        "isolated run tripped torch.optim",
+        answers=(("adam_optimizer", ADAM_VIA_ATTRGETTER),),
+    ),
+    Attack(
+        "runner_patch_in_answer",
+        "delegation",
+        NB1,
+        "the probe-runner patch (runners replaced by torch.optim.SGD runs, Optimizer.__init__ "
+        "restored) pasted into the Task 1.3 answer cell",
+        ("isolated run tripped", "reaches torch.optim"),
+        answers=(("sgd_optimizer", RUNNER_PATCH_IN_ANSWER),),
+    ),
+    Attack(
+        "runner_patch_via_alias",
+        "delegation",
+        NB1,
+        "SimpleGradientDescent's step() does nothing; an added cell patches the probe's runners "
+        "through an alias (m = hw2probes.part1; m.run_steps = f)",
+        "reaches torch.optim",
+        answers=(("sgd_optimizer", LAZY_SGD),),
+        cells=(("sgd_optimizer", RUNNER_PATCH_VIA_ALIAS),),
+    ),
+    Attack(
+        "adam_from_gc",
+        "delegation",
+        NB2,
+        "ADAMOptimizer subclasses the Adam class found in gc.get_objects()",
+        "isolated run refused what its statements tried: gc.get_objects",
+        answers=(("adam_optimizer", ADAM_FROM_GC),),
+    ),
+    Attack(
+        "frame_walk_step",
+        "delegation",
+        NB1,
+        "SimpleGradientDescent.step() walks sys._getframe().f_back to the probe's runner and "
+        "does torch.optim.SGD's step there",
+        "isolated run tripped torch.optim",
+        answers=(("sgd_optimizer", FRAME_WALK),),
+    ),
+    Attack(
+        "reload_torch_optim",
+        "delegation",
+        NB2,
+        "importlib.reload of every torch.optim module, then ADAMOptimizer subclasses the fresh Adam",
+        ("isolated run refused what its statements tried: open", "isolated run tripped"),
+        answers=(("adam_optimizer", RELOAD_TORCH_OPTIM),),
+    ),
+    Attack(
+        "exec_torch_source",
+        "delegation",
+        NB1,
+        "torch/optim's optimizer.py and sgd.py read from disk and exec'd: SimpleGradientDescent "
+        "is that SGD",
+        ("isolated run refused what its statements tried: open", "hides what it calls"),
+        answers=(("sgd_optimizer", EXEC_TORCH_SOURCE),),
+    ),
+    Attack(
+        "fused_adam_kernel",
+        "delegation",
+        NB2,
+        "ADAMOptimizer.step() calls torch._fused_adam_",
+        "isolated run tripped torch._fused_adam_",
+        answers=(("adam_optimizer", FUSED_ADAM),),
+    ),
+    Attack(
+        "subprocess_descend",
+        "delegation",
+        NB1,
+        "descend() runs torch.optim.SGD in a subprocess and replays its path",
+        "isolated run tripped subprocess.Popen",
+        answers=(("gd_loop", SUBPROCESS_DESCEND),),
+    ),
+    Attack(
+        "honest_torch_optim_comparisons",
+        "delegation",
+        NB1,
+        "honest: the reference's answers, a demo line comparing with torch.optim.SGD in the "
+        "Task 1.3 answer cell and a comparison cell with torch.optim.Adam; keeps full marks",
+        None,
+        base="answers",
+        answers=(("sgd_optimizer", HONEST_DEMO_IN_ANSWER),),
+        cells=(("gd_loop", HONEST_COMPARISON_CELL),),
+    ),
     # Last, before the victims (tests/test_cheating_corpus.py VICTIMS), which it targets -------
-    Attack("tmp_churn", "writing", NB1,
-           "after 8 s, for 15 s makes and removes 300 files at a time in /tmp, /var/tmp and "
-           "/dev/shm, while the grader cleans up after the student graded beside it",
-           None, base="answers", cells=((END, CHURN),)),
+    Attack(
+        "tmp_churn",
+        "writing",
+        NB1,
+        "after 8 s, for 15 s makes and removes 300 files at a time in /tmp, /var/tmp and "
+        "/dev/shm, while the grader cleans up after the student graded beside it",
+        None,
+        base="answers",
+        cells=((END, CHURN),),
+    ),
 ]

@@ -3,6 +3,7 @@ tests/test_formgrader_hand_grading.py): Debian's headless Chromium driven by Sel
 the system chromedriver: Selenium Manager never downloads anything), a JupyterLab server
 started for real in a temporary folder, logging in to it with its token, and a small page
 object that runs notebook cells the way a student does (click the cell, press Shift+Enter)."""
+
 from __future__ import annotations
 
 import contextlib
@@ -52,12 +53,18 @@ def chrome(log: Path | None = None):
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
-                     "--window-size=1400,1000", "--disable-gpu",
-                     "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"):
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--window-size=1400,1000",
+        "--disable-gpu",
+        "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+    ):
         options.add_argument(argument)
-    service = Service(executable_path=CHROMEDRIVER,
-                      log_output=str(log) if log else subprocess.DEVNULL)
+    service = Service(
+        executable_path=CHROMEDRIVER, log_output=str(log) if log else subprocess.DEVNULL
+    )
     driver = webdriver.Chrome(service=service, options=options)
     driver.set_page_load_timeout(60)
     driver.set_script_timeout(30)
@@ -83,8 +90,11 @@ class JupyterLab:
 
     def request(self, path: str, method: str = "GET"):
         """The server's JSON answer to ``path`` (relative to its root), authorized by the token."""
-        request = urllib.request.Request(f"{self.base}/{path.lstrip('/')}", method=method,
-                                         headers={"Authorization": f"token {self.token}"})
+        request = urllib.request.Request(
+            f"{self.base}/{path.lstrip('/')}",
+            method=method,
+            headers={"Authorization": f"token {self.token}"},
+        )
         with urllib.request.urlopen(request, timeout=5) as response:
             body = response.read()
         return json.loads(body) if body else None
@@ -97,8 +107,9 @@ class JupyterLab:
 
 
 @contextlib.contextmanager
-def jupyterlab(root: Path, state: Path, log: Path, timeout: float = 60,
-               environ: dict | None = None):
+def jupyterlab(
+    root: Path, state: Path, log: Path, timeout: float = 60, environ: dict | None = None
+):
     """Run ``python -m jupyterlab`` headless on a free port with ``root`` as its root folder
     (configuration, settings and runtime files under ``state``; its output to ``log``; more
     environment variables in ``environ``), wait until it answers HTTP, and at the end shut its
@@ -107,38 +118,63 @@ def jupyterlab(root: Path, state: Path, log: Path, timeout: float = 60,
         (state / folder).mkdir(parents=True, exist_ok=True)
     # No "get notified about Jupyter news?" toast over the notebook, and no request for news.
     (state / "settings/@jupyterlab/apputils-extension/notification.jupyterlab-settings").write_text(
-        json.dumps({"fetchNews": "false", "checkForUpdates": False}))
-    env = {k: v for k, v in os.environ.items()
-           if k not in _NOT_A_STUDENTS and not k.startswith("HW2_")}
-    env.update(OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"),
-               JUPYTER_CONFIG_DIR=str(state / "config"), JUPYTER_RUNTIME_DIR=str(state / "runtime"),
-               JUPYTERLAB_SETTINGS_DIR=str(state / "settings"),
-               JUPYTERLAB_WORKSPACES_DIR=str(state / "workspaces"), **(environ or {}))
+        json.dumps({"fetchNews": "false", "checkForUpdates": False})
+    )
+    env = {
+        k: v for k, v in os.environ.items() if k not in _NOT_A_STUDENTS and not k.startswith("HW2_")
+    }
+    env.update(
+        OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"),
+        JUPYTER_CONFIG_DIR=str(state / "config"),
+        JUPYTER_RUNTIME_DIR=str(state / "runtime"),
+        JUPYTERLAB_SETTINGS_DIR=str(state / "settings"),
+        JUPYTERLAB_WORKSPACES_DIR=str(state / "workspaces"),
+        **(environ or {}),
+    )
     port, token = _free_port(), secrets.token_hex(16)
-    command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
-               "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
-               f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-               # window.jupyterapp, as for JupyterLab's own UI tests (Galata): used only to put
-               # an answer into a cell, as typing it would.
-               "--LabApp.expose_app_in_browser=True"]
+    command = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        "--no-browser",
+        "--allow-root",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root}",
+        # window.jupyterapp, as for JupyterLab's own UI tests (Galata): used only to put
+        # an answer into a cell, as typing it would.
+        "--LabApp.expose_app_in_browser=True",
+    ]
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "w") as out:
-        process = subprocess.Popen(command, cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL, start_new_session=True)
+        process = subprocess.Popen(
+            command,
+            cwd=root,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     lab = JupyterLab(root, port, token, process, log)
     try:
         deadline = time.monotonic() + timeout
         while True:
             if process.poll() is not None:
                 raise RuntimeError(
-                    f"JupyterLab exited with {process.returncode}:\n{lab.log_tail()}")
+                    f"JupyterLab exited with {process.returncode}:\n{lab.log_tail()}"
+                )
             try:
                 lab.api("status")
                 break
             except OSError:
                 if time.monotonic() > deadline:
-                    raise RuntimeError(f"JupyterLab did not answer on port {port} within "
-                                       f"{timeout:.0f} s:\n{lab.log_tail()}") from None
+                    raise RuntimeError(
+                        f"JupyterLab did not answer on port {port} within "
+                        f"{timeout:.0f} s:\n{lab.log_tail()}"
+                    ) from None
                 time.sleep(0.3)
         yield lab
     finally:
@@ -166,6 +202,7 @@ def log_in(driver, lab: JupyterLab) -> None:
     """Log in on the server's login page with its token, as an instructor does once."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
+
     driver.get(f"{lab.base}/login")
     driver.find_element(By.CSS_SELECTOR, "input[type=password]").send_keys(lab.token)
     driver.find_element(By.CSS_SELECTOR, "button[type=submit], input[type=submit]").click()
@@ -196,32 +233,39 @@ class Notebook:
         driver.get(lab.url(f"lab/tree/{name}"))
         WebDriverWait(driver, timeout).until(
             lambda d: self.cell_count() > 0 and self.kernel_idle(),
-            f"the notebook did not open with an idle kernel; status bar: {self.status_bar()!r}")
+            f"the notebook did not open with an idle kernel; status bar: {self.status_bar()!r}",
+        )
 
     def status_bar(self) -> str:
         return self.driver.execute_script(
             "const bar = document.querySelector('#jp-main-statusbar');"
-            "return bar ? bar.innerText : '';")
+            "return bar ? bar.innerText : '';"
+        )
 
     def kernel_idle(self) -> bool:
         return "| Idle" in self.status_bar()  # e.g. "Python 3 (ipykernel) | Idle"
 
     def cell_count(self) -> int:
         return self.driver.execute_script(
-            "return document.querySelectorAll('.jp-Notebook .jp-Cell').length;")
+            "return document.querySelectorAll('.jp-Notebook .jp-Cell').length;"
+        )
 
     def cell(self, index: int):
         from selenium.webdriver.common.by import By
+
         return self.driver.find_element(
-            By.CSS_SELECTOR, f'.jp-Notebook .jp-Cell[data-windowed-list-index="{index}"]')
+            By.CSS_SELECTOR, f'.jp-Notebook .jp-Cell[data-windowed-list-index="{index}"]'
+        )
 
     def prompt(self, index: int) -> str:
         from selenium.webdriver.common.by import By
+
         return self.cell(index).find_element(By.CSS_SELECTOR, ".jp-InputPrompt").text.strip()
 
     def scroll_to(self, index: int) -> None:
-        self.driver.execute_script("arguments[0].scrollIntoView({block: 'center'});",
-                                   self.cell(index))
+        self.driver.execute_script(
+            "arguments[0].scrollIntoView({block: 'center'});", self.cell(index)
+        )
 
     def run(self, index: int) -> None:
         """Select the cell by clicking its prompt, press Shift+Enter, and wait until it has
@@ -236,7 +280,8 @@ class Notebook:
         self.cell(index).find_element(By.CSS_SELECTOR, ".jp-InputPrompt").click()
         WebDriverWait(self.driver, 10).until(
             lambda d: "jp-mod-active" in self.cell(index).get_attribute("class"),
-            f"clicking cell {index} did not select it")
+            f"clicking cell {index} did not select it",
+        )
         keys = ActionChains(self.driver)
         keys.key_down(Keys.SHIFT).send_keys(Keys.ENTER).key_up(Keys.SHIFT).perform()
 
@@ -245,8 +290,10 @@ class Notebook:
             return bool(match) and match.group(0) != before and self.kernel_idle()
 
         WebDriverWait(self.driver, self.timeout).until(
-            finished, f"cell {index} did not finish running; prompt {self.prompt(index)!r}, "
-                      f"status bar {self.status_bar()!r}")
+            finished,
+            f"cell {index} did not finish running; prompt {self.prompt(index)!r}, "
+            f"status bar {self.status_bar()!r}",
+        )
 
     def set_source(self, index: int, source: str) -> None:
         """Replace the cell's text, as a student typing it would (through the cell's model,
@@ -256,22 +303,29 @@ class Notebook:
         self.driver.execute_script(
             "const notebook = window.jupyterapp.shell.currentWidget.content;"
             "notebook.widgets[arguments[0]].model.sharedModel.setSource(arguments[1]);",
-            index, source)
+            index,
+            source,
+        )
         last_line = source.strip().splitlines()[-1].strip()
         WebDriverWait(self.driver, 10).until(
-            lambda d: last_line in self.editor_text(index), "the editor does not show the new text")
+            lambda d: last_line in self.editor_text(index), "the editor does not show the new text"
+        )
 
     def editor_text(self, index: int) -> str:
         return self.driver.execute_script(
             "const editor = arguments[0].querySelector('.cm-content');"
-            "return editor ? editor.innerText : '';", self.cell(index))
+            "return editor ? editor.innerText : '';",
+            self.cell(index),
+        )
 
     def outputs(self, index: int) -> list[tuple[str, str]]:
         """The cell's outputs as shown: (MIME type, visible text) pairs; errors and stderr
         are ``application/vnd.jupyter.stderr``."""
         return self.driver.execute_script(
             "return [...arguments[0].querySelectorAll('.jp-OutputArea-output')]"
-            ".map(o => [o.getAttribute('data-mime-type') || '', o.innerText]);", self.cell(index))
+            ".map(o => [o.getAttribute('data-mime-type') || '', o.innerText]);",
+            self.cell(index),
+        )
 
     def errors(self, index: int) -> list[str]:
         return [text for mime, text in self.outputs(index) if mime == STDERR]
@@ -286,9 +340,12 @@ class Notebook:
 
         def loaded(_):
             images = self.cell(index).find_elements(By.CSS_SELECTOR, ".jp-RenderedImage img")
-            done = all(self.driver.execute_script(
-                "return arguments[0].complete && arguments[0].naturalWidth > 0;", image)
-                for image in images)
+            done = all(
+                self.driver.execute_script(
+                    "return arguments[0].complete && arguments[0].naturalWidth > 0;", image
+                )
+                for image in images
+            )
             return images if images and done else False
 
         self.scroll_to(index)

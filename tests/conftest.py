@@ -12,8 +12,14 @@ import pytest
 
 import hw2utils
 
-_HW2_VARIABLES = ("NBGRADER_EXECUTION", hw2utils.ENV_GRADING, hw2utils.ENV_DEVICE,
-                  hw2utils.ENV_BASE_URL, hw2utils.ENV_FORCE_COLAB, "COLAB_RELEASE_TAG")
+_HW2_VARIABLES = (
+    "NBGRADER_EXECUTION",
+    hw2utils.ENV_GRADING,
+    hw2utils.ENV_DEVICE,
+    hw2utils.ENV_BASE_URL,
+    hw2utils.ENV_FORCE_COLAB,
+    "COLAB_RELEASE_TAG",
+)
 
 
 @pytest.fixture(autouse=True)

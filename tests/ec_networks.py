@@ -1,6 +1,7 @@
 """Networks for extra credit EC1's tests, built by hand (no training): ``rule_network``
 computes the term's hard rule exactly, so a test that needs a top-scoring (or a known
 partly wrong) saved model needs only a forward pass."""
+
 import torch
 from torch import nn
 
@@ -11,8 +12,14 @@ def rule_network(flip=False, sigmoid=True):
     """Linear and ReLU layers that compute the hard rule exactly; with `flip`, wrong whenever
     cells 0-2 are all set (about 1 grid in 8). Without `sigmoid` it outputs logits."""
     v = Variant.from_seed()
-    A, B, C, D, E, F = (nn.Linear(36, 13), nn.Linear(13, 7), nn.Linear(7, 3), nn.Linear(3, 2),
-                        nn.Linear(2, 2), nn.Linear(2, 1))
+    A, B, C, D, E, F = (
+        nn.Linear(36, 13),
+        nn.Linear(13, 7),
+        nn.Linear(7, 3),
+        nn.Linear(3, 2),
+        nn.Linear(2, 2),
+        nn.Linear(2, 1),
+    )
     with torch.no_grad():
         for layer in (A, B, C, D, E, F):
             layer.weight.zero_()

@@ -2,6 +2,7 @@
 mistake is named when a result follows it where it differs from the correct answer, and never for
 a result that shares the correct answer wherever the mistake does (eps inside the square root at
 eps = 1e-8 after one step of Adam; beta1 for both moments, right at step 1) but not its path."""
+
 from __future__ import annotations
 
 import torch
@@ -13,7 +14,11 @@ HINT = "the generic hint"
 
 def _steps(produced: torch.Tensor, expected: torch.Tensor) -> int | None:
     """How many steps of ``expected`` a mistake given for its first steps only covers (None: all)."""
-    return len(produced) if produced.dim() and expected.dim() and len(produced) < len(expected) else None
+    return (
+        len(produced)
+        if produced.dim() and expected.dim() and len(produced) < len(expected)
+        else None
+    )
 
 
 def sharing_answer(produced, expected, tol: float) -> torch.Tensor:
@@ -56,7 +61,9 @@ def check_catalogue(mistakes: dict, expected, tol: float) -> list[str]:
     for name, produced in mistakes.items():
         shares = sharing_answer(produced, expected, tol)
         assert name not in named_mistake(HINT, {name: produced}, shares, tol, expected), name
-        said = named_mistake(HINT, {name: produced}, following_answer(produced, expected), tol, expected)
+        said = named_mistake(
+            HINT, {name: produced}, following_answer(produced, expected), tol, expected
+        )
         if told_apart(produced, expected, tol):
             apart.append(name)
             assert name in said, (name, said)

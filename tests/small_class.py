@@ -1,6 +1,7 @@
 """The small class that the batch-grading tests grade: the reference (with its EC1 model under
 a browser's second-download name), the untouched release, and a student whose notebooks are
 renamed and one unreadable."""
+
 import shutil
 from pathlib import Path
 
@@ -11,12 +12,15 @@ from ec_networks import rule_network  # tests/: an exact EC1 network, no trainin
 RELEASE = Path(__file__).resolve().parents[1] / "release" / "hw2"
 
 
-def write(subs: Path, reference: str = "reference", blank: str = "blank", broken: str = "broken") -> None:
+def write(
+    subs: Path, reference: str = "reference", blank: str = "blank", broken: str = "broken"
+) -> None:
     """One folder per student in ``subs``, named as given."""
     mutants.write_reference(subs / reference)
     shutil.copytree(RELEASE, subs / blank, ignore=shutil.ignore_patterns("data", "*.py", "*.md"))
-    hw2utils._write_ec_model(rule_network(), subs / reference / "ec_transfer_model (1).pt",
-                             saved_by="save_ec_model")
+    hw2utils._write_ec_model(
+        rule_network(), subs / reference / "ec_transfer_model (1).pt", saved_by="save_ec_model"
+    )
     folder = subs / broken
     folder.mkdir()
     mutants.write_reference(folder, [mutants.NB1, mutants.NB2, mutants.NB3])

@@ -1,5 +1,6 @@
 """Bounded decoding (autograder/bounded.py): hostile torch zips and JSON are refused before
 they are decoded, honest files (real probe data, the EC1 model, the release notebooks) pass."""
+
 from __future__ import annotations
 
 import io
@@ -15,9 +16,9 @@ import torch
 import hw2probes
 import hw2utils
 from autograder import bounded, integrity
-from autograder.checks import find as find_aspect
-from autograder.checks import extra_credit as hidden_ec
 from autograder.aspects import Context, Malformed
+from autograder.checks import extra_credit as hidden_ec
+from autograder.checks import find as find_aspect
 from autograder.judging import judge
 from ec_networks import rule_network
 
@@ -34,16 +35,24 @@ def load(raw: bytes, caps=PROBE):
     return bounded.load_torch(raw, caps, hw2probes.from_bytes)
 
 
-def rewritten(raw: bytes, compress: dict[str, int] = {}, extra: dict[str, bytes] = {},
-              names: dict[str, str] = {}) -> bytes:
+def rewritten(
+    raw: bytes,
+    compress: dict[str, int] | None = None,
+    extra: dict[str, bytes] | None = None,
+    names: dict[str, str] | None = None,
+) -> bytes:
     """A torch zip's records copied into a new zip: some deflated (to the bytes ``extra``
     gives, else as they are), some renamed, some added."""
+    compress, extra, names = compress or {}, extra or {}, names or {}
     source, out = zipfile.ZipFile(io.BytesIO(raw)), io.BytesIO()
     with zipfile.ZipFile(out, "w") as target:
         for info in source.infolist():
             name = names.get(info.filename, info.filename)
-            target.writestr(zipfile.ZipInfo(name), extra.get(info.filename, source.read(info)),
-                            compress_type=compress.get(info.filename, zipfile.ZIP_STORED))
+            target.writestr(
+                zipfile.ZipInfo(name),
+                extra.get(info.filename, source.read(info)),
+                compress_type=compress.get(info.filename, zipfile.ZIP_STORED),
+            )
         for name, data in extra.items():
             if name not in source.namelist():
                 target.writestr(zipfile.ZipInfo(name), data)
@@ -52,17 +61,26 @@ def rewritten(raw: bytes, compress: dict[str, int] = {}, extra: dict[str, bytes]
 
 def part4_data() -> list:
     """Real probe data of Part 4 (the largest: sampled weight matrices), correct answers."""
+
     def he(n_in, n_out, g):
         return torch.randn(n_in, n_out, generator=g) * math.sqrt(2 / n_in)
-    return [hw2probes.collect(find_aspect("part4", check).probe, lambda: (he,)) for check in
-            ("init_he__distribution", "init_he__generator", "init_small__distribution")]
+
+    return [
+        hw2probes.collect(find_aspect("part4", check).probe, lambda: (he,))
+        for check in ("init_he__distribution", "init_he__generator", "init_small__distribution")
+    ]
 
 
 # torch zips --------------------------------------------------------------------------------
 
+
 def test_real_probe_data_and_the_ec1_model_pass(tmp_path):
-    for data in [*part4_data(), {"result": [torch.zeros(3, 4).T, 1.5, "x", {"a": torch.arange(5)[1:]}]},
-                 {"error": "ValueError: wrong"}, {"result": torch.zeros(1).expand(50)}]:
+    for data in [
+        *part4_data(),
+        {"result": [torch.zeros(3, 4).T, 1.5, "x", {"a": torch.arange(5)[1:]}]},
+        {"error": "ValueError: wrong"},
+        {"result": torch.zeros(1).expand(50)},
+    ]:
         assert "result" in load(probe_bytes(data)) or "error" in data
     path = tmp_path / hw2utils.EC_MODEL_FILE
     hw2utils._write_ec_model(rule_network(), path, saved_by="save_ec_model")
@@ -74,8 +92,13 @@ def test_real_probe_data_and_the_ec1_model_pass(tmp_path):
     renamed.parent.mkdir()
     hw2utils._write_ec_model(rule_network(), renamed, saved_by="save_ec_model")
     assert hidden_ec.read_submitted(renamed)[1] == "save_ec_model"
-    assert judge("extra_credit", "ec_transfer__saved_model", (), {"result": None},
-                 Context(submission=tmp_path)).passed
+    assert judge(
+        "extra_credit",
+        "ec_transfer__saved_model",
+        (),
+        {"result": None},
+        Context(submission=tmp_path),
+    ).passed
 
 
 def test_a_compressed_record_is_refused_before_it_is_expanded():
@@ -93,16 +116,22 @@ def test_sizes_records_and_names_are_checked():
     raw = probe_bytes({"result": [torch.zeros(2)] * 3})
     assert load(raw)
     with pytest.raises(bounded.Refused, match="more than the 0 MB"):
-        load(raw, bounded.Caps(bytes=1000, records=10, pickle=10_000, nodes=100, depth=8, numel=100))
+        load(
+            raw, bounded.Caps(bytes=1000, records=10, pickle=10_000, nodes=100, depth=8, numel=100)
+        )
     with pytest.raises(bounded.Refused, match="records"):
-        load(raw, bounded.Caps(bytes=2**20, records=3, pickle=10_000, nodes=100, depth=8, numel=100))
+        load(
+            raw, bounded.Caps(bytes=2**20, records=3, pickle=10_000, nodes=100, depth=8, numel=100)
+        )
     with pytest.raises(bounded.Refused, match="data.pkl holds"):
         load(raw, bounded.Caps(bytes=2**20, records=10, pickle=10, nodes=100, depth=8, numel=100))
     pkl = next(n for n in zipfile.ZipFile(io.BytesIO(raw)).namelist() if n.endswith("data.pkl"))
     for names in ({pkl: "other/data.pkl"}, {pkl: "archive/../data.pkl"}):
         with pytest.raises(bounded.Refused, match="names"):
             load(rewritten(raw, names=names))
-    byteorder = next(n for n in zipfile.ZipFile(io.BytesIO(raw)).namelist() if n.endswith("/byteorder"))
+    byteorder = next(
+        n for n in zipfile.ZipFile(io.BytesIO(raw)).namelist() if n.endswith("/byteorder")
+    )
     with pytest.warns(UserWarning, match="Duplicate name"):
         twice = rewritten(raw, names={byteorder: pkl})
     with pytest.raises(bounded.Refused, match="duplicate"):
@@ -159,8 +188,13 @@ def test_the_ec1_judge_refuses_a_bomb_as_malformed_and_an_oversized_file(tmp_pat
     path = tmp_path / hw2utils.EC_MODEL_FILE
     hw2utils._write_ec_model(rule_network(), path, saved_by="save_ec_model")
     name = next(n for n in zipfile.ZipFile(path).namelist() if "/data/" in n)
-    path.write_bytes(rewritten(path.read_bytes(), compress={name: zipfile.ZIP_DEFLATED},
-                               extra={name: bytes(64 * 2**20)}))
+    path.write_bytes(
+        rewritten(
+            path.read_bytes(),
+            compress={name: zipfile.ZIP_DEFLATED},
+            extra={name: bytes(64 * 2**20)},
+        )
+    )
     for check in ("ec_transfer__saved_model", "ec_transfer__accuracy_95"):
         verdict = judge("extra_credit", check, (), {"result": None}, Context(submission=tmp_path))
         assert not verdict.passed and verdict.malformed and "compressed" in verdict.message
@@ -168,11 +202,18 @@ def test_the_ec1_judge_refuses_a_bomb_as_malformed_and_an_oversized_file(tmp_pat
     with pytest.raises(Malformed, match="more than the 8 MB"):
         hidden_ec.load_model("ec_transfer__saved_model", Context(submission=tmp_path))
     path.write_bytes(b"truncated upload")  # not a zip at all: a message, not a flag
-    verdict = judge("extra_credit", "ec_transfer__saved_model", (), {"result": None}, Context(submission=tmp_path))
+    verdict = judge(
+        "extra_credit",
+        "ec_transfer__saved_model",
+        (),
+        {"result": None},
+        Context(submission=tmp_path),
+    )
     assert not verdict.passed and not verdict.malformed and "cannot be loaded" in verdict.message
 
 
 # JSON --------------------------------------------------------------------------------------
+
 
 def test_honest_notebooks_pass_and_strings_do_not_count():
     for path in sorted(RELEASE.glob("*.ipynb")):
@@ -190,9 +231,13 @@ def test_json_bombs_are_refused_before_parsing(tmp_path):
         bounded.check_json(b"[" * 100 + b"]" * 100, caps)
     with pytest.raises(bounded.Refused, match="larger than"):
         bounded.check_json(b" " * (caps.bytes + 1), caps)
-    with pytest.raises(bounded.Refused, match="JSON strings"):  # refused before a regex runs on them
+    with pytest.raises(
+        bounded.Refused, match="JSON strings"
+    ):  # refused before a regex runs on them
         bounded.check_json(b"[" + b'"",' * (caps.nodes + 1) + b'""]', caps)
-    escapes = b'{"a": "' + rb'\\\"' * 2**20 + b'"}'  # 4 MB of escaped backslashes and quotes: one string
+    escapes = (
+        b'{"a": "' + rb"\\\"" * 2**20 + b'"}'
+    )  # 4 MB of escaped backslashes and quotes: one string
     assert bounded.load_json(escapes, caps)["a"] == '\\"' * 2**20
     path = tmp_path / "01_gradient_descent.ipynb"
     path.write_bytes(b"[" + b"[]," * bounded.SUBMITTED_NOTEBOOK.nodes + b"[]]")  # 1.5 MB
@@ -206,12 +251,23 @@ def test_a_notebook_with_too_many_cells_is_refused(tmp_path):
     notebook["cells"] += [{"cell_type": "markdown", "metadata": {}, "source": "x"}] * 200
     path.write_text(json.dumps(notebook))
     assert integrity.load_submission(path) == notebook  # added cells, within the limit
-    notebook["cells"] += [{"cell_type": "markdown", "metadata": {}, "source": "x"}] * bounded.MAX_CELLS
+    notebook["cells"] += [
+        {"cell_type": "markdown", "metadata": {}, "source": "x"}
+    ] * bounded.MAX_CELLS
     path.write_text(json.dumps(notebook))
     with pytest.raises(ValueError, match=f"more than the {bounded.MAX_CELLS}"):
         integrity.load_submission(path)
-    notebook["cells"] = notebook["cells"][:50] + [
-        {"cell_type": "markdown", "metadata": {}, "source": "x" * (bounded.MAX_SOURCE_CHARS // 4)}] * 5
+    notebook["cells"] = (
+        notebook["cells"][:50]
+        + [
+            {
+                "cell_type": "markdown",
+                "metadata": {},
+                "source": "x" * (bounded.MAX_SOURCE_CHARS // 4),
+            }
+        ]
+        * 5
+    )
     path.write_text(json.dumps(notebook))
     with pytest.raises(ValueError, match="characters of cell text"):
         integrity.load_submission(path)

@@ -1,5 +1,6 @@
 """The bowl L(x) = ||Bx|| and ConstantVectorNetwork: values, recording, the
 facts the homework quotes, and the figure."""
+
 import math
 
 import numpy as np
@@ -85,9 +86,11 @@ def test_plot_history_draws_path_and_log_loss_panels():
 
 
 def _horizontal_levels(ax):
-    return sorted(line.get_ydata()[0] for line in ax.lines
-                  if isinstance(line, Line2D) and len(set(line.get_ydata())) == 1
-                  and line.get_ydata()[0] != 0)
+    return sorted(
+        line.get_ydata()[0]
+        for line in ax.lines
+        if isinstance(line, Line2D) and len(set(line.get_ydata())) == 1 and line.get_ydata()[0] != 0
+    )
 
 
 def test_plot_history_with_gradients_adds_one_panel_per_coordinate_with_mean_and_rms():

@@ -5,6 +5,7 @@ size. Screenshots go to build/test-artifacts/ and (the figures) build/figures-ch
 
 Needs chromium and chromium-driver (Debian packages): skipped without them, failed under CI
 (the CI variable set), where .ci/run installs them."""
+
 import contextlib
 import hashlib
 import html
@@ -16,9 +17,10 @@ import shutil
 import sys
 from pathlib import Path
 
-import browser  # tests/browser.py
 import nbformat
 import pytest
+
+import browser  # tests/browser.py
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE, RELEASE = ROOT / "source" / "hw2", ROOT / "release" / "hw2"
@@ -49,15 +51,20 @@ def driver():
 
 
 def cell_index(nb, grade_id):
-    return next(i for i, cell in enumerate(nb.cells)
-                if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+    return next(
+        i
+        for i, cell in enumerate(nb.cells)
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id
+    )
 
 
 def snapshot(folder):
     """Every non-hidden file under ``folder`` with a hash of its bytes."""
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()
-            and not any(part.startswith(".") for part in p.relative_to(folder).parts)}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+    }
 
 
 def release_success_line(check_name, *args):
@@ -78,6 +85,7 @@ def release_success_line(check_name, *args):
 
 def correct_descend():
     import torch
+
     namespace = {"torch": torch}
     exec(CORRECT_DESCEND, namespace)
     return namespace["descend"]
@@ -155,8 +163,15 @@ def feedback_html(tmp_path):
     (subs / "blank").mkdir(parents=True)
     shutil.copy(RELEASE / FEEDBACK_NOTEBOOK, subs / "blank")
     grade.grade(subs, tmp_path / "out", jobs=1)
-    page = (tmp_path / "out" / "course" / "feedback" / "blank" / "hw2"
-            / FEEDBACK_NOTEBOOK.replace(".ipynb", ".html"))
+    page = (
+        tmp_path
+        / "out"
+        / "course"
+        / "feedback"
+        / "blank"
+        / "hw2"
+        / FEEDBACK_NOTEBOOK.replace(".ipynb", ".html")
+    )
     assert page.is_file()
     return page
 
@@ -168,8 +183,11 @@ def test_feedback_page_shows_diagnostics_and_no_reference_code(driver, feedback_
     try:
         # a test cell's output is the judge's verdict: the check, the case, what the
         # student's code raised and on which of its lines
-        tracebacks = [pre for pre in driver.find_elements(By.TAG_NAME, "pre")
-                      if "AssertionError" in pre.text and "raised NotImplementedError" in pre.text]
+        tracebacks = [
+            pre
+            for pre in driver.find_elements(By.TAG_NAME, "pre")
+            if "AssertionError" in pre.text and "raised NotImplementedError" in pre.text
+        ]
         adam = [pre for pre in tracebacks if "adam_optimizer__matches_torch, case" in pre.text]
         assert adam, "no diagnostic of the Adam test cell on the page"
         driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", adam[0])
@@ -184,17 +202,25 @@ def test_feedback_page_shows_diagnostics_and_no_reference_code(driver, feedback_
     release = nbformat.read(RELEASE / FEEDBACK_NOTEBOOK, as_version=4)
     # The student's own code is on the page, and a line of it is found in the page's text
     # though highlighting splits it into many elements: so would a leaked reference line be.
-    own = next(line.strip() for line in release.cells[cell_index(release, "adam_optimizer")]
-               .source.splitlines() if "def __init__" in line)
+    own = next(
+        line.strip()
+        for line in release.cells[cell_index(release, "adam_optimizer")].source.splitlines()
+        if "def __init__" in line
+    )
     assert " ".join(own.split()) in text
     # Lines the release already holds are no leak: `with torch.no_grad():` is in the task's
     # text, `return ema, ema_star_t` in a visible check's hint.
-    given = "\n".join([cell.source for cell in release.cells]
-                      + [(RELEASE / module).read_text() for module in ("hw2utils.py", "hw2checks.py")])
+    given = "\n".join(
+        [cell.source for cell in release.cells]
+        + [(RELEASE / module).read_text() for module in ("hw2utils.py", "hw2checks.py")]
+    )
     reference = solution_lines(SOURCE / FEEDBACK_NOTEBOOK, ["ema_update", "adam_optimizer"], given)
     assert len(reference) >= 8
-    leaked = [line for line in reference
-              if line in source or html.escape(line) in source or " ".join(line.split()) in text]
+    leaked = [
+        line
+        for line in reference
+        if line in source or html.escape(line) in source or " ".join(line.split()) in text
+    ]
     assert not leaked, f"the feedback page shows reference code: {leaked}"
 
 
@@ -222,28 +248,32 @@ def test_helper_figures_render_readably_in_jupyterlab(driver, tmp_path):
 
     cells = {
         "setup": f"import sys\nsys.path[:0] = [{str(ROOT)!r}, {str(ROOT / 'tests')!r}]\n"
-                 "import hw2utils\n"
-                 "from test_figures import saturated_experiment, stuck_history, zigzag_bowl",
+        "import hw2utils\n"
+        "from test_figures import saturated_experiment, stuck_history, zigzag_bowl",
         "training": "figure = hw2utils.plot_training(stuck_history())",
         "bowl": "L = zigzag_bowl()",
         "histograms": "experiment = saturated_experiment(layers=7)",
     }
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells.values()])
-    nbclient.NotebookClient(nb, timeout=120, kernel_name="python3",
-                            resources={"metadata": {"path": str(tmp_path)}}).execute()
+    nbclient.NotebookClient(
+        nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()
     nbformat.write(nb, tmp_path / "figures.ipynb")
     shutil.rmtree(FIGURES, ignore_errors=True)
     FIGURES.mkdir(parents=True)
 
     driver.set_window_size(1400, 2000)  # the seven histogram panels in one view
-    with browser.jupyterlab(tmp_path, tmp_path / "jupyter", FIGURES / "jupyterlab-server.log") as lab:
+    with browser.jupyterlab(
+        tmp_path, tmp_path / "jupyter", FIGURES / "jupyterlab-server.log"
+    ) as lab:
         try:
             page = browser.Notebook(driver, lab, "figures.ipynb")
             shots = {}
             for index, name in enumerate(list(cells)[1:], start=1):
                 (image,) = page.images(index)  # one figure: none shown twice
                 natural = driver.execute_script(
-                    "return [arguments[0].naturalWidth, arguments[0].naturalHeight];", image)
+                    "return [arguments[0].naturalWidth, arguments[0].naturalHeight];", image
+                )
                 shown = image.size
                 # shown whole, not shrunk to fit (small text would become unreadable)
                 assert shown["width"] >= 400 and shown["height"] >= 250, (name, shown)

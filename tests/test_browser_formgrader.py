@@ -17,21 +17,21 @@ the same script *would* have been seen (file written, request logged).
 
 Needs chromium and chromium-driver (Debian packages): skipped without them, failed under CI.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import functools
 import http.server
 import json
-import os
 import threading
 import time
 from pathlib import Path
 
-import browser  # tests/browser.py
 import pytest
 
 import attacks as corpus
+import browser  # tests/browser.py
 from autograder import grade
 from autograder.sandbox import provision
 
@@ -41,16 +41,16 @@ STUDENT = "mallory"
 NOTEBOOK = corpus.NB1
 pytestmark = pytest.mark.slow
 
-OUTPUT_PAYLOADS = corpus.code('''
+OUTPUT_PAYLOADS = corpus.code("""
     from IPython.display import display
     print("<img src=x onerror=\\"fetch('/payload-stdout')\\">")
     display({"text/plain": "a plot", "image/png": "iVBORw0KGgo=\\" onerror=\\"fetch('/payload-png')",
              "text/html": "<img src=x onerror=\\"fetch('/payload-html_output')\\">"}, raw=True)
-    ''')
-ERROR_PAYLOAD = corpus.code('''
+    """)
+ERROR_PAYLOAD = corpus.code("""
     raise type("E<svg onload=fetch('/payload-ename')>", (Exception,), {})(
         "<img src=x onerror=fetch('/payload-evalue')>")
-    ''')
+    """)
 # Records every alert/confirm/prompt of every document (frames included) in localStorage.
 ALERT_HOOK = """
 for (const name of ['alert', 'confirm', 'prompt']) {
@@ -65,6 +65,7 @@ for (const name of ['alert', 'confirm', 'prompt']) {
 
 class _Recorder(http.server.SimpleHTTPRequestHandler):
     """Serves the feedback folder and records every request's method and path."""
+
     requests: list[str]
 
     def log_message(self, *args):
@@ -90,10 +91,13 @@ def graded(tmp_path_factory):
     browser.require_browser()
     base = tmp_path_factory.mktemp("markup")
     attack = next(a for a in corpus.ATTACKS if a.family == "markup")
-    attack = dataclasses.replace(attack, cells=((corpus.END, OUTPUT_PAYLOADS), (corpus.END, ERROR_PAYLOAD)))
+    attack = dataclasses.replace(
+        attack, cells=((corpus.END, OUTPUT_PAYLOADS), (corpus.END, ERROR_PAYLOAD))
+    )
     corpus.write_submission(attack, base / "submissions" / STUDENT)
-    problems = grade.grade(base / "submissions", base / "out", jobs=1,
-                           trust_students=bool(provision.refusal(ROOT, 1)))
+    problems = grade.grade(
+        base / "submissions", base / "out", jobs=1, trust_students=bool(provision.refusal(ROOT, 1))
+    )
     return base / "out" / "course", problems
 
 
@@ -113,12 +117,14 @@ def _planted(course: Path) -> list[str]:
 
 def _dialogs(driver) -> list[str]:
     from selenium.common.exceptions import NoAlertPresentException
+
     try:
         open_dialog = [f"open: {driver.switch_to.alert.text}"]
     except NoAlertPresentException:
         open_dialog = []
-    return open_dialog + json.loads(driver.execute_script(
-        "return localStorage.getItem('hw2-dialogs') || '[]';"))
+    return open_dialog + json.loads(
+        driver.execute_script("return localStorage.getItem('hw2-dialogs') || '[]';")
+    )
 
 
 def _provoke(driver) -> None:
@@ -126,9 +132,15 @@ def _provoke(driver) -> None:
     reading them might; then give timers (meta refresh) time to fire."""
     from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
+
     page = driver.current_url
-    for selector in (".text_cell_render a, .jp-RenderedMarkdown a", ".text_cell_render button",
-                     ".jp-RenderedMarkdown button", "svg a", "math maction"):
+    for selector in (
+        ".text_cell_render a, .jp-RenderedMarkdown a",
+        ".text_cell_render button",
+        ".jp-RenderedMarkdown button",
+        "svg a",
+        "math maction",
+    ):
         for element in driver.find_elements(By.CSS_SELECTOR, selector):
             try:
                 driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", element)
@@ -137,7 +149,9 @@ def _provoke(driver) -> None:
                 pass
             if driver.current_url.split("#")[0] != page.split("#")[0]:
                 driver.back()
-    for element in driver.find_elements(By.CSS_SELECTOR, ".text_cell_render input, .jp-RenderedMarkdown input"):
+    for element in driver.find_elements(
+        By.CSS_SELECTOR, ".text_cell_render input, .jp-RenderedMarkdown input"
+    ):
         driver.execute_script("arguments[0].focus();", element)
     time.sleep(2.5)
 
@@ -159,6 +173,7 @@ def _control(driver, name: str) -> None:
 def test_the_submission_is_flagged(graded):
     course, problems = graded
     import csv
+
     with open(course.parent / "grades.csv") as f:
         row = next(r for r in csv.DictReader(f) if r["student"] == STUDENT)
     assert corpus.MARKUP_FLAG in row["flags"], row
@@ -176,10 +191,13 @@ def test_the_feedback_page_runs_no_student_markup(graded, driver):
 
 def check_formgrader(course: Path, driver, tmp_path: Path) -> None:
     from nbgrader.api import Gradebook
+
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
         submission = gradebook.find_submission_notebook(NOTEBOOK, "hw2", STUDENT).id
     log = tmp_path / "jupyter.log"
-    with browser.jupyterlab(course, tmp_path / "state", log, environ={"PYTHONPATH": str(ROOT)}) as lab:
+    with browser.jupyterlab(
+        course, tmp_path / "state", log, environ={"PYTHONPATH": str(ROOT)}
+    ) as lab:
         browser.log_in(driver, lab)
         url = f"{lab.base}/formgrader/submissions/{submission}/"
         driver.get(url)
@@ -187,11 +205,16 @@ def check_formgrader(course: Path, driver, tmp_path: Path) -> None:
         time.sleep(2)
         _provoke(driver)
         driver.save_screenshot(str(ARTIFACTS / "formgrader-markup.png"))
-        ran = {"navigated to": [] if driver.current_url.startswith(url) else [driver.current_url],
-               "dialogs": _dialogs(driver), "files written": _planted(course),
-               "requests": [line.split("ServerApp] ")[-1][:120]
-                            for line in log.read_text(errors="replace").splitlines()
-                            if "payload-" in line or "hw2-markup-pwned" in line]}
+        ran = {
+            "navigated to": [] if driver.current_url.startswith(url) else [driver.current_url],
+            "dialogs": _dialogs(driver),
+            "files written": _planted(course),
+            "requests": [
+                line.split("ServerApp] ")[-1][:120]
+                for line in log.read_text(errors="replace").splitlines()
+                if "payload-" in line or "hw2-markup-pwned" in line
+            ],
+        }
         assert not any(ran.values()), f"student markup ran in formgrader: {ran}"
         driver.get(url)
         _answers_readable(driver.find_element("tag name", "body").text)
@@ -206,7 +229,8 @@ def check_feedback(course: Path, driver) -> None:
     assert (folder / f"{NOTEBOOK}.html").is_file()
     handler = type("Handler", (_Recorder,), {"requests": []})
     server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(handler, directory=str(folder)))
+        ("127.0.0.1", 0), functools.partial(handler, directory=str(folder))
+    )
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}/{NOTEBOOK}.html"
@@ -214,10 +238,15 @@ def check_feedback(course: Path, driver) -> None:
         time.sleep(2)
         _provoke(driver)
         driver.save_screenshot(str(ARTIFACTS / "feedback-markup.png"))
-        ran = {"navigated to": [] if driver.current_url.startswith(url) else [driver.current_url],
-               "dialogs": _dialogs(driver),
-               "requests": [r for r in handler.requests
-                            if r not in (f"GET /{NOTEBOOK}.html", "GET /favicon.ico")]}
+        ran = {
+            "navigated to": [] if driver.current_url.startswith(url) else [driver.current_url],
+            "dialogs": _dialogs(driver),
+            "requests": [
+                r
+                for r in handler.requests
+                if r not in (f"GET /{NOTEBOOK}.html", "GET /favicon.ico")
+            ],
+        }
         assert not any(ran.values()), f"student markup ran in the feedback page: {ran}"
         _answers_readable(driver.find_element("tag name", "body").text)
         _control(driver, "control")

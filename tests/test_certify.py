@@ -1,4 +1,5 @@
 """The outcome certificate: claim logic on synthetic results, the CLI end to end, the references."""
+
 import ast
 import inspect
 import json
@@ -18,12 +19,29 @@ from lessons.experiments import EXPERIMENTS, ResidualSequence, build
 ROOT = Path(__file__).resolve().parent.parent
 
 # One seed's results that satisfy every claim (val, train) per experiment.
-GOOD = {"3.1": (0.50, 0.51), "3.2": (0.65, 0.74), "3.3": (0.88, 0.95), "3.4": (0.69, 0.77),
-        "3.5": (0.85, 0.90), "3.6": (0.62, 0.95), "3.7": (0.80, 0.93), "3.8": (0.95, 0.99),
-        "3.9": (0.75, 0.85), "3.10": (0.80, 0.88), "3.11": (0.85, 0.93), "3.12": (0.50, 0.50),
-        "3.13": (0.99, 1.0), "3.15": (0.9, 0.95), "3.16": (0.5, 0.5), "3.17": (1.0, 1.0),
-        "3.18": (1.0, 1.0), "4.7": (0.5, 0.5), "4.9": (0.65, 0.98), "EC.scratch": (0.48, 0.87),
-        "EC.finetune": (1.0, 1.0)}
+GOOD = {
+    "3.1": (0.50, 0.51),
+    "3.2": (0.65, 0.74),
+    "3.3": (0.88, 0.95),
+    "3.4": (0.69, 0.77),
+    "3.5": (0.85, 0.90),
+    "3.6": (0.62, 0.95),
+    "3.7": (0.80, 0.93),
+    "3.8": (0.95, 0.99),
+    "3.9": (0.75, 0.85),
+    "3.10": (0.80, 0.88),
+    "3.11": (0.85, 0.93),
+    "3.12": (0.50, 0.50),
+    "3.13": (0.99, 1.0),
+    "3.15": (0.9, 0.95),
+    "3.16": (0.5, 0.5),
+    "3.17": (1.0, 1.0),
+    "3.18": (1.0, 1.0),
+    "4.7": (0.5, 0.5),
+    "4.9": (0.65, 0.98),
+    "EC.scratch": (0.48, 0.87),
+    "EC.finetune": (1.0, 1.0),
+}
 
 
 def synthetic_runs(seeds=5, overrides=None):
@@ -31,9 +49,19 @@ def synthetic_runs(seeds=5, overrides=None):
     runs = []
     for seed in range(1, seeds + 1):
         for task, (val, train) in {**GOOD, **(overrides or {}).get(seed, {})}.items():
-            runs.append({"id": task, "seed": seed, "train_acc": train, "val_acc": val, "best_train_acc": train,
-                         "best_val_acc": val,
-                         "solved_epoch": 100 if val == 1.0 else None, "epochs_run": 2000, "seconds": 1.0})
+            runs.append(
+                {
+                    "id": task,
+                    "seed": seed,
+                    "train_acc": train,
+                    "val_acc": val,
+                    "best_train_acc": train,
+                    "best_val_acc": val,
+                    "solved_epoch": 100 if val == 1.0 else None,
+                    "epochs_run": 2000,
+                    "seconds": 1.0,
+                }
+            )
     return runs
 
 
@@ -90,17 +118,40 @@ def test_claim_with_a_missing_experiment_is_skipped():
 
 
 def certify(*args, extra_env=None):
-    env = {k: v for k, v in os.environ.items() if k not in ("NBGRADER_EXECUTION", "HW2_GRADING_MODE")}
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("NBGRADER_EXECUTION", "HW2_GRADING_MODE")
+    }
     env.update(extra_env or {})
-    return subprocess.run([sys.executable, "-m", "lessons.certify", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "lessons.certify", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
-@pytest.mark.parametrize("overrides, code", [(None, 0), ({s: {"3.12": (0.9, 0.9)} for s in (1, 2)}, 1)])
+@pytest.mark.parametrize(
+    "overrides, code", [(None, 0), ({s: {"3.12": (0.9, 0.9)} for s in (1, 2)}, 1)]
+)
 def test_recheck_exits_nonzero_exactly_when_a_claim_fails(tmp_path, overrides, code):
     saved = tmp_path / "saved.json"
-    saved.write_text(json.dumps({"meta": {"seeds": 5, "device": "cpu", "hardware": "test", "torch": "x",
-                                          "epochs": 2000, "wall_seconds": 1.0}, "runs": synthetic_runs(overrides=overrides)}))
+    saved.write_text(
+        json.dumps(
+            {
+                "meta": {
+                    "seeds": 5,
+                    "device": "cpu",
+                    "hardware": "test",
+                    "torch": "x",
+                    "epochs": 2000,
+                    "wall_seconds": 1.0,
+                },
+                "runs": synthetic_runs(overrides=overrides),
+            }
+        )
+    )
     done = certify("--results", str(saved), "--out", str(tmp_path / "out"))
     assert done.returncode == code, done.stdout + done.stderr
     assert ("deep-dies" in done.stderr) == bool(code)
@@ -110,24 +161,51 @@ def test_recheck_exits_nonzero_exactly_when_a_claim_fails(tmp_path, overrides, c
 @pytest.mark.slow  # runs the certifier part by part: 10-15 s
 def test_recheck_merges_certificates_of_one_seed_range_run_part_by_part(tmp_path):
     runs = synthetic_runs(10)
-    meta = {"seeds": 10, "first_seed": 1, "device": "cpu", "hardware": "test", "torch": "x",
-            "epochs": "per experiment", "wall_seconds": 1.0}
+    meta = {
+        "seeds": 10,
+        "first_seed": 1,
+        "device": "cpu",
+        "hardware": "test",
+        "torch": "x",
+        "epochs": "per experiment",
+        "wall_seconds": 1.0,
+    }
     parts = [tmp_path / "part3.json", tmp_path / "rest.json"]
-    parts[0].write_text(json.dumps({"meta": meta, "runs": [r for r in runs if r["id"].startswith("3.")]}))
-    parts[1].write_text(json.dumps({"meta": meta, "runs": [r for r in runs if not r["id"].startswith("3.")]}))
+    parts[0].write_text(
+        json.dumps({"meta": meta, "runs": [r for r in runs if r["id"].startswith("3.")]})
+    )
+    parts[1].write_text(
+        json.dumps({"meta": meta, "runs": [r for r in runs if not r["id"].startswith("3.")]})
+    )
     done = certify("--results", *map(str, parts), "--out", str(tmp_path / "out"))
     assert done.returncode == 0, done.stdout + done.stderr
     merged = json.loads((tmp_path / "out" / "certificate.json").read_text())
-    assert {v["status"] for v in merged["claims"]} == {"holds"} and merged["meta"]["wall_seconds"] == 2.0
+    assert {v["status"] for v in merged["claims"]} == {"holds"} and merged["meta"][
+        "wall_seconds"
+    ] == 2.0
     twice = certify("--results", str(parts[0]), str(parts[0]), "--out", str(tmp_path / "again"))
     assert twice.returncode != 0 and "more than one" in twice.stderr
 
 
 def saved_certificate(path, seeds, first_seed, threads, overrides=None):
     runs = [{**r, "seed": r["seed"] + first_seed - 1} for r in synthetic_runs(seeds, overrides)]
-    path.write_text(json.dumps({"meta": {"seeds": seeds, "first_seed": first_seed, "device": "cpu",
-                                         "threads": threads, "hardware": "test", "torch": "x",
-                                         "epochs": "per experiment", "wall_seconds": 1.0}, "runs": runs}))
+    path.write_text(
+        json.dumps(
+            {
+                "meta": {
+                    "seeds": seeds,
+                    "first_seed": first_seed,
+                    "device": "cpu",
+                    "threads": threads,
+                    "hardware": "test",
+                    "torch": "x",
+                    "epochs": "per experiment",
+                    "wall_seconds": 1.0,
+                },
+                "runs": runs,
+            }
+        )
+    )
     return str(path)
 
 
@@ -140,7 +218,9 @@ def test_across_shows_each_configuration_and_fails_when_one_configuration_fails(
     header, rule, *rows = done.stdout.splitlines()
     assert header == "| claim | cpu, 1 thread | cpu, 2 threads |" and len(rows) == len(CLAIMS)
     assert rows[0].endswith("| 10/10 | 10/10, default seed ✓ |")
-    dead = {s: {"3.12": (0.9, 0.9)} for s in (1, 2)}  # two seeds short of the quorum at 4 threads only
+    dead = {
+        s: {"3.12": (0.9, 0.9)} for s in (1, 2)
+    }  # two seeds short of the quorum at 4 threads only
     files.append(saved_certificate(tmp_path / "4.json", 10, 1, 4, dead))
     done = certify("--across", *files)
     assert done.returncode == 1
@@ -162,12 +242,23 @@ def test_smoke_run_end_to_end(tmp_path):
 
 @pytest.mark.slow  # a certifier subprocess: about 10 s
 def test_full_run_refuses_grading_mode(tmp_path):
-    done = certify("--only", "3.17", "--seeds", "1", "--out", str(tmp_path), extra_env={"HW2_GRADING_MODE": "1"})
+    done = certify(
+        "--only",
+        "3.17",
+        "--seeds",
+        "1",
+        "--out",
+        str(tmp_path),
+        extra_env={"HW2_GRADING_MODE": "1"},
+    )
     assert done.returncode != 0 and "HW2_GRADING_MODE" in done.stderr
 
 
 def test_reference_parameter_counts():
-    counts = {task: sum(p.numel() for p in build(task).parameters()) for task in ("3.1", "3.12", "3.13", "3.18")}
+    counts = {
+        task: sum(p.numel() for p in build(task).parameters())
+        for task in ("3.1", "3.12", "3.13", "3.18")
+    }
     assert counts == {"3.1": 21377, "3.12": 5441, "3.13": 5569, "3.18": 7265}
 
 
@@ -175,10 +266,15 @@ def notebook_budgets(path):
     """{experiment id: epochs} from a notebook's `history_<id> = run_test(..., epochs=N)` cells."""
     budgets = {}
     for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) \
-                and getattr(node.value.func, "id", None) == "run_test":
+        if (
+            isinstance(node, ast.Assign)
+            and isinstance(node.value, ast.Call)
+            and getattr(node.value.func, "id", None) == "run_test"
+        ):
             task = node.targets[0].id.removeprefix("history_").replace("_", ".")
-            budgets[task] = next((k.value.value for k in node.value.keywords if k.arg == "epochs"), None)
+            budgets[task] = next(
+                (k.value.value for k in node.value.keywords if k.arg == "epochs"), None
+            )
     return budgets
 
 
@@ -193,9 +289,13 @@ def notebook_optimizers(path):
     """{experiment id: optmaker} from a notebook's `optmaker_<id> = lambda params: torch.optim…` cells."""
     makers = {}
     for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "").startswith("optmaker_"):
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "").startswith(
+            "optmaker_"
+        ):
             task = node.targets[0].id.removeprefix("optmaker_").replace("_", ".")
-            makers[task] = eval(compile(ast.Expression(node.value), str(path), "eval"), {"torch": torch})
+            makers[task] = eval(
+                compile(ast.Expression(node.value), str(path), "eval"), {"torch": torch}
+            )
     return makers
 
 

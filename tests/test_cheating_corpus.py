@@ -17,6 +17,7 @@ sandbox itself. The submissions folder is private (the instructor's download).
 Needs root and ``python -m autograder.sandbox setup`` (else these tests skip). Others editing
 the kit during the batch make the grader stop (KitChanged): rerun then.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -42,7 +43,9 @@ from autograder.limits import GiB, Limits
 from autograder.sandbox import accounts, aftermath, provision
 from ec_networks import rule_network  # tests/: an exact EC1 network, no training
 
-pytestmark = pytest.mark.slow  # the corpus's class is graded once for all of it: about 10 minutes on 2 cores
+pytestmark = (
+    pytest.mark.slow
+)  # the corpus's class is graded once for all of it: about 10 minutes on 2 cores
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "source" / "hw2"
@@ -66,12 +69,21 @@ def student_of(attack: corpus.Attack) -> str:
 
 def build_class(subs: Path) -> None:
     """The reference, the two baselines and one student per attack, in ``subs``."""
-    shutil.copytree(SOURCE, subs / "reference", ignore=shutil.ignore_patterns("data", "*.py", "*.md"))
-    hw2utils._write_ec_model(rule_network(), subs / "reference" / "ec_transfer_model.pt",
-                             saved_by="save_ec_model")
-    for student, base in (("blank", "release"), ("honest", "answers"), *((v, "answers") for v in VICTIMS)):
+    shutil.copytree(
+        SOURCE, subs / "reference", ignore=shutil.ignore_patterns("data", "*.py", "*.md")
+    )
+    hw2utils._write_ec_model(
+        rule_network(), subs / "reference" / "ec_transfer_model.pt", saved_by="save_ec_model"
+    )
+    for student, base in (
+        ("blank", "release"),
+        ("honest", "answers"),
+        *((v, "answers") for v in VICTIMS),
+    ):
         (subs / student).mkdir()
-        (subs / student / f"{corpus.NB1}.ipynb").write_text(json.dumps(corpus.base_notebook(base, corpus.NB1)))
+        (subs / student / f"{corpus.NB1}.ipynb").write_text(
+            json.dumps(corpus.base_notebook(base, corpus.NB1))
+        )
     for attack in GRADED:
         corpus.write_submission(attack, subs / student_of(attack))
 
@@ -80,13 +92,28 @@ def kit_digest() -> dict[str, str]:
     """{path: sha256} of every file of the kit that git sees (tracked, or untracked and not
     ignored) and of what every start of the grader's and the sandbox's interpreters runs:
     their site-packages' *.pth, sitecustomize and usercustomize."""
-    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-                            cwd=ROOT, capture_output=True, check=True).stdout.decode().split("\0")
+    listed = (
+        subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=ROOT,
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
     paths = [ROOT / p for p in listed if p]
     for prefix in {ROOT / ".venv", Path(accounts.python()).parent.parent}:
         for site in prefix.glob("lib/python*/site-packages"):
-            paths += [p for pattern in ("*.pth", "sitecustomize*", "usercustomize*") for p in site.glob(pattern)]
-    return {str(p): hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "missing" for p in paths}
+            paths += [
+                p
+                for pattern in ("*.pth", "sitecustomize*", "usercustomize*")
+                for p in site.glob(pattern)
+            ]
+    return {
+        str(p): hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "missing"
+        for p in paths
+    }
 
 
 class Graded:
@@ -98,7 +125,9 @@ class Graded:
             self.scores = {row.pop("student"): row for row in csv.DictReader(f)}
         with open(out / "grades.csv") as f:
             self.grades = {row["student"]: row for row in csv.DictReader(f)}
-        self.isolation = (out / reports.ISOLATION_FILE).read_text()  # the mode that graded the batch
+        self.isolation = (
+            out / reports.ISOLATION_FILE
+        ).read_text()  # the mode that graded the batch
 
     @contextlib.contextmanager
     def gap(self, attack: corpus.Attack):
@@ -108,8 +137,10 @@ class Graded:
             yield
         except AssertionError as failure:
             if attack.needs and attack.needs not in self.isolation.split(";")[0]:
-                pytest.xfail(f"{attack.name} needs {attack.needs}; this batch ran with "
-                             f"{self.isolation.strip()}: {str(failure)[:300]}")
+                pytest.xfail(
+                    f"{attack.name} needs {attack.needs}; this batch ran with "
+                    f"{self.isolation.strip()}: {str(failure)[:300]}"
+                )
             raise
 
     def score(self, student: str, grade_id: str) -> float | None:
@@ -159,6 +190,7 @@ def graded():
 @contextlib.contextmanager
 def local_service():
     """A service on this machine, on every address (attack reach_the_network)."""
+
     class Handler(socketserver.BaseRequestHandler):
         def handle(self):
             self.request.sendall(corpus.LOCAL_SECRET.encode())
@@ -191,22 +223,26 @@ def unlocked_clone():
 def _recording(claim, slots: list):
     """``accounts.claim`` that also puts the slots it hands out in ``slots`` (another batch
     on this machine may hold the first ones)."""
+
     @contextlib.contextmanager
     def recording(*args, **kwargs):
         with claim(*args, **kwargs) as held:
             slots.extend(held)
             yield held
+
     return recording
 
 
 def _timed(execute_student, times: dict):
     """``worker.execute_student`` that also puts each student's (start, end) in ``times``."""
+
     def timed(out, work, student, *args):
         start = time.monotonic()
         try:
             return execute_student(out, work, student, *args)
         finally:
             times[student] = (start, time.monotonic())
+
     return timed
 
 
@@ -227,19 +263,27 @@ def cases(attacks=GRADED):
 
 # Without grading: the corpus itself --------------------------------------------------------
 
+
 def test_the_corpus_is_large_covers_every_family_and_builds(tmp_path):
     names = [a.name for a in corpus.ATTACKS]
     assert len(names) >= MIN_ATTACKS and len(set(names)) == len(names)
     assert {a.family for a in corpus.ATTACKS} == set(corpus.FAMILIES)
-    assert all(a.base in BASELINE and a.notebook in NOTEBOOKS and a.how.strip() for a in corpus.ATTACKS)
-    assert sum(a.notebook == corpus.NB1 for a in corpus.ATTACKS) > len(corpus.ATTACKS) * 3 / 4  # fast
+    assert all(
+        a.base in BASELINE and a.notebook in NOTEBOOKS and a.how.strip() for a in corpus.ATTACKS
+    )
+    assert (
+        sum(a.notebook == corpus.NB1 for a in corpus.ATTACKS) > len(corpus.ATTACKS) * 3 / 4
+    )  # fast
     build_class(tmp_path / "class")
     for attack in GRADED:
         handed_in = corpus.load(tmp_path / "class" / student_of(attack), attack.notebook)
-        assert handed_in != corpus.base_notebook(attack.base, attack.notebook) or attack.files, attack.name
+        assert handed_in != corpus.base_notebook(attack.base, attack.notebook) or attack.files, (
+            attack.name
+        )
 
 
 # Graded ------------------------------------------------------------------------------------
+
 
 def test_the_reference_keeps_every_point(graded):
     for grade_id, points in AUTOGRADED.items():
@@ -258,16 +302,22 @@ def test_the_baselines_score_as_honest_work_does(graded):
 def test_honest_entries_keep_their_baselines_score(graded, attack):
     """Entries named honest_* are honest code (a comparison with torch.optim): they lose nothing."""
     student, honest = student_of(attack), BASELINE[attack.base]
-    lost = {gid: (graded.score(student, gid), graded.score(honest, gid)) for gid in graded.scores[student]
-            if (graded.score(student, gid) or 0) < (graded.score(honest, gid) or 0)}
+    lost = {
+        gid: (graded.score(student, gid), graded.score(honest, gid))
+        for gid in graded.scores[student]
+        if (graded.score(student, gid) or 0) < (graded.score(honest, gid) or 0)
+    }
     assert not lost and not graded.grades[student]["flags"], (lost, graded.report(student))
 
 
 @pytest.mark.parametrize("attack", cases())
 def test_an_attack_earns_no_point_beyond_honest_work(graded, attack):
     student, honest = student_of(attack), BASELINE[attack.base]
-    gained = {gid: (graded.score(student, gid), graded.score(honest, gid)) for gid in graded.scores[student]
-              if (graded.score(student, gid) or 0) > (graded.score(honest, gid) or 0)}
+    gained = {
+        gid: (graded.score(student, gid), graded.score(honest, gid))
+        for gid in graded.scores[student]
+        if (graded.score(student, gid) or 0) > (graded.score(honest, gid) or 0)
+    }
     with graded.gap(attack):
         assert not gained, f"{attack.name} ({attack.how}) gained (got, honest): {gained}"
 
@@ -276,7 +326,9 @@ def test_an_attack_earns_no_point_beyond_honest_work(graded, attack):
 def test_an_attack_crashes_the_grading_of_nobody(graded, attack):
     """Neither the attacker's grading nor that of a student graded at the same time crashed."""
     student = student_of(attack)
-    crashed = [s for s in [student, *graded.beside(student)] if "grading crashed" in graded.report(s)]
+    crashed = [
+        s for s in [student, *graded.beside(student)] if "grading crashed" in graded.report(s)
+    ]
     assert not crashed, {s: graded.report(s)[-300:] for s in crashed}
 
 
@@ -301,21 +353,38 @@ def test_no_attack_ran_code_as_root(graded):
 
 
 def test_the_kit_is_byte_identical(graded):
-    changed = {p for p in graded.kit_before.keys() | graded.kit_after.keys()
-               if graded.kit_before.get(p) != graded.kit_after.get(p)}
+    changed = {
+        p
+        for p in graded.kit_before.keys() | graded.kit_after.keys()
+        if graded.kit_before.get(p) != graded.kit_after.get(p)
+    }
     assert not changed
 
 
 def test_no_process_or_file_of_the_sandbox_survives(graded):
     uids = {slot.uid for slot in graded.slots}
     assert len(uids) == JOBS
-    alive = [p.info for p in psutil.process_iter(["pid", "uids", "status", "cmdline"])
-             if p.info["uids"] and p.info["uids"].real in uids and p.info["status"] != psutil.STATUS_ZOMBIE]
+    alive = [
+        p.info
+        for p in psutil.process_iter(["pid", "uids", "status", "cmdline"])
+        if p.info["uids"]
+        and p.info["uids"].real in uids
+        and p.info["status"] != psutil.STATUS_ZOMBIE
+    ]
     assert not alive
-    marked = [p.info for p in psutil.process_iter(["pid", "cmdline"]) if corpus.MARKER in (p.info["cmdline"] or [])]
+    marked = [
+        p.info
+        for p in psutil.process_iter(["pid", "cmdline"])
+        if corpus.MARKER in (p.info["cmdline"] or [])
+    ]
     assert not marked
-    left = [entry.path for top in aftermath.TEMPORARY if os.path.isdir(top) for entry in os.scandir(top)
-            if entry.stat(follow_symlinks=False).st_uid in uids]
+    left = [
+        entry.path
+        for top in aftermath.TEMPORARY
+        if os.path.isdir(top)
+        for entry in os.scandir(top)
+        if entry.stat(follow_symlinks=False).st_uid in uids
+    ]
     assert not left
     header, *rows = Path("/proc/sysvipc/shm").read_text().splitlines()
     segments = [dict(zip(header.split(), row.split())) for row in rows]

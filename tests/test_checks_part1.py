@@ -1,11 +1,12 @@
 """Part 1 checks (visible in hw2checks, hidden: probes in hw2probes.part1, judges in
 autograder.checks.part1) against right and deliberately wrong answers; and, for Part 1 and the
 extra credit, that probes return plain data and judges refuse data of the wrong shape."""
+
 import pytest
 import torch
 
-import hw2probes
 import hw2checks
+import hw2probes
 import naming
 from autograder.checks import every as every_aspect
 from autograder.checks import find as find_aspect
@@ -107,6 +108,7 @@ class SGDDecayAbsOutsideLr(SGD):
 
 class SGDMomentum(SGD):
     """Momentum added to plain gradient descent: buffer <- mu * buffer + (1 - damping) * g."""
+
     mu, damping = 0.9, 0.0
 
     def step(self):
@@ -124,6 +126,7 @@ class SGDAveragedMomentum(SGDMomentum):
 
 class SGDFloat32Settings(SGD):
     """Correct too: lr and weight_decay held as float32 tensors (torch.tensor(0.1))."""
+
     def __init__(self, parameters, lr=0.1, weight_decay=0.0):
         super().__init__(parameters, torch.tensor(lr), torch.tensor(weight_decay))
 
@@ -144,6 +147,7 @@ class SGDDecayOnTheClass(SGD):
 
 class SGDParametersOnTheClass(SGD):
     """The parameters of every optimizer ever made, in one list on the class."""
+
     params = []
 
     def __init__(self, parameters, lr=0.1, weight_decay=0.0):
@@ -194,7 +198,11 @@ class SGDDelegates:
 
 RIGHT_DESCENT = [descend, descend_other_style, descend_float32_rate]
 GD_CHECKS = ["gd_loop__matches_reference", "gd_loop__in_place", "gd_loop__tensor_lr"]
-SGD_CHECKS = ["sgd_optimizer__matches_torch", "sgd_optimizer__weight_decay", "sgd_optimizer__zero_grad"]
+SGD_CHECKS = [
+    "sgd_optimizer__matches_torch",
+    "sgd_optimizer__weight_decay",
+    "sgd_optimizer__zero_grad",
+]
 
 
 def run_check(module, test_id, answer):
@@ -210,12 +218,15 @@ def test_right_descent_passes(module, answer, test_id, capsys):
 
 
 @pytest.mark.parametrize("module", [hw2checks, hidden], ids=["visible", "hidden"])
-@pytest.mark.parametrize("answer, failing, message", [
-    (descend_no_clear, "gd_loop__matches_reference", "max |diff|"),
-    (descend_rebinds, "gd_loop__in_place", "same tensor"),
-    (descend_ascends, "gd_loop__matches_reference", "max |diff|"),
-    (descend_ascends, "gd_loop__tensor_lr", "max |diff|"),
-])
+@pytest.mark.parametrize(
+    "answer, failing, message",
+    [
+        (descend_no_clear, "gd_loop__matches_reference", "max |diff|"),
+        (descend_rebinds, "gd_loop__in_place", "same tensor"),
+        (descend_ascends, "gd_loop__matches_reference", "max |diff|"),
+        (descend_ascends, "gd_loop__tensor_lr", "max |diff|"),
+    ],
+)
 def test_wrong_descent_fails_its_aspect(module, answer, failing, message):
     with pytest.raises(AssertionError, match=r"(?s)" + failing + ".*"):
         run_check(module, failing, answer)
@@ -238,9 +249,10 @@ def test_per_dim_lr(module):
 def test_threshold_is_below_every_single_learning_rate():
     """The task text's claim: no single rate reaches the threshold in 50 steps."""
     import numpy as np
+
     best_single = min(hw2checks.final_loss_with(float(lr)) for lr in np.geomspace(1e-3, 3, 300))
     assert 0.1 < best_single < 0.11
-    assert hw2checks.PER_DIM_LR_THRESHOLD <= best_single / 2
+    assert best_single / 2 >= hw2checks.PER_DIM_LR_THRESHOLD
 
 
 @pytest.mark.parametrize("module", [hw2checks, hidden], ids=["visible", "hidden"])
@@ -250,11 +262,13 @@ def test_right_sgd_passes(module, answer, test_id):
     run_check(module, test_id, answer)
 
 
-WRONG_DECAY = [(SGDDecayOutsideLr, r"applied outside the learning rate \(p -= lr\*g \+ wd\*p\)"),
-               (SGDDecaySignFlipped, r"with the wrong sign \(p -= lr\*\(g - wd\*p\)\)"),
-               (SGDDecayAbs, r"on \|p\| instead of p"),
-               (SGDDecayOutsideLrSignFlipped, r"p -= lr\*g - wd\*p"),
-               (SGDDecayAbsOutsideLr, r"p -= lr\*g \+ wd\*\|p\|")]
+WRONG_DECAY = [
+    (SGDDecayOutsideLr, r"applied outside the learning rate \(p -= lr\*g \+ wd\*p\)"),
+    (SGDDecaySignFlipped, r"with the wrong sign \(p -= lr\*\(g - wd\*p\)\)"),
+    (SGDDecayAbs, r"on \|p\| instead of p"),
+    (SGDDecayOutsideLrSignFlipped, r"p -= lr\*g - wd\*p"),
+    (SGDDecayAbsOutsideLr, r"p -= lr\*g \+ wd\*\|p\|"),
+]
 
 
 @pytest.mark.parametrize("module", [hw2checks, hidden], ids=["visible", "hidden"])
@@ -287,8 +301,13 @@ def test_hidden_check_says_how_much_momentum():
 
 
 @pytest.mark.parametrize("module", [hw2checks, hidden], ids=["visible", "hidden"])
-@pytest.mark.parametrize("wrong, failing", [(SGDLrOnTheClass, "sgd_optimizer__matches_torch"),
-                                            (SGDDecayOnTheClass, "sgd_optimizer__weight_decay")])
+@pytest.mark.parametrize(
+    "wrong, failing",
+    [
+        (SGDLrOnTheClass, "sgd_optimizer__matches_torch"),
+        (SGDDecayOnTheClass, "sgd_optimizer__weight_decay"),
+    ],
+)
 def test_settings_shared_by_two_optimizers_fail_their_own_aspect(module, wrong, failing):
     """Each check steps two optimizers alive at once whose settings differ only in its aspect."""
     for test_id in SGD_CHECKS:
@@ -300,9 +319,16 @@ def test_settings_shared_by_two_optimizers_fail_their_own_aspect(module, wrong, 
 
 @pytest.mark.parametrize("wrong", [SGDLrOnTheClass, SGDDecayOnTheClass], ids=lambda c: c.__name__)
 def test_hidden_checks_name_settings_stored_on_the_class(wrong):
-    failing = "sgd_optimizer__matches_torch" if wrong is SGDLrOnTheClass else "sgd_optimizer__weight_decay"
-    with pytest.raises(AssertionError, match="known mistake: both optimizers stepped with the settings "
-                                             "of the one made last: the settings are stored on the class"):
+    failing = (
+        "sgd_optimizer__matches_torch"
+        if wrong is SGDLrOnTheClass
+        else "sgd_optimizer__weight_decay"
+    )
+    with pytest.raises(
+        AssertionError,
+        match="known mistake: both optimizers stepped with the settings "
+        "of the one made last: the settings are stored on the class",
+    ):
         run_check(hidden, failing, wrong)
 
 
@@ -315,7 +341,7 @@ def test_parameters_shared_by_two_optimizers_fail(module):
 
 @pytest.mark.parametrize("module", [hw2checks, hidden], ids=["visible", "hidden"])
 def test_optimizer_that_keeps_the_generator_fails(module):
-    with pytest.raises(Exception):
+    with pytest.raises(Exception):  # noqa: B017 -- a verdict, or the error the student's code raises
         run_check(module, "sgd_optimizer__matches_torch", SGDKeepsGenerator)
 
 
@@ -338,9 +364,12 @@ def test_zero_grad_before_any_backward_must_not_raise(module):
     """A training loop calls zero_grad() first, while every p.grad is None (the notebook's does)."""
     for test_id in ("sgd_optimizer__matches_torch", "sgd_optimizer__weight_decay"):
         run_check(module, test_id, SGDZeroGradNeedsBackward)
-    with pytest.raises(AssertionError, match=r"(?s)zero_grad\(\) before any backward\(\): zero_grad\(\) "
-                                             r"raised AttributeError.*until the first backward\(\) every "
-                                             r"p.grad is None"):
+    with pytest.raises(
+        AssertionError,
+        match=r"(?s)zero_grad\(\) before any backward\(\): zero_grad\(\) "
+        r"raised AttributeError.*until the first backward\(\) every "
+        r"p.grad is None",
+    ):
         run_check(module, "sgd_optimizer__zero_grad", SGDZeroGradNeedsBackward)
 
 
@@ -382,7 +411,9 @@ def descend_without_rate(loss_fn, x, lr, steps):
     return descend(loss_fn, x, 1.0, steps)
 
 
-@pytest.mark.parametrize("wrong, named", [(descend_uphill, "uphill"), (descend_without_rate, "lr is missing")])
+@pytest.mark.parametrize(
+    "wrong, named", [(descend_uphill, "uphill"), (descend_without_rate, "lr is missing")]
+)
 def test_hidden_descent_check_names_the_mistake(wrong, named):
     with pytest.raises(AssertionError, match=named):
         hidden.check_gd_loop__matches_reference(wrong)
@@ -396,17 +427,26 @@ def descend_dot_rate(loss_fn, x, lr, steps):
     for _ in range(steps):
         loss_fn(x).backward()
         with torch.no_grad():
-            x -= torch.as_tensor(lr, dtype=x.dtype) @ x.grad if torch.as_tensor(lr).dim() else lr * x.grad
+            x -= (
+                torch.as_tensor(lr, dtype=x.dtype) @ x.grad
+                if torch.as_tensor(lr).dim()
+                else lr * x.grad
+            )
         x.grad = None
     return x
 
 
 @pytest.mark.parametrize("module", [hw2checks, hidden], ids=["visible", "hidden"])
-@pytest.mark.parametrize("wrong, named", [(descend_no_clear, "known mistake: x.grad is never cleared"),
-                                          (descend_uphill, "known mistake: each step goes uphill"),
-                                          (descend_without_rate, "known mistake: lr is missing"),
-                                          (descend_first_rate_only, "multiply the gradient by lr elementwise"),
-                                          (descend_dot_rate, "multiply the gradient by lr elementwise")])
+@pytest.mark.parametrize(
+    "wrong, named",
+    [
+        (descend_no_clear, "known mistake: x.grad is never cleared"),
+        (descend_uphill, "known mistake: each step goes uphill"),
+        (descend_without_rate, "known mistake: lr is missing"),
+        (descend_first_rate_only, "multiply the gradient by lr elementwise"),
+        (descend_dot_rate, "multiply the gradient by lr elementwise"),
+    ],
+)
 def test_the_tensor_lr_check_says_what_is_wrong(module, wrong, named):
     """A loop that never clears x.grad is told so, not told to multiply by lr elementwise; the
     elementwise hint is for a rate used as one number."""
@@ -417,42 +457,70 @@ def test_the_tensor_lr_check_says_what_is_wrong(module, wrong, named):
         assert "known mistake" not in str(failure.value)
 
 
-@pytest.mark.parametrize("wrong, named", [(descend_no_clear, "never cleared"), (descend_uphill, "uphill"),
-                                          (descend_without_rate, "lr is missing")])
+@pytest.mark.parametrize(
+    "wrong, named",
+    [
+        (descend_no_clear, "never cleared"),
+        (descend_uphill, "uphill"),
+        (descend_without_rate, "lr is missing"),
+    ],
+)
 def test_the_visible_descent_check_names_the_mistake_as_the_hidden_one_does(wrong, named):
     with pytest.raises(AssertionError, match=named):
         hw2checks.check_gd_loop__matches_reference(wrong)
 
 
 def _sgd_case(kwargs, steps=4):
-    expected = hw2checks.run_steps(lambda p: torch.optim.SGD(p, **kwargs),
-                                   hw2checks.random_parameters(0, hw2checks.TOY_SHAPES), steps)
+    expected = hw2checks.run_steps(
+        lambda p: torch.optim.SGD(p, **kwargs),
+        hw2checks.random_parameters(0, hw2checks.TOY_SHAPES),
+        steps,
+    )
     return expected, hw2checks.tolerance(expected)
 
 
-@pytest.mark.parametrize("lr, start, steps", [(0.1, hw2checks.BOWL_START, 6), (torch.tensor([0.03, 0.8]),
-                                              hw2checks.BOWL_START, 5), (0.02, (0.5, -2.0), 4)])
+@pytest.mark.parametrize(
+    "lr, start, steps",
+    [
+        (0.1, hw2checks.BOWL_START, 6),
+        (torch.tensor([0.03, 0.8]), hw2checks.BOWL_START, 5),
+        (0.02, (0.5, -2.0), 4),
+    ],
+)
 def test_each_descent_mistake_is_named_on_its_own_path_only(lr, start, steps):
     """Every entry of the Task 1.1 catalogue: named for its own path, never for an answer that
     shares the correct path wherever the mistake does."""
-    expected = torch.stack(hw2checks.torch_sgd_path(hw2checks.LossFunctionWithPlot(), start, lr, steps))
+    expected = torch.stack(
+        hw2checks.torch_sgd_path(hw2checks.LossFunctionWithPlot(), start, lr, steps)
+    )
     mistakes = hw2checks.gd_mistakes(hw2checks.BOWL_MATRIX, start, lr, steps)
     apart = naming.check_catalogue(mistakes, expected, hw2checks.tolerance(expected))
     assert len(apart) == len(mistakes)
 
 
-@pytest.mark.parametrize("kwargs", [{"lr": 0.1, "weight_decay": 0.1}, {"lr": 0.1, "weight_decay": 1e-3},
-                                    {"lr": 0.1, "weight_decay": 1e-9}, {"lr": 0.03}])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"lr": 0.1, "weight_decay": 0.1},
+        {"lr": 0.1, "weight_decay": 1e-3},
+        {"lr": 0.1, "weight_decay": 1e-9},
+        {"lr": 0.03},
+    ],
+)
 def test_each_sgd_mistake_is_named_on_its_own_path_only(kwargs):
     """The weight-decay and momentum catalogue, including a weight decay too small to tell its
     mistakes from the right answer (1e-9): those are then never named."""
     expected, tol = _sgd_case(kwargs)
     apart = naming.check_catalogue(hw2checks._sgd_mistakes(kwargs, 4), expected, tol)
     if kwargs.get("weight_decay", 0) == 1e-9:
-        assert apart == [next(name for name in hw2checks._sgd_mistakes(kwargs, 4) if name.startswith("momentum"))]
+        assert apart == [
+            next(name for name in hw2checks._sgd_mistakes(kwargs, 4) if name.startswith("momentum"))
+        ]
 
 
-@pytest.mark.parametrize("pair, named", [([1.0, 0.034], "swapped"), ([0.1, 0.1], "single learning rate")])
+@pytest.mark.parametrize(
+    "pair, named", [([1.0, 0.034], "swapped"), ([0.1, 0.1], "single learning rate")]
+)
 def test_hidden_per_dim_lr_check_names_the_mistake(pair, named):
     with pytest.raises(AssertionError, match=named):
         hidden.check_per_dim_lr__beats_single_lr(torch.tensor(pair))
@@ -468,6 +536,7 @@ def test_hidden_check_refuses_delegation_to_torch_optim():
 
 # The probe/judge split: probes return plain data, judges fail on anything else -------------
 
+
 def correct_rule(grid):
     return true_rule(grid.numpy().astype(int))
 
@@ -481,16 +550,36 @@ def rule_runs_a_network(grid):
 
 
 PROBED = [  # (part, check, the student's objects): each kind of data a probe returns
-    *[("part1", check, (answer,)) for check in GD_CHECKS
-      for answer in (descend, descend_no_clear, descend_rebinds)],
+    *[
+        ("part1", check, (answer,))
+        for check in GD_CHECKS
+        for answer in (descend, descend_no_clear, descend_rebinds)
+    ],
     ("part1", "per_dim_lr__beats_single_lr", (torch.tensor([0.034, 1.0]),)),
     ("part1", "per_dim_lr__beats_single_lr", ("fast",)),
-    *[("part1", check, (answer,)) for check in SGD_CHECKS
-      for answer in (SGD, SGDKeepsGenerator, SGDZeroGradCrashes, SGDDelegates, SGDZeroGradNeedsBackward)],
-    *[("extra_credit", check, ()) for check in
-      ("ec_transfer__saved_model", "ec_transfer__accuracy_75", "ec_transfer__accuracy_95")],
-    *[("extra_credit", "ec_rule__agreement_90", (answer,)) for answer in
-      (correct_rule, rule_raises, rule_runs_a_network, lambda grid: "yes", 5)],
+    *[
+        ("part1", check, (answer,))
+        for check in SGD_CHECKS
+        for answer in (
+            SGD,
+            SGDKeepsGenerator,
+            SGDZeroGradCrashes,
+            SGDDelegates,
+            SGDZeroGradNeedsBackward,
+        )
+    ],
+    *[
+        ("extra_credit", check, ())
+        for check in (
+            "ec_transfer__saved_model",
+            "ec_transfer__accuracy_75",
+            "ec_transfer__accuracy_95",
+        )
+    ],
+    *[
+        ("extra_credit", "ec_rule__agreement_90", (answer,))
+        for answer in (correct_rule, rule_raises, rule_runs_a_network, lambda grid: "yes", 5)
+    ],
 ]
 
 
@@ -510,7 +599,11 @@ def test_probe_data_round_trips_as_plain_data(part, check, objects):
     assert same(hw2probes.from_bytes(hw2probes.to_bytes(data)), data)
 
 
-JUDGES = [(aspect.part, aspect.name) for aspect in every_aspect() if aspect.part in ("part1", "extra_credit")]
+JUDGES = [
+    (aspect.part, aspect.name)
+    for aspect in every_aspect()
+    if aspect.part in ("part1", "extra_credit")
+]
 WRONG_SHAPES = [{}, [], "garbage", 3, {"result": 1}, [{"calls": "3"}], {"cpu": [], "cuda": []}]
 WRONG_DEEP = [  # (check, data): right at the top, wrong further down
     ("gd_loop__matches_reference", [{"calls": 3, "xs": ["x"] * 3}] * 6),
@@ -518,16 +611,34 @@ WRONG_DEEP = [  # (check, data): right at the top, wrong further down
     ("gd_loop__in_place", {"cpu": {"x": "x", "grad": None}}),
     ("per_dim_lr__beats_single_lr", {"rates": [0.034, 1.0]}),
     ("sgd_optimizer__matches_torch", {"globals": ["os"], "runs": {}}),
-    ("sgd_optimizer__matches_torch", {"globals": [], "runs": {"cpu": [{"trajectory": [1.0] * 5}] * 6}}),
+    (
+        "sgd_optimizer__matches_torch",
+        {"globals": [], "runs": {"cpu": [{"trajectory": [1.0] * 5}] * 6}},
+    ),
     ("sgd_optimizer__weight_decay", {"globals": [], "runs": {"cpu": [{}] * 6}}),
-    ("sgd_optimizer__matches_torch", {"globals": [], "in_turn": [[torch.zeros(7)] * 5],
-                                      "runs": {"cpu": [{"trajectory": [torch.zeros(47)] * 5}] * 6}}),
+    (
+        "sgd_optimizer__matches_torch",
+        {
+            "globals": [],
+            "in_turn": [[torch.zeros(7)] * 5],
+            "runs": {"cpu": [{"trajectory": [torch.zeros(47)] * 5}] * 6},
+        },
+    ),
     ("sgd_optimizer__zero_grad", {"grads": [1, 2, 3, 4]}),
     ("sgd_optimizer__zero_grad", {"delegated": 7}),
     ("sgd_optimizer__zero_grad", {"raised": "x", "when": "later"}),
-    ("sgd_optimizer__zero_grad", {"grads": [None] * 4, "with": "path", "without": torch.zeros(3, 47)}),
-    ("sgd_optimizer__zero_grad", {"grads": [None] * 4, "with": torch.zeros(3, 47, dtype=torch.float64),
-                                  "without": {"raised": 1}}),
+    (
+        "sgd_optimizer__zero_grad",
+        {"grads": [None] * 4, "with": "path", "without": torch.zeros(3, 47)},
+    ),
+    (
+        "sgd_optimizer__zero_grad",
+        {
+            "grads": [None] * 4,
+            "with": torch.zeros(3, 47, dtype=torch.float64),
+            "without": {"raised": 1},
+        },
+    ),
     ("ec_rule__agreement_90", {"answers": torch.zeros(3, dtype=torch.bool)}),
     ("ec_rule__agreement_99", {"index": -1, "raised": "x"}),
     ("ec_rule__agreement_99", {"index": 0}),
@@ -551,14 +662,22 @@ def test_judges_fail_on_data_wrong_further_down(check, data):
 def test_a_student_exception_is_reported_as_what_it_raised():
     def descend_crashes(loss_fn, x, lr, steps):
         raise ValueError("no descent today")
-    with pytest.raises(AssertionError, match="gd_loop__matches_reference: running your code raised "
-                                             "ValueError: no descent today"):
+
+    with pytest.raises(
+        AssertionError,
+        match="gd_loop__matches_reference: running your code raised ValueError: no descent today",
+    ):
         hidden.check_gd_loop__matches_reference(descend_crashes)
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="the probes ran on CUDA here")
-@pytest.mark.parametrize("check, answer, says", [("gd_loop__in_place", descend, "no results on cuda"),
-                                                 ("sgd_optimizer__matches_torch", SGD, "no runs on cuda")])
+@pytest.mark.parametrize(
+    "check, answer, says",
+    [
+        ("gd_loop__in_place", descend, "no results on cuda"),
+        ("sgd_optimizer__matches_torch", SGD, "no runs on cuda"),
+    ],
+)
 def test_judges_require_cuda_results_where_cuda_is_available(monkeypatch, check, answer, says):
     data = find_aspect("part1", check).probe(answer)
     monkeypatch.setattr(hidden, "devices", lambda: ["cpu", "cuda"])
@@ -568,12 +687,16 @@ def test_judges_require_cuda_results_where_cuda_is_available(monkeypatch, check,
 
 # The comparison rule and the display (hw2checks), which every check uses --------------------------
 
+
 def test_the_tolerance_is_relative_by_the_least_precise_dtype_involved():
     # relative to 1 + max |expected|, by the least precise dtype involved (float32's below float32)
     assert hw2checks.tolerance(torch.full((2,), 3.0, dtype=torch.float64)) == pytest.approx(4e-6)
-    assert hw2checks.tolerance(torch.full((2,), 3.0, dtype=torch.float64), torch.float32) == pytest.approx(4e-5)
-    assert hw2checks.tolerance(torch.ones(2, dtype=torch.float32), torch.zeros(2, dtype=torch.float64)) == \
-        pytest.approx(2e-5)
+    assert hw2checks.tolerance(
+        torch.full((2,), 3.0, dtype=torch.float64), torch.float32
+    ) == pytest.approx(4e-5)
+    assert hw2checks.tolerance(
+        torch.ones(2, dtype=torch.float32), torch.zeros(2, dtype=torch.float64)
+    ) == pytest.approx(2e-5)
     assert hw2checks.tolerance(0.5, torch.zeros(1, dtype=torch.float16)) == pytest.approx(1.5e-5)
 
 
@@ -594,8 +717,10 @@ def test_a_difference_beyond_the_first_values_is_shown_where_it_is():
 def test_a_path_is_reported_where_it_differs_visibly():
     expected = torch.ones(4, 3, dtype=torch.float64)
     got = expected + torch.tensor([[1e-7], [1e-3], [2e-2], [3e-1]], dtype=torch.float64)
-    with pytest.raises(AssertionError, match=r"after step 2: expected \[1, 1, 1\], got \[1.001, 1.001, "
-                                             r"1.001\].*first differ by more than the tolerance "
-                                             r"after step 1"):
+    with pytest.raises(
+        AssertionError,
+        match=r"after step 2: expected \[1, 1, 1\], got \[1.001, 1.001, "
+        r"1.001\].*first differ by more than the tolerance "
+        r"after step 1",
+    ):
         hw2checks.expect_path("t", "case", expected, got, 1e-8, "hint")
-

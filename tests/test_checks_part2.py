@@ -2,6 +2,7 @@
 correct code passes, including code written differently; each classic mistake fails the check
 of its own aspect with a message that names it; the numbers fixed in advance in hw2checks agree
 with the hidden reference; a broken ema_update costs only its own points."""
+
 import contextlib
 import io
 import math
@@ -11,8 +12,8 @@ import numpy as np
 import pytest
 import torch
 
-import hw2probes
 import hw2checks
+import hw2probes
 import naming
 from autograder.checks import find as find_aspect
 from autograder.checks import part2 as hidden
@@ -23,13 +24,15 @@ torch.set_num_threads(1)
 
 
 def gradient_stats(grads):
-    return grads.mean(dim=0), (grads ** 2).mean(dim=0).sqrt()
+    return grads.mean(dim=0), (grads**2).mean(dim=0).sqrt()
 
 
 def gradient_stats_by_norm(grads):
     # The RMS is the Euclidean norm of each column divided by sqrt(T); returned as a list.
-    return [grads.sum(dim=0) / grads.shape[0],
-            torch.linalg.vector_norm(grads, dim=0) / math.sqrt(grads.shape[0])]
+    return [
+        grads.sum(dim=0) / grads.shape[0],
+        torch.linalg.vector_norm(grads, dim=0) / math.sqrt(grads.shape[0]),
+    ]
 
 
 def gradient_stats_loop(grads):
@@ -48,7 +51,7 @@ def gradient_stats_float32(grads):
 
 def ema_update(x_t, beta, t, ema_star_old):
     ema_star_t = beta * ema_star_old + (1 - beta) * x_t
-    return ema_star_t / (1 - beta ** t), ema_star_t
+    return ema_star_t / (1 - beta**t), ema_star_t
 
 
 def ema_update_incremental(x_t, beta, t, ema_star_old):
@@ -58,7 +61,7 @@ def ema_update_incremental(x_t, beta, t, ema_star_old):
     return (ema_star_t / correction, ema_star_t)
 
 
-ADAM = '''
+ADAM = """
 class ADAMOptimizer:
     def __init__(self, parameters, lr=0.1, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
         self.lr = lr
@@ -84,11 +87,11 @@ class ADAMOptimizer:
     def zero_grad(self):
         for p in self.parameters:
             p.grad = None
-'''
+"""
 
 # Equivalent: state in a dict keyed by position, stored back rather than copied, the update
 # written with addcdiv_, zero_grad that zeroes instead of dropping the gradients.
-ADAM_DICT_STATE = '''
+ADAM_DICT_STATE = """
 class ADAMOptimizer:
     def __init__(self, parameters, lr=0.1, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
         self.params = [p for p in parameters]
@@ -113,7 +116,7 @@ class ADAMOptimizer:
         for p in self.params:
             if p.grad is not None:
                 p.grad.zero_()
-'''
+"""
 
 
 def notebook(source, **names):
@@ -155,16 +158,28 @@ def both(test_id):
 
 GRAD_STATS_IDS = ["grad_stats__values", "grad_stats__shapes"]
 EMA_IDS = ["ema_update__formula", "ema_update__bias_correction", "ema_update__tensors_unchanged"]
-ADAM_IDS = ["adam_optimizer__matches_torch", "adam_optimizer__weight_decay",
-            "adam_optimizer__state_persists", "adam_optimizer__devices_dtypes", "adam_optimizer__zero_grad"]
-CHOICES = {"never_smaller": "RMS", "typical_size": "RMS", "consistent_sign": "close",
-           "sign_changes": "much smaller"}
+ADAM_IDS = [
+    "adam_optimizer__matches_torch",
+    "adam_optimizer__weight_decay",
+    "adam_optimizer__state_persists",
+    "adam_optimizer__devices_dtypes",
+    "adam_optimizer__zero_grad",
+]
+CHOICES = {
+    "never_smaller": "RMS",
+    "typical_size": "RMS",
+    "consistent_sign": "close",
+    "sign_changes": "much smaller",
+}
 
 
 # Correct code passes everything, silently on stderr ------------------------------------------------
 
-@pytest.mark.parametrize("implementation", [gradient_stats, gradient_stats_by_norm, gradient_stats_loop,
-                                            gradient_stats_float32])
+
+@pytest.mark.parametrize(
+    "implementation",
+    [gradient_stats, gradient_stats_by_norm, gradient_stats_loop, gradient_stats_float32],
+)
 @pytest.mark.parametrize("test_id", GRAD_STATS_IDS)
 def test_correct_gradient_stats_pass(implementation, test_id, capsys):
     for check in both(test_id):
@@ -184,8 +199,9 @@ def test_correct_ema_update_passes(implementation, test_id, capsys):
 ADAM_FLOAT32_LR = ADAM.replace("        self.lr = lr\n", "        self.lr = torch.tensor(lr)\n")
 
 
-@pytest.mark.parametrize("source", [ADAM, ADAM_DICT_STATE, ADAM_FLOAT32_LR],
-                         ids=["lists", "dict_state", "float32_lr"])
+@pytest.mark.parametrize(
+    "source", [ADAM, ADAM_DICT_STATE, ADAM_FLOAT32_LR], ids=["lists", "dict_state", "float32_lr"]
+)
 @pytest.mark.parametrize("test_id", ADAM_IDS)
 def test_correct_adam_passes(source, test_id, capsys):
     for check in both(test_id):
@@ -206,9 +222,12 @@ def test_correct_answers_pass(capsys):
 
 # The numbers fixed in advance in hw2checks are the reference's ---------------------------------------
 
+
 def test_visible_gradient_stats_numbers_agree_with_the_reference():
     for _, rows, mean, rms in hw2checks._GRAD_STATS_CASES:
-        expected_mean, expected_rms = hidden.reference_gradient_stats(torch.tensor(rows, dtype=torch.float64))
+        expected_mean, expected_rms = hidden.reference_gradient_stats(
+            torch.tensor(rows, dtype=torch.float64)
+        )
         assert torch.allclose(expected_mean, torch.tensor(mean, dtype=torch.float64), atol=1e-9)
         assert torch.allclose(expected_rms, torch.tensor(rms, dtype=torch.float64), atol=1e-9)
 
@@ -234,8 +253,10 @@ def test_the_bowl_statistics_are_the_curriculum_facts():
 # Wrong gradient statistics -------------------------------------------------------------------------
 
 GRAD_STATS_MISTAKES = {
-    "RMS as sqrt(sum)/N": (lambda g: (g.mean(0), g.pow(2).sum(0).sqrt() / g.shape[0]),
-                           "sqrt(sum of g^2) / N"),
+    "RMS as sqrt(sum)/N": (
+        lambda g: (g.mean(0), g.pow(2).sum(0).sqrt() / g.shape[0]),
+        "sqrt(sum of g^2) / N",
+    ),
     "std instead of RMS": (lambda g: (g.mean(0), g.std(0, unbiased=False)), "standard deviation"),
     "mean of |g|": (lambda g: (g.abs().mean(0), g.pow(2).mean(0).sqrt()), "mean of |g|"),
     "no square root": (lambda g: (g.mean(0), g.pow(2).mean(0)), "without the square root"),
@@ -272,11 +293,13 @@ def test_the_standard_deviation_is_named_as_such():
         for check in both("grad_stats__values"):
             with pytest.raises(AssertionError) as failure:
                 quietly(check, lambda g: (g.mean(0), g.std(0, unbiased=unbiased)))
-            assert "standard deviation" in str(failure.value) and "sqrt(sum" not in str(failure.value)
+            assert "standard deviation" in str(failure.value) and "sqrt(sum" not in str(
+                failure.value
+            )
 
 
 def test_gradient_stats_over_the_wrong_dimension_fails_on_shape():
-    wrong = lambda g: (g.mean(1), g.pow(2).mean(1).sqrt())  # noqa: E731
+    wrong = lambda g: (g.mean(1), g.pow(2).mean(1).sqrt())
     for check in both("grad_stats__shapes"):
         with pytest.raises(AssertionError, match="shape"):
             quietly(check, wrong)
@@ -286,12 +309,14 @@ def test_gradient_stats_that_modify_their_input_fail():
     def in_place(grads):
         mean = grads.mean(dim=0)
         return mean, grads.pow_(2).mean(dim=0).sqrt()
+
     for check in both("grad_stats__shapes"):
         with pytest.raises(AssertionError, match="changed the tensor"):
             quietly(check, in_place)
 
 
 # Wrong answers to 2.A-2.C ------------------------------------------------------------------------
+
 
 def test_rms_values_from_the_sum_mistake_are_named():
     with pytest.raises(AssertionError, match=r"sqrt\(sum of g\^2\) / N"):
@@ -303,10 +328,15 @@ def test_mean_values_swapped_with_rms_are_named():
         quietly(reference_check("q_mean_values__numbers"), (2.1092, 0.3078))
 
 
-@pytest.mark.parametrize("test_id, value", [("q_mean_values__numbers", "about zero"),
-                                            ("q_mean_values__numbers", (1.0, 2.0, 3.0)),
-                                            ("q_rms_values__numbers", (-2.1, 0.3)),
-                                            ("q_rms_values__numbers", (float("nan"), 0.3))])
+@pytest.mark.parametrize(
+    "test_id, value",
+    [
+        ("q_mean_values__numbers", "about zero"),
+        ("q_mean_values__numbers", (1.0, 2.0, 3.0)),
+        ("q_rms_values__numbers", (-2.1, 0.3)),
+        ("q_rms_values__numbers", (float("nan"), 0.3)),
+    ],
+)
 def test_answers_in_the_wrong_form_fail_the_visible_check(test_id, value):
     with pytest.raises(AssertionError, match="format"):
         quietly(visible(test_id), value)
@@ -328,6 +358,7 @@ def test_multiple_choice_visible_checks_accept_either_option_and_the_hidden_ones
 
 # Wrong EMAs ------------------------------------------------------------------------------------------
 
+
 def ema_no_bias_correction(x_t, beta, t, old):
     star = beta * old + (1 - beta) * x_t
     return star, star
@@ -340,19 +371,19 @@ def ema_t_from_zero(x_t, beta, t, old):
 
 def ema_swapped_weights(x_t, beta, t, old):
     star = (1 - beta) * old + beta * x_t
-    return star / (1 - beta ** t), star
+    return star / (1 - beta**t), star
 
 
 def ema_corrected_state(x_t, beta, t, old):
     star = beta * old + (1 - beta) * x_t
-    ema = star / (1 - beta ** t)
+    ema = star / (1 - beta**t)
     return ema, ema
 
 
 def ema_in_place(x_t, beta, t, old):
     old *= beta
     old += (1 - beta) * x_t
-    return old / (1 - beta ** t), old
+    return old / (1 - beta**t), old
 
 
 EMA_MISTAKES = [
@@ -364,7 +395,9 @@ EMA_MISTAKES = [
 ]
 
 
-@pytest.mark.parametrize("wrong, test_id, phrase", EMA_MISTAKES, ids=[m[0].__name__ for m in EMA_MISTAKES])
+@pytest.mark.parametrize(
+    "wrong, test_id, phrase", EMA_MISTAKES, ids=[m[0].__name__ for m in EMA_MISTAKES]
+)
 def test_wrong_ema_fails_its_aspect_with_the_mistake_named(wrong, test_id, phrase):
     with pytest.raises(AssertionError):
         quietly(visible(test_id), wrong)
@@ -385,71 +418,172 @@ GRAD = "                g = p.grad + self.weight_decay * p\n"
 UPDATE = "                p -= self.lr * m / (v.sqrt() + self.eps)\n"
 
 ADAM_MISTAKES = {
-    "ignores_weight_decay": (mutate((GRAD, "                g = p.grad\n")),
-                             "adam_optimizer__weight_decay", "weight_decay ignored"),
-    "decay_outside": (mutate((GRAD, "                g = p.grad\n"),
-                             (UPDATE, "                p -= self.lr * m / (v.sqrt() + self.eps) + "
-                                      "self.weight_decay * p\n")),
-                      "adam_optimizer__weight_decay", "applied outside the update"),
-    "decoupled_adamw": (mutate((GRAD, "                g = p.grad\n"),
-                               (UPDATE, "                p -= self.lr * (m / (v.sqrt() + self.eps) + "
-                                        "self.weight_decay * p)\n")),
-                        "adam_optimizer__weight_decay", "decoupled (AdamW-style)"),
-    "no_bias_correction": (mutate((UPDATE, UPDATE.replace("m / (v.sqrt()", "new_m / (new_v.sqrt()"))),
-                           "adam_optimizer__matches_torch", "no bias correction"),
-    "eps_inside_sqrt": (mutate((UPDATE, "                p -= self.lr * m / (v + self.eps).sqrt()\n")),
-                        "adam_optimizer__matches_torch", "eps inside the square root"),
-    "no_sqrt": (mutate((UPDATE, "                p -= self.lr * m / (v + self.eps)\n")),
-                "adam_optimizer__matches_torch", "no square root"),
-    "t_per_parameter": (mutate(("        self.t += 1\n        with torch.no_grad():\n",
-                                "        with torch.no_grad():\n"),
-                               (GRAD, "                self.t += 1\n" + GRAD)),
-                        "adam_optimizer__state_persists", "t advanced once per parameter"),
-    "t_starts_at_zero": (mutate(("        self.t += 1\n        with torch.no_grad():\n",
-                                 "        with torch.no_grad():\n"),
-                                (UPDATE, UPDATE + "        self.t += 1\n")),
-                         "adam_optimizer__matches_torch", "is t 0 in the first step"),
-    "state_rebound": (mutate(("                m, new_m = ema_update(g, self.beta1, self.t, m_star)\n",
-                              "                m, m_star = ema_update(g, self.beta1, self.t, m_star)\n"),
-                             ("                v, new_v = ema_update(g * g, self.beta2, self.t, v_star)\n",
-                              "                v, v_star = ema_update(g * g, self.beta2, self.t, v_star)\n"),
-                             ("                m_star.copy_(new_m)\n", ""),
-                             ("                v_star.copy_(new_v)\n", "")),
-                      "adam_optimizer__state_persists", "the moments never persist"),
-    "state_float32_on_cpu": (mutate(("[torch.zeros_like(p) for p in self.parameters]",
-                                     "[torch.zeros(p.shape) for p in self.parameters]")),
-                             "adam_optimizer__devices_dtypes", "torch.zeros_like"),
-    "state_on_the_class": (mutate(("class ADAMOptimizer:\n",
-                                   "class ADAMOptimizer:\n    m_star, v_star = [], []\n"),
-                                  (" = [torch.zeros_like(p) for p in self.parameters]",
-                                   ".extend(torch.zeros_like(p) for p in self.parameters)")),
-                           "adam_optimizer__state_persists", "not as class attributes"),
-    "delegates_to_torch": (ADAM.replace("        self.t = 0\n", "        self.t = 0\n        self.inner = "
-                                        "torch.optim.Adam(self.parameters, lr, betas, eps, weight_decay)\n")
-                           .replace("        self.t += 1\n", "        self.inner.step()\n        return\n"),
-                           "adam_optimizer__matches_torch", "torch.optim"),
-    "zero_grad_calls_the_list": (mutate(("        for p in self.parameters:\n            p.grad = None\n",
-                                         "        for p in self.parameters():\n            p.grad = None\n")),
-                                 "adam_optimizer__zero_grad", "raised TypeError"),
-    "zero_grad_needs_backward": (mutate(("            p.grad = None\n", "            p.grad.zero_()\n")),
-                                 "adam_optimizer__zero_grad", "before any backward()"),
-    "zero_grad_resets_t": (mutate(("            p.grad = None\n",
-                                   "            p.grad = None\n        self.t = 0\n")),
-                           "adam_optimizer__zero_grad", "zero_grad() only clears the gradients"),
-    "zero_grad_resets_moments": (mutate(("            p.grad = None\n", "            p.grad = None\n        "
-                                         "self.m_star = [torch.zeros_like(p) for p in self.parameters]\n")),
-                                 "adam_optimizer__zero_grad", "zero_grad() only clears the gradients"),
-    "state_keyed_by_shape": (mutate(("        self.m_star = [torch.zeros_like(p) for p in self.parameters]\n"
-                                     "        self.v_star = [torch.zeros_like(p) for p in self.parameters]\n",
-                                     "        self.state = {}\n"),
-                                    ("            for p, m_star, v_star in zip(self.parameters, self.m_star, "
-                                     "self.v_star):\n",
-                                     "            for p in self.parameters:\n"
-                                     "                m_star, v_star = self.state.setdefault(p.shape, "
-                                     "(torch.zeros_like(p), torch.zeros_like(p)))\n")),
-                             "adam_optimizer__state_persists", "keyed by p.shape"),
-    "lr_on_the_class": (mutate(("        self.lr = lr\n", "        ADAMOptimizer.lr = lr\n")),
-                        "adam_optimizer__state_persists", "ADAMOptimizer.lr = lr"),
+    "ignores_weight_decay": (
+        mutate((GRAD, "                g = p.grad\n")),
+        "adam_optimizer__weight_decay",
+        "weight_decay ignored",
+    ),
+    "decay_outside": (
+        mutate(
+            (GRAD, "                g = p.grad\n"),
+            (
+                UPDATE,
+                "                p -= self.lr * m / (v.sqrt() + self.eps) + "
+                "self.weight_decay * p\n",
+            ),
+        ),
+        "adam_optimizer__weight_decay",
+        "applied outside the update",
+    ),
+    "decoupled_adamw": (
+        mutate(
+            (GRAD, "                g = p.grad\n"),
+            (
+                UPDATE,
+                "                p -= self.lr * (m / (v.sqrt() + self.eps) + "
+                "self.weight_decay * p)\n",
+            ),
+        ),
+        "adam_optimizer__weight_decay",
+        "decoupled (AdamW-style)",
+    ),
+    "no_bias_correction": (
+        mutate((UPDATE, UPDATE.replace("m / (v.sqrt()", "new_m / (new_v.sqrt()"))),
+        "adam_optimizer__matches_torch",
+        "no bias correction",
+    ),
+    "eps_inside_sqrt": (
+        mutate((UPDATE, "                p -= self.lr * m / (v + self.eps).sqrt()\n")),
+        "adam_optimizer__matches_torch",
+        "eps inside the square root",
+    ),
+    "no_sqrt": (
+        mutate((UPDATE, "                p -= self.lr * m / (v + self.eps)\n")),
+        "adam_optimizer__matches_torch",
+        "no square root",
+    ),
+    "t_per_parameter": (
+        mutate(
+            (
+                "        self.t += 1\n        with torch.no_grad():\n",
+                "        with torch.no_grad():\n",
+            ),
+            (GRAD, "                self.t += 1\n" + GRAD),
+        ),
+        "adam_optimizer__state_persists",
+        "t advanced once per parameter",
+    ),
+    "t_starts_at_zero": (
+        mutate(
+            (
+                "        self.t += 1\n        with torch.no_grad():\n",
+                "        with torch.no_grad():\n",
+            ),
+            (UPDATE, UPDATE + "        self.t += 1\n"),
+        ),
+        "adam_optimizer__matches_torch",
+        "is t 0 in the first step",
+    ),
+    "state_rebound": (
+        mutate(
+            (
+                "                m, new_m = ema_update(g, self.beta1, self.t, m_star)\n",
+                "                m, m_star = ema_update(g, self.beta1, self.t, m_star)\n",
+            ),
+            (
+                "                v, new_v = ema_update(g * g, self.beta2, self.t, v_star)\n",
+                "                v, v_star = ema_update(g * g, self.beta2, self.t, v_star)\n",
+            ),
+            ("                m_star.copy_(new_m)\n", ""),
+            ("                v_star.copy_(new_v)\n", ""),
+        ),
+        "adam_optimizer__state_persists",
+        "the moments never persist",
+    ),
+    "state_float32_on_cpu": (
+        mutate(
+            (
+                "[torch.zeros_like(p) for p in self.parameters]",
+                "[torch.zeros(p.shape) for p in self.parameters]",
+            )
+        ),
+        "adam_optimizer__devices_dtypes",
+        "torch.zeros_like",
+    ),
+    "state_on_the_class": (
+        mutate(
+            ("class ADAMOptimizer:\n", "class ADAMOptimizer:\n    m_star, v_star = [], []\n"),
+            (
+                " = [torch.zeros_like(p) for p in self.parameters]",
+                ".extend(torch.zeros_like(p) for p in self.parameters)",
+            ),
+        ),
+        "adam_optimizer__state_persists",
+        "not as class attributes",
+    ),
+    "delegates_to_torch": (
+        ADAM.replace(
+            "        self.t = 0\n",
+            "        self.t = 0\n        self.inner = "
+            "torch.optim.Adam(self.parameters, lr, betas, eps, weight_decay)\n",
+        ).replace("        self.t += 1\n", "        self.inner.step()\n        return\n"),
+        "adam_optimizer__matches_torch",
+        "torch.optim",
+    ),
+    "zero_grad_calls_the_list": (
+        mutate(
+            (
+                "        for p in self.parameters:\n            p.grad = None\n",
+                "        for p in self.parameters():\n            p.grad = None\n",
+            )
+        ),
+        "adam_optimizer__zero_grad",
+        "raised TypeError",
+    ),
+    "zero_grad_needs_backward": (
+        mutate(("            p.grad = None\n", "            p.grad.zero_()\n")),
+        "adam_optimizer__zero_grad",
+        "before any backward()",
+    ),
+    "zero_grad_resets_t": (
+        mutate(("            p.grad = None\n", "            p.grad = None\n        self.t = 0\n")),
+        "adam_optimizer__zero_grad",
+        "zero_grad() only clears the gradients",
+    ),
+    "zero_grad_resets_moments": (
+        mutate(
+            (
+                "            p.grad = None\n",
+                "            p.grad = None\n        "
+                "self.m_star = [torch.zeros_like(p) for p in self.parameters]\n",
+            )
+        ),
+        "adam_optimizer__zero_grad",
+        "zero_grad() only clears the gradients",
+    ),
+    "state_keyed_by_shape": (
+        mutate(
+            (
+                "        self.m_star = [torch.zeros_like(p) for p in self.parameters]\n"
+                "        self.v_star = [torch.zeros_like(p) for p in self.parameters]\n",
+                "        self.state = {}\n",
+            ),
+            (
+                "            for p, m_star, v_star in zip(self.parameters, self.m_star, "
+                "self.v_star):\n",
+                "            for p in self.parameters:\n"
+                "                m_star, v_star = self.state.setdefault(p.shape, "
+                "(torch.zeros_like(p), torch.zeros_like(p)))\n",
+            ),
+        ),
+        "adam_optimizer__state_persists",
+        "keyed by p.shape",
+    ),
+    "lr_on_the_class": (
+        mutate(("        self.lr = lr\n", "        ADAMOptimizer.lr = lr\n")),
+        "adam_optimizer__state_persists",
+        "ADAMOptimizer.lr = lr",
+    ),
 }
 
 
@@ -458,7 +592,7 @@ def test_wrong_adam_fails_its_aspect_with_the_mistake_named(name):
     source, test_id, phrase = ADAM_MISTAKES[name]
     cls = adam_class(source)
     if name != "delegates_to_torch":  # the visible checks do not police torch.optim
-        with pytest.raises(Exception):  # an AssertionError, or the error the student's code raises
+        with pytest.raises(Exception):  # noqa: B017 -- an AssertionError, or the error the student's code raises
             quietly(visible(test_id), cls)
     with pytest.raises(AssertionError) as failure:  # the judge says what the student's code raised
         quietly(reference_check(test_id), cls)
@@ -466,7 +600,9 @@ def test_wrong_adam_fails_its_aspect_with_the_mistake_named(name):
         assert phrase in str(failure.value), str(failure.value)
 
 
-@pytest.mark.parametrize("name", ["no_bias_correction", "eps_inside_sqrt", "no_sqrt", "ignores_weight_decay"])
+@pytest.mark.parametrize(
+    "name", ["no_bias_correction", "eps_inside_sqrt", "no_sqrt", "ignores_weight_decay"]
+)
 def test_the_visible_adam_checks_name_mistakes_in_the_update_too(name):
     source, test_id, phrase = ADAM_MISTAKES[name]
     with pytest.raises(AssertionError, match="known mistake") as failure:
@@ -479,11 +615,25 @@ def test_the_visible_adam_checks_name_mistakes_in_the_update_too(name):
 BETA1_FOR_BOTH = mutate(("ema_update(g * g, self.beta2", "ema_update(g * g, self.beta1"))
 
 
-@pytest.mark.parametrize("name, source, hidden_names", [
-    ("beta1 for both moments", BETA1_FOR_BOTH, None),
-    ("moments that never persist", ADAM_MISTAKES["state_rebound"][0], hw2checks.PERSIST_MISTAKE),
-    ("t advanced once per parameter", ADAM_MISTAKES["t_per_parameter"][0], hw2checks.PER_PARAMETER_MISTAKE)])
-def test_adam_right_at_step_1_and_wrong_later_is_never_told_a_wrong_mistake(name, source, hidden_names):
+@pytest.mark.parametrize(
+    "name, source, hidden_names",
+    [
+        ("beta1 for both moments", BETA1_FOR_BOTH, None),
+        (
+            "moments that never persist",
+            ADAM_MISTAKES["state_rebound"][0],
+            hw2checks.PERSIST_MISTAKE,
+        ),
+        (
+            "t advanced once per parameter",
+            ADAM_MISTAKES["t_per_parameter"][0],
+            hw2checks.PER_PARAMETER_MISTAKE,
+        ),
+    ],
+)
+def test_adam_right_at_step_1_and_wrong_later_is_never_told_a_wrong_mistake(
+    name, source, hidden_names
+):
     """Right at the first step (t per parameter: for the first parameter), wrong later: eps inside
     the square root (which at eps = 1e-8 gives the right first step) is not named by the visible
     check, which knows the first step of its mistakes only; the hidden check names the mistake by
@@ -512,66 +662,103 @@ def test_eps_inside_the_square_root_is_named_where_it_differs(eps, named):
     source = ADAM_MISTAKES["eps_inside_sqrt"][0]
     kwargs = {"lr": 0.05, "betas": (0.5, 0.9), "eps": eps}
     init = hw2checks.random_parameters(0, hw2checks.TOY_SHAPES)
-    got = hw2checks.drive(lambda p: adam_class(source)(p, **kwargs), init, 5, hw2checks.loss_gradients())[0]
-    expected = hw2checks.drive(lambda p: torch.optim.Adam(p, **kwargs), init, 5, hw2checks.loss_gradients())[0]
+    got = hw2checks.drive(
+        lambda p: adam_class(source)(p, **kwargs), init, 5, hw2checks.loss_gradients()
+    )[0]
+    expected = hw2checks.drive(
+        lambda p: torch.optim.Adam(p, **kwargs), init, 5, hw2checks.loss_gradients()
+    )[0]
     tol = hw2checks.tolerance(expected)
-    first_step = hw2checks.named_mistake(naming.HINT, hw2checks._adam_first_step_mistakes(kwargs), got, tol,
-                                         expected)
-    whole_path = hw2checks.named_mistake(naming.HINT, hidden.adam_mistakes(init, 5, hw2checks.loss_gradients(),
-                                                                          kwargs), got, tol, expected)
+    first_step = hw2checks.named_mistake(
+        naming.HINT, hw2checks._adam_first_step_mistakes(kwargs), got, tol, expected
+    )
+    whole_path = hw2checks.named_mistake(
+        naming.HINT,
+        hidden.adam_mistakes(init, 5, hw2checks.loss_gradients(), kwargs),
+        got,
+        tol,
+        expected,
+    )
     if named:
         assert hw2checks.max_diff(expected, got) > tol
-        assert first_step.startswith("your first step matches a known mistake: eps inside"), first_step
+        assert first_step.startswith("your first step matches a known mistake: eps inside"), (
+            first_step
+        )
         assert whole_path.startswith("your result matches a known mistake: eps inside"), whole_path
     else:
         assert hw2checks.max_diff(expected, got) <= tol  # passes: nothing to name
         assert first_step == whole_path == naming.HINT
 
 
-@pytest.mark.parametrize("kwargs", [{"lr": 0.1}, {"lr": 0.05, "betas": (0.5, 0.9), "eps": 0.1},
-                                    {"lr": 0.1, "eps": 1e-3}])
+@pytest.mark.parametrize(
+    "kwargs", [{"lr": 0.1}, {"lr": 0.05, "betas": (0.5, 0.9), "eps": 0.1}, {"lr": 0.1, "eps": 1e-3}]
+)
 def test_each_adam_mistake_is_named_on_its_own_path_only(kwargs):
     """The visible catalogue (first steps) and the hidden one (whole paths), entry by entry."""
     init = hw2checks.random_parameters(0, hw2checks.TOY_SHAPES)
-    expected = hw2checks.drive(lambda p: torch.optim.Adam(p, **kwargs), init, 5, hw2checks.loss_gradients())[0]
+    expected = hw2checks.drive(
+        lambda p: torch.optim.Adam(p, **kwargs), init, 5, hw2checks.loss_gradients()
+    )[0]
     tol = hw2checks.tolerance(expected)
     first = naming.check_catalogue(hw2checks._adam_first_step_mistakes(kwargs), expected, tol)
     assert (hw2checks.EPS_INSIDE_SQRT in first) == (kwargs.get("eps", 1e-8) > 1e-6)
-    whole = naming.check_catalogue(hidden.adam_mistakes(init, 5, hw2checks.loss_gradients(), kwargs), expected, tol)
+    whole = naming.check_catalogue(
+        hidden.adam_mistakes(init, 5, hw2checks.loss_gradients(), kwargs), expected, tol
+    )
     assert hw2checks.PERSIST_MISTAKE in whole and hw2checks.NO_BIAS_CORRECTION in whole
 
 
-@pytest.mark.parametrize("case, rows, mean, rms", hw2checks._GRAD_STATS_CASES,
-                         ids=[c[0] for c in hw2checks._GRAD_STATS_CASES])
+@pytest.mark.parametrize(
+    "case, rows, mean, rms",
+    hw2checks._GRAD_STATS_CASES,
+    ids=[c[0] for c in hw2checks._GRAD_STATS_CASES],
+)
 def test_each_statistics_mistake_is_named_on_its_own_values_only(case, rows, mean, rms):
     """On one step, or equal steps, several wrong RMS formulas give the right values: never named there."""
     g = torch.tensor(rows, dtype=torch.float64)
     expected = torch.tensor(rms, dtype=torch.float64)
-    apart = naming.check_catalogue(hw2checks.rms_mistakes(g), expected, hw2checks.tolerance(expected))
-    naming.check_catalogue(hidden._mean_mistakes(g), torch.tensor(mean, dtype=torch.float64),
-                           hw2checks.tolerance(expected))
+    apart = naming.check_catalogue(
+        hw2checks.rms_mistakes(g), expected, hw2checks.tolerance(expected)
+    )
+    naming.check_catalogue(
+        hidden._mean_mistakes(g),
+        torch.tensor(mean, dtype=torch.float64),
+        hw2checks.tolerance(expected),
+    )
     if case == "1 step, 3 coordinates":
-        assert not any(name.startswith(("RMS computed as sqrt(sum of g^2) / N", "the mean of |g|")) for name in apart)
+        assert not any(
+            name.startswith(("RMS computed as sqrt(sum of g^2) / N", "the mean of |g|"))
+            for name in apart
+        )
 
 
-@pytest.mark.parametrize("x, beta, t, old", [(0.7, 0.9, 1, 0.0), (-1.3, 0.5, 3, 0.4), (2.0, 0.0, 2, 1.0),
-                                             (0.5, 0.99, 40, 0.5)])
+@pytest.mark.parametrize(
+    "x, beta, t, old",
+    [(0.7, 0.9, 1, 0.0), (-1.3, 0.5, 3, 0.4), (2.0, 0.0, 2, 1.0), (0.5, 0.99, 40, 0.5)],
+)
 def test_each_ema_mistake_is_named_on_its_own_values_only(x, beta, t, old):
     """beta = 0 makes several bias-correction mistakes equal the right value: never named there."""
     ema, star = hidden.reference_ema_update(x, beta, t, old)
-    for mistakes, expected in ((hidden._ema_state_mistakes(x, beta, t, old), star),
-                               (hidden._ema_value_mistakes(x, beta, t, old), ema)):
+    for mistakes, expected in (
+        (hidden._ema_state_mistakes(x, beta, t, old), star),
+        (hidden._ema_value_mistakes(x, beta, t, old), ema),
+    ):
         expected = torch.tensor(expected, dtype=torch.float64)
-        naming.check_catalogue({k: torch.tensor(v, dtype=torch.float64) for k, v in mistakes.items()},
-                               expected, hw2checks.tolerance(expected))
+        naming.check_catalogue(
+            {k: torch.tensor(v, dtype=torch.float64) for k, v in mistakes.items()},
+            expected,
+            hw2checks.tolerance(expected),
+        )
 
 
 def test_a_mistake_is_shown_where_the_printed_values_differ():
     """Adam without weight decay is within 1e-7 of the right path after step 1: the diagnostic
     shows a step whose values differ to 6 digits, and says when they first parted."""
     with pytest.raises(AssertionError) as failure:
-        quietly(reference_check("adam_optimizer__weight_decay"),
-                adam_class(ADAM_MISTAKES["ignores_weight_decay"][0]))
+        quietly(
+            reference_check("adam_optimizer__weight_decay"),
+            adam_class(ADAM_MISTAKES["ignores_weight_decay"][0]),
+        )
     expected, got = re.search(r"(\[[^\]]*\]), got (\[[^\]]*\])", str(failure.value)).groups()
     assert expected != got and "after step 1," not in str(failure.value)
 
@@ -622,8 +809,12 @@ def test_an_adam_mistake_costs_only_its_own_aspects(name):
 
 # Isolation: Adam is checked with the reference ema_update ------------------------------------------------
 
-@pytest.mark.parametrize("broken", [ema_no_bias_correction, ema_swapped_weights, ema_in_place, None],
-                         ids=["no_bias_correction", "swapped_weights", "in_place", "missing"])
+
+@pytest.mark.parametrize(
+    "broken",
+    [ema_no_bias_correction, ema_swapped_weights, ema_in_place, None],
+    ids=["no_bias_correction", "swapped_weights", "in_place", "missing"],
+)
 def test_a_broken_ema_update_costs_no_adam_points(broken):
     names = {} if broken is None else {"ema_update": broken}
     namespace = notebook(ADAM, **names)
@@ -658,6 +849,7 @@ def test_the_reference_ema_is_restored_even_when_the_check_fails():
 
 # The untouched release fails every check, without crashing the checks themselves --------------------------
 
+
 def stub(*args, **kwargs):
     raise NotImplementedError()
 
@@ -669,15 +861,19 @@ class StubAdam:
     step = zero_grad = stub
 
 
-@pytest.mark.parametrize("test_id, answer", [(i, stub) for i in GRAD_STATS_IDS + EMA_IDS]
-                         + [(i, StubAdam) for i in ADAM_IDS])
+@pytest.mark.parametrize(
+    "test_id, answer",
+    [(i, stub) for i in GRAD_STATS_IDS + EMA_IDS] + [(i, StubAdam) for i in ADAM_IDS],
+)
 def test_release_stubs_fail_the_visible_checks(test_id, answer):
     with pytest.raises(NotImplementedError):
         quietly(visible(test_id), answer)
 
 
-@pytest.mark.parametrize("test_id, answer", [(i, stub) for i in GRAD_STATS_IDS + EMA_IDS]
-                         + [(i, StubAdam) for i in ADAM_IDS])
+@pytest.mark.parametrize(
+    "test_id, answer",
+    [(i, stub) for i in GRAD_STATS_IDS + EMA_IDS] + [(i, StubAdam) for i in ADAM_IDS],
+)
 def test_release_stubs_fail_the_hidden_checks_saying_what_they_raised(test_id, answer):
     with pytest.raises(AssertionError, match=f"{test_id}.*raised NotImplementedError"):
         quietly(reference_check(test_id), answer)
@@ -685,11 +881,17 @@ def test_release_stubs_fail_the_hidden_checks_saying_what_they_raised(test_id, a
 
 # The probe/judge split: probes return plain data, judges fail on anything else ------------------------
 
-ANSWERS = {"q_mean_values__numbers": (-0.2982, 0.0940),
-           "q_rms_values__numbers": torch.tensor([2.1092, 0.3078]),
-           **{f"q_mean_vs_rms__{name}": answer for name, answer in CHOICES.items()}}
-CORRECT = {**{i: gradient_stats for i in GRAD_STATS_IDS}, **{i: ema_update for i in EMA_IDS},
-           **{i: adam_class() for i in ADAM_IDS}, **ANSWERS}
+ANSWERS = {
+    "q_mean_values__numbers": (-0.2982, 0.0940),
+    "q_rms_values__numbers": torch.tensor([2.1092, 0.3078]),
+    **{f"q_mean_vs_rms__{name}": answer for name, answer in CHOICES.items()},
+}
+CORRECT = {
+    **{i: gradient_stats for i in GRAD_STATS_IDS},
+    **{i: ema_update for i in EMA_IDS},
+    **{i: adam_class() for i in ADAM_IDS},
+    **ANSWERS,
+}
 ALL_IDS = list(CORRECT)
 
 
@@ -711,9 +913,17 @@ PROBED = [  # (check, the student's object): each kind of data a probe returns
     ("q_mean_vs_rms__never_smaller", Opaque()),
     ("q_mean_vs_rms__typical_size", None),
     ("q_mean_vs_rms__sign_changes", ["much smaller"] * 1000),
-    *[(i, adam_class(ADAM_MISTAKES[name][0])) for i in ADAM_IDS
-      for name in ("state_on_the_class", "delegates_to_torch", "zero_grad_calls_the_list",
-                   "zero_grad_needs_backward", "zero_grad_resets_t")],
+    *[
+        (i, adam_class(ADAM_MISTAKES[name][0]))
+        for i in ADAM_IDS
+        for name in (
+            "state_on_the_class",
+            "delegates_to_torch",
+            "zero_grad_calls_the_list",
+            "zero_grad_needs_backward",
+            "zero_grad_resets_t",
+        )
+    ],
     *[(i, StubAdam) for i in ADAM_IDS],
 ]
 
@@ -744,16 +954,35 @@ def test_probe_data_round_trips_as_plain_data(check, answer):
 
 def test_probes_hold_no_reference_ema():
     import hw2probes.part2 as probes
-    assert not [name for name in vars(probes) if "ema_update" in name and not name.startswith("_")
-                and not name.startswith("probe_")]
+
+    assert not [
+        name
+        for name in vars(probes)
+        if "ema_update" in name and not name.startswith("_") and not name.startswith("probe_")
+    ]
 
 
-WRONG_SHAPES = [None, 3, 1.5, "garbage", [], [None], {}, {"result": 1}, torch.zeros(3),
-                {"cpu": None}, {"cpu": [None] * 3}, {"cases": [], "sequences": []},
-                {"globals_read": "weight_decay", "devices": {}},
-                {"globals_read": [], "devices": {"cpu": [{}]}},
-                {"class_state": "A.b"}, {"class_state": [], "devices": {"cpu": {}}},
-                {"cpu": {"mixed": {"path": torch.zeros(5, 3)}}}, {"grads": [1, 2, 3, 4]}, {"grads": None}]
+WRONG_SHAPES = [
+    None,
+    3,
+    1.5,
+    "garbage",
+    [],
+    [None],
+    {},
+    {"result": 1},
+    torch.zeros(3),
+    {"cpu": None},
+    {"cpu": [None] * 3},
+    {"cases": [], "sequences": []},
+    {"globals_read": "weight_decay", "devices": {}},
+    {"globals_read": [], "devices": {"cpu": [{}]}},
+    {"class_state": "A.b"},
+    {"class_state": [], "devices": {"cpu": {}}},
+    {"cpu": {"mixed": {"path": torch.zeros(5, 3)}}},
+    {"grads": [1, 2, 3, 4]},
+    {"grads": None},
+]
 
 
 @pytest.mark.parametrize("check", ALL_IDS)
@@ -776,8 +1005,9 @@ def corruptions(data, limit: int = 8):
         elif isinstance(node, (list, tuple)):
             for index, value in enumerate(node):
                 walk(value, path + (index,))
+
     walk(data, ())
-    for path, node in nodes[1::max(1, len(nodes) // limit)]:
+    for path, node in nodes[1 :: max(1, len(nodes) // limit)]:
         for wrong in [None, "x"] + ([node[:-1]] if isinstance(node, list) else []):
             yield replaced(data, path, wrong)
 

@@ -1,5 +1,6 @@
 """load_dataset: local files, validation, and the Colab download path against a
 real HTTP server on 127.0.0.1."""
+
 import functools
 import http.server
 import socket
@@ -49,14 +50,19 @@ def test_unknown_dataset_name():
         hw2utils.load_dataset("huge")
 
 
-@pytest.mark.parametrize("damage, complaint", [
-    (lambda a: a.pop("val_labels"), "missing val_data or val_labels"),
-    (lambda a: a.update(test_data=a["test_data"][:0], test_labels=a["test_labels"][:0]),
-     r"test_data has shape \(0, 36\)"),
-    (lambda a: a.update(train_data=a["train_data"][:, :35]), r"expected \(N>0, 36\)"),
-    (lambda a: a.update(train_labels=a["train_labels"][:-1]), "train_labels has shape"),
-    (lambda a: a.update(val_labels=a["val_labels"] * 2), "other than 0 and 1"),
-])
+@pytest.mark.parametrize(
+    "damage, complaint",
+    [
+        (lambda a: a.pop("val_labels"), "missing val_data or val_labels"),
+        (
+            lambda a: a.update(test_data=a["test_data"][:0], test_labels=a["test_labels"][:0]),
+            r"test_data has shape \(0, 36\)",
+        ),
+        (lambda a: a.update(train_data=a["train_data"][:, :35]), r"expected \(N>0, 36\)"),
+        (lambda a: a.update(train_labels=a["train_labels"][:-1]), "train_labels has shape"),
+        (lambda a: a.update(val_labels=a["val_labels"] * 2), "other than 0 and 1"),
+    ],
+)
 def test_incomplete_files_are_rejected_not_half_loaded(tmp_path, damage, complaint):
     arrays = write_dataset(tmp_path / TINY)
     arrays = {k: v.astype(np.int64) for k, v in arrays.items()}
@@ -107,11 +113,15 @@ def test_outside_colab_nothing_is_downloaded_unless_asked(course_server, tmp_pat
     with pytest.raises(FileNotFoundError, match="download=True"):
         hw2utils.load_dataset("tiny", data_dir=tmp_path / "a")
     assert not (tmp_path / "a" / TINY).exists()
-    assert len(hw2utils.load_dataset("tiny", data_dir=tmp_path / "b", download=True).train_labels) == 30
+    assert (
+        len(hw2utils.load_dataset("tiny", data_dir=tmp_path / "b", download=True).train_labels)
+        == 30
+    )
 
 
-def test_a_missing_file_on_the_server_is_a_clear_error_and_leaves_nothing(course_server, tmp_path,
-                                                                          monkeypatch):
+def test_a_missing_file_on_the_server_is_a_clear_error_and_leaves_nothing(
+    course_server, tmp_path, monkeypatch
+):
     url, _ = course_server
     monkeypatch.setenv(hw2utils.ENV_BASE_URL, url)
     with pytest.raises(FileNotFoundError) as err:

@@ -1,4 +1,5 @@
 """The shipped datasets and their generator: format, balance, disjointness, determinism, rule."""
+
 import hashlib
 import re
 from pathlib import Path
@@ -6,7 +7,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lessons.datasets import FILENAMES, KEYS, SPLITS, example_keys, fresh_examples, make_dataset, npz_bytes
+from lessons.datasets import (
+    FILENAMES,
+    KEYS,
+    SPLITS,
+    example_keys,
+    fresh_examples,
+    make_dataset,
+    npz_bytes,
+)
 from lessons.rules import DEFAULT_SEED, KINDS, Variant, rule
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -73,12 +82,16 @@ def test_no_single_feature_predicts_the_label(shipped):
 
 def test_same_seed_gives_byte_identical_files():
     for kind in KINDS:
-        assert npz_bytes(make_dataset(kind, OTHER_SEED)) == npz_bytes(make_dataset(kind, OTHER_SEED))
+        assert npz_bytes(make_dataset(kind, OTHER_SEED)) == npz_bytes(
+            make_dataset(kind, OTHER_SEED)
+        )
 
 
 def test_shipped_files_are_the_default_seeds_regeneration():
     for kind in KINDS:
-        assert (DATA / FILENAMES[kind]).read_bytes() == npz_bytes(make_dataset(kind, DEFAULT_SEED)), kind
+        assert (DATA / FILENAMES[kind]).read_bytes() == npz_bytes(
+            make_dataset(kind, DEFAULT_SEED)
+        ), kind
 
 
 def test_datasheet_hashes_match_the_files():

@@ -1,4 +1,5 @@
 """Device choice, grading mode, Colab detection, seeding."""
+
 import pytest
 import torch
 
@@ -29,15 +30,19 @@ def test_asking_for_cuda_without_a_gpu_is_a_clear_error(monkeypatch):
         hw2utils.pick_device()
 
 
-@pytest.mark.parametrize("name, value, expected", [
-    ("NBGRADER_EXECUTION", "autograde", True),
-    ("NBGRADER_EXECUTION", "validate", True),
-    ("NBGRADER_EXECUTION", "", False),
-    (hw2utils.ENV_GRADING, "1", True),
-    (hw2utils.ENV_GRADING, "0", False),
-])
-def test_grading_mode_follows_nbgrader_and_the_documented_variable(monkeypatch, name, value,
-                                                                   expected):
+@pytest.mark.parametrize(
+    "name, value, expected",
+    [
+        ("NBGRADER_EXECUTION", "autograde", True),
+        ("NBGRADER_EXECUTION", "validate", True),
+        ("NBGRADER_EXECUTION", "", False),
+        (hw2utils.ENV_GRADING, "1", True),
+        (hw2utils.ENV_GRADING, "0", False),
+    ],
+)
+def test_grading_mode_follows_nbgrader_and_the_documented_variable(
+    monkeypatch, name, value, expected
+):
     assert not hw2utils.grading_mode()
     monkeypatch.setenv(name, value)
     assert hw2utils.grading_mode() is expected
@@ -58,6 +63,7 @@ def test_base_url_override_gains_a_trailing_slash(monkeypatch):
 
 def test_set_seed_makes_torch_and_numpy_repeat():
     import numpy as np
+
     hw2utils.set_seed(7)
     first = torch.rand(3), np.random.rand(3)
     hw2utils.set_seed(7)

@@ -1,4 +1,5 @@
 """The environment files agree with each other and with what hw2utils imports."""
+
 import ast
 import re
 import sys
@@ -31,15 +32,20 @@ def _imported(nodes):
         elif isinstance(node, ast.ImportFrom) and node.level == 0:
             modules.add(node.module.split(".")[0])
     shipped = {"hw2utils", "hw2checks"}  # shipped side by side, never installed
-    return {m for m in modules if m not in sys.stdlib_module_names and m != "__future__" and m not in shipped}
+    return {
+        m
+        for m in modules
+        if m not in sys.stdlib_module_names and m != "__future__" and m not in shipped
+    }
 
 
 def _optional_nodes(tree):
     """Nodes inside ``try: ... except ImportError:`` bodies: imports the code does without."""
     for node in ast.walk(tree):
         if isinstance(node, ast.Try) and any(
-                isinstance(h.type, ast.Name) and h.type.id in ("ImportError", "ModuleNotFoundError")
-                for h in node.handlers):
+            isinstance(h.type, ast.Name) and h.type.id in ("ImportError", "ModuleNotFoundError")
+            for h in node.handlers
+        ):
             for statement in node.body:
                 yield from ast.walk(statement)
 
@@ -77,8 +83,10 @@ SHIPPED_MODULES = ("hw2utils.py", "hw2checks.py")
 
 @pytest.mark.parametrize("module", SHIPPED_MODULES)
 def test_shipped_modules_need_nothing_colab_lacks_and_colab_never_reinstalls_torch(module):
-    colab_extra = {re.split(r"[<>=!~ ]", line)[0] for line in
-                   requirement_lines(ROOT / "requirements-colab.txt")}
+    colab_extra = {
+        re.split(r"[<>=!~ ]", line)[0]
+        for line in requirement_lines(ROOT / "requirements-colab.txt")
+    }
     assert "torch" not in colab_extra
     missing = third_party_imports(ROOT / module) - COLAB_PREINSTALLED - colab_extra
     assert not missing, f"{module} imports {missing}: add them to requirements-colab.txt"

@@ -4,6 +4,7 @@ built by nbgrader from source/hw2, filled through nbgrader's own API with a smal
 and students handed in through Canvas, Moodle, Blackboard and a plain folder. The totals must
 be nbgrader's own (``nbgrader export``), out of 100, and each LMS file must hold exactly the
 students that LMS can key, with the totals of grades.csv."""
+
 import csv
 import json
 import subprocess
@@ -48,8 +49,13 @@ def exported(course_dir):
 
 def test_totals_are_nbgrader_exports_out_of_100_with_extra_credit_on_top(exported):
     out, _ = exported
-    run = subprocess.run([sys.executable, "-m", "nbgrader", "export"], cwd=out / "course",
-                         capture_output=True, text=True, env=course_setup.environment())
+    run = subprocess.run(
+        [sys.executable, "-m", "nbgrader", "export"],
+        cwd=out / "course",
+        capture_output=True,
+        text=True,
+        env=course_setup.environment(),
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     theirs = {row["student_id"]: row for row in read(out / "course" / "grades.csv")}
     mine = {row["student"]: row for row in read(out / "grades.csv")}
@@ -78,7 +84,9 @@ def test_each_lms_file_keys_its_own_students_and_lists_the_rest(exported):
         by_user = {intake[s]["identity"]["user"]: s for s in ready}
         assert {r[key] for r in rows} == set(by_user)
         for r in rows:
-            assert float(r["HW2"]) == pytest.approx(float(totals[by_user[r[key]]]["total"]), abs=0.01)
+            assert float(r["HW2"]) == pytest.approx(
+                float(totals[by_user[r[key]]]["total"]), abs=0.01
+            )
         # nobody is dropped silently: every student is in the file or in the list beside it
         listed = {row["student"] for row in read(result.sidecar)}
         assert listed | set(result.written) == set(totals)
@@ -89,13 +97,16 @@ def test_each_lms_file_keys_its_own_students_and_lists_the_rest(exported):
 def test_pending_zero_sends_every_keyed_total(course_dir):
     written = export.export(course_dir, ["canvas"], pending="zero")["canvas"]
     intake = json.loads((course_dir / "course" / "submitted" / "intake.json").read_text())
-    assert set(written.written) == {s for s, rec in intake.items() if rec["identity"]["lms"] == "Canvas"}
+    assert set(written.written) == {
+        s for s, rec in intake.items() if rec["identity"]["lms"] == "Canvas"
+    }
 
 
 def test_hand_grades_typed_later_reach_the_tables(exported):
     """What formgrader does (manual_score on a written answer) shows at the next export.
     (Last in this file: it changes the gradebook the other tests read.)"""
     from nbgrader.api import Gradebook
+
     out, _ = exported
     course = out / "course"
     graded = gradebook.cells(course / "source" / "hw2")
@@ -109,5 +120,7 @@ def test_hand_grades_typed_later_reach_the_tables(exported):
     export.export(out, [])
     after = {r["student"]: r for r in read(out / "grades.csv")}[student]
     assert float(after["hand_graded"]) == float(before[student]["hand_graded"]) + cell.points
-    assert float(after["awaiting_manual"]) == float(before[student]["awaiting_manual"]) - cell.points
+    assert (
+        float(after["awaiting_manual"]) == float(before[student]["awaiting_manual"]) - cell.points
+    )
     assert float(after["total"]) == float(before[student]["total"]) + cell.points

@@ -3,6 +3,7 @@ plain numbers whatever the range, no legend over the data, tick labels under eve
 and the steps of a zig-zag path told apart. Assertions are on the drawn artists, in display
 coordinates after ``fig.canvas.draw()``. The figure builders below also feed the notebook that
 tests/test_browser.py renders in JupyterLab."""
+
 import re
 
 import numpy as np
@@ -64,8 +65,9 @@ def zigzag_bowl(with_gradients: bool = True) -> hw2utils.LossFunctionWithPlot:
 
 def saturated_experiment(layers: int = 4) -> hw2utils.InitExperiment:
     """Task 4.3's large weights N(0, 1): tanh saturates, piling activations at -1 and +1."""
-    return hw2utils.run_init_experiment(lambda n_in, n_out, g: torch.randn(n_in, n_out, generator=g),
-                                        n_layers=layers, width=256)
+    return hw2utils.run_init_experiment(
+        lambda n_in, n_out, g: torch.randn(n_in, n_out, generator=g), n_layers=layers, width=256
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -85,12 +87,17 @@ def tick_labels(axis) -> list[str]:
     low, high = sorted(axis.get_view_interval())
     span = (high - low) * 1e-9
     texts = []
-    for locs, ticks in ((axis.get_majorticklocs(), axis.get_major_ticks()),
-                        (axis.get_minorticklocs(), axis.get_minor_ticks())):
+    for locs, ticks in (
+        (axis.get_majorticklocs(), axis.get_major_ticks()),
+        (axis.get_minorticklocs(), axis.get_minor_ticks()),
+    ):
         for loc, tick in zip(locs, ticks):
             if low - span <= loc <= high + span:
-                texts += [label.get_text() for label in (tick.label1, tick.label2)
-                          if label.get_visible() and label.get_text()]
+                texts += [
+                    label.get_text()
+                    for label in (tick.label1, tick.label2)
+                    if label.get_visible() and label.get_text()
+                ]
     return texts
 
 
@@ -113,8 +120,13 @@ def data_points(ax) -> np.ndarray:
     for bar in ax.patches:
         if bar.get_height() > 0:
             box = bar.get_window_extent()
-            points.append(_along(np.array([[box.x0, box.y0], [box.x0, box.y1],
-                                           [box.x1, box.y1], [box.x1, box.y0]])))
+            points.append(
+                _along(
+                    np.array(
+                        [[box.x0, box.y0], [box.x0, box.y1], [box.x1, box.y1], [box.x1, box.y0]]
+                    )
+                )
+            )
     points = [p for p in points if len(p)]
     return np.vstack(points) if points else np.empty((0, 2))
 
@@ -129,13 +141,18 @@ def assert_no_legend_over_data(fig) -> None:
     assert boxes, "the figure has no legend"
     for legend in boxes:
         box = legend.get_window_extent().padded(-1)
-        for ax in fig.axes + [child for ax in fig.axes for child in ax.child_axes]:
+        for ax in fig.axes + [child for parent in fig.axes for child in parent.child_axes]:
             points = data_points(ax)
-            inside = ((points[:, 0] > box.x0) & (points[:, 0] < box.x1)
-                      & (points[:, 1] > box.y0) & (points[:, 1] < box.y1))
+            inside = (
+                (points[:, 0] > box.x0)
+                & (points[:, 0] < box.x1)
+                & (points[:, 1] > box.y0)
+                & (points[:, 1] < box.y1)
+            )
             assert not inside.any(), (
                 f"the legend ({[t.get_text() for t in legend.get_texts()]}) covers "
-                f"{inside.sum()} plotted points of the panel {ax.get_title()!r}")
+                f"{inside.sum()} plotted points of the panel {ax.get_title()!r}"
+            )
 
 
 # ---------------------------------------------------------------------------
@@ -170,8 +187,9 @@ def test_the_note_appears_only_when_the_accuracies_coincide():
     assert fig.legends[0].get_title().get_text() == ""
 
 
-@pytest.mark.parametrize("low, high", [(0.6931, 0.6937), (0.3, 0.7), (1e-3, 0.7),
-                                       (1e-7, 5.0), (1e-5, 3e-5), (2.0, 40.0)])
+@pytest.mark.parametrize(
+    "low, high", [(0.6931, 0.6937), (0.3, 0.7), (1e-3, 0.7), (1e-7, 5.0), (1e-5, 3e-5), (2.0, 40.0)]
+)
 def test_loss_axis_tick_labels_are_a_few_short_plain_numbers(low, high):
     losses = np.geomspace(high, low, 300)
     fig = drawn(hw2utils.plot_training(history_of(losses, [0.5] * 30, [0.6] * 30)))
@@ -191,8 +209,19 @@ def assert_labelled_near_both_ends(axis, values, near: float = 1.5) -> None:
     assert min(labels) <= min(values) * near and max(labels) >= max(values) / near, labels
 
 
-@pytest.mark.parametrize("low, high", [(0.05, 0.7), (0.1, 0.7), (0.08, 0.7), (0.12, 0.9),
-                                       (0.005, 0.7), (0.3, 3.9), (1e-7, 5.0), (0.6931, 0.6937)])
+@pytest.mark.parametrize(
+    "low, high",
+    [
+        (0.05, 0.7),
+        (0.1, 0.7),
+        (0.08, 0.7),
+        (0.12, 0.9),
+        (0.005, 0.7),
+        (0.3, 3.9),
+        (1e-7, 5.0),
+        (0.6931, 0.6937),
+    ],
+)
 def test_loss_axis_labels_a_tick_near_each_end_of_the_data(low, high):
     """A loss that falls below 0.2 gets a label below 0.2 (over less than a decade the round
     ticks crowd at the top of a log axis; over more, the lowest decade may lie outside)."""
@@ -221,7 +250,7 @@ def test_bowl_panels_and_the_zoom_do_not_overlap():
     renderer = fig.canvas.get_renderer()
     boxes = [ax.get_tightbbox(renderer) for ax in fig.axes]  # labels, legend, zoom included
     for i, a in enumerate(boxes):
-        for b in boxes[i + 1:]:
+        for b in boxes[i + 1 :]:
             assert not a.padded(-1).overlaps(b.padded(-1)), (a, b)
 
 
@@ -260,7 +289,7 @@ def test_zig_zag_steps_are_apart_in_the_zoom():
     (zoom,) = path_ax.child_axes
     (tail,) = [line for line in zoom.lines if len(line.get_xydata()) > 2]
     shown = tail.get_xydata()
-    assert len(shown) >= 10 and np.allclose(shown, path[-len(shown):])
+    assert len(shown) >= 10 and np.allclose(shown, path[-len(shown) :])
     assert gaps(zoom, shown).min() >= 5
     assert not zoom.get_window_extent().overlaps(path_ax.get_window_extent())
 

@@ -17,6 +17,7 @@ the gradebook before grading by hand, never from numbers written here.
 
 Needs chromium and chromium-driver (Debian packages): skipped without them, failed under CI.
 """
+
 from __future__ import annotations
 
 import csv
@@ -29,10 +30,10 @@ import sys
 import time
 from pathlib import Path
 
-import browser  # tests/browser.py
-import mutants  # tests/mutants.py
 import pytest
 
+import browser  # tests/browser.py
+import mutants  # tests/mutants.py
 from autograder import export, grade, kit, nbgrader_steps
 from autograder.sandbox import provision
 
@@ -40,8 +41,10 @@ ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "build" / "test-artifacts"
 ASSIGNMENT, NOTEBOOK, STUDENT = kit.ASSIGNMENT, mutants.NB1, "alice"
 # The written answers graded by hand: grade id, the share of its points given, the comment.
-MARKS = (("q_wd_gradient", 0.75, "Right structure, but the factor of the decay term is off."),
-         ("q_lr_high", 0.5, "Says that the loss grows, not why a large step overshoots."))
+MARKS = (
+    ("q_wd_gradient", 0.75, "Right structure, but the factor of the decay term is off."),
+    ("q_lr_high", 0.5, "Says that the loss grows, not why a large step overshoots."),
+)
 pytestmark = pytest.mark.slow
 
 
@@ -49,17 +52,19 @@ pytestmark = pytest.mark.slow
 class HandGraded:
     """The course folder after grading by hand in formgrader, what was given there, and the
     gradebook's numbers before it."""
+
     course: Path
-    points: dict[str, float]       # grade id -> points typed into formgrader
-    comments: dict[str, str]       # grade id -> comment typed into formgrader
-    max_points: dict[str, float]   # grade id -> the answer's points
-    score_before: float            # the student's hw2 score before grading by hand
-    notebook_score_before: float   # the student's NOTEBOOK score before grading by hand
-    feedback_before: str           # NOTEBOOK's feedback page as the pipeline wrote it
+    points: dict[str, float]  # grade id -> points typed into formgrader
+    comments: dict[str, str]  # grade id -> comment typed into formgrader
+    max_points: dict[str, float]  # grade id -> the answer's points
+    score_before: float  # the student's hw2 score before grading by hand
+    notebook_score_before: float  # the student's NOTEBOOK score before grading by hand
+    feedback_before: str  # NOTEBOOK's feedback page as the pipeline wrote it
 
 
 def _gradebook(course: Path):
     from nbgrader.api import Gradebook
+
     return Gradebook(f"sqlite:///{course / 'gradebook.db'}")
 
 
@@ -70,8 +75,9 @@ def graded(tmp_path_factory) -> Path:
     browser.require_browser()
     base = tmp_path_factory.mktemp("hand_grading")
     mutants.write_reference(base / "submissions" / STUDENT)
-    problems = grade.grade(base / "submissions", base / "out", jobs=1,
-                           trust_students=bool(provision.refusal(ROOT, 1)))
+    problems = grade.grade(
+        base / "submissions", base / "out", jobs=1, trust_students=bool(provision.refusal(ROOT, 1))
+    )
     assert not any(problems.values()), problems
     return base / "out" / "course"
 
@@ -93,25 +99,32 @@ def hand_graded(graded, driver, tmp_path_factory) -> HandGraded:
         notebook = gradebook.find_submission_notebook(NOTEBOOK, ASSIGNMENT, STUDENT)
         submission_id, notebook_score_before = notebook.id, notebook.score
         score_before = gradebook.find_submission(ASSIGNMENT, STUDENT).score
-        max_points = {gid: gradebook.find_grade(gid, NOTEBOOK, ASSIGNMENT, STUDENT).max_score
-                      for gid, _, _ in MARKS}
+        max_points = {
+            gid: gradebook.find_grade(gid, NOTEBOOK, ASSIGNMENT, STUDENT).max_score
+            for gid, _, _ in MARKS
+        }
     points = {gid: share * max_points[gid] for gid, share, _ in MARKS}
     comments = {gid: comment for gid, _, comment in MARKS}
     feedback_before = _feedback_page(course).read_text()
     state = tmp_path_factory.mktemp("jupyter")
-    with browser.jupyterlab(course, state, state / "jupyter.log",
-                            environ={"PYTHONPATH": str(ROOT)}) as lab, \
-            browser.screenshot_on_failure(driver, ARTIFACTS / "formgrader-hand-grading.png"):
+    with (
+        browser.jupyterlab(
+            course, state, state / "jupyter.log", environ={"PYTHONPATH": str(ROOT)}
+        ) as lab,
+        browser.screenshot_on_failure(driver, ARTIFACTS / "formgrader-hand-grading.png"),
+    ):
         open_submission(driver, lab, NOTEBOOK, STUDENT)
         shown = driver.execute_script("return submission_id;")
         assert shown == submission_id, f"formgrader opened submission {shown}, not {STUDENT}'s"
         for gid in points:
             grade_answer(driver, lab, submission_id, gid, points[gid], comments[gid])
-    return HandGraded(course, points, comments, max_points, score_before,
-                      notebook_score_before, feedback_before)
+    return HandGraded(
+        course, points, comments, max_points, score_before, notebook_score_before, feedback_before
+    )
 
 
 # --- the instructor's clicks ---------------------------------------------------------------
+
 
 def _shown(driver, selector: str, text: str | None = None):
     """The visible element of ``selector`` that reads ``text`` (any, if None), once it shows:
@@ -120,11 +133,18 @@ def _shown(driver, selector: str, text: str | None = None):
     from selenium.webdriver.support.ui import WebDriverWait
 
     def found(d):
-        return next((e for e in d.find_elements(By.CSS_SELECTOR, selector)
-                     if e.is_displayed() and text in (None, e.text.strip())), False)
+        return next(
+            (
+                e
+                for e in d.find_elements(By.CSS_SELECTOR, selector)
+                if e.is_displayed() and text in (None, e.text.strip())
+            ),
+            False,
+        )
 
     return WebDriverWait(driver, 30).until(
-        found, f"formgrader shows no {selector}" + (f" reading {text!r}" if text else ""))
+        found, f"formgrader shows no {selector}" + (f" reading {text!r}" if text else "")
+    )
 
 
 def _click(driver, selector: str, text: str, navigates: bool = True) -> None:
@@ -136,8 +156,9 @@ def _click(driver, selector: str, text: str, navigates: bool = True) -> None:
     element = _shown(driver, selector, text)
     element.click()
     if navigates:
-        WebDriverWait(driver, 30).until(expected_conditions.staleness_of(element),
-                                        f"clicking {text!r} opened no page")
+        WebDriverWait(driver, 30).until(
+            expected_conditions.staleness_of(element), f"clicking {text!r} opened no page"
+        )
 
 
 def open_submission(driver, lab, notebook: str, student: str) -> None:
@@ -151,7 +172,8 @@ def open_submission(driver, lab, notebook: str, student: str) -> None:
     _click(driver, ".lm-MenuBar-itemLabel", "Nbgrader", navigates=False)
     _click(driver, ".lm-Menu-itemLabel", "Formgrader", navigates=False)
     frame = WebDriverWait(driver, 30).until(
-        lambda d: d.find_elements(By.CSS_SELECTOR, "#formgrader iframe"), "no Formgrader tab")[0]
+        lambda d: d.find_elements(By.CSS_SELECTOR, "#formgrader iframe"), "no Formgrader tab"
+    )[0]
     driver.switch_to.frame(frame)
     _click(driver, "a", "Manual Grading")
     _click(driver, "a", ASSIGNMENT)
@@ -166,6 +188,7 @@ def _click_in_view(driver, element, tries: int = 5) -> None:
     (formgrader lays out the answers as they load), leaving the element under the sticky
     breadcrumb bar for a moment: then scroll and click again."""
     from selenium.common.exceptions import ElementClickInterceptedException
+
     for attempt in range(tries):
         driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", element)
         try:
@@ -177,8 +200,9 @@ def _click_in_view(driver, element, tries: int = 5) -> None:
             time.sleep(0.5)
 
 
-def grade_answer(driver, lab, submission_id: str, grade_id: str, points: float,
-                 comment: str) -> None:
+def grade_answer(
+    driver, lab, submission_id: str, grade_id: str, points: float, comment: str
+) -> None:
     """Type ``points`` into the answer's score box and ``comment`` into its comment box,
     leaving each box by clicking elsewhere (formgrader saves a box when it has changed and
     loses focus), and wait until formgrader's API returns both."""
@@ -188,13 +212,19 @@ def grade_answer(driver, lab, submission_id: str, grade_id: str, points: float,
 
     score = driver.find_element(By.CSS_SELECTOR, f"input.score#{grade_id}")
     box = driver.find_element(By.CSS_SELECTOR, f"textarea.comment#{grade_id}-comment")
-    answer = box.find_element(By.XPATH, "./ancestor::*[contains(@class, 'nbgrader_cell')]"
-                                        "//*[contains(@class, 'panel-body')]")
+    answer = box.find_element(
+        By.XPATH,
+        "./ancestor::*[contains(@class, 'nbgrader_cell')]//*[contains(@class, 'panel-body')]",
+    )
     # formgrader binds a box to its grade once the grades have loaded: it then marks the
     # score box as awaiting a grade and gives the comment box its placeholder
     WebDriverWait(driver, 30).until(
-        lambda d: "needs_manual_grade" in score.get_attribute("class")
-        and box.get_attribute("placeholder"), f"formgrader did not load {grade_id}'s grade")
+        lambda d: (
+            "needs_manual_grade" in score.get_attribute("class")
+            and box.get_attribute("placeholder")
+        ),
+        f"formgrader did not load {grade_id}'s grade",
+    )
     # Not Escape, formgrader's "defocus and save" key: its keyboard shortcuts are set up
     # after MathJax, which it loads from a CDN, and this browser reaches no CDN
     _click_in_view(driver, score)
@@ -206,17 +236,22 @@ def grade_answer(driver, lab, submission_id: str, grade_id: str, points: float,
     def saved() -> tuple:
         grades = lab.request(f"formgrader/api/grades?submission_id={submission_id}")
         notes = lab.request(f"formgrader/api/comments?submission_id={submission_id}")
-        return (next(g["manual_score"] for g in grades if g["name"] == grade_id),
-                next(c["manual_comment"] for c in notes if c["name"] == grade_id))
+        return (
+            next(g["manual_score"] for g in grades if g["name"] == grade_id),
+            next(c["manual_comment"] for c in notes if c["name"] == grade_id),
+        )
 
     try:
         WebDriverWait(driver, 15).until(lambda _: saved() == (points, comment))
     except TimeoutException:
-        raise AssertionError(f"formgrader did not save {grade_id}'s {points:g} points and "
-                             f"comment {comment!r}; its API has {saved()}") from None
+        raise AssertionError(
+            f"formgrader did not save {grade_id}'s {points:g} points and "
+            f"comment {comment!r}; its API has {saved()}"
+        ) from None
 
 
 # --- after grading by hand -----------------------------------------------------------------
+
 
 def _feedback_page(course: Path) -> Path:
     return course / "feedback" / STUDENT / ASSIGNMENT / f"{NOTEBOOK}.html"
@@ -226,7 +261,7 @@ def _answer_panel(page: str, grade_id: str) -> str:
     """The feedback page's panel of one answer: from its anchor to the next cell's anchor."""
     start = page.index(f'<a name="{grade_id}"></a>')
     following = re.compile(r'<a name="[^"]+"></a>').search(page, start + 1)
-    return page[start:following.start() if following else len(page)]
+    return page[start : following.start() if following else len(page)]
 
 
 def _score(value: float, max_value: float) -> str:
@@ -239,12 +274,16 @@ def test_the_gradebook_holds_the_points_and_comments(hand_graded):
         for gid, points in hand_graded.points.items():
             mark = gradebook.find_grade(gid, NOTEBOOK, ASSIGNMENT, STUDENT)
             assert (mark.manual_score, mark.score, mark.needs_manual_grade) == (
-                points, points, False), gid
+                points,
+                points,
+                False,
+            ), gid
             comment = gradebook.find_comment(gid, NOTEBOOK, ASSIGNMENT, STUDENT)
             assert comment.manual_comment == hand_graded.comments[gid]
         notebook = gradebook.find_submission_notebook(NOTEBOOK, ASSIGNMENT, STUDENT)
         assert notebook.score == pytest.approx(
-            hand_graded.notebook_score_before + sum(hand_graded.points.values()))
+            hand_graded.notebook_score_before + sum(hand_graded.points.values())
+        )
         # the notebook's other written answers still await grading by hand
         pending = {g.name for g in notebook.grades if g.needs_manual_grade}
         assert pending and not pending & set(hand_graded.points)
@@ -255,8 +294,14 @@ def test_nbgrader_export_counts_the_hand_graded_points(hand_graded):
     course = hand_graded.course
     env = {k: v for k, v in os.environ.items() if not k.startswith("HW2_")}
     env["PYTHONPATH"] = str(ROOT)  # the kit, as the README says: the course config imports it
-    done = subprocess.run([sys.executable, "-m", "nbgrader", "export"], cwd=course, env=env,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "nbgrader", "export"],
+        cwd=course,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     with open(course / "grades.csv") as f:
         rows = [r for r in csv.DictReader(f) if r["student_id"] == STUDENT]
@@ -296,8 +341,10 @@ def test_regenerated_feedback_shows_the_points_and_comments(hand_graded):
         panel = _answer_panel(page, gid)
         assert _score(points, hand_graded.max_points[gid]) in panel, (gid, panel[:600])
         comment = html.escape(hand_graded.comments[gid], quote=False)
-        assert re.search(rf"<b>Comments:</b>\s*<p>{re.escape(comment)}</p>", panel), \
-            (gid, panel[-800:])
+        assert re.search(rf"<b>Comments:</b>\s*<p>{re.escape(comment)}</p>", panel), (
+            gid,
+            panel[-800:],
+        )
     with _gradebook(hand_graded.course) as gradebook:
         notebook = gradebook.find_submission_notebook(NOTEBOOK, ASSIGNMENT, STUDENT)
         score, max_score = notebook.score, notebook.max_score

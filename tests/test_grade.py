@@ -3,6 +3,7 @@ class: the reference (with its EC1 model under a browser's second-download name)
 untouched release, a student whose notebooks are renamed and one unreadable (tests/small_class.py),
 and one who hands in notebook 4 with its extra-credit values forged. One grading run serves
 every test here (about two minutes on 2 cores)."""
+
 import csv
 import html as html_module
 import json
@@ -20,7 +21,9 @@ import small_class  # tests/: the class graded here
 from autograder import grade, gradebook, worker
 from ec_networks import rule_network  # tests/: an exact EC1 network, no training
 
-pytestmark = pytest.mark.slow  # the small class graded once for all of it: about 2 minutes on 2 cores
+pytestmark = (
+    pytest.mark.slow
+)  # the small class graded once for all of it: about 2 minutes on 2 cores
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "source" / "hw2"
@@ -42,7 +45,9 @@ def graded(tmp_path_factory):
         if "extra_credit" in cell["metadata"].get("hw2", {}):
             cell["metadata"]["hw2"]["extra_credit"] *= 100
     path.write_text(json.dumps(notebook))
-    hw2utils._write_ec_model(rule_network(), subs / "forger" / hw2utils.EC_MODEL_FILE, saved_by="save_ec_model")
+    hw2utils._write_ec_model(
+        rule_network(), subs / "forger" / hw2utils.EC_MODEL_FILE, saved_by="save_ec_model"
+    )
     out = base / "out"
     problems = grade.grade(subs, out, jobs=2)
     return out, problems
@@ -78,8 +83,13 @@ def test_nbgrader_export_counts_extra_credit_on_top_of_100_points(graded):
     extra credit (nbgrader's Grade.extra_credit), as in the kit's grades.csv."""
     out, _ = graded
     course = out / "course"
-    run = subprocess.run([sys.executable, "-m", "nbgrader", "export"], cwd=course, capture_output=True,
-                         text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    run = subprocess.run(
+        [sys.executable, "-m", "nbgrader", "export"],
+        cwd=course,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     with open(course / "grades.csv") as f:  # nbgrader writes course/grades.csv
         exported = {row["student_id"]: row for row in csv.DictReader(f)}
@@ -107,8 +117,11 @@ def test_a_broken_notebook_costs_only_its_own_points_and_says_why(graded):
     out, problems = graded
     grades = read_csv(out / "grades.csv")
     scores = read_csv(out / "scores.csv")
-    part4_points = sum(float(v) for k, v in scores["reference"].items()
-                       if k.startswith(("init_", "supervise_", "net_4_")) and v)
+    part4_points = sum(
+        float(v)
+        for k, v in scores["reference"].items()
+        if k.startswith(("init_", "supervise_", "net_4_")) and v
+    )
     assert float(grades["broken"]["autograded"]) == AUTOGRADED_POINTS - part4_points
     assert "04_initialization.ipynb is not a valid notebook" in grades["broken"]["problems"]
     assert problems["broken"] and not problems["reference"]
@@ -122,7 +135,9 @@ def test_class_summary_names_what_students_lose_points_on(graded):
     # the blank release and the forger, who handed in notebook 4 alone
     assert float(adam["share_losing_points"]) == pytest.approx(2 / 4, abs=1e-3)
     # the blank release and the broken notebook 4
-    assert float(summary["init_he__distribution"]["share_losing_points"]) == pytest.approx(2 / 4, abs=1e-3)
+    assert float(summary["init_he__distribution"]["share_losing_points"]) == pytest.approx(
+        2 / 4, abs=1e-3
+    )
 
 
 def test_feedback_shows_diagnostics_not_the_reference_solution(graded):
@@ -131,20 +146,30 @@ def test_feedback_shows_diagnostics_not_the_reference_solution(graded):
     html = html_path.read_text()
     text = html_module.unescape(re.sub(r"<[^>]+>", "", html))
     # the judge's diagnostic names the student's own line that raised
-    assert ("adam_optimizer__matches_torch, case lr=0.1, cpu, torch.float64" in text
-            and "running your code raised NotImplementedError" in text
-            and "line 10 in __init__: raise NotImplementedError()" in text)
+    assert (
+        "adam_optimizer__matches_torch, case lr=0.1, cpu, torch.float64" in text
+        and "running your code raised NotImplementedError" in text
+        and "line 10 in __init__: raise NotImplementedError()" in text
+    )
     assert "m_star.copy_(new_m_star)" not in html  # a line of the reference Adam
     assert "autograder" not in text and "judge_adam" not in html  # nothing of the judge
-    assert "hw2checks.check_adam_optimizer__matches_torch(ADAMOptimizer)" in text  # the visible call
+    assert (
+        "hw2checks.check_adam_optimizer__matches_torch(ADAMOptimizer)" in text
+    )  # the visible call
     # a student's feedback folder holds their pages, not a copy of the data
-    assert {p.name for p in html_path.parent.iterdir()} == {"01_gradient_descent.html", "02_ema_adam.html",
-                                                            "03_training.html", "04_initialization.html"}
+    assert {p.name for p in html_path.parent.iterdir()} == {
+        "01_gradient_descent.html",
+        "02_ema_adam.html",
+        "03_training.html",
+        "04_initialization.html",
+    }
 
 
 def test_rerunning_is_idempotent_and_skips_graded_students(graded, monkeypatch):
     out, _ = graded
-    before = {name: (out / name).read_text() for name in ("grades.csv", "scores.csv", "summary.csv")}
+    before = {
+        name: (out / name).read_text() for name in ("grades.csv", "scores.csv", "summary.csv")
+    }
     calls = []
     monkeypatch.setattr(worker, "execute_student", lambda *args: calls.append(args))
     grade.grade(out.parent / "submissions", out)
@@ -159,9 +184,13 @@ def test_an_interrupted_run_resumes_with_the_students_not_finished(graded, monke
     (out / "course" / "executed" / "blank" / worker.WORKER_RECORD).unlink()
     executed = []
     original = worker.execute_student
-    monkeypatch.setattr(worker, "execute_student",
-                        lambda out, work, student, *rest: executed.append(student)
-                        or original(out, work, student, *rest))
+    monkeypatch.setattr(
+        worker,
+        "execute_student",
+        lambda out, work, student, *rest: (
+            executed.append(student) or original(out, work, student, *rest)
+        ),
+    )
     grade.grade(out.parent / "submissions", out, jobs=2)
     assert executed == ["blank"]
     assert (out / "grades.csv").read_text() == before

@@ -4,8 +4,8 @@ its own points, and the batch goes on. Real nbgrader, real kernels, two workers.
 Each student below is the reference notebook 1 with one thing added; one grading run
 (about a minute on 2 cores) serves every test here.
 """
+
 import csv
-import json
 import subprocess
 from pathlib import Path
 
@@ -15,7 +15,9 @@ import pytest
 from autograder import grade
 from autograder.limits import GiB, Limits
 
-pytestmark = pytest.mark.slow  # the hostile class graded once for all of it: about 2 minutes on 2 cores
+pytestmark = (
+    pytest.mark.slow
+)  # the hostile class graded once for all of it: about 2 minutes on 2 cores
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "source" / "hw2"
@@ -32,8 +34,14 @@ def with_cell(code, after_grade_id=None):
     nb = reference(NB1)
     index = 0
     if after_grade_id:
-        index = next(i for i, c in enumerate(nb.cells)
-                     if c.metadata.get("nbgrader", {}).get("grade_id") == after_grade_id) + 1
+        index = (
+            next(
+                i
+                for i, c in enumerate(nb.cells)
+                if c.metadata.get("nbgrader", {}).get("grade_id") == after_grade_id
+            )
+            + 1
+        )
     cell = nbformat.v4.new_code_cell(code)
     del cell["id"]  # the source notebooks are nbformat 4.4, which has no cell ids
     nb.cells.insert(index, cell)
@@ -58,19 +66,29 @@ STUDENTS = {
     "reference": {NB1: reference(NB1), NB2: reference(NB2)},
     "hangs": {NB1: with_answer_prefix("gd_loop", "import time\ntime.sleep(600)\n")},
     "floods": {NB1: with_cell('print("spam " * 1_000_000)')},
-    "stderr": {NB1: with_cell(
-        "import sys\n"
-        "class NoisySGD(SimpleGradientDescent):\n"
-        "    def step(self):\n"
-        "        print('debug: one step', file=sys.stderr)\n"
-        "        super().step()\n"
-        "SimpleGradientDescent = NoisySGD", after_grade_id="sgd_optimizer")},
-    "exits": {NB1: with_cell("import os\nos._exit(3)", after_grade_id="gd_loop"),
-              NB2: reference(NB2)},
+    "stderr": {
+        NB1: with_cell(
+            "import sys\n"
+            "class NoisySGD(SimpleGradientDescent):\n"
+            "    def step(self):\n"
+            "        print('debug: one step', file=sys.stderr)\n"
+            "        super().step()\n"
+            "SimpleGradientDescent = NoisySGD",
+            after_grade_id="sgd_optimizer",
+        )
+    },
+    "exits": {
+        NB1: with_cell("import os\nos._exit(3)", after_grade_id="gd_loop"),
+        NB2: reference(NB2),
+    },
     "hog": {NB1: with_cell("import torch\nhog = torch.ones(3 * 2**30 // 4)  # 3 GiB")},
-    "spawns": {NB1: with_cell("import subprocess\n"  # one child, one detached from the kernel
-                              f"subprocess.Popen(['sleep', '{SLEEPER}'])\n"
-                              f"subprocess.Popen(['sleep', '{SLEEPER}'], start_new_session=True)")},
+    "spawns": {
+        NB1: with_cell(
+            "import subprocess\n"  # one child, one detached from the kernel
+            f"subprocess.Popen(['sleep', '{SLEEPER}'])\n"
+            f"subprocess.Popen(['sleep', '{SLEEPER}'], start_new_session=True)"
+        )
+    },
     "raises": {NB1: setup_raises()},
 }
 LIMITS = Limits(wall=300, cpu=600, memory=int(2.5 * GiB), threads=1, cell=15)
@@ -91,14 +109,19 @@ def graded(tmp_path_factory):
 
 def nb1_ids(scores):
     cells = reference(NB1).cells
-    ids = [c.metadata["nbgrader"]["grade_id"] for c in cells
-           if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"]
+    ids = [
+        c.metadata["nbgrader"]["grade_id"]
+        for c in cells
+        if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"
+    ]
     assert ids and all(i in scores["reference"] for i in ids)
     return ids
 
 
 def executed(out, student, name=NB1):
-    return nbformat.read(out / "course" / "autograded" / student / "hw2" / f"{name}.ipynb", as_version=4)
+    return nbformat.read(
+        out / "course" / "autograded" / student / "hw2" / f"{name}.ipynb", as_version=4
+    )
 
 
 def test_every_student_gets_a_row_and_the_reference_full_marks(graded):
@@ -121,8 +144,11 @@ def test_a_hanging_cell_costs_only_the_tests_of_what_it_defines_and_is_named(gra
     for grade_id in nb1_ids(scores):
         lost = float(scores["hangs"][grade_id]) < float(scores["reference"][grade_id])
         assert lost == grade_id.startswith("gd_loop__"), grade_id
-    answer = next(c for c in executed(out, "hangs").cells
-                  if c.metadata.get("nbgrader", {}).get("grade_id") == "gd_loop")
+    answer = next(
+        c
+        for c in executed(out, "hangs").cells
+        if c.metadata.get("nbgrader", {}).get("grade_id") == "gd_loop"
+    )
     assert any(o.output_type == "error" for o in answer.outputs)
     said = [p for p in problems["hangs"] if p.startswith(f"{NB1}.ipynb")]
     assert len(said) == 1 and "(gd_loop) ran past the time limit of 15 s per cell" in said[0], said
@@ -137,10 +163,15 @@ def test_megabytes_of_output_are_cut_down(graded):
 def test_stderr_from_student_code_costs_nothing_and_test_cells_show_only_the_verdict(graded):
     out, _, scores = graded
     assert float(scores["stderr"]["sgd_optimizer__weight_decay"]) > 0
-    test_cell = next(c for c in executed(out, "stderr").cells
-                     if c.metadata.get("nbgrader", {}).get("grade_id") == "sgd_optimizer__weight_decay")
+    test_cell = next(
+        c
+        for c in executed(out, "stderr").cells
+        if c.metadata.get("nbgrader", {}).get("grade_id") == "sgd_optimizer__weight_decay"
+    )
     # what the student's code printed while its probe ran is not the grader's to show as a result
-    assert [o.text for o in test_cell.outputs] == ["sgd_optimizer__weight_decay: 7/7 hidden cases passed\n"]
+    assert [o.text for o in test_cell.outputs] == [
+        "sgd_optimizer__weight_decay: 7/7 hidden cases passed\n"
+    ]
 
 
 def test_a_kernel_that_exits_loses_its_notebook_only_and_says_so(graded):
@@ -148,8 +179,11 @@ def test_a_kernel_that_exits_loses_its_notebook_only_and_says_so(graded):
     assert all(float(scores["exits"][i]) == 0 for i in nb1_ids(scores))
     nb2_ids = [i for i, v in scores["reference"].items() if i.startswith(("ema_update__", "adam_"))]
     assert nb2_ids and all(scores["exits"][i] == scores["reference"][i] for i in nb2_ids)
-    assert any(f"{NB1}.ipynb could not be graded (its kernel died while running cell " in p
-               and "('import os')" in p for p in problems["exits"])
+    assert any(
+        f"{NB1}.ipynb could not be graded (its kernel died while running cell " in p
+        and "('import os')" in p
+        for p in problems["exits"]
+    )
 
 
 def test_memory_beyond_the_limit_fails_only_the_cell_that_asks(graded):
@@ -178,8 +212,14 @@ def test_a_student_past_the_wall_clock_limit_is_stopped_and_told(tmp_path):
     problems = grade.grade(tmp_path / "subs", tmp_path / "out", limits=limits, feedback=False)
     assert any("grading stopped after 20 s" in p for p in problems["sleeper"])
     # the cell as the graded notebook places it (the student's cell goes after the release's first)
-    assert any(p.startswith(f"{NB1}.ipynb did not finish: the time limit of 20 s per submission ran "
-                            "out while it ran cell ") and "('import time'); " in p and "check(s) never ran" in p
-               for p in problems["sleeper"])
+    assert any(
+        p.startswith(
+            f"{NB1}.ipynb did not finish: the time limit of 20 s per submission ran "
+            "out while it ran cell "
+        )
+        and "('import time'); " in p
+        and "check(s) never ran" in p
+        for p in problems["sleeper"]
+    )
     with open(tmp_path / "out" / "grades.csv") as f:
         assert float(next(csv.DictReader(f))["autograded"]) == 0

@@ -1,5 +1,6 @@
 """The Gradescope bundle, run for real in a simulated /autograder tree: unzip it where
 Gradescope would, call its run_autograder on a sample submission, validate results.json."""
+
 import json
 import os
 import shutil
@@ -60,12 +61,24 @@ def graded(tmp_path_factory):
     # uploaded inside a folder
     (root / "submission" / "hw2").mkdir(parents=True)
     part1 = mutants.load(mutants.NB1)
-    part1["cells"].insert(3, {"cell_type": "code", "metadata": {}, "source": ATTACK,
-                              "outputs": [], "execution_count": None})
-    (root / "submission" / "hw2" / "Copy of 01_gradient_descent.ipynb").write_text(json.dumps(part1))
+    part1["cells"].insert(
+        3,
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "source": ATTACK,
+            "outputs": [],
+            "execution_count": None,
+        },
+    )
+    (root / "submission" / "hw2" / "Copy of 01_gradient_descent.ipynb").write_text(
+        json.dumps(part1)
+    )
     shutil.copy(RELEASE / "02_ema_adam.ipynb", root / "submission" / "02_ema_adam.ipynb")
     env = {**os.environ, "AUTOGRADER_ROOT": str(root), "HW2_PYTHON": sys.executable}
-    run = subprocess.run(["bash", str(root / "run_autograder")], env=env, capture_output=True, text=True)
+    run = subprocess.run(
+        ["bash", str(root / "run_autograder")], env=env, capture_output=True, text=True
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     yield bundle, json.loads((root / "results" / "results.json").read_text()), root
     shutil.rmtree(base)
@@ -83,9 +96,16 @@ def test_the_bundle_has_gradescope_scripts_and_no_gradebook_or_outputs(graded):
     with zipfile.ZipFile(bundle) as zf:
         names = set(zf.namelist())
         modes = {i.filename: i.external_attr >> 16 for i in zf.infolist()}
-    assert {"setup.sh", "run_autograder", "requirements.txt", "nbgrader_config.py",
-            "source/hw2/01_gradient_descent.ipynb", "autograder/checks/part2.py",
-            "lessons/experiments.py", "lessons/rules.py"} <= names
+    assert {
+        "setup.sh",
+        "run_autograder",
+        "requirements.txt",
+        "nbgrader_config.py",
+        "source/hw2/01_gradient_descent.ipynb",
+        "autograder/checks/part2.py",
+        "lessons/experiments.py",
+        "lessons/rules.py",
+    } <= names
     assert modes["run_autograder"] & 0o111 and modes["setup.sh"] & 0o111
     assert not [n for n in names if n.endswith((".db", ".pyc")) or "certificate/" in n]
 
@@ -102,13 +122,18 @@ def test_results_have_one_test_per_autograded_grade_id(graded):
     assert len(ids) == len(set(ids))
     graded_cells = gradebook.cells(SOURCE)
     assert not set(ids) & {c.grade_id for c in graded_cells if c.kind == gradebook.MANUAL}
-    assert {"gd_loop__matches_reference", "adam_optimizer__matches_torch", "init_he__distribution"} <= set(ids)
+    assert {
+        "gd_loop__matches_reference",
+        "adam_optimizer__matches_torch",
+        "init_he__distribution",
+    } <= set(ids)
     for test in results["tests"]:
         assert 0 <= test["score"] <= test["max_score"] and test["visibility"] == "visible"
     # extra credit is on top of the assignment's points: its tests are worth 0
     extra = [t for t in results["tests"] if t["name"].endswith("(extra credit)")]
-    assert {t["name"].split(" ")[0] for t in extra} == {c.grade_id for c in graded_cells
-                                                        if c.kind == gradebook.EXTRA}
+    assert {t["name"].split(" ")[0] for t in extra} == {
+        c.grade_id for c in graded_cells if c.kind == gradebook.EXTRA
+    }
     assert all(t["max_score"] == 0 for t in extra)
     regular = sum(c.points for c in graded_cells if c.kind == gradebook.AUTO)
     assert sum(t["max_score"] for t in results["tests"]) == regular
@@ -119,7 +144,9 @@ def test_results_have_one_test_per_autograded_grade_id(graded):
 def test_results_score_the_work_done_and_explain_the_rest(graded):
     _, results, _ = graded
     tests = {t["name"].split(" ")[0]: t for t in results["tests"]}
-    part1 = [t for i, t in tests.items() if i.startswith(("gd_loop", "per_dim_lr", "sgd_optimizer"))]
+    part1 = [
+        t for i, t in tests.items() if i.startswith(("gd_loop", "per_dim_lr", "sgd_optimizer"))
+    ]
     assert part1 and all(t["score"] == t["max_score"] for t in part1)
     adam = tests["adam_optimizer__matches_torch"]
     assert adam["score"] == 0 and "NotImplementedError" in adam["output"]
@@ -135,14 +162,24 @@ def test_workers_size_their_torch_threads_to_the_container_cpu_quota(quota_cpus,
     try:
         group.mkdir(exist_ok=True)
         (group / "cpu.cfs_period_us").write_text("100000")
-        (group / "cpu.cfs_quota_us").write_text(str(int(quota_cpus * 100000)) if quota_cpus else "-1")
+        (group / "cpu.cfs_quota_us").write_text(
+            str(int(quota_cpus * 100000)) if quota_cpus else "-1"
+        )
     except OSError:
         pytest.skip("needs a writable cgroup-v1 cpu hierarchy (root)")
     try:
         run = subprocess.run(
-            [sys.executable, "-c", "from autograder.cpus import available_cpus; print(available_cpus())"],
-            cwd=ROOT, capture_output=True, text=True, check=True,
-            preexec_fn=lambda: (group / "cgroup.procs").write_text(str(os.getpid())))
+            [
+                sys.executable,
+                "-c",
+                "from autograder.cpus import available_cpus; print(available_cpus())",
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+            preexec_fn=lambda: (group / "cgroup.procs").write_text(str(os.getpid())),
+        )
     finally:
         group.rmdir()
     assert int(run.stdout) == (expected or len(os.sched_getaffinity(0)))

@@ -1,5 +1,6 @@
 """run_test and Supervise: training, evaluation discipline (eval mode, no_grad),
 early stop, grading mode, the history and the figure."""
+
 import numpy as np
 import pytest
 import torch
@@ -40,8 +41,14 @@ def test_supervise_squeezes_the_output_column_and_applies_the_criterion():
 
 
 def test_learns_an_easy_rule_and_stops_early_at_full_held_out_accuracy(easy_dataset, capsys):
-    history = run_test(Supervise(nn.BCELoss(), small_net()), adam, epochs=500,
-                       data=easy_dataset, device="cpu", plot=False)
+    history = run_test(
+        Supervise(nn.BCELoss(), small_net()),
+        adam,
+        epochs=500,
+        data=easy_dataset,
+        device="cpu",
+        plot=False,
+    )
     assert history.val_acc == 1.0 and history.solved_epoch == history.epochs_run < 500
     assert history.solved_epoch % 10 == 0
     assert history.eval_epochs == list(range(10, history.epochs_run + 1, 10))
@@ -53,20 +60,36 @@ def test_learns_an_easy_rule_and_stops_early_at_full_held_out_accuracy(easy_data
 
 
 def test_progress_bar_shows_the_loss_trend_and_the_best_held_out_so_far(easy_dataset, capsys):
-    history = run_test(Supervise(nn.BCELoss(), small_net()), lambda p: torch.optim.SGD(p, lr=0.05),
-                       epochs=150, data=easy_dataset, device="cpu", plot=False)
+    history = run_test(
+        Supervise(nn.BCELoss(), small_net()),
+        lambda p: torch.optim.SGD(p, lr=0.05),
+        epochs=150,
+        data=easy_dataset,
+        device="cpu",
+        plot=False,
+    )
     bar = capsys.readouterr().out.split("\n")[1].split("\r")[-1]  # the bar as last drawn
     span = min(100, history.epochs_run - 1)
     change = history.losses[-1] / history.losses[-1 - span] - 1
     best = max(history.val_accs)
     at = history.eval_epochs[history.val_accs.index(best)]
     assert f"loss {history.losses[-1]:.4f} ({change:+.1%} in {span} epochs)" in bar
-    assert f"train {history.train_acc:.3f}, held-out {history.val_acc:.3f} (best {best:.3f} at epoch {at})" in bar
+    assert (
+        f"train {history.train_acc:.3f}, held-out {history.val_acc:.3f} (best {best:.3f} at epoch {at})"
+        in bar
+    )
 
 
 def test_without_early_success_it_runs_every_epoch_and_evaluates_at_the_last(easy_dataset):
-    history = run_test(Supervise(nn.BCELoss(), small_net()), lambda p: torch.optim.SGD(p, lr=1e-4),
-                       epochs=25, data=easy_dataset, device="cpu", progress=False, plot=False)
+    history = run_test(
+        Supervise(nn.BCELoss(), small_net()),
+        lambda p: torch.optim.SGD(p, lr=1e-4),
+        epochs=25,
+        data=easy_dataset,
+        device="cpu",
+        progress=False,
+        plot=False,
+    )
     assert history.epochs_run == 25 and history.solved_epoch is None
     assert history.eval_epochs == [10, 20, 25]
     assert len(history.grad_ranges) == 3 and all(hi >= lo > 0 for hi, lo in history.grad_ranges)
@@ -77,8 +100,16 @@ def test_evaluates_in_eval_mode_without_gradients_and_trains_in_train_mode(easy_
     spy = ModeSpy()
     model = Supervise(nn.BCELoss(), small_net(spy))
     model.eval()  # the harness must switch to training mode itself
-    run_test(model, adam, epochs=20, test_every=10, data=easy_dataset, device="cpu",
-             progress=False, plot=False)
+    run_test(
+        model,
+        adam,
+        epochs=20,
+        test_every=10,
+        data=easy_dataset,
+        device="cpu",
+        progress=False,
+        plot=False,
+    )
     n_train, n_val = len(easy_dataset.train_labels), len(easy_dataset.val_labels)
     training_calls = [c for c in spy.calls if c[0]]
     evaluation_calls = [c for c in spy.calls if not c[0]]
@@ -91,8 +122,9 @@ def test_evaluates_in_eval_mode_without_gradients_and_trains_in_train_mode(easy_
 
 def test_batchnorm_statistics_are_frozen_during_evaluation(easy_dataset):
     torch.manual_seed(0)
-    net = nn.Sequential(nn.Linear(36, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 1),
-                        nn.Sigmoid())
+    net = nn.Sequential(
+        nn.Linear(36, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 1), nn.Sigmoid()
+    )
     batchnorm = net[1]
     model = Supervise(nn.BCELoss(), net)
     run_test(model, adam, epochs=10, data=easy_dataset, device="cpu", progress=False, plot=False)
@@ -102,20 +134,32 @@ def test_batchnorm_statistics_are_frozen_during_evaluation(easy_dataset):
 
 def test_grading_mode_shortens_training(easy_dataset, monkeypatch, capsys):
     monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
-    history = run_test(Supervise(nn.BCELoss(), small_net()), lambda p: torch.optim.SGD(p, lr=1e-4),
-                       epochs=2000, data=easy_dataset, device="cpu", progress=False, plot=False)
+    history = run_test(
+        Supervise(nn.BCELoss(), small_net()),
+        lambda p: torch.optim.SGD(p, lr=1e-4),
+        epochs=2000,
+        data=easy_dataset,
+        device="cpu",
+        progress=False,
+        plot=False,
+    )
     assert history.epochs_run == hw2utils.GRADING_EPOCHS
     assert "Grading mode" in capsys.readouterr().out
 
 
 def test_figure_shows_log_loss_and_two_accuracy_curves(easy_dataset):
-    history = run_test(Supervise(nn.BCELoss(), small_net()), adam, epochs=30, data=easy_dataset,
-                       device="cpu", progress=False)
+    history = run_test(
+        Supervise(nn.BCELoss(), small_net()),
+        adam,
+        epochs=30,
+        data=easy_dataset,
+        device="cpu",
+        progress=False,
+    )
     loss_ax, acc_ax = history.figure.axes
     assert loss_ax.get_yscale() == "log"
     assert np.allclose(loss_ax.lines[0].get_ydata(), history.losses)
-    assert [line.get_label() for line in acc_ax.lines] == ["training accuracy",
-                                                           "held-out accuracy"]
+    assert [line.get_label() for line in acc_ax.lines] == ["training accuracy", "held-out accuracy"]
     assert list(acc_ax.lines[1].get_xdata()) == history.eval_epochs
     assert np.allclose(acc_ax.lines[1].get_ydata(), history.val_accs)
     assert acc_ax.get_ylim()[0] == 0.0
@@ -125,7 +169,8 @@ def test_uses_the_tiny_dataset_and_the_chosen_device_by_default(easy_data_dir, m
     monkeypatch.chdir(easy_data_dir.parent)
     (easy_data_dir.parent / "data").mkdir(exist_ok=True)
     (easy_data_dir / "tiny-classification.npz").rename(
-        easy_data_dir.parent / "data" / "tiny-classification.npz")
+        easy_data_dir.parent / "data" / "tiny-classification.npz"
+    )
     monkeypatch.setattr(hw2utils, "__file__", str(easy_data_dir / "nowhere" / "hw2utils.py"))
     monkeypatch.setenv(hw2utils.ENV_DEVICE, "cpu")
     model = Supervise(nn.BCELoss(), small_net())

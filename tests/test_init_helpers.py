@@ -1,4 +1,5 @@
 """Part 4 helpers: the bias-free forward pass and the activation histograms."""
+
 import math
 
 import numpy as np
@@ -11,6 +12,7 @@ import hw2utils
 def normal_init(std):
     def init(n_in, n_out, generator):
         return torch.randn(n_in, n_out, generator=generator) * std
+
     return init
 
 
@@ -26,15 +28,17 @@ def test_layer_activations_compose_matrix_products_and_the_nonlinearity():
 
 
 def test_zero_weights_give_zero_activations_in_every_layer():
-    exp = hw2utils.run_init_experiment(lambda n_in, n_out, g: torch.zeros(n_in, n_out),
-                                       n_layers=3, width=64, plot=False)
+    exp = hw2utils.run_init_experiment(
+        lambda n_in, n_out, g: torch.zeros(n_in, n_out), n_layers=3, width=64, plot=False
+    )
     assert len(exp.activations) == 3
     assert all(a.shape == (16, 64) and not a.any() for a in exp.activations)
 
 
 def test_xavier_scale_keeps_tanh_alive_while_small_weights_vanish():
-    xavier = hw2utils.run_init_experiment(lambda i, o, g: torch.randn(i, o, generator=g) / math.sqrt(i),
-                                          width=512, plot=False)
+    xavier = hw2utils.run_init_experiment(
+        lambda i, o, g: torch.randn(i, o, generator=g) / math.sqrt(i), width=512, plot=False
+    )
     small = hw2utils.run_init_experiment(normal_init(0.01), width=512, plot=False)
     assert xavier.stds[-1] > 0.15
     assert small.stds[-1] < 1e-3 * small.stds[0]
@@ -59,7 +63,7 @@ def test_wrong_shape_or_nonlinearity_is_a_clear_error():
 def test_histogram_figure_has_one_panel_per_layer_with_a_normal_reference():
     exp = hw2utils.run_init_experiment(normal_init(0.05), n_layers=4, width=128)
     assert len(exp.figure.axes) == 4
-    for ax, acts in zip(exp.figure.axes, exp.activations):
+    for ax, _acts in zip(exp.figure.axes, exp.activations):
         heights = np.array([patch.get_height() for patch in ax.patches])
         widths = np.array([patch.get_width() for patch in ax.patches])
         assert len(heights) == 100 and np.sum(heights * widths) == pytest.approx(1.0)

@@ -1,5 +1,6 @@
 """The student bundle and the release leak nothing, and the leak check catches each kind of
 leak planted in a copy of them (so a clean result means something)."""
+
 import json
 import re
 import shutil
@@ -43,11 +44,20 @@ def test_the_bundle_holds_what_a_student_needs_and_builds_the_same_twice(student
         assert sorted(zf.namelist()) == sorted(f"hw2/{n}" for n in names)
 
 
-@pytest.mark.parametrize("base_url, expected", [
-    ("https://raw.githubusercontent.com/org/repo/main/", "https://colab.research.google.com/github/org/repo/blob/main/01_gradient_descent.ipynb"),
-    ("https://raw.githubusercontent.com/org/repo/fall26/hw2/", "https://colab.research.google.com/github/org/repo/blob/fall26/hw2/01_gradient_descent.ipynb"),
-    ("https://course.example.edu/hw2/", None),
-])
+@pytest.mark.parametrize(
+    "base_url, expected",
+    [
+        (
+            "https://raw.githubusercontent.com/org/repo/main/",
+            "https://colab.research.google.com/github/org/repo/blob/main/01_gradient_descent.ipynb",
+        ),
+        (
+            "https://raw.githubusercontent.com/org/repo/fall26/hw2/",
+            "https://colab.research.google.com/github/org/repo/blob/fall26/hw2/01_gradient_descent.ipynb",
+        ),
+        ("https://course.example.edu/hw2/", None),
+    ],
+)
 def test_colab_links_follow_the_one_base_url(base_url, expected):
     assert bundle.colab_url(base_url, "01_gradient_descent") == expected
     readme = bundle.student_readme(base_url)
@@ -56,7 +66,9 @@ def test_colab_links_follow_the_one_base_url(base_url, expected):
 
 def source_cell(name, grade_id):
     nb = json.loads((SOURCE / f"{name}.ipynb").read_text())
-    return next(c for c in nb["cells"] if c["metadata"].get("nbgrader", {}).get("grade_id") == grade_id)
+    return next(
+        c for c in nb["cells"] if c["metadata"].get("nbgrader", {}).get("grade_id") == grade_id
+    )
 
 
 def region(cell, begin, end):
@@ -68,39 +80,59 @@ def add_cell(folder, name, text, cell_type="code", output=None):
     nb = json.loads(path.read_text())
     cell = {"cell_type": cell_type, "metadata": {}, "source": text}
     if cell_type == "code":
-        cell.update(outputs=[] if output is None else [
-            {"output_type": "stream", "name": "stdout", "text": output}], execution_count=None)
+        cell.update(
+            outputs=[]
+            if output is None
+            else [{"output_type": "stream", "name": "stdout", "text": output}],
+            execution_count=None,
+        )
     nb["cells"].append(cell)
     path.write_text(json.dumps(nb))
 
 
 def plant_solution(folder):
-    lines = region(source_cell("02_ema_adam", "adam_optimizer"), "### BEGIN SOLUTION", "### END SOLUTION")
+    lines = region(
+        source_cell("02_ema_adam", "adam_optimizer"), "### BEGIN SOLUTION", "### END SOLUTION"
+    )
     add_cell(folder, "02_ema_adam", "\n".join(lines))
 
 
 def plant_solution_in_output(folder):
-    line = max(region(source_cell("01_gradient_descent", "sgd_optimizer"),
-                      "### BEGIN SOLUTION", "### END SOLUTION"), key=len)
+    line = max(
+        region(
+            source_cell("01_gradient_descent", "sgd_optimizer"),
+            "### BEGIN SOLUTION",
+            "### END SOLUTION",
+        ),
+        key=len,
+    )
     add_cell(folder, "01_gradient_descent", "print(answer)", output=line + "\n")
 
 
 def plant_pasted_optimizers(folder):
     """Notebook 3's region for the optimizers a student pastes holds the reference of Parts 1-2."""
-    lines = region(source_cell("03_training", "own_optimizers"), "### BEGIN SOLUTION", "### END SOLUTION")
+    lines = region(
+        source_cell("03_training", "own_optimizers"), "### BEGIN SOLUTION", "### END SOLUTION"
+    )
     add_cell(folder, "03_training", "\n".join(lines))
 
 
 def plant_hidden_test(folder):
-    lines = region(source_cell("01_gradient_descent", "gd_loop__in_place"),
-                   "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
+    lines = region(
+        source_cell("01_gradient_descent", "gd_loop__in_place"),
+        "### BEGIN HIDDEN TESTS",
+        "### END HIDDEN TESTS",
+    )
     add_cell(folder, "01_gradient_descent", "\n".join(lines))
 
 
 def plant_model_answer(folder):
     nb = json.loads((SOURCE / "03_training.ipynb").read_text())
-    manual = next(c for c in nb["cells"] if c["cell_type"] == "markdown"
-                  and c["metadata"].get("nbgrader", {}).get("grade"))
+    manual = next(
+        c
+        for c in nb["cells"]
+        if c["cell_type"] == "markdown" and c["metadata"].get("nbgrader", {}).get("grade")
+    )
     add_cell(folder, "03_training", "".join(manual["source"]), cell_type="markdown")
 
 
@@ -109,15 +141,24 @@ def plant_rule_module(folder):
 
 
 def plant_rule_line_in_helpers(folder):
-    rule = max((line for line in (ROOT / "lessons" / "rules.py").read_text().splitlines()
-                if "def " in line), key=len)
+    rule = max(
+        (
+            line
+            for line in (ROOT / "lessons" / "rules.py").read_text().splitlines()
+            if "def " in line
+        ),
+        key=len,
+    )
     with open(folder / "hw2utils.py", "a") as f:
         f.write("\n" + rule + "\n    pass\n")
 
 
 def plant_check_line(folder):
-    line = next(line for line in (ROOT / "autograder" / "checks" / "part2.py").read_text().splitlines()
-                if "def check_adam_optimizer__weight_decay" in line)
+    line = next(
+        line
+        for line in (ROOT / "autograder" / "checks" / "part2.py").read_text().splitlines()
+        if "def check_adam_optimizer__weight_decay" in line
+    )
     with open(folder / "hw2utils.py", "a") as f:
         f.write("\n" + line + "\n    pass\n")
 
@@ -138,11 +179,17 @@ def plant_data_array(folder):
 
 
 PLANTS = {
-    plant_solution: "solution", plant_solution_in_output: "solution", plant_pasted_optimizers: "solution",
-    plant_hidden_test: "hidden test", plant_model_answer: "model answer",
-    plant_rule_module: "unexpected file", plant_rule_line_in_helpers: "autograder",
-    plant_check_line: "autograder", plant_gradebook: "gradebook",
-    plant_model_file: "unexpected file", plant_data_array: "data",
+    plant_solution: "solution",
+    plant_solution_in_output: "solution",
+    plant_pasted_optimizers: "solution",
+    plant_hidden_test: "hidden test",
+    plant_model_answer: "model answer",
+    plant_rule_module: "unexpected file",
+    plant_rule_line_in_helpers: "autograder",
+    plant_check_line: "autograder",
+    plant_gradebook: "gradebook",
+    plant_model_file: "unexpected file",
+    plant_data_array: "data",
 }
 
 
@@ -184,7 +231,7 @@ def test_the_readme_times_are_the_notebooks_own():
         row = next(line for line in readme.splitlines() if line.startswith(f"| `{stem}.ipynb`"))
         seconds = re.search(r"(\d+) s\b", row).group(1)
         notebook = (ROOT / "notebooks" / f"{stem}.py").read_text()
-        paragraph = notebook[notebook.index("**Time.**"):].split("\n#\n")[0]
+        paragraph = notebook[notebook.index("**Time.**") :].split("\n#\n")[0]
         assert re.search(rf"\b{seconds} s\b", paragraph), (stem, seconds, paragraph)
     linked = bundle.student_readme("https://raw.githubusercontent.com/org/repo/main/")
     assert linked.count("Save a copy in Drive") == 1

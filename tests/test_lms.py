@@ -1,5 +1,6 @@
 """Grades back into the LMS: each LMS's import file, read back with the csv module, against
 the columns its documentation and importer spell (see autograder/lms.py for the sources)."""
+
 import csv
 import datetime
 import json
@@ -13,14 +14,20 @@ from autograder.intake import Identity
 from autograder.lms import Row
 
 ROOT = Path(__file__).resolve().parents[1]
-NOW = datetime.datetime(2026, 12, 7, 9, 30, tzinfo=datetime.timezone.utc)
+NOW = datetime.datetime(2026, 12, 7, 9, 30, tzinfo=datetime.UTC)
 # Spelled here from the sources, not from lms.py, so a misspelled column there fails.
 DOCUMENTED = {
     # Canvas: gradebook_importer.rb (header check) and the Canvas import guides
     "canvas": ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"],
     # Moodle: mod/assign/lang/en/assign.php, assignfeedback_comments' plugin name
-    "moodle": ["Identifier", "Full name", "Grade", "Maximum Grade", "Last modified (grade)",
-               "Feedback comments"],
+    "moodle": [
+        "Identifier",
+        "Full name",
+        "Grade",
+        "Maximum Grade",
+        "Last modified (grade)",
+        "Feedback comments",
+    ],
     # Blackboard: "The unique identifier used for each Student is the Student's User Name"
     "blackboard": ["Username"],
 }
@@ -103,9 +110,14 @@ def test_moodle_grading_worksheet(tmp_path):
     rows = {r[0]: dict(zip(table[0], r)) for r in table[1:]}
     assert set(rows) == {"Participant 1234567", "Participant 7654321", "Participant 1111111"}
     alice = rows["Participant 1234567"]
-    assert alice == {"Identifier": "Participant 1234567", "Full name": NAME, "Grade": "83.46",
-                     "Maximum Grade": "100", "Last modified (grade)": "2026-12-07T09:30:00+00:00",
-                     "Feedback comments": "Good, but see 2.3"}
+    assert alice == {
+        "Identifier": "Participant 1234567",
+        "Full name": NAME,
+        "Grade": "83.46",
+        "Maximum Grade": "100",
+        "Last modified (grade)": "2026-12-07T09:30:00+00:00",
+        "Feedback comments": "Good, but see 2.3",
+    }
     # Moodle skips an empty Grade (the withheld one keeps its grade) and one above the maximum
     assert rows["Participant 1111111"]["Grade"] == ""
     assert rows["Participant 7654321"]["Grade"] == ""
@@ -139,10 +151,18 @@ def test_blackboard_new_column_is_named_plainly(tmp_path):
     assert read(written.path) == [["Username", 'HW2 "final", Zoë'], ["jdoe", "71"]]
 
 
-@pytest.mark.parametrize("value, text", [
-    (83.0000001, "83"), (83.456, "83.46"), (83.5, "83.5"), (100, "100"), (0.004, "0"),
-    (-0.001, "0"), (105.25, "105.25"),
-])
+@pytest.mark.parametrize(
+    "value, text",
+    [
+        (83.0000001, "83"),
+        (83.456, "83.46"),
+        (83.5, "83.5"),
+        (100, "100"),
+        (0.004, "0"),
+        (-0.001, "0"),
+        (105.25, "105.25"),
+    ],
+)
 def test_numbers_are_plain_decimals(value, text):
     assert lms.number(value) == text
 
@@ -182,7 +202,7 @@ def test_identities_from_intake_json_key_the_canvas_file(tmp_path):
     written = lms.write("canvas", rows, tmp_path / "export", "HW2", 100, "4242")
     ids = [r[1] for r in read(written.path)[1:]]
     assert sorted(ids) == ["12345", "67890"]
-    folder, = [s for s, why in written.not_written]
+    (folder,) = [s for s, why in written.not_written]
     assert report[folder]["identity"] == {"lms": None, "user": "12345", "name": ""}
 
 
@@ -190,8 +210,10 @@ def test_identities_from_intake_json_key_the_canvas_file(tmp_path):
 def test_a_name_a_spreadsheet_would_run_is_shown_as_text(tmp_path, system):
     """A display name a user may set in their LMS profile, like "=HYPERLINK(...)", is
     written with a leading apostrophe: opened in a spreadsheet it stays text."""
-    rows = [Row("alice", Identity(system.capitalize(), "12345", '=HYPERLINK("http://x","y")'), 80.0),
-            Row("bob", Identity(system.capitalize(), "67890", "Bob -"), 70.0)]
+    rows = [
+        Row("alice", Identity(system.capitalize(), "12345", '=HYPERLINK("http://x","y")'), 80.0),
+        Row("bob", Identity(system.capitalize(), "67890", "Bob -"), 70.0),
+    ]
     table = read(lms.write(system, rows, tmp_path, "HW2", 100, "4242", now=NOW).path)
     names = [row[0 if system == "canvas" else 1] for row in table[1:]]
-    assert names == ["'=HYPERLINK(\"http://x\",\"y\")", "Bob -"]
+    assert names == ['\'=HYPERLINK("http://x","y")', "Bob -"]

@@ -12,6 +12,7 @@ mutant of each notebook (notebooks are graded separately,
 each in its own kernel, and each mutant is compared only with the reference's cells of its
 own notebook). ``student_of`` says which student holds a mutant.
 """
+
 from __future__ import annotations
 
 import csv
@@ -26,7 +27,9 @@ import torch
 import mutants as corpus
 from autograder import grade, gradebook
 
-pytestmark = pytest.mark.slow  # the corpus's class is graded once for all of it: about 7 minutes on 2 cores
+pytestmark = (
+    pytest.mark.slow
+)  # the corpus's class is graded once for all of it: about 7 minutes on 2 cores
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE, RELEASE = ROOT / "source" / "hw2", ROOT / "release" / "hw2"
@@ -37,12 +40,14 @@ CUDA = torch.cuda.is_available()
 NOT_SCORED_BY_THE_REFERENCE = ("ec_transfer__",)
 # Answer cells without a mutant, and why.
 UNCOVERED = {
-    **{f"net_3_{n}": "one architecture check per network, like net_3_9 and net_3_13"
-       for n in (1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 16, 17, 18)},
+    **{
+        f"net_3_{n}": "one architecture check per network, like net_3_9 and net_3_13"
+        for n in (1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 16, 17, 18)
+    },
     "ec_transfer": "extra credit: graded on a trained model file, which the reference does not write",
     "ec_rule": "extra credit (optional in the corpus)",
     "own_optimizers": "not graded: the student's optimizers pasted into notebook 3 "
-                      "(tests/test_own_optimizers.py tries wrong ones)",
+    "(tests/test_own_optimizers.py tries wrong ones)",
 }
 MIN_MUTANTS = 40
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -56,8 +61,12 @@ def pack(mutants) -> dict[str, dict[str, corpus.Mutant]]:
     for mutant in mutants:
         by_notebook.setdefault(mutant.notebook, []).append(mutant)
     size = max(map(len, by_notebook.values()))
-    return {f"student_{i + 1:02d}": {nb: group[i] for nb, group in by_notebook.items() if i < len(group)}
-            for i in range(size)}
+    return {
+        f"student_{i + 1:02d}": {
+            nb: group[i] for nb, group in by_notebook.items() if i < len(group)
+        }
+        for i in range(size)
+    }
 
 
 STUDENTS = pack(RUNNABLE)
@@ -66,22 +75,30 @@ EQUIVALENTS_STUDENT = "equivalents"
 
 
 def _cases():
-    skip = pytest.mark.skipif(not CUDA, reason="without CUDA every tensor is on the CPU: the "
-                              "checks cannot tell this mutant from the reference")
+    skip = pytest.mark.skipif(
+        not CUDA,
+        reason="without CUDA every tensor is on the CPU: the "
+        "checks cannot tell this mutant from the reference",
+    )
     return [pytest.param(m, id=m.name, marks=[skip] if m.cuda_only else []) for m in corpus.MUTANTS]
 
 
 def _nbgrader_cells(notebook: str) -> dict[str, dict]:
     nb = json.loads((SOURCE / f"{notebook}.ipynb").read_text())
-    return {c["metadata"]["nbgrader"]["grade_id"]: c["metadata"]["nbgrader"]
-            for c in nb["cells"] if "nbgrader" in c.get("metadata", {})}
+    return {
+        c["metadata"]["nbgrader"]["grade_id"]: c["metadata"]["nbgrader"]
+        for c in nb["cells"]
+        if "nbgrader" in c.get("metadata", {})
+    }
 
 
 CELLS = {name: _nbgrader_cells(name) for name in NOTEBOOKS}
 # what each test cell is worth: its points, or for extra credit what it earns on top
 WORTH = {c.grade_id: c.points for c in gradebook.cells(SOURCE)}
-TEST_CELLS = {name: [gid for gid, meta in cells.items() if meta.get("grade") and not meta.get("solution")]
-              for name, cells in CELLS.items()}
+TEST_CELLS = {
+    name: [gid for gid, meta in cells.items() if meta.get("grade") and not meta.get("solution")]
+    for name, cells in CELLS.items()
+}
 
 
 class Graded:
@@ -108,8 +125,13 @@ class Graded:
             grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
             for output in cell.get("outputs", []):
                 if grade_id and output.get("output_type") == "error":
-                    text = "\n".join([output.get("ename", ""), output.get("evalue", ""),
-                                      *output.get("traceback", [])])
+                    text = "\n".join(
+                        [
+                            output.get("ename", ""),
+                            output.get("evalue", ""),
+                            *output.get("traceback", []),
+                        ]
+                    )
                     found[grade_id] = ANSI.sub("", text)
         return found
 
@@ -137,6 +159,7 @@ def graded(tmp_path_factory) -> Graded:
 
 # Without grading: the corpus itself ----------------------------------------------------------
 
+
 def test_the_corpus_is_large_and_well_formed():
     names = [m.name for m in corpus.MUTANTS] + [e.name for e in corpus.EQUIVALENTS]
     assert len(set(names)) == len(names), "duplicate names"
@@ -146,7 +169,9 @@ def test_the_corpus_is_large_and_well_formed():
     assert len({eq.notebook for eq in corpus.EQUIVALENTS}) == len(corpus.EQUIVALENTS)  # one student
     for m in corpus.MUTANTS:
         assert m.notebook in NOTEBOOKS and m.cell in CELLS[m.notebook], m.name
-        assert any(gid.startswith(m.task) for gid in TEST_CELLS[m.notebook]), f"{m.name}: no cell of {m.task}"
+        assert any(gid.startswith(m.task) for gid in TEST_CELLS[m.notebook]), (
+            f"{m.name}: no cell of {m.task}"
+        )
         assert m.says.strip() and m.mistake.strip(), m.name
         corpus.mutated(m)  # each `old` occurs exactly once in its answer cell
     for eq in corpus.EQUIVALENTS:
@@ -155,13 +180,18 @@ def test_the_corpus_is_large_and_well_formed():
 
 def test_every_autograded_answer_has_a_mutant_or_a_reason():
     covered = {m.cell for m in corpus.MUTANTS if not m.cuda_only}
-    answers = {gid for cells in CELLS.values() for gid, meta in cells.items()
-               if meta.get("solution") and not meta.get("grade")}
+    answers = {
+        gid
+        for cells in CELLS.values()
+        for gid, meta in cells.items()
+        if meta.get("solution") and not meta.get("grade")
+    }
     assert answers - covered <= set(UNCOVERED), sorted(answers - covered - set(UNCOVERED))
     assert not covered & set(UNCOVERED), "a covered answer is still listed as uncovered"
 
 
 # Graded ------------------------------------------------------------------------------------
+
 
 def test_the_reference_scores_every_autograded_point(graded):
     for notebook in NOTEBOOKS:
@@ -178,28 +208,43 @@ def test_the_untouched_release_scores_nothing_and_is_graded(graded):
         graded.notebook("blank", notebook)  # every notebook was executed
         for grade_id in TEST_CELLS[notebook]:
             assert graded.score("blank", grade_id) == 0, grade_id
-    assert not any("crash" in problem or "stopped" in problem for problem in graded.problems["blank"])
+    assert not any(
+        "crash" in problem or "stopped" in problem for problem in graded.problems["blank"]
+    )
 
 
 @pytest.mark.parametrize("eq", corpus.EQUIVALENTS, ids=lambda e: e.name)
 def test_equivalent_rewrites_keep_full_marks(graded, eq):
     for grade_id in TEST_CELLS[eq.notebook]:
-        assert graded.score(EQUIVALENTS_STUDENT, grade_id) == graded.score("reference", grade_id), \
-            (grade_id, graded.errors(EQUIVALENTS_STUDENT, eq.notebook).get(grade_id))
+        assert graded.score(EQUIVALENTS_STUDENT, grade_id) == graded.score("reference", grade_id), (
+            grade_id,
+            graded.errors(EQUIVALENTS_STUDENT, eq.notebook).get(grade_id),
+        )
 
 
 @pytest.mark.parametrize("mutant", _cases())
 def test_mutant_loses_points_on_its_task_only_and_names_its_mistake(graded, mutant):
     student = student_of[mutant.name]
-    scores = {gid: (graded.score(student, gid), graded.score("reference", gid))
-              for gid in TEST_CELLS[mutant.notebook]}
+    scores = {
+        gid: (graded.score(student, gid), graded.score("reference", gid))
+        for gid in TEST_CELLS[mutant.notebook]
+    }
     errors = graded.errors(student, mutant.notebook)
     own = [gid for gid in scores if gid.startswith(mutant.task)]
     lost = [gid for gid in own if scores[gid][0] < scores[gid][1]]
-    assert lost, f"{mutant.name} ({mutant.mistake}; student {student}) lost no point on {mutant.task}"
-    others = {gid: scores[gid] for gid in scores if gid not in own and scores[gid][0] != scores[gid][1]}
-    assert not others, (f"{mutant.name} (student {student}) changed the score of cells outside {mutant.task} "
-                        f"(got, reference): {others}", {gid: errors.get(gid) for gid in others})
+    assert lost, (
+        f"{mutant.name} ({mutant.mistake}; student {student}) lost no point on {mutant.task}"
+    )
+    others = {
+        gid: scores[gid] for gid in scores if gid not in own and scores[gid][0] != scores[gid][1]
+    }
+    assert not others, (
+        f"{mutant.name} (student {student}) changed the score of cells outside {mutant.task} "
+        f"(got, reference): {others}",
+        {gid: errors.get(gid) for gid in others},
+    )
     said = [gid for gid in lost if mutant.says.lower() in errors.get(gid, "").lower()]
-    assert said, (f"{mutant.name} (student {student}): no failing cell of {mutant.task} says {mutant.says!r}",
-                  {gid: errors.get(gid, "(no error output)")[-1500:] for gid in lost})
+    assert said, (
+        f"{mutant.name} (student {student}): no failing cell of {mutant.task} says {mutant.says!r}",
+        {gid: errors.get(gid, "(no error output)")[-1500:] for gid in lost},
+    )

@@ -1,6 +1,7 @@
 """The notebooks as built: generated trees up to date, grade ids and points as
 promised, source notebooks pass their tests, release notebooks fail every test
 without crashing, and no test cell writes to stderr."""
+
 import json
 import os
 import re
@@ -22,16 +23,51 @@ NOTEBOOKS = sorted(p.name for p in SOURCE.glob("*.ipynb"))
 # The contract between notebooks, autograder and gradebook: answer/manual grade ids and the
 # points of each notebook.
 GRADE_IDS = {
-    "01_gradient_descent.ipynb": {"gd_loop", "per_dim_lr", "q_lr_high", "q_lr_low", "q_curvature",
-                                  "q_wd_gradient", "q_wd_update", "sgd_optimizer"},
-    "02_ema_adam.ipynb": {"grad_stats", "q_mean_values", "q_rms_values", "q_mean_vs_rms",
-                          "q_scale_invariance", "ema_update", "adam_optimizer"},
+    "01_gradient_descent.ipynb": {
+        "gd_loop",
+        "per_dim_lr",
+        "q_lr_high",
+        "q_lr_low",
+        "q_curvature",
+        "q_wd_gradient",
+        "q_wd_update",
+        "sgd_optimizer",
+    },
+    "02_ema_adam.ipynb": {
+        "grad_stats",
+        "q_mean_values",
+        "q_rms_values",
+        "q_mean_vs_rms",
+        "q_scale_invariance",
+        "ema_update",
+        "adam_optimizer",
+    },
     "03_training.ipynb": {f"net_3_{i}" for i in range(1, 19) if i != 14}
-    | {"residual_sequence", "q_nonlinearities", "q_adam_overfitting", "q_width",
-       "q_depth_batchnorm", "q_residual", "own_optimizers"},  # own_optimizers: pasted, ungraded
-    "04_initialization.ipynb": {"init_zero", "init_small", "init_large", "init_xavier", "init_he",
-                                "q_zero_init", "q_small_init", "q_large_init", "supervise_random",
-                                "net_4_7", "supervise_kaiming", "net_4_9", "ec_transfer", "ec_rule"},
+    | {
+        "residual_sequence",
+        "q_nonlinearities",
+        "q_adam_overfitting",
+        "q_width",
+        "q_depth_batchnorm",
+        "q_residual",
+        "own_optimizers",
+    },  # own_optimizers: pasted, ungraded
+    "04_initialization.ipynb": {
+        "init_zero",
+        "init_small",
+        "init_large",
+        "init_xavier",
+        "init_he",
+        "q_zero_init",
+        "q_small_init",
+        "q_large_init",
+        "supervise_random",
+        "net_4_7",
+        "supervise_kaiming",
+        "net_4_9",
+        "ec_transfer",
+        "ec_rule",
+    },
 }
 # What the README and the student README promise: 100 points, plus 10 extra credit (grade ids ec_*).
 COURSE_POINTS, EXTRA_CREDIT = 100, 10
@@ -42,8 +78,11 @@ STATED = re.compile(r"\((\d+) points?(?: \+ (\d+) extra credit)?\)")
 
 
 def nbgrader_cells(path):
-    return [(c.cell_type, c.metadata["nbgrader"], c.source) for c in nbformat.read(path, 4).cells
-            if "nbgrader" in c.metadata]
+    return [
+        (c.cell_type, c.metadata["nbgrader"], c.source)
+        for c in nbformat.read(path, 4).cells
+        if "nbgrader" in c.metadata
+    ]
 
 
 def grading_env():
@@ -51,8 +90,9 @@ def grading_env():
 
 
 def test_generated_trees_match_the_authoring_notebooks():
-    result = subprocess.run([sys.executable, "scripts/build.py", "--check"], cwd=ROOT,
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "scripts/build.py", "--check"], cwd=ROOT, capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -87,7 +127,7 @@ def stated_and_graded(path) -> list[tuple[str, int | None, int]]:
     totals = []
     for i, (level, text, stated, direct) in enumerate(marks):
         end = next((j for j in range(i + 1, len(marks)) if marks[j][0] <= level), len(marks))
-        inside = [m for m in marks[i + 1:end] if m[0] < 4 or not direct]
+        inside = [m for m in marks[i + 1 : end] if m[0] < 4 or not direct]
         totals.append((text, stated, direct + sum(m[3] for m in inside)))
     return totals
 
@@ -108,20 +148,25 @@ def test_the_course_has_the_points_its_readmes_promise():
     assert gradebook.max_score(cells) == COURSE_POINTS
     extra = [c for c in cells if c.kind == gradebook.EXTRA]
     assert sum(c.points for c in extra) == EXTRA_CREDIT
-    assert {c.grade_id for c in extra} == {c.grade_id for c in cells if c.grade_id.startswith("ec_")}
-    nbgrader_points = sum(m["points"] for name in NOTEBOOKS for _, m, _ in nbgrader_cells(SOURCE / name)
-                          if m["grade"])
+    assert {c.grade_id for c in extra} == {
+        c.grade_id for c in cells if c.grade_id.startswith("ec_")
+    }
+    nbgrader_points = sum(
+        m["points"] for name in NOTEBOOKS for _, m, _ in nbgrader_cells(SOURCE / name) if m["grade"]
+    )
     assert nbgrader_points == COURSE_POINTS
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_test_cells_start_with_a_check_line_and_hide_one_line_calls(name):
-    for cell_type, meta, source in nbgrader_cells(SOURCE / name):
+    for _cell_type, meta, source in nbgrader_cells(SOURCE / name):
         if not meta["grade"] or meta["solution"]:
             continue
         lines = source.splitlines()
         assert lines[0].startswith("# Check that"), meta["grade_id"]
-        hidden = lines[lines.index("### BEGIN HIDDEN TESTS") + 1:lines.index("### END HIDDEN TESTS")]
+        hidden = lines[
+            lines.index("### BEGIN HIDDEN TESTS") + 1 : lines.index("### END HIDDEN TESTS")
+        ]
         assert len(hidden) == 1 and "autograder.checks" in hidden[0], meta["grade_id"]
 
 
@@ -136,8 +181,10 @@ def test_release_holds_no_solution_hidden_test_or_model_answer(name):
 def copies(tmp_path_factory):
     """Scratch copies of source/hw2 and release/hw2: running a notebook may write files."""
     base = tmp_path_factory.mktemp("trees")
-    return {"source": Path(shutil.copytree(SOURCE, base / "source")),
-            "release": Path(shutil.copytree(RELEASE, base / "release"))}
+    return {
+        "source": Path(shutil.copytree(SOURCE, base / "source")),
+        "release": Path(shutil.copytree(RELEASE, base / "release")),
+    }
 
 
 def execute(path, env):
@@ -146,8 +193,13 @@ def execute(path, env):
     with pytest.MonkeyPatch.context() as mp:
         for key, value in env.items():
             mp.setenv(key, value)  # the kernel inherits this process's environment
-        nbclient.NotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=True,
-                                resources={"metadata": {"path": str(path.parent)}}).execute()
+        nbclient.NotebookClient(
+            nb,
+            timeout=600,
+            kernel_name="python3",
+            allow_errors=True,
+            resources={"metadata": {"path": str(path.parent)}},
+        ).execute()
     return nb
 
 
@@ -165,36 +217,51 @@ def test_source_runs_without_errors_stderr_or_warnings(executed_source):
             continue
         for output in cell.outputs:
             where = f"{name}: {cell.source[:60]!r}"
-            assert output.output_type != "error", f"{where}: {output.get('ename')}: {output.get('evalue')}"
-            assert not (output.output_type == "stream" and output.name == "stderr"), \
+            assert output.output_type != "error", (
+                f"{where}: {output.get('ename')}: {output.get('evalue')}"
+            )
+            assert not (output.output_type == "stream" and output.name == "stderr"), (
                 f"{where} wrote to stderr: {output.text[:300]}"
-            assert "Warning" not in json.dumps(output.get("data", {})) + output.get("text", ""), where
+            )
+            assert "Warning" not in json.dumps(output.get("data", {})) + output.get("text", ""), (
+                where
+            )
 
 
 def nbgrader_validate(path, *flags):
     """nbgrader validate, through the kit's wrapper (autograder/validate.py: a failed 0-point
     extra-credit cell is not counted as passed by --invert)."""
-    return subprocess.run([sys.executable, "-m", "autograder.validate", *flags, path.name],
-                          cwd=path.parent, capture_output=True, text=True, env=grading_env())
+    return subprocess.run(
+        [sys.executable, "-m", "autograder.validate", *flags, path.name],
+        cwd=path.parent,
+        capture_output=True,
+        text=True,
+        env=grading_env(),
+    )
 
 
 @pytest.mark.slow  # runs the notebooks
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_nbgrader_validate_passes_on_the_source(name, copies):
     result = nbgrader_validate(copies["source"] / name)
-    assert "Success! Your notebook passes all the tests." in result.stdout, result.stdout + result.stderr
+    assert "Success! Your notebook passes all the tests." in result.stdout, (
+        result.stdout + result.stderr
+    )
 
 
 @pytest.mark.slow  # runs the notebooks
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_every_test_cell_fails_on_the_untouched_release(name, copies):
     result = nbgrader_validate(copies["release"] / name, "--invert")
-    assert "Success! The notebook does not pass any tests." in result.stdout, result.stdout + result.stderr
+    assert "Success! The notebook does not pass any tests." in result.stdout, (
+        result.stdout + result.stderr
+    )
 
 
 def answer_names(path):
     """Names the answer cells of a source notebook define (top-level assignments and defs)."""
     import ast
+
     names = set()
     for _, meta, source in nbgrader_cells(path):
         if meta["solution"] and not meta["grade"]:
@@ -221,5 +288,6 @@ def test_untouched_release_fails_only_for_want_of_answers(name, copies):
             if output.ename == "NameError":
                 assert output.evalue.split("'")[1] in missing, f"{where}: {output.evalue}"
             else:
-                assert output.ename in ("NotImplementedError", "AssertionError"), \
+                assert output.ename in ("NotImplementedError", "AssertionError"), (
                     f"{where}: {output.ename}: {output.evalue}"
+                )

@@ -5,6 +5,7 @@
 written twice, once shipped and once in ``autograder/``, ``lessons/`` or ``hw2probes/`` (under another
 name, a leading underscore, or a docstring of its own).
 """
+
 import ast
 from pathlib import Path
 
@@ -14,11 +15,13 @@ import hw2utils
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = [ROOT / "hw2utils.py", ROOT / "hw2checks.py"]
-HIDDEN = sorted(path for package in ("autograder", "lessons") for path in (ROOT / package).rglob("*.py")) + \
-    sorted((ROOT / "hw2probes").glob("*.py"))
+HIDDEN = sorted(
+    path for package in ("autograder", "lessons") for path in (ROOT / package).rglob("*.py")
+) + sorted((ROOT / "hw2probes").glob("*.py"))
 # the grader, the lessons package and the scripts: where a kit fact or a limit could be spelled again
-PIPELINE = sorted(path for package in ("autograder", "lessons") for path in (ROOT / package).rglob("*.py")) + \
-    sorted((ROOT / "scripts").glob("*.py"))
+PIPELINE = sorted(
+    path for package in ("autograder", "lessons") for path in (ROOT / package).rglob("*.py")
+) + sorted((ROOT / "scripts").glob("*.py"))
 MIN_STATEMENTS = 4  # shorter bodies (a return, a raise) repeat by nature
 
 
@@ -68,32 +71,47 @@ def bodies(path: Path) -> dict[str, tuple[str, int]]:
             statements = sum(isinstance(n, ast.stmt) for stmt in body for n in ast.walk(stmt))
             if statements >= MIN_STATEMENTS:
                 found[ast.dump(ast.Module(body=body, type_ignores=[]))] = (
-                    f"{path.relative_to(ROOT)}:{node.lineno} {node.name}", statements)
+                    f"{path.relative_to(ROOT)}:{node.lineno} {node.name}",
+                    statements,
+                )
     return found
 
 
 @pytest.mark.parametrize("shipped", SHIPPED, ids=lambda p: p.name)
 def test_no_shipped_function_is_written_again_on_the_hidden_side(shipped):
     mine = bodies(shipped)
-    twins = [f"{mine[body][0]} ~ {where}" for path in HIDDEN for body, (where, _) in bodies(path).items()
-             if body in mine]
+    twins = [
+        f"{mine[body][0]} ~ {where}"
+        for path in HIDDEN
+        for body, (where, _) in bodies(path).items()
+        if body in mine
+    ]
     assert not twins
 
 
 def _constants(path: Path) -> list[tuple[int, str]]:
-    return [(node.lineno, node.value) for node in ast.walk(ast.parse(path.read_text()))
-            if isinstance(node, ast.Constant) and isinstance(node.value, str)]
+    return [
+        (node.lineno, node.value)
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+    ]
 
 
 def test_the_kit_files_are_named_in_autograder_kit_only():
     """The assignment name, the notebooks and the kit-file lists are spelled in ``autograder/kit.py``
     alone: no other module of the grader or the scripts writes one of them as a string."""
     from autograder import kit
+
     names = {kit.ASSIGNMENT, *kit.SUPPORT_FILES, f"source/{kit.ASSIGNMENT}"}
     names |= {f"{name}{ext}" for name in kit.NOTEBOOKS for ext in ("", ".ipynb", ".py")}
     paths = PIPELINE
-    spelled = [f"{path.relative_to(ROOT)}:{line} {value!r}" for path in paths
-               if path.name != "kit.py" for line, value in _constants(path) if value in names]
+    spelled = [
+        f"{path.relative_to(ROOT)}:{line} {value!r}"
+        for path in paths
+        if path.name != "kit.py"
+        for line, value in _constants(path)
+        if value in names
+    ]
     assert not spelled
 
 
@@ -109,10 +127,16 @@ def test_the_limits_are_derived_in_autograder_limits_only():
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Call):
                 called = ast.unparse(node.func)
-                if called.split(".")[-1] in ("Limits", "for_jobs") and any(k.arg == "cpu" for k in node.keywords):
+                if called.split(".")[-1] in ("Limits", "for_jobs") and any(
+                    k.arg == "cpu" for k in node.keywords
+                ):
                     again.append(f"{path.relative_to(ROOT)}:{node.lineno} {called}(cpu=...)")
                 if called.split(".")[-1] == "available_cpus":
                     again.append(f"{path.relative_to(ROOT)}:{node.lineno} {called}()")
-            if isinstance(node, ast.Constant) and isinstance(node.value, str) and "Execute.timeout" in node.value:
+            if (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and "Execute.timeout" in node.value
+            ):
                 again.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.value.strip()!r}")
     assert not again

@@ -1,9 +1,8 @@
 """What a probe records when a student's code raises: "in your code:" lists the student's own
 frames only, never the kit's (hw2probes, hw2checks, hw2utils, autograder) nor torch's or the
 standard library's, even when the student's function is called through a kit helper."""
-from __future__ import annotations
 
-import torch
+from __future__ import annotations
 
 import hw2probes
 from hw2probes import part2
@@ -53,13 +52,18 @@ def test_in_your_code_lists_only_the_students_frames(tmp_path):
 def test_a_kit_helper_in_the_middle_is_left_out(tmp_path):
     """hw2checks.drive between the probe and the student's step(): only step() and helper() remain."""
     from hw2checks import drive, loss_gradients, random_parameters
+
     ADAMOptimizer = student_class(tmp_path)
     try:
         drive(lambda p: ADAMOptimizer(p), random_parameters(0, [(2,)]), 1, loss_gradients())
     except AttributeError as exc:
         frames = hw2probes.students_frames(exc.__traceback__)
     # this test's own frame comes first: it is not a kit module's
-    assert [frame.name for frame in frames] == ["test_a_kit_helper_in_the_middle_is_left_out", "step", "helper"]
+    assert [frame.name for frame in frames] == [
+        "test_a_kit_helper_in_the_middle_is_left_out",
+        "step",
+        "helper",
+    ]
     assert all(frame.filename == str(tmp_path / "ipykernel_cell.py") for frame in frames[1:])
 
 
@@ -74,5 +78,7 @@ def test_an_error_raised_inside_torch_keeps_the_students_line(tmp_path):
     except RuntimeError as exc:
         described = hw2probes.describe_error(exc)
     lines = described.splitlines()
-    assert lines[1] == "in your code:" and len(lines) == 4, described  # this test's frame, then the student's
+    assert lines[1] == "in your code:" and len(lines) == 4, (
+        described
+    )  # this test's frame, then the student's
     assert lines[-1] == "  line 5 in bad: return torch.ones(2) @ torch.ones(3)", described

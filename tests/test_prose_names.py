@@ -6,8 +6,10 @@ or a parameter of a provided function. Another Part's answer (Part 2's `ema_upda
 notebook 3, which binds only the pasted optimizer classes) is only allowed in a paragraph that
 says which Part it comes from: followed literally, it is a NameError.
 """
+
 import ast
 import builtins
+import contextlib
 import inspect
 import keyword
 import re
@@ -23,7 +25,14 @@ import hw2utils
 
 SOURCE = Path(__file__).resolve().parents[1] / "source" / "hw2"
 NOTEBOOKS = sorted(SOURCE.glob("*.ipynb"))
-MODULES = {"hw2utils": hw2utils, "hw2checks": hw2checks, "torch": torch, "nn": nn, "np": None, "plt": None}
+MODULES = {
+    "hw2utils": hw2utils,
+    "hw2checks": hw2checks,
+    "torch": torch,
+    "nn": nn,
+    "np": None,
+    "plt": None,
+}
 SPAN = re.compile(r"`([^`\n]+)`")
 CALL_OR_NAME = re.compile(r"^([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)(?:\(.*\))?$")
 FILE_NAME = re.compile(r"\.(py|pt|npz|md|ipynb)$")
@@ -42,8 +51,9 @@ def code_names(cells) -> set[str]:
     """Every name the code cells bind: assignments, defs, classes, arguments, imports, attributes."""
     names = set()
     for cell in cells:
-        source = "\n".join(line for line in cell.source.splitlines()
-                           if not line.lstrip().startswith(("%", "!")))
+        source = "\n".join(
+            line for line in cell.source.splitlines() if not line.lstrip().startswith(("%", "!"))
+        )
         for node in ast.walk(ast.parse(source)):
             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
                 names.add(node.id)
@@ -60,8 +70,11 @@ def code_names(cells) -> set[str]:
 
 def answers(path: Path) -> set[str]:
     """Names the notebook's solution cells define at top level."""
-    cells = [c for c in nbformat.read(path, 4).cells
-             if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")]
+    cells = [
+        c
+        for c in nbformat.read(path, 4).cells
+        if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")
+    ]
     tops = set()
     for cell in cells:
         for node in ast.parse(cell.source).body:
@@ -83,10 +96,8 @@ def provided_names() -> set[str]:
             continue
         if inspect.isclass(obj):
             names |= set(dir(obj))
-        try:
+        with contextlib.suppress(TypeError, ValueError):
             names |= set(inspect.signature(obj).parameters)
-        except (TypeError, ValueError):
-            pass
     return names
 
 

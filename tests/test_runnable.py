@@ -1,6 +1,7 @@
 """What the sandbox runs (autograder/runnable.py) and who judges it (autograder/judging.py):
 every test cell of every source notebook calls a declared aspect (autograder/aspects.py), every
 aspect is called, nothing else is dispatched to, and the cell the sandbox runs is one probe call."""
+
 import ast
 import json
 from pathlib import Path
@@ -21,8 +22,13 @@ SOURCES = sorted((ROOT / "source" / "hw2").glob("*.ipynb"))
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.stem)
 def test_every_test_cell_has_a_probe_and_a_judge(path):
     nb = json.loads(path.read_text())
-    tests = [c for c in nb["cells"] if c["metadata"].get("nbgrader", {}).get("grade")
-             and not c["metadata"]["nbgrader"].get("solution") and c["cell_type"] == "code"]
+    tests = [
+        c
+        for c in nb["cells"]
+        if c["metadata"].get("nbgrader", {}).get("grade")
+        and not c["metadata"]["nbgrader"].get("solution")
+        and c["cell_type"] == "code"
+    ]
     calls = runnable.hidden_calls(nb)
     assert tests and set(calls) == {c["metadata"]["nbgrader"]["grade_id"] for c in tests}
     for grade_id, call in calls.items():
@@ -36,62 +42,95 @@ def test_every_test_cell_has_a_probe_and_a_judge(path):
 def test_literal_arguments_go_to_the_judge_and_names_to_the_probe():
     nb = json.loads((ROOT / "source" / "hw2" / "03_training.ipynb").read_text())
     call = runnable.hidden_calls(nb)["net_3_12__architecture"]
-    assert (call.part, call.check, call.arguments, call.literals) == ("part3", "architecture", "'3.12', net_3_12", ("3.12",))
+    assert (call.part, call.check, call.arguments, call.literals) == (
+        "part3",
+        "architecture",
+        "'3.12', net_3_12",
+        ("3.12",),
+    )
 
 
 def test_deleted_test_cells_run_nothing():
     nb = json.loads((ROOT / "source" / "hw2" / "01_gradient_descent.ipynb").read_text())
     calls = runnable.hidden_calls(nb)
     built = runnable.with_probes(nb, calls, skipped=["gd_loop__in_place"])
-    sources = {c["metadata"].get("nbgrader", {}).get("grade_id"): runnable.source_text(c) for c in built["cells"]}
-    assert "record" not in sources["gd_loop__in_place"] and "record(" in sources["gd_loop__tensor_lr"]
+    sources = {
+        c["metadata"].get("nbgrader", {}).get("grade_id"): runnable.source_text(c)
+        for c in built["cells"]
+    }
+    assert (
+        "record" not in sources["gd_loop__in_place"] and "record(" in sources["gd_loop__tensor_lr"]
+    )
 
 
 def test_policed_test_cells_print_a_line_and_run_no_probe_in_the_notebook():
     nb = json.loads((ROOT / "source" / "hw2" / "01_gradient_descent.ipynb").read_text())
     calls = runnable.hidden_calls(nb)
     built = runnable.with_probes(nb, calls, isolated={"gd_loop__in_place"})
-    sources = {c["metadata"].get("nbgrader", {}).get("grade_id"): runnable.source_text(c) for c in built["cells"]}
+    sources = {
+        c["metadata"].get("nbgrader", {}).get("grade_id"): runnable.source_text(c)
+        for c in built["cells"]
+    }
     assert sources["gd_loop__in_place"] == runnable.isolated_source("gd_loop__in_place")
     assert "__import__('hw2probes').reached('gd_loop__in_place')" in sources["gd_loop__in_place"]
     assert "record(" in sources["gd_loop__tensor_lr"]
     assert runnable.argument_names(calls["gd_loop__in_place"]) == {"descend"}
 
 
-@pytest.mark.parametrize("block", [
-    "import os; os.system('true')",
-    "import autograder.checks.part1 as _hidden\n_hidden.check_x(a)\n_hidden.check_y(b)",
-    "import autograder.secret as _hidden; _hidden.check_x(a)",
-    # helpers of the judges' modules are not aspects, whatever they are called
-    "import autograder.checks.part4 as _hidden; _hidden.check_statistics(init_he)",
-    "import autograder.checks.part4 as _hidden; _hidden.judge_statistics(init_he)",
-    "import autograder.checks.part1 as _hidden; _hidden.check_devices(descend)",
-    # an aspect of another part, and the task of check_architecture not given as a constant
-    "import autograder.checks.part2 as _hidden; _hidden.check_gd_loop__in_place(descend)",
-    "import autograder.checks.part3 as _hidden; _hidden.check_architecture(task, net_3_1)",
-])
+@pytest.mark.parametrize(
+    "block",
+    [
+        "import os; os.system('true')",
+        "import autograder.checks.part1 as _hidden\n_hidden.check_x(a)\n_hidden.check_y(b)",
+        "import autograder.secret as _hidden; _hidden.check_x(a)",
+        # helpers of the judges' modules are not aspects, whatever they are called
+        "import autograder.checks.part4 as _hidden; _hidden.check_statistics(init_he)",
+        "import autograder.checks.part4 as _hidden; _hidden.judge_statistics(init_he)",
+        "import autograder.checks.part1 as _hidden; _hidden.check_devices(descend)",
+        # an aspect of another part, and the task of check_architecture not given as a constant
+        "import autograder.checks.part2 as _hidden; _hidden.check_gd_loop__in_place(descend)",
+        "import autograder.checks.part3 as _hidden; _hidden.check_architecture(task, net_3_1)",
+    ],
+)
 def test_a_hidden_block_of_another_shape_is_refused(block):
-    cell = {"cell_type": "code", "source": f"### BEGIN HIDDEN TESTS\n{block}\n### END HIDDEN TESTS\n"}
+    cell = {
+        "cell_type": "code",
+        "source": f"### BEGIN HIDDEN TESTS\n{block}\n### END HIDDEN TESTS\n",
+    }
     with pytest.raises(ValueError):
         runnable.hidden_call(cell)
 
 
 def test_every_declared_aspect_is_called_by_a_test_cell_and_pairs_its_part_s_probe():
-    called = {(call.part, call.check) for path in SOURCES for call in runnable.hidden_calls(json.loads(path.read_text())).values()}
+    called = {
+        (call.part, call.check)
+        for path in SOURCES
+        for call in runnable.hidden_calls(json.loads(path.read_text())).values()
+    }
     declared = {(a.part, a.name) for a in every_aspect()}
     assert declared == called
     for aspect in every_aspect():
-        assert aspect.probe.__module__ == f"hw2probes.{aspect.part}" and aspect.probe_ref.startswith(aspect.part + ".")
+        assert (
+            aspect.probe.__module__ == f"hw2probes.{aspect.part}"
+            and aspect.probe_ref.startswith(aspect.part + ".")
+        )
         assert hw2probes.probe_named(aspect.probe_ref) is aspect.probe
 
 
 def test_every_check_of_the_judges_modules_is_a_declared_aspect_not_a_wrapper():
     import importlib
+
     for part in hw2probes.PARTS:
         module = importlib.import_module(f"autograder.checks.{part}")
         for name, value in vars(module).items():
-            own = value.part == part if isinstance(value, Aspect) else getattr(value, "__module__", None) == module.__name__
-            if name.startswith("check_") and own:  # an aspect declared here, or a function written here
+            own = (
+                value.part == part
+                if isinstance(value, Aspect)
+                else getattr(value, "__module__", None) == module.__name__
+            )
+            if (
+                name.startswith("check_") and own
+            ):  # an aspect declared here, or a function written here
                 assert value is find_aspect(part, name.removeprefix("check_")), name
 
 
@@ -99,8 +138,10 @@ def test_a_second_declaration_or_a_misplaced_one_is_refused():
     aspect = find_aspect("part1", "gd_loop__in_place")
     with pytest.raises(ValueError, match="declared twice"):
         declare(probe=aspect.probe)(aspect.judge)
+
     def check_elsewhere(data):  # a judge outside autograder.checks.<part>
         return "ok"
+
     with pytest.raises(ValueError, match="autograder.checks.<part>"):
         declare(probe=aspect.probe)(check_elsewhere)
     with pytest.raises(ValueError, match="no graded aspect"):
@@ -113,7 +154,9 @@ def test_the_judge_fails_missing_malformed_and_raising_data_without_crashing():
     for data in ({"result": 1, "extra": 2}, ["result"], {"error": 3}):
         verdict = judging.judge("part1", "gd_loop__in_place", (), data)
         assert not verdict.passed and verdict.malformed
-    raised = judging.judge("part1", "gd_loop__in_place", (), {"error": "NameError: name 'descend' is not defined"})
+    raised = judging.judge(
+        "part1", "gd_loop__in_place", (), {"error": "NameError: name 'descend' is not defined"}
+    )
     assert not raised.passed and "running your code raised NameError" in raised.message
     garbage = judging.judge("part1", "gd_loop__in_place", (), {"result": {"cpu": "no"}})
     assert not garbage.passed

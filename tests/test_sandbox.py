@@ -5,6 +5,7 @@ These tests make system users (hw2sandbox0..7) and lock this repository's permis
 grader does: others may no longer read the kit (root, who works in it, is unaffected). They
 use slots 6 and 7 only, so that a batch graded at the same time (slots 0..3) is not disturbed.
 """
+
 import contextlib
 import json
 import os
@@ -26,8 +27,10 @@ from autograder.limits import GiB
 from autograder.sandbox import accounts, aftermath, confinement, fingerprint, provision
 
 pytestmark = [
-    pytest.mark.skipif(sys.platform != "linux" or os.geteuid() != 0,
-                       reason="the sandbox makes users and switches to them: needs root on Linux"),
+    pytest.mark.skipif(
+        sys.platform != "linux" or os.geteuid() != 0,
+        reason="the sandbox makes users and switches to them: needs root on Linux",
+    ),
     pytest.mark.skipif(not shutil.which("setpriv"), reason="setpriv (util-linux) is not installed"),
 ]
 
@@ -58,7 +61,10 @@ def other(kit):
 def python(slot):
     """A Python the sandbox user can run (this machine's venv may rest on a Python in /root)."""
     for candidate in (sys.executable, "/usr/bin/python3", shutil.which("python3")):
-        if candidate and confinement.run(slot, [candidate, "-c", ""], "/", ENV, **LIMITS).returncode == 0:
+        if (
+            candidate
+            and confinement.run(slot, [candidate, "-c", ""], "/", ENV, **LIMITS).returncode == 0
+        ):
             return candidate
     pytest.skip("no Python here can be run by another user")
 
@@ -77,7 +83,9 @@ def scratch(slot, reachable):
     return accounts.make_scratch(slot, reachable / "scratch")
 
 
-USERS_ONLY = confinement.Isolation(None, False)  # the fallback: what the users and permissions alone do
+USERS_ONLY = confinement.Isolation(
+    None, False
+)  # the fallback: what the users and permissions alone do
 
 
 def as_user(slot, script, cwd="/", **limits):
@@ -103,8 +111,13 @@ def needs_namespaces(here):
 
 
 def alive(uid):
-    return [p for p in psutil.process_iter(["uids", "status"])
-            if p.info["uids"] and p.info["uids"].real == uid and p.info["status"] != psutil.STATUS_ZOMBIE]
+    return [
+        p
+        for p in psutil.process_iter(["uids", "status"])
+        if p.info["uids"]
+        and p.info["uids"].real == uid
+        and p.info["status"] != psutil.STATUS_ZOMBIE
+    ]
 
 
 def running(pid):
@@ -115,6 +128,7 @@ def running(pid):
 
 
 # ---- the kit ---------------------------------------------------------------------------
+
 
 def test_the_sandbox_user_cannot_read_or_write_the_kit_but_can_use_the_venv(kit, slot, scratch):
     site = fingerprint.site_packages(kit)[0]
@@ -135,7 +149,9 @@ def test_the_sandbox_user_cannot_read_or_write_the_kit_but_can_use_the_venv(kit,
     test -r "$k/.venv/pyvenv.cfg" && echo "venv readable"
     echo mine > {shlex.quote(str(scratch))}/file && echo "wrote scratch"
     """
-    outcome = as_user(slot, script, confine=USERS_ONLY)  # the permissions alone (namespaces hide the kit)
+    outcome = as_user(
+        slot, script, confine=USERS_ONLY
+    )  # the permissions alone (namespaces hide the kit)
     for planted in (kit / "planted", kit / ".venv" / "planted", site / "planted.pth"):
         planted.unlink(missing_ok=True)
     assert outcome.output.split("\n") == ["venv readable", "wrote scratch", ""], outcome.output
@@ -165,11 +181,21 @@ def test_refusal_says_what_is_wrong(kit, monkeypatch):
 
 def make_kit(folder: Path, python: str = "/usr/bin/python3") -> Path:
     """A tiny kit: one file per protected entry, and a virtualenv with a .pth file."""
-    for name in ("autograder/grade.py", "lessons/rules.py", "hw2probes/__init__.py", "source/hw2/a.txt",
-                 "release/hw2/a.txt", "data/d.txt", "hw2utils.py", "hw2checks.py", "nbgrader_config.py",
-                 "requirements.txt",
-                 "autograder/__pycache__/grade.cpython-311.pyc", ".venv/lib/python3.11/site-packages/x.pth",
-                 ".venv/lib/python3.11/site-packages/mod.py"):
+    for name in (
+        "autograder/grade.py",
+        "lessons/rules.py",
+        "hw2probes/__init__.py",
+        "source/hw2/a.txt",
+        "release/hw2/a.txt",
+        "data/d.txt",
+        "hw2utils.py",
+        "hw2checks.py",
+        "nbgrader_config.py",
+        "requirements.txt",
+        "autograder/__pycache__/grade.cpython-311.pyc",
+        ".venv/lib/python3.11/site-packages/x.pth",
+        ".venv/lib/python3.11/site-packages/mod.py",
+    ):
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
         (folder / name).write_text(name)
     (folder / ".venv" / "pyvenv.cfg").write_text(f"home = {Path(python).parent}\n")
@@ -215,52 +241,95 @@ def test_the_manifest_finds_changed_missing_and_added_files(tmp_path):
     (kit / ".venv" / "lib" / "python3.11" / "site-packages" / "sitecustomize.py").write_text("")
     os.chmod(kit / ".venv" / "bin", 0o777)
     assert fingerprint.verify_kit(kit, manifest) == [
-        "changed: autograder/grade.py", "missing: data/d.txt",
+        "changed: autograder/grade.py",
+        "missing: data/d.txt",
         "added: .venv/lib/python3.11/site-packages/evil.pth",
         "added: .venv/lib/python3.11/site-packages/sitecustomize.py",
-        "writable by others: .venv/bin"]
+        "writable by others: .venv/bin",
+    ]
 
 
 # ---- running ---------------------------------------------------------------------------
 
+
 def test_the_user_has_no_privileges_and_its_limits(slot):
-    outcome = confinement.run(slot, ["/bin/cat", "/proc/self/status", "/proc/self/limits"], "/", ENV,
-                              wall=30, memory=1 * GiB, cpu=17, nproc=33, fsize=12345)
+    outcome = confinement.run(
+        slot,
+        ["/bin/cat", "/proc/self/status", "/proc/self/limits"],
+        "/",
+        ENV,
+        wall=30,
+        memory=1 * GiB,
+        cpu=17,
+        nproc=33,
+        fsize=12345,
+    )
     status = dict(line.split(":", 1) for line in outcome.output.splitlines() if ":" in line)
-    assert status["Uid"].split() == [str(slot.uid)] * 4 and status["Gid"].split() == [str(slot.gid)] * 4
+    assert (
+        status["Uid"].split() == [str(slot.uid)] * 4
+        and status["Gid"].split() == [str(slot.gid)] * 4
+    )
     assert status["Groups"].strip() == "" and status["NoNewPrivs"].strip() == "1"
-    assert {status[c].strip() for c in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")} == {"0" * 16}
-    limits = {" ".join(line.split()[:-3]): line.split()[-3:-1] for line in outcome.output.splitlines()
-              if line.startswith("Max ")}
+    assert {status[c].strip() for c in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")} == {
+        "0" * 16
+    }
+    limits = {
+        " ".join(line.split()[:-3]): line.split()[-3:-1]
+        for line in outcome.output.splitlines()
+        if line.startswith("Max ")
+    }
     assert limits["Max address space"] == [str(GiB)] * 2
     assert limits["Max cpu time"] == ["17", "17"] and limits["Max processes"] == ["33", "33"]
-    assert limits["Max file size"] == ["12345", "12345"] and limits["Max core file size"] == ["0", "0"]
+    assert limits["Max file size"] == ["12345", "12345"] and limits["Max core file size"] == [
+        "0",
+        "0",
+    ]
 
 
 @pytest.mark.parametrize("sandboxed", [True, False])
 def test_the_environment_is_exactly_what_is_given(sandboxed, slot, monkeypatch):
     monkeypatch.setenv("HW2_GRADER_SECRET", "x")
-    outcome = confinement.run(slot if sandboxed else None, ["/usr/bin/env"], "/",
-                              {"PATH": "/usr/bin:/bin", "ONLY": "1"}, **LIMITS)
+    outcome = confinement.run(
+        slot if sandboxed else None,
+        ["/usr/bin/env"],
+        "/",
+        {"PATH": "/usr/bin:/bin", "ONLY": "1"},
+        **LIMITS,
+    )
     assert sorted(outcome.output.splitlines()) == ["ONLY=1", "PATH=/usr/bin:/bin"]
     assert outcome.returncode == 0 and not outcome.timed_out and outcome.survivors_killed == 0
 
 
-@pytest.mark.parametrize("confine", [None, USERS_ONLY], ids=["this machine's isolation", "users only"])
+@pytest.mark.parametrize(
+    "confine", [None, USERS_ONLY], ids=["this machine's isolation", "users only"]
+)
 def test_the_other_slot_cannot_read_a_scratch_folder(slot, other, scratch, confine):
-    assert as_user(slot, f"echo secret > {scratch}/answer", cwd=scratch, confine=confine).returncode == 0
+    assert (
+        as_user(slot, f"echo secret > {scratch}/answer", cwd=scratch, confine=confine).returncode
+        == 0
+    )
     outcome = as_user(other, f"cat {scratch}/answer; ls {scratch}", confine=confine)
     # users alone: permission denied; in namespaces the folder is not even there
     assert "secret" not in outcome.output
-    assert outcome.output.count("Permission denied") + outcome.output.count("No such file") == 2, outcome.output
+    assert outcome.output.count("Permission denied") + outcome.output.count("No such file") == 2, (
+        outcome.output
+    )
 
 
 def test_a_program_the_user_cannot_reach_does_not_start(slot, reachable):
     private = reachable / "private"
     private.mkdir(mode=0o700)
     shutil.copy("/bin/true", private / "true")
-    assert confinement.run(slot, [str(private / "true")], "/", ENV, **LIMITS, confine=USERS_ONLY).returncode == 126
-    assert confinement.run(slot, [str(private / "true")], "/", ENV, **LIMITS).returncode in (126, 127)  # 127: not in the view
+    assert (
+        confinement.run(
+            slot, [str(private / "true")], "/", ENV, **LIMITS, confine=USERS_ONLY
+        ).returncode
+        == 126
+    )
+    assert confinement.run(slot, [str(private / "true")], "/", ENV, **LIMITS).returncode in (
+        126,
+        127,
+    )  # 127: not in the view
 
 
 DAEMON = """
@@ -289,11 +358,19 @@ def test_a_process_that_left_the_session_and_double_forked_is_killed(slot, scrat
 
 
 def test_past_the_wall_time_the_process_is_killed_and_only_the_users(slot, other):
-    bystanders = [subprocess.Popen(["sleep", "60"]), subprocess.Popen([*accounts.drop(other), "sleep", "60"])]
+    bystanders = [
+        subprocess.Popen(["sleep", "60"]),
+        subprocess.Popen([*accounts.drop(other), "sleep", "60"]),
+    ]
     try:
         started = time.monotonic()
-        outcome = confinement.run(slot, ["/bin/sh", "-c", "echo started; sleep 600; echo never"], "/", ENV,
-                                  **{**LIMITS, "wall": 1})
+        outcome = confinement.run(
+            slot,
+            ["/bin/sh", "-c", "echo started; sleep 600; echo never"],
+            "/",
+            ENV,
+            **{**LIMITS, "wall": 1},
+        )
         assert outcome.timed_out and outcome.returncode == -9 and outcome.output == "started\n"
         assert outcome.survivors_killed == 1  # the sleep (sh waits for it)
         assert time.monotonic() - started < 10 and alive(slot.uid) == []
@@ -305,8 +382,9 @@ def test_past_the_wall_time_the_process_is_killed_and_only_the_users(slot, other
 
 
 def test_trusted_runs_kill_their_process_tree_after_the_wall_time(reachable):
-    outcome = confinement.run(None, ["/bin/sh", "-c", "sleep 600 & echo $!; sleep 600"], "/", ENV,
-                              **{**LIMITS, "wall": 1})
+    outcome = confinement.run(
+        None, ["/bin/sh", "-c", "sleep 600 & echo $!; sleep 600"], "/", ENV, **{**LIMITS, "wall": 1}
+    )
     assert outcome.timed_out and outcome.survivors_killed == 2
     assert not running(int(outcome.output))
 
@@ -332,7 +410,9 @@ def test_a_fork_bomb_stops_at_the_process_limit_and_dies(slot, python):
     watcher = threading.Thread(target=watch)
     watcher.start()
     try:
-        outcome = confinement.run(slot, [python, "-c", BOMB], "/", ENV, wall=3, memory=GiB, cpu=10, nproc=50)
+        outcome = confinement.run(
+            slot, [python, "-c", BOMB], "/", ENV, wall=3, memory=GiB, cpu=10, nproc=50
+        )
     finally:
         stop.set()
         watcher.join()
@@ -346,6 +426,7 @@ def test_the_output_is_the_merged_tail(slot):
 
 
 # ---- scratch folders and what the sandbox leaves ----------------------------------------
+
 
 def test_a_scratch_folder_is_the_users_alone_below_a_root_folder(slot, reachable):
     path = accounts.make_scratch(slot, reachable / "made" / "s")
@@ -365,12 +446,17 @@ print(libc.shmget(0, 4096, 0o1600))  # IPC_PRIVATE, IPC_CREAT | 0600
 
 
 def test_clean_removes_what_the_user_left_for_the_next_student(slot, scratch, python):
-    leftovers = [Path(f"/tmp/hw2sandbox-left-{slot.index}"), Path(f"/var/tmp/hw2sandbox-left-{slot.index}"),
-                 Path(f"/dev/shm/hw2sandbox-left-{slot.index}")]
+    leftovers = [
+        Path(f"/tmp/hw2sandbox-left-{slot.index}"),
+        Path(f"/var/tmp/hw2sandbox-left-{slot.index}"),
+        Path(f"/dev/shm/hw2sandbox-left-{slot.index}"),
+    ]
     script = f"touch {leftovers[0]} {scratch}/kept; mkdir {leftovers[1]}; touch {leftovers[1]}/f {leftovers[2]}"
     # users alone: the shared folders are the machine's (in namespaces they are private, see below)
     assert as_user(slot, script, confine=USERS_ONLY).returncode == 0
-    segment = confinement.run(slot, [python, "-c", SHARED_MEMORY], "/", ENV, **LIMITS, confine=USERS_ONLY).output.strip()
+    segment = confinement.run(
+        slot, [python, "-c", SHARED_MEMORY], "/", ENV, **LIMITS, confine=USERS_ONLY
+    ).output.strip()
     removed = aftermath.clean(slot)
     assert not any(p.exists() for p in leftovers) and (scratch / "kept").exists()
     assert {str(p) for p in leftovers} <= set(removed)
@@ -404,7 +490,9 @@ def test_the_cgroup_bounds_all_processes_together_and_kills_past_it(slot, python
     watcher = threading.Thread(target=watch)
     watcher.start()
     try:  # four processes of 300 MiB each, each well within its own address-space limit
-        outcome = confinement.run(slot, [python, "-c", FANOUT], "/", ENV, wall=60, memory=limit, cpu=30)
+        outcome = confinement.run(
+            slot, [python, "-c", FANOUT], "/", ENV, wall=60, memory=limit, cpu=30
+        )
     finally:
         stop.set()
         watcher.join()
@@ -412,22 +500,37 @@ def test_the_cgroup_bounds_all_processes_together_and_kills_past_it(slot, python
     assert outcome.returncode == 0 and 2 <= statuses.count(-9) <= 4, outcome.output
     assert outcome.oom_kills >= statuses.count(-9) and outcome.memory_limit_reached
     assert 300 * 2**20 < outcome.memory_peak <= limit
-    assert 300 * 2**20 < peak[0] <= limit + 64 * 2**20  # RSS counts the shared libraries once per process
-    assert not any(folder.exists() for folder in confinement._Cgroup.parents()[0]
-                   for folder in [folder / f"{accounts.USER_PREFIX}{slot.index}"])
+    assert (
+        300 * 2**20 < peak[0] <= limit + 64 * 2**20
+    )  # RSS counts the shared libraries once per process
+    assert not any(
+        folder.exists()
+        for folder in confinement._Cgroup.parents()[0]
+        for folder in [folder / f"{accounts.USER_PREFIX}{slot.index}"]
+    )
 
 
 def test_a_run_within_the_bound_reports_its_peak(slot, python, needs_cgroup):
-    outcome = confinement.run(slot, [python, "-c", "block = bytearray(b'x') * (100 * 2**20)"], "/", ENV, **LIMITS)
+    outcome = confinement.run(
+        slot, [python, "-c", "block = bytearray(b'x') * (100 * 2**20)"], "/", ENV, **LIMITS
+    )
     assert outcome.returncode == 0 and not outcome.memory_limit_reached and outcome.oom_kills == 0
     assert 100 * 2**20 < outcome.memory_peak < 300 * 2**20
 
 
 def test_the_students_processes_are_the_oom_killers_first_choice(slot):
-    outcome = as_user(slot, "cat /proc/self/oom_score_adj; (echo 0 > /proc/self/oom_score_adj) 2>/dev/null && echo lowered")
+    outcome = as_user(
+        slot,
+        "cat /proc/self/oom_score_adj; (echo 0 > /proc/self/oom_score_adj) 2>/dev/null && echo lowered",
+    )
     assert outcome.output.split()[0] == str(confinement.OOM_SCORE_ADJ)
     # set by a root that holds CAP_SYS_RESOURCE, it is also the least the user may set
-    capabilities = int(dict(line.split(":\t") for line in Path("/proc/self/status").read_text().splitlines())["CapEff"], 16)
+    capabilities = int(
+        dict(line.split(":\t") for line in Path("/proc/self/status").read_text().splitlines())[
+            "CapEff"
+        ],
+        16,
+    )
     if capabilities & (1 << 24):
         assert "lowered" not in outcome.output
 
@@ -463,8 +566,9 @@ for folder in ("/tmp", "/dev/shm"):
     attempt(lambda: open(os.path.join(folder, "hw2sandbox-test-private"), "w").close())
 open("wrote-in-scratch", "w").close()
 print(json.dumps({
-    "pids": pids[:5], "grader": any(("py" + "test") in str(attempt(lambda: open(f"/proc/{p}/cmdline", "rb").read().decode(errors="replace")))
-                                    for p in pids),
+    "pids": pids[:5],
+    "grader": any(("py" + "test") in str(attempt(lambda: open(f"/proc/{p}/cmdline", "rb").read().decode(
+                      errors="replace"))) for p in pids),
     "kit_source": os.path.exists(os.path.join(kit, "source")), "root": os.path.exists("/root"),
     "home": os.path.exists("/home"), "tmp": os.listdir("/tmp"),
     "loopback": attempt(lambda: reach("127.0.0.1")), "host": attempt(lambda: reach(socket.gethostname())),
@@ -475,25 +579,41 @@ print(json.dumps({
 
 @pytest.mark.parametrize("namespaces", [True, False], ids=["namespaces", "users only"])
 def test_namespaces_hide_the_file_system_the_network_and_other_processes(
-        namespaces, slot, scratch, python, kit, local_service, here):
+    namespaces, slot, scratch, python, kit, local_service, here
+):
     if namespaces and not here.namespaces:
         pytest.skip(f"no namespaces for the sandbox here: {here}")
     confine = confinement.Isolation(here.cgroup, namespaces)
     private = [Path(folder) / "hw2sandbox-test-private" for folder in ("/tmp", "/dev/shm")]
     try:
-        outcome = confinement.run(slot, [python, "-c", LOOK_AROUND, str(kit), str(local_service)], scratch, ENV,
-                                  **LIMITS, confine=confine)
+        outcome = confinement.run(
+            slot,
+            [python, "-c", LOOK_AROUND, str(kit), str(local_service)],
+            scratch,
+            ENV,
+            **LIMITS,
+            confine=confine,
+        )
         seen = json.loads(outcome.output.strip().splitlines()[-1])
-        assert outcome.returncode == 0 and outcome.mode == confine.mode and (scratch / "wrote-in-scratch").exists()
+        assert (
+            outcome.returncode == 0
+            and outcome.mode == confine.mode
+            and (scratch / "wrote-in-scratch").exists()
+        )
         if namespaces:
             assert seen["pids"] == [1, 2], seen  # the namespace's init (root's) and the program
             assert not seen["grader"]
             assert not (seen["kit_source"] or seen["root"] or seen["home"]), seen
             # and nothing else: but the way to the interpreter's folders when the kit lives under /tmp
-            bound = {Path(p).relative_to("/tmp").parts[0] for p in confinement._python_folders(accounts.python())
-                     if Path(p).is_relative_to("/tmp")}
+            bound = {
+                Path(p).relative_to("/tmp").parts[0]
+                for p in confinement._python_folders(accounts.python())
+                if Path(p).is_relative_to("/tmp")
+            }
             assert set(seen["tmp"]) == {"hw2sandbox-test-private", scratch.parent.name} | bound
-            assert seen["loopback"] == seen["host"] == "ConnectionRefusedError"  # its own loopback: nothing there
+            assert (
+                seen["loopback"] == seen["host"] == "ConnectionRefusedError"
+            )  # its own loopback: nothing there
             assert seen["public"] in ("OSError", "ConnectionRefusedError", "TimeoutError"), seen
             assert not any(path.exists() for path in private)
         else:  # what the fallback leaves open, as the README says
@@ -505,8 +625,9 @@ def test_namespaces_hide_the_file_system_the_network_and_other_processes(
             path.unlink(missing_ok=True)
 
 
-def test_an_interpreter_folder_under_tmp_is_seen_through_the_private_tmp(slot, scratch, python, here,
-                                                                          monkeypatch):
+def test_an_interpreter_folder_under_tmp_is_seen_through_the_private_tmp(
+    slot, scratch, python, here, monkeypatch
+):
     """A kit cloned under /tmp (as CI may) has its virtualenv there: the namespace's private /tmp
     must not hide the interpreter's folders that are bound into it."""
     if not here.namespaces:
@@ -517,9 +638,17 @@ def test_an_interpreter_folder_under_tmp_is_seen_through_the_private_tmp(slot, s
         (folder / "marker.txt").write_text("site-packages seen")
         os.chmod(folder / "marker.txt", 0o644)
         real = confinement._python_folders
-        monkeypatch.setattr(confinement, "_python_folders", lambda interpreter: (*real(interpreter), str(folder)))
-        outcome = confinement.run(slot, [python, "-c", f"print(open({str(folder / 'marker.txt')!r}).read())"],
-                                  scratch, ENV, **LIMITS, confine=here)
+        monkeypatch.setattr(
+            confinement, "_python_folders", lambda interpreter: (*real(interpreter), str(folder))
+        )
+        outcome = confinement.run(
+            slot,
+            [python, "-c", f"print(open({str(folder / 'marker.txt')!r}).read())"],
+            scratch,
+            ENV,
+            **LIMITS,
+            confine=here,
+        )
         assert outcome.returncode == 0 and "site-packages seen" in outcome.output, outcome.output
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -529,14 +658,21 @@ def test_a_weaker_mode_can_be_asked_for_and_each_run_says_its_mode(slot, monkeyp
     try:
         monkeypatch.setenv(confinement.ISOLATION_VARIABLE, "users")
         forced = confinement.isolation(slot, refresh=True)
-        assert forced.mode == confinement.USERS and f"{confinement.ISOLATION_VARIABLE}=users" in str(forced)
+        assert (
+            forced.mode == confinement.USERS
+            and f"{confinement.ISOLATION_VARIABLE}=users" in str(forced)
+        )
         outcome = as_user(slot, "echo hi; ls /proc | grep -c '^[0-9]'")
         assert outcome.mode == confinement.USERS and outcome.memory_peak is None
-        assert outcome.output.startswith("hi\n") and int(outcome.output.split()[1]) > 2  # the machine's processes
+        assert (
+            outcome.output.startswith("hi\n") and int(outcome.output.split()[1]) > 2
+        )  # the machine's processes
         monkeypatch.setenv(confinement.ISOLATION_VARIABLE, "cgroup")
         forced = confinement.isolation(slot, refresh=True)
         assert not forced.namespaces and forced.cgroup == here.cgroup
-        assert as_user(slot, "true").mode == (confinement.CGROUP if here.cgroup else confinement.USERS)
+        assert as_user(slot, "true").mode == (
+            confinement.CGROUP if here.cgroup else confinement.USERS
+        )
     finally:
         monkeypatch.delenv(confinement.ISOLATION_VARIABLE)
         assert confinement.isolation(slot, refresh=True) == here
@@ -544,6 +680,7 @@ def test_a_weaker_mode_can_be_asked_for_and_each_run_says_its_mode(slot, monkeyp
 
 
 # ---- reading what the sandbox wrote -----------------------------------------------------
+
 
 def test_read_file_reads_only_plain_files_within_bounds(tmp_path):
     (tmp_path / "probes").mkdir()
@@ -556,6 +693,14 @@ def test_read_file_reads_only_plain_files_within_bounds(tmp_path):
     os.mkfifo(tmp_path / "fifo")
     assert aftermath.read_file(tmp_path, "probes/a.pt", 100) == b"data"
     assert aftermath.read_file(tmp_path, "probes/missing.pt", 100) is None
-    for relative in ("shadow", "linked/a.pt", "big", "hard", "fifo", "../etc/passwd", "/etc/passwd"):
+    for relative in (
+        "shadow",
+        "linked/a.pt",
+        "big",
+        "hard",
+        "fifo",
+        "../etc/passwd",
+        "/etc/passwd",
+    ):
         with pytest.raises(ValueError):
             aftermath.read_file(tmp_path, relative, 100)

@@ -11,6 +11,7 @@ minutes more; it runs when asked (.ci/run installs Slurm; fails there if it is m
 
 The class's names are chosen to split: reference and broken hash to shard 1 of 2, untouched
 to shard 2."""
+
 import json
 import os
 import re
@@ -27,7 +28,9 @@ import small_class  # tests/: the class graded here
 from autograder import grade, gradebook, reports, shards, worker
 from autograder.sandbox import accounts, fingerprint
 
-pytestmark = pytest.mark.slow  # the small class graded as one batch, as two shards and on Slurm: minutes
+pytestmark = (
+    pytest.mark.slow
+)  # the small class graded as one batch, as two shards and on Slurm: minutes
 
 ROOT = Path(__file__).resolve().parents[1]
 NAMES = {"reference": "reference", "blank": "untouched", "broken": "broken"}
@@ -54,27 +57,50 @@ def merged(klass):
     """The class graded as two shards at once, as on two machines (one worker each), merged."""
     started = time.monotonic()
     parts = [klass / f"shard-{i}" for i in (1, 2)]
-    running = [subprocess.Popen([sys.executable, "-m", "autograder.grade", str(klass / "submissions"),
-                                 "--out", str(part), "--shard", f"{i}/2", "--jobs", "1",
-                                 # one torch thread each: two machines would have their own
-                                 # cores; here two shards of 2 threads oversubscribe 2 cores and
-                                 # a notebook can run past its cell time limit (seen in CI)
-                                 "--threads", "1"],
-                                cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-               for i, part in enumerate(parts, 1)]
+    running = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "autograder.grade",
+                str(klass / "submissions"),
+                "--out",
+                str(part),
+                "--shard",
+                f"{i}/2",
+                "--jobs",
+                "1",
+                # one torch thread each: two machines would have their own
+                # cores; here two shards of 2 threads oversubscribe 2 cores and
+                # a notebook can run past its cell time limit (seen in CI)
+                "--threads",
+                "1",
+            ],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for i, part in enumerate(parts, 1)
+    ]
     for shard in running:
         output = shard.communicate(timeout=900)[0]
         assert shard.returncode == 0, output[-3000:]
     graded = time.monotonic()
     shards.merge(parts, klass / "merged")
-    print(f"\ntwo shards at once: {graded - started:.0f} s; merge: {time.monotonic() - graded:.0f} s")
+    print(
+        f"\ntwo shards at once: {graded - started:.0f} s; merge: {time.monotonic() - graded:.0f} s"
+    )
     return klass / "merged"
 
 
 def feedback_pages(out: Path, student: str = "*") -> dict[str, str]:
     """{student/hw2/page: its HTML}."""
     folder = out / "course" / "feedback"
-    return {str(p.relative_to(folder)): p.read_text() for p in sorted(folder.glob(f"{student}/hw2/*.html"))}
+    return {
+        str(p.relative_to(folder)): p.read_text()
+        for p in sorted(folder.glob(f"{student}/hw2/*.html"))
+    }
 
 
 def diagnostics(html: str) -> list[str]:
@@ -85,13 +111,20 @@ def diagnostics(html: str) -> list[str]:
 
 def assert_same_results(one: Path, other: Path) -> None:
     """The same tables, byte for byte, and feedback pages of the same failures."""
-    for table in ("grades.csv", "scores.csv", "summary.csv", "tasks.csv", "problems.json",
-                  reports.ISOLATION_FILE):
+    for table in (
+        "grades.csv",
+        "scores.csv",
+        "summary.csv",
+        "tasks.csv",
+        "problems.json",
+        reports.ISOLATION_FILE,
+    ):
         assert (one / table).read_bytes() == (other / table).read_bytes(), table
     pages, others = feedback_pages(one), feedback_pages(other)
     assert pages.keys() == others.keys()
-    assert {p: diagnostics(html) for p, html in pages.items()} \
-        == {p: diagnostics(html) for p, html in others.items()}
+    assert {p: diagnostics(html) for p, html in pages.items()} == {
+        p: diagnostics(html) for p, html in others.items()
+    }
     assert any(diagnostics(html) for html in pages.values())
 
 
@@ -107,10 +140,14 @@ def test_the_split_follows_the_student_id_so_a_late_hand_in_moves_no_one(tmp_pat
     download = tmp_path / "download"
     for number in range(12):
         (download / f"student{number}").mkdir(parents=True)
+
     def split(label):
         submitted = {i: tmp_path / f"{label}-{i}" / "course" / "submitted" for i in range(1, 3)}
-        return {i: {s.student for s in shards.stage(download, submitted[i], (i, 2))[0]}
-                for i in submitted}
+        return {
+            i: {s.student for s in shards.stage(download, submitted[i], (i, 2))[0]}
+            for i in submitted
+        }
+
     before = split("before")
     assert before[1] and before[2] and not before[1] & before[2]
     assert before[1] | before[2] == {f"student{n}" for n in range(12)}
@@ -148,23 +185,34 @@ def copy_shard(source: Path, target: Path, **changes) -> Path:
     return target
 
 
-@pytest.mark.parametrize("case, says", [
-    ("missing", "shard 2/2 missing"),
-    ("twice", "shard 1/2 given twice"),
-    ("other kit", "different kits"),
-    ("other download", "different downloads"),
-    ("overlap", r"students in more than one shard: reference \(1/2, 2/2\)"),
-    ("not executed", "shard 2/2 .* has students not yet executed \\(untouched\\): rerun that shard"),
-    ("not a shard", "is not a shard"),
-])
-def test_the_merge_refuses_shards_that_are_not_one_class_of_one_kit(merged, klass, tmp_path, case, says):
+@pytest.mark.parametrize(
+    "case, says",
+    [
+        ("missing", "shard 2/2 missing"),
+        ("twice", "shard 1/2 given twice"),
+        ("other kit", "different kits"),
+        ("other download", "different downloads"),
+        ("overlap", r"students in more than one shard: reference \(1/2, 2/2\)"),
+        (
+            "not executed",
+            "shard 2/2 .* has students not yet executed \\(untouched\\): rerun that shard",
+        ),
+        ("not a shard", "is not a shard"),
+    ],
+)
+def test_the_merge_refuses_shards_that_are_not_one_class_of_one_kit(
+    merged, klass, tmp_path, case, says
+):
     one, two = klass / "shard-1", klass / "shard-2"
     parts = {
         "missing": lambda: [one],
         "twice": lambda: [one, one, two],
         "other kit": lambda: [one, copy_shard(two, tmp_path / "two", kit="0" * 64)],
         "other download": lambda: [one, copy_shard(two, tmp_path / "two", download="0" * 64)],
-        "overlap": lambda: [one, copy_shard(two, tmp_path / "two", students=["reference", "untouched"])],
+        "overlap": lambda: [
+            one,
+            copy_shard(two, tmp_path / "two", students=["reference", "untouched"]),
+        ],
         "not executed": lambda: [one, copy_shard(two, tmp_path / "two")],
         "not a shard": lambda: [one, klass / "batch"],
     }[case]()
@@ -183,8 +231,13 @@ def test_a_failed_shard_is_rerun_alone_then_merged(batch, merged, klass, monkeyp
         shards.merge(parts, klass / "merged")
     executed = []
     original = worker.execute_student
-    monkeypatch.setattr(worker, "execute_student", lambda out, work, student, *rest:
-                        executed.append(student) or original(out, work, student, *rest))
+    monkeypatch.setattr(
+        worker,
+        "execute_student",
+        lambda out, work, student, *rest: (
+            executed.append(student) or original(out, work, student, *rest)
+        ),
+    )
     grade.grade(klass / "submissions", klass / "shard-2", shard=(2, 2))  # the same command again
     assert executed == ["untouched"]
     shards.merge(parts, klass / "merged")  # again, on the merged DIR
@@ -194,13 +247,20 @@ def test_a_failed_shard_is_rerun_alone_then_merged(batch, merged, klass, monkeyp
 
 def test_merging_again_keeps_the_grades_typed_in_formgrader(merged, klass, tmp_path):
     from nbgrader.api import Gradebook
+
     out = tmp_path / "merged"
     shutil.copytree(merged, out)
-    written = {c.grade_id for c in gradebook.cells(ROOT / "source" / "hw2") if c.kind == gradebook.MANUAL}
+    written = {
+        c.grade_id for c in gradebook.cells(ROOT / "source" / "hw2") if c.kind == gradebook.MANUAL
+    }
     database = f"sqlite:///{out / 'course' / 'gradebook.db'}"
     with Gradebook(database) as gb:
-        notebook, cell = next((nb.name, c.name) for nb in gb.find_assignment("hw2").notebooks
-                              for c in nb.grade_cells if c.name in written)
+        notebook, cell = next(
+            (nb.name, c.name)
+            for nb in gb.find_assignment("hw2").notebooks
+            for c in nb.grade_cells
+            if c.name in written
+        )
         typed = gb.find_grade(cell, notebook, "hw2", "reference")
         typed.manual_score = 1.5
         gb.db.commit()
@@ -225,10 +285,26 @@ def test_a_shard_not_run_as_root_refuses_and_says_what_to_do(klass):
             copy(ROOT / name, kit / name)
         subprocess.run(["chmod", "-R", "a+rX", str(kit)], check=True)
         result = subprocess.run(
-            [runuser, "-u", "nobody", "--", accounts.python(), "-m", "autograder.grade",
-             str(klass / "submissions"), "--out", str(kit / "out"), "--shard", "1/2"],
-            cwd=kit, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(kit), "HOME": str(kit)},
-            capture_output=True, text=True, timeout=300)
+            [
+                runuser,
+                "-u",
+                "nobody",
+                "--",
+                accounts.python(),
+                "-m",
+                "autograder.grade",
+                str(klass / "submissions"),
+                "--out",
+                str(kit / "out"),
+                "--shard",
+                "1/2",
+            ],
+            cwd=kit,
+            env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(kit), "HOME": str(kit)},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
     finally:
         shutil.rmtree(kit)
     assert result.returncode != 0
@@ -241,12 +317,20 @@ def require_slurm() -> None:
     """Skip unless asked (HW2_SLURM_TEST=1), then unless Slurm's daemons and munge are here
     (fail under CI, which installs them)."""
     if os.environ.get(SLURM_OPT_IN, "0") in ("", "0"):
-        pytest.skip(f"the Slurm test takes minutes: {SLURM_OPT_IN}=1 bash run.sh test tests/test_shards.py")
-    missing = [tool for tool in ("sbatch", "slurmctld", "slurmd", "munged", "mungekey")
-               if not shutil.which(tool, path=os.environ.get("PATH", "") + ":/usr/sbin:/sbin")]
+        pytest.skip(
+            f"the Slurm test takes minutes: {SLURM_OPT_IN}=1 bash run.sh test tests/test_shards.py"
+        )
+    missing = [
+        tool
+        for tool in ("sbatch", "slurmctld", "slurmd", "munged", "mungekey")
+        if not shutil.which(tool, path=os.environ.get("PATH", "") + ":/usr/sbin:/sbin")
+    ]
     if missing or os.geteuid() != 0:
-        message = (f"the Slurm test needs {', '.join(missing)}: {SLURM_INSTALL}" if missing
-                   else "the Slurm test starts a one-node cluster as root")
+        message = (
+            f"the Slurm test needs {', '.join(missing)}: {SLURM_INSTALL}"
+            if missing
+            else "the Slurm test starts a one-node cluster as root"
+        )
         if os.environ.get("CI"):
             pytest.fail(f"CI is set and {message}", pytrace=False)
         pytest.skip(message)
@@ -257,33 +341,49 @@ def slurm(tmp_path_factory):
     """A one-node Slurm cluster on this machine; the environment that reaches it."""
     require_slurm()
     folder = tmp_path_factory.mktemp("slurm")
-    env = {**os.environ, "PATH": os.environ.get("PATH", "") + ":/usr/sbin:/sbin",
-           # the jobs run run.sh with this test's virtualenv
-           "HW2_VENV": str(Path(sys.executable).parents[1])}
+    env = {
+        **os.environ,
+        "PATH": os.environ.get("PATH", "") + ":/usr/sbin:/sbin",
+        # the jobs run run.sh with this test's virtualenv
+        "HW2_VENV": str(Path(sys.executable).parents[1]),
+    }
     local = ROOT / "scripts" / "slurm_local.sh"
-    subprocess.run(["bash", str(local), "start", str(folder)], env=env, check=True, timeout=120,
-                   capture_output=True)
+    subprocess.run(
+        ["bash", str(local), "start", str(folder)],
+        env=env,
+        check=True,
+        timeout=120,
+        capture_output=True,
+    )
     try:
         yield {**env, "SLURM_CONF": str(folder / "slurm.conf")}
     finally:
         subprocess.run(["bash", str(local), "stop", str(folder)], env=env, timeout=60)
 
 
-def run_on_slurm(env, submissions: Path, out: Path, *options: str, array: str = "",
-                 timeout: float = 900) -> None:
+def run_on_slurm(
+    env, submissions: Path, out: Path, *options: str, array: str = "", timeout: float = 900
+) -> None:
     """scripts/slurm_grade.sh into ``out`` with 2 shards, waited for; fails unless its merge
     job completed."""
     args = [*(["--array", array] if array else []), str(submissions), str(out), "2", *options]
-    submitted = subprocess.run(["bash", str(ROOT / "scripts" / "slurm_grade.sh"), *args],
-                               env=env, capture_output=True, text=True, check=True)
+    submitted = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "slurm_grade.sh"), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     jobs = submitted.stdout.split()
     deadline = time.monotonic() + timeout
-    while subprocess.run(["squeue", "-h", "-j", ",".join(jobs)], env=env, capture_output=True,
-                         text=True).stdout.strip():
+    while subprocess.run(
+        ["squeue", "-h", "-j", ",".join(jobs)], env=env, capture_output=True, text=True
+    ).stdout.strip():
         assert time.monotonic() < deadline, "the Slurm jobs did not finish"
         time.sleep(2)
-    state = subprocess.run(["scontrol", "show", "job", jobs[1]], env=env, capture_output=True,
-                           text=True).stdout
+    state = subprocess.run(
+        ["scontrol", "show", "job", jobs[1]], env=env, capture_output=True, text=True
+    ).stdout
     logs = "\n".join(p.read_text()[-2000:] for p in out.glob("slurm-*.out"))
     assert "JobState=COMPLETED" in state, f"{state}\n{logs}"
 

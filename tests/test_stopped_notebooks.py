@@ -13,16 +13,18 @@ tests/test_grade_robustness.py. Here, the two ends that once left no line:
   ``ipykernel_launcher.py`` that exits in the folder the next kernel starts in;
 - a run that reports no stop, but whose checks left no data (here a cell erases them).
 """
+
 import csv
 
 import nbformat
 import pytest
 
 from autograder import grade
-from test_grade_robustness import NB1, NB2, reference, with_cell
+from test_grade_robustness import NB1, NB2, reference
 
-BREAKS_NEXT_KERNEL = ("import pathlib\n"
-                      "pathlib.Path('ipykernel_launcher.py').write_text('import os\\nos._exit(1)\\n')")
+BREAKS_NEXT_KERNEL = (
+    "import pathlib\npathlib.Path('ipykernel_launcher.py').write_text('import os\\nos._exit(1)\\n')"
+)
 ERASES_PROBE_DATA = "import os, shutil\nshutil.rmtree(os.environ['HW2_PROBE_OUT'])"
 
 
@@ -52,7 +54,10 @@ def graded(tmp_path_factory):
             nbformat.write(nb, base / "subs" / student / f"{name}.ipynb")
     problems = grade.grade(base / "subs", base / "out", jobs=2, limits=LIMITS, feedback=False)
     with open(base / "out" / "scores.csv") as f:
-        scores = {row.pop("student"): {k: float(v) for k, v in row.items() if v} for row in csv.DictReader(f)}
+        scores = {
+            row.pop("student"): {k: float(v) for k, v in row.items() if v}
+            for row in csv.DictReader(f)
+        }
     with open(base / "out" / "grades.csv") as f:
         grades = {row["student"]: row for row in csv.DictReader(f)}
     return problems, scores, grades
@@ -90,4 +95,6 @@ def test_checks_whose_data_is_gone_are_reported_though_the_run_said_nothing(grad
 
 def test_notebooks_that_ran_to_their_end_leave_no_such_line(graded):
     problems, _, _ = graded
-    assert all(p.endswith("is missing; it scores 0") for p in problems["reference"]), problems["reference"]
+    assert all(p.endswith("is missing; it scores 0") for p in problems["reference"]), problems[
+        "reference"
+    ]

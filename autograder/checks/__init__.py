@@ -14,6 +14,7 @@ references, catalogues of named mistakes, CUDA runs).
 Importing this package imports every part's module, which declares its aspects; ``find`` is
 the registry's one reader.
 """
+
 from __future__ import annotations
 
 from autograder.aspects import REGISTRY, Aspect

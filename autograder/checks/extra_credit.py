@@ -28,6 +28,7 @@ sqrt((a1(1 - a1)/n1 + a0(1 - a0)/n0) / 4) is, at a true agreement of 0.99 and 0.
 0.0015 and 0.0044 (all errors on label-1 grids; 2000 balanced examples gave 0.0022 and
 0.0067). The reference rule scores exactly 1.0.
 """
+
 from __future__ import annotations
 
 import functools
@@ -41,8 +42,14 @@ import hw2utils
 from autograder import bounded
 from autograder.aspects import Context, Malformed, aspect
 from autograder.checks.common import expect_data, passed
-from hw2checks import (ec_probabilities, expect_ec_accuracy, expect_rule_agreement, fail,
-                       fail_stopped_rule, load_ec_model_or_fail)
+from hw2checks import (
+    ec_probabilities,
+    expect_ec_accuracy,
+    expect_rule_agreement,
+    fail,
+    fail_stopped_rule,
+    load_ec_model_or_fail,
+)
 from hw2probes import extra_credit as probes
 from hw2probes import run_seed
 from hw2probes.extra_credit import N_RULE, RULE_SEED, rule_grids
@@ -54,7 +61,7 @@ N_TRANSFER = 4000
 TRANSFER_SEED, FORMAT_SEED = 1, 3
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def fresh(kind: str, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """n balanced unseen examples of `kind` as (float32 (n, 36), bool (n,)) tensors."""
     data, labels = fresh_examples(kind, n, seed=seed)
@@ -68,14 +75,18 @@ def fresh(kind: str, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
 # hw2utils (the grader never imports a student's copy) once its size is known to be sane: the
 # file is the student's, and it can describe layers too large to allocate.
 
-MAX_PARAMETERS = bounded.EC_MODEL.numel  # EC1's networks have thousands; refuse to allocate absurd ones
+MAX_PARAMETERS = (
+    bounded.EC_MODEL.numel
+)  # EC1's networks have thousands; refuse to allocate absurd ones
 
 
 def allocated(spec) -> int:
     """How many numbers the modules of a layer description hold (weights, biases, BatchNorm's
     four vectors); a negative size counts as none, so it cannot offset another layer's."""
+
     def size(key: str) -> int:
         return max(int(spec[key]), 0)
+
     if spec["type"] in ("Sequential", "Residual"):
         return sum(allocated(layer) for layer in spec["layers"])
     if spec["type"] == "Linear":
@@ -88,8 +99,11 @@ def allocated(spec) -> int:
 def _bounded_load(path: Path):
     """The handed-in file's plain data, read within ``bounded.EC_MODEL`` (size, stored records,
     tensors: checked before and after ``torch.load``)."""
-    return bounded.load_torch(bounded.read_capped(path, bounded.EC_MODEL), bounded.EC_MODEL,
-                              lambda raw: torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True))
+    return bounded.load_torch(
+        bounded.read_capped(path, bounded.EC_MODEL),
+        bounded.EC_MODEL,
+        lambda raw: torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True),
+    )
 
 
 def read_submitted(path: Path) -> tuple[hw2utils.SavedNetwork, object]:
@@ -116,15 +130,22 @@ def load_model(test_id: str, context: Context = Context()) -> hw2utils.SavedNetw
     try:
         model, saved_by = load_ec_model_or_fail(test_id, folder, read)
     except AssertionError as failure:
-        if refused:  # oversized, compressed or inconsistent: no save_ec_model file; the grader flags it
+        if (
+            refused
+        ):  # oversized, compressed or inconsistent: no save_ec_model file; the grader flags it
             raise Malformed(str(failure)) from None
         raise
     grading = context.submission is not None or os.environ.get("NBGRADER_EXECUTION") == "autograde"
     if saved_by == "reference" and grading:
         # nbgrader copies files from source/ over submitted ones: the instructor's model must
         # never sit in source/hw2 (see the notebook's EC1 solution).
-        fail(test_id, "model file", f"the {EC_MODEL_FILE} being graded is the instructor's reference "
-             "model, not a submission", "a grading setup problem, not yours: tell the instructor")
+        fail(
+            test_id,
+            "model file",
+            f"the {EC_MODEL_FILE} being graded is the instructor's reference "
+            "model, not a submission",
+            "a grading setup problem, not yours: tell the instructor",
+        )
     return model
 
 
@@ -147,8 +168,13 @@ def _judge_accuracy(test_id: str, data, tier: str, context: Context) -> str:
     expect_no_data(test_id, data)
     model = load_model(test_id, context)
     examples, labels = fresh("hard", N_TRANSFER, TRANSFER_SEED)
-    expect_ec_accuracy(test_id, f"{N_TRANSFER} hard examples you never saw",
-                       ec_probabilities(test_id, model, examples), labels, tier)
+    expect_ec_accuracy(
+        test_id,
+        f"{N_TRANSFER} hard examples you never saw",
+        ec_probabilities(test_id, model, examples),
+        labels,
+        tier,
+    )
     return passed(test_id, 1)
 
 
@@ -164,6 +190,7 @@ def check_ec_transfer__accuracy_95(data, *, context: Context = Context()) -> str
 
 # EC2 ---------------------------------------------------------------------------------------
 
+
 @functools.lru_cache(maxsize=4)
 def rule_labels(seed: int) -> torch.Tensor:
     """bool (N_RULE,): the term's tiny label of each of rule_grids(seed)."""
@@ -176,9 +203,14 @@ def _stopped_early(test_id: str, data: dict, seed: int) -> None:
     if not isinstance(data.get("not_callable"), str):
         index = data.get("index")
         stop = next((key for key in ("network", "raised", "answer") if key in data), None)
-        expect_data(test_id, isinstance(index, int) and 0 <= index < N_RULE
-                    and stop is not None and isinstance(data[stop], str),
-                    "the rule's answers or where it stopped")
+        expect_data(
+            test_id,
+            isinstance(index, int)
+            and 0 <= index < N_RULE
+            and stop is not None
+            and isinstance(data[stop], str),
+            "the rule's answers or where it stopped",
+        )
     fail_stopped_rule(test_id, data, rule_grids(seed))
 
 
@@ -188,8 +220,13 @@ def _judge_rule(test_id: str, data, tier: str) -> str:
     if "answers" not in data:
         _stopped_early(test_id, data, seed)
     answers = data["answers"]
-    expect_data(test_id, isinstance(answers, torch.Tensor) and answers.dtype == torch.bool
-                and tuple(answers.shape) == (N_RULE,), f"{N_RULE} bool answers")
+    expect_data(
+        test_id,
+        isinstance(answers, torch.Tensor)
+        and answers.dtype == torch.bool
+        and tuple(answers.shape) == (N_RULE,),
+        f"{N_RULE} bool answers",
+    )
     expect_rule_agreement(test_id, f"{N_RULE} random grids", answers, rule_labels(seed), tier)
     return passed(test_id, 1)
 

@@ -3,32 +3,72 @@
 The probes (``hw2probes.part1``) run the student's answers on their cases; these judges
 rebuild the same cases, compute the reference (autograd, torch.optim.SGD) and compare.
 """
+
 from __future__ import annotations
 
 import torch
 
 from autograder.aspects import aspect
-from autograder.checks.common import (delegation_message, expect_data, global_variable_hint, is_tensor_list,
-                                      passed, zero_grad_verdict)
-from hw2checks import (GD_HINT, IN_PLACE_HINT, PER_DIM_LR_THRESHOLD, SETTINGS_ON_SELF_HINT, TENSOR_LR_HINT,
-                       expect_close, expect_lr_pair, expect_path, fail, final_loss_with, float64, gd_mistakes,
-                       leaf_copies, quartic_loss, run_steps, tolerance, torch_sgd_path, weight_decay_mistakes)
+from autograder.checks.common import (
+    delegation_message,
+    expect_data,
+    global_variable_hint,
+    is_tensor_list,
+    passed,
+    zero_grad_verdict,
+)
+from hw2checks import (
+    GD_HINT,
+    IN_PLACE_HINT,
+    PER_DIM_LR_THRESHOLD,
+    SETTINGS_ON_SELF_HINT,
+    TENSOR_LR_HINT,
+    expect_close,
+    expect_lr_pair,
+    expect_path,
+    fail,
+    final_loss_with,
+    float64,
+    gd_mistakes,
+    leaf_copies,
+    quartic_loss,
+    run_steps,
+    tolerance,
+    torch_sgd_path,
+    weight_decay_mistakes,
+)
 from hw2probes import part1 as probes
 from hw2probes.common import devices
-from hw2probes.part1 import (IN_PLACE_LR, IN_PLACE_STEPS, OPTIMIZER_ARGUMENTS, SHAPES, STEPS,
-                             RecordingBowl, in_place_start, in_turn_inputs, in_turn_paths, matches_reference_cases,
-                             sgd_runs, tensor_lr_cases)
+from hw2probes.part1 import (
+    IN_PLACE_LR,
+    IN_PLACE_STEPS,
+    OPTIMIZER_ARGUMENTS,
+    SHAPES,
+    STEPS,
+    RecordingBowl,
+    in_place_start,
+    in_turn_inputs,
+    in_turn_paths,
+    matches_reference_cases,
+    sgd_runs,
+    tensor_lr_cases,
+)
 from hw2utils import BOWL_MATRIX
 
-GENERATOR_HINT = ("your optimizer keeps the parameters as the one-pass iterator it was given "
-                  "(net.parameters() is a generator: the second pass over it finds nothing); store "
-                  "self.parameters = list(parameters) in __init__")
-SETTINGS_SHARED = ("both optimizers stepped with the settings of the one made last: the settings are "
-                   "stored on the class (SimpleGradientDescent.lr = lr, or a class attribute), which every "
-                   "SimpleGradientDescent shares; store them on self (self.lr = lr)")
+GENERATOR_HINT = (
+    "your optimizer keeps the parameters as the one-pass iterator it was given "
+    "(net.parameters() is a generator: the second pass over it finds nothing); store "
+    "self.parameters = list(parameters) in __init__"
+)
+SETTINGS_SHARED = (
+    "both optimizers stepped with the settings of the one made last: the settings are "
+    "stored on the class (SimpleGradientDescent.lr = lr, or a class attribute), which every "
+    "SimpleGradientDescent shares; store them on self (self.lr = lr)"
+)
 
 
 # Task 1.1 -----------------------------------------------------------------------------------
+
 
 def reference_path(B, start, lr, steps, dtype=torch.float64) -> torch.Tensor:
     """The points torch.optim.SGD visits on the bowl ``B`` from ``start``, (steps, 2)."""
@@ -37,23 +77,47 @@ def reference_path(B, start, lr, steps, dtype=torch.float64) -> torch.Tensor:
 
 def _compare_paths(test_id, data, cases, hint) -> int:
     """Each case's recorded points ({"calls", "xs"} from the probe) against reference_path."""
-    expect_data(test_id, isinstance(data, list) and len(data) == len(cases), f"expected {len(cases)} paths")
+    expect_data(
+        test_id, isinstance(data, list) and len(data) == len(cases), f"expected {len(cases)} paths"
+    )
     for (B, start, lr, steps, dtype), path in zip(cases, data):
-        case = f"B={[[round(v, 3) for v in row] for row in B]}, start {[round(v, 3) for v in start]}, " \
-               f"lr {lr if isinstance(lr, float) else [round(v, 4) for v in lr.tolist()]}, {steps} steps, {dtype}"
-        expect_data(test_id, isinstance(path, dict) and isinstance(path.get("calls"), int)
-                    and is_tensor_list(path.get("xs"), min(path["calls"], steps + 1)), "a path")
+        case = (
+            f"B={[[round(v, 3) for v in row] for row in B]}, start {[round(v, 3) for v in start]}, "
+            f"lr {lr if isinstance(lr, float) else [round(v, 4) for v in lr.tolist()]}, {steps} steps, {dtype}"
+        )
+        expect_data(
+            test_id,
+            isinstance(path, dict)
+            and isinstance(path.get("calls"), int)
+            and is_tensor_list(path.get("xs"), min(path["calls"], steps + 1)),
+            "a path",
+        )
         if path["calls"] != steps:
-            fail(test_id, case, f"loss_fn was called {path['calls']} times for {steps} steps",
-                 "one call of loss_fn per step")
+            fail(
+                test_id,
+                case,
+                f"loss_fn was called {path['calls']} times for {steps} steps",
+                "one call of loss_fn per step",
+            )
         shapes = {tuple(x.shape) for x in path["xs"]}
         if shapes != {(2,)}:
-            fail(test_id, case, f"loss_fn was called with x of shape {sorted(shapes)}",
-                 "call loss_fn(x) with the tensor x itself")
+            fail(
+                test_id,
+                case,
+                f"loss_fn was called with x of shape {sorted(shapes)}",
+                "call loss_fn(x) with the tensor x itself",
+            )
         expected = reference_path(B, start, lr, steps, dtype)
         got = torch.stack([float64(x) for x in path["xs"]])
-        expect_close(test_id, case, expected, got, tolerance(expected, *path["xs"]), hint,
-                     gd_mistakes(B, start, lr, steps, dtype))
+        expect_close(
+            test_id,
+            case,
+            expected,
+            got,
+            tolerance(expected, *path["xs"]),
+            hint,
+            gd_mistakes(B, start, lr, steps, dtype),
+        )
     return len(cases)
 
 
@@ -76,48 +140,92 @@ def check_gd_loop__in_place(data) -> str:
     test_id = "gd_loop__in_place"
     hint = IN_PLACE_HINT
     expect_data(test_id, isinstance(data, dict), "expected results per device")
-    expected_end = reference_path(BOWL_MATRIX, in_place_start(), IN_PLACE_LR, IN_PLACE_STEPS + 1)[-1]
+    expected_end = reference_path(BOWL_MATRIX, in_place_start(), IN_PLACE_LR, IN_PLACE_STEPS + 1)[
+        -1
+    ]
     for device in devices():
         run = data.get(device)
-        expect_data(test_id, isinstance(run, dict) and isinstance(run.get("x"), torch.Tensor)
-                    and (run.get("grad") is None or isinstance(run["grad"], torch.Tensor)),
-                    f"no results on {device}")
+        expect_data(
+            test_id,
+            isinstance(run, dict)
+            and isinstance(run.get("x"), torch.Tensor)
+            and (run.get("grad") is None or isinstance(run["grad"], torch.Tensor)),
+            f"no results on {device}",
+        )
         if run.get("returned_x") is not True:
-            fail(test_id, device, "descend must return the tensor it was given, updated in place", hint)
-        if not (run.get("is_leaf") is True and run.get("requires_grad") is True and run.get("device") == device):
-            fail(test_id, device, "x is no longer a leaf tensor that requires grad on its device", hint)
+            fail(
+                test_id,
+                device,
+                "descend must return the tensor it was given, updated in place",
+                hint,
+            )
+        if not (
+            run.get("is_leaf") is True
+            and run.get("requires_grad") is True
+            and run.get("device") == device
+        ):
+            fail(
+                test_id,
+                device,
+                "x is no longer a leaf tensor that requires grad on its device",
+                hint,
+            )
         if run["grad"] is not None and bool((float64(run["grad"]) != 0).any()):
             fail(test_id, device, "x.grad still holds a gradient after descend", hint)
-        expect_close(test_id, f"{device}: x after {IN_PLACE_STEPS} steps", expected_end, run["x"],
-                     tolerance(expected_end, run["x"]), hint)
+        expect_close(
+            test_id,
+            f"{device}: x after {IN_PLACE_STEPS} steps",
+            expected_end,
+            run["x"],
+            tolerance(expected_end, run["x"]),
+            hint,
+        )
     return passed(test_id, len(devices()))
 
 
 # Task 1.2 -----------------------------------------------------------------------------------
 
+
 @aspect(probe=probes.probe_per_dim_lr__beats_single_lr)
 def check_per_dim_lr__beats_single_lr(data) -> str:
     test_id = "per_dim_lr__beats_single_lr"
-    expect_data(test_id, isinstance(data, dict) and (isinstance(data.get("rates"), torch.Tensor)
-                                                     or isinstance(data.get("not_numbers"), str)),
-                "expected the rates or what they were")
-    pair = (expect_lr_pair(test_id, data["rates"]) if "rates" in data
-            else expect_lr_pair(test_id, data["not_numbers"], shown=data["not_numbers"]))
+    expect_data(
+        test_id,
+        isinstance(data, dict)
+        and (
+            isinstance(data.get("rates"), torch.Tensor) or isinstance(data.get("not_numbers"), str)
+        ),
+        "expected the rates or what they were",
+    )
+    pair = (
+        expect_lr_pair(test_id, data["rates"])
+        if "rates" in data
+        else expect_lr_pair(test_id, data["not_numbers"], shown=data["not_numbers"])
+    )
     loss = final_loss_with(pair)
     if not loss < PER_DIM_LR_THRESHOLD:
         hint = "use a small rate for the steep x[0] and a much larger one for the shallow x[1]"
         if pair[0] == pair[1]:
-            hint = ("both coordinates get the same rate: that is a single learning rate, and no single "
-                    "rate ends 50 steps below 0.1; " + hint)
+            hint = (
+                "both coordinates get the same rate: that is a single learning rate, and no single "
+                "rate ends 50 steps below 0.1; " + hint
+            )
         elif final_loss_with(pair.flip(0)) < PER_DIM_LR_THRESHOLD:
-            hint = ("the two rates are swapped: x[0] is the steep coordinate and needs the small rate, "
-                    "x[1] the shallow one and needs the large rate")
-        fail(test_id, f"lr {pair.tolist()}", f"final loss {loss:.4f} is not below {PER_DIM_LR_THRESHOLD}",
-             hint)
+            hint = (
+                "the two rates are swapped: x[0] is the steep coordinate and needs the small rate, "
+                "x[1] the shallow one and needs the large rate"
+            )
+        fail(
+            test_id,
+            f"lr {pair.tolist()}",
+            f"final loss {loss:.4f} is not below {PER_DIM_LR_THRESHOLD}",
+            hint,
+        )
     return passed(test_id, 1)
 
 
 # Task 1.3 -----------------------------------------------------------------------------------
+
 
 def refuse_delegation(test_id: str, data) -> None:
     expect_data(test_id, isinstance(data, dict), "expected a dict")
@@ -137,8 +245,9 @@ def _momentum_mistake(kwargs, init, got: torch.Tensor) -> dict:
     moves = points[1:] - points[:-1]
     plain = torch.stack([_plain_step(kwargs, init, point) for point in points[:-1]])
     previous = torch.cat([torch.zeros_like(moves[:1]), moves[:-1]])
-    fit = torch.linalg.lstsq(torch.stack([previous.flatten(), plain.flatten()], dim=1),
-                             moves.flatten()[:, None])
+    fit = torch.linalg.lstsq(
+        torch.stack([previous.flatten(), plain.flatten()], dim=1), moves.flatten()[:, None]
+    )
     a, b = fit.solution.flatten().tolist()
     if abs(a) < 1e-3:
         return {}
@@ -147,9 +256,11 @@ def _momentum_mistake(kwargs, init, got: torch.Tensor) -> dict:
         move = a * move + b * _plain_step(kwargs, init, point)
         point = point + move
         path.append(point)
-    return {f"momentum: each step adds {a:.3g} times the previous step (a velocity or buffer kept "
-            "from step to step); SimpleGradientDescent is plain gradient descent, each step is "
-            "-lr * (p.grad + weight_decay * p) from this step's gradient alone": torch.stack(path)}
+    return {
+        f"momentum: each step adds {a:.3g} times the previous step (a velocity or buffer kept "
+        "from step to step); SimpleGradientDescent is plain gradient descent, each step is "
+        "-lr * (p.grad + weight_decay * p) from this step's gradient alone": torch.stack(path)
+    }
 
 
 def _plain_step(kwargs, init, point: torch.Tensor) -> torch.Tensor:
@@ -157,18 +268,25 @@ def _plain_step(kwargs, init, point: torch.Tensor) -> torch.Tensor:
     shapes, flattened), in float64."""
     params, offset = [], 0
     for p in init:
-        params.append(point[offset:offset + p.numel()].reshape(p.shape).clone().requires_grad_())
+        params.append(point[offset : offset + p.numel()].reshape(p.shape).clone().requires_grad_())
         offset += p.numel()
     grads = torch.autograd.grad(quartic_loss(params), params)
     wd = kwargs.get("weight_decay", 0.0)
-    return torch.cat([(-kwargs["lr"] * (g + wd * p.detach())).flatten() for p, g in zip(params, grads)])
+    return torch.cat(
+        [(-kwargs["lr"] * (g + wd * p.detach())).flatten() for p, g in zip(params, grads)]
+    )
 
 
 def _trajectory(test_id, value, init) -> torch.Tensor:
     """A path of the probe's (as hw2checks.run_steps gives it), (STEPS, n) for parameters like ``init``."""
     n = sum(p.numel() for p in init)
-    expect_data(test_id, isinstance(value, torch.Tensor) and value.dtype == torch.float64
-                and value.shape == (STEPS, n), f"a trajectory of {STEPS} steps of {n} values")
+    expect_data(
+        test_id,
+        isinstance(value, torch.Tensor)
+        and value.dtype == torch.float64
+        and value.shape == (STEPS, n),
+        f"a trajectory of {STEPS} steps of {n} values",
+    )
     return value
 
 
@@ -176,16 +294,28 @@ def _compare_in_turn(test_id, data, hint) -> None:
     """The two paths of in_turn_paths against torch.optim.SGD's."""
     got = data.get("in_turn")
     inputs = in_turn_inputs(test_id)
-    expect_data(test_id, isinstance(got, list) and len(got) == 2,
-                "the trajectories of two optimizers stepped in turn")
+    expect_data(
+        test_id,
+        isinstance(got, list) and len(got) == 2,
+        "the trajectories of two optimizers stepped in turn",
+    )
     got = [_trajectory(test_id, trajectory, init) for trajectory, (_, init) in zip(got, inputs)]
     expected = in_turn_paths(torch.optim.SGD, inputs)
     (first, _), (last, _) = inputs
-    for index, ((kwargs, init), want, have) in enumerate(zip(inputs, expected, got)):
-        case = (f"two SimpleGradientDescent alive at once, {first} and {last}, stepped in turn: the "
-                f"{('first', 'second')[index]}, with parameters of shapes {[tuple(p.shape) for p in init]}")
-        expect_path(test_id, case, want, have, tolerance(want), f"{SETTINGS_ON_SELF_HINT}; {hint}",
-                    lambda: {SETTINGS_SHARED: in_turn_paths(torch.optim.SGD, [(last, init)] * 2)[0]})
+    for index, ((_kwargs, init), want, have) in enumerate(zip(inputs, expected, got)):
+        case = (
+            f"two SimpleGradientDescent alive at once, {first} and {last}, stepped in turn: the "
+            f"{('first', 'second')[index]}, with parameters of shapes {[tuple(p.shape) for p in init]}"
+        )
+        expect_path(
+            test_id,
+            case,
+            want,
+            have,
+            tolerance(want),
+            f"{SETTINGS_ON_SELF_HINT}; {hint}",
+            lambda: {SETTINGS_SHARED: in_turn_paths(torch.optim.SGD, [(last, init)] * 2)[0]},
+        )
 
 
 def _compare_with_sgd(test_id, data, hint, mistakes_for=None) -> str:
@@ -193,14 +323,22 @@ def _compare_with_sgd(test_id, data, hint, mistakes_for=None) -> str:
     two optimizers stepped in turn."""
     refuse_delegation(test_id, data)
     names, runs = data.get("globals"), data.get("runs")
-    expect_data(test_id, isinstance(names, list) and set(names) <= set(OPTIMIZER_ARGUMENTS)
-                and isinstance(runs, dict), "expected the globals read and the runs")
+    expect_data(
+        test_id,
+        isinstance(names, list)
+        and set(names) <= set(OPTIMIZER_ARGUMENTS)
+        and isinstance(runs, dict),
+        "expected the globals read and the runs",
+    )
     leaked = global_variable_hint(names)
     n = 0
     for device in devices():
         got_runs = runs.get(device)
-        expect_data(test_id, isinstance(got_runs, list) and all(isinstance(run, dict) for run in got_runs),
-                    f"no runs on {device}")
+        expect_data(
+            test_id,
+            isinstance(got_runs, list) and all(isinstance(run, dict) for run in got_runs),
+            f"no runs on {device}",
+        )
         cases = sgd_runs(test_id, device)
         expect_data(test_id, len(got_runs) == len(cases), f"{len(cases)} runs on {device}")
         for (dtype, kwargs, init), run in zip(cases, got_runs):
@@ -210,10 +348,19 @@ def _compare_with_sgd(test_id, data, hint, mistakes_for=None) -> str:
             expected = run_steps(lambda p: torch.optim.SGD(p, **kwargs), leaf_copies(init), STEPS)
 
             def mistakes():
-                return {} if leaked else {**(mistakes_for(kwargs, init) if mistakes_for else {}),
-                                          **_momentum_mistake(kwargs, init, got)}
+                return (
+                    {}
+                    if leaked
+                    else {
+                        **(mistakes_for(kwargs, init) if mistakes_for else {}),
+                        **_momentum_mistake(kwargs, init, got),
+                    }
+                )
+
             case = f"{kwargs}, {device}, {dtype}, 4 parameter tensors of shapes {SHAPES}"
-            expect_path(test_id, case, expected, got, tolerance(expected, dtype), leaked or hint, mistakes)
+            expect_path(
+                test_id, case, expected, got, tolerance(expected, dtype), leaked or hint, mistakes
+            )
             n += 1
     _compare_in_turn(test_id, data, leaked or hint)
     return passed(test_id, n + 1)
@@ -221,15 +368,21 @@ def _compare_with_sgd(test_id, data, hint, mistakes_for=None) -> str:
 
 @aspect(probe=probes.probe_sgd_optimizer__matches_torch)
 def check_sgd_optimizer__matches_torch(data) -> str:
-    return _compare_with_sgd("sgd_optimizer__matches_torch", data,
-                             "step() updates every stored parameter in place: p -= lr * p.grad")
+    return _compare_with_sgd(
+        "sgd_optimizer__matches_torch",
+        data,
+        "step() updates every stored parameter in place: p -= lr * p.grad",
+    )
 
 
 @aspect(probe=probes.probe_sgd_optimizer__weight_decay)
 def check_sgd_optimizer__weight_decay(data) -> str:
-    return _compare_with_sgd("sgd_optimizer__weight_decay", data,
-                             "with L = L_obj + (wd/2)|p|^2 the gradient is g + wd*p, and the step is lr times it",
-                             lambda kwargs, init: weight_decay_mistakes(kwargs, init, STEPS))
+    return _compare_with_sgd(
+        "sgd_optimizer__weight_decay",
+        data,
+        "with L = L_obj + (wd/2)|p|^2 the gradient is g + wd*p, and the step is lr times it",
+        lambda kwargs, init: weight_decay_mistakes(kwargs, init, STEPS),
+    )
 
 
 @aspect(probe=probes.probe_sgd_optimizer__zero_grad)

@@ -5,6 +5,7 @@ the same cases, compute the reference (the formulas, torch.optim.Adam) and compa
 probes run the student's ADAMOptimizer with Task 2.2's EMA in place of the student's
 ``ema_update``, so that a wrong EMA costs only the EMA's points.
 """
+
 from __future__ import annotations
 
 import math
@@ -12,29 +13,82 @@ import math
 import torch
 
 from autograder.aspects import aspect
-from autograder.checks.common import delegation_message, global_variable_hint, malformed, passed, zero_grad_verdict
-from hw2checks import (ADAM_DECAY_HINT, ADAM_HINT, ANSWER_TOLERANCE, CLASS_STATE_HINT, DECAY_IGNORED,
-                       EPS_INSIDE_SQRT, NO_BIAS_CORRECTION, NO_SQRT, OWN_STATE_HINT, PER_PARAMETER_MISTAKE,
-                       PERSIST_MISTAKE, STATE_HINT, TWIN_HINT, drive, expect_choice, expect_close, expect_path,
-                       expect_two_numbers, fail, got64, leaf_copies, loss_gradients, max_diff, mistake_hint, rms_mistakes,
-                       show_pair, state_mismatch, tolerance)
+from autograder.checks.common import (
+    delegation_message,
+    global_variable_hint,
+    malformed,
+    passed,
+    zero_grad_verdict,
+)
+from hw2checks import (
+    ADAM_DECAY_HINT,
+    ADAM_HINT,
+    ANSWER_TOLERANCE,
+    CLASS_STATE_HINT,
+    DECAY_IGNORED,
+    EPS_INSIDE_SQRT,
+    NO_BIAS_CORRECTION,
+    NO_SQRT,
+    OWN_STATE_HINT,
+    PER_PARAMETER_MISTAKE,
+    PERSIST_MISTAKE,
+    STATE_HINT,
+    TWIN_HINT,
+    drive,
+    expect_choice,
+    expect_close,
+    expect_path,
+    expect_two_numbers,
+    fail,
+    got64,
+    leaf_copies,
+    loss_gradients,
+    max_diff,
+    mistake_hint,
+    rms_mistakes,
+    show_pair,
+    state_mismatch,
+    tolerance,
+)
 from hw2probes import part2 as probes
 from hw2probes.common import devices
-from hw2probes.part2 import (DECAY_CASES, IN_TURN_CASES, IN_TURN_STEPS, LAYOUT, LAYOUT_STEPS, MATCH_CASES,
-                             PERSIST_CASES, PERSIST_STEPS, SHAPES, STEPS, TWIN_SHAPES, adam_cases,
-                             bowl_gradients, ema_bias_correction_cases, ema_formula_cases, ema_tensor_cases,
-                             grad_stats_shape_cases, grad_stats_value_cases, without_decay)
+from hw2probes.part2 import (
+    DECAY_CASES,
+    IN_TURN_CASES,
+    IN_TURN_STEPS,
+    LAYOUT,
+    LAYOUT_STEPS,
+    MATCH_CASES,
+    PERSIST_CASES,
+    PERSIST_STEPS,
+    SHAPES,
+    STEPS,
+    TWIN_SHAPES,
+    adam_cases,
+    bowl_gradients,
+    ema_bias_correction_cases,
+    ema_formula_cases,
+    ema_tensor_cases,
+    grad_stats_shape_cases,
+    grad_stats_value_cases,
+    without_decay,
+)
 
-GRAD_STATS_HINT = ("average over the steps (dim 0), one value per coordinate: mean = g.mean(dim=0), "
-                   "RMS = square root of the mean of the squares")
-NAN_HINT = ("your parameters became NaN or infinite: is t 0 in the first step? t counts from 1 "
-            "(increment it at the start of step()), so 1 - beta^t is never 0")
+GRAD_STATS_HINT = (
+    "average over the steps (dim 0), one value per coordinate: mean = g.mean(dim=0), "
+    "RMS = square root of the mean of the squares"
+)
+NAN_HINT = (
+    "your parameters became NaN or infinite: is t 0 in the first step? t counts from 1 "
+    "(increment it at the start of step()), so 1 - beta^t is never 0"
+)
 #: What the probe says of each parameter and state tensor (hw2checks.tensor_facts, with "where" or
 #: "leaf"), by type.
 FACT_TYPES = {"where": str, "dtype": str, "device": str, "shape": list, "leaf": bool}
 
 
 # The probes' data ---------------------------------------------------------------------------------
+
 
 def field(test_id: str, data, key: str):
     if not isinstance(data, dict) or key not in data:
@@ -64,8 +118,9 @@ def on_device(test_id: str, data, device: str):
 def by_device(test_id: str, data, cases: dict):
     """(device, case, the probe's entry for it) for each case of ``cases`` ({device: [case]})."""
     for device, device_cases in cases.items():
-        entries = items(test_id, on_device(test_id, data, device), len(device_cases),
-                        f"the cases on {device}")
+        entries = items(
+            test_id, on_device(test_id, data, device), len(device_cases), f"the cases on {device}"
+        )
         for case, entry in zip(device_cases, entries):
             yield device, case, entry
 
@@ -99,11 +154,19 @@ def close(test_id, case, expected, got, hint, mistakes=None, inputs=torch.float6
     if isinstance(got, dict):  # what the probe returns for a value it cannot keep
         fail(test_id, case, f"expected a tensor or number, got {got.get('type')}", hint)
     expected = got64(expected)
-    expect_close(test_id, case, expected, got64(got), tolerance(expected, inputs, got), hint,
-                 {name: got64(value) for name, value in (mistakes or {}).items()})
+    expect_close(
+        test_id,
+        case,
+        expected,
+        got64(got),
+        tolerance(expected, inputs, got),
+        hint,
+        {name: got64(value) for name, value in (mistakes or {}).items()},
+    )
 
 
 # Task 2.1: gradient_stats ------------------------------------------------------------------
+
 
 def reference_gradient_stats(grads: torch.Tensor):
     """Per-coordinate mean and root-mean-square over the steps (dim 0) of ``grads`` (T, d)."""
@@ -111,8 +174,10 @@ def reference_gradient_stats(grads: torch.Tensor):
 
 
 def _mean_mistakes(g: torch.Tensor) -> dict:
-    return {"the mean of |g| instead of the mean of g": g.abs().mean(dim=0),
-            "the sum over the steps instead of the mean": g.sum(dim=0)}
+    return {
+        "the mean of |g| instead of the mean of g": g.abs().mean(dim=0),
+        "the sum over the steps instead of the mean": g.sum(dim=0),
+    }
 
 
 def _compare_stats(test_id, case, grads, entry):
@@ -140,17 +205,25 @@ def _stat_shapes(test_id, case, grads, entry) -> None:
     d = grads.shape[1]
     stats = pair(test_id, case, field(test_id, entry, "stats"), "mean, rms", "return mean, rms")
     places = items(test_id, field(test_id, entry, "devices"), 2, f"{case}: the devices")
-    hint = (f"average over the steps (dim 0), one value per coordinate: for grads of shape "
-            f"{tuple(grads.shape)} mean and RMS both have shape ({d},)")
+    hint = (
+        f"average over the steps (dim 0), one value per coordinate: for grads of shape "
+        f"{tuple(grads.shape)} mean and RMS both have shape ({d},)"
+    )
     for name, value, place in zip(("mean", "RMS"), stats, places):
         got = got64(value)
         if not isinstance(got, torch.Tensor):
             fail(test_id, f"{case}: {name}", f"expected a tensor, got {shown(value)}", hint)
         if tuple(got.shape) != (d,):
             fail(test_id, f"{case}: {name}", f"expected shape ({d},), got {tuple(got.shape)}", hint)
-        if place is not None and (not isinstance(place, str) or place.split(":")[0] != grads.device.type):
-            fail(test_id, f"{case}: {name}", f"{name} is on {place}, expected {grads.device.type}",
-                 "compute with tensor operations on grads: the results stay on its device")
+        if place is not None and (
+            not isinstance(place, str) or place.split(":")[0] != grads.device.type
+        ):
+            fail(
+                test_id,
+                f"{case}: {name}",
+                f"{name} is on {place}, expected {grads.device.type}",
+                "compute with tensor operations on grads: the results stay on its device",
+            )
 
 
 @aspect(probe=probes.probe_grad_stats__shapes)
@@ -162,13 +235,18 @@ def check_grad_stats__shapes(data) -> str:
         _stat_shapes(test_id, case, grads, entry)
         after = tensor(test_id, field(test_id, entry, "grads_after"), f"{case}: grads")
         if after.dtype != grads.dtype or not torch.equal(after, grads.cpu()):
-            fail(test_id, case, "gradient_stats changed the tensor it was given",
-                 "compute new tensors (g.mean(dim=0), ...) instead of modifying grads in place")
+            fail(
+                test_id,
+                case,
+                "gradient_stats changed the tensor it was given",
+                "compute new tensors (g.mean(dim=0), ...) instead of modifying grads in place",
+            )
         n += 1
     return passed(test_id, n)
 
 
 # Questions 2.A and 2.B ------------------------------------------------------------------------
+
 
 @aspect(probe=probes.probe_q_mean_values__numbers)
 def check_q_mean_values__numbers(data) -> str:
@@ -176,12 +254,20 @@ def check_q_mean_values__numbers(data) -> str:
     got = expect_two_numbers(test_id, data, "mean_grad_values", shown=shown(data))
     grads = bowl_gradients()
     mean, rms = reference_gradient_stats(grads)
-    expect_close(test_id, "mean gradient over 50 steps on the bowl", mean, got, ANSWER_TOLERANCE,
-                 "run the Task 2.1 cell and copy the two means it prints, in the order x[0], x[1]",
-                 mistakes={"the RMS values instead of the means": rms,
-                           "the means with the wrong sign": -mean,
-                           "the means of |g|": grads.abs().mean(dim=0),
-                           "the two coordinates swapped": mean.flip(0)})
+    expect_close(
+        test_id,
+        "mean gradient over 50 steps on the bowl",
+        mean,
+        got,
+        ANSWER_TOLERANCE,
+        "run the Task 2.1 cell and copy the two means it prints, in the order x[0], x[1]",
+        mistakes={
+            "the RMS values instead of the means": rms,
+            "the means with the wrong sign": -mean,
+            "the means of |g|": grads.abs().mean(dim=0),
+            "the two coordinates swapped": mean.flip(0),
+        },
+    )
     return passed(test_id, 1)
 
 
@@ -191,15 +277,25 @@ def check_q_rms_values__numbers(data) -> str:
     got = expect_two_numbers(test_id, data, "rms_grad_values", nonnegative=True, shown=shown(data))
     grads = bowl_gradients()
     mean, rms = reference_gradient_stats(grads)
-    expect_close(test_id, "RMS gradient over 50 steps on the bowl", rms, got, ANSWER_TOLERANCE,
-                 "run the Task 2.1 cell (with a gradient_stats that passes its checks) and copy the "
-                 "two RMS values it prints, in the order x[0], x[1]",
-                 mistakes={**rms_mistakes(grads), "the means instead of the RMS values": mean,
-                           "the two coordinates swapped": rms.flip(0)})
+    expect_close(
+        test_id,
+        "RMS gradient over 50 steps on the bowl",
+        rms,
+        got,
+        ANSWER_TOLERANCE,
+        "run the Task 2.1 cell (with a gradient_stats that passes its checks) and copy the "
+        "two RMS values it prints, in the order x[0], x[1]",
+        mistakes={
+            **rms_mistakes(grads),
+            "the means instead of the RMS values": mean,
+            "the two coordinates swapped": rms.flip(0),
+        },
+    )
     return passed(test_id, 1)
 
 
 # Question 2.C -------------------------------------------------------------------------------
+
 
 def _choice(test_id: str, answer, name: str, correct: str, why: str) -> str:
     """``answer`` must be one of hw2checks.MEAN_VS_RMS_OPTIONS[name], and ``correct``."""
@@ -211,46 +307,68 @@ def _choice(test_id: str, answer, name: str, correct: str, why: str) -> str:
 
 @aspect(probe=probes.probe_q_mean_vs_rms__never_smaller)
 def check_q_mean_vs_rms__never_smaller(data) -> str:
-    return _choice("q_mean_vs_rms__never_smaller", data, "never_smaller", "RMS",
-                   "the square of the mean is at most the mean of the squares (their difference is the "
-                   "variance, never negative), so |mean| <= RMS, with equality only when every g is the same")
+    return _choice(
+        "q_mean_vs_rms__never_smaller",
+        data,
+        "never_smaller",
+        "RMS",
+        "the square of the mean is at most the mean of the squares (their difference is the "
+        "variance, never negative), so |mean| <= RMS, with equality only when every g is the same",
+    )
 
 
 @aspect(probe=probes.probe_q_mean_vs_rms__typical_size)
 def check_q_mean_vs_rms__typical_size(data) -> str:
-    return _choice("q_mean_vs_rms__typical_size", data, "typical_size", "RMS",
-                   "positive and negative values cancel in the mean (a gradient alternating +5, -5 has mean "
-                   "0); squaring removes the sign, so the RMS measures how large the values are")
+    return _choice(
+        "q_mean_vs_rms__typical_size",
+        data,
+        "typical_size",
+        "RMS",
+        "positive and negative values cancel in the mean (a gradient alternating +5, -5 has mean "
+        "0); squaring removes the sign, so the RMS measures how large the values are",
+    )
 
 
 @aspect(probe=probes.probe_q_mean_vs_rms__consistent_sign)
 def check_q_mean_vs_rms__consistent_sign(data) -> str:
-    return _choice("q_mean_vs_rms__consistent_sign", data, "consistent_sign", "close",
-                   "when every g has the same sign nothing cancels: |mean| is close to the RMS (equal when "
-                   "all g are equal)")
+    return _choice(
+        "q_mean_vs_rms__consistent_sign",
+        data,
+        "consistent_sign",
+        "close",
+        "when every g has the same sign nothing cancels: |mean| is close to the RMS (equal when "
+        "all g are equal)",
+    )
 
 
 @aspect(probe=probes.probe_q_mean_vs_rms__sign_changes)
 def check_q_mean_vs_rms__sign_changes(data) -> str:
-    return _choice("q_mean_vs_rms__sign_changes", data, "sign_changes", "much smaller",
-                   "values of opposite sign cancel in the mean but not in the RMS, so |mean| is much "
-                   "smaller than the RMS (look at x[0] on the bowl)")
+    return _choice(
+        "q_mean_vs_rms__sign_changes",
+        data,
+        "sign_changes",
+        "much smaller",
+        "values of opposite sign cancel in the mean but not in the RMS, so |mean| is much "
+        "smaller than the RMS (look at x[0] on the bowl)",
+    )
 
 
 # Task 2.2: ema_update ----------------------------------------------------------------------------
 
+
 def reference_ema_update(x_t, beta, t, ema_star_old):
     """EMA*_t = beta EMA*_{t-1} + (1 - beta) x_t and EMA_t = EMA*_t / (1 - beta^t), t from 1."""
     ema_star_t = beta * ema_star_old + (1 - beta) * x_t
-    return ema_star_t / (1 - beta ** t), ema_star_t
+    return ema_star_t / (1 - beta**t), ema_star_t
 
 
 def _ema_state_mistakes(x, beta, t, old) -> dict:
     return {
-        "the weights are swapped: EMA*_t = (1 - beta) EMA*_{t-1} + beta x_t": (1 - beta) * old + beta * x,
+        "the weights are swapped: EMA*_t = (1 - beta) EMA*_{t-1} + beta x_t": (1 - beta) * old
+        + beta * x,
         "the (1 - beta) factor is missing: EMA*_t = beta EMA*_{t-1} + x_t": beta * old + x,
         "the bias-corrected EMA is returned as the new EMA* (keep EMA* uncorrected; only the "
-        "returned EMA is divided by 1 - beta^t)": (beta * old + (1 - beta) * x) / (1 - beta ** t),
+        "returned EMA is divided by 1 - beta^t)": (beta * old + (1 - beta) * x) / (1 - beta**t),
     }
 
 
@@ -258,9 +376,9 @@ def _ema_value_mistakes(x, beta, t, old) -> dict:
     star = beta * old + (1 - beta) * x
     return {
         "no bias correction: the EMA is returned as EMA* itself": star,
-        "bias correction with t counted from 0 (divides by 1 - beta^(t+1)); t counts from 1":
-            star / (1 - beta ** (t + 1)),
-        "the bias correction multiplies by 1 - beta^t instead of dividing": star * (1 - beta ** t),
+        "bias correction with t counted from 0 (divides by 1 - beta^(t+1)); t counts from 1": star
+        / (1 - beta ** (t + 1)),
+        "the bias correction multiplies by 1 - beta^t instead of dividing": star * (1 - beta**t),
         "the bias correction divides by (1 - beta)^t instead of 1 - beta^t": star / (1 - beta) ** t,
     }
 
@@ -271,8 +389,9 @@ def _ema_pair(test_id, case, entry) -> list:
 
 def _ema_cases(test_id, data, cases, check) -> int:
     """``check(case, (x, beta, t, old), ema, ema_star_t)`` for each of the probe's pairs."""
-    for (x, beta, t, old), entry in zip(cases, items(test_id, field(test_id, data, "cases"), len(cases),
-                                                     "the cases")):
+    for (x, beta, t, old), entry in zip(
+        cases, items(test_id, field(test_id, data, "cases"), len(cases), "the cases")
+    ):
         case = f"x_t={x:.4f}, beta={beta:.4f}, t={t}, ema_star_old={old:.4f}"
         check(case, (x, beta, t, old), *_ema_pair(test_id, case, entry))
     return len(cases)
@@ -304,13 +423,25 @@ def check_ema_update__formula(data) -> str:
     cases, xs, betas = ema_formula_cases()
 
     def check_case(case, args, ema, star):
-        close(test_id, f"{case}: ema_star_t", reference_ema_update(*args)[1], star, hint,
-              mistakes=_ema_state_mistakes(*args))
+        close(
+            test_id,
+            f"{case}: ema_star_t",
+            reference_ema_update(*args)[1],
+            star,
+            hint,
+            mistakes=_ema_state_mistakes(*args),
+        )
 
     def check_step(t, x, beta, old, ema, star, ref_ema, ref_star):
-        close(test_id, f"sequence of 12 values from EMA*_0 = 0, beta={beta}, t={t}: ema_star_t",
-              ref_star, star, hint + "; feed the returned EMA* back in",
-              mistakes=_ema_state_mistakes(x, beta, t, old))
+        close(
+            test_id,
+            f"sequence of 12 values from EMA*_0 = 0, beta={beta}, t={t}: ema_star_t",
+            ref_star,
+            star,
+            hint + "; feed the returned EMA* back in",
+            mistakes=_ema_state_mistakes(x, beta, t, old),
+        )
+
     n = _ema_cases(test_id, data, cases, check_case)
     n += _ema_sequences(test_id, data, xs, betas, check_step)
     return passed(test_id, n)
@@ -323,13 +454,25 @@ def check_ema_update__bias_correction(data) -> str:
     cases, xs, betas = ema_bias_correction_cases()
 
     def check_case(case, args, ema, star):
-        close(test_id, f"{case}: ema", reference_ema_update(*args)[0], ema, hint,
-              mistakes=_ema_value_mistakes(*args))
+        close(
+            test_id,
+            f"{case}: ema",
+            reference_ema_update(*args)[0],
+            ema,
+            hint,
+            mistakes=_ema_value_mistakes(*args),
+        )
 
     def check_step(t, x, beta, old, ema, star, ref_ema, ref_star):
-        close(test_id, f"sequence {[round(v, 3) for v in xs]} from EMA*_0 = 0, beta={beta}, t={t}: ema",
-              ref_ema, ema, hint + " (at t=1 the EMA equals x_1 exactly)",
-              mistakes=_ema_value_mistakes(x, beta, t, old))
+        close(
+            test_id,
+            f"sequence {[round(v, 3) for v in xs]} from EMA*_0 = 0, beta={beta}, t={t}: ema",
+            ref_ema,
+            ema,
+            hint + " (at t=1 the EMA equals x_1 exactly)",
+            mistakes=_ema_value_mistakes(x, beta, t, old),
+        )
+
     n = _ema_cases(test_id, data, cases, check_case)
     n += _ema_sequences(test_id, data, xs, betas, check_step)
     return passed(test_id, n)
@@ -345,8 +488,10 @@ def _elementwise(test_id, case, entry):
     """What the student's ema_update gave element by element for floats, or None."""
     own = field(test_id, entry, "elementwise")
     if own is not None:
-        own = [tensor(test_id, t, f"{case}: elementwise")
-               for t in items(test_id, own, 2, f"{case}: elementwise")]
+        own = [
+            tensor(test_id, t, f"{case}: elementwise")
+            for t in items(test_id, own, 2, f"{case}: elementwise")
+        ]
     return own
 
 
@@ -357,7 +502,9 @@ def check_ema_update__tensors_unchanged(data) -> str:
     test_id = "ema_update__tensors_unchanged"
     hint = "use only operations that make new tensors (beta * old + ...), never in-place ones (*=, +=, .mul_)"
     n = 0
-    for _, (case, x, start, beta, t), entry in by_device(test_id, data, ema_tensor_cases(devices())):
+    for _, (case, x, start, beta, t), entry in by_device(
+        test_id, data, ema_tensor_cases(devices())
+    ):
         entry = not_raised(test_id, case, entry)
         results = _ema_pair(test_id, case, field(test_id, entry, "pair"))
         _unchanged(test_id, case, entry, "x_after", x, "x_t", hint)
@@ -368,18 +515,32 @@ def check_ema_update__tensors_unchanged(data) -> str:
         own = _elementwise(test_id, case, entry)
         for k, (name, got) in enumerate(zip(("ema", "ema_star_t"), results)):
             if not isinstance(got, dict) or "tensor" not in got:
-                fail(test_id, case, f"{name} is a {field(test_id, got, 'type')}, expected a tensor",
-                     "write the formula with tensor arithmetic; it then works for any shape")
+                fail(
+                    test_id,
+                    case,
+                    f"{name} is a {field(test_id, got, 'type')}, expected a tensor",
+                    "write the formula with tensor arithmetic; it then works for any shape",
+                )
             value = tensor(test_id, got["tensor"], f"{case}: {name}")
             if field(test_id, got, "device") != str(x.device):
-                fail(test_id, case, f"{name} is on {got['device']}, expected {x.device}",
-                     "compute from the inputs, so the result stays on their device")
+                fail(
+                    test_id,
+                    case,
+                    f"{name} is on {got['device']}, expected {x.device}",
+                    "compute from the inputs, so the result stays on their device",
+                )
             tol = tolerance(reference[k], x.dtype, value)
             if own is not None and max_diff(own[k], value) <= tol:
                 continue
-            expect_close(test_id, f"{case}: {name}", reference[k], value, tol,
-                         "for tensors, ema_update must give element by element what it gives for numbers; "
-                         + hint)
+            expect_close(
+                test_id,
+                f"{case}: {name}",
+                reference[k],
+                value,
+                tol,
+                "for tensors, ema_update must give element by element what it gives for numbers; "
+                + hint,
+            )
         n += 1
     return passed(test_id, n)
 
@@ -395,9 +556,22 @@ def check_ema_update__tensors_unchanged(data) -> str:
 # zero_grad() between them against steps with the gradients cleared by hand.
 
 
-def simulate_adam(init, steps, gradients, lr=0.1, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                  bias_correction=True, eps_inside=False, sqrt=True, persist=True,
-                  timestep="shared", decoupled_decay=0.0, outside_decay=0.0) -> torch.Tensor:
+def simulate_adam(
+    init,
+    steps,
+    gradients,
+    lr=0.1,
+    betas=(0.9, 0.999),
+    eps=1e-8,
+    weight_decay=0.0,
+    bias_correction=True,
+    eps_inside=False,
+    sqrt=True,
+    persist=True,
+    timestep="shared",
+    decoupled_decay=0.0,
+    outside_decay=0.0,
+) -> torch.Tensor:
     """Adam as written in the notebook, or with one of the classic mistakes (the flags); the path
     as ``drive`` returns it. ``decoupled_decay`` shrinks p by 1 - lr*decay before the update
     (AdamW); ``outside_decay`` subtracts decay * p (p before the step) after it."""
@@ -423,8 +597,8 @@ def simulate_adam(init, steps, gradients, lr=0.1, betas=(0.9, 0.999), eps=1e-8, 
                     m_star[i], v_star[i] = torch.zeros_like(p), torch.zeros_like(p)
                 m_star[i] = beta1 * m_star[i] + (1 - beta1) * g
                 v_star[i] = beta2 * v_star[i] + (1 - beta2) * g * g
-                m = m_star[i] / (1 - beta1 ** tt) if bias_correction else m_star[i]
-                v = v_star[i] / (1 - beta2 ** tt) if bias_correction else v_star[i]
+                m = m_star[i] / (1 - beta1**tt) if bias_correction else m_star[i]
+                v = v_star[i] / (1 - beta2**tt) if bias_correction else v_star[i]
                 denominator = (v + eps).sqrt() if eps_inside else (v.sqrt() if sqrt else v) + eps
                 p -= lr * m / denominator
                 if outside_decay:
@@ -443,8 +617,10 @@ def adam_mistakes(init, steps, gradients, kwargs) -> dict:
         "t never advances past 1 (self.t must grow by one in every step())": dict(timestep="fixed"),
         PERSIST_MISTAKE: dict(persist=False),
     }
-    return {name: simulate_adam(init, steps, gradients, **kwargs, **flags)
-            for name, flags in variants.items()}
+    return {
+        name: simulate_adam(init, steps, gradients, **kwargs, **flags)
+        for name, flags in variants.items()
+    }
 
 
 def _describe(kwargs) -> str:
@@ -488,16 +664,20 @@ def facts(test_id: str, run, key: str, names: tuple[str, ...]) -> list[dict]:
     """The probe's facts about the parameters or the state tensors of a run."""
     found = field(test_id, run, key)
     if not isinstance(found, list) or not all(
-            isinstance(fact, dict) and all(isinstance(fact.get(name), FACT_TYPES[name]) for name in names)
-            for fact in found):
+        isinstance(fact, dict)
+        and all(isinstance(fact.get(name), FACT_TYPES[name]) for name in names)
+        for fact in found
+    ):
         malformed(test_id, key)
     return found
 
 
 def run_state_mismatch(test_id: str, run) -> str | None:
     """hw2checks.state_mismatch of the probe's facts about a run."""
-    return state_mismatch(facts(test_id, run, "state", ("where", "dtype", "device", "shape")),
-                          facts(test_id, run, "params", ("shape", "dtype", "device", "leaf")))
+    return state_mismatch(
+        facts(test_id, run, "state", ("where", "dtype", "device", "shape")),
+        facts(test_id, run, "params", ("shape", "dtype", "device", "leaf")),
+    )
 
 
 @aspect(probe=probes.probe_adam_optimizer__matches_torch)
@@ -507,16 +687,25 @@ def check_adam_optimizer__matches_torch(data) -> str:
     leaked = leaked_globals(test_id, data)
     n = 0
     runs = field(test_id, data, "devices")
-    for device, (dtype, kwargs, init), run in by_device(test_id, runs,
-                                                        adam_cases(100, MATCH_CASES, devices())):
+    for device, (dtype, kwargs, init), run in by_device(
+        test_id, runs, adam_cases(100, MATCH_CASES, devices())
+    ):
         case = f"{_describe(kwargs)}, {device}, {dtype}, parameters of shapes {SHAPES}"
         got = path_of(test_id, case, run, STEPS)
-        expected, _, _ = drive(lambda p: torch.optim.Adam(p, **kwargs), init, STEPS, loss_gradients())
+        expected, _, _ = drive(
+            lambda p: torch.optim.Adam(p, **kwargs), init, STEPS, loss_gradients()
+        )
         mismatch = run_state_mismatch(test_id, run)
-        expect_path(test_id, case, expected, got, tolerance(expected, dtype),
-                    leaked or (f"{mismatch}: {STATE_HINT}" if mismatch else ADAM_HINT),
-                    None if leaked else lambda: adam_mistakes(init, STEPS, loss_gradients(), kwargs),
-                    nonfinite_hint=NAN_HINT)
+        expect_path(
+            test_id,
+            case,
+            expected,
+            got,
+            tolerance(expected, dtype),
+            leaked or (f"{mismatch}: {STATE_HINT}" if mismatch else ADAM_HINT),
+            None if leaked else lambda: adam_mistakes(init, STEPS, loss_gradients(), kwargs),
+            nonfinite_hint=NAN_HINT,
+        )
         n += 1
     return passed(test_id, n)
 
@@ -529,8 +718,9 @@ def check_adam_optimizer__weight_decay(data) -> str:
     leaked = leaked_globals(test_id, data)
     n = 0
     runs = field(test_id, data, "devices")
-    for device, (dtype, kwargs, init), run in by_device(test_id, runs,
-                                                        adam_cases(700, DECAY_CASES, devices())):
+    for device, (dtype, kwargs, init), run in by_device(
+        test_id, runs, adam_cases(700, DECAY_CASES, devices())
+    ):
         case = f"{_describe(kwargs)}, {device}, {dtype}, parameters of shapes {SHAPES}"
         wd = kwargs["weight_decay"]
         no_decay = without_decay(kwargs)
@@ -543,16 +733,27 @@ def check_adam_optimizer__weight_decay(data) -> str:
             return {
                 DECAY_IGNORED: own_without_decay,
                 "decoupled (AdamW-style) weight decay p -= lr*wd*p; torch.optim.Adam couples it: "
-                "g = p.grad + wd*p": simulate_adam(init, STEPS, loss_gradients(), **no_decay,
-                                                   decoupled_decay=wd),
+                "g = p.grad + wd*p": simulate_adam(
+                    init, STEPS, loss_gradients(), **no_decay, decoupled_decay=wd
+                ),
                 "weight decay applied outside the update (p -= lr*m_hat/(sqrt(v_hat)+eps) + wd*p); "
-                "torch.optim.Adam adds wd*p to the gradient": simulate_adam(init, STEPS, loss_gradients(),
-                                                                           **no_decay, outside_decay=wd),
+                "torch.optim.Adam adds wd*p to the gradient": simulate_adam(
+                    init, STEPS, loss_gradients(), **no_decay, outside_decay=wd
+                ),
             }
-        expect_path(test_id, case, coupled, got, tolerance(coupled, dtype), leaked or hint,
-                    None if leaked else mistakes,
-                    what=f"expected what your ADAMOptimizer(weight_decay=0) does on the loss "
-                         f"+ ({wd}/2)|p|^2,", nonfinite_hint=NAN_HINT)
+
+        expect_path(
+            test_id,
+            case,
+            coupled,
+            got,
+            tolerance(coupled, dtype),
+            leaked or hint,
+            None if leaked else mistakes,
+            what=f"expected what your ADAMOptimizer(weight_decay=0) does on the loss "
+            f"+ ({wd}/2)|p|^2,",
+            nonfinite_hint=NAN_HINT,
+        )
         n += 1
     return passed(test_id, n)
 
@@ -561,54 +762,83 @@ def _persists(test_id: str, device: str, kwargs: dict, runs) -> None:
     """The moments remember earlier gradients, and each parameter has its own state."""
     where = f"{_describe(kwargs)}, {device}"
     paths = {}
-    for key, label in (("given", "gradients set by hand"),
-                       ("first_changed", "the same gradients but the first"),
-                       ("last_alone", "the last parameter alone")):
+    for key, label in (
+        ("given", "gradients set by hand"),
+        ("first_changed", "the same gradients but the first"),
+        ("last_alone", "the last parameter alone"),
+    ):
         paths[key] = path_of(test_id, f"{where}, {label}", field(test_id, runs, key), PERSIST_STEPS)
         finite(test_id, f"{where}, {label}", paths[key])
     # Change only the first gradient, and the later steps must change too.
     a, b = paths["given"], paths["first_changed"]
     for step in range(1, PERSIST_STEPS):
         if max_diff(a[step] - a[step - 1], b[step] - b[step - 1]) < 1e-7:
-            fail(test_id, f"{where}, two runs whose gradients differ only at step 1",
-                 f"step {step + 1} moved the parameters by the same amount in both runs, so "
-                 "the earlier gradient was forgotten", mistake_hint(PERSIST_MISTAKE))
+            fail(
+                test_id,
+                f"{where}, two runs whose gradients differ only at step 1",
+                f"step {step + 1} moved the parameters by the same amount in both runs, so "
+                "the earlier gradient was forgotten",
+                mistake_hint(PERSIST_MISTAKE),
+            )
     # One t for all parameters, and each parameter's own state: the last parameter follows the
     # same path alone as among the others.
     size = math.prod(SHAPES[-1])
     alone = paths["last_alone"]
-    expect_path(test_id, f"{where}, the last of {len(SHAPES)} parameters, compared with "
-                "the same parameter alone in an ADAMOptimizer", alone, a[:, -size:], tolerance(alone),
-                OWN_STATE_HINT,
-                what="expected (your result for the parameter alone)")
+    expect_path(
+        test_id,
+        f"{where}, the last of {len(SHAPES)} parameters, compared with "
+        "the same parameter alone in an ADAMOptimizer",
+        alone,
+        a[:, -size:],
+        tolerance(alone),
+        OWN_STATE_HINT,
+        what="expected (your result for the parameter alone)",
+    )
 
 
 def _twins(test_id: str, device: str, runs) -> None:
     """Two parameters of the same shape follow, side by side, the paths each follows alone."""
-    where = (f"{_describe(PERSIST_CASES[0])}, {device}, two parameters of shape {TWIN_SHAPES[0]} in one "
-             "ADAMOptimizer")
+    where = (
+        f"{_describe(PERSIST_CASES[0])}, {device}, two parameters of shape {TWIN_SHAPES[0]} in one "
+        "ADAMOptimizer"
+    )
     together = path_of(test_id, where, field(test_id, runs, "together"), PERSIST_STEPS)
-    alone = [path_of(test_id, f"{where}, one alone", run, PERSIST_STEPS)
-             for run in items(test_id, field(test_id, runs, "alone"), len(TWIN_SHAPES), "alone")]
+    alone = [
+        path_of(test_id, f"{where}, one alone", run, PERSIST_STEPS)
+        for run in items(test_id, field(test_id, runs, "alone"), len(TWIN_SHAPES), "alone")
+    ]
     size = math.prod(TWIN_SHAPES[0])
     for index, own in enumerate(alone):
-        expect_path(test_id, f"{where}: the {('first', 'second')[index]}, compared with it alone",
-                    own, together[:, index * size:(index + 1) * size], tolerance(own), TWIN_HINT,
-                    what="expected (your result for the parameter alone)")
+        expect_path(
+            test_id,
+            f"{where}: the {('first', 'second')[index]}, compared with it alone",
+            own,
+            together[:, index * size : (index + 1) * size],
+            tolerance(own),
+            TWIN_HINT,
+            what="expected (your result for the parameter alone)",
+        )
 
 
 def _in_turn(test_id: str, device: str, optimizers) -> None:
     """Two optimizers stepped in turn behave as each does alone."""
-    for name, entry in zip(("first", "second"), items(test_id, optimizers, 2, f"in_turn on {device}")):
-        alone = path_of(test_id, f"{device}: one ADAMOptimizer", field(test_id, entry, "alone"),
-                        IN_TURN_STEPS)[-1]
+    for name, entry in zip(
+        ("first", "second"), items(test_id, optimizers, 2, f"in_turn on {device}")
+    ):
+        alone = path_of(
+            test_id, f"{device}: one ADAMOptimizer", field(test_id, entry, "alone"), IN_TURN_STEPS
+        )[-1]
         got = tensor(test_id, field(test_id, entry, "in_turn"), f"in_turn on {device}").double()
         if max_diff(alone, got) > tolerance(alone):
             printed = show_pair(alone, got)
-            fail(test_id, f"{device}: two ADAMOptimizer objects alive at once, made with "
-                 f"{_describe(IN_TURN_CASES[0])} and {_describe(IN_TURN_CASES[1])}, then stepped in turn: "
-                 f"the {name} one after {IN_TURN_STEPS} steps",
-                 f"expected {printed[0]} (what it does alone), got {printed[1]}", CLASS_STATE_HINT)
+            fail(
+                test_id,
+                f"{device}: two ADAMOptimizer objects alive at once, made with "
+                f"{_describe(IN_TURN_CASES[0])} and {_describe(IN_TURN_CASES[1])}, then stepped in turn: "
+                f"the {name} one after {IN_TURN_STEPS} steps",
+                f"expected {printed[0]} (what it does alone), got {printed[1]}",
+                CLASS_STATE_HINT,
+            )
 
 
 @aspect(probe=probes.probe_adam_optimizer__state_persists)
@@ -619,12 +849,18 @@ def check_adam_optimizer__state_persists(data) -> str:
     if not isinstance(shared, list) or not all(isinstance(name, str) for name in shared):
         malformed(test_id, "class_state")
     if shared:
-        fail(test_id, f"class attribute {shared[0]}", "holds tensors that every ADAMOptimizer shares",
-             CLASS_STATE_HINT)
+        fail(
+            test_id,
+            f"class attribute {shared[0]}",
+            "holds tensors that every ADAMOptimizer shares",
+            CLASS_STATE_HINT,
+        )
     n = 0
     for device in devices():
         runs = on_device(test_id, field(test_id, data, "devices"), device)
-        cases = items(test_id, field(test_id, runs, "runs"), len(PERSIST_CASES), f"the runs on {device}")
+        cases = items(
+            test_id, field(test_id, runs, "runs"), len(PERSIST_CASES), f"the runs on {device}"
+        )
         for kwargs, case_runs in zip(PERSIST_CASES, cases):
             _persists(test_id, device, kwargs, case_runs)
             n += 1
@@ -644,28 +880,47 @@ def check_adam_optimizer__devices_dtypes(data) -> str:
         case = f"one optimizer over float64 and float32 parameters on {device}"
         mixed = field(test_id, runs, "mixed")
         got = path_of(test_id, case, mixed, LAYOUT_STEPS)
-        params = items(test_id, facts(test_id, mixed, "params", ("shape", "dtype", "device", "leaf")),
-                       len(LAYOUT), "params")
+        params = items(
+            test_id,
+            facts(test_id, mixed, "params", ("shape", "dtype", "device", "leaf")),
+            len(LAYOUT),
+            "params",
+        )
         for p, (shape, dtype) in zip(params, LAYOUT):
             if p["dtype"] != str(dtype) or p["device"].split(":")[0] != device or not p["leaf"]:
-                fail(test_id, case, f"a parameter of shape {shape} became {p['dtype']} on {p['device']} "
-                     f"(leaf: {p['leaf']}); expected a {dtype} leaf on {device}",
-                     "update each parameter in place (p -= ...) under torch.no_grad()")
+                fail(
+                    test_id,
+                    case,
+                    f"a parameter of shape {shape} became {p['dtype']} on {p['device']} "
+                    f"(leaf: {p['leaf']}); expected a {dtype} leaf on {device}",
+                    "update each parameter in place (p -= ...) under torch.no_grad()",
+                )
         mismatch = run_state_mismatch(test_id, mixed)
         if mismatch:
             fail(test_id, case, mismatch, STATE_HINT)
         # The same parameters in float64 on the CPU, through the same code, give the same path.
-        reference = path_of(test_id, f"{case} (as float64 on the CPU)", field(test_id, runs, "float64_cpu"),
-                            LAYOUT_STEPS)
+        reference = path_of(
+            test_id,
+            f"{case} (as float64 on the CPU)",
+            field(test_id, runs, "float64_cpu"),
+            LAYOUT_STEPS,
+        )
         finite(test_id, case, got, reference)
         offsets = [0]
         for shape, _ in LAYOUT:
             offsets.append(offsets[-1] + math.prod(shape))
         for index, (shape, dtype) in enumerate(LAYOUT):
             part = slice(offsets[index], offsets[index + 1])
-            expect_path(test_id, f"{case}: the {dtype} parameter of shape {shape}", reference[:, part],
-                        got[:, part], tolerance(reference[:, part], dtype), STATE_HINT,
-                        what="expected your own result in float64 on the CPU,", nonfinite_hint=NAN_HINT)
+            expect_path(
+                test_id,
+                f"{case}: the {dtype} parameter of shape {shape}",
+                reference[:, part],
+                got[:, part],
+                tolerance(reference[:, part], dtype),
+                STATE_HINT,
+                what="expected your own result in float64 on the CPU,",
+                nonfinite_hint=NAN_HINT,
+            )
         n += 1
     return passed(test_id, n)
 

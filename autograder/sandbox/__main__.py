@@ -1,4 +1,5 @@
 """``python -m autograder.sandbox setup|check`` (``autograder.sandbox.provision.main``)."""
+
 import sys
 
 from autograder.sandbox.provision import main

@@ -4,6 +4,7 @@ user left where any user may write.
     read_file(root, relative, max_bytes)   a file the sandbox wrote, or None
     clean(slot)                            what the user left in /tmp, /dev/shm, SysV IPC
 """
+
 from __future__ import annotations
 
 import errno
@@ -33,14 +34,22 @@ def read_file(root: Path, relative: str, max_bytes: int) -> bytes | None:
         for part in parts[:-1]:
             descriptors.append(os.open(part, folder_flags, dir_fd=descriptors[-1]))
         # non-blocking: opening a FIFO the sandbox left would otherwise wait for a writer
-        descriptors.append(os.open(parts[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK
-                                   | os.O_NOCTTY | os.O_CLOEXEC, dir_fd=descriptors[-1]))
+        descriptors.append(
+            os.open(
+                parts[-1],
+                os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC,
+                dir_fd=descriptors[-1],
+            )
+        )
         info = os.fstat(descriptors[-1])
         if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1:
             raise ValueError(f"{relative} is not a regular file with one name")
         data = bytearray()
-        while info.st_size <= max_bytes and len(data) <= max_bytes and (
-                chunk := os.read(descriptors[-1], max_bytes + 1 - len(data))):
+        while (
+            info.st_size <= max_bytes
+            and len(data) <= max_bytes
+            and (chunk := os.read(descriptors[-1], max_bytes + 1 - len(data)))
+        ):
             data += chunk
         if info.st_size > max_bytes or len(data) > max_bytes:
             raise ValueError(f"{relative} holds more than {max_bytes} bytes")
@@ -49,7 +58,9 @@ def read_file(root: Path, relative: str, max_bytes: int) -> bytes | None:
         return None
     except OSError as error:
         if error.errno in (errno.ELOOP, errno.ENOTDIR):
-            raise ValueError(f"{relative}: a link or not a folder on the way ({error.strerror})") from None
+            raise ValueError(
+                f"{relative}: a link or not a folder on the way ({error.strerror})"
+            ) from None
         raise
     finally:
         for descriptor in descriptors:

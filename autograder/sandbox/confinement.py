@@ -4,6 +4,7 @@ and in namespaces where this machine allows (probed once); afterwards every proc
     isolation(slot)                                   what this machine allows: the Isolation
     run(slot, argv, cwd, env, wall=, memory=, cpu=)   -> Outcome
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -18,9 +19,9 @@ import shutil
 import signal
 import subprocess
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Mapping, Sequence
 
 import psutil
 
@@ -31,7 +32,9 @@ OUTPUT_CHARS = 20_000
 KILL_PATIENCE = 60  # seconds; a process stuck in the kernel (D state) can take a while to die
 DRAIN_SECONDS = 2  # reading what is left of the output once every writer should be dead
 NAMESPACES, CGROUP, USERS = "namespaces + cgroup", "cgroup", "users + rlimits"
-ISOLATION_VARIABLE = "HW2_SANDBOX_ISOLATION"  # "cgroup" or "users": a weaker mode than the machine allows
+ISOLATION_VARIABLE = (
+    "HW2_SANDBOX_ISOLATION"  # "cgroup" or "users": a weaker mode than the machine allows
+)
 OOM_SCORE_ADJ = 1000  # the kernel's OOM killer picks a student's process before anything else
 GRADER_LEAF = "hw2-grader"  # cgroup v2: where the grader moves so that its cgroup may delegate
 
@@ -55,6 +58,7 @@ class Outcome:
 class Isolation:
     """What confines a run beyond the slot's user and rlimits: a cgroup ("v1", "v2" or None)
     and namespaces (bubblewrap); ``why`` says what a stronger mode lacks here."""
+
     cgroup: str | None
     namespaces: bool
     why: str = ""
@@ -115,9 +119,16 @@ def _try_namespaces(slot: Slot) -> tuple[bool, str]:
     read, write = os.pipe()
     init, given = _init(write, {"PATH": "/usr/bin:/bin"})
     try:
-        trial = subprocess.run([*_namespaces(), *init, *drop(slot), python(), "-c", ""],
-                               cwd="/", env={"PATH": "/usr/bin:/bin"}, stdin=subprocess.DEVNULL,
-                               capture_output=True, text=True, timeout=120, pass_fds=(write, given))
+        trial = subprocess.run(
+            [*_namespaces(), *init, *drop(slot), python(), "-c", ""],
+            cwd="/",
+            env={"PATH": "/usr/bin:/bin"},
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            pass_fds=(write, given),
+        )
     except (OSError, subprocess.SubprocessError) as error:
         os.close(read)
         return False, str(error)
@@ -166,7 +177,9 @@ class _Cgroup:
         delegated below it, else in the v1 memory and pids hierarchies. OSError if neither."""
         own = _own_cgroups()
         for point, _ in _mounts("cgroup2"):  # the grader's, or above the leaf _delegate moved it to
-            folder = Path(point) / own.get("", "/").lstrip("/").removesuffix(GRADER_LEAF).rstrip("/")
+            folder = Path(point) / own.get("", "/").lstrip("/").removesuffix(GRADER_LEAF).rstrip(
+                "/"
+            )
             with contextlib.suppress(OSError):
                 if {"memory", "pids"} <= set((folder / "cgroup.controllers").read_text().split()):
                     cls._delegate(folder)
@@ -174,7 +187,9 @@ class _Cgroup:
         folders = []
         for controller in ("memory", "pids"):
             point = next((p for p, options in _mounts("cgroup") if controller in options), None)
-            path = next((path for names, path in own.items() if controller in names.split(",")), None)
+            path = next(
+                (path for names, path in own.items() if controller in names.split(",")), None
+            )
             if point is None or path is None:
                 raise OSError(f"no {controller} controller (cgroup v1 or v2) here")
             folders.append(Path(point) / path.lstrip("/"))
@@ -193,7 +208,9 @@ class _Cgroup:
             control.write_text("+memory +pids")
             return
         except OSError as error:
-            if error.errno != errno.EBUSY or (folder / "cgroup.procs").read_text().split() != [str(os.getpid())]:
+            if error.errno != errno.EBUSY or (folder / "cgroup.procs").read_text().split() != [
+                str(os.getpid())
+            ]:
                 raise
         leaf = folder / GRADER_LEAF
         leaf.mkdir(exist_ok=True)
@@ -201,7 +218,7 @@ class _Cgroup:
         control.write_text("+memory +pids")
 
     @classmethod
-    def create(cls, name: str, memory: int, pids: int) -> "_Cgroup":
+    def create(cls, name: str, memory: int, pids: int) -> _Cgroup:
         parents, version = cls.parents()
         cgroup = cls([parent / name for parent in parents], version)
         if any(folder.exists() for folder in cgroup.folders):  # left by an interrupted batch
@@ -255,7 +272,9 @@ class _Cgroup:
                 (self.folders[0] / "cgroup.kill").write_text("1")
         while alive := self.pids():
             if time.monotonic() > deadline:
-                raise RuntimeError(f"processes {sorted(alive)} in cgroup {self.folders[0]} do not die")
+                raise RuntimeError(
+                    f"processes {sorted(alive)} in cgroup {self.folders[0]} do not die"
+                )
             seen |= alive
             for pid in alive:
                 with contextlib.suppress(ProcessLookupError):
@@ -271,7 +290,9 @@ class _Cgroup:
             events = _fields(folder / "memory.events")
             return _number(folder / "memory.peak"), events.get("oom_kill", 0)
         folder = self.folders[0]
-        return _number(folder / "memory.max_usage_in_bytes"), _fields(folder / "memory.oom_control").get("oom_kill", 0)
+        return _number(folder / "memory.max_usage_in_bytes"), _fields(
+            folder / "memory.oom_control"
+        ).get("oom_kill", 0)
 
     def remove(self) -> None:
         """Remove the cgroup's folders (empty of processes: ``kill`` first)."""
@@ -291,7 +312,10 @@ class _Cgroup:
 def _fields(path: Path) -> dict[str, int]:
     """A cgroup file of "name value" lines."""
     try:
-        return {name: int(value) for name, value in (line.split() for line in path.read_text().splitlines())}
+        return {
+            name: int(value)
+            for name, value in (line.split() for line in path.read_text().splitlines())
+        }
     except (OSError, ValueError):
         return {}
 
@@ -304,22 +328,52 @@ def _number(path: Path) -> int | None:
 
 
 # the files of /etc that Python, the loader, locales and the notebook runner read (no secrets)
-ETC = ("passwd", "group", "nsswitch.conf", "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime",
-       "hosts", "host.conf", "alternatives", "fonts", "mime.types", "ssl/openssl.cnf", "matplotlibrc",
-       "os-release", "python3.11")
+ETC = (
+    "passwd",
+    "group",
+    "nsswitch.conf",
+    "ld.so.cache",
+    "ld.so.conf",
+    "ld.so.conf.d",
+    "localtime",
+    "hosts",
+    "host.conf",
+    "alternatives",
+    "fonts",
+    "mime.types",
+    "ssl/openssl.cnf",
+    "matplotlibrc",
+    "os-release",
+    "python3.11",
+)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _python_folders(interpreter: str) -> tuple[str, ...]:
     """The folders the sandbox's interpreter runs from: its prefixes and import path (the
     stand-in virtualenv's .pth adds the grader's site-packages), asked of it with the first
     slot's user (it cannot change what it reports: problems() checks that nothing there is
     writable by the sandbox users)."""
-    result = subprocess.run([*drop(first_slot()), interpreter, "-c",
-                             "import json, sys; print(json.dumps([sys.prefix, sys.base_prefix, sys.exec_prefix, *sys.path]))"],
-                            cwd="/", env={"PATH": "/usr/bin:/bin"}, stdin=subprocess.DEVNULL,
-                            capture_output=True, text=True, timeout=120, check=True)
-    folders = {os.path.abspath(p) for p in json.loads(result.stdout.splitlines()[-1]) if p and os.path.exists(p)}
+    result = subprocess.run(
+        [
+            *drop(first_slot()),
+            interpreter,
+            "-c",
+            "import json, sys; print(json.dumps([sys.prefix, sys.base_prefix, sys.exec_prefix, *sys.path]))",
+        ],
+        cwd="/",
+        env={"PATH": "/usr/bin:/bin"},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    folders = {
+        os.path.abspath(p)
+        for p in json.loads(result.stdout.splitlines()[-1])
+        if p and os.path.exists(p)
+    }
     folders.add(os.path.dirname(os.path.abspath(interpreter)))
     kept: list[str] = []
     for folder in sorted(folders):  # a folder inside one already bound comes with it
@@ -336,17 +390,40 @@ def _namespaces(scratch: str | None = None, private_bytes: int = GiB) -> list[st
     /var/tmp and /dev/shm of ``private_bytes`` each (memory: the cgroup counts them too), and
     ``scratch`` read-write at its own path. setpriv drops root
     inside (``drop``); bwrap keeps only the capabilities that needs."""
-    args = [shutil.which("bwrap") or "bwrap", "--unshare-net", "--unshare-pid", "--unshare-ipc",
-            "--unshare-uts", "--unshare-cgroup-try", "--die-with-parent", "--new-session", "--as-pid-1",
-            "--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID",
-            "--cap-add", "CAP_SETPCAP", "--ro-bind", "/usr", "/usr"]
+    args = [
+        shutil.which("bwrap") or "bwrap",
+        "--unshare-net",
+        "--unshare-pid",
+        "--unshare-ipc",
+        "--unshare-uts",
+        "--unshare-cgroup-try",
+        "--die-with-parent",
+        "--new-session",
+        "--as-pid-1",
+        "--cap-drop",
+        "ALL",
+        "--cap-add",
+        "CAP_SETUID",
+        "--cap-add",
+        "CAP_SETGID",
+        "--cap-add",
+        "CAP_SETPCAP",
+        "--ro-bind",
+        "/usr",
+        "/usr",
+    ]
     made = {"/"}
 
-    def folders_to(path: str) -> list[str]:  # bwrap would make missing parents 0700: 0711 as the kit is
+    def folders_to(
+        path: str,
+    ) -> list[str]:  # bwrap would make missing parents 0700: 0711 as the kit is
         parents = [str(p) for p in reversed(PurePosixPath(path).parents) if str(p) not in made]
         made.update(parents)
-        return [a for parent in parents for a in ("--perms", "0755" if parent in ("/etc", "/var") else "0711",
-                                                  "--dir", parent)]
+        return [
+            a
+            for parent in parents
+            for a in ("--perms", "0755" if parent in ("/etc", "/var") else "0711", "--dir", parent)
+        ]
 
     for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
         if os.path.islink(top):
@@ -359,10 +436,14 @@ def _namespaces(scratch: str | None = None, private_bytes: int = GiB) -> list[st
     made.add("/tmp")
     # after the private folders: a kit (its virtualenv) or interpreter under /tmp is bound on top
     # of the new /tmp instead of being hidden by it
-    binds = [f"/etc/{name}" for name in ETC if os.path.exists(f"/etc/{name}")] + list(_python_folders(python()))
+    binds = [f"/etc/{name}" for name in ETC if os.path.exists(f"/etc/{name}")] + list(
+        _python_folders(python())
+    )
     for path in binds:
         args += [*folders_to(path), "--ro-bind", path, path]
-    args += [a for device in sorted(glob.glob("/dev/nvidia*")) for a in ("--dev-bind", device, device)]
+    args += [
+        a for device in sorted(glob.glob("/dev/nvidia*")) for a in ("--dev-bind", device, device)
+    ]
     if scratch is not None:
         args += [*folders_to(scratch), "--bind", scratch, scratch]
     return [*args, "--chdir", "/", "--"]
@@ -416,9 +497,19 @@ def _init(report: int, env: Mapping[str, str]) -> tuple[list[str], int]:
     return [python(), "-I", "-S", "-c", _INIT_CODE, str(report), str(given)], given
 
 
-def run(slot: Slot | None, argv: Sequence[str], cwd: Path | str, env: Mapping[str, str], *,
-        wall: float, memory: int, cpu: int, nproc: int = 512, fsize: int = GiB,
-        confine: Isolation | None = None) -> Outcome:
+def run(
+    slot: Slot | None,
+    argv: Sequence[str],
+    cwd: Path | str,
+    env: Mapping[str, str],
+    *,
+    wall: float,
+    memory: int,
+    cpu: int,
+    nproc: int = 512,
+    fsize: int = GiB,
+    confine: Isolation | None = None,
+) -> Outcome:
     """Run ``argv`` as the slot's user (``slot`` None: as this process's user), with exactly
     ``env``, stdin /dev/null, in a session of its own, each process limited to ``memory`` bytes
     of address space, ``cpu`` seconds, files of ``fsize`` bytes, no core dumps, and the user to
@@ -432,12 +523,18 @@ def run(slot: Slot | None, argv: Sequence[str], cwd: Path | str, env: Mapping[st
     the interpreter needs, and ``cwd`` read-write if it is the user's own, a scratch folder;
     any other ``cwd`` is not seen: the program starts in /). Every process gets
     oom_score_adj 1000."""
-    limits = {resource.RLIMIT_AS: memory, resource.RLIMIT_CPU: cpu,
-              resource.RLIMIT_FSIZE: fsize, resource.RLIMIT_CORE: 0}
+    limits = {
+        resource.RLIMIT_AS: memory,
+        resource.RLIMIT_CPU: cpu,
+        resource.RLIMIT_FSIZE: fsize,
+        resource.RLIMIT_CORE: 0,
+    }
     confine = Isolation(None, False) if slot is None else confine or isolation(slot)
     cgroup, report, given = None, None, -1
     if slot is not None:
-        limits[resource.RLIMIT_NPROC] = nproc  # counts all the user's processes: only a slot's are ours alone
+        limits[resource.RLIMIT_NPROC] = (
+            nproc  # counts all the user's processes: only a slot's are ours alone
+        )
         _kill_user(slot)  # left by an interrupted batch: they could read the next scratch folder
         if confine.cgroup:
             try:
@@ -449,14 +546,26 @@ def run(slot: Slot | None, argv: Sequence[str], cwd: Path | str, env: Mapping[st
             cwd = os.path.abspath(cwd)
             own = os.path.isdir(cwd) and os.lstat(cwd).st_uid == slot.uid  # a scratch folder
             init, given = _init(report[1], env)
-            argv = [*_namespaces(cwd if own else None, memory), *init, *drop(slot, cwd if own else "/"), *argv]
+            argv = [
+                *_namespaces(cwd if own else None, memory),
+                *init,
+                *drop(slot, cwd if own else "/"),
+                *argv,
+            ]
         else:
             argv = [*drop(slot), *argv]
     try:
-        process = subprocess.Popen(list(argv), cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL,
-                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
-                                   pass_fds=(report[1], given) if report else (),
-                                   preexec_fn=functools.partial(_child_setup, limits, cgroup))
+        process = subprocess.Popen(
+            list(argv),
+            cwd=cwd,
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            pass_fds=(report[1], given) if report else (),
+            preexec_fn=functools.partial(_child_setup, limits, cgroup),
+        )
     except BaseException:
         if cgroup is not None:
             cgroup.remove()
@@ -488,8 +597,15 @@ def run(slot: Slot | None, argv: Sequence[str], cwd: Path | str, env: Mapping[st
         elif said:
             survivors = said["survivors"]
         returncode = said["returncode"] if said else returncode
-    return Outcome(returncode, tail.text(), timed_out, survivors, confine.mode if slot is not None else USERS,
-                   peak, oom_kills)
+    return Outcome(
+        returncode,
+        tail.text(),
+        timed_out,
+        survivors,
+        confine.mode if slot is not None else USERS,
+        peak,
+        oom_kills,
+    )
 
 
 def _read_report(fd: int) -> dict | None:
@@ -499,7 +615,9 @@ def _read_report(fd: int) -> dict | None:
         with contextlib.suppress(BlockingIOError):
             data = os.read(fd, 4096)
             said = json.loads(data) if data else None
-            if isinstance(said, dict) and all(isinstance(said.get(k), int) for k in ("returncode", "survivors")):
+            if isinstance(said, dict) and all(
+                isinstance(said.get(k), int) for k in ("returncode", "survivors")
+            ):
                 return said
         return None
     except ValueError:
@@ -508,7 +626,7 @@ def _read_report(fd: int) -> dict | None:
         os.close(fd)
 
 
-def _child_setup(limits: dict[int, int], cgroup: "_Cgroup | None") -> None:
+def _child_setup(limits: dict[int, int], cgroup: _Cgroup | None) -> None:
     """In the child, before exec: into the run's cgroup, the first choice of the OOM killer
     (set by a root holding CAP_SYS_RESOURCE it is also the least the user may set), the rlimits."""
     if cgroup is not None:
@@ -538,7 +656,7 @@ class _Tail:
         chunk = os.read(fd, 1 << 16)
         self.data += chunk
         if len(self.data) > 8 * OUTPUT_CHARS:
-            del self.data[:-4 * OUTPUT_CHARS]  # a character is at most 4 bytes of UTF-8
+            del self.data[: -4 * OUTPUT_CHARS]  # a character is at most 4 bytes of UTF-8
         return bool(chunk)
 
     def drain(self, fd: int, seconds: float) -> None:
@@ -549,7 +667,7 @@ class _Tail:
             pass
 
     def text(self) -> str:
-        return self.data[-4 * OUTPUT_CHARS:].decode(errors="replace")[-OUTPUT_CHARS:]
+        return self.data[-4 * OUTPUT_CHARS :].decode(errors="replace")[-OUTPUT_CHARS:]
 
 
 def _collect(process: subprocess.Popen, tail: _Tail, wall: float) -> bool:
@@ -595,7 +713,11 @@ def _processes_of(uid: int) -> dict[int, psutil.Process]:
     found = {}
     for process in psutil.process_iter(["uids", "status"]):
         uids = process.info["uids"]
-        if uids and uid in (uids.real, uids.effective) and process.info["status"] != psutil.STATUS_ZOMBIE:
+        if (
+            uids
+            and uid in (uids.real, uids.effective)
+            and process.info["status"] != psutil.STATUS_ZOMBIE
+        ):
             found[process.pid] = process
     return found
 
@@ -625,7 +747,9 @@ def _kill_tree(pid: int) -> int:
     except psutil.NoSuchProcess:  # ended and reaped: its group may still hold processes
         tree = []
     groups = {pid} | {_group(p.pid) for p in tree} - {None}
-    victims = {p.pid: p for p in tree} | {p.pid: p for p in psutil.process_iter() if _group(p.pid) in groups}
+    victims = {p.pid: p for p in tree} | {
+        p.pid: p for p in psutil.process_iter() if _group(p.pid) in groups
+    }
     victims.pop(pid, None)  # the caller waits for it
     for group in groups:
         with contextlib.suppress(ProcessLookupError, PermissionError):

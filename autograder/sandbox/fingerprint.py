@@ -4,14 +4,15 @@ to other users.
     kit_manifest(kit)                   {path relative to the kit: sha256}
     verify_kit(kit, manifest)           how the kit differs from it
 """
+
 from __future__ import annotations
 
 import hashlib
 import os
 import pwd
 import stat
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from autograder.kit import PROTECTED
 from autograder.sandbox.accounts import USER_PREFIX
@@ -41,7 +42,11 @@ def kit_manifest(kit: Path) -> dict[str, str]:
     kit = Path(kit)
     tops = [kit / name for name in (*PROTECTED, f"{VENV}/pyvenv.cfg")]
     for site in site_packages(kit):
-        tops += sorted(p for pattern in ("*.pth", "sitecustomize*", "usercustomize*") for p in site.glob(pattern))
+        tops += sorted(
+            p
+            for pattern in ("*.pth", "sitecustomize*", "usercustomize*")
+            for p in site.glob(pattern)
+        )
     manifest = {}
     for top in tops:
         if not os.path.lexists(top):
@@ -68,10 +73,12 @@ def verify_kit(kit: Path, manifest: dict[str, str], deep: bool = True) -> list[s
     ``deep``, the virtualenv's entries that users other than its owner could change (a walk of
     its 50,000 entries, about 0.5 s: the grader does it at the start and end of a batch)."""
     now = kit_manifest(kit)
-    return ([f"changed: {p}" for p in sorted(now.keys() & manifest.keys()) if now[p] != manifest[p]]
-            + [f"missing: {p}" for p in sorted(manifest.keys() - now.keys())]
-            + [f"added: {p}" for p in sorted(now.keys() - manifest.keys())]
-            + (_venv_writable(Path(kit)) if deep else []))
+    return (
+        [f"changed: {p}" for p in sorted(now.keys() & manifest.keys()) if now[p] != manifest[p]]
+        + [f"missing: {p}" for p in sorted(manifest.keys() - now.keys())]
+        + [f"added: {p}" for p in sorted(now.keys() - manifest.keys())]
+        + (_venv_writable(Path(kit)) if deep else [])
+    )
 
 
 def _venv_writable(kit: Path) -> list[str]:
