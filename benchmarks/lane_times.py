@@ -8,7 +8,8 @@ the class is graded in it) and records its wall time, the CPU time of everything
 (user + system, children included: on a shared machine the wall time moves with the load,
 the CPU time much less), pytest's closing line, and the 1-minute load average before and
 after. Prints one line per lane and writes them all to ``--json`` (default
-build/test_lanes.json). Exits 1 if a lane fails.
+build/test_lanes.json). Exits 1 if a lane fails. The environment is passed on: CI's lane
+is `HW2_SLURM_TEST=1 python benchmarks/lane_times.py` (.ci/run also runs the Slurm test).
 """
 
 import argparse
