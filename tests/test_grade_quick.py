@@ -12,7 +12,7 @@ import json
 import pytest
 
 import mutants  # tests/: the reference submission and the mutants
-from autograder import grade, gradebook
+from autograder import grade, gradebook, reports
 
 MUTANT = next(m for m in mutants.MUTANTS if m.name == "gd_ascends")
 NB1_CELLS = {
@@ -38,7 +38,7 @@ def graded(tmp_path_factory):
 
 def test_the_class_was_graded_in_the_sandbox(graded):
     out, _, _ = graded
-    assert (out / grade.ISOLATION_FILE).read_text().strip() != grade.TRUSTED
+    assert (out / reports.ISOLATION_FILE).read_text().strip() != grade.TRUSTED
 
 
 def test_the_reference_keeps_every_point_of_notebook_1(graded):

@@ -22,6 +22,9 @@ import pytest
 from autograder import grade
 from test_grade_robustness import NB1, NB2, reference
 
+# grades a class (about a minute); the fast lane has tests/test_grade_quick.py
+pytestmark = pytest.mark.slow
+
 BREAKS_NEXT_KERNEL = (
     "import pathlib\npathlib.Path('ipykernel_launcher.py').write_text('import os\\nos._exit(1)\\n')"
 )
