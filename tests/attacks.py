@@ -324,7 +324,7 @@ def __getattr__(name):
 FORGED_RECORD = """
 import os, pathlib, torch, hw2probes
 
-def _forged_record(grade_id, part, check, objects):
+def _forged_record(grade_id, *args):  # whatever else record() is given
     out = pathlib.Path(os.environ.get("HW2_PROBE_OUT", "probe-data"))
     out.mkdir(parents=True, exist_ok=True)
     torch.save({"result": "passed", "passed": True, "points": 100}, out / f"{grade_id}.pt")
@@ -335,7 +335,7 @@ hw2probes.record = _forged_record
 FAKE_PACKAGE = """
 import os, pathlib, torch
 
-def record(grade_id, part, check, objects):
+def record(grade_id, *args):
     out = pathlib.Path(os.environ.get("HW2_PROBE_OUT", "probe-data"))
     out.mkdir(parents=True, exist_ok=True)
     (out / f"{grade_id}.pt").write_bytes(b"all checks passed")
@@ -381,7 +381,7 @@ with open("hw2probes/part1.py", "a") as _file:
 SHADOW_IMPORT = """
 import types, torch, os, pathlib
 
-def _fake_record(grade_id, part, check, objects):
+def _fake_record(grade_id, *args):
     out = pathlib.Path(os.environ.get("HW2_PROBE_OUT", "probe-data"))
     out.mkdir(parents=True, exist_ok=True)
     torch.save({"result": {"passed": True}, "verdict": "passed"}, out / f"{grade_id}.pt")
@@ -1533,7 +1533,7 @@ ATTACKS = [
         cells=(
             (
                 TOP,
-                "import hw2probes\nhw2probes.collect = lambda part, check, objects: {'result': 'passed'}",
+                "import hw2probes\nhw2probes.collect = lambda *args: {'result': 'passed'}",
             ),
         ),
     ),
