@@ -94,17 +94,22 @@ STUDENTS = {
 LIMITS = Limits(wall=300, cpu=600, memory=int(2.5 * GiB), threads=1, cell=15)
 
 
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    base = tmp_path_factory.mktemp("hostile")
-    for student, notebooks in STUDENTS.items():
+def grade_class(base, students: dict, limits: Limits):
+    """Each student's notebooks ({student: {notebook: nb}}) written to base/subs and graded
+    (two workers, no feedback): (the output folder, the problems, {student: scores.csv row})."""
+    for student, notebooks in students.items():
         (base / "subs" / student).mkdir(parents=True)
         for name, nb in notebooks.items():
             nbformat.write(nb, base / "subs" / student / f"{name}.ipynb")
-    problems = grade.grade(base / "subs", base / "out", jobs=2, limits=LIMITS, feedback=False)
+    problems = grade.grade(base / "subs", base / "out", jobs=2, limits=limits, feedback=False)
     with open(base / "out" / "scores.csv") as f:
         scores = {row.pop("student"): row for row in csv.DictReader(f)}
     return base / "out", problems, scores
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    return grade_class(tmp_path_factory.mktemp("hostile"), STUDENTS, LIMITS)
 
 
 def nb1_ids(scores):

@@ -20,7 +20,7 @@ import nbformat
 import pytest
 
 from autograder import grade
-from test_grade_robustness import NB1, NB2, reference
+from test_grade_robustness import NB1, NB2, grade_class, reference
 
 # grades a class (about a minute); the fast lane has tests/test_grade_quick.py
 pytestmark = pytest.mark.slow
@@ -50,18 +50,9 @@ LIMITS = grade.Limits(wall=400, cpu=800, memory=int(2.5 * grade.GiB), threads=1,
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    base = tmp_path_factory.mktemp("stopped")
-    for student, notebooks in STUDENTS.items():
-        (base / "subs" / student).mkdir(parents=True)
-        for name, nb in notebooks.items():
-            nbformat.write(nb, base / "subs" / student / f"{name}.ipynb")
-    problems = grade.grade(base / "subs", base / "out", jobs=2, limits=LIMITS, feedback=False)
-    with open(base / "out" / "scores.csv") as f:
-        scores = {
-            row.pop("student"): {k: float(v) for k, v in row.items() if v}
-            for row in csv.DictReader(f)
-        }
-    with open(base / "out" / "grades.csv") as f:
+    out, problems, rows = grade_class(tmp_path_factory.mktemp("stopped"), STUDENTS, LIMITS)
+    scores = {student: {k: float(v) for k, v in row.items() if v} for student, row in rows.items()}
+    with open(out / "grades.csv") as f:
         grades = {row["student"]: row for row in csv.DictReader(f)}
     return problems, scores, grades
 
