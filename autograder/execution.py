@@ -132,7 +132,7 @@ def prepare(
         )
         (scratch / "notebooks" / path.name).write_text(json.dumps(to_run))
         prepared[name] = Prepared(checked, calls, to_run, test_sources)
-    for item in release.iterdir():  # what students were given: hw2utils.py, hw2checks.py, data/
+    for item in release.iterdir():  # what students were given: hw2utils.py, hw2checks/, data/
         if item.suffix != ".ipynb":
             (shutil.copytree if item.is_dir() else shutil.copy)(item, scratch / item.name)
     shutil.copytree(
@@ -428,9 +428,11 @@ def run_isolated(
     jobs = isolated_jobs(prepared)
     for job in jobs:
         (folder / "jobs" / f"{job['answer']}.json").write_text(json.dumps(job))
-    for item in release.iterdir():  # hw2checks.py, hw2utils.py: what the probes import
+    for item in release.iterdir():  # hw2utils.py and the hw2checks package: what the probes import
         if item.is_file() and item.suffix == ".py":
             shutil.copy(item, folder / item.name)
+        elif item.is_dir() and (item / "__init__.py").is_file():
+            shutil.copytree(item, folder / item.name, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(
         ROOT / "hw2probes", folder / "hw2probes", ignore=shutil.ignore_patterns("__pycache__")
     )

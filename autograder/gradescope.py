@@ -7,7 +7,7 @@
 Gradescope unpacks the zip into /autograder/source: its two scripts, the ``autograder``
 package, ``lessons`` (the judges build Part 3's networks and the extra-credit rule from it;
 its certificate/ runs are left out), the nbgrader source notebooks with their helpers and data
-(``source/hw2``), ``hw2probes``, ``hw2utils.py``, ``hw2checks.py``, ``nbgrader_config.py``,
+(``source/hw2``), ``hw2probes``, ``hw2utils.py``, ``hw2checks/``, ``nbgrader_config.py``,
 ``requirements.txt``, ``gradescope.json`` (settings) and ``manifest.json`` (the sha256 of
 every other file). ``setup.sh`` installs Python 3.11, the CPU
 build of the pinned torch and the rest of requirements.txt into /autograder/venv, creates the

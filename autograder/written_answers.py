@@ -5,7 +5,7 @@ question number, what it asks, and the phrases that state its answer. The model 
 rubric stay in the notebook source (the release replaces them with "YOUR ANSWER HERE");
 this module only says what shipped text must not say before the question is asked, and
 ``tests/test_written_answer_leaks.py`` searches the release notebooks, hw2utils.py,
-hw2checks.py, the student README and the datasheet for it.
+hw2checks/, the student README and the datasheet for it.
 
 Phrases are regular expressions matched against ``normalise(text)``: lower case, LaTeX
 symbols as Unicode (``\\lambda`` -> ``λ``), ``$``, braces and LaTeX spacing dropped, runs of

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import torch
 
-from hw2checks import ZERO_GRAD_ROUNDS, leaf_copies, quartic_loss, run_steps
+from hw2checks.part1 import ZERO_GRAD_ROUNDS, leaf_copies, quartic_loss, run_steps
 from hw2probes import describe_error
 
 

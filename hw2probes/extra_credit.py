@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-from hw2checks import rule_answers
+from hw2checks.extra_credit import rule_answers
 from hw2probes import describe_error, run_seed
 
 N_RULE, RULE_SEED = 6000, 2

@@ -13,7 +13,7 @@ import types
 
 import torch
 
-from hw2checks import leaf_copies, random_parameters, run_in_turn, run_steps
+from hw2checks.part1 import leaf_copies, random_parameters, run_in_turn, run_steps
 from hw2probes import case_seed, current_seed
 from hw2probes.common import (
     Delegated,

@@ -21,18 +21,20 @@ from collections.abc import Callable, Iterator
 
 import torch
 
-from hw2checks import (
-    drive,
-    fixed_gradients,
+from hw2checks.part1 import (
     leaf_copies,
-    loss_gradients,
-    method_globals,
     quartic_loss,
     random_parameters,
     run_in_turn,
+    torch_sgd_path,
+)
+from hw2checks.part2 import (
+    drive,
+    fixed_gradients,
+    loss_gradients,
+    method_globals,
     state_facts,
     tensor_facts,
-    torch_sgd_path,
     with_l2,
 )
 from hw2probes import case_seed, describe_error

@@ -17,7 +17,14 @@ from collections.abc import Iterator
 import torch
 from torch import nn
 
-from hw2checks import block_input, block_width, is_residual, layer_signature, layers_in_order, mro
+from hw2checks.part3 import (
+    block_input,
+    block_width,
+    is_residual,
+    layer_signature,
+    layers_in_order,
+    mro,
+)
 from hw2probes import case_seed, describe_error
 from hw2probes.common import plain
 

@@ -6,9 +6,10 @@ import sys
 if ("google.colab" in sys.modules or os.environ.get("HW2_FORCE_COLAB") == "1"):
     import urllib.request
     base_url = os.environ.get("HW2_BASE_URL", "@BASE_URL@")
-    for name in ("hw2utils.py", "hw2checks.py"):
+    for name in "@SHIPPED_FILES@":
         if os.path.exists(name):
             continue
+        os.makedirs(os.path.dirname(name) or ".", exist_ok=True)
         try:
             urllib.request.urlretrieve(base_url + name, name)
         except OSError as err:

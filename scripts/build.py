@@ -50,7 +50,14 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from autograder.kit import ASSIGNMENT, METADATA_KEY, NOTEBOOKS, SUPPORT_FILES, UTILS  # noqa: E402  (the kit's own)
+from autograder.kit import (  # noqa: E402  (the kit's own)
+    ASSIGNMENT,
+    METADATA_KEY,
+    NOTEBOOKS,
+    SHIPPED_FILES,
+    SUPPORT_FILES,
+    UTILS,
+)
 from lessons.rules import Variant  # noqa: E402
 
 AUTHORING = ROOT / "notebooks"
@@ -164,7 +171,12 @@ def author_to_source(path: Path, url: str) -> nbformat.NotebookNode:
                 raise ValueError(f"{where}: grade id {meta['grade_id']!r} is used twice")
             seen.add(meta["grade_id"])
         if cell.source.strip() == "# @SETUP@":
-            cell.source = (AUTHORING / "setup_cell.py").read_text().strip()
+            cell.source = (
+                (AUTHORING / "setup_cell.py")
+                .read_text()
+                .strip()
+                .replace('"@SHIPPED_FILES@"', repr(SHIPPED_FILES))
+            )
         cell.source = cell.source.replace("@BASE_URL@", url).replace('"@EC2_CELLS@"', ec2_cells())
         if "# @OWN_OPTIMIZERS@" in cell.source:
             cell.source = cell.source.replace("# @OWN_OPTIMIZERS@", own_optimizers())

@@ -2,7 +2,7 @@
 
     python scripts/bundle.py [--out build/student]   ->  build/student/hw2/, build/student/hw2.zip
 
-The folder holds the four release notebooks, hw2utils.py, hw2checks.py, data/ and a README.md written from
+The folder holds the four release notebooks, hw2utils.py, hw2checks/, data/ and a README.md written from
 notebooks/STUDENT_README.md. Where hw2utils.BASE_URL points to a GitHub repository
 (https://raw.githubusercontent.com/ORG/REPO/BRANCH/PATH/), the README links each notebook to
 "Open in Colab" at the same place: publish the folder's contents at BASE_URL and both the

@@ -3,7 +3,7 @@
     python scripts/leak_check.py PATH...      (folders or zips; exit 1 listing every leak)
 
 What counts as a leak, each found by its own rule:
-- ``unexpected file``: anything but the four notebooks, hw2utils.py, hw2checks.py, data/*.npz,
+- ``unexpected file``: anything but the four notebooks, hw2utils.py, the hw2checks package, data/*.npz,
   data/DATASHEET.md and README.md (so no autograder module, no gradebook, no model file);
 - ``gradebook``: an SQLite database, whatever its name;
 - ``solution``: a line of a solution region of source/hw2 (code between
@@ -12,7 +12,7 @@ What counts as a leak, each found by its own rule:
 - ``model answer``: a line of a manually graded cell's model answer or rubric;
 - ``autograder``: a line of autograder/ or lessons/ — the dataset rule and generator
   (lessons/rules.py, lessons/datasets.py) always; other modules where the line is not also
-  public (hw2utils.py, hw2checks.py, the notebooks outside answers and hidden tests: visible
+  public (hw2utils.py, hw2checks/, the notebooks outside answers and hidden tests: visible
   and hidden checks share plain lines);
 - ``data``: a data file with arrays other than the six splits.
 
@@ -34,7 +34,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from autograder.kit import ASSIGNMENT, SHIPPED_MODULES, STUDENT_FILES  # noqa: E402  (the kit's own)
+from autograder.kit import ASSIGNMENT, SHIPPED_FILES, STUDENT_FILES  # noqa: E402  (the kit's own)
 
 MIN_CHARS = 16
 SPLIT_ARRAYS = {
@@ -92,7 +92,7 @@ def secrets(root: Path = ROOT) -> dict[str, set[str]]:
     """{kind: lines that must not reach students}, read from source/hw2 and INSTRUCTOR_ONLY."""
     found = {"solution": set(), "hidden test": set(), "model answer": set(), "autograder": set()}
     public = {
-        line.strip() for name in SHIPPED_MODULES for line in (root / name).read_text().splitlines()
+        line.strip() for name in SHIPPED_FILES for line in (root / name).read_text().splitlines()
     }
     for path in sorted((root / "source" / ASSIGNMENT).glob("*.ipynb")):
         for cell in json.loads(path.read_text())["cells"]:

@@ -578,7 +578,8 @@ _kits = {p.split("/.venv/")[0] for p in sys.path if "/.venv/" in p} | {"/work/ma
 _targets = ["/autograder/results/results.json", "results.json", "/tmp/results.json"]
 for _kit in _kits:
     _targets += [f"{_kit}/{p}" for p in ("autograder/checks/part1.py", "autograder/judging.py",
-                                          "hw2utils.py", "hw2checks.py", "hw2probes/__init__.py", "planted.py",
+                                          "hw2utils.py", "hw2checks.py", "hw2checks/__init__.py", "hw2checks/part1.py",
+                                          "hw2probes/__init__.py", "planted.py",
                                           "source/hw2/01_gradient_descent.ipynb")]
     _targets += [f"{site}/zz_planted.pth" for site in glob.glob(f"{_kit}/.venv/lib/python3*/site-packages")]
     _targets += [f"{_kit}/.venv/lib/python3.11/site-packages/sitecustomize.py"]
@@ -1918,7 +1919,8 @@ ATTACKS = [
         "handed_in",
         NB1,
         "hands in sitecustomize.py and usercustomize.py that run code as root, hw2probes.py, "
-        "hw2utils.py, hw2checks.py and autograder/checks/part1.py that always pass, a .pth, a "
+        "hw2utils.py, hw2checks.py, a hw2checks package and autograder/checks/part1.py that always "
+        "pass, a .pth, a "
         "gradebook.db",
         "ignored sitecustomize.py",
         base="answers",
@@ -1929,6 +1931,8 @@ ATTACKS = [
             ("hw2probes.py", text_file(ALWAYS_PASSING_CHECKS)),
             ("hw2utils.py", text_file(ALWAYS_PASSING_CHECKS)),
             ("hw2checks.py", text_file(ALWAYS_PASSING_CHECKS)),
+            ("hw2checks/__init__.py", text_file(ALWAYS_PASSING_CHECKS)),
+            ("hw2checks/part1.py", text_file(ALWAYS_PASSING_CHECKS)),
             ("autograder/checks/part1.py", text_file(ALWAYS_PASSING_CHECKS)),
             ("gradebook.db", text_file("not a database")),
         ),

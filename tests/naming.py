@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import torch
 
-from hw2checks import float64, max_diff, named_mistake
+from hw2checks.toolkit import float64, max_diff, named_mistake
 
 HINT = "the generic hint"
 

@@ -6,14 +6,14 @@ size. Screenshots go to build/test-artifacts/ and (the figures) build/figures-ch
 Needs chromium and chromium-driver (Debian packages): skipped without them, failed under CI
 (the CI variable set), where .ci/run installs them."""
 
-import contextlib
 import hashlib
 import html
-import importlib.util
 import io
 import json
+import os
 import re
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -21,6 +21,7 @@ import nbformat
 import pytest
 
 import browser  # tests/browser.py
+from autograder import kit
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE, RELEASE = ROOT / "source" / "hw2", ROOT / "release" / "hw2"
@@ -67,36 +68,28 @@ def snapshot(folder):
     }
 
 
-def release_success_line(check_name, *args):
-    """What the release hw2checks prints when ``check_name`` passes (loaded from the file the
-    student's JupyterLab imports, under another name)."""
-    spec = importlib.util.spec_from_file_location("release_hw2checks", RELEASE / "hw2checks.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up there
-    try:
-        spec.loader.exec_module(module)
-        printed = io.StringIO()
-        with contextlib.redirect_stdout(printed):
-            getattr(module, check_name)(*args)
-    finally:
-        del sys.modules[spec.name]
-    return printed.getvalue().strip()
-
-
-def correct_descend():
-    import torch
-
-    namespace = {"torch": torch}
-    exec(CORRECT_DESCEND, namespace)
-    return namespace["descend"]
+def release_success_line(check_name, answer_source):
+    """What the release hw2checks prints when ``check_name`` passes on the ``descend`` that
+    ``answer_source`` defines (run in a fresh Python whose working folder is the release, so that
+    ``import hw2checks`` finds the package the student's JupyterLab imports)."""
+    code = f"import torch, hw2checks\n{answer_source}\nhw2checks.{check_name}(descend)\n"
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=RELEASE,
+        env={**os.environ, "PYTHONPATH": "", "PYTHONDONTWRITEBYTECODE": "1"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return result.stdout.strip()
 
 
 def test_jupyterlab_runs_the_setup_and_a_visible_check(driver, tmp_path):
     student = tmp_path / "hw2"  # what a student has after unpacking the bundle
     student.mkdir()
     shutil.copy(RELEASE / NOTEBOOK, student)
-    for module in ("hw2utils.py", "hw2checks.py"):
-        shutil.copy(RELEASE / module, student)
+    shutil.copy(RELEASE / "hw2utils.py", student)
+    shutil.copytree(RELEASE / "hw2checks", student / "hw2checks")
     shutil.copytree(RELEASE / "data", student / "data")
     nb = nbformat.read(student / NOTEBOOK, as_version=4)
     # The setup: the code cells up to the one importing hw2utils (in Colab, the first fetches it).
@@ -108,7 +101,7 @@ def test_jupyterlab_runs_the_setup_and_a_visible_check(driver, tmp_path):
                 break
     answer, check = cell_index(nb, "gd_loop"), cell_index(nb, "gd_loop__matches_reference")
     assert "hw2checks.check_gd_loop__matches_reference(descend)" in nb.cells[check].source
-    expected = release_success_line("check_gd_loop__matches_reference", correct_descend())
+    expected = release_success_line("check_gd_loop__matches_reference", CORRECT_DESCEND)
     assert expected.startswith("gd_loop__matches_reference: ") and "\n" not in expected
     files_before = snapshot(student)
 
@@ -212,7 +205,7 @@ def test_feedback_page_shows_diagnostics_and_no_reference_code(driver, feedback_
     # text, `return ema, ema_star_t` in a visible check's hint.
     given = "\n".join(
         [cell.source for cell in release.cells]
-        + [(RELEASE / module).read_text() for module in ("hw2utils.py", "hw2checks.py")]
+        + [(RELEASE / name).read_text() for name in kit.SHIPPED_FILES]
     )
     reference = solution_lines(SOURCE / FEEDBACK_NOTEBOOK, ["ema_update", "adam_optimizer"], given)
     assert len(reference) >= 8

@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from jupyter_client.manager import start_new_kernel
 
+from autograder import kit
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 import bundle  # noqa: E402
@@ -109,7 +111,7 @@ def test_setup_fetches_helpers_and_data_and_a_check_runs(server, fresh_kernel, t
     assert (
         error is None
         and (tmp_path / "hw2utils.py").is_file()
-        and (tmp_path / "hw2checks.py").is_file()
+        and all((tmp_path / name).is_file() for name in kit.SHIPPED_FILES)
     )
     out, error = run(
         kernel, "import hw2utils\nprint(tuple(hw2utils.load_dataset('tiny').train_data.shape))"

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from autograder import kit
+
 ROOT = Path(__file__).resolve().parents[1]
 # Modules Google Colab ships (its base image); hw2utils may import these freely.
 COLAB_PREINSTALLED = {"torch", "numpy", "scipy", "matplotlib", "tqdm", "IPython"}
@@ -78,7 +80,7 @@ def test_installed_versions_are_the_pinned_ones():
         assert metadata.version(name).split("+")[0] == version, name
 
 
-SHIPPED_MODULES = ("hw2utils.py", "hw2checks.py")
+SHIPPED_MODULES = kit.SHIPPED_FILES
 
 
 @pytest.mark.parametrize("module", SHIPPED_MODULES)

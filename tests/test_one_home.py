@@ -14,7 +14,7 @@ import pytest
 import hw2utils
 
 ROOT = Path(__file__).resolve().parents[1]
-SHIPPED = [ROOT / "hw2utils.py", ROOT / "hw2checks.py"]
+SHIPPED = [ROOT / "hw2utils.py", *sorted((ROOT / "hw2checks").glob("*.py"))]
 HIDDEN = sorted(
     path for package in ("autograder", "lessons") for path in (ROOT / package).rglob("*.py")
 ) + sorted((ROOT / "hw2probes").glob("*.py"))

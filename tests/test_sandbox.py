@@ -142,7 +142,7 @@ def test_the_sandbox_user_cannot_read_or_write_the_kit_but_can_use_the_venv(kit,
     ls "$k" >/dev/null 2>&1 && echo "listed the kit"
     ls "$k/source" >/dev/null 2>&1 && echo "listed source"
     ( : >> "$k/hw2utils.py" ) && echo "opened hw2utils.py to write"
-    ( : >> "$k/hw2checks.py" ) && echo "opened hw2checks.py to write"
+    ( : >> "$k/hw2checks/part1.py" ) && echo "opened hw2checks to write"
     touch "$k/planted" 2>/dev/null && echo "wrote in the kit"
     touch "$k/.venv/planted" 2>/dev/null && echo "wrote in .venv"
     touch {shlex.quote(str(site))}/planted.pth 2>/dev/null && echo "wrote in site-packages"
@@ -189,7 +189,7 @@ def make_kit(folder: Path, python: str = "/usr/bin/python3") -> Path:
         "release/hw2/a.txt",
         "data/d.txt",
         "hw2utils.py",
-        "hw2checks.py",
+        "hw2checks/part1.py",
         "nbgrader_config.py",
         "requirements.txt",
         "autograder/__pycache__/grade.cpython-311.pyc",

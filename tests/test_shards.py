@@ -280,7 +280,7 @@ def test_a_shard_not_run_as_root_refuses_and_says_what_to_do(klass):
     kit = Path(tempfile.mkdtemp(prefix="hw2-kit-"))
     try:
         os.chmod(kit, 0o755)
-        for name in ("autograder", "lessons", "hw2probes", "hw2utils.py", "hw2checks.py"):
+        for name in ("autograder", "lessons", "hw2probes", "hw2utils.py", "hw2checks"):
             copy = shutil.copytree if (ROOT / name).is_dir() else shutil.copy
             copy(ROOT / name, kit / name)
         subprocess.run(["chmod", "-R", "a+rX", str(kit)], check=True)

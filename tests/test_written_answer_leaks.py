@@ -14,6 +14,7 @@ from pathlib import Path
 import jupytext
 import pytest
 
+from autograder import kit
 from autograder.written_answers import WRITTEN_ANSWERS, giveaways, normalise
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,12 +24,12 @@ import bundle  # noqa: E402
 
 RELEASE = ROOT / "release" / "hw2"
 AUTHORING = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py"))
-SHIPPED_FILES = ["hw2checks.py", "hw2utils.py", "data/DATASHEET.md"]
+SHIPPED_FILES = [*kit.SHIPPED_FILES, "data/DATASHEET.md"]
 # Code the checks cannot run without, which states an answer to whoever reads it: {file: lines}.
 # Not text a hint can reword; the checks' code is the lead's to change. Each line must still be
 # there (a stale exemption fails), and no other line may give an answer away.
 CODE_EXEMPT = {
-    "hw2checks.py": [  # with_l2, the decayed loss's gradient (1.D) for the Adam decay check
+    "hw2checks/part2.py": [  # with_l2, the decayed loss's gradient (1.D) for the Adam decay check
         "return [g + weight_decay * p.detach() for g, p in zip(gradients(step, params), params)]"
     ]
 }

@@ -9,14 +9,13 @@ from __future__ import annotations
 import torch
 
 from autograder.aspects import Malformed
-from hw2checks import (
+from hw2checks.part1 import (
     ZERO_GRAD_BEFORE_BACKWARD_HINT,
     ZERO_GRAD_HINT,
     expect_same_rounds,
-    fail,
-    float64,
     zero_grad_keeps_hint,
 )
+from hw2checks.toolkit import fail, float64
 
 
 def malformed(test_id: str, what: str):

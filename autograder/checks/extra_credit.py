@@ -42,14 +42,14 @@ import hw2utils
 from autograder import bounded
 from autograder.aspects import Context, Malformed, aspect
 from autograder.checks.common import expect_data, passed
-from hw2checks import (
+from hw2checks.extra_credit import (
     ec_probabilities,
     expect_ec_accuracy,
     expect_rule_agreement,
-    fail,
     fail_stopped_rule,
     load_ec_model_or_fail,
 )
+from hw2checks.toolkit import fail
 from hw2probes import extra_credit as probes
 from hw2probes import run_seed
 from hw2probes.extra_credit import N_RULE, RULE_SEED, rule_grids

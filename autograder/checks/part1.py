@@ -17,26 +17,22 @@ from autograder.checks.common import (
     passed,
     zero_grad_verdict,
 )
-from hw2checks import (
+from hw2checks.part1 import (
     GD_HINT,
     IN_PLACE_HINT,
     PER_DIM_LR_THRESHOLD,
     SETTINGS_ON_SELF_HINT,
     TENSOR_LR_HINT,
-    expect_close,
     expect_lr_pair,
-    expect_path,
-    fail,
     final_loss_with,
-    float64,
     gd_mistakes,
     leaf_copies,
     quartic_loss,
     run_steps,
-    tolerance,
     torch_sgd_path,
     weight_decay_mistakes,
 )
+from hw2checks.toolkit import expect_close, expect_path, fail, float64, tolerance
 from hw2probes import part1 as probes
 from hw2probes.common import devices
 from hw2probes.part1 import (

@@ -20,7 +20,8 @@ from autograder.checks.common import (
     passed,
     zero_grad_verdict,
 )
-from hw2checks import (
+from hw2checks.part1 import leaf_copies
+from hw2checks.part2 import (
     ADAM_DECAY_HINT,
     ADAM_HINT,
     ANSWER_TOLERANCE,
@@ -36,18 +37,19 @@ from hw2checks import (
     TWIN_HINT,
     drive,
     expect_choice,
+    expect_two_numbers,
+    got64,
+    loss_gradients,
+    rms_mistakes,
+    state_mismatch,
+)
+from hw2checks.toolkit import (
     expect_close,
     expect_path,
-    expect_two_numbers,
     fail,
-    got64,
-    leaf_copies,
-    loss_gradients,
     max_diff,
     mistake_hint,
-    rms_mistakes,
     show_pair,
-    state_mismatch,
     tolerance,
 )
 from hw2probes import part2 as probes

@@ -15,7 +15,7 @@ from torch import nn
 
 from autograder.aspects import aspect
 from autograder.checks.common import expect_data, is_str_list, passed
-from hw2checks import (
+from hw2checks.part3 import (
     IN_PLACE_BLOCK_HINT,
     RESIDUAL_HINT,
     SEQUENTIAL_HINT,
@@ -26,13 +26,11 @@ from hw2checks import (
     block_input,
     block_width,
     class_path,
-    expect_close,
     expect_input_kept,
     expect_layers,
-    fail,
     is_residual,
-    tolerance,
 )
+from hw2checks.toolkit import expect_close, fail, tolerance
 from hw2probes import part3 as probes
 from hw2probes.part3 import residual_cases
 from lessons import experiments

@@ -26,7 +26,7 @@ from autograder.checks.common import expect_data, is_str_list, passed
 from autograder.checks.part3 import check_architecture, received
 from autograder.integrity import load_submission
 from autograder.kit import NOTEBOOKS
-from hw2checks import (
+from hw2checks.part4 import (
     FORWARD_HINT,
     INIT_RULES,
     STAT_Z,
@@ -42,11 +42,11 @@ from hw2checks import (
     expect_supervise,
     expect_wrapped,
     expect_zeros,
-    fail,
     linear_case,
     same_tensor,
     wrapper_case,
 )
+from hw2checks.toolkit import fail
 from hw2probes import part4 as probes
 from hw2probes.part4 import (
     GENERATOR_SHAPES,

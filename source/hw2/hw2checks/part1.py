@@ -1,0 +1,480 @@
+"""Checks of notebook 1: gradient descent by hand, per-coordinate learning rates, and an
+SGD optimizer with weight decay (references: ``torch.optim.SGD`` and autograd)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import torch
+
+from hw2checks.toolkit import (
+    expect_close,
+    expect_path,
+    fail,
+    print_passed,
+    show,
+    student_facing,
+    tolerance,
+)
+from hw2utils import (
+    BOWL_MATRIX,
+    BOWL_START,
+    LossFunctionWithPlot,
+)
+
+
+def torch_sgd_path(
+    loss_fn: Callable, start, lr, steps: int, dtype=torch.float64, clear: bool = True
+) -> list[torch.Tensor]:
+    """The points torch.optim.SGD visits on ``loss_fn`` (for checking a hand-written loop), in
+    ``dtype``. A per-coordinate (or negative) ``lr`` is done by scaling each gradient as it
+    arrives, which equals it step for step. ``clear=False``: zero_grad() is never called, so the
+    gradients add up over the steps (a known mistake)."""
+    x = torch.tensor(start, dtype=dtype, requires_grad=True)
+    scale = torch.as_tensor(lr, dtype=dtype)
+    x.register_hook(lambda grad: grad * scale)
+    optimizer = torch.optim.SGD([x], lr=1.0)
+    path = []
+    for _ in range(steps):
+        path.append(x.detach().clone())
+        if clear:
+            optimizer.zero_grad()
+        loss_fn(x).backward()
+        optimizer.step()
+    return path
+
+
+def gd_mistakes(B, start, lr, steps: int, dtype=torch.float64) -> dict:
+    """The points classic wrong loops of Task 1.1 visit on the bowl ``B`` (as torch_sgd_path
+    gives them, stacked), by description."""
+
+    def path(rate, clear=True):
+        return torch.stack(
+            torch_sgd_path(LossFunctionWithPlot(B), start, rate, steps, dtype, clear)
+        )
+
+    return {
+        "x.grad is never cleared, so gradients add up over steps (set x.grad = None after each "
+        "update)": path(lr, clear=False),
+        "each step goes uphill (x += lr * x.grad): gradient descent subtracts the gradient": path(
+            -torch.as_tensor(lr, dtype=dtype)
+        ),
+        "lr is missing from the update (x -= x.grad): the step is lr times the gradient": path(1.0),
+    }
+
+
+def final_loss_with(lr, steps: int = 50) -> float:
+    """L after ``steps`` steps of gradient descent from x0 on the bowl with learning rate(s) ``lr``."""
+    path = torch_sgd_path(LossFunctionWithPlot(), BOWL_START, lr, steps + 1)
+    return LossFunctionWithPlot()(path[-1]).item()
+
+
+#: Task 1.2 threshold: the best single learning rate ends 50 steps at L ~ 0.105.
+PER_DIM_LR_THRESHOLD = 0.05
+
+GD_HINT = (
+    "each step is x <- x - lr * x.grad, using the gradient of this step only: clear x.grad "
+    "after the update, or gradients pile up"
+)
+TENSOR_LR_HINT = (
+    "with one learning rate per coordinate, x[i] moves by lr[i] * x.grad[i]: multiply the "
+    "gradient by lr elementwise (lr * x.grad works for a float and for a tensor of x's "
+    "shape, lr @ x.grad or a single number taken from lr does not); if "
+    "gd_loop__matches_reference fails too, fix that first"
+)
+IN_PLACE_HINT = (
+    "update x in place (x -= ...) inside torch.no_grad(), return x, then set x.grad = None"
+)
+
+
+@student_facing
+def check_gd_loop__matches_reference(descend: Callable) -> None:
+    """``descend(loss_fn, x, lr, steps)`` visits the points torch.optim.SGD visits."""
+    test_id = "gd_loop__matches_reference"
+    cases = [
+        ("bowl, lr 0.1, 6 steps", BOWL_MATRIX, BOWL_START, 0.1, 6),
+        ("bowl, lr 0.02, 4 steps", BOWL_MATRIX, (0.5, -2.0), 0.02, 4),
+        ("round bowl, lr 0.3, 3 steps", ((1.0, 0.0), (0.0, 1.0)), (1.0, 1.0), 0.3, 3),
+    ]
+    for case, B, start, lr, steps in cases:
+        L = LossFunctionWithPlot(B)
+        x = torch.tensor(start, dtype=torch.float64, requires_grad=True)
+        descend(L, x, lr, steps)
+        expected = torch_sgd_path(LossFunctionWithPlot(B), start, lr, steps)
+        if len(L.xs) != steps:
+            fail(
+                test_id,
+                case,
+                f"expected {steps} calls of loss_fn, got {len(L.xs)}",
+                "call loss_fn(x) once per step, then backward(), then update x",
+            )
+        expect_close(
+            test_id,
+            case,
+            torch.stack(expected),
+            torch.stack(L.xs),
+            tolerance(torch.stack(expected), *L.xs),
+            GD_HINT,
+            gd_mistakes(B, start, lr, steps),
+        )
+    print_passed(test_id, len(cases))
+
+
+@student_facing
+def check_gd_loop__in_place(descend: Callable) -> None:
+    """``descend`` updates the given leaf tensor in place and leaves no stale gradient."""
+    test_id = "gd_loop__in_place"
+    x = torch.tensor(BOWL_START, dtype=torch.float64, requires_grad=True)
+    returned = descend(LossFunctionWithPlot(), x, 0.1, 3)
+    hint = IN_PLACE_HINT
+    if returned is not x:
+        fail(
+            test_id,
+            "return value",
+            "expected descend to return the same tensor x it was given",
+            hint,
+        )
+    if not (x.is_leaf and x.requires_grad):
+        fail(test_id, "x after descend", "x is no longer a leaf that requires grad", hint)
+    if torch.equal(x.detach(), torch.tensor(BOWL_START, dtype=torch.float64)):
+        fail(test_id, "x after descend", "x did not move", hint)
+    if x.grad is not None and x.grad.abs().max().item() != 0:
+        fail(test_id, "x.grad after descend", f"expected None or zeros, got {show(x.grad)}", hint)
+    print_passed(test_id, 4)
+
+
+@student_facing
+def check_gd_loop__tensor_lr(descend: Callable) -> None:
+    """``descend`` accepts one learning rate per coordinate (a tensor of x's shape)."""
+    test_id = "gd_loop__tensor_lr"
+    lr = torch.tensor([0.03, 0.8], dtype=torch.float64)
+    L = LossFunctionWithPlot()
+    descend(L, torch.tensor(BOWL_START, dtype=torch.float64, requires_grad=True), lr, 5)
+    expected = torch_sgd_path(LossFunctionWithPlot(), BOWL_START, lr, 5)
+    expect_close(
+        test_id,
+        "lr (0.03, 0.8), 5 steps",
+        torch.stack(expected),
+        torch.stack(L.xs),
+        tolerance(torch.stack(expected), *L.xs),
+        TENSOR_LR_HINT,
+        gd_mistakes(BOWL_MATRIX, BOWL_START, lr, 5),
+    )
+    print_passed(test_id, 1)
+
+
+def expect_lr_pair(test_id: str, lr_pair, shown: str | None = None) -> torch.Tensor:
+    """``lr_pair`` as a float64 tensor of two positive numbers, or fail on its format, showing it
+    as ``shown`` (its repr by default)."""
+    try:
+        pair = torch.as_tensor(lr_pair, dtype=torch.float64)
+    except (TypeError, ValueError, RuntimeError):
+        pair = None
+    if pair is None or pair.shape != (2,) or not bool((pair > 0).all()):
+        fail(
+            test_id,
+            "format",
+            f"expected two positive learning rates, got "
+            f"{repr(lr_pair) if shown is None else shown}",
+            "e.g. lr_pair = torch.tensor([0.1, 0.5])",
+        )
+    return pair
+
+
+@student_facing
+def check_per_dim_lr__beats_single_lr(lr_pair) -> None:
+    """``lr_pair`` (2 positive numbers) ends 50 steps below ``PER_DIM_LR_THRESHOLD``."""
+    test_id = "per_dim_lr__beats_single_lr"
+    pair = expect_lr_pair(test_id, lr_pair)
+    loss = final_loss_with(pair)
+    if not loss < PER_DIM_LR_THRESHOLD:
+        fail(
+            test_id,
+            f"lr {pair.tolist()}",
+            f"final loss {loss:.4f} is not below {PER_DIM_LR_THRESHOLD}",
+            "x[0] sits in a steep direction and x[1] in a shallow "
+            "one: search a small grid of pairs with final_loss_with(...)",
+        )
+    print(f"{test_id}: final loss {loss:.4f} < {PER_DIM_LR_THRESHOLD}")
+
+
+#: The parameters the visible optimizer checks train: a scalar, a vector and a matrix.
+TOY_SHAPES = [(), (3,), (2, 3)]
+
+
+def random_parameters(seed: int, shapes, dtype=torch.float64, device="cpu") -> list[torch.Tensor]:
+    """Leaf tensors of ``shapes`` that require grad, drawn from N(0, 1) in float64 with ``seed``
+    (so that every dtype gets the same values, rounded), then put in ``dtype`` on ``device``."""
+    g = torch.Generator().manual_seed(seed)
+    return [
+        torch.randn(shape, generator=g, dtype=torch.float64)
+        .to(dtype=dtype, device=device)
+        .requires_grad_()
+        for shape in shapes
+    ]
+
+
+def leaf_copies(params) -> list[torch.Tensor]:
+    """New leaf tensors that require grad, with the values, dtypes and devices of ``params``."""
+    return [p.detach().clone().requires_grad_() for p in params]
+
+
+def quartic_loss(params) -> torch.Tensor:
+    """sum_i |p_i - 0.3 i|^2 + 0.05 sum(p_i^4) + sum(sin p_i): a smooth loss of any list of
+    parameters, whose gradients vary in size and sign."""
+    total = 0.0
+    for index, p in enumerate(params):
+        total = total + ((p - 0.3 * index) ** 2).sum() + 0.05 * (p**4).sum() + p.sin().sum()
+    return total
+
+
+def flat(params) -> torch.Tensor:
+    """The parameters as one float64 CPU vector."""
+    return torch.cat([p.detach().double().cpu().flatten() for p in params])
+
+
+def run_in_turn(
+    makers: Sequence[Callable],
+    groups,
+    steps: int,
+    loss: Callable = quartic_loss,
+    clear: Callable | None = None,
+) -> list[torch.Tensor]:
+    """Optimizers ``make(iter(params))``, one per maker and group of parameters, all made first,
+    then stepped in turn on ``loss``: the parameters (``flat``) after each step, (steps, n), per
+    optimizer. Before each backward() the gradients are set to None here, or cleared by
+    ``clear(optimizer)``: zero_grad has a check of its own."""
+    # iter(): an optimizer gets a one-pass iterator, as net.parameters() is
+    optimizers = [make(iter(params)) for make, params in zip(makers, groups)]
+    paths = [[] for _ in optimizers]
+    for _ in range(steps):
+        for optimizer, params, path in zip(optimizers, groups, paths):
+            if clear is None:
+                for p in params:
+                    p.grad = None
+            else:
+                clear(optimizer)
+            loss(params).backward()
+            optimizer.step()
+            path.append(flat(params))
+    return [torch.stack(path) for path in paths]
+
+
+def run_steps(
+    make: Callable, params, steps: int, loss: Callable = quartic_loss, clear: Callable | None = None
+) -> torch.Tensor:
+    """run_in_turn for the one optimizer ``make(iter(params))``: its path, (steps, n)."""
+    return run_in_turn([make], [params], steps, loss, clear)[0]
+
+
+def _path_of_update(init, update: Callable, steps: int, loss: Callable) -> torch.Tensor:
+    """The path (as run_steps gives it) of p <- update(p, grad of loss) from leaf_copies(init)."""
+    params = leaf_copies(init)
+    path = []
+    for _ in range(steps):
+        grads = torch.autograd.grad(loss(params), params)
+        with torch.no_grad():
+            for p, g in zip(params, grads):
+                p.copy_(update(p, g))
+        path.append(flat(params))
+    return torch.stack(path)
+
+
+def weight_decay_mistakes(kwargs: dict, init, steps: int, loss: Callable = quartic_loss) -> dict:
+    """The paths (as run_steps gives them) of classic wrong weight-decay updates of
+    SimpleGradientDescent(**kwargs) from leaf_copies(init), by description; {} without weight decay."""
+    lr, wd = kwargs["lr"], kwargs.get("weight_decay", 0.0)
+    if not wd:
+        return {}
+    updates = {
+        "weight decay applied outside the learning rate (p -= lr*g + wd*p)": lambda p, g: (
+            p - lr * g - wd * p
+        ),
+        "weight decay with the wrong sign (p -= lr*(g - wd*p))": lambda p, g: p - lr * (g - wd * p),
+        "weight decay on |p| instead of p": lambda p, g: p - lr * (g + wd * p.abs()),
+        "weight decay outside the learning rate and with the wrong sign (p -= lr*g - wd*p): the decay "
+        "term is wd*p, added to the gradient, and lr scales both": lambda p, g: p - lr * g + wd * p,
+        "weight decay on |p| and outside the learning rate (p -= lr*g + wd*|p|): the decay term is "
+        "wd*p, added to the gradient, and lr scales both": lambda p, g: p - lr * g - wd * p.abs(),
+    }
+    mistakes = {
+        name: _path_of_update(init, update, steps, loss) for name, update in updates.items()
+    }
+    mistakes["weight decay ignored"] = run_steps(
+        lambda p: torch.optim.SGD(p, lr=lr), leaf_copies(init), steps, loss
+    )
+    return mistakes
+
+
+def _sgd_mistakes(kwargs: dict, steps: int) -> dict:
+    """weight_decay_mistakes from random_parameters(0, TOY_SHAPES), and momentum."""
+    init = random_parameters(0, TOY_SHAPES)
+    return {
+        **weight_decay_mistakes(kwargs, init, steps),
+        "momentum (a velocity kept from step to step): SimpleGradientDescent is plain gradient "
+        "descent, each step from this step's gradient alone": run_steps(
+            lambda p: torch.optim.SGD(p, momentum=0.9, **kwargs), leaf_copies(init), steps
+        ),
+    }
+
+
+SETTINGS_ON_SELF_HINT = (
+    "two optimizers alive at once share nothing: keep the parameters and the settings "
+    "on self (self.parameters = list(parameters), self.lr = lr), not on the class "
+    "(SimpleGradientDescent.lr = lr)"
+)
+
+
+def _check_against_torch(test_id: str, SimpleGradientDescent, cases, steps: int, hint: str) -> None:
+    """Compare ``SimpleGradientDescent(params, **kw)`` with ``torch.optim.SGD(params, **kw)`` step
+    by step, for each of ``cases``, then two of them alive at once (the settings of the first two
+    cases), stepped in turn."""
+    for kwargs in cases:
+        case = ", ".join(f"{k}={v}" for k, v in kwargs.items()) + f", {steps} steps"
+        got = run_steps(
+            lambda p: SimpleGradientDescent(p, **kwargs), random_parameters(0, TOY_SHAPES), steps
+        )
+        expected = run_steps(
+            lambda p: torch.optim.SGD(p, **kwargs), random_parameters(0, TOY_SHAPES), steps
+        )
+        expect_path(
+            test_id,
+            case,
+            expected,
+            got,
+            tolerance(expected, got),
+            hint,
+            lambda: _sgd_mistakes(kwargs, steps),
+        )
+    pair = cases[:2]
+
+    def in_turn(optimizer_cls):
+        return run_in_turn(
+            [lambda p, kw=kw: optimizer_cls(p, **kw) for kw in pair],
+            [random_parameters(seed, TOY_SHAPES) for seed in (0, 1)],
+            steps,
+        )
+
+    for index, (e, g) in enumerate(zip(in_turn(torch.optim.SGD), in_turn(SimpleGradientDescent))):
+        expect_path(
+            test_id,
+            f"two optimizers alive at once, {pair[0]} and {pair[1]}, stepped in turn: "
+            f"the {('first', 'second')[index]}",
+            e,
+            g,
+            tolerance(e, g),
+            SETTINGS_ON_SELF_HINT,
+        )
+    print_passed(test_id, len(cases) + 1)
+
+
+@student_facing
+def check_sgd_optimizer__matches_torch(SimpleGradientDescent) -> None:
+    """``SimpleGradientDescent`` without weight decay equals torch.optim.SGD, also with two alive at once."""
+    _check_against_torch(
+        "sgd_optimizer__matches_torch",
+        SimpleGradientDescent,
+        [{"lr": 0.1}, {"lr": 0.03}],
+        steps=4,
+        hint="step() does p -= lr * p.grad for every parameter, in place under "
+        "torch.no_grad(); keep the parameters in a list (parameters may be "
+        "a generator that can be read only once)",
+    )
+
+
+@student_facing
+def check_sgd_optimizer__weight_decay(SimpleGradientDescent) -> None:
+    """``SimpleGradientDescent`` with weight decay equals torch.optim.SGD(weight_decay=...)."""
+    _check_against_torch(
+        "sgd_optimizer__weight_decay",
+        SimpleGradientDescent,
+        [{"lr": 0.1, "weight_decay": 0.1}, {"lr": 0.1, "weight_decay": 1e-3}],
+        steps=4,
+        hint="with weight_decay > 0 your steps differ from torch.optim.SGD's: "
+        "step() must be one gradient-descent step on L(p) = L_obj(p) + "
+        "weight_decay / 2 * ||p||^2; compare what your step() does with your "
+        "answers to 1.D and 1.E",
+    )
+
+
+#: zero_grad checks: the rounds of zero_grad(), backward() and step() compared with the same
+#: rounds with the gradients set to None by hand.
+ZERO_GRAD_ROUNDS = 3
+ZERO_GRAD_HINT = (
+    "store list(parameters) in __init__ (a generator can be read only once) and set "
+    "p.grad = None for each"
+)
+ZERO_GRAD_BEFORE_BACKWARD_HINT = (
+    "until the first backward() every p.grad is None, and a training loop "
+    "calls zero_grad() first (this notebook's does): set p.grad = None, which "
+    "works either way, or skip a p whose p.grad is None"
+)
+
+
+def zero_grad_keeps_hint(keeps: str) -> str:
+    return f"zero_grad() only clears the gradients: it must leave {keeps} as they are"
+
+
+def expect_same_rounds(test_id: str, by_hand, with_it, keeps: str) -> None:
+    """Fail unless the rounds with zero_grad() (``with_it``, as run_steps gives them) go where the
+    rounds with the gradients set to None by hand go; ``keeps``: what zero_grad() must leave alone."""
+    expect_path(
+        test_id,
+        f"{ZERO_GRAD_ROUNDS} rounds of zero_grad(), backward(), step()",
+        by_hand,
+        with_it,
+        tolerance(by_hand),
+        zero_grad_keeps_hint(keeps),
+        what="expected what the same rounds do with p.grad = None in place of zero_grad(),",
+    )
+
+
+def expect_zero_grad(test_id: str, optimizer_cls, keeps: str) -> None:
+    """``zero_grad()`` raises nothing before the first backward() (a training loop calls it first,
+    while every p.grad is None), clears every gradient (to None or zeros), and changes nothing
+    else (see expect_same_rounds)."""
+    params = random_parameters(1, TOY_SHAPES)
+    optimizer = optimizer_cls(iter(params), lr=0.1)
+    try:
+        optimizer.zero_grad()
+    except Exception as err:  # the student's zero_grad, on parameters without gradients
+        fail(
+            test_id,
+            "zero_grad() before any backward()",
+            f"zero_grad() raised {type(err).__name__}: {err}",
+            ZERO_GRAD_BEFORE_BACKWARD_HINT,
+        )
+    quartic_loss(params).backward()
+    optimizer.zero_grad()
+    for index, p in enumerate(params):
+        if p.grad is not None and p.grad.abs().max().item() != 0:
+            fail(
+                test_id,
+                f"parameter {index}",
+                f"gradient not cleared: {show(p.grad)}",
+                ZERO_GRAD_HINT,
+            )
+    make = lambda p: optimizer_cls(p, lr=0.1)
+    try:
+        by_hand = run_steps(make, random_parameters(1, TOY_SHAPES), ZERO_GRAD_ROUNDS)
+    except Exception:  # step() itself fails: the other checks say why
+        by_hand = None
+    if by_hand is None or not bool(torch.isfinite(by_hand).all()):
+        print_passed(test_id, 2)
+        return
+    with_it = run_steps(
+        make,
+        random_parameters(1, TOY_SHAPES),
+        ZERO_GRAD_ROUNDS,
+        clear=lambda optimizer: optimizer.zero_grad(),
+    )
+    expect_same_rounds(test_id, by_hand, with_it, keeps)
+    print_passed(test_id, 3)
+
+
+@student_facing
+def check_sgd_optimizer__zero_grad(SimpleGradientDescent) -> None:
+    """``zero_grad()`` clears every parameter's gradient (to None or zeros)."""
+    expect_zero_grad(
+        "sgd_optimizer__zero_grad", SimpleGradientDescent, "the parameters' values and the settings"
+    )
