@@ -1,13 +1,21 @@
-"""Graded aspects: each hidden check declared once, and the registry the grader dispatches by.
+"""Graded aspects as the grader knows them: the registry it dispatches by, and the hidden extras.
 
 A source notebook's hidden test cell calls one aspect, ``_hidden.check_<name>(<args>)`` of
-``autograder.checks.<part>``. The aspect is declared where its judge is written::
+``autograder.checks.<part>``. Most aspects are declared once, shipped, in ``hw2checks.<part>``
+(``hw2checks.aspect``: the probe and the comparison the visible check runs on the public cases);
+the grader runs the same probe in the sandbox and the same comparison here, on the run's cases.
+What the grader adds must not ship, and is attached to that declaration here::
 
-    @aspect(probe=part1_probes.probe_gd_loop__matches_reference)
-    def check_gd_loop__matches_reference(data) -> str:
+    extend(part1.check_sgd_optimizer__matches_torch, mistakes=momentum_mistake)
+
+An aspect with no visible counterpart (the extra credit's, judged against what students must not
+see) is still declared on the grader's side only, its judge decorated with its probe::
+
+    @aspect(probe=ec_probes.probe_ec_rule__agreement_90)
+    def check_ec_rule__agreement_90(data) -> str:
         ...  # the judge: the probe's data (and the call's literals) -> a success line, or AssertionError
 
-Everything else derives from that one declaration:
+Everything else derives from those declarations:
 
 - the registry, ``find(part, name)``: which probe a test cell runs in the sandbox
   (``autograder.runnable``) and which judge decides it (``autograder.judging``). Only declared
@@ -19,24 +27,22 @@ Everything else derives from that one declaration:
 
 Of a call's arguments, the first ``literals`` are constants written in the test cell (the task
 "3.1" of ``check_architecture("3.1", net_3_1)``), read from the trusted source notebook and handed
-to the judge; every argument, literals included, goes to the probe. The probe runs in the sandbox
-(``hw2probes``); this module runs only in the trusted grader, and the judges' modules import it.
+to the judge; every argument, literals included, goes to the probe. The probe runs in the sandbox;
+this module runs only in the trusted grader, and the judges' modules import it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import hw2probes
-
-
-class Malformed(AssertionError):
-    """Data a probe never returns: the judge fails the cell, and the grader flags the student
-    (a check made to return something else)."""
+from hw2checks import aspect as shipped
+from hw2checks.toolkit import Malformed
 
 
 @dataclass(frozen=True)
@@ -74,9 +80,14 @@ class Aspect:
     judge: Callable = field(repr=False)
     literals: int = 0  # how many leading arguments of the call are the judge's constants
 
+    shipped: shipped.Aspect | None = None  # the declaration in hw2checks.<part>, if shipped
+
     @property
     def probe_ref(self) -> str:
-        """How the sandbox names the probe (``hw2probes.probe_named``): "<part>.<function>"."""
+        """How the sandbox names the probe (``hw2probes.probe_named``): "hw2checks.<part>.check_<name>"
+        for a shipped aspect, else "<part>.<function>" of hw2probes.<part>."""
+        if self.shipped is not None:
+            return f"hw2checks.{self.part}.check_{self.name}"
         return f"{self.probe.__module__.removeprefix('hw2probes.')}.{self.probe.__name__}"
 
     def verdict(self, literals: tuple, data, context: Context = Context()) -> Verdict:
@@ -150,3 +161,57 @@ def aspect(probe: Callable, literals: int = 0) -> Callable[[Callable], Aspect]:
         return declared
 
     return declare
+
+
+def _judge_of(declared: shipped.Aspect, hidden: shipped.Hidden) -> Callable[..., str]:
+    """The grader's judge of a shipped aspect: its comparison, with the hidden extras."""
+
+    def judge(data: object, *literals: object) -> str:
+        passed = declared.compare(data, *literals, hidden=hidden)
+        return f"{declared.name}: {passed}/{passed} hidden cases passed"
+
+    judge.__name__ = judge.__qualname__ = f"check_{declared.name}"
+    return judge
+
+
+def _register(declared: shipped.Aspect, hidden: shipped.Hidden) -> Aspect:
+    graded = Aspect(
+        declared.part,
+        declared.name,
+        declared.probe,
+        _judge_of(declared, hidden),
+        declared.literals,
+        shipped=declared,
+    )
+    if REGISTRY.setdefault((declared.part, declared.name), graded) is not graded:
+        raise ValueError(f"{declared.part}.check_{declared.name} is declared twice")
+    return graded
+
+
+def extend(declared: shipped.Aspect, **hidden: Callable[..., object]) -> Aspect:
+    """Attach the grader's hidden extras to a shipped aspect (``hw2checks.<part>.check_<name>``):
+    its comparison gets them as ``hidden`` when the grader judges (never in the visible check)."""
+    if not isinstance(declared, shipped.Aspect):
+        raise ValueError(f"extend() takes a shipped aspect of hw2checks, not {declared!r}")
+    return _register(declared, hidden)
+
+
+def declare_shipped(part: str) -> None:
+    """Register every aspect ``hw2checks.<part>`` declares that ``extend`` has not (no extras)."""
+    module = importlib.import_module(f"hw2checks.{part}")
+    for value in vars(module).values():
+        if isinstance(value, shipped.Aspect) and (part, value.name) not in REGISTRY:
+            _register(value, shipped.NO_HIDDEN)
+
+
+def attributes_of(part: str) -> Callable[[str], Aspect]:
+    """A judges' module's ``__getattr__``: ``check_<name>`` is the registry's aspect, so that a
+    hidden test cell calls a shipped aspect through ``autograder.checks.<part>`` too."""
+
+    def attribute(name: str) -> Aspect:
+        graded = REGISTRY.get((part, name.removeprefix("check_")))
+        if not name.startswith("check_") or graded is None:
+            raise AttributeError(f"module 'autograder.checks.{part}' has no attribute {name!r}")
+        return graded
+
+    return attribute

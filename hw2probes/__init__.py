@@ -27,123 +27,44 @@ matches nothing, and the judge, calling the same input makers, rebuilds the same
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
-import hashlib
 import importlib
 import io
 import os
-import sys
-import sysconfig
-import traceback
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
+# The run's seed and the description of a student's error have their home in the shipped, torch-free
+# hw2checks.runs (the shipped probes draw their cases with it); named here for the sandbox's side.
+from hw2checks.runs import ENV_SEED as ENV_SEED
+from hw2checks.runs import case_seed as case_seed
+from hw2checks.runs import current_seed as current_seed
+from hw2checks.runs import describe_error as describe_error
+from hw2checks.runs import run_seed as run_seed
+from hw2checks.runs import seeded as seeded
+
 ENV_OUT = "HW2_PROBE_OUT"  # the folder probes write to, set by the grader
-ENV_SEED = "HW2_PROBE_SEED"  # drawn by the grader for each run; the judge is told it too
 PARTS = ("part1", "part2", "part3", "part4", "extra_credit")
-MAX_ERROR_CHARS = 2000
-#: The kit's modules (this package, the shipped checks and helpers, the grader): a frame in one of
-#: them is never the student's, nor is one in the standard library or an installed package (torch).
-KIT_MODULES = ("hw2probes", "hw2checks", "hw2utils", "autograder")
-
-
-# The run's seed where set by ``seeded`` (the trusted grader, around a judge); a ContextVar, so
-# that the grader's threads (one student each) never see each other's seed. Unset: $HW2_PROBE_SEED.
-_SEED: contextvars.ContextVar = contextvars.ContextVar("hw2probes_run_seed")
-_UNSET = object()
-
-
-def current_seed() -> int | None:
-    """The seed of this grading run, or None outside grading: that of the innermost ``seeded``,
-    else ``$HW2_PROBE_SEED`` (set by the grader in the sandbox), else None."""
-    seed = _SEED.get(_UNSET)
-    if seed is not _UNSET:
-        return seed
-    value = os.environ.get(ENV_SEED, "")
-    return int(value) if value else None
-
-
-@contextlib.contextmanager
-def seeded(seed: int | None) -> Iterator[None]:
-    """Inside, ``current_seed()`` is ``seed`` (None: outside grading, whatever the environment
-    says): the judge runs under the seed its probe ran with, and so rebuilds the same inputs."""
-    token = _SEED.set(seed)
-    try:
-        yield
-    finally:
-        _SEED.reset(token)
-
-
-def run_seed(default: int) -> int:
-    """The run's seed itself, ``default`` outside grading (EC2's grids: rule_grids(run_seed(2)))."""
-    seed = current_seed()
-    return default if seed is None else seed
-
-
-def case_seed(default: int) -> int:
-    """The seed of one case's inputs: ``default`` outside grading; while grading, 62 bits of
-    blake2b(run seed, default), so that cases with different defaults get unrelated streams and
-    ``case_seed(d) + k`` (a few more seeds for one case) stays a valid torch seed (< 2**64)."""
-    seed = current_seed()
-    if seed is None:
-        return default
-    digest = hashlib.blake2b(f"{seed}:{default}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "little") >> 2
 
 
 def probe_named(ref: str) -> Callable:
-    """The probe a test cell's sandbox body names, "<part>.<function>" (``autograder.aspects``'
-    ``Aspect.probe_ref``, read from the grader's registry): a ``probe_`` function of a part module."""
+    """The probe a test cell's sandbox body names (``autograder.aspects``' ``Aspect.probe_ref``,
+    read from the grader's registry): "hw2checks.<part>.check_<name>", a shipped aspect's probe,
+    or "<part>.probe_<name>", a ``probe_`` function of a part module here."""
+    if ref.startswith("hw2checks."):
+        _, part, name = ref.split(".", 2)
+        declared = (
+            getattr(importlib.import_module(f"hw2checks.{part}"), name, None)
+            if part in PARTS and name.startswith("check_")
+            else None
+        )
+        if type(declared).__name__ != "Aspect" or not callable(getattr(declared, "probe", None)):
+            raise ValueError(f"unknown probe {ref!r}")
+        return declared.probe  # type: ignore[union-attr]  (checked just above)
     part, _, name = ref.partition(".")
     if part not in PARTS or not name.startswith("probe_"):
         raise ValueError(f"unknown probe {ref!r}")
     return getattr(importlib.import_module(f"{__name__}.{part}"), name)
-
-
-def _not_the_students() -> tuple[str, ...]:
-    """Where the files of frames a student did not write live: the loaded kit modules (files, and
-    folders for packages), the standard library and the installed packages."""
-    places = set()
-    for name, module in list(sys.modules.items()):
-        file = getattr(module, "__file__", None)
-        if file and name.partition(".")[0] in KIT_MODULES:
-            file = os.path.abspath(file)
-            places.add(os.path.dirname(file) + os.sep if file.endswith("__init__.py") else file)
-    paths = sysconfig.get_paths()
-    places.update(
-        os.path.abspath(paths[key]) + os.sep
-        for key in ("stdlib", "platstdlib", "purelib", "platlib")
-        if paths.get(key)
-    )
-    return tuple(places)
-
-
-def students_frames(tb) -> list[traceback.FrameSummary]:
-    """The frames of traceback ``tb`` in the student's own code: none in a kit module, the
-    standard library, an installed package (torch) or Python's frozen modules."""
-    skip = _not_the_students()
-    return [
-        frame
-        for frame in traceback.extract_tb(tb)
-        if not frame.filename.startswith("<frozen")
-        and not os.path.abspath(frame.filename).startswith(skip)
-    ]
-
-
-def describe_error(exc: BaseException) -> str:
-    """`Type: message`, then the student's own frames (students_frames), at most
-    MAX_ERROR_CHARS: what a student needs to find the line that failed."""
-    frames = students_frames(exc.__traceback__)
-    lines = [f"{type(exc).__name__}: {exc}"]
-    if frames:
-        lines.append("in your code:")
-        lines += [
-            f"  line {frame.lineno} in {frame.name}: {(frame.line or '').strip()}"
-            for frame in frames[-4:]
-        ]
-    return "\n".join(lines)[:MAX_ERROR_CHARS]
 
 
 def collect(probe: Callable, objects: Callable[[], tuple]) -> dict:

@@ -13,82 +13,26 @@ import types
 
 import torch
 
-from hw2checks.part1 import leaf_copies, random_parameters, run_in_turn, run_steps
-from hw2probes import case_seed, current_seed
-from hw2probes.common import (
+from hw2checks.part1 import (
+    RecordingBowl,
+    exercise_zero_grad,
+    leaf_copies,
+    random_parameters,
+    run_in_turn,
+    run_steps,
+    steady,
+)
+from hw2checks.probing import (
     Delegated,
     devices,
-    exercise_zero_grad,
     globals_read,
     no_torch_optim,
     plain,
 )
+from hw2probes import case_seed, current_seed
 from hw2utils import BOWL_MATRIX
 
-
-class RecordingBowl:
-    """L(x) = ||B x||, recording each x it is called with (the student's loss_fn)."""
-
-    def __init__(self, B):
-        self.B = torch.as_tensor(B, dtype=torch.float64)
-        self.xs = []
-
-    def __call__(self, x):
-        self.xs.append(x.detach().clone())
-        return torch.linalg.vector_norm(self.B.to(x) @ x)
-
-
 # Task 1.1: descend(loss_fn, x, lr, steps) ---------------------------------------------------
-
-# A path is judged within hw2checks.tolerance (1e-6 of its size in float64); an honest loop
-# that rounds the rate to float32 (torch.as_tensor(0.1): 6e-8 of it) must stay well inside it.
-LR_NUDGE, STEADY_SHARE = 1e-7, 0.25
-
-
-def steady(B, start, lr, steps: int) -> bool:
-    """Whether the path of ``steps`` steps moves by at most STEADY_SHARE of its tolerance when lr
-    grows by LR_NUDGE of itself: ||B x|| has a kink at 0, and a path that bounces around it can
-    amplify rounding a thousandfold, so that an honest loop written differently would fail.
-    Only the answer leaves this function (no path: the probe ships no solution of Task 1.1),
-    and it uses no torch.optim (which the probe's process forbids)."""
-    B = torch.as_tensor(B, dtype=torch.float64)
-    lr = torch.as_tensor(lr, dtype=torch.float64)
-    x = torch.tensor(start, dtype=torch.float64)
-    nudged = x.clone()
-    moved, size = 0.0, x.abs().max().item()
-    for _ in range(steps):
-        for point, rate in ((x, lr), (nudged, lr * (1 + LR_NUDGE))):
-            Bx = B @ point
-            point -= rate * (B.T @ Bx) / torch.linalg.vector_norm(Bx)
-        moved, size = max(moved, (x - nudged).abs().max().item()), max(size, x.abs().max().item())
-    return moved <= STEADY_SHARE * 1e-6 * (1 + size)
-
-
-def random_cases(seed: int, n: int, per_coordinate=False, dtype=torch.float64) -> list[tuple]:
-    """n bowls (B, start, lr, steps, dtype): B near 2I, start in [-2, 2]^2, lr in [0.01, 0.31]
-    (a float, or a float64 2-vector with ``per_coordinate``), 3 to 12 steps; a case that is not
-    ``steady`` is drawn again from the same stream (none is for the default seeds)."""
-    g = torch.Generator().manual_seed(seed)
-    cases = []
-    while len(cases) < n:
-        B = torch.randn(2, 2, generator=g, dtype=torch.float64) + 2 * torch.eye(
-            2, dtype=torch.float64
-        )
-        start = (torch.rand(2, generator=g, dtype=torch.float64) * 4 - 2).tolist()
-        lr = torch.rand(2 if per_coordinate else (), generator=g, dtype=torch.float64) * 0.3 + 0.01
-        steps = int(torch.randint(3, 13, (), generator=g))
-        if steady(B, start, lr, steps):
-            cases.append((B.tolist(), start, lr if per_coordinate else lr.item(), steps, dtype))
-    return cases
-
-
-def matches_reference_cases() -> list[tuple]:
-    return random_cases(case_seed(11), 4) + random_cases(case_seed(12), 2, dtype=torch.float32)
-
-
-def tensor_lr_cases() -> list[tuple]:
-    return random_cases(case_seed(13), 3, per_coordinate=True)
-
 
 IN_PLACE_START, IN_PLACE_LR, IN_PLACE_STEPS = (0.7, -1.1), 0.05, 4
 IN_PLACE_SEED = 14
@@ -104,25 +48,6 @@ def in_place_start() -> tuple[float, float]:
         start = tuple((torch.rand(2, generator=g, dtype=torch.float64) * 4 - 2).tolist())
         if steady(BOWL_MATRIX, start, IN_PLACE_LR, IN_PLACE_STEPS):
             return start
-
-
-def _paths(descend, cases) -> list[dict]:
-    """Per case, {"calls": how often descend called loss_fn, "xs": the points it passed, in
-    order (at most steps + 1 of them, which is enough to see that there were too many)}."""
-    paths = []
-    for B, start, lr, steps, dtype in cases:
-        L = RecordingBowl(B)
-        descend(L, torch.tensor(start, dtype=dtype, requires_grad=True), lr, steps)
-        paths.append({"calls": len(L.xs), "xs": [plain(x) for x in L.xs[: steps + 1]]})
-    return paths
-
-
-def probe_gd_loop__matches_reference(descend):
-    return _paths(descend, matches_reference_cases())
-
-
-def probe_gd_loop__tensor_lr(descend):
-    return _paths(descend, tensor_lr_cases())
 
 
 def probe_gd_loop__in_place(descend):
@@ -251,7 +176,7 @@ def probe_sgd_optimizer__weight_decay(SimpleGradientDescent):
 
 
 def probe_sgd_optimizer__zero_grad(SimpleGradientDescent):
-    """hw2probes.common.exercise_zero_grad's data, or {"delegated": name}."""
+    """hw2checks.probing.exercise_zero_grad's data, or {"delegated": name}."""
     init = random_parameters(case_seed(ZERO_GRAD_SEED), SHAPES)
     try:
         with no_torch_optim():

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 import torch
 
 from hw2checks.part1 import (
+    exercise_zero_grad,
     leaf_copies,
     quartic_loss,
     random_parameters,
@@ -37,15 +38,14 @@ from hw2checks.part2 import (
     tensor_facts,
     with_l2,
 )
-from hw2probes import case_seed, describe_error
-from hw2probes.common import (
+from hw2checks.probing import (
     Delegated,
     devices,
-    exercise_zero_grad,
     globals_read,
     no_torch_optim,
     plain,
 )
+from hw2probes import case_seed, describe_error
 from hw2utils import BOWL_START, LossFunctionWithPlot
 
 DTYPES = (torch.float64, torch.float32)
@@ -658,7 +658,7 @@ def probe_adam_optimizer__devices_dtypes(ADAMOptimizer) -> dict:
 
 @_adam_probe
 def probe_adam_optimizer__zero_grad(ADAMOptimizer) -> dict:
-    """hw2probes.common.exercise_zero_grad's data."""
+    """hw2checks.probing.exercise_zero_grad's data."""
     return exercise_zero_grad(
         lambda params: ADAMOptimizer(params, lr=0.1),
         random_parameters(case_seed(ZERO_GRAD_SEED), SHAPES),

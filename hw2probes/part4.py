@@ -28,8 +28,8 @@ from hw2checks.part4 import (
     wrap_seeded,
     wrapper_case,
 )
+from hw2checks.probing import devices, plain
 from hw2probes import case_seed, describe_error
-from hw2probes.common import devices, plain
 from hw2probes.part3 import probe_architecture, value
 
 SUBSET = 20000

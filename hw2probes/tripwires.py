@@ -35,7 +35,7 @@ import sys
 import types
 import warnings
 
-from hw2probes.common import Delegated
+from hw2checks.probing import Delegated
 
 # audit events refused once guard() is installed (prefixes, by event name): processes, native
 # code, the interpreter's object graph, subinterpreters (they have no audit hooks), code from bytes

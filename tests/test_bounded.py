@@ -16,11 +16,12 @@ import torch
 import hw2probes
 import hw2utils
 from autograder import bounded, integrity
-from autograder.aspects import Context, Malformed
+from autograder.aspects import Context
 from autograder.checks import extra_credit as hidden_ec
 from autograder.checks import find as find_aspect
 from autograder.judging import judge
 from ec_networks import rule_network
+from hw2checks.toolkit import Malformed
 
 ROOT = Path(__file__).resolve().parents[1]
 RELEASE = ROOT / "release" / "hw2"

@@ -7,6 +7,7 @@ import torch
 
 import hw2checks
 import hw2probes
+import hw2utils
 import naming
 from autograder.checks import every as every_aspect
 from autograder.checks import find as find_aspect
@@ -482,8 +483,8 @@ def _sgd_case(kwargs, steps=4):
 @pytest.mark.parametrize(
     "lr, start, steps",
     [
-        (0.1, hw2checks.BOWL_START, 6),
-        (torch.tensor([0.03, 0.8]), hw2checks.BOWL_START, 5),
+        (0.1, hw2utils.BOWL_START, 6),
+        (torch.tensor([0.03, 0.8]), hw2utils.BOWL_START, 5),
         (0.02, (0.5, -2.0), 4),
     ],
 )
@@ -491,9 +492,9 @@ def test_each_descent_mistake_is_named_on_its_own_path_only(lr, start, steps):
     """Every entry of the Task 1.1 catalogue: named for its own path, never for an answer that
     shares the correct path wherever the mistake does."""
     expected = torch.stack(
-        hw2checks.torch_sgd_path(hw2checks.LossFunctionWithPlot(), start, lr, steps)
+        hw2checks.torch_sgd_path(hw2utils.LossFunctionWithPlot(), start, lr, steps)
     )
-    mistakes = hw2checks.gd_mistakes(hw2checks.BOWL_MATRIX, start, lr, steps)
+    mistakes = hw2checks.gd_mistakes(hw2utils.BOWL_MATRIX, start, lr, steps)
     apart = naming.check_catalogue(mistakes, expected, hw2checks.tolerance(expected))
     assert len(apart) == len(mistakes)
 

@@ -86,7 +86,7 @@ def answers(path: Path) -> set[str]:
 def provided_names() -> set[str]:
     """What hw2utils and hw2checks export, their parameters and attributes, torch's, nn's and Python's."""
     shipped = [getattr(hw2utils, name) for name in hw2utils.__all__]
-    checks = {name: obj for module in hw2checks.MODULES for name, obj in vars(module).items()}
+    checks = {name: obj for module in hw2checks.modules() for name, obj in vars(module).items()}
     shipped += [obj for name, obj in checks.items() if not name.startswith("_")]
     names = set(hw2utils.__all__) | {name for name in checks if not name.startswith("_")}
     names |= set(dir(torch)) | set(dir(nn)) | set(dir(torch.optim))

@@ -3,6 +3,7 @@ every test cell of every source notebook calls a declared aspect (autograder/asp
 aspect is called, nothing else is dispatched to, and the cell the sandbox runs is one probe call."""
 
 import ast
+import importlib
 import json
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 
 import hw2probes
 from autograder import judging, runnable
-from autograder.aspects import Aspect
+from autograder.aspects import Aspect, extend
 from autograder.aspects import aspect as declare
 from autograder.checks import every as every_aspect
 from autograder.checks import find as find_aspect
@@ -110,16 +111,66 @@ def test_every_declared_aspect_is_called_by_a_test_cell_and_pairs_its_part_s_pro
     declared = {(a.part, a.name) for a in every_aspect()}
     assert declared == called
     for aspect in every_aspect():
-        assert (
-            aspect.probe.__module__ == f"hw2probes.{aspect.part}"
-            and aspect.probe_ref.startswith(aspect.part + ".")
-        )
+        if aspect.shipped is not None:  # declared in hw2checks.<part>: the sandbox runs its probe
+            assert aspect.probe is aspect.shipped.probe
+            assert aspect.probe.__module__ == f"hw2checks.{aspect.part}"
+            assert aspect.probe_ref == f"hw2checks.{aspect.part}.check_{aspect.name}"
+        else:
+            assert (
+                aspect.probe.__module__ == f"hw2probes.{aspect.part}"
+                and aspect.probe_ref.startswith(aspect.part + ".")
+            )
         assert hw2probes.probe_named(aspect.probe_ref) is aspect.probe
 
 
-def test_every_check_of_the_judges_modules_is_a_declared_aspect_not_a_wrapper():
-    import importlib
+def test_a_shipped_aspect_is_one_declaration_the_visible_check_and_the_judge_share(capsys):
+    """hw2checks.check_<name> (the visible check) and the grader's aspect run one comparison: the
+    grader's judge is the shipped comparison, on the same probe's data."""
+    import hw2checks
+    from hw2checks.aspect import Aspect as Shipped
 
+    shipped = [a for a in every_aspect() if a.shipped is not None]
+    assert shipped, "no aspect is declared in hw2checks"
+    for aspect in shipped:
+        visible = getattr(hw2checks, f"check_{aspect.name}")
+        assert isinstance(visible, Shipped) and visible is aspect.shipped
+        assert (
+            getattr(
+                importlib.import_module(f"autograder.checks.{aspect.part}"), f"check_{aspect.name}"
+            )
+            is aspect
+        )
+    # the judge reaches the shipped comparison, with the grader's extras
+    aspect = find_aspect("part1", "gd_loop__matches_reference")
+    seen = []
+    original = aspect.shipped.compare
+
+    def spy(data, *literals, hidden):
+        seen.append(hidden)
+        return original(data, *literals, hidden=hidden)
+
+    object.__setattr__(aspect.shipped, "compare", spy)
+    try:
+        with pytest.raises(AssertionError, match="expected 6 paths"):
+            aspect.judge([])
+    finally:
+        object.__setattr__(aspect.shipped, "compare", original)
+    assert len(seen) == 1
+
+
+def test_a_probe_name_the_sandbox_reads_resolves_only_to_a_declared_probe():
+    for ref in (
+        "hw2checks.part1.expect_close",  # a toolkit helper, not an aspect
+        "hw2checks.toolkit.check_gd_loop__matches_reference",  # not a part module
+        "hw2checks.part1.check_missing",
+        "part1.reference_path",
+        "os.system",
+    ):
+        with pytest.raises(ValueError, match="unknown probe"):
+            hw2probes.probe_named(ref)
+
+
+def test_every_check_of_the_judges_modules_is_a_declared_aspect_not_a_wrapper():
     for part in hw2probes.PARTS:
         module = importlib.import_module(f"autograder.checks.{part}")
         for name, value in vars(module).items():
@@ -146,6 +197,25 @@ def test_a_second_declaration_or_a_misplaced_one_is_refused():
         declare(probe=aspect.probe)(check_elsewhere)
     with pytest.raises(ValueError, match="no graded aspect"):
         find_aspect("part4", "statistics")
+    shipped = find_aspect("part1", "gd_loop__matches_reference").shipped
+    with pytest.raises(ValueError, match="declared twice"):
+        extend(shipped)
+    with pytest.raises(ValueError, match="shipped aspect"):
+        extend(aspect)  # a grader-side aspect cannot be extended
+
+
+def test_a_shipped_declaration_outside_a_part_module_or_with_a_foreign_probe_is_refused():
+    from hw2checks.aspect import aspect as ship
+    from hw2checks.part1 import probe_gd_loop__matches_reference
+
+    def check_loose(data, hidden=None):
+        return 1
+
+    with pytest.raises(ValueError, match="hw2checks.<part>"):
+        ship(probe=probe_gd_loop__matches_reference)(check_loose)
+    check_loose.__module__ = "hw2checks.part2"
+    with pytest.raises(ValueError, match="its probe must live in hw2checks.part2"):
+        ship(probe=probe_gd_loop__matches_reference)(check_loose)
 
 
 def test_the_judge_fails_missing_malformed_and_raising_data_without_crashing():

@@ -2,23 +2,25 @@
 
 The notebooks' hidden tests are one-line calls of these aspects (``check_<name>`` of part1 ...
 part4 and extra_credit), so that feedback shows the call and the diagnostic, never a reference
-solution. Each aspect is declared once, in its part's module, as its judge decorated with its
-probe (``autograder.aspects.aspect``): the probe runs in the sandbox (``hw2probes``), the judge
-here, in the grader's process, on the data the probe saved. A failing judge raises
-AssertionError naming the task, the case, expected vs got, the tolerance and the likely
-misconception. Judges build on the kit's own ``hw2checks`` (the grader's copy, which no
-submission reaches): its toolkit (tolerance, comparison, failure report) and the facts the
-visible checks state (architectures, tiers); what they add is hidden on purpose (fresh cases,
-references, catalogues of named mistakes, CUDA runs).
+solution. An aspect is declared once (``autograder.aspects``): shipped, in ``hw2checks.<part>``
+(its probe and comparison, which the visible check runs too), with the grader's hidden extras
+attached in its part's module here (``extend``); or, where nothing may ship (the extra credit),
+here alone, its judge decorated with its probe. The probe runs in the sandbox, the comparison in
+the grader's process, on the data the probe saved. A failing judge raises AssertionError naming
+the task, the case, expected vs got, the tolerance and the likely misconception.
 
-Importing this package imports every part's module, which declares its aspects; ``find`` is
-the registry's one reader.
+Importing this package imports every part's module (which extends or declares its aspects),
+then registers the shipped aspects no module extended; ``find`` is the registry's one reader.
 """
 
 from __future__ import annotations
 
-from autograder.aspects import REGISTRY, Aspect
+from autograder.aspects import REGISTRY, Aspect, declare_shipped
 from autograder.checks import extra_credit, part1, part2, part3, part4  # noqa: F401  (they declare the aspects)
+from hw2probes import PARTS
+
+for _part in PARTS:  # after the judges' modules: the shipped aspects they did not extend
+    declare_shipped(_part)
 
 
 def find(part: str, name: str) -> Aspect:

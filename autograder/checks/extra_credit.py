@@ -40,8 +40,8 @@ import torch
 
 import hw2utils
 from autograder import bounded
-from autograder.aspects import Context, Malformed, aspect
-from autograder.checks.common import expect_data, passed
+from autograder.aspects import Context, aspect, attributes_of
+from autograder.checks.common import passed
 from hw2checks.extra_credit import (
     ec_probabilities,
     expect_ec_accuracy,
@@ -49,13 +49,16 @@ from hw2checks.extra_credit import (
     fail_stopped_rule,
     load_ec_model_or_fail,
 )
-from hw2checks.toolkit import fail
+from hw2checks.toolkit import Malformed, expect_data, fail
 from hw2probes import extra_credit as probes
 from hw2probes import run_seed
 from hw2probes.extra_credit import N_RULE, RULE_SEED, rule_grids
 from hw2utils import EC_MODEL_FILE
 from lessons.datasets import fresh_examples
 from lessons.rules import rule as true_rule
+
+# a hidden test cell calls a shipped aspect (hw2checks.extra_credit) through this module too
+__getattr__ = attributes_of("extra_credit")
 
 N_TRANSFER = 4000
 TRANSFER_SEED, FORMAT_SEED = 1, 3

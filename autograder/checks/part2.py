@@ -12,14 +12,8 @@ import math
 
 import torch
 
-from autograder.aspects import aspect
-from autograder.checks.common import (
-    delegation_message,
-    global_variable_hint,
-    malformed,
-    passed,
-    zero_grad_verdict,
-)
+from autograder.aspects import aspect, attributes_of
+from autograder.checks.common import passed, zero_grad_verdict
 from hw2checks.part1 import leaf_copies
 from hw2checks.part2 import (
     ADAM_DECAY_HINT,
@@ -43,17 +37,20 @@ from hw2checks.part2 import (
     rms_mistakes,
     state_mismatch,
 )
+from hw2checks.probing import devices
 from hw2checks.toolkit import (
+    delegation_message,
     expect_close,
     expect_path,
     fail,
+    global_variable_hint,
+    malformed,
     max_diff,
     mistake_hint,
     show_pair,
     tolerance,
 )
 from hw2probes import part2 as probes
-from hw2probes.common import devices
 from hw2probes.part2 import (
     DECAY_CASES,
     IN_TURN_CASES,
@@ -75,6 +72,9 @@ from hw2probes.part2 import (
     grad_stats_value_cases,
     without_decay,
 )
+
+# a hidden test cell calls a shipped aspect (hw2checks.part2) through this module too
+__getattr__ = attributes_of("part2")
 
 GRAD_STATS_HINT = (
     "average over the steps (dim 0), one value per coordinate: mean = g.mean(dim=0), "

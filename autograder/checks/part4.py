@@ -21,8 +21,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from autograder.aspects import Context, aspect
-from autograder.checks.common import expect_data, is_str_list, passed
+from autograder.aspects import Context, aspect, attributes_of
+from autograder.checks.common import passed
 from autograder.checks.part3 import check_architecture, received
 from autograder.integrity import load_submission
 from autograder.kit import NOTEBOOKS
@@ -46,7 +46,7 @@ from hw2checks.part4 import (
     same_tensor,
     wrapper_case,
 )
-from hw2checks.toolkit import fail
+from hw2checks.toolkit import expect_data, fail, is_str_list
 from hw2probes import part4 as probes
 from hw2probes.part4 import (
     GENERATOR_SHAPES,
@@ -60,6 +60,9 @@ from hw2probes.part4 import (
     summary,
     wrapper_cases,
 )
+
+# a hidden test cell calls a shipped aspect (hw2checks.part4) through this module too
+__getattr__ = attributes_of("part4")
 
 NOTEBOOK = NOTEBOOKS[3]
 

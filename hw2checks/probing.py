@@ -1,6 +1,6 @@
-"""What probes of several parts share: ways to exercise student objects. The input makers and
-runners they share with the visible checks and the judges (random_parameters, quartic_loss,
-run_steps, ...) have their one home in ``hw2checks``."""
+"""How a check runs your code: what it hands back (``plain``), on which devices, and what it
+watches for (a torch.optim optimizer built inside yours, settings read from global variables,
+zero_grad as a training loop calls it). No expected value and no reference lives here."""
 
 from __future__ import annotations
 
@@ -10,9 +10,6 @@ import types
 from collections.abc import Iterator
 
 import torch
-
-from hw2checks.part1 import ZERO_GRAD_ROUNDS, leaf_copies, quartic_loss, run_steps
-from hw2probes import describe_error
 
 
 def plain(t: torch.Tensor) -> torch.Tensor:
@@ -69,38 +66,3 @@ def globals_read(cls, names) -> list[str]:
             if isinstance(code, types.CodeType):
                 visit(code)
     return sorted(found)
-
-
-def _rounds(make, init, clear=None) -> torch.Tensor | dict:
-    """hw2checks.run_steps for ZERO_GRAD_ROUNDS rounds over copies of ``init`` (the gradients set to
-    None by hand, or cleared by ``clear(optimizer)``), or {"raised": ...} when a round raised."""
-    try:
-        return run_steps(make, leaf_copies(init), ZERO_GRAD_ROUNDS, clear=clear)
-    except Delegated:
-        raise
-    except Exception as exc:  # the student's code: what it raised is the check's data
-        return {"raised": describe_error(exc)}
-
-
-def exercise_zero_grad(make, init) -> dict:
-    """zero_grad() as a training loop calls it, on copies of ``init`` in ``make(iter(params))``:
-    before any backward() (every p.grad is None), after backward() twice, and between steps.
-    {"raised": what zero_grad() raised, "when": "before any backward()" or "after backward()"}, or
-    {"grads": each gradient after the second backward() and zero_grad() (or None), "with": the
-    rounds (see _rounds) with zero_grad(), "without": the same rounds with p.grad = None instead}."""
-    params = leaf_copies(init)
-    optimizer = make(iter(params))
-    for when in ("before any backward()", "after backward()", "after backward()"):
-        if when != "before any backward()":
-            quartic_loss(params).backward()
-        try:
-            optimizer.zero_grad()
-        except Delegated:
-            raise
-        except Exception as exc:  # the student's zero_grad: the judge says what it raised, and when
-            return {"raised": describe_error(exc), "when": when}
-    return {
-        "grads": [None if p.grad is None else plain(p.grad) for p in params],
-        "with": _rounds(make, init, lambda optimizer: optimizer.zero_grad()),
-        "without": _rounds(make, init),
-    }
