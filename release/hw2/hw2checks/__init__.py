@@ -21,26 +21,37 @@ One module per notebook holds its checks; you never need to read them to do the 
 
 from __future__ import annotations
 
+import importlib
 from types import ModuleType
+from typing import Any
 
-from hw2checks import extra_credit, part1, part2, part3, part4, toolkit
+#: The modules ``hw2checks.<name>`` searches, in order. They are imported on first use, so that
+#: ``hw2checks.runs`` (torch-free) can be imported without torch.
+MODULE_NAMES = ("toolkit", "part1", "part2", "part3", "part4", "extra_credit")
 
-MODULES: tuple[ModuleType, ...] = (toolkit, part1, part2, part3, part4, extra_credit)
+
+def modules() -> list[ModuleType]:
+    return [importlib.import_module(f"{__name__}.{name}") for name in MODULE_NAMES]
 
 
 def home_of(name: str) -> ModuleType | None:
     """The module of this package that defines ``name`` (not one that only imports it)."""
-    for module in MODULES:
+    found = modules()
+    for module in found:
         value = vars(module).get(name)
         if value is not None and getattr(value, "__module__", module.__name__) == module.__name__:
             return module
-    for module in MODULES:  # constants and imported names: the first module that has one
+    for module in found:  # constants and imported names: the first module that has one
         if name in vars(module):
             return module
     return None
 
 
-def __getattr__(name: str) -> object:
+def __getattr__(name: str) -> Any:  # any kit name: a check, a helper, a constant
+    if name.startswith("__"):
+        raise AttributeError(name)
+    if name in MODULE_NAMES:
+        return importlib.import_module(f"{__name__}.{name}")
     module = home_of(name)
     if module is None:
         raise AttributeError(f"module 'hw2checks' has no attribute {name!r}")
@@ -48,9 +59,5 @@ def __getattr__(name: str) -> object:
 
 
 def __dir__() -> list[str]:
-    return sorted(
-        {
-            *globals(),
-            *(name for module in MODULES for name in vars(module) if name.startswith("check_")),
-        }
-    )
+    checks = (name for module in modules() for name in vars(module) if name.startswith("check_"))
+    return sorted({*globals(), *checks})

@@ -7,17 +7,22 @@ from collections.abc import Callable, Sequence
 
 import torch
 
+from hw2checks.aspect import NO_HIDDEN, Hidden, aspect
+from hw2checks.probing import Delegated, plain
+from hw2checks.runs import case_seed, describe_error
 from hw2checks.toolkit import (
     expect_close,
+    expect_data,
     expect_path,
     fail,
+    float64,
+    is_tensor_list,
     print_passed,
     show,
     student_facing,
     tolerance,
 )
 from hw2utils import (
-    BOWL_MATRIX,
     BOWL_START,
     LossFunctionWithPlot,
 )
@@ -87,37 +92,152 @@ IN_PLACE_HINT = (
 )
 
 
-@student_facing
-def check_gd_loop__matches_reference(descend: Callable) -> None:
-    """``descend(loss_fn, x, lr, steps)`` visits the points torch.optim.SGD visits."""
-    test_id = "gd_loop__matches_reference"
-    cases = [
-        ("bowl, lr 0.1, 6 steps", BOWL_MATRIX, BOWL_START, 0.1, 6),
-        ("bowl, lr 0.02, 4 steps", BOWL_MATRIX, (0.5, -2.0), 0.02, 4),
-        ("round bowl, lr 0.3, 3 steps", ((1.0, 0.0), (0.0, 1.0)), (1.0, 1.0), 0.3, 3),
-    ]
-    for case, B, start, lr, steps in cases:
-        L = LossFunctionWithPlot(B)
-        x = torch.tensor(start, dtype=torch.float64, requires_grad=True)
-        descend(L, x, lr, steps)
-        expected = torch_sgd_path(LossFunctionWithPlot(B), start, lr, steps)
-        if len(L.xs) != steps:
+# Task 1.1: descend(loss_fn, x, lr, steps) --------------------------------------------------
+
+
+class RecordingBowl:
+    """L(x) = ||B x||, recording each x it is called with (the student's loss_fn)."""
+
+    def __init__(self, B):
+        self.B = torch.as_tensor(B, dtype=torch.float64)
+        self.xs = []
+
+    def __call__(self, x):
+        self.xs.append(x.detach().clone())
+        return torch.linalg.vector_norm(self.B.to(x) @ x)
+
+
+# A path is judged within hw2checks.tolerance (1e-6 of its size in float64); an honest loop
+# that rounds the rate to float32 (torch.as_tensor(0.1): 6e-8 of it) must stay well inside it.
+LR_NUDGE, STEADY_SHARE = 1e-7, 0.25
+
+
+def steady(B, start, lr, steps: int) -> bool:
+    """Whether the path of ``steps`` steps moves by at most STEADY_SHARE of its tolerance when lr
+    grows by LR_NUDGE of itself: ||B x|| has a kink at 0, and a path that bounces around it can
+    amplify rounding a thousandfold, so that an honest loop written differently would fail.
+    Only the answer leaves this function (no path: the probe ships no solution of Task 1.1),
+    and it uses no torch.optim (which the probe's process forbids)."""
+    B = torch.as_tensor(B, dtype=torch.float64)
+    lr = torch.as_tensor(lr, dtype=torch.float64)
+    x = torch.tensor(start, dtype=torch.float64)
+    nudged = x.clone()
+    moved, size = 0.0, x.abs().max().item()
+    for _ in range(steps):
+        for point, rate in ((x, lr), (nudged, lr * (1 + LR_NUDGE))):
+            Bx = B @ point
+            point -= rate * (B.T @ Bx) / torch.linalg.vector_norm(Bx)
+        moved, size = max(moved, (x - nudged).abs().max().item()), max(size, x.abs().max().item())
+    return moved <= STEADY_SHARE * 1e-6 * (1 + size)
+
+
+def random_cases(seed: int, n: int, per_coordinate=False, dtype=torch.float64) -> list[tuple]:
+    """n bowls (B, start, lr, steps, dtype): B near 2I, start in [-2, 2]^2, lr in [0.01, 0.31]
+    (a float, or a float64 2-vector with ``per_coordinate``), 3 to 12 steps; a case that is not
+    ``steady`` is drawn again from the same stream (none is for the default seeds)."""
+    g = torch.Generator().manual_seed(seed)
+    cases = []
+    while len(cases) < n:
+        B = torch.randn(2, 2, generator=g, dtype=torch.float64) + 2 * torch.eye(
+            2, dtype=torch.float64
+        )
+        start = (torch.rand(2, generator=g, dtype=torch.float64) * 4 - 2).tolist()
+        lr = torch.rand(2 if per_coordinate else (), generator=g, dtype=torch.float64) * 0.3 + 0.01
+        steps = int(torch.randint(3, 13, (), generator=g))
+        if steady(B, start, lr, steps):
+            cases.append((B.tolist(), start, lr if per_coordinate else lr.item(), steps, dtype))
+    return cases
+
+
+def matches_reference_cases() -> list[tuple]:
+    return random_cases(case_seed(11), 4) + random_cases(case_seed(12), 2, dtype=torch.float32)
+
+
+def tensor_lr_cases() -> list[tuple]:
+    return random_cases(case_seed(13), 3, per_coordinate=True)
+
+
+def descend_paths(descend, cases) -> list[dict]:
+    """Per case, {"calls": how often descend called loss_fn, "xs": the points it passed, in
+    order (at most steps + 1 of them, which is enough to see that there were too many)}."""
+    paths = []
+    for B, start, lr, steps, dtype in cases:
+        L = RecordingBowl(B)
+        descend(L, torch.tensor(start, dtype=dtype, requires_grad=True), lr, steps)
+        paths.append({"calls": len(L.xs), "xs": [plain(x) for x in L.xs[: steps + 1]]})
+    return paths
+
+
+def reference_path(B, start, lr, steps, dtype=torch.float64) -> torch.Tensor:
+    """The points torch.optim.SGD visits on the bowl ``B`` from ``start``, (steps, 2)."""
+    return torch.stack(torch_sgd_path(RecordingBowl(B), start, lr, steps, dtype))
+
+
+def compare_paths(test_id, data, cases, hint) -> int:
+    """Each case's recorded points ({"calls", "xs"} from the probe) against reference_path."""
+    expect_data(
+        test_id, isinstance(data, list) and len(data) == len(cases), f"expected {len(cases)} paths"
+    )
+    for (B, start, lr, steps, dtype), path in zip(cases, data):
+        case = (
+            f"B={[[round(v, 3) for v in row] for row in B]}, start {[round(v, 3) for v in start]}, "
+            f"lr {lr if isinstance(lr, float) else [round(v, 4) for v in lr.tolist()]}, {steps} steps, {dtype}"
+        )
+        expect_data(
+            test_id,
+            isinstance(path, dict)
+            and isinstance(path.get("calls"), int)
+            and is_tensor_list(path.get("xs"), min(path["calls"], steps + 1)),
+            "a path",
+        )
+        if path["calls"] != steps:
             fail(
                 test_id,
                 case,
-                f"expected {steps} calls of loss_fn, got {len(L.xs)}",
-                "call loss_fn(x) once per step, then backward(), then update x",
+                f"loss_fn was called {path['calls']} times for {steps} steps",
+                "one call of loss_fn per step",
             )
+        shapes = {tuple(x.shape) for x in path["xs"]}
+        if shapes != {(2,)}:
+            fail(
+                test_id,
+                case,
+                f"loss_fn was called with x of shape {sorted(shapes)}",
+                "call loss_fn(x) with the tensor x itself",
+            )
+        expected = reference_path(B, start, lr, steps, dtype)
+        got = torch.stack([float64(x) for x in path["xs"]])
         expect_close(
             test_id,
             case,
-            torch.stack(expected),
-            torch.stack(L.xs),
-            tolerance(torch.stack(expected), *L.xs),
-            GD_HINT,
-            gd_mistakes(B, start, lr, steps),
+            expected,
+            got,
+            tolerance(expected, *path["xs"]),
+            hint,
+            gd_mistakes(B, start, lr, steps, dtype),
         )
-    print_passed(test_id, len(cases))
+    return len(cases)
+
+
+def probe_gd_loop__matches_reference(descend):
+    return descend_paths(descend, matches_reference_cases())
+
+
+@aspect(probe=probe_gd_loop__matches_reference)
+def check_gd_loop__matches_reference(data, hidden: Hidden = NO_HIDDEN) -> int:
+    """``descend(loss_fn, x, lr, steps)`` visits the points torch.optim.SGD visits."""
+    test_id = "gd_loop__matches_reference"
+    return compare_paths(test_id, data, matches_reference_cases(), GD_HINT)
+
+
+def probe_gd_loop__tensor_lr(descend):
+    return descend_paths(descend, tensor_lr_cases())
+
+
+@aspect(probe=probe_gd_loop__tensor_lr)
+def check_gd_loop__tensor_lr(data, hidden: Hidden = NO_HIDDEN) -> int:
+    """``descend`` accepts one learning rate per coordinate (a tensor of x's shape)."""
+    return compare_paths("gd_loop__tensor_lr", data, tensor_lr_cases(), TENSOR_LR_HINT)
 
 
 @student_facing
@@ -141,26 +261,6 @@ def check_gd_loop__in_place(descend: Callable) -> None:
     if x.grad is not None and x.grad.abs().max().item() != 0:
         fail(test_id, "x.grad after descend", f"expected None or zeros, got {show(x.grad)}", hint)
     print_passed(test_id, 4)
-
-
-@student_facing
-def check_gd_loop__tensor_lr(descend: Callable) -> None:
-    """``descend`` accepts one learning rate per coordinate (a tensor of x's shape)."""
-    test_id = "gd_loop__tensor_lr"
-    lr = torch.tensor([0.03, 0.8], dtype=torch.float64)
-    L = LossFunctionWithPlot()
-    descend(L, torch.tensor(BOWL_START, dtype=torch.float64, requires_grad=True), lr, 5)
-    expected = torch_sgd_path(LossFunctionWithPlot(), BOWL_START, lr, 5)
-    expect_close(
-        test_id,
-        "lr (0.03, 0.8), 5 steps",
-        torch.stack(expected),
-        torch.stack(L.xs),
-        tolerance(torch.stack(expected), *L.xs),
-        TENSOR_LR_HINT,
-        gd_mistakes(BOWL_MATRIX, BOWL_START, lr, 5),
-    )
-    print_passed(test_id, 1)
 
 
 def expect_lr_pair(test_id: str, lr_pair, shown: str | None = None) -> torch.Tensor:
@@ -478,3 +578,106 @@ def check_sgd_optimizer__zero_grad(SimpleGradientDescent) -> None:
     expect_zero_grad(
         "sgd_optimizer__zero_grad", SimpleGradientDescent, "the parameters' values and the settings"
     )
+
+
+def _zero_grad_rounds(test_id: str, data, key: str):
+    """A path of ``hw2checks.probing.exercise_zero_grad`` ((rounds, n) float64), or what it raised (str)."""
+    rounds = data.get(key)
+    if isinstance(rounds, dict):
+        expect_data(test_id, isinstance(rounds.get("raised"), str), f"what the rounds {key} raised")
+        return rounds["raised"]
+    expect_data(
+        test_id,
+        isinstance(rounds, torch.Tensor) and rounds.dim() == 2 and rounds.dtype == torch.float64,
+        f"the rounds {key} zero_grad()",
+    )
+    return rounds
+
+
+def zero_grad_cases(test_id: str, data, n_params: int, keeps: str) -> int:
+    """zero_grad() (``hw2checks.probing.exercise_zero_grad``'s data) raises nothing before or after
+    backward(), leaves no gradient, and changes nothing else: the rounds with it end where
+    those with the gradients cleared by hand do. ``keeps``: what zero_grad() must leave alone.
+    Returns how many cases passed."""
+    expect_data(test_id, isinstance(data, dict), "expected a dict")
+    if "raised" in data:
+        expect_data(
+            test_id,
+            isinstance(data["raised"], str)
+            and data.get("when") in ("before any backward()", "after backward()"),
+            "what zero_grad() raised",
+        )
+        hint = (
+            ZERO_GRAD_HINT
+            + "; the stored list is used as it is: self.parameters, not self.parameters()"
+        )
+        if "NoneType" in data["raised"]:
+            hint = ZERO_GRAD_BEFORE_BACKWARD_HINT
+        fail(test_id, f"zero_grad() {data['when']}", f"zero_grad() raised {data['raised']}", hint)
+    grads = data.get("grads")
+    expect_data(
+        test_id,
+        isinstance(grads, list)
+        and len(grads) == n_params
+        and all(g is None or isinstance(g, torch.Tensor) for g in grads),
+        "the gradients",
+    )
+    for index, grad in enumerate(grads):
+        if grad is not None and bool((float64(grad) != 0).any()):
+            fail(
+                test_id,
+                f"parameter {index} of {len(grads)}",
+                "zero_grad() left its gradient",
+                ZERO_GRAD_HINT,
+            )
+    with_it, by_hand = (
+        _zero_grad_rounds(test_id, data, "with"),
+        _zero_grad_rounds(test_id, data, "without"),
+    )
+    if isinstance(by_hand, str) or not bool(torch.isfinite(by_hand).all()):
+        return 2  # step() itself fails: that is for the other checks to say
+    if isinstance(with_it, str):
+        fail(
+            test_id,
+            "rounds of zero_grad(), backward(), step()",
+            f"with zero_grad() they raised {with_it}, and not with p.grad = None in its place",
+            zero_grad_keeps_hint(keeps),
+        )
+    expect_data(test_id, with_it.shape == by_hand.shape, "rounds of the same shape")
+    expect_same_rounds(test_id, by_hand, with_it, keeps)
+    return 3
+
+
+def _rounds(make, init, clear=None) -> torch.Tensor | dict:
+    """hw2checks.run_steps for ZERO_GRAD_ROUNDS rounds over copies of ``init`` (the gradients set to
+    None by hand, or cleared by ``clear(optimizer)``), or {"raised": ...} when a round raised."""
+    try:
+        return run_steps(make, leaf_copies(init), ZERO_GRAD_ROUNDS, clear=clear)
+    except Delegated:
+        raise
+    except Exception as exc:  # the student's code: what it raised is the check's data
+        return {"raised": describe_error(exc)}
+
+
+def exercise_zero_grad(make, init) -> dict:
+    """zero_grad() as a training loop calls it, on copies of ``init`` in ``make(iter(params))``:
+    before any backward() (every p.grad is None), after backward() twice, and between steps.
+    {"raised": what zero_grad() raised, "when": "before any backward()" or "after backward()"}, or
+    {"grads": each gradient after the second backward() and zero_grad() (or None), "with": the
+    rounds (see _rounds) with zero_grad(), "without": the same rounds with p.grad = None instead}."""
+    params = leaf_copies(init)
+    optimizer = make(iter(params))
+    for when in ("before any backward()", "after backward()", "after backward()"):
+        if when != "before any backward()":
+            quartic_loss(params).backward()
+        try:
+            optimizer.zero_grad()
+        except Delegated:
+            raise
+        except Exception as exc:  # the student's zero_grad: the judge says what it raised, and when
+            return {"raised": describe_error(exc), "when": when}
+    return {
+        "grads": [None if p.grad is None else plain(p.grad) for p in params],
+        "with": _rounds(make, init, lambda optimizer: optimizer.zero_grad()),
+        "without": _rounds(make, init),
+    }

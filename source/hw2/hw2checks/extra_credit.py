@@ -286,6 +286,3 @@ def check_ec_rule__agreement_90(rule: Callable) -> None:
 @student_facing
 def check_ec_rule__agreement_99(rule: Callable) -> None:
     _check_ec_rule("ec_rule__agreement_99", rule, "agreement_99")
-
-
-# end of Part 4 checks

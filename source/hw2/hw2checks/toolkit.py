@@ -21,6 +21,11 @@ class CheckFailed(AssertionError):
     """A check's verdict on your answer (raised by ``fail``), not an error in your code."""
 
 
+class Malformed(AssertionError):
+    """Data a probe never returns (raised by ``malformed``): the check fails, and the grader flags
+    the submission (a check made to return something else)."""
+
+
 def fail(test_id: str, case: str, detail: str, hint: str):
     raise CheckFailed(f"{test_id}, case {case}: {detail}\nHint: {hint}")
 
@@ -224,3 +229,51 @@ def expect_path(
 
 def print_passed(test_id: str, n_cases: int) -> None:
     print(f"{test_id}: {n_cases}/{n_cases} cases passed")
+
+
+# What a probe hands the comparison ------------------------------------------------------
+
+
+def malformed(test_id: str, what: str):
+    raise Malformed(
+        f"{test_id}: the data your notebook returned for this check is not what "
+        f"the check produces ({what}); was the check tampered with?"
+    )
+
+
+def expect_data(test_id: str, ok: bool, what: str) -> None:
+    """Fail as ``malformed`` unless the probe's data has the expected form (``ok``)."""
+    if not ok:
+        malformed(test_id, what)
+
+
+def is_str_list(value) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def is_tensor_list(value, length: int | None = None) -> bool:
+    return (
+        isinstance(value, list)
+        and all(isinstance(v, torch.Tensor) for v in value)
+        and (length is None or len(value) == length)
+    )
+
+
+def delegation_message(test_id: str, optimizer_name: str) -> str:
+    return (
+        f"{test_id}: your optimizer creates a torch.optim.{optimizer_name}; "
+        "the task is to write the update yourself, with tensor operations"
+    )
+
+
+def global_variable_hint(leaked: list[str]) -> str | None:
+    """A hint naming the global variables a student's class reads (``hw2checks.probing.globals_read``,
+    run by the probe) instead of its constructor's values, or None."""
+    if not leaked:
+        return None
+    listed = ", ".join(leaked)
+    return (
+        f"your class reads the global variable{'s' if len(leaked) > 1 else ''} {listed} instead of "
+        f"the value given to its constructor (self.{leaked[0]}): it works only while the notebook's "
+        f"global happens to hold that value, and these checks pass other values"
+    )

@@ -1,0 +1,69 @@
+"""A graded aspect, declared once and shipped: its probe and its comparison.
+
+    @aspect(probe=paths_on_bowls)
+    def check_gd_loop__matches_reference(data, hidden=NO_HIDDEN) -> int:
+        ...  # rebuild the cases, compute the reference, compare; return how many cases passed
+
+- the probe, ``probe(*answers) -> plain data``, runs your answer on the aspect's cases, drawn with
+  ``hw2checks.runs.case_seed``: the public cases outside grading, fresh ones of the same kind while
+  grading. It holds no expected value and no reference;
+- the comparison (the decorated function), ``compare(data, *literals, hidden=...) -> cases
+  passed``, draws the same cases again, computes the reference and compares, raising CheckFailed
+  (a verdict) or Malformed (data no probe returns);
+- ``hw2checks.check_<name>(answer)``, the visible check, is the two in a row.
+
+The grader runs the same probe in its sandbox and the same comparison in its own process, on the
+run's cases; through ``hidden`` it adds extras that must not ship (mistakes simulated by code that
+would give an answer away), which ``autograder.aspects.extend`` attaches. Of a call's arguments,
+the first ``literals`` are constants of the check cell (the task "3.1" of ``check_architecture``),
+handed to the comparison too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from hw2checks.toolkit import CheckFailed, print_passed
+
+#: What the grader adds to a comparison: {what: a function of its own}, empty here.
+Hidden = Mapping[str, Callable[..., Any]]
+NO_HIDDEN: Hidden = MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class Aspect:
+    """One graded aspect: ``probe(*answers) -> data``, then ``compare(data, *literals, hidden)``."""
+
+    part: str  # the module hw2checks.<part>, and the grader's autograder.checks.<part>
+    name: str  # the test id: the check cell's call is check_<name>
+    probe: Callable[..., Any]
+    compare: Callable[..., int] = field(repr=False)
+    literals: int = 0  # how many leading arguments of the call are the comparison's constants
+
+    def __call__(self, *answers: Any) -> None:
+        """The visible check: your answer on the public cases; prints one line when they pass,
+        raises AssertionError with the case, expected vs got and a hint when one does not."""
+        data = self.probe(*answers)
+        try:
+            passed = self.compare(data, *answers[: self.literals])
+        except CheckFailed as verdict:
+            raise AssertionError(str(verdict)) from None  # the check failed: its message is below
+        print_passed(self.name, passed)
+
+
+def aspect(probe: Callable[..., Any], literals: int = 0) -> Callable[[Callable[..., int]], Aspect]:
+    """Declare the decorated comparison ``check_<name>`` of ``hw2checks.<part>`` as a graded
+    aspect whose probe is ``probe`` (a function of the same module)."""
+
+    def declare(compare: Callable[..., int]) -> Aspect:
+        package, _, part = compare.__module__.rpartition(".")
+        if package != "hw2checks" or not compare.__name__.startswith("check_"):
+            raise ValueError(f"an aspect is a function check_<name> of hw2checks.<part>: {compare}")
+        if probe.__module__ != compare.__module__:
+            raise ValueError(f"{compare.__name__}: its probe must live in {compare.__module__}")
+        return Aspect(part, compare.__name__.removeprefix("check_"), probe, compare, literals)
+
+    return declare
