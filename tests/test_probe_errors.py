@@ -5,6 +5,7 @@ standard library's, even when the student's function is called through a kit hel
 from __future__ import annotations
 
 import hw2probes
+from hw2checks import runs
 from hw2probes import part2
 
 STUDENT_CELL = """\
@@ -58,7 +59,7 @@ def test_a_kit_helper_in_the_middle_is_left_out(tmp_path):
     try:
         drive(lambda p: ADAMOptimizer(p), random_parameters(0, [(2,)]), 1, loss_gradients())
     except AttributeError as exc:
-        frames = hw2probes.students_frames(exc.__traceback__)
+        frames = runs.students_frames(exc.__traceback__)
     # this test's own frame comes first: it is not a kit module's
     assert [frame.name for frame in frames] == [
         "test_a_kit_helper_in_the_middle_is_left_out",
