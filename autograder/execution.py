@@ -35,13 +35,17 @@ import json
 import os
 import secrets
 import shutil
+from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypedDict, cast
 
 import hw2probes
 from autograder import bounded, delegation, integrity, judging, runnable
 from autograder.aspects import Context, Verdict
+from autograder.delegation import Notebook
+from autograder.limits import Limits
 from autograder.sandbox import accounts, aftermath, confinement
 from hw2probes import execute
 
@@ -51,11 +55,12 @@ KEPT_MIME = (
     "text/plain",
     "image/png",
 )  # no HTML, SVG or JavaScript from a student reaches a browser
+Output = dict[str, object]  # one output of a code cell, as nbformat writes it
 
 
 @dataclass
 class Outcome:
-    notebooks: dict[str, dict] = field(default_factory=dict)  # name -> graded notebook
+    notebooks: dict[str, Notebook] = field(default_factory=dict)  # name -> graded notebook
     problems: list[str] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
 
@@ -64,7 +69,7 @@ class Outcome:
 class Prepared:
     checked: integrity.Checked
     calls: dict[str, runnable.HiddenCall]
-    to_run: dict  # the notebook given to the sandbox (kept here: the sandbox can rewrite its copy)
+    to_run: Notebook  # what the sandbox is given (kept here: the sandbox can rewrite its copy)
     test_sources: dict[str, str]  # test cell grade id -> its source notebook text (hidden line)
 
 
@@ -102,7 +107,7 @@ def prepare(
     submitted: Path, release: Path, source: Path, scratch: Path, outcome: Outcome
 ) -> dict[str, Prepared]:
     """Check each submitted notebook and write what the sandbox runs to scratch/notebooks."""
-    prepared = {}
+    prepared: dict[str, Prepared] = {}
     (scratch / "notebooks").mkdir(parents=True)
     for path in sorted(submitted.glob("*.ipynb")):
         name = path.stem
@@ -165,11 +170,11 @@ def _is_png(data: str) -> bool:
         return False
 
 
-def _sanitized(outputs) -> list[dict]:
+def _sanitized(outputs: object) -> list[Output]:
     """A student's outputs, reduced to text and PNG images (checked to be base64 PNG), each
     text cut to MAX_OUTPUT_CHARS; the templates escape text, error names, values and
     tracebacks (ansi2html), so only the PNG's attribute needs checking."""
-    kept = []
+    kept: list[Output] = []
     for output in outputs if isinstance(outputs, list) else []:
         if not isinstance(output, dict):
             continue
@@ -194,7 +199,7 @@ def _sanitized(outputs) -> list[dict]:
             if "image/png" in data and not _is_png(data["image/png"]):
                 del data["image/png"]  # it goes into <img src="data:image/png;base64,...">
             if data:
-                item = {"output_type": kind, "data": data, "metadata": {}}
+                item: Output = {"output_type": kind, "data": data, "metadata": {}}
                 if kind == "execute_result":
                     item["execution_count"] = None
                 kept.append(item)
@@ -213,7 +218,9 @@ def _sanitized(outputs) -> list[dict]:
     return kept
 
 
-def _executed_outputs(scratch: Path, name: str, expected: dict, outcome: Outcome) -> list | None:
+def _executed_outputs(
+    scratch: Path, name: str, expected: Notebook, outcome: Outcome
+) -> list[object] | None:
     """The outputs of each cell of the executed notebook, or None when it is missing or is not
     the notebook the sandbox was given (its outputs are then not used). Its JSON is checked
     against ``bounded.EXECUTED_NOTEBOOK`` before it is parsed: beyond it, no output is shown."""
@@ -245,7 +252,7 @@ def _executed_outputs(scratch: Path, name: str, expected: dict, outcome: Outcome
     return [c.get("outputs", []) for c in cells]
 
 
-def _status(scratch: Path, name: str) -> dict:
+def _status(scratch: Path, name: str) -> dict[str, Any]:
     """hw2probes.execute's account of one notebook (untrusted: used for messages only): how
     its run ended, the cell running then, the cells interrupted at the time limit; {} when it
     left none (never started, or killed first) or an unreadable one."""
@@ -279,7 +286,7 @@ def never_ran(scratch: Path, prepared: Prepared) -> list[str]:
     ]
 
 
-def _cell_name(notebook: dict, index) -> str:
+def _cell_name(notebook: Notebook, index: object) -> str:
     """A cell of the notebook the sandbox ran, as a problem line names it: its position and
     its grade id, else its first line (``index`` is untrusted)."""
     cells = notebook["cells"]
@@ -294,7 +301,7 @@ def _cell_name(notebook: dict, index) -> str:
 
 
 def stopped(
-    name: str, prepared: Prepared, scratch: Path, run: confinement.Outcome, limits
+    name: str, prepared: Prepared, scratch: Path, run: confinement.Outcome, limits: Limits
 ) -> list[str]:
     """Problem lines for a notebook whose run did not go through every cell: each cell
     interrupted at the time limit per cell, then which cell the run stopped at and why (its
@@ -302,7 +309,7 @@ def stopped(
     outside) with the checks that never ran; and checks that never ran though the run
     reports no stop. None for a notebook that ran to its end (an empty list)."""
     file, nb, said = f"{name}.ipynb", prepared.to_run, _status(scratch, name)
-    timeouts = said.get("timeouts") if isinstance(said.get("timeouts"), list) else []
+    timeouts = said["timeouts"] if isinstance(said.get("timeouts"), list) else []
     lines = [
         f"{file}: {_cell_name(nb, i)} ran past the time limit of {limits.cell} s per cell and was "
         "interrupted; the checks that need what it had not done fail"
@@ -356,7 +363,7 @@ def stopped(
     return lines
 
 
-def _probe_data(scratch: Path, grade_id: str, outcome: Outcome, folder: str = "probes"):
+def _probe_data(scratch: Path, grade_id: str, outcome: Outcome, folder: str = "probes") -> object:
     """The plain data a probe wrote to ``scratch/folder/<grade_id>.pt``, None when there is
     none, or {"malformed": True} (flagged) when it is unreadable, beyond
     ``bounded.PROBE_DATA`` (checked before and after decoding) or not plain data."""
@@ -385,12 +392,22 @@ class Isolated:
 
     folder: Path
     seed: int
-    reports: dict  # answer grade id -> {"trips": {test id: [route]}, "notes", "refused", ...}
+    # answer grade id -> {"trips": {test id: [route]}, "notes", "refused", ...} (untrusted JSON)
+    reports: dict[str, dict[str, Any]]
 
 
-def isolated_jobs(prepared: dict[str, Prepared]) -> list[dict]:
+class Job(TypedDict):
+    """One job of ``hw2probes.isolated``, written as JSON."""
+
+    answer: str  # the policed answer cell's grade id
+    objects: str  # the hidden call's arguments: what its probes exercise
+    statements: list[list[int | str]]  # [cell index, first line, source] of each needed statement
+    tests: dict[str, str]  # test cell grade id -> its probe
+
+
+def isolated_jobs(prepared: dict[str, Prepared]) -> list[Job]:
     """The jobs of ``hw2probes.isolated``: one per policed answer cell the notebooks hold."""
-    jobs = []
+    jobs: list[Job] = []
     for item in prepared.values():
         for answer in delegation.POLICIES:
             tests = {
@@ -417,7 +434,7 @@ def run_isolated(
     folder: Path,
     release: Path,
     slot: accounts.Slot | None,
-    limits,
+    limits: Limits,
     outcome: Outcome,
 ) -> Isolated:
     """Write the jobs and what the probes import to ``folder`` (fresh, empty), run
@@ -459,7 +476,7 @@ def run_isolated(
             "what did not run scores 0",
             "the isolated run",
         )
-    reports = {}
+    reports: dict[str, dict[str, Any]] = {}
     for job in jobs:
         try:
             report = json.loads(
@@ -481,7 +498,7 @@ def run_isolated(
     return Isolated(folder, seed, reports)
 
 
-def _strings(value, limit: int = 20) -> list[str]:
+def _strings(value: object, limit: int = 20) -> list[str]:
     """A list of strings from the isolated run's report (untrusted), cut to size."""
     return [str(v)[:300] for v in value[:limit]] if isinstance(value, list) else []
 
@@ -501,20 +518,20 @@ def verdicts(
     context: Context,
     outcome: Outcome,
     isolated: Isolated | None = None,
-    only=None,
+    only: Collection[str] | None = None,
 ) -> dict[str, Verdict]:
     """{test cell grade id: verdict} for one notebook (for the test cells in ``only``, if given).
     A policed test cell takes its data from the isolated run (judged with that run's seed),
     fails when a tripwire tripped while its probe ran, and is flagged with the route; the
     reader's findings fail and flag it too."""
     objects = {
-        delegation.policy_of(g): runnable.argument_names(c)
+        policy: runnable.argument_names(c)
         for g, c in prepared.calls.items()
-        if delegation.policy_of(g)
+        if (policy := delegation.policy_of(g))
     }
     delegated = delegation.scan(prepared.checked.notebook, objects)
-    reported = set()
-    result = {}
+    reported: set[str] = set()
+    result: dict[str, Verdict] = {}
     for grade_id, call in prepared.calls.items():
         if only is not None and grade_id not in only:
             continue
@@ -546,13 +563,14 @@ def verdicts(
                 f"{name}.ipynb, {grade_id}: the check's data was not what its probe "
                 f"returns (a tampered check?): {verdict.message.splitlines()[0][:200]}"
             )
-        trips = report.get("trips") if isinstance(report.get("trips"), dict) else {}
+        trips = report["trips"] if isinstance(report.get("trips"), dict) else {}
         routes = _strings(trips.get(grade_id))
         if routes:
             verdict = Verdict(
                 False,
                 f"{grade_id}: run on its own, your answer used what this task "
-                f"forbids ({delegation.POLICIES[answer].forbids}): "
+                # not None: only a policed answer's isolated run reports trips
+                f"forbids ({delegation.POLICIES[cast(str, answer)].forbids}): "
                 f"{'; '.join(routes[:3])}; the task is to write the update yourself, "
                 "with tensor operations",
             )
@@ -587,7 +605,7 @@ def verdicts(
     return result
 
 
-def _verdict_output(verdict: Verdict) -> dict:
+def _verdict_output(verdict: Verdict) -> Output:
     if verdict.passed:
         return {"output_type": "stream", "name": "stdout", "text": verdict.message + "\n"}
     return {
@@ -598,7 +616,9 @@ def _verdict_output(verdict: Verdict) -> dict:
     }
 
 
-def graded_notebook(prepared: Prepared, outputs: list | None, judged: dict[str, Verdict]) -> dict:
+def graded_notebook(
+    prepared: Prepared, outputs: list[object] | None, judged: dict[str, Verdict]
+) -> Notebook:
     """The checked notebook with the student's outputs and, in test cells, the verdicts."""
     nb = copy.deepcopy(prepared.checked.notebook)
     for index, cell in enumerate(nb["cells"]):
@@ -618,8 +638,8 @@ def _run_and_clean(
     slot: accounts.Slot | None,
     argv: list[str],
     folder: Path,
-    env: dict,
-    limits,
+    env: dict[str, str],
+    limits: Limits,
     wall: float,
     outcome: Outcome,
     what: str,
@@ -658,7 +678,12 @@ def _run_and_clean(
 
 
 def grade_student(
-    submitted: Path, release: Path, source: Path, scratch: Path, slot: accounts.Slot | None, limits
+    submitted: Path,
+    release: Path,
+    source: Path,
+    scratch: Path,
+    slot: accounts.Slot | None,
+    limits: Limits,
 ) -> Outcome:
     """Check, run and judge one student's notebooks (``submitted``: the handed-in folder)."""
     outcome = Outcome()
@@ -676,12 +701,13 @@ def grade_student(
         "--parallel",
         str(max(1, limits.threads)),
     ]
-    context = Context(submission=submitted, seed=secrets.randbelow(2**31))
+    seed = secrets.randbelow(2**31)
+    context = Context(submission=submitted, seed=seed)
     run = _run_and_clean(
         slot,
         argv,
         scratch,
-        _environment(scratch, limits.threads, context.seed),
+        _environment(scratch, limits.threads, seed),
         limits,
         limits.wall,
         outcome,
@@ -700,7 +726,9 @@ def grade_student(
             shutil.rmtree(folder, ignore_errors=True)
             folder.mkdir(parents=True)
         # the isolated run goes on while the other test cells are judged (its own outcome, merged after)
-        separate, outputs, judged = Outcome(), {}, {}
+        separate = Outcome()
+        outputs: dict[str, list[object] | None] = {}
+        judged: dict[str, dict[str, Verdict]] = {}
         with ThreadPoolExecutor(max_workers=1) as pool:
             running = pool.submit(run_isolated, prepared, folder, release, slot, limits, separate)
             for name, item in prepared.items():

@@ -47,6 +47,7 @@ import queue
 import shutil
 import sys
 import tempfile
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
@@ -104,12 +105,12 @@ def _grade(
     jobs: int,
     limits: Limits,
     feedback: bool,
-    held: list[accounts.Slot | None],
+    held: Sequence[accounts.Slot | None],
     shard: tuple[int, int] | None = None,
 ) -> dict[str, list[str]]:
     from tqdm import tqdm
 
-    slots: queue.Queue = queue.Queue()
+    slots: queue.Queue[accounts.Slot | None] = queue.Queue()
     for slot in held:
         slots.put(slot)
     manifest = fingerprint.kit_manifest(ROOT)
@@ -139,7 +140,7 @@ def _grade(
     executed = course / EXECUTED
     pending = [s for s in students if not (executed / s / worker.WORKER_RECORD).exists()]
 
-    def execute(work: Path, student: str):
+    def execute(work: Path, student: str) -> tuple[list[str], list[str]]:
         slot = slots.get()
         try:
             return worker.execute_student(out, work, student, limits, slot)
@@ -177,7 +178,7 @@ def _grade(
     return problems
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("source", type=Path, help="folder of student folders, or an LMS .zip")
     parser.add_argument("--out", type=Path, required=True)

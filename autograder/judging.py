@@ -18,6 +18,8 @@ from autograder import checks
 from autograder.aspects import Context, Verdict
 
 
-def judge(part: str, check: str, literals: tuple, data, context: Context = Context()) -> Verdict:
+def judge(
+    part: str, check: str, literals: tuple[object, ...], data: object, context: Context = Context()
+) -> Verdict:
     """The verdict on one test cell (``Aspect.verdict``). ``data`` is None when the cell never ran."""
     return checks.find(part, check).verdict(literals, data, context)

@@ -9,6 +9,7 @@ only: nbgrader_config.py imports this.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from autograder.cpus import available_cpus
 
@@ -25,18 +26,20 @@ class Limits:
     seconds of it)."""
 
     wall: float = 900
-    cpu: int | None = None
+    # None (the default) is replaced by CPU_PER_WALL x wall: readers always get an int
+    cpu: int = None  # type: ignore[assignment]
     memory: int = 4 * GiB
     threads: int = 1
     cell: int = 120
     isolated_wall: float = 300
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.cpu is None:
             object.__setattr__(self, "cpu", int(CPU_PER_WALL * self.wall))
 
     @classmethod
-    def for_jobs(cls, jobs: int, threads: int | None = None, **given) -> Limits:
+    def for_jobs(cls, jobs: int, threads: int | None = None, **given: Any) -> Limits:
         """The limits of each of ``jobs`` workers grading at once; ``threads`` (torch's, per
-        worker) default to the cores this process may use, shared among the workers."""
+        worker) default to the cores this process may use, shared among the workers; ``given``:
+        the other fields."""
         return cls(threads=threads or max(1, available_cpus() // jobs), **given)

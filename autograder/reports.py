@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
+from typing import cast
 
 from autograder import gradebook
 from autograder.kit import ASSIGNMENT
@@ -60,8 +61,9 @@ def write_reports(
         writer = csv.writer(f)
         writer.writerow(["grade_id", "max_score", "mean_score", "share_losing_points"])
         for cell in graded:
-            scored = [row[cell.grade_id].value for row in table.values()]
-            if not scored or None in scored:
+            values = [row[cell.grade_id].value for row in table.values()]
+            scored = [v for v in values if v is not None]
+            if not scored or len(scored) < len(values):
                 continue  # graded by hand, and not yet for every student
             losing = sum(score < cell.points for score in scored) / len(scored)
             writer.writerow(
@@ -94,7 +96,9 @@ def _number(value: float | None) -> str:
     return "" if value is None else f"{round(value, 6):g}"
 
 
-def task_summary(graded: list[gradebook.Cell], table: dict) -> list[tuple[str, str, float, float]]:
+def task_summary(
+    graded: list[gradebook.Cell], table: dict[str, dict[str, gradebook.Score]]
+) -> list[tuple[str, str, float, float]]:
     """Per task (a grade id's part before "__"): (task, points, mean score, share of students
     who lost any of its points), cells scored for every student only (written answers once
     all are graded), in notebook order; an extra-credit task's points are what it can earn."""
@@ -105,7 +109,8 @@ def task_summary(graded: list[gradebook.Cell], table: dict) -> list[tuple[str, s
     rows = []
     for task, cells in tasks.items():
         points = sum(c.points for c in cells)
-        scores = [sum(row[c.grade_id].value for c in cells) for row in table.values()]
+        # not None: ``tasks`` holds only the cells scored for every student
+        scores = [sum(cast(float, row[c.grade_id].value) for c in cells) for row in table.values()]
         losing = sum(score < points for score in scores) / len(scores) if scores else 0.0
         rows.append(
             (task, _number(points), round(sum(scores) / max(len(scores), 1), 3), round(losing, 3))

@@ -13,9 +13,11 @@ from __future__ import annotations
 import ast
 import copy
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from autograder import checks
+from autograder.delegation import Cell, Notebook
 
 _HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n(?P<code>.*?)### END HIDDEN TESTS", re.S)
 
@@ -25,16 +27,16 @@ class HiddenCall:
     part: str  # hw2probes.PARTS
     check: str  # the aspect check_<check> of autograder.checks.<part>
     arguments: str  # the call's arguments as source text, evaluated in the student's kernel
-    literals: tuple  # the call's constant arguments, for the judge
+    literals: tuple[object, ...]  # the call's constant arguments, for the judge
     probe: str  # the aspect's probe as the sandbox names it (hw2probes.probe_named)
 
 
-def source_text(cell) -> str:
+def source_text(cell: Cell) -> str:
     source = cell.get("source", "")
     return "".join(source) if isinstance(source, list) else source
 
 
-def hidden_call(cell) -> HiddenCall:
+def hidden_call(cell: Cell) -> HiddenCall:
     """The judge and probe of a source notebook's test cell (ValueError if it has none)."""
     match = _HIDDEN.search(source_text(cell))
     if not match:
@@ -68,7 +70,7 @@ def argument_names(call: HiddenCall) -> set[str]:
     return {n.id for n in ast.walk(ast.parse(call.arguments or "None")) if isinstance(n, ast.Name)}
 
 
-def hidden_calls(source_nb) -> dict[str, HiddenCall]:
+def hidden_calls(source_nb: Notebook) -> dict[str, HiddenCall]:
     """{test cell grade id: its hidden call} for a source notebook."""
     calls = {}
     for cell in source_nb["cells"]:
@@ -92,7 +94,12 @@ def isolated_source(grade_id: str) -> str:
     return f"__import__('hw2probes').reached({grade_id!r})"
 
 
-def with_probes(notebook, calls: dict[str, HiddenCall], skipped=(), isolated=()) -> dict:
+def with_probes(
+    notebook: Notebook,
+    calls: dict[str, HiddenCall],
+    skipped: Collection[str] = (),
+    isolated: Collection[str] = (),
+) -> Notebook:
     """A copy of ``notebook`` whose test cells run their probes; those in ``skipped`` (deleted
     by the student) run nothing, and the grader scores them 0; those in ``isolated`` (the
     policed answers' test cells) print a line: their probes run in the grader's isolated run."""

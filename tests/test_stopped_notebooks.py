@@ -19,7 +19,7 @@ import csv
 import nbformat
 import pytest
 
-from autograder import grade
+from autograder.limits import GiB, Limits
 from test_grade_robustness import NB1, NB2, grade_class, reference
 
 # grades a class (about a minute); the fast lane has tests/test_grade_quick.py
@@ -45,7 +45,7 @@ STUDENTS = {
     "erases": {NB1: at_end(NB1, ERASES_PROBE_DATA)},
 }
 # one notebook at a time (threads=1): notebook 2, the bigger, runs before notebook 1
-LIMITS = grade.Limits(wall=400, cpu=800, memory=int(2.5 * grade.GiB), threads=1, cell=60)
+LIMITS = Limits(wall=400, cpu=800, memory=int(2.5 * GiB), threads=1, cell=60)
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,9 @@ import os
 import shutil
 import stat
 import subprocess
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
+from types import TracebackType
 
 from autograder.sandbox.accounts import Slot
 
@@ -83,7 +85,7 @@ def clean(slot: Slot) -> list[str]:
 def _remove_owned(folder: str, uid: int) -> list[str]:
     """Entries of ``uid`` in ``folder`` (if others may write it) and in the root folders below
     that others may enter."""
-    removed = []
+    removed: list[str] = []
     try:
         open_to_all = os.stat(folder).st_mode & stat.S_IWOTH
         entries = list(os.scandir(folder))
@@ -106,7 +108,11 @@ def _remove_owned(folder: str, uid: int) -> list[str]:
     return removed
 
 
-def _vanished_is_fine(function, path, exc_info) -> None:
+def _vanished_is_fine(
+    function: Callable[..., object],
+    path: str,
+    exc_info: tuple[type[BaseException], BaseException, TracebackType],
+) -> None:
     if not issubclass(exc_info[0], FileNotFoundError):
         raise exc_info[1]
 
@@ -116,7 +122,7 @@ _IPC = {"shm": ("shmid", "-m"), "msg": ("msqid", "-q"), "sem": ("semid", "-s")}
 
 def _remove_ipc(uid: int) -> list[str]:
     """SysV IPC objects owned or created by ``uid``: they outlive their processes."""
-    removed = []
+    removed: list[str] = []
     if not shutil.which("ipcrm"):
         return removed
     for kind, (key, flag) in _IPC.items():

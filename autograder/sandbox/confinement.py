@@ -22,6 +22,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import IO, cast
 
 import psutil
 
@@ -186,13 +187,13 @@ class _Cgroup:
                     return [folder], "v2"
         folders = []
         for controller in ("memory", "pids"):
-            point = next((p for p, options in _mounts("cgroup") if controller in options), None)
+            mount = next((p for p, options in _mounts("cgroup") if controller in options), None)
             path = next(
                 (path for names, path in own.items() if controller in names.split(",")), None
             )
-            if point is None or path is None:
+            if mount is None or path is None:
                 raise OSError(f"no {controller} controller (cgroup v1 or v2) here")
-            folders.append(Path(point) / path.lstrip("/"))
+            folders.append(Path(mount) / path.lstrip("/"))
         return folders, "v1"
 
     @staticmethod
@@ -583,8 +584,9 @@ def run(
         survivors = _kill_user(slot, process.pid) if slot is not None else _kill_tree(process.pid)
         if cgroup is not None:  # and what left the user's uid behind: bwrap and init (root's)
             cgroup.kill()
-        tail.drain(process.stdout.fileno(), DRAIN_SECONDS)
-        process.stdout.close()
+        stdout = cast(IO[bytes], process.stdout)  # not None: opened as a PIPE
+        tail.drain(stdout.fileno(), DRAIN_SECONDS)
+        stdout.close()
         returncode = process.wait()
         said = _read_report(report[0]) if report else None
         peak, oom_kills = cgroup.usage() if cgroup is not None else (None, 0)
@@ -608,7 +610,7 @@ def run(
     )
 
 
-def _read_report(fd: int) -> dict | None:
+def _read_report(fd: int) -> dict[str, int] | None:
     """The namespace init's report, or None if it wrote none (killed, timed out)."""
     try:
         os.set_blocking(fd, False)
@@ -648,7 +650,7 @@ def _set_limits(limits: dict[int, int]) -> None:
 class _Tail:
     """The last OUTPUT_CHARS characters of a stream, kept in bounded memory."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.data = bytearray()
 
     def read(self, fd: int) -> bool:
@@ -670,18 +672,19 @@ class _Tail:
         return self.data[-4 * OUTPUT_CHARS :].decode(errors="replace")[-OUTPUT_CHARS:]
 
 
-def _collect(process: subprocess.Popen, tail: _Tail, wall: float) -> bool:
+def _collect(process: subprocess.Popen[bytes], tail: _Tail, wall: float) -> bool:
     """Keep the output until the main process ends; True if it was still running after ``wall``
     seconds. A process it left behind may hold the output open: its end is not awaited."""
     deadline, poller, streaming = time.monotonic() + wall, select.poll(), True
-    poller.register(process.stdout.fileno(), select.POLLIN)
+    stdout = cast(IO[bytes], process.stdout)  # not None: run() opens it as a PIPE
+    poller.register(stdout.fileno(), select.POLLIN)
     while process.poll() is None:
         left = deadline - time.monotonic()
         if left <= 0:
             return True
         if streaming:
             if poller.poll(min(left, 0.1) * 1000):
-                streaming = tail.read(process.stdout.fileno())
+                streaming = tail.read(stdout.fileno())
         else:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(left)
@@ -746,7 +749,7 @@ def _kill_tree(pid: int) -> int:
         tree = psutil.Process(pid).children(recursive=True)
     except psutil.NoSuchProcess:  # ended and reaped: its group may still hold processes
         tree = []
-    groups = {pid} | {_group(p.pid) for p in tree} - {None}
+    groups = {pid} | {g for p in tree if (g := _group(p.pid)) is not None}
     victims = {p.pid: p for p in tree} | {
         p.pid: p for p in psutil.process_iter() if _group(p.pid) in groups
     }

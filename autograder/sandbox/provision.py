@@ -126,7 +126,7 @@ def _create_user(user: str) -> bool:
     return result.returncode == 0
 
 
-def _exists(lookup: Callable, name: str) -> bool:
+def _exists(lookup: Callable[[str], object], name: str) -> bool:
     try:
         lookup(name)
     except KeyError:
@@ -227,7 +227,7 @@ _VERBS = {"-r": "can read", "-w": "can write", "-x": "can enter", "cannot-run": 
 def _tried_as(slot: Slot, kit: Path, python: str) -> list[str]:
     """Try, as the slot's user, what it must not be able to do (and running ``python``):
     what it could do, e.g. "can read KIT/autograder/grade.py"."""
-    tries = [
+    tries: list[tuple[str, str | Path]] = [
         ("-r", kit),
         ("-w", kit),
         ("-r", kit / "autograder" / "grade.py"),
