@@ -109,6 +109,40 @@ def plant_solution_in_output(folder):
     add_cell(folder, "01_gradient_descent", "print(answer)", output=line + "\n")
 
 
+def _solution_statement(notebook: str, grade_id: str) -> str:
+    """The longest statement of an answer's solution region that is an answer (a leak)."""
+    lines = region(source_cell(notebook, grade_id), "### BEGIN SOLUTION", "### END SOLUTION")
+    secret = leak_check.secrets()["solution statement"]
+    return max(leak_check.statements("\n".join(lines)) & secret, key=len)
+
+
+def plant_solution_line_in_shipped_checks(folder):
+    """A shipped module holding a solution's line as it is: no longer excused as "public"."""
+    line = max(
+        leak_check._significant(
+            region(
+                source_cell("02_ema_adam", "adam_optimizer"),
+                "### BEGIN SOLUTION",
+                "### END SOLUTION",
+            )
+        )
+        & leak_check.secrets()["solution"],
+        key=len,
+    )
+    with open(folder / "hw2checks" / "part2.py", "a") as f:
+        f.write(f"\n\ndef _probe_helper(self, p, g, t):\n    {line}\n")
+
+
+def plant_solution_statement_in_shipped_checks(folder):
+    """A probe that would carry an answer: a statement of the Adam solution, laid out anew."""
+    statement = _solution_statement("02_ema_adam", "adam_optimizer")
+    relaid = statement.replace(" = ", "=").replace(" * ", "*").replace(" + ", "+")
+    relaid = relaid.replace(" - ", "-").replace(" / ", "/")
+    assert relaid != statement
+    with open(folder / "hw2checks" / "part1.py", "a") as f:
+        f.write(f"\n\ndef _probe_helper(self, p, g, t):\n    {relaid}  # laid out anew\n")
+
+
 def plant_pasted_optimizers(folder):
     """Notebook 3's region for the optimizers a student pastes holds the reference of Parts 1-2."""
     lines = region(
@@ -182,6 +216,8 @@ PLANTS = {
     plant_solution: "solution",
     plant_solution_in_output: "solution",
     plant_pasted_optimizers: "solution",
+    plant_solution_line_in_shipped_checks: "solution",
+    plant_solution_statement_in_shipped_checks: "solution",
     plant_hidden_test: "hidden test",
     plant_model_answer: "model answer",
     plant_rule_module: "unexpected file",

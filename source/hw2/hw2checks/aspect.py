@@ -37,7 +37,7 @@ NO_HIDDEN: Hidden = MappingProxyType({})
 class Aspect:
     """One graded aspect: ``probe(*answers) -> data``, then ``compare(data, *literals, hidden)``."""
 
-    part: str  # the module hw2checks.<part>, and the grader's autograder.checks.<part>
+    part: str  # the module hw2checks.<part> (and the grader's judges of that part)
     name: str  # the test id: the check cell's call is check_<name>
     probe: Callable[..., Any]
     compare: Callable[..., int] = field(repr=False)
