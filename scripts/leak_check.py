@@ -104,8 +104,19 @@ def _outside_regions(text: str) -> list[str]:
     return lines
 
 
-_COMPOUND = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.For, ast.While, ast.If)
-_COMPOUND += (ast.With, ast.Try, ast.Import, ast.ImportFrom)
+# statements whose body holds others (their simple statements are compared), and imports
+_COMPOUND: tuple[type[ast.stmt], ...] = (
+    ast.FunctionDef,
+    ast.AsyncFunctionDef,
+    ast.ClassDef,
+    ast.For,
+    ast.While,
+    ast.If,
+    ast.With,
+    ast.Try,
+    ast.Import,
+    ast.ImportFrom,
+)
 
 
 def statements(code: str) -> set[str]:
