@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 import dis
 import types
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 
 import torch
 
@@ -34,23 +34,23 @@ def no_torch_optim() -> Iterator[None]:
     ``hw2probes.tripwires`` has destroyed torch.optim), which this patch cannot weaken."""
     original = torch.optim.Optimizer.__init__
 
-    def refuse(self, *args, **kwargs):
+    def refuse(self: torch.optim.Optimizer, *args: object, **kwargs: object) -> None:
         raise Delegated(type(self).__name__)
 
-    torch.optim.Optimizer.__init__ = refuse
+    torch.optim.Optimizer.__init__ = refuse  # type: ignore[method-assign]  # the patch is the point
     try:
         yield
     finally:
-        torch.optim.Optimizer.__init__ = original
+        torch.optim.Optimizer.__init__ = original  # type: ignore[method-assign]  # restored
 
 
-def globals_read(cls, names) -> list[str]:
+def globals_read(cls: object, names: Collection[str]) -> list[str]:
     """Those of ``names`` that the methods of ``cls`` read as global variables: a bare
     ``weight_decay`` in step() where ``self.weight_decay`` was meant works only while the
     notebook happens to define a global of that name holding the right value."""
-    found = set()
+    found: set[str] = set()
 
-    def visit(code):
+    def visit(code: types.CodeType) -> None:
         for instruction in dis.get_instructions(code):
             if instruction.opname in ("LOAD_GLOBAL", "LOAD_NAME") and instruction.argval in names:
                 found.add(instruction.argval)

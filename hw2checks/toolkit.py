@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any, NoReturn, ParamSpec, TypeVar
 
 import torch
 
@@ -15,6 +16,9 @@ import torch
 #: such as lr held as a tensor of torch's default dtype (torch.tensor(0.1) is float32, rounded to
 #: 2^-24 of its value); float32 for its own rounding. Every check, visible or hidden, applies it.
 RELATIVE_TOLERANCE = {torch.float64: 1e-6, torch.float32: 1e-5}
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 class CheckFailed(AssertionError):
@@ -26,16 +30,16 @@ class Malformed(AssertionError):
     the submission (a check made to return something else)."""
 
 
-def fail(test_id: str, case: str, detail: str, hint: str):
+def fail(test_id: str, case: str, detail: str, hint: str) -> NoReturn:
     raise CheckFailed(f"{test_id}, case {case}: {detail}\nHint: {hint}")
 
 
-def student_facing(check: Callable) -> Callable:
+def student_facing(check: Callable[P, T]) -> Callable[P, T]:
     """A visible check whose verdict shows as your call and the message: the toolkit's frames
     under it are dropped (an error raised by your own code keeps its full traceback)."""
 
     @functools.wraps(check)
-    def run(*args, **kwargs):
+    def run(*args: P.args, **kwargs: P.kwargs) -> T:
         try:
             return check(*args, **kwargs)
         except CheckFailed as verdict:
@@ -44,14 +48,14 @@ def student_facing(check: Callable) -> Callable:
     return run
 
 
-def float64(values) -> torch.Tensor:
+def float64(values: Any) -> torch.Tensor:
     """A float64 CPU copy; Python numbers go straight to float64 (not through float32)."""
     if isinstance(values, torch.Tensor):
         return values.detach().double().cpu()
     return torch.as_tensor(values, dtype=torch.float64)
 
 
-def _dtype(value) -> torch.dtype | None:
+def _dtype(value: object) -> torch.dtype | None:
     if isinstance(value, torch.dtype):
         return value
     if isinstance(value, torch.Tensor):
@@ -59,7 +63,7 @@ def _dtype(value) -> torch.dtype | None:
     return torch.float64 if isinstance(value, (int, float, list, tuple)) else None
 
 
-def tolerance(expected, *involved) -> float:
+def tolerance(expected: Any, *involved: object) -> float:
     """RELATIVE_TOLERANCE of the least precise floating dtype among ``expected`` and ``involved``
     (tensors or dtypes: the inputs, the result; Python numbers count as float64), times
     1 + max |expected|. A dtype less precise than float32 gets float32's."""
@@ -71,7 +75,7 @@ def tolerance(expected, *involved) -> float:
     return relative * (1 + (size if math.isfinite(size) else 0.0))
 
 
-def max_diff(expected, got) -> float:
+def max_diff(expected: Any, got: Any) -> float:
     """max |got - expected| in float64 on the CPU (inf when the shapes differ or a value is not finite)."""
     expected, got = float64(expected), float64(got)
     if got.shape != expected.shape:
@@ -80,7 +84,7 @@ def max_diff(expected, got) -> float:
     return diff if math.isfinite(diff) else math.inf
 
 
-def show(t: torch.Tensor, start: int = 0, digits: int = 6) -> str:
+def show(t: Any, start: int = 0, digits: int = 6) -> str:
     """Up to 6 values from flat index ``start`` on, to ``digits`` significant digits."""
     t = float64(t)
     if not t.dim():
@@ -89,7 +93,7 @@ def show(t: torch.Tensor, start: int = 0, digits: int = 6) -> str:
     return f"[{'..., ' if start else ''}{text}{', ...' if t.numel() > start + 6 else ''}]"
 
 
-def show_pair(expected, got, most_digits: int = 17) -> tuple[str, str]:
+def show_pair(expected: Any, got: Any, most_digits: int = 17) -> tuple[str, str]:
     """The two as a failure prints them: around the element where they differ most, with as many
     significant digits (6 to ``most_digits``) as it takes to print differently."""
     expected, got = float64(expected), float64(got)
@@ -105,7 +109,11 @@ def show_pair(expected, got, most_digits: int = 17) -> tuple[str, str]:
 
 
 def known_mistake(
-    mistakes: Mapping[str, object], got, correct: Sequence, distance: Callable, slack: Callable
+    mistakes: Mapping[str, Any] | None,
+    got: Any,
+    correct: Sequence[Any],
+    distance: Callable[[Any, Any], float],
+    slack: Callable[[Any], float],
 ) -> str | None:
     """The first of ``mistakes`` (a misconception's description -> what it produces) that ``got``
     matches and that is told apart from every result in ``correct``, else None: the one rule for
@@ -128,7 +136,7 @@ def mistake_hint(description: str, matched: str = "your result matches") -> str:
 
 
 def named_mistake(
-    hint: str, mistakes: Mapping[str, object] | None, got, tol: float, expected
+    hint: str, mistakes: Mapping[str, object] | None, got: Any, tol: float, expected: Any
 ) -> str:
     """The hint, or the mistake in ``mistakes`` (a misconception's description -> what it
     produces) that ``got`` matches within ``tol`` and ``expected`` (the correct result) does not
@@ -158,8 +166,8 @@ def named_mistake(
 def expect_close(
     test_id: str,
     case: str,
-    expected,
-    got,
+    expected: Any,
+    got: Any,
     tol: float,
     hint: str,
     mistakes: Mapping[str, object] | None = None,
@@ -188,8 +196,8 @@ def expect_close(
 def expect_path(
     test_id: str,
     case: str,
-    expected,
-    got,
+    expected: Any,
+    got: Any,
     tol: float,
     hint: str,
     mistakes: Callable[[], Mapping[str, object]] | None = None,
@@ -234,7 +242,7 @@ def print_passed(test_id: str, n_cases: int) -> None:
 # What a probe hands the comparison ------------------------------------------------------
 
 
-def malformed(test_id: str, what: str):
+def malformed(test_id: str, what: str) -> NoReturn:
     raise Malformed(
         f"{test_id}: the data your notebook returned for this check is not what "
         f"the check produces ({what}); was the check tampered with?"
@@ -247,11 +255,11 @@ def expect_data(test_id: str, ok: bool, what: str) -> None:
         malformed(test_id, what)
 
 
-def is_str_list(value) -> bool:
+def is_str_list(value: object) -> bool:
     return isinstance(value, list) and all(isinstance(v, str) for v in value)
 
 
-def is_tensor_list(value, length: int | None = None) -> bool:
+def is_tensor_list(value: object, length: int | None = None) -> bool:
     return (
         isinstance(value, list)
         and all(isinstance(v, torch.Tensor) for v in value)

@@ -17,6 +17,7 @@ import os
 import sys
 import sysconfig
 import traceback
+import types
 from collections.abc import Iterator
 
 ENV_SEED = "HW2_PROBE_SEED"  # drawn by the grader for each run; the judge is told it too
@@ -28,16 +29,16 @@ KIT_MODULES = ("hw2probes", "hw2checks", "hw2utils", "autograder")
 
 # The run's seed where set by ``seeded`` (the trusted grader, around a judge); a ContextVar, so
 # that the grader's threads (one student each) never see each other's seed. Unset: $HW2_PROBE_SEED.
-_SEED: contextvars.ContextVar = contextvars.ContextVar("hw2probes_run_seed")
-_UNSET = object()
+_SEED: contextvars.ContextVar[int | None] = contextvars.ContextVar("hw2probes_run_seed")
 
 
 def current_seed() -> int | None:
     """The seed of this grading run, or None outside grading: that of the innermost ``seeded``,
     else ``$HW2_PROBE_SEED`` (set by the grader in the sandbox), else None."""
-    seed = _SEED.get(_UNSET)
-    if seed is not _UNSET:
-        return seed
+    try:
+        return _SEED.get()
+    except LookupError:  # no seeded() around this call
+        pass
     value = os.environ.get(ENV_SEED, "")
     return int(value) if value else None
 
@@ -88,7 +89,7 @@ def _not_the_students() -> tuple[str, ...]:
     return tuple(places)
 
 
-def students_frames(tb) -> list[traceback.FrameSummary]:
+def students_frames(tb: types.TracebackType | None) -> list[traceback.FrameSummary]:
     """The frames of traceback ``tb`` in the student's own code: none in a kit module, the
     standard library, an installed package (torch) or Python's frozen modules."""
     skip = _not_the_students()
