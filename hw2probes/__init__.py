@@ -33,6 +33,7 @@ import os
 import warnings
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 # The run's seed and the description of a student's error have their home in the shipped, torch-free
 # hw2checks.runs (the shipped probes draw their cases with it); named here for the sandbox's side.
@@ -45,9 +46,11 @@ from hw2checks.runs import seeded as seeded
 
 ENV_OUT = "HW2_PROBE_OUT"  # the folder probes write to, set by the grader
 PARTS = ("part1", "part2", "part3", "part4", "extra_credit")
+#: A probe: the student's objects -> plain data (tensors, numbers, strings, lists, dicts).
+Probe = Callable[..., object]
 
 
-def probe_named(ref: str) -> Callable:
+def probe_named(ref: str) -> Probe:
     """The probe a test cell's sandbox body names (``autograder.aspects``' ``Aspect.probe_ref``,
     read from the grader's registry): "hw2checks.<part>.check_<name>", a shipped aspect's probe,
     or "<part>.probe_<name>", a ``probe_`` function of a part module here."""
@@ -58,9 +61,8 @@ def probe_named(ref: str) -> Callable:
             if part in PARTS and name.startswith("check_")
             else None
         )
-        from hw2checks.aspect import (
-            Aspect,
-        )  # here: the notebook runner imports hw2probes without torch
+        # imported here: the notebook runner imports hw2probes without torch
+        from hw2checks.aspect import Aspect
 
         if not isinstance(declared, Aspect):
             raise ValueError(f"unknown probe {ref!r}")
@@ -68,10 +70,11 @@ def probe_named(ref: str) -> Callable:
     part, _, name = ref.partition(".")
     if part not in PARTS or not name.startswith("probe_"):
         raise ValueError(f"unknown probe {ref!r}")
-    return getattr(importlib.import_module(f"{__name__}.{part}"), name)
+    probe: Probe = getattr(importlib.import_module(f"{__name__}.{part}"), name)
+    return probe
 
 
-def collect(probe: Callable, objects: Callable[[], tuple]) -> dict:
+def collect(probe: Probe, objects: Callable[[], tuple[object, ...]]) -> dict[str, object]:
     """{"result": what ``probe`` returned} or {"error": what was raised while getting the
     student's objects or running them}. ``objects`` is a thunk, so that a name the student
     never defined is an error recorded here, not one that stops the cell."""
@@ -85,7 +88,7 @@ def collect(probe: Callable, objects: Callable[[], tuple]) -> dict:
 # package and needs no torch, and under Gradescope's 768 MB its 200 MB matter.
 
 
-def to_bytes(data) -> bytes:
+def to_bytes(data: object) -> bytes:
     import torch
 
     buffer = io.BytesIO()
@@ -93,7 +96,7 @@ def to_bytes(data) -> bytes:
     return buffer.getvalue()
 
 
-def from_bytes(raw: bytes):
+def from_bytes(raw: bytes) -> Any:  # plain data of any shape: the judge checks it
     """Plain data back from ``to_bytes``: weights_only refuses anything that is not tensors,
     numbers, strings, None, lists, tuples and dicts (nothing in the file can run code)."""
     import torch
@@ -118,7 +121,7 @@ def reached(grade_id: str) -> None:
     print(f"{grade_id}: checked in a separate run by the grader")
 
 
-def record(grade_id: str, probe: str, objects: Callable[[], tuple]) -> None:
+def record(grade_id: str, probe: str, objects: Callable[[], tuple[object, ...]]) -> None:
     """Run one probe (``probe_named``) and save its data where the grader collects it (a test
     cell's body in the sandbox)."""
     data = collect(probe_named(probe), objects)

@@ -24,6 +24,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 FINISHED, KERNEL_DIED = "finished", "kernel died"  # how a run ended; else the error that ended it
 
@@ -38,16 +39,20 @@ def execute_one(folder: Path, name: str, cell_timeout: int) -> None:
     from nbclient import NotebookClient
     from nbclient.exceptions import DeadKernelError
 
-    nb = nbformat.read(folder / "notebooks" / f"{name}.ipynb", as_version=4)
+    nb = nbformat.read(folder / "notebooks" / f"{name}.ipynb", as_version=4)  # type: ignore[no-untyped-call]  # nbformat has no types
     path = folder / "executed" / f"{name}.status"
-    cell, started, timeouts = None, 0.0, []
+    cell: int | None = None
+    started = 0.0
+    timeouts: list[int] = []
 
-    def starting(cell_index, **_):
+    def starting(cell_index: int, **_: object) -> None:
         nonlocal cell, started
         cell, started = cell_index, time.monotonic()
         path.write_text(status(None, cell, timeouts))
 
-    def replied(cell_index, execute_reply, **_):  # an interrupted cell replies with an error
+    def replied(
+        cell_index: int, execute_reply: dict[str, Any] | None, **_: object
+    ) -> None:  # an interrupted cell replies with an error
         if (execute_reply or {}).get("content", {}).get(
             "status"
         ) == "error" and time.monotonic() - started >= cell_timeout:
@@ -71,7 +76,7 @@ def execute_one(folder: Path, name: str, cell_timeout: int) -> None:
         ended = KERNEL_DIED
     except Exception as exc:  # a kernel that did not start (RuntimeError), ...: say so, save, go on
         ended = f"{type(exc).__name__}: {str(exc)[:300]}"
-    nbformat.write(nb, folder / "executed" / f"{name}.ipynb")
+    nbformat.write(nb, folder / "executed" / f"{name}.ipynb")  # type: ignore[no-untyped-call]  # nbformat has no types
     path.write_text(status(ended, None if ended == FINISHED else cell, timeouts))
 
 
@@ -89,7 +94,7 @@ def execute(folder: Path, cell_timeout: int, parallel: int) -> None:
     env = dict(os.environ)
     if parallel > 1:  # the cores are shared by the notebooks, not by torch's threads
         env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    running: list[subprocess.Popen] = []
+    running: list[subprocess.Popen[bytes]] = []
     for name in names:
         while len(running) >= parallel:
             running.pop(0).wait()
@@ -112,7 +117,7 @@ def execute(folder: Path, cell_timeout: int, parallel: int) -> None:
         process.wait()
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", type=Path)
     parser.add_argument("--cell-timeout", type=int, required=True)

@@ -36,11 +36,14 @@ import sys
 import time
 import types
 from pathlib import Path
+from typing import Any
 
 MAX_PAYLOAD = 16 * 2**20
+#: One policed answer's job, as the grader writes it (JSON; see the module's docstring).
+Job = dict[str, Any]
 
 
-def _child(job: dict, holder: list) -> dict:
+def _child(job: Job, holder: list[list[object]]) -> dict[str, Any]:
     """In the forked child: guard, execute the student's statements, run the probes."""
     import hw2probes
     from hw2probes import tripwires
@@ -72,7 +75,7 @@ def _child(job: dict, holder: list) -> dict:
         except (Exception, SystemExit) as exc:
             cell, line = origins[node.lineno - 1] if node.lineno <= len(origins) else ("?", "?")
             notes.append(
-                f"cell {cell}, line {line}: {ast.get_source_segment(program, node)[:80]!r} "
+                f"cell {cell}, line {line}: {(ast.get_source_segment(program, node) or '')[:80]!r} "
                 f"was skipped in the isolated run ({hw2probes.describe_error(exc)[:300]})"
             )
         refused += tripwires.trips(before)
@@ -104,7 +107,7 @@ def _child(job: dict, holder: list) -> dict:
     }
 
 
-def run_job(folder: Path, job: dict, timeout: float, holder: list) -> None:
+def run_job(folder: Path, job: Job, timeout: float, holder: list[list[object]]) -> None:
     reading, writing = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: it never returns
@@ -152,7 +155,7 @@ def run_job(folder: Path, job: dict, timeout: float, holder: list) -> None:
     (folder / "reports" / f"{job['answer']}.json").write_text(json.dumps(report))
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", type=Path)
     parser.add_argument("--job-timeout", type=float, required=True)

@@ -34,6 +34,8 @@ import pkgutil
 import sys
 import types
 import warnings
+from collections.abc import Callable, Iterator
+from typing import Any, NoReturn
 
 from hw2checks.probing import Delegated
 
@@ -109,11 +111,12 @@ def _template(free: int) -> types.CodeType:
         f"def outer():\n{assign}    def tripwire(*args, **kwargs):\n{use}"
         f"        raise 'TRIP'('NAME')\n    return tripwire\n"
     )
-    namespace: dict = {}
+    namespace: dict[str, Any] = {}
     with warnings.catch_warnings():  # "'str' object is not callable": the constant is replaced
         warnings.simplefilter("ignore", SyntaxWarning)
         exec(compile(source, "<tripwire>", "exec"), namespace)
-    return namespace["outer"]().__code__
+    code: types.CodeType = namespace["outer"]().__code__
+    return code
 
 
 def _tripwire_code(free: int, name: str) -> types.CodeType:
@@ -122,7 +125,7 @@ def _tripwire_code(free: int, name: str) -> types.CodeType:
     return code.replace(co_consts=consts, co_name="tripwire", co_qualname=name)
 
 
-def _functions(value, depth=0):
+def _functions(value: object, depth: int = 0) -> Iterator[types.FunctionType]:
     """The Python functions reachable from one attribute value: itself, what a staticmethod,
     classmethod, property or partial holds, and a wrapper's __wrapped__ and closure cells."""
     if depth > 6:
@@ -180,14 +183,14 @@ def destroy_torch_optim() -> int:
     return count
 
 
-def _fused_kernel(op_name: str):
-    def fused_kernel(*args, **kwargs):
+def _fused_kernel(op_name: str) -> Callable[..., NoReturn]:
+    def fused_kernel(*args: object, **kwargs: object) -> NoReturn:
         raise _trip(f"torch.{op_name}")
 
     return fused_kernel
 
 
-def fused_tripwires() -> list:
+def fused_tripwires() -> list[object]:
     """Library objects registering a tripwire as the CPU and CUDA kernel of every overload of
     FUSED_OPS. Whoever holds them keeps the tripwires in place; their finalizers are detached, so
     weakref.finalize's registry holds nothing that could unregister them."""
@@ -195,30 +198,30 @@ def fused_tripwires() -> list:
 
     import torch
 
-    libraries = []
+    libraries: list[object] = []
     # CUDA's kernels too, on any build: asking torch.cuda.is_available() here would start CUDA
     # before hw2probes.isolated forks, and a forked child could not use the GPU
     keys = ["CPU", "CUDA"]
     with warnings.catch_warnings():  # "overriding a previously registered kernel": the point
         warnings.simplefilter("ignore")
         for key in keys:
-            library = torch.library.Library("aten", "IMPL", key)
+            library = torch.library.Library("aten", "IMPL", key)  # type: ignore[no-untyped-call]  # torch.library is untyped
             for op_name in FUSED_OPS:
                 packet = getattr(torch.ops.aten, op_name, None)
                 for overload in packet.overloads() if packet is not None else ():
                     qualified = op_name if overload == "default" else f"{op_name}.{overload}"
-                    library.impl(qualified, _fused_kernel(op_name))
+                    library.impl(qualified, _fused_kernel(op_name))  # type: ignore[no-untyped-call]  # untyped too
             libraries.append(library)
     for finalizer in [
         f
-        for f, info in list(weakref.finalize._registry.items())
+        for f, info in list(weakref.finalize._registry.items())  # type: ignore[attr-defined]  # private
         if any(info.weakref() is lib for lib in libraries)
     ]:
         finalizer.detach()
     return libraries
 
 
-def guard(out_of_reach: list) -> None:
+def guard(out_of_reach: list[object]) -> None:
     """Install the audit hook (after this, the hook cannot be removed): refuse REFUSED events,
     imports of torch.optim modules not yet loaded, opening any file in torch's optim folder
     (its sources and bytecode: no reload, no inspect.getsource, no exec of its text), and
@@ -229,11 +232,11 @@ def guard(out_of_reach: list) -> None:
     linecache.clearcache()  # a source line of torch.optim kept from a traceback is no copy either
     keep = list(out_of_reach)
 
-    def refuse(route: str):
+    def refuse(route: str) -> NoReturn:
         _trips.append(route)
         raise PermissionError(f"refused in the isolated run: {route}")
 
-    def hook(event: str, args: tuple) -> None:
+    def hook(event: str, args: tuple[Any, ...]) -> None:
         if keep is None:  # never true: the closure is what keeps the Library objects alive
             return
         if event == "marshal.loads" and sys._getframe(1).f_code.co_filename.startswith(
