@@ -168,7 +168,7 @@ def _judge_of(declared: shipped.Aspect, hidden: shipped.Hidden) -> Callable[...,
 
     def judge(data: object, *literals: object) -> str:
         passed = declared.compare(data, *literals, hidden=hidden)
-        return f"{declared.name}: {passed}/{passed} hidden cases passed"
+        return f"{declared.named(*literals)}: {passed}/{passed} hidden cases passed"
 
     judge.__name__ = judge.__qualname__ = f"check_{declared.name}"
     return judge

@@ -42,6 +42,13 @@ class Aspect:
     probe: Callable[..., Any]
     compare: Callable[..., int] = field(repr=False)
     literals: int = 0  # how many leading arguments of the call are the comparison's constants
+    #: The test cell's id from the call's literals (net_3_1__architecture for task "3.1"), for
+    #: the success line; None: the aspect's name.
+    test_id: Callable[..., str] | None = None
+
+    def named(self, *literals: Any) -> str:
+        """What the success line names: the test cell's id."""
+        return self.test_id(*literals) if self.test_id else self.name
 
     def __call__(self, *answers: Any) -> None:
         """The visible check: your answer on the public cases; prints one line when they pass,
@@ -51,12 +58,15 @@ class Aspect:
             passed = self.compare(data, *answers[: self.literals])
         except CheckFailed as verdict:
             raise AssertionError(str(verdict)) from None  # the check failed: its message is below
-        print_passed(self.name, passed)
+        print_passed(self.named(*answers[: self.literals]), passed)
 
 
-def aspect(probe: Callable[..., Any], literals: int = 0) -> Callable[[Callable[..., int]], Aspect]:
+def aspect(
+    probe: Callable[..., Any], literals: int = 0, test_id: Callable[..., str] | None = None
+) -> Callable[[Callable[..., int]], Aspect]:
     """Declare the decorated comparison ``check_<name>`` of ``hw2checks.<part>`` as a graded
-    aspect whose probe is ``probe`` (a function of the same module)."""
+    aspect whose probe is ``probe`` (a function of the same module); ``test_id(*literals)`` names
+    the test cell in the success line where one aspect serves several cells."""
 
     def declare(compare: Callable[..., int]) -> Aspect:
         package, _, part = compare.__module__.rpartition(".")
@@ -64,6 +74,7 @@ def aspect(probe: Callable[..., Any], literals: int = 0) -> Callable[[Callable[.
             raise ValueError(f"an aspect is a function check_<name> of hw2checks.<part>: {compare}")
         if probe.__module__ != compare.__module__:
             raise ValueError(f"{compare.__name__}: its probe must live in {compare.__module__}")
-        return Aspect(part, compare.__name__.removeprefix("check_"), probe, compare, literals)
+        name = compare.__name__.removeprefix("check_")
+        return Aspect(part, name, probe, compare, literals, test_id)
 
     return declare

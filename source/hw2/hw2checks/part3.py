@@ -342,7 +342,7 @@ def compare_blocks(test_id: str, blocks, task: str) -> int:
     return len(blocks)
 
 
-@aspect(probe=probe_architecture, literals=1)
+@aspect(probe=probe_architecture, literals=1, test_id=architecture_test_id)
 def check_architecture(data, task: str, hidden: Hidden = NO_HIDDEN) -> int:
     """``net`` has exactly the layers Task ``task`` asks for, in order, and their number of
     parameters; it maps a batch to probabilities; and its residual blocks' layers leave their
