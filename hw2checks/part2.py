@@ -1,5 +1,11 @@
 """Checks of notebook 2: gradient statistics, the exponential moving average and a hand-written
-Adam (reference: ``torch.optim.Adam``)."""
+Adam (reference: ``torch.optim.Adam``).
+
+Tasks 2.1 and 2.2 are graded aspects declared here (``hw2checks.aspect``): a probe runs your
+function on cases drawn with ``case_seed``, and a comparison judges what it returned. The
+formulas of those tasks are the answers, so the visible checks compare with values worked out in
+advance for the public cases (PUBLIC_GRAD_STATS, PUBLIC_EMA); the grader adds its own reference.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,7 @@ from collections.abc import Callable
 
 import torch
 
+from hw2checks.aspect import NO_HIDDEN, Hidden, aspect
 from hw2checks.part1 import (
     TOY_SHAPES,
     expect_zero_grad,
@@ -16,39 +23,27 @@ from hw2checks.part1 import (
     random_parameters,
     run_in_turn,
     run_steps,
+    torch_sgd_path,
 )
+from hw2checks.probing import Delegated, devices, plain
+from hw2checks.runs import case_seed, describe_error
 from hw2checks.toolkit import (
+    CheckFailed,
     expect_close,
     expect_path,
     fail,
+    malformed,
+    max_diff,
     mistake_hint,
     print_passed,
     show,
     student_facing,
     tolerance,
 )
-from hw2utils import (
-    pick_device,
-)
+from hw2utils import BOWL_START, LossFunctionWithPlot, pick_device
 
-_GRAD_STATS_CASES = [
-    (
-        "4 steps, 2 coordinates",
-        [[1.0, -2.0], [3.0, 2.0], [-1.0, 0.0], [1.0, 4.0]],
-        [1.0, 1.0],
-        [1.7320508076, 2.4494897428],
-    ),
-    ("1 step, 3 coordinates", [[-0.5, 2.0, 0.0]], [-0.5, 2.0, 0.0], [0.5, 2.0, 0.0]),
-    ("5 equal steps", [[2.0, -3.0]] * 5, [2.0, -3.0], [2.0, 3.0]),
-]
-#: Task 2.1 shape cases: (case, gradients (T, d)); their values are the other check's.
-_GRAD_STATS_SHAPE_CASES = [
-    (
-        "3 steps, 5 coordinates",
-        [[-7.0, -6.0, -5.0, -4.0, -3.0], [-2.0, -1.0, 0.0, 1.0, 2.0], [3.0, 4.0, 5.0, 6.0, 7.0]],
-    ),
-    ("6 steps, 1 coordinate", [[0.5], [-1.0], [2.0], [-0.5], [1.5], [-2.5]]),
-]
+DTYPES = (torch.float64, torch.float32)
+MAX_ITEMS = 100  # a longer list or tuple is described, not kept (an answer holds a few numbers)
 
 
 def _f64(values) -> torch.Tensor:
@@ -67,11 +62,143 @@ def got64(value):
         return value
 
 
-def _call_pair(test_id: str, func: Callable, case: str, args: tuple, names: str, hint: str):
-    result = func(*args)
-    if not isinstance(result, (tuple, list)) or len(result) != 2:
-        fail(test_id, case, f"expected a pair ({names}), got {type(result).__name__}", hint)
-    return result
+# What your code produced, as plain data (the probes) ------------------------------------------
+# A call of your code that raises is kept as {"raised": ...} in place of its result, so that the
+# comparison reports it where its case comes, after the cases before it.
+
+
+def _attempt(call: Callable[[], object]) -> object:
+    """call(), or {"raised": what it raised}."""
+    try:
+        return call()
+    except Delegated:  # a torch.optim optimizer: the whole probe says so (see _adam_probe)
+        raise
+    except Exception as exc:
+        return {"raised": describe_error(exc)}
+
+
+def _described(value) -> dict:
+    try:
+        shown = repr(value)[:200]
+    except Exception:  # the student's __repr__
+        shown = f"<{type(value).__name__}>"
+    return {"type": type(value).__name__, "repr": shown}
+
+
+def _value(value, depth: int = 0):
+    """A value your code gave: a tensor as a CPU copy; a number, str or None as it is; a short
+    list or tuple item by item; an array as a tensor; anything else as {"type", "repr"}."""
+    if isinstance(value, torch.Tensor):
+        return plain(value)
+    if value is None:
+        return None
+    for kind in (bool, int, float, str):  # exact types: numpy.float64 is a float torch.load refuses
+        if isinstance(value, kind):
+            return kind(value)
+    if isinstance(value, (list, tuple)):
+        if depth >= 3 or len(value) > MAX_ITEMS:
+            return _described(value)
+        items = [_value(item, depth + 1) for item in value]
+        return tuple(items) if isinstance(value, tuple) else items
+    try:
+        return torch.as_tensor(value).clone()  # numpy arrays and scalars
+    except Exception:  # not array-like: say what it is
+        return _described(value)
+
+
+def _placed(value) -> dict:
+    """A tensor with the device it is on, or the type of what is not a tensor."""
+    if isinstance(value, torch.Tensor):
+        return {"tensor": plain(value), "device": str(value.device)}
+    return {"type": type(value).__name__}
+
+
+def _pair(result, describe=_value) -> list | str:
+    """The two values a function returned, or, when it returned no pair, the type it returned."""
+    if isinstance(result, (tuple, list)) and len(result) == 2:
+        return [describe(result[0]), describe(result[1])]
+    return type(result).__name__
+
+
+# What a comparison accepts of the probes' data ---------------------------------------------------
+
+
+def field(test_id: str, data, key: str):
+    if not isinstance(data, dict) or key not in data:
+        malformed(test_id, f"no {key!r}")
+    return data[key]
+
+
+def items(test_id: str, data, n: int, what: str) -> list:
+    if not isinstance(data, (list, tuple)) or len(data) != n:
+        malformed(test_id, f"{what}: expected {n} entries")
+    return list(data)
+
+
+def tensor(test_id: str, value, what: str) -> torch.Tensor:
+    if not isinstance(value, torch.Tensor) or value.is_complex():
+        malformed(test_id, f"{what} is not a real tensor")
+    return value
+
+
+def on_device(test_id: str, data, device: str):
+    """The probe's data for ``device``: a grader with a GPU requires results on it too."""
+    if not isinstance(data, dict) or device not in data:
+        malformed(test_id, f"no results on {device}")
+    return data[device]
+
+
+def by_device(test_id: str, data, cases: dict):
+    """(device, case, the probe's entry for it) for each case of ``cases`` ({device: [case]})."""
+    for device, device_cases in cases.items():
+        entries = items(
+            test_id, on_device(test_id, data, device), len(device_cases), f"the cases on {device}"
+        )
+        for case, entry in zip(device_cases, entries):
+            yield device, case, entry
+
+
+def not_raised(test_id: str, case: str, entry):
+    """``entry``, unless it says your code raised: then the check fails here, after the cases
+    before it."""
+    if isinstance(entry, dict) and "raised" in entry:
+        raise CheckFailed(f"{test_id}, case {case}: running your code raised {entry['raised']}")
+    return entry
+
+
+def pair(test_id: str, case: str, entry, names: str, hint: str) -> list:
+    """The two values a function of yours returned (see _pair)."""
+    entry = not_raised(test_id, case, entry)
+    if isinstance(entry, str):
+        fail(test_id, case, f"expected a pair ({names}), got {entry}", hint)
+    return items(test_id, entry, 2, f"{case}: the pair")
+
+
+def shown(value) -> str:
+    """How a value the probe returned prints (your own repr for one it described)."""
+    if isinstance(value, dict) and "repr" in value:
+        return str(value["repr"])
+    return repr(value)
+
+
+def close(test_id, case, expected, got, hint, mistakes=None, inputs=torch.float64):
+    """expect_close on a value the probe returned, with every number kept in float64, within the
+    tolerance of the dtypes of ``inputs`` and of ``got``."""
+    if isinstance(got, dict):  # what the probe returns for a value it cannot keep
+        fail(test_id, case, f"expected a tensor or number, got {got.get('type')}", hint)
+    expected = got64(expected)
+    expect_close(
+        test_id,
+        case,
+        expected,
+        got64(got),
+        tolerance(expected, inputs, got),
+        hint,
+        {name: got64(value) for name, value in (mistakes or {}).items()},
+    )
+
+
+# Task 2.1: gradient_stats(grads) -> (mean, rms) --------------------------------------------------
 
 
 def rms_mistakes(g: torch.Tensor) -> dict:
@@ -98,71 +225,201 @@ def rms_mistakes(g: torch.Tensor) -> dict:
     }
 
 
-@student_facing
-def check_grad_stats__values(gradient_stats: Callable) -> None:
-    """``gradient_stats(grads)`` returns the per-coordinate mean and RMS of a few fixed (T, d) tensors."""
-    test_id = "grad_stats__values"
-    hint = (
-        "mean = the average of g over the steps; RMS = the square root of the average of g**2 "
-        "over the steps"
-    )
-    for case, rows, mean, rms in _GRAD_STATS_CASES:
-        for dtype in (torch.float64, torch.float32):
-            grads = torch.tensor(rows, dtype=dtype)
-            where = f"{case} (grads of shape {tuple(grads.shape)}, {dtype})"
-            got_mean, got_rms = _call_pair(
-                test_id, gradient_stats, where, (grads,), "mean, rms", hint
+def _mean_mistakes(g: torch.Tensor) -> dict:
+    return {
+        "the mean of |g| instead of the mean of g": g.abs().mean(dim=0),
+        "the sum over the steps instead of the mean": g.sum(dim=0),
+    }
+
+
+def bowl_gradients(steps: int = 50, lr: float = 0.1) -> torch.Tensor:
+    """The gradient at each of the ``steps`` points gradient descent visits on the bowl from x0
+    (torch_sgd_path), (steps, 2)."""
+    L = LossFunctionWithPlot()
+    points = [x.requires_grad_() for x in torch_sgd_path(L, BOWL_START, lr, steps)]
+    return torch.stack([torch.autograd.grad(L(x), x)[0] for x in points])
+
+
+def random_gradients(g: torch.Generator, T: int, d: int, dtype, device) -> torch.Tensor:
+    """Gradients with a per-coordinate offset and spread, so mean and RMS differ."""
+    offset = torch.randn(d, generator=g, dtype=torch.float64) * 2
+    spread = torch.rand(d, generator=g, dtype=torch.float64) * 3 + 0.1
+    grads = offset + spread * torch.randn(T, d, generator=g, dtype=torch.float64)
+    return grads.to(dtype=dtype, device=device)
+
+
+BOWL_CASE = "gradients of 50 steps on the bowl"
+
+
+def grad_stats_value_cases() -> list[tuple[str, torch.Tensor]]:
+    """(case, grads): the 50 gradients on the bowl, then random ones of a few sizes, float64 and float32."""
+    g = torch.Generator().manual_seed(case_seed(21))
+    cases = [(BOWL_CASE, bowl_gradients())]
+    for dtype in DTYPES:
+        for T, d in [(30, 2), (7, 3), (12, 1), (5, 6)]:
+            cases.append(
+                (
+                    f"random grads of shape ({T}, {d}), {dtype}",
+                    random_gradients(g, T, d, dtype, "cpu"),
+                )
             )
-            for name, expected, got, mistakes in (
-                ("mean", _f64(mean), got64(got_mean), None),
-                ("RMS", _f64(rms), got64(got_rms), rms_mistakes(_f64(rows))),
-            ):
-                expect_close(
-                    test_id,
-                    f"{where}: {name}",
-                    expected,
-                    got,
-                    tolerance(expected, dtype, got),
-                    hint,
-                    mistakes,
-                )
-    print_passed(test_id, 2 * len(_GRAD_STATS_CASES))
+    return cases
 
 
-@student_facing
-def check_grad_stats__shapes(gradient_stats: Callable) -> None:
-    """``gradient_stats`` returns two tensors of shape (d,) for grads of shape (T, d), any d, and
-    leaves grads as it was (the values are check_grad_stats__values')."""
-    test_id = "grad_stats__shapes"
+#: The per-coordinate (mean, RMS) of the public cases of grad_stats_value_cases (the default seed),
+#: worked out in advance: the visible check has no formula to compute them with. The bowl's are
+#: the answers to Questions 2.A and 2.B, so only the grader compares that case.
+PUBLIC_GRAD_STATS = {
+    "random grads of shape (30, 2), torch.float64": (
+        [0.2269923683, -1.0460174241],
+        [1.0841526944, 1.4271773017],
+    ),
+    "random grads of shape (7, 3), torch.float64": (
+        [3.1051715736, -2.6819978986, 5.7503502884],
+        [3.4980022718, 3.7569523503, 5.9550947502],
+    ),
+    "random grads of shape (12, 1), torch.float64": ([-2.2368020303], [3.8150891965]),
+    "random grads of shape (5, 6), torch.float64": (
+        [-1.4792995309, 2.1838580835, -0.7122792607, 0.9795684067, 0.5860171457, 0.1107020468],
+        [2.6204933817, 2.1874084078, 2.6825314237, 1.0160020298, 2.3874309924, 1.8875117339],
+    ),
+    "random grads of shape (30, 2), torch.float32": (
+        [-0.03893493, 1.202050663],
+        [0.1575057254, 2.457761704],
+    ),
+    "random grads of shape (7, 3), torch.float32": (
+        [-4.4943922928, -1.5617693237, -3.8127789838],
+        [4.5839888553, 3.8043053387, 3.8250731731],
+    ),
+    "random grads of shape (12, 1), torch.float32": ([3.699764063], [3.9624667524]),
+    "random grads of shape (5, 6), torch.float32": (
+        [-2.2733419418, 3.8477815628, -0.0998408139, 0.2192047358, -0.5119500518, 2.0055838585],
+        [2.935300035, 3.8551570006, 0.6860441255, 2.7261302257, 0.5348580847, 3.9451719366],
+    ),
+}
+
+GRAD_STATS_HINT = (
+    "average over the steps (dim 0), one value per coordinate: mean = g.mean(dim=0), "
+    "RMS = square root of the mean of the squares"
+)
+
+
+def probe_grad_stats__values(gradient_stats) -> list:
+    """Per case, the pair gradient_stats returned for a copy of grads."""
+    return [
+        _attempt(lambda: _pair(gradient_stats(grads.clone())))
+        for _, grads in grad_stats_value_cases()
+    ]
+
+
+@aspect(probe=probe_grad_stats__values)
+def check_grad_stats__values(data, hidden: Hidden = NO_HIDDEN) -> int:
+    """``gradient_stats(grads)`` returns the per-coordinate mean and RMS over the steps. The
+    grader's reference is ``hidden["reference"]``; without it, the public cases' values above."""
+    test_id = "grad_stats__values"
+    reference = hidden.get("reference")
+    cases = grad_stats_value_cases()
+    n = 0
+    for (case, grads), entry in zip(cases, items(test_id, data, len(cases), "the cases")):
+        mean, rms = pair(test_id, case, entry, "mean, rms", "return mean, rms")
+        g = grads.double().cpu()
+        if reference is not None:
+            expected_mean, expected_rms = reference(g)
+        elif case in PUBLIC_GRAD_STATS:
+            expected_mean, expected_rms = (_f64(v) for v in PUBLIC_GRAD_STATS[case])
+        else:
+            continue
+        hint = f"{GRAD_STATS_HINT}; for grads of shape {tuple(grads.shape)} both have shape ({grads.shape[1]},)"
+        close(test_id, f"{case}: mean", expected_mean, mean, hint, _mean_mistakes(g), grads.dtype)
+        close(test_id, f"{case}: RMS", expected_rms, rms, hint, rms_mistakes(g), grads.dtype)
+        n += 1
+    return n
+
+
+def grad_stats_shape_cases(device_list) -> dict[str, list[tuple[str, torch.Tensor]]]:
+    """{device: [(case, grads)]}: a single step, a single coordinate, float64 and float32."""
+    g = torch.Generator().manual_seed(case_seed(22))
+    cases = {}
+    for device in device_list:
+        cases[device] = [
+            (
+                f"grads of shape ({T}, {d}), {dtype}, {device}",
+                random_gradients(g, T, d, dtype, device),
+            )
+            for dtype in DTYPES
+            for T, d in [(1, 2), (1, 5), (4, 1), (3, 10)]
+        ]
+    return cases
+
+
+def _device(value) -> str | None:
+    return str(value.device) if isinstance(value, torch.Tensor) else None
+
+
+def _stats_and_grads_after(gradient_stats, grads: torch.Tensor) -> dict:
+    result = gradient_stats(grads.clone())
+    stats, places = _pair(result), _pair(result, _device)
+    gradient_stats(grads)  # on grads itself, not a copy: the comparison sees whether it changed
+    return {"stats": stats, "devices": places, "grads_after": plain(grads)}
+
+
+def probe_grad_stats__shapes(gradient_stats) -> dict:
+    """{device: per case, the pair returned for a copy of grads, the device of each (None for what
+    is not a tensor), and grads after a call on it}."""
+    return {
+        device: [
+            _attempt(lambda: _stats_and_grads_after(gradient_stats, grads)) for _, grads in cases
+        ]
+        for device, cases in grad_stats_shape_cases(devices()).items()
+    }
+
+
+def _stat_shapes(test_id, case, grads, entry) -> None:
+    """Mean and RMS each of shape (d,) for grads of shape (T, d), on grads' device (their values
+    are grad_stats__values' to judge)."""
+    d = grads.shape[1]
+    stats = pair(test_id, case, field(test_id, entry, "stats"), "mean, rms", "return mean, rms")
+    places = items(test_id, field(test_id, entry, "devices"), 2, f"{case}: the devices")
     hint = (
-        "average over the steps, dim 0, so that a (T, d) input gives two (d,) outputs: one mean "
-        "and one RMS per coordinate"
+        f"average over the steps (dim 0), one value per coordinate: for grads of shape "
+        f"{tuple(grads.shape)} mean and RMS both have shape ({d},)"
     )
-    for case, rows in _GRAD_STATS_SHAPE_CASES:
-        for dtype in (torch.float64, torch.float32):
-            grads = torch.tensor(rows, dtype=dtype)
-            where = f"{case} (grads of shape {tuple(grads.shape)}, {dtype})"
-            result = _call_pair(test_id, gradient_stats, where, (grads.clone(),), "mean, rms", hint)
-            for name, got in zip(("mean", "RMS"), result):
-                got = got64(got)
-                shape = tuple(got.shape) if isinstance(got, torch.Tensor) else type(got).__name__
-                if shape != (grads.shape[1],):
-                    fail(
-                        test_id,
-                        f"{where}: {name}",
-                        f"expected shape ({grads.shape[1]},), got {shape}",
-                        hint,
-                    )
-            before = grads.clone()
-            gradient_stats(grads)
-            if not torch.equal(grads, before):
-                fail(
-                    test_id,
-                    where,
-                    "gradient_stats changed the tensor it was given",
-                    "compute new tensors instead of modifying grads in place",
-                )
-    print_passed(test_id, 2 * len(_GRAD_STATS_SHAPE_CASES))
+    for name, value, place in zip(("mean", "RMS"), stats, places):
+        got = got64(value)
+        if not isinstance(got, torch.Tensor):
+            fail(test_id, f"{case}: {name}", f"expected a tensor, got {shown(value)}", hint)
+        if tuple(got.shape) != (d,):
+            fail(test_id, f"{case}: {name}", f"expected shape ({d},), got {tuple(got.shape)}", hint)
+        if place is not None and (
+            not isinstance(place, str) or place.split(":")[0] != grads.device.type
+        ):
+            fail(
+                test_id,
+                f"{case}: {name}",
+                f"{name} is on {place}, expected {grads.device.type}",
+                "compute with tensor operations on grads: the results stay on its device",
+            )
+
+
+@aspect(probe=probe_grad_stats__shapes)
+def check_grad_stats__shapes(data, hidden: Hidden = NO_HIDDEN) -> int:
+    """``gradient_stats`` returns two tensors of shape (d,) for grads of shape (T, d), any d, on
+    grads' device, and leaves grads as it was (the values are check_grad_stats__values')."""
+    test_id = "grad_stats__shapes"
+    n = 0
+    for _, (case, grads), entry in by_device(test_id, data, grad_stats_shape_cases(devices())):
+        entry = not_raised(test_id, case, entry)
+        _stat_shapes(test_id, case, grads, entry)
+        after = tensor(test_id, field(test_id, entry, "grads_after"), f"{case}: grads")
+        if after.dtype != grads.dtype or not torch.equal(after, grads.cpu()):
+            fail(
+                test_id,
+                case,
+                "gradient_stats changed the tensor it was given",
+                "compute new tensors (g.mean(dim=0), ...) instead of modifying grads in place",
+            )
+        n += 1
+    return n
 
 
 #: Questions 2.A and 2.B: how far the two numbers, read off a printout to 4 decimals, may be from
@@ -264,130 +521,383 @@ def check_q_mean_vs_rms__sign_changes(sign_changes) -> None:
     _check_choice("q_mean_vs_rms__sign_changes", sign_changes, "sign_changes")
 
 
-#: Task 2.2 cases: (x_t, beta, t, ema_star_old) -> (EMA_t, EMA*_t), worked out in advance. The
-#: first four are one series, x = 1, 2, -1, 0.5 with beta = 0.5, starting from EMA*_0 = 0.
-_EMA_CASES = [
-    ((1.0, 0.5, 1, 0.0), (1.0, 0.5)),
-    ((2.0, 0.5, 2, 0.5), (1.6666666667, 1.25)),
-    ((-1.0, 0.5, 3, 1.25), (0.1428571429, 0.125)),
-    ((0.5, 0.5, 4, 0.125), (0.3333333333, 0.3125)),
-    ((2.0, 0.9, 5, 1.0), (2.6861370907, 1.1)),
-    ((1.0, 0.99, 3, 0.5), (17.0027945187, 0.505)),
-    ((-3.0, 0.9, 200, -2.0), (-2.1000000015, -2.1)),
-]
+# Task 2.2: ema_update(x_t, beta, t, ema_star_old) -> (ema, ema_star_t) -----------------------------
 
 
-def _check_ema_cases(test_id: str, ema_update: Callable, which: int, hint: str) -> None:
-    for args, expected in _EMA_CASES:
-        case = "x_t={}, beta={}, t={}, ema_star_old={}".format(*args)
-        result = _call_pair(
-            test_id, ema_update, case, args, "ema, ema_star_t", "return ema, ema_star_t"
-        )
-        got = got64(result[which])
-        expect_close(
-            test_id,
-            f"{case}: {('ema', 'ema_star_t')[which]}",
-            _f64(expected[which]),
-            got,
-            tolerance(_f64(expected[which]), got),
-            hint,
-        )
-    print_passed(test_id, len(_EMA_CASES))
+def ema_float_cases(seed: int, n: int) -> list[tuple[float, float, int, float]]:
+    """n cases (x_t, beta, t, ema_star_old): beta in [0.5, 0.999), t in 1..29, x and EMA* about
+    +-3, drawn from case_seed(seed)."""
+    g = torch.Generator().manual_seed(case_seed(seed))
+    cases = []
+    for _ in range(n):
+        beta = 0.5 + 0.499 * torch.rand((), generator=g, dtype=torch.float64).item()
+        t = int(torch.randint(1, 30, (), generator=g))
+        old = 3 * torch.randn((), generator=g, dtype=torch.float64).item()
+        x = 3 * torch.randn((), generator=g, dtype=torch.float64).item()
+        cases.append((x, beta, t, old))
+    return cases
 
 
-@student_facing
-def check_ema_update__formula(ema_update: Callable) -> None:
-    """The second output of ``ema_update`` is EMA*_t on a few fixed cases."""
-    _check_ema_cases(
-        "ema_update__formula",
-        ema_update,
-        1,
-        "EMA*_t = beta * EMA*_{t-1} + (1 - beta) * x_t, returned second: the new value "
-        "x_t gets the small weight 1 - beta",
-    )
+def ema_formula_cases():
+    """(cases, a sequence of 12 values, the betas it is run with)."""
+    g = torch.Generator().manual_seed(case_seed(32))
+    xs = (3 * torch.randn(12, generator=g, dtype=torch.float64)).tolist()
+    return ema_float_cases(31, 8), xs, (0.8,)
 
 
-@student_facing
-def check_ema_update__bias_correction(ema_update: Callable) -> None:
-    """The first output of ``ema_update`` is the bias-corrected EMA_t on a few fixed cases."""
-    _check_ema_cases(
-        "ema_update__bias_correction",
-        ema_update,
-        0,
-        "EMA_t = EMA*_t / (1 - beta ** t), returned first, with t counting from 1: "
-        "at t = 1, starting from EMA*_0 = 0, the EMA equals x_1",
-    )
+def ema_bias_correction_cases():
+    """(cases, a sequence of 6 values around 2, the betas it is run with)."""
+    g = torch.Generator().manual_seed(case_seed(42))
+    xs = (2 + torch.randn(6, generator=g, dtype=torch.float64)).tolist()
+    return ema_float_cases(41, 8), xs, (0.9, 0.99)
 
 
-@student_facing
-def check_ema_update__tensors_unchanged(ema_update: Callable) -> None:
-    """``ema_update`` works on tensors of any shape, giving element by element what it gives
-    for numbers, and does not modify its inputs."""
-    test_id = "ema_update__tensors_unchanged"
-    hint = "use operations that make new tensors (beta * old + ...), not in-place ones (*=, +=, .mul_())"
-    x_rows, old_rows = [[1.0, -2.0, 0.5], [4.0, 0.0, -1.0]], [[0.1, 0.2, 0.3], [-0.1, -0.2, -0.3]]
-    beta, t = 0.9, 3
-    cases = 0
-    for dtype in (torch.float64, torch.float32):
-        x = torch.tensor(x_rows, dtype=dtype)
-        for start, step in [(torch.tensor(old_rows, dtype=dtype), t), (0.0, 1)]:
-            case = (
-                f"tensors of shape (2, 3), {dtype}, beta={beta}, t={step}, ema_star_old "
-                f"{'a tensor' if isinstance(start, torch.Tensor) else '= 0.0'}"
-            )
-            x_before = x.clone()
-            start_before = start.clone() if isinstance(start, torch.Tensor) else start
-            result = _call_pair(
-                test_id,
-                ema_update,
-                case,
-                (x, beta, step, start),
-                "ema, ema_star_t",
-                "return ema, ema_star_t",
-            )
-            olds = (
-                start_before.flatten().tolist()
-                if isinstance(start, torch.Tensor)
-                else [start] * x.numel()
-            )
-            try:
-                scalar = [
-                    _call_pair(
-                        test_id, ema_update, case, (xi, beta, step, oi), "ema, ema_star_t", ""
+def _ema_sequence(ema_update, xs, beta) -> list:
+    """The pairs ema_update returns fed its own EMA* back, from EMA*_0 = 0 and t = 1, 2, ...,
+    up to the first call that raises or returns no pair."""
+    state, pairs = 0.0, []
+    for t, x in enumerate(xs, start=1):
+        try:
+            result = ema_update(x, beta, t, state)
+        except Exception as exc:
+            pairs.append({"raised": describe_error(exc)})
+            break
+        pairs.append(_pair(result))
+        if isinstance(pairs[-1], str):
+            break
+        state = result[1]
+    return pairs
+
+
+def _ema_runs(ema_update, cases) -> dict:
+    floats, xs, betas = cases
+    return {
+        "cases": [_attempt(lambda: _pair(ema_update(*case))) for case in floats],
+        "sequences": [_ema_sequence(ema_update, xs, beta) for beta in betas],
+    }
+
+
+def probe_ema_update__formula(ema_update) -> dict:
+    """{"cases": the pair returned per case, "sequences": the pairs along each sequence}."""
+    return _ema_runs(ema_update, ema_formula_cases())
+
+
+def probe_ema_update__bias_correction(ema_update) -> dict:
+    return _ema_runs(ema_update, ema_bias_correction_cases())
+
+
+EMA_SHAPES = [(), (3,), (2, 4), (2, 3, 2)]
+
+
+def ema_tensor_cases(device_list) -> dict[str, list[tuple]]:
+    """{device: [(case, x, ema_star_old, beta, t)]}: tensors of each shape and dtype, first with
+    ema_star_old a tensor (t=4), then with the float 0.0 (t=1); the two cases share x."""
+    g = torch.Generator().manual_seed(case_seed(51))
+    cases: dict[str, list[tuple]] = {}
+    for device in device_list:
+        cases[device] = []
+        for dtype in DTYPES:
+            for shape in EMA_SHAPES:
+                x = torch.randn(shape, generator=g, dtype=torch.float64).to(
+                    dtype=dtype, device=device
+                )
+                old = torch.randn(shape, generator=g, dtype=torch.float64).to(
+                    dtype=dtype, device=device
+                )
+                for start in (old, 0.0):
+                    beta, t = 0.9, 1 if isinstance(start, float) else 4
+                    case = (
+                        f"tensors of shape {shape}, {dtype}, {device}, ema_star_old "
+                        f"{'= 0.0 (a float)' if isinstance(start, float) else 'a tensor'}, t={t}"
                     )
-                    for xi, oi in zip(x_before.flatten().tolist(), olds)
-                ]
-                scalar = [
-                    _f64([float(pair[k]) for pair in scalar]).reshape(x.shape) for k in (0, 1)
-                ]
-            except Exception:  # the student's code on numbers; the two formula checks show why
+                    cases[device].append((case, x, start, beta, t))
+    return cases
+
+
+def _elementwise(ema_update, x: torch.Tensor, beta, t, start):
+    """What ``ema_update`` gives for each element of the tensors as Python floats (two float64
+    tensors of x's shape), or None when it fails on floats."""
+    xs = x.detach().double().cpu().flatten().tolist()
+    olds = (
+        [start] * len(xs)
+        if isinstance(start, float)
+        else start.detach().double().cpu().flatten().tolist()
+    )
+    try:
+        pairs = [ema_update(xi, beta, t, oi) for xi, oi in zip(xs, olds)]
+        return [
+            torch.tensor([float(pair[k]) for pair in pairs], dtype=torch.float64).reshape(x.shape)
+            for k in (0, 1)
+        ]
+    except Exception:  # the student's code on floats: any failure means "no results for floats"
+        return None
+
+
+def _tensor_case(ema_update, x, start, beta, t) -> dict:
+    pair = _pair(ema_update(x, beta, t, start), _placed)
+    return {
+        "pair": pair,
+        "x_after": plain(x),
+        "old_after": plain(start) if isinstance(start, torch.Tensor) else None,
+        "elementwise": _elementwise(ema_update, x, beta, t, start),
+    }
+
+
+def probe_ema_update__tensors_unchanged(ema_update) -> dict:
+    """{device: per case, the pair returned (tensors with their device), the inputs after the
+    call, and what ema_update gives element by element for floats}."""
+    return {
+        device: [
+            _attempt(lambda: _tensor_case(ema_update, x, start, beta, t))
+            for _, x, start, beta, t in cases
+        ]
+        for device, cases in ema_tensor_cases(devices()).items()
+    }
+
+
+#: (EMA_t, EMA*_t) of the public cases (the default seeds) of the two formula checks, worked out
+#: in advance (the visible check has no formula to compute them with), by case.
+PUBLIC_EMA: dict[str, tuple[float, float]] = {
+    "x_t=1.6157, beta=0.9183, t=28, ema_star_old=1.3690": (1.529752999449, 1.389175913768),
+    "x_t=1.5477, beta=0.9366, t=19, ema_star_old=-2.3121": (-2.904983200409, -2.067546629124),
+    "x_t=3.2870, beta=0.7853, t=21, ema_star_old=3.5680": (3.529710250799, 3.507675655348),
+    "x_t=6.8750, beta=0.9359, t=5, ema_star_old=1.6832": (7.147589136308, 2.016196609458),
+    "x_t=-1.0748, beta=0.5112, t=23, ema_star_old=1.0928": (0.033331009484, 0.033331002859),
+    "x_t=-0.6861, beta=0.6524, t=5, ema_star_old=-1.8657": (-1.650850286155, -1.45568236977),
+    "x_t=3.6792, beta=0.6180, t=18, ema_star_old=-0.7199": (0.960946108169, 0.960780188318),
+    "x_t=-4.5912, beta=0.6941, t=18, ema_star_old=-1.3147": (-2.32027263572, -2.317029658761),
+    "sequence from x_1=2.5953, beta=0.8, t=1": (2.595317795293, 0.519063559059),
+    "sequence from x_1=2.5953, beta=0.8, t=2": (1.20086761256, 0.432312340522),
+    "sequence from x_1=2.5953, beta=0.8, t=3": (1.35490077433, 0.661191577873),
+    "sequence from x_1=2.5953, beta=0.8, t=4": (0.526752923822, 0.310994926225),
+    "sequence from x_1=2.5953, beta=0.8, t=5": (-0.001957543533, -0.001316095668),
+    "sequence from x_1=2.5953, beta=0.8, t=6": (-1.030122343586, -0.760081951949),
+    "sequence from x_1=2.5953, beta=0.8, t=7": (0.169499331111, 0.133952744988),
+    "sequence from x_1=2.5953, beta=0.8, t=8": (0.27153387395, 0.225978049404),
+    "sequence from x_1=2.5953, beta=0.8, t=9": (-0.886898358393, -0.767860875762),
+    "sequence from x_1=2.5953, beta=0.8, t=10": (-0.383536137386, -0.342354258213),
+    "sequence from x_1=2.5953, beta=0.8, t=11": (1.243042524156, 1.13626598438),
+    "sequence from x_1=2.5953, beta=0.8, t=12": (0.72560062164, 0.675737726601),
+    "x_t=1.4854, beta=0.9449, t=3, ema_star_old=-1.1299": (-6.304192759589, -0.985818278226),
+    "x_t=-0.6737, beta=0.9799, t=6, ema_star_old=-0.1420": (-1.33109540331, -0.152716138017),
+    "x_t=-1.8061, beta=0.5600, t=4, ema_star_old=2.7428": (0.821960075994, 0.741141872992),
+    "x_t=-0.1239, beta=0.8248, t=24, ema_star_old=-3.2393": (-2.720151664509, -2.693445238712),
+    "x_t=-2.9837, beta=0.7163, t=4, ema_star_old=1.4465": (0.25735837837, 0.189612902368),
+    "x_t=-1.0727, beta=0.9248, t=2, ema_star_old=-4.1992": (-27.385427726922, -3.964061921197),
+    "x_t=1.8699, beta=0.9386, t=11, ema_star_old=3.6107": (6.977721850962, 3.503725628781),
+    "x_t=-0.6901, beta=0.7142, t=24, ema_star_old=2.0287": (1.252012695553, 1.251624637773),
+    "sequence from x_1=2.3367, beta=0.9, t=1": (2.336690354384, 0.233669035438),
+    "sequence from x_1=2.3367, beta=0.9, t=2": (2.227279328464, 0.423183072408),
+    "sequence from x_1=2.3367, beta=0.9, t=3": (2.229929894847, 0.604311001504),
+    "sequence from x_1=2.3367, beta=0.9, t=4": (2.230047118769, 0.766913204145),
+    "sequence from x_1=2.3367, beta=0.9, t=5": (1.899675822462, 0.777936246056),
+    "sequence from x_1=2.3367, beta=0.9, t=6": (1.881320797427, 0.881509791522),
+    "sequence from x_1=2.3367, beta=0.99, t=1": (2.336690354384, 0.023366903544),
+    "sequence from x_1=2.3367, beta=0.99, t=2": (2.232227565817, 0.04442132856),
+    "sequence from x_1=2.3367, beta=0.99, t=3": (2.232979997569, 0.066321738908),
+    "sequence from x_1=2.3367, beta=0.99, t=4": (2.232308245887, 0.087961851798),
+    "sequence from x_1=2.3367, beta=0.99, t=5": (1.955800185818, 0.095853669512),
+    "sequence from x_1=2.3367, beta=0.99, t=6": (1.931512959577, 0.113031849824),
+}
+
+
+def _float_case(x, beta, t, old) -> str:
+    return f"x_t={x:.4f}, beta={beta:.4f}, t={t}, ema_star_old={old:.4f}"
+
+
+def _sequence_step(xs, beta, t) -> str:
+    return f"sequence from x_1={xs[0]:.4f}, beta={beta}, t={t}"
+
+
+def _expected_ema(hidden: Hidden, key: str, args) -> tuple | None:
+    """(EMA_t, EMA*_t) for ``args``: the grader's ``hidden["reference"]``, else the public case's
+    values (None for a case that is not public: while grading, only the grader compares)."""
+    reference = hidden.get("reference")
+    return reference(*args) if reference is not None else PUBLIC_EMA.get(key)
+
+
+def _ema_mistakes(hidden: Hidden, args) -> dict | None:
+    mistakes = hidden.get("mistakes")
+    return mistakes(*args) if mistakes is not None else None
+
+
+def _ema_pair(test_id, case, entry) -> list:
+    return pair(test_id, case, entry, "ema, ema_star_t", "return ema, ema_star_t  (in this order)")
+
+
+def _ema_cases(test_id, data, cases, hidden, check) -> int:
+    """``check(case, (x, beta, t, old), expected, ema, ema_star_t)`` for each of the probe's pairs."""
+    n = 0
+    for args, entry in zip(
+        cases, items(test_id, field(test_id, data, "cases"), len(cases), "the cases")
+    ):
+        case = _float_case(*args)
+        ema, star = _ema_pair(test_id, case, entry)
+        expected = _expected_ema(hidden, case, args)
+        if expected is not None:
+            check(case, args, expected, ema, star)
+            n += 1
+    return n
+
+
+def _ema_sequences(test_id, data, xs, betas, hidden, check) -> int:
+    """The pairs your ema_update gave along ``xs`` from EMA*_0 = 0, t = 1, 2, ..., fed its own
+    EMA* back, one sequence per beta: ``check`` each step (the reference follows its own EMA*)."""
+    sequences = items(test_id, field(test_id, data, "sequences"), len(betas), "the sequences")
+    n = 0
+    for beta, entries in zip(betas, sequences):
+        if not isinstance(entries, (list, tuple)) or not 0 < len(entries) <= len(xs):
+            malformed(test_id, f"the sequence for beta={beta}")
+        ref_state = 0.0
+        for t, x in enumerate(xs, start=1):
+            if t > len(entries):
+                malformed(test_id, f"the sequence for beta={beta} ends at t={t - 1}")
+            ema, star = _ema_pair(test_id, f"sequence, t={t}", entries[t - 1])
+            expected = _expected_ema(hidden, _sequence_step(xs, beta, t), (x, beta, t, ref_state))
+            if expected is None:
+                break
+            ref_ema, ref_next = expected
+            check(t, x, beta, ref_state, ema, star, ref_ema, ref_next)
+            ref_state = ref_next
+        else:
+            n += 1
+    return n
+
+
+@aspect(probe=probe_ema_update__formula)
+def check_ema_update__formula(data, hidden: Hidden = NO_HIDDEN) -> int:
+    """The second output of ``ema_update`` is EMA*_t, on single steps and along a sequence. The
+    grader adds ``hidden["reference"]`` and the mistakes it names, ``hidden["mistakes"]``."""
+    test_id = "ema_update__formula"
+    hint = "EMA*_t = beta * EMA*_{t-1} + (1 - beta) * x_t, returned second"
+    cases, xs, betas = ema_formula_cases()
+
+    def check_case(case, args, expected, ema, star):
+        close(
+            test_id,
+            f"{case}: ema_star_t",
+            expected[1],
+            star,
+            hint,
+            mistakes=_ema_mistakes(hidden, args),
+        )
+
+    def check_step(t, x, beta, old, ema, star, ref_ema, ref_star):
+        close(
+            test_id,
+            f"sequence of 12 values from EMA*_0 = 0, beta={beta}, t={t}: ema_star_t",
+            ref_star,
+            star,
+            hint + "; feed the returned EMA* back in",
+            mistakes=_ema_mistakes(hidden, (x, beta, t, old)),
+        )
+
+    n = _ema_cases(test_id, data, cases, hidden, check_case)
+    return n + _ema_sequences(test_id, data, xs, betas, hidden, check_step)
+
+
+@aspect(probe=probe_ema_update__bias_correction)
+def check_ema_update__bias_correction(data, hidden: Hidden = NO_HIDDEN) -> int:
+    """The first output of ``ema_update`` is the bias-corrected EMA_t (as formula's)."""
+    test_id = "ema_update__bias_correction"
+    hint = "EMA_t = EMA*_t / (1 - beta^t), with t counting from 1, returned first"
+    cases, xs, betas = ema_bias_correction_cases()
+
+    def check_case(case, args, expected, ema, star):
+        close(
+            test_id,
+            f"{case}: ema",
+            expected[0],
+            ema,
+            hint,
+            mistakes=_ema_mistakes(hidden, args),
+        )
+
+    def check_step(t, x, beta, old, ema, star, ref_ema, ref_star):
+        close(
+            test_id,
+            f"sequence {[round(v, 3) for v in xs]} from EMA*_0 = 0, beta={beta}, t={t}: ema",
+            ref_ema,
+            ema,
+            hint + " (at t=1 the EMA equals x_1 exactly)",
+            mistakes=_ema_mistakes(hidden, (x, beta, t, old)),
+        )
+
+    n = _ema_cases(test_id, data, cases, hidden, check_case)
+    return n + _ema_sequences(test_id, data, xs, betas, hidden, check_step)
+
+
+def _unchanged(test_id, case, entry, key, before: torch.Tensor, what: str, hint: str) -> None:
+    after = tensor(test_id, field(test_id, entry, key), f"{case}: {key}")
+    if after.dtype != before.dtype or not torch.equal(after, before.cpu()):
+        fail(test_id, case, f"ema_update changed its input {what}", hint)
+
+
+def _own_elementwise(test_id, case, entry):
+    """What your ema_update gave element by element for floats (the probe's), or None."""
+    own = field(test_id, entry, "elementwise")
+    if own is not None:
+        own = [
+            tensor(test_id, t, f"{case}: elementwise")
+            for t in items(test_id, own, 2, f"{case}: elementwise")
+        ]
+    return own
+
+
+@aspect(probe=probe_ema_update__tensors_unchanged)
+def check_ema_update__tensors_unchanged(data, hidden: Hidden = NO_HIDDEN) -> int:
+    """Tensors of any shape, dtype and device: the same results as for numbers (the formula itself
+    is graded by the other two checks), on the inputs' device, and the inputs left unchanged. A
+    result unlike your own for numbers is compared with the grader's ``hidden["reference"]``."""
+    test_id = "ema_update__tensors_unchanged"
+    hint = "use only operations that make new tensors (beta * old + ...), never in-place ones (*=, +=, .mul_)"
+    same_hint = "for tensors, ema_update must give element by element what it gives for numbers; "
+    reference_ema = hidden.get("reference")
+    n = 0
+    for _, (case, x, start, beta, t), entry in by_device(
+        test_id, data, ema_tensor_cases(devices())
+    ):
+        entry = not_raised(test_id, case, entry)
+        results = _ema_pair(test_id, case, field(test_id, entry, "pair"))
+        _unchanged(test_id, case, entry, "x_after", x, "x_t", hint)
+        if isinstance(start, torch.Tensor):
+            _unchanged(test_id, case, entry, "old_after", start, "ema_star_old in place", hint)
+        start64 = start.double().cpu() if isinstance(start, torch.Tensor) else start
+        own = _own_elementwise(test_id, case, entry)
+        if reference_ema is not None:
+            expected = reference_ema(x.double().cpu(), beta, t, start64)
+        elif own is not None:
+            expected = own
+        else:
+            fail(
+                test_id,
+                case,
+                "ema_update fails on Python numbers, so its tensor results cannot be compared "
+                "with them",
+                "make check_ema_update__formula pass first",
+            )
+        for k, (name, got) in enumerate(zip(("ema", "ema_star_t"), results)):
+            if not isinstance(got, dict) or "tensor" not in got:
                 fail(
                     test_id,
                     case,
-                    "ema_update fails on Python numbers, so its tensor results "
-                    "cannot be compared with them",
-                    "make check_ema_update__formula pass first",
+                    f"{name} is a {field(test_id, got, 'type')}, expected a tensor",
+                    "write the formula with tensor arithmetic; it then works for any shape",
                 )
-            if not torch.equal(x, x_before):
-                fail(test_id, case, "ema_update changed its input x_t", hint)
-            if isinstance(start, torch.Tensor) and not torch.equal(start, start_before):
-                fail(test_id, case, "ema_update changed its input ema_star_old", hint)
-            for name, got, want in zip(("ema", "ema_star_t"), result, scalar):
-                if not isinstance(got, torch.Tensor):
-                    fail(
-                        test_id, case, f"{name} is a {type(got).__name__}, expected a tensor", hint
-                    )
-                expect_close(
+            value = tensor(test_id, got["tensor"], f"{case}: {name}")
+            if field(test_id, got, "device") != str(x.device):
+                fail(
                     test_id,
-                    f"{case}: {name}, compared with your results for each element as a number",
-                    want,
-                    got,
-                    tolerance(want, dtype, got),
-                    "for tensors the "
-                    "results must be what you get element by element for numbers; " + hint,
+                    case,
+                    f"{name} is on {got['device']}, expected {x.device}",
+                    "compute from the inputs, so the result stays on their device",
                 )
-            cases += 1
-    print_passed(test_id, cases)
+            tol = tolerance(expected[k], x.dtype, value)
+            if own is not None and max_diff(own[k], value) <= tol:
+                continue
+            expect_close(test_id, f"{case}: {name}", expected[k], value, tol, same_hint + hint)
+        n += 1
+    return n
 
 
 def method_globals(cls) -> list[dict]:

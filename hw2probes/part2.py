@@ -1,15 +1,14 @@
-"""Probes of notebook 2: gradient mean and RMS, the answers read off them, the EMA, Adam.
+"""Probes of notebook 2 that are not shipped: the answers to Questions 2.A-2.C, and Adam.
 
-Each probe runs the student's answer on the cases below and returns what it produced; the
-judge (``autograder.checks.part2``) rebuilds the same cases from these functions. A call of the
+(Tasks 2.1 and 2.2 are shipped aspects, probes included, in ``hw2checks.part2``.) Each probe runs
+the student's answer on the cases below and returns what it produced; the judge
+(``autograder.checks.part2``) rebuilds the same cases from these functions. A call of the
 student's code that raises is kept as {"raised": ...} in place of its result, so that the judge
 reports it where its case comes, after the cases before it.
 
 Every case is drawn from ``hw2probes.case_seed`` (the defaults below outside grading, a stream
 of the run's own while grading), so no table of answers computed in advance matches. Fixed:
-the bowl's 50 gradients (the notebook's own data, whose statistics the student computes and
-types in for Questions 2.A and 2.B; a table of them passes none of the random cases beside
-them) and the class-state check's parameters (only where a tensor is stored is looked at).
+the class-state check's parameters (only where a tensor is stored is looked at).
 """
 
 from __future__ import annotations
@@ -27,9 +26,11 @@ from hw2checks.part1 import (
     quartic_loss,
     random_parameters,
     run_in_turn,
-    torch_sgd_path,
 )
 from hw2checks.part2 import (
+    DTYPES,
+    _attempt,
+    _value,
     drive,
     fixed_gradients,
     loss_gradients,
@@ -43,155 +44,8 @@ from hw2checks.probing import (
     devices,
     globals_read,
     no_torch_optim,
-    plain,
 )
-from hw2probes import case_seed, describe_error
-from hw2utils import BOWL_START, LossFunctionWithPlot
-
-DTYPES = (torch.float64, torch.float32)
-MAX_ITEMS = 100  # a longer list or tuple is described, not kept (an answer holds a few numbers)
-
-
-# What the student's code produced, as plain data -------------------------------------------------
-
-
-def _attempt(call: Callable[[], object]) -> object:
-    """call(), or {"raised": what it raised}."""
-    try:
-        return call()
-    except Delegated:  # a torch.optim optimizer: the whole probe says so (see _adam_probe)
-        raise
-    except Exception as exc:
-        return {"raised": describe_error(exc)}
-
-
-def _described(value) -> dict:
-    try:
-        shown = repr(value)[:200]
-    except Exception:  # the student's __repr__
-        shown = f"<{type(value).__name__}>"
-    return {"type": type(value).__name__, "repr": shown}
-
-
-def _value(value, depth: int = 0):
-    """A value the student's code gave: a tensor as a CPU copy; a number, str or None as it is;
-    a short list or tuple item by item; an array as a tensor; anything else as {"type", "repr"}."""
-    if isinstance(value, torch.Tensor):
-        return plain(value)
-    if value is None:
-        return None
-    for kind in (
-        bool,
-        int,
-        float,
-        str,
-    ):  # exact types: numpy.float64 is a float that torch.load refuses
-        if isinstance(value, kind):
-            return kind(value)
-    if isinstance(value, (list, tuple)):
-        if depth >= 3 or len(value) > MAX_ITEMS:
-            return _described(value)
-        items = [_value(item, depth + 1) for item in value]
-        return tuple(items) if isinstance(value, tuple) else items
-    try:
-        return torch.as_tensor(value).clone()  # numpy arrays and scalars
-    except Exception:  # not array-like: say what it is
-        return _described(value)
-
-
-def _placed(value) -> dict:
-    """A tensor with the device it is on, or the type of what is not a tensor."""
-    if isinstance(value, torch.Tensor):
-        return {"tensor": plain(value), "device": str(value.device)}
-    return {"type": type(value).__name__}
-
-
-def _pair(result, describe=_value) -> list | str:
-    """The two values a function returned, or, when it returned no pair, the type it returned."""
-    if isinstance(result, (tuple, list)) and len(result) == 2:
-        return [describe(result[0]), describe(result[1])]
-    return type(result).__name__
-
-
-# Task 2.1: gradient_stats(grads) -> (mean, rms) --------------------------------------------------
-
-
-def bowl_gradients(steps: int = 50, lr: float = 0.1) -> torch.Tensor:
-    """The gradient at each of the ``steps`` points gradient descent visits on the bowl from x0
-    (hw2checks.torch_sgd_path), (steps, 2)."""
-    L = LossFunctionWithPlot()
-    points = [x.requires_grad_() for x in torch_sgd_path(L, BOWL_START, lr, steps)]
-    return torch.stack([torch.autograd.grad(L(x), x)[0] for x in points])
-
-
-def random_gradients(g: torch.Generator, T: int, d: int, dtype, device) -> torch.Tensor:
-    """Gradients with a per-coordinate offset and spread, so mean and RMS differ."""
-    offset = torch.randn(d, generator=g, dtype=torch.float64) * 2
-    spread = torch.rand(d, generator=g, dtype=torch.float64) * 3 + 0.1
-    grads = offset + spread * torch.randn(T, d, generator=g, dtype=torch.float64)
-    return grads.to(dtype=dtype, device=device)
-
-
-def grad_stats_value_cases() -> list[tuple[str, torch.Tensor]]:
-    """(case, grads): the 50 gradients on the bowl, then random ones of a few sizes, float64 and float32."""
-    g = torch.Generator().manual_seed(case_seed(21))
-    cases = [("gradients of 50 steps on the bowl", bowl_gradients())]
-    for dtype in DTYPES:
-        for T, d in [(30, 2), (7, 3), (12, 1), (5, 6)]:
-            cases.append(
-                (
-                    f"random grads of shape ({T}, {d}), {dtype}",
-                    random_gradients(g, T, d, dtype, "cpu"),
-                )
-            )
-    return cases
-
-
-def grad_stats_shape_cases(device_list) -> dict[str, list[tuple[str, torch.Tensor]]]:
-    """{device: [(case, grads)]}: a single step, a single coordinate, float64 and float32."""
-    g = torch.Generator().manual_seed(case_seed(22))
-    cases = {}
-    for device in device_list:
-        cases[device] = [
-            (
-                f"grads of shape ({T}, {d}), {dtype}, {device}",
-                random_gradients(g, T, d, dtype, device),
-            )
-            for dtype in DTYPES
-            for T, d in [(1, 2), (1, 5), (4, 1), (3, 10)]
-        ]
-    return cases
-
-
-def probe_grad_stats__values(gradient_stats) -> list:
-    """Per case, the pair gradient_stats returned for a copy of grads."""
-    return [
-        _attempt(lambda: _pair(gradient_stats(grads.clone())))
-        for _, grads in grad_stats_value_cases()
-    ]
-
-
-def _device(value) -> str | None:
-    return str(value.device) if isinstance(value, torch.Tensor) else None
-
-
-def _stats_and_grads_after(gradient_stats, grads: torch.Tensor) -> dict:
-    result = gradient_stats(grads.clone())
-    stats, places = _pair(result), _pair(result, _device)
-    gradient_stats(grads)  # on grads itself, not a copy: the judge sees whether it changed
-    return {"stats": stats, "devices": places, "grads_after": plain(grads)}
-
-
-def probe_grad_stats__shapes(gradient_stats) -> dict:
-    """{device: per case, the pair returned for a copy of grads, the device of each (None for what
-    is not a tensor), and grads after a call on it}."""
-    return {
-        device: [
-            _attempt(lambda: _stats_and_grads_after(gradient_stats, grads)) for _, grads in cases
-        ]
-        for device, cases in grad_stats_shape_cases(devices()).items()
-    }
-
+from hw2probes import case_seed
 
 # Questions 2.A-2.C: the student's values ---------------------------------------------------------
 
@@ -218,140 +72,6 @@ def probe_q_mean_vs_rms__consistent_sign(consistent_sign):
 
 def probe_q_mean_vs_rms__sign_changes(sign_changes):
     return _value(sign_changes)
-
-
-# Task 2.2: ema_update(x_t, beta, t, ema_star_old) -> (ema, ema_star_t) -----------------------------
-
-
-def ema_float_cases(seed: int, n: int) -> list[tuple[float, float, int, float]]:
-    """n cases (x_t, beta, t, ema_star_old): beta in [0.5, 0.999), t in 1..29, x and EMA* about
-    +-3, drawn from case_seed(seed)."""
-    g = torch.Generator().manual_seed(case_seed(seed))
-    cases = []
-    for _ in range(n):
-        beta = 0.5 + 0.499 * torch.rand((), generator=g, dtype=torch.float64).item()
-        t = int(torch.randint(1, 30, (), generator=g))
-        old = 3 * torch.randn((), generator=g, dtype=torch.float64).item()
-        x = 3 * torch.randn((), generator=g, dtype=torch.float64).item()
-        cases.append((x, beta, t, old))
-    return cases
-
-
-def ema_formula_cases():
-    """(cases, a sequence of 12 values, the betas it is run with)."""
-    g = torch.Generator().manual_seed(case_seed(32))
-    xs = (3 * torch.randn(12, generator=g, dtype=torch.float64)).tolist()
-    return ema_float_cases(31, 8), xs, (0.8,)
-
-
-def ema_bias_correction_cases():
-    """(cases, a sequence of 6 values around 2, the betas it is run with)."""
-    g = torch.Generator().manual_seed(case_seed(42))
-    xs = (2 + torch.randn(6, generator=g, dtype=torch.float64)).tolist()
-    return ema_float_cases(41, 8), xs, (0.9, 0.99)
-
-
-def _ema_sequence(ema_update, xs, beta) -> list:
-    """The pairs ema_update returns fed its own EMA* back, from EMA*_0 = 0 and t = 1, 2, ...,
-    up to the first call that raises or returns no pair."""
-    state, pairs = 0.0, []
-    for t, x in enumerate(xs, start=1):
-        try:
-            result = ema_update(x, beta, t, state)
-        except Exception as exc:
-            pairs.append({"raised": describe_error(exc)})
-            break
-        pairs.append(_pair(result))
-        if isinstance(pairs[-1], str):
-            break
-        state = result[1]
-    return pairs
-
-
-def _ema_runs(ema_update, cases) -> dict:
-    floats, xs, betas = cases
-    return {
-        "cases": [_attempt(lambda: _pair(ema_update(*case))) for case in floats],
-        "sequences": [_ema_sequence(ema_update, xs, beta) for beta in betas],
-    }
-
-
-def probe_ema_update__formula(ema_update) -> dict:
-    """{"cases": the pair returned per case, "sequences": the pairs along each sequence}."""
-    return _ema_runs(ema_update, ema_formula_cases())
-
-
-def probe_ema_update__bias_correction(ema_update) -> dict:
-    return _ema_runs(ema_update, ema_bias_correction_cases())
-
-
-EMA_SHAPES = [(), (3,), (2, 4), (2, 3, 2)]
-
-
-def ema_tensor_cases(device_list) -> dict[str, list[tuple]]:
-    """{device: [(case, x, ema_star_old, beta, t)]}: tensors of each shape and dtype, first with
-    ema_star_old a tensor (t=4), then with the float 0.0 (t=1); the two cases share x."""
-    g = torch.Generator().manual_seed(case_seed(51))
-    cases = {}
-    for device in device_list:
-        cases[device] = []
-        for dtype in DTYPES:
-            for shape in EMA_SHAPES:
-                x = torch.randn(shape, generator=g, dtype=torch.float64).to(
-                    dtype=dtype, device=device
-                )
-                old = torch.randn(shape, generator=g, dtype=torch.float64).to(
-                    dtype=dtype, device=device
-                )
-                for start in (old, 0.0):
-                    beta, t = 0.9, 1 if isinstance(start, float) else 4
-                    case = (
-                        f"tensors of shape {shape}, {dtype}, {device}, ema_star_old "
-                        f"{'= 0.0 (a float)' if isinstance(start, float) else 'a tensor'}, t={t}"
-                    )
-                    cases[device].append((case, x, start, beta, t))
-    return cases
-
-
-def _elementwise(ema_update, x: torch.Tensor, beta, t, start):
-    """What ``ema_update`` gives for each element of the tensors as Python floats (two float64
-    tensors of x's shape), or None when it fails on floats."""
-    xs = x.detach().double().cpu().flatten().tolist()
-    olds = (
-        [start] * len(xs)
-        if isinstance(start, float)
-        else start.detach().double().cpu().flatten().tolist()
-    )
-    try:
-        pairs = [ema_update(xi, beta, t, oi) for xi, oi in zip(xs, olds)]
-        return [
-            torch.tensor([float(pair[k]) for pair in pairs], dtype=torch.float64).reshape(x.shape)
-            for k in (0, 1)
-        ]
-    except Exception:  # the student's code on floats: any failure means "no results for floats"
-        return None
-
-
-def _tensor_case(ema_update, x, start, beta, t) -> dict:
-    pair = _pair(ema_update(x, beta, t, start), _placed)
-    return {
-        "pair": pair,
-        "x_after": plain(x),
-        "old_after": plain(start) if isinstance(start, torch.Tensor) else None,
-        "elementwise": _elementwise(ema_update, x, beta, t, start),
-    }
-
-
-def probe_ema_update__tensors_unchanged(ema_update) -> dict:
-    """{device: per case, the pair returned (tensors with their device), the inputs after the
-    call, and what ema_update gives element by element for floats}."""
-    return {
-        device: [
-            _attempt(lambda: _tensor_case(ema_update, x, start, beta, t))
-            for _, x, start, beta, t in cases
-        ]
-        for device, cases in ema_tensor_cases(devices()).items()
-    }
 
 
 # Task 2.3: ADAMOptimizer ----------------------------------------------------------------------------

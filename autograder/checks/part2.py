@@ -1,9 +1,12 @@
 """Judges of notebook 2: gradient mean and RMS, the answers read off them, the EMA, Adam.
 
-The probes (``hw2probes.part2``) run the student's answers on their cases; these judges rebuild
-the same cases, compute the reference (the formulas, torch.optim.Adam) and compare. Adam's
-probes run the student's ADAMOptimizer with Task 2.2's EMA in place of the student's
-``ema_update``, so that a wrong EMA costs only the EMA's points.
+Tasks 2.1 and 2.2 are shipped aspects (``hw2checks.part2``: probe and comparison); what the grader
+adds to them is attached here with ``extend``: the formulas themselves (the tasks' answers) and the
+EMA mistakes simulated from them. The answers to 2.A-2.C and Adam are still judged here, on the
+data of the probes in ``hw2probes.part2``: these judges rebuild the same cases, compute the
+reference (the formulas, torch.optim.Adam) and compare. Adam's probes run the student's
+ADAMOptimizer with Task 2.2's EMA in place of the student's ``ema_update``, so that a wrong EMA
+costs only the EMA's points.
 """
 
 from __future__ import annotations
@@ -12,8 +15,9 @@ import math
 
 import torch
 
-from autograder.aspects import aspect, attributes_of
+from autograder.aspects import aspect, attributes_of, extend
 from autograder.checks.common import passed, zero_grad_verdict
+from hw2checks import part2
 from hw2checks.part1 import leaf_copies
 from hw2checks.part2 import (
     ADAM_DECAY_HINT,
@@ -29,13 +33,20 @@ from hw2checks.part2 import (
     PERSIST_MISTAKE,
     STATE_HINT,
     TWIN_HINT,
+    bowl_gradients,
+    by_device,
     drive,
     expect_choice,
     expect_two_numbers,
-    got64,
+    field,
+    items,
     loss_gradients,
+    not_raised,
+    on_device,
     rms_mistakes,
+    shown,
     state_mismatch,
+    tensor,
 )
 from hw2checks.probing import devices
 from hw2checks.toolkit import (
@@ -64,22 +75,12 @@ from hw2probes.part2 import (
     STEPS,
     TWIN_SHAPES,
     adam_cases,
-    bowl_gradients,
-    ema_bias_correction_cases,
-    ema_formula_cases,
-    ema_tensor_cases,
-    grad_stats_shape_cases,
-    grad_stats_value_cases,
     without_decay,
 )
 
 # a hidden test cell calls a shipped aspect (hw2checks.part2) through this module too
 __getattr__ = attributes_of("part2")
 
-GRAD_STATS_HINT = (
-    "average over the steps (dim 0), one value per coordinate: mean = g.mean(dim=0), "
-    "RMS = square root of the mean of the squares"
-)
 NAN_HINT = (
     "your parameters became NaN or infinite: is t 0 in the first step? t counts from 1 "
     "(increment it at the start of step()), so 1 - beta^t is never 0"
@@ -89,162 +90,18 @@ NAN_HINT = (
 FACT_TYPES = {"where": str, "dtype": str, "device": str, "shape": list, "leaf": bool}
 
 
-# The probes' data ---------------------------------------------------------------------------------
-
-
-def field(test_id: str, data, key: str):
-    if not isinstance(data, dict) or key not in data:
-        malformed(test_id, f"no {key!r}")
-    return data[key]
-
-
-def items(test_id: str, data, n: int, what: str) -> list:
-    if not isinstance(data, (list, tuple)) or len(data) != n:
-        malformed(test_id, f"{what}: expected {n} entries")
-    return list(data)
-
-
-def tensor(test_id: str, value, what: str) -> torch.Tensor:
-    if not isinstance(value, torch.Tensor) or value.is_complex():
-        malformed(test_id, f"{what} is not a real tensor")
-    return value
-
-
-def on_device(test_id: str, data, device: str):
-    """The probe's data for ``device``: a grader with a GPU requires results on it too."""
-    if not isinstance(data, dict) or device not in data:
-        malformed(test_id, f"no results on {device}")
-    return data[device]
-
-
-def by_device(test_id: str, data, cases: dict):
-    """(device, case, the probe's entry for it) for each case of ``cases`` ({device: [case]})."""
-    for device, device_cases in cases.items():
-        entries = items(
-            test_id, on_device(test_id, data, device), len(device_cases), f"the cases on {device}"
-        )
-        for case, entry in zip(device_cases, entries):
-            yield device, case, entry
-
-
-def not_raised(test_id: str, case: str, entry):
-    """``entry``, unless it says the student's code raised: then the check fails here, after
-    the cases before it."""
-    if isinstance(entry, dict) and "raised" in entry:
-        raise AssertionError(f"{test_id}, case {case}: running your code raised {entry['raised']}")
-    return entry
-
-
-def pair(test_id: str, case: str, entry, names: str, hint: str) -> list:
-    """The two values a student's function returned (see hw2probes.part2._pair)."""
-    entry = not_raised(test_id, case, entry)
-    if isinstance(entry, str):
-        fail(test_id, case, f"expected a pair ({names}), got {entry}", hint)
-    return items(test_id, entry, 2, f"{case}: the pair")
-
-
-def shown(value) -> str:
-    """How a value the probe returned prints (the student's own repr for one it described)."""
-    if isinstance(value, dict) and "repr" in value:
-        return str(value["repr"])
-    return repr(value)
-
-
-def close(test_id, case, expected, got, hint, mistakes=None, inputs=torch.float64):
-    """expect_close on a value the probe returned, with every number kept in float64, within the
-    tolerance of the dtypes of ``inputs`` and of ``got``."""
-    if isinstance(got, dict):  # what the probe returns for a value it cannot keep
-        fail(test_id, case, f"expected a tensor or number, got {got.get('type')}", hint)
-    expected = got64(expected)
-    expect_close(
-        test_id,
-        case,
-        expected,
-        got64(got),
-        tolerance(expected, inputs, got),
-        hint,
-        {name: got64(value) for name, value in (mistakes or {}).items()},
-    )
-
-
 # Task 2.1: gradient_stats ------------------------------------------------------------------
 
 
+# gradient_stats written out is Task 2.1's answer: the grader's reference, never shipped.
 def reference_gradient_stats(grads: torch.Tensor):
     """Per-coordinate mean and root-mean-square over the steps (dim 0) of ``grads`` (T, d)."""
     return grads.mean(dim=0), grads.pow(2).mean(dim=0).sqrt()
 
 
-def _mean_mistakes(g: torch.Tensor) -> dict:
-    return {
-        "the mean of |g| instead of the mean of g": g.abs().mean(dim=0),
-        "the sum over the steps instead of the mean": g.sum(dim=0),
-    }
-
-
-def _compare_stats(test_id, case, grads, entry):
-    """The pair gradient_stats returned for ``grads`` against the reference."""
-    mean, rms = pair(test_id, case, entry, "mean, rms", "return mean, rms")
-    g = grads.double().cpu()
-    expected_mean, expected_rms = reference_gradient_stats(g)
-    hint = f"{GRAD_STATS_HINT}; for grads of shape {tuple(grads.shape)} both have shape ({grads.shape[1]},)"
-    close(test_id, f"{case}: mean", expected_mean, mean, hint, _mean_mistakes(g), grads.dtype)
-    close(test_id, f"{case}: RMS", expected_rms, rms, hint, rms_mistakes(g), grads.dtype)
-
-
-@aspect(probe=probes.probe_grad_stats__values)
-def check_grad_stats__values(data) -> str:
-    test_id = "grad_stats__values"
-    cases = grad_stats_value_cases()
-    for (case, grads), entry in zip(cases, items(test_id, data, len(cases), "the cases")):
-        _compare_stats(test_id, case, grads, entry)
-    return passed(test_id, len(cases))
-
-
-def _stat_shapes(test_id, case, grads, entry) -> None:
-    """Mean and RMS each of shape (d,) for grads of shape (T, d), on grads' device (their values
-    are grad_stats__values' to judge)."""
-    d = grads.shape[1]
-    stats = pair(test_id, case, field(test_id, entry, "stats"), "mean, rms", "return mean, rms")
-    places = items(test_id, field(test_id, entry, "devices"), 2, f"{case}: the devices")
-    hint = (
-        f"average over the steps (dim 0), one value per coordinate: for grads of shape "
-        f"{tuple(grads.shape)} mean and RMS both have shape ({d},)"
-    )
-    for name, value, place in zip(("mean", "RMS"), stats, places):
-        got = got64(value)
-        if not isinstance(got, torch.Tensor):
-            fail(test_id, f"{case}: {name}", f"expected a tensor, got {shown(value)}", hint)
-        if tuple(got.shape) != (d,):
-            fail(test_id, f"{case}: {name}", f"expected shape ({d},), got {tuple(got.shape)}", hint)
-        if place is not None and (
-            not isinstance(place, str) or place.split(":")[0] != grads.device.type
-        ):
-            fail(
-                test_id,
-                f"{case}: {name}",
-                f"{name} is on {place}, expected {grads.device.type}",
-                "compute with tensor operations on grads: the results stay on its device",
-            )
-
-
-@aspect(probe=probes.probe_grad_stats__shapes)
-def check_grad_stats__shapes(data) -> str:
-    test_id = "grad_stats__shapes"
-    n = 0
-    for _, (case, grads), entry in by_device(test_id, data, grad_stats_shape_cases(devices())):
-        entry = not_raised(test_id, case, entry)
-        _stat_shapes(test_id, case, grads, entry)
-        after = tensor(test_id, field(test_id, entry, "grads_after"), f"{case}: grads")
-        if after.dtype != grads.dtype or not torch.equal(after, grads.cpu()):
-            fail(
-                test_id,
-                case,
-                "gradient_stats changed the tensor it was given",
-                "compute new tensors (g.mean(dim=0), ...) instead of modifying grads in place",
-            )
-        n += 1
-    return passed(test_id, n)
+check_grad_stats__values = extend(
+    part2.check_grad_stats__values, reference=reference_gradient_stats
+)
 
 
 # Questions 2.A and 2.B ------------------------------------------------------------------------
@@ -358,6 +215,10 @@ def check_q_mean_vs_rms__sign_changes(data) -> str:
 # Task 2.2: ema_update ----------------------------------------------------------------------------
 
 
+# The grader's extras of the EMA's aspects: the formula itself is Task 2.2's answer, and each
+# mistake below is computed from it, so none of this may ship.
+
+
 def reference_ema_update(x_t, beta, t, ema_star_old):
     """EMA*_t = beta EMA*_{t-1} + (1 - beta) x_t and EMA_t = EMA*_t / (1 - beta^t), t from 1."""
     ema_star_t = beta * ema_star_old + (1 - beta) * x_t
@@ -385,166 +246,19 @@ def _ema_value_mistakes(x, beta, t, old) -> dict:
     }
 
 
-def _ema_pair(test_id, case, entry) -> list:
-    return pair(test_id, case, entry, "ema, ema_star_t", "return ema, ema_star_t  (in this order)")
-
-
-def _ema_cases(test_id, data, cases, check) -> int:
-    """``check(case, (x, beta, t, old), ema, ema_star_t)`` for each of the probe's pairs."""
-    for (x, beta, t, old), entry in zip(
-        cases, items(test_id, field(test_id, data, "cases"), len(cases), "the cases")
-    ):
-        case = f"x_t={x:.4f}, beta={beta:.4f}, t={t}, ema_star_old={old:.4f}"
-        check(case, (x, beta, t, old), *_ema_pair(test_id, case, entry))
-    return len(cases)
-
-
-def _ema_sequences(test_id, data, xs, betas, check) -> int:
-    """The pairs the student's ema_update gave along ``xs`` from EMA*_0 = 0, t = 1, 2, ...,
-    fed its own EMA* back, one sequence per beta: ``check`` each step (the reference follows
-    its own EMA*)."""
-    sequences = items(test_id, field(test_id, data, "sequences"), len(betas), "the sequences")
-    for beta, entries in zip(betas, sequences):
-        if not isinstance(entries, (list, tuple)) or not 0 < len(entries) <= len(xs):
-            malformed(test_id, f"the sequence for beta={beta}")
-        ref_state = 0.0
-        for t, x in enumerate(xs, start=1):
-            if t > len(entries):
-                malformed(test_id, f"the sequence for beta={beta} ends at t={t - 1}")
-            ema, star = _ema_pair(test_id, f"sequence, t={t}", entries[t - 1])
-            ref_ema, ref_next = reference_ema_update(x, beta, t, ref_state)
-            check(t, x, beta, ref_state, ema, star, ref_ema, ref_next)
-            ref_state = ref_next
-    return len(betas)
-
-
-@aspect(probe=probes.probe_ema_update__formula)
-def check_ema_update__formula(data) -> str:
-    test_id = "ema_update__formula"
-    hint = "EMA*_t = beta * EMA*_{t-1} + (1 - beta) * x_t, returned second"
-    cases, xs, betas = ema_formula_cases()
-
-    def check_case(case, args, ema, star):
-        close(
-            test_id,
-            f"{case}: ema_star_t",
-            reference_ema_update(*args)[1],
-            star,
-            hint,
-            mistakes=_ema_state_mistakes(*args),
-        )
-
-    def check_step(t, x, beta, old, ema, star, ref_ema, ref_star):
-        close(
-            test_id,
-            f"sequence of 12 values from EMA*_0 = 0, beta={beta}, t={t}: ema_star_t",
-            ref_star,
-            star,
-            hint + "; feed the returned EMA* back in",
-            mistakes=_ema_state_mistakes(x, beta, t, old),
-        )
-
-    n = _ema_cases(test_id, data, cases, check_case)
-    n += _ema_sequences(test_id, data, xs, betas, check_step)
-    return passed(test_id, n)
-
-
-@aspect(probe=probes.probe_ema_update__bias_correction)
-def check_ema_update__bias_correction(data) -> str:
-    test_id = "ema_update__bias_correction"
-    hint = "EMA_t = EMA*_t / (1 - beta^t), with t counting from 1, returned first"
-    cases, xs, betas = ema_bias_correction_cases()
-
-    def check_case(case, args, ema, star):
-        close(
-            test_id,
-            f"{case}: ema",
-            reference_ema_update(*args)[0],
-            ema,
-            hint,
-            mistakes=_ema_value_mistakes(*args),
-        )
-
-    def check_step(t, x, beta, old, ema, star, ref_ema, ref_star):
-        close(
-            test_id,
-            f"sequence {[round(v, 3) for v in xs]} from EMA*_0 = 0, beta={beta}, t={t}: ema",
-            ref_ema,
-            ema,
-            hint + " (at t=1 the EMA equals x_1 exactly)",
-            mistakes=_ema_value_mistakes(x, beta, t, old),
-        )
-
-    n = _ema_cases(test_id, data, cases, check_case)
-    n += _ema_sequences(test_id, data, xs, betas, check_step)
-    return passed(test_id, n)
-
-
-def _unchanged(test_id, case, entry, key, before: torch.Tensor, what: str, hint: str) -> None:
-    after = tensor(test_id, field(test_id, entry, key), f"{case}: {key}")
-    if after.dtype != before.dtype or not torch.equal(after, before.cpu()):
-        fail(test_id, case, f"ema_update changed its input {what}", hint)
-
-
-def _elementwise(test_id, case, entry):
-    """What the student's ema_update gave element by element for floats, or None."""
-    own = field(test_id, entry, "elementwise")
-    if own is not None:
-        own = [
-            tensor(test_id, t, f"{case}: elementwise")
-            for t in items(test_id, own, 2, f"{case}: elementwise")
-        ]
-    return own
-
-
-@aspect(probe=probes.probe_ema_update__tensors_unchanged)
-def check_ema_update__tensors_unchanged(data) -> str:
-    """Tensors of any shape, dtype and device: the same results as for numbers (the formula itself
-    is graded by the other two checks), on the inputs' device, and the inputs left unchanged."""
-    test_id = "ema_update__tensors_unchanged"
-    hint = "use only operations that make new tensors (beta * old + ...), never in-place ones (*=, +=, .mul_)"
-    n = 0
-    for _, (case, x, start, beta, t), entry in by_device(
-        test_id, data, ema_tensor_cases(devices())
-    ):
-        entry = not_raised(test_id, case, entry)
-        results = _ema_pair(test_id, case, field(test_id, entry, "pair"))
-        _unchanged(test_id, case, entry, "x_after", x, "x_t", hint)
-        if isinstance(start, torch.Tensor):
-            _unchanged(test_id, case, entry, "old_after", start, "ema_star_old in place", hint)
-        start64 = start.double().cpu() if isinstance(start, torch.Tensor) else start
-        reference = reference_ema_update(x.double().cpu(), beta, t, start64)
-        own = _elementwise(test_id, case, entry)
-        for k, (name, got) in enumerate(zip(("ema", "ema_star_t"), results)):
-            if not isinstance(got, dict) or "tensor" not in got:
-                fail(
-                    test_id,
-                    case,
-                    f"{name} is a {field(test_id, got, 'type')}, expected a tensor",
-                    "write the formula with tensor arithmetic; it then works for any shape",
-                )
-            value = tensor(test_id, got["tensor"], f"{case}: {name}")
-            if field(test_id, got, "device") != str(x.device):
-                fail(
-                    test_id,
-                    case,
-                    f"{name} is on {got['device']}, expected {x.device}",
-                    "compute from the inputs, so the result stays on their device",
-                )
-            tol = tolerance(reference[k], x.dtype, value)
-            if own is not None and max_diff(own[k], value) <= tol:
-                continue
-            expect_close(
-                test_id,
-                f"{case}: {name}",
-                reference[k],
-                value,
-                tol,
-                "for tensors, ema_update must give element by element what it gives for numbers; "
-                + hint,
-            )
-        n += 1
-    return passed(test_id, n)
+check_ema_update__formula = extend(
+    part2.check_ema_update__formula,
+    reference=reference_ema_update,
+    mistakes=_ema_state_mistakes,
+)
+check_ema_update__bias_correction = extend(
+    part2.check_ema_update__bias_correction,
+    reference=reference_ema_update,
+    mistakes=_ema_value_mistakes,
+)
+check_ema_update__tensors_unchanged = extend(
+    part2.check_ema_update__tensors_unchanged, reference=reference_ema_update
+)
 
 
 # Task 2.3: ADAMOptimizer ----------------------------------------------------------------------------
