@@ -168,6 +168,8 @@ def _judge_of(declared: shipped.Aspect, hidden: shipped.Hidden) -> Callable[...,
 
     def judge(data: object, *literals: object) -> str:
         passed = declared.compare(data, *literals, hidden=hidden)
+        if isinstance(passed, str):  # its own line
+            return passed
         return f"{declared.named(*literals)}: {passed}/{passed} hidden cases passed"
 
     judge.__name__ = judge.__qualname__ = f"check_{declared.name}"

@@ -447,26 +447,39 @@ def expect_two_numbers(
     return numbers
 
 
-def _check_two_numbers(test_id: str, value, name: str, nonnegative: bool = False) -> None:
-    first, second = expect_two_numbers(test_id, value, name, nonnegative).tolist()
-    print(
+def _two_numbers(
+    test_id: str, data: object, name: str, hidden: Hidden, nonnegative: bool = False
+) -> int | str:
+    """Two numbers read off a printout: their form here; their values only where the grader
+    attaches the true ones (``hidden["answer"](test_id, numbers)``), the answer itself."""
+    got = expect_two_numbers(test_id, data, name, nonnegative, shown=shown(data))
+    if "answer" in hidden:
+        return hidden["answer"](test_id, got)
+    first, second = got.tolist()
+    return (
         f"{test_id}: {name} = ({first:.4f}, {second:.4f}) has the right form; "
         f"the grader compares it with the true values (tolerance {ANSWER_TOLERANCE:g})"
     )
 
 
-@student_facing
-def check_q_mean_values__numbers(mean_grad_values) -> None:
+def probe_q_mean_values__numbers(mean_grad_values):
+    return _value(mean_grad_values)
+
+
+@aspect(probe=probe_q_mean_values__numbers)
+def check_q_mean_values__numbers(data, hidden: Hidden = NO_HIDDEN) -> int | str:
     """``mean_grad_values`` holds two numbers (their values are graded by the autograder)."""
-    _check_two_numbers("q_mean_values__numbers", mean_grad_values, "mean_grad_values")
+    return _two_numbers("q_mean_values__numbers", data, "mean_grad_values", hidden)
 
 
-@student_facing
-def check_q_rms_values__numbers(rms_grad_values) -> None:
+def probe_q_rms_values__numbers(rms_grad_values):
+    return _value(rms_grad_values)
+
+
+@aspect(probe=probe_q_rms_values__numbers)
+def check_q_rms_values__numbers(data, hidden: Hidden = NO_HIDDEN) -> int | str:
     """``rms_grad_values`` holds two non-negative numbers (their values are graded by the autograder)."""
-    _check_two_numbers(
-        "q_rms_values__numbers", rms_grad_values, "rms_grad_values", nonnegative=True
-    )
+    return _two_numbers("q_rms_values__numbers", data, "rms_grad_values", hidden, nonnegative=True)
 
 
 #: Question 2.C: the options each answer variable may take.
@@ -493,32 +506,52 @@ def expect_choice(test_id: str, answer, name: str, shown: str | None = None) -> 
     return answer.strip()
 
 
-def _check_choice(test_id: str, answer, name: str) -> None:
+def _choice(test_id: str, data: object, name: str, hidden: Hidden) -> int | str:
+    """One of MEAN_VS_RMS_OPTIONS[name]: its form here; whether it is right only where the grader
+    attaches the right ones (``hidden["answer"](test_id, name, choice)``)."""
+    answer = expect_choice(test_id, data, name, shown(data))
+    if "answer" in hidden:
+        return hidden["answer"](test_id, name, answer)
     allowed = " or ".join(f'"{option}"' for option in MEAN_VS_RMS_OPTIONS[name])
-    print(
-        f"{test_id}: {name} = {expect_choice(test_id, answer, name)!r} is one of {allowed}; "
-        "the grader checks whether it is right"
+    return (
+        f"{test_id}: {name} = {answer!r} is one of {allowed}; the grader checks whether it is right"
     )
 
 
-@student_facing
-def check_q_mean_vs_rms__never_smaller(never_smaller) -> None:
-    _check_choice("q_mean_vs_rms__never_smaller", never_smaller, "never_smaller")
+def probe_q_mean_vs_rms__never_smaller(never_smaller):
+    return _value(never_smaller)
 
 
-@student_facing
-def check_q_mean_vs_rms__typical_size(typical_size) -> None:
-    _check_choice("q_mean_vs_rms__typical_size", typical_size, "typical_size")
+@aspect(probe=probe_q_mean_vs_rms__never_smaller)
+def check_q_mean_vs_rms__never_smaller(data, hidden: Hidden = NO_HIDDEN) -> int | str:
+    return _choice("q_mean_vs_rms__never_smaller", data, "never_smaller", hidden)
 
 
-@student_facing
-def check_q_mean_vs_rms__consistent_sign(consistent_sign) -> None:
-    _check_choice("q_mean_vs_rms__consistent_sign", consistent_sign, "consistent_sign")
+def probe_q_mean_vs_rms__typical_size(typical_size):
+    return _value(typical_size)
 
 
-@student_facing
-def check_q_mean_vs_rms__sign_changes(sign_changes) -> None:
-    _check_choice("q_mean_vs_rms__sign_changes", sign_changes, "sign_changes")
+@aspect(probe=probe_q_mean_vs_rms__typical_size)
+def check_q_mean_vs_rms__typical_size(data, hidden: Hidden = NO_HIDDEN) -> int | str:
+    return _choice("q_mean_vs_rms__typical_size", data, "typical_size", hidden)
+
+
+def probe_q_mean_vs_rms__consistent_sign(consistent_sign):
+    return _value(consistent_sign)
+
+
+@aspect(probe=probe_q_mean_vs_rms__consistent_sign)
+def check_q_mean_vs_rms__consistent_sign(data, hidden: Hidden = NO_HIDDEN) -> int | str:
+    return _choice("q_mean_vs_rms__consistent_sign", data, "consistent_sign", hidden)
+
+
+def probe_q_mean_vs_rms__sign_changes(sign_changes):
+    return _value(sign_changes)
+
+
+@aspect(probe=probe_q_mean_vs_rms__sign_changes)
+def check_q_mean_vs_rms__sign_changes(data, hidden: Hidden = NO_HIDDEN) -> int | str:
+    return _choice("q_mean_vs_rms__sign_changes", data, "sign_changes", hidden)
 
 
 # Task 2.2: ema_update(x_t, beta, t, ema_star_old) -> (ema, ema_star_t) -----------------------------

@@ -30,7 +30,6 @@ from hw2checks.part1 import (
 from hw2checks.part2 import (
     DTYPES,
     _attempt,
-    _value,
     drive,
     fixed_gradients,
     loss_gradients,
@@ -46,33 +45,6 @@ from hw2checks.probing import (
     no_torch_optim,
 )
 from hw2probes import case_seed
-
-# Questions 2.A-2.C: the student's values ---------------------------------------------------------
-
-
-def probe_q_mean_values__numbers(mean_grad_values):
-    return _value(mean_grad_values)
-
-
-def probe_q_rms_values__numbers(rms_grad_values):
-    return _value(rms_grad_values)
-
-
-def probe_q_mean_vs_rms__never_smaller(never_smaller):
-    return _value(never_smaller)
-
-
-def probe_q_mean_vs_rms__typical_size(typical_size):
-    return _value(typical_size)
-
-
-def probe_q_mean_vs_rms__consistent_sign(consistent_sign):
-    return _value(consistent_sign)
-
-
-def probe_q_mean_vs_rms__sign_changes(sign_changes):
-    return _value(sign_changes)
-
 
 # Task 2.3: ADAMOptimizer ----------------------------------------------------------------------------
 

@@ -36,15 +36,12 @@ from hw2checks.part2 import (
     bowl_gradients,
     by_device,
     drive,
-    expect_choice,
-    expect_two_numbers,
     field,
     items,
     loss_gradients,
     not_raised,
     on_device,
     rms_mistakes,
-    shown,
     state_mismatch,
     tensor,
 )
@@ -107,10 +104,8 @@ check_grad_stats__values = extend(
 # Questions 2.A and 2.B ------------------------------------------------------------------------
 
 
-@aspect(probe=probes.probe_q_mean_values__numbers)
-def check_q_mean_values__numbers(data) -> str:
-    test_id = "q_mean_values__numbers"
-    got = expect_two_numbers(test_id, data, "mean_grad_values", shown=shown(data))
+def _true_means(test_id: str, got: torch.Tensor) -> int:
+    """Question 2.A's numbers against the true means (the answer: never shipped)."""
     grads = bowl_gradients()
     mean, rms = reference_gradient_stats(grads)
     expect_close(
@@ -127,13 +122,11 @@ def check_q_mean_values__numbers(data) -> str:
             "the two coordinates swapped": mean.flip(0),
         },
     )
-    return passed(test_id, 1)
+    return 1
 
 
-@aspect(probe=probes.probe_q_rms_values__numbers)
-def check_q_rms_values__numbers(data) -> str:
-    test_id = "q_rms_values__numbers"
-    got = expect_two_numbers(test_id, data, "rms_grad_values", nonnegative=True, shown=shown(data))
+def _true_rms(test_id: str, got: torch.Tensor) -> int:
+    """Question 2.B's numbers against the true RMS values (the answer: never shipped)."""
     grads = bowl_gradients()
     mean, rms = reference_gradient_stats(grads)
     expect_close(
@@ -150,66 +143,59 @@ def check_q_rms_values__numbers(data) -> str:
             "the two coordinates swapped": rms.flip(0),
         },
     )
-    return passed(test_id, 1)
+    return 1
+
+
+check_q_mean_values__numbers = extend(part2.check_q_mean_values__numbers, answer=_true_means)
+check_q_rms_values__numbers = extend(part2.check_q_rms_values__numbers, answer=_true_rms)
 
 
 # Question 2.C -------------------------------------------------------------------------------
 
-
-def _choice(test_id: str, answer, name: str, correct: str, why: str) -> str:
-    """``answer`` must be one of hw2checks.MEAN_VS_RMS_OPTIONS[name], and ``correct``."""
-    answer = expect_choice(test_id, answer, name, shown(answer))
-    if answer.lower() != correct.lower():
-        fail(test_id, name, f"{answer!r} is not right", why)
-    return passed(test_id, 1)
-
-
-@aspect(probe=probes.probe_q_mean_vs_rms__never_smaller)
-def check_q_mean_vs_rms__never_smaller(data) -> str:
-    return _choice(
-        "q_mean_vs_rms__never_smaller",
-        data,
-        "never_smaller",
+#: The right option of each answer variable, and why (the answers: never shipped).
+RIGHT_CHOICES = {
+    "never_smaller": (
         "RMS",
         "the square of the mean is at most the mean of the squares (their difference is the "
         "variance, never negative), so |mean| <= RMS, with equality only when every g is the same",
-    )
-
-
-@aspect(probe=probes.probe_q_mean_vs_rms__typical_size)
-def check_q_mean_vs_rms__typical_size(data) -> str:
-    return _choice(
-        "q_mean_vs_rms__typical_size",
-        data,
-        "typical_size",
+    ),
+    "typical_size": (
         "RMS",
         "positive and negative values cancel in the mean (a gradient alternating +5, -5 has mean "
         "0); squaring removes the sign, so the RMS measures how large the values are",
-    )
-
-
-@aspect(probe=probes.probe_q_mean_vs_rms__consistent_sign)
-def check_q_mean_vs_rms__consistent_sign(data) -> str:
-    return _choice(
-        "q_mean_vs_rms__consistent_sign",
-        data,
-        "consistent_sign",
+    ),
+    "consistent_sign": (
         "close",
         "when every g has the same sign nothing cancels: |mean| is close to the RMS (equal when "
         "all g are equal)",
-    )
-
-
-@aspect(probe=probes.probe_q_mean_vs_rms__sign_changes)
-def check_q_mean_vs_rms__sign_changes(data) -> str:
-    return _choice(
-        "q_mean_vs_rms__sign_changes",
-        data,
-        "sign_changes",
+    ),
+    "sign_changes": (
         "much smaller",
         "values of opposite sign cancel in the mean but not in the RMS, so |mean| is much "
         "smaller than the RMS (look at x[0] on the bowl)",
-    )
+    ),
+}
+
+
+def _right_choice(test_id: str, name: str, answer: str) -> int:
+    correct, why = RIGHT_CHOICES[name]
+    if answer.lower() != correct.lower():
+        fail(test_id, name, f"{answer!r} is not right", why)
+    return 1
+
+
+check_q_mean_vs_rms__never_smaller = extend(
+    part2.check_q_mean_vs_rms__never_smaller, answer=_right_choice
+)
+check_q_mean_vs_rms__typical_size = extend(
+    part2.check_q_mean_vs_rms__typical_size, answer=_right_choice
+)
+check_q_mean_vs_rms__consistent_sign = extend(
+    part2.check_q_mean_vs_rms__consistent_sign, answer=_right_choice
+)
+check_q_mean_vs_rms__sign_changes = extend(
+    part2.check_q_mean_vs_rms__sign_changes, answer=_right_choice
+)
 
 
 # Task 2.2: ema_update ----------------------------------------------------------------------------

@@ -9,7 +9,9 @@
   grading. It holds no expected value and no reference;
 - the comparison (the decorated function), ``compare(data, *literals, hidden=...) -> cases
   passed``, draws the same cases again, computes the reference and compares, raising CheckFailed
-  (a verdict) or Malformed (data no probe returns);
+  (a verdict) or Malformed (data no probe returns). Where only the grader can compare (a number
+  read off a printout: the true value is the answer), it checks the form and returns the line
+  that says so instead of a count;
 - ``hw2checks.check_<name>(answer)``, the visible check, is the two in a row.
 
 The grader runs the same probe in its sandbox and the same comparison in its own process, on the
@@ -40,7 +42,7 @@ class Aspect:
     part: str  # the module hw2checks.<part> (and the grader's judges of that part)
     name: str  # the test id: the check cell's call is check_<name>
     probe: Callable[..., Any]
-    compare: Callable[..., int] = field(repr=False)
+    compare: Callable[..., int | str] = field(repr=False)
     literals: int = 0  # how many leading arguments of the call are the comparison's constants
     #: The test cell's id from the call's literals (net_3_1__architecture for task "3.1"), for
     #: the success line; None: the aspect's name.
@@ -58,17 +60,20 @@ class Aspect:
             passed = self.compare(data, *answers[: self.literals])
         except CheckFailed as verdict:
             raise AssertionError(str(verdict)) from None  # the check failed: its message is below
-        print_passed(self.named(*answers[: self.literals]), passed)
+        if isinstance(passed, str):  # what the check could say without the grader's answer
+            print(passed)
+        else:
+            print_passed(self.named(*answers[: self.literals]), passed)
 
 
 def aspect(
     probe: Callable[..., Any], literals: int = 0, test_id: Callable[..., str] | None = None
-) -> Callable[[Callable[..., int]], Aspect]:
+) -> Callable[[Callable[..., int | str]], Aspect]:
     """Declare the decorated comparison ``check_<name>`` of ``hw2checks.<part>`` as a graded
     aspect whose probe is ``probe`` (a function of the same module); ``test_id(*literals)`` names
     the test cell in the success line where one aspect serves several cells."""
 
-    def declare(compare: Callable[..., int]) -> Aspect:
+    def declare(compare: Callable[..., int | str]) -> Aspect:
         package, _, part = compare.__module__.rpartition(".")
         if package != "hw2checks" or not compare.__name__.startswith("check_"):
             raise ValueError(f"an aspect is a function check_<name> of hw2checks.<part>: {compare}")
