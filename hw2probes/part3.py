@@ -24,6 +24,7 @@ from hw2checks.part3 import (
     layer_signature,
     layers_in_order,
     mro,
+    value,
 )
 from hw2checks.probing import plain
 from hw2probes import case_seed, describe_error
@@ -32,16 +33,6 @@ RESIDUAL_SEED = 3
 RESIDUAL_SHAPES = [(5, 7, 4, torch.float64), (16, 32, 9, torch.float32), (3, 3, 1, torch.float64)]
 # the block of Tasks 3.15-3.16, whose first layer (a ReLU) sees the block's input itself
 PRE_ACTIVATION_SHAPE = (16, 32, 6, torch.float32)
-
-
-def value(result):
-    """What a student's call returned, as data: a tensor (detached CPU copy), a number, or
-    {"type": name} for anything else."""
-    if isinstance(result, torch.Tensor):
-        return plain(result)
-    if isinstance(result, (bool, int, float)):
-        return result
-    return {"type": type(result).__name__}
 
 
 def forward_input() -> torch.Tensor:

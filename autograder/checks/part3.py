@@ -29,6 +29,7 @@ from hw2checks.part3 import (
     expect_input_kept,
     expect_layers,
     is_residual,
+    received,
 )
 from hw2checks.toolkit import expect_close, expect_data, fail, is_str_list, tolerance
 from hw2probes import part3 as probes
@@ -39,17 +40,6 @@ from lessons import experiments
 __getattr__ = attributes_of("part3")
 
 SEQUENTIAL = class_path(nn.Sequential)
-
-
-def received(test_id: str, case: str, result, hint: str):
-    """A student's result from the probe's ``value``: fails when the call raised or returned
-    something that is neither a tensor nor a number."""
-    if isinstance(result, dict) and isinstance(result.get("raised"), str):
-        fail(test_id, case, f"your code raised {result['raised']}", hint)
-    if isinstance(result, dict) and isinstance(result.get("type"), str):
-        fail(test_id, case, f"expected a tensor or number, got {result['type']}", hint)
-    expect_data(test_id, isinstance(result, (torch.Tensor, bool, int, float)), f"{case}: a result")
-    return result
 
 
 # Architectures (3.1-3.18, and 4.7 and 4.9 through part4) ---------------------------------

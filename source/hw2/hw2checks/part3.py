@@ -7,7 +7,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from hw2checks.toolkit import expect_close, fail, print_passed, student_facing
+from hw2checks.probing import plain
+from hw2checks.toolkit import expect_close, expect_data, fail, print_passed, student_facing
 
 
 def is_residual(module) -> bool:
@@ -109,6 +110,27 @@ def expect_layers(test_id: str, task: str, got: list[str]) -> None:
             f"layers, got {len(got)})",
             architecture_hint(task),
         )
+
+
+def value(result):
+    """What a student's call returned, as data: a tensor (detached CPU copy), a number, or
+    {"type": name} for anything else."""
+    if isinstance(result, torch.Tensor):
+        return plain(result)
+    if isinstance(result, (bool, int, float)):
+        return result
+    return {"type": type(result).__name__}
+
+
+def received(test_id: str, case: str, result, hint: str):
+    """A student's result from the probe's ``value``: fails when the call raised or returned
+    something that is neither a tensor nor a number."""
+    if isinstance(result, dict) and isinstance(result.get("raised"), str):
+        fail(test_id, case, f"your code raised {result['raised']}", hint)
+    if isinstance(result, dict) and isinstance(result.get("type"), str):
+        fail(test_id, case, f"expected a tensor or number, got {result['type']}", hint)
+    expect_data(test_id, isinstance(result, (torch.Tensor, bool, int, float)), f"{case}: a result")
+    return result
 
 
 @student_facing
