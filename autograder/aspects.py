@@ -197,10 +197,15 @@ def extend(declared: shipped.Aspect, **hidden: Callable[..., object]) -> Aspect:
 
 
 def declare_shipped(part: str) -> None:
-    """Register every aspect ``hw2checks.<part>`` declares that ``extend`` has not (no extras)."""
+    """Register every aspect ``hw2checks.<part>`` declares that ``extend`` has not (no extras);
+    one it imports from an earlier part (part4's check_architecture) is that part's."""
     module = importlib.import_module(f"hw2checks.{part}")
     for value in vars(module).values():
-        if isinstance(value, shipped.Aspect) and (part, value.name) not in REGISTRY:
+        if (
+            isinstance(value, shipped.Aspect)
+            and value.part == part
+            and (part, value.name) not in REGISTRY
+        ):
             _register(value, shipped.NO_HIDDEN)
 
 

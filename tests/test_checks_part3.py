@@ -121,7 +121,11 @@ def test_the_experiments_build_the_certified_networks_bit_for_bit():
 @pytest.mark.parametrize("task", TASKS)
 def test_reference_networks_pass(module, task, capsys):
     module.check_architecture(task, experiments.build(task))
-    assert capsys.readouterr().out.startswith(f"net_{task.replace('.', '_')}__architecture: ")
+    # the success line is the framework's (hw2checks.aspect): the aspect's name and its cases,
+    # 3 (layers, parameter count, forward pass) and one per residual block
+    n = 3 + sum(entry.startswith("Residual(") for entry in hw2checks.ARCHITECTURES[task])
+    cases = "hidden cases" if module is hidden else "cases"
+    assert capsys.readouterr().out == f"architecture: {n}/{n} {cases} passed\n"
 
 
 def student_residual(blocks, batchnorm, cls=ResidualSequence):
@@ -216,6 +220,36 @@ def test_a_wrong_residual_class_costs_no_architecture_point(module):
 def test_wrong_architectures_fail_naming_the_layer(module, task, wrong, where):
     with pytest.raises(AssertionError, match=where):
         module.check_architecture(task, wrong)
+
+
+def test_the_parameter_count_from_the_layer_list_is_the_reference_networks():
+    """The comparison counts each listed layer's parameters (it builds no network of a task):
+    the same count as the network lessons.experiments builds from the list."""
+    for task in hw2checks.ARCHITECTURES:
+        counted = sum(map(hw2checks.part3.entry_parameters, hw2checks.ARCHITECTURES[task]))
+        assert counted == sum(p.numel() for p in experiments.network(task).parameters()), task
+
+
+class ScaledLinear(nn.Linear):
+    """A Linear with one more parameter: its layer list entry is the same."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.scale = nn.Parameter(torch.ones(1))
+
+
+@pytest.mark.parametrize("module", [hw2checks, hidden], ids=["visible", "hidden"])
+def test_a_layer_with_more_parameters_fails_the_parameter_count(module):
+    net = nn.Sequential(
+        ScaledLinear(36, 16),
+        nn.ReLU(),
+        nn.Linear(16, 16),
+        nn.ReLU(),
+        nn.Linear(16, 1),
+        nn.Sigmoid(),
+    )
+    with pytest.raises(AssertionError, match="parameter count: expected 881, got 882"):
+        module.check_architecture("3.10", net)
 
 
 @pytest.mark.parametrize("module", [hw2checks, hidden], ids=["visible", "hidden"])

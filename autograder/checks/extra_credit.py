@@ -27,6 +27,18 @@ balanced examples measures, and a constant answer scores exactly 0.5. Its standa
 sqrt((a1(1 - a1)/n1 + a0(1 - a0)/n0) / 4) is, at a true agreement of 0.99 and 0.90, at most
 0.0015 and 0.0044 (all errors on label-1 grids; 2000 balanced examples gave 0.0022 and
 0.0067). The reference rule scores exactly 1.0.
+
+Why these aspects stay declared here, not shipped (``hw2checks.aspect``) with hidden extras: a
+shipped aspect's visible check is its probe and comparison on the public cases, and the grader's
+judge the same comparison with extras fixed when it is declared. EC1 judges the file handed in
+with the notebook, which only the run's ``Context`` (``submission``) locates and which is read
+within ``bounded.EC_MODEL`` (the grader's): a shipped comparison gets neither, and its probe runs
+no student object. EC2's probe answers on uniformly random grids that only the term's rule
+(``lessons.rules``) labels; the visible check's public cases (the tiny val split, labelled by the
+shipped dataset) are of another kind, so a comparison without the hidden labels has nothing to
+compare on the probe's cases, and making the public cases the probe's default would change the
+default hidden cases (``rule_grids(RULE_SEED)``, which the tests pin). Both share with the visible
+checks everything else: loading and running a model, scoring, the tiers and every message.
 """
 
 from __future__ import annotations
