@@ -1,7 +1,6 @@
-"""Probes of notebook 4 that stay on the grader's side: the networks wrapped in the
-re-initializing wrappers (4.7, 4.9). Their judges are in ``autograder.checks.part4``, which
-says why. The other aspects of notebook 4 are declared, probe and comparison, in
-``hw2checks.part4``.
+"""Probes of notebook 4 that stay on the grader's side: the wrapping of the networks of Tasks 4.7
+and 4.9. Their judges are in ``autograder.checks.part4``, which says why. The other aspects of
+notebook 4 are declared, probe and comparison, in ``hw2checks.part4``.
 """
 
 from __future__ import annotations
@@ -13,17 +12,8 @@ from torch import nn
 
 from hw2checks.part3 import mro
 from hw2probes import describe_error
-from hw2probes.part3 import probe_architecture
 
 # 4.7 and 4.9: 3.12's network inside the wrappers ----------------------------------------
-
-
-def probe_net_4_7__architecture(net_4_7):
-    return probe_architecture("4.7", net_4_7)
-
-
-def probe_net_4_9__architecture(net_4_9):
-    return probe_architecture("4.9", net_4_9)
 
 
 def wrapped(model, net, cls) -> dict:

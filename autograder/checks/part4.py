@@ -1,17 +1,16 @@
-"""Judges of notebook 4 that stay on the grader's side: the networks trained with the
-re-initializing wrappers (4.7, 4.9).
+"""Judges of notebook 4 that stay on the grader's side: the wrapping of the networks of Tasks 4.7
+and 4.9.
 
-The other aspects of notebook 4 (the initializers 4.1-4.5 and the wrappers 4.6, 4.8) are
-declared, probe and comparison, in ``hw2checks.part4``; nothing of theirs must stay hidden (their
-references are statistics and PyTorch's own losses), so none is extended here and
-``autograder.checks`` registers them as shipped.
+The other aspects of notebook 4 (the initializers 4.1-4.5, the wrappers 4.6 and 4.8, and the
+architectures of 4.7 and 4.9 through Part 3's comparison) are declared, probe and comparison, in
+``hw2checks.part4``; nothing of theirs must stay hidden (their references are statistics, layer
+lists and PyTorch's own losses), so none is extended here and ``autograder.checks`` registers
+them as shipped.
 
 ``net_4_7__wrapper`` and ``net_4_9__wrapper`` stay here because they need the grader's
 ``Context``: a wrapper class that raises leaves 4.7's (4.9's) model unbuilt, and the wrapping is
 then judged from the answer cell's code in the handed-in notebook (``context.submission``), so
-one mistake costs the points of one task. A shipped comparison gets no Context. The
-architectures (4.7, 4.9) follow Part 3's ``check_architecture``, whose judge lives in
-``autograder.checks.part3``.
+one mistake costs the points of one task. A shipped comparison gets no Context.
 """
 
 from __future__ import annotations
@@ -21,7 +20,6 @@ from pathlib import Path
 
 from autograder.aspects import Context, aspect, attributes_of
 from autograder.checks.common import passed
-from autograder.checks.part3 import check_architecture
 from autograder.integrity import load_submission
 from autograder.kit import NOTEBOOKS
 from hw2checks.part4 import expect_wrapped
@@ -137,12 +135,6 @@ def judge_wrapped(
     return passed(test_id, 3)
 
 
-@aspect(probe=probes.probe_net_4_7__architecture)
-def check_net_4_7__architecture(data) -> str:
-    """3.12's layers, through Part 3's judge."""
-    return check_architecture.judge(data, "4.7")
-
-
 @aspect(probe=probes.probe_net_4_7__wrapper)
 def check_net_4_7__wrapper(data, *, context: Context = Context()) -> str:
     return judge_wrapped(
@@ -152,11 +144,6 @@ def check_net_4_7__wrapper(data, *, context: Context = Context()) -> str:
         "Task 4.6",
         context,
     )
-
-
-@aspect(probe=probes.probe_net_4_9__architecture)
-def check_net_4_9__architecture(data) -> str:
-    return check_architecture.judge(data, "4.9")
 
 
 @aspect(probe=probes.probe_net_4_9__wrapper)

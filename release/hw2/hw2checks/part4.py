@@ -25,7 +25,14 @@ import torch
 from torch import nn
 
 from hw2checks.aspect import NO_HIDDEN, Hidden, aspect
-from hw2checks.part3 import check_architecture, class_path, mro, received, value
+from hw2checks.part3 import (
+    check_architecture,
+    class_path,
+    mro,
+    probe_architecture,
+    received,
+    value,
+)
 from hw2checks.probing import devices, plain
 from hw2checks.runs import case_seed, describe_error
 from hw2checks.toolkit import (
@@ -1211,9 +1218,14 @@ def _check_wrapped(test_id: str, model, net, class_name: str) -> None:
     print(f"{test_id}: {class_name} around your network, with BCELoss")
 
 
-@student_facing
-def check_net_4_7__architecture(net_4_7) -> None:
-    check_architecture("4.7", net_4_7)
+def probe_net_4_7__architecture(net_4_7):
+    return probe_architecture("4.7", net_4_7)
+
+
+@aspect(probe=probe_net_4_7__architecture)
+def check_net_4_7__architecture(data, hidden: Hidden = NO_HIDDEN) -> int:
+    """3.12's layers, through Part 3's comparison."""
+    return check_architecture.compare(data, "4.7", hidden=hidden)
 
 
 @student_facing
@@ -1221,9 +1233,14 @@ def check_net_4_7__wrapper(model_4_7, net_4_7) -> None:
     _check_wrapped("net_4_7__wrapper", model_4_7, net_4_7, "Supervise_random_weights")
 
 
-@student_facing
-def check_net_4_9__architecture(net_4_9) -> None:
-    check_architecture("4.9", net_4_9)
+def probe_net_4_9__architecture(net_4_9):
+    return probe_architecture("4.9", net_4_9)
+
+
+@aspect(probe=probe_net_4_9__architecture)
+def check_net_4_9__architecture(data, hidden: Hidden = NO_HIDDEN) -> int:
+    """3.12's layers, through Part 3's comparison."""
+    return check_architecture.compare(data, "4.9", hidden=hidden)
 
 
 @student_facing
