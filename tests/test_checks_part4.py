@@ -15,7 +15,6 @@ from torch import nn
 
 import hw2checks
 import hw2probes
-import hw2probes.part4
 import hw2utils
 from autograder.aspects import Context
 from autograder.checks import extra_credit as hidden_ec
@@ -706,7 +705,7 @@ def test_the_wrapper_judge_recomputes_the_loss_from_the_weights():
 def test_the_wrapper_judge_requires_every_device_of_its_machine(monkeypatch):
     data = probe_data("part4", "supervise_kaiming__wrapper", Kaiming)
     data["cases"] = [case for case in data["cases"] if case["device"] == "cpu"]
-    monkeypatch.setattr(hw2probes.part4, "devices", lambda: ["cpu", "cuda"])  # as on a GPU machine
+    monkeypatch.setattr(hw2checks.part4, "devices", lambda: ["cpu", "cuda"])  # as on a GPU machine
     fails(hidden.check_supervise_kaiming__wrapper.judge, data, match="no result for BCELoss, cuda")
 
 

@@ -1,22 +1,46 @@
 """Checks of notebook 4: weight initializations (statistics, one generator stream), the
-Supervise wrappers and the networks of Tasks 4.7 and 4.9."""
+Supervise wrappers and the networks of Tasks 4.7 and 4.9.
+
+Each aspect is a probe (your initializer or wrapper on the aspect's cases, as plain data) and a
+comparison (``hw2checks.aspect``). A matrix of up to 2048 x 2048 travels as a summary
+(``summary``): statistics of all its entries, and at most SUBSET of the entries themselves,
+evenly strided over the matrix, from which the comparison recomputes the same statistics to
+cross-check the summary. Statistics are compared within ``STAT_Z`` standard errors against
+``INIT_RULES``: every misconception listed there lies dozens of tolerances away on the shapes
+used here.
+
+Every seed below goes through ``hw2checks.runs.case_seed``: the public cases outside grading, a
+seed of the run's own while grading (the generators handed to the initializers, the test
+networks, the wrappers' batches), so no matrix or network state prepared in advance matches.
+"""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from typing import NamedTuple
+from itertools import product
+from typing import NamedTuple, cast
 
 import torch
 from torch import nn
 
-from hw2checks.part3 import check_architecture, class_path, mro
+from hw2checks.aspect import NO_HIDDEN, Hidden, aspect
+from hw2checks.part3 import (
+    check_architecture,
+    class_path,
+    mro,
+    probe_architecture,
+    received,
+    value,
+)
+from hw2checks.probing import devices, plain
+from hw2checks.runs import case_seed, describe_error
 from hw2checks.toolkit import (
     expect_close,
+    expect_data,
     fail,
     known_mistake,
     mistake_hint,
-    print_passed,
     student_facing,
     tolerance,
 )
@@ -117,38 +141,135 @@ def expect_zeros(test_id: str, case: str, nonzero: int, max_abs: float) -> None:
         )
 
 
-def _draw_init(
-    test_id: str, init_fn: Callable, n_in: int, n_out: int, generator: torch.Generator
-) -> torch.Tensor:
-    """``init_fn(n_in, n_out, generator)`` checked for type, shape and dtype, as float64."""
-    W = init_fn(n_in, n_out, generator)
-    tensor = isinstance(W, torch.Tensor)
-    expect_matrix(
+# Matrices as the probes describe them ------------------------------------------------------
+
+SUBSET = 20000
+
+
+def subset_step(numel: int) -> int:
+    return max(1, -(-numel // SUBSET))
+
+
+def subset(t: torch.Tensor) -> torch.Tensor:
+    """Every subset_step-th entry of ``t`` flattened, as float64 (all of them up to SUBSET)."""
+    return t.detach().double().cpu().flatten()[:: subset_step(t.numel())].clone()
+
+
+def summary(t: torch.Tensor) -> dict:
+    """{"numel", "mean", "std", "nonzero", "max_abs", "nonfinite", "subset"} of all of ``t``'s
+    entries in float64 (std unbiased; None below 2 entries)."""
+    W = t.detach().double().cpu()
+    mean, (low, high) = W.mean().item(), W.aminmax()
+    return {
+        "numel": W.numel(),
+        "mean": mean,
+        "std": W.std().item() if W.numel() > 1 else None,
+        "nonzero": int(W.count_nonzero()),
+        "max_abs": max(abs(low.item()), abs(high.item())),
+        # an inf or nan entry makes the mean inf or nan: count them only then
+        "nonfinite": 0 if math.isfinite(mean) else int((~torch.isfinite(W)).sum()),
+        "subset": subset(W),
+    }
+
+
+def describe(W) -> dict:
+    """What a matrix is: {"tensor", "type"}, and for a tensor its "shape" and "dtype", and
+    for a non-empty floating-point one its "summary"."""
+    data = {"tensor": isinstance(W, torch.Tensor), "type": type(W).__name__}
+    if data["tensor"]:
+        data.update(shape=list(W.shape), dtype=str(W.dtype))
+        if W.is_floating_point() and W.numel():
+            data["summary"] = summary(W)
+    return data
+
+
+def is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def verified(test_id: str, case: str, s, numel: int) -> dict:
+    """The summary (``summary``) of a matrix of ``numel`` entries, checked
+    against its subset of entries: recomputed from them when they are all the entries;
+    otherwise the counts must bound the subset's, and finite mean and std must agree with the
+    subset's within STAT_Z standard errors (std's from the subset's kurtosis k: s sqrt((k-1)/4m))."""
+    expect_data(
         test_id,
-        n_in,
-        n_out,
-        type(W).__name__,
-        W.shape if tensor else None,
-        W.dtype if tensor else None,
+        isinstance(s, dict)
+        and s.get("numel") == numel
+        and isinstance(s.get("subset"), torch.Tensor)
+        and s["subset"].dtype == torch.float64
+        and tuple(s["subset"].shape) == (len(range(0, numel, subset_step(numel))),)
+        and all(is_number(s.get(k)) for k in ("mean", "max_abs", "nonzero", "nonfinite")),
+        f"{case}: a matrix's summary",
     )
-    return W.detach().double().cpu()
-
-
-def _check_init_statistics(test_id: str, init_fn: Callable, shapes, rule: InitRule) -> int:
-    """``expect_statistics`` of ``rule`` for a matrix of each shape."""
-    for index, (n_in, n_out) in enumerate(shapes):
-        W = _draw_init(test_id, init_fn, n_in, n_out, torch.Generator().manual_seed(100 + index))
-        expect_statistics(
-            test_id,
-            f"shape ({n_in}, {n_out})",
-            W.mean().item(),
-            W.std().item(),
-            W.numel(),
-            rule.stds(n_in, n_out),
-            rule.mistakes(n_in, n_out),
-            rule.hint,
+    own = summary(s["subset"])
+    if own["numel"] == numel:
+        return own
+    expect_data(test_id, is_number(s.get("std")), f"{case}: a matrix's summary")
+    consistent = (
+        own["nonzero"] <= s["nonzero"] <= numel and own["nonfinite"] <= s["nonfinite"] <= numel
+    )
+    if math.isfinite(s["mean"]) and math.isfinite(s["std"]):
+        m, mean, std = own["numel"], own["mean"], own["std"]
+        kurtosis = ((s["subset"] - mean) ** 4).mean().item() / std**4 if std > 0 else 1.0
+        slack = 1e-9 * (abs(mean) + std)
+        consistent = (
+            consistent
+            and s["nonfinite"] == 0
+            and own["max_abs"] <= s["max_abs"]
+            and abs(s["mean"] - mean) <= STAT_Z * std / math.sqrt(m) + slack
+            and abs(s["std"] - std)
+            <= STAT_Z * std * math.sqrt(max(kurtosis - 1, 0) / (4 * m)) + slack
         )
-    return len(shapes)
+    else:
+        consistent = consistent and s["nonfinite"] > 0
+    expect_data(test_id, consistent, f"{case}: the matrix's statistics do not match its entries")
+    return s
+
+
+def float_dtype(test_id: str, name) -> torch.dtype:
+    dtype = getattr(torch, name.removeprefix("torch."), None) if isinstance(name, str) else None
+    expect_data(test_id, isinstance(dtype, torch.dtype), "a dtype")
+    return cast(torch.dtype, dtype)
+
+
+def drawn(test_id: str, d, n_in: int, n_out: int) -> dict:
+    """The verified summary of ``init_fn(n_in, n_out, generator)``, after failing on an
+    exception, a non-tensor, a wrong shape or a non-floating dtype."""
+    case = f"shape ({n_in}, {n_out})"
+    expect_data(test_id, isinstance(d, dict), f"{case}: a matrix")
+    if isinstance(d.get("raised"), str):
+        fail(
+            test_id,
+            case,
+            f"your function raised {d['raised']}",
+            "init_fn(n_in, n_out, generator) returns an (n_in, n_out) matrix for any sizes",
+        )
+    expect_data(
+        test_id,
+        isinstance(d.get("tensor"), bool) and isinstance(d.get("type"), str),
+        f"{case}: a matrix",
+    )
+    shape, dtype = None, None
+    if d["tensor"]:
+        shape = d.get("shape")
+        expect_data(
+            test_id,
+            isinstance(shape, list) and all(isinstance(k, int) for k in shape),
+            f"{case}: a shape",
+        )
+        dtype = float_dtype(test_id, d.get("dtype"))
+    expect_matrix(test_id, n_in, n_out, d["type"], shape, dtype)
+    return verified(test_id, case, d.get("summary"), n_in * n_out)
+
+
+def listed(test_id: str, data, key: str, n: int) -> list:
+    expect_data(
+        test_id,
+        isinstance(data, dict) and isinstance(data.get(key), list) and len(data[key]) == n,
+        f"{n} results under {key!r}",
+    )
+    return data[key]
 
 
 GENERATOR_HINT = (
@@ -216,27 +337,6 @@ def expect_one_stream(test_id: str, case: str, draws: Mapping[str, torch.Tensor]
             "generator in the state the first call left gave another matrix",
             GENERATOR_HINT + ", and keep no state of your own between calls",
         )
-
-
-def _check_init_generator(test_id: str, init_fn: Callable, n_in: int, n_out: int) -> int:
-    draws = stream_draws(
-        lambda generator: _draw_init(test_id, init_fn, n_in, n_out, generator), 7, 1
-    )
-    expect_one_stream(test_id, f"shape ({n_in}, {n_out})", draws)
-    return 4
-
-
-@student_facing
-def check_init_zero__values(init_zero: Callable) -> None:
-    """``init_zero(n_in, n_out, generator)`` is a float tensor of exact zeros."""
-    test_id = "init_zero__values"
-    shapes = [(3, 5), (64, 32), (1, 1)]
-    for n_in, n_out in shapes:
-        W = _draw_init(test_id, init_zero, n_in, n_out, torch.Generator().manual_seed(0))
-        expect_zeros(
-            test_id, f"shape ({n_in}, {n_out})", W.count_nonzero().item(), W.abs().max().item()
-        )
-    print_passed(test_id, len(shapes))
 
 
 def _small_init_mistakes(n_in: int, n_out: int) -> dict[str, float]:
@@ -359,58 +459,187 @@ INIT_RULES = {
 }
 
 
-@student_facing
-def check_init_small__distribution(init_small: Callable) -> None:
+# 4.1-4.5: initializers init_fn(n_in, n_out, generator) -> (n_in, n_out) -----------------
+
+# The initializers' cases: init_fn(n_in, n_out, torch.Generator().manual_seed(case_seed(seed + index))).
+SHAPES = [(2048, 2048), (1000, 250), (250, 1000), (300, 700)]  # statistics
+ODD_SHAPES = [(1, 1), (3, 7), (7, 3), (1, 500)]  # type, shape, finiteness only
+ODD_SEED = 900
+GENERATOR_SHAPES = [(64, 64), (120, 30), (30, 120)]
+ZERO_SHAPES = [(2048, 2048), (1000, 250), (1, 1), (3, 7), (7, 3)]
+ZERO_SEED = 31
+
+
+def draw_from(init_fn, n_in: int, n_out: int, generator: torch.Generator) -> dict:
+    """``describe(init_fn(n_in, n_out, generator))``, or {"raised": ...}."""
+    try:
+        return describe(init_fn(n_in, n_out, generator))
+    except Exception as exc:  # judged in its place: earlier shapes' diagnostics come first
+        return {"raised": describe_error(exc)}
+
+
+def draw(init_fn, n_in: int, n_out: int, seed: int) -> dict:
+    return draw_from(init_fn, n_in, n_out, torch.Generator().manual_seed(seed))
+
+
+def draws(init_fn, shapes, seed: int) -> list[dict]:
+    return [
+        draw(init_fn, n_in, n_out, case_seed(seed + index))
+        for index, (n_in, n_out) in enumerate(shapes)
+    ]
+
+
+def generator_draws(init_fn, shapes, seed: int) -> list[dict]:
+    """Per shape, ``stream_draws`` of ``draw_from``, the generators seeded ``case_seed(seed)``
+    (and one more), the global random state ``case_seed(seed + 2 * index)`` (and one more)."""
+    return [
+        stream_draws(
+            lambda generator: draw_from(init_fn, n_in, n_out, generator),
+            case_seed(seed),
+            case_seed(seed + 2 * index),
+        )
+        for index, (n_in, n_out) in enumerate(shapes)
+    ]
+
+
+def distribution(init_fn, seed: int, generator_seed: int | None = None) -> dict:
+    """{"statistics": SHAPES drawn from seed + index, "odd": ODD_SHAPES, and, with a
+    generator_seed, "generator": generator_draws}."""
+    data = {"statistics": draws(init_fn, SHAPES, seed), "odd": draws(init_fn, ODD_SHAPES, ODD_SEED)}
+    if generator_seed is not None:
+        data["generator"] = generator_draws(init_fn, GENERATOR_SHAPES, generator_seed)
+    return data
+
+
+def judge_statistics(test_id: str, draws, shapes, rule: InitRule) -> int:
+    """``expect_statistics`` of ``rule`` for the matrix drawn for each shape."""
+    for d, (n_in, n_out) in zip(draws, shapes):
+        s = drawn(test_id, d, n_in, n_out)
+        expect_statistics(
+            test_id,
+            f"shape ({n_in}, {n_out})",
+            s["mean"],
+            s["std"],
+            s["numel"],
+            rule.stds(n_in, n_out),
+            rule.mistakes(n_in, n_out),
+            rule.hint,
+        )
+    return len(shapes)
+
+
+def judge_shapes_only(test_id: str, draws) -> int:
+    """Tiny and odd shapes: only type, shape, dtype and finiteness."""
+    for d, (n_in, n_out) in zip(draws, ODD_SHAPES):
+        if drawn(test_id, d, n_in, n_out)["nonfinite"]:
+            fail(
+                test_id,
+                f"shape ({n_in}, {n_out})",
+                "the matrix holds inf or nan",
+                "every weight must be a finite number",
+            )
+    return len(ODD_SHAPES)
+
+
+def judge_generator(test_id: str, data) -> int:
+    """``expect_one_stream`` for every shape, on all the matrices' entries."""
+    keys = ("first", "again", "other", "next", "resumed")
+    for c, (n_in, n_out) in zip(
+        listed(test_id, data, "generator", len(GENERATOR_SHAPES)), GENERATOR_SHAPES
+    ):
+        expect_data(test_id, isinstance(c, dict), f"{len(keys)} matrices")
+        expect_one_stream(
+            test_id,
+            f"shape ({n_in}, {n_out})",
+            {key: drawn(test_id, c.get(key), n_in, n_out)["subset"] for key in keys},
+        )
+    return len(GENERATOR_SHAPES)
+
+
+def judge_distribution(test_id: str, data, rule: InitRule, generator: bool) -> int:
+    """Statistics on SHAPES, type and finiteness on ODD_SHAPES, and with ``generator`` one
+    stream per generator: how many cases passed."""
+    n = judge_statistics(test_id, listed(test_id, data, "statistics", len(SHAPES)), SHAPES, rule)
+    n += judge_shapes_only(test_id, listed(test_id, data, "odd", len(ODD_SHAPES)))
+    return n + (judge_generator(test_id, data) if generator else 0)
+
+
+def probe_init_zero__values(init_zero):
+    return {"draws": draws(init_zero, ZERO_SHAPES, ZERO_SEED)}
+
+
+@aspect(probe=probe_init_zero__values)
+def check_init_zero__values(data, hidden: Hidden = NO_HIDDEN) -> int:
+    """``init_zero(n_in, n_out, generator)`` is a float tensor of exact zeros."""
+    test_id = "init_zero__values"
+    for d, (n_in, n_out) in zip(listed(test_id, data, "draws", len(ZERO_SHAPES)), ZERO_SHAPES):
+        s = drawn(test_id, d, n_in, n_out)
+        expect_zeros(test_id, f"shape ({n_in}, {n_out})", s["nonzero"], s["max_abs"])
+    return len(ZERO_SHAPES)
+
+
+def probe_init_small__distribution(init_small):
+    return distribution(init_small, 41, 51)
+
+
+@aspect(probe=probe_init_small__distribution)
+def check_init_small__distribution(data, hidden: Hidden = NO_HIDDEN) -> int:
     """Mean 0 and std 0.01 (within ``STAT_Z`` standard errors), drawn from the generator."""
-    test_id = "init_small__distribution"
-    n = _check_init_statistics(test_id, init_small, [(512, 256), (256, 512)], INIT_RULES["small"])
-    print_passed(test_id, n + _check_init_generator(test_id, init_small, 40, 30))
+    return judge_distribution("init_small__distribution", data, INIT_RULES["small"], generator=True)
 
 
-@student_facing
-def check_init_large__distribution(init_large: Callable) -> None:
+def probe_init_large__distribution(init_large):
+    return distribution(init_large, 61, 71)
+
+
+@aspect(probe=probe_init_large__distribution)
+def check_init_large__distribution(data, hidden: Hidden = NO_HIDDEN) -> int:
     """Mean 0 and std 0.05 (within ``STAT_Z`` standard errors), drawn from the generator."""
-    test_id = "init_large__distribution"
-    n = _check_init_statistics(test_id, init_large, [(512, 256), (256, 512)], INIT_RULES["large"])
-    print_passed(test_id, n + _check_init_generator(test_id, init_large, 40, 30))
+    return judge_distribution("init_large__distribution", data, INIT_RULES["large"], generator=True)
 
 
-@student_facing
-def check_init_xavier__distribution(init_xavier: Callable) -> None:
+def probe_init_xavier__distribution(init_xavier):
+    return distribution(init_xavier, 81)
+
+
+@aspect(probe=probe_init_xavier__distribution)
+def check_init_xavier__distribution(data, hidden: Hidden = NO_HIDDEN) -> int:
     """Mean 0 and std 1/sqrt(n_in) (Glorot's sqrt(2/(n_in + n_out)) also accepted)."""
-    test_id = "init_xavier__distribution"
-    print_passed(
-        test_id,
-        _check_init_statistics(
-            test_id, init_xavier, [(1024, 1024), (512, 128)], INIT_RULES["xavier"]
-        ),
+    return judge_distribution(
+        "init_xavier__distribution", data, INIT_RULES["xavier"], generator=False
     )
 
 
-@student_facing
-def check_init_xavier__generator(init_xavier: Callable) -> None:
-    """The same generator seed gives the same matrix; another seed another matrix."""
-    test_id = "init_xavier__generator"
-    print_passed(test_id, _check_init_generator(test_id, init_xavier, 50, 20))
+def probe_init_xavier__generator(init_xavier):
+    return {"generator": generator_draws(init_xavier, GENERATOR_SHAPES, 91)}
 
 
-@student_facing
-def check_init_he__distribution(init_he: Callable) -> None:
+@aspect(probe=probe_init_xavier__generator)
+def check_init_xavier__generator(data, hidden: Hidden = NO_HIDDEN) -> int:
+    """The same generator seed gives the same matrix, another seed another, and a second call
+    continues the generator's stream."""
+    return judge_generator("init_xavier__generator", data)
+
+
+def probe_init_he__distribution(init_he):
+    return distribution(init_he, 101)
+
+
+@aspect(probe=probe_init_he__distribution)
+def check_init_he__distribution(data, hidden: Hidden = NO_HIDDEN) -> int:
     """Mean 0 and std sqrt(2/n_in), on square and non-square shapes (fan-in, not fan-out)."""
-    test_id = "init_he__distribution"
-    print_passed(
-        test_id,
-        _check_init_statistics(
-            test_id, init_he, [(1024, 1024), (800, 200), (200, 800)], INIT_RULES["he"]
-        ),
-    )
+    return judge_distribution("init_he__distribution", data, INIT_RULES["he"], generator=False)
 
 
-@student_facing
-def check_init_he__generator(init_he: Callable) -> None:
-    """The same generator seed gives the same matrix; another seed another matrix."""
-    test_id = "init_he__generator"
-    print_passed(test_id, _check_init_generator(test_id, init_he, 50, 20))
+def probe_init_he__generator(init_he):
+    return {"generator": generator_draws(init_he, GENERATOR_SHAPES, 111)}
+
+
+@aspect(probe=probe_init_he__generator)
+def check_init_he__generator(data, hidden: Hidden = NO_HIDDEN) -> int:
+    """The same generator seed gives the same matrix, another seed another, and a second call
+    continues the generator's stream."""
+    return judge_generator("init_he__generator", data)
 
 
 # Tasks 4.6 and 4.8: wrappers that re-initialize every nn.Linear weight of a network.
@@ -600,31 +829,174 @@ def expect_reinit(
     return len(layers)
 
 
-def _check_reinit(test_id: str, cls, net: nn.Module, rule: InitRule) -> int:
-    """``expect_reinit`` of ``cls(nn.BCELoss(), net)``."""
-    before = {name: p.detach().clone() for name, p in net.named_parameters()}
-    model = wrap_seeded(cls, net, 0)
-    expect_net(test_id, isinstance(getattr(model, "net", None), nn.Module))
+# (build, seed of the wrapper's construction); the comparison builds the same network again
+STATISTICS_NETS = [
+    (lambda: flat_net(case_seed(5)), 5),
+    (lambda: flat_net(case_seed(6), torch.float64), 6),
+]
+WHOLE_TREE_NETS = [(lambda: nested_net(case_seed(7)), 7)]
+
+
+def reinit(cls, build, seed: int) -> dict:
+    """cls(nn.BCELoss(), build()) made under torch.manual_seed(case_seed(seed)) (the notebook's random
+    state kept): {"has_net": model.net is an nn.Module}, and then "layers": for each nn.Linear
+    of model.net its "name", "in_features", "out_features", "dtype", "weight" (``describe``)
+    and "bias" (a copy, or None); "others": the other parameters the network had, by name."""
+    net = build()
+    names = {name for name, _ in net.named_parameters()}
+    model = wrap_seeded(cls, net, case_seed(seed))
+    inner = getattr(model, "net", None)
+    if not isinstance(inner, nn.Module):
+        return {"has_net": False}
+    layers = linear_layers(inner)
+    linear_params = {f"{name}.{kind}" for name, _ in layers for kind in ("weight", "bias")}
+    return {
+        "has_net": True,
+        "layers": [
+            {
+                "name": name,
+                "in_features": layer.in_features,
+                "out_features": layer.out_features,
+                "dtype": str(layer.weight.dtype),
+                "weight": describe(layer.weight),
+                "bias": None if layer.bias is None else plain(layer.bias),
+            }
+            for name, layer in layers
+        ],
+        "others": {
+            name: plain(p)
+            for name, p in inner.named_parameters()
+            if name in names and name not in linear_params
+        },
+    }
+
+
+def is_tensor_dict(value) -> bool:
+    return isinstance(value, dict) and all(
+        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in value.items()
+    )
+
+
+def weight(test_id: str, layer: dict, hint: str) -> dict:
+    """The verified summary of a Linear layer's weight, a floating-point (out, in) tensor."""
+    d, shape = layer["weight"], [layer["out_features"], layer["in_features"]]
+    case = linear_case(layer["name"], layer["in_features"], layer["out_features"], layer["dtype"])
+    dtype = float_dtype(test_id, d.get("dtype")) if d.get("tensor") is True else None
+    if dtype is None or d.get("shape") != shape or not dtype.is_floating_point:
+        fail(
+            test_id,
+            case,
+            f"the weight is not a floating-point tensor of shape {tuple(shape)}",
+            hint,
+        )
+    return verified(test_id, case, d.get("summary"), shape[0] * shape[1])
+
+
+def judge_reinit(test_id: str, data, build, rule: InitRule) -> int:
+    """``expect_reinit`` of the probe's re-initialized copy of ``build()``; a weight counts as
+    kept when its subset of entries is unchanged."""
+    expect_data(
+        test_id, isinstance(data, dict) and isinstance(data.get("has_net"), bool), "a network"
+    )
+    expect_net(test_id, data["has_net"])
+    expect_data(
+        test_id,
+        isinstance(data.get("layers"), list) and is_tensor_dict(data.get("others")),
+        "layers and parameters",
+    )
+    before = {name: p.detach() for name, p in build().named_parameters()}
+    for layer in data["layers"]:
+        expect_data(
+            test_id,
+            isinstance(layer, dict)
+            and isinstance(layer.get("name"), str)
+            and all(isinstance(layer.get(k), int) for k in ("in_features", "out_features"))
+            and isinstance(layer.get("dtype"), str)
+            and isinstance(layer.get("weight"), dict)
+            and (layer.get("bias") is None or isinstance(layer["bias"], torch.Tensor)),
+            "a Linear layer",
+        )
     layers = []
-    for name, layer in linear_layers(model.net):
-        W = layer.weight.detach()
-        W64 = W.double().cpu()
+    for layer in data["layers"]:
+        s, old = weight(test_id, layer, rule.hint), before.get(f"{layer['name']}.weight")
+        kept = (
+            old is not None and s["numel"] == old.numel() and torch.equal(s["subset"], subset(old))
+        )
         layers.append(
             LinearDraw(
-                name,
-                layer.in_features,
-                layer.out_features,
-                str(W.dtype),
-                W.numel(),
-                W64.mean().item(),
-                W64.std().item(),
-                same_tensor(W, before.get(f"{name}.weight")),
-                None if layer.bias is None else layer.bias.detach(),
-                W64.abs().max().item(),
+                layer["name"],
+                layer["in_features"],
+                layer["out_features"],
+                layer["dtype"],
+                s["numel"],
+                s["mean"],
+                s["std"],
+                kept,
+                layer["bias"],
+                s["max_abs"],
             )
         )
-    others = {name: p.detach() for name, p in model.net.named_parameters()}
-    return expect_reinit(test_id, layers, before, others, rule)
+    return expect_reinit(test_id, layers, before, data["others"], rule)
+
+
+def judge_reinits(test_id: str, data, nets, rule: InitRule) -> int:
+    """``judge_reinit`` of each of ``nets``: how many layers passed."""
+    return sum(
+        judge_reinit(test_id, net_data, build, rule)
+        for net_data, (build, _) in zip(listed(test_id, data, "nets", len(nets)), nets)
+    )
+
+
+def probe_supervise_random__statistics(Supervise_random_weights):
+    return {
+        "nets": [reinit(Supervise_random_weights, build, seed) for build, seed in STATISTICS_NETS]
+    }
+
+
+@aspect(probe=probe_supervise_random__statistics)
+def check_supervise_random__statistics(data, hidden: Hidden = NO_HIDDEN) -> int:
+    """Every nn.Linear weight has mean 0 and std 0.01 after wrapping (biases: kept or zero)."""
+    return judge_reinits(
+        "supervise_random__statistics", data, STATISTICS_NETS, INIT_RULES["random"]
+    )
+
+
+def probe_supervise_random__whole_tree(Supervise_random_weights):
+    return {
+        "nets": [reinit(Supervise_random_weights, build, seed) for build, seed in WHOLE_TREE_NETS]
+    }
+
+
+@aspect(probe=probe_supervise_random__whole_tree)
+def check_supervise_random__whole_tree(data, hidden: Hidden = NO_HIDDEN) -> int:
+    """Linear layers inside nested containers are re-initialized too; BatchNorm is left alone."""
+    return judge_reinits(
+        "supervise_random__whole_tree", data, WHOLE_TREE_NETS, INIT_RULES["random"]
+    )
+
+
+def probe_supervise_kaiming__statistics(Supervise_Kaiming_weights):
+    return probe_supervise_random__statistics(Supervise_Kaiming_weights)
+
+
+@aspect(probe=probe_supervise_kaiming__statistics)
+def check_supervise_kaiming__statistics(data, hidden: Hidden = NO_HIDDEN) -> int:
+    """Every nn.Linear weight has mean 0 and std sqrt(2 / in_features) after wrapping."""
+    return judge_reinits(
+        "supervise_kaiming__statistics", data, STATISTICS_NETS, INIT_RULES["kaiming"]
+    )
+
+
+def probe_supervise_kaiming__whole_tree(Supervise_Kaiming_weights):
+    return probe_supervise_random__whole_tree(Supervise_Kaiming_weights)
+
+
+@aspect(probe=probe_supervise_kaiming__whole_tree)
+def check_supervise_kaiming__whole_tree(data, hidden: Hidden = NO_HIDDEN) -> int:
+    """Linear layers inside nested containers are re-initialized too; BatchNorm is left alone."""
+    return judge_reinits(
+        "supervise_kaiming__whole_tree", data, WHOLE_TREE_NETS, INIT_RULES["kaiming"]
+    )
 
 
 def wrapper_case(seed: int) -> tuple[nn.Sequential, torch.Tensor, torch.Tensor]:
@@ -680,83 +1052,133 @@ def expect_forward(test_id: str, case: str, expected: torch.Tensor, loss, change
         )
 
 
-def _check_supervise_wrapper(test_id: str, cls) -> None:
-    """A Supervise-like module: keeps the given network and loss, registers the network's
-    parameters, computes criterion(net(x).squeeze(-1), y), and forward changes no weight."""
-    net, x, y = wrapper_case(1)
-    criterion = nn.MSELoss()
-    model = wrap_seeded(cls, net, 0, criterion)
-    expect_net(test_id, isinstance(getattr(model, "net", None), nn.Module))
-    expect_supervise(
-        test_id,
-        "MSELoss",
-        model.net is net,
-        getattr(model, "criterion", None) is criterion,
-        {id(p) for p in net.parameters()} <= {id(p) for p in model.parameters()},
-    )
-    state = {k: v.clone() for k, v in net.state_dict().items()}
-    loss = model(x, y)
-    with torch.no_grad():
-        expected = criterion(net(x).squeeze(-1), y)
-    expect_forward(
-        test_id,
-        "MSELoss: model(x, y) on a batch of 6",
-        expected,
-        loss,
-        any(not torch.equal(v, net.state_dict()[k]) for k, v in state.items()),
-    )
-    print_passed(test_id, 4)
+# Supervise's contract, on every device ----------------------------------------------------
+
+CRITERIA = ("BCELoss", "MSELoss")
 
 
-@student_facing
-def check_supervise_random__statistics(Supervise_random_weights) -> None:
-    """Every nn.Linear weight has mean 0 and std 0.01 after wrapping (biases: kept or zero)."""
-    test_id = "supervise_random__statistics"
-    print_passed(
-        test_id, _check_reinit(test_id, Supervise_random_weights, flat_net(2), INIT_RULES["random"])
-    )
+def wrapper_cases() -> list[tuple[str, str, int]]:
+    """(device, criterion's name in torch.nn, seed of wrapper_case) of each case."""
+    return [
+        (device, criterion, case_seed(seed))
+        for seed, (device, criterion) in enumerate(product(devices(), CRITERIA))
+    ]
 
 
-@student_facing
-def check_supervise_random__whole_tree(Supervise_random_weights) -> None:
-    """Linear layers inside nested containers are re-initialized too; BatchNorm is left alone."""
-    test_id = "supervise_random__whole_tree"
-    print_passed(
-        test_id,
-        _check_reinit(test_id, Supervise_random_weights, nested_net(3), INIT_RULES["random"]),
-    )
+def state(net: nn.Module) -> dict:
+    return {key: plain(t) for key, t in net.state_dict().items()}
 
 
-@student_facing
-def check_supervise_random__wrapper(Supervise_random_weights) -> None:
-    """It is a Supervise: same network, same loss, same forward."""
-    _check_supervise_wrapper("supervise_random__wrapper", Supervise_random_weights)
+def wrapper(cls) -> dict:
+    """{"cases": per wrapper_cases() case, model = cls(criterion, net) made under
+    torch.manual_seed(seed): "device", "criterion", "has_net", and the identities "same_net"
+    (model.net is net), "same_criterion" and "registered" (net's parameters are among
+    model's); then, the model moved to the device, net's state_dict "before" and "after"
+    model(x, y) and what that call returned, "loss"}. The comparison computes
+    criterion(net(x).squeeze(-1), y) itself, from the state "after" and its own x and y."""
+    cases = []
+    for device, criterion_name, seed in wrapper_cases():
+        net, x, y = wrapper_case(seed)
+        criterion = getattr(nn, criterion_name)()
+        model = wrap_seeded(cls, net, seed, criterion)
+        case = {
+            "device": device,
+            "criterion": criterion_name,
+            "has_net": isinstance(getattr(model, "net", None), nn.Module),
+        }
+        cases.append(case)
+        if not case["has_net"]:
+            break
+        case.update(
+            same_net=model.net is net,
+            same_criterion=getattr(model, "criterion", None) is criterion,
+            registered={id(p) for p in net.parameters()} <= {id(p) for p in model.parameters()},
+        )
+        model.to(device)
+        case["before"] = state(net)
+        try:
+            case["loss"] = value(model(x.to(device), y.to(device)))
+        except Exception as exc:  # judged after the identities above, as their failures come first
+            case["loss"] = {"raised": describe_error(exc)}
+        case["after"] = state(net)
+    return {"cases": cases}
 
 
-@student_facing
-def check_supervise_kaiming__statistics(Supervise_Kaiming_weights) -> None:
-    """Every nn.Linear weight has mean 0 and std sqrt(2 / in_features) after wrapping."""
-    test_id = "supervise_kaiming__statistics"
-    print_passed(
-        test_id,
-        _check_reinit(test_id, Supervise_Kaiming_weights, flat_net(2), INIT_RULES["kaiming"]),
-    )
+def judge_wrapper(test_id: str, data) -> int:
+    """Supervise's contract (``expect_supervise``, ``expect_forward``) on every available device.
+    The loss is recomputed here from the network's weights after the call, in a copy of the
+    probe's test network; the identities are the probe's word."""
+    expect_data(test_id, isinstance(data, dict) and isinstance(data.get("cases"), list), "cases")
+    cases = wrapper_cases()
+    for index, (device, criterion_name, seed) in enumerate(cases):
+        case = f"{criterion_name}, {device}"
+        got = data["cases"][index] if index < len(data["cases"]) else {}
+        expect_data(
+            test_id,
+            isinstance(got, dict)
+            and got.get("device") == device
+            and got.get("criterion") == criterion_name,
+            f"no result for {case}",
+        )
+        expect_net(test_id, got.get("has_net") is True)
+        expect_supervise(
+            test_id,
+            case,
+            got.get("same_net") is True,
+            got.get("same_criterion") is True,
+            got.get("registered") is True,
+        )
+        net, x, y = wrapper_case(seed)
+        shapes = {key: t.shape for key, t in net.state_dict().items()}
+        expect_data(
+            test_id,
+            is_tensor_dict(got.get("before")) and is_tensor_dict(got.get("after")),
+            f"{case}: the network's state",
+        )
+        if any(
+            {key: t.shape for key, t in got[when].items()} != shapes for when in ("before", "after")
+        ):
+            fail(
+                test_id,
+                case,
+                "the network's layers changed: its state_dict's keys or shapes are not "
+                "those of the network passed in",
+                SUPERVISE_HINT,
+            )
+        forward_case = f"{case}: model(x, y) on a batch of 6"
+        loss = received(test_id, forward_case, got.get("loss"), FORWARD_HINT)
+        net.load_state_dict(got["after"])
+        net.to(device)
+        with torch.no_grad():
+            expected = getattr(nn, criterion_name)()(net(x.to(device)).squeeze(-1), y.to(device))
+        expect_forward(
+            test_id,
+            forward_case,
+            expected.cpu(),
+            loss,
+            any(not same_tensor(t, got["after"][key]) for key, t in got["before"].items()),
+        )
+    return len(cases)
 
 
-@student_facing
-def check_supervise_kaiming__whole_tree(Supervise_Kaiming_weights) -> None:
-    """Linear layers inside nested containers are re-initialized too; BatchNorm is left alone."""
-    test_id = "supervise_kaiming__whole_tree"
-    print_passed(
-        test_id,
-        _check_reinit(test_id, Supervise_Kaiming_weights, nested_net(3), INIT_RULES["kaiming"]),
-    )
+def probe_supervise_random__wrapper(Supervise_random_weights):
+    return wrapper(Supervise_random_weights)
 
 
-@student_facing
-def check_supervise_kaiming__wrapper(Supervise_Kaiming_weights) -> None:
-    """It is a Supervise: same network, same loss, same forward."""
-    _check_supervise_wrapper("supervise_kaiming__wrapper", Supervise_Kaiming_weights)
+@aspect(probe=probe_supervise_random__wrapper)
+def check_supervise_random__wrapper(data, hidden: Hidden = NO_HIDDEN) -> int:
+    """It is a Supervise: same network, same loss, same forward, on every device."""
+    return judge_wrapper("supervise_random__wrapper", data)
+
+
+def probe_supervise_kaiming__wrapper(Supervise_Kaiming_weights):
+    return wrapper(Supervise_Kaiming_weights)
+
+
+@aspect(probe=probe_supervise_kaiming__wrapper)
+def check_supervise_kaiming__wrapper(data, hidden: Hidden = NO_HIDDEN) -> int:
+    """It is a Supervise: same network, same loss, same forward, on every device."""
+    return judge_wrapper("supervise_kaiming__wrapper", data)
 
 
 def expect_wrapped(
@@ -796,9 +1218,14 @@ def _check_wrapped(test_id: str, model, net, class_name: str) -> None:
     print(f"{test_id}: {class_name} around your network, with BCELoss")
 
 
-@student_facing
-def check_net_4_7__architecture(net_4_7) -> None:
-    check_architecture("4.7", net_4_7)
+def probe_net_4_7__architecture(net_4_7):
+    return probe_architecture("4.7", net_4_7)
+
+
+@aspect(probe=probe_net_4_7__architecture)
+def check_net_4_7__architecture(data, hidden: Hidden = NO_HIDDEN) -> int:
+    """3.12's layers, through Part 3's comparison."""
+    return check_architecture.compare(data, "4.7", hidden=hidden)
 
 
 @student_facing
@@ -806,9 +1233,14 @@ def check_net_4_7__wrapper(model_4_7, net_4_7) -> None:
     _check_wrapped("net_4_7__wrapper", model_4_7, net_4_7, "Supervise_random_weights")
 
 
-@student_facing
-def check_net_4_9__architecture(net_4_9) -> None:
-    check_architecture("4.9", net_4_9)
+def probe_net_4_9__architecture(net_4_9):
+    return probe_architecture("4.9", net_4_9)
+
+
+@aspect(probe=probe_net_4_9__architecture)
+def check_net_4_9__architecture(data, hidden: Hidden = NO_HIDDEN) -> int:
+    """3.12's layers, through Part 3's comparison."""
+    return check_architecture.compare(data, "4.9", hidden=hidden)
 
 
 @student_facing
