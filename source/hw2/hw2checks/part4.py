@@ -1223,7 +1223,7 @@ def probe_net_4_7__architecture(net_4_7):
 
 
 @aspect(probe=probe_net_4_7__architecture)
-def check_net_4_7__architecture(data, hidden: Hidden = NO_HIDDEN) -> int:
+def check_net_4_7__architecture(data, hidden: Hidden = NO_HIDDEN) -> int | str:
     """3.12's layers, through Part 3's comparison."""
     return check_architecture.compare(data, "4.7", hidden=hidden)
 
@@ -1238,7 +1238,7 @@ def probe_net_4_9__architecture(net_4_9):
 
 
 @aspect(probe=probe_net_4_9__architecture)
-def check_net_4_9__architecture(data, hidden: Hidden = NO_HIDDEN) -> int:
+def check_net_4_9__architecture(data, hidden: Hidden = NO_HIDDEN) -> int | str:
     """3.12's layers, through Part 3's comparison."""
     return check_architecture.compare(data, "4.9", hidden=hidden)
 
