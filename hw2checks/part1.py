@@ -8,8 +8,8 @@ from collections.abc import Callable, Sequence
 import torch
 
 from hw2checks.aspect import NO_HIDDEN, Hidden, aspect
-from hw2checks.probing import Delegated, plain
-from hw2checks.runs import case_seed, describe_error
+from hw2checks.probing import Delegated, devices, plain
+from hw2checks.runs import case_seed, current_seed, describe_error
 from hw2checks.toolkit import (
     expect_close,
     expect_data,
@@ -23,6 +23,7 @@ from hw2checks.toolkit import (
     tolerance,
 )
 from hw2utils import (
+    BOWL_MATRIX,
     BOWL_START,
     LossFunctionWithPlot,
 )
@@ -240,27 +241,91 @@ def check_gd_loop__tensor_lr(data, hidden: Hidden = NO_HIDDEN) -> int:
     return compare_paths("gd_loop__tensor_lr", data, tensor_lr_cases(), TENSOR_LR_HINT)
 
 
-@student_facing
-def check_gd_loop__in_place(descend: Callable) -> None:
-    """``descend`` updates the given leaf tensor in place and leaves no stale gradient."""
+# Task 1.1, in place: descend returns x itself, a leaf on its device, with no gradient left -----
+
+IN_PLACE_START, IN_PLACE_LR, IN_PLACE_STEPS = (0.7, -1.1), 0.05, 4
+IN_PLACE_SEED = 14
+
+
+def in_place_start() -> tuple[float, float]:
+    """The start of the in-place case on BOWL_MATRIX: IN_PLACE_START outside grading; while
+    grading, a ``steady`` point of [-2, 2]^2 drawn from case_seed(IN_PLACE_SEED) (its end is compared)."""
+    if current_seed() is None:
+        return IN_PLACE_START
+    g = torch.Generator().manual_seed(case_seed(IN_PLACE_SEED))
+    while True:
+        start = tuple((torch.rand(2, generator=g, dtype=torch.float64) * 4 - 2).tolist())
+        if steady(BOWL_MATRIX, start, IN_PLACE_LR, IN_PLACE_STEPS):
+            return start
+
+
+def probe_gd_loop__in_place(descend):
+    """Per device: whether descend returned x itself, and x and x.grad afterwards."""
+    runs = {}
+    for device in devices():
+        x = torch.tensor(in_place_start(), dtype=torch.float64, device=device, requires_grad=True)
+        returned = descend(RecordingBowl(BOWL_MATRIX), x, IN_PLACE_LR, IN_PLACE_STEPS)
+        runs[device] = {
+            "returned_x": returned is x,
+            "is_leaf": x.is_leaf,
+            "requires_grad": x.requires_grad,
+            "device": x.device.type,
+            "x": plain(x),
+            "grad": None if x.grad is None else plain(x.grad),
+        }
+    return runs
+
+
+@aspect(probe=probe_gd_loop__in_place)
+def check_gd_loop__in_place(data, hidden: Hidden = NO_HIDDEN) -> int:
+    """Per device: descend returned x itself, still a leaf that requires grad on its device,
+    with no gradient left, at the point reference_path reaches."""
     test_id = "gd_loop__in_place"
-    x = torch.tensor(BOWL_START, dtype=torch.float64, requires_grad=True)
-    returned = descend(LossFunctionWithPlot(), x, 0.1, 3)
     hint = IN_PLACE_HINT
-    if returned is not x:
-        fail(
+    expect_data(test_id, isinstance(data, dict), "expected results per device")
+    start = in_place_start()
+    expected_end = reference_path(BOWL_MATRIX, start, IN_PLACE_LR, IN_PLACE_STEPS + 1)[-1]
+    for device in devices():
+        run = data.get(device)
+        expect_data(
             test_id,
-            "return value",
-            "expected descend to return the same tensor x it was given",
+            isinstance(run, dict)
+            and isinstance(run.get("x"), torch.Tensor)
+            and (run.get("grad") is None or isinstance(run["grad"], torch.Tensor)),
+            f"no results on {device}",
+        )
+        if run.get("returned_x") is not True:
+            fail(
+                test_id,
+                device,
+                "descend must return the tensor it was given, updated in place",
+                hint,
+            )
+        if not (
+            run.get("is_leaf") is True
+            and run.get("requires_grad") is True
+            and run.get("device") == device
+        ):
+            fail(
+                test_id,
+                device,
+                "x is no longer a leaf tensor that requires grad on its device",
+                hint,
+            )
+        if run["grad"] is not None and bool((float64(run["grad"]) != 0).any()):
+            fail(test_id, device, "x.grad still holds a gradient after descend", hint)
+        expect_close(
+            test_id,
+            f"{device}: x after {IN_PLACE_STEPS} steps",
+            expected_end,
+            run["x"],
+            tolerance(expected_end, run["x"]),
             hint,
         )
-    if not (x.is_leaf and x.requires_grad):
-        fail(test_id, "x after descend", "x is no longer a leaf that requires grad", hint)
-    if torch.equal(x.detach(), torch.tensor(BOWL_START, dtype=torch.float64)):
-        fail(test_id, "x after descend", "x did not move", hint)
-    if x.grad is not None and x.grad.abs().max().item() != 0:
-        fail(test_id, "x.grad after descend", f"expected None or zeros, got {show(x.grad)}", hint)
-    print_passed(test_id, 4)
+    return len(devices())
+
+
+# Task 1.2: lr_pair -------------------------------------------------------------------------
 
 
 def expect_lr_pair(test_id: str, lr_pair, shown: str | None = None) -> torch.Tensor:
@@ -281,21 +346,51 @@ def expect_lr_pair(test_id: str, lr_pair, shown: str | None = None) -> torch.Ten
     return pair
 
 
-@student_facing
-def check_per_dim_lr__beats_single_lr(lr_pair) -> None:
+def probe_per_dim_lr__beats_single_lr(lr_pair):
+    """{"rates": float64 tensor} or, for what is not numbers, {"not_numbers": its repr}."""
+    try:
+        return {"rates": plain(torch.as_tensor(lr_pair, dtype=torch.float64))}
+    except (TypeError, ValueError, RuntimeError):
+        return {"not_numbers": repr(lr_pair)[:200]}
+
+
+@aspect(probe=probe_per_dim_lr__beats_single_lr)
+def check_per_dim_lr__beats_single_lr(data, hidden: Hidden = NO_HIDDEN) -> int:
     """``lr_pair`` (2 positive numbers) ends 50 steps below ``PER_DIM_LR_THRESHOLD``."""
     test_id = "per_dim_lr__beats_single_lr"
-    pair = expect_lr_pair(test_id, lr_pair)
+    expect_data(
+        test_id,
+        isinstance(data, dict)
+        and (
+            isinstance(data.get("rates"), torch.Tensor) or isinstance(data.get("not_numbers"), str)
+        ),
+        "expected the rates or what they were",
+    )
+    pair = (
+        expect_lr_pair(test_id, data["rates"])
+        if "rates" in data
+        else expect_lr_pair(test_id, data["not_numbers"], shown=data["not_numbers"])
+    )
     loss = final_loss_with(pair)
     if not loss < PER_DIM_LR_THRESHOLD:
+        hint = "use a small rate for the steep x[0] and a much larger one for the shallow x[1]"
+        if pair[0] == pair[1]:
+            hint = (
+                "both coordinates get the same rate: that is a single learning rate, and no single "
+                "rate ends 50 steps below 0.1; " + hint
+            )
+        elif final_loss_with(pair.flip(0)) < PER_DIM_LR_THRESHOLD:
+            hint = (
+                "the two rates are swapped: x[0] is the steep coordinate and needs the small rate, "
+                "x[1] the shallow one and needs the large rate"
+            )
         fail(
             test_id,
             f"lr {pair.tolist()}",
             f"final loss {loss:.4f} is not below {PER_DIM_LR_THRESHOLD}",
-            "x[0] sits in a steep direction and x[1] in a shallow "
-            "one: search a small grid of pairs with final_loss_with(...)",
+            hint,
         )
-    print(f"{test_id}: final loss {loss:.4f} < {PER_DIM_LR_THRESHOLD}")
+    return 1
 
 
 #: The parameters the visible optimizer checks train: a scalar, a vector and a matrix.

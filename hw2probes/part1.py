@@ -14,69 +14,19 @@ import types
 import torch
 
 from hw2checks.part1 import (
-    RecordingBowl,
     exercise_zero_grad,
     leaf_copies,
     random_parameters,
     run_in_turn,
     run_steps,
-    steady,
 )
 from hw2checks.probing import (
     Delegated,
     devices,
     globals_read,
     no_torch_optim,
-    plain,
 )
-from hw2probes import case_seed, current_seed
-from hw2utils import BOWL_MATRIX
-
-# Task 1.1: descend(loss_fn, x, lr, steps) ---------------------------------------------------
-
-IN_PLACE_START, IN_PLACE_LR, IN_PLACE_STEPS = (0.7, -1.1), 0.05, 4
-IN_PLACE_SEED = 14
-
-
-def in_place_start() -> tuple[float, float]:
-    """The start of the in-place case on BOWL_MATRIX: IN_PLACE_START outside grading; while
-    grading, a ``steady`` point of [-2, 2]^2 drawn from case_seed(IN_PLACE_SEED) (its end is compared)."""
-    if current_seed() is None:
-        return IN_PLACE_START
-    g = torch.Generator().manual_seed(case_seed(IN_PLACE_SEED))
-    while True:
-        start = tuple((torch.rand(2, generator=g, dtype=torch.float64) * 4 - 2).tolist())
-        if steady(BOWL_MATRIX, start, IN_PLACE_LR, IN_PLACE_STEPS):
-            return start
-
-
-def probe_gd_loop__in_place(descend):
-    """Per device: whether descend returned x itself, and x and x.grad afterwards."""
-    runs = {}
-    for device in devices():
-        x = torch.tensor(in_place_start(), dtype=torch.float64, device=device, requires_grad=True)
-        returned = descend(RecordingBowl(BOWL_MATRIX), x, IN_PLACE_LR, IN_PLACE_STEPS)
-        runs[device] = {
-            "returned_x": returned is x,
-            "is_leaf": x.is_leaf,
-            "requires_grad": x.requires_grad,
-            "device": x.device.type,
-            "x": plain(x),
-            "grad": None if x.grad is None else plain(x.grad),
-        }
-    return runs
-
-
-# Task 1.2: lr_pair --------------------------------------------------------------------------
-
-
-def probe_per_dim_lr__beats_single_lr(lr_pair):
-    """{"rates": float64 tensor} or, for what is not numbers, {"not_numbers": its repr}."""
-    try:
-        return {"rates": plain(torch.as_tensor(lr_pair, dtype=torch.float64))}
-    except (TypeError, ValueError, RuntimeError):
-        return {"not_numbers": repr(lr_pair)[:200]}
-
+from hw2probes import case_seed
 
 # Task 1.3: SimpleGradientDescent(parameters, lr, weight_decay) -------------------------------
 

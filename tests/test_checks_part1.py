@@ -12,6 +12,7 @@ import naming
 from autograder.checks import every as every_aspect
 from autograder.checks import find as find_aspect
 from autograder.checks import part1 as hidden
+from hw2checks import part1 as shipped
 from lessons.rules import rule as true_rule
 
 
@@ -681,7 +682,9 @@ def test_a_student_exception_is_reported_as_what_it_raised():
 )
 def test_judges_require_cuda_results_where_cuda_is_available(monkeypatch, check, answer, says):
     data = find_aspect("part1", check).probe(answer)
-    monkeypatch.setattr(hidden, "devices", lambda: ["cpu", "cuda"])
+    for module in (shipped, hidden):  # where the comparisons ask which devices there are
+        if hasattr(module, "devices"):
+            monkeypatch.setattr(module, "devices", lambda: ["cpu", "cuda"])
     with pytest.raises(AssertionError, match=says):
         find_aspect("part1", check).judge(data)
 

@@ -11,41 +11,30 @@ import torch
 from autograder.aspects import aspect, attributes_of
 from autograder.checks.common import passed, zero_grad_verdict
 from hw2checks.part1 import (
-    IN_PLACE_HINT,
-    PER_DIM_LR_THRESHOLD,
     SETTINGS_ON_SELF_HINT,
-    expect_lr_pair,
-    final_loss_with,
     leaf_copies,
     quartic_loss,
-    reference_path,
     run_steps,
     weight_decay_mistakes,
 )
 from hw2checks.probing import devices
 from hw2checks.toolkit import (
     delegation_message,
-    expect_close,
     expect_data,
     expect_path,
     fail,
-    float64,
     global_variable_hint,
     tolerance,
 )
 from hw2probes import part1 as probes
 from hw2probes.part1 import (
-    IN_PLACE_LR,
-    IN_PLACE_STEPS,
     OPTIMIZER_ARGUMENTS,
     SHAPES,
     STEPS,
-    in_place_start,
     in_turn_inputs,
     in_turn_paths,
     sgd_runs,
 )
-from hw2utils import BOWL_MATRIX
 
 # a hidden test cell calls a shipped aspect (hw2checks.part1) through this module too
 __getattr__ = attributes_of("part1")
@@ -60,100 +49,6 @@ SETTINGS_SHARED = (
     "stored on the class (SimpleGradientDescent.lr = lr, or a class attribute), which every "
     "SimpleGradientDescent shares; store them on self (self.lr = lr)"
 )
-
-
-# Task 1.1 -----------------------------------------------------------------------------------
-
-
-@aspect(probe=probes.probe_gd_loop__in_place)
-def check_gd_loop__in_place(data) -> str:
-    """Per device: descend returned x itself, still a leaf that requires grad on its device,
-    with no gradient left, at the point reference_path reaches."""
-    test_id = "gd_loop__in_place"
-    hint = IN_PLACE_HINT
-    expect_data(test_id, isinstance(data, dict), "expected results per device")
-    expected_end = reference_path(BOWL_MATRIX, in_place_start(), IN_PLACE_LR, IN_PLACE_STEPS + 1)[
-        -1
-    ]
-    for device in devices():
-        run = data.get(device)
-        expect_data(
-            test_id,
-            isinstance(run, dict)
-            and isinstance(run.get("x"), torch.Tensor)
-            and (run.get("grad") is None or isinstance(run["grad"], torch.Tensor)),
-            f"no results on {device}",
-        )
-        if run.get("returned_x") is not True:
-            fail(
-                test_id,
-                device,
-                "descend must return the tensor it was given, updated in place",
-                hint,
-            )
-        if not (
-            run.get("is_leaf") is True
-            and run.get("requires_grad") is True
-            and run.get("device") == device
-        ):
-            fail(
-                test_id,
-                device,
-                "x is no longer a leaf tensor that requires grad on its device",
-                hint,
-            )
-        if run["grad"] is not None and bool((float64(run["grad"]) != 0).any()):
-            fail(test_id, device, "x.grad still holds a gradient after descend", hint)
-        expect_close(
-            test_id,
-            f"{device}: x after {IN_PLACE_STEPS} steps",
-            expected_end,
-            run["x"],
-            tolerance(expected_end, run["x"]),
-            hint,
-        )
-    return passed(test_id, len(devices()))
-
-
-# Task 1.2 -----------------------------------------------------------------------------------
-
-
-@aspect(probe=probes.probe_per_dim_lr__beats_single_lr)
-def check_per_dim_lr__beats_single_lr(data) -> str:
-    test_id = "per_dim_lr__beats_single_lr"
-    expect_data(
-        test_id,
-        isinstance(data, dict)
-        and (
-            isinstance(data.get("rates"), torch.Tensor) or isinstance(data.get("not_numbers"), str)
-        ),
-        "expected the rates or what they were",
-    )
-    pair = (
-        expect_lr_pair(test_id, data["rates"])
-        if "rates" in data
-        else expect_lr_pair(test_id, data["not_numbers"], shown=data["not_numbers"])
-    )
-    loss = final_loss_with(pair)
-    if not loss < PER_DIM_LR_THRESHOLD:
-        hint = "use a small rate for the steep x[0] and a much larger one for the shallow x[1]"
-        if pair[0] == pair[1]:
-            hint = (
-                "both coordinates get the same rate: that is a single learning rate, and no single "
-                "rate ends 50 steps below 0.1; " + hint
-            )
-        elif final_loss_with(pair.flip(0)) < PER_DIM_LR_THRESHOLD:
-            hint = (
-                "the two rates are swapped: x[0] is the steep coordinate and needs the small rate, "
-                "x[1] the shallow one and needs the large rate"
-            )
-        fail(
-            test_id,
-            f"lr {pair.tolist()}",
-            f"final loss {loss:.4f} is not below {PER_DIM_LR_THRESHOLD}",
-            hint,
-        )
-    return passed(test_id, 1)
 
 
 # Task 1.3 -----------------------------------------------------------------------------------
