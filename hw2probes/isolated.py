@@ -35,6 +35,7 @@ import signal
 import sys
 import time
 import types
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -155,6 +156,20 @@ def run_job(folder: Path, job: Job, timeout: float, holder: list[list[object]]) 
     (folder / "reports" / f"{job['answer']}.json").write_text(json.dumps(report))
 
 
+def _probe_modules(refs: Iterable[str]) -> set[str]:
+    """The modules of the probes ``refs`` names (``hw2probes.probe_named``): hw2checks.<part> for
+    a shipped aspect's, hw2probes.<part> for the others."""
+    import hw2probes
+
+    modules = set()
+    for ref in refs:
+        shipped = ref.startswith("hw2checks.")
+        part = ref.removeprefix("hw2checks.").partition(".")[0]
+        if part in hw2probes.PARTS:
+            modules.add(f"{'hw2checks' if shipped else 'hw2probes'}.{part}")
+    return modules
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", type=Path)
@@ -166,13 +181,8 @@ def main(argv: list[str] | None = None) -> int:
     from hw2probes import tripwires
 
     jobs = [json.loads(path.read_text()) for path in sorted((args.folder / "jobs").glob("*.json"))]
-    for part in sorted(
-        {probe.partition(".")[0] for job in jobs for probe in job["tests"].values()}
-        & set(hw2probes.PARTS)
-    ):
-        importlib.import_module(
-            f"hw2probes.{part}"
-        )  # what the probes need, while nothing is refused
+    for module in sorted(_probe_modules(p for job in jobs for p in job["tests"].values())):
+        importlib.import_module(module)  # what the probes need, while nothing is refused
     hw2probes.to_bytes({"warm": torch.zeros(1)})
     tripwires.destroy_torch_optim()
     holder = [tripwires.fused_tripwires()]

@@ -373,9 +373,11 @@ sys.path.insert(0, os.path.abspath("tmp/planted"))
 """
 
 EDIT_PROBE_MODULE = """
-with open("hw2probes/part1.py", "a") as _file:
-    _file.write("\\n\\nfor _name in [n for n in dir() if n.startswith('probe_')]:\\n"
-                "    globals()[_name] = lambda *objects: {'passed': True, 'score': 100}\\n")
+with open("hw2checks/part1.py", "a") as _file:
+    _file.write("\\n\\nimport dataclasses as _dataclasses\\n"
+                "for _name in [n for n in dir() if n.startswith('check_')]:\\n"
+                "    globals()[_name] = _dataclasses.replace(globals()[_name], "
+                "probe=lambda *objects: {'passed': True, 'score': 100})\\n")
 """
 
 SHADOW_IMPORT = """
@@ -878,7 +880,7 @@ class SimpleGradientDescent:
 PROBE_RUNNER_REPLACED = """
 import torch
 import hw2checks
-import hw2probes.part1 as _probe
+import hw2checks.part1 as _probe
 _init = torch.optim.Optimizer.__init__
 
 
@@ -1206,7 +1208,6 @@ def _descend_table() -> dict:
     ends} for every case the descend probes make with the default seed (reference_path)."""
     import hw2probes
     from hw2checks import part1 as shipped
-    from hw2probes import part1
     from hw2utils import BOWL_MATRIX
 
     reference_path = shipped.reference_path
@@ -1214,7 +1215,13 @@ def _descend_table() -> dict:
     with hw2probes.seeded(None):
         cases = shipped.matches_reference_cases() + shipped.tensor_lr_cases()
         cases.append(
-            (BOWL_MATRIX, part1.in_place_start(), part1.IN_PLACE_LR, part1.IN_PLACE_STEPS, None)
+            (
+                BOWL_MATRIX,
+                shipped.in_place_start(),
+                shipped.IN_PLACE_LR,
+                shipped.IN_PLACE_STEPS,
+                None,
+            )
         )
         for B, start, lr, steps, _ in cases:
             path = reference_path(B, start, lr, steps + 1)
@@ -1289,8 +1296,7 @@ RUNNER_PATCH_IN_ANSWER = LAZY_SGD + "\n\n" + PROBE_RUNNER_REPLACED
 RUNNER_PATCH_VIA_ALIAS = """
 import torch
 import hw2checks
-import hw2probes
-_m = hw2probes.part1  # an alias: no import statement names the module patched below
+_m = hw2checks.part1  # an alias: no import statement names the module patched below
 
 
 def _torch_path(make, params, steps, loss=hw2checks.quartic_loss, clear=None):
@@ -1543,16 +1549,19 @@ ATTACKS = [
         "probes_return_fakes",
         "rebinding",
         NB1,
-        "every probe_* of hw2probes.part1 replaced by one returning a path of no steps (the "
-        "optimizer tasks' probes no longer run in the notebook: the reader names the setattr)",
+        "every aspect check_* of hw2checks.part1 replaced by one whose probe returns a path of no "
+        "steps (the policed tasks' probes no longer run in the notebook: the reader names the "
+        "setattr)",
         "hides what it calls",
         cells=(
             (
                 TOP,
                 code("""
-               import hw2probes.part1 as _part1
-               for _name in [n for n in dir(_part1) if n.startswith("probe_")]:
-                   setattr(_part1, _name, lambda *objects: [{"calls": 0, "xs": []}])
+               import dataclasses
+               import hw2checks.part1 as _part1
+               for _name in [n for n in dir(_part1) if n.startswith("check_")]:
+                   _fake = lambda *objects: [{"calls": 0, "xs": []}]
+                   setattr(_part1, _name, dataclasses.replace(getattr(_part1, _name), probe=_fake))
                """),
             ),
         ),
@@ -1587,8 +1596,9 @@ ATTACKS = [
         "probe_module_edited",
         "rebinding",
         NB1,
-        "appends to the scratch copy of hw2probes/part1.py probes that return {'passed': True} "
-        "(too late for the notebook's own import; the optimizer tasks' probes run elsewhere)",
+        "appends to the scratch copy of hw2checks/part1.py aspects whose probes return "
+        "{'passed': True} (too late for the notebook's own import; the policed tasks' probes run "
+        "elsewhere)",
         None,
         cells=((TOP, EDIT_PROBE_MODULE),),
     ),
@@ -1891,7 +1901,7 @@ ATTACKS = [
         "delegation",
         NB1,
         "SimpleGradientDescent's step() does nothing; an added cell replaces the probe's runners "
-        "(hw2probes.part1.run_steps, run_in_turn) with torch.optim.SGD runs, restoring "
+        "(hw2checks.part1.run_steps, run_in_turn) with torch.optim.SGD runs, restoring "
         "Optimizer.__init__",
         "reaches torch.optim",
         answers=(("sgd_optimizer", LAZY_SGD),),
@@ -2148,7 +2158,7 @@ ATTACKS = [
         "delegation",
         NB1,
         "SimpleGradientDescent's step() does nothing; an added cell patches the probe's runners "
-        "through an alias (m = hw2probes.part1; m.run_steps = f)",
+        "through an alias (m = hw2checks.part1; m.run_steps = f)",
         "reaches torch.optim",
         answers=(("sgd_optimizer", LAZY_SGD),),
         cells=(("sgd_optimizer", RUNNER_PATCH_VIA_ALIAS),),

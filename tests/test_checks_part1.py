@@ -1,5 +1,6 @@
-"""Part 1 checks (visible in hw2checks, hidden: probes in hw2probes.part1, judges in
-autograder.checks.part1) against right and deliberately wrong answers; and, for Part 1 and the
+"""Part 1 checks (declared in hw2checks.part1: the visible check runs the probe and the
+comparison on the public cases; the grader's aspects of autograder.checks.part1 run the same ones
+with its hidden extras) against right and deliberately wrong answers; and, for Part 1 and the
 extra credit, that probes return plain data and judges refuse data of the wrong shape."""
 
 import pytest
@@ -12,6 +13,7 @@ import naming
 from autograder.checks import every as every_aspect
 from autograder.checks import find as find_aspect
 from autograder.checks import part1 as hidden
+from hw2checks import part1 as shipped
 from lessons.rules import rule as true_rule
 
 
@@ -471,15 +473,6 @@ def test_the_visible_descent_check_names_the_mistake_as_the_hidden_one_does(wron
         hw2checks.check_gd_loop__matches_reference(wrong)
 
 
-def _sgd_case(kwargs, steps=4):
-    expected = hw2checks.run_steps(
-        lambda p: torch.optim.SGD(p, **kwargs),
-        hw2checks.random_parameters(0, hw2checks.TOY_SHAPES),
-        steps,
-    )
-    return expected, hw2checks.tolerance(expected)
-
-
 @pytest.mark.parametrize(
     "lr, start, steps",
     [
@@ -509,14 +502,19 @@ def test_each_descent_mistake_is_named_on_its_own_path_only(lr, start, steps):
     ],
 )
 def test_each_sgd_mistake_is_named_on_its_own_path_only(kwargs):
-    """The weight-decay and momentum catalogue, including a weight decay too small to tell its
-    mistakes from the right answer (1e-9): those are then never named."""
-    expected, tol = _sgd_case(kwargs)
-    apart = naming.check_catalogue(hw2checks._sgd_mistakes(kwargs, 4), expected, tol)
+    """The weight-decay and momentum catalogue the visible check names, including a weight decay
+    too small to tell its mistakes from the right answer (1e-9): those are then never named."""
+    init = hw2checks.random_parameters(0, hw2checks.SGD_SHAPES)
+    expected = hw2checks.run_steps(
+        lambda p: torch.optim.SGD(p, **kwargs), shipped.leaf_copies(init), shipped.SGD_STEPS
+    )
+    catalogue = {
+        **hw2checks.weight_decay_mistakes(kwargs, init, shipped.SGD_STEPS),
+        **hw2checks.momentum_mistake(kwargs, init, expected),
+    }
+    apart = naming.check_catalogue(catalogue, expected, hw2checks.tolerance(expected))
     if kwargs.get("weight_decay", 0) == 1e-9:
-        assert apart == [
-            next(name for name in hw2checks._sgd_mistakes(kwargs, 4) if name.startswith("momentum"))
-        ]
+        assert apart == [shipped.MOMENTUM]
 
 
 @pytest.mark.parametrize(
@@ -681,7 +679,7 @@ def test_a_student_exception_is_reported_as_what_it_raised():
 )
 def test_judges_require_cuda_results_where_cuda_is_available(monkeypatch, check, answer, says):
     data = find_aspect("part1", check).probe(answer)
-    monkeypatch.setattr(hidden, "devices", lambda: ["cpu", "cuda"])
+    monkeypatch.setattr(shipped, "devices", lambda: ["cpu", "cuda"])  # the comparisons ask it
     with pytest.raises(AssertionError, match=says):
         find_aspect("part1", check).judge(data)
 

@@ -186,7 +186,7 @@ def test_every_check_of_the_judges_modules_is_a_declared_aspect_not_a_wrapper():
 
 
 def test_a_second_declaration_or_a_misplaced_one_is_refused():
-    aspect = find_aspect("part1", "gd_loop__in_place")
+    aspect = find_aspect("extra_credit", "ec_rule__agreement_90")  # declared on the grader's side
     with pytest.raises(ValueError, match="declared twice"):
         declare(probe=aspect.probe)(aspect.judge)
 

@@ -1,173 +1,25 @@
-"""Judges of notebook 1: gradient descent by hand, per-coordinate rates, SGD with weight decay.
+"""What the grader adds to the checks of notebook 1 (declared, shipped, in ``hw2checks.part1``:
+gradient descent by hand, per-coordinate rates, SGD with weight decay).
 
-The probes (``hw2probes.part1``) run the student's answers on their cases; these judges
-rebuild the same cases, compute the reference (autograd, torch.optim.SGD) and compare.
+Only one extra must not ship: the momentum a wrong SimpleGradientDescent adds, fitted to its
+path and simulated with a hand-written step of plain SGD (``_plain_step``: an answer to Task 1.3).
+The visible check names momentum from torch.optim.SGD(momentum=0.9) instead.
 """
 
 from __future__ import annotations
 
 import torch
 
-from autograder.aspects import aspect, attributes_of
-from autograder.checks.common import passed, zero_grad_verdict
-from hw2checks.part1 import (
-    IN_PLACE_HINT,
-    PER_DIM_LR_THRESHOLD,
-    SETTINGS_ON_SELF_HINT,
-    expect_lr_pair,
-    final_loss_with,
-    leaf_copies,
-    quartic_loss,
-    reference_path,
-    run_steps,
-    weight_decay_mistakes,
-)
-from hw2checks.probing import devices
-from hw2checks.toolkit import (
-    delegation_message,
-    expect_close,
-    expect_data,
-    expect_path,
-    fail,
-    float64,
-    global_variable_hint,
-    tolerance,
-)
-from hw2probes import part1 as probes
-from hw2probes.part1 import (
-    IN_PLACE_LR,
-    IN_PLACE_STEPS,
-    OPTIMIZER_ARGUMENTS,
-    SHAPES,
-    STEPS,
-    in_place_start,
-    in_turn_inputs,
-    in_turn_paths,
-    sgd_runs,
-)
-from hw2utils import BOWL_MATRIX
+from autograder.aspects import attributes_of, extend
+from hw2checks import part1 as shipped
+from hw2checks.part1 import SGD_STEPS, quartic_loss
 
 # a hidden test cell calls a shipped aspect (hw2checks.part1) through this module too
 __getattr__ = attributes_of("part1")
 
-GENERATOR_HINT = (
-    "your optimizer keeps the parameters as the one-pass iterator it was given "
-    "(net.parameters() is a generator: the second pass over it finds nothing); store "
-    "self.parameters = list(parameters) in __init__"
-)
-SETTINGS_SHARED = (
-    "both optimizers stepped with the settings of the one made last: the settings are "
-    "stored on the class (SimpleGradientDescent.lr = lr, or a class attribute), which every "
-    "SimpleGradientDescent shares; store them on self (self.lr = lr)"
-)
-
-
-# Task 1.1 -----------------------------------------------------------------------------------
-
-
-@aspect(probe=probes.probe_gd_loop__in_place)
-def check_gd_loop__in_place(data) -> str:
-    """Per device: descend returned x itself, still a leaf that requires grad on its device,
-    with no gradient left, at the point reference_path reaches."""
-    test_id = "gd_loop__in_place"
-    hint = IN_PLACE_HINT
-    expect_data(test_id, isinstance(data, dict), "expected results per device")
-    expected_end = reference_path(BOWL_MATRIX, in_place_start(), IN_PLACE_LR, IN_PLACE_STEPS + 1)[
-        -1
-    ]
-    for device in devices():
-        run = data.get(device)
-        expect_data(
-            test_id,
-            isinstance(run, dict)
-            and isinstance(run.get("x"), torch.Tensor)
-            and (run.get("grad") is None or isinstance(run["grad"], torch.Tensor)),
-            f"no results on {device}",
-        )
-        if run.get("returned_x") is not True:
-            fail(
-                test_id,
-                device,
-                "descend must return the tensor it was given, updated in place",
-                hint,
-            )
-        if not (
-            run.get("is_leaf") is True
-            and run.get("requires_grad") is True
-            and run.get("device") == device
-        ):
-            fail(
-                test_id,
-                device,
-                "x is no longer a leaf tensor that requires grad on its device",
-                hint,
-            )
-        if run["grad"] is not None and bool((float64(run["grad"]) != 0).any()):
-            fail(test_id, device, "x.grad still holds a gradient after descend", hint)
-        expect_close(
-            test_id,
-            f"{device}: x after {IN_PLACE_STEPS} steps",
-            expected_end,
-            run["x"],
-            tolerance(expected_end, run["x"]),
-            hint,
-        )
-    return passed(test_id, len(devices()))
-
-
-# Task 1.2 -----------------------------------------------------------------------------------
-
-
-@aspect(probe=probes.probe_per_dim_lr__beats_single_lr)
-def check_per_dim_lr__beats_single_lr(data) -> str:
-    test_id = "per_dim_lr__beats_single_lr"
-    expect_data(
-        test_id,
-        isinstance(data, dict)
-        and (
-            isinstance(data.get("rates"), torch.Tensor) or isinstance(data.get("not_numbers"), str)
-        ),
-        "expected the rates or what they were",
-    )
-    pair = (
-        expect_lr_pair(test_id, data["rates"])
-        if "rates" in data
-        else expect_lr_pair(test_id, data["not_numbers"], shown=data["not_numbers"])
-    )
-    loss = final_loss_with(pair)
-    if not loss < PER_DIM_LR_THRESHOLD:
-        hint = "use a small rate for the steep x[0] and a much larger one for the shallow x[1]"
-        if pair[0] == pair[1]:
-            hint = (
-                "both coordinates get the same rate: that is a single learning rate, and no single "
-                "rate ends 50 steps below 0.1; " + hint
-            )
-        elif final_loss_with(pair.flip(0)) < PER_DIM_LR_THRESHOLD:
-            hint = (
-                "the two rates are swapped: x[0] is the steep coordinate and needs the small rate, "
-                "x[1] the shallow one and needs the large rate"
-            )
-        fail(
-            test_id,
-            f"lr {pair.tolist()}",
-            f"final loss {loss:.4f} is not below {PER_DIM_LR_THRESHOLD}",
-            hint,
-        )
-    return passed(test_id, 1)
-
-
-# Task 1.3 -----------------------------------------------------------------------------------
-
-
-def refuse_delegation(test_id: str, data) -> None:
-    expect_data(test_id, isinstance(data, dict), "expected a dict")
-    if "delegated" in data:
-        expect_data(test_id, isinstance(data["delegated"], str), "the delegated optimizer's name")
-        raise AssertionError(delegation_message(test_id, data["delegated"][:80]))
-
 
 def _momentum_mistake(kwargs, init, got: torch.Tensor) -> dict:
-    """{description: path} for momentum, when ``got`` (STEPS, n) steps as p_k - p_{k-1} =
+    """{description: path} for momentum, when ``got`` (SGD_STEPS, n) steps as p_k - p_{k-1} =
     a (p_{k-1} - p_{k-2}) + b d_k, d_k the plain step at p_{k-1}: a and b fitted to ``got``, the
     path simulated from init with them."""
     start = torch.cat([p.detach().double().flatten() for p in init])
@@ -184,7 +36,7 @@ def _momentum_mistake(kwargs, init, got: torch.Tensor) -> dict:
     if abs(a) < 1e-3:
         return {}
     point, move, path = start, torch.zeros_like(start), []
-    for _ in range(STEPS):
+    for _ in range(SGD_STEPS):
         move = a * move + b * _plain_step(kwargs, init, point)
         point = point + move
         path.append(point)
@@ -209,117 +61,10 @@ def _plain_step(kwargs, init, point: torch.Tensor) -> torch.Tensor:
     )
 
 
-def _trajectory(test_id, value, init) -> torch.Tensor:
-    """A path of the probe's (as hw2checks.run_steps gives it), (STEPS, n) for parameters like ``init``."""
-    n = sum(p.numel() for p in init)
-    expect_data(
-        test_id,
-        isinstance(value, torch.Tensor)
-        and value.dtype == torch.float64
-        and value.shape == (STEPS, n),
-        f"a trajectory of {STEPS} steps of {n} values",
-    )
-    return value
-
-
-def _compare_in_turn(test_id, data, hint) -> None:
-    """The two paths of in_turn_paths against torch.optim.SGD's."""
-    got = data.get("in_turn")
-    inputs = in_turn_inputs(test_id)
-    expect_data(
-        test_id,
-        isinstance(got, list) and len(got) == 2,
-        "the trajectories of two optimizers stepped in turn",
-    )
-    got = [_trajectory(test_id, trajectory, init) for trajectory, (_, init) in zip(got, inputs)]
-    expected = in_turn_paths(torch.optim.SGD, inputs)
-    (first, _), (last, _) = inputs
-    for index, ((_kwargs, init), want, have) in enumerate(zip(inputs, expected, got)):
-        case = (
-            f"two SimpleGradientDescent alive at once, {first} and {last}, stepped in turn: the "
-            f"{('first', 'second')[index]}, with parameters of shapes {[tuple(p.shape) for p in init]}"
-        )
-        expect_path(
-            test_id,
-            case,
-            want,
-            have,
-            tolerance(want),
-            f"{SETTINGS_ON_SELF_HINT}; {hint}",
-            lambda: {SETTINGS_SHARED: in_turn_paths(torch.optim.SGD, [(last, init)] * 2)[0]},
-        )
-
-
-def _compare_with_sgd(test_id, data, hint, mistakes_for=None) -> str:
-    """Each run's trajectory (from the probe) against torch.optim.SGD's from the same start, and
-    two optimizers stepped in turn."""
-    refuse_delegation(test_id, data)
-    names, runs = data.get("globals"), data.get("runs")
-    expect_data(
-        test_id,
-        isinstance(names, list)
-        and set(names) <= set(OPTIMIZER_ARGUMENTS)
-        and isinstance(runs, dict),
-        "expected the globals read and the runs",
-    )
-    leaked = global_variable_hint(names)
-    n = 0
-    for device in devices():
-        got_runs = runs.get(device)
-        expect_data(
-            test_id,
-            isinstance(got_runs, list) and all(isinstance(run, dict) for run in got_runs),
-            f"no runs on {device}",
-        )
-        cases = sgd_runs(test_id, device)
-        expect_data(test_id, len(got_runs) == len(cases), f"{len(cases)} runs on {device}")
-        for (dtype, kwargs, init), run in zip(cases, got_runs):
-            if run.get("iterator") is True:
-                fail(test_id, "__init__", "the optimizer stores an iterator", GENERATOR_HINT)
-            got = _trajectory(test_id, run.get("trajectory"), init)
-            expected = run_steps(lambda p: torch.optim.SGD(p, **kwargs), leaf_copies(init), STEPS)
-
-            def mistakes():
-                return (
-                    {}
-                    if leaked
-                    else {
-                        **(mistakes_for(kwargs, init) if mistakes_for else {}),
-                        **_momentum_mistake(kwargs, init, got),
-                    }
-                )
-
-            case = f"{kwargs}, {device}, {dtype}, 4 parameter tensors of shapes {SHAPES}"
-            expect_path(
-                test_id, case, expected, got, tolerance(expected, dtype), leaked or hint, mistakes
-            )
-            n += 1
-    _compare_in_turn(test_id, data, leaked or hint)
-    return passed(test_id, n + 1)
-
-
-@aspect(probe=probes.probe_sgd_optimizer__matches_torch)
-def check_sgd_optimizer__matches_torch(data) -> str:
-    return _compare_with_sgd(
-        "sgd_optimizer__matches_torch",
-        data,
-        "step() updates every stored parameter in place: p -= lr * p.grad",
-    )
-
-
-@aspect(probe=probes.probe_sgd_optimizer__weight_decay)
-def check_sgd_optimizer__weight_decay(data) -> str:
-    return _compare_with_sgd(
-        "sgd_optimizer__weight_decay",
-        data,
-        "with L = L_obj + (wd/2)|p|^2 the gradient is g + wd*p, and the step is lr times it",
-        lambda kwargs, init: weight_decay_mistakes(kwargs, init, STEPS),
-    )
-
-
-@aspect(probe=probes.probe_sgd_optimizer__zero_grad)
-def check_sgd_optimizer__zero_grad(data) -> str:
-    """zero_grad() raises nothing before or after backward(), leaves no gradient, changes nothing else."""
-    test_id = "sgd_optimizer__zero_grad"
-    refuse_delegation(test_id, data)
-    return zero_grad_verdict(test_id, data, len(SHAPES), "the parameters' values and the settings")
+# Task 1.3: a hand-written SGD step names momentum by how much of it there is
+check_sgd_optimizer__matches_torch = extend(
+    shipped.check_sgd_optimizer__matches_torch, momentum=_momentum_mistake
+)
+check_sgd_optimizer__weight_decay = extend(
+    shipped.check_sgd_optimizer__weight_decay, momentum=_momentum_mistake
+)

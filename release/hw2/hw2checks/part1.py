@@ -3,26 +3,32 @@ SGD optimizer with weight decay (references: ``torch.optim.SGD`` and autograd)."
 
 from __future__ import annotations
 
+import itertools
+import types
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 
 from hw2checks.aspect import NO_HIDDEN, Hidden, aspect
-from hw2checks.probing import Delegated, plain
-from hw2checks.runs import case_seed, describe_error
+from hw2checks.probing import Delegated, devices, globals_read, no_torch_optim, plain
+from hw2checks.runs import case_seed, current_seed, describe_error
 from hw2checks.toolkit import (
+    CheckFailed,
+    delegation_message,
     expect_close,
     expect_data,
     expect_path,
     fail,
     float64,
+    global_variable_hint,
     is_tensor_list,
     print_passed,
     show,
-    student_facing,
     tolerance,
 )
 from hw2utils import (
+    BOWL_MATRIX,
     BOWL_START,
     LossFunctionWithPlot,
 )
@@ -240,27 +246,91 @@ def check_gd_loop__tensor_lr(data, hidden: Hidden = NO_HIDDEN) -> int:
     return compare_paths("gd_loop__tensor_lr", data, tensor_lr_cases(), TENSOR_LR_HINT)
 
 
-@student_facing
-def check_gd_loop__in_place(descend: Callable) -> None:
-    """``descend`` updates the given leaf tensor in place and leaves no stale gradient."""
+# Task 1.1, in place: descend returns x itself, a leaf on its device, with no gradient left -----
+
+IN_PLACE_START, IN_PLACE_LR, IN_PLACE_STEPS = (0.7, -1.1), 0.05, 4
+IN_PLACE_SEED = 14
+
+
+def in_place_start() -> tuple[float, float]:
+    """The start of the in-place case on BOWL_MATRIX: IN_PLACE_START outside grading; while
+    grading, a ``steady`` point of [-2, 2]^2 drawn from case_seed(IN_PLACE_SEED) (its end is compared)."""
+    if current_seed() is None:
+        return IN_PLACE_START
+    g = torch.Generator().manual_seed(case_seed(IN_PLACE_SEED))
+    while True:
+        start = tuple((torch.rand(2, generator=g, dtype=torch.float64) * 4 - 2).tolist())
+        if steady(BOWL_MATRIX, start, IN_PLACE_LR, IN_PLACE_STEPS):
+            return start
+
+
+def probe_gd_loop__in_place(descend):
+    """Per device: whether descend returned x itself, and x and x.grad afterwards."""
+    runs = {}
+    for device in devices():
+        x = torch.tensor(in_place_start(), dtype=torch.float64, device=device, requires_grad=True)
+        returned = descend(RecordingBowl(BOWL_MATRIX), x, IN_PLACE_LR, IN_PLACE_STEPS)
+        runs[device] = {
+            "returned_x": returned is x,
+            "is_leaf": x.is_leaf,
+            "requires_grad": x.requires_grad,
+            "device": x.device.type,
+            "x": plain(x),
+            "grad": None if x.grad is None else plain(x.grad),
+        }
+    return runs
+
+
+@aspect(probe=probe_gd_loop__in_place)
+def check_gd_loop__in_place(data, hidden: Hidden = NO_HIDDEN) -> int:
+    """Per device: descend returned x itself, still a leaf that requires grad on its device,
+    with no gradient left, at the point reference_path reaches."""
     test_id = "gd_loop__in_place"
-    x = torch.tensor(BOWL_START, dtype=torch.float64, requires_grad=True)
-    returned = descend(LossFunctionWithPlot(), x, 0.1, 3)
     hint = IN_PLACE_HINT
-    if returned is not x:
-        fail(
+    expect_data(test_id, isinstance(data, dict), "expected results per device")
+    start = in_place_start()
+    expected_end = reference_path(BOWL_MATRIX, start, IN_PLACE_LR, IN_PLACE_STEPS + 1)[-1]
+    for device in devices():
+        run = data.get(device)
+        expect_data(
             test_id,
-            "return value",
-            "expected descend to return the same tensor x it was given",
+            isinstance(run, dict)
+            and isinstance(run.get("x"), torch.Tensor)
+            and (run.get("grad") is None or isinstance(run["grad"], torch.Tensor)),
+            f"no results on {device}",
+        )
+        if run.get("returned_x") is not True:
+            fail(
+                test_id,
+                device,
+                "descend must return the tensor it was given, updated in place",
+                hint,
+            )
+        if not (
+            run.get("is_leaf") is True
+            and run.get("requires_grad") is True
+            and run.get("device") == device
+        ):
+            fail(
+                test_id,
+                device,
+                "x is no longer a leaf tensor that requires grad on its device",
+                hint,
+            )
+        if run["grad"] is not None and bool((float64(run["grad"]) != 0).any()):
+            fail(test_id, device, "x.grad still holds a gradient after descend", hint)
+        expect_close(
+            test_id,
+            f"{device}: x after {IN_PLACE_STEPS} steps",
+            expected_end,
+            run["x"],
+            tolerance(expected_end, run["x"]),
             hint,
         )
-    if not (x.is_leaf and x.requires_grad):
-        fail(test_id, "x after descend", "x is no longer a leaf that requires grad", hint)
-    if torch.equal(x.detach(), torch.tensor(BOWL_START, dtype=torch.float64)):
-        fail(test_id, "x after descend", "x did not move", hint)
-    if x.grad is not None and x.grad.abs().max().item() != 0:
-        fail(test_id, "x.grad after descend", f"expected None or zeros, got {show(x.grad)}", hint)
-    print_passed(test_id, 4)
+    return len(devices())
+
+
+# Task 1.2: lr_pair -------------------------------------------------------------------------
 
 
 def expect_lr_pair(test_id: str, lr_pair, shown: str | None = None) -> torch.Tensor:
@@ -281,21 +351,51 @@ def expect_lr_pair(test_id: str, lr_pair, shown: str | None = None) -> torch.Ten
     return pair
 
 
-@student_facing
-def check_per_dim_lr__beats_single_lr(lr_pair) -> None:
+def probe_per_dim_lr__beats_single_lr(lr_pair):
+    """{"rates": float64 tensor} or, for what is not numbers, {"not_numbers": its repr}."""
+    try:
+        return {"rates": plain(torch.as_tensor(lr_pair, dtype=torch.float64))}
+    except (TypeError, ValueError, RuntimeError):
+        return {"not_numbers": repr(lr_pair)[:200]}
+
+
+@aspect(probe=probe_per_dim_lr__beats_single_lr)
+def check_per_dim_lr__beats_single_lr(data, hidden: Hidden = NO_HIDDEN) -> int:
     """``lr_pair`` (2 positive numbers) ends 50 steps below ``PER_DIM_LR_THRESHOLD``."""
     test_id = "per_dim_lr__beats_single_lr"
-    pair = expect_lr_pair(test_id, lr_pair)
+    expect_data(
+        test_id,
+        isinstance(data, dict)
+        and (
+            isinstance(data.get("rates"), torch.Tensor) or isinstance(data.get("not_numbers"), str)
+        ),
+        "expected the rates or what they were",
+    )
+    pair = (
+        expect_lr_pair(test_id, data["rates"])
+        if "rates" in data
+        else expect_lr_pair(test_id, data["not_numbers"], shown=data["not_numbers"])
+    )
     loss = final_loss_with(pair)
     if not loss < PER_DIM_LR_THRESHOLD:
+        hint = "use a small rate for the steep x[0] and a much larger one for the shallow x[1]"
+        if pair[0] == pair[1]:
+            hint = (
+                "both coordinates get the same rate: that is a single learning rate, and no single "
+                "rate ends 50 steps below 0.1; " + hint
+            )
+        elif final_loss_with(pair.flip(0)) < PER_DIM_LR_THRESHOLD:
+            hint = (
+                "the two rates are swapped: x[0] is the steep coordinate and needs the small rate, "
+                "x[1] the shallow one and needs the large rate"
+            )
         fail(
             test_id,
             f"lr {pair.tolist()}",
             f"final loss {loss:.4f} is not below {PER_DIM_LR_THRESHOLD}",
-            "x[0] sits in a steep direction and x[1] in a shallow "
-            "one: search a small grid of pairs with final_loss_with(...)",
+            hint,
         )
-    print(f"{test_id}: final loss {loss:.4f} < {PER_DIM_LR_THRESHOLD}")
+    return 1
 
 
 #: The parameters the visible optimizer checks train: a scalar, a vector and a matrix.
@@ -406,94 +506,253 @@ def weight_decay_mistakes(kwargs: dict, init, steps: int, loss: Callable = quart
     return mistakes
 
 
-def _sgd_mistakes(kwargs: dict, steps: int) -> dict:
-    """weight_decay_mistakes from random_parameters(0, TOY_SHAPES), and momentum."""
-    init = random_parameters(0, TOY_SHAPES)
-    return {
-        **weight_decay_mistakes(kwargs, init, steps),
-        "momentum (a velocity kept from step to step): SimpleGradientDescent is plain gradient "
-        "descent, each step from this step's gradient alone": run_steps(
-            lambda p: torch.optim.SGD(p, momentum=0.9, **kwargs), leaf_copies(init), steps
-        ),
-    }
-
-
 SETTINGS_ON_SELF_HINT = (
     "two optimizers alive at once share nothing: keep the parameters and the settings "
     "on self (self.parameters = list(parameters), self.lr = lr), not on the class "
     "(SimpleGradientDescent.lr = lr)"
 )
+ITERATOR_HINT = (
+    "your optimizer keeps the parameters as the one-pass iterator it was given "
+    "(net.parameters() is a generator: the second pass over it finds nothing); store "
+    "self.parameters = list(parameters) in __init__"
+)
+SETTINGS_SHARED = (
+    "both optimizers stepped with the settings of the one made last: the settings are "
+    "stored on the class (SimpleGradientDescent.lr = lr, or a class attribute), which every "
+    "SimpleGradientDescent shares; store them on self (self.lr = lr)"
+)
+MOMENTUM = (
+    "momentum (a velocity kept from step to step): SimpleGradientDescent is plain gradient "
+    "descent, each step from this step's gradient alone"
+)
+
+# Task 1.3: SimpleGradientDescent(parameters, lr, weight_decay) ------------------------------
+
+SGD_SHAPES = [(), (4,), (3, 2), (2, 2, 2)]
+SGD_STEPS = 5
+SGD_DTYPES = (torch.float64, torch.float32)
+SGD_CASES = {
+    "sgd_optimizer__matches_torch": [dict(lr=0.1), dict(lr=0.01), dict(lr=0.5)],
+    "sgd_optimizer__weight_decay": [
+        dict(lr=0.1, weight_decay=1e-3),
+        dict(lr=0.05, weight_decay=0.2),
+        dict(lr=0.3, weight_decay=0.05),
+    ],
+}
+OPTIMIZER_ARGUMENTS = ("lr", "weight_decay")
+# Two optimizers alive at once, stepped in turn; their settings differ only in what the check is about.
+IN_TURN = {
+    "sgd_optimizer__matches_torch": (dict(lr=0.1), dict(lr=0.3)),
+    "sgd_optimizer__weight_decay": (
+        dict(lr=0.1, weight_decay=0.02),
+        dict(lr=0.1, weight_decay=0.3),
+    ),
+}
+IN_TURN_SHAPES = ([(3,), (2, 2)], [(5,), (2,)])
 
 
-def _check_against_torch(test_id: str, SimpleGradientDescent, cases, steps: int, hint: str) -> None:
-    """Compare ``SimpleGradientDescent(params, **kw)`` with ``torch.optim.SGD(params, **kw)`` step
-    by step, for each of ``cases``, then two of them alive at once (the settings of the first two
-    cases), stepped in turn."""
-    for kwargs in cases:
-        case = ", ".join(f"{k}={v}" for k, v in kwargs.items()) + f", {steps} steps"
-        got = run_steps(
-            lambda p: SimpleGradientDescent(p, **kwargs), random_parameters(0, TOY_SHAPES), steps
+def sgd_runs(check: str, device: str) -> list[tuple]:
+    """(dtype, kwargs, initial parameters) of each run of ``check`` on ``device``; run i of
+    all (cpu first, then cuda) starts from random_parameters(case_seed(i), SGD_SHAPES)."""
+    cases = list(itertools.product(SGD_DTYPES, SGD_CASES[check]))
+    first = ("cpu", "cuda").index(device) * len(cases)
+    return [
+        (dtype, kwargs, random_parameters(case_seed(first + i), SGD_SHAPES, dtype, device))
+        for i, (dtype, kwargs) in enumerate(cases)
+    ]
+
+
+def in_turn_inputs(check: str) -> list[tuple[dict, list[torch.Tensor]]]:
+    """(kwargs, initial parameters) of the two optimizers that ``check`` steps in turn (float64, CPU)."""
+    return [
+        (kwargs, random_parameters(case_seed(40 + i), shapes))
+        for i, (kwargs, shapes) in enumerate(zip(IN_TURN[check], IN_TURN_SHAPES))
+    ]
+
+
+def in_turn_paths(optimizer_cls, inputs) -> list[torch.Tensor]:
+    """run_in_turn of ``optimizer_cls(params, **kwargs)`` over copies of the parameters of each
+    (kwargs, init) of ``inputs``, for SGD_STEPS steps."""
+    return run_in_turn(
+        [lambda p, kw=kw: optimizer_cls(p, **kw) for kw, _ in inputs],
+        [leaf_copies(init) for _, init in inputs],
+        SGD_STEPS,
+    )
+
+
+def stores_iterator(optimizer) -> bool:
+    """Whether the optimizer keeps a one-pass iterator (such as net.parameters()) as an attribute."""
+    return any(
+        isinstance(value, types.GeneratorType) or type(value).__name__.endswith("iterator")
+        for value in vars(optimizer).values()
+    )
+
+
+def sgd_trajectories(check: str, SimpleGradientDescent) -> dict:
+    """{"globals": globals_read, "runs": {device: [{"trajectory": the path of SGD_STEPS steps, as
+    run_steps gives it} or {"iterator": True}]}, "in_turn": the two paths of in_turn_paths},
+    or {"delegated": name} when it constructs a torch.optim optimizer."""
+    runs: dict[str, list[dict]] = {}
+    try:
+        with no_torch_optim():
+            for device in devices():
+                runs[device] = []
+                for _, kwargs, params in sgd_runs(check, device):
+                    optimizer = SimpleGradientDescent(iter(params), **kwargs)
+                    runs[device].append(
+                        {"iterator": True}
+                        if stores_iterator(optimizer)
+                        else {"trajectory": run_steps(lambda _: optimizer, params, SGD_STEPS)}
+                    )
+            in_turn = in_turn_paths(SimpleGradientDescent, in_turn_inputs(check))
+    except Delegated as delegated:
+        return {"delegated": str(delegated.args[0])}
+    return {
+        "globals": globals_read(SimpleGradientDescent, OPTIMIZER_ARGUMENTS),
+        "runs": runs,
+        "in_turn": in_turn,
+    }
+
+
+def refuse_delegation(test_id: str, data) -> None:
+    """Fail when the probe's data says the optimizer constructed a torch.optim optimizer."""
+    expect_data(test_id, isinstance(data, dict), "expected a dict")
+    if "delegated" in data:
+        expect_data(test_id, isinstance(data["delegated"], str), "the delegated optimizer's name")
+        raise CheckFailed(delegation_message(test_id, data["delegated"][:80]))
+
+
+def momentum_mistake(kwargs: dict, init, got: torch.Tensor) -> dict:
+    """{MOMENTUM: the path (as run_steps gives it, as many steps as ``got``) of torch.optim.SGD
+    with momentum 0.9 from copies of ``init``}. The grader's own, in its place, fits the momentum
+    to ``got``."""
+    return {
+        MOMENTUM: run_steps(
+            lambda p: torch.optim.SGD(p, momentum=0.9, **kwargs), leaf_copies(init), len(got)
         )
-        expected = run_steps(
-            lambda p: torch.optim.SGD(p, **kwargs), random_parameters(0, TOY_SHAPES), steps
+    }
+
+
+def trajectory_of(test_id: str, value, init) -> torch.Tensor:
+    """A path of the probe's (as run_steps gives it), (SGD_STEPS, n) for parameters like ``init``."""
+    n = sum(p.numel() for p in init)
+    expect_data(
+        test_id,
+        isinstance(value, torch.Tensor)
+        and value.dtype == torch.float64
+        and value.shape == (SGD_STEPS, n),
+        f"a trajectory of {SGD_STEPS} steps of {n} values",
+    )
+    return value
+
+
+def compare_in_turn(test_id: str, data: dict, hint: str) -> None:
+    """The two paths of in_turn_paths against torch.optim.SGD's."""
+    got: Any = data.get("in_turn")
+    inputs = in_turn_inputs(test_id)
+    expect_data(
+        test_id,
+        isinstance(got, list) and len(got) == 2,
+        "the trajectories of two optimizers stepped in turn",
+    )
+    got = [trajectory_of(test_id, trajectory, init) for trajectory, (_, init) in zip(got, inputs)]
+    expected = in_turn_paths(torch.optim.SGD, inputs)
+    (first, _), (last, _) = inputs
+    for index, ((_kwargs, init), want, have) in enumerate(zip(inputs, expected, got)):
+        case = (
+            f"two SimpleGradientDescent alive at once, {first} and {last}, stepped in turn: the "
+            f"{('first', 'second')[index]}, with parameters of shapes {[tuple(p.shape) for p in init]}"
         )
         expect_path(
             test_id,
             case,
-            expected,
-            got,
-            tolerance(expected, got),
-            hint,
-            lambda: _sgd_mistakes(kwargs, steps),
-        )
-    pair = cases[:2]
-
-    def in_turn(optimizer_cls):
-        return run_in_turn(
-            [lambda p, kw=kw: optimizer_cls(p, **kw) for kw in pair],
-            [random_parameters(seed, TOY_SHAPES) for seed in (0, 1)],
-            steps,
+            want,
+            have,
+            tolerance(want),
+            f"{SETTINGS_ON_SELF_HINT}; {hint}",
+            lambda: {SETTINGS_SHARED: in_turn_paths(torch.optim.SGD, [(last, init)] * 2)[0]},
         )
 
-    for index, (e, g) in enumerate(zip(in_turn(torch.optim.SGD), in_turn(SimpleGradientDescent))):
-        expect_path(
+
+def compare_with_sgd(test_id: str, data, hint: str, hidden: Hidden) -> int:
+    """Each run's trajectory (from the probe) against torch.optim.SGD's from the same start, and
+    two optimizers stepped in turn; returns how many cases passed. The mistakes named: weight
+    decay's (weight_decay_mistakes) and momentum (``hidden["momentum"]`` in the grader, else
+    momentum_mistake)."""
+    refuse_delegation(test_id, data)
+    names, runs = data.get("globals"), data.get("runs")
+    expect_data(
+        test_id,
+        isinstance(names, list)
+        and set(names) <= set(OPTIMIZER_ARGUMENTS)
+        and isinstance(runs, dict),
+        "expected the globals read and the runs",
+    )
+    leaked = global_variable_hint(names)
+    momentum = hidden.get("momentum", momentum_mistake)
+    n = 0
+    for device in devices():
+        got_runs = runs.get(device)
+        expect_data(
             test_id,
-            f"two optimizers alive at once, {pair[0]} and {pair[1]}, stepped in turn: "
-            f"the {('first', 'second')[index]}",
-            e,
-            g,
-            tolerance(e, g),
-            SETTINGS_ON_SELF_HINT,
+            isinstance(got_runs, list) and all(isinstance(run, dict) for run in got_runs),
+            f"no runs on {device}",
         )
-    print_passed(test_id, len(cases) + 1)
+        cases = sgd_runs(test_id, device)
+        expect_data(test_id, len(got_runs) == len(cases), f"{len(cases)} runs on {device}")
+        for (dtype, kwargs, init), run in zip(cases, got_runs):
+            if run.get("iterator") is True:
+                fail(test_id, "__init__", "the optimizer stores an iterator", ITERATOR_HINT)
+            got = trajectory_of(test_id, run.get("trajectory"), init)
+            expected = run_steps(
+                lambda p: torch.optim.SGD(p, **kwargs), leaf_copies(init), SGD_STEPS
+            )
+
+            def mistakes(kwargs=kwargs, init=init, got=got):
+                if leaked:  # a global read is what to fix first
+                    return {}
+                return {
+                    **weight_decay_mistakes(kwargs, init, SGD_STEPS),
+                    **momentum(kwargs, init, got),
+                }
+
+            case = f"{kwargs}, {device}, {dtype}, 4 parameter tensors of shapes {SGD_SHAPES}"
+            expect_path(
+                test_id, case, expected, got, tolerance(expected, dtype), leaked or hint, mistakes
+            )
+            n += 1
+    compare_in_turn(test_id, data, leaked or hint)
+    return n + 1
 
 
-@student_facing
-def check_sgd_optimizer__matches_torch(SimpleGradientDescent) -> None:
-    """``SimpleGradientDescent`` without weight decay equals torch.optim.SGD, also with two alive at once."""
-    _check_against_torch(
+def probe_sgd_optimizer__matches_torch(SimpleGradientDescent):
+    return sgd_trajectories("sgd_optimizer__matches_torch", SimpleGradientDescent)
+
+
+@aspect(probe=probe_sgd_optimizer__matches_torch)
+def check_sgd_optimizer__matches_torch(data, hidden: Hidden = NO_HIDDEN) -> int:
+    """``SimpleGradientDescent`` without weight decay steps as torch.optim.SGD does, also with two
+    alive at once."""
+    return compare_with_sgd(
         "sgd_optimizer__matches_torch",
-        SimpleGradientDescent,
-        [{"lr": 0.1}, {"lr": 0.03}],
-        steps=4,
-        hint="step() does p -= lr * p.grad for every parameter, in place under "
-        "torch.no_grad(); keep the parameters in a list (parameters may be "
-        "a generator that can be read only once)",
+        data,
+        "step() updates every stored parameter in place: p -= lr * p.grad",
+        hidden,
     )
 
 
-@student_facing
-def check_sgd_optimizer__weight_decay(SimpleGradientDescent) -> None:
-    """``SimpleGradientDescent`` with weight decay equals torch.optim.SGD(weight_decay=...)."""
-    _check_against_torch(
+def probe_sgd_optimizer__weight_decay(SimpleGradientDescent):
+    return sgd_trajectories("sgd_optimizer__weight_decay", SimpleGradientDescent)
+
+
+@aspect(probe=probe_sgd_optimizer__weight_decay)
+def check_sgd_optimizer__weight_decay(data, hidden: Hidden = NO_HIDDEN) -> int:
+    """``SimpleGradientDescent`` with weight decay steps as torch.optim.SGD(weight_decay=...) does."""
+    return compare_with_sgd(
         "sgd_optimizer__weight_decay",
-        SimpleGradientDescent,
-        [{"lr": 0.1, "weight_decay": 0.1}, {"lr": 0.1, "weight_decay": 1e-3}],
-        steps=4,
-        hint="with weight_decay > 0 your steps differ from torch.optim.SGD's: "
-        "step() must be one gradient-descent step on L(p) = L_obj(p) + "
-        "weight_decay / 2 * ||p||^2; compare what your step() does with your "
-        "answers to 1.D and 1.E",
+        data,
+        "with L = L_obj + (wd/2)|p|^2 the gradient is g + wd*p, and the step is lr times it",
+        hidden,
     )
 
 
@@ -570,14 +829,6 @@ def expect_zero_grad(test_id: str, optimizer_cls, keeps: str) -> None:
     )
     expect_same_rounds(test_id, by_hand, with_it, keeps)
     print_passed(test_id, 3)
-
-
-@student_facing
-def check_sgd_optimizer__zero_grad(SimpleGradientDescent) -> None:
-    """``zero_grad()`` clears every parameter's gradient (to None or zeros)."""
-    expect_zero_grad(
-        "sgd_optimizer__zero_grad", SimpleGradientDescent, "the parameters' values and the settings"
-    )
 
 
 def _zero_grad_rounds(test_id: str, data, key: str):
@@ -681,3 +932,27 @@ def exercise_zero_grad(make, init) -> dict:
         "with": _rounds(make, init, lambda optimizer: optimizer.zero_grad()),
         "without": _rounds(make, init),
     }
+
+
+SGD_ZERO_GRAD_SEED = 5
+
+
+def probe_sgd_optimizer__zero_grad(SimpleGradientDescent):
+    """exercise_zero_grad's data, or {"delegated": name}."""
+    init = random_parameters(case_seed(SGD_ZERO_GRAD_SEED), SGD_SHAPES)
+    try:
+        with no_torch_optim():
+            return exercise_zero_grad(lambda params: SimpleGradientDescent(params, lr=0.1), init)
+    except Delegated as delegated:
+        return {"delegated": str(delegated.args[0])}
+
+
+@aspect(probe=probe_sgd_optimizer__zero_grad)
+def check_sgd_optimizer__zero_grad(data, hidden: Hidden = NO_HIDDEN) -> int:
+    """zero_grad() raises nothing before or after backward(), leaves no gradient (None or zeros),
+    and changes nothing else."""
+    test_id = "sgd_optimizer__zero_grad"
+    refuse_delegation(test_id, data)
+    return zero_grad_cases(
+        test_id, data, len(SGD_SHAPES), "the parameters' values and the settings"
+    )
