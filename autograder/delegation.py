@@ -250,7 +250,7 @@ def _root(node: ast.AST) -> str | None:
 
 def _patches(code: str, modules: set[str]) -> bool:
     """Whether ``code`` (at any depth, function bodies included) sets or deletes an attribute of
-    an imported module, directly or with setattr/delattr: ``hw2probes.part1.run_steps = fake``
+    an imported module, directly or with setattr/delattr: ``hw2checks.part1.run_steps = fake``
     puts the student's code inside the probe that runs the answer, which no honest answer does."""
     try:
         tree = ast.parse(code)
@@ -290,7 +290,7 @@ def scan(notebook: Notebook, objects: dict[str, set[str]] | None = None) -> dict
     (``autograder.integrity.check_notebook``'s). Read: the statements of the answer cell that
     define the names its tests exercise (``objects``: {answer grade id: names}; without it,
     every statement of the cell), hide what they call, or patch an imported module (or a name
-    bound to one: ``m = hw2probes.part1; m.run_steps = f``); in the student's other code cells,
+    bound to one: ``m = hw2checks.part1; m.run_steps = f``); in the student's other code cells,
     those that redefine the answer's names, hide what they call or patch a module; and,
     transitively, the statements defining what those use. A helper the answer calls counts, and
     so does a replacement of what the probe calls; a comparison with torch.optim elsewhere, or a
@@ -337,7 +337,7 @@ def scan(notebook: Notebook, objects: dict[str, set[str]] | None = None) -> dict
 
 def _modules(statements: list[Statement]) -> set[str]:
     """The names bound to modules: those imported, and those assigned from one (an alias such as
-    ``m = hw2probes.part1``), transitively."""
+    ``m = hw2checks.part1``), transitively."""
     modules = {
         name for st in statements if st.source.startswith(("import ", "from ")) for name in st.names
     }

@@ -187,13 +187,13 @@ RUNNER = "def _runner(make, params, steps, *rest):\n    return torch.optim.SGD(p
 @pytest.mark.parametrize(
     "patch",
     [
-        "import hw2probes.part1 as probe\nprobe.run_steps = _runner",
-        "import hw2probes.part1\nhw2probes.part1.run_steps, hw2probes.part1.run_in_turn = _runner, _runner",
-        "from hw2probes import part1\nsetattr(part1, 'run_steps', _runner)",
-        "import hw2probes.part1 as probe\ndef install():\n    probe.run_steps = _runner\ninstall()",
-        "import hw2probes.part1 as probe\nfor name in ('run_steps', 'run_in_turn'):\n    setattr(probe, name, _runner)",
+        "import hw2checks.part1 as probe\nprobe.run_steps = _runner",
+        "import hw2checks.part1\nhw2checks.part1.run_steps, hw2checks.part1.run_in_turn = _runner, _runner",
+        "from hw2checks import part1\nsetattr(part1, 'run_steps', _runner)",
+        "import hw2checks.part1 as probe\ndef install():\n    probe.run_steps = _runner\ninstall()",
+        "import hw2checks.part1 as probe\nfor name in ('run_steps', 'run_in_turn'):\n    setattr(probe, name, _runner)",
         # through an alias: no import statement names what is patched
-        "import hw2probes\nm = hw2probes.part1\nm.run_steps = _runner",
+        "import hw2checks\nm = hw2checks.part1\nm.run_steps = _runner",
     ],
 )
 def test_a_cell_that_replaces_what_the_probe_calls_is_read_too(patch):
