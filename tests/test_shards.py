@@ -388,6 +388,7 @@ def run_on_slurm(
     assert "JobState=COMPLETED" in state, f"{state}\n{logs}"
 
 
+@pytest.mark.certify  # a one-node Slurm cluster, a job array and its merge job: minutes
 def test_a_slurm_job_array_and_its_merge_give_one_batch_s_results(batch, klass, slurm):
     out = klass / "slurm"
     started = time.monotonic()
