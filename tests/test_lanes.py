@@ -86,7 +86,9 @@ def collected(tmp_path_factory) -> dict[str, list[str]]:
 def selected(expression: str, collected: dict[str, list[str]]) -> set[str]:
     """The tests that `pytest -m EXPRESSION` runs."""
     compiled = Expression.compile(expression)
-    return {test for test, marks in collected.items() if compiled.evaluate(lambda m, **_: m in marks)}
+    return {
+        test for test, marks in collected.items() if compiled.evaluate(lambda m, **_: m in marks)
+    }
 
 
 def test_every_test_is_in_exactly_one_ci_lane_and_the_fast_lane_is_in_the_first(
