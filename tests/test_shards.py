@@ -11,8 +11,9 @@ is missing):
 
     bash run.sh certify tests/test_shards.py
 
-The class's names are chosen to split: reference and broken hash to shard 1 of 2, untouched
-to shard 2."""
+The class and its batch are tests/test_grade.py's (tests/conftest.py's small_class_graded,
+graded once a session); its names split: reference and broken hash to shard 1 of 2, untouched
+and forger to shard 2."""
 
 import json
 import os
@@ -35,28 +36,28 @@ pytestmark = (
 )  # the small class graded as one batch, as two shards and on Slurm: minutes
 
 ROOT = Path(__file__).resolve().parents[1]
-NAMES = {"reference": "reference", "blank": "untouched", "broken": "broken"}
 SLURM_INSTALL = "apt-get install -y slurm-wlm munge (as root)"
 SLURM_OPT_IN = "HW2_SLURM_TEST"
 
 
-@pytest.fixture(scope="module")
-def klass(tmp_path_factory):
-    base = tmp_path_factory.mktemp("class")
-    small_class.write(base / "submissions", **NAMES)
-    assert [shards.shard_of(s, 2) for s in NAMES.values()] == [1, 2, 1]
+@pytest.fixture
+def klass(small_class_graded):
+    """The folder of the small class: its submissions/, the batch's out/, the shards' output."""
+    base, _ = small_class_graded
+    assert [shards.shard_of(s, 2) for s in small_class.STUDENTS] == [1, 2, 1, 2]
     return base
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def batch(klass):
-    grade.grade(klass / "submissions", klass / "batch", jobs=2)
-    return klass / "batch"
+    """The class graded as one batch (tests/test_grade.py's)."""
+    return klass / "out"
 
 
 @pytest.fixture(scope="module")
-def merged(klass):
+def merged(small_class_graded):
     """The class graded as two shards at once, as on two machines (one worker each), merged."""
+    klass, _ = small_class_graded
     started = time.monotonic()
     parts = [klass / f"shard-{i}" for i in (1, 2)]
     running = [
@@ -172,7 +173,9 @@ def test_two_shards_merged_give_the_tables_and_feedback_of_one_batch(batch, merg
     assert_same_results(batch, merged)
     assert_merged_from(merged, [klass / "shard-1", klass / "shard-2"])
     record = json.loads((klass / "shard-2" / shards.RECORD).read_text())
-    assert record["shard"] == 2 and record["of"] == 2 and record["students"] == ["untouched"]
+    assert (
+        record["shard"] == 2 and record["of"] == 2 and record["students"] == ["forger", "untouched"]
+    )
     assert record["kit"] == shards.kit_hash(fingerprint.kit_manifest(ROOT))
     assert record["isolation"] == (batch / reports.ISOLATION_FILE).read_text().strip()
     # each shard is a batch of its own students only
@@ -203,7 +206,7 @@ def copy_shard(source: Path, target: Path, **changes) -> Path:
     ],
 )
 def test_the_merge_refuses_shards_that_are_not_one_class_of_one_kit(
-    merged, klass, tmp_path, case, says
+    batch, merged, klass, tmp_path, case, says
 ):
     one, two = klass / "shard-1", klass / "shard-2"
     parts = {
@@ -216,7 +219,7 @@ def test_the_merge_refuses_shards_that_are_not_one_class_of_one_kit(
             copy_shard(two, tmp_path / "two", students=["reference", "untouched"]),
         ],
         "not executed": lambda: [one, copy_shard(two, tmp_path / "two")],
-        "not a shard": lambda: [one, klass / "batch"],
+        "not a shard": lambda: [one, batch],
     }[case]()
     if case == "not executed":
         (parts[1] / "course" / "executed" / "untouched" / worker.WORKER_RECORD).unlink()
