@@ -97,6 +97,7 @@ def selected(expression: str, collected: dict[str, list[str]]) -> set[str]:
     return chosen
 
 
+@pytest.mark.slow  # collects the whole suite: about 15 s
 def test_every_test_is_in_exactly_one_ci_lane_and_the_fast_lane_is_in_the_first(
     tmp_path, collected
 ):
@@ -113,6 +114,7 @@ def test_every_test_is_in_exactly_one_ci_lane_and_the_fast_lane_is_in_the_first(
         assert not any(test.startswith(prefix) for test in full), prefix
 
 
+@pytest.mark.slow  # the same collection
 def test_every_test_file_is_collected(collected):
     """No file left out by an ignore or a collection hook: each tests/test_*.py has tests."""
     files = {test.split("::")[0] for test in collected}
