@@ -230,8 +230,9 @@ def test_the_merge_refuses_shards_that_are_not_one_class_of_one_kit(
 
 def test_a_failed_shard_is_rerun_alone_then_merged(batch, merged, klass, monkeypatch):
     parts = [klass / "shard-1", klass / "shard-2"]
-    # as if shard 2's machine had died while grading "untouched"
-    (klass / "shard-2" / "course" / "executed" / "untouched" / worker.WORKER_RECORD).unlink()
+    # as if shard 2's machine had died while grading "forger" (of shard 2, the quicker to grade
+    # again: one notebook)
+    (klass / "shard-2" / "course" / "executed" / "forger" / worker.WORKER_RECORD).unlink()
     with pytest.raises(SystemExit, match="not yet executed .*rerun that shard"):
         shards.merge(parts, klass / "merged")
     executed = []
@@ -244,7 +245,7 @@ def test_a_failed_shard_is_rerun_alone_then_merged(batch, merged, klass, monkeyp
         ),
     )
     grade.grade(klass / "submissions", klass / "shard-2", shard=(2, 2))  # the same command again
-    assert executed == ["untouched"]
+    assert executed == ["forger"]
     shards.merge(parts, klass / "merged")  # again, on the merged DIR
     assert_same_results(batch, klass / "merged")
     assert_merged_from(klass / "merged", parts)
