@@ -70,8 +70,8 @@ def hostile_class(tmp_path_factory):
 @pytest.fixture(scope="session")
 def small_class_graded(tmp_path_factory):
     """The small class (tests/small_class.py) graded once a session as one batch (two workers,
-    with feedback), for tests/test_grade.py and tests/test_shards.py: (the folder holding
-    submissions/ and the batch's out/, the problems)."""
+    with feedback), for tests/test_grade.py, tests/test_shards.py and tests/test_browser.py's
+    feedback page: (the folder holding submissions/ and the batch's out/, the problems)."""
     import small_class  # here: a session that grades no class never imports it
     from autograder import grade
 

@@ -1,5 +1,5 @@
 """The small class that the batch-grading tests grade (once a session: tests/conftest.py's
-``small_class_graded``, for tests/test_grade.py and tests/test_shards.py): the reference (with
+``small_class_graded``, for tests/test_grade.py, tests/test_shards.py and tests/test_browser.py): the reference (with
 its EC1 model under a browser's second-download name), the untouched release, a student whose
 notebooks are renamed and one unreadable, and one who hands in notebook 4 with its extra-credit
 values forged. The names split into two shards: reference and broken hash to shard 1 of 2,
