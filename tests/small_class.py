@@ -1,9 +1,9 @@
-"""The small class that the batch-grading tests grade (once a session: tests/conftest.py's
-``small_class_graded``, for tests/test_grade.py, tests/test_shards.py and tests/test_browser.py): the reference (with
-its EC1 model under a browser's second-download name), the untouched release, a student whose
-notebooks are renamed and one unreadable, and one who hands in notebook 4 with its extra-credit
-values forged. The names split into two shards: reference and broken hash to shard 1 of 2,
-untouched and forger to shard 2."""
+"""The small class that the batch-grading tests grade, once a session (tests/conftest.py's
+``small_class_graded``, for tests/test_grade.py, tests/test_shards.py and tests/test_browser.py):
+the reference (with its EC1 model under a browser's second-download name), the untouched
+release, a student whose notebooks are renamed and one unreadable, and one who hands in
+notebook 4 with its extra-credit values forged. The names split into two shards: reference and
+broken hash to shard 1 of 2, untouched and forger to shard 2."""
 
 import json
 import shutil
