@@ -55,3 +55,26 @@ def easy_data_dir(tmp_path):
 @pytest.fixture
 def easy_dataset(easy_data_dir):
     return hw2utils.load_dataset("tiny", device="cpu", data_dir=easy_data_dir)
+
+
+@pytest.fixture(scope="session")
+def hostile_class(tmp_path_factory):
+    """The hostile class (tests/hostile_class.py) graded once a session, for
+    tests/test_grade_robustness.py and tests/test_stopped_notebooks.py: (the output folder, the
+    problems, {student: scores.csv row})."""
+    import hostile_class as hostile  # here: a session that grades no class never imports it
+
+    return hostile.grade_class(tmp_path_factory.mktemp("hostile"), hostile.STUDENTS, hostile.LIMITS)
+
+
+@pytest.fixture(scope="session")
+def small_class_graded(tmp_path_factory):
+    """The small class (tests/small_class.py) graded once a session as one batch (two workers,
+    with feedback), for tests/test_grade.py, tests/test_shards.py and tests/test_browser.py's
+    feedback page: (the folder holding submissions/ and the batch's out/, the problems)."""
+    import small_class  # here: a session that grades no class never imports it
+    from autograder import grade
+
+    base = tmp_path_factory.mktemp("class")
+    small_class.write(base / "submissions")
+    return base, grade.grade(base / "submissions", base / "out", jobs=2)

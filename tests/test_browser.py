@@ -148,23 +148,12 @@ def solution_lines(notebook, grade_ids, given):
 
 
 @pytest.fixture
-def feedback_html(tmp_path):
-    """One student's feedback on the untouched release notebook 2, from the real batch grader."""
-    from autograder import grade
-
-    subs = tmp_path / "submissions"
-    (subs / "blank").mkdir(parents=True)
-    shutil.copy(RELEASE / FEEDBACK_NOTEBOOK, subs / "blank")
-    grade.grade(subs, tmp_path / "out", jobs=1)
-    page = (
-        tmp_path
-        / "out"
-        / "course"
-        / "feedback"
-        / "blank"
-        / "hw2"
-        / FEEDBACK_NOTEBOOK.replace(".ipynb", ".html")
-    )
+def feedback_html(small_class_graded):
+    """The untouched release's feedback on notebook 2, from the real batch grader (the small
+    class, tests/conftest.py's small_class_graded, which tests/test_grade.py grades too)."""
+    base, _ = small_class_graded
+    page = base / "out" / "course" / "feedback" / "untouched" / "hw2"
+    page = page / FEEDBACK_NOTEBOOK.replace(".ipynb", ".html")
     assert page.is_file()
     return page
 

@@ -228,7 +228,7 @@ def test_across_shows_each_configuration_and_fails_when_one_configuration_fails(
     assert deep.endswith("| 10/10 | 10/10, default seed ✓ | 8/10 ✗ |")
 
 
-@pytest.mark.slow
+@pytest.mark.certify  # the certifier's smoke run: every experiment trained
 def test_smoke_run_end_to_end(tmp_path):
     done = certify("--smoke", "--out", str(tmp_path))
     assert done.returncode == 0, done.stderr

@@ -78,7 +78,7 @@ def run_check(tmp_path, *args, absent=ABSENT):
     return done, loaded
 
 
-@pytest.mark.slow
+@pytest.mark.certify  # the whole GPU check in its smoke form: every notebook, mutant and claim
 def test_smoke_on_cpu_passes_with_torch_alone(tmp_path):
     done, loaded = run_check(tmp_path, "--device", "cpu", "--smoke", "--jobs", "1")
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]

@@ -2,11 +2,11 @@
 class: the reference (with its EC1 model under a browser's second-download name), the
 untouched release, a student whose notebooks are renamed and one unreadable (tests/small_class.py),
 and one who hands in notebook 4 with its extra-credit values forged. One grading run serves
-every test here (about two minutes on 2 cores)."""
+every test here and tests/test_shards.py's (tests/conftest.py's small_class_graded: about two
+minutes on 2 cores)."""
 
 import csv
 import html as html_module
-import json
 import os
 import re
 import subprocess
@@ -15,11 +15,7 @@ from pathlib import Path
 
 import pytest
 
-import hw2utils
-import mutants  # tests/: the reference submission
-import small_class  # tests/: the class graded here
 from autograder import grade, gradebook, worker
-from ec_networks import rule_network  # tests/: an exact EC1 network, no training
 
 pytestmark = (
     pytest.mark.slow
@@ -31,26 +27,10 @@ AUTOGRADED_POINTS = 73  # 100 minus the 27 points of manually graded answers
 EC_POINTS = 10  # EC1 (transfer, graded on the submitted model file) 5, EC2 (the rule) 5
 
 
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    base = tmp_path_factory.mktemp("class")
-    subs = base / "submissions"
-    small_class.write(subs)
-    # a student who hands in notebook 4 answered, with its EC1 model, and every extra-credit
-    # cell's value (the kit's own hw2 metadata) 100 times what it is
-    mutants.write_reference(subs / "forger", [mutants.NB4])
-    path = subs / "forger" / f"{mutants.NB4}.ipynb"
-    notebook = json.loads(path.read_text())
-    for cell in notebook["cells"]:
-        if "extra_credit" in cell["metadata"].get("hw2", {}):
-            cell["metadata"]["hw2"]["extra_credit"] *= 100
-    path.write_text(json.dumps(notebook))
-    hw2utils._write_ec_model(
-        rule_network(), subs / "forger" / hw2utils.EC_MODEL_FILE, saved_by="save_ec_model"
-    )
-    out = base / "out"
-    problems = grade.grade(subs, out, jobs=2)
-    return out, problems
+@pytest.fixture
+def graded(small_class_graded):
+    base, problems = small_class_graded
+    return base / "out", problems
 
 
 def test_extra_credit_is_worth_what_the_kit_says_not_what_a_hand_in_says(graded):
@@ -74,7 +54,10 @@ def test_reference_scores_every_autograded_point_and_the_blank_release_none(grad
     # EC1 is scored on the handed-in model file: renamed by the browser, found, kept by the
     # notebook's EC1 cell in grading mode, and graded in the kernel's folder
     assert float(grades["reference"]["extra_credit"]) == EC_POINTS
-    assert float(grades["blank"]["autograded"]) == 0 and float(grades["blank"]["extra_credit"]) == 0
+    assert (
+        float(grades["untouched"]["autograded"]) == 0
+        and float(grades["untouched"]["extra_credit"]) == 0
+    )
 
 
 def test_nbgrader_export_counts_extra_credit_on_top_of_100_points(graded):
@@ -94,7 +77,7 @@ def test_nbgrader_export_counts_extra_credit_on_top_of_100_points(graded):
     with open(course / "grades.csv") as f:  # nbgrader writes course/grades.csv
         exported = {row["student_id"]: row for row in csv.DictReader(f)}
     mine = read_csv(out / "grades.csv")
-    for student in ("reference", "blank", "broken"):
+    for student in ("reference", "untouched", "broken"):
         assert float(exported[student]["max_score"]) == 100
         assert float(exported[student]["score"]) == pytest.approx(float(mine[student]["total"]))
     assert float(exported["reference"]["score"]) == AUTOGRADED_POINTS + EC_POINTS
@@ -104,9 +87,9 @@ def test_nbgrader_export_counts_extra_credit_on_top_of_100_points(graded):
 def test_written_answers_await_manual_grading_and_stay_out_of_the_summaries(graded):
     out, _ = graded
     grades = read_csv(out / "grades.csv")
-    # nbgrader scores an unchanged (blank) answer 0 at once; a written one awaits a grader
+    # nbgrader scores an unchanged (untouched) answer 0 at once; a written one awaits a grader
     assert float(grades["reference"]["awaiting_manual"]) == 100 - AUTOGRADED_POINTS
-    assert float(grades["blank"]["awaiting_manual"]) == 0
+    assert float(grades["untouched"]["awaiting_manual"]) == 0
     written = {c.grade_id for c in gradebook.cells(SOURCE) if c.kind == gradebook.MANUAL}
     assert len(written) >= 10 and written <= set(read_csv(out / "scores.csv")["reference"])
     assert not written & set(read_csv(out / "summary.csv"))
@@ -132,9 +115,9 @@ def test_class_summary_names_what_students_lose_points_on(graded):
     summary = read_csv(out / "summary.csv")
     adam = summary["adam_optimizer__matches_torch"]
     assert float(adam["max_score"]) == 3
-    # the blank release and the forger, who handed in notebook 4 alone
+    # the untouched release and the forger, who handed in notebook 4 alone
     assert float(adam["share_losing_points"]) == pytest.approx(2 / 4, abs=1e-3)
-    # the blank release and the broken notebook 4
+    # the untouched release and the broken notebook 4
     assert float(summary["init_he__distribution"]["share_losing_points"]) == pytest.approx(
         2 / 4, abs=1e-3
     )
@@ -142,7 +125,7 @@ def test_class_summary_names_what_students_lose_points_on(graded):
 
 def test_feedback_shows_diagnostics_not_the_reference_solution(graded):
     out, _ = graded
-    html_path = out / "course" / "feedback" / "blank" / "hw2" / "02_ema_adam.html"
+    html_path = out / "course" / "feedback" / "untouched" / "hw2" / "02_ema_adam.html"
     html = html_path.read_text()
     text = html_module.unescape(re.sub(r"<[^>]+>", "", html))
     # the judge's diagnostic names the student's own line that raised
@@ -180,8 +163,9 @@ def test_rerunning_is_idempotent_and_skips_graded_students(graded, monkeypatch):
 def test_an_interrupted_run_resumes_with_the_students_not_finished(graded, monkeypatch):
     out, _ = graded
     before = (out / "grades.csv").read_text()
-    # as if the run had been stopped while "blank" was still being executed
-    (out / "course" / "executed" / "blank" / worker.WORKER_RECORD).unlink()
+    # as if the run had been stopped while "forger" was still being executed (of this class,
+    # the quickest to execute again: one notebook; 35 s against the untouched release's 83 s)
+    (out / "course" / "executed" / "forger" / worker.WORKER_RECORD).unlink()
     executed = []
     original = worker.execute_student
     monkeypatch.setattr(
@@ -192,5 +176,5 @@ def test_an_interrupted_run_resumes_with_the_students_not_finished(graded, monke
         ),
     )
     grade.grade(out.parent / "submissions", out, jobs=2)
-    assert executed == ["blank"]
+    assert executed == ["forger"]
     assert (out / "grades.csv").read_text() == before

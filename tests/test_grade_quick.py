@@ -3,8 +3,8 @@ graded through the real batch grader in the real sandbox: the reference keeps ev
 notebook 1, and a mutant (tests/mutants.py) loses points on its own task only and is told
 its mistake. The whole pipeline (intake, sandboxed kernels, nbgrader's autograde and gradebook,
 the tables) in about half a minute; the full class, the corpora and the hostile submissions
-are graded in the slow tests (test_grade.py, test_mutation_corpus.py, test_cheating_corpus.py,
-test_grade_robustness.py)."""
+are graded in the slow tests (test_grade.py, test_grade_robustness.py) and the certification
+runs (test_mutation_corpus.py, test_cheating_corpus.py)."""
 
 import csv
 import json

@@ -106,6 +106,7 @@ def test_outside_grading_the_defaults_and_under_a_seed_a_stream_of_its_own(monke
     assert hw2probes.case_seed(11) in drawn
 
 
+@pytest.mark.certify  # a sweep: every seeded check of every notebook, per seed
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("notebook", list(SEEDED))
 def test_reference_and_equivalents_pass_for_every_seed(notebook, seed, monkeypatch):
@@ -124,6 +125,7 @@ def test_reference_and_equivalents_pass_for_every_seed(notebook, seed, monkeypat
 SEEDED_MUTANTS = [m for m in corpus.MUTANTS if m.cell in SEEDED.get(m.notebook, ())]
 
 
+@pytest.mark.certify  # a sweep: every seeded mutant, per seed
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("mutant", SEEDED_MUTANTS, ids=lambda m: m.name)
 def test_mutants_fail_and_name_their_mistake_for_every_seed(mutant, seed, monkeypatch):

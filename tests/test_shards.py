@@ -5,12 +5,15 @@ root refuses.
 
 The same through a real scheduler, a one-node Slurm cluster on this machine
 (scripts/slurm_local.sh) running scripts/slurm_grade.sh's job array and merge job, takes
-minutes more; it runs when asked (.ci/run installs Slurm; fails there if it is missing):
+minutes more; it is a certification run (pytest.ini), run by `bash run.sh certify`, which sets
+HW2_SLURM_TEST=1 (a bare pytest skips it; .ci/run installs Slurm, and it fails there if Slurm
+is missing):
 
-    HW2_SLURM_TEST=1 bash run.sh test tests/test_shards.py
+    bash run.sh certify tests/test_shards.py
 
-The class's names are chosen to split: reference and broken hash to shard 1 of 2, untouched
-to shard 2."""
+The class and its batch are tests/test_grade.py's (tests/conftest.py's small_class_graded,
+graded once a session); its names split: reference and broken hash to shard 1 of 2, untouched
+and forger to shard 2."""
 
 import json
 import os
@@ -33,28 +36,28 @@ pytestmark = (
 )  # the small class graded as one batch, as two shards and on Slurm: minutes
 
 ROOT = Path(__file__).resolve().parents[1]
-NAMES = {"reference": "reference", "blank": "untouched", "broken": "broken"}
 SLURM_INSTALL = "apt-get install -y slurm-wlm munge (as root)"
 SLURM_OPT_IN = "HW2_SLURM_TEST"
 
 
-@pytest.fixture(scope="module")
-def klass(tmp_path_factory):
-    base = tmp_path_factory.mktemp("class")
-    small_class.write(base / "submissions", **NAMES)
-    assert [shards.shard_of(s, 2) for s in NAMES.values()] == [1, 2, 1]
+@pytest.fixture
+def klass(small_class_graded):
+    """The folder of the small class: its submissions/, the batch's out/, the shards' output."""
+    base, _ = small_class_graded
+    assert [shards.shard_of(s, 2) for s in small_class.STUDENTS] == [1, 2, 1, 2]
     return base
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def batch(klass):
-    grade.grade(klass / "submissions", klass / "batch", jobs=2)
-    return klass / "batch"
+    """The class graded as one batch (tests/test_grade.py's)."""
+    return klass / "out"
 
 
 @pytest.fixture(scope="module")
-def merged(klass):
+def merged(small_class_graded):
     """The class graded as two shards at once, as on two machines (one worker each), merged."""
+    klass, _ = small_class_graded
     started = time.monotonic()
     parts = [klass / f"shard-{i}" for i in (1, 2)]
     running = [
@@ -170,7 +173,9 @@ def test_two_shards_merged_give_the_tables_and_feedback_of_one_batch(batch, merg
     assert_same_results(batch, merged)
     assert_merged_from(merged, [klass / "shard-1", klass / "shard-2"])
     record = json.loads((klass / "shard-2" / shards.RECORD).read_text())
-    assert record["shard"] == 2 and record["of"] == 2 and record["students"] == ["untouched"]
+    assert (
+        record["shard"] == 2 and record["of"] == 2 and record["students"] == ["forger", "untouched"]
+    )
     assert record["kit"] == shards.kit_hash(fingerprint.kit_manifest(ROOT))
     assert record["isolation"] == (batch / reports.ISOLATION_FILE).read_text().strip()
     # each shard is a batch of its own students only
@@ -201,7 +206,7 @@ def copy_shard(source: Path, target: Path, **changes) -> Path:
     ],
 )
 def test_the_merge_refuses_shards_that_are_not_one_class_of_one_kit(
-    merged, klass, tmp_path, case, says
+    batch, merged, klass, tmp_path, case, says
 ):
     one, two = klass / "shard-1", klass / "shard-2"
     parts = {
@@ -214,7 +219,7 @@ def test_the_merge_refuses_shards_that_are_not_one_class_of_one_kit(
             copy_shard(two, tmp_path / "two", students=["reference", "untouched"]),
         ],
         "not executed": lambda: [one, copy_shard(two, tmp_path / "two")],
-        "not a shard": lambda: [one, klass / "batch"],
+        "not a shard": lambda: [one, batch],
     }[case]()
     if case == "not executed":
         (parts[1] / "course" / "executed" / "untouched" / worker.WORKER_RECORD).unlink()
@@ -225,8 +230,9 @@ def test_the_merge_refuses_shards_that_are_not_one_class_of_one_kit(
 
 def test_a_failed_shard_is_rerun_alone_then_merged(batch, merged, klass, monkeypatch):
     parts = [klass / "shard-1", klass / "shard-2"]
-    # as if shard 2's machine had died while grading "untouched"
-    (klass / "shard-2" / "course" / "executed" / "untouched" / worker.WORKER_RECORD).unlink()
+    # as if shard 2's machine had died while grading "forger" (of shard 2, the quicker to grade
+    # again: one notebook)
+    (klass / "shard-2" / "course" / "executed" / "forger" / worker.WORKER_RECORD).unlink()
     with pytest.raises(SystemExit, match="not yet executed .*rerun that shard"):
         shards.merge(parts, klass / "merged")
     executed = []
@@ -239,7 +245,7 @@ def test_a_failed_shard_is_rerun_alone_then_merged(batch, merged, klass, monkeyp
         ),
     )
     grade.grade(klass / "submissions", klass / "shard-2", shard=(2, 2))  # the same command again
-    assert executed == ["untouched"]
+    assert executed == ["forger"]
     shards.merge(parts, klass / "merged")  # again, on the merged DIR
     assert_same_results(batch, klass / "merged")
     assert_merged_from(klass / "merged", parts)
@@ -317,9 +323,7 @@ def require_slurm() -> None:
     """Skip unless asked (HW2_SLURM_TEST=1), then unless Slurm's daemons and munge are here
     (fail under CI, which installs them)."""
     if os.environ.get(SLURM_OPT_IN, "0") in ("", "0"):
-        pytest.skip(
-            f"the Slurm test takes minutes: {SLURM_OPT_IN}=1 bash run.sh test tests/test_shards.py"
-        )
+        pytest.skip("the Slurm test takes minutes: bash run.sh certify tests/test_shards.py")
     missing = [
         tool
         for tool in ("sbatch", "slurmctld", "slurmd", "munged", "mungekey")
@@ -388,6 +392,7 @@ def run_on_slurm(
     assert "JobState=COMPLETED" in state, f"{state}\n{logs}"
 
 
+@pytest.mark.certify  # a one-node Slurm cluster, a job array and its merge job: minutes
 def test_a_slurm_job_array_and_its_merge_give_one_batch_s_results(batch, klass, slurm):
     out = klass / "slurm"
     started = time.monotonic()

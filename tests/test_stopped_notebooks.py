@@ -1,6 +1,7 @@
 """A notebook whose run stops before its checks leaves a problem line that says which notebook,
 which cell and why, besides the zeros; the student's other notebooks keep their points.
-Real nbgrader, real kernels, the sandbox (about two minutes on 2 cores).
+Real nbgrader, real kernels, the sandbox; the students (tests/hostile_class.py's STOPPED) are
+graded with the hostile class, whose reference they are compared with.
 
 The cell past its time limit, the kernel that dies and the wall clock per submission are in
 tests/test_grade_robustness.py. Here, the two ends that once left no line:
@@ -16,41 +17,18 @@ tests/test_grade_robustness.py. Here, the two ends that once left no line:
 
 import csv
 
-import nbformat
 import pytest
 
-from autograder.limits import GiB, Limits
-from test_grade_robustness import NB1, NB2, grade_class, reference
+from hostile_class import NB1, NB2
 
-# grades a class (about a minute); the fast lane has tests/test_grade_quick.py
+# grades the hostile class (tests/conftest.py's hostile_class, which test_grade_robustness.py
+# shares); the fast lane has tests/test_grade_quick.py
 pytestmark = pytest.mark.slow
-
-BREAKS_NEXT_KERNEL = (
-    "import pathlib\npathlib.Path('ipykernel_launcher.py').write_text('import os\\nos._exit(1)\\n')"
-)
-ERASES_PROBE_DATA = "import os, shutil\nshutil.rmtree(os.environ['HW2_PROBE_OUT'])"
-
-
-def at_end(name, code):
-    nb = reference(name)
-    cell = nbformat.v4.new_code_cell(code)
-    del cell["id"]  # the source notebooks are nbformat 4.4, which has no cell ids
-    nb.cells.append(cell)
-    return nb
-
-
-STUDENTS = {
-    "reference": {NB1: reference(NB1), NB2: reference(NB2)},
-    "no_kernel": {NB1: reference(NB1), NB2: at_end(NB2, BREAKS_NEXT_KERNEL)},
-    "erases": {NB1: at_end(NB1, ERASES_PROBE_DATA)},
-}
-# one notebook at a time (threads=1): notebook 2, the bigger, runs before notebook 1
-LIMITS = Limits(wall=400, cpu=800, memory=int(2.5 * GiB), threads=1, cell=60)
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    out, problems, rows = grade_class(tmp_path_factory.mktemp("stopped"), STUDENTS, LIMITS)
+def graded(hostile_class):
+    out, problems, rows = hostile_class
     scores = {student: {k: float(v) for k, v in row.items() if v} for student, row in rows.items()}
     with open(out / "grades.csv") as f:
         grades = {row["student"]: row for row in csv.DictReader(f)}
