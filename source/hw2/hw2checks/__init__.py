@@ -10,6 +10,10 @@ never a solution.
 One module per notebook holds its checks; you never need to read them to do the homework:
 
     hw2checks/toolkit.py       how results are compared, shown and reported (shared by all)
+    hw2checks/aspect.py        a check declared once: its probe (runs your code on its cases)
+                               and its comparison; the grader runs the same two
+    hw2checks/runs.py          which cases a check draws (public here, fresh while grading)
+    hw2checks/probing.py       how a probe runs your code (devices, what it watches for)
     hw2checks/part1.py         notebook 1: gradient descent, SGD with weight decay
     hw2checks/part2.py         notebook 2: gradient statistics, EMA, Adam
     hw2checks/part3.py         notebook 3: architectures, residual blocks
