@@ -4,8 +4,9 @@ underscore."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any, NoReturn, TypeVar, overload
 
 import numpy as np
 import torch
@@ -14,9 +15,12 @@ from torch import nn
 from hw2checks.toolkit import fail, student_facing
 from hw2utils import (
     EC_MODEL_FILE,
+    SavedNetwork,
     load_dataset,
     load_ec_model,
 )
+
+T = TypeVar("T")
 
 # Extra credit 1: the saved model file. The grader loads, runs and scores it (and EC2's rule)
 # with the functions below that have no leading underscore.
@@ -28,7 +32,17 @@ EC_TRANSFER_TIERS = {"accuracy_75": 0.75, "accuracy_95": 0.95}
 EC_RULE_TIERS = {"agreement_90": 0.90, "agreement_99": 0.99}
 
 
-def load_ec_model_or_fail(test_id: str, folder: Path, load: Callable = load_ec_model):
+@overload
+def load_ec_model_or_fail(test_id: str, folder: Path) -> SavedNetwork: ...
+
+
+@overload
+def load_ec_model_or_fail(test_id: str, folder: Path, load: Callable[[Path], T]) -> T: ...
+
+
+def load_ec_model_or_fail(
+    test_id: str, folder: Path, load: Callable[[Path], object] = load_ec_model
+) -> object:
     """``load(path)`` of the ``EC_MODEL_FILE`` in ``folder`` (the notebook's), or a failure
     saying why there is nothing to score."""
     path = folder / EC_MODEL_FILE
@@ -52,7 +66,9 @@ def load_ec_model_or_fail(test_id: str, folder: Path, load: Callable = load_ec_m
         )
 
 
-def ec_probabilities(test_id: str, model, data: torch.Tensor) -> torch.Tensor:
+def ec_probabilities(
+    test_id: str, model: Callable[[torch.Tensor], object], data: torch.Tensor
+) -> torch.Tensor:
     """The model's outputs on ``data`` (N, 36) as a vector (N,), checked to be probabilities."""
     n = data.shape[0]
     case = f"forward pass on a batch of {n}"
@@ -141,20 +157,20 @@ class _NoNetworks:
     """Inside, calling any nn.Module raises _CallsNetwork: EC2 asks for the rule, not a network
     that imitates it."""
 
-    def __enter__(self):
+    def __enter__(self) -> _NoNetworks:
         self.original = nn.Module.__call__
 
-        def refuse(module, *args, **kwargs):
+        def refuse(module: nn.Module, *args: object, **kwargs: object) -> NoReturn:
             raise _CallsNetwork(type(module).__name__)
 
-        nn.Module.__call__ = refuse
+        nn.Module.__call__ = refuse  # type: ignore[method-assign]  # the patch is the point
         return self
 
-    def __exit__(self, *exc) -> None:
-        nn.Module.__call__ = self.original
+    def __exit__(self, *exc: object) -> None:
+        nn.Module.__call__ = self.original  # type: ignore[method-assign]  # restored
 
 
-def _as_label(answer) -> bool | None:
+def _as_label(answer: object) -> bool | None:
     """True/False, 0/1, or a one-element tensor or array of them, as a bool; else None."""
     value = answer
     if (
@@ -176,8 +192,8 @@ def _error_line(err: Exception) -> str:
 
 
 def rule_answers(
-    rule, grids: torch.Tensor, describe: Callable[[Exception], str] = _error_line
-) -> dict:
+    rule: object, grids: torch.Tensor, describe: Callable[[Exception], str] = _error_line
+) -> dict[str, Any]:
     """{"answers": bool (N,)}: ``rule``'s answer on each of ``grids`` (N, 6, 6). Where it stops
     early: {"not_callable": its type's name}, or {"index": the grid's index} with "network" (the
     class it called), "raised" (``describe`` of its error) or "answer" (the repr of what it
@@ -195,7 +211,7 @@ def rule_answers(
                 # its traceback from the rule's frame on: this loop's frame is none of the student's
                 return {
                     "index": index,
-                    "raised": describe(err.with_traceback(err.__traceback__.tb_next)),
+                    "raised": describe(err.with_traceback(err.__traceback__.tb_next)),  # type: ignore[union-attr]  # set while handled
                 }
             label = _as_label(answer)
             if label is None:
@@ -204,7 +220,7 @@ def rule_answers(
     return {"answers": torch.tensor(answers, dtype=torch.bool)}
 
 
-def fail_stopped_rule(test_id: str, stopped: dict, grids: torch.Tensor):
+def fail_stopped_rule(test_id: str, stopped: Mapping[str, Any], grids: torch.Tensor) -> NoReturn:
     """Fail with what stopped ``rule_answers`` (its result ``stopped``) on ``grids``."""
     if "not_callable" in stopped:
         fail(
@@ -263,7 +279,7 @@ def expect_rule_agreement(
     return share
 
 
-def _check_ec_rule(test_id: str, rule: Callable, tier: str) -> None:
+def _check_ec_rule(test_id: str, rule: Callable[[torch.Tensor], object], tier: str) -> None:
     data = load_dataset("tiny", device="cpu")
     grids = data.val_data.cpu().float().reshape(-1, 6, 6)
     result = rule_answers(rule, grids)
@@ -279,10 +295,10 @@ def _check_ec_rule(test_id: str, rule: Callable, tier: str) -> None:
 
 
 @student_facing
-def check_ec_rule__agreement_90(rule: Callable) -> None:
+def check_ec_rule__agreement_90(rule: Callable[[torch.Tensor], object]) -> None:
     _check_ec_rule("ec_rule__agreement_90", rule, "agreement_90")
 
 
 @student_facing
-def check_ec_rule__agreement_99(rule: Callable) -> None:
+def check_ec_rule__agreement_99(rule: Callable[[torch.Tensor], object]) -> None:
     _check_ec_rule("ec_rule__agreement_99", rule, "agreement_99")

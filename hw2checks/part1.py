@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import itertools
 import types
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, cast
 
 import torch
 
@@ -33,9 +33,19 @@ from hw2utils import (
     LossFunctionWithPlot,
 )
 
+#: A bowl case of Task 1.1: (B, start, lr, steps, dtype), lr a float or one per coordinate.
+BowlCase = tuple[list[list[float]], list[float], float | torch.Tensor, int, torch.dtype]
+#: How a check makes an optimizer from an iterator over parameters (the student's, or torch's).
+MakeOptimizer = Callable[[Iterator[torch.Tensor]], Any]
+
 
 def torch_sgd_path(
-    loss_fn: Callable, start, lr, steps: int, dtype=torch.float64, clear: bool = True
+    loss_fn: Callable[[torch.Tensor], torch.Tensor],
+    start: Sequence[float],
+    lr: float | torch.Tensor,
+    steps: int,
+    dtype: torch.dtype = torch.float64,
+    clear: bool = True,
 ) -> list[torch.Tensor]:
     """The points torch.optim.SGD visits on ``loss_fn`` (for checking a hand-written loop), in
     ``dtype``. A per-coordinate (or negative) ``lr`` is done by scaling each gradient as it
@@ -43,23 +53,29 @@ def torch_sgd_path(
     gradients add up over the steps (a known mistake)."""
     x = torch.tensor(start, dtype=dtype, requires_grad=True)
     scale = torch.as_tensor(lr, dtype=dtype)
-    x.register_hook(lambda grad: grad * scale)
+    x.register_hook(lambda grad: grad * scale)  # type: ignore[no-untyped-call]  # torch: unannotated
     optimizer = torch.optim.SGD([x], lr=1.0)
     path = []
     for _ in range(steps):
         path.append(x.detach().clone())
         if clear:
             optimizer.zero_grad()
-        loss_fn(x).backward()
+        loss_fn(x).backward()  # type: ignore[no-untyped-call]  # torch: Tensor.backward is unannotated
         optimizer.step()
     return path
 
 
-def gd_mistakes(B, start, lr, steps: int, dtype=torch.float64) -> dict:
+def gd_mistakes(
+    B: Sequence[Sequence[float]] | torch.Tensor,
+    start: Sequence[float],
+    lr: float | torch.Tensor,
+    steps: int,
+    dtype: torch.dtype = torch.float64,
+) -> dict[str, torch.Tensor]:
     """The points classic wrong loops of Task 1.1 visit on the bowl ``B`` (as torch_sgd_path
     gives them, stacked), by description."""
 
-    def path(rate, clear=True):
+    def path(rate: float | torch.Tensor, clear: bool = True) -> torch.Tensor:
         return torch.stack(
             torch_sgd_path(LossFunctionWithPlot(B), start, rate, steps, dtype, clear)
         )
@@ -74,7 +90,7 @@ def gd_mistakes(B, start, lr, steps: int, dtype=torch.float64) -> dict:
     }
 
 
-def final_loss_with(lr, steps: int = 50) -> float:
+def final_loss_with(lr: float | torch.Tensor, steps: int = 50) -> float:
     """L after ``steps`` steps of gradient descent from x0 on the bowl with learning rate(s) ``lr``."""
     path = torch_sgd_path(LossFunctionWithPlot(), BOWL_START, lr, steps + 1)
     return LossFunctionWithPlot()(path[-1]).item()
@@ -104,13 +120,13 @@ IN_PLACE_HINT = (
 class RecordingBowl:
     """L(x) = ||B x||, recording each x it is called with (the student's loss_fn)."""
 
-    def __init__(self, B):
+    def __init__(self, B: Sequence[Sequence[float]] | torch.Tensor) -> None:
         self.B = torch.as_tensor(B, dtype=torch.float64)
-        self.xs = []
+        self.xs: list[torch.Tensor] = []
 
-    def __call__(self, x):
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
         self.xs.append(x.detach().clone())
-        return torch.linalg.vector_norm(self.B.to(x) @ x)
+        return cast(torch.Tensor, torch.linalg.vector_norm(self.B.to(x) @ x))  # stubbed as Any
 
 
 # A path is judged within hw2checks.tolerance (1e-6 of its size in float64); an honest loop
@@ -118,7 +134,12 @@ class RecordingBowl:
 LR_NUDGE, STEADY_SHARE = 1e-7, 0.25
 
 
-def steady(B, start, lr, steps: int) -> bool:
+def steady(
+    B: Sequence[Sequence[float]] | torch.Tensor,
+    start: Sequence[float],
+    lr: float | torch.Tensor,
+    steps: int,
+) -> bool:
     """Whether the path of ``steps`` steps moves by at most STEADY_SHARE of its tolerance when lr
     grows by LR_NUDGE of itself: ||B x|| has a kink at 0, and a path that bounces around it can
     amplify rounding a thousandfold, so that an honest loop written differently would fail.
@@ -137,12 +158,14 @@ def steady(B, start, lr, steps: int) -> bool:
     return moved <= STEADY_SHARE * 1e-6 * (1 + size)
 
 
-def random_cases(seed: int, n: int, per_coordinate=False, dtype=torch.float64) -> list[tuple]:
+def random_cases(
+    seed: int, n: int, per_coordinate: bool = False, dtype: torch.dtype = torch.float64
+) -> list[BowlCase]:
     """n bowls (B, start, lr, steps, dtype): B near 2I, start in [-2, 2]^2, lr in [0.01, 0.31]
     (a float, or a float64 2-vector with ``per_coordinate``), 3 to 12 steps; a case that is not
     ``steady`` is drawn again from the same stream (none is for the default seeds)."""
     g = torch.Generator().manual_seed(seed)
-    cases = []
+    cases: list[BowlCase] = []
     while len(cases) < n:
         B = torch.randn(2, 2, generator=g, dtype=torch.float64) + 2 * torch.eye(
             2, dtype=torch.float64
@@ -155,15 +178,17 @@ def random_cases(seed: int, n: int, per_coordinate=False, dtype=torch.float64) -
     return cases
 
 
-def matches_reference_cases() -> list[tuple]:
+def matches_reference_cases() -> list[BowlCase]:
     return random_cases(case_seed(11), 4) + random_cases(case_seed(12), 2, dtype=torch.float32)
 
 
-def tensor_lr_cases() -> list[tuple]:
+def tensor_lr_cases() -> list[BowlCase]:
     return random_cases(case_seed(13), 3, per_coordinate=True)
 
 
-def descend_paths(descend, cases) -> list[dict]:
+def descend_paths(
+    descend: Callable[..., object], cases: Sequence[BowlCase]
+) -> list[dict[str, Any]]:
     """Per case, {"calls": how often descend called loss_fn, "xs": the points it passed, in
     order (at most steps + 1 of them, which is enough to see that there were too many)}."""
     paths = []
@@ -174,12 +199,18 @@ def descend_paths(descend, cases) -> list[dict]:
     return paths
 
 
-def reference_path(B, start, lr, steps, dtype=torch.float64) -> torch.Tensor:
+def reference_path(
+    B: Sequence[Sequence[float]] | torch.Tensor,
+    start: Sequence[float],
+    lr: float | torch.Tensor,
+    steps: int,
+    dtype: torch.dtype = torch.float64,
+) -> torch.Tensor:
     """The points torch.optim.SGD visits on the bowl ``B`` from ``start``, (steps, 2)."""
     return torch.stack(torch_sgd_path(RecordingBowl(B), start, lr, steps, dtype))
 
 
-def compare_paths(test_id, data, cases, hint) -> int:
+def compare_paths(test_id: str, data: Any, cases: Sequence[BowlCase], hint: str) -> int:
     """Each case's recorded points ({"calls", "xs"} from the probe) against reference_path."""
     expect_data(
         test_id, isinstance(data, list) and len(data) == len(cases), f"expected {len(cases)} paths"
@@ -225,23 +256,23 @@ def compare_paths(test_id, data, cases, hint) -> int:
     return len(cases)
 
 
-def probe_gd_loop__matches_reference(descend):
+def probe_gd_loop__matches_reference(descend: Callable[..., object]) -> list[dict[str, Any]]:
     return descend_paths(descend, matches_reference_cases())
 
 
 @aspect(probe=probe_gd_loop__matches_reference)
-def check_gd_loop__matches_reference(data, hidden: Hidden = NO_HIDDEN) -> int:
+def check_gd_loop__matches_reference(data: Any, hidden: Hidden = NO_HIDDEN) -> int:
     """``descend(loss_fn, x, lr, steps)`` visits the points torch.optim.SGD visits."""
     test_id = "gd_loop__matches_reference"
     return compare_paths(test_id, data, matches_reference_cases(), GD_HINT)
 
 
-def probe_gd_loop__tensor_lr(descend):
+def probe_gd_loop__tensor_lr(descend: Callable[..., object]) -> list[dict[str, Any]]:
     return descend_paths(descend, tensor_lr_cases())
 
 
 @aspect(probe=probe_gd_loop__tensor_lr)
-def check_gd_loop__tensor_lr(data, hidden: Hidden = NO_HIDDEN) -> int:
+def check_gd_loop__tensor_lr(data: Any, hidden: Hidden = NO_HIDDEN) -> int:
     """``descend`` accepts one learning rate per coordinate (a tensor of x's shape)."""
     return compare_paths("gd_loop__tensor_lr", data, tensor_lr_cases(), TENSOR_LR_HINT)
 
@@ -264,9 +295,9 @@ def in_place_start() -> tuple[float, float]:
             return start
 
 
-def probe_gd_loop__in_place(descend):
+def probe_gd_loop__in_place(descend: Callable[..., object]) -> dict[str, dict[str, Any]]:
     """Per device: whether descend returned x itself, and x and x.grad afterwards."""
-    runs = {}
+    runs: dict[str, dict[str, Any]] = {}
     for device in devices():
         x = torch.tensor(in_place_start(), dtype=torch.float64, device=device, requires_grad=True)
         returned = descend(RecordingBowl(BOWL_MATRIX), x, IN_PLACE_LR, IN_PLACE_STEPS)
@@ -282,7 +313,7 @@ def probe_gd_loop__in_place(descend):
 
 
 @aspect(probe=probe_gd_loop__in_place)
-def check_gd_loop__in_place(data, hidden: Hidden = NO_HIDDEN) -> int:
+def check_gd_loop__in_place(data: Any, hidden: Hidden = NO_HIDDEN) -> int:
     """Per device: descend returned x itself, still a leaf that requires grad on its device,
     with no gradient left, at the point reference_path reaches."""
     test_id = "gd_loop__in_place"
@@ -333,7 +364,7 @@ def check_gd_loop__in_place(data, hidden: Hidden = NO_HIDDEN) -> int:
 # Task 1.2: lr_pair -------------------------------------------------------------------------
 
 
-def expect_lr_pair(test_id: str, lr_pair, shown: str | None = None) -> torch.Tensor:
+def expect_lr_pair(test_id: str, lr_pair: object, shown: str | None = None) -> torch.Tensor:
     """``lr_pair`` as a float64 tensor of two positive numbers, or fail on its format, showing it
     as ``shown`` (its repr by default)."""
     try:
@@ -351,7 +382,7 @@ def expect_lr_pair(test_id: str, lr_pair, shown: str | None = None) -> torch.Ten
     return pair
 
 
-def probe_per_dim_lr__beats_single_lr(lr_pair):
+def probe_per_dim_lr__beats_single_lr(lr_pair: object) -> dict[str, torch.Tensor | str]:
     """{"rates": float64 tensor} or, for what is not numbers, {"not_numbers": its repr}."""
     try:
         return {"rates": plain(torch.as_tensor(lr_pair, dtype=torch.float64))}
@@ -360,7 +391,7 @@ def probe_per_dim_lr__beats_single_lr(lr_pair):
 
 
 @aspect(probe=probe_per_dim_lr__beats_single_lr)
-def check_per_dim_lr__beats_single_lr(data, hidden: Hidden = NO_HIDDEN) -> int:
+def check_per_dim_lr__beats_single_lr(data: Any, hidden: Hidden = NO_HIDDEN) -> int:
     """``lr_pair`` (2 positive numbers) ends 50 steps below ``PER_DIM_LR_THRESHOLD``."""
     test_id = "per_dim_lr__beats_single_lr"
     expect_data(
@@ -402,7 +433,12 @@ def check_per_dim_lr__beats_single_lr(data, hidden: Hidden = NO_HIDDEN) -> int:
 TOY_SHAPES = [(), (3,), (2, 3)]
 
 
-def random_parameters(seed: int, shapes, dtype=torch.float64, device="cpu") -> list[torch.Tensor]:
+def random_parameters(
+    seed: int,
+    shapes: Sequence[tuple[int, ...]],
+    dtype: torch.dtype = torch.float64,
+    device: str | torch.device = "cpu",
+) -> list[torch.Tensor]:
     """Leaf tensors of ``shapes`` that require grad, drawn from N(0, 1) in float64 with ``seed``
     (so that every dtype gets the same values, rounded), then put in ``dtype`` on ``device``."""
     g = torch.Generator().manual_seed(seed)
@@ -414,31 +450,32 @@ def random_parameters(seed: int, shapes, dtype=torch.float64, device="cpu") -> l
     ]
 
 
-def leaf_copies(params) -> list[torch.Tensor]:
+def leaf_copies(params: Iterable[torch.Tensor]) -> list[torch.Tensor]:
     """New leaf tensors that require grad, with the values, dtypes and devices of ``params``."""
     return [p.detach().clone().requires_grad_() for p in params]
 
 
-def quartic_loss(params) -> torch.Tensor:
+def quartic_loss(params: Iterable[torch.Tensor]) -> torch.Tensor:
     """sum_i |p_i - 0.3 i|^2 + 0.05 sum(p_i^4) + sum(sin p_i): a smooth loss of any list of
     parameters, whose gradients vary in size and sign."""
-    total = 0.0
+    total: float | torch.Tensor = 0.0
     for index, p in enumerate(params):
         total = total + ((p - 0.3 * index) ** 2).sum() + 0.05 * (p**4).sum() + p.sin().sum()
-    return total
+    return cast(torch.Tensor, total)  # a tensor: no check passes an empty list of parameters
 
 
-def flat(params) -> torch.Tensor:
+def flat(params: Iterable[torch.Tensor]) -> torch.Tensor:
     """The parameters as one float64 CPU vector."""
     return torch.cat([p.detach().double().cpu().flatten() for p in params])
 
 
 def run_in_turn(
-    makers: Sequence[Callable],
-    groups,
+    # not Sequence[MakeOptimizer], where mypy cannot type a maker `lambda p, kw=kw: ...`
+    makers: Sequence[Callable[..., Any]],
+    groups: Sequence[Sequence[torch.Tensor]],
     steps: int,
-    loss: Callable = quartic_loss,
-    clear: Callable | None = None,
+    loss: Callable[[Sequence[torch.Tensor]], torch.Tensor] = quartic_loss,
+    clear: Callable[[Any], object] | None = None,
 ) -> list[torch.Tensor]:
     """Optimizers ``make(iter(params))``, one per maker and group of parameters, all made first,
     then stepped in turn on ``loss``: the parameters (``flat``) after each step, (steps, n), per
@@ -446,7 +483,7 @@ def run_in_turn(
     ``clear(optimizer)``: zero_grad has a check of its own."""
     # iter(): an optimizer gets a one-pass iterator, as net.parameters() is
     optimizers = [make(iter(params)) for make, params in zip(makers, groups)]
-    paths = [[] for _ in optimizers]
+    paths: list[list[torch.Tensor]] = [[] for _ in optimizers]
     for _ in range(steps):
         for optimizer, params, path in zip(optimizers, groups, paths):
             if clear is None:
@@ -454,20 +491,29 @@ def run_in_turn(
                     p.grad = None
             else:
                 clear(optimizer)
-            loss(params).backward()
+            loss(params).backward()  # type: ignore[no-untyped-call]  # torch: Tensor.backward is unannotated
             optimizer.step()
             path.append(flat(params))
     return [torch.stack(path) for path in paths]
 
 
 def run_steps(
-    make: Callable, params, steps: int, loss: Callable = quartic_loss, clear: Callable | None = None
+    make: MakeOptimizer,
+    params: Sequence[torch.Tensor],
+    steps: int,
+    loss: Callable[[Sequence[torch.Tensor]], torch.Tensor] = quartic_loss,
+    clear: Callable[[Any], object] | None = None,
 ) -> torch.Tensor:
     """run_in_turn for the one optimizer ``make(iter(params))``: its path, (steps, n)."""
     return run_in_turn([make], [params], steps, loss, clear)[0]
 
 
-def _path_of_update(init, update: Callable, steps: int, loss: Callable) -> torch.Tensor:
+def _path_of_update(
+    init: Sequence[torch.Tensor],
+    update: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    steps: int,
+    loss: Callable[[Sequence[torch.Tensor]], torch.Tensor],
+) -> torch.Tensor:
     """The path (as run_steps gives it) of p <- update(p, grad of loss) from leaf_copies(init)."""
     params = leaf_copies(init)
     path = []
@@ -480,7 +526,12 @@ def _path_of_update(init, update: Callable, steps: int, loss: Callable) -> torch
     return torch.stack(path)
 
 
-def weight_decay_mistakes(kwargs: dict, init, steps: int, loss: Callable = quartic_loss) -> dict:
+def weight_decay_mistakes(
+    kwargs: Mapping[str, Any],
+    init: Sequence[torch.Tensor],
+    steps: int,
+    loss: Callable[[Sequence[torch.Tensor]], torch.Tensor] = quartic_loss,
+) -> dict[str, torch.Tensor]:
     """The paths (as run_steps gives them) of classic wrong weight-decay updates of
     SimpleGradientDescent(**kwargs) from leaf_copies(init), by description; {} without weight decay."""
     lr, wd = kwargs["lr"], kwargs.get("weight_decay", 0.0)
@@ -548,10 +599,12 @@ IN_TURN = {
         dict(lr=0.1, weight_decay=0.3),
     ),
 }
-IN_TURN_SHAPES = ([(3,), (2, 2)], [(5,), (2,)])
+IN_TURN_SHAPES: tuple[list[tuple[int, ...]], ...] = ([(3,), (2, 2)], [(5,), (2,)])
 
 
-def sgd_runs(check: str, device: str) -> list[tuple]:
+def sgd_runs(
+    check: str, device: str
+) -> list[tuple[torch.dtype, dict[str, Any], list[torch.Tensor]]]:
     """(dtype, kwargs, initial parameters) of each run of ``check`` on ``device``; run i of
     all (cpu first, then cuda) starts from random_parameters(case_seed(i), SGD_SHAPES)."""
     cases = list(itertools.product(SGD_DTYPES, SGD_CASES[check]))
@@ -562,7 +615,7 @@ def sgd_runs(check: str, device: str) -> list[tuple]:
     ]
 
 
-def in_turn_inputs(check: str) -> list[tuple[dict, list[torch.Tensor]]]:
+def in_turn_inputs(check: str) -> list[tuple[dict[str, Any], list[torch.Tensor]]]:
     """(kwargs, initial parameters) of the two optimizers that ``check`` steps in turn (float64, CPU)."""
     return [
         (kwargs, random_parameters(case_seed(40 + i), shapes))
@@ -570,7 +623,10 @@ def in_turn_inputs(check: str) -> list[tuple[dict, list[torch.Tensor]]]:
     ]
 
 
-def in_turn_paths(optimizer_cls, inputs) -> list[torch.Tensor]:
+def in_turn_paths(
+    optimizer_cls: Callable[..., Any],
+    inputs: Sequence[tuple[Mapping[str, Any], Sequence[torch.Tensor]]],
+) -> list[torch.Tensor]:
     """run_in_turn of ``optimizer_cls(params, **kwargs)`` over copies of the parameters of each
     (kwargs, init) of ``inputs``, for SGD_STEPS steps."""
     return run_in_turn(
@@ -580,7 +636,7 @@ def in_turn_paths(optimizer_cls, inputs) -> list[torch.Tensor]:
     )
 
 
-def stores_iterator(optimizer) -> bool:
+def stores_iterator(optimizer: object) -> bool:
     """Whether the optimizer keeps a one-pass iterator (such as net.parameters()) as an attribute."""
     return any(
         isinstance(value, types.GeneratorType) or type(value).__name__.endswith("iterator")
@@ -588,11 +644,11 @@ def stores_iterator(optimizer) -> bool:
     )
 
 
-def sgd_trajectories(check: str, SimpleGradientDescent) -> dict:
+def sgd_trajectories(check: str, SimpleGradientDescent: Callable[..., Any]) -> dict[str, Any]:
     """{"globals": globals_read, "runs": {device: [{"trajectory": the path of SGD_STEPS steps, as
     run_steps gives it} or {"iterator": True}]}, "in_turn": the two paths of in_turn_paths},
     or {"delegated": name} when it constructs a torch.optim optimizer."""
-    runs: dict[str, list[dict]] = {}
+    runs: dict[str, list[dict[str, Any]]] = {}
     try:
         with no_torch_optim():
             for device in devices():
@@ -614,7 +670,7 @@ def sgd_trajectories(check: str, SimpleGradientDescent) -> dict:
     }
 
 
-def refuse_delegation(test_id: str, data) -> None:
+def refuse_delegation(test_id: str, data: Any) -> None:
     """Fail when the probe's data says the optimizer constructed a torch.optim optimizer."""
     expect_data(test_id, isinstance(data, dict), "expected a dict")
     if "delegated" in data:
@@ -622,7 +678,9 @@ def refuse_delegation(test_id: str, data) -> None:
         raise CheckFailed(delegation_message(test_id, data["delegated"][:80]))
 
 
-def momentum_mistake(kwargs: dict, init, got: torch.Tensor) -> dict:
+def momentum_mistake(
+    kwargs: Mapping[str, Any], init: Sequence[torch.Tensor], got: torch.Tensor
+) -> dict[str, torch.Tensor]:
     """{MOMENTUM: the path (as run_steps gives it, as many steps as ``got``) of torch.optim.SGD
     with momentum 0.9 from copies of ``init``}. The grader's own, in its place, fits the momentum
     to ``got``."""
@@ -633,7 +691,7 @@ def momentum_mistake(kwargs: dict, init, got: torch.Tensor) -> dict:
     }
 
 
-def trajectory_of(test_id: str, value, init) -> torch.Tensor:
+def trajectory_of(test_id: str, value: Any, init: Sequence[torch.Tensor]) -> torch.Tensor:
     """A path of the probe's (as run_steps gives it), (SGD_STEPS, n) for parameters like ``init``."""
     n = sum(p.numel() for p in init)
     expect_data(
@@ -643,10 +701,10 @@ def trajectory_of(test_id: str, value, init) -> torch.Tensor:
         and value.shape == (SGD_STEPS, n),
         f"a trajectory of {SGD_STEPS} steps of {n} values",
     )
-    return value
+    return cast(torch.Tensor, value)  # a tensor: checked by expect_data above
 
 
-def compare_in_turn(test_id: str, data: dict, hint: str) -> None:
+def compare_in_turn(test_id: str, data: dict[str, Any], hint: str) -> None:
     """The two paths of in_turn_paths against torch.optim.SGD's."""
     got: Any = data.get("in_turn")
     inputs = in_turn_inputs(test_id)
@@ -674,7 +732,7 @@ def compare_in_turn(test_id: str, data: dict, hint: str) -> None:
         )
 
 
-def compare_with_sgd(test_id: str, data, hint: str, hidden: Hidden) -> int:
+def compare_with_sgd(test_id: str, data: Any, hint: str, hidden: Hidden) -> int:
     """Each run's trajectory (from the probe) against torch.optim.SGD's from the same start, and
     two optimizers stepped in turn; returns how many cases passed. The mistakes named: weight
     decay's (weight_decay_mistakes) and momentum (``hidden["momentum"]`` in the grader, else
@@ -689,7 +747,9 @@ def compare_with_sgd(test_id: str, data, hint: str, hidden: Hidden) -> int:
         "expected the globals read and the runs",
     )
     leaked = global_variable_hint(names)
-    momentum = hidden.get("momentum", momentum_mistake)
+    momentum: Callable[
+        [Mapping[str, Any], Sequence[torch.Tensor], torch.Tensor], dict[str, torch.Tensor]
+    ] = hidden.get("momentum", momentum_mistake)
     n = 0
     for device in devices():
         got_runs = runs.get(device)
@@ -708,7 +768,11 @@ def compare_with_sgd(test_id: str, data, hint: str, hidden: Hidden) -> int:
                 lambda p: torch.optim.SGD(p, **kwargs), leaf_copies(init), SGD_STEPS
             )
 
-            def mistakes(kwargs=kwargs, init=init, got=got):
+            def mistakes(
+                kwargs: Mapping[str, Any] = kwargs,
+                init: Sequence[torch.Tensor] = init,
+                got: torch.Tensor = got,
+            ) -> dict[str, torch.Tensor]:
                 if leaked:  # a global read is what to fix first
                     return {}
                 return {
@@ -725,12 +789,12 @@ def compare_with_sgd(test_id: str, data, hint: str, hidden: Hidden) -> int:
     return n + 1
 
 
-def probe_sgd_optimizer__matches_torch(SimpleGradientDescent):
+def probe_sgd_optimizer__matches_torch(SimpleGradientDescent: Callable[..., Any]) -> dict[str, Any]:
     return sgd_trajectories("sgd_optimizer__matches_torch", SimpleGradientDescent)
 
 
 @aspect(probe=probe_sgd_optimizer__matches_torch)
-def check_sgd_optimizer__matches_torch(data, hidden: Hidden = NO_HIDDEN) -> int:
+def check_sgd_optimizer__matches_torch(data: Any, hidden: Hidden = NO_HIDDEN) -> int:
     """``SimpleGradientDescent`` without weight decay steps as torch.optim.SGD does, also with two
     alive at once."""
     return compare_with_sgd(
@@ -741,12 +805,12 @@ def check_sgd_optimizer__matches_torch(data, hidden: Hidden = NO_HIDDEN) -> int:
     )
 
 
-def probe_sgd_optimizer__weight_decay(SimpleGradientDescent):
+def probe_sgd_optimizer__weight_decay(SimpleGradientDescent: Callable[..., Any]) -> dict[str, Any]:
     return sgd_trajectories("sgd_optimizer__weight_decay", SimpleGradientDescent)
 
 
 @aspect(probe=probe_sgd_optimizer__weight_decay)
-def check_sgd_optimizer__weight_decay(data, hidden: Hidden = NO_HIDDEN) -> int:
+def check_sgd_optimizer__weight_decay(data: Any, hidden: Hidden = NO_HIDDEN) -> int:
     """``SimpleGradientDescent`` with weight decay steps as torch.optim.SGD(weight_decay=...) does."""
     return compare_with_sgd(
         "sgd_optimizer__weight_decay",
@@ -774,7 +838,9 @@ def zero_grad_keeps_hint(keeps: str) -> str:
     return f"zero_grad() only clears the gradients: it must leave {keeps} as they are"
 
 
-def expect_same_rounds(test_id: str, by_hand, with_it, keeps: str) -> None:
+def expect_same_rounds(
+    test_id: str, by_hand: torch.Tensor, with_it: torch.Tensor, keeps: str
+) -> None:
     """Fail unless the rounds with zero_grad() (``with_it``, as run_steps gives them) go where the
     rounds with the gradients set to None by hand go; ``keeps``: what zero_grad() must leave alone."""
     expect_path(
@@ -788,7 +854,7 @@ def expect_same_rounds(test_id: str, by_hand, with_it, keeps: str) -> None:
     )
 
 
-def expect_zero_grad(test_id: str, optimizer_cls, keeps: str) -> None:
+def expect_zero_grad(test_id: str, optimizer_cls: Callable[..., Any], keeps: str) -> None:
     """``zero_grad()`` raises nothing before the first backward() (a training loop calls it first,
     while every p.grad is None), clears every gradient (to None or zeros), and changes nothing
     else (see expect_same_rounds)."""
@@ -803,7 +869,7 @@ def expect_zero_grad(test_id: str, optimizer_cls, keeps: str) -> None:
             f"zero_grad() raised {type(err).__name__}: {err}",
             ZERO_GRAD_BEFORE_BACKWARD_HINT,
         )
-    quartic_loss(params).backward()
+    quartic_loss(params).backward()  # type: ignore[no-untyped-call]  # torch: Tensor.backward is unannotated
     optimizer.zero_grad()
     for index, p in enumerate(params):
         if p.grad is not None and p.grad.abs().max().item() != 0:
@@ -831,21 +897,21 @@ def expect_zero_grad(test_id: str, optimizer_cls, keeps: str) -> None:
     print_passed(test_id, 3)
 
 
-def _zero_grad_rounds(test_id: str, data, key: str):
+def _zero_grad_rounds(test_id: str, data: Any, key: str) -> torch.Tensor | str:
     """A path of ``hw2checks.probing.exercise_zero_grad`` ((rounds, n) float64), or what it raised (str)."""
     rounds = data.get(key)
     if isinstance(rounds, dict):
         expect_data(test_id, isinstance(rounds.get("raised"), str), f"what the rounds {key} raised")
-        return rounds["raised"]
+        return cast(str, rounds["raised"])  # a str: checked by expect_data above
     expect_data(
         test_id,
         isinstance(rounds, torch.Tensor) and rounds.dim() == 2 and rounds.dtype == torch.float64,
         f"the rounds {key} zero_grad()",
     )
-    return rounds
+    return cast(torch.Tensor, rounds)  # a tensor: checked by expect_data above
 
 
-def zero_grad_cases(test_id: str, data, n_params: int, keeps: str) -> int:
+def zero_grad_cases(test_id: str, data: Any, n_params: int, keeps: str) -> int:
     """zero_grad() (``hw2checks.probing.exercise_zero_grad``'s data) raises nothing before or after
     backward(), leaves no gradient, and changes nothing else: the rounds with it end where
     those with the gradients cleared by hand do. ``keeps``: what zero_grad() must leave alone.
@@ -899,7 +965,11 @@ def zero_grad_cases(test_id: str, data, n_params: int, keeps: str) -> int:
     return 3
 
 
-def _rounds(make, init, clear=None) -> torch.Tensor | dict:
+def _rounds(
+    make: MakeOptimizer,
+    init: Sequence[torch.Tensor],
+    clear: Callable[[Any], object] | None = None,
+) -> torch.Tensor | dict[str, str]:
     """hw2checks.run_steps for ZERO_GRAD_ROUNDS rounds over copies of ``init`` (the gradients set to
     None by hand, or cleared by ``clear(optimizer)``), or {"raised": ...} when a round raised."""
     try:
@@ -910,7 +980,7 @@ def _rounds(make, init, clear=None) -> torch.Tensor | dict:
         return {"raised": describe_error(exc)}
 
 
-def exercise_zero_grad(make, init) -> dict:
+def exercise_zero_grad(make: MakeOptimizer, init: Sequence[torch.Tensor]) -> dict[str, Any]:
     """zero_grad() as a training loop calls it, on copies of ``init`` in ``make(iter(params))``:
     before any backward() (every p.grad is None), after backward() twice, and between steps.
     {"raised": what zero_grad() raised, "when": "before any backward()" or "after backward()"}, or
@@ -920,7 +990,7 @@ def exercise_zero_grad(make, init) -> dict:
     optimizer = make(iter(params))
     for when in ("before any backward()", "after backward()", "after backward()"):
         if when != "before any backward()":
-            quartic_loss(params).backward()
+            quartic_loss(params).backward()  # type: ignore[no-untyped-call]  # torch: Tensor.backward is unannotated
         try:
             optimizer.zero_grad()
         except Delegated:
@@ -937,7 +1007,7 @@ def exercise_zero_grad(make, init) -> dict:
 SGD_ZERO_GRAD_SEED = 5
 
 
-def probe_sgd_optimizer__zero_grad(SimpleGradientDescent):
+def probe_sgd_optimizer__zero_grad(SimpleGradientDescent: Callable[..., Any]) -> dict[str, Any]:
     """exercise_zero_grad's data, or {"delegated": name}."""
     init = random_parameters(case_seed(SGD_ZERO_GRAD_SEED), SGD_SHAPES)
     try:
@@ -948,7 +1018,7 @@ def probe_sgd_optimizer__zero_grad(SimpleGradientDescent):
 
 
 @aspect(probe=probe_sgd_optimizer__zero_grad)
-def check_sgd_optimizer__zero_grad(data, hidden: Hidden = NO_HIDDEN) -> int:
+def check_sgd_optimizer__zero_grad(data: Any, hidden: Hidden = NO_HIDDEN) -> int:
     """zero_grad() raises nothing before or after backward(), leaves no gradient (None or zeros),
     and changes nothing else."""
     test_id = "sgd_optimizer__zero_grad"

@@ -9,13 +9,15 @@ advance for the public cases (PUBLIC_GRAD_STATS, PUBLIC_EMA); the grader adds it
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, TypeVar, cast
 
 import torch
 
 from hw2checks.aspect import NO_HIDDEN, Hidden, aspect
 from hw2checks.part1 import (
     TOY_SHAPES,
+    MakeOptimizer,
     expect_zero_grad,
     flat,
     leaf_copies,
@@ -45,13 +47,21 @@ from hw2utils import BOWL_START, LossFunctionWithPlot, pick_device
 DTYPES = (torch.float64, torch.float32)
 MAX_ITEMS = 100  # a longer list or tuple is described, not kept (an answer holds a few numbers)
 
+T = TypeVar("T")
+#: The gradients a drive sets at each step: source(step, params).
+GradientSource = Callable[[int, Sequence[torch.Tensor]], Sequence[torch.Tensor]]
+#: An EMA case: (x_t, beta, t, ema_star_old).
+EmaArgs = tuple[float, float, int, float]
+#: A tensor case of ema_update: (case, x, ema_star_old, beta, t).
+EmaTensorCase = tuple[str, torch.Tensor, torch.Tensor | float, float, int]
 
-def _f64(values) -> torch.Tensor:
+
+def _f64(values: object) -> torch.Tensor:
     """Numbers fixed in advance, kept in float64 (torch.as_tensor would round them to float32)."""
     return torch.tensor(values, dtype=torch.float64)
 
 
-def got64(value):
+def got64(value: object) -> object:
     """A tensor as it is; a result that is not one (a float, a list) as a float64 tensor (not
     rounded to float32); what cannot be one as it is."""
     if isinstance(value, torch.Tensor):
@@ -77,7 +87,7 @@ def _attempt(call: Callable[[], object]) -> object:
         return {"raised": describe_error(exc)}
 
 
-def _described(value) -> dict:
+def _described(value: object) -> dict[str, str]:
     try:
         shown = repr(value)[:200]
     except Exception:  # the student's __repr__
@@ -85,7 +95,7 @@ def _described(value) -> dict:
     return {"type": type(value).__name__, "repr": shown}
 
 
-def _value(value, depth: int = 0):
+def _value(value: object, depth: int = 0) -> object:
     """A value your code gave: a tensor as a CPU copy; a number, str or None as it is; a short
     list or tuple item by item; an array as a tensor; anything else as {"type", "repr"}."""
     if isinstance(value, torch.Tensor):
@@ -106,14 +116,14 @@ def _value(value, depth: int = 0):
         return _described(value)
 
 
-def _placed(value) -> dict:
+def _placed(value: object) -> dict[str, torch.Tensor | str]:
     """A tensor with the device it is on, or the type of what is not a tensor."""
     if isinstance(value, torch.Tensor):
         return {"tensor": plain(value), "device": str(value.device)}
     return {"type": type(value).__name__}
 
 
-def _pair(result, describe=_value) -> list | str:
+def _pair(result: object, describe: Callable[[object], object] = _value) -> list[object] | str:
     """The two values a function returned, or, when it returned no pair, the type it returned."""
     if isinstance(result, (tuple, list)) and len(result) == 2:
         return [describe(result[0]), describe(result[1])]
@@ -123,32 +133,34 @@ def _pair(result, describe=_value) -> list | str:
 # What a comparison accepts of the probes' data ---------------------------------------------------
 
 
-def field(test_id: str, data, key: str):
+def field(test_id: str, data: object, key: str) -> Any:
     if not isinstance(data, dict) or key not in data:
         malformed(test_id, f"no {key!r}")
     return data[key]
 
 
-def items(test_id: str, data, n: int, what: str) -> list:
+def items(test_id: str, data: object, n: int, what: str) -> list[Any]:
     if not isinstance(data, (list, tuple)) or len(data) != n:
         malformed(test_id, f"{what}: expected {n} entries")
     return list(data)
 
 
-def tensor(test_id: str, value, what: str) -> torch.Tensor:
+def tensor(test_id: str, value: object, what: str) -> torch.Tensor:
     if not isinstance(value, torch.Tensor) or value.is_complex():
         malformed(test_id, f"{what} is not a real tensor")
     return value
 
 
-def on_device(test_id: str, data, device: str):
+def on_device(test_id: str, data: object, device: str) -> Any:
     """The probe's data for ``device``: a grader with a GPU requires results on it too."""
     if not isinstance(data, dict) or device not in data:
         malformed(test_id, f"no results on {device}")
     return data[device]
 
 
-def by_device(test_id: str, data, cases: dict):
+def by_device(
+    test_id: str, data: object, cases: Mapping[str, Sequence[T]]
+) -> Iterator[tuple[str, T, Any]]:
     """(device, case, the probe's entry for it) for each case of ``cases`` ({device: [case]})."""
     for device, device_cases in cases.items():
         entries = items(
@@ -158,7 +170,7 @@ def by_device(test_id: str, data, cases: dict):
             yield device, case, entry
 
 
-def not_raised(test_id: str, case: str, entry):
+def not_raised(test_id: str, case: str, entry: Any) -> Any:
     """``entry``, unless it says your code raised: then the check fails here, after the cases
     before it."""
     if isinstance(entry, dict) and "raised" in entry:
@@ -166,7 +178,7 @@ def not_raised(test_id: str, case: str, entry):
     return entry
 
 
-def pair(test_id: str, case: str, entry, names: str, hint: str) -> list:
+def pair(test_id: str, case: str, entry: Any, names: str, hint: str) -> list[Any]:
     """The two values a function of yours returned (see _pair)."""
     entry = not_raised(test_id, case, entry)
     if isinstance(entry, str):
@@ -174,14 +186,22 @@ def pair(test_id: str, case: str, entry, names: str, hint: str) -> list:
     return items(test_id, entry, 2, f"{case}: the pair")
 
 
-def shown(value) -> str:
+def shown(value: object) -> str:
     """How a value the probe returned prints (your own repr for one it described)."""
     if isinstance(value, dict) and "repr" in value:
         return str(value["repr"])
     return repr(value)
 
 
-def close(test_id, case, expected, got, hint, mistakes=None, inputs=torch.float64):
+def close(
+    test_id: str,
+    case: str,
+    expected: object,
+    got: object,
+    hint: str,
+    mistakes: Mapping[str, object] | None = None,
+    inputs: object = torch.float64,
+) -> None:
     """expect_close on a value the probe returned, with every number kept in float64, within the
     tolerance of the dtypes of ``inputs`` and of ``got``."""
     if isinstance(got, dict):  # what the probe returns for a value it cannot keep
@@ -201,7 +221,7 @@ def close(test_id, case, expected, got, hint, mistakes=None, inputs=torch.float6
 # Task 2.1: gradient_stats(grads) -> (mean, rms) --------------------------------------------------
 
 
-def rms_mistakes(g: torch.Tensor) -> dict:
+def rms_mistakes(g: torch.Tensor) -> dict[str, torch.Tensor]:
     """What classic wrong RMS formulas give for gradients ``g`` (T, d), float64, by description."""
     n = g.shape[0]
     return {
@@ -225,7 +245,7 @@ def rms_mistakes(g: torch.Tensor) -> dict:
     }
 
 
-def _mean_mistakes(g: torch.Tensor) -> dict:
+def _mean_mistakes(g: torch.Tensor) -> dict[str, torch.Tensor]:
     return {
         "the mean of |g| instead of the mean of g": g.abs().mean(dim=0),
         "the sum over the steps instead of the mean": g.sum(dim=0),
@@ -240,7 +260,9 @@ def bowl_gradients(steps: int = 50, lr: float = 0.1) -> torch.Tensor:
     return torch.stack([torch.autograd.grad(L(x), x)[0] for x in points])
 
 
-def random_gradients(g: torch.Generator, T: int, d: int, dtype, device) -> torch.Tensor:
+def random_gradients(
+    g: torch.Generator, T: int, d: int, dtype: torch.dtype, device: str | torch.device
+) -> torch.Tensor:
     """Gradients with a per-coordinate offset and spread, so mean and RMS differ."""
     offset = torch.randn(d, generator=g, dtype=torch.float64) * 2
     spread = torch.rand(d, generator=g, dtype=torch.float64) * 3 + 0.1
@@ -304,7 +326,7 @@ GRAD_STATS_HINT = (
 )
 
 
-def probe_grad_stats__values(gradient_stats) -> list:
+def probe_grad_stats__values(gradient_stats: Callable[[torch.Tensor], object]) -> list[object]:
     """Per case, the pair gradient_stats returned for a copy of grads."""
     return [
         _attempt(lambda: _pair(gradient_stats(grads.clone())))
@@ -313,7 +335,7 @@ def probe_grad_stats__values(gradient_stats) -> list:
 
 
 @aspect(probe=probe_grad_stats__values)
-def check_grad_stats__values(data, hidden: Hidden = NO_HIDDEN) -> int:
+def check_grad_stats__values(data: Any, hidden: Hidden = NO_HIDDEN) -> int:
     """``gradient_stats(grads)`` returns the per-coordinate mean and RMS over the steps. The
     grader's reference is ``hidden["reference"]``; without it, the public cases' values above."""
     test_id = "grad_stats__values"
@@ -336,10 +358,10 @@ def check_grad_stats__values(data, hidden: Hidden = NO_HIDDEN) -> int:
     return n
 
 
-def grad_stats_shape_cases(device_list) -> dict[str, list[tuple[str, torch.Tensor]]]:
+def grad_stats_shape_cases(device_list: Iterable[str]) -> dict[str, list[tuple[str, torch.Tensor]]]:
     """{device: [(case, grads)]}: a single step, a single coordinate, float64 and float32."""
     g = torch.Generator().manual_seed(case_seed(22))
-    cases = {}
+    cases: dict[str, list[tuple[str, torch.Tensor]]] = {}
     for device in device_list:
         cases[device] = [
             (
@@ -352,18 +374,22 @@ def grad_stats_shape_cases(device_list) -> dict[str, list[tuple[str, torch.Tenso
     return cases
 
 
-def _device(value) -> str | None:
+def _device(value: object) -> str | None:
     return str(value.device) if isinstance(value, torch.Tensor) else None
 
 
-def _stats_and_grads_after(gradient_stats, grads: torch.Tensor) -> dict:
+def _stats_and_grads_after(
+    gradient_stats: Callable[[torch.Tensor], object], grads: torch.Tensor
+) -> dict[str, object]:
     result = gradient_stats(grads.clone())
     stats, places = _pair(result), _pair(result, _device)
     gradient_stats(grads)  # on grads itself, not a copy: the comparison sees whether it changed
     return {"stats": stats, "devices": places, "grads_after": plain(grads)}
 
 
-def probe_grad_stats__shapes(gradient_stats) -> dict:
+def probe_grad_stats__shapes(
+    gradient_stats: Callable[[torch.Tensor], object],
+) -> dict[str, list[object]]:
     """{device: per case, the pair returned for a copy of grads, the device of each (None for what
     is not a tensor), and grads after a call on it}."""
     return {
@@ -374,7 +400,7 @@ def probe_grad_stats__shapes(gradient_stats) -> dict:
     }
 
 
-def _stat_shapes(test_id, case, grads, entry) -> None:
+def _stat_shapes(test_id: str, case: str, grads: torch.Tensor, entry: Any) -> None:
     """Mean and RMS each of shape (d,) for grads of shape (T, d), on grads' device (their values
     are grad_stats__values' to judge)."""
     d = grads.shape[1]
@@ -402,7 +428,7 @@ def _stat_shapes(test_id, case, grads, entry) -> None:
 
 
 @aspect(probe=probe_grad_stats__shapes)
-def check_grad_stats__shapes(data, hidden: Hidden = NO_HIDDEN) -> int:
+def check_grad_stats__shapes(data: Any, hidden: Hidden = NO_HIDDEN) -> int:
     """``gradient_stats`` returns two tensors of shape (d,) for grads of shape (T, d), any d, on
     grads' device, and leaves grads as it was (the values are check_grad_stats__values')."""
     test_id = "grad_stats__shapes"
@@ -428,7 +454,7 @@ ANSWER_TOLERANCE = 1e-3
 
 
 def expect_two_numbers(
-    test_id: str, value, name: str, nonnegative: bool = False, shown: str | None = None
+    test_id: str, value: object, name: str, nonnegative: bool = False, shown: str | None = None
 ) -> torch.Tensor:
     """``value`` as a float64 tensor of two finite numbers (not negative with ``nonnegative``), or
     fail on its format, showing it as ``shown`` (its repr by default)."""
@@ -454,7 +480,7 @@ def _two_numbers(
     attaches the true ones (``hidden["answer"](test_id, numbers)``), the answer itself."""
     got = expect_two_numbers(test_id, data, name, nonnegative, shown=shown(data))
     if "answer" in hidden:
-        return hidden["answer"](test_id, got)
+        return cast(int | str, hidden["answer"](test_id, got))  # the grader's verdict line
     first, second = got.tolist()
     return (
         f"{test_id}: {name} = ({first:.4f}, {second:.4f}) has the right form; "
@@ -462,22 +488,22 @@ def _two_numbers(
     )
 
 
-def probe_q_mean_values__numbers(mean_grad_values):
+def probe_q_mean_values__numbers(mean_grad_values: object) -> object:
     return _value(mean_grad_values)
 
 
 @aspect(probe=probe_q_mean_values__numbers)
-def check_q_mean_values__numbers(data, hidden: Hidden = NO_HIDDEN) -> int | str:
+def check_q_mean_values__numbers(data: Any, hidden: Hidden = NO_HIDDEN) -> int | str:
     """``mean_grad_values`` holds two numbers (their values are graded by the autograder)."""
     return _two_numbers("q_mean_values__numbers", data, "mean_grad_values", hidden)
 
 
-def probe_q_rms_values__numbers(rms_grad_values):
+def probe_q_rms_values__numbers(rms_grad_values: object) -> object:
     return _value(rms_grad_values)
 
 
 @aspect(probe=probe_q_rms_values__numbers)
-def check_q_rms_values__numbers(data, hidden: Hidden = NO_HIDDEN) -> int | str:
+def check_q_rms_values__numbers(data: Any, hidden: Hidden = NO_HIDDEN) -> int | str:
     """``rms_grad_values`` holds two non-negative numbers (their values are graded by the autograder)."""
     return _two_numbers("q_rms_values__numbers", data, "rms_grad_values", hidden, nonnegative=True)
 
@@ -491,7 +517,7 @@ MEAN_VS_RMS_OPTIONS = {
 }
 
 
-def expect_choice(test_id: str, answer, name: str, shown: str | None = None) -> str:
+def expect_choice(test_id: str, answer: object, name: str, shown: str | None = None) -> str:
     """``answer`` (one of MEAN_VS_RMS_OPTIONS[name], in any case, spaces around it ignored) stripped,
     or fail on its format, showing it as ``shown`` (its repr by default)."""
     options = MEAN_VS_RMS_OPTIONS[name]
@@ -511,46 +537,46 @@ def _choice(test_id: str, data: object, name: str, hidden: Hidden) -> int | str:
     attaches the right ones (``hidden["answer"](test_id, name, choice)``)."""
     answer = expect_choice(test_id, data, name, shown(data))
     if "answer" in hidden:
-        return hidden["answer"](test_id, name, answer)
+        return cast(int | str, hidden["answer"](test_id, name, answer))  # the grader's verdict line
     allowed = " or ".join(f'"{option}"' for option in MEAN_VS_RMS_OPTIONS[name])
     return (
         f"{test_id}: {name} = {answer!r} is one of {allowed}; the grader checks whether it is right"
     )
 
 
-def probe_q_mean_vs_rms__never_smaller(never_smaller):
+def probe_q_mean_vs_rms__never_smaller(never_smaller: object) -> object:
     return _value(never_smaller)
 
 
 @aspect(probe=probe_q_mean_vs_rms__never_smaller)
-def check_q_mean_vs_rms__never_smaller(data, hidden: Hidden = NO_HIDDEN) -> int | str:
+def check_q_mean_vs_rms__never_smaller(data: Any, hidden: Hidden = NO_HIDDEN) -> int | str:
     return _choice("q_mean_vs_rms__never_smaller", data, "never_smaller", hidden)
 
 
-def probe_q_mean_vs_rms__typical_size(typical_size):
+def probe_q_mean_vs_rms__typical_size(typical_size: object) -> object:
     return _value(typical_size)
 
 
 @aspect(probe=probe_q_mean_vs_rms__typical_size)
-def check_q_mean_vs_rms__typical_size(data, hidden: Hidden = NO_HIDDEN) -> int | str:
+def check_q_mean_vs_rms__typical_size(data: Any, hidden: Hidden = NO_HIDDEN) -> int | str:
     return _choice("q_mean_vs_rms__typical_size", data, "typical_size", hidden)
 
 
-def probe_q_mean_vs_rms__consistent_sign(consistent_sign):
+def probe_q_mean_vs_rms__consistent_sign(consistent_sign: object) -> object:
     return _value(consistent_sign)
 
 
 @aspect(probe=probe_q_mean_vs_rms__consistent_sign)
-def check_q_mean_vs_rms__consistent_sign(data, hidden: Hidden = NO_HIDDEN) -> int | str:
+def check_q_mean_vs_rms__consistent_sign(data: Any, hidden: Hidden = NO_HIDDEN) -> int | str:
     return _choice("q_mean_vs_rms__consistent_sign", data, "consistent_sign", hidden)
 
 
-def probe_q_mean_vs_rms__sign_changes(sign_changes):
+def probe_q_mean_vs_rms__sign_changes(sign_changes: object) -> object:
     return _value(sign_changes)
 
 
 @aspect(probe=probe_q_mean_vs_rms__sign_changes)
-def check_q_mean_vs_rms__sign_changes(data, hidden: Hidden = NO_HIDDEN) -> int | str:
+def check_q_mean_vs_rms__sign_changes(data: Any, hidden: Hidden = NO_HIDDEN) -> int | str:
     return _choice("q_mean_vs_rms__sign_changes", data, "sign_changes", hidden)
 
 
@@ -571,24 +597,25 @@ def ema_float_cases(seed: int, n: int) -> list[tuple[float, float, int, float]]:
     return cases
 
 
-def ema_formula_cases():
+def ema_formula_cases() -> tuple[list[EmaArgs], list[float], tuple[float, ...]]:
     """(cases, a sequence of 12 values, the betas it is run with)."""
     g = torch.Generator().manual_seed(case_seed(32))
     xs = (3 * torch.randn(12, generator=g, dtype=torch.float64)).tolist()
     return ema_float_cases(31, 8), xs, (0.8,)
 
 
-def ema_bias_correction_cases():
+def ema_bias_correction_cases() -> tuple[list[EmaArgs], list[float], tuple[float, ...]]:
     """(cases, a sequence of 6 values around 2, the betas it is run with)."""
     g = torch.Generator().manual_seed(case_seed(42))
     xs = (2 + torch.randn(6, generator=g, dtype=torch.float64)).tolist()
     return ema_float_cases(41, 8), xs, (0.9, 0.99)
 
 
-def _ema_sequence(ema_update, xs, beta) -> list:
+def _ema_sequence(ema_update: Callable[..., Any], xs: Sequence[float], beta: float) -> list[object]:
     """The pairs ema_update returns fed its own EMA* back, from EMA*_0 = 0 and t = 1, 2, ...,
     up to the first call that raises or returns no pair."""
-    state, pairs = 0.0, []
+    state = 0.0
+    pairs: list[object] = []  # {"raised"}, a pair (_pair) or the type of what was returned
     for t, x in enumerate(xs, start=1):
         try:
             result = ema_update(x, beta, t, state)
@@ -602,7 +629,10 @@ def _ema_sequence(ema_update, xs, beta) -> list:
     return pairs
 
 
-def _ema_runs(ema_update, cases) -> dict:
+def _ema_runs(
+    ema_update: Callable[..., Any],
+    cases: tuple[Sequence[EmaArgs], Sequence[float], Sequence[float]],
+) -> dict[str, list[object]]:
     floats, xs, betas = cases
     return {
         "cases": [_attempt(lambda: _pair(ema_update(*case))) for case in floats],
@@ -610,23 +640,23 @@ def _ema_runs(ema_update, cases) -> dict:
     }
 
 
-def probe_ema_update__formula(ema_update) -> dict:
+def probe_ema_update__formula(ema_update: Callable[..., Any]) -> dict[str, list[object]]:
     """{"cases": the pair returned per case, "sequences": the pairs along each sequence}."""
     return _ema_runs(ema_update, ema_formula_cases())
 
 
-def probe_ema_update__bias_correction(ema_update) -> dict:
+def probe_ema_update__bias_correction(ema_update: Callable[..., Any]) -> dict[str, list[object]]:
     return _ema_runs(ema_update, ema_bias_correction_cases())
 
 
 EMA_SHAPES = [(), (3,), (2, 4), (2, 3, 2)]
 
 
-def ema_tensor_cases(device_list) -> dict[str, list[tuple]]:
+def ema_tensor_cases(device_list: Iterable[str]) -> dict[str, list[EmaTensorCase]]:
     """{device: [(case, x, ema_star_old, beta, t)]}: tensors of each shape and dtype, first with
     ema_star_old a tensor (t=4), then with the float 0.0 (t=1); the two cases share x."""
     g = torch.Generator().manual_seed(case_seed(51))
-    cases: dict[str, list[tuple]] = {}
+    cases: dict[str, list[EmaTensorCase]] = {}
     for device in device_list:
         cases[device] = []
         for dtype in DTYPES:
@@ -647,7 +677,13 @@ def ema_tensor_cases(device_list) -> dict[str, list[tuple]]:
     return cases
 
 
-def _elementwise(ema_update, x: torch.Tensor, beta, t, start):
+def _elementwise(
+    ema_update: Callable[..., Any],
+    x: torch.Tensor,
+    beta: float,
+    t: int,
+    start: torch.Tensor | float,
+) -> list[torch.Tensor] | None:
     """What ``ema_update`` gives for each element of the tensors as Python floats (two float64
     tensors of x's shape), or None when it fails on floats."""
     xs = x.detach().double().cpu().flatten().tolist()
@@ -666,7 +702,13 @@ def _elementwise(ema_update, x: torch.Tensor, beta, t, start):
         return None
 
 
-def _tensor_case(ema_update, x, start, beta, t) -> dict:
+def _tensor_case(
+    ema_update: Callable[..., Any],
+    x: torch.Tensor,
+    start: torch.Tensor | float,
+    beta: float,
+    t: int,
+) -> dict[str, object]:
     pair = _pair(ema_update(x, beta, t, start), _placed)
     return {
         "pair": pair,
@@ -676,7 +718,7 @@ def _tensor_case(ema_update, x, start, beta, t) -> dict:
     }
 
 
-def probe_ema_update__tensors_unchanged(ema_update) -> dict:
+def probe_ema_update__tensors_unchanged(ema_update: Callable[..., Any]) -> dict[str, list[object]]:
     """{device: per case, the pair returned (tensors with their device), the inputs after the
     call, and what ema_update gives element by element for floats}."""
     return {
@@ -734,31 +776,37 @@ PUBLIC_EMA: dict[str, tuple[float, float]] = {
 }
 
 
-def _float_case(x, beta, t, old) -> str:
+def _float_case(x: float, beta: float, t: int, old: float) -> str:
     return f"x_t={x:.4f}, beta={beta:.4f}, t={t}, ema_star_old={old:.4f}"
 
 
-def _sequence_step(xs, beta, t) -> str:
+def _sequence_step(xs: Sequence[float], beta: float, t: int) -> str:
     return f"sequence from x_1={xs[0]:.4f}, beta={beta}, t={t}"
 
 
-def _expected_ema(hidden: Hidden, key: str, args) -> tuple | None:
+def _expected_ema(hidden: Hidden, key: str, args: EmaArgs) -> tuple[float, float] | None:
     """(EMA_t, EMA*_t) for ``args``: the grader's ``hidden["reference"]``, else the public case's
     values (None for a case that is not public: while grading, only the grader compares)."""
     reference = hidden.get("reference")
     return reference(*args) if reference is not None else PUBLIC_EMA.get(key)
 
 
-def _ema_mistakes(hidden: Hidden, args) -> dict | None:
+def _ema_mistakes(hidden: Hidden, args: EmaArgs) -> Mapping[str, object] | None:
     mistakes = hidden.get("mistakes")
     return mistakes(*args) if mistakes is not None else None
 
 
-def _ema_pair(test_id, case, entry) -> list:
+def _ema_pair(test_id: str, case: str, entry: Any) -> list[Any]:
     return pair(test_id, case, entry, "ema, ema_star_t", "return ema, ema_star_t  (in this order)")
 
 
-def _ema_cases(test_id, data, cases, hidden, check) -> int:
+def _ema_cases(
+    test_id: str,
+    data: Any,
+    cases: Sequence[EmaArgs],
+    hidden: Hidden,
+    check: Callable[[str, EmaArgs, tuple[float, float], object, object], None],
+) -> int:
     """``check(case, (x, beta, t, old), expected, ema, ema_star_t)`` for each of the probe's pairs."""
     n = 0
     for args, entry in zip(
@@ -773,7 +821,14 @@ def _ema_cases(test_id, data, cases, hidden, check) -> int:
     return n
 
 
-def _ema_sequences(test_id, data, xs, betas, hidden, check) -> int:
+def _ema_sequences(
+    test_id: str,
+    data: Any,
+    xs: Sequence[float],
+    betas: Sequence[float],
+    hidden: Hidden,
+    check: Callable[[int, float, float, float, object, object, float, float], None],
+) -> int:
     """The pairs your ema_update gave along ``xs`` from EMA*_0 = 0, t = 1, 2, ..., fed its own
     EMA* back, one sequence per beta: ``check`` each step (the reference follows its own EMA*)."""
     sequences = items(test_id, field(test_id, data, "sequences"), len(betas), "the sequences")
@@ -798,14 +853,16 @@ def _ema_sequences(test_id, data, xs, betas, hidden, check) -> int:
 
 
 @aspect(probe=probe_ema_update__formula)
-def check_ema_update__formula(data, hidden: Hidden = NO_HIDDEN) -> int:
+def check_ema_update__formula(data: Any, hidden: Hidden = NO_HIDDEN) -> int:
     """The second output of ``ema_update`` is EMA*_t, on single steps and along a sequence. The
     grader adds ``hidden["reference"]`` and the mistakes it names, ``hidden["mistakes"]``."""
     test_id = "ema_update__formula"
     hint = "EMA*_t = beta * EMA*_{t-1} + (1 - beta) * x_t, returned second"
     cases, xs, betas = ema_formula_cases()
 
-    def check_case(case, args, expected, ema, star):
+    def check_case(
+        case: str, args: EmaArgs, expected: tuple[float, float], ema: object, star: object
+    ) -> None:
         close(
             test_id,
             f"{case}: ema_star_t",
@@ -815,7 +872,16 @@ def check_ema_update__formula(data, hidden: Hidden = NO_HIDDEN) -> int:
             mistakes=_ema_mistakes(hidden, args),
         )
 
-    def check_step(t, x, beta, old, ema, star, ref_ema, ref_star):
+    def check_step(
+        t: int,
+        x: float,
+        beta: float,
+        old: float,
+        ema: object,
+        star: object,
+        ref_ema: float,
+        ref_star: float,
+    ) -> None:
         close(
             test_id,
             f"sequence of 12 values from EMA*_0 = 0, beta={beta}, t={t}: ema_star_t",
@@ -830,13 +896,15 @@ def check_ema_update__formula(data, hidden: Hidden = NO_HIDDEN) -> int:
 
 
 @aspect(probe=probe_ema_update__bias_correction)
-def check_ema_update__bias_correction(data, hidden: Hidden = NO_HIDDEN) -> int:
+def check_ema_update__bias_correction(data: Any, hidden: Hidden = NO_HIDDEN) -> int:
     """The first output of ``ema_update`` is the bias-corrected EMA_t (as formula's)."""
     test_id = "ema_update__bias_correction"
     hint = "EMA_t = EMA*_t / (1 - beta^t), with t counting from 1, returned first"
     cases, xs, betas = ema_bias_correction_cases()
 
-    def check_case(case, args, expected, ema, star):
+    def check_case(
+        case: str, args: EmaArgs, expected: tuple[float, float], ema: object, star: object
+    ) -> None:
         close(
             test_id,
             f"{case}: ema",
@@ -846,7 +914,16 @@ def check_ema_update__bias_correction(data, hidden: Hidden = NO_HIDDEN) -> int:
             mistakes=_ema_mistakes(hidden, args),
         )
 
-    def check_step(t, x, beta, old, ema, star, ref_ema, ref_star):
+    def check_step(
+        t: int,
+        x: float,
+        beta: float,
+        old: float,
+        ema: object,
+        star: object,
+        ref_ema: float,
+        ref_star: float,
+    ) -> None:
         close(
             test_id,
             f"sequence {[round(v, 3) for v in xs]} from EMA*_0 = 0, beta={beta}, t={t}: ema",
@@ -860,13 +937,15 @@ def check_ema_update__bias_correction(data, hidden: Hidden = NO_HIDDEN) -> int:
     return n + _ema_sequences(test_id, data, xs, betas, hidden, check_step)
 
 
-def _unchanged(test_id, case, entry, key, before: torch.Tensor, what: str, hint: str) -> None:
+def _unchanged(
+    test_id: str, case: str, entry: Any, key: str, before: torch.Tensor, what: str, hint: str
+) -> None:
     after = tensor(test_id, field(test_id, entry, key), f"{case}: {key}")
     if after.dtype != before.dtype or not torch.equal(after, before.cpu()):
         fail(test_id, case, f"ema_update changed its input {what}", hint)
 
 
-def _own_elementwise(test_id, case, entry):
+def _own_elementwise(test_id: str, case: str, entry: Any) -> list[torch.Tensor] | None:
     """What your ema_update gave element by element for floats (the probe's), or None."""
     own = field(test_id, entry, "elementwise")
     if own is not None:
@@ -874,11 +953,11 @@ def _own_elementwise(test_id, case, entry):
             tensor(test_id, t, f"{case}: elementwise")
             for t in items(test_id, own, 2, f"{case}: elementwise")
         ]
-    return own
+    return cast(list[torch.Tensor] | None, own)  # None, or rebuilt as two tensors just above
 
 
 @aspect(probe=probe_ema_update__tensors_unchanged)
-def check_ema_update__tensors_unchanged(data, hidden: Hidden = NO_HIDDEN) -> int:
+def check_ema_update__tensors_unchanged(data: Any, hidden: Hidden = NO_HIDDEN) -> int:
     """Tensors of any shape, dtype and device: the same results as for numbers (the formula itself
     is graded by the other two checks), on the inputs' device, and the inputs left unchanged. A
     result unlike your own for numbers is compared with the grader's ``hidden["reference"]``."""
@@ -933,10 +1012,10 @@ def check_ema_update__tensors_unchanged(data, hidden: Hidden = NO_HIDDEN) -> int
     return n
 
 
-def method_globals(cls) -> list[dict]:
+def method_globals(cls: object) -> list[dict[str, Any]]:
     """The global namespaces the methods of ``cls`` and of its bases (not ``object``) read, once each:
     for a class written in a notebook, the notebook's globals."""
-    spaces = {}
+    spaces: dict[int, dict[str, Any]] = {}
     for klass in getattr(cls, "__mro__", (cls,)):
         for attr in vars(klass).values() if klass is not object else ():
             space = getattr(getattr(attr, "__func__", attr), "__globals__", None)
@@ -945,12 +1024,12 @@ def method_globals(cls) -> list[dict]:
     return list(spaces.values())
 
 
-def _student_global(cls, name: str):
+def _student_global(cls: object, name: str) -> Any:
     """What ``name`` means to the methods of ``cls`` (a notebook global), or None."""
     return next((space[name] for space in method_globals(cls) if name in space), None)
 
 
-def _passes_quietly(check: Callable, *args) -> bool:
+def _passes_quietly(check: Callable[..., object], *args: object) -> bool:
     import contextlib
     import io
 
@@ -962,7 +1041,7 @@ def _passes_quietly(check: Callable, *args) -> bool:
     return True
 
 
-def _check_adam(test_id: str, ADAMOptimizer, run: Callable[[], None]) -> None:
+def _check_adam(test_id: str, ADAMOptimizer: Callable[..., Any], run: Callable[[], None]) -> None:
     """Run the check ``run``. If it fails while ``ema_update``, which ADAMOptimizer is built on,
     fails its own checks, say that ADAMOptimizer cannot be checked yet instead of failing: the
     autograder checks ADAMOptimizer with a correct ema_update, so one mistake costs once."""
@@ -1043,7 +1122,9 @@ OWN_STATE_HINT = (
 )
 
 
-def drive(make: Callable, init, steps: int, gradients: Callable):
+def drive(
+    make: MakeOptimizer, init: Sequence[torch.Tensor], steps: int, gradients: GradientSource
+) -> tuple[torch.Tensor, list[torch.Tensor], Any]:
     """Run ``steps`` steps of ``make(iter(params))`` over leaf_copies(init), each p.grad set to
     ``gradients(step, params)`` first: (the path as run_steps gives it, the parameters, the
     optimizer). Setting p.grad here, a broken zero_grad costs only its own check."""
@@ -1058,34 +1139,36 @@ def drive(make: Callable, init, steps: int, gradients: Callable):
     return torch.stack(path), params, optimizer
 
 
-def loss_gradients(loss: Callable = quartic_loss) -> Callable:
+def loss_gradients(
+    loss: Callable[[Sequence[torch.Tensor]], torch.Tensor] = quartic_loss,
+) -> GradientSource:
     """A gradient source for drive: the gradients of ``loss`` at the current parameters."""
 
-    def source(step, params):
+    def source(step: int, params: Sequence[torch.Tensor]) -> tuple[torch.Tensor, ...]:
         return torch.autograd.grad(loss(params), params)
 
     return source
 
 
-def fixed_gradients(sequence) -> Callable:
+def fixed_gradients(sequence: Sequence[Sequence[torch.Tensor]]) -> GradientSource:
     """A gradient source for drive: ``sequence[step]`` (a list of tensors), whatever the parameters."""
 
-    def source(step, params):
+    def source(step: int, params: Sequence[torch.Tensor]) -> list[torch.Tensor]:
         return [g.clone() for g in sequence[step]]
 
     return source
 
 
-def with_l2(gradients: Callable, weight_decay: float) -> Callable:
+def with_l2(gradients: GradientSource, weight_decay: float) -> GradientSource:
     """A gradient source for drive: that of ``gradients``' loss plus (weight_decay / 2) |p|^2."""
 
-    def source(step, params):
+    def source(step: int, params: Sequence[torch.Tensor]) -> list[torch.Tensor]:
         return [g + weight_decay * p.detach() for g, p in zip(gradients(step, params), params)]
 
     return source
 
 
-def _adam_first_step_mistakes(kwargs: dict) -> dict:
+def _adam_first_step_mistakes(kwargs: Mapping[str, Any]) -> dict[str, torch.Tensor]:
     """What classic mistakes in the update give at the first step from random_parameters(0,
     TOY_SHAPES), as a path of one step: at t = 1 the bias-corrected moments are g and g * g."""
     params = random_parameters(0, TOY_SHAPES)
@@ -1103,7 +1186,13 @@ def _adam_first_step_mistakes(kwargs: dict) -> dict:
     return {name: (flat(params) - lr * step)[None] for name, step in steps.items()}
 
 
-def _adam_against_torch(test_id: str, ADAMOptimizer, cases, steps: int, hint: str) -> None:
+def _adam_against_torch(
+    test_id: str,
+    ADAMOptimizer: Callable[..., Any],
+    cases: Sequence[Mapping[str, Any]],
+    steps: int,
+    hint: str,
+) -> None:
     """Compare ``ADAMOptimizer(params, **kw)`` with ``torch.optim.Adam(params, **kw)`` step by step
     on quartic_loss (see drive)."""
     for kwargs in cases:
@@ -1129,7 +1218,7 @@ def _adam_against_torch(test_id: str, ADAMOptimizer, cases, steps: int, hint: st
 
 
 @student_facing
-def check_adam_optimizer__matches_torch(ADAMOptimizer) -> None:
+def check_adam_optimizer__matches_torch(ADAMOptimizer: Callable[..., Any]) -> None:
     """``ADAMOptimizer`` without weight decay equals torch.optim.Adam step for step."""
     test_id = "adam_optimizer__matches_torch"
     _check_adam(
@@ -1146,21 +1235,21 @@ def check_adam_optimizer__matches_torch(ADAMOptimizer) -> None:
 
 
 @student_facing
-def check_adam_optimizer__weight_decay(ADAMOptimizer) -> None:
+def check_adam_optimizer__weight_decay(ADAMOptimizer: Callable[..., Any]) -> None:
     """``ADAMOptimizer(weight_decay=wd)`` on a loss L does what ``ADAMOptimizer(weight_decay=0)``
     does on L + (wd / 2) |p|^2: PyTorch's coupled L2, whatever the rest of the update."""
     test_id = "adam_optimizer__weight_decay"
-    cases = [
+    cases: list[dict[str, Any]] = [
         {"lr": 0.1, "weight_decay": 0.1},
         {"lr": 0.05, "betas": (0.8, 0.95), "weight_decay": 0.5},
     ]
 
-    def own_path(kwargs, gradients):
+    def own_path(kwargs: Mapping[str, Any], gradients: GradientSource) -> torch.Tensor:
         return drive(
             lambda p: ADAMOptimizer(p, **kwargs), random_parameters(0, TOY_SHAPES), 5, gradients
         )[0]
 
-    def run():
+    def run() -> None:
         for kwargs in cases:
             wd = kwargs["weight_decay"]
             plain = {k: v for k, v in kwargs.items() if k != "weight_decay"}
@@ -1195,7 +1284,11 @@ _HAND_GRADIENTS = [
 ]
 
 
-def _steps_with_hand_gradients(make, gradients=_HAND_GRADIENTS, which=(0, 1)) -> torch.Tensor:
+def _steps_with_hand_gradients(
+    make: MakeOptimizer,
+    gradients: Sequence[tuple[list[float], float]] = _HAND_GRADIENTS,
+    which: Sequence[int] = (0, 1),
+) -> torch.Tensor:
     """drive's path of ``make`` over the parameters ``which`` of ((0.3, -0.7), 1.1), their
     gradients set by hand."""
     init = [torch.tensor(start, dtype=torch.float64) for start in ([0.3, -0.7], 1.1)]
@@ -1203,7 +1296,7 @@ def _steps_with_hand_gradients(make, gradients=_HAND_GRADIENTS, which=(0, 1)) ->
     return drive(make, [init[i] for i in which], len(gradients), fixed_gradients(sequence))[0]
 
 
-def _twins_with_hand_gradients(make, which=(0, 1)) -> torch.Tensor:
+def _twins_with_hand_gradients(make: MakeOptimizer, which: Sequence[int] = (0, 1)) -> torch.Tensor:
     """drive's path of ``make`` over the parameters ``which`` of two of one shape, (0.3, -0.7) and
     (1.1, -0.2), with the vectors of _HAND_GRADIENTS as the gradients of the first and those
     reversed as the second's."""
@@ -1222,7 +1315,7 @@ _IN_TURN_SETTINGS = (
 )
 
 
-def _check_in_turn(test_id: str, ADAMOptimizer, steps: int = 5) -> None:
+def _check_in_turn(test_id: str, ADAMOptimizer: Callable[..., Any], steps: int = 5) -> None:
     """Two ADAMOptimizer objects, made one after the other with _IN_TURN_SETTINGS and stepped in
     turn (run_in_turn), each move as it does alone."""
     makers = [lambda p, kw=kw: ADAMOptimizer(p, **kw) for kw in _IN_TURN_SETTINGS]
@@ -1242,14 +1335,14 @@ def _check_in_turn(test_id: str, ADAMOptimizer, steps: int = 5) -> None:
 
 
 @student_facing
-def check_adam_optimizer__state_persists(ADAMOptimizer) -> None:
+def check_adam_optimizer__state_persists(ADAMOptimizer: Callable[..., Any]) -> None:
     """Each parameter's m* and v* carry over from step to step, and t advances once per step():
     a step depends on earlier gradients, a parameter moves the same alone or with others (also
     one of the same shape), and two optimizers alive at once share nothing."""
     test_id = "adam_optimizer__state_persists"
     kwargs = {"lr": 0.1, "betas": (0.8, 0.9)}
 
-    def run():
+    def run() -> None:
         make = lambda p: ADAMOptimizer(p, **kwargs)
         first = _steps_with_hand_gradients(make)
         (vector, scalar), rest = _HAND_GRADIENTS[0], _HAND_GRADIENTS[1:]
@@ -1294,12 +1387,12 @@ def check_adam_optimizer__state_persists(ADAMOptimizer) -> None:
     _check_adam(test_id, ADAMOptimizer, run)
 
 
-def tensors_held(obj, exclude) -> list[tuple[str, torch.Tensor]]:
+def tensors_held(obj: object, exclude: Iterable[torch.Tensor]) -> list[tuple[str, torch.Tensor]]:
     """(where, tensor) for the floating-point tensors in ``obj``'s attributes, in lists, tuples
     and dicts up to three levels deep, except those in ``exclude``."""
     skip, found = {id(t) for t in exclude}, []
 
-    def walk(value, where, depth):
+    def walk(value: object, where: str, depth: int) -> None:
         if isinstance(value, torch.Tensor):
             if id(value) not in skip and value.is_floating_point():
                 found.append((where, value))
@@ -1317,17 +1410,19 @@ def tensors_held(obj, exclude) -> list[tuple[str, torch.Tensor]]:
     return found
 
 
-def tensor_facts(t: torch.Tensor) -> dict:
+def tensor_facts(t: torch.Tensor) -> dict[str, list[int] | str]:
     """What state_mismatch needs of a tensor, as plain data: shape (a list), dtype and device (str)."""
     return {"shape": list(t.shape), "dtype": str(t.dtype), "device": str(t.device)}
 
 
-def state_facts(optimizer, params) -> list[dict]:
+def state_facts(optimizer: object, params: Iterable[torch.Tensor]) -> list[dict[str, Any]]:
     """tensor_facts and "where" of each tensor ``optimizer`` holds besides ``params`` (tensors_held)."""
     return [{"where": where, **tensor_facts(t)} for where, t in tensors_held(optimizer, params)]
 
 
-def state_mismatch(state: list[dict], params: list[dict]) -> str | None:
+def state_mismatch(
+    state: Sequence[Mapping[str, Any]], params: Sequence[Mapping[str, Any]]
+) -> str | None:
     """A state tensor (state_facts) whose dtype or device is not that of its parameter (tensor_facts),
     described; else None. A state tensor belongs to the parameters of its shape (the checks give
     parameters of different shapes); single numbers are left out: a setting held as a tensor
@@ -1347,19 +1442,21 @@ def state_mismatch(state: list[dict], params: list[dict]) -> str | None:
     return None
 
 
-def _state_mismatch(optimizer, params) -> str | None:
+def _state_mismatch(optimizer: object, params: Sequence[torch.Tensor]) -> str | None:
     return state_mismatch(state_facts(optimizer, params), [tensor_facts(p) for p in params])
 
 
 @student_facing
-def check_adam_optimizer__devices_dtypes(ADAMOptimizer) -> None:
+def check_adam_optimizer__devices_dtypes(ADAMOptimizer: Callable[..., Any]) -> None:
     """``ADAMOptimizer`` keeps float32 and float64 parameters, on the chosen device, as they
     are, and gives what it gives for the same values in float64 on the CPU."""
     test_id = "adam_optimizer__devices_dtypes"
     device = pick_device()
     hint = STATE_HINT
 
-    def path(dtypes, where):
+    def path(
+        dtypes: Sequence[torch.dtype], where: str | torch.device
+    ) -> tuple[list[torch.Tensor], Any]:
         # quartic_loss has one term per parameter: the float64 ones do not see float32 rounding.
         init = [
             p.detach().to(dtype=d, device=where)
@@ -1368,7 +1465,7 @@ def check_adam_optimizer__devices_dtypes(ADAMOptimizer) -> None:
         _, params, optimizer = drive(lambda p: ADAMOptimizer(p, lr=0.05), init, 4, loss_gradients())
         return params, optimizer
 
-    def run():
+    def run() -> None:
         dtypes = (torch.float64, torch.float32, torch.float64)
         try:
             got, optimizer = path(dtypes, device)
@@ -1403,7 +1500,7 @@ def check_adam_optimizer__devices_dtypes(ADAMOptimizer) -> None:
 
 
 @student_facing
-def check_adam_optimizer__zero_grad(ADAMOptimizer) -> None:
+def check_adam_optimizer__zero_grad(ADAMOptimizer: Callable[..., Any]) -> None:
     """``zero_grad()`` clears every parameter's gradient (to None or zeros)."""
     expect_zero_grad("adam_optimizer__zero_grad", ADAMOptimizer, "t, m* and v* and the settings")
 

@@ -17,6 +17,7 @@ import contextlib
 import functools
 import sys
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import torch
 
@@ -61,7 +62,8 @@ DECAY_CASES = [
     dict(lr=0.05, betas=(0.8, 0.95), weight_decay=0.5),
     dict(lr=0.01, weight_decay=0.02, eps=1e-3),
 ]
-PERSIST_CASES = [dict(lr=0.1), dict(lr=0.02, betas=(0.7, 0.9))]
+# annotated: mypy joins dict[str, float] and dict[str, object] to object
+PERSIST_CASES: list[dict[str, Any]] = [dict(lr=0.1), dict(lr=0.02, betas=(0.7, 0.9))]
 PERSIST_STEPS = 5
 IN_TURN_STEPS = 4
 # Two optimizers alive at once, stepped in turn: with settings of their own, which the one made

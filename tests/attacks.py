@@ -33,6 +33,7 @@ import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE, RELEASE = ROOT / "source" / "hw2", ROOT / "release" / "hw2"
@@ -1213,7 +1214,8 @@ def _descend_table() -> dict:
     reference_path = shipped.reference_path
     table = {}
     with hw2probes.seeded(None):
-        cases = shipped.matches_reference_cases() + shipped.tensor_lr_cases()
+        # the in-place case (tuples, no dtype) is no BowlCase: only B, start, lr and steps are read
+        cases: list[tuple[Any, ...]] = shipped.matches_reference_cases() + shipped.tensor_lr_cases()
         cases.append(
             (
                 BOWL_MATRIX,

@@ -6,6 +6,8 @@ messages from the visible and the hidden checks."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from hw2checks.part1 import zero_grad_cases
 
 
@@ -14,6 +16,6 @@ def passed(test_id: str, n_cases: int) -> str:
     return f"{test_id}: {n_cases}/{n_cases} hidden cases passed"
 
 
-def zero_grad_verdict(test_id: str, data, n_params: int, keeps: str) -> str:
+def zero_grad_verdict(test_id: str, data: Any, n_params: int, keeps: str) -> str:
     """``hw2checks.part1.zero_grad_cases``' verdict as a judge's success line."""
     return passed(test_id, zero_grad_cases(test_id, data, n_params, keeps))

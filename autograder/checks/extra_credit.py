@@ -47,6 +47,7 @@ import functools
 import io
 import os
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -79,7 +80,7 @@ TRANSFER_SEED, FORMAT_SEED = 1, 3
 @functools.cache
 def fresh(kind: str, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """n balanced unseen examples of `kind` as (float32 (n, 36), bool (n,)) tensors."""
-    data, labels = fresh_examples(kind, n, seed=seed)
+    data, labels = fresh_examples(kind, n, seed=seed)  # type: ignore[no-untyped-call]  # lessons: unannotated
     return torch.as_tensor(data, dtype=torch.float32), torch.as_tensor(labels, dtype=torch.bool)
 
 
@@ -95,7 +96,7 @@ MAX_PARAMETERS = (
 )  # EC1's networks have thousands; refuse to allocate absurd ones
 
 
-def allocated(spec) -> int:
+def allocated(spec: Any) -> int:
     """How many numbers the modules of a layer description hold (weights, biases, BatchNorm's
     four vectors); a negative size counts as none, so it cannot offset another layer's."""
 
@@ -111,7 +112,7 @@ def allocated(spec) -> int:
     return 0
 
 
-def _bounded_load(path: Path):
+def _bounded_load(path: str | os.PathLike[str]) -> Any:
     """The handed-in file's plain data, read within ``bounded.EC_MODEL`` (size, stored records,
     tensors: checked before and after ``torch.load``)."""
     return bounded.load_torch(
@@ -133,9 +134,9 @@ def load_model(test_id: str, context: Context = Context()) -> hw2utils.SavedNetw
     """The submitted network, or a failure naming what is wrong with the file. It is read from
     the handed-in folder while grading, else (a local check) from the current directory."""
     folder = Path.cwd() if context.submission is None else Path(context.submission)
-    refused = []
+    refused: list[bounded.Refused] = []
 
-    def read(path: Path):
+    def read(path: Path) -> tuple[hw2utils.SavedNetwork, object]:
         try:
             return read_submitted(path)
         except bounded.Refused as why:
@@ -164,12 +165,12 @@ def load_model(test_id: str, context: Context = Context()) -> hw2utils.SavedNetw
     return model
 
 
-def expect_no_data(test_id: str, data) -> None:
+def expect_no_data(test_id: str, data: object) -> None:
     expect_data(test_id, data is None, "EC1's probe returns nothing")
 
 
 @aspect(probe=probes.probe_ec_transfer__saved_model)
-def check_ec_transfer__saved_model(data, *, context: Context = Context()) -> str:
+def check_ec_transfer__saved_model(data: object, *, context: Context = Context()) -> str:
     test_id = "ec_transfer__saved_model"
     expect_no_data(test_id, data)
     model = load_model(test_id, context)
@@ -179,7 +180,7 @@ def check_ec_transfer__saved_model(data, *, context: Context = Context()) -> str
     return passed(test_id, 2)
 
 
-def _judge_accuracy(test_id: str, data, tier: str, context: Context) -> str:
+def _judge_accuracy(test_id: str, data: object, tier: str, context: Context) -> str:
     expect_no_data(test_id, data)
     model = load_model(test_id, context)
     examples, labels = fresh("hard", N_TRANSFER, TRANSFER_SEED)
@@ -194,12 +195,12 @@ def _judge_accuracy(test_id: str, data, tier: str, context: Context) -> str:
 
 
 @aspect(probe=probes.probe_ec_transfer__accuracy_75)
-def check_ec_transfer__accuracy_75(data, *, context: Context = Context()) -> str:
+def check_ec_transfer__accuracy_75(data: object, *, context: Context = Context()) -> str:
     return _judge_accuracy("ec_transfer__accuracy_75", data, "accuracy_75", context)
 
 
 @aspect(probe=probes.probe_ec_transfer__accuracy_95)
-def check_ec_transfer__accuracy_95(data, *, context: Context = Context()) -> str:
+def check_ec_transfer__accuracy_95(data: object, *, context: Context = Context()) -> str:
     return _judge_accuracy("ec_transfer__accuracy_95", data, "accuracy_95", context)
 
 
@@ -209,10 +210,10 @@ def check_ec_transfer__accuracy_95(data, *, context: Context = Context()) -> str
 @functools.lru_cache(maxsize=4)
 def rule_labels(seed: int) -> torch.Tensor:
     """bool (N_RULE,): the term's tiny label of each of rule_grids(seed)."""
-    return torch.as_tensor(true_rule(rule_grids(seed).numpy(), kind="tiny"), dtype=torch.bool)
+    return torch.as_tensor(true_rule(rule_grids(seed).numpy(), kind="tiny"), dtype=torch.bool)  # type: ignore[no-untyped-call]  # lessons: unannotated
 
 
-def _stopped_early(test_id: str, data: dict, seed: int) -> None:
+def _stopped_early(test_id: str, data: dict[str, Any], seed: int) -> None:
     """Fail with what stopped the probe (`hw2checks.rule_answers`' data), once it is known to
     be data that function returns."""
     if not isinstance(data.get("not_callable"), str):
@@ -229,7 +230,7 @@ def _stopped_early(test_id: str, data: dict, seed: int) -> None:
     fail_stopped_rule(test_id, data, rule_grids(seed))
 
 
-def _judge_rule(test_id: str, data, tier: str) -> str:
+def _judge_rule(test_id: str, data: Any, tier: str) -> str:
     seed = run_seed(RULE_SEED)
     expect_data(test_id, isinstance(data, dict), "expected a dict")
     if "answers" not in data:
@@ -247,10 +248,10 @@ def _judge_rule(test_id: str, data, tier: str) -> str:
 
 
 @aspect(probe=probes.probe_ec_rule__agreement_90)
-def check_ec_rule__agreement_90(data) -> str:
+def check_ec_rule__agreement_90(data: object) -> str:
     return _judge_rule("ec_rule__agreement_90", data, "agreement_90")
 
 
 @aspect(probe=probes.probe_ec_rule__agreement_99)
-def check_ec_rule__agreement_99(data) -> str:
+def check_ec_rule__agreement_99(data: object) -> str:
     return _judge_rule("ec_rule__agreement_99", data, "agreement_99")

@@ -8,6 +8,9 @@ The visible check names momentum from torch.optim.SGD(momentum=0.9) instead.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 import torch
 
 from autograder.aspects import attributes_of, extend
@@ -18,7 +21,9 @@ from hw2checks.part1 import SGD_STEPS, quartic_loss
 __getattr__ = attributes_of("part1")
 
 
-def _momentum_mistake(kwargs, init, got: torch.Tensor) -> dict:
+def _momentum_mistake(
+    kwargs: Mapping[str, Any], init: Sequence[torch.Tensor], got: torch.Tensor
+) -> dict[str, torch.Tensor]:
     """{description: path} for momentum, when ``got`` (SGD_STEPS, n) steps as p_k - p_{k-1} =
     a (p_{k-1} - p_{k-2}) + b d_k, d_k the plain step at p_{k-1}: a and b fitted to ``got``, the
     path simulated from init with them."""
@@ -47,7 +52,9 @@ def _momentum_mistake(kwargs, init, got: torch.Tensor) -> dict:
     }
 
 
-def _plain_step(kwargs, init, point: torch.Tensor) -> torch.Tensor:
+def _plain_step(
+    kwargs: Mapping[str, Any], init: Sequence[torch.Tensor], point: torch.Tensor
+) -> torch.Tensor:
     """-lr * (grad + weight_decay * p) of quartic_loss at ``point`` (the parameters of ``init``'s
     shapes, flattened), in float64."""
     params, offset = [], 0

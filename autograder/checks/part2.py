@@ -12,6 +12,8 @@ costs only the EMA's points.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import torch
 
@@ -33,6 +35,7 @@ from hw2checks.part2 import (
     PERSIST_MISTAKE,
     STATE_HINT,
     TWIN_HINT,
+    GradientSource,
     bowl_gradients,
     by_device,
     drive,
@@ -91,7 +94,7 @@ FACT_TYPES = {"where": str, "dtype": str, "device": str, "shape": list, "leaf": 
 
 
 # gradient_stats written out is Task 2.1's answer: the grader's reference, never shipped.
-def reference_gradient_stats(grads: torch.Tensor):
+def reference_gradient_stats(grads: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-coordinate mean and root-mean-square over the steps (dim 0) of ``grads`` (T, d)."""
     return grads.mean(dim=0), grads.pow(2).mean(dim=0).sqrt()
 
@@ -205,13 +208,15 @@ check_q_mean_vs_rms__sign_changes = extend(
 # mistake below is computed from it, so none of this may ship.
 
 
-def reference_ema_update(x_t, beta, t, ema_star_old):
+def reference_ema_update(
+    x_t: float | torch.Tensor, beta: float, t: int, ema_star_old: float | torch.Tensor
+) -> tuple[float | torch.Tensor, float | torch.Tensor]:
     """EMA*_t = beta EMA*_{t-1} + (1 - beta) x_t and EMA_t = EMA*_t / (1 - beta^t), t from 1."""
     ema_star_t = beta * ema_star_old + (1 - beta) * x_t
     return ema_star_t / (1 - beta**t), ema_star_t
 
 
-def _ema_state_mistakes(x, beta, t, old) -> dict:
+def _ema_state_mistakes(x: float, beta: float, t: int, old: float) -> dict[str, float]:
     return {
         "the weights are swapped: EMA*_t = (1 - beta) EMA*_{t-1} + beta x_t": (1 - beta) * old
         + beta * x,
@@ -221,7 +226,7 @@ def _ema_state_mistakes(x, beta, t, old) -> dict:
     }
 
 
-def _ema_value_mistakes(x, beta, t, old) -> dict:
+def _ema_value_mistakes(x: float, beta: float, t: int, old: float) -> dict[str, float]:
     star = beta * old + (1 - beta) * x
     return {
         "no bias correction: the EMA is returned as EMA* itself": star,
@@ -259,20 +264,20 @@ check_ema_update__tensors_unchanged = extend(
 
 
 def simulate_adam(
-    init,
-    steps,
-    gradients,
-    lr=0.1,
-    betas=(0.9, 0.999),
-    eps=1e-8,
-    weight_decay=0.0,
-    bias_correction=True,
-    eps_inside=False,
-    sqrt=True,
-    persist=True,
-    timestep="shared",
-    decoupled_decay=0.0,
-    outside_decay=0.0,
+    init: Sequence[torch.Tensor],
+    steps: int,
+    gradients: GradientSource,
+    lr: float = 0.1,
+    betas: tuple[float, float] = (0.9, 0.999),
+    eps: float = 1e-8,
+    weight_decay: float = 0.0,
+    bias_correction: bool = True,
+    eps_inside: bool = False,
+    sqrt: bool = True,
+    persist: bool = True,
+    timestep: str = "shared",
+    decoupled_decay: float = 0.0,
+    outside_decay: float = 0.0,
 ) -> torch.Tensor:
     """Adam as written in the notebook, or with one of the classic mistakes (the flags); the path
     as ``drive`` returns it. ``decoupled_decay`` shrinks p by 1 - lr*decay before the update
@@ -309,9 +314,11 @@ def simulate_adam(
     return torch.stack(path)
 
 
-def adam_mistakes(init, steps, gradients, kwargs) -> dict:
+def adam_mistakes(
+    init: Sequence[torch.Tensor], steps: int, gradients: GradientSource, kwargs: Mapping[str, Any]
+) -> dict[str, torch.Tensor]:
     """What each classic wrong Adam produces on this case, by description."""
-    variants = {
+    variants: dict[str, dict[str, Any]] = {
         NO_BIAS_CORRECTION: dict(bias_correction=False),
         EPS_INSIDE_SQRT: dict(eps_inside=True),
         NO_SQRT: dict(sqrt=False),
@@ -325,22 +332,22 @@ def adam_mistakes(init, steps, gradients, kwargs) -> dict:
     }
 
 
-def _describe(kwargs) -> str:
+def _describe(kwargs: Mapping[str, object]) -> str:
     return ", ".join(f"{k}={v}" for k, v in kwargs.items()) or "defaults"
 
 
-def finite(test_id, case, *paths) -> None:
+def finite(test_id: str, case: str, *paths: torch.Tensor) -> None:
     for path in paths:
         if not bool(torch.isfinite(path).all()):
             fail(test_id, case, "the parameters became NaN or infinite", NAN_HINT)
 
 
-def not_delegated(test_id: str, data) -> None:
+def not_delegated(test_id: str, data: object) -> None:
     if isinstance(data, dict) and "delegated" in data:
         raise AssertionError(delegation_message(test_id, str(data["delegated"])))
 
 
-def leaked_globals(test_id: str, data) -> str | None:
+def leaked_globals(test_id: str, data: object) -> str | None:
     """The hint naming the global variables the class reads instead of its constructor's values, or None."""
     names = field(test_id, data, "globals_read")
     if not isinstance(names, (list, tuple)) or not all(isinstance(name, str) for name in names):
@@ -348,7 +355,7 @@ def leaked_globals(test_id: str, data) -> str | None:
     return global_variable_hint(list(names))
 
 
-def path_of(test_id: str, case: str, run, steps: int) -> torch.Tensor:
+def path_of(test_id: str, case: str, run: object, steps: int) -> torch.Tensor:
     """The parameters after each step of one run of the student's optimizer, (steps, n) float64.
     A run that raised fails here; one that failed on a device says where state must live."""
     if isinstance(run, dict) and "raised" in run:
@@ -362,7 +369,7 @@ def path_of(test_id: str, case: str, run, steps: int) -> torch.Tensor:
     return path.double()
 
 
-def facts(test_id: str, run, key: str, names: tuple[str, ...]) -> list[dict]:
+def facts(test_id: str, run: object, key: str, names: tuple[str, ...]) -> list[dict[str, Any]]:
     """The probe's facts about the parameters or the state tensors of a run."""
     found = field(test_id, run, key)
     if not isinstance(found, list) or not all(
@@ -374,7 +381,7 @@ def facts(test_id: str, run, key: str, names: tuple[str, ...]) -> list[dict]:
     return found
 
 
-def run_state_mismatch(test_id: str, run) -> str | None:
+def run_state_mismatch(test_id: str, run: object) -> str | None:
     """hw2checks.state_mismatch of the probe's facts about a run."""
     return state_mismatch(
         facts(test_id, run, "state", ("where", "dtype", "device", "shape")),
@@ -383,7 +390,7 @@ def run_state_mismatch(test_id: str, run) -> str | None:
 
 
 @aspect(probe=probes.probe_adam_optimizer__matches_torch)
-def check_adam_optimizer__matches_torch(data) -> str:
+def check_adam_optimizer__matches_torch(data: Any) -> str:
     test_id = "adam_optimizer__matches_torch"
     not_delegated(test_id, data)
     leaked = leaked_globals(test_id, data)
@@ -413,7 +420,7 @@ def check_adam_optimizer__matches_torch(data) -> str:
 
 
 @aspect(probe=probes.probe_adam_optimizer__weight_decay)
-def check_adam_optimizer__weight_decay(data) -> str:
+def check_adam_optimizer__weight_decay(data: Any) -> str:
     test_id = "adam_optimizer__weight_decay"
     hint = ADAM_DECAY_HINT
     not_delegated(test_id, data)
@@ -431,7 +438,7 @@ def check_adam_optimizer__weight_decay(data) -> str:
         finite(test_id, case, got, coupled)
         own_without_decay = path_of(test_id, case, field(test_id, run, "without_decay"), STEPS)
 
-        def mistakes():
+        def mistakes() -> dict[str, torch.Tensor]:
             return {
                 DECAY_IGNORED: own_without_decay,
                 "decoupled (AdamW-style) weight decay p -= lr*wd*p; torch.optim.Adam couples it: "
@@ -460,10 +467,10 @@ def check_adam_optimizer__weight_decay(data) -> str:
     return passed(test_id, n)
 
 
-def _persists(test_id: str, device: str, kwargs: dict, runs) -> None:
+def _persists(test_id: str, device: str, kwargs: Mapping[str, object], runs: object) -> None:
     """The moments remember earlier gradients, and each parameter has its own state."""
     where = f"{_describe(kwargs)}, {device}"
-    paths = {}
+    paths: dict[str, torch.Tensor] = {}
     for key, label in (
         ("given", "gradients set by hand"),
         ("first_changed", "the same gradients but the first"),
@@ -498,7 +505,7 @@ def _persists(test_id: str, device: str, kwargs: dict, runs) -> None:
     )
 
 
-def _twins(test_id: str, device: str, runs) -> None:
+def _twins(test_id: str, device: str, runs: object) -> None:
     """Two parameters of the same shape follow, side by side, the paths each follows alone."""
     where = (
         f"{_describe(PERSIST_CASES[0])}, {device}, two parameters of shape {TWIN_SHAPES[0]} in one "
@@ -522,7 +529,7 @@ def _twins(test_id: str, device: str, runs) -> None:
         )
 
 
-def _in_turn(test_id: str, device: str, optimizers) -> None:
+def _in_turn(test_id: str, device: str, optimizers: object) -> None:
     """Two optimizers stepped in turn behave as each does alone."""
     for name, entry in zip(
         ("first", "second"), items(test_id, optimizers, 2, f"in_turn on {device}")
@@ -544,7 +551,7 @@ def _in_turn(test_id: str, device: str, optimizers) -> None:
 
 
 @aspect(probe=probes.probe_adam_optimizer__state_persists)
-def check_adam_optimizer__state_persists(data) -> str:
+def check_adam_optimizer__state_persists(data: Any) -> str:
     test_id = "adam_optimizer__state_persists"
     not_delegated(test_id, data)
     shared = field(test_id, data, "class_state")
@@ -573,7 +580,7 @@ def check_adam_optimizer__state_persists(data) -> str:
 
 
 @aspect(probe=probes.probe_adam_optimizer__devices_dtypes)
-def check_adam_optimizer__devices_dtypes(data) -> str:
+def check_adam_optimizer__devices_dtypes(data: Any) -> str:
     test_id = "adam_optimizer__devices_dtypes"
     not_delegated(test_id, data)
     n = 0
@@ -628,7 +635,7 @@ def check_adam_optimizer__devices_dtypes(data) -> str:
 
 
 @aspect(probe=probes.probe_adam_optimizer__zero_grad)
-def check_adam_optimizer__zero_grad(data) -> str:
+def check_adam_optimizer__zero_grad(data: Any) -> str:
     """zero_grad() raises nothing before or after backward(), leaves no gradient, and leaves t,
     m* and v* alone."""
     test_id = "adam_optimizer__zero_grad"

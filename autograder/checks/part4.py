@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
+from typing import Any
 
 from autograder.aspects import Context, aspect, attributes_of
 from autograder.checks.common import passed
@@ -77,7 +78,7 @@ def assigns_wrapper(source: str | None, model_name: str, class_name: str, net_na
 
 
 def judge_unbuilt(
-    test_id: str, data, names: tuple[str, str, str], owner: str, context: Context
+    test_id: str, data: Any, names: tuple[str, str, str], owner: str, context: Context
 ) -> str:
     """The model does not exist. When the wrapper class is missing or raises (``owner``'s
     checks grade that) and the answer cell wraps the network in it, the wrapping is judged
@@ -111,7 +112,7 @@ def judge_unbuilt(
 
 
 def judge_wrapped(
-    test_id: str, data, names: tuple[str, str, str], owner: str, context: Context = Context()
+    test_id: str, data: Any, names: tuple[str, str, str], owner: str, context: Context = Context()
 ) -> str:
     """The model is an instance of the notebook's class holding the task's network and a BCE
     loss, as the probe's introspection reports (``names``: the model's, the class's and the
@@ -136,7 +137,7 @@ def judge_wrapped(
 
 
 @aspect(probe=probes.probe_net_4_7__wrapper)
-def check_net_4_7__wrapper(data, *, context: Context = Context()) -> str:
+def check_net_4_7__wrapper(data: Any, *, context: Context = Context()) -> str:
     return judge_wrapped(
         "net_4_7__wrapper",
         data,
@@ -147,7 +148,7 @@ def check_net_4_7__wrapper(data, *, context: Context = Context()) -> str:
 
 
 @aspect(probe=probes.probe_net_4_9__wrapper)
-def check_net_4_9__wrapper(data, *, context: Context = Context()) -> str:
+def check_net_4_9__wrapper(data: Any, *, context: Context = Context()) -> str:
     return judge_wrapped(
         "net_4_9__wrapper",
         data,

@@ -11,7 +11,8 @@ from __future__ import annotations
 import ast
 import contextlib
 import functools
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -22,17 +23,17 @@ from hw2checks.runs import case_seed, describe_error
 from hw2checks.toolkit import expect_close, expect_data, fail, is_str_list, tolerance
 
 
-def is_residual(module) -> bool:
+def is_residual(module: object) -> bool:
     """A residual block, told by the notebook's class name (Task 3.14's ResidualSequence)."""
     return type(module).__name__ == "ResidualSequence"
 
 
-def class_path(cls) -> str:
+def class_path(cls: type) -> str:
     """``module.name`` of a class, e.g. torch.nn.modules.container.Sequential."""
     return f"{cls.__module__}.{cls.__name__}"
 
 
-def mro(obj) -> list[str]:
+def mro(obj: object) -> list[str]:
     """The class paths of ``type(obj)`` and its bases, most derived first."""
     return [class_path(cls) for cls in type(obj).__mro__]
 
@@ -123,7 +124,7 @@ def expect_layers(test_id: str, task: str, got: list[str]) -> None:
         )
 
 
-def value(result):
+def value(result: object) -> torch.Tensor | int | float | dict[str, str]:
     """What a student's call returned, as data: a tensor (detached CPU copy), a number, or
     {"type": name} for anything else."""
     if isinstance(result, torch.Tensor):
@@ -133,7 +134,7 @@ def value(result):
     return {"type": type(result).__name__}
 
 
-def received(test_id: str, case: str, result, hint: str):
+def received(test_id: str, case: str, result: object, hint: str) -> object:
     """A student's result from the probe's ``value``: fails when the call raised or returned
     something that is neither a tensor nor a number."""
     if isinstance(result, dict) and isinstance(result.get("raised"), str):
@@ -173,7 +174,7 @@ def block_width(block: nn.Module) -> int | None:
     for layer in block.modules():
         for attribute in ("in_features", "num_features"):
             if isinstance(getattr(layer, attribute, None), int):
-                return getattr(layer, attribute)
+                return cast(int, getattr(layer, attribute))  # an int: checked just above
     return None
 
 
@@ -206,7 +207,7 @@ def blocks_as_layers(blocks: list[nn.Module]) -> Iterator[None]:
                 block.forward = forward
 
 
-def block_layers_effect(block: nn.Module, device) -> dict:
+def block_layers_effect(block: nn.Module, device: torch.device) -> dict[str, Any]:
     """{"width", "input_after"}: ``block_input(width)`` after ``layers_in_order`` ran on it.
     {"width": None} for a block without a sized layer, {"width", "raised"} if a layer raised."""
     width = block_width(block)
@@ -263,7 +264,7 @@ def expected_blocks(task: str) -> list[tuple[str, int]]:
     return blocks
 
 
-def probe_architecture(task: str, net):
+def probe_architecture(task: str, net: object) -> dict[str, Any]:
     """{"module", "type", "signature", "parameters", "output", "blocks"}: the layers as
     ``layer_signature`` lists them, the number of parameters, the output on ``forward_input()``
     with the residual blocks (``is_residual``) ``blocks_as_layers`` ({"raised": ...} if the
@@ -272,7 +273,7 @@ def probe_architecture(task: str, net):
     if not isinstance(net, nn.Module):
         return {"module": False, "type": type(net).__name__}
     parameters = list(net.parameters())
-    data = {
+    data: dict[str, Any] = {
         "module": True,
         "type": type(net).__name__,
         "signature": layer_signature(net),
@@ -308,7 +309,7 @@ def expect_input_kept(test_id: str, case: str, x: torch.Tensor, after: torch.Ten
         )
 
 
-def compare_blocks(test_id: str, blocks, task: str) -> int:
+def compare_blocks(test_id: str, blocks: Any, task: str) -> int:
     """Each residual block's layers, run alone on ``block_input(width)``, left it unchanged:
     else the skip connection adds the overwritten input, not x. (The block's forward is Task
     3.14's ResidualSequence, checked there; the network's own choice is its layers.)"""
@@ -343,7 +344,7 @@ def compare_blocks(test_id: str, blocks, task: str) -> int:
 
 
 @aspect(probe=probe_architecture, literals=1, test_id=architecture_test_id)
-def check_architecture(data, task: str, hidden: Hidden = NO_HIDDEN) -> int:
+def check_architecture(data: Any, task: str, hidden: Hidden = NO_HIDDEN) -> int:
     """``net`` has exactly the layers Task ``task`` asks for, in order, and their number of
     parameters; it maps a batch to probabilities; and its residual blocks' layers leave their
     input for the skip connection."""
@@ -457,7 +458,9 @@ def residual_cases() -> list[tuple[str, list[nn.Module], torch.Tensor]]:
     return cases
 
 
-def probe_residual_sequence__adds_input(ResidualSequence):
+def probe_residual_sequence__adds_input(
+    ResidualSequence: Callable[..., Any],
+) -> dict[str, Any]:
     """{"cases": [{"output": ResidualSequence(*layers)(x), "input_after": x after the call}]}
     for ``residual_cases()``: the comparison computes f(x) + x from the same cases."""
     results = []
@@ -468,7 +471,7 @@ def probe_residual_sequence__adds_input(ResidualSequence):
 
 
 @aspect(probe=probe_residual_sequence__adds_input)
-def check_residual_sequence__adds_input(data, hidden: Hidden = NO_HIDDEN) -> int:
+def check_residual_sequence__adds_input(data: Any, hidden: Hidden = NO_HIDDEN) -> int:
     """``ResidualSequence(*layers)(x)`` equals f(x) + x with x as given, f being the same layers
     as an nn.Sequential; one case starts with a ReLU, which must not overwrite the x it adds."""
     test_id = "residual_sequence__adds_input"
@@ -509,7 +512,9 @@ def check_residual_sequence__adds_input(data, hidden: Hidden = NO_HIDDEN) -> int
     return len(cases)
 
 
-def probe_residual_sequence__is_sequential(ResidualSequence):
+def probe_residual_sequence__is_sequential(
+    ResidualSequence: Callable[..., Any],
+) -> dict[str, Any]:
     """{"mro", "length", "parameters", "gradient"} of ResidualSequence(Linear(4, 4), ReLU,
     Linear(4, 4)): its classes, len(block), its number of parameter tensors, and d sum(block(x))
     / dx once the last Linear is zeroed ({"raised": ...} if that failed)."""
@@ -517,7 +522,7 @@ def probe_residual_sequence__is_sequential(ResidualSequence):
         torch.manual_seed(0)
         block = ResidualSequence(nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 4))
     is_module = isinstance(block, nn.Module)
-    data = {
+    data: dict[str, Any] = {
         "mro": mro(block),
         "length": len(block) if isinstance(block, nn.Sequential) else None,
         "parameters": len(list(block.parameters())) if is_module else None,
@@ -535,7 +540,7 @@ def probe_residual_sequence__is_sequential(ResidualSequence):
 
 
 @aspect(probe=probe_residual_sequence__is_sequential)
-def check_residual_sequence__is_sequential(data, hidden: Hidden = NO_HIDDEN) -> int:
+def check_residual_sequence__is_sequential(data: Any, hidden: Hidden = NO_HIDDEN) -> int:
     """A ``ResidualSequence`` is an nn.Sequential of the 3 given layers with their 4 parameters
     registered, whose skip connection carries the gradient (the last Linear zeroed: d
     sum(block(x)) / dx = 1)."""

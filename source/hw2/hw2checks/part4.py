@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from itertools import product
-from typing import NamedTuple, cast
+from typing import Any, NamedTuple, TypeVar, cast
 
 import torch
 from torch import nn
@@ -44,6 +44,8 @@ from hw2checks.toolkit import (
     student_facing,
     tolerance,
 )
+
+T = TypeVar("T")
 
 #: deviation s, the sample mean has standard error s/sqrt(n) and the sample standard deviation
 #: about s/sqrt(2n) (normal draws; less for uniform ones). At 6 standard errors a correct
@@ -155,7 +157,7 @@ def subset(t: torch.Tensor) -> torch.Tensor:
     return t.detach().double().cpu().flatten()[:: subset_step(t.numel())].clone()
 
 
-def summary(t: torch.Tensor) -> dict:
+def summary(t: torch.Tensor) -> dict[str, Any]:
     """{"numel", "mean", "std", "nonzero", "max_abs", "nonfinite", "subset"} of all of ``t``'s
     entries in float64 (std unbiased; None below 2 entries)."""
     W = t.detach().double().cpu()
@@ -172,10 +174,10 @@ def summary(t: torch.Tensor) -> dict:
     }
 
 
-def describe(W) -> dict:
+def describe(W: Any) -> dict[str, Any]:
     """What a matrix is: {"tensor", "type"}, and for a tensor its "shape" and "dtype", and
     for a non-empty floating-point one its "summary"."""
-    data = {"tensor": isinstance(W, torch.Tensor), "type": type(W).__name__}
+    data: dict[str, Any] = {"tensor": isinstance(W, torch.Tensor), "type": type(W).__name__}
     if data["tensor"]:
         data.update(shape=list(W.shape), dtype=str(W.dtype))
         if W.is_floating_point() and W.numel():
@@ -183,11 +185,11 @@ def describe(W) -> dict:
     return data
 
 
-def is_number(value) -> bool:
+def is_number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def verified(test_id: str, case: str, s, numel: int) -> dict:
+def verified(test_id: str, case: str, s: Any, numel: int) -> dict[str, Any]:
     """The summary (``summary``) of a matrix of ``numel`` entries, checked
     against its subset of entries: recomputed from them when they are all the entries;
     otherwise the counts must bound the subset's, and finite mean and std must agree with the
@@ -224,16 +226,16 @@ def verified(test_id: str, case: str, s, numel: int) -> dict:
     else:
         consistent = consistent and s["nonfinite"] > 0
     expect_data(test_id, consistent, f"{case}: the matrix's statistics do not match its entries")
-    return s
+    return cast(dict[str, Any], s)  # a dict: checked by the first expect_data
 
 
-def float_dtype(test_id: str, name) -> torch.dtype:
+def float_dtype(test_id: str, name: object) -> torch.dtype:
     dtype = getattr(torch, name.removeprefix("torch."), None) if isinstance(name, str) else None
     expect_data(test_id, isinstance(dtype, torch.dtype), "a dtype")
-    return cast(torch.dtype, dtype)
+    return cast(torch.dtype, dtype)  # a dtype: checked by expect_data above
 
 
-def drawn(test_id: str, d, n_in: int, n_out: int) -> dict:
+def drawn(test_id: str, d: Any, n_in: int, n_out: int) -> dict[str, Any]:
     """The verified summary of ``init_fn(n_in, n_out, generator)``, after failing on an
     exception, a non-tensor, a wrong shape or a non-floating dtype."""
     case = f"shape ({n_in}, {n_out})"
@@ -263,13 +265,13 @@ def drawn(test_id: str, d, n_in: int, n_out: int) -> dict:
     return verified(test_id, case, d.get("summary"), n_in * n_out)
 
 
-def listed(test_id: str, data, key: str, n: int) -> list:
+def listed(test_id: str, data: Any, key: str, n: int) -> list[Any]:
     expect_data(
         test_id,
         isinstance(data, dict) and isinstance(data.get(key), list) and len(data[key]) == n,
         f"{n} results under {key!r}",
     )
-    return data[key]
+    return cast(list[Any], data[key])  # a list: checked by expect_data above
 
 
 GENERATOR_HINT = (
@@ -283,7 +285,7 @@ RESTARTS_STREAM = (
 )
 
 
-def stream_draws(draw: Callable[[torch.Generator], object], seed: int, global_seed: int) -> dict:
+def stream_draws(draw: Callable[[torch.Generator], T], seed: int, global_seed: int) -> dict[str, T]:
     """{"first", "again", "other", "next", "resumed"}: ``draw(generator)`` with generators seeded
     ``seed``, ``seed`` and ``seed + 1``, the global random state seeded ``global_seed`` before the
     first and ``global_seed + 1`` before the second; "next", a second call with the generator of
@@ -470,7 +472,12 @@ ZERO_SHAPES = [(2048, 2048), (1000, 250), (1, 1), (3, 7), (7, 3)]
 ZERO_SEED = 31
 
 
-def draw_from(init_fn, n_in: int, n_out: int, generator: torch.Generator) -> dict:
+def draw_from(
+    init_fn: Callable[[int, int, torch.Generator], object],
+    n_in: int,
+    n_out: int,
+    generator: torch.Generator,
+) -> dict[str, Any]:
     """``describe(init_fn(n_in, n_out, generator))``, or {"raised": ...}."""
     try:
         return describe(init_fn(n_in, n_out, generator))
@@ -478,18 +485,28 @@ def draw_from(init_fn, n_in: int, n_out: int, generator: torch.Generator) -> dic
         return {"raised": describe_error(exc)}
 
 
-def draw(init_fn, n_in: int, n_out: int, seed: int) -> dict:
+def draw(
+    init_fn: Callable[[int, int, torch.Generator], object], n_in: int, n_out: int, seed: int
+) -> dict[str, Any]:
     return draw_from(init_fn, n_in, n_out, torch.Generator().manual_seed(seed))
 
 
-def draws(init_fn, shapes, seed: int) -> list[dict]:
+def draws(
+    init_fn: Callable[[int, int, torch.Generator], object],
+    shapes: Sequence[tuple[int, int]],
+    seed: int,
+) -> list[dict[str, Any]]:
     return [
         draw(init_fn, n_in, n_out, case_seed(seed + index))
         for index, (n_in, n_out) in enumerate(shapes)
     ]
 
 
-def generator_draws(init_fn, shapes, seed: int) -> list[dict]:
+def generator_draws(
+    init_fn: Callable[[int, int, torch.Generator], object],
+    shapes: Sequence[tuple[int, int]],
+    seed: int,
+) -> list[dict[str, dict[str, Any]]]:
     """Per shape, ``stream_draws`` of ``draw_from``, the generators seeded ``case_seed(seed)``
     (and one more), the global random state ``case_seed(seed + 2 * index)`` (and one more)."""
     return [
@@ -502,16 +519,25 @@ def generator_draws(init_fn, shapes, seed: int) -> list[dict]:
     ]
 
 
-def distribution(init_fn, seed: int, generator_seed: int | None = None) -> dict:
+def distribution(
+    init_fn: Callable[[int, int, torch.Generator], object],
+    seed: int,
+    generator_seed: int | None = None,
+) -> dict[str, Any]:
     """{"statistics": SHAPES drawn from seed + index, "odd": ODD_SHAPES, and, with a
     generator_seed, "generator": generator_draws}."""
-    data = {"statistics": draws(init_fn, SHAPES, seed), "odd": draws(init_fn, ODD_SHAPES, ODD_SEED)}
+    data: dict[str, Any] = {
+        "statistics": draws(init_fn, SHAPES, seed),
+        "odd": draws(init_fn, ODD_SHAPES, ODD_SEED),
+    }
     if generator_seed is not None:
         data["generator"] = generator_draws(init_fn, GENERATOR_SHAPES, generator_seed)
     return data
 
 
-def judge_statistics(test_id: str, draws, shapes, rule: InitRule) -> int:
+def judge_statistics(
+    test_id: str, draws: Sequence[Any], shapes: Sequence[tuple[int, int]], rule: InitRule
+) -> int:
     """``expect_statistics`` of ``rule`` for the matrix drawn for each shape."""
     for d, (n_in, n_out) in zip(draws, shapes):
         s = drawn(test_id, d, n_in, n_out)
@@ -528,7 +554,7 @@ def judge_statistics(test_id: str, draws, shapes, rule: InitRule) -> int:
     return len(shapes)
 
 
-def judge_shapes_only(test_id: str, draws) -> int:
+def judge_shapes_only(test_id: str, draws: Sequence[Any]) -> int:
     """Tiny and odd shapes: only type, shape, dtype and finiteness."""
     for d, (n_in, n_out) in zip(draws, ODD_SHAPES):
         if drawn(test_id, d, n_in, n_out)["nonfinite"]:
@@ -541,7 +567,7 @@ def judge_shapes_only(test_id: str, draws) -> int:
     return len(ODD_SHAPES)
 
 
-def judge_generator(test_id: str, data) -> int:
+def judge_generator(test_id: str, data: Any) -> int:
     """``expect_one_stream`` for every shape, on all the matrices' entries."""
     keys = ("first", "again", "other", "next", "resumed")
     for c, (n_in, n_out) in zip(
@@ -556,7 +582,7 @@ def judge_generator(test_id: str, data) -> int:
     return len(GENERATOR_SHAPES)
 
 
-def judge_distribution(test_id: str, data, rule: InitRule, generator: bool) -> int:
+def judge_distribution(test_id: str, data: Any, rule: InitRule, generator: bool) -> int:
     """Statistics on SHAPES, type and finiteness on ODD_SHAPES, and with ``generator`` one
     stream per generator: how many cases passed."""
     n = judge_statistics(test_id, listed(test_id, data, "statistics", len(SHAPES)), SHAPES, rule)
@@ -564,12 +590,14 @@ def judge_distribution(test_id: str, data, rule: InitRule, generator: bool) -> i
     return n + (judge_generator(test_id, data) if generator else 0)
 
 
-def probe_init_zero__values(init_zero):
+def probe_init_zero__values(
+    init_zero: Callable[[int, int, torch.Generator], object],
+) -> dict[str, Any]:
     return {"draws": draws(init_zero, ZERO_SHAPES, ZERO_SEED)}
 
 
 @aspect(probe=probe_init_zero__values)
-def check_init_zero__values(data, hidden: Hidden = NO_HIDDEN) -> int:
+def check_init_zero__values(data: Any, hidden: Hidden = NO_HIDDEN) -> int:
     """``init_zero(n_in, n_out, generator)`` is a float tensor of exact zeros."""
     test_id = "init_zero__values"
     for d, (n_in, n_out) in zip(listed(test_id, data, "draws", len(ZERO_SHAPES)), ZERO_SHAPES):
@@ -578,65 +606,77 @@ def check_init_zero__values(data, hidden: Hidden = NO_HIDDEN) -> int:
     return len(ZERO_SHAPES)
 
 
-def probe_init_small__distribution(init_small):
+def probe_init_small__distribution(
+    init_small: Callable[[int, int, torch.Generator], object],
+) -> dict[str, Any]:
     return distribution(init_small, 41, 51)
 
 
 @aspect(probe=probe_init_small__distribution)
-def check_init_small__distribution(data, hidden: Hidden = NO_HIDDEN) -> int:
+def check_init_small__distribution(data: Any, hidden: Hidden = NO_HIDDEN) -> int:
     """Mean 0 and std 0.01 (within ``STAT_Z`` standard errors), drawn from the generator."""
     return judge_distribution("init_small__distribution", data, INIT_RULES["small"], generator=True)
 
 
-def probe_init_large__distribution(init_large):
+def probe_init_large__distribution(
+    init_large: Callable[[int, int, torch.Generator], object],
+) -> dict[str, Any]:
     return distribution(init_large, 61, 71)
 
 
 @aspect(probe=probe_init_large__distribution)
-def check_init_large__distribution(data, hidden: Hidden = NO_HIDDEN) -> int:
+def check_init_large__distribution(data: Any, hidden: Hidden = NO_HIDDEN) -> int:
     """Mean 0 and std 0.05 (within ``STAT_Z`` standard errors), drawn from the generator."""
     return judge_distribution("init_large__distribution", data, INIT_RULES["large"], generator=True)
 
 
-def probe_init_xavier__distribution(init_xavier):
+def probe_init_xavier__distribution(
+    init_xavier: Callable[[int, int, torch.Generator], object],
+) -> dict[str, Any]:
     return distribution(init_xavier, 81)
 
 
 @aspect(probe=probe_init_xavier__distribution)
-def check_init_xavier__distribution(data, hidden: Hidden = NO_HIDDEN) -> int:
+def check_init_xavier__distribution(data: Any, hidden: Hidden = NO_HIDDEN) -> int:
     """Mean 0 and std 1/sqrt(n_in) (Glorot's sqrt(2/(n_in + n_out)) also accepted)."""
     return judge_distribution(
         "init_xavier__distribution", data, INIT_RULES["xavier"], generator=False
     )
 
 
-def probe_init_xavier__generator(init_xavier):
+def probe_init_xavier__generator(
+    init_xavier: Callable[[int, int, torch.Generator], object],
+) -> dict[str, Any]:
     return {"generator": generator_draws(init_xavier, GENERATOR_SHAPES, 91)}
 
 
 @aspect(probe=probe_init_xavier__generator)
-def check_init_xavier__generator(data, hidden: Hidden = NO_HIDDEN) -> int:
+def check_init_xavier__generator(data: Any, hidden: Hidden = NO_HIDDEN) -> int:
     """The same generator seed gives the same matrix, another seed another, and a second call
     continues the generator's stream."""
     return judge_generator("init_xavier__generator", data)
 
 
-def probe_init_he__distribution(init_he):
+def probe_init_he__distribution(
+    init_he: Callable[[int, int, torch.Generator], object],
+) -> dict[str, Any]:
     return distribution(init_he, 101)
 
 
 @aspect(probe=probe_init_he__distribution)
-def check_init_he__distribution(data, hidden: Hidden = NO_HIDDEN) -> int:
+def check_init_he__distribution(data: Any, hidden: Hidden = NO_HIDDEN) -> int:
     """Mean 0 and std sqrt(2/n_in), on square and non-square shapes (fan-in, not fan-out)."""
     return judge_distribution("init_he__distribution", data, INIT_RULES["he"], generator=False)
 
 
-def probe_init_he__generator(init_he):
+def probe_init_he__generator(
+    init_he: Callable[[int, int, torch.Generator], object],
+) -> dict[str, Any]:
     return {"generator": generator_draws(init_he, GENERATOR_SHAPES, 111)}
 
 
 @aspect(probe=probe_init_he__generator)
-def check_init_he__generator(data, hidden: Hidden = NO_HIDDEN) -> int:
+def check_init_he__generator(data: Any, hidden: Hidden = NO_HIDDEN) -> int:
     """The same generator seed gives the same matrix, another seed another, and a second call
     continues the generator's stream."""
     return judge_generator("init_he__generator", data)
@@ -653,13 +693,14 @@ def linear_layers(net: nn.Module) -> list[tuple[str, nn.Linear]]:
 class TwoBranches(nn.Module):
     """Linear layers held as attributes and in a ModuleList, not in a Sequential."""
 
-    def __init__(self, width: int):
+    def __init__(self, width: int) -> None:
         super().__init__()
         self.left = nn.Linear(width, width)
         self.right = nn.ModuleList([nn.Linear(width, width)])
 
-    def forward(self, x):
-        return self.left(x) + self.right[0](x)
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out: torch.Tensor = self.left(x) + self.right[0](x)
+        return out
 
 
 def flat_net(seed: int, dtype: torch.dtype = torch.float32) -> nn.Sequential:
@@ -697,7 +738,9 @@ def nested_net(seed: int) -> nn.Sequential:
         )
 
 
-def wrap_seeded(cls, net: nn.Module, seed: int, criterion: nn.Module | None = None):
+def wrap_seeded(
+    cls: Callable[..., Any], net: nn.Module, seed: int, criterion: nn.Module | None = None
+) -> Any:
     """``cls(criterion, net)`` (nn.BCELoss() by default) made under torch.manual_seed(seed), the
     caller's random state kept."""
     with torch.random.fork_rng(devices=[]):
@@ -837,7 +880,7 @@ STATISTICS_NETS = [
 WHOLE_TREE_NETS = [(lambda: nested_net(case_seed(7)), 7)]
 
 
-def reinit(cls, build, seed: int) -> dict:
+def reinit(cls: Callable[..., Any], build: Callable[[], nn.Module], seed: int) -> dict[str, Any]:
     """cls(nn.BCELoss(), build()) made under torch.manual_seed(case_seed(seed)) (the notebook's random
     state kept): {"has_net": model.net is an nn.Module}, and then "layers": for each nn.Linear
     of model.net its "name", "in_features", "out_features", "dtype", "weight" (``describe``)
@@ -871,13 +914,13 @@ def reinit(cls, build, seed: int) -> dict:
     }
 
 
-def is_tensor_dict(value) -> bool:
+def is_tensor_dict(value: object) -> bool:
     return isinstance(value, dict) and all(
         isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in value.items()
     )
 
 
-def weight(test_id: str, layer: dict, hint: str) -> dict:
+def weight(test_id: str, layer: dict[str, Any], hint: str) -> dict[str, Any]:
     """The verified summary of a Linear layer's weight, a floating-point (out, in) tensor."""
     d, shape = layer["weight"], [layer["out_features"], layer["in_features"]]
     case = linear_case(layer["name"], layer["in_features"], layer["out_features"], layer["dtype"])
@@ -892,7 +935,7 @@ def weight(test_id: str, layer: dict, hint: str) -> dict:
     return verified(test_id, case, d.get("summary"), shape[0] * shape[1])
 
 
-def judge_reinit(test_id: str, data, build, rule: InitRule) -> int:
+def judge_reinit(test_id: str, data: Any, build: Callable[[], nn.Module], rule: InitRule) -> int:
     """``expect_reinit`` of the probe's re-initialized copy of ``build()``; a weight counts as
     kept when its subset of entries is unchanged."""
     expect_data(
@@ -939,7 +982,12 @@ def judge_reinit(test_id: str, data, build, rule: InitRule) -> int:
     return expect_reinit(test_id, layers, before, data["others"], rule)
 
 
-def judge_reinits(test_id: str, data, nets, rule: InitRule) -> int:
+def judge_reinits(
+    test_id: str,
+    data: Any,
+    nets: Sequence[tuple[Callable[[], nn.Module], int]],
+    rule: InitRule,
+) -> int:
     """``judge_reinit`` of each of ``nets``: how many layers passed."""
     return sum(
         judge_reinit(test_id, net_data, build, rule)
@@ -947,52 +995,60 @@ def judge_reinits(test_id: str, data, nets, rule: InitRule) -> int:
     )
 
 
-def probe_supervise_random__statistics(Supervise_random_weights):
+def probe_supervise_random__statistics(
+    Supervise_random_weights: Callable[..., Any],
+) -> dict[str, Any]:
     return {
         "nets": [reinit(Supervise_random_weights, build, seed) for build, seed in STATISTICS_NETS]
     }
 
 
 @aspect(probe=probe_supervise_random__statistics)
-def check_supervise_random__statistics(data, hidden: Hidden = NO_HIDDEN) -> int:
+def check_supervise_random__statistics(data: Any, hidden: Hidden = NO_HIDDEN) -> int:
     """Every nn.Linear weight has mean 0 and std 0.01 after wrapping (biases: kept or zero)."""
     return judge_reinits(
         "supervise_random__statistics", data, STATISTICS_NETS, INIT_RULES["random"]
     )
 
 
-def probe_supervise_random__whole_tree(Supervise_random_weights):
+def probe_supervise_random__whole_tree(
+    Supervise_random_weights: Callable[..., Any],
+) -> dict[str, Any]:
     return {
         "nets": [reinit(Supervise_random_weights, build, seed) for build, seed in WHOLE_TREE_NETS]
     }
 
 
 @aspect(probe=probe_supervise_random__whole_tree)
-def check_supervise_random__whole_tree(data, hidden: Hidden = NO_HIDDEN) -> int:
+def check_supervise_random__whole_tree(data: Any, hidden: Hidden = NO_HIDDEN) -> int:
     """Linear layers inside nested containers are re-initialized too; BatchNorm is left alone."""
     return judge_reinits(
         "supervise_random__whole_tree", data, WHOLE_TREE_NETS, INIT_RULES["random"]
     )
 
 
-def probe_supervise_kaiming__statistics(Supervise_Kaiming_weights):
+def probe_supervise_kaiming__statistics(
+    Supervise_Kaiming_weights: Callable[..., Any],
+) -> dict[str, Any]:
     return probe_supervise_random__statistics(Supervise_Kaiming_weights)
 
 
 @aspect(probe=probe_supervise_kaiming__statistics)
-def check_supervise_kaiming__statistics(data, hidden: Hidden = NO_HIDDEN) -> int:
+def check_supervise_kaiming__statistics(data: Any, hidden: Hidden = NO_HIDDEN) -> int:
     """Every nn.Linear weight has mean 0 and std sqrt(2 / in_features) after wrapping."""
     return judge_reinits(
         "supervise_kaiming__statistics", data, STATISTICS_NETS, INIT_RULES["kaiming"]
     )
 
 
-def probe_supervise_kaiming__whole_tree(Supervise_Kaiming_weights):
+def probe_supervise_kaiming__whole_tree(
+    Supervise_Kaiming_weights: Callable[..., Any],
+) -> dict[str, Any]:
     return probe_supervise_random__whole_tree(Supervise_Kaiming_weights)
 
 
 @aspect(probe=probe_supervise_kaiming__whole_tree)
-def check_supervise_kaiming__whole_tree(data, hidden: Hidden = NO_HIDDEN) -> int:
+def check_supervise_kaiming__whole_tree(data: Any, hidden: Hidden = NO_HIDDEN) -> int:
     """Linear layers inside nested containers are re-initialized too; BatchNorm is left alone."""
     return judge_reinits(
         "supervise_kaiming__whole_tree", data, WHOLE_TREE_NETS, INIT_RULES["kaiming"]
@@ -1039,7 +1095,9 @@ def expect_supervise(
 FORWARD_HINT = "forward(x, y) returns criterion(self.net(x).squeeze(-1), y), as Supervise's does"
 
 
-def expect_forward(test_id: str, case: str, expected: torch.Tensor, loss, changed: bool) -> None:
+def expect_forward(
+    test_id: str, case: str, expected: torch.Tensor, loss: object, changed: bool
+) -> None:
     """model(x, y) returned ``expected``, criterion(net(x).squeeze(-1), y), and left the network's
     weights as they were (``changed``: it did not)."""
     expect_close(test_id, case, expected, loss, tolerance(expected), FORWARD_HINT)
@@ -1065,11 +1123,11 @@ def wrapper_cases() -> list[tuple[str, str, int]]:
     ]
 
 
-def state(net: nn.Module) -> dict:
+def state(net: nn.Module) -> dict[str, torch.Tensor]:
     return {key: plain(t) for key, t in net.state_dict().items()}
 
 
-def wrapper(cls) -> dict:
+def wrapper(cls: Callable[..., Any]) -> dict[str, Any]:
     """{"cases": per wrapper_cases() case, model = cls(criterion, net) made under
     torch.manual_seed(seed): "device", "criterion", "has_net", and the identities "same_net"
     (model.net is net), "same_criterion" and "registered" (net's parameters are among
@@ -1104,7 +1162,7 @@ def wrapper(cls) -> dict:
     return {"cases": cases}
 
 
-def judge_wrapper(test_id: str, data) -> int:
+def judge_wrapper(test_id: str, data: Any) -> int:
     """Supervise's contract (``expect_supervise``, ``expect_forward``) on every available device.
     The loss is recomputed here from the network's weights after the call, in a copy of the
     probe's test network; the identities are the probe's word."""
@@ -1161,22 +1219,24 @@ def judge_wrapper(test_id: str, data) -> int:
     return len(cases)
 
 
-def probe_supervise_random__wrapper(Supervise_random_weights):
+def probe_supervise_random__wrapper(Supervise_random_weights: Callable[..., Any]) -> dict[str, Any]:
     return wrapper(Supervise_random_weights)
 
 
 @aspect(probe=probe_supervise_random__wrapper)
-def check_supervise_random__wrapper(data, hidden: Hidden = NO_HIDDEN) -> int:
+def check_supervise_random__wrapper(data: Any, hidden: Hidden = NO_HIDDEN) -> int:
     """It is a Supervise: same network, same loss, same forward, on every device."""
     return judge_wrapper("supervise_random__wrapper", data)
 
 
-def probe_supervise_kaiming__wrapper(Supervise_Kaiming_weights):
+def probe_supervise_kaiming__wrapper(
+    Supervise_Kaiming_weights: Callable[..., Any],
+) -> dict[str, Any]:
     return wrapper(Supervise_Kaiming_weights)
 
 
 @aspect(probe=probe_supervise_kaiming__wrapper)
-def check_supervise_kaiming__wrapper(data, hidden: Hidden = NO_HIDDEN) -> int:
+def check_supervise_kaiming__wrapper(data: Any, hidden: Hidden = NO_HIDDEN) -> int:
     """It is a Supervise: same network, same loss, same forward, on every device."""
     return judge_wrapper("supervise_kaiming__wrapper", data)
 
@@ -1207,7 +1267,7 @@ def expect_wrapped(
         )
 
 
-def _check_wrapped(test_id: str, model, net, class_name: str) -> None:
+def _check_wrapped(test_id: str, model: object, net: object, class_name: str) -> None:
     expect_wrapped(
         test_id,
         class_name,
@@ -1218,31 +1278,31 @@ def _check_wrapped(test_id: str, model, net, class_name: str) -> None:
     print(f"{test_id}: {class_name} around your network, with BCELoss")
 
 
-def probe_net_4_7__architecture(net_4_7):
+def probe_net_4_7__architecture(net_4_7: object) -> dict[str, Any]:
     return probe_architecture("4.7", net_4_7)
 
 
 @aspect(probe=probe_net_4_7__architecture)
-def check_net_4_7__architecture(data, hidden: Hidden = NO_HIDDEN) -> int | str:
+def check_net_4_7__architecture(data: Any, hidden: Hidden = NO_HIDDEN) -> int | str:
     """3.12's layers, through Part 3's comparison."""
     return check_architecture.compare(data, "4.7", hidden=hidden)
 
 
 @student_facing
-def check_net_4_7__wrapper(model_4_7, net_4_7) -> None:
+def check_net_4_7__wrapper(model_4_7: object, net_4_7: object) -> None:
     _check_wrapped("net_4_7__wrapper", model_4_7, net_4_7, "Supervise_random_weights")
 
 
-def probe_net_4_9__architecture(net_4_9):
+def probe_net_4_9__architecture(net_4_9: object) -> dict[str, Any]:
     return probe_architecture("4.9", net_4_9)
 
 
 @aspect(probe=probe_net_4_9__architecture)
-def check_net_4_9__architecture(data, hidden: Hidden = NO_HIDDEN) -> int | str:
+def check_net_4_9__architecture(data: Any, hidden: Hidden = NO_HIDDEN) -> int | str:
     """3.12's layers, through Part 3's comparison."""
     return check_architecture.compare(data, "4.9", hidden=hidden)
 
 
 @student_facing
-def check_net_4_9__wrapper(model_4_9, net_4_9) -> None:
+def check_net_4_9__wrapper(model_4_9: object, net_4_9: object) -> None:
     _check_wrapped("net_4_9__wrapper", model_4_9, net_4_9, "Supervise_Kaiming_weights")
