@@ -168,8 +168,11 @@ def _judge_of(declared: shipped.Aspect, hidden: shipped.Hidden) -> Callable[...,
 
     def judge(data: object, *literals: object) -> str:
         passed = declared.compare(data, *literals, hidden=hidden)
-        if isinstance(passed, str):  # its own line
-            return passed
+        if isinstance(passed, str):  # a visible check's "only the grader can tell" line: no grade
+            raise AssertionError(
+                f"{declared.name}: the grader cannot judge this answer (its hidden extras are "
+                "missing from the kit); ask the course staff"
+            )
         return f"{declared.named(*literals)}: {passed}/{passed} hidden cases passed"
 
     judge.__name__ = judge.__qualname__ = f"check_{declared.name}"

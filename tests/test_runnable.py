@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 
 import hw2probes
 from autograder import judging, runnable
@@ -230,3 +231,18 @@ def test_the_judge_fails_missing_malformed_and_raising_data_without_crashing():
     assert not raised.passed and "running your code raised NameError" in raised.message
     garbage = judging.judge("part1", "gd_loop__in_place", (), {"result": {"cpu": "no"}})
     assert not garbage.passed
+
+
+def test_a_comparison_that_only_checks_the_form_never_passes_in_the_grader():
+    """Question 2.A's shipped comparison checks the form and says the grader judges the values;
+    registered without the grader's true values (a forgotten extend), the grader must fail it,
+    not pass a well-formed wrong answer."""
+    from autograder.aspects import _judge_of
+    from hw2checks import part2
+
+    bare = _judge_of(part2.check_q_mean_values__numbers, {})
+    with pytest.raises(AssertionError, match="cannot judge"):
+        bare(torch.tensor([123.0, -4.0]))
+    judged = find_aspect("part2", "q_mean_values__numbers")
+    with pytest.raises(AssertionError, match="q_mean_values__numbers, case"):
+        judged.judge(torch.tensor([123.0, -4.0]))
