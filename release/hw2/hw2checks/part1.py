@@ -143,8 +143,9 @@ def steady(
     """Whether the path of ``steps`` steps moves by at most STEADY_SHARE of its tolerance when lr
     grows by LR_NUDGE of itself: ||B x|| has a kink at 0, and a path that bounces around it can
     amplify rounding a thousandfold, so that an honest loop written differently would fail.
-    Only the answer leaves this function (no path: the probe ships no solution of Task 1.1),
-    and it uses no torch.optim (which the probe's process forbids)."""
+    It ships with the checks: its step uses the gradient of ||B x|| written out, the update the
+    task's text states (x <- x - lr * grad), not the autograd loop Task 1.1 asks for; only a
+    yes/no leaves it, and it uses no torch.optim (which the probe's isolated run forbids)."""
     B = torch.as_tensor(B, dtype=torch.float64)
     lr = torch.as_tensor(lr, dtype=torch.float64)
     x = torch.tensor(start, dtype=torch.float64)
