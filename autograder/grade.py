@@ -44,7 +44,6 @@ import argparse
 import contextlib
 import os
 import queue
-import shutil
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -118,10 +117,7 @@ def _grade(
         raise worker.KitChanged(f"the kit is not safe to grade with: {changed[:5]}")
     course, template = out / "course", out / "template"
     course_setup.make_course(template)
-    if (course / "gradebook.db").exists():
-        course_setup.make_course(course)  # a rerun: update the assignment, keep the grades
-    else:  # the same course as the template: a copy saves a second generate_assignment
-        shutil.copytree(template, course, dirs_exist_ok=True)
+    course_setup.make_course(course)  # a rerun keeps its grades (the assignment updated if need be)
     if shard:
         submissions, everyone = shards.stage(source, course / "submitted", shard)
         shards.write_record(

@@ -5,8 +5,9 @@ written answers (markdown grade cells ``q_...``) are graded by hand in nbgrader'
 (``cd DIR/course && PYTHONPATH=<kit> jupyter lab``, then the Formgrader tab), and
 ``cd DIR/course && nbgrader export`` writes the final totals.
 
-One student's reference submission is graded through the real pipeline
-(``autograder.grade.grade``). JupyterLab then runs in the course folder with the kit on
+The small class, graded once a session through the real pipeline (tests/conftest.py's
+``small_class_graded``, ``autograder.grade.grade``), is copied; its reference student is the one
+graded by hand. JupyterLab then runs in the course folder with the kit on
 PYTHONPATH, and headless Chromium, logged in with the server's token, goes where an instructor
 goes: the Nbgrader menu, Formgrader, Manual Grading, hw2, notebook 1, the student's name; it
 types points and a comment into two written answers' grading boxes and leaves each box, which
@@ -25,6 +26,7 @@ import dataclasses
 import html
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -34,12 +36,12 @@ import pytest
 
 import browser  # tests/browser.py
 import mutants  # tests/mutants.py
-from autograder import export, grade, kit, nbgrader_steps
-from autograder.sandbox import provision
+import small_class  # tests/small_class.py
+from autograder import export, kit, nbgrader_steps
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "build" / "test-artifacts"
-ASSIGNMENT, NOTEBOOK, STUDENT = kit.ASSIGNMENT, mutants.NB1, "alice"
+ASSIGNMENT, NOTEBOOK, STUDENT = kit.ASSIGNMENT, mutants.NB1, "reference"
 # The written answers graded by hand: grade id, the share of its points given, the comment.
 MARKS = (
     ("q_wd_gradient", 0.75, "Right structure, but the factor of the decay term is off."),
@@ -69,17 +71,15 @@ def _gradebook(course: Path):
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory) -> Path:
-    """The course folder after grading the reference submission (sandboxed where this
-    machine allows)."""
+def graded(small_class_graded, tmp_path_factory) -> Path:
+    """The course folder of a copy of the small class's graded batch (its reference student
+    handed in every notebook answered; the batch's tables and feedback beside it)."""
     browser.require_browser()
-    base = tmp_path_factory.mktemp("hand_grading")
-    mutants.write_reference(base / "submissions" / STUDENT)
-    problems = grade.grade(
-        base / "submissions", base / "out", jobs=1, trust_students=bool(provision.refusal(ROOT, 1))
-    )
-    assert not any(problems.values()), problems
-    return base / "out" / "course"
+    base, problems = small_class_graded
+    assert not problems[STUDENT], problems[STUDENT]
+    out = tmp_path_factory.mktemp("hand_grading") / "out"
+    shutil.copytree(base / "out", out, symlinks=True)
+    return out / "course"
 
 
 @pytest.fixture(scope="module")
@@ -327,7 +327,8 @@ def test_the_kits_export_counts_them_and_lists_a_student_no_lms_knows(hand_grade
     assert float(row["total"]) == pytest.approx(hand_graded.score_before + given)
     assert float(row["extra_credit"]) > 0  # the reference's EC2 rule
     with open(out / "lms" / "canvas-not-written.csv") as f:
-        assert [r["student"] for r in csv.DictReader(f)] == [STUDENT]
+        # the class's every student handed in a plain folder
+        assert [r["student"] for r in csv.DictReader(f)] == list(small_class.STUDENTS)
 
 
 def test_regenerated_feedback_shows_the_points_and_comments(hand_graded):
