@@ -81,6 +81,11 @@ def _cached(key: str) -> Path:
     cached = COURSE_CACHE / key
     if not (cached / KEY_FILE).is_file():
         COURSE_CACHE.mkdir(parents=True, exist_ok=True)
+        if (owner := COURSE_CACHE.stat().st_uid) != os.geteuid():  # its owner could plant a course
+            raise RuntimeError(
+                f"the course cache {COURSE_CACHE} belongs to user {owner}, not to the grader: "
+                "remove it or set HW2_COURSE_CACHE to a folder of your own"
+            )
         os.chmod(COURSE_CACHE, 0o700)  # the gradebook's template: no sandbox user reads it
         building = Path(tempfile.mkdtemp(prefix=f"{key[:12]}-", dir=COURSE_CACHE))
         try:

@@ -2,6 +2,7 @@
 kit and copied from the cache after that; a rerun's course keeps its grades and is generated
 again only when the kit's notebooks or config changed."""
 
+import os
 import shutil
 import sqlite3
 
@@ -73,3 +74,12 @@ def test_a_course_is_a_copy_of_the_cache_and_a_rerun_keeps_its_grades(kit, tmp_p
     with sqlite3.connect(second / "gradebook.db") as db:
         assert db.execute("select id from student").fetchall() == [("kept",)]
     assert (second / course_setup.KEY_FILE).read_text().strip() == course_setup.content_key()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a folder away takes root")
+def test_a_cache_folder_another_user_owns_is_refused(kit):
+    """Its owner could plant a gradebook or release that every later batch would copy."""
+    course_setup.COURSE_CACHE.mkdir()
+    os.chown(course_setup.COURSE_CACHE, 65534, 65534)  # nobody
+    with pytest.raises(RuntimeError, match="belongs to user 65534"):
+        course_setup.make_course(kit.parent / "course")
