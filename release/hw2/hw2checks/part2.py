@@ -1,10 +1,14 @@
 """Checks of notebook 2: gradient statistics, the exponential moving average and a hand-written
 Adam (reference: ``torch.optim.Adam``).
 
-Tasks 2.1 and 2.2 are graded aspects declared here (``hw2checks.aspect``): a probe runs your
-function on cases drawn with ``case_seed``, and a comparison judges what it returned. The
-formulas of those tasks are the answers, so the visible checks compare with values worked out in
+Every task's aspects are graded aspects declared here (``hw2checks.aspect``): a probe runs your
+answer on cases drawn with ``case_seed``, and a comparison judges what it returned. The formulas
+of Tasks 2.1 and 2.2 are the answers, so their visible checks compare with values worked out in
 advance for the public cases (PUBLIC_GRAD_STATS, PUBLIC_EMA); the grader adds its own reference.
+Adam is compared with torch.optim.Adam, or with your own optimizer in another setting; the
+visible checks name mistakes of the update from their first step only. Adam's probes are given
+``ema_update`` (``given``): the grader runs your ADAMOptimizer with Task 2.2's EMA in place of
+yours, and the visible checks, run with your own, say "not checked yet" while it fails its checks.
 """
 
 from __future__ import annotations

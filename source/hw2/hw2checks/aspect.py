@@ -71,10 +71,8 @@ class Aspect:
             data = self.probe(*answers)
             passed = self.compare(data, *answers[: self.literals])
         except CheckFailed as verdict:
-            if not self._excused(answers):
-                raise AssertionError(
-                    str(verdict)
-                ) from None  # the check failed: its message is below
+            if not self._excused(answers):  # the check failed: its message is below
+                raise AssertionError(str(verdict)) from None
             return
         except Exception:
             if not self._excused(answers):
