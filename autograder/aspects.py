@@ -18,7 +18,8 @@ see) is still declared on the grader's side only, its judge decorated with its p
 Everything else derives from those declarations:
 
 - the registry, ``find(part, name)``: which probe a test cell runs in the sandbox
-  (``autograder.runnable``) and which judge decides it (``autograder.judging``). Only declared
+  (``autograder.runnable``; a shipped probe with what its declaration is ``given``,
+  ``hw2probes.supplied``) and which judge decides it (``autograder.judging``). Only declared
   aspects are found: a helper of a judges' module is never dispatched to, whatever its name;
 - the call nbgrader validate and the tests make, ``check_<name>(*args)``: the probe on the
   student's objects, a round trip through the sandbox's data format, then the judge, here in one
@@ -183,7 +184,7 @@ def _register(declared: shipped.Aspect, hidden: shipped.Hidden) -> Aspect:
     graded = Aspect(
         declared.part,
         declared.name,
-        declared.probe,
+        hw2probes.supplied(declared),  # as the sandbox runs it: given what it needs
         _judge_of(declared, hidden),
         declared.literals,
         shipped=declared,

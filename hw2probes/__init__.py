@@ -27,13 +27,14 @@ matches nothing, and the judge, calling the same input makers, rebuilds the same
 
 from __future__ import annotations
 
+import functools
 import importlib
 import io
 import os
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 # The run's seed and the description of a student's error have their home in the shipped, torch-free
 # hw2checks.runs (the shipped probes draw their cases with it); named here for the sandbox's side.
@@ -43,6 +44,9 @@ from hw2checks.runs import current_seed as current_seed
 from hw2checks.runs import describe_error as describe_error
 from hw2checks.runs import run_seed as run_seed
 from hw2checks.runs import seeded as seeded
+
+if TYPE_CHECKING:  # imported where it is used: the notebook runner imports hw2probes without torch
+    from hw2checks.aspect import Aspect
 
 ENV_OUT = "HW2_PROBE_OUT"  # the folder probes write to, set by the grader
 PARTS = ("part1", "part2", "part3", "part4", "extra_credit")
@@ -66,12 +70,23 @@ def probe_named(ref: str) -> Probe:
 
         if not isinstance(declared, Aspect):
             raise ValueError(f"unknown probe {ref!r}")
-        return declared.probe
+        return supplied(declared)
     part, _, name = ref.partition(".")
     if part not in PARTS or not name.startswith("probe_"):
         raise ValueError(f"unknown probe {ref!r}")
     probe: Probe = getattr(importlib.import_module(f"{__name__}.{part}"), name)
     return probe
+
+
+@functools.cache
+def supplied(declared: Aspect) -> Probe:
+    """A shipped aspect's probe as the sandbox runs it: given what its declaration names
+    (``Aspect.given``) from ``hw2probes.<part>.GIVEN``, the reference for another task's answer,
+    which never ships; the probe itself where it is given nothing."""
+    if not declared.given:
+        return declared.probe
+    given = importlib.import_module(f"{__name__}.{declared.part}").GIVEN
+    return functools.partial(declared.probe, **{name: given[name] for name in declared.given})
 
 
 def collect(probe: Probe, objects: Callable[[], tuple[object, ...]]) -> dict[str, object]:

@@ -679,7 +679,11 @@ def test_eps_inside_the_square_root_is_named_where_it_differs(eps, named):
     )[0]
     tol = hw2checks.tolerance(expected)
     first_step = hw2checks.named_mistake(
-        naming.HINT, hw2checks._adam_first_step_mistakes(kwargs), got, tol, expected
+        naming.HINT,
+        hw2checks.adam_first_step_mistakes(init, 5, hw2checks.loss_gradients(), kwargs),
+        got,
+        tol,
+        expected,
     )
     whole_path = hw2checks.named_mistake(
         naming.HINT,
@@ -709,7 +713,11 @@ def test_each_adam_mistake_is_named_on_its_own_path_only(kwargs):
         lambda p: torch.optim.Adam(p, **kwargs), init, 5, hw2checks.loss_gradients()
     )[0]
     tol = hw2checks.tolerance(expected)
-    first = naming.check_catalogue(hw2checks._adam_first_step_mistakes(kwargs), expected, tol)
+    first = naming.check_catalogue(
+        hw2checks.adam_first_step_mistakes(init, 5, hw2checks.loss_gradients(), kwargs),
+        expected,
+        tol,
+    )
     assert (hw2checks.EPS_INSIDE_SQRT in first) == (kwargs.get("eps", 1e-8) > 1e-6)
     whole = naming.check_catalogue(
         hidden.adam_mistakes(init, 5, hw2checks.loss_gradients(), kwargs), expected, tol
@@ -879,9 +887,14 @@ def test_release_stubs_fail_the_visible_checks(test_id, answer):
         with pytest.raises(NotImplementedError):
             quietly(visible(test_id), answer)
         return
-    # a shipped aspect's probe keeps what each case raised: the comparison says so, as the grader's
-    with pytest.raises(AssertionError, match=f"{test_id}.*raised NotImplementedError"):
+    # a shipped aspect's probe keeps what each case raised: the comparison says so, as the
+    # grader's; what a probe calls outside its cases (Adam's constructor, first) raises as it is
+    with pytest.raises((AssertionError, NotImplementedError)) as failure:
         quietly(visible(test_id), answer)
+    if failure.type is AssertionError:
+        assert re.search(f"{test_id}.*raised NotImplementedError", str(failure.value)), (
+            failure.value
+        )
 
 
 @pytest.mark.parametrize(

@@ -191,7 +191,7 @@ def plant_check_line(folder):
     line = next(
         line
         for line in (ROOT / "autograder" / "checks" / "part2.py").read_text().splitlines()
-        if "def check_adam_optimizer__weight_decay" in line
+        if "def simulate_adam(" in line
     )
     with open(folder / "hw2utils.py", "a") as f:
         f.write("\n" + line + "\n    pass\n")

@@ -5,8 +5,7 @@ standard library's, even when the student's function is called through a kit hel
 from __future__ import annotations
 
 import hw2probes
-from hw2checks import runs
-from hw2probes import part2
+from hw2checks import part2, runs
 
 STUDENT_CELL = """\
 import torch

@@ -1,81 +1,38 @@
-"""Judges of notebook 2: gradient mean and RMS, the answers read off them, the EMA, Adam.
+"""The grader's extras of notebook 2's aspects: the answers, and the mistakes simulated from them.
 
-Tasks 2.1 and 2.2 are shipped aspects (``hw2checks.part2``: probe and comparison); what the grader
-adds to them is attached here with ``extend``: the formulas themselves (the tasks' answers) and the
-EMA mistakes simulated from them. The answers to 2.A-2.C and Adam are still judged here, on the
-data of the probes in ``hw2probes.part2``: these judges rebuild the same cases, compute the
-reference (the formulas, torch.optim.Adam) and compare. Adam's probes run the student's
-ADAMOptimizer with Task 2.2's EMA in place of the student's ``ema_update``, so that a wrong EMA
-costs only the EMA's points.
+Every aspect of notebook 2 is declared once, shipped, in ``hw2checks.part2`` (probe and
+comparison); what the grader adds must not ship and is attached here with ``extend``: the
+formulas of Tasks 2.1 and 2.2 (the tasks' answers) and the EMA mistakes computed from them, the
+true values and options of Questions 2.A-2.C, and Adam's wrong variants simulated over whole
+paths (a simulation of later steps would be an Adam to copy). Adam's probes run the student's
+ADAMOptimizer with Task 2.2's EMA in place of the student's ``ema_update`` (given in the
+sandbox, ``hw2probes.part2``), so that a wrong EMA costs only the EMA's points.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
 
-from autograder.aspects import aspect, attributes_of, extend
-from autograder.checks.common import passed, zero_grad_verdict
+from autograder.aspects import attributes_of, extend
 from hw2checks import part2
 from hw2checks.part1 import leaf_copies
 from hw2checks.part2 import (
-    ADAM_DECAY_HINT,
-    ADAM_HINT,
     ANSWER_TOLERANCE,
-    CLASS_STATE_HINT,
-    DECAY_IGNORED,
     EPS_INSIDE_SQRT,
     NO_BIAS_CORRECTION,
     NO_SQRT,
-    OWN_STATE_HINT,
     PER_PARAMETER_MISTAKE,
     PERSIST_MISTAKE,
-    STATE_HINT,
-    TWIN_HINT,
     GradientSource,
     bowl_gradients,
-    by_device,
-    drive,
-    field,
-    items,
-    loss_gradients,
-    not_raised,
-    on_device,
     rms_mistakes,
-    state_mismatch,
-    tensor,
 )
-from hw2checks.probing import devices
 from hw2checks.toolkit import (
-    delegation_message,
     expect_close,
-    expect_path,
     fail,
-    global_variable_hint,
-    malformed,
-    max_diff,
-    mistake_hint,
-    show_pair,
-    tolerance,
-)
-from hw2probes import part2 as probes
-from hw2probes.part2 import (
-    DECAY_CASES,
-    IN_TURN_CASES,
-    IN_TURN_STEPS,
-    LAYOUT,
-    LAYOUT_STEPS,
-    MATCH_CASES,
-    PERSIST_CASES,
-    PERSIST_STEPS,
-    SHAPES,
-    STEPS,
-    TWIN_SHAPES,
-    adam_cases,
-    without_decay,
 )
 
 # a hidden test cell calls a shipped aspect (hw2checks.part2) through this module too
@@ -254,13 +211,10 @@ check_ema_update__tensors_unchanged = extend(
 
 # Task 2.3: ADAMOptimizer ----------------------------------------------------------------------------
 
-# Each aspect of Adam is graded on its own. matches_torch compares with torch.optim.Adam and owns
-# the update formula. The other aspects compare the student's optimizer with itself, so a mistake
-# in the formula does not cost them too: weight_decay, "with weight_decay=wd on L" against "with
-# weight_decay=0 on L + (wd/2)|p|^2"; state_persists, runs that differ only in earlier gradients
-# or in other parameters (one of the same shape) or optimizers alive at the same time;
-# devices_dtypes, float32 and another device against float64 on the CPU; zero_grad, steps with
-# zero_grad() between them against steps with the gradients cleared by hand.
+# The grader's extras of Adam's aspects: simulations of wrong Adams over whole paths. A simulation
+# of later steps would be an Adam to copy, so none of this may ship (the visible check names the
+# mistakes of the update from their first step only). Adam's probes are given Task 2.2's EMA in
+# the sandbox (hw2probes.part2.GIVEN), so that a wrong EMA costs only the EMA's points.
 
 
 def simulate_adam(
@@ -332,312 +286,28 @@ def adam_mistakes(
     }
 
 
-def _describe(kwargs: Mapping[str, object]) -> str:
-    return ", ".join(f"{k}={v}" for k, v in kwargs.items()) or "defaults"
+def decay_mistakes(
+    init: Sequence[torch.Tensor],
+    steps: int,
+    gradients: GradientSource,
+    no_decay: Mapping[str, Any],
+    wd: float,
+) -> dict[str, torch.Tensor]:
+    """What the classic wrong ways to apply weight decay ``wd`` produce on this case (the other
+    settings ``no_decay``), by description."""
+    return {
+        "decoupled (AdamW-style) weight decay p -= lr*wd*p; torch.optim.Adam couples it: "
+        "g = p.grad + wd*p": simulate_adam(init, steps, gradients, **no_decay, decoupled_decay=wd),
+        "weight decay applied outside the update (p -= lr*m_hat/(sqrt(v_hat)+eps) + wd*p); "
+        "torch.optim.Adam adds wd*p to the gradient": simulate_adam(
+            init, steps, gradients, **no_decay, outside_decay=wd
+        ),
+    }
 
 
-def finite(test_id: str, case: str, *paths: torch.Tensor) -> None:
-    for path in paths:
-        if not bool(torch.isfinite(path).all()):
-            fail(test_id, case, "the parameters became NaN or infinite", NAN_HINT)
-
-
-def not_delegated(test_id: str, data: object) -> None:
-    if isinstance(data, dict) and "delegated" in data:
-        raise AssertionError(delegation_message(test_id, str(data["delegated"])))
-
-
-def leaked_globals(test_id: str, data: object) -> str | None:
-    """The hint naming the global variables the class reads instead of its constructor's values, or None."""
-    names = field(test_id, data, "globals_read")
-    if not isinstance(names, (list, tuple)) or not all(isinstance(name, str) for name in names):
-        malformed(test_id, "globals_read")
-    return global_variable_hint(list(names))
-
-
-def path_of(test_id: str, case: str, run: object, steps: int) -> torch.Tensor:
-    """The parameters after each step of one run of the student's optimizer, (steps, n) float64.
-    A run that raised fails here; one that failed on a device says where state must live."""
-    if isinstance(run, dict) and "raised" in run:
-        first = (str(run["raised"]).splitlines() or [""])[0]
-        if "device" in first.lower():
-            fail(test_id, case, f"step() failed: {first.partition(': ')[2]}", STATE_HINT)
-        not_raised(test_id, case, run)
-    path = tensor(test_id, field(test_id, run, "path"), f"{case}: the path")
-    if path.dim() != 2 or path.shape[0] != steps:
-        malformed(test_id, f"{case}: the path has shape {tuple(path.shape)}")
-    return path.double()
-
-
-def facts(test_id: str, run: object, key: str, names: tuple[str, ...]) -> list[dict[str, Any]]:
-    """The probe's facts about the parameters or the state tensors of a run."""
-    found = field(test_id, run, key)
-    if not isinstance(found, list) or not all(
-        isinstance(fact, dict)
-        and all(isinstance(fact.get(name), FACT_TYPES[name]) for name in names)
-        for fact in found
-    ):
-        malformed(test_id, key)
-    return found
-
-
-def run_state_mismatch(test_id: str, run: object) -> str | None:
-    """hw2checks.state_mismatch of the probe's facts about a run."""
-    return state_mismatch(
-        facts(test_id, run, "state", ("where", "dtype", "device", "shape")),
-        facts(test_id, run, "params", ("shape", "dtype", "device", "leaf")),
-    )
-
-
-@aspect(probe=probes.probe_adam_optimizer__matches_torch)
-def check_adam_optimizer__matches_torch(data: Any) -> str:
-    test_id = "adam_optimizer__matches_torch"
-    not_delegated(test_id, data)
-    leaked = leaked_globals(test_id, data)
-    n = 0
-    runs = field(test_id, data, "devices")
-    for device, (dtype, kwargs, init), run in by_device(
-        test_id, runs, adam_cases(100, MATCH_CASES, devices())
-    ):
-        case = f"{_describe(kwargs)}, {device}, {dtype}, parameters of shapes {SHAPES}"
-        got = path_of(test_id, case, run, STEPS)
-        expected, _, _ = drive(
-            lambda p: torch.optim.Adam(p, **kwargs), init, STEPS, loss_gradients()
-        )
-        mismatch = run_state_mismatch(test_id, run)
-        expect_path(
-            test_id,
-            case,
-            expected,
-            got,
-            tolerance(expected, dtype),
-            leaked or (f"{mismatch}: {STATE_HINT}" if mismatch else ADAM_HINT),
-            None if leaked else lambda: adam_mistakes(init, STEPS, loss_gradients(), kwargs),
-            nonfinite_hint=NAN_HINT,
-        )
-        n += 1
-    return passed(test_id, n)
-
-
-@aspect(probe=probes.probe_adam_optimizer__weight_decay)
-def check_adam_optimizer__weight_decay(data: Any) -> str:
-    test_id = "adam_optimizer__weight_decay"
-    hint = ADAM_DECAY_HINT
-    not_delegated(test_id, data)
-    leaked = leaked_globals(test_id, data)
-    n = 0
-    runs = field(test_id, data, "devices")
-    for device, (dtype, kwargs, init), run in by_device(
-        test_id, runs, adam_cases(700, DECAY_CASES, devices())
-    ):
-        case = f"{_describe(kwargs)}, {device}, {dtype}, parameters of shapes {SHAPES}"
-        wd = kwargs["weight_decay"]
-        no_decay = without_decay(kwargs)
-        got = path_of(test_id, case, field(test_id, run, "with_decay"), STEPS)
-        coupled = path_of(test_id, case, field(test_id, run, "on_l2_loss"), STEPS)
-        finite(test_id, case, got, coupled)
-        own_without_decay = path_of(test_id, case, field(test_id, run, "without_decay"), STEPS)
-
-        def mistakes() -> dict[str, torch.Tensor]:
-            return {
-                DECAY_IGNORED: own_without_decay,
-                "decoupled (AdamW-style) weight decay p -= lr*wd*p; torch.optim.Adam couples it: "
-                "g = p.grad + wd*p": simulate_adam(
-                    init, STEPS, loss_gradients(), **no_decay, decoupled_decay=wd
-                ),
-                "weight decay applied outside the update (p -= lr*m_hat/(sqrt(v_hat)+eps) + wd*p); "
-                "torch.optim.Adam adds wd*p to the gradient": simulate_adam(
-                    init, STEPS, loss_gradients(), **no_decay, outside_decay=wd
-                ),
-            }
-
-        expect_path(
-            test_id,
-            case,
-            coupled,
-            got,
-            tolerance(coupled, dtype),
-            leaked or hint,
-            None if leaked else mistakes,
-            what=f"expected what your ADAMOptimizer(weight_decay=0) does on the loss "
-            f"+ ({wd}/2)|p|^2,",
-            nonfinite_hint=NAN_HINT,
-        )
-        n += 1
-    return passed(test_id, n)
-
-
-def _persists(test_id: str, device: str, kwargs: Mapping[str, object], runs: object) -> None:
-    """The moments remember earlier gradients, and each parameter has its own state."""
-    where = f"{_describe(kwargs)}, {device}"
-    paths: dict[str, torch.Tensor] = {}
-    for key, label in (
-        ("given", "gradients set by hand"),
-        ("first_changed", "the same gradients but the first"),
-        ("last_alone", "the last parameter alone"),
-    ):
-        paths[key] = path_of(test_id, f"{where}, {label}", field(test_id, runs, key), PERSIST_STEPS)
-        finite(test_id, f"{where}, {label}", paths[key])
-    # Change only the first gradient, and the later steps must change too.
-    a, b = paths["given"], paths["first_changed"]
-    for step in range(1, PERSIST_STEPS):
-        if max_diff(a[step] - a[step - 1], b[step] - b[step - 1]) < 1e-7:
-            fail(
-                test_id,
-                f"{where}, two runs whose gradients differ only at step 1",
-                f"step {step + 1} moved the parameters by the same amount in both runs, so "
-                "the earlier gradient was forgotten",
-                mistake_hint(PERSIST_MISTAKE),
-            )
-    # One t for all parameters, and each parameter's own state: the last parameter follows the
-    # same path alone as among the others.
-    size = math.prod(SHAPES[-1])
-    alone = paths["last_alone"]
-    expect_path(
-        test_id,
-        f"{where}, the last of {len(SHAPES)} parameters, compared with "
-        "the same parameter alone in an ADAMOptimizer",
-        alone,
-        a[:, -size:],
-        tolerance(alone),
-        OWN_STATE_HINT,
-        what="expected (your result for the parameter alone)",
-    )
-
-
-def _twins(test_id: str, device: str, runs: object) -> None:
-    """Two parameters of the same shape follow, side by side, the paths each follows alone."""
-    where = (
-        f"{_describe(PERSIST_CASES[0])}, {device}, two parameters of shape {TWIN_SHAPES[0]} in one "
-        "ADAMOptimizer"
-    )
-    together = path_of(test_id, where, field(test_id, runs, "together"), PERSIST_STEPS)
-    alone = [
-        path_of(test_id, f"{where}, one alone", run, PERSIST_STEPS)
-        for run in items(test_id, field(test_id, runs, "alone"), len(TWIN_SHAPES), "alone")
-    ]
-    size = math.prod(TWIN_SHAPES[0])
-    for index, own in enumerate(alone):
-        expect_path(
-            test_id,
-            f"{where}: the {('first', 'second')[index]}, compared with it alone",
-            own,
-            together[:, index * size : (index + 1) * size],
-            tolerance(own),
-            TWIN_HINT,
-            what="expected (your result for the parameter alone)",
-        )
-
-
-def _in_turn(test_id: str, device: str, optimizers: object) -> None:
-    """Two optimizers stepped in turn behave as each does alone."""
-    for name, entry in zip(
-        ("first", "second"), items(test_id, optimizers, 2, f"in_turn on {device}")
-    ):
-        alone = path_of(
-            test_id, f"{device}: one ADAMOptimizer", field(test_id, entry, "alone"), IN_TURN_STEPS
-        )[-1]
-        got = tensor(test_id, field(test_id, entry, "in_turn"), f"in_turn on {device}").double()
-        if max_diff(alone, got) > tolerance(alone):
-            printed = show_pair(alone, got)
-            fail(
-                test_id,
-                f"{device}: two ADAMOptimizer objects alive at once, made with "
-                f"{_describe(IN_TURN_CASES[0])} and {_describe(IN_TURN_CASES[1])}, then stepped in turn: "
-                f"the {name} one after {IN_TURN_STEPS} steps",
-                f"expected {printed[0]} (what it does alone), got {printed[1]}",
-                CLASS_STATE_HINT,
-            )
-
-
-@aspect(probe=probes.probe_adam_optimizer__state_persists)
-def check_adam_optimizer__state_persists(data: Any) -> str:
-    test_id = "adam_optimizer__state_persists"
-    not_delegated(test_id, data)
-    shared = field(test_id, data, "class_state")
-    if not isinstance(shared, list) or not all(isinstance(name, str) for name in shared):
-        malformed(test_id, "class_state")
-    if shared:
-        fail(
-            test_id,
-            f"class attribute {shared[0]}",
-            "holds tensors that every ADAMOptimizer shares",
-            CLASS_STATE_HINT,
-        )
-    n = 0
-    for device in devices():
-        runs = on_device(test_id, field(test_id, data, "devices"), device)
-        cases = items(
-            test_id, field(test_id, runs, "runs"), len(PERSIST_CASES), f"the runs on {device}"
-        )
-        for kwargs, case_runs in zip(PERSIST_CASES, cases):
-            _persists(test_id, device, kwargs, case_runs)
-            n += 1
-        _twins(test_id, device, field(test_id, runs, "twins"))
-        _in_turn(test_id, device, field(test_id, runs, "in_turn"))
-        n += 2
-    return passed(test_id, n)
-
-
-@aspect(probe=probes.probe_adam_optimizer__devices_dtypes)
-def check_adam_optimizer__devices_dtypes(data: Any) -> str:
-    test_id = "adam_optimizer__devices_dtypes"
-    not_delegated(test_id, data)
-    n = 0
-    for device in devices():
-        runs = on_device(test_id, data, device)
-        case = f"one optimizer over float64 and float32 parameters on {device}"
-        mixed = field(test_id, runs, "mixed")
-        got = path_of(test_id, case, mixed, LAYOUT_STEPS)
-        params = items(
-            test_id,
-            facts(test_id, mixed, "params", ("shape", "dtype", "device", "leaf")),
-            len(LAYOUT),
-            "params",
-        )
-        for p, (shape, dtype) in zip(params, LAYOUT):
-            if p["dtype"] != str(dtype) or p["device"].split(":")[0] != device or not p["leaf"]:
-                fail(
-                    test_id,
-                    case,
-                    f"a parameter of shape {shape} became {p['dtype']} on {p['device']} "
-                    f"(leaf: {p['leaf']}); expected a {dtype} leaf on {device}",
-                    "update each parameter in place (p -= ...) under torch.no_grad()",
-                )
-        mismatch = run_state_mismatch(test_id, mixed)
-        if mismatch:
-            fail(test_id, case, mismatch, STATE_HINT)
-        # The same parameters in float64 on the CPU, through the same code, give the same path.
-        reference = path_of(
-            test_id,
-            f"{case} (as float64 on the CPU)",
-            field(test_id, runs, "float64_cpu"),
-            LAYOUT_STEPS,
-        )
-        finite(test_id, case, got, reference)
-        offsets = [0]
-        for shape, _ in LAYOUT:
-            offsets.append(offsets[-1] + math.prod(shape))
-        for index, (shape, dtype) in enumerate(LAYOUT):
-            part = slice(offsets[index], offsets[index + 1])
-            expect_path(
-                test_id,
-                f"{case}: the {dtype} parameter of shape {shape}",
-                reference[:, part],
-                got[:, part],
-                tolerance(reference[:, part], dtype),
-                STATE_HINT,
-                what="expected your own result in float64 on the CPU,",
-                nonfinite_hint=NAN_HINT,
-            )
-        n += 1
-    return passed(test_id, n)
-
-
-@aspect(probe=probes.probe_adam_optimizer__zero_grad)
-def check_adam_optimizer__zero_grad(data: Any) -> str:
-    """zero_grad() raises nothing before or after backward(), leaves no gradient, and leaves t,
-    m* and v* alone."""
-    test_id = "adam_optimizer__zero_grad"
-    not_delegated(test_id, data)
-    return zero_grad_verdict(test_id, data, len(SHAPES), "t, m* and v* and the settings")
+check_adam_optimizer__matches_torch = extend(
+    part2.check_adam_optimizer__matches_torch, mistakes=adam_mistakes
+)
+check_adam_optimizer__weight_decay = extend(
+    part2.check_adam_optimizer__weight_decay, mistakes=decay_mistakes
+)

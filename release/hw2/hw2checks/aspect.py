@@ -14,6 +14,12 @@
   that says so instead of a count;
 - ``hw2checks.check_<name>(answer)``, the visible check, is the two in a row.
 
+A probe may be ``given`` what it needs of another task's answer (Adam's probes, ``ema_update``):
+keyword arguments that the grader's sandbox supplies with the reference (``hw2probes.<part>.GIVEN``),
+so that a wrong answer to that task costs only its own points. The visible check gives none (the
+probe uses your own), and where it fails while your answer to that task fails too, ``not_yet``
+says so instead of failing.
+
 The grader runs the same probe in its sandbox and the same comparison in its own process, on the
 run's cases; through ``hidden`` it adds extras that must not ship (mistakes simulated by code that
 would give an answer away), which ``autograder.aspects.extend`` attaches. Of a call's arguments,
@@ -47,6 +53,12 @@ class Aspect:
     #: The test cell's id from the call's literals (net_3_1__architecture for task "3.1"), for
     #: the success line; None: the aspect's name.
     test_id: Callable[..., str] | None = None
+    #: Keyword arguments of the probe that the grader's sandbox supplies (hw2probes.<part>.GIVEN):
+    #: another task's reference, so that a wrong answer there costs only that task's points.
+    given: tuple[str, ...] = ()
+    #: The visible check's reason not to judge yet, from the answers, asked after a failure (your
+    #: answer to a task in ``given`` fails its own checks); None: the failure stands.
+    not_yet: Callable[..., str | None] | None = None
 
     def named(self, *literals: Any) -> str:
         """What the success line names: the test cell's id."""
@@ -55,23 +67,41 @@ class Aspect:
     def __call__(self, *answers: Any) -> None:
         """The visible check: your answer on the public cases; prints one line when they pass,
         raises AssertionError with the case, expected vs got and a hint when one does not."""
-        data = self.probe(*answers)
         try:
+            data = self.probe(*answers)
             passed = self.compare(data, *answers[: self.literals])
         except CheckFailed as verdict:
-            raise AssertionError(str(verdict)) from None  # the check failed: its message is below
+            if not self._excused(answers):  # the check failed: its message is below
+                raise AssertionError(str(verdict)) from None
+            return
+        except Exception:
+            if not self._excused(answers):
+                raise  # your code's error, with its traceback
+            return
         if isinstance(passed, str):  # what the check could say without the grader's answer
             print(passed)
         else:
             print_passed(self.named(*answers[: self.literals]), passed)
 
+    def _excused(self, answers: tuple[Any, ...]) -> bool:
+        """Print why the check cannot judge the answers yet, if ``not_yet`` says so."""
+        reason = self.not_yet(*answers) if self.not_yet is not None else None
+        if reason is not None:
+            print(f"{self.named(*answers[: self.literals])}: not checked yet: {reason}")
+        return reason is not None
+
 
 def aspect(
-    probe: Callable[..., Any], literals: int = 0, test_id: Callable[..., str] | None = None
+    probe: Callable[..., Any],
+    literals: int = 0,
+    test_id: Callable[..., str] | None = None,
+    given: tuple[str, ...] = (),
+    not_yet: Callable[..., str | None] | None = None,
 ) -> Callable[[Callable[..., int | str]], Aspect]:
     """Declare the decorated comparison ``check_<name>`` of ``hw2checks.<part>`` as a graded
     aspect whose probe is ``probe`` (a function of the same module); ``test_id(*literals)`` names
-    the test cell in the success line where one aspect serves several cells."""
+    the test cell in the success line where one aspect serves several cells; ``given`` and
+    ``not_yet``: see Aspect."""
 
     def declare(compare: Callable[..., int | str]) -> Aspect:
         package, _, part = compare.__module__.rpartition(".")
@@ -80,6 +110,6 @@ def aspect(
         if probe.__module__ != compare.__module__:
             raise ValueError(f"{compare.__name__}: its probe must live in {compare.__module__}")
         name = compare.__name__.removeprefix("check_")
-        return Aspect(part, name, probe, compare, literals, test_id)
+        return Aspect(part, name, probe, compare, literals, test_id, given, not_yet)
 
     return declare

@@ -1,14 +1,23 @@
 """Checks of notebook 2: gradient statistics, the exponential moving average and a hand-written
 Adam (reference: ``torch.optim.Adam``).
 
-Tasks 2.1 and 2.2 are graded aspects declared here (``hw2checks.aspect``): a probe runs your
-function on cases drawn with ``case_seed``, and a comparison judges what it returned. The
-formulas of those tasks are the answers, so the visible checks compare with values worked out in
+Every task's aspects are graded aspects declared here (``hw2checks.aspect``): a probe runs your
+answer on cases drawn with ``case_seed``, and a comparison judges what it returned. The formulas
+of Tasks 2.1 and 2.2 are the answers, so their visible checks compare with values worked out in
 advance for the public cases (PUBLIC_GRAD_STATS, PUBLIC_EMA); the grader adds its own reference.
+Adam is compared with torch.optim.Adam, or with your own optimizer in another setting; the
+visible checks name mistakes of the update from their first step only. Adam's probes are given
+``ema_update`` (``given``): the grader runs your ADAMOptimizer with Task 2.2's EMA in place of
+yours, and the visible checks, run with your own, say "not checked yet" while it fails its checks.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import io
+import math
+import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar, cast
 
@@ -18,31 +27,31 @@ from hw2checks.aspect import NO_HIDDEN, Hidden, aspect
 from hw2checks.part1 import (
     TOY_SHAPES,
     MakeOptimizer,
-    expect_zero_grad,
+    exercise_zero_grad,
     flat,
     leaf_copies,
     quartic_loss,
     random_parameters,
     run_in_turn,
-    run_steps,
     torch_sgd_path,
+    zero_grad_cases,
 )
-from hw2checks.probing import Delegated, devices, plain
+from hw2checks.probing import Delegated, devices, globals_read, no_torch_optim, plain
 from hw2checks.runs import case_seed, describe_error
 from hw2checks.toolkit import (
     CheckFailed,
+    delegation_message,
     expect_close,
     expect_path,
     fail,
+    global_variable_hint,
     malformed,
     max_diff,
     mistake_hint,
-    print_passed,
-    show,
-    student_facing,
+    show_pair,
     tolerance,
 )
-from hw2utils import BOWL_START, LossFunctionWithPlot, pick_device
+from hw2utils import BOWL_START, LossFunctionWithPlot
 
 DTYPES = (torch.float64, torch.float32)
 MAX_ITEMS = 100  # a longer list or tuple is described, not kept (an answer holds a few numbers)
@@ -1012,59 +1021,19 @@ def check_ema_update__tensors_unchanged(data: Any, hidden: Hidden = NO_HIDDEN) -
     return n
 
 
-def method_globals(cls: object) -> list[dict[str, Any]]:
-    """The global namespaces the methods of ``cls`` and of its bases (not ``object``) read, once each:
-    for a class written in a notebook, the notebook's globals."""
-    spaces: dict[int, dict[str, Any]] = {}
-    for klass in getattr(cls, "__mro__", (cls,)):
-        for attr in vars(klass).values() if klass is not object else ():
-            space = getattr(getattr(attr, "__func__", attr), "__globals__", None)
-            if isinstance(space, dict):
-                spaces[id(space)] = space
-    return list(spaces.values())
+# Task 2.3: ADAMOptimizer ----------------------------------------------------------------------------
 
-
-def _student_global(cls: object, name: str) -> Any:
-    """What ``name`` means to the methods of ``cls`` (a notebook global), or None."""
-    return next((space[name] for space in method_globals(cls) if name in space), None)
-
-
-def _passes_quietly(check: Callable[..., object], *args: object) -> bool:
-    import contextlib
-    import io
-
-    try:
-        with contextlib.redirect_stdout(io.StringIO()):
-            check(*args)
-    except Exception:
-        return False
-    return True
-
-
-def _check_adam(test_id: str, ADAMOptimizer: Callable[..., Any], run: Callable[[], None]) -> None:
-    """Run the check ``run``. If it fails while ``ema_update``, which ADAMOptimizer is built on,
-    fails its own checks, say that ADAMOptimizer cannot be checked yet instead of failing: the
-    autograder checks ADAMOptimizer with a correct ema_update, so one mistake costs once."""
-    ADAMOptimizer(iter(random_parameters(0, TOY_SHAPES)), lr=0.1)
-    try:
-        run()
-    except Exception:
-        ema_update = _student_global(ADAMOptimizer, "ema_update")
-        if ema_update is not None and all(
-            _passes_quietly(check, ema_update)
-            for check in (
-                check_ema_update__formula,
-                check_ema_update__bias_correction,
-                check_ema_update__tensors_unchanged,
-            )
-        ):
-            raise
-        print(
-            f"{test_id}: not checked yet: ADAMOptimizer is built on ema_update, which does not pass "
-            "its own checks. Fix ema_update first; the grader checks ADAMOptimizer with a correct "
-            "ema_update."
-        )
-
+# Each aspect of Adam is graded on its own. matches_torch compares with torch.optim.Adam and owns
+# the update formula. The other aspects compare your optimizer with itself, so a mistake in the
+# formula does not cost them too: weight_decay, "with weight_decay=wd on L" against "with
+# weight_decay=0 on L + (wd/2)|p|^2"; state_persists, runs that differ only in earlier gradients
+# or in other parameters (one of the same shape) or optimizers alive at the same time;
+# devices_dtypes, float32 and another device against float64 on the CPU; zero_grad, steps with
+# zero_grad() between them against steps with the gradients cleared by hand.
+#
+# ADAMOptimizer is built on your ema_update (Task 2.2). The grader's probes are given Task 2.2's
+# EMA in its place (Aspect.given: a wrong ema_update costs only its own points); the visible
+# checks run your own, and say "not checked yet" when it fails its own checks.
 
 ADAM_HINT = (
     "step() advances t by one, then for each parameter: g = the gradient of L_obj(p) + "
@@ -1121,6 +1090,102 @@ OWN_STATE_HINT = (
     "or state shared between parameters?"
 )
 
+NAN_HINT = (
+    "your parameters became NaN or infinite: is t 0 in the first step? t counts from 1 "
+    "(increment it at the start of step()), so 1 - beta^t is never 0"
+)
+
+ADAM_SHAPES = [(), (4,), (3, 2), (2, 2, 2)]
+ADAM_ARGUMENTS = ("lr", "betas", "beta1", "beta2", "eps", "weight_decay")
+ADAM_STEPS = 6  # matches_torch and weight_decay
+# annotated: mypy joins dict[str, float] and dict[str, object] to object
+MATCH_CASES: list[dict[str, Any]] = [
+    dict(lr=0.1),
+    dict(lr=0.03, betas=(0.8, 0.99)),
+    dict(lr=0.05, betas=(0.5, 0.9), eps=0.1),
+]
+DECAY_CASES: list[dict[str, Any]] = [
+    dict(lr=0.1, weight_decay=0.1),
+    dict(lr=0.05, betas=(0.8, 0.95), weight_decay=0.5),
+    dict(lr=0.01, weight_decay=0.02, eps=1e-3),
+]
+PERSIST_CASES: list[dict[str, Any]] = [dict(lr=0.1), dict(lr=0.02, betas=(0.7, 0.9))]
+PERSIST_STEPS = 5
+IN_TURN_STEPS = 4
+# Two optimizers alive at once, stepped in turn: with settings of their own, which the one made
+# first keeps only if nothing is shared through the class.
+IN_TURN_CASES: tuple[dict[str, Any], ...] = (
+    dict(lr=0.1),
+    dict(lr=0.03, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.1),
+)
+TWIN_SHAPES = [(2, 3), (2, 3)]  # state kept per parameter, not per shape
+ZERO_GRAD_SEED = 600
+# Shapes differ, so each state tensor can be matched to its parameter by shape.
+LAYOUT = [
+    ((3,), torch.float64),
+    ((2, 2), torch.float32),
+    ((5,), torch.float32),
+    ((2, 1, 3), torch.float64),
+]
+LAYOUT_KWARGS = dict(lr=0.05)
+LAYOUT_STEPS = 5
+#: What the probe says of each parameter and state tensor (tensor_facts, with "where" or "leaf"),
+#: by type.
+FACT_TYPES = {"where": str, "dtype": str, "device": str, "shape": list, "leaf": bool}
+#: Task 2.2's answer, which the grader's sandbox gives Adam's probes (Aspect.given).
+GIVEN_EMA = ("ema_update",)
+
+AdamCase = tuple[torch.dtype, dict[str, Any], list[torch.Tensor]]
+#: A catalogue of wrong Adams: (init, steps, gradients, kwargs) -> {description: path}.
+AdamMistakes = Callable[
+    [Sequence[torch.Tensor], int, GradientSource, Mapping[str, Any]], dict[str, torch.Tensor]
+]
+
+
+def adam_cases(
+    first_seed: int, cases: Sequence[dict[str, Any]], device_list: Iterable[str]
+) -> dict[str, list[AdamCase]]:
+    """{device: [(dtype, kwargs, initial parameters of ADAM_SHAPES)]}: each of ``cases`` in
+    float64 and float32, the parameters drawn from case_seed(first_seed), case_seed(first_seed +
+    1), ..."""
+    n = 0
+    inputs: dict[str, list[AdamCase]] = {}
+    for device in device_list:
+        inputs[device] = []
+        for dtype in DTYPES:
+            for kwargs in cases:
+                init = random_parameters(case_seed(first_seed + n), ADAM_SHAPES, dtype, device)
+                inputs[device].append((dtype, kwargs, init))
+                n += 1
+    return inputs
+
+
+def without_decay(kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in kwargs.items() if k != "weight_decay"}
+
+
+def gradient_sequence(
+    seed: int,
+    shapes: Sequence[tuple[int, ...]],
+    steps: int,
+    dtype: torch.dtype,
+    device: str | torch.device,
+) -> list[list[torch.Tensor]]:
+    """Gradients that change sign and size from step to step, drawn from case_seed(seed)."""
+    g = torch.Generator().manual_seed(case_seed(seed))
+    sequence = []
+    for step in range(steps):
+        sign = -1.0 if step % 3 == 1 else 1.0
+        sequence.append(
+            [
+                (sign * (1 + step) * torch.randn(shape, generator=g, dtype=torch.float64)).to(
+                    dtype=dtype, device=device
+                )
+                for shape in shapes
+            ]
+        )
+    return sequence
+
 
 def drive(
     make: MakeOptimizer, init: Sequence[torch.Tensor], steps: int, gradients: GradientSource
@@ -1166,225 +1231,6 @@ def with_l2(gradients: GradientSource, weight_decay: float) -> GradientSource:
         return [g + weight_decay * p.detach() for g, p in zip(gradients(step, params), params)]
 
     return source
-
-
-def _adam_first_step_mistakes(kwargs: Mapping[str, Any]) -> dict[str, torch.Tensor]:
-    """What classic mistakes in the update give at the first step from random_parameters(0,
-    TOY_SHAPES), as a path of one step: at t = 1 the bias-corrected moments are g and g * g."""
-    params = random_parameters(0, TOY_SHAPES)
-    g = flat(torch.autograd.grad(quartic_loss(params), params))
-    lr, (beta1, beta2), eps = (
-        kwargs["lr"],
-        kwargs.get("betas", (0.9, 0.999)),
-        kwargs.get("eps", 1e-8),
-    )
-    steps = {
-        EPS_INSIDE_SQRT: g / (g * g + eps).sqrt(),
-        NO_SQRT: g / (g * g + eps),
-        NO_BIAS_CORRECTION: (1 - beta1) * g / ((1 - beta2) ** 0.5 * g.abs() + eps),
-    }
-    return {name: (flat(params) - lr * step)[None] for name, step in steps.items()}
-
-
-def _adam_against_torch(
-    test_id: str,
-    ADAMOptimizer: Callable[..., Any],
-    cases: Sequence[Mapping[str, Any]],
-    steps: int,
-    hint: str,
-) -> None:
-    """Compare ``ADAMOptimizer(params, **kw)`` with ``torch.optim.Adam(params, **kw)`` step by step
-    on quartic_loss (see drive)."""
-    for kwargs in cases:
-        case = ", ".join(f"{k}={v}" for k, v in kwargs.items()) + f", {steps} steps"
-        init = random_parameters(0, TOY_SHAPES)
-        got, params, optimizer = drive(
-            lambda p: ADAMOptimizer(p, **kwargs), init, steps, loss_gradients()
-        )
-        expected, _, _ = drive(
-            lambda p: torch.optim.Adam(p, **kwargs), init, steps, loss_gradients()
-        )
-        mismatch = _state_mismatch(optimizer, params)
-        expect_path(
-            test_id,
-            case,
-            expected,
-            got,
-            tolerance(expected, got),
-            f"{mismatch}: {STATE_HINT}" if mismatch else hint,
-            lambda: _adam_first_step_mistakes(kwargs),
-        )
-    print_passed(test_id, len(cases))
-
-
-@student_facing
-def check_adam_optimizer__matches_torch(ADAMOptimizer: Callable[..., Any]) -> None:
-    """``ADAMOptimizer`` without weight decay equals torch.optim.Adam step for step."""
-    test_id = "adam_optimizer__matches_torch"
-    _check_adam(
-        test_id,
-        ADAMOptimizer,
-        lambda: _adam_against_torch(
-            test_id,
-            ADAMOptimizer,
-            [{"lr": 0.1}, {"lr": 0.05, "betas": (0.5, 0.9), "eps": 0.1}],
-            steps=5,
-            hint=ADAM_HINT,
-        ),
-    )
-
-
-@student_facing
-def check_adam_optimizer__weight_decay(ADAMOptimizer: Callable[..., Any]) -> None:
-    """``ADAMOptimizer(weight_decay=wd)`` on a loss L does what ``ADAMOptimizer(weight_decay=0)``
-    does on L + (wd / 2) |p|^2: PyTorch's coupled L2, whatever the rest of the update."""
-    test_id = "adam_optimizer__weight_decay"
-    cases: list[dict[str, Any]] = [
-        {"lr": 0.1, "weight_decay": 0.1},
-        {"lr": 0.05, "betas": (0.8, 0.95), "weight_decay": 0.5},
-    ]
-
-    def own_path(kwargs: Mapping[str, Any], gradients: GradientSource) -> torch.Tensor:
-        return drive(
-            lambda p: ADAMOptimizer(p, **kwargs), random_parameters(0, TOY_SHAPES), 5, gradients
-        )[0]
-
-    def run() -> None:
-        for kwargs in cases:
-            wd = kwargs["weight_decay"]
-            plain = {k: v for k, v in kwargs.items() if k != "weight_decay"}
-            got = own_path(kwargs, loss_gradients())
-            expected = own_path(plain, with_l2(loss_gradients(), wd))
-            ignored = own_path(plain, loss_gradients())
-            case = ", ".join(f"{k}={v}" for k, v in kwargs.items())
-            for step, (g, e, i) in enumerate(zip(got, expected, ignored), start=1):
-                expect_close(
-                    test_id,
-                    f"{case}, after step {step}: compared with your ADAMOptimizer "
-                    f"without weight decay on the loss + ({wd}/2)|p|^2",
-                    e,
-                    g,
-                    tolerance(e, g),
-                    ADAM_DECAY_HINT,
-                    {DECAY_IGNORED: i},
-                )
-        print_passed(test_id, len(cases))
-
-    _check_adam(test_id, ADAMOptimizer, run)
-
-
-#: Gradients set by hand for two parameters (shapes (2,) and ()), changing sign and size.
-_HAND_GRADIENTS = [
-    ([0.5, -1.0], 2.0),
-    ([-1.5, 0.2], -0.5),
-    ([0.1, 3.0], 1.0),
-    ([2.0, -0.3], -2.5),
-    ([-0.4, 0.8], 0.3),
-    ([1.2, 1.2], -1.0),
-]
-
-
-def _steps_with_hand_gradients(
-    make: MakeOptimizer,
-    gradients: Sequence[tuple[list[float], float]] = _HAND_GRADIENTS,
-    which: Sequence[int] = (0, 1),
-) -> torch.Tensor:
-    """drive's path of ``make`` over the parameters ``which`` of ((0.3, -0.7), 1.1), their
-    gradients set by hand."""
-    init = [torch.tensor(start, dtype=torch.float64) for start in ([0.3, -0.7], 1.1)]
-    sequence = [[torch.tensor(grads[i], dtype=torch.float64) for i in which] for grads in gradients]
-    return drive(make, [init[i] for i in which], len(gradients), fixed_gradients(sequence))[0]
-
-
-def _twins_with_hand_gradients(make: MakeOptimizer, which: Sequence[int] = (0, 1)) -> torch.Tensor:
-    """drive's path of ``make`` over the parameters ``which`` of two of one shape, (0.3, -0.7) and
-    (1.1, -0.2), with the vectors of _HAND_GRADIENTS as the gradients of the first and those
-    reversed as the second's."""
-    init = [torch.tensor(start, dtype=torch.float64) for start in ([0.3, -0.7], [1.1, -0.2])]
-    sequence = [
-        [torch.tensor(vector if i == 0 else vector[::-1], dtype=torch.float64) for i in which]
-        for vector, _ in _HAND_GRADIENTS
-    ]
-    return drive(make, [init[i] for i in which], len(sequence), fixed_gradients(sequence))[0]
-
-
-#: Two optimizers alive at once (Task 2.3's state_persists): each keeps its own settings.
-_IN_TURN_SETTINGS = (
-    {"lr": 0.1, "betas": (0.8, 0.9)},
-    {"lr": 0.03, "betas": (0.5, 0.99), "eps": 1e-6},
-)
-
-
-def _check_in_turn(test_id: str, ADAMOptimizer: Callable[..., Any], steps: int = 5) -> None:
-    """Two ADAMOptimizer objects, made one after the other with _IN_TURN_SETTINGS and stepped in
-    turn (run_in_turn), each move as it does alone."""
-    makers = [lambda p, kw=kw: ADAMOptimizer(p, **kw) for kw in _IN_TURN_SETTINGS]
-    together = run_in_turn(makers, [random_parameters(seed, TOY_SHAPES) for seed in (0, 1)], steps)
-    for index, (make, path) in enumerate(zip(makers, together)):
-        alone = run_steps(make, random_parameters(index, TOY_SHAPES), steps)
-        expect_path(
-            test_id,
-            f"two optimizers alive at once, {_IN_TURN_SETTINGS[0]} and "
-            f"{_IN_TURN_SETTINGS[1]}, stepped in turn: the {('first', 'second')[index]}",
-            alone,
-            path,
-            tolerance(alone),
-            CLASS_STATE_HINT,
-            what="expected (what it does alone)",
-        )
-
-
-@student_facing
-def check_adam_optimizer__state_persists(ADAMOptimizer: Callable[..., Any]) -> None:
-    """Each parameter's m* and v* carry over from step to step, and t advances once per step():
-    a step depends on earlier gradients, a parameter moves the same alone or with others (also
-    one of the same shape), and two optimizers alive at once share nothing."""
-    test_id = "adam_optimizer__state_persists"
-    kwargs = {"lr": 0.1, "betas": (0.8, 0.9)}
-
-    def run() -> None:
-        make = lambda p: ADAMOptimizer(p, **kwargs)
-        first = _steps_with_hand_gradients(make)
-        (vector, scalar), rest = _HAND_GRADIENTS[0], _HAND_GRADIENTS[1:]
-        changed = [([-3 * g for g in vector], -3 * scalar)] + rest
-        second = _steps_with_hand_gradients(make, changed)
-        moved_first, moved_second = first[1] - first[0], second[1] - second[0]
-        if (moved_first - moved_second).abs().max().item() < 1e-7:
-            fail(
-                test_id,
-                "two runs whose gradients differ only at step 1",
-                f"step 2 moved the parameters by {show(moved_first)} in both runs: the first "
-                "gradient was forgotten",
-                mistake_hint(PERSIST_MISTAKE),
-            )
-        alone = _steps_with_hand_gradients(make, which=(1,))
-        for step, (a, b) in enumerate(zip(alone, first), start=1):
-            expect_close(
-                test_id,
-                f"the scalar parameter after step {step}, with the other parameter "
-                "in the optimizer, compared with it alone",
-                a,
-                b[-1:],
-                tolerance(a),
-                OWN_STATE_HINT,
-            )
-        together = _twins_with_hand_gradients(make)
-        for index in (0, 1):
-            alone = _twins_with_hand_gradients(make, which=(index,))
-            expect_path(
-                test_id,
-                f"two parameters of shape (2,) in one optimizer: the "
-                f"{('first', 'second')[index]}, compared with it alone",
-                alone,
-                together[:, 2 * index : 2 * index + 2],
-                tolerance(alone),
-                TWIN_HINT,
-                what="expected (what it does alone)",
-            )
-        _check_in_turn(test_id, ADAMOptimizer)
-        print_passed(test_id, len(_HAND_GRADIENTS) + 3)
-
-    _check_adam(test_id, ADAMOptimizer, run)
 
 
 def tensors_held(obj: object, exclude: Iterable[torch.Tensor]) -> list[tuple[str, torch.Tensor]]:
@@ -1442,67 +1288,669 @@ def state_mismatch(
     return None
 
 
-def _state_mismatch(optimizer: object, params: Sequence[torch.Tensor]) -> str | None:
-    return state_mismatch(state_facts(optimizer, params), [tensor_facts(p) for p in params])
+# What your ADAMOptimizer does (the probes) ----------------------------------------------------
 
 
-@student_facing
-def check_adam_optimizer__devices_dtypes(ADAMOptimizer: Callable[..., Any]) -> None:
-    """``ADAMOptimizer`` keeps float32 and float64 parameters, on the chosen device, as they
-    are, and gives what it gives for the same values in float64 on the CPU."""
-    test_id = "adam_optimizer__devices_dtypes"
-    device = pick_device()
-    hint = STATE_HINT
+def method_globals(cls: object) -> list[dict[str, Any]]:
+    """The global namespaces the methods of ``cls`` and of its bases (not ``object``) read, once each:
+    for a class written in a notebook, the notebook's globals."""
+    spaces: dict[int, dict[str, Any]] = {}
+    for klass in getattr(cls, "__mro__", (cls,)):
+        for attr in vars(klass).values() if klass is not object else ():
+            space = getattr(getattr(attr, "__func__", attr), "__globals__", None)
+            if isinstance(space, dict):
+                spaces[id(space)] = space
+    return list(spaces.values())
 
-    def path(
-        dtypes: Sequence[torch.dtype], where: str | torch.device
-    ) -> tuple[list[torch.Tensor], Any]:
-        # quartic_loss has one term per parameter: the float64 ones do not see float32 rounding.
-        init = [
-            p.detach().to(dtype=d, device=where)
-            for p, d in zip(random_parameters(2, TOY_SHAPES), dtypes)
-        ]
-        _, params, optimizer = drive(lambda p: ADAMOptimizer(p, lr=0.05), init, 4, loss_gradients())
-        return params, optimizer
 
-    def run() -> None:
-        dtypes = (torch.float64, torch.float32, torch.float64)
+def _student_global(cls: object, name: str) -> Any:
+    """What ``name`` means to the methods of ``cls`` (a notebook global), or None."""
+    return next((space[name] for space in method_globals(cls) if name in space), None)
+
+
+_MISSING = object()
+
+
+@contextlib.contextmanager
+def _global_replaced(cls: object, name: str, replacement: object) -> Iterator[None]:
+    """Inside, the global ``name`` seen by the code of ``cls`` (its methods' module namespaces
+    and its module) is ``replacement``; afterwards each namespace gets back what it had."""
+    namespaces = {id(space): space for space in method_globals(cls)}
+    for klass in getattr(cls, "__mro__", (cls,)):
+        module = sys.modules.get(getattr(klass, "__module__", None) or "")
+        if klass is not object and module is not None and module.__name__ != "builtins":
+            namespaces[id(module.__dict__)] = module.__dict__
+    saved = {key: space.get(name, _MISSING) for key, space in namespaces.items()}
+    for space in namespaces.values():
+        space[name] = replacement
+    try:
+        yield
+    finally:
+        for key, space in namespaces.items():
+            if saved[key] is _MISSING:
+                space.pop(name, None)
+            else:
+                space[name] = saved[key]
+
+
+AdamProbe = Callable[[Callable[..., Any]], Any]
+
+
+def _adam_probe(probe: AdamProbe) -> Callable[..., Any]:
+    """``probe`` run with no torch.optim (constructing one makes the data {"delegated": its
+    name}), and with ``ema_update`` (GIVEN_EMA: Task 2.2's EMA, which the grader's sandbox gives)
+    in place of yours when given; the visible check gives none, and your own is used."""
+
+    @functools.wraps(probe)
+    def run(ADAMOptimizer: Callable[..., Any], ema_update: Callable[..., Any] | None = None) -> Any:
+        swapped = (
+            _global_replaced(ADAMOptimizer, "ema_update", ema_update)
+            if ema_update is not None
+            else contextlib.nullcontext()
+        )
         try:
-            got, optimizer = path(dtypes, device)
-        except RuntimeError as err:
-            if "device" not in str(err).lower():
-                raise
+            with no_torch_optim(), swapped:
+                return probe(ADAMOptimizer)
+        except Delegated as delegated:
+            return {"delegated": str(delegated.args[0])}
+
+    return run
+
+
+def _run(
+    ADAMOptimizer: Callable[..., Any],
+    kwargs: Mapping[str, Any],
+    init: Sequence[torch.Tensor],
+    steps: int,
+    gradients: GradientSource,
+    facts: bool = False,
+) -> object:
+    """{"path": (steps, n)} of your optimizer (see drive), with "state" and "params" facts after
+    the last step when ``facts``; or {"raised": ...}."""
+
+    def run() -> dict[str, Any]:
+        path, params, optimizer = drive(
+            lambda p: ADAMOptimizer(p, **kwargs), init, steps, gradients
+        )
+        if not facts:
+            return {"path": path}
+        return {
+            "path": path,
+            "state": state_facts(optimizer, params),
+            "params": [{**tensor_facts(p), "leaf": p.is_leaf} for p in params],
+        }
+
+    return _attempt(run)
+
+
+@_adam_probe
+def probe_adam_optimizer__matches_torch(ADAMOptimizer: Callable[..., Any]) -> dict[str, Any]:
+    """{"globals_read", "devices": {device: per case of adam_cases(100, MATCH_CASES), its run}}."""
+    runs = {
+        device: [
+            _run(ADAMOptimizer, kwargs, init, ADAM_STEPS, loss_gradients(), facts=True)
+            for _, kwargs, init in cases
+        ]
+        for device, cases in adam_cases(100, MATCH_CASES, devices()).items()
+    }
+    return {"globals_read": globals_read(ADAMOptimizer, ADAM_ARGUMENTS), "devices": runs}
+
+
+def _decay_runs(
+    ADAMOptimizer: Callable[..., Any], kwargs: Mapping[str, Any], init: Sequence[torch.Tensor]
+) -> dict[str, object]:
+    no_decay, wd = without_decay(kwargs), kwargs["weight_decay"]
+    return {
+        "with_decay": _run(ADAMOptimizer, kwargs, init, ADAM_STEPS, loss_gradients()),
+        "on_l2_loss": _run(
+            ADAMOptimizer, no_decay, init, ADAM_STEPS, with_l2(loss_gradients(), wd)
+        ),
+        "without_decay": _run(ADAMOptimizer, no_decay, init, ADAM_STEPS, loss_gradients()),
+    }
+
+
+@_adam_probe
+def probe_adam_optimizer__weight_decay(ADAMOptimizer: Callable[..., Any]) -> dict[str, Any]:
+    """Per case of adam_cases(700, DECAY_CASES): the run with weight_decay=wd on the loss, with
+    weight_decay=0 on the loss + (wd/2)|p|^2, and with weight_decay=0 on the loss."""
+    runs = {
+        device: [_decay_runs(ADAMOptimizer, kwargs, init) for _, kwargs, init in cases]
+        for device, cases in adam_cases(700, DECAY_CASES, devices()).items()
+    }
+    return {"globals_read": globals_read(ADAMOptimizer, ADAM_ARGUMENTS), "devices": runs}
+
+
+def _holds_tensors(value: object) -> bool:
+    if isinstance(value, torch.Tensor):
+        return True
+    if isinstance(value, dict):
+        value = list(value.values())
+    return isinstance(value, (list, tuple)) and any(_holds_tensors(item) for item in value)
+
+
+def _tensors_on_the_class(optimizer: object) -> list[str]:
+    """Each class attribute holding tensors (state every object would share), as "Class.name"."""
+    return [
+        f"{klass.__name__}.{name}"
+        for klass in type(optimizer).__mro__
+        if klass is not object
+        for name, value in vars(klass).items()
+        if not name.startswith("__") and _holds_tensors(value)
+    ]
+
+
+def _class_state(ADAMOptimizer: Callable[..., Any]) -> list[str]:
+    """Class attributes holding tensors after constructing one optimizer, or else after its first step."""
+    params = random_parameters(199, [(3,), (2,)])
+    optimizer = ADAMOptimizer(iter(params), lr=0.1)
+    found = _tensors_on_the_class(optimizer)
+    if found:
+        return found
+    for p, grad in zip(params, torch.autograd.grad(quartic_loss(params), params)):
+        p.grad = grad
+    try:
+        optimizer.step()
+    except Exception:  # shared state can make step() fail; the class attributes say why
+        found = _tensors_on_the_class(optimizer)
+        if found:
+            return found
+        raise
+    return _tensors_on_the_class(optimizer)
+
+
+def _persist_runs(
+    ADAMOptimizer: Callable[..., Any],
+    kwargs: Mapping[str, Any],
+    init: Sequence[torch.Tensor],
+    sequence: Sequence[Sequence[torch.Tensor]],
+) -> dict[str, object]:
+    """Runs on gradients set by hand: as given, with only the first changed, and the last
+    parameter alone."""
+    changed = [[-3 * g for g in sequence[0]], *sequence[1:]]
+    last_alone = [grads[-1:] for grads in sequence]
+    run = functools.partial(_run, ADAMOptimizer, kwargs)
+    return {
+        "given": run(init, PERSIST_STEPS, fixed_gradients(sequence)),
+        "first_changed": run(init, PERSIST_STEPS, fixed_gradients(changed)),
+        "last_alone": run(init[-1:], PERSIST_STEPS, fixed_gradients(last_alone)),
+    }
+
+
+def _in_turn_runs(ADAMOptimizer: Callable[..., Any], device: str) -> list[dict[str, object]]:
+    """Two optimizers (IN_TURN_CASES) made one after the other, then stepped in turn on the loss:
+    per optimizer, its parameters after IN_TURN_STEPS steps ("in_turn") and the run of the same
+    parameters alone ("alone")."""
+    inits = [
+        random_parameters(case_seed(400), [(3,), (2,)], device=device),
+        random_parameters(case_seed(401), [(5,)], device=device),
+    ]
+    paths = run_in_turn(
+        [lambda p, kw=kw: ADAMOptimizer(p, **kw) for kw in IN_TURN_CASES],
+        [leaf_copies(init) for init in inits],
+        IN_TURN_STEPS,
+    )
+    return [
+        {
+            "in_turn": path[-1],
+            "alone": _run(ADAMOptimizer, kwargs, init, IN_TURN_STEPS, loss_gradients()),
+        }
+        for init, path, kwargs in zip(inits, paths, IN_TURN_CASES)
+    ]
+
+
+def _twin_runs(ADAMOptimizer: Callable[..., Any], device: str) -> dict[str, object]:
+    """Two parameters of the same shape in one optimizer ("together"), and each alone ("alone"),
+    on gradients set by hand."""
+    init = random_parameters(case_seed(450), TWIN_SHAPES, device=device)
+    sequence = gradient_sequence(451, TWIN_SHAPES, PERSIST_STEPS, torch.float64, device)
+    run = functools.partial(_run, ADAMOptimizer, PERSIST_CASES[0])
+    return {
+        "together": run(init, PERSIST_STEPS, fixed_gradients(sequence)),
+        "alone": [
+            run(
+                init[i : i + 1],
+                PERSIST_STEPS,
+                fixed_gradients([grads[i : i + 1] for grads in sequence]),
+            )
+            for i in range(len(init))
+        ],
+    }
+
+
+@_adam_probe
+def probe_adam_optimizer__state_persists(ADAMOptimizer: Callable[..., Any]) -> dict[str, Any]:
+    """{"class_state": class attributes holding tensors; when none, "devices": {device:
+    {"runs": per PERSIST_CASES, _persist_runs, "twins": _twin_runs, "in_turn": _in_turn_runs}}}."""
+    shared = _class_state(ADAMOptimizer)
+    if shared:
+        return {"class_state": shared}
+    n, runs = 0, {}
+    for device in devices():
+        cases = []
+        for kwargs in PERSIST_CASES:
+            init = random_parameters(case_seed(200 + n), ADAM_SHAPES, device=device)
+            sequence = gradient_sequence(300 + n, ADAM_SHAPES, PERSIST_STEPS, torch.float64, device)
+            cases.append(_persist_runs(ADAMOptimizer, kwargs, init, sequence))
+            n += 1
+        runs[device] = {
+            "runs": cases,
+            "twins": _twin_runs(ADAMOptimizer, device),
+            "in_turn": _in_turn_runs(ADAMOptimizer, device),
+        }
+        n += 1
+    return {"class_state": [], "devices": runs}
+
+
+@_adam_probe
+def probe_adam_optimizer__devices_dtypes(ADAMOptimizer: Callable[..., Any]) -> dict[str, Any]:
+    """{device: {"mixed": the run of one optimizer over the LAYOUT parameters, with facts,
+    "float64_cpu": the same parameters as float64 on the CPU}}."""
+    runs = {}
+    for n, device in enumerate(devices()):
+        g = torch.Generator().manual_seed(case_seed(500 + n))
+        init = [
+            torch.randn(shape, generator=g, dtype=torch.float64).to(dtype=dtype, device=device)
+            for shape, dtype in LAYOUT
+        ]
+        run = functools.partial(_run, ADAMOptimizer, LAYOUT_KWARGS)
+        runs[device] = {
+            "mixed": run(init, LAYOUT_STEPS, loss_gradients(), facts=True),
+            "float64_cpu": run([p.double().cpu() for p in init], LAYOUT_STEPS, loss_gradients()),
+        }
+    return runs
+
+
+@_adam_probe
+def probe_adam_optimizer__zero_grad(ADAMOptimizer: Callable[..., Any]) -> dict[str, Any]:
+    """exercise_zero_grad's data."""
+    return exercise_zero_grad(
+        lambda params: ADAMOptimizer(params, lr=0.1),
+        random_parameters(case_seed(ZERO_GRAD_SEED), ADAM_SHAPES),
+    )
+
+
+def _passes_quietly(check: Callable[..., object], *args: object) -> bool:
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            check(*args)
+    except Exception:
+        return False
+    return True
+
+
+def ema_update_first(ADAMOptimizer: Callable[..., Any]) -> str | None:
+    """Why the visible check of ADAMOptimizer, having failed, cannot judge it yet: the ema_update
+    it is built on fails its own checks (the grader checks ADAMOptimizer with a correct
+    ema_update, so one mistake costs once); None when the failure is ADAMOptimizer's own (its
+    constructor raises, or its ema_update passes)."""
+    try:
+        ADAMOptimizer(iter(random_parameters(0, TOY_SHAPES)), lr=0.1)
+    except Exception:  # your constructor: the failure is ADAMOptimizer's own
+        return None
+    ema_update = _student_global(ADAMOptimizer, "ema_update")
+    if ema_update is not None and all(
+        _passes_quietly(check, ema_update)
+        for check in (
+            check_ema_update__formula,
+            check_ema_update__bias_correction,
+            check_ema_update__tensors_unchanged,
+        )
+    ):
+        return None
+    return (
+        "ADAMOptimizer is built on ema_update, which does not pass its own checks. Fix "
+        "ema_update first; the grader checks ADAMOptimizer with a correct ema_update."
+    )
+
+
+# How it compares (the comparisons) --------------------------------------------------------------
+
+
+def adam_first_step_mistakes(
+    init: Sequence[torch.Tensor],
+    steps: int,
+    gradients: GradientSource,
+    kwargs: Mapping[str, Any],
+) -> dict[str, torch.Tensor]:
+    """What classic mistakes in the update give at the first step from ``init``, as a path of one
+    step (``steps`` is the grader's, which simulates whole paths): at t = 1 the bias-corrected
+    moments are g and g * g."""
+    params = leaf_copies(init)
+    g = flat(gradients(0, params))
+    lr, (beta1, beta2), eps = (
+        kwargs["lr"],
+        kwargs.get("betas", (0.9, 0.999)),
+        kwargs.get("eps", 1e-8),
+    )
+    moves = {
+        EPS_INSIDE_SQRT: g / (g * g + eps).sqrt(),
+        NO_SQRT: g / (g * g + eps),
+        NO_BIAS_CORRECTION: (1 - beta1) * g / ((1 - beta2) ** 0.5 * g.abs() + eps),
+    }
+    return {name: (flat(params) - lr * move)[None] for name, move in moves.items()}
+
+
+def _describe(kwargs: Mapping[str, object]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in kwargs.items()) or "defaults"
+
+
+def finite(test_id: str, case: str, *paths: torch.Tensor) -> None:
+    for path in paths:
+        if not bool(torch.isfinite(path).all()):
+            fail(test_id, case, "the parameters became NaN or infinite", NAN_HINT)
+
+
+def not_delegated(test_id: str, data: object) -> None:
+    if isinstance(data, dict) and "delegated" in data:
+        raise CheckFailed(delegation_message(test_id, str(data["delegated"])))
+
+
+def leaked_globals(test_id: str, data: object) -> str | None:
+    """The hint naming the global variables the class reads instead of its constructor's values, or None."""
+    names = field(test_id, data, "globals_read")
+    if not isinstance(names, (list, tuple)) or not all(isinstance(name, str) for name in names):
+        malformed(test_id, "globals_read")
+    return global_variable_hint(list(names))
+
+
+def path_of(test_id: str, case: str, run: object, steps: int) -> torch.Tensor:
+    """The parameters after each step of one run of your optimizer, (steps, n) float64. A run
+    that raised fails here; one that failed on a device says where state must live."""
+    if isinstance(run, dict) and "raised" in run:
+        first = (str(run["raised"]).splitlines() or [""])[0]
+        if "device" in first.lower():
+            fail(test_id, case, f"step() failed: {first.partition(': ')[2]}", STATE_HINT)
+        not_raised(test_id, case, run)
+    path = tensor(test_id, field(test_id, run, "path"), f"{case}: the path")
+    if path.dim() != 2 or path.shape[0] != steps:
+        malformed(test_id, f"{case}: the path has shape {tuple(path.shape)}")
+    return path.double()
+
+
+def run_facts(test_id: str, run: object, key: str, names: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The probe's facts about the parameters or the state tensors of a run."""
+    found = field(test_id, run, key)
+    if not isinstance(found, list) or not all(
+        isinstance(fact, dict)
+        and all(isinstance(fact.get(name), FACT_TYPES[name]) for name in names)
+        for fact in found
+    ):
+        malformed(test_id, key)
+    return found
+
+
+def run_state_mismatch(test_id: str, run: object) -> str | None:
+    """state_mismatch of the probe's facts about a run."""
+    return state_mismatch(
+        run_facts(test_id, run, "state", ("where", "dtype", "device", "shape")),
+        run_facts(test_id, run, "params", ("shape", "dtype", "device", "leaf")),
+    )
+
+
+@aspect(probe=probe_adam_optimizer__matches_torch, given=GIVEN_EMA, not_yet=ema_update_first)
+def check_adam_optimizer__matches_torch(data: Any, hidden: Hidden = NO_HIDDEN) -> int:
+    """``ADAMOptimizer`` without weight decay equals torch.optim.Adam step for step. The mistakes
+    named: their first step here (adam_first_step_mistakes), their whole paths in the grader
+    (``hidden["mistakes"]``)."""
+    test_id = "adam_optimizer__matches_torch"
+    not_delegated(test_id, data)
+    leaked = leaked_globals(test_id, data)
+    mistakes: AdamMistakes = hidden.get("mistakes", adam_first_step_mistakes)
+    n = 0
+    runs = field(test_id, data, "devices")
+    for device, (dtype, kwargs, init), run in by_device(
+        test_id, runs, adam_cases(100, MATCH_CASES, devices())
+    ):
+        case = f"{_describe(kwargs)}, {device}, {dtype}, parameters of shapes {ADAM_SHAPES}"
+        got = path_of(test_id, case, run, ADAM_STEPS)
+        expected, _, _ = drive(
+            lambda p: torch.optim.Adam(p, **kwargs), init, ADAM_STEPS, loss_gradients()
+        )
+        mismatch = run_state_mismatch(test_id, run)
+        expect_path(
+            test_id,
+            case,
+            expected,
+            got,
+            tolerance(expected, dtype),
+            leaked or (f"{mismatch}: {STATE_HINT}" if mismatch else ADAM_HINT),
+            None if leaked else lambda: mistakes(init, ADAM_STEPS, loss_gradients(), kwargs),
+            nonfinite_hint=NAN_HINT,
+        )
+        n += 1
+    return n
+
+
+@aspect(probe=probe_adam_optimizer__weight_decay, given=GIVEN_EMA, not_yet=ema_update_first)
+def check_adam_optimizer__weight_decay(data: Any, hidden: Hidden = NO_HIDDEN) -> int:
+    """``ADAMOptimizer(weight_decay=wd)`` on a loss L does what ``ADAMOptimizer(weight_decay=0)``
+    does on L + (wd / 2) |p|^2: PyTorch's coupled L2, whatever the rest of the update. The
+    mistake named: weight decay ignored (your own run without it); the grader adds its
+    simulations of other ways to apply it (``hidden["mistakes"]``)."""
+    test_id = "adam_optimizer__weight_decay"
+    hint = ADAM_DECAY_HINT
+    not_delegated(test_id, data)
+    leaked = leaked_globals(test_id, data)
+    simulated: Callable[..., dict[str, torch.Tensor]] = hidden.get("mistakes", lambda *_: {})
+    n = 0
+    runs = field(test_id, data, "devices")
+    for device, (dtype, kwargs, init), run in by_device(
+        test_id, runs, adam_cases(700, DECAY_CASES, devices())
+    ):
+        case = f"{_describe(kwargs)}, {device}, {dtype}, parameters of shapes {ADAM_SHAPES}"
+        wd = kwargs["weight_decay"]
+        no_decay = without_decay(kwargs)
+        got = path_of(test_id, case, field(test_id, run, "with_decay"), ADAM_STEPS)
+        coupled = path_of(test_id, case, field(test_id, run, "on_l2_loss"), ADAM_STEPS)
+        finite(test_id, case, got, coupled)
+        own_without_decay = path_of(test_id, case, field(test_id, run, "without_decay"), ADAM_STEPS)
+
+        def mistakes(
+            init: Sequence[torch.Tensor] = init,
+            no_decay: Mapping[str, Any] = no_decay,
+            wd: float = wd,
+            own: torch.Tensor = own_without_decay,
+        ) -> dict[str, torch.Tensor]:
+            return {
+                DECAY_IGNORED: own,
+                **simulated(init, ADAM_STEPS, loss_gradients(), no_decay, wd),
+            }
+
+        expect_path(
+            test_id,
+            case,
+            coupled,
+            got,
+            tolerance(coupled, dtype),
+            leaked or hint,
+            None if leaked else mistakes,
+            what=f"expected what your ADAMOptimizer(weight_decay=0) does on the loss "
+            f"+ ({wd}/2)|p|^2,",
+            nonfinite_hint=NAN_HINT,
+        )
+        n += 1
+    return n
+
+
+def _expect_persists(test_id: str, device: str, kwargs: Mapping[str, object], runs: object) -> None:
+    """The moments remember earlier gradients, and each parameter has its own state."""
+    where = f"{_describe(kwargs)}, {device}"
+    paths: dict[str, torch.Tensor] = {}
+    for key, label in (
+        ("given", "gradients set by hand"),
+        ("first_changed", "the same gradients but the first"),
+        ("last_alone", "the last parameter alone"),
+    ):
+        paths[key] = path_of(test_id, f"{where}, {label}", field(test_id, runs, key), PERSIST_STEPS)
+        finite(test_id, f"{where}, {label}", paths[key])
+    # Change only the first gradient, and the later steps must change too.
+    a, b = paths["given"], paths["first_changed"]
+    for step in range(1, PERSIST_STEPS):
+        if max_diff(a[step] - a[step - 1], b[step] - b[step - 1]) < 1e-7:
             fail(
                 test_id,
-                f"float32 and float64 parameters on {device}",
-                f"step() failed: {str(err).splitlines()[0]}",
-                hint,
+                f"{where}, two runs whose gradients differ only at step 1",
+                f"step {step + 1} moved the parameters by the same amount in both runs, so "
+                "the earlier gradient was forgotten",
+                mistake_hint(PERSIST_MISTAKE),
             )
-        mismatch = _state_mismatch(optimizer, got)
-        if mismatch:
-            fail(test_id, f"float32 and float64 parameters on {device}", mismatch, hint)
-        expected, _ = path((torch.float64,) * 3, "cpu")
-        for g, e, dtype in zip(got, expected, dtypes):
-            case = f"a {dtype} parameter of shape {tuple(e.shape)} on {device}, after 4 steps"
-            if g.dtype != dtype or g.device.type != torch.device(device).type:
-                fail(test_id, case, f"the parameter became {g.dtype} on {g.device}", hint)
-            expect_close(
+    # One t for all parameters, and each parameter's own state: the last parameter follows the
+    # same path alone as among the others.
+    size = math.prod(ADAM_SHAPES[-1])
+    alone = paths["last_alone"]
+    expect_path(
+        test_id,
+        f"{where}, the last of {len(ADAM_SHAPES)} parameters, compared with "
+        "the same parameter alone in an ADAMOptimizer",
+        alone,
+        a[:, -size:],
+        tolerance(alone),
+        OWN_STATE_HINT,
+        what="expected (your result for the parameter alone)",
+    )
+
+
+def _expect_twins(test_id: str, device: str, runs: object) -> None:
+    """Two parameters of the same shape follow, side by side, the paths each follows alone."""
+    where = (
+        f"{_describe(PERSIST_CASES[0])}, {device}, two parameters of shape {TWIN_SHAPES[0]} in one "
+        "ADAMOptimizer"
+    )
+    together = path_of(test_id, where, field(test_id, runs, "together"), PERSIST_STEPS)
+    alone = [
+        path_of(test_id, f"{where}, one alone", run, PERSIST_STEPS)
+        for run in items(test_id, field(test_id, runs, "alone"), len(TWIN_SHAPES), "alone")
+    ]
+    size = math.prod(TWIN_SHAPES[0])
+    for index, own in enumerate(alone):
+        expect_path(
+            test_id,
+            f"{where}: the {('first', 'second')[index]}, compared with it alone",
+            own,
+            together[:, index * size : (index + 1) * size],
+            tolerance(own),
+            TWIN_HINT,
+            what="expected (your result for the parameter alone)",
+        )
+
+
+def _expect_in_turn(test_id: str, device: str, optimizers: object) -> None:
+    """Two optimizers stepped in turn behave as each does alone."""
+    for name, entry in zip(
+        ("first", "second"), items(test_id, optimizers, 2, f"in_turn on {device}")
+    ):
+        alone = path_of(
+            test_id, f"{device}: one ADAMOptimizer", field(test_id, entry, "alone"), IN_TURN_STEPS
+        )[-1]
+        got = tensor(test_id, field(test_id, entry, "in_turn"), f"in_turn on {device}").double()
+        if max_diff(alone, got) > tolerance(alone):
+            printed = show_pair(alone, got)
+            fail(
                 test_id,
-                f"{case}, compared with your result in float64 on the CPU",
-                e,
-                g,
-                tolerance(e, dtype),
-                hint,
+                f"{device}: two ADAMOptimizer objects alive at once, made with "
+                f"{_describe(IN_TURN_CASES[0])} and {_describe(IN_TURN_CASES[1])}, then stepped in turn: "
+                f"the {name} one after {IN_TURN_STEPS} steps",
+                f"expected {printed[0]} (what it does alone), got {printed[1]}",
+                CLASS_STATE_HINT,
             )
-        print_passed(test_id, len(expected))
-
-    _check_adam(test_id, ADAMOptimizer, run)
 
 
-@student_facing
-def check_adam_optimizer__zero_grad(ADAMOptimizer: Callable[..., Any]) -> None:
-    """``zero_grad()`` clears every parameter's gradient (to None or zeros)."""
-    expect_zero_grad("adam_optimizer__zero_grad", ADAMOptimizer, "t, m* and v* and the settings")
+@aspect(probe=probe_adam_optimizer__state_persists, given=GIVEN_EMA, not_yet=ema_update_first)
+def check_adam_optimizer__state_persists(data: Any, hidden: Hidden = NO_HIDDEN) -> int:
+    """Each parameter's m* and v* carry over from step to step, and t advances once per step():
+    a step depends on earlier gradients, a parameter moves the same alone or with others (also
+    one of the same shape), and two optimizers alive at once share nothing."""
+    test_id = "adam_optimizer__state_persists"
+    not_delegated(test_id, data)
+    shared = field(test_id, data, "class_state")
+    if not isinstance(shared, list) or not all(isinstance(name, str) for name in shared):
+        malformed(test_id, "class_state")
+    if shared:
+        fail(
+            test_id,
+            f"class attribute {shared[0]}",
+            "holds tensors that every ADAMOptimizer shares",
+            CLASS_STATE_HINT,
+        )
+    n = 0
+    for device in devices():
+        runs = on_device(test_id, field(test_id, data, "devices"), device)
+        cases = items(
+            test_id, field(test_id, runs, "runs"), len(PERSIST_CASES), f"the runs on {device}"
+        )
+        for kwargs, case_runs in zip(PERSIST_CASES, cases):
+            _expect_persists(test_id, device, kwargs, case_runs)
+            n += 1
+        _expect_twins(test_id, device, field(test_id, runs, "twins"))
+        _expect_in_turn(test_id, device, field(test_id, runs, "in_turn"))
+        n += 2
+    return n
+
+
+@aspect(probe=probe_adam_optimizer__devices_dtypes, given=GIVEN_EMA, not_yet=ema_update_first)
+def check_adam_optimizer__devices_dtypes(data: Any, hidden: Hidden = NO_HIDDEN) -> int:
+    """``ADAMOptimizer`` keeps float32 and float64 parameters, on each device, as they are, with
+    its state like them, and gives what it gives for the same values in float64 on the CPU."""
+    test_id = "adam_optimizer__devices_dtypes"
+    not_delegated(test_id, data)
+    n = 0
+    for device in devices():
+        runs = on_device(test_id, data, device)
+        case = f"one optimizer over float64 and float32 parameters on {device}"
+        mixed = field(test_id, runs, "mixed")
+        got = path_of(test_id, case, mixed, LAYOUT_STEPS)
+        params = items(
+            test_id,
+            run_facts(test_id, mixed, "params", ("shape", "dtype", "device", "leaf")),
+            len(LAYOUT),
+            "params",
+        )
+        for p, (shape, dtype) in zip(params, LAYOUT):
+            if p["dtype"] != str(dtype) or p["device"].split(":")[0] != device or not p["leaf"]:
+                fail(
+                    test_id,
+                    case,
+                    f"a parameter of shape {shape} became {p['dtype']} on {p['device']} "
+                    f"(leaf: {p['leaf']}); expected a {dtype} leaf on {device}",
+                    "update each parameter in place (p -= ...) under torch.no_grad()",
+                )
+        mismatch = run_state_mismatch(test_id, mixed)
+        if mismatch:
+            fail(test_id, case, mismatch, STATE_HINT)
+        # The same parameters in float64 on the CPU, through the same code, give the same path.
+        reference = path_of(
+            test_id,
+            f"{case} (as float64 on the CPU)",
+            field(test_id, runs, "float64_cpu"),
+            LAYOUT_STEPS,
+        )
+        finite(test_id, case, got, reference)
+        offsets = [0]
+        for shape, _ in LAYOUT:
+            offsets.append(offsets[-1] + math.prod(shape))
+        for index, (shape, dtype) in enumerate(LAYOUT):
+            part = slice(offsets[index], offsets[index + 1])
+            expect_path(
+                test_id,
+                f"{case}: the {dtype} parameter of shape {shape}",
+                reference[:, part],
+                got[:, part],
+                tolerance(reference[:, part], dtype),
+                STATE_HINT,
+                what="expected your own result in float64 on the CPU,",
+                nonfinite_hint=NAN_HINT,
+            )
+        n += 1
+    return n
+
+
+@aspect(probe=probe_adam_optimizer__zero_grad, given=GIVEN_EMA, not_yet=ema_update_first)
+def check_adam_optimizer__zero_grad(data: Any, hidden: Hidden = NO_HIDDEN) -> int:
+    """zero_grad() raises nothing before or after backward(), leaves no gradient (None or zeros),
+    and leaves t, m* and v* alone."""
+    test_id = "adam_optimizer__zero_grad"
+    not_delegated(test_id, data)
+    return zero_grad_cases(test_id, data, len(ADAM_SHAPES), "t, m* and v* and the settings")
 
 
 # end of Part 2 checks
