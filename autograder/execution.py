@@ -140,8 +140,12 @@ def prepare(
     for item in release.iterdir():  # what students were given: hw2utils.py, hw2checks/, data/
         if item.suffix != ".ipynb":
             (shutil.copytree if item.is_dir() else shutil.copy)(item, scratch / item.name)
+    # without the references the isolated run's probes are given (hw2probes.given): the
+    # student's code runs here, and would import them as its answers
     shutil.copytree(
-        ROOT / "hw2probes", scratch / "hw2probes", ignore=shutil.ignore_patterns("__pycache__")
+        ROOT / "hw2probes",
+        scratch / "hw2probes",
+        ignore=shutil.ignore_patterns("__pycache__", hw2probes.GIVEN_FILE),
     )
     for extra in submitted.iterdir():  # the EC1 model file, for the student's own cells
         if extra.suffix != ".ipynb" and extra.is_file() and extra.name != "timestamp.txt":

@@ -50,6 +50,8 @@ if TYPE_CHECKING:  # imported where it is used: the notebook runner imports hw2p
 
 ENV_OUT = "HW2_PROBE_OUT"  # the folder probes write to, set by the grader
 PARTS = ("part1", "part2", "part3", "part4", "extra_credit")
+#: The references shipped probes are given (``supplied``): in the isolated run's folder only.
+GIVEN_FILE = "given.py"
 #: A probe: the student's objects -> plain data (tensors, numbers, strings, lists, dicts).
 Probe = Callable[..., object]
 
@@ -81,11 +83,12 @@ def probe_named(ref: str) -> Probe:
 @functools.cache
 def supplied(declared: Aspect) -> Probe:
     """A shipped aspect's probe as the sandbox runs it: given what its declaration names
-    (``Aspect.given``) from ``hw2probes.<part>.GIVEN``, the reference for another task's answer,
-    which never ships; the probe itself where it is given nothing."""
+    (``Aspect.given``) from ``hw2probes.given.GIVEN``, the reference for another task's answer,
+    which never ships and exists only in the isolated run; the probe itself where it is given
+    nothing."""
     if not declared.given:
         return declared.probe
-    given = importlib.import_module(f"{__name__}.{declared.part}").GIVEN
+    given = importlib.import_module(f"{__name__}.{GIVEN_FILE.removesuffix('.py')}").GIVEN
     return functools.partial(declared.probe, **{name: given[name] for name in declared.given})
 
 

@@ -27,7 +27,6 @@ import argparse
 import ast
 import base64
 import importlib
-import importlib.util
 import json
 import linecache
 import os
@@ -159,7 +158,7 @@ def run_job(folder: Path, job: Job, timeout: float, holder: list[list[object]]) 
 
 def _probe_modules(refs: Iterable[str]) -> set[str]:
     """The modules of the probes ``refs`` names (``hw2probes.probe_named``): hw2checks.<part> for
-    a shipped aspect's, with hw2probes.<part> where there is one (what the probe is given,
+    a shipped aspect's, with hw2probes.given (what such a probe may be given,
     ``hw2probes.supplied``); hw2probes.<part> for the others."""
     import hw2probes
 
@@ -169,8 +168,8 @@ def _probe_modules(refs: Iterable[str]) -> set[str]:
         part = ref.removeprefix("hw2checks.").partition(".")[0]
         if part in hw2probes.PARTS:
             modules.add(f"{'hw2checks' if shipped else 'hw2probes'}.{part}")
-            if shipped and importlib.util.find_spec(f"hw2probes.{part}") is not None:
-                modules.add(f"hw2probes.{part}")
+            if shipped:
+                modules.add(f"hw2probes.{hw2probes.GIVEN_FILE.removesuffix('.py')}")
     return modules
 
 

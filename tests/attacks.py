@@ -1473,6 +1473,19 @@ _reference.step()
 print("torch.optim.Adam after one step:", _x.tolist())
 """
 
+# Task 2.2 answered with the reference that Adam's probes are given in the isolated run
+BORROW_GIVEN_EMA = code("""
+import importlib
+
+for _module in ("hw2probes.given", "hw2probes.part2"):
+    try:
+        ema_update = importlib.import_module(_module).GIVEN["ema_update"]
+        print("borrowed from", _module)
+        break
+    except Exception as _error:
+        print("could not borrow from", _module, repr(_error))
+""")
+
 ATTACKS = [
     # Harming others first: they run while the reference is graded in the other slot ----------
     Attack(
@@ -1736,6 +1749,15 @@ ATTACKS = [
         "runs the reference's answers if it could read them",
         None,
         cells=((TOP, READ_THE_KIT), *map(run_stolen, STEAL_INTO_CELLS)),
+    ),
+    Attack(
+        "borrow_the_given_ema",
+        "reading",
+        NB2,
+        "answers Task 2.2 with the reference EMA the grader gives Adam's probes "
+        "(hw2probes.given, and where it lived before, hw2probes.part2)",
+        None,
+        answers=(("ema_update", BORROW_GIVEN_EMA),),
     ),
     Attack(
         "read_the_gradebook",

@@ -6,7 +6,7 @@ formulas of Tasks 2.1 and 2.2 (the tasks' answers) and the EMA mistakes computed
 true values and options of Questions 2.A-2.C, and Adam's wrong variants simulated over whole
 paths (a simulation of later steps would be an Adam to copy). Adam's probes run the student's
 ADAMOptimizer with Task 2.2's EMA in place of the student's ``ema_update`` (given in the
-sandbox, ``hw2probes.part2``), so that a wrong EMA costs only the EMA's points.
+sandbox, ``hw2probes.given``), so that a wrong EMA costs only the EMA's points.
 """
 
 from __future__ import annotations
@@ -214,7 +214,7 @@ check_ema_update__tensors_unchanged = extend(
 # The grader's extras of Adam's aspects: simulations of wrong Adams over whole paths. A simulation
 # of later steps would be an Adam to copy, so none of this may ship (the visible check names the
 # mistakes of the update from their first step only). Adam's probes are given Task 2.2's EMA in
-# the sandbox (hw2probes.part2.GIVEN), so that a wrong EMA costs only the EMA's points.
+# the sandbox (hw2probes.given.GIVEN), so that a wrong EMA costs only the EMA's points.
 
 
 def simulate_adam(

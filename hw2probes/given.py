@@ -1,10 +1,11 @@
-"""What notebook 2's shipped probes are given in the sandbox, and never ship: Task 2.2's EMA.
+"""What shipped probes are given in the grader's isolated run, and never ship: Task 2.2's EMA.
 
-Every aspect of Parts 1-4 is declared, probe included, in ``hw2checks.<part>``. Adam's probes
-(``hw2checks.part2``) run the student's ADAMOptimizer with the EMA below in place of the
-student's ``ema_update`` (``given=("ema_update",)`` in their declarations; ``hw2probes.supplied``
+Adam's probes (``hw2checks.part2``) run the student's ADAMOptimizer with the EMA below in place of
+the student's ``ema_update`` (``given=("ema_update",)`` in their declarations; ``hw2probes.supplied``
 hands them ``GIVEN``), so that a wrong ``ema_update`` costs only the EMA's points. The formula is
-Task 2.2's answer: it lives on the sandbox's side, never in the student bundle.
+Task 2.2's answer: this module is copied only into the isolated run's folder
+(``autograder.execution``), whose jobs are the policed answers and write only their own test
+cells' data; the notebook run, where the EMA's own checks are probed, has no copy to import.
 """
 
 from __future__ import annotations
