@@ -35,6 +35,7 @@ this module runs only in the trusted grader, and the judges' modules import it.
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import inspect
 from collections.abc import Callable
@@ -165,10 +166,18 @@ def aspect(probe: Callable, literals: int = 0) -> Callable[[Callable], Aspect]:
 
 
 def _judge_of(declared: shipped.Aspect, hidden: shipped.Hidden) -> Callable[..., str]:
-    """The grader's judge of a shipped aspect: its comparison, with the hidden extras."""
+    """The grader's judge of a shipped aspect: its comparison, with the hidden extras (an extra
+    that takes ``context`` is handed the run's ``Context``)."""
+    wants_context = {k for k, f in hidden.items() if "context" in inspect.signature(f).parameters}
 
-    def judge(data: object, *literals: object) -> str:
-        passed = declared.compare(data, *literals, hidden=hidden)
+    def judge(data: object, *literals: object, context: Context = Context()) -> str:
+        extras = {
+            k: functools.partial(f, context=context) if k in wants_context else f
+            for k, f in hidden.items()
+        }
+        passed = declared.compare(data, *literals, hidden=extras)
+        if isinstance(passed, shipped.Judged):  # a line an extra wrote whole: the verdict
+            return str(passed)
         if isinstance(passed, str):  # a visible check's "only the grader can tell" line: no grade
             raise AssertionError(
                 f"{declared.name}: the grader cannot judge this answer (its hidden extras are "

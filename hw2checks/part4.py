@@ -16,6 +16,7 @@ networks, the wrappers' batches), so no matrix or network state prepared in adva
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Callable, Mapping, Sequence
 from itertools import product
@@ -24,7 +25,7 @@ from typing import Any, NamedTuple, TypeVar, cast
 import torch
 from torch import nn
 
-from hw2checks.aspect import NO_HIDDEN, Hidden, aspect
+from hw2checks.aspect import NO_HIDDEN, Hidden, Judged, aspect
 from hw2checks.part3 import (
     check_architecture,
     class_path,
@@ -39,9 +40,9 @@ from hw2checks.toolkit import (
     expect_close,
     expect_data,
     fail,
+    is_str_list,
     known_mistake,
     mistake_hint,
-    student_facing,
     tolerance,
 )
 
@@ -1267,15 +1268,87 @@ def expect_wrapped(
         )
 
 
-def _check_wrapped(test_id: str, model: object, net: object, class_name: str) -> None:
-    expect_wrapped(
+# 4.7 and 4.9: 3.12's network inside the wrappers. The hidden calls pass globals().get() of the
+# model and of its class, so that the probe runs even when the class raised before the model
+# existed; the grader then judges the wrapping from the answer cell's code (its hidden extra
+# "unbuilt", which reads the handed-in notebook), so one mistake costs one task's points.
+
+
+def wrapped(model: object, net: object, cls: Callable[..., Any] | None) -> dict[str, Any]:
+    """{"built": True, "mro": the model's classes, "holds_net": model.net is net, "criterion":
+    the classes of model.criterion}. A model that was never built (None: the notebook has no
+    such name) gives {"built": False, "class_defined": cls is not None, "class_raised": what
+    cls(nn.BCELoss(), a copy of net) raises, or None}."""
+    if model is not None:
+        return {
+            "built": True,
+            "mro": mro(model),
+            "holds_net": getattr(model, "net", None) is net,
+            "criterion": mro(getattr(model, "criterion", None)),
+        }
+    data: dict[str, Any] = {"built": False, "class_defined": cls is not None, "class_raised": None}
+    if cls is None:
+        return data
+    try:
+        with torch.random.fork_rng(devices=[]):
+            cls(nn.BCELoss(), copy.deepcopy(net))
+    except Exception as exc:  # the wrapper class of Task 4.6 or 4.8 fails: its own checks say so
+        data["class_raised"] = describe_error(exc)
+    return data
+
+
+def unbuilt_reason(test_id: str, data: Any, class_name: str, net_name: str) -> str | None:
+    """Why the model was never built, when its class is missing or raises; else None."""
+    expect_data(
         test_id,
-        class_name,
-        mro(model),
-        getattr(model, "net", None) is net,
-        mro(getattr(model, "criterion", None)),
+        isinstance(data.get("class_defined"), bool)
+        and (data.get("class_raised") is None or isinstance(data["class_raised"], str)),
+        "whether the class raised",
     )
-    print(f"{test_id}: {class_name} around your network, with BCELoss")
+    if not data["class_defined"]:
+        return f"the notebook defines no {class_name}"
+    if data["class_raised"]:
+        return (
+            f"{class_name}(nn.BCELoss(), {net_name}) raises {data['class_raised'].splitlines()[0]}"
+        )
+    return None
+
+
+def judge_wrapped(
+    test_id: str, data: Any, names: tuple[str, str, str], owner: str, hidden: Hidden
+) -> int | str:
+    """The model is an instance of the notebook's class holding the task's network and a BCE
+    loss, as the probe's introspection reports (``names``: the model's, the class's and the
+    network's): 3 properties. Only the type is checked, not the initialization (that is
+    ``owner``'s to grade). A model never built fails here; the grader first asks its extra
+    ``unbuilt`` (the answer cell's code) when the class is to blame."""
+    model_name, class_name, net_name = names
+    expect_data(
+        test_id, isinstance(data, dict) and isinstance(data.get("built"), bool), "the model"
+    )
+    if not data["built"]:
+        why = unbuilt_reason(test_id, data, class_name, net_name)
+        if why and "unbuilt" in hidden:
+            judged = hidden["unbuilt"](test_id, names, owner, why)
+            if isinstance(judged, Judged):  # the cell wraps the network: judged from its code
+                return judged
+        fail(
+            test_id,
+            model_name,
+            f"{model_name} is not defined" + (f": {why}" if why else ""),
+            f"build it in the cell of the task: {model_name} = {class_name}(nn.BCELoss(), {net_name})",
+        )
+    expect_data(
+        test_id,
+        is_str_list(data.get("mro"))
+        and data["mro"]
+        and isinstance(data.get("holds_net"), bool)
+        and is_str_list(data.get("criterion"))
+        and data["criterion"],
+        "the model's classes",
+    )
+    expect_wrapped(test_id, class_name, data["mro"], data["holds_net"], data["criterion"])
+    return 3
 
 
 def probe_net_4_7__architecture(net_4_7: object) -> dict[str, Any]:
@@ -1288,9 +1361,17 @@ def check_net_4_7__architecture(data: Any, hidden: Hidden = NO_HIDDEN) -> int | 
     return check_architecture.compare(data, "4.7", hidden=hidden)
 
 
-@student_facing
-def check_net_4_7__wrapper(model_4_7: object, net_4_7: object) -> None:
-    _check_wrapped("net_4_7__wrapper", model_4_7, net_4_7, "Supervise_random_weights")
+def probe_net_4_7__wrapper(
+    model_4_7: object, net_4_7: object, Supervise_random_weights: Callable[..., Any] | None = None
+) -> dict[str, Any]:
+    return wrapped(model_4_7, net_4_7, Supervise_random_weights)
+
+
+@aspect(probe=probe_net_4_7__wrapper)
+def check_net_4_7__wrapper(data: Any, hidden: Hidden = NO_HIDDEN) -> int | str:
+    """model_4_7 is a Supervise_random_weights around net_4_7, with BCELoss."""
+    names = ("model_4_7", "Supervise_random_weights", "net_4_7")
+    return judge_wrapped("net_4_7__wrapper", data, names, "Task 4.6", hidden)
 
 
 def probe_net_4_9__architecture(net_4_9: object) -> dict[str, Any]:
@@ -1303,6 +1384,14 @@ def check_net_4_9__architecture(data: Any, hidden: Hidden = NO_HIDDEN) -> int | 
     return check_architecture.compare(data, "4.9", hidden=hidden)
 
 
-@student_facing
-def check_net_4_9__wrapper(model_4_9: object, net_4_9: object) -> None:
-    _check_wrapped("net_4_9__wrapper", model_4_9, net_4_9, "Supervise_Kaiming_weights")
+def probe_net_4_9__wrapper(
+    model_4_9: object, net_4_9: object, Supervise_Kaiming_weights: Callable[..., Any] | None = None
+) -> dict[str, Any]:
+    return wrapped(model_4_9, net_4_9, Supervise_Kaiming_weights)
+
+
+@aspect(probe=probe_net_4_9__wrapper)
+def check_net_4_9__wrapper(data: Any, hidden: Hidden = NO_HIDDEN) -> int | str:
+    """model_4_9 is a Supervise_Kaiming_weights around net_4_9, with BCELoss."""
+    names = ("model_4_9", "Supervise_Kaiming_weights", "net_4_9")
+    return judge_wrapped("net_4_9__wrapper", data, names, "Task 4.8", hidden)

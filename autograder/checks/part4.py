@@ -1,31 +1,24 @@
-"""Judges of notebook 4 that stay on the grader's side: the wrapping of the networks of Tasks 4.7
-and 4.9.
+"""What the grader adds to notebook 4's aspects: the wrapping of Tasks 4.7 and 4.9 judged from
+the answer cell's code when the wrapper class failed.
 
-The other aspects of notebook 4 (the initializers 4.1-4.5, the wrappers 4.6 and 4.8, and the
-architectures of 4.7 and 4.9 through Part 3's comparison) are declared, probe and comparison, in
-``hw2checks.part4``; nothing of theirs must stay hidden (their references are statistics, layer
-lists and PyTorch's own losses), so none is extended here and ``autograder.checks`` registers
-them as shipped.
-
-``net_4_7__wrapper`` and ``net_4_9__wrapper`` stay here because they need the grader's
-``Context``: a wrapper class that raises leaves 4.7's (4.9's) model unbuilt, and the wrapping is
-then judged from the answer cell's code in the handed-in notebook (``context.submission``), so
-one mistake costs the points of one task. A shipped comparison gets no Context.
+Every aspect of notebook 4 is declared, probe and comparison, in ``hw2checks.part4``; nothing of
+the initializers' or wrappers' must stay hidden (their references are statistics, layer lists and
+PyTorch's own losses). ``net_4_7__wrapper`` and ``net_4_9__wrapper`` get one extra, ``unbuilt``:
+a wrapper class that raises leaves 4.7's (4.9's) model unbuilt, and the wrapping is then judged
+from the answer cell's code in the handed-in notebook (``Context.submission``, which only the
+grader has), so that one mistake costs the points of one task.
 """
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
-from typing import Any
 
-from autograder.aspects import Context, aspect, attributes_of
-from autograder.checks.common import passed
+from autograder.aspects import Context, attributes_of, extend
 from autograder.integrity import load_submission
 from autograder.kit import NOTEBOOKS
-from hw2checks.part4 import expect_wrapped
-from hw2checks.toolkit import expect_data, fail, is_str_list
-from hw2probes import part4 as probes
+from hw2checks import part4
+from hw2checks.aspect import Judged
 
 # a hidden test cell calls a shipped aspect (hw2checks.part4) through this module too
 __getattr__ = attributes_of("part4")
@@ -77,82 +70,22 @@ def assigns_wrapper(source: str | None, model_name: str, class_name: str, net_na
     return False
 
 
-def judge_unbuilt(
-    test_id: str, data: Any, names: tuple[str, str, str], owner: str, context: Context
-) -> str:
-    """The model does not exist. When the wrapper class is missing or raises (``owner``'s
-    checks grade that) and the answer cell wraps the network in it, the wrapping is judged
-    from the cell's code: the one mistake costs no point here."""
+def unbuilt(
+    test_id: str, names: tuple[str, str, str], owner: str, why: str, *, context: Context
+) -> Judged | None:
+    """``hw2checks.part4.judge_wrapped``'s extra for a model never built because its class is
+    missing or raises (``why``; ``owner``'s checks grade that): the wrapping judged from the
+    answer cell's code, so that the one mistake costs no point here; None where the cell does
+    not wrap the network in that class (or there is no handed-in notebook, as in a local check)."""
     model_name, class_name, net_name = names
-    expect_data(
-        test_id,
-        isinstance(data.get("class_defined"), bool)
-        and (data.get("class_raised") is None or isinstance(data["class_raised"], str)),
-        "whether the class raised",
-    )
-    why = (
-        f"the notebook defines no {class_name}"
-        if not data["class_defined"]
-        else f"{class_name}(nn.BCELoss(), {net_name}) raises {data['class_raised'].splitlines()[0]}"
-        if data["class_raised"]
-        else None
-    )
-    if why and assigns_wrapper(answer_source(context, net_name), model_name, class_name, net_name):
-        return (
-            f"{test_id}: {model_name} was never built, because {why} ({owner}'s checks grade "
-            f"that); your cell assigns {model_name} = {class_name}(..., {net_name}): 1/1, judged "
-            f"from your code"
-        )
-    fail(
-        test_id,
-        model_name,
-        f"{model_name} is not defined" + (f": {why}" if why else ""),
-        f"build it in the cell of the task: {model_name} = {class_name}(nn.BCELoss(), {net_name})",
+    if not assigns_wrapper(answer_source(context, net_name), model_name, class_name, net_name):
+        return None
+    return Judged(
+        f"{test_id}: {model_name} was never built, because {why} ({owner}'s checks grade "
+        f"that); your cell assigns {model_name} = {class_name}(..., {net_name}): 1/1, judged "
+        f"from your code"
     )
 
 
-def judge_wrapped(
-    test_id: str, data: Any, names: tuple[str, str, str], owner: str, context: Context = Context()
-) -> str:
-    """The model is an instance of the notebook's class holding the task's network and a BCE
-    loss, as the probe's introspection reports (``names``: the model's, the class's and the
-    network's). Only the type is checked, not the initialization (that is ``owner``'s to
-    grade); a model the class failed to build goes to ``judge_unbuilt``."""
-    expect_data(
-        test_id, isinstance(data, dict) and isinstance(data.get("built"), bool), "the model"
-    )
-    if not data["built"]:
-        return judge_unbuilt(test_id, data, names, owner, context)
-    expect_data(
-        test_id,
-        is_str_list(data.get("mro"))
-        and data["mro"]
-        and isinstance(data.get("holds_net"), bool)
-        and is_str_list(data.get("criterion"))
-        and data["criterion"],
-        "the model's classes",
-    )
-    expect_wrapped(test_id, names[1], data["mro"], data["holds_net"], data["criterion"])
-    return passed(test_id, 3)
-
-
-@aspect(probe=probes.probe_net_4_7__wrapper)
-def check_net_4_7__wrapper(data: Any, *, context: Context = Context()) -> str:
-    return judge_wrapped(
-        "net_4_7__wrapper",
-        data,
-        ("model_4_7", "Supervise_random_weights", "net_4_7"),
-        "Task 4.6",
-        context,
-    )
-
-
-@aspect(probe=probes.probe_net_4_9__wrapper)
-def check_net_4_9__wrapper(data: Any, *, context: Context = Context()) -> str:
-    return judge_wrapped(
-        "net_4_9__wrapper",
-        data,
-        ("model_4_9", "Supervise_Kaiming_weights", "net_4_9"),
-        "Task 4.8",
-        context,
-    )
+extend(part4.check_net_4_7__wrapper, unbuilt=unbuilt)
+extend(part4.check_net_4_9__wrapper, unbuilt=unbuilt)

@@ -41,6 +41,12 @@ Hidden = Mapping[str, Callable[..., Any]]
 NO_HIDDEN: Hidden = MappingProxyType({})
 
 
+class Judged(str):
+    """A success line a hidden extra writes whole, from what only the grader has (a wrapping
+    judged from the answer cell's code): the grader's verdict, where a comparison's plain line
+    is only what the visible check could say."""
+
+
 @dataclass(frozen=True)
 class Aspect:
     """One graded aspect: ``probe(*answers) -> data``, then ``compare(data, *literals, hidden)``."""
