@@ -15,7 +15,7 @@
 - ``hw2checks.check_<name>(answer)``, the visible check, is the two in a row.
 
 A probe may be ``given`` what it needs of another task's answer (Adam's probes, ``ema_update``):
-keyword arguments that the grader's sandbox supplies with the reference (``hw2probes.<part>.GIVEN``),
+keyword arguments that the grader's sandbox supplies with the reference (``hw2probes.given.GIVEN``),
 so that a wrong answer to that task costs only its own points. The visible check gives none (the
 probe uses your own), and where it fails while your answer to that task fails too, ``not_yet``
 says so instead of failing.
@@ -59,7 +59,7 @@ class Aspect:
     #: The test cell's id from the call's literals (net_3_1__architecture for task "3.1"), for
     #: the success line; None: the aspect's name.
     test_id: Callable[..., str] | None = None
-    #: Keyword arguments of the probe that the grader's sandbox supplies (hw2probes.<part>.GIVEN):
+    #: Keyword arguments of the probe that the grader's sandbox supplies (hw2probes.given.GIVEN):
     #: another task's reference, so that a wrong answer there costs only that task's points.
     given: tuple[str, ...] = ()
     #: The visible check's reason not to judge yet, from the answers, asked after a failure (your
