@@ -165,6 +165,11 @@ def aspect(probe: Callable, literals: int = 0) -> Callable[[Callable], Aspect]:
     return declare
 
 
+def passed(test_id: str, n_cases: int) -> str:
+    """The success line of a grader's judge."""
+    return f"{test_id}: {n_cases}/{n_cases} hidden cases passed"
+
+
 def _judge_of(declared: shipped.Aspect, hidden: shipped.Hidden) -> Callable[..., str]:
     """The grader's judge of a shipped aspect: its comparison, with the hidden extras (an extra
     that takes ``context`` is handed the run's ``Context``)."""
@@ -175,15 +180,15 @@ def _judge_of(declared: shipped.Aspect, hidden: shipped.Hidden) -> Callable[...,
             k: functools.partial(f, context=context) if k in wants_context else f
             for k, f in hidden.items()
         }
-        passed = declared.compare(data, *literals, hidden=extras)
-        if isinstance(passed, shipped.Judged):  # a line an extra wrote whole: the verdict
-            return str(passed)
-        if isinstance(passed, str):  # a visible check's "only the grader can tell" line: no grade
+        count = declared.compare(data, *literals, hidden=extras)
+        if isinstance(count, shipped.Judged):  # a line an extra wrote whole: the verdict
+            return str(count)
+        if isinstance(count, str):  # a visible check's "only the grader can tell" line: no grade
             raise AssertionError(
                 f"{declared.name}: the grader cannot judge this answer (its hidden extras are "
                 "missing from the kit); ask the course staff"
             )
-        return f"{declared.named(*literals)}: {passed}/{passed} hidden cases passed"
+        return passed(declared.named(*literals), count)
 
     judge.__name__ = judge.__qualname__ = f"check_{declared.name}"
     return judge

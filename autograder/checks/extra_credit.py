@@ -53,8 +53,7 @@ import torch
 
 import hw2utils
 from autograder import bounded
-from autograder.aspects import Context, aspect, attributes_of
-from autograder.checks.common import passed
+from autograder.aspects import Context, aspect, attributes_of, passed
 from hw2checks.extra_credit import (
     ec_probabilities,
     expect_ec_accuracy,

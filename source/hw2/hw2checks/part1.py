@@ -23,8 +23,6 @@ from hw2checks.toolkit import (
     float64,
     global_variable_hint,
     is_tensor_list,
-    print_passed,
-    show,
     tolerance,
 )
 from hw2utils import (
@@ -853,49 +851,6 @@ def expect_same_rounds(
         zero_grad_keeps_hint(keeps),
         what="expected what the same rounds do with p.grad = None in place of zero_grad(),",
     )
-
-
-def expect_zero_grad(test_id: str, optimizer_cls: Callable[..., Any], keeps: str) -> None:
-    """``zero_grad()`` raises nothing before the first backward() (a training loop calls it first,
-    while every p.grad is None), clears every gradient (to None or zeros), and changes nothing
-    else (see expect_same_rounds)."""
-    params = random_parameters(1, TOY_SHAPES)
-    optimizer = optimizer_cls(iter(params), lr=0.1)
-    try:
-        optimizer.zero_grad()
-    except Exception as err:  # the student's zero_grad, on parameters without gradients
-        fail(
-            test_id,
-            "zero_grad() before any backward()",
-            f"zero_grad() raised {type(err).__name__}: {err}",
-            ZERO_GRAD_BEFORE_BACKWARD_HINT,
-        )
-    quartic_loss(params).backward()  # type: ignore[no-untyped-call]  # torch: Tensor.backward is unannotated
-    optimizer.zero_grad()
-    for index, p in enumerate(params):
-        if p.grad is not None and p.grad.abs().max().item() != 0:
-            fail(
-                test_id,
-                f"parameter {index}",
-                f"gradient not cleared: {show(p.grad)}",
-                ZERO_GRAD_HINT,
-            )
-    make = lambda p: optimizer_cls(p, lr=0.1)
-    try:
-        by_hand = run_steps(make, random_parameters(1, TOY_SHAPES), ZERO_GRAD_ROUNDS)
-    except Exception:  # step() itself fails: the other checks say why
-        by_hand = None
-    if by_hand is None or not bool(torch.isfinite(by_hand).all()):
-        print_passed(test_id, 2)
-        return
-    with_it = run_steps(
-        make,
-        random_parameters(1, TOY_SHAPES),
-        ZERO_GRAD_ROUNDS,
-        clear=lambda optimizer: optimizer.zero_grad(),
-    )
-    expect_same_rounds(test_id, by_hand, with_it, keeps)
-    print_passed(test_id, 3)
 
 
 def _zero_grad_rounds(test_id: str, data: Any, key: str) -> torch.Tensor | str:
