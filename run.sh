@@ -41,7 +41,10 @@ case "$command" in
     for arg in "$@"; do
       if [ "$arg" = --fast ]; then lane=$lane_fast; else args+=("$arg"); fi
     done
-    exec "$python" -m pytest -m "$lane" "${args[@]}" ;;
+    # on pytest-xdist workers (HW2_TEST_WORKERS, default 2; 0 runs the tests in this process):
+    # the tests marked sandbox share one worker, each other file is a unit (tests/conftest.py)
+    workers=${HW2_TEST_WORKERS:-2}
+    exec "$python" -m pytest -n "$workers" -m "$lane" "${args[@]}" ;;
   certify)
     lane_certify="certify"
     # the Slurm test (tests/test_shards.py) is one of them; it skips where Slurm is missing

@@ -12,7 +12,7 @@ import json
 import shutil
 from pathlib import Path
 
-from autograder import execution, nbgrader_steps
+from autograder import execution, nbgrader_steps, recorded
 from autograder.kit import ASSIGNMENT
 from autograder.limits import Limits
 from autograder.nbgrader_steps import EXECUTED
@@ -20,6 +20,7 @@ from autograder.sandbox import accounts, fingerprint
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKER_RECORD = "worker.json"
+NOT_RECORDED = "grades not recorded"  # a problem that says why
 
 
 def execute_student(
@@ -63,13 +64,14 @@ def execute_student(
 
 
 def record_student(course: Path, student: str) -> tuple[list[str], list[str]]:
-    """Write one executed student to the gradebook (main process only); (problems, flags)."""
+    """Write one executed student to the gradebook (main process only); (problems, flags): the
+    worker's (``worker.json``), and why recording failed, if it did."""
     record = json.loads((course / EXECUTED / student / WORKER_RECORD).read_text())
     problems = record["problems"]
     if any((course / EXECUTED / student / ASSIGNMENT).glob("*.ipynb")):
         error = nbgrader_steps.record(course, student)
         if error:
-            problems.append(f"grades not recorded: {error}")
+            problems.append(f"{NOT_RECORDED}: {error}")
     return problems, record.get("flags", [])
 
 
@@ -82,10 +84,18 @@ def finish_student(
 ) -> tuple[list[str], list[str]]:
     """The one writer's step for an executed student (a batch's main thread, or a merge):
     check the kit is still ``manifest``, record the student in the gradebook, write its
-    feedback; (problems, flags) found after intake."""
+    feedback; (problems, flags) found after intake. A student the gradebook already holds as
+    executed (a rerun, a second merge: ``autograder.recorded``) is not recorded again."""
+    executed = recorded.digest(course, student)
+    if recorded.holds(course, student, executed, feedback):
+        record = json.loads((course / EXECUTED / student / WORKER_RECORD).read_text())
+        return record["problems"], record.get("flags", [])
     if changed := fingerprint.verify_kit(ROOT, manifest, deep=False):
         raise KitChanged(f"the kit changed while grading (after {student}): {changed[:5]}")
     problems, flags = record_student(course, student)
+    whole = not any(p.startswith(NOT_RECORDED) for p in problems)
     if feedback and (why := nbgrader_steps.feedback(course, student)):
         problems.append(f"feedback not written: {why}")
+    elif whole:  # a rerun, or a second merge, may skip them
+        recorded.mark(course, student, executed, feedback)
     return problems, flags

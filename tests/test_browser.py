@@ -158,6 +158,7 @@ def feedback_html(small_class_graded):
     return page
 
 
+@pytest.mark.sandbox  # the small class graded
 def test_feedback_page_shows_diagnostics_and_no_reference_code(driver, feedback_html):
     from selenium.webdriver.common.by import By
 

@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "build" / "test-artifacts"
 STUDENT = "mallory"
 NOTEBOOK = corpus.NB1
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
 
 OUTPUT_PAYLOADS = corpus.code("""
     from IPython.display import display

@@ -45,7 +45,7 @@ from ec_networks import rule_network  # tests/: an exact EC1 network, no trainin
 
 # certifies the grader against every attack; its class is graded once for all of it: about 10
 # minutes on 2 cores
-pytestmark = pytest.mark.certify
+pytestmark = [pytest.mark.certify, pytest.mark.sandbox]
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "source" / "hw2"

@@ -47,7 +47,7 @@ MARKS = (
     ("q_wd_gradient", 0.75, "Right structure, but the factor of the decay term is off."),
     ("q_lr_high", 0.5, "Says that the loss grows, not why a large step overshoots."),
 )
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
 
 
 @dataclasses.dataclass(frozen=True)

@@ -15,11 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from autograder import grade, gradebook, worker
+from autograder import grade, gradebook, nbgrader_steps, worker
 
-pytestmark = (
-    pytest.mark.slow
-)  # the small class graded once for all of it: about 2 minutes on 2 cores
+# the small class graded once for all of it: about 2 minutes on 2 cores
+pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "source" / "hw2"
@@ -149,15 +148,27 @@ def test_feedback_shows_diagnostics_not_the_reference_solution(graded):
 
 
 def test_rerunning_is_idempotent_and_skips_graded_students(graded, monkeypatch):
+    """A rerun executes nobody and records nobody again: the gradebook holds them as they were
+    executed (autograder.recorded). Without that gradebook (deleted: a course copied from the
+    cache) everyone is recorded again, into the same tables."""
     out, _ = graded
-    before = {
-        name: (out / name).read_text() for name in ("grades.csv", "scores.csv", "summary.csv")
-    }
-    calls = []
-    monkeypatch.setattr(worker, "execute_student", lambda *args: calls.append(args))
+    tables = ("grades.csv", "scores.csv", "summary.csv")
+    before = {name: (out / name).read_text() for name in tables}
+    executed, recorded = [], []
+    monkeypatch.setattr(worker, "execute_student", lambda *args: executed.append(args))
+    record = nbgrader_steps.record
+    monkeypatch.setattr(
+        nbgrader_steps,
+        "record",
+        lambda course, student: recorded.append(student) or record(course, student),
+    )
     grade.grade(out.parent / "submissions", out)
-    assert calls == []
-    assert {name: (out / name).read_text() for name in before} == before
+    assert executed == [] and recorded == []
+    assert {name: (out / name).read_text() for name in tables} == before
+    (out / "course" / "gradebook.db").unlink()
+    grade.grade(out.parent / "submissions", out)
+    assert executed == [] and sorted(recorded) == ["broken", "forger", "reference", "untouched"]
+    assert {name: (out / name).read_text() for name in tables} == before
 
 
 def test_an_interrupted_run_resumes_with_the_students_not_finished(graded, monkeypatch):

@@ -14,6 +14,8 @@ import pytest
 import mutants  # tests/: the reference submission and the mutants
 from autograder import grade, gradebook, reports
 
+pytestmark = pytest.mark.sandbox  # it grades a class
+
 MUTANT = next(m for m in mutants.MUTANTS if m.name == "gd_ascends")
 NB1_CELLS = {
     c.grade_id: c.points

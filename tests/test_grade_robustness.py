@@ -17,7 +17,7 @@ from autograder.limits import Limits
 from hostile_class import LIMITS, NB1, SLEEPER, STUDENTS, reference, with_cell
 
 # the hostile class graded once for all of it: about 3 minutes on 2 cores
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
 
 
 @pytest.fixture

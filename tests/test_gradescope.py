@@ -16,7 +16,8 @@ import mutants  # tests/: the reference submission
 from autograder import gradebook, gradescope
 from autograder.sandbox import provision
 
-pytestmark = pytest.mark.slow  # the bundle built and run on one submission: about half a minute
+# the bundle built and run on one submission: about half a minute
+pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE, RELEASE = ROOT / "source" / "hw2", ROOT / "release" / "hw2"

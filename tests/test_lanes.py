@@ -44,6 +44,13 @@ def stub(path: Path, body: str) -> None:
 
 def lane_expression(tmp_path: Path, *args: str) -> str:
     """The -m expression that `bash run.sh ARGS` hands pytest (run.sh run with a stub python)."""
+    pytest_call = pytest_arguments(tmp_path, *args)
+    assert pytest_call.count("-m") == 2, pytest_call  # the lane's, and no other
+    return pytest_call[pytest_call.index("-m", 1) + 1]
+
+
+def pytest_arguments(tmp_path: Path, *args: str, **env: str) -> list[str]:
+    """The python arguments of the pytest call that `bash run.sh ARGS` makes, with ``env``."""
     kit, log = tmp_path / "kit", tmp_path / "python.log"
     if not kit.exists():
         kit.mkdir()
@@ -51,12 +58,10 @@ def lane_expression(tmp_path: Path, *args: str) -> str:
         stub(kit / "scripts" / "setup_env.sh", "")
         stub(kit / "venv" / "bin" / "python", RECORD)
     log.unlink(missing_ok=True)
-    env = {**os.environ, "HW2_VENV": str(kit / "venv"), "LOG": str(log)}
+    env = {**os.environ, "HW2_VENV": str(kit / "venv"), "LOG": str(log), **env}
     subprocess.run(["bash", str(kit / "run.sh"), *args], env=env, check=True, timeout=60)
     calls = [call.strip("\n").split("\n") for call in log.read_text().split(END)]
-    pytest_call = next(call for call in calls if call[:2] == ["-m", "pytest"])
-    assert pytest_call.count("-m") == 2, pytest_call  # the lane's, and no other
-    return pytest_call[pytest_call.index("-m", 1) + 1]
+    return next(call for call in calls if call[:2] == ["-m", "pytest"])
 
 
 @pytest.fixture(scope="module")
@@ -112,6 +117,16 @@ def test_every_test_is_in_exactly_one_ci_lane_and_the_fast_lane_is_in_the_first(
     for prefix in CERTIFIED:
         assert any(test.startswith(prefix) for test in certify), prefix
         assert not any(test.startswith(prefix) for test in full), prefix
+
+
+@pytest.mark.parametrize("lane", [["test"], ["test", "--fast"]])
+def test_the_test_lanes_run_on_workers(tmp_path, lane):
+    """Two xdist workers by default, HW2_TEST_WORKERS to choose (tests/conftest.py's scheduler
+    keeps the tests marked sandbox on one of them)."""
+    call = pytest_arguments(tmp_path, *lane)
+    assert call[call.index("-n") + 1] == "2"
+    call = pytest_arguments(tmp_path, *lane, HW2_TEST_WORKERS="0")
+    assert call[call.index("-n") + 1] == "0"
 
 
 @pytest.mark.slow  # the same collection

@@ -10,6 +10,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.sandbox  # it grades the example class
 @pytest.mark.certify  # the kit's main command end to end, in a subprocess: about 25 s
 def test_main_job_reports_the_data_and_writes_the_helper_figures(tmp_path):
     result = subprocess.run(

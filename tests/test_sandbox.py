@@ -27,6 +27,7 @@ from autograder.limits import GiB
 from autograder.sandbox import accounts, aftermath, confinement, fingerprint, provision
 
 pytestmark = [
+    pytest.mark.sandbox,
     pytest.mark.skipif(
         sys.platform != "linux" or os.geteuid() != 0,
         reason="the sandbox makes users and switches to them: needs root on Linux",

@@ -31,9 +31,8 @@ import small_class  # tests/: the class graded here
 from autograder import grade, gradebook, reports, shards, worker
 from autograder.sandbox import accounts, fingerprint
 
-pytestmark = (
-    pytest.mark.slow
-)  # the small class graded as one batch, as two shards and on Slurm: minutes
+# the small class graded as one batch, as two shards and on Slurm: minutes
+pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
 
 ROOT = Path(__file__).resolve().parents[1]
 SLURM_INSTALL = "apt-get install -y slurm-wlm munge (as root)"
