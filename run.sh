@@ -2,7 +2,8 @@
 # The kit's entry point. Each command first sets up .venv (see scripts/setup_env.sh).
 #   bash run.sh          the main job: check the data, run the helpers end to end, write build/
 #   bash run.sh test     the test suite: every test but the certification runs (pytest -m "not
-#                        certify"; extra arguments go to pytest). CI runs it, then `certify`
+#                        certify"; extra arguments go to pytest), on HW2_TEST_WORKERS pytest-xdist
+#                        workers (default 2). CI runs it, then `certify`
 #   bash run.sh test --fast   the fast lane for development: the tests marked neither slow nor
 #                        certify (pytest.ini), one class still graded in the sandbox
 #   bash run.sh certify  the certification runs (pytest -m certify): the grader's corpora, the
