@@ -1,6 +1,8 @@
-"""Shared fixtures: a non-interactive matplotlib, a clean environment, and small
-synthetic datasets in the shipped file format (so these tests do not depend on
-the generated data in data/)."""
+"""Shared fixtures: a non-interactive matplotlib, a clean environment, small synthetic datasets
+in the shipped file format (so these tests do not depend on the generated data in data/), and
+the two classes graded once a session. Also how the suite runs on pytest-xdist workers (run.sh's
+test lanes): the tests marked ``sandbox`` on one worker, each other file a unit, each worker's
+torch on its share of the cores (below)."""
 
 import matplotlib
 
