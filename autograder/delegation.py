@@ -30,6 +30,8 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from autograder import syntax
+
 FORBIDS = (
     "torch.optim: its optimizer classes, its functional kernels, and torch's fused "
     "optimizer kernels (torch._fused_adam_, torch._fused_sgd_, ...)"
@@ -97,7 +99,7 @@ def findings(code: str, suspect: set[str] = HIDING_NAMES | SYSTEM_NAMES) -> list
     """What in ``code`` reaches torch.optim, or uses a name of ``suspect``, or looks an
     attribute up by a computed name; one line each."""
     try:
-        tree = ast.parse(code)
+        tree = syntax.parse(code)
     except SyntaxError:
         return []
     found = []
@@ -151,7 +153,7 @@ class Statement:
 def _statements(code: str, cell: int = -1) -> list[Statement]:
     """Each top-level statement of ``code`` with the names it defines."""
     try:
-        tree = ast.parse(code)
+        tree = syntax.parse(code)
     except SyntaxError:
         return []
     found = []
@@ -253,7 +255,7 @@ def _patches(code: str, modules: set[str]) -> bool:
     an imported module, directly or with setattr/delattr: ``hw2checks.part1.run_steps = fake``
     puts the student's code inside the probe that runs the answer, which no honest answer does."""
     try:
-        tree = ast.parse(code)
+        tree = syntax.parse(code)
     except SyntaxError:
         return False
     for node in ast.walk(tree):
@@ -278,7 +280,7 @@ def _patches(code: str, modules: set[str]) -> bool:
 
 def _used(code: str) -> set[str]:
     try:
-        return {n.id for n in ast.walk(ast.parse(code)) if isinstance(n, ast.Name)} - set(
+        return {n.id for n in ast.walk(syntax.parse(code)) if isinstance(n, ast.Name)} - set(
             dir(builtins)
         )
     except SyntaxError:
@@ -345,7 +347,7 @@ def _modules(statements: list[Statement]) -> set[str]:
         aliases = set()
         for st in statements:
             try:
-                node = ast.parse(st.source).body[0]
+                node = syntax.parse(st.source).body[0]
             except (SyntaxError, IndexError):
                 continue
             if isinstance(node, ast.Assign) and _root(node.value) in modules:

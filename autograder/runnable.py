@@ -16,7 +16,7 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from autograder import checks
+from autograder import checks, syntax
 from autograder.delegation import Cell, Notebook
 
 _HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n(?P<code>.*?)### END HIDDEN TESTS", re.S)
@@ -41,7 +41,7 @@ def hidden_call(cell: Cell) -> HiddenCall:
     match = _HIDDEN.search(source_text(cell))
     if not match:
         raise ValueError("test cell without a hidden block")
-    module = ast.parse(match.group("code"))
+    module = syntax.parse(match.group("code"))
     imports = [n for n in module.body if isinstance(n, ast.Import)]
     calls = [
         n.value for n in module.body if isinstance(n, ast.Expr) and isinstance(n.value, ast.Call)
@@ -67,7 +67,9 @@ def hidden_call(cell: Cell) -> HiddenCall:
 
 def argument_names(call: HiddenCall) -> set[str]:
     """The student's names a hidden call hands its probe (``descend``)."""
-    return {n.id for n in ast.walk(ast.parse(call.arguments or "None")) if isinstance(n, ast.Name)}
+    return {
+        n.id for n in ast.walk(syntax.parse(call.arguments or "None")) if isinstance(n, ast.Name)
+    }
 
 
 def hidden_calls(source_nb: Notebook) -> dict[str, HiddenCall]:

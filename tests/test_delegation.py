@@ -1,6 +1,7 @@
 """Reading the optimizer answers for delegation (autograder/delegation.py), on the real
 notebooks: honest answers pass, every way of reaching torch.optim or hiding a call is named."""
 
+import ast
 import json
 from pathlib import Path
 
@@ -293,3 +294,22 @@ def test_notebook_3s_pasted_optimizers_are_read_by_nothing():
     )
     assert delegation.scan(nb) == {}
     assert all(delegation.needed(nb, answer) is None for answer in delegation.POLICIES)
+
+
+def test_the_grader_parses_code_one_thread_at_a_time():
+    """Workers parsing at once can crash a student's grading on CPython 3.11 (gh-106905):
+    every parse in the grader goes through autograder.syntax's lock."""
+    root = Path(__file__).resolve().parents[1] / "autograder"
+    unlocked = [
+        f"{path.relative_to(root)}:{n}"
+        for path in sorted(root.rglob("*.py"))
+        if path.name != "syntax.py"
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if "ast.parse(" in line
+    ]
+    assert unlocked == []
+    from autograder import syntax
+
+    assert syntax._PARSING.acquire(blocking=False)  # free between parses
+    syntax._PARSING.release()
+    assert isinstance(syntax.parse("x = (1, [2])"), ast.Module)

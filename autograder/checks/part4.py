@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+from autograder import syntax
 from autograder.aspects import Context, attributes_of, extend
 from autograder.integrity import load_submission
 from autograder.kit import NOTEBOOKS
@@ -50,7 +51,7 @@ def assigns_wrapper(source: str | None, model_name: str, class_name: str, net_na
     """Whether ``source`` holds ``model_name = class_name(..., net_name, ...)`` (the network
     passed by position or by keyword)."""
     try:
-        tree = ast.parse(source or "")
+        tree = syntax.parse(source or "")
     except SyntaxError:
         return False
     for node in ast.walk(tree):
