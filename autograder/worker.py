@@ -66,13 +66,18 @@ def execute_student(
 def record_student(course: Path, student: str) -> tuple[list[str], list[str]]:
     """Write one executed student to the gradebook (main process only); (problems, flags): the
     worker's (``worker.json``), and why recording failed, if it did."""
-    record = json.loads((course / EXECUTED / student / WORKER_RECORD).read_text())
-    problems = record["problems"]
+    problems, flags = _worker_found(course, student)
     if any((course / EXECUTED / student / ASSIGNMENT).glob("*.ipynb")):
         error = nbgrader_steps.record(course, student)
         if error:
             problems.append(f"{NOT_RECORDED}: {error}")
-    return problems, record.get("flags", [])
+    return problems, flags
+
+
+def _worker_found(course: Path, student: str) -> tuple[list[str], list[str]]:
+    """(problems, flags) the worker wrote to ``worker.json``."""
+    record = json.loads((course / EXECUTED / student / WORKER_RECORD).read_text())
+    return record["problems"], record.get("flags", [])
 
 
 class KitChanged(RuntimeError):
@@ -88,8 +93,7 @@ def finish_student(
     executed (a rerun, a second merge: ``autograder.recorded``) is not recorded again."""
     executed = recorded.digest(course, student)
     if recorded.holds(course, student, executed, feedback):
-        record = json.loads((course / EXECUTED / student / WORKER_RECORD).read_text())
-        return record["problems"], record.get("flags", [])
+        return _worker_found(course, student)
     if changed := fingerprint.verify_kit(ROOT, manifest, deep=False):
         raise KitChanged(f"the kit changed while grading (after {student}): {changed[:5]}")
     problems, flags = record_student(course, student)
